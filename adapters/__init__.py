@@ -1,0 +1,28 @@
+"""Agency adapters: one interface (base), a SOAP and a REST implementation, chosen by protocol."""
+
+from adapters.base import (
+    AgencyAdapter,
+    AgencyAnswer,
+    AgencyCallFailed,
+    AgencyRequest,
+    AgencySpec,
+    Outcome,
+    Reason,
+)
+from adapters.registry import build_adapter
+from adapters.rest import RequestSigner, RestAdapter
+from adapters.soap import SoapAdapter
+
+__all__ = [
+    "AgencyAdapter",
+    "AgencyAnswer",
+    "AgencyCallFailed",
+    "AgencyRequest",
+    "AgencySpec",
+    "Outcome",
+    "Reason",
+    "RequestSigner",
+    "RestAdapter",
+    "SoapAdapter",
+    "build_adapter",
+]

@@ -1,0 +1,93 @@
+"""The one interface between the gateway core and an agency.
+
+The core hands an adapter an `AgencyRequest` (the verified canonical application and the case it is
+for) and gets back an `AgencyAnswer`: the outcome the agency gave, with the exact bytes that went over
+the wire in both directions so the trail can keep them. An adapter knows nothing of Flask or of the
+database; it is built from an `AgencySpec` (read from mappings/agencies.toml by the composition root).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class Outcome(enum.StrEnum):
+    """What an agency said about its case."""
+
+    GRANTED = "granted"
+    REFUSED = "refused"
+    INSPECTION = "inspection"
+    PENDING = "pending"  # accepted, the agency answers later by callback
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AgencySpec:
+    """One agency as configured: who it is and how to reach it."""
+
+    code: str  # short stable code: customs, agriculture, health, transport
+    name: str  # the body's name, for people
+    protocol: str  # "soap" or "rest"
+    endpoint: str  # base URL of the agency's service
+    mapping_dir: Path  # mappings/agencies/<code>/
+    contract: Path  # WSDL (soap) or OpenAPI document (rest)
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class AgencyRequest:
+    case_id: str  # the gateway's case id; also the idempotency key the agency must honour
+    application_id: str
+    application_xml: bytes  # the signed canonical application, exactly as verified
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AgencyAnswer:
+    outcome: Outcome
+    request_bytes: bytes  # exactly what was sent
+    answer_bytes: bytes  # exactly what came back
+    permit_number: str | None = None
+    valid_until: dt.date | None = None
+    conditions: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    inspection: str | None = None  # where and why, when outcome is INSPECTION
+    agency_reference: str | None = None  # the agency's own id for the case
+    extra: dict[str, str] = field(default_factory=dict)  # e.g. customs risk channel
+
+
+class AgencyCallFailed(Exception):
+    """The call did not produce a believable answer: transport failure, HTTP error, SOAP Fault,
+    malformed answer. Retrying may help. Carries whatever bytes were exchanged, for the trail."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_bytes: bytes = b"",
+        answer_bytes: bytes = b"",
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.request_bytes = request_bytes
+        self.answer_bytes = answer_bytes
+        self.status_code = status_code
+
+
+class AgencyAdapter(Protocol):
+    """Sends one case to one agency and reads its answer."""
+
+    spec: AgencySpec
+
+    def send(self, request: AgencyRequest) -> AgencyAnswer:
+        """Deliver the request; raise `AgencyCallFailed` when no believable answer came back."""
+        ...

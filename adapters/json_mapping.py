@@ -1,0 +1,131 @@
+"""Declarative JSON mappings: the canonical application -> a JSON agency's request body.
+
+A mapping file (mappings/agencies/<code>/request.json) names the contract operation and describes
+the body field by field; a field is one of
+
+- `"XPath"`: the string value of the first match (required: an empty value is an error);
+- `{"xpath": ..., "type": "string" | "integer" | "number", "optional": bool}`;
+- `{"param": "case_id" | "application_id" | "callback_url", "optional": bool}`;
+- `{"fields": {...}}`: a nested object;
+- `{"each": XPath, "fields": {...}}`: a list, one object per match (its XPaths relative to it).
+
+Optional fields with no value are left out, so the body never carries empty strings the agency would
+have to second-guess. The file is read and every XPath compiled once, when the adapter is built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from adapters.errors import MappingFailed
+
+JsonValue = Any  # what json.dumps accepts
+_TYPES = ("string", "integer", "number")
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    xpath: str | None = None
+    kind: str = "string"
+    optional: bool = False
+    param: str | None = None
+    each: str | None = None
+    fields: tuple[_Field, ...] | None = None
+
+
+class JsonMapping:
+    """A compiled request.json. `render` is pure and safe to share across threads."""
+
+    def __init__(self, path: Path) -> None:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        self.path = path
+        self.operation: str = raw["operation"]
+        self._namespaces: dict[str, str] = dict(raw.get("namespaces", {}))
+        self._body = tuple(self._field(name, spec) for name, spec in raw["body"].items())
+
+    def render(self, application: etree._Element, params: Mapping[str, str | None]) -> JsonValue:
+        """The request body (a JSON-ready dict) for `application`; raises `MappingFailed`."""
+        return self._object(self._body, application, params)
+
+    def _field(self, name: str, spec: object) -> _Field:
+        if isinstance(spec, str):
+            spec = {"xpath": spec}
+        if not isinstance(spec, dict):
+            raise ValueError(f"{self.path}: field {name!r} must be a string or an object")
+        children = spec.get("fields")
+        kind = spec.get("type", "string")
+        if kind not in _TYPES:
+            raise ValueError(f"{self.path}: field {name!r} has unknown type {kind!r}")
+        for expr in (spec.get("xpath"), spec.get("each")):
+            if expr is not None:
+                self._compile(name, expr)
+        return _Field(
+            name=name,
+            xpath=spec.get("xpath"),
+            kind=kind,
+            optional=bool(spec.get("optional", False)),
+            param=spec.get("param"),
+            each=spec.get("each"),
+            fields=None
+            if children is None
+            else tuple(self._field(k, v) for k, v in children.items()),
+        )
+
+    def _compile(self, name: str, expr: str) -> None:
+        try:
+            etree.XPath(expr, namespaces=self._namespaces)
+        except etree.XPathSyntaxError as exc:
+            raise ValueError(f"{self.path}: field {name!r}: bad XPath {expr!r}: {exc}") from exc
+
+    def _object(
+        self, fields: tuple[_Field, ...], node: etree._Element, params: Mapping[str, str | None]
+    ) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {}
+        for f in fields:
+            value = self._value(f, node, params)
+            if value is None:
+                if not f.optional:
+                    raise MappingFailed(f"{self.path.name}: no value for required field {f.name!r}")
+                continue
+            out[f.name] = value
+        return out
+
+    def _value(
+        self, f: _Field, node: etree._Element, params: Mapping[str, str | None]
+    ) -> JsonValue:
+        if f.param is not None:
+            return params.get(f.param) or None
+        if f.each is not None:
+            matches = node.xpath(f.each, namespaces=self._namespaces)
+            if not isinstance(matches, list):
+                raise MappingFailed(f"field {f.name!r}: {f.each!r} does not select elements")
+            elements = [m for m in matches if isinstance(m, etree._Element)]
+            return [self._object(f.fields or (), m, params) for m in elements]
+        if f.fields is not None:
+            return self._object(f.fields, node, params)
+        assert f.xpath is not None
+        text = str(node.xpath(f"string({f.xpath})", namespaces=self._namespaces)).strip()
+        return _typed(text, f) if text else None
+
+
+def _typed(text: str, f: _Field) -> JsonValue:
+    if f.kind == "string":
+        return text
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise MappingFailed(f"field {f.name!r}: {text!r} is not a number") from exc
+    if f.kind == "integer":
+        if number != number.to_integral_value():
+            raise MappingFailed(f"field {f.name!r}: {text!r} is not an integer")
+        return int(number)
+    # JSON numbers: integral values stay integers, so 41800 is sent as 41800, not 41800.0.
+    return int(number) if number == number.to_integral_value() else float(number)

@@ -1,0 +1,153 @@
+"""The REST/JSON adapter (health, transport): requests, one POST per case.
+
+The body comes from the agency's declarative mapping (request.json), the path from the operation the
+mapping names in the agency's OpenAPI document, and the case id travels as the `Idempotency-Key`
+header so a retried request never creates a second permit. A `signer` hook receives the prepared
+request before it is sent (HTTP Message Signatures, RFC 9421, slot in there). The bytes posted and
+received are kept on the answer (and on `AgencyCallFailed`) for the trail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from adapters.answer_mapping import AnswerMapping, JsonReader
+from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, AgencySpec
+from adapters.errors import MalformedAnswer, MappingFailed
+from adapters.json_mapping import JsonMapping
+from adapters.xmlsafe import UnsafeXml, parse_untrusted
+
+# Called with the prepared request just before it is sent; it may add headers, never change the body.
+RequestSigner = Callable[[requests.PreparedRequest], None]
+
+MAX_ANSWER_BYTES = 1024 * 1024
+
+
+class RestAdapter:
+    """`AgencyAdapter` for a JSON agency described by an OpenAPI document.
+
+    Building reads the contract and mappings once. The session is shared by dispatcher threads; the
+    agencies set no cookies, which is the part of a requests session that is not thread-safe.
+    """
+
+    def __init__(
+        self,
+        spec: AgencySpec,
+        *,
+        session: requests.Session | None = None,
+        signer: RequestSigner | None = None,
+    ) -> None:
+        self.spec = spec
+        self._session = session or requests.Session()
+        self._signer = signer
+        self._mapping = JsonMapping(spec.mapping_dir / "request.json")
+        self._answers = AnswerMapping(spec.mapping_dir / "answer.json")
+        self.path = operation_path(spec.contract, self._mapping.operation)
+
+    def send(self, request: AgencyRequest) -> AgencyAnswer:
+        """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
+        # Step 1: the agency's request body, from the verified application.
+        try:
+            body = self._mapping.render(
+                parse_untrusted(request.application_xml),
+                {
+                    "case_id": request.case_id,
+                    "application_id": request.application_id,
+                    "callback_url": request.callback_url,
+                },
+            )
+        except (UnsafeXml, MappingFailed) as exc:
+            raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
+        if not self.spec.endpoint:
+            raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")
+
+        # Step 2: prepare the exact bytes, with the idempotency key; a signer may add headers.
+        prepared = self._session.prepare_request(
+            requests.Request(
+                "POST",
+                self.spec.endpoint.rstrip("/") + self.path,
+                data=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json, application/problem+json",
+                    "Idempotency-Key": request.case_id,
+                },
+            )
+        )
+        if self._signer is not None:
+            self._signer(prepared)
+        request_bytes = prepared.body if isinstance(prepared.body, bytes) else b""
+
+        # Step 3: send; no redirects (an answer must come from the configured endpoint).
+        try:
+            response = self._session.send(
+                prepared, timeout=self.spec.timeout_s, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            raise AgencyCallFailed(
+                f"{self.spec.code}: {type(exc).__name__}: {exc}", request_bytes=request_bytes
+            ) from exc
+        answer_bytes = response.content
+
+        def failed(reason: str) -> AgencyCallFailed:
+            return AgencyCallFailed(
+                f"{self.spec.code}: {reason}",
+                request_bytes=request_bytes,
+                answer_bytes=answer_bytes,
+                status_code=response.status_code,
+            )
+
+        # Step 4: only 200 (decided) and 202 (pending) carry an answer; anything else failed.
+        if response.status_code not in (200, 202):
+            detail = _problem_detail(answer_bytes)
+            raise failed(f"HTTP {response.status_code} {response.reason}{detail}")
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise failed(f"the answer is {media_type or 'untyped'}, not application/json")
+        if len(answer_bytes) > MAX_ANSWER_BYTES:
+            raise failed(f"the answer has {len(answer_bytes)} bytes; limit {MAX_ANSWER_BYTES}")
+
+        # Step 5: parse strictly (no NaN or Infinity) and read it with the agency's answer mapping.
+        try:
+            data = json.loads(answer_bytes, parse_constant=_refuse_constant)
+            if not isinstance(data, dict):
+                raise MalformedAnswer("the answer is not a JSON object")
+            return self._answers.read(
+                JsonReader(data),
+                case_id=request.case_id,
+                request_bytes=request_bytes,
+                answer_bytes=answer_bytes,
+            )
+        except (ValueError, MalformedAnswer) as exc:
+            raise failed(f"malformed answer: {exc}") from exc
+
+
+def operation_path(contract: Path, operation_id: str) -> str:
+    """The path of the POST operation `operation_id` in an OpenAPI document."""
+    document: dict[str, Any] = json.loads(contract.read_text(encoding="utf-8"))
+    for path, item in document.get("paths", {}).items():
+        post = item.get("post") or {}
+        if post.get("operationId") == operation_id:
+            return str(path)
+    raise ValueError(f"{contract}: no POST operation {operation_id!r}")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _problem_detail(content: bytes) -> str:
+    """': <title>: <detail>' from an RFC 9457 problem document, else ''."""
+    try:
+        problem = json.loads(content[:MAX_ANSWER_BYTES])
+    except ValueError:
+        return ""
+    if not isinstance(problem, dict):
+        return ""
+    parts = [str(problem[k]) for k in ("title", "detail") if problem.get(k)]
+    return (": " + ": ".join(parts)) if parts else ""

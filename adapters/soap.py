@@ -1,0 +1,207 @@
+"""The SOAP 1.1 adapter (customs, agriculture): zeep, built from the agency's WSDL in spec.contract.
+
+One call reads as numbered steps: map the application with the agency's XSLT, validate it against
+the agency XSD, let zeep build the envelope from the WSDL types (WS-Security slots in here: pass
+`wsse=`), post the exact bytes, then parse the answer with the hardened parser, refuse a Fault,
+validate the body against the XSD and read it with the agency's answer mapping. The bytes posted and
+received are kept on the answer (and on `AgencyCallFailed`) for the trail.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import zeep
+from lxml import etree
+
+from adapters.answer_mapping import AnswerMapping, XmlReader
+from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, AgencySpec
+from adapters.errors import MalformedAnswer, MappingFailed
+from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
+from adapters.xslt_mapping import XsltMapping
+
+SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+
+# zeep's annotations are partial (mypy strict calls them untyped): use it through an untyped name.
+_zeep: Any = zeep
+
+
+def safe_settings() -> Any:
+    """zeep settings for every agency client: strict parsing; no DTD, entity or external fetch."""
+    return _zeep.Settings(
+        strict=True,
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+        xml_huge_tree=False,
+    )
+
+
+@dataclass(frozen=True)
+class _Operation:
+    name: str
+    binding: str  # binding QName as text, "{ns}Name"
+    soap_action: str
+    answer_tag: str  # the output body element, "{ns}Name"
+
+
+class SoapAdapter:
+    """`AgencyAdapter` for a SOAP 1.1 document/literal agency.
+
+    `wsse` is handed to zeep (applied to every envelope; `verify(envelope)` is called on answers);
+    `plugins` are zeep plugins. Building reads the WSDL, XSD and mappings once; `send` is safe to
+    call from several dispatcher threads.
+    """
+
+    def __init__(self, spec: AgencySpec, *, wsse: Any = None, plugins: list[Any] | None = None):
+        self.spec = spec
+        self._wsse = wsse
+        self._transport = _zeep.Transport(timeout=spec.timeout_s, operation_timeout=spec.timeout_s)
+        self._client = _zeep.Client(
+            str(spec.contract),
+            transport=self._transport,
+            settings=safe_settings(),
+            wsse=wsse,
+            plugins=plugins or [],
+        )
+        self._schema = XsdValidator(_imported_schema(spec.contract))
+        self._mapping = XsltMapping(spec.mapping_dir / "request.xslt")
+        self._answers = AnswerMapping(spec.mapping_dir / "answer.json")
+        # Document/literal dispatch: the request element the mapping produces names the operation.
+        self._operations: dict[str, _Operation] = {}
+        self._services: dict[str, Any] = {}
+        for binding_name, binding in self._client.wsdl.bindings.items():
+            self._services[str(binding_name)] = self._client.create_service(
+                binding_name, spec.endpoint
+            )
+            for op_name, op in binding.all().items():
+                self._operations[str(op.input.body.qname)] = _Operation(
+                    op_name, str(binding_name), op.soapaction or "", str(op.output.body.qname)
+                )
+
+    def send(self, request: AgencyRequest) -> AgencyAnswer:
+        """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
+        # Step 1: the agency's request element, from the verified application, valid per its XSD.
+        try:
+            body = self._mapping.render(
+                parse_untrusted(request.application_xml),
+                {
+                    "case-id": request.case_id,
+                    "application-id": request.application_id,
+                    "callback-url": request.callback_url or "",
+                },
+            )
+            if errors := self._schema.errors(body):
+                raise MappingFailed("the mapped request breaks the agency schema: " + errors[0])
+        except (UnsafeXml, MappingFailed) as exc:
+            raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
+        operation = self._operations.get(body.tag)
+        if operation is None:
+            raise AgencyCallFailed(f"{self.spec.code}: no WSDL operation takes {body.tag}")
+
+        # Step 2: zeep turns it into typed values and renders the envelope from the WSDL (it refuses
+        # values the WSDL types do not allow; a wsse object signs the envelope here).
+        try:
+            value = self._client.get_element(body.tag).parse(body, self._client.wsdl.types)
+            envelope = self._client.create_message(
+                self._services[operation.binding], operation.name, **{k: value[k] for k in value}
+            )
+        except (zeep.exceptions.Error, ValueError, TypeError) as exc:
+            raise AgencyCallFailed(f"{self.spec.code}: zeep refused the request: {exc}") from exc
+        request_bytes: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+        # Step 3: post exactly these bytes (SOAP 1.1 §6.1.1: text/xml and a quoted SOAPAction).
+        if not self.spec.endpoint:
+            raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")
+        headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{operation.soap_action}"',
+        }
+        try:
+            # The zeep transport's session, but no redirects: the answer must come from the
+            # configured endpoint (zeep's own post() would follow them).
+            response = self._transport.session.post(
+                self.spec.endpoint,
+                data=request_bytes,
+                headers=headers,
+                timeout=self.spec.timeout_s,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise AgencyCallFailed(
+                f"{self.spec.code}: {type(exc).__name__}: {exc}", request_bytes=request_bytes
+            ) from exc
+        answer_bytes: bytes = response.content
+        status: int = response.status_code
+
+        def failed(reason: str) -> AgencyCallFailed:
+            return AgencyCallFailed(
+                f"{self.spec.code}: HTTP {status}: {reason}",
+                request_bytes=request_bytes,
+                answer_bytes=answer_bytes,
+                status_code=status,
+            )
+
+        # Step 4: only 200 (an answer) and 500 (a Fault, SOAP 1.1 §6.2) carry a SOAP envelope.
+        if status not in (200, 500):
+            raise failed(str(response.reason or "unexpected status"))
+        try:
+            answer = parse_untrusted(answer_bytes)
+        except UnsafeXml as exc:
+            raise failed(f"the answer is not acceptable XML: {exc}") from exc
+        if answer.tag != f"{{{SOAP11_ENV}}}Envelope":
+            raise failed(f"the answer is not a SOAP 1.1 envelope but {answer.tag}")
+
+        # Step 5: a Fault is a failed call, whatever the HTTP status said.
+        fault = answer.find(f"{{{SOAP11_ENV}}}Body/{{{SOAP11_ENV}}}Fault")
+        if fault is not None:
+            code = (fault.findtext("faultcode") or "").strip()
+            text = (fault.findtext("faultstring") or "").strip()
+            raise failed(f"SOAP Fault {code}: {text}")
+        if status != 200:
+            raise failed("an error status without a SOAP Fault")
+        if self._wsse is not None and hasattr(self._wsse, "verify"):
+            try:
+                self._wsse.verify(answer)
+            except Exception as exc:
+                raise failed(f"the answer's WS-Security check failed: {exc}") from exc
+
+        # Step 6: the body holds exactly the operation's output element, valid per the agency XSD.
+        payload = answer.findall(f"{{{SOAP11_ENV}}}Body/*")
+        if len(payload) != 1 or payload[0].tag != operation.answer_tag:
+            raise failed(f"the answer body is not one {operation.answer_tag}")
+        if errors := self._schema.errors(_as_document(payload[0])):
+            raise failed("the answer breaks the agency schema: " + errors[0])
+
+        # Step 7: read it with the agency's answer mapping.
+        try:
+            return self._answers.read(
+                XmlReader(payload[0], self._answers.namespaces),
+                case_id=request.case_id,
+                request_bytes=request_bytes,
+                answer_bytes=answer_bytes,
+            )
+        except MalformedAnswer as exc:
+            raise failed(f"malformed answer: {exc}") from exc
+
+
+def _as_document(element: etree._Element) -> etree._Element:
+    # Schema validation starts at the document root: validate a detached copy of the body element.
+    return copy.deepcopy(element)
+
+
+def _imported_schema(wsdl: Path) -> Path:
+    """The one agency XSD the WSDL imports (contract-first: the XSD is the message definition)."""
+    locations = [
+        node.get("schemaLocation")
+        for node in parse_untrusted(wsdl.read_bytes()).iter(f"{{{XSD_NS}}}import")
+        if node.get("schemaLocation")
+    ]
+    if len(locations) != 1:
+        raise ValueError(f"{wsdl}: expected one xs:import with a schemaLocation, found {locations}")
+    return (wsdl.parent / str(locations[0])).resolve()

@@ -1,0 +1,34 @@
+"""The agency register: mappings/agencies.toml plus deployment endpoints, as `AgencySpec`s."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from adapters.base import AgencySpec
+from gateway.errors import ConfigurationError
+
+
+def load_agency_specs(
+    mappings_dir: Path, project_root: Path, endpoints: Mapping[str, str]
+) -> dict[str, AgencySpec]:
+    """Every configured agency. An agency without an endpoint is kept with an empty one: the
+    gateway can still accept applications for it, and the dispatcher escalates its cases."""
+    path = mappings_dir / "agencies.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))["agencies"]
+        return {
+            code: AgencySpec(
+                code=code,
+                name=entry["name"],
+                protocol=entry["protocol"],
+                endpoint=endpoints.get(code, entry.get("endpoint", "")),
+                mapping_dir=mappings_dir / "agencies" / code,
+                contract=project_root / entry["contract"],
+                timeout_s=float(entry.get("timeout_s", 10)),
+            )
+            for code, entry in raw.items()
+        }
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc

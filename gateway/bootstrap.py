@@ -1,0 +1,100 @@
+"""The composition root: reads mappings/, wsdl/ and certs/ and wires the services together.
+
+Everything the web app, the worker and the CLI use is built here and only here; tests pass their own
+config (and real servers) through the same door.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adapters.base import AgencyAdapter, AgencySpec
+from adapters.registry import build_adapter
+from gateway.agencies import load_agency_specs
+from gateway.audit import Auditor, TreeHeadThread
+from gateway.clock import Clock, system_clock
+from gateway.config import PROJECT_ROOT, Config
+from gateway.decision_document import make_decider
+from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, worker_name
+from gateway.errors import ConfigurationError
+from gateway.intake import Intake, load_schema
+from gateway.routing import load_rules
+from gateway.storage.db import make_engine
+from gateway.storage.migrate import upgrade
+from gateway.storage.outbox import OutboxStore
+from gateway.trust import TrustStore
+from gateway.xmlsig import SigningIdentity
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    store: OutboxStore
+    trust: TrustStore
+    identity: SigningIdentity
+    intake: Intake
+    specs: dict[str, AgencySpec]
+    adapters: dict[str, AgencyAdapter]
+    auditor: Auditor
+    threads: DispatcherThreads = field(default_factory=DispatcherThreads)
+    tree_heads: TreeHeadThread | None = None
+
+    def dispatcher(self, index: int = 0) -> Dispatcher:
+        return Dispatcher(
+            self.store,
+            self.adapters,
+            make_decider(self.identity, self.clock),
+            self.clock,
+            retry=RetryPolicy(max_attempts=self.config.max_attempts),
+            lease_s=self.config.lease_s,
+            name=worker_name(index),
+        )
+
+    def start_dispatchers(self, count: int) -> None:
+        """Dispatcher threads, and the thread that signs tree heads while entries arrive."""
+        self.threads.start([self.dispatcher(i) for i in range(count)], self.config.poll_interval_s)
+        if self.tree_heads is None:
+            self.tree_heads = TreeHeadThread(self.auditor, self.config.tree_head_interval_s)
+            self.tree_heads.start()
+
+    def close(self) -> None:
+        self.threads.stop()
+        if self.tree_heads is not None:
+            self.tree_heads.stop()
+        self.store.engine.dispose()
+
+
+def _gateway_identity(config: Config) -> SigningIdentity:
+    for path in (config.gateway_key, config.gateway_cert):
+        if not path.is_file():
+            raise ConfigurationError(
+                f"The gateway's signing key or certificate is missing: {path}. "
+                "For development run `nsw pki init`; in production set NSW_GATEWAY_KEY and "
+                "NSW_GATEWAY_CERT."
+            )
+    chain = [p for p in (config.pki_dir / "issuing-ca.pem",) if p.is_file()]
+    return SigningIdentity.from_files(config.gateway_key, config.gateway_cert, *chain)
+
+
+def build_services(
+    config: Config, clock: Clock = system_clock, *, migrate: bool = True
+) -> Services:
+    identity = _gateway_identity(config)
+    trust = TrustStore.from_directory(config.pki_dir, clock, require_crl=config.require_crl)
+    engine = make_engine(config.database_url)
+    if migrate:
+        upgrade(engine)
+    store = OutboxStore(engine, clock)
+    specs = load_agency_specs(config.mappings_dir, PROJECT_ROOT, config.agency_urls)
+    adapters = {code: build_adapter(spec) for code, spec in specs.items()}
+    intake = Intake(
+        schema=load_schema(config.wsdl_dir / "application" / "application.xsd"),
+        trust=trust,
+        rules=load_rules(config.mappings_dir / "routing.toml"),
+        store=store,
+        clock=clock,
+        max_bytes=config.max_body_bytes,
+    )
+    auditor = Auditor(store, identity, clock)
+    return Services(config, clock, store, trust, identity, intake, specs, adapters, auditor)

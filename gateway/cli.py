@@ -1,0 +1,276 @@
+"""The `nsw` command: trader tools, operator tools, the server, workers and the demo."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from gateway.config import PROJECT_ROOT, load_config
+
+DEFAULT_PKI = PROJECT_ROOT / "certs" / "dev"
+
+
+@click.group()
+def main() -> None:
+    """National Single Window gateway."""
+
+
+# --- PKI ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def pki() -> None:
+    """Development PKI."""
+
+
+@pki.command("init")
+@click.argument("directory", type=click.Path(path_type=Path), default=DEFAULT_PKI)
+@click.option("--force", is_flag=True, help="Make a new PKI even if one exists.")
+def pki_init(directory: Path, force: bool) -> None:
+    """Make (or show) the dev PKI: CAs, CRL, gateway, agencies, traders."""
+    from gateway.pki import describe, init_dev_pki
+
+    for line in describe(init_dev_pki(directory, force=force)):
+        click.echo(line)
+
+
+# --- trader tools ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--cert", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--chain", type=click.Path(exists=True, path_type=Path), multiple=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: standard output.")
+def sign(file: Path, key: Path, cert: Path, chain: tuple[Path, ...], output: Path | None) -> None:
+    """Sign an application with an enveloped XML signature (RSA-SHA256 or ECDSA-SHA256)."""
+    from gateway.xmlparse import parse_xml
+    from gateway.xmlsig import SigningIdentity, sign_enveloped
+
+    signed = sign_enveloped(
+        parse_xml(file.read_bytes()), SigningIdentity.from_files(key, cert, *chain)
+    )
+    if output:
+        output.write_bytes(signed)
+        click.echo(f"signed {file} -> {output}", err=True)
+    else:
+        sys.stdout.buffer.write(signed)
+
+
+URL = click.option("--url", envvar="NSW_URL", default="http://127.0.0.1:8080", show_default=True)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@URL
+def submit(file: Path, url: str) -> None:
+    """Lodge a signed application; prints the gateway's answer."""
+    from gateway.client import ApiProblem, GatewayClient
+
+    try:
+        click.echo(json.dumps(GatewayClient(url).submit(file.read_bytes()), indent=2))
+    except ApiProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("application_id")
+@URL
+@click.option("--wait", type=float, default=0, help="Seconds to wait for the decision.")
+def status(application_id: str, url: str, wait: float) -> None:
+    """Show an application's status and cases (and its decision when there is one)."""
+    from gateway.client import ApiProblem, GatewayClient
+
+    client = GatewayClient(url)
+    try:
+        if wait:
+            client.wait_for_decision(application_id, wait)
+        click.echo(json.dumps(client.status(application_id), indent=2))
+    except (ApiProblem, TimeoutError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command("route")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def route_cmd(file: Path) -> None:
+    """Explain which rule sends which goods item to which agency (signature not checked)."""
+    from gateway.application import read_application
+    from gateway.routing import explain, load_rules, route
+    from gateway.xmlparse import parse_xml
+
+    config = load_config()
+    application = read_application(parse_xml(file.read_bytes()))
+    rules = load_rules(config.mappings_dir / "routing.toml")
+    for line in explain(application, route(application, rules)):
+        click.echo(line)
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Run the gateway (API and, unless NSW_DISPATCHER_THREADS=0, dispatcher threads)."""
+    from werkzeug.serving import make_server
+
+    from gateway.app import create_app
+
+    app = create_app()
+    server = make_server(host, port, app, threaded=True)
+    _stop_on_signals(server.shutdown)
+    click.echo(f"gateway listening on http://{host}:{server.server_port}", err=True)
+    try:
+        server.serve_forever()
+    finally:
+        app.extensions["nsw"].close()
+
+
+@main.command()
+@click.option("--threads", default=2, show_default=True)
+def worker(threads: int) -> None:
+    """Run dispatchers as a separate process (several can run against one PostgreSQL)."""
+    from gateway.bootstrap import build_services
+
+    services = build_services(load_config())
+    stopped = threading.Event()
+    _stop_on_signals(stopped.set)
+    services.start_dispatchers(threads)
+    click.echo(f"worker running {threads} dispatcher(s)", err=True)
+    stopped.wait()
+    services.close()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from gateway.storage.db import make_engine
+    from gateway.storage.migrate import upgrade
+
+    upgrade(make_engine(load_config().database_url))
+    click.echo("database is at the newest schema")
+
+
+@main.group()
+def audit() -> None:
+    """Evidence bundles, tree heads and offline verification."""
+
+
+@audit.command("export")
+@click.argument("application_id")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: <id>.bundle.json")
+def audit_export(application_id: str, output: Path | None) -> None:
+    """Write the evidence bundle of one application (reads the gateway's database)."""
+    from gateway.bootstrap import build_services
+
+    services = build_services(load_config())
+    try:
+        bundle = services.auditor.bundle(application_id)
+    finally:
+        services.close()
+    output = output or Path(f"{application_id}.bundle.json")
+    output.write_text(json.dumps(bundle, indent=1))
+    click.echo(
+        f"{len(bundle['entries'])} entries, tree size {bundle['tree_head']['size']} -> {output}"
+    )
+
+
+@audit.command("verify")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ca", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--quiet", is_flag=True, help="Print only failures and the verdict.")
+def audit_verify(bundle: Path, ca: Path, gateway_cert: Path, quiet: bool) -> None:
+    """Verify an evidence bundle offline: no database, no network."""
+    from gateway.audit_verify import verify_bundle
+    from gateway.trust import load_certificates
+
+    checks = verify_bundle(
+        json.loads(bundle.read_text()), load_certificates(ca), load_certificates(gateway_cert)[0]
+    )
+    _report(checks, quiet)
+
+
+@audit.command("consistency")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--proof", type=click.Path(exists=True, path_type=Path), help="Proof JSON file.")
+@click.option("--url", envvar="NSW_URL", help="Fetch the proof from this gateway's audit API.")
+@click.option("--token", envvar="NSW_AUDIT_TOKEN", help="Audit API bearer token.")
+def audit_consistency(
+    old: Path, new: Path, gateway_cert: Path, proof: Path | None, url: str | None, token: str | None
+) -> None:
+    """Check that the tree head NEW extends the earlier tree head OLD (files: tree head JSON or bundles)."""
+    import requests
+
+    from gateway.audit_verify import verify_tree_heads
+    from gateway.trail_format import TreeHead
+    from gateway.trust import load_certificates
+
+    heads = []
+    for path in (old, new):
+        doc = json.loads(path.read_text())
+        heads.append(TreeHead.from_json(doc.get("tree_head", doc)))
+    if proof is not None:
+        hashes = json.loads(proof.read_text())["proof"]
+    elif url:
+        response = requests.get(
+            f"{url}/api/v1/audit/proofs/consistency",
+            params={"first": heads[0].size, "second": heads[1].size},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        if response.status_code != 200:
+            raise click.ClickException(f"the gateway gave no proof: {response.text[:300]}")
+        hashes = response.json()["proof"]
+    else:
+        raise click.ClickException("give --proof FILE or --url of the gateway")
+    checks = verify_tree_heads(
+        heads[0], heads[1], [bytes.fromhex(h) for h in hashes], load_certificates(gateway_cert)[0]
+    )
+    _report(checks, quiet=False)
+
+
+def _report(checks: list, quiet: bool) -> None:  # type: ignore[type-arg]
+    failed = [c for c in checks if not c.ok]
+    for check in checks:
+        if not quiet or not check.ok:
+            click.echo(check.line())
+    if failed:
+        click.secho(f"{len(failed)} of {len(checks)} checks FAILED", fg="red", bold=True)
+        sys.exit(1)
+    click.secho(f"all {len(checks)} checks passed", fg="green", bold=True)
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(path_type=Path), default=PROJECT_ROOT / "var" / "demo")
+def demo(workdir: Path) -> None:
+    """Run the whole path: PKI, agencies, gateway, signed samples, decisions, checks."""
+    from gateway.demo import run_demo
+
+    sys.exit(run_demo(workdir))
+
+
+def _stop_on_signals(stop: object) -> None:
+    def handler(_signum: int, _frame: object) -> None:
+        threading.Thread(target=stop, daemon=True).start()  # type: ignore[arg-type]
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+if __name__ == "__main__":
+    main()

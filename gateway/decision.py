@@ -1,0 +1,83 @@
+"""The single decision: pure rules that turn every agency's case into one answer for the trader.
+
+- refused when any case is refused (every reason from every refusing agency is kept);
+- otherwise held for inspection when any agency requires one (which agency, where, why);
+- otherwise released when every case is granted;
+- otherwise no decision yet (some case is still pending, queued or escalated).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CaseState(enum.StrEnum):
+    QUEUED = "queued"  # waiting in the outbox
+    PENDING = "pending"  # the agency accepted it and will answer by callback
+    GRANTED = "granted"
+    REFUSED = "refused"
+    INSPECTION = "inspection"
+    ESCALATED = "escalated"  # could not be delivered before its deadline; needs a person
+
+    @property
+    def settled(self) -> bool:
+        return self in (CaseState.GRANTED, CaseState.REFUSED, CaseState.INSPECTION)
+
+
+class Verdict(enum.StrEnum):
+    RELEASED = "released"
+    REFUSED = "refused"
+    INSPECTION = "inspection"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    agency: str
+    state: CaseState
+    permit_number: str | None = None
+    valid_until: str | None = None
+    reasons: tuple[tuple[str, str], ...] = ()  # (code, text)
+    conditions: tuple[str, ...] = ()
+    inspection: str | None = None
+    answer_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    cases: tuple[CaseResult, ...]
+
+    @property
+    def summary(self) -> str:
+        """One line a person reads at a glance."""
+        if self.verdict is Verdict.REFUSED:
+            why = "; ".join(
+                f"{c.agency}: {text} [{code}]"
+                for c in self.cases
+                if c.state is CaseState.REFUSED
+                for code, text in c.reasons
+            )
+            return f"REFUSED — {why}"
+        if self.verdict is Verdict.INSPECTION:
+            why = "; ".join(
+                f"{c.agency}: {c.inspection}" for c in self.cases if c.state is CaseState.INSPECTION
+            )
+            return f"HELD FOR INSPECTION — {why}"
+        permits = ", ".join(f"{c.agency} {c.permit_number}" for c in self.cases)
+        return f"RELEASED — permits: {permits}"
+
+
+def compose(cases: Sequence[CaseResult]) -> Decision | None:
+    """The decision for these cases, or None while any case is unsettled."""
+    if not cases or not all(c.state.settled for c in cases):
+        return None
+    states = {c.state for c in cases}
+    if CaseState.REFUSED in states:
+        verdict = Verdict.REFUSED
+    elif CaseState.INSPECTION in states:
+        verdict = Verdict.INSPECTION
+    else:
+        verdict = Verdict.RELEASED
+    return Decision(verdict, tuple(cases))

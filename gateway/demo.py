@@ -1,0 +1,204 @@
+"""`nsw demo`: the whole path on the embedded default, printed for a person to read.
+
+Dev PKI → four stand-in agencies and the gateway as real processes on free ports → the sample
+applications signed by their declarants → one decision each → every decision's signature verified →
+a forged application refused. Exits 0 only when every decision is the expected one.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+import tomllib
+from pathlib import Path
+
+import click
+import requests
+
+from gateway.client import ApiProblem, GatewayClient
+from gateway.clock import system_clock
+from gateway.config import PROJECT_ROOT
+from gateway.pki import DevPki, init_dev_pki
+from gateway.processes import ProcessGroup, free_port
+from gateway.trust import TrustStore
+from gateway.xmlparse import parse_xml
+from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
+
+SAMPLES = PROJECT_ROOT / "samples"
+AGENCIES = ("customs", "transport", "agriculture", "health")
+VERDICT_COLOUR = {"released": "green", "refused": "red", "inspection": "yellow"}
+
+
+def step(text: str) -> None:
+    click.secho(f"\n== {text}", bold=True)
+
+
+def ok(text: str) -> None:
+    click.echo(f"   {click.style('ok', fg='green')}  {text}")
+
+
+def bad(text: str) -> None:
+    click.echo(f"   {click.style('FAIL', fg='red', bold=True)}  {text}")
+
+
+def _trader_for(pki: DevPki, declarant: str) -> SigningIdentity:
+    for party in pki.parties:
+        if party.role == "trader" and party.bin == declarant and "expired" not in party.slug:
+            return SigningIdentity.from_files(
+                pki.key_path(party.slug),
+                pki.cert_path(party.slug),
+                pki.directory / "issuing-ca.pem",
+            )
+    raise LookupError(f"no dev trader certificate for BIN {declarant}")
+
+
+def run_demo(workdir: Path) -> int:
+    failures = 0
+    pki_dir = PROJECT_ROOT / "certs" / "dev"
+    step("Development PKI")
+    pki = init_dev_pki(pki_dir)
+    ok(f"root and issuing CA, CRL, gateway, agencies and traders in {pki.directory}")
+
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    group = ProcessGroup(workdir / "logs")
+    try:
+        step("Stand-in agencies (real servers on 127.0.0.1)")
+        audit_token = secrets.token_urlsafe(24)
+        env = {"NSW_PKI_DIR": str(pki_dir), "NSW_AUDIT_TOKENS": audit_token}
+        for code in AGENCIES:
+            port = free_port()
+            url = group.start(code, ["-m", "simulators", code, "--port", str(port)], port, {})
+            env[f"NSW_AGENCY_{code.upper()}_URL"] = url
+            ok(f"{code:<12} {url}")
+
+        step("Gateway (SQLite, dispatcher threads)")
+        port = free_port()
+        env["NSW_DATABASE_URL"] = f"sqlite:///{workdir / 'nsw.db'}"
+        gateway_url = group.start(
+            "gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env
+        )
+        ok(f"gateway      {gateway_url}   (log: {workdir / 'logs' / 'gateway.log'})")
+
+        client = GatewayClient(gateway_url)
+        trust = TrustStore.from_directory(pki_dir, system_clock)
+        expected = tomllib.loads((SAMPLES / "expected.toml").read_text())
+        submitted: dict[str, str] = {}
+
+        step("Traders sign and lodge their applications")
+        for name in expected:
+            source = SAMPLES / f"{name}.xml"
+            document = parse_xml(source.read_bytes())
+            declarant = document.findtext("{urn:kz:nsw:application:1}DeclarantBIN") or ""
+            signed = sign_enveloped(document, _trader_for(pki, declarant))
+            (workdir / f"{name}.signed.xml").write_bytes(signed)
+            answer = client.submit(signed)
+            submitted[name] = answer["id"]
+            ok(f"{name}: accepted as {answer['id']} -> {', '.join(answer['agencies'])}")
+            if sorted(answer["agencies"]) != sorted(expected[name]["agencies"]):
+                failures += 1
+                bad(f"expected agencies {expected[name]['agencies']}")
+
+        step("Defences: a document the gateway must refuse")
+        failures += _show_refusals(client, pki_dir, workdir)
+
+        step("Decisions (signed by the gateway)")
+        started = time.monotonic()
+        for name, application_id in submitted.items():
+            xml = client.wait_for_decision(application_id, deadline_s=60)
+            verified = verify_enveloped(parse_xml(xml), trust, now=system_clock())
+            verdict = verified.signed.findtext("{urn:kz:nsw:decision:1}Outcome")
+            summary = verified.signed.findtext("{urn:kz:nsw:decision:1}Summary")
+            colour = VERDICT_COLOUR.get(verdict or "", "white")
+            click.echo(f"   {application_id}  {click.style(str(summary), fg=colour, bold=True)}")
+            for case in client.status(application_id)["cases"]:
+                detail = (
+                    case["permit_number"]
+                    or case["inspection"]
+                    or "; ".join(r["text"] for r in case["reasons"])
+                )
+                click.echo(f"      {case['agency']:<12} {case['state']:<11} {detail or ''}")
+            click.echo(f"      signature: gateway certificate {verified.signer.subject}")
+            if verdict == expected[name]["verdict"]:
+                ok(f"{name}: {verdict} as expected")
+            else:
+                failures += 1
+                bad(f"{name}: {verdict}, expected {expected[name]['verdict']}")
+        ok(f"all decisions in {time.monotonic() - started:.1f} s")
+
+        step("Audit: evidence bundles verified offline (CA and gateway certificate only)")
+        for application_id in submitted.values():
+            failures += _verify_evidence(gateway_url, audit_token, application_id, pki_dir, workdir)
+    finally:
+        group.stop()
+    step("Result")
+    if failures:
+        bad(f"{failures} check(s) failed")
+        return 1
+    ok("every decision is the expected one; everything the demo started is stopped")
+    return 0
+
+
+def _show_refusals(client: GatewayClient, pki_dir: Path, workdir: Path) -> int:
+    """Submit documents that must not be accepted and show the problem each one gets."""
+    failures = 0
+    source = parse_xml((SAMPLES / "fresh-apples-import.xml").read_bytes())
+    tampered = (
+        (workdir / "fresh-apples-import.signed.xml")
+        .read_bytes()
+        .replace(b"<NetMassKg>19800</NetMassKg>", b"<NetMassKg>9800</NetMassKg>")
+    )
+    expired = sign_enveloped(
+        source,
+        SigningIdentity.from_files(pki_dir / "trader-expired.key", pki_dir / "trader-expired.pem"),
+    )
+    for label, body, code in (
+        ("content changed after signing", tampered, "bad-signature"),
+        ("signed with an expired certificate", expired, "expired-certificate"),
+    ):
+        try:
+            client.submit(body)
+        except ApiProblem as exc:
+            got = str(exc.problem.get("type", "")).rsplit(":", 1)[-1]
+            if got == code:
+                ok(f"{label}: {exc.status} {got} — {exc.problem.get('detail')}")
+                continue
+        failures += 1
+        bad(f"{label}: was not refused with {code}")
+    return failures
+
+
+def _verify_evidence(
+    gateway_url: str, token: str, application_id: str, pki_dir: Path, workdir: Path
+) -> int:
+    """Fetch the application's evidence bundle and verify it as an auditor would, offline."""
+    from gateway.audit_verify import verify_bundle
+    from gateway.trust import load_certificates
+
+    response = requests.get(
+        f"{gateway_url}/api/v1/audit/applications/{application_id}/bundle",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    path = workdir / f"{application_id}.bundle.json"
+    path.write_text(json.dumps(response.json(), indent=1))
+    checks = verify_bundle(
+        response.json(),
+        load_certificates(pki_dir / "root-ca.pem"),
+        load_certificates(pki_dir / "gateway.pem")[0],
+    )
+    failed = [c for c in checks if not c.ok]
+    entries = len(response.json()["entries"])
+    if failed:
+        for check in failed:
+            bad(check.line())
+        return 1
+    size = response.json()["tree_head"]["size"]
+    ok(
+        f"{application_id}: {entries} messages, {len(checks)} checks passed (tree size {size}) -> {path.name}"
+    )
+    return 0

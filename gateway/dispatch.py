@@ -1,0 +1,176 @@
+"""Dispatchers: claim outbox rows, call the agency through its adapter, record what happened.
+
+Any number of dispatchers (threads in the web process, or `nsw worker` processes) share the work
+through the database. A failed call is retried with jittered exponential backoff; after
+`max_attempts` the case is escalated — visible in its status, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
+from gateway.clock import Clock
+from gateway.decision import CaseState
+from gateway.storage.outbox import OutboxStore
+from gateway.storage.repository import Claim, Decide, Message, sha256_hex
+
+log = logging.getLogger(__name__)
+
+OUTCOME_STATE = {
+    Outcome.GRANTED: CaseState.GRANTED,
+    Outcome.REFUSED: CaseState.REFUSED,
+    Outcome.INSPECTION: CaseState.INSPECTION,
+    Outcome.PENDING: CaseState.PENDING,
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_s: float = 0.5
+    cap_s: float = 60.0
+
+    def next_try(self, attempts: int, now: dt.datetime) -> dt.datetime | None:
+        """When to try again after `attempts` failed tries, or None to escalate.
+
+        Full jitter (a uniform delay up to the exponential bound) keeps many workers retrying
+        one agency from arriving together."""
+        if attempts >= self.max_attempts:
+            return None
+        bound = min(self.cap_s, self.base_s * 2 ** (attempts - 1))
+        return now + dt.timedelta(seconds=random.uniform(bound / 2, bound))
+
+
+def worker_name(index: int = 0) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: OutboxStore,
+        adapters: Mapping[str, AgencyAdapter],
+        decide: Decide,
+        clock: Clock,
+        *,
+        retry: RetryPolicy,
+        lease_s: float,
+        name: str | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.decide = decide
+        self.clock = clock
+        self.retry = retry
+        self.lease_s = lease_s
+        self.name = name or worker_name()
+
+    def run_once(self, batch: int = 4) -> int:
+        """Claim and deliver up to `batch` rows; return how many were handled."""
+        claims = self.store.claim(self.name, self.lease_s, limit=batch)
+        for claim in claims:
+            self.deliver(claim)
+        return len(claims)
+
+    def run(self, stop: threading.Event, poll_s: float) -> None:
+        while not stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:
+                log.exception("dispatcher %s: claiming failed", self.name)
+                handled = 0
+            if not handled:
+                stop.wait(poll_s)
+
+    def deliver(self, claim: Claim) -> None:
+        adapter = self.adapters.get(claim.agency)
+        counterpart = f"agency:{claim.agency}"
+        if adapter is None or not adapter.spec.endpoint:
+            self._failed(claim, f"No endpoint is configured for agency {claim.agency}.", [])
+            return
+        request = AgencyRequest(claim.case_id, claim.application_id, claim.application_body)
+        try:
+            answer = adapter.send(request)
+        except AgencyCallFailed as exc:
+            messages = []
+            if exc.request_bytes:
+                messages.append(
+                    _msg("agency-request", "out", counterpart, claim, exc.request_bytes)
+                )
+            if exc.answer_bytes:
+                messages.append(_msg("agency-answer", "in", counterpart, claim, exc.answer_bytes))
+            self._failed(claim, str(exc), messages)
+            return
+        except Exception as exc:  # a bug in an adapter must not lose the case
+            log.exception("adapter %s raised", claim.agency)
+            self._failed(claim, f"internal error in the {claim.agency} adapter: {exc!r}", [])
+            return
+        self._settled(claim, answer, counterpart)
+
+    def _settled(self, claim: Claim, answer: AgencyAnswer, counterpart: str) -> None:
+        fields: dict[str, object] = {
+            "permit_number": answer.permit_number,
+            "valid_until": answer.valid_until.isoformat() if answer.valid_until else None,
+            "reasons": [[r.code, r.text] for r in answer.reasons],
+            "conditions": list(answer.conditions),
+            "inspection": answer.inspection,
+            "extra": dict(answer.extra),
+            "answer_sha256": sha256_hex(answer.answer_bytes),
+        }
+        verdict = self.store.settle(
+            claim,
+            state=OUTCOME_STATE[answer.outcome],
+            fields=fields,
+            messages=[
+                _msg("agency-request", "out", counterpart, claim, answer.request_bytes),
+                _msg("agency-answer", "in", counterpart, claim, answer.answer_bytes),
+            ],
+            decide=self.decide,
+        )
+        log.info("case %s: %s", claim.case_id, answer.outcome.value)
+        if verdict:
+            log.info("application %s decided: %s", claim.application_id, verdict)
+
+    def _failed(self, claim: Claim, error: str, messages: list[Message]) -> None:
+        retry_at = self.retry.next_try(claim.attempts, self.clock())
+        log.warning(
+            "case %s attempt %d failed: %s (%s)",
+            claim.case_id,
+            claim.attempts,
+            error,
+            "escalated" if retry_at is None else f"retry at {retry_at:%H:%M:%S}",
+        )
+        self.store.reschedule(claim, error=error, retry_at=retry_at, messages=messages)
+
+
+def _msg(kind: str, direction: str, counterpart: str, claim: Claim, body: bytes) -> Message:
+    content_type = "application/json" if body[:1] in (b"{", b"[") else "application/xml"
+    return Message(kind, direction, counterpart, content_type, body, case_id=claim.case_id)
+
+
+class DispatcherThreads:
+    """Dispatcher threads inside a process (the embedded default and `nsw worker`)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, dispatchers: list[Dispatcher], poll_s: float) -> None:
+        for d in dispatchers:
+            t = threading.Thread(target=d.run, args=(self._stop, poll_s), name=d.name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout_s)
+        self._threads.clear()

@@ -1,0 +1,134 @@
+"""One exception tree for the whole gateway.
+
+Every failure a user can meet is a `GatewayError` subclass carrying a stable `code` (the last part of
+the RFC 9457 problem `type` URI), an HTTP status, a short title and a sentence the user can act on.
+One Flask error handler turns them into problem documents; the SOAP service turns them into Faults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "urn:kz:nsw:problem:"
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway reports to a user."""
+
+    code = "gateway-error"
+    status = 500
+    title = "Gateway error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.code
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        doc: dict[str, Any] = {
+            "type": self.type_uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            doc["instance"] = instance
+        doc.update(self.extensions)
+        return doc
+
+
+# --- intake: the bytes themselves ---------------------------------------------------------------
+
+
+class MalformedXml(GatewayError):
+    code, status, title = "malformed-xml", 400, "The document is not well-formed XML"
+
+
+class ForbiddenXmlConstruct(GatewayError):
+    code, status, title = (
+        "forbidden-xml-construct",
+        400,
+        "The document uses a forbidden XML construct",
+    )
+
+
+class TooLarge(GatewayError):
+    code, status, title = "too-large", 413, "The body is too large"
+
+
+class UnsupportedMediaType(GatewayError):
+    code, status, title = "unsupported-media-type", 415, "Wrong media type"
+
+
+class SchemaViolation(GatewayError):
+    code, status, title = "schema-violation", 422, "The document does not match the schema"
+
+
+class InvalidValue(GatewayError):
+    code, status, title = "invalid-value", 422, "A value in the document is not valid"
+
+
+# --- intake: signature and signer ---------------------------------------------------------------
+
+
+class BadSignature(GatewayError):
+    code, status, title = "bad-signature", 422, "The XML signature does not verify"
+
+
+class UntrustedCertificate(GatewayError):
+    code, status, title = "untrusted-certificate", 422, "The signing certificate is not trusted"
+
+
+class ExpiredCertificate(GatewayError):
+    code, status, title = "expired-certificate", 422, "The signing certificate is not valid now"
+
+
+class RevokedCertificate(GatewayError):
+    code, status, title = "revoked-certificate", 422, "The signing certificate is revoked"
+
+
+class StaleRevocationList(GatewayError):
+    code, status, title = "stale-crl", 503, "Revocation status cannot be checked"
+
+
+class CertificateNotForSigning(GatewayError):
+    code, status, title = "certificate-usage", 422, "The certificate may not sign documents"
+
+
+class SignerNotDeclarant(GatewayError):
+    code, status, title = "signer-not-declarant", 403, "The signer may not act for the declarant"
+
+
+class ReferenceConflict(GatewayError):
+    code, status, title = "reference-conflict", 409, "The trader reference is already used"
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class NotFound(GatewayError):
+    code, status, title = "not-found", 404, "Not found"
+
+
+class DecisionNotReady(GatewayError):
+    code, status, title = "decision-not-ready", 409, "No decision yet"
+
+
+# --- agencies ----------------------------------------------------------------------------------
+
+
+class AgencyUnavailable(GatewayError):
+    code, status, title = "agency-unavailable", 502, "The agency could not be reached"
+
+
+class AgencyAnswerRejected(GatewayError):
+    code, status, title = "agency-answer-rejected", 502, "The agency's answer was not believed"
+
+
+class ConfigurationError(GatewayError):
+    code, status, title = "configuration-error", 500, "The gateway is not configured correctly"

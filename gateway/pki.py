@@ -1,0 +1,232 @@
+"""The development PKI: made with `cryptography` only, never by hand.
+
+`init_dev_pki(dir)` writes a root CA, an issuing CA that issues every leaf (so chains always have an
+intermediate), a CRL per CA, the gateway, the four agencies and five sample traders (one expired,
+one revoked), and `manifest.json` describing them. Who is in it and how their certificates look is
+in `gateway.pki_profiles`. Files are PEM; private keys are unencrypted PKCS#8 with mode 0600,
+certificates and CRLs 0644. This is a development convenience: production keys come from the NCA
+and the agencies, and nothing here is used unless a deployment points `NSW_PKI_DIR` at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from gateway.errors import ConfigurationError
+from gateway.pki_profiles import (
+    ISSUING_CA,
+    PARTIES,
+    ROOT_CA,
+    PartySpec,
+    PrivateKey,
+    issue_certificate,
+    make_crl,
+    new_key,
+)
+from gateway.trust_checks import describe_name
+
+MANIFEST = "manifest.json"
+CRL_FILE = "crl.pem"  # issued by the issuing CA: revocation of leaves
+ROOT_CRL_FILE = "root-crl.pem"  # issued by the root: revocation of the issuing CA
+MANIFEST_VERSION = 1
+_KEY_MODE, _PUBLIC_MODE = 0o600, 0o644
+
+
+@dataclass(frozen=True)
+class PartyRecord:
+    """One manifest entry. File names are relative to the PKI directory."""
+
+    slug: str
+    role: str  # root-ca | issuing-ca | gateway | agency | trader
+    cert: str
+    key: str
+    subject: str  # RFC 4514 string
+    sha256: str  # lowercase hex fingerprint of the DER certificate
+    serial: str  # hex
+    not_after: str  # RFC 3339
+    bin: str | None = None
+    iin: str | None = None
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class DevPki:
+    """A dev PKI on disk, as described by its manifest."""
+
+    directory: Path
+    parties: tuple[PartyRecord, ...]
+    created: str
+
+    def party(self, slug: str) -> PartyRecord:
+        """The party with this slug; `KeyError` naming the known slugs if there is none."""
+        for party in self.parties:
+            if party.slug == slug:
+                return party
+        raise KeyError(f"no party {slug!r} in the dev PKI; known: {[p.slug for p in self.parties]}")
+
+    def cert_path(self, slug: str) -> Path:
+        return self.directory / self.party(slug).cert
+
+    def key_path(self, slug: str) -> Path:
+        return self.directory / self.party(slug).key
+
+    def certificate(self, slug: str) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.cert_path(slug).read_bytes())
+
+    def slugs(self, role: str | None = None) -> list[str]:
+        """Slugs in manifest order, optionally only those with `role`."""
+        return [p.slug for p in self.parties if role is None or p.role == role]
+
+    @property
+    def bins(self) -> dict[str, str]:
+        """Trader slug -> BIN, for every party whose certificate carries a BIN."""
+        return {p.slug: p.bin for p in self.parties if p.bin}
+
+    @property
+    def crl_path(self) -> Path:
+        return self.directory / CRL_FILE
+
+    @property
+    def root_crl_path(self) -> Path:
+        return self.directory / ROOT_CRL_FILE
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.directory / MANIFEST
+
+
+def init_dev_pki(directory: Path, *, now: dt.datetime | None = None, force: bool = False) -> DevPki:
+    """Return the dev PKI in `directory`, creating it first if there is none (or if `force`).
+
+    An existing PKI (a manifest whose files are all present) is loaded unchanged: keys and
+    fingerprints stay stable across runs. A manifest that is unreadable or names missing files
+    raises `ConfigurationError` rather than being overwritten; pass `force=True` to replace it.
+    `now` (aware) is the issuing time; it defaults to the current UTC time.
+    """
+    directory = Path(directory)
+    if not force and (directory / MANIFEST).exists():
+        return load_dev_pki(directory)
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    if moment.tzinfo is None:
+        raise ValueError("init_dev_pki needs an aware datetime for `now`")
+    directory.mkdir(parents=True, exist_ok=True)
+    # The manifest marks a complete PKI, so it goes first on replace and last on create: a run cut
+    # short leaves no manifest, and the next run starts again instead of loading half a PKI.
+    (directory / MANIFEST).unlink(missing_ok=True)
+
+    issued: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
+    records: list[PartyRecord] = []
+    for spec in PARTIES:
+        key = new_key(spec.key_type)
+        # The root signs itself, the root signs the issuing CA, the issuing CA signs every leaf.
+        issuer = (
+            None
+            if spec.slug == ROOT_CA
+            else issued[ROOT_CA if spec.slug == ISSUING_CA else ISSUING_CA]
+        )
+        cert = issue_certificate(spec, key, issuer, moment)
+        issued[spec.slug] = (cert, key)
+        cert_file, key_file = f"{spec.slug}.pem", f"{spec.slug}.key"
+        _write(directory / cert_file, cert.public_bytes(serialization.Encoding.PEM), _PUBLIC_MODE)
+        _write(directory / key_file, _key_pem(key), _KEY_MODE)
+        records.append(_record(spec, cert, cert_file, key_file))
+
+    revoked = [(issued[s.slug][0].serial_number, moment) for s in PARTIES if s.revoked]
+    for file, ca, listed in ((CRL_FILE, ISSUING_CA, revoked), (ROOT_CRL_FILE, ROOT_CA, [])):
+        crl = make_crl(*issued[ca], listed, now=moment)
+        _write(directory / file, crl.public_bytes(serialization.Encoding.PEM), _PUBLIC_MODE)
+
+    created = _iso(moment)
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "created": created,
+        "crls": {CRL_FILE: ISSUING_CA, ROOT_CRL_FILE: ROOT_CA},
+        "parties": [asdict(r) for r in records],
+    }
+    _write(directory / MANIFEST, json.dumps(manifest, indent=2).encode() + b"\n", _PUBLIC_MODE)
+    return DevPki(directory, tuple(records), created)
+
+
+def load_dev_pki(directory: Path) -> DevPki:
+    """The dev PKI described by `directory/manifest.json`; `ConfigurationError` if incomplete."""
+    path = Path(directory) / MANIFEST
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        parties = tuple(PartyRecord(**entry) for entry in raw["parties"])
+        created = str(raw["created"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(
+            f"The dev PKI manifest {path} cannot be read ({exc}); run `nsw pki init --force`."
+        ) from exc
+    files = [n for p in parties for n in (p.cert, p.key)] + list(raw.get("crls", {}))
+    missing = [name for name in files if not (path.parent / name).is_file()]
+    if missing:
+        raise ConfigurationError(
+            f"The dev PKI in {path.parent} is incomplete (missing {', '.join(missing)}); "
+            "run `nsw pki init --force` to make a new one."
+        )
+    return DevPki(Path(directory), parties, created)
+
+
+def describe(pki: DevPki) -> list[str]:
+    """Human-readable lines for `nsw pki init`: one line per party, its subject, then the CRLs."""
+    lines = [f"Dev PKI in {pki.directory} (created {pki.created})"]
+    for p in pki.parties:
+        ident = f"BIN {p.bin}" if p.bin else f"agency {p.agency}" if p.agency else ""
+        lines.append(f"  {p.slug:<20} {p.role:<10} {ident:<18} until {p.not_after}  {p.cert}")
+        lines.append(f"      {p.subject}")
+        lines.append(f"      sha256 {p.sha256}")
+    for path, issuer in ((pki.crl_path, "issuing CA"), (pki.root_crl_path, "root CA")):
+        crl = x509.load_pem_x509_crl(path.read_bytes())
+        serials = {format(r.serial_number, "x") for r in crl}
+        listed = [p.slug for p in pki.parties if p.serial in serials]
+        next_update = _iso(crl.next_update_utc) if crl.next_update_utc else "never"
+        lines.append(
+            f"  {path.name:<20} CRL by {issuer}, next update {next_update}, "
+            f"revoked: {', '.join(listed) or 'none'}"
+        )
+    return lines
+
+
+def _record(spec: PartySpec, cert: x509.Certificate, cert_file: str, key_file: str) -> PartyRecord:
+    return PartyRecord(
+        slug=spec.slug,
+        role=spec.role,
+        cert=cert_file,
+        key=key_file,
+        subject=describe_name(cert.subject),
+        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        serial=format(cert.serial_number, "x"),
+        not_after=_iso(cert.not_valid_after_utc),
+        bin=spec.bin,
+        iin=spec.iin,
+        agency=spec.agency,
+    )
+
+
+def _key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Write `data` with exactly `mode`, set before any byte lands (the umask cannot widen it,
+    and a key file that already existed with looser permissions is tightened first)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), mode)
+        handle.write(data)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

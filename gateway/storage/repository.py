@@ -1,0 +1,259 @@
+"""The repository: every read and write the services make, each write in one transaction.
+
+Services speak in plain values (`NewApplication`, `Claim`, `CaseResult`); SQL stays here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.clock import Clock, iso
+from gateway.decision import CaseResult, CaseState
+from gateway.storage import trail_log
+from gateway.storage.db import session_factory
+from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, OutboxRow
+from gateway.trail_format import precise
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands datetimes back naive; every stored time is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str
+    direction: str
+    counterpart: str
+    content_type: str
+    body: bytes
+    signer: str | None = None
+    case_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewApplication:
+    id: str
+    declarant_bin: str
+    trader_reference: str
+    procedure: str
+    body: bytes
+    signer_subject: str
+    signer_fingerprint: str
+    routing: dict[str, list[dict[str, Any]]]  # agency -> rule hits, in routing order
+
+
+@dataclass(frozen=True)
+class Claim:
+    outbox_id: int
+    case_id: str
+    agency: str
+    application_id: str
+    application_body: bytes
+    attempts: int
+
+
+class DuplicateReference(Exception):
+    def __init__(self, existing_id: str, same_bytes: bool) -> None:
+        super().__init__(existing_id)
+        self.existing_id = existing_id
+        self.same_bytes = same_bytes
+
+
+Decide = Callable[[ApplicationRow, list[CaseResult]], tuple[str, bytes] | None]
+
+
+def case_result(row: CaseRow) -> CaseResult:
+    return CaseResult(
+        agency=row.agency,
+        state=CaseState(row.state),
+        permit_number=row.permit_number,
+        valid_until=row.valid_until,
+        reasons=tuple((code, text) for code, text in json.loads(row.reasons)),
+        conditions=tuple(json.loads(row.conditions)),
+        inspection=row.inspection,
+        answer_sha256=row.answer_sha256,
+    )
+
+
+class Store:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._sessions = session_factory(engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _add_message(self, session: Session, application_id: str | None, m: Message) -> None:
+        """Store a message byte-exact and append its entry to the trail, in `session`'s transaction."""
+        now = self.clock()
+        digest = sha256_hex(m.body)
+        row = MessageRow(
+            application_id=application_id,
+            case_id=m.case_id,
+            kind=m.kind,
+            direction=m.direction,
+            counterpart=m.counterpart,
+            content_type=m.content_type,
+            body=m.body,
+            sha256=digest,
+            signer=m.signer,
+            created_at=now,
+        )
+        trail_log.append(
+            session,
+            row,
+            {
+                "kind": m.kind,
+                "direction": m.direction,
+                "counterpart": m.counterpart,
+                "application_id": application_id,
+                "case_id": m.case_id,
+                "content_type": m.content_type,
+                "time": precise(now),
+                "signer": m.signer,
+                "sha256": digest,
+            },
+        )
+
+    # --- intake ---------------------------------------------------------------------------------
+
+    def create_application(self, new: NewApplication, messages: list[Message]) -> dt.datetime:
+        """Application, one case and one outbox row per agency, and the messages: one transaction.
+
+        Raises `DuplicateReference` when the declarant already used this trader reference."""
+        now = self.clock()
+        try:
+            with self.transaction() as s:
+                self._raise_if_duplicate(s, new)
+                s.add(
+                    ApplicationRow(
+                        id=new.id,
+                        declarant_bin=new.declarant_bin,
+                        trader_reference=new.trader_reference,
+                        procedure=new.procedure,
+                        status="in_progress",
+                        received_at=now,
+                        updated_at=now,
+                        body=new.body,
+                        body_sha256=sha256_hex(new.body),
+                        signer_subject=new.signer_subject,
+                        signer_fingerprint=new.signer_fingerprint,
+                        routing=json.dumps(new.routing),
+                    )
+                )
+                s.flush()
+                for position, agency in enumerate(new.routing):
+                    case_id = f"{new.id}-{agency}"
+                    s.add(
+                        CaseRow(
+                            id=case_id,
+                            application_id=new.id,
+                            position=position,
+                            agency=agency,
+                            state=CaseState.QUEUED.value,
+                            reasons="[]",
+                            conditions="[]",
+                            extra="{}",
+                            attempts=0,
+                            updated_at=now,
+                        )
+                    )
+                    s.flush()
+                    s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
+                for m in messages:
+                    self._add_message(s, new.id, m)
+        except IntegrityError:
+            # A concurrent submission with the same reference won the race.
+            with self.transaction() as s:
+                self._raise_if_duplicate(s, new)
+            raise
+        return now
+
+    def _raise_if_duplicate(self, s: Session, new: NewApplication) -> None:
+        existing = s.execute(
+            select(ApplicationRow.id, ApplicationRow.body_sha256).where(
+                ApplicationRow.declarant_bin == new.declarant_bin,
+                ApplicationRow.trader_reference == new.trader_reference,
+            )
+        ).first()
+        if existing is not None:
+            raise DuplicateReference(existing.id, existing.body_sha256 == sha256_hex(new.body))
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def application(self, application_id: str) -> dict[str, Any] | None:
+        with self.transaction() as s:
+            row = s.get(ApplicationRow, application_id)
+            if row is None:
+                return None
+            return {
+                "id": row.id,
+                "declarant_bin": row.declarant_bin,
+                "trader_reference": row.trader_reference,
+                "procedure": row.procedure,
+                "status": row.status,
+                "verdict": row.verdict,
+                "received_at": iso(utc(row.received_at) or self.clock()),
+                "decided_at": iso(d) if (d := utc(row.decided_at)) else None,
+                "application_sha256": row.body_sha256,
+                "signer": row.signer_subject,
+                "routing": json.loads(row.routing),
+                "cases": [
+                    {
+                        "id": c.id,
+                        "agency": c.agency,
+                        "state": c.state,
+                        "permit_number": c.permit_number,
+                        "valid_until": c.valid_until,
+                        "reasons": [{"code": k, "text": t} for k, t in json.loads(c.reasons)],
+                        "conditions": json.loads(c.conditions),
+                        "inspection": c.inspection,
+                        "extra": json.loads(c.extra),
+                        "attempts": c.attempts,
+                        "last_error": c.last_error,
+                    }
+                    for c in row.cases
+                ],
+            }
+
+    def decision_xml(self, application_id: str) -> bytes | None:
+        with self.transaction() as s:
+            return s.execute(
+                select(ApplicationRow.decision_xml).where(ApplicationRow.id == application_id)
+            ).scalar_one_or_none()
+
+    def messages(self, application_id: str) -> list[MessageRow]:
+        with self.transaction() as s:
+            return list(
+                s.scalars(
+                    select(MessageRow)
+                    .where(MessageRow.application_id == application_id)
+                    .order_by(MessageRow.id)
+                )
+            )
+
+    def count_open_outbox(self) -> int:
+        with self.transaction() as s:
+            return (
+                s.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.done_at.is_(None))) or 0
+            )

@@ -1,0 +1,65 @@
+"""RFC 9457 problem documents for every error, so no client ever sees a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from gateway.errors import PROBLEM_BASE, GatewayError, TooLarge
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(error: GatewayError) -> Response:
+    response = jsonify(error.problem(instance=request.path))
+    response.status_code = error.status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(GatewayError)
+    def _gateway_error(error: GatewayError) -> Response:
+        return problem_response(error)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error: RequestEntityTooLarge) -> Response:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return problem_response(
+            TooLarge(f"The body is larger than the limit of {limit} bytes.", limit=limit)
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        response = jsonify(
+            {
+                "type": PROBLEM_BASE + f"http-{error.code}",
+                "title": error.name,
+                "status": error.code,
+                "detail": error.description,
+                "instance": request.path,
+            }
+        )
+        response.status_code = error.code or 500
+        response.mimetype = PROBLEM_JSON
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = jsonify(
+            {
+                "type": PROBLEM_BASE + "internal",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "The gateway failed to handle this request. Nothing you sent was lost "
+                "if you got no 202; please retry, and report the time of the request if it recurs.",
+                "instance": request.path,
+            }
+        )
+        response.status_code = 500
+        response.mimetype = PROBLEM_JSON
+        return response

@@ -1,0 +1,53 @@
+"""`python -m simulators CODE [--host H] [--port P] [--latency-s S] [--error-rate R] [--outage]`
+
+Runs one stand-in agency as a process, prints its URL, and stops cleanly on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from simulators.server import FACTORIES, start_agency
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__)
+    parser.add_argument("code", choices=sorted(FACTORIES))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-s", type=float, default=0.0)
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--outage", action="store_true")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    agency = start_agency(
+        args.code,
+        args.host,
+        args.port,
+        latency_s=args.latency_s,
+        error_rate=args.error_rate,
+        outage=args.outage,
+    )
+    print(f"{args.code} listening on {agency.url}", flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        agency.stop()
+    print(f"{args.code} stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

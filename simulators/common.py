@@ -1,0 +1,111 @@
+"""What every stand-in agency shares: fault options, idempotency, permit numbers, the decision type.
+
+Simulators are the agencies' side of the wire. They share nothing with the gateway package; only the
+contract files in wsdl/ are common ground.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONTRACTS = Path(__file__).resolve().parent.parent / "wsdl"
+
+
+@dataclass
+class SimulatorOptions:
+    """Fault options, read on every request (tests may change them while the server runs).
+
+    latency_s: wait this long before answering. error_rate: fraction of requests answered with a
+    server error, deterministic (0.5 fails every 2nd request, 1.0 all of them). outage: answer
+    every request with 503 Service Unavailable.
+    """
+
+    latency_s: float = 0.0
+    error_rate: float = 0.0
+    outage: bool = False
+
+
+class FaultInjector:
+    """Applies `SimulatorOptions` to one request; thread-safe."""
+
+    def __init__(self, options: SimulatorOptions) -> None:
+        self.options = options
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def fault(self) -> str | None:
+        """None to go on, "outage" for a 503, "error" for a 500. Waits `latency_s` first."""
+        if self.options.outage:
+            return "outage"
+        if self.options.latency_s > 0:
+            time.sleep(self.options.latency_s)
+        with self._lock:
+            self._count += 1
+            n, rate = self._count, min(max(self.options.error_rate, 0.0), 1.0)
+        # Request n fails when the running total of "owed" failures steps up: an even, repeatable
+        # spread (rate 0.25 fails requests 4, 8, 12, ...), so fault tests need no random seed.
+        return "error" if math.floor(n * rate) > math.floor((n - 1) * rate) else None
+
+
+class IdempotentAnswers:
+    """The first answer per idempotency key (the gateway's case id), kept in memory.
+
+    `answer(key, make)` returns the stored answer for `key`, or calls `make()` once and stores it.
+    The lock is held while `make` runs, so two concurrent requests with the same key cannot both
+    create a permit.
+    """
+
+    def __init__(self) -> None:
+        self._answers: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def answer(self, key: str, make: Callable[[], bytes]) -> tuple[bytes, bool]:
+        """(answer bytes, replayed?)"""
+        with self._lock:
+            if key in self._answers:
+                return self._answers[key], True
+            self._answers[key] = made = make()
+            return made, False
+
+
+class Numbers:
+    """Readable, unique (per running simulator) numbers like KZ-CUS-20261125-000123."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._serial = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def next(self, today: dt.date) -> str:
+        with self._lock:
+            serial = next(self._serial)
+        return f"{self.prefix}-{today:%Y%m%d}-{serial:06d}"
+
+    def serial(self) -> int:
+        with self._lock:
+            return next(self._serial)
+
+
+@dataclass
+class Decision:
+    """What an agency decided about one case, before it is written in the agency's format."""
+
+    status: str  # granted | refused | inspection | pending
+    reference: str  # the agency's own file number
+    permit_number: str | None = None
+    valid_until: dt.date | None = None
+    conditions: list[str] = field(default_factory=list)
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (code, text)
+    inspection: tuple[str, str] | None = None  # (place, reason)
+
+
+def chapter(hs_code: str) -> str:
+    """The HS chapter: the first two digits of the 10-digit TN VED code."""
+    return hs_code[:2]

@@ -1,0 +1,179 @@
+"""Stand-in State Revenue Committee (customs): RegisterDeclaration per wsdl/customs/customs.wsdl.
+
+Rules (simulator data, not an official risk profile or tariff):
+- refused when an import declaration carries no invoice (CUS-INVOICE-MISSING);
+- red channel -> inspection ("physical inspection at <checkpoint>") for arms and ammunition (HS
+  chapter 93) or a declared value per net kg below an implausibility floor;
+- yellow channel -> granted with a document check, for excise goods or a doubtful value per kg;
+- green channel -> granted;
+- duties: ad valorem by HS chapter plus VAT on (customs value + duty), in the invoice currency (the
+  simulator has no exchange rates); none for transit or export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import Flask
+from lxml import etree
+
+from simulators.common import (
+    CONTRACTS,
+    Decision,
+    Numbers,
+    SimulatorOptions,
+    chapter,
+)
+from simulators.soap import append_outcome, children, create_soap_app, sub, text
+
+NS = "urn:kz:kgd:customs:declaration:1"
+WSDL = CONTRACTS / "customs" / "customs.wsdl"
+
+RED_CHAPTERS = {"93": "arms and ammunition (HS chapter 93)"}
+YELLOW_CHAPTERS = {"22": "excise goods: beverages and spirits", "24": "excise goods: tobacco"}
+# Declared value per net kg: below the first figure the value is implausible (red), below the
+# second it is doubtful (yellow). Per invoice currency; other currencies are not checked.
+VALUE_PER_KG_FLOORS = {
+    "USD": (Decimal("0.10"), Decimal("0.30")),
+    "EUR": (Decimal("0.10"), Decimal("0.30")),
+    "CNY": (Decimal("0.70"), Decimal("2.00")),
+    "KZT": (Decimal("50"), Decimal("150")),
+}
+# Ad valorem import duty by HS chapter, percent. Illustrative simulator values, NOT the EAEU Common
+# Customs Tariff (not in shared/reference; R).
+DUTY_PERCENT = {
+    "01": Decimal(0),
+    "02": Decimal(15),
+    "07": Decimal(10),
+    "08": Decimal(10),
+    "22": Decimal(20),
+    "30": Decimal(0),
+    "84": Decimal(0),
+    "87": Decimal(15),
+}
+DEFAULT_DUTY_PERCENT = Decimal(5)
+# R (unconfirmed, not in shared/reference): Kazakhstan's 2026 Tax Code sets VAT at 16 %.
+VAT_PERCENT = Decimal(16)
+# Synthetic 5-digit customs office code (identifiers.md §6: real KZ codes were not found).
+OFFICE_CODE = "99999"
+TRANSIT_DAYS = 8  # simulator value for the transit time limit
+
+CENT = Decimal("0.01")
+
+
+def create_app(options: SimulatorOptions | None = None) -> Flask:
+    releases = Numbers("KZ-CUS")
+    registrations = Numbers(OFFICE_CODE)
+
+    def register(request: etree._Element) -> etree._Element:
+        today = dt.date.today()
+        reference = f"{OFFICE_CODE}/{today:%d%m%y}/{registrations.serial():07d}"
+        decision, channel, duties = decide(request, today)
+        if decision.status == "granted":
+            decision.permit_number = releases.next(today)
+        decision.reference = reference
+        return render(request, decision, channel, duties)
+
+    return create_soap_app(
+        "customs",
+        WSDL,
+        {f"{{{NS}}}RegisterDeclarationRequest": register},
+        options or SimulatorOptions(),
+    )
+
+
+Duties = list[tuple[str, Decimal, Decimal, Decimal, str]]  # line, rate %, duty, VAT, currency
+
+
+def decide(request: etree._Element, today: dt.date) -> tuple[Decision, str, Duties]:
+    """The decision, the risk channel and the duty lines for one declaration."""
+    procedure = text(request, "ProcedureCode")
+    checkpoint = text(request, "Transport/EntryCheckpoint")
+    items = children(request, "Goods/Item")
+    kinds = {text(d, "Kind") for d in children(request, "Documents/Document")}
+    decision = Decision(status="granted", reference="")
+
+    if procedure == "IM40" and "invoice" not in kinds:
+        decision.status = "refused"
+        decision.reasons.append(
+            ("CUS-INVOICE-MISSING", "An import declaration needs the commercial invoice.")
+        )
+    red, yellow = _risk(items)
+    channel = "red" if red else "yellow" if yellow else "green"
+    if red and decision.status != "refused":
+        decision.status = "inspection"
+        decision.inspection = (checkpoint, f"physical inspection at {checkpoint}: {red[0]}")
+    elif yellow:
+        decision.conditions.append(f"document check at {checkpoint}: {yellow[0]}")
+
+    duties = _duties(items) if procedure == "IM40" else []
+    if duties and decision.status == "granted":
+        duty = sum((d[2] for d in duties), Decimal(0))
+        vat = sum((d[3] for d in duties), Decimal(0))
+        decision.conditions.append(
+            f"customs payments due before release: duty {duty} and VAT {vat} {duties[0][4]}"
+        )
+    if procedure == "TT80" and decision.status == "granted":
+        decision.valid_until = today + dt.timedelta(days=TRANSIT_DAYS)
+        decision.conditions.append(
+            f"customs transit: present the goods at the exit customs office by {decision.valid_until}"
+        )
+    return decision, channel, duties
+
+
+def _risk(items: list[etree._Element]) -> tuple[list[str], list[str]]:
+    red: list[str] = []
+    yellow: list[str] = []
+    for item in items:
+        line, hs = text(item, "LineNumber"), text(item, "CommodityCode")
+        if chapter(hs) in RED_CHAPTERS:
+            red.append(f"line {line}: {RED_CHAPTERS[chapter(hs)]}")
+        elif chapter(hs) in YELLOW_CHAPTERS:
+            yellow.append(f"line {line}: {YELLOW_CHAPTERS[chapter(hs)]}")
+        value_node = children(item, "CustomsValue")[0]
+        floors = VALUE_PER_KG_FLOORS.get(value_node.get("currency", ""))
+        net = Decimal(text(item, "NetMassKg"))
+        if floors and net > 0:
+            per_kg = Decimal(value_node.text or "0") / net
+            shown = f"{per_kg.quantize(CENT)} {value_node.get('currency')}/kg"
+            if per_kg < floors[0]:
+                red.append(f"line {line}: declared value {shown} is implausibly low")
+            elif per_kg < floors[1]:
+                yellow.append(f"line {line}: declared value {shown} is doubtful")
+    return red, yellow
+
+
+def _duties(items: list[etree._Element]) -> Duties:
+    lines: Duties = []
+    for item in items:
+        value_node = children(item, "CustomsValue")[0]
+        value = Decimal(value_node.text or "0")
+        rate = DUTY_PERCENT.get(chapter(text(item, "CommodityCode")), DEFAULT_DUTY_PERCENT)
+        duty = (value * rate / 100).quantize(CENT, ROUND_HALF_UP)
+        vat = ((value + duty) * VAT_PERCENT / 100).quantize(CENT, ROUND_HALF_UP)
+        lines.append((text(item, "LineNumber"), rate, duty, vat, value_node.get("currency", "")))
+    return lines
+
+
+def render(
+    request: etree._Element, decision: Decision, channel: str, duties: Duties
+) -> etree._Element:
+    answer = etree.Element(f"{{{NS}}}RegisterDeclarationResponse", nsmap={None: NS})
+    sub(answer, "CaseId", text(request, "CaseId"))
+    sub(answer, "RegistrationNumber", decision.reference)
+    sub(answer, "Status", decision.status)
+    sub(answer, "RiskChannel", channel)
+    append_outcome(answer, decision, "ReleaseNumber")
+    if duties:
+        node = sub(answer, "Duties")
+        for line, rate, duty, vat, currency in duties:
+            row = sub(node, "Line")
+            sub(row, "LineNumber", line)
+            sub(row, "DutyRatePercent", rate)
+            sub(row, "Duty", duty).set("currency", currency)
+            sub(row, "VAT", vat).set("currency", currency)
+        currency = duties[0][4]
+        sub(node, "TotalDuty", sum((d[2] for d in duties), Decimal(0))).set("currency", currency)
+        sub(node, "TotalVAT", sum((d[3] for d in duties), Decimal(0))).set("currency", currency)
+    return answer

@@ -1,0 +1,70 @@
+"""Stand-in sanitary-epidemiological control (Ministry of Health): POST /v1/sanitary-permits per
+wsdl/health/openapi.json.
+
+Rules (shared/reference/eaeu-control-lists.md):
+- medicines (HS chapter 30) need a state registration certificate, else refused
+  (HEALTH-REGISTRATION-MISSING; §4: MoH Order ҚР ДСМ-237/2020 governs import of medicines);
+- food (Decision 299 section I group 1 chapters, §3, C) -> sanitary permit granted, valid 30 days;
+- other goods sent here (cosmetics, disinfectants) -> granted, valid 30 days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+
+from simulators.common import CONTRACTS, Decision, Numbers, SimulatorOptions, chapter
+from simulators.rest import create_rest_app
+
+CONTRACT = CONTRACTS / "health" / "openapi.json"
+MEDICINE_CHAPTERS = {"30"}
+# Decision 299 section I, group 1 (food products): chapters 02-05, 07-09, 11-25 (C).
+FOOD_CHAPTERS = {"02", "03", "04", "05", "07", "08", "09"} | {f"{c}" for c in range(11, 26)}
+PERMIT_VALID_DAYS = 30
+
+
+def create_app(options: SimulatorOptions | None = None) -> Flask:
+    permits = Numbers("KZ-SEC")
+    files = Numbers("SEC")
+
+    def request_permit(body: dict[str, Any]) -> Decision:
+        today = dt.date.today()
+        decision = decide(body, today)
+        decision.reference = files.next(today)
+        if decision.status == "granted":
+            decision.permit_number = permits.next(today)
+        return decision
+
+    return create_rest_app(
+        "health", CONTRACT, "requestSanitaryPermit", request_permit, options or SimulatorOptions()
+    )
+
+
+def decide(body: dict[str, Any], today: dt.date) -> Decision:
+    decision = Decision(status="granted", reference="")
+    documents = {d["type"] for d in body["documents"]}
+    food = []
+    for product in body["products"]:
+        ch = chapter(product["hsCode"])
+        if ch in MEDICINE_CHAPTERS and "registration-certificate" not in documents:
+            decision.reasons.append(
+                (
+                    "HEALTH-REGISTRATION-MISSING",
+                    f"line {product['line']} ({product['description']}): medicines need a state "
+                    "registration certificate of the Republic of Kazakhstan",
+                )
+            )
+        if ch in FOOD_CHAPTERS:
+            food.append(str(product["line"]))
+    if decision.reasons:
+        decision.status = "refused"
+        return decision
+    decision.valid_until = today + dt.timedelta(days=PERMIT_VALID_DAYS)
+    if food:
+        decision.conditions.append(
+            f"food products (lines {', '.join(food)}) under sanitary-epidemiological supervision "
+            "(EAEU Decision 299, section I): keep this permit with the consignment"
+        )
+    return decision

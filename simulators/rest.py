@@ -1,0 +1,117 @@
+"""REST/JSON plumbing for the stand-in agencies: a Flask app serving one OpenAPI operation.
+
+POST <path>: requires the Idempotency-Key header (equal to the body's caseId), validates the body
+against the operation's request schema, answers idempotently on the key, or answers an RFC 9457
+problem document (400, 415, 422; 500 and 503 for simulated faults). Never an HTML error page.
+GET /openapi.json serves the contract.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from simulators.common import Decision, FaultInjector, IdempotentAnswers, SimulatorOptions
+from simulators.schema_check import SchemaChecker
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+# An operation: the validated request body -> the decision.
+Handler = Callable[[dict[str, Any]], Decision]
+
+
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, **extra}
+    if detail:
+        body["detail"] = detail
+    headers = {"Retry-After": "30"} if status == 503 else {}
+    return Response(
+        json.dumps(body), status=status, content_type="application/problem+json", headers=headers
+    )
+
+
+def decision_json(case_id: str, decision: Decision) -> dict[str, Any]:
+    """The Answer schema of both agency OpenAPI documents."""
+    answer: dict[str, Any] = {
+        "caseId": case_id,
+        "reference": decision.reference,
+        "status": decision.status,
+        "conditions": decision.conditions,
+        "reasons": [{"code": c, "text": t} for c, t in decision.reasons],
+    }
+    if decision.permit_number:
+        answer["permitNumber"] = decision.permit_number
+    if decision.valid_until:
+        answer["validUntil"] = decision.valid_until.isoformat()
+    if decision.inspection:
+        answer["inspection"] = {"place": decision.inspection[0], "reason": decision.inspection[1]}
+    return answer
+
+
+def create_rest_app(
+    name: str, contract: Path, operation_id: str, handler: Handler, options: SimulatorOptions
+) -> Flask:
+    """A Flask app answering the POST operation `operation_id` of the OpenAPI `contract`."""
+    document = json.loads(contract.read_text(encoding="utf-8"))
+    path, operation = next(
+        (p, item["post"])
+        for p, item in document["paths"].items()
+        if item.get("post", {}).get("operationId") == operation_id
+    )
+    request_schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    checker = SchemaChecker(document)
+    faults = FaultInjector(options)
+    answers = IdempotentAnswers()
+    app = Flask(name)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+
+    @app.errorhandler(HTTPException)
+    def http_problem(exc: HTTPException) -> Response:
+        return problem(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def internal_problem(exc: Exception) -> Response:
+        return problem(500, "Internal Server Error", f"{name}: {type(exc).__name__}")
+
+    @app.get("/openapi.json")
+    def serve_contract() -> Response:
+        return Response(contract.read_bytes(), content_type="application/json")
+
+    @app.post(path)
+    def call() -> Response:
+        # Step 1: simulated faults first, as a real outage would.
+        injected = faults.fault()
+        if injected == "outage":
+            return problem(503, "Service Unavailable", f"{name} is down for maintenance")
+        if injected == "error":
+            return problem(500, "Internal Server Error", "simulated failure; retry later")
+        # Step 2: the idempotency key and a JSON object.
+        key = request.headers.get("Idempotency-Key", "")
+        if not key:
+            return problem(400, "Idempotency-Key required", "Send the case id as Idempotency-Key.")
+        if request.mimetype != "application/json":
+            return problem(415, "Unsupported Media Type", "Send application/json.")
+        try:
+            body = json.loads(request.get_data(cache=False))
+        except ValueError:
+            return problem(400, "Bad Request", "The body is not JSON.")
+        # Step 3: the contract.
+        errors = checker.problems(body, request_schema)
+        if not errors and body.get("caseId") != key:
+            errors = ["$.caseId must equal the Idempotency-Key header"]
+        if errors:
+            return problem(422, "Unprocessable Content", errors[0], errors=errors)
+
+        # Step 4: one answer per key, the first one, byte for byte.
+        def make() -> bytes:
+            return json.dumps(decision_json(key, handler(body)), ensure_ascii=False).encode()
+
+        content, _replayed = answers.answer(key, make)
+        return Response(content, status=200, content_type="application/json")
+
+    return app

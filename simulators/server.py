@@ -1,0 +1,68 @@
+"""Run a stand-in agency as a real HTTP server (werkzeug) in a daemon thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from simulators import agriculture, customs, health, transport
+from simulators.common import SimulatorOptions
+
+FACTORIES: dict[str, Callable[[SimulatorOptions], Flask]] = {
+    "customs": customs.create_app,
+    "agriculture": agriculture.create_app,
+    "health": health.create_app,
+    "transport": transport.create_app,
+}
+
+
+class RunningAgency:
+    """A started simulator: `url` to call it, `options` to change its faults live, `stop()`."""
+
+    def __init__(self, code: str, server: BaseWSGIServer, options: SimulatorOptions) -> None:
+        self.code = code
+        self.options = options
+        self._server = server
+        self.url = f"http://{server.host}:{server.server_port}"
+        # A short poll interval: stop() returns within 50 ms instead of werkzeug's 0.5 s.
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=f"sim-{code}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(10)
+        self._server.server_close()
+
+    def __enter__(self) -> RunningAgency:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_agency(
+    code: str, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> RunningAgency:
+    """Start the simulator `code` (customs, agriculture, health, transport) on host:port (0 = a free
+    port). `options` are `SimulatorOptions` fields: latency_s, error_rate, outage."""
+    try:
+        factory = FACTORIES[code]
+    except KeyError:
+        raise ValueError(f"no simulator {code!r}; known: {', '.join(sorted(FACTORIES))}") from None
+    settings = SimulatorOptions(**options)
+    server = make_server(host, port, factory(settings), threaded=True)
+    return RunningAgency(code, server, settings)

@@ -1,0 +1,95 @@
+"""The whole path through real sockets: signed application -> agencies -> one signed decision."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gateway.clock import system_clock
+from gateway.trust import TrustStore
+from gateway.xmlparse import parse_xml
+from gateway.xmlsig import verify_enveloped
+
+DEC = "{urn:kz:nsw:decision:1}"
+
+
+@pytest.mark.parametrize(
+    ("sample", "verdict", "states"),
+    [
+        (
+            "fresh-apples-import",
+            "released",
+            {
+                "customs": "granted",
+                "transport": "granted",
+                "agriculture": "granted",
+                "health": "granted",
+            },
+        ),
+        (
+            "live-cattle-import",
+            "refused",
+            {"customs": "granted", "transport": "granted", "agriculture": "refused"},
+        ),
+        (
+            "overweight-machinery-transit",
+            "inspection",
+            {"customs": "granted", "transport": "inspection"},
+        ),
+    ],
+)
+def test_sample_reaches_its_signed_decision(
+    gateway, signed_sample, pki, sample, verdict, states
+) -> None:  # type: ignore[no-untyped-def]
+    gw = gateway()
+    accepted = gw.client.submit(signed_sample(sample))
+
+    xml = gw.client.wait_for_decision(accepted["id"], deadline_s=60)
+
+    # The decision verifies under the same policy the gateway applies to traders, with the gateway's
+    # certificate, and carries the SHA-256 of the exact application bytes received.
+    verified = verify_enveloped(
+        parse_xml(xml), TrustStore.from_directory(pki.directory, system_clock), now=system_clock()
+    )
+    assert "NSW Gateway" in verified.signer.subject
+    assert verified.signed.findtext(f"{DEC}Outcome") == verdict
+    status = gw.client.status(accepted["id"])
+    assert verified.signed.findtext(f"{DEC}ApplicationSHA256") == status["application_sha256"]
+    assert status["status"] == "decided" and status["verdict"] == verdict
+    assert {c["agency"]: c["state"] for c in status["cases"]} == states
+    for case in status["cases"]:
+        if case["state"] == "granted":
+            assert case["permit_number"]
+
+    # Every message is kept byte-exact: the application, each request and answer, the decision.
+    kinds = [m.kind for m in gw.services.store.messages(accepted["id"])]
+    assert kinds[0] == "application" and kinds[-1] == "decision"
+    assert kinds.count("agency-request") == kinds.count("agency-answer") == len(states)
+
+
+def test_refusal_reasons_reach_the_decision(gateway, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    gw = gateway()
+    accepted = gw.client.submit(signed_sample("live-cattle-import"))
+    decision = parse_xml(gw.client.wait_for_decision(accepted["id"], deadline_s=60))
+    case = decision.find(f"{DEC}Cases/{DEC}Case[@agency='agriculture']")
+    assert case is not None and case.get("outcome") == "refused"
+    reasons = case.findall(f"{DEC}Reason")
+    assert reasons and all(r.get("code") for r in reasons)
+
+
+def test_agency_without_endpoint_escalates_instead_of_losing_the_case(
+    gateway, agencies, signed_sample
+) -> None:  # type: ignore[no-untyped-def]
+    gw = gateway(max_attempts=2, agency_urls={**agencies, "customs": ""})
+    accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        cases = {c["agency"]: c for c in gw.client.status(accepted["id"])["cases"]}
+        if cases["customs"]["state"] == "escalated" and cases["transport"]["state"] == "inspection":
+            break
+        time.sleep(0.05)
+    assert cases["customs"]["state"] == "escalated"
+    assert "No endpoint" in cases["customs"]["last_error"]
+    assert gw.client.decision(accepted["id"]) is None

@@ -1,0 +1,102 @@
+"""Fixtures for the agency-side integration tests: simulators, fake agencies, specs and samples."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from adapters.base import AgencySpec
+from simulators.server import RunningAgency, start_agency
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+AGENCIES = tomllib.loads((ROOT / "mappings" / "agencies.toml").read_text())["agencies"]
+
+
+def agency_spec(code: str, endpoint: str, timeout_s: float = 5.0) -> AgencySpec:
+    """The spec of `code` as mappings/agencies.toml describes it, pointed at `endpoint`."""
+    entry = AGENCIES[code]
+    return AgencySpec(
+        code=code,
+        name=entry["name"],
+        protocol=entry["protocol"],
+        endpoint=endpoint,
+        mapping_dir=ROOT / "mappings" / "agencies" / code,
+        contract=ROOT / entry["contract"],
+        timeout_s=timeout_s,
+    )
+
+
+def sample(name: str, edit: Callable[[bytes], bytes] | None = None) -> bytes:
+    raw = (SAMPLES / f"{name}.xml").read_bytes()
+    return edit(raw) if edit else raw
+
+
+@pytest.fixture
+def agency_server() -> Iterator[Callable[..., RunningAgency]]:
+    """agency_server(code, **options): a simulator on 127.0.0.1:<free port>, stopped afterwards."""
+    started: list[RunningAgency] = []
+
+    def start(code: str, **options: object) -> RunningAgency:
+        agency = start_agency(code, **options)  # type: ignore[arg-type]
+        started.append(agency)
+        return agency
+
+    yield start
+    for agency in started:
+        agency.stop()
+
+
+@dataclass
+class FakeAgency:
+    """A scripted HTTP server: records each request body and answers what `reply` returns."""
+
+    url: str
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+Reply = Callable[[bytes], tuple[int, dict[str, str], bytes]]
+
+
+@pytest.fixture
+def fake_agency() -> Iterator[Callable[[Reply], FakeAgency]]:
+    """fake_agency(reply): a server whose answers are `reply(request_body)` -> status, headers,
+    body; the exact bytes received are kept in `.requests`."""
+    running: list[tuple[object, threading.Thread]] = []
+
+    def start(reply: Reply) -> FakeAgency:
+        fake = FakeAgency(url="")
+
+        def app(
+            environ: dict[str, object], start_response: Callable[..., object]
+        ) -> Iterable[bytes]:
+            length = int(str(environ.get("CONTENT_LENGTH") or 0))
+            body = environ["wsgi.input"].read(length)  # type: ignore[attr-defined]
+            headers = {
+                k[5:].replace("_", "-").title(): str(v)
+                for k, v in environ.items()
+                if k.startswith("HTTP_")
+            }
+            fake.requests.append((headers, body))
+            status, out_headers, out = reply(body)
+            start_response(f"{status} X", list(out_headers.items()))
+            return [out]
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        running.append((server, thread))
+        fake.url = f"http://127.0.0.1:{server.server_port}"
+        return fake
+
+    yield start
+    for server, thread in running:
+        server.shutdown()  # type: ignore[attr-defined]
+        thread.join(10)
+        server.server_close()  # type: ignore[attr-defined]

@@ -1,0 +1,292 @@
+"""Each adapter against a live simulator (and against scripted fakes for what must fail)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters import AgencyCallFailed, AgencyRequest, Outcome, build_adapter
+from tests.integration.conftest import agency_spec, sample
+
+EXPECTED = [
+    ("fresh-apples-import", "customs", Outcome.GRANTED),
+    ("fresh-apples-import", "transport", Outcome.GRANTED),
+    ("fresh-apples-import", "agriculture", Outcome.GRANTED),
+    ("fresh-apples-import", "health", Outcome.GRANTED),
+    ("live-cattle-import", "customs", Outcome.GRANTED),
+    ("live-cattle-import", "transport", Outcome.GRANTED),
+    ("live-cattle-import", "agriculture", Outcome.REFUSED),
+    ("overweight-machinery-transit", "customs", Outcome.GRANTED),
+    ("overweight-machinery-transit", "transport", Outcome.INSPECTION),
+]
+CODES = ("customs", "agriculture", "health", "transport")
+SOAP_CODES = ("customs", "agriculture")
+REST_CODES = ("health", "transport")
+
+
+def live_adapter(agency_server, code, timeout_s=5.0, **options):  # type: ignore[no-untyped-def]
+    agency = agency_server(code, **options)
+    return build_adapter(agency_spec(code, agency.url, timeout_s)), agency
+
+
+@pytest.mark.parametrize(("name", "code", "outcome"), EXPECTED)
+def test_signed_sample_gets_its_expected_outcome(
+    agency_server, signed_sample, name, code, outcome
+) -> None:  # type: ignore[no-untyped-def]
+    # Signed samples: the trader's enveloped ds:Signature must not disturb any mapping.
+    adapter, _ = live_adapter(agency_server, code)
+    answer = adapter.send(AgencyRequest(f"case-{code}", "app-1", signed_sample(name)))
+    assert answer.outcome is outcome
+    assert answer.agency_reference
+    if outcome is Outcome.GRANTED:
+        assert answer.permit_number
+    if outcome is Outcome.REFUSED:
+        assert [r.code for r in answer.reasons] == ["VET-ORIGIN-RESTRICTED"]
+    if outcome is Outcome.INSPECTION:
+        assert answer.inspection == (
+            "weighing control at KZ-NURZHOLY: declared 41800 kg exceeds 38000 kg for 5 axles"
+        )
+
+
+def test_answer_details_are_read(agency_server) -> None:  # type: ignore[no-untyped-def]
+    customs, _ = live_adapter(agency_server, "customs")
+    answer = customs.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
+    assert answer.permit_number and answer.permit_number.startswith("KZ-CUS-")
+    assert answer.extra == {
+        "risk_channel": "green",
+        "total_duty": "1584.00 USD",
+        "total_vat": "2787.84 USD",
+    }
+    agriculture, _ = live_adapter(agency_server, "agriculture")
+    permit = agriculture.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
+    assert permit.valid_until is not None and permit.permit_number.startswith("KZ-PHY-")  # type: ignore[union-attr]
+    assert permit.extra == {"controls": "phytosanitary"}
+    assert any("primary quarantine control" in c for c in permit.conditions)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_request_and_answer_bytes_are_the_wire_bytes(agency_server, fake_agency, code) -> None:  # type: ignore[no-untyped-def]
+    # Take a genuine answer from the simulator, then replay it from a recording fake agency.
+    adapter, _ = live_adapter(agency_server, code)
+    genuine = adapter.send(AgencyRequest("case-9", "app-1", sample("fresh-apples-import")))
+    content_type = "text/xml; charset=utf-8" if code in SOAP_CODES else "application/json"
+    fake = fake_agency(lambda body: (200, {"Content-Type": content_type}, genuine.answer_bytes))
+    recorded = build_adapter(agency_spec(code, fake.url)).send(
+        AgencyRequest("case-9", "app-1", sample("fresh-apples-import"))
+    )
+    ((headers, received),) = fake.requests
+    assert recorded.request_bytes == received == genuine.request_bytes
+    assert recorded.answer_bytes == genuine.answer_bytes
+    if code in REST_CODES:
+        assert headers["Idempotency-Key"] == "case-9"
+        assert json.loads(received)["caseId"] == "case-9"
+    else:
+        assert headers["Soapaction"].startswith('"urn:kz:')
+        assert b"<ns0:CaseId>case-9</ns0:CaseId>" in received
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_retry_with_the_same_case_id_returns_the_same_permit(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, code)
+    first = adapter.send(AgencyRequest("case-1", "app-1", sample("fresh-apples-import")))
+    retry = adapter.send(AgencyRequest("case-1", "app-1", sample("fresh-apples-import")))
+    other = adapter.send(AgencyRequest("case-2", "app-1", sample("fresh-apples-import")))
+    assert first.permit_number and retry.permit_number == first.permit_number
+    assert retry.answer_bytes == first.answer_bytes
+    assert other.permit_number != first.permit_number
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_outage_is_a_failed_call_with_status(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, code, outage=True)
+    with pytest.raises(AgencyCallFailed, match="503") as failed:
+        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    assert failed.value.status_code == 503
+    assert failed.value.request_bytes  # kept for the trail
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_server_error_is_a_failed_call(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, code, error_rate=1.0)
+    expected = "SOAP Fault soap:Server" if code in SOAP_CODES else "HTTP 500"
+    with pytest.raises(AgencyCallFailed, match=expected) as failed:
+        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    assert failed.value.status_code == 500 and failed.value.answer_bytes
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_slow_agency_times_out(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, code, timeout_s=0.1, latency_s=0.4)
+    with pytest.raises(AgencyCallFailed, match="Timeout"):
+        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_stopped_agency_is_a_failed_call(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+    adapter, agency = live_adapter(agency_server, code)
+    agency.stop()
+    with pytest.raises(AgencyCallFailed, match="ConnectionError") as failed:
+        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    assert failed.value.request_bytes and failed.value.status_code is None
+
+
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>&e;</s:Body>'
+    b"</s:Envelope>"
+)
+GARBAGE = {
+    # name: (status, content type, body, message expected)
+    "html page": (200, "text/html", b"<html><body>oops", "not acceptable XML|not application/json"),
+    "html 500": (500, "text/html", b"<html>Internal Server Error</html>", "500"),
+    "truncated json": (
+        200,
+        "application/json",
+        b'{"caseId": "c", "sta',
+        "malformed|not acceptable",
+    ),
+    "json array": (200, "application/json", b"[]", "malformed answer|not acceptable XML"),
+    "doctype": (200, "text/xml", XXE, "DOCTYPE|not application/json"),
+    "redirect": (302, "text/plain", b"", "302"),
+}
+
+
+@pytest.mark.parametrize("code", CODES)
+@pytest.mark.parametrize("case", GARBAGE)
+def test_garbage_answers_are_failed_calls(fake_agency, code, case) -> None:  # type: ignore[no-untyped-def]
+    status, content_type, body, message = GARBAGE[case]
+    headers = {"Content-Type": content_type}
+    if status == 302:
+        headers["Location"] = "http://127.0.0.1:9/elsewhere"
+    fake = fake_agency(lambda _: (status, headers, body))
+    adapter = build_adapter(agency_spec(code, fake.url))
+    with pytest.raises(AgencyCallFailed, match=message) as failed:
+        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    assert failed.value.answer_bytes == body
+    assert failed.value.request_bytes == fake.requests[0][1]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_answer_for_another_case_is_refused(agency_server, fake_agency, code) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, code)
+    other = adapter.send(AgencyRequest("case-other", "a", sample("fresh-apples-import")))
+    kind = "text/xml; charset=utf-8" if code in SOAP_CODES else "application/json"
+    fake = fake_agency(lambda _: (200, {"Content-Type": kind}, other.answer_bytes))
+    with pytest.raises(AgencyCallFailed, match="is for case 'case-other'"):
+        build_adapter(agency_spec(code, fake.url)).send(
+            AgencyRequest("case-mine", "a", sample("fresh-apples-import"))
+        )
+
+
+def test_soap_answer_breaking_the_schema_is_refused(agency_server, fake_agency) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, "customs")
+    genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    bent = genuine.answer_bytes.replace(b"<Status>granted<", b"<Status>maybe<")
+    fake = fake_agency(lambda _: (200, {"Content-Type": "text/xml"}, bent))
+    with pytest.raises(AgencyCallFailed, match="breaks the agency schema"):
+        build_adapter(agency_spec("customs", fake.url)).send(
+            AgencyRequest("c", "a", sample("fresh-apples-import"))
+        )
+
+
+def test_unknown_protocol_and_missing_endpoint(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = agency_spec("health", "")
+    with pytest.raises(AgencyCallFailed, match="no endpoint"):
+        build_adapter(spec).send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    with pytest.raises(AgencyCallFailed, match="no endpoint"):
+        build_adapter(agency_spec("customs", "")).send(
+            AgencyRequest("c", "a", sample("fresh-apples-import"))
+        )
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="unknown protocol 'ftp'"):
+        build_adapter(replace(spec, protocol="ftp"))
+
+
+# ----- agency rules, through the adapters -----
+
+
+def replace_text(old: str, new: str):  # type: ignore[no-untyped-def]
+    return lambda raw: raw.replace(old.encode(), new.encode())
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "edit", "outcome", "detail"),
+    [
+        (
+            "customs",
+            "overweight-machinery-transit",
+            replace_text("8431490000", "9303201000"),
+            Outcome.INSPECTION,
+            "physical inspection at KZ-NURZHOLY: line 1: arms and ammunition",
+        ),
+        (
+            "customs",
+            "fresh-apples-import",
+            replace_text("15840.00", "990.00"),
+            Outcome.INSPECTION,
+            "implausibly low",
+        ),
+        (
+            "customs",
+            "fresh-apples-import",
+            replace_text("15840.00", "3960.00"),
+            Outcome.GRANTED,
+            "document check at KZ-NURZHOLY",
+        ),
+        (
+            "customs",
+            "fresh-apples-import",
+            replace_text("<Type>invoice<", "<Type>contract<"),
+            Outcome.REFUSED,
+            "CUS-INVOICE-MISSING",
+        ),
+        (
+            "agriculture",
+            "fresh-apples-import",
+            replace_text("<Type>phytosanitary-certificate<", "<Type>other<"),
+            Outcome.REFUSED,
+            "PHYTO-CERT-MISSING",
+        ),
+        (
+            "agriculture",
+            "live-cattle-import",
+            replace_text("<OriginCountry>IN<", "<OriginCountry>NL<"),
+            Outcome.GRANTED,
+            "veterinary control post at KZ-ZHIBEKZHOLY",
+        ),
+        (
+            "agriculture",
+            "live-cattle-import",
+            lambda raw: raw.replace(b"<OriginCountry>IN<", b"<OriginCountry>NL<").replace(
+                b"<Type>veterinary-certificate<", b"<Type>other<"
+            ),
+            Outcome.REFUSED,
+            "VET-CERT-MISSING",
+        ),
+        (
+            "transport",
+            "fresh-apples-import",
+            replace_text(
+                "<Country>KZ</Country>\n      <Address>7 Dostyk",
+                "<Country>CN</Country>\n      <Address>7 Dostyk",
+            ),
+            Outcome.GRANTED,
+            "foreign-carrier permit required",
+        ),
+        (
+            "health",
+            "fresh-apples-import",
+            replace_text("0808108000", "3004900009"),
+            Outcome.REFUSED,
+            "HEALTH-REGISTRATION-MISSING",
+        ),
+    ],
+)
+def test_agency_rules(agency_server, code, name, edit, outcome, detail) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, code)
+    answer = adapter.send(AgencyRequest("c", "a", sample(name, edit)))
+    assert answer.outcome is outcome
+    said = [*answer.conditions, answer.inspection or "", *(r.code for r in answer.reasons)]
+    assert any(detail in text for text in said), said

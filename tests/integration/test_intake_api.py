@@ -1,0 +1,125 @@
+"""Lodging applications through the API: what is accepted, what is refused, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+XML = {"Content-Type": "application/xml"}
+
+
+def problem_code(response) -> str:  # type: ignore[no-untyped-def]
+    assert response.mimetype == "application/problem+json", response.data[:300]
+    return str(response.json["type"]).rsplit(":", 1)[-1]
+
+
+@pytest.fixture
+def client(app_factory: Callable[..., Flask]):  # type: ignore[no-untyped-def]
+    return app_factory().test_client()
+
+
+def test_accepted_application_gets_202_cases_and_outbox(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML
+    )
+    assert response.status_code == 202, response.json
+    body = response.json
+    assert body["id"].startswith("NSW-")
+    assert body["agencies"] == ["customs", "transport", "agriculture", "health"]
+    assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
+    status = client.get(body["links"]["status"]).json
+    assert status["status"] == "in_progress"
+    assert [c["state"] for c in status["cases"]] == ["queued"] * 4
+    assert status["routing"]["agriculture"][0]["rule"] == "phytosanitary-decision-318"
+
+
+def test_decision_before_it_exists_is_a_clear_not_yet(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    accepted = client.post(
+        "/api/v1/applications", data=signed_sample("live-cattle-import"), headers=XML
+    ).json
+    response = client.get(accepted["links"]["decision"])
+    assert response.status_code == 409
+    assert problem_code(response) == "decision-not-ready"
+    assert response.json["waiting_for"] == ["customs", "transport", "agriculture"]
+
+
+def test_unknown_application_is_404_problem(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api/v1/applications/NSW-20260101-0000000000")
+    assert response.status_code == 404
+    assert problem_code(response) == "not-found"
+
+
+def test_same_signed_bytes_again_return_the_original(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    signed = signed_sample("fresh-apples-import")
+    first = client.post("/api/v1/applications", data=signed, headers=XML)
+    again = client.post("/api/v1/applications", data=signed, headers=XML)
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json["id"] == first.json["id"]
+
+
+def test_other_content_under_the_same_reference_is_a_conflict(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    client.post("/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML)
+    changed = signed_sample(
+        "fresh-apples-import", edit=lambda raw: raw.replace(b"Fuji", b"Golden Delicious")
+    )
+    response = client.post("/api/v1/applications", data=changed, headers=XML)
+    assert response.status_code == 409
+    assert problem_code(response) == "reference-conflict"
+
+
+@pytest.mark.parametrize(
+    ("signer", "code", "status"),
+    [
+        ("trader-expired", "expired-certificate", 422),
+        ("trader-revoked", "revoked-certificate", 422),
+        ("trader-altyn", "signer-not-declarant", 403),
+    ],
+)
+def test_certificates_that_may_not_sign(client, signed_sample, signer, code, status) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/v1/applications",
+        data=signed_sample("fresh-apples-import", signer=signer),
+        headers=XML,
+    )
+    assert response.status_code == status
+    assert problem_code(response) == code
+
+
+def test_content_changed_after_signing_is_refused(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    tampered = signed_sample("fresh-apples-import").replace(b">19800<", b">9800<", 1)
+    response = client.post("/api/v1/applications", data=tampered, headers=XML)
+    assert response.status_code == 422
+    assert problem_code(response) == "bad-signature"
+
+
+def test_unsigned_application_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    from gateway.config import PROJECT_ROOT
+
+    raw = (PROJECT_ROOT / "samples" / "fresh-apples-import.xml").read_bytes()
+    response = client.post("/api/v1/applications", data=raw, headers=XML)
+    assert response.status_code == 422
+    assert problem_code(response) == "bad-signature"
+    assert "not signed" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "code", "status"),
+    [
+        (b"<Application", XML, "malformed-xml", 400),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>',
+            XML,
+            "forbidden-xml-construct",
+            400,
+        ),
+        (b"{}", {"Content-Type": "application/json"}, "unsupported-media-type", 415),
+        (b"<a/>" + b" " * 6_000_000, XML, "too-large", 413),
+        (b'<Application xmlns="urn:kz:nsw:application:1"/>', XML, "schema-violation", 422),
+    ],
+)
+def test_bad_bytes_get_a_problem_document(client, body, headers, code, status) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/v1/applications", data=body, headers=headers)
+    assert response.status_code == status
+    assert problem_code(response) == code

@@ -1,0 +1,178 @@
+"""The message trail: evidence bundles verify offline, and tampering with the database is named."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from gateway.audit_verify import verify_bundle, verify_tree_heads
+from gateway.merkle import MerkleProofError, leaf_hash, verify_inclusion
+from gateway.storage.models import MessageRow, TreeHeadRow
+from gateway.trail_format import TreeHead
+from gateway.trust import load_certificates
+
+TOKEN = "test-audit-token"
+
+
+@pytest.fixture
+def decided(gateway, signed_sample):  # type: ignore[no-untyped-def]
+    """A gateway with one decided application (the refused cattle import)."""
+    gw = gateway(audit_tokens=(TOKEN,))
+    accepted = gw.client.submit(signed_sample("live-cattle-import"))
+    gw.client.wait_for_decision(accepted["id"], deadline_s=60)
+    return gw, accepted["id"]
+
+
+def _verify(gw, pki, application_id: str) -> list[Any]:  # type: ignore[no-untyped-def]
+    bundle = gw.services.auditor.bundle(application_id)
+    return verify_bundle(
+        bundle, load_certificates(pki.directory / "root-ca.pem"), pki.certificate("gateway")
+    )
+
+
+def _failures(checks: list[Any]) -> list[str]:
+    return [c.line() for c in checks if not c.ok]
+
+
+def test_bundle_of_a_decided_application_verifies_offline(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    checks = _verify(gw, pki, application_id)
+    assert _failures(checks) == []
+    kinds = {c.what.split()[2] for c in checks if c.what.startswith("entry ")}
+    assert {"application", "agency-request", "agency-answer", "decision"} <= kinds
+    assert any("XML signature by the declarant" in c.check for c in checks)
+    assert any("XML signature by the gateway" in c.check for c in checks)
+
+
+def _with_session(gw):  # type: ignore[no-untyped-def]
+    return gw.services.store.transaction()
+
+
+def test_one_changed_byte_in_a_stored_message_is_named(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    with _with_session(gw) as s:
+        row = s.scalars(
+            select(MessageRow).where(
+                MessageRow.kind == "agency-answer", MessageRow.application_id == application_id
+            )
+        ).first()
+        body = bytearray(row.body)
+        body[len(body) // 2] ^= 0x01
+        row.body = bytes(body)
+        seq = row.seq
+    failures = _failures(_verify(gw, pki, application_id))
+    assert any(f"entry {seq} agency-answer" in f and "body SHA-256" in f for f in failures), (
+        failures
+    )
+
+
+def test_a_rewritten_entry_breaks_its_inclusion_proof(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    with _with_session(gw) as s:
+        row = s.scalars(select(MessageRow).where(MessageRow.kind == "application")).first()
+        row.entry = row.entry.replace(b'"direction":"in"', b'"direction":"out"')
+        seq = row.seq
+    failures = _failures(_verify(gw, pki, application_id))
+    assert any(f.startswith(f"FAIL entry {seq} ") and "inclusion proof" in f for f in failures), (
+        failures
+    )
+
+
+def test_a_deleted_agency_answer_is_missed_by_the_decision_check(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    with _with_session(gw) as s:
+        row = s.scalars(
+            select(MessageRow).where(
+                MessageRow.kind == "agency-answer", MessageRow.application_id == application_id
+            )
+        ).first()
+        s.delete(row)
+    failures = _failures(_verify(gw, pki, application_id))
+    assert any("decision: agency answer" in f and "is in the bundle" in f for f in failures), (
+        failures
+    )
+
+
+def test_two_swapped_entries_are_named(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    with _with_session(gw) as s:
+        rows = s.scalars(
+            select(MessageRow)
+            .where(MessageRow.application_id == application_id)
+            .order_by(MessageRow.seq)
+        ).all()
+        a, b = rows[1], rows[2]
+        a.entry, b.entry = b.entry, a.entry
+        a.body, b.body = b.body, a.body
+        seqs = (a.seq, b.seq)
+    failures = _failures(_verify(gw, pki, application_id))
+    for seq in seqs:
+        assert any(f.startswith(f"FAIL entry {seq} ") for f in failures), failures
+
+
+def test_a_rewritten_tree_head_fails_its_signature(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    head = gw.services.auditor.issue_tree_head()
+    with _with_session(gw) as s:
+        s.execute(
+            update(TreeHeadRow).where(TreeHeadRow.size == head.size).values(root=b"\x00" * 32)
+        )
+    failures = _failures(_verify(gw, pki, application_id))
+    assert any("tree head" in f and "gateway signature" in f for f in failures), failures
+
+
+def test_proofs_from_the_audit_api(decided, pki, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    session = gw.client.session
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    first = TreeHead.from_json(session.get(f"{gw.url}/api/v1/audit/tree-head", headers=auth).json())
+    gw.client.submit(signed_sample("fresh-apples-import"))
+    second = gw.services.auditor.issue_tree_head()
+    assert second.size > first.size
+
+    proof = session.get(
+        f"{gw.url}/api/v1/audit/proofs/consistency",
+        params={"first": first.size, "second": second.size},
+        headers=auth,
+    ).json()["proof"]
+    checks = verify_tree_heads(
+        first, second, [bytes.fromhex(p) for p in proof], pki.certificate("gateway")
+    )
+    assert _failures(checks) == []
+    forged = TreeHead(second.size, b"\x11" * 32, second.issued_at, second.signature)
+    assert _failures(
+        verify_tree_heads(
+            first, forged, [bytes.fromhex(p) for p in proof], pki.certificate("gateway")
+        )
+    )
+
+    entries = session.get(
+        f"{gw.url}/api/v1/audit/applications/{application_id}/entries", headers=auth
+    ).json()
+    seq = entries[0]["seq"]
+    inclusion = session.get(
+        f"{gw.url}/api/v1/audit/proofs/inclusion",
+        params={"seq": seq, "size": second.size},
+        headers=auth,
+    ).json()["proof"]
+    leaf = leaf_hash(base64.b64decode(entries[0]["entry"]))
+    verify_inclusion(leaf, seq, second.size, [bytes.fromhex(p) for p in inclusion], second.root)
+    with pytest.raises(MerkleProofError):
+        verify_inclusion(
+            leaf, seq + 1, second.size, [bytes.fromhex(p) for p in inclusion], second.root
+        )
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}"])
+def test_audit_api_is_for_auditors_only(decided, header) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    headers = {"Authorization": header} if header else {}
+    response = gw.client.session.get(
+        f"{gw.url}/api/v1/audit/applications/{application_id}/bundle", headers=headers
+    )
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "entries" not in response.text

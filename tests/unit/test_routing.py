@@ -1,0 +1,68 @@
+"""Routing rules from mappings/routing.toml applied to the sample applications."""
+
+from pathlib import Path
+
+import pytest
+
+from gateway.application import read_application
+from gateway.config import PROJECT_ROOT
+from gateway.errors import ConfigurationError
+from gateway.routing import explain, load_rules, route
+from gateway.xmlparse import parse_xml
+
+RULES = load_rules(PROJECT_ROOT / "mappings" / "routing.toml")
+
+
+def sample(name: str, edit: tuple[bytes, bytes] | None = None):  # type: ignore[no-untyped-def]
+    raw = (PROJECT_ROOT / "samples" / f"{name}.xml").read_bytes()
+    if edit:
+        raw = raw.replace(*edit)
+    return read_application(parse_xml(raw))
+
+
+@pytest.mark.parametrize(
+    ("name", "agencies"),
+    [
+        ("fresh-apples-import", ["customs", "transport", "agriculture", "health"]),
+        ("live-cattle-import", ["customs", "transport", "agriculture"]),
+        ("overweight-machinery-transit", ["customs", "transport"]),
+    ],
+)
+def test_samples_route_to_their_agencies(name: str, agencies: list[str]) -> None:
+    assert [r.agency for r in route(sample(name), RULES)] == agencies
+
+
+def test_each_item_hit_names_its_rule_and_line() -> None:
+    routes = {r.agency: r for r in route(sample("fresh-apples-import"), RULES)}
+    assert [(h.rule, h.item_line) for h in routes["agriculture"].hits] == [
+        ("phytosanitary-decision-318", 1)
+    ]
+    assert routes["customs"].hits[0].item_line is None
+
+
+def test_procedure_limits_item_rules() -> None:
+    exported = sample(
+        "fresh-apples-import", (b"<Procedure>import</Procedure>", b"<Procedure>export</Procedure>")
+    )
+    assert [r.agency for r in route(exported, RULES)] == ["customs", "transport"]
+
+
+def test_rail_movement_skips_transport_control() -> None:
+    by_rail = sample("overweight-machinery-transit", (b"<Mode>road</Mode>", b"<Mode>rail</Mode>"))
+    assert [r.agency for r in route(by_rail, RULES)] == ["customs"]
+
+
+def test_explain_says_item_by_item_where_goods_go() -> None:
+    lines = explain(sample("live-cattle-import"), route(sample("live-cattle-import"), RULES))
+    assert (
+        "item 1 0102291000 'Live pure-bred breeding heifers, Holstein' from IN -> agriculture: veterinary-decision-317"
+        in "\n".join(lines)
+    )
+    assert any(line.startswith("application -> customs") for line in lines)
+
+
+def test_a_malformed_rule_file_is_a_configuration_error(tmp_path: Path) -> None:
+    bad = tmp_path / "routing.toml"
+    bad.write_text('[[rule]]\nid = "x"\nagency = "customs"\n')  # no "why"
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        load_rules(bad)
