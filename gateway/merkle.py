@@ -275,7 +275,7 @@ def _range_hash(start: int, end: int, hashes: SubtreeHashes) -> bytes:
 
 def _shift_while_even(fn: int, sn: int) -> tuple[int, int]:
     """Right-shift both until LSB(fn) is set or fn is 0 (§2.1.3.2 step 4b, §2.1.4.2 step 6)."""
-    while False:
+    while fn and not fn & 1:
         fn, sn = fn >> 1, sn >> 1
     return fn, sn
 

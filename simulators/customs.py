@@ -173,6 +173,7 @@ def render(
             sub(row, "DutyRatePercent", rate)
             sub(row, "Duty", duty).set("currency", currency)
             sub(row, "VAT", vat).set("currency", currency)
+        # Totals are in the first line's currency: the simulator assumes one invoice currency.
         currency = duties[0][4]
         sub(node, "TotalDuty", sum((d[2] for d in duties), Decimal(0))).set("currency", currency)
         sub(node, "TotalVAT", sum((d[3] for d in duties), Decimal(0))).set("currency", currency)

@@ -220,6 +220,8 @@ def test_failures_name_what_failed() -> None:
         verify_inclusion(LEAVES[3], 8, 8, proof, root)
     with pytest.raises(MerkleProofError, match="empty tree is refused"):
         verify_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
+    with pytest.raises(MerkleProofError, match="roots differ at equal size 8"):
+        verify_consistency(8, 8, tree_root(7, STORE), root, [])
     with pytest.raises(MerkleProofError, match="consistency proof is empty"):
         verify_consistency(3, 8, tree_root(3, STORE), root, [])
     with pytest.raises(MerkleProofError, match="too many"):
