@@ -3,12 +3,14 @@
 from adapters.base import (
     AgencyAdapter,
     AgencyAnswer,
+    AgencyAnswerUntrusted,
     AgencyCallFailed,
     AgencyRequest,
     AgencySpec,
     Outcome,
     Reason,
 )
+from adapters.credentials import Credentials
 from adapters.registry import build_adapter
 from adapters.rest import RequestSigner, RestAdapter
 from adapters.soap import SoapAdapter
@@ -16,9 +18,11 @@ from adapters.soap import SoapAdapter
 __all__ = [
     "AgencyAdapter",
     "AgencyAnswer",
+    "AgencyAnswerUntrusted",
     "AgencyCallFailed",
     "AgencyRequest",
     "AgencySpec",
+    "Credentials",
     "Outcome",
     "Reason",
     "RequestSigner",

@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Outcome(enum.StrEnum):
@@ -83,6 +83,12 @@ class AgencyCallFailed(Exception):
         self.status_code = status_code
 
 
+class AgencyAnswerUntrusted(AgencyCallFailed):
+    """An answer came back but is not believed: unsigned, signed with a key other than the
+    agency's pinned one, signed over the wrong parts, stale, or changed after signing. Handled
+    like any failed call (retried, then escalated); its content is never used."""
+
+
 class AgencyAdapter(Protocol):
     """Sends one case to one agency and reads its answer."""
 
@@ -90,4 +96,10 @@ class AgencyAdapter(Protocol):
 
     def send(self, request: AgencyRequest) -> AgencyAnswer:
         """Deliver the request; raise `AgencyCallFailed` when no believable answer came back."""
+        ...
+
+    def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
+        """Read an answer that arrived later by callback, already verified by the caller: the
+        agency's answer element (SOAP) or JSON object (REST). Raises `AgencyCallFailed` when it
+        breaks the agency's contract or mapping."""
         ...

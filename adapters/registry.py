@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from adapters.base import AgencyAdapter, AgencySpec
+from adapters.credentials import Credentials
 from adapters.rest import RestAdapter
 from adapters.soap import SoapAdapter
 
-_BUILDERS: dict[str, Callable[[AgencySpec], AgencyAdapter]] = {
+_BUILDERS: dict[str, Callable[[AgencySpec, Credentials], AgencyAdapter]] = {
     "soap": SoapAdapter,
     "rest": RestAdapter,
 }
 
 
-def build_adapter(spec: AgencySpec) -> AgencyAdapter:
-    """The adapter for `spec` (contract and mappings read now, so a broken file fails at start-up).
+def build_adapter(spec: AgencySpec, credentials: Credentials) -> AgencyAdapter:
+    """The adapter for `spec`, signing with and pinning `credentials` (contract and mappings read
+    now, so a broken file fails at start-up).
 
     An empty `spec.endpoint` is allowed: such an adapter raises `AgencyCallFailed` when used.
     Raises `ValueError` for an unknown protocol or an unreadable contract or mapping.
@@ -27,4 +29,4 @@ def build_adapter(spec: AgencySpec) -> AgencyAdapter:
         raise ValueError(
             f"agency {spec.code}: unknown protocol {spec.protocol!r} (known: {known})"
         ) from None
-    return builder(spec)
+    return builder(spec, credentials)

@@ -2,9 +2,11 @@
 
 The body comes from the agency's declarative mapping (request.json), the path from the operation the
 mapping names in the agency's OpenAPI document, and the case id travels as the `Idempotency-Key`
-header so a retried request never creates a second permit. A `signer` hook receives the prepared
-request before it is sent (HTTP Message Signatures, RFC 9421, slot in there). The bytes posted and
-received are kept on the answer (and on `AgencyCallFailed`) for the trail.
+header so a retried request never creates a second permit. Every request is signed and every answer
+verified against the agency's pinned certificate with our HTTP message signature profile
+(adapters/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); an answer that does not verify raises
+`AgencyAnswerUntrusted`. The bytes posted and received are kept on the answer (and on
+`AgencyCallFailed`) for the trail.
 """
 
 from __future__ import annotations
@@ -16,13 +18,22 @@ from typing import Any
 
 import requests
 
+from adapters import httpsig
 from adapters.answer_mapping import AnswerMapping, JsonReader
-from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, AgencySpec
+from adapters.base import (
+    AgencyAnswer,
+    AgencyAnswerUntrusted,
+    AgencyCallFailed,
+    AgencyRequest,
+    AgencySpec,
+)
+from adapters.credentials import Credentials
 from adapters.errors import MalformedAnswer, MappingFailed
 from adapters.json_mapping import JsonMapping
 from adapters.xmlsafe import UnsafeXml, parse_untrusted
 
-# Called with the prepared request just before it is sent; it may add headers, never change the body.
+# A hook that may add headers to a prepared request, never change its body (kept for callers that
+# sign with something else; the adapter itself signs with `Credentials`).
 RequestSigner = Callable[[requests.PreparedRequest], None]
 
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -38,13 +49,13 @@ class RestAdapter:
     def __init__(
         self,
         spec: AgencySpec,
+        credentials: Credentials,
         *,
         session: requests.Session | None = None,
-        signer: RequestSigner | None = None,
     ) -> None:
         self.spec = spec
+        self._credentials = credentials
         self._session = session or requests.Session()
-        self._signer = signer
         self._mapping = JsonMapping(spec.mapping_dir / "request.json")
         self._answers = AnswerMapping(spec.mapping_dir / "answer.json")
         self.path = operation_path(spec.contract, self._mapping.operation)
@@ -66,7 +77,7 @@ class RestAdapter:
         if not self.spec.endpoint:
             raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")
 
-        # Step 2: prepare the exact bytes, with the idempotency key; a signer may add headers.
+        # Step 2: prepare the exact bytes, with the idempotency key, and sign them (RFC 9421).
         prepared = self._session.prepare_request(
             requests.Request(
                 "POST",
@@ -79,9 +90,16 @@ class RestAdapter:
                 },
             )
         )
-        if self._signer is not None:
-            self._signer(prepared)
         request_bytes = prepared.body if isinstance(prepared.body, bytes) else b""
+        creds = self._credentials
+        httpsig.sign(
+            prepared,
+            request_bytes,
+            creds.key,
+            creds.cert,
+            now=creds.clock(),
+            components=httpsig.REQUEST_COMPONENTS,
+        )
 
         # Step 3: send; no redirects (an answer must come from the configured endpoint).
         try:
@@ -112,19 +130,50 @@ class RestAdapter:
         if len(answer_bytes) > MAX_ANSWER_BYTES:
             raise failed(f"the answer has {len(answer_bytes)} bytes; limit {MAX_ANSWER_BYTES}")
 
-        # Step 5: parse strictly (no NaN or Infinity) and read it with the agency's answer mapping.
+        # Step 5: signed by the agency's pinned key over status, type and digest; the digest
+        # matches the bytes received.
         try:
-            data = json.loads(answer_bytes, parse_constant=_refuse_constant)
-            if not isinstance(data, dict):
-                raise MalformedAnswer("the answer is not a JSON object")
-            return self._answers.read(
-                JsonReader(data),
-                case_id=request.case_id,
+            httpsig.verify(
+                response,
+                answer_bytes,
+                creds.peer,
+                now=creds.clock(),
+                skew=creds.skew,
+                components=httpsig.RESPONSE_COMPONENTS,
+            )
+        except httpsig.UntrustedHttpMessage as exc:
+            raise AgencyAnswerUntrusted(
+                f"{self.spec.code}: security failure: the answer is not believed: {exc}",
                 request_bytes=request_bytes,
                 answer_bytes=answer_bytes,
-            )
+                status_code=response.status_code,
+            ) from exc
+
+        # Step 6: parse strictly (no NaN or Infinity) and read it with the agency's answer mapping.
+        try:
+            return self._read(answer_bytes, request.case_id, request_bytes)
         except (ValueError, MalformedAnswer) as exc:
             raise failed(f"malformed answer: {exc}") from exc
+
+    def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
+        """An answer that came by callback (its signature verified by the caller)."""
+        try:
+            return self._read(answer_bytes, case_id, b"")
+        except (ValueError, MalformedAnswer) as exc:
+            raise AgencyCallFailed(
+                f"{self.spec.code}: malformed answer: {exc}", answer_bytes=answer_bytes
+            ) from exc
+
+    def _read(self, answer_bytes: bytes, case_id: str, request_bytes: bytes) -> AgencyAnswer:
+        data = json.loads(answer_bytes, parse_constant=_refuse_constant)
+        if not isinstance(data, dict):
+            raise MalformedAnswer("the answer is not a JSON object")
+        return self._answers.read(
+            JsonReader(data),
+            case_id=case_id,
+            request_bytes=request_bytes,
+            answer_bytes=answer_bytes,
+        )
 
 
 def operation_path(contract: Path, operation_id: str) -> str:

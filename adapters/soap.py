@@ -1,10 +1,12 @@
 """The SOAP 1.1 adapter (customs, agriculture): zeep, built from the agency's WSDL in spec.contract.
 
 One call reads as numbered steps: map the application with the agency's XSLT, validate it against
-the agency XSD, let zeep build the envelope from the WSDL types (WS-Security slots in here: pass
-`wsse=`), post the exact bytes, then parse the answer with the hardened parser, refuse a Fault,
-validate the body against the XSD and read it with the agency's answer mapping. The bytes posted and
-received are kept on the answer (and on `AgencyCallFailed`) for the trail.
+the agency XSD, let zeep build the envelope from the WSDL types and sign it (adapters/wsse.py, our
+WS-Security profile, as zeep's `wsse=`), post the exact bytes, then parse the answer with the
+hardened parser, refuse a Fault, verify the answer's signature against the agency's pinned
+certificate (`AgencyAnswerUntrusted` otherwise), validate the signed body against the XSD and read
+it with the agency's answer mapping. The bytes posted and received are kept on the answer (and on
+`AgencyCallFailed`) for the trail.
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ import zeep
 from lxml import etree
 
 from adapters.answer_mapping import AnswerMapping, XmlReader
-from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, AgencySpec
+from adapters.base import (
+    AgencyAnswer,
+    AgencyAnswerUntrusted,
+    AgencyCallFailed,
+    AgencyRequest,
+    AgencySpec,
+)
+from adapters.credentials import Credentials
 from adapters.errors import MalformedAnswer, MappingFailed
+from adapters.wsse import UntrustedMessage, WsSecurity
 from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
 from adapters.xslt_mapping import XsltMapping
 
@@ -53,14 +63,23 @@ class _Operation:
 class SoapAdapter:
     """`AgencyAdapter` for a SOAP 1.1 document/literal agency.
 
-    `wsse` is handed to zeep (applied to every envelope; `verify(envelope)` is called on answers);
-    `plugins` are zeep plugins. Building reads the WSDL, XSD and mappings once; `send` is safe to
-    call from several dispatcher threads.
+    `credentials` sign every request (handed to zeep as its `wsse=`) and pin the agency's
+    certificate for its answers; `plugins` are zeep plugins. Building reads the WSDL, XSD and
+    mappings once; `send` is safe to call from several dispatcher threads.
     """
 
-    def __init__(self, spec: AgencySpec, *, wsse: Any = None, plugins: list[Any] | None = None):
+    def __init__(
+        self, spec: AgencySpec, credentials: Credentials, *, plugins: list[Any] | None = None
+    ):
         self.spec = spec
-        self._wsse = wsse
+        self._wsse = WsSecurity(
+            credentials.key,
+            credentials.cert,
+            credentials.peer,
+            clock=credentials.clock,
+            skew=credentials.skew,
+        )
+        wsse = self._wsse
         self._transport = _zeep.Transport(timeout=spec.timeout_s, operation_timeout=spec.timeout_s)
         self._client = _zeep.Client(
             str(spec.contract),
@@ -83,6 +102,7 @@ class SoapAdapter:
                 self._operations[str(op.input.body.qname)] = _Operation(
                     op_name, str(binding_name), op.soapaction or "", str(op.output.body.qname)
                 )
+        self._answer_tags = {op.answer_tag for op in self._operations.values()}
 
     def send(self, request: AgencyRequest) -> AgencyAnswer:
         """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
@@ -165,29 +185,52 @@ class SoapAdapter:
             raise failed(f"SOAP Fault {code}: {text}")
         if status != 200:
             raise failed("an error status without a SOAP Fault")
-        if self._wsse is not None and hasattr(self._wsse, "verify"):
-            try:
-                self._wsse.verify(answer)
-            except Exception as exc:
-                raise failed(f"the answer's WS-Security check failed: {exc}") from exc
 
-        # Step 6: the body holds exactly the operation's output element, valid per the agency XSD.
-        payload = answer.findall(f"{{{SOAP11_ENV}}}Body/*")
+        # Step 6: WS-Security: signed by the agency's pinned certificate, over Body and Timestamp,
+        # fresh. Only the signed Body is read from here on.
+        try:
+            verified = self._wsse.verify(answer)
+        except UntrustedMessage as exc:
+            raise AgencyAnswerUntrusted(
+                f"{self.spec.code}: security failure: the answer is not believed: {exc}",
+                request_bytes=request_bytes,
+                answer_bytes=answer_bytes,
+                status_code=status,
+            ) from exc
+
+        # Step 7: the body holds exactly the operation's output element, valid per the agency XSD,
+        # read with the agency's answer mapping.
+        payload = verified.payload
         if len(payload) != 1 or payload[0].tag != operation.answer_tag:
             raise failed(f"the answer body is not one {operation.answer_tag}")
-        if errors := self._schema.errors(_as_document(payload[0])):
-            raise failed("the answer breaks the agency schema: " + errors[0])
+        try:
+            return self._read(payload[0], request.case_id, request_bytes, answer_bytes)
+        except MalformedAnswer as exc:
+            raise failed(str(exc)) from exc
 
-        # Step 7: read it with the agency's answer mapping.
+    def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
+        """An answer element that came by callback (its envelope verified by the caller)."""
+        if not isinstance(payload, etree._Element) or payload.tag not in self._answer_tags:
+            raise AgencyCallFailed(f"{self.spec.code}: the callback carries no known answer")
+        try:
+            return self._read(payload, case_id, b"", answer_bytes)
+        except MalformedAnswer as exc:
+            raise AgencyCallFailed(f"{self.spec.code}: {exc}", answer_bytes=answer_bytes) from exc
+
+    def _read(
+        self, payload: etree._Element, case_id: str, request_bytes: bytes, answer_bytes: bytes
+    ) -> AgencyAnswer:
+        if errors := self._schema.errors(_as_document(payload)):
+            raise MalformedAnswer("the answer breaks the agency schema: " + errors[0])
         try:
             return self._answers.read(
-                XmlReader(payload[0], self._answers.namespaces),
-                case_id=request.case_id,
+                XmlReader(payload, self._answers.namespaces),
+                case_id=case_id,
                 request_bytes=request_bytes,
                 answer_bytes=answer_bytes,
             )
         except MalformedAnswer as exc:
-            raise failed(f"malformed answer: {exc}") from exc
+            raise MalformedAnswer(f"malformed answer: {exc}") from exc
 
 
 def _as_document(element: etree._Element) -> etree._Element:

@@ -45,7 +45,8 @@ class Auditor:
             latest = trail_log.latest_tree_head(s)
             if latest is not None and latest.size == size:
                 return latest
-            head = TreeHead(size, tree_root(size, trail_log.DbSubtreeHashes(s)), iso(self.clock()))
+            root = trail_log.with_stored_hashes(s, lambda h: tree_root(size, h))
+            head = TreeHead(size, root, iso(self.clock()))
             head = sign_tree_head(head, self.identity.key_pem)
         try:
             with self.store.transaction() as s:
@@ -80,13 +81,13 @@ class Auditor:
         with self.store.transaction() as s:
             if not 0 <= seq < size <= trail_log.log_size(s):
                 raise BadProofRequest(f"Entry {seq} is not inside a log of size {size}.")
-            return inclusion_proof(seq, size, trail_log.DbSubtreeHashes(s))
+            return trail_log.with_stored_hashes(s, lambda h: inclusion_proof(seq, size, h))
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         with self.store.transaction() as s:
             if not 0 < first <= second <= trail_log.log_size(s):
                 raise BadProofRequest(f"No consistency proof from size {first} to size {second}.")
-            return consistency_proof(first, second, trail_log.DbSubtreeHashes(s))
+            return trail_log.with_stored_hashes(s, lambda h: consistency_proof(first, second, h))
 
     def entries(self, application_id: str) -> list[MessageRow]:
         with self.store.transaction() as s:

@@ -6,22 +6,28 @@ config (and real servers) through the same door.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from adapters.base import AgencyAdapter, AgencySpec
 from adapters.registry import build_adapter
 from gateway.agencies import load_agency_specs
 from gateway.audit import Auditor, TreeHeadThread
+from gateway.breaker import Breakers
+from gateway.callbacks import agency_credentials
+from gateway.checkpoint import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
 from gateway.config import PROJECT_ROOT, Config
 from gateway.decision_document import make_decider
 from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, worker_name
 from gateway.errors import ConfigurationError
 from gateway.intake import Intake, load_schema
+from gateway.omc.timings import AgencyTimings, timed
+from gateway.representatives import Representatives
 from gateway.routing import load_rules
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.outbox import OutboxStore
+from gateway.trader_keys import NonceLedger, TraderCertificates
 from gateway.trust import TrustStore
 from gateway.xmlsig import SigningIdentity
 
@@ -37,8 +43,20 @@ class Services:
     specs: dict[str, AgencySpec]
     adapters: dict[str, AgencyAdapter]
     auditor: Auditor
+    representatives: Representatives
+    trader_certs: TraderCertificates
+    nonces: NonceLedger
+    checkpoint: CheckpointParts
     threads: DispatcherThreads = field(default_factory=DispatcherThreads)
     tree_heads: TreeHeadThread | None = None
+    breakers: Breakers = field(init=False)
+    timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency (OMC)
+
+    def __post_init__(self) -> None:
+        self.adapters = timed(self.adapters, self.timings)
+        self.breakers = Breakers(
+            self.clock, self.config.breaker_failures, self.config.breaker_reset_s
+        )
 
     def dispatcher(self, index: int = 0) -> Dispatcher:
         return Dispatcher(
@@ -46,8 +64,13 @@ class Services:
             self.adapters,
             make_decider(self.identity, self.clock),
             self.clock,
-            retry=RetryPolicy(max_attempts=self.config.max_attempts),
+            retry=RetryPolicy(
+                max_attempts=self.config.max_attempts, base_s=self.config.retry_base_s
+            ),
             lease_s=self.config.lease_s,
+            breakers=self.breakers,
+            deadline_s=self.config.case_deadline_s,
+            public_url=self.config.public_url,
             name=worker_name(index),
         )
 
@@ -87,7 +110,16 @@ def build_services(
         upgrade(engine)
     store = OutboxStore(engine, clock)
     specs = load_agency_specs(config.mappings_dir, PROJECT_ROOT, config.agency_urls)
-    adapters = {code: build_adapter(spec) for code, spec in specs.items()}
+    if config.agency_timeout_s is not None:
+        specs = {
+            code: replace(spec, timeout_s=config.agency_timeout_s) for code, spec in specs.items()
+        }
+    adapters = {
+        code: build_adapter(spec, agency_credentials(config, spec, clock))
+        for code, spec in specs.items()
+    }
+    representatives = Representatives(engine, clock)
+    trader_certs = TraderCertificates(engine, clock)
     intake = Intake(
         schema=load_schema(config.wsdl_dir / "application" / "application.xsd"),
         trust=trust,
@@ -95,6 +127,29 @@ def build_services(
         store=store,
         clock=clock,
         max_bytes=config.max_body_bytes,
+        representatives=representatives,
+        trader_certs=trader_certs,
     )
     auditor = Auditor(store, identity, clock)
-    return Services(config, clock, store, trust, identity, intake, specs, adapters, auditor)
+    return Services(
+        config,
+        clock,
+        store,
+        trust,
+        identity,
+        intake,
+        specs,
+        adapters,
+        auditor,
+        representatives,
+        trader_certs,
+        NonceLedger(engine, clock),
+        checkpoint=build_checkpoint(
+            config,
+            engine,
+            clock,
+            trust=trust,
+            identity=identity,
+            representatives=representatives,
+        ),
+    )

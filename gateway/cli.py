@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
+from gateway.cli_identity import representatives, traders
 from gateway.config import PROJECT_ROOT, load_config
+from gateway.omc.cli import omc
 
 DEFAULT_PKI = PROJECT_ROOT / "certs" / "dev"
 
@@ -83,11 +85,21 @@ def submit(file: Path, url: str) -> None:
 @click.argument("application_id")
 @URL
 @click.option("--wait", type=float, default=0, help="Seconds to wait for the decision.")
-def status(application_id: str, url: str, wait: float) -> None:
-    """Show an application's status and cases (and its decision when there is one)."""
-    from gateway.client import ApiProblem, GatewayClient
+@click.option(
+    "--key", type=click.Path(exists=True, path_type=Path), envvar="NSW_TRADER_KEY", required=True
+)
+@click.option(
+    "--cert", type=click.Path(exists=True, path_type=Path), envvar="NSW_TRADER_CERT", required=True
+)
+def status(application_id: str, url: str, wait: float, key: Path, cert: Path) -> None:
+    """Show an application's status and cases (and its decision when there is one).
 
-    client = GatewayClient(url)
+    Reads are signed (RFC 9421) with your certificate's key: the declarant's, or a registered
+    representative's."""
+    from gateway.client import ApiProblem, GatewayClient
+    from gateway.xmlsig import SigningIdentity
+
+    client = GatewayClient(url, identity=SigningIdentity.from_files(key, cert))
     try:
         if wait:
             client.wait_for_decision(application_id, wait)
@@ -148,6 +160,11 @@ def worker(threads: int) -> None:
     services.close()
 
 
+main.add_command(representatives)
+main.add_command(traders)
+main.add_command(omc)
+
+
 @main.group()
 def db() -> None:
     """Database schema."""
@@ -161,6 +178,77 @@ def db_upgrade() -> None:
 
     upgrade(make_engine(load_config().database_url))
     click.echo("database is at the newest schema")
+
+
+@main.group()
+def cases() -> None:
+    """Cases: list them, retry an escalated one (reads and writes the gateway's database)."""
+
+
+@cases.command("list")
+@click.option("--state", help="Only cases in this state, e.g. escalated.")
+def cases_list(state: str | None) -> None:
+    from gateway.bootstrap import build_services
+
+    services = build_services(load_config())
+    try:
+        for case in services.store.cases(state):
+            click.echo(
+                f"{case['id']:<36} {case['state']:<11} attempts={case['attempts']} "
+                f"{case['last_error'] or ''}"
+            )
+    finally:
+        services.close()
+
+
+@cases.command("retry")
+@click.argument("case_ids", nargs=-1, required=True)
+def cases_retry(case_ids: tuple[str, ...]) -> None:
+    """Send escalated cases to their agencies again (a dispatcher picks them up)."""
+    from gateway.bootstrap import build_services
+
+    services = build_services(load_config())
+    try:
+        for case_id in case_ids:
+            try:
+                services.store.retry_case(case_id)
+            except (LookupError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"{case_id}: queued again")
+    finally:
+        services.close()
+
+
+@main.group()
+def checkpoint() -> None:
+    """Electronic checkpoint: transit overdue sweep, time at the border."""
+
+
+@checkpoint.command("sweep")
+def checkpoint_sweep() -> None:
+    """Raise the overdue alert for open transits past their due time (run periodically)."""
+    from gateway.bootstrap import build_services
+
+    services = build_services(load_config())
+    try:
+        for alert in services.checkpoint.transits.sweep_overdue():
+            click.echo(f"{alert['transit']} {alert['plate']}: {alert['kind']} — {alert['detail']}")
+    finally:
+        services.close()
+
+
+@checkpoint.command("timing")
+@click.option("--checkpoint", "code", help="Only this checkpoint, e.g. KZ-NURZHOLY.")
+def checkpoint_timing(code: str | None) -> None:
+    """Time at the checkpoint by stage and waiting, and the share ready on arrival (JSON)."""
+    from gateway.bootstrap import build_services
+    from gateway.checkpoint.reports import timing_report
+
+    services = build_services(load_config())
+    try:
+        click.echo(json.dumps(timing_report(services.checkpoint.store, code).as_dict(), indent=2))
+    finally:
+        services.close()
 
 
 @main.group()

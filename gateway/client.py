@@ -1,4 +1,9 @@
-"""A small client for the trader API, used by `nsw submit`, `nsw status` and the demo."""
+"""A small client for the trader API, used by `nsw submit`, `nsw status` and the demo.
+
+Reading an application needs proof of identity: give the client the trader's `SigningIdentity` and
+every read is signed with RFC 9421 HTTP Message Signatures (`TraderSignatureAuth`). Lodging needs
+none (the XML signature is the proof).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from cryptography.hazmat.primitives import hashes, serialization
+
+from gateway.clock import Clock, system_clock
+from gateway.http_signatures import PrivateKey, RequestView, sign_request
+from gateway.xmlsig import SigningIdentity
 
 
 class ApiProblem(Exception):
@@ -18,13 +28,45 @@ class ApiProblem(Exception):
         self.problem = problem
 
 
+class TraderSignatureAuth(requests.auth.AuthBase):
+    """requests auth that signs each request with the key of a trader certificate (RFC 9421,
+    keyid = the certificate's SHA-256 fingerprint)."""
+
+    def __init__(self, identity: SigningIdentity, clock: Clock = system_clock) -> None:
+        key = serialization.load_pem_private_key(identity.key_pem, password=None)
+        if not isinstance(key, PrivateKey):
+            raise ValueError("the identity's key cannot sign HTTP requests")
+        self.key: PrivateKey = key
+        self.keyid = identity.certificate.fingerprint(hashes.SHA256()).hex()
+        self.clock = clock
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = r.body.encode() if isinstance(r.body, str) else r.body
+        view = RequestView(str(r.method), str(r.url), r.headers)
+        sign_request(view, self.key, self.keyid, now=self.clock(), body=body or None)
+        return r
+
+
 @dataclass
 class GatewayClient:
     base_url: str
     timeout_s: float = 30.0
+    identity: SigningIdentity | None = None
 
     def __post_init__(self) -> None:
         self.session = requests.Session()
+        self.auth = TraderSignatureAuth(self.identity) if self.identity is not None else None
+
+    def auth_for(self, application_id: str) -> requests.auth.AuthBase | None:
+        """How to sign reads of `application_id` (a subclass may hold several identities)."""
+        return self.auth
+
+    def _get(self, application_id: str, suffix: str = "") -> requests.Response:
+        return self.session.get(
+            f"{self.base_url}/api/v1/applications/{application_id}{suffix}",
+            auth=self.auth_for(application_id),
+            timeout=self.timeout_s,
+        )
 
     def _check(self, response: requests.Response) -> requests.Response:
         if response.status_code >= 400:
@@ -46,17 +88,18 @@ class GatewayClient:
         return result
 
     def status(self, application_id: str) -> dict[str, Any]:
-        response = self.session.get(
-            f"{self.base_url}/api/v1/applications/{application_id}", timeout=self.timeout_s
-        )
-        result: dict[str, Any] = self._check(response).json()
+        result: dict[str, Any] = self._check(self._get(application_id)).json()
+        return result
+
+    def receipt(self, application_id: str) -> bytes:
+        return self._check(self._get(application_id, "/receipt")).content
+
+    def evidence(self, application_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._get(application_id, "/evidence")).json()
         return result
 
     def decision(self, application_id: str) -> bytes | None:
-        response = self.session.get(
-            f"{self.base_url}/api/v1/applications/{application_id}/decision",
-            timeout=self.timeout_s,
-        )
+        response = self._get(application_id, "/decision")
         if response.status_code == 409:
             return None
         return self._check(response).content

@@ -31,8 +31,24 @@ class Config:
     max_attempts: int = 5
     require_crl: bool = True
     tree_head_interval_s: float = 2.0
+    case_deadline_s: float = 3600.0  # a case still open this long after receipt is escalated
+    retry_base_s: float = 0.5  # first retry after up to this long, doubling each time
+    agency_timeout_s: float | None = None  # overrides every agency's timeout_s when set
+    breaker_failures: int = 5  # consecutive failures that open an agency's circuit breaker
+    breaker_reset_s: float = 30.0  # how long it stays open before one probe is let through
+    operator_tokens: tuple[str, ...] = ()
+    public_url: str = ""  # where agencies reach us; empty: no callback URL in requests
+    clock_skew_s: float = 120.0  # allowed clock difference when judging signature freshness
     audit_tokens: tuple[str, ...] = ()
     agency_urls: Mapping[str, str] = field(default_factory=dict)
+    # The OMC web application (issue 10): sessions are signed with `secret_key`; without one the OMC
+    # is not served unless `omc_insecure_dev_key` (a random per-process key) is set on purpose.
+    secret_key: str = ""
+    omc_insecure_dev_key: bool = False
+    session_cookie_secure: bool = True  # off only for plain http://127.0.0.1 tests and demos
+    login_max_failures: int = 5  # consecutive failed logins that lock an account
+    login_lockout_s: float = 900.0
+    omc_client_cert_header: str = ""  # set by a TLS proxy that verified the client certificate
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -61,6 +77,25 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         dispatcher_threads=int(env.get("NSW_DISPATCHER_THREADS", 2)),
         require_crl=env.get("NSW_REQUIRE_CRL", "1") not in ("0", "false", "no"),
         agency_urls=agency_urls,
-        audit_tokens=tuple(t for t in env.get("NSW_AUDIT_TOKENS", "").split(",") if t),
+        audit_tokens=_tokens(env, "NSW_AUDIT_TOKENS"),
+        operator_tokens=_tokens(env, "NSW_OPERATOR_TOKENS"),
+        lease_s=float(env.get("NSW_LEASE_S", 60)),
+        case_deadline_s=float(env.get("NSW_CASE_DEADLINE_S", 3600)),
+        breaker_failures=int(env.get("NSW_BREAKER_FAILURES", 5)),
+        retry_base_s=float(env.get("NSW_RETRY_BASE_S", 0.5)),
+        max_attempts=int(env.get("NSW_MAX_ATTEMPTS", 5)),
+        breaker_reset_s=float(env.get("NSW_BREAKER_RESET_S", 30)),
+        public_url=env.get("NSW_PUBLIC_URL", ""),
+        clock_skew_s=float(env.get("NSW_CLOCK_SKEW_S", 120)),
+        secret_key=env.get("NSW_SECRET_KEY", ""),
+        omc_insecure_dev_key=env.get("NSW_OMC_INSECURE_DEV_KEY", "") in ("1", "true", "yes"),
+        session_cookie_secure=env.get("NSW_SESSION_COOKIE_SECURE", "1") not in ("0", "false", "no"),
+        login_max_failures=int(env.get("NSW_LOGIN_MAX_FAILURES", 5)),
+        login_lockout_s=float(env.get("NSW_LOGIN_LOCKOUT_S", 900)),
+        omc_client_cert_header=env.get("NSW_OMC_CLIENT_CERT_HEADER", ""),
     )
     return replace(config, **overrides) if overrides else config
+
+
+def _tokens(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(t for t in env.get(name, "").split(",") if t)

@@ -68,7 +68,11 @@ def run_demo(workdir: Path) -> int:
     try:
         step("Stand-in agencies (real servers on 127.0.0.1)")
         audit_token = secrets.token_urlsafe(24)
-        env = {"NSW_PKI_DIR": str(pki_dir), "NSW_AUDIT_TOKENS": audit_token}
+        env = {
+            "NSW_PKI_DIR": str(pki_dir),
+            "NSW_AUDIT_TOKENS": audit_token,
+            "NSW_SECRET_KEY": secrets.token_urlsafe(32),  # the OMC's session key
+        }
         for code in AGENCIES:
             port = free_port()
             url = group.start(code, ["-m", "simulators", code, "--port", str(port)], port, {})
@@ -87,13 +91,16 @@ def run_demo(workdir: Path) -> int:
         trust = TrustStore.from_directory(pki_dir, system_clock)
         expected = tomllib.loads((SAMPLES / "expected.toml").read_text())
         submitted: dict[str, str] = {}
+        readers: dict[str, GatewayClient] = {}  # reads are signed by the declarant (RFC 9421)
 
         step("Traders sign and lodge their applications")
         for name in expected:
             source = SAMPLES / f"{name}.xml"
             document = parse_xml(source.read_bytes())
             declarant = document.findtext("{urn:kz:nsw:application:1}DeclarantBIN") or ""
-            signed = sign_enveloped(document, _trader_for(pki, declarant))
+            trader = _trader_for(pki, declarant)
+            signed = sign_enveloped(document, trader)
+            readers[name] = GatewayClient(gateway_url, identity=trader)
             (workdir / f"{name}.signed.xml").write_bytes(signed)
             answer = client.submit(signed)
             submitted[name] = answer["id"]
@@ -108,13 +115,13 @@ def run_demo(workdir: Path) -> int:
         step("Decisions (signed by the gateway)")
         started = time.monotonic()
         for name, application_id in submitted.items():
-            xml = client.wait_for_decision(application_id, deadline_s=60)
+            xml = readers[name].wait_for_decision(application_id, deadline_s=60)
             verified = verify_enveloped(parse_xml(xml), trust, now=system_clock())
             verdict = verified.signed.findtext("{urn:kz:nsw:decision:1}Outcome")
             summary = verified.signed.findtext("{urn:kz:nsw:decision:1}Summary")
             colour = VERDICT_COLOUR.get(verdict or "", "white")
             click.echo(f"   {application_id}  {click.style(str(summary), fg=colour, bold=True)}")
-            for case in client.status(application_id)["cases"]:
+            for case in readers[name].status(application_id)["cases"]:
                 detail = (
                     case["permit_number"]
                     or case["inspection"]
@@ -132,6 +139,11 @@ def run_demo(workdir: Path) -> int:
         step("Audit: evidence bundles verified offline (CA and gateway certificate only)")
         for application_id in submitted.values():
             failures += _verify_evidence(gateway_url, audit_token, application_id, pki_dir, workdir)
+
+        step("Electronic checkpoint Nur Zholy: advance notices, six signed stages, exit permit")
+        from gateway.checkpoint.demo import run_checkpoint_demo
+
+        failures += run_checkpoint_demo(gateway_url, pki, submitted, ok, bad)
     finally:
         group.stop()
     step("Result")

@@ -13,14 +13,17 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
+from gateway.breaker import Breakers
+from gateway.callbacks import answer_fields, callback_url
 from gateway.clock import Clock
 from gateway.decision import CaseState
 from gateway.storage.outbox import OutboxStore
-from gateway.storage.repository import Claim, Decide, Message, sha256_hex
+from gateway.storage.repository import Claim, Decide, Message
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,9 @@ class Dispatcher:
         *,
         retry: RetryPolicy,
         lease_s: float,
+        breakers: Breakers,
+        deadline_s: float,
+        public_url: str = "",
         name: str | None = None,
     ) -> None:
         self.store = store
@@ -71,18 +77,27 @@ class Dispatcher:
         self.clock = clock
         self.retry = retry
         self.lease_s = lease_s
+        self.breakers = breakers
+        self.deadline_s = deadline_s
+        self.public_url = public_url  # base of the callback URL sent with each request
         self.name = name or worker_name()
 
     def run_once(self, batch: int = 4) -> int:
         """Claim and deliver up to `batch` rows; return how many were handled."""
-        claims = self.store.claim(self.name, self.lease_s, limit=batch)
+        claims = self.store.claim(
+            self.name, self.lease_s, limit=batch, skip_agencies=self.breakers.open_agencies()
+        )
         for claim in claims:
             self.deliver(claim)
         return len(claims)
 
-    def run(self, stop: threading.Event, poll_s: float) -> None:
+    def run(self, stop: threading.Event, poll_s: float, sweep_every_s: float = 5.0) -> None:
+        next_sweep = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    self.sweep()
+                    next_sweep = time.monotonic() + sweep_every_s
                 handled = self.run_once()
             except Exception:
                 log.exception("dispatcher %s: claiming failed", self.name)
@@ -90,13 +105,30 @@ class Dispatcher:
             if not handled:
                 stop.wait(poll_s)
 
+    def sweep(self) -> list[str]:
+        """Escalate cases still open past the deadline (e.g. an agency that never called back)."""
+        escalated = self.store.escalate_overdue(self.deadline_s)
+        for case_id in escalated:
+            log.warning("case %s escalated: no answer within %.0f s", case_id, self.deadline_s)
+        return escalated
+
     def deliver(self, claim: Claim) -> None:
         adapter = self.adapters.get(claim.agency)
         counterpart = f"agency:{claim.agency}"
         if adapter is None or not adapter.spec.endpoint:
             self._failed(claim, f"No endpoint is configured for agency {claim.agency}.", [])
             return
-        request = AgencyRequest(claim.case_id, claim.application_id, claim.application_body)
+        breaker = self.breakers[claim.agency]
+        if not breaker.allow():
+            # The breaker opened after the claim: put it back without spending an attempt.
+            self.store.defer(claim, self.clock() + dt.timedelta(seconds=breaker.reset_after_s))
+            return
+        request = AgencyRequest(
+            claim.case_id,
+            claim.application_id,
+            claim.application_body,
+            callback_url=callback_url(self.public_url, adapter.spec),
+        )
         try:
             answer = adapter.send(request)
         except AgencyCallFailed as exc:
@@ -107,32 +139,28 @@ class Dispatcher:
                 )
             if exc.answer_bytes:
                 messages.append(_msg("agency-answer", "in", counterpart, claim, exc.answer_bytes))
+            breaker.record_failure(str(exc))
             self._failed(claim, str(exc), messages)
             return
         except Exception as exc:  # a bug in an adapter must not lose the case
             log.exception("adapter %s raised", claim.agency)
+            breaker.record_failure(repr(exc))
             self._failed(claim, f"internal error in the {claim.agency} adapter: {exc!r}", [])
             return
+        breaker.record_success()
         self._settled(claim, answer, counterpart)
 
     def _settled(self, claim: Claim, answer: AgencyAnswer, counterpart: str) -> None:
-        fields: dict[str, object] = {
-            "permit_number": answer.permit_number,
-            "valid_until": answer.valid_until.isoformat() if answer.valid_until else None,
-            "reasons": [[r.code, r.text] for r in answer.reasons],
-            "conditions": list(answer.conditions),
-            "inspection": answer.inspection,
-            "extra": dict(answer.extra),
-            "answer_sha256": sha256_hex(answer.answer_bytes),
-        }
+        fields = answer_fields(answer)
+        messages = [
+            _msg("agency-request", "out", counterpart, claim, answer.request_bytes),
+            _msg("agency-answer", "in", counterpart, claim, answer.answer_bytes),
+        ]
         verdict = self.store.settle(
             claim,
             state=OUTCOME_STATE[answer.outcome],
             fields=fields,
-            messages=[
-                _msg("agency-request", "out", counterpart, claim, answer.request_bytes),
-                _msg("agency-answer", "in", counterpart, claim, answer.answer_bytes),
-            ],
+            messages=messages,
             decide=self.decide,
         )
         log.info("case %s: %s", claim.case_id, answer.outcome.value)
@@ -140,7 +168,11 @@ class Dispatcher:
             log.info("application %s decided: %s", claim.application_id, verdict)
 
     def _failed(self, claim: Claim, error: str, messages: list[Message]) -> None:
-        retry_at = self.retry.next_try(claim.attempts, self.clock())
+        now = self.clock()
+        retry_at = self.retry.next_try(claim.attempts, now)
+        deadline = claim.received_at + dt.timedelta(seconds=self.deadline_s)
+        if retry_at is not None and retry_at > deadline:
+            retry_at = None  # the next try would come after the case's deadline: escalate now
         log.warning(
             "case %s attempt %d failed: %s (%s)",
             claim.case_id,

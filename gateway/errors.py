@@ -119,6 +119,18 @@ class DecisionNotReady(GatewayError):
     code, status, title = "decision-not-ready", 409, "No decision yet"
 
 
+class Unauthenticated(GatewayError):
+    code, status, title = "unauthenticated", 401, "Sign the request to prove who you are"
+
+
+class ReplayedRequest(GatewayError):
+    code, status, title = "replayed-request", 401, "This signed request was already used"
+
+
+class NotYourApplication(GatewayError):
+    code, status, title = "not-your-application", 403, "The application belongs to another trader"
+
+
 # --- agencies ----------------------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 `Intake.submit(body)` runs the numbered steps below and either stores the application with one case
 and one outbox row per required agency (one transaction) or raises a `GatewayError` saying why not.
+After step 3 only the element the signature covers (`VerifiedDocument.signed`) is read: the tree as
+received may carry unsigned content (comments, wrapped elements) that nothing downstream may see.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from lxml import etree
 from gateway.application import read_application
 from gateway.clock import Clock
 from gateway.errors import ReferenceConflict, SchemaViolation, SignerNotDeclarant
+from gateway.representatives import Representatives
 from gateway.routing import Rule, route
 from gateway.storage.repository import DuplicateReference, Message, NewApplication, Store
-from gateway.trust import TrustStore
+from gateway.trader_keys import TraderCertificates
+from gateway.trust import TrustedSigner, TrustStore
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import verify_enveloped
 
@@ -59,6 +63,8 @@ class Intake:
         store: Store,
         clock: Clock,
         max_bytes: int,
+        representatives: Representatives,
+        trader_certs: TraderCertificates,
     ) -> None:
         self.schema = schema
         self.trust = trust
@@ -66,6 +72,8 @@ class Intake:
         self.store = store
         self.clock = clock
         self.max_bytes = max_bytes
+        self.representatives = representatives
+        self.trader_certs = trader_certs
 
     def submit(self, body: bytes) -> Accepted:
         now = self.clock()
@@ -79,13 +87,8 @@ class Intake:
         _validate(self.schema, signed)
         # Step 4: typed values (BIN check digits, HS codes).
         application = read_application(signed)
-        # Step 5: the signer is the declarant.
-        if verified.signer.bin != str(application.declarant):
-            raise SignerNotDeclarant(
-                f"The document is signed with a certificate of BIN {verified.signer.bin or 'none'}, "
-                f"but the declarant is BIN {application.declarant}. Sign with a certificate issued "
-                "to the declarant's company.",
-            )
+        # Step 5: the signer is the declarant, or registered to represent it.
+        self._check_signer_may_act(verified.signer, str(application.declarant))
         # Step 6: routing, then persist everything in one transaction.
         routes = route(application, self.rules)
         new = NewApplication(
@@ -113,6 +116,7 @@ class Intake:
             received_at = self.store.create_application(new, [received])
         except DuplicateReference as dup:
             if dup.same_bytes:
+                self._register_key(verified.signer)
                 return Accepted(dup.existing_id, created=False, received_at=None)
             raise ReferenceConflict(
                 f"Trader reference {application.trader_reference!r} was already used by BIN "
@@ -120,4 +124,22 @@ class Intake:
                 "Use a new reference for a new application.",
                 existing=dup.existing_id,
             ) from dup
+        # Step 7: the signer's certificate may now sign HTTP requests to read its applications.
+        self._register_key(verified.signer)
         return Accepted(new.id, created=True, received_at=received_at)
+
+    def _check_signer_may_act(self, signer: TrustedSigner, declarant: str) -> None:
+        if signer.bin == declarant:
+            return
+        if signer.bin and self.representatives.may_act_for(signer.bin, declarant):
+            return
+        raise SignerNotDeclarant(
+            f"The document is signed with a certificate of BIN {signer.bin or 'none'}, but the "
+            f"declarant is BIN {declarant}, and BIN {signer.bin or 'none'} is not registered to "
+            "represent it. Sign with a certificate issued to the declarant's company, or have "
+            "your company registered as its representative (customs representative, carrier).",
+        )
+
+    def _register_key(self, signer: TrustedSigner) -> None:
+        if signer.bin is not None:
+            self.trader_certs.register(signer, "submission")

@@ -44,7 +44,7 @@ class PartyRecord:
     """One manifest entry. File names are relative to the PKI directory."""
 
     slug: str
-    role: str  # root-ca | issuing-ca | gateway | agency | trader
+    role: str  # root-ca | issuing-ca | gateway | agency | trader | device
     cert: str
     key: str
     subject: str  # RFC 4514 string
@@ -112,7 +112,7 @@ def init_dev_pki(directory: Path, *, now: dt.datetime | None = None, force: bool
     """
     directory = Path(directory)
     if not force and (directory / MANIFEST).exists():
-        return load_dev_pki(directory)
+        return _add_missing_leaves(load_dev_pki(directory), now)
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     if moment.tzinfo is None:
         raise ValueError("init_dev_pki needs an aware datetime for `now`")
@@ -152,6 +152,46 @@ def init_dev_pki(directory: Path, *, now: dt.datetime | None = None, force: bool
     }
     _write(directory / MANIFEST, json.dumps(manifest, indent=2).encode() + b"\n", _PUBLIC_MODE)
     return DevPki(directory, tuple(records), created)
+
+
+def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
+    """Issue the leaves `PARTIES` names that an older PKI lacks (e.g. the checkpoint devices added
+    after it was made), with its own issuing CA; every existing file stays as it was. A missing CA
+    or revoked party cannot be added this way (the CRLs would change): that needs `--force`."""
+    known = {p.slug for p in pki.parties}
+    missing = [s for s in PARTIES if s.slug not in known]
+    if not missing:
+        return pki
+    if any(s.slug in (ROOT_CA, ISSUING_CA) or s.revoked for s in missing):
+        raise ConfigurationError(
+            f"The dev PKI in {pki.directory} lacks {', '.join(s.slug for s in missing)}, which "
+            "cannot be added to it; run `nsw pki init --force` to make a new one."
+        )
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    issuing = pki.directory / pki.party(ISSUING_CA).cert
+    issuing_key = serialization.load_pem_private_key(
+        (pki.directory / pki.party(ISSUING_CA).key).read_bytes(), password=None
+    )
+    if not isinstance(issuing_key, PrivateKey):
+        raise ConfigurationError(f"The issuing CA key in {pki.directory} is not RSA or ECDSA.")
+    issuer = (x509.load_pem_x509_certificate(issuing.read_bytes()), issuing_key)
+    records = list(pki.parties)
+    for spec in missing:
+        key = new_key(spec.key_type)
+        cert = issue_certificate(spec, key, issuer, moment)
+        cert_file, key_file = f"{spec.slug}.pem", f"{spec.slug}.key"
+        _write(
+            pki.directory / cert_file, cert.public_bytes(serialization.Encoding.PEM), _PUBLIC_MODE
+        )
+        _write(pki.directory / key_file, _key_pem(key), _KEY_MODE)
+        records.append(_record(spec, cert, cert_file, key_file))
+    raw = json.loads(pki.manifest_path.read_text(encoding="utf-8"))
+    raw["parties"] = [asdict(r) for r in records]
+    # Replace the manifest atomically: a run cut short leaves the old, still complete, manifest.
+    staged = pki.directory / (MANIFEST + ".new")
+    _write(staged, json.dumps(raw, indent=2).encode() + b"\n", _PUBLIC_MODE)
+    os.replace(staged, pki.manifest_path)
+    return DevPki(pki.directory, tuple(records), pki.created)
 
 
 def load_dev_pki(directory: Path) -> DevPki:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-Role = Literal["root-ca", "issuing-ca", "gateway", "agency", "trader"]
+Role = Literal["root-ca", "issuing-ca", "gateway", "agency", "trader", "device"]
 KeyType = Literal["rsa2048", "p256"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -92,6 +92,33 @@ def _trader(
     )
 
 
+def _device(slug: str, checkpoint: str, cn: str) -> PartySpec:
+    """A checkpoint device (or a transit tracker): it signs its readings (RFC 9421), never
+    documents for a company, so its subject names a checkpoint (OU), not a BIN. P-256 keys: a
+    device signs every reading, and ECDSA signing is cheap."""
+    subject = _name(
+        (NameOID.COUNTRY_NAME, "KZ"),
+        (NameOID.ORGANIZATION_NAME, "State Revenue Committee (Customs) devices"),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, checkpoint),
+        (NameOID.COMMON_NAME, cn),
+    )
+    return PartySpec(slug, "device", subject, "p256")
+
+
+# Checkpoint devices (issue 9): one per stage of the electronic checkpoint at Nur Zholy, the entry
+# camera at Zhibek Zholy (closes transits there) and a GNSS tracker service for transit vehicles.
+# Appended after the traders: `init_dev_pki` adds missing parties to an existing PKI in this order.
+DEVICES: tuple[PartySpec, ...] = (
+    _device("device-nurzholy-anpr", "KZ-NURZHOLY", "Nur Zholy entry plate recognition"),
+    _device("device-nurzholy-radiation", "KZ-NURZHOLY", "Nur Zholy radiation portal"),
+    _device("device-nurzholy-wim", "KZ-NURZHOLY", "Nur Zholy weigh-in-motion and dimensions"),
+    _device("device-nurzholy-xray", "KZ-NURZHOLY", "Nur Zholy X-ray scanner"),
+    _device("device-nurzholy-docs", "KZ-NURZHOLY", "Nur Zholy document registration"),
+    _device("device-nurzholy-exit", "KZ-NURZHOLY", "Nur Zholy exit barrier"),
+    _device("device-zhibekzholy-anpr", "KZ-ZHIBEKZHOLY", "Zhibek Zholy entry plate recognition"),
+    _device("device-gnss-tracker", "KZ-TRANSIT", "Transit GNSS and e-seal tracker service"),
+)
+
 # Issuing order matters: the root first, then the issuing CA, then the leaves it issues.
 # IINs are synthetic but pass the check digit (reference §2); tests assert that.
 PARTIES: tuple[PartySpec, ...] = (
@@ -124,6 +151,7 @@ PARTIES: tuple[PartySpec, ...] = (
         "revoked", "Revoked Goods LLP", "200740033101", "Yerlan Tulegenov", "810207300581",
         revoked=True,
     ),
+    *DEVICES,
 )  # fmt: skip
 
 

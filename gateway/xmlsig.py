@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
-from signxml.exceptions import InvalidInput, SignXMLException
+from signxml.exceptions import SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
@@ -100,12 +100,35 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
     ):
         text = "".join((node.text or "").split())
         try:
-            certs.append(x509.load_der_x509_certificate(_b64(text)))
-        except ValueError as exc:
+            cert = x509.load_der_x509_certificate(_b64(text))
+            # cryptography parses lazily: touch every part the checks read, so a malformed
+            # certificate is refused here and not half-way through the trust checks.
+            _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
+            certs.append(cert)
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
             raise BadSignature(
                 "The certificate in the signature's KeyInfo cannot be read."
             ) from exc
     return certs
+
+
+def _leaf(certs: list[x509.Certificate]) -> x509.Certificate:
+    """The one end-entity certificate in KeyInfo, whatever order the signing tool wrote them in
+    (xmlsec1 and others may put the chain first). Several candidates are ambiguous: refused."""
+    leaves = [c for c in certs if not _is_ca(c)]
+    if len(leaves) != 1:
+        raise BadSignature(
+            "The signature's KeyInfo must hold exactly one end-entity certificate (yours), "
+            f"optionally with its CA certificates; it holds {len(leaves)}."
+        )
+    return leaves[0]
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
 
 
 def _b64(text: str) -> bytes:
@@ -129,8 +152,16 @@ def verify_enveloped(
     if len(signatures) > 1:
         raise BadSignature("The document carries more than one signature; exactly one is accepted.")
     signature = signatures[0]
-    if signature.getparent() is not root:
+    if signature.getparent() is not root or _next_element(signature) is not None:
         raise BadSignature("The signature must be the last child of the root element (enveloped).")
+    # ... with exactly one Reference, to the whole document: a signature over some element inside
+    # (URI="#id") would let unsigned content around that element through (signature wrapping).
+    references = signature.findall(f"{{{DS_NS}}}SignedInfo/{{{DS_NS}}}Reference")
+    if len(references) != 1 or references[0].get("URI") != "":
+        raise BadSignature(
+            'The signature must have exactly one Reference, with URI="" (the whole document); '
+            "sign the whole application with an enveloped signature."
+        )
 
     # Step 2: the signer's certificate comes from KeyInfo and must be trusted by our own store.
     certs = _certificates_in(signature)
@@ -138,7 +169,8 @@ def verify_enveloped(
         raise BadSignature(
             "The signature has no X509Certificate in KeyInfo; include your certificate."
         )
-    signer = trust.verify(certs[0], certs[1:])
+    leaf = _leaf(certs)
+    signer = trust.verify(leaf, [c for c in certs if c is not leaf])
 
     # Step 3: the signature itself, with that certificate, under the algorithm policy.
     config = SignatureConfiguration(
@@ -151,13 +183,41 @@ def verify_enveloped(
     )
     try:
         result: Any = XMLVerifier().verify(root, x509_cert=signer.certificate, expect_config=config)
-    except (SignXMLException, InvalidInput, ValueError) as exc:
+    # Anything signxml raises on attacker-shaped input means "does not verify", never a 500.
+    except (
+        SignXMLException,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        etree.LxmlError,
+    ) as exc:
         raise BadSignature(f"The XML signature does not verify: {exc}") from exc
 
-    # Step 4: the signature must cover the whole document, not some element inside it.
+    # Step 4: what the signature covers is the document as received, less the signature (and
+    # comments, which C14N drops): so the stored bytes, which agencies get, say what was signed.
     signed = result.signed_xml
-    if signed is None or signed.tag != root.tag or signed.getparent() is not None:
+    if signed is None or _c14n(signed) != _c14n(_without(root, signature)):
         raise BadSignature(
             'The signature does not cover the whole document (Reference URI must be "").'
         )
     return VerifiedDocument(signed=signed, signer=signer)
+
+
+def _next_element(node: etree._Element) -> etree._Element | None:
+    """The next sibling that is an element (comments and processing instructions skipped)."""
+    sibling = node.getnext()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        sibling = sibling.getnext()
+    return sibling
+
+
+def _without(root: etree._Element, signature: etree._Element) -> etree._Element:
+    copy = etree.fromstring(etree.tostring(root))  # our own serialization: no DTD, no entities
+    index = list(root).index(signature)
+    del copy[index]
+    return copy
+
+
+def _c14n(element: etree._Element) -> bytes:
+    return bytes(etree.tostring(element, method="c14n", exclusive=True, with_comments=False))

@@ -1,4 +1,5 @@
-"""`python -m simulators CODE [--host H] [--port P] [--latency-s S] [--error-rate R] [--outage]`
+"""`python -m simulators CODE [--host H] [--port P] [--latency-s S] [--error-rate R] [--outage]
+[--pki-dir DIR] [--answer-later] [--callback-delay-s S]`
 
 Runs one stand-in agency as a process, prints its URL, and stops cleanly on SIGTERM or SIGINT.
 """
@@ -9,6 +10,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from simulators.server import FACTORIES, start_agency
@@ -22,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-s", type=float, default=0.0)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--outage", action="store_true")
+    parser.add_argument("--pki-dir", type=Path, default=None)
+    parser.add_argument("--answer-later", action="store_true")
+    parser.add_argument("--callback-delay-s", type=float, default=0.0)
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -38,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         latency_s=args.latency_s,
         error_rate=args.error_rate,
         outage=args.outage,
+        pki_dir=args.pki_dir,
+        answer_later=args.answer_later,
+        callback_delay_s=args.callback_delay_s,
     )
     print(f"{args.code} listening on {agency.url}", flush=True)
     try:

@@ -25,11 +25,23 @@ class SimulatorOptions:
     latency_s: wait this long before answering. error_rate: fraction of requests answered with a
     server error, deterministic (0.5 fails every 2nd request, 1.0 all of them). outage: answer
     every request with 503 Service Unavailable.
+
+    pki_dir: where the agency's key and the gateway's certificate are (default: NSW_PKI_DIR, else
+    certs/dev). answer_later: answer "pending" at once and post the final answer to the request's
+    callback URL after callback_delay_s; callback_first: post it *before* answering "pending" (an
+    out-of-order callback). tamper: "body" changes a byte of the signed Body (or JSON body) after
+    signing, "wrong-key" signs with a key that is not the certificate's, "unsigned" does not sign;
+    it applies to answers and callbacks alike.
     """
 
     latency_s: float = 0.0
     error_rate: float = 0.0
     outage: bool = False
+    pki_dir: Path | None = None
+    answer_later: bool = False
+    callback_delay_s: float = 0.0
+    callback_first: bool = False
+    tamper: str | None = None
 
 
 class FaultInjector:

@@ -1,9 +1,11 @@
 """REST/JSON plumbing for the stand-in agencies: a Flask app serving one OpenAPI operation.
 
-POST <path>: requires the Idempotency-Key header (equal to the body's caseId), validates the body
-against the operation's request schema, answers idempotently on the key, or answers an RFC 9457
-problem document (400, 415, 422; 500 and 503 for simulated faults). Never an HTML error page.
-GET /openapi.json serves the contract.
+POST <path>: verifies the request's HTTP message signature (RFC 9421, the gateway's pinned key; 401
+otherwise), requires the Idempotency-Key header (equal to the body's caseId), validates the body
+against the operation's request schema, answers idempotently on the key with an answer signed by the
+agency's key, or answers an RFC 9457 problem document (400, 401, 415, 422; 500 and 503 for simulated
+faults). Never an HTML error page. With `answer_later` the answer is 202 "pending" and the final one
+is POSTed to the body's callbackUrl. GET /openapi.json serves the contract.
 """
 
 from __future__ import annotations
@@ -16,8 +18,19 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from simulators.callbacks import CallbackSender, Delivery, post
 from simulators.common import Decision, FaultInjector, IdempotentAnswers, SimulatorOptions
 from simulators.schema_check import SchemaChecker
+from simulators.security import (
+    REQUEST_COMPONENTS,
+    RESPONSE_COMPONENTS,
+    AgencyKeys,
+    BadRequestSignature,
+    Message,
+    other_key,
+    sign_http,
+    verify_http,
+)
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -69,6 +82,23 @@ def create_rest_app(
     answers = IdempotentAnswers()
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    keys = AgencyKeys.load(name, options.pki_dir)
+    sender = CallbackSender()
+    app.extensions["callbacks"] = sender
+
+    def signed(message: Message, content: bytes, components: tuple[str, ...]) -> bytes:
+        """Sign `message` for `content` (or spoil it as `options.tamper` says); the bytes to send."""
+        if options.tamper != "unsigned":
+            key = other_key() if options.tamper == "wrong-key" else keys.key
+            sign_http(message, content, key, keys.cert, components)
+        if options.tamper == "body":  # one byte changed after signing
+            return content.replace(b'"reference":"', b'"reference":"X', 1)
+        return content
+
+    def call_back(url: str, content: bytes) -> Delivery:
+        message = Message({"Content-Type": "application/json"}, method="POST", url=url)
+        data = signed(message, content, REQUEST_COMPONENTS)
+        return post(url, data, message.headers, sender.stopped)
 
     @app.errorhandler(HTTPException)
     def http_problem(exc: HTTPException) -> Response:
@@ -90,28 +120,51 @@ def create_rest_app(
             return problem(503, "Service Unavailable", f"{name} is down for maintenance")
         if injected == "error":
             return problem(500, "Internal Server Error", "simulated failure; retry later")
-        # Step 2: the idempotency key and a JSON object.
+        # Step 2: signed by the gateway (RFC 9421 over method, URI, type and Content-Digest).
+        data = request.get_data(cache=False)
+        incoming = Message(dict(request.headers.items()), method=request.method, url=request.url)
+        try:
+            verify_http(incoming, data, keys.gateway, REQUEST_COMPONENTS)
+        except BadRequestSignature as exc:
+            return problem(401, "Signature required", f"security: {exc}")
+        # Step 3: the idempotency key and a JSON object.
         key = request.headers.get("Idempotency-Key", "")
         if not key:
             return problem(400, "Idempotency-Key required", "Send the case id as Idempotency-Key.")
         if request.mimetype != "application/json":
             return problem(415, "Unsupported Media Type", "Send application/json.")
         try:
-            body = json.loads(request.get_data(cache=False))
+            body = json.loads(data)
         except ValueError:
             return problem(400, "Bad Request", "The body is not JSON.")
-        # Step 3: the contract.
+        # Step 4: the contract.
         errors = checker.problems(body, request_schema)
         if not errors and body.get("caseId") != key:
             errors = ["$.caseId must equal the Idempotency-Key header"]
         if errors:
             return problem(422, "Unprocessable Content", errors[0], errors=errors)
 
-        # Step 4: one answer per key, the first one, byte for byte.
+        # Step 5: one answer per key, the first one, byte for byte (signed afresh each time).
+        callback_url = body.get("callbackUrl") or ""
+
         def make() -> bytes:
-            return json.dumps(decision_json(key, handler(body)), ensure_ascii=False).encode()
+            final = decision_json(key, handler(body))
+            content = json.dumps(final, ensure_ascii=False, separators=(",", ":")).encode()
+            if not (options.answer_later and callback_url):
+                return content
+            if options.callback_first:
+                sender.record(call_back(callback_url, content))
+            else:
+                sender.later(options.callback_delay_s, lambda: call_back(callback_url, content))
+            pending = {**final, "status": "pending", "conditions": [], "reasons": []}
+            for field in ("permitNumber", "validUntil", "inspection"):
+                pending.pop(field, None)
+            return json.dumps(pending, ensure_ascii=False, separators=(",", ":")).encode()
 
         content, _replayed = answers.answer(key, make)
-        return Response(content, status=200, content_type="application/json")
+        status = 202 if b'"status":"pending"' in content else 200
+        outgoing = Message({"Content-Type": "application/json"}, status_code=status)
+        content = signed(outgoing, content, RESPONSE_COMPONENTS)
+        return Response(content, status=status, headers=outgoing.headers)
 
     return app

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from simulators import agriculture, customs, health, transport
+from simulators import agriculture, configured, customs, health, transport
+from simulators.callbacks import CallbackSender
 from simulators.common import SimulatorOptions
 
 FACTORIES: dict[str, Callable[[SimulatorOptions], Flask]] = {
@@ -28,6 +30,9 @@ class RunningAgency:
         self.code = code
         self.options = options
         self._server = server
+        # Callbacks this agency sent (answer_later): their target, status and answer.
+        app: Any = server.app
+        self.callbacks: CallbackSender = app.extensions["callbacks"]
         self.url = f"http://{server.host}:{server.server_port}"
         # A short poll interval: stop() returns within 50 ms instead of werkzeug's 0.5 s.
         self._thread = threading.Thread(
@@ -37,6 +42,7 @@ class RunningAgency:
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""
+        self.callbacks.stop()
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(10)
@@ -58,7 +64,8 @@ def start_agency(
     code: str, host: str = "127.0.0.1", port: int = 0, **options: Any
 ) -> RunningAgency:
     """Start the simulator `code` (customs, agriculture, health, transport) on host:port (0 = a free
-    port). `options` are `SimulatorOptions` fields: latency_s, error_rate, outage."""
+    port). `options` are `SimulatorOptions` fields: latency_s, error_rate, outage, pki_dir,
+    answer_later, callback_delay_s, callback_first, tamper."""
     try:
         factory = FACTORIES[code]
     except KeyError:
@@ -66,3 +73,13 @@ def start_agency(
     settings = SimulatorOptions(**options)
     server = make_server(host, port, factory(settings), threaded=True)
     return RunningAgency(code, server, settings)
+
+
+def start_configured_agency(
+    config_file: Path, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> RunningAgency:
+    """Start a REST agency described by a TOML file (simulators/configured.py)."""
+    config = configured.load(config_file)
+    settings = SimulatorOptions(**options)
+    server = make_server(host, port, configured.create_app(config, settings), threaded=True)
+    return RunningAgency(config["code"], server, settings)

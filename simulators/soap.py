@@ -1,9 +1,12 @@
 """SOAP 1.1 plumbing for the stand-in agencies: a Flask app serving one WSDL contract.
 
-POST: parse the envelope with a hardened parser, validate the body element against the agency XSD,
-answer idempotently on its CaseId, or answer a SOAP 1.1 Fault (HTTP 500, SOAP 1.1 §4.4 and §6.2):
-faultcode soap:Client for bad input, soap:Server for (simulated) failures. GET ?wsdl serves the WSDL
-with this server's address; GET /<name>.xsd serves the schemas it imports.
+POST: parse the envelope with a hardened parser, verify its WS-Security signature (the gateway's
+pinned certificate, simulators/wsse.py), validate the signed body element against the agency XSD,
+answer idempotently on its CaseId with an envelope signed by the agency's key, or answer a SOAP 1.1
+Fault (HTTP 500, SOAP 1.1 §4.4 and §6.2): faultcode soap:Client for bad input, wsse:FailedCheck
+for a missing or bad signature (WSS 1.1 §12), soap:Server for (simulated) failures. With
+`answer_later` the answer is "pending" and the final one goes to the request's CallbackUrl.
+GET ?wsdl serves the WSDL with this server's address; GET /<name>.xsd serves the schemas it imports.
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from pathlib import Path
 from flask import Flask, Response, request
 from lxml import etree
 
+from simulators import wsse
+from simulators.callbacks import (
+    SOAP_ACTION,
+    CallbackSender,
+    Delivery,
+    post,
+    signed_soap,
+    submit_answer,
+)
 from simulators.common import Decision, FaultInjector, IdempotentAnswers, SimulatorOptions
+from simulators.security import AgencyKeys, other_key, spoil_first_text
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -38,7 +51,8 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_envelope(data: bytes) -> etree._Element:
-    """The request's single body element; raises `ClientFault` for anything else."""
+    """The request's envelope, checked to hold a single body element; raises `ClientFault` for
+    anything else."""
     if len(data) > MAX_REQUEST_BYTES:
         raise ClientFault(f"the request is larger than {MAX_REQUEST_BYTES} bytes")
     try:
@@ -50,10 +64,9 @@ def parse_envelope(data: bytes) -> etree._Element:
         raise ClientFault("DOCTYPE declarations are not accepted")
     if root.tag != f"{{{SOAP11}}}Envelope":
         raise ClientFault(f"expected a SOAP 1.1 Envelope, got {root.tag}")
-    body = root.findall(f"{{{SOAP11}}}Body/*")
-    if len(body) != 1:
+    if len(root.findall(f"{{{SOAP11}}}Body/*")) != 1:
         raise ClientFault("the SOAP Body must hold exactly one element")
-    return body[0]
+    return root
 
 
 def envelope(payload: etree._Element) -> bytes:
@@ -64,10 +77,10 @@ def envelope(payload: etree._Element) -> bytes:
 
 
 def fault(code: str, text: str, status: int = 500) -> Response:
-    """A SOAP 1.1 Fault; `code` is "Client", "Server" or "VersionMismatch"."""
-    env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11})
+    """A SOAP 1.1 Fault; `code` is "Client", "Server", "VersionMismatch" or a qualified name."""
+    env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11, "wsse": wsse.WSSE})
     node = etree.SubElement(etree.SubElement(env, f"{{{SOAP11}}}Body"), f"{{{SOAP11}}}Fault")
-    etree.SubElement(node, "faultcode").text = f"soap:{code}"
+    etree.SubElement(node, "faultcode").text = code if ":" in code else f"soap:{code}"
     etree.SubElement(node, "faultstring").text = text
     body = etree.tostring(env, xml_declaration=True, encoding="utf-8")
     return Response(body, status=status, content_type=XML_TYPE)
@@ -95,6 +108,24 @@ def create_soap_app(
     schema = Schema(wsdl.parent / f"{wsdl.stem}.xsd")
     faults = FaultInjector(options)
     answers = IdempotentAnswers()
+    keys = AgencyKeys.load(name, options.pki_dir)
+    sender = CallbackSender()
+    app.extensions["callbacks"] = sender
+
+    def signed(payload: etree._Element) -> bytes:
+        """The answer envelope, signed by the agency (or spoilt as `options.tamper` says)."""
+        env = etree.fromstring(envelope(copy.deepcopy(payload)))
+        if options.tamper != "unsigned":
+            signed_soap(env, keys, other_key() if options.tamper == "wrong-key" else None)
+        if options.tamper == "body":  # one byte of the signed Body changed after signing
+            spoil_first_text(env.find(f"{{{SOAP11}}}Body"))
+        data: bytes = etree.tostring(env, xml_declaration=True, encoding="utf-8")
+        return data
+
+    def call_back(url: str, case_id: str, final: etree._Element) -> Delivery:
+        data = signed(submit_answer(case_id, final))
+        headers = {"Content-Type": XML_TYPE, "SOAPAction": SOAP_ACTION}
+        return post(url, data, headers, sender.stopped)
 
     @app.get("/")
     def serve_wsdl() -> Response:
@@ -129,26 +160,47 @@ def create_soap_app(
         if data.lstrip().startswith(b"<") and SOAP12.encode() in data[:2048]:
             return fault("VersionMismatch", "this service speaks SOAP 1.1 only")
         try:
-            payload = parse_envelope(data)
+            root = parse_envelope(data)
         except ClientFault as exc:
             return fault("Client", str(exc))
+        # Step 3: WS-Security: only what the gateway signed is read.
+        try:
+            payload = wsse.verify(root, keys.gateway)[0]
+        except wsse.SecurityFault as exc:
+            return fault("wsse:FailedCheck", f"security: {exc}")
         handler = operations.get(payload.tag)
         if handler is None:
             return fault("Client", f"no operation accepts {payload.tag}")
-        # Step 3: the contract: the body must validate against the agency XSD.
+        # Step 4: the contract: the body must validate against the agency XSD.
         if errors := schema.errors(payload):
             return fault("Client", "the request does not match the schema: " + errors[0])
-        # Step 4: one answer per CaseId, the first one, byte for byte.
-        case_id = payload.findtext(f"{{{etree.QName(payload).namespace}}}CaseId") or ""
+        # Step 5: one answer per CaseId, the first one (signed afresh each time).
+        ns = etree.QName(payload).namespace
+        case_id = payload.findtext(f"{{{ns}}}CaseId") or ""
+        callback_url = (payload.findtext(f"{{{ns}}}CallbackUrl") or "").strip()
 
         def make() -> bytes:
             answer = handler(payload)
             if problems := schema.errors(answer):  # our own answer must keep the contract too
                 raise RuntimeError(f"{name} built an invalid answer: {problems[0]}")
-            return envelope(answer)
+            if not (options.answer_later and callback_url):
+                return bytes(etree.tostring(answer))
+            # Answer later: "pending" now (the first three elements: CaseId, file, Status).
+            pending = copy.deepcopy(answer)
+            for extra in pending[3:]:
+                pending.remove(extra)
+            pending[2].text = "pending"
+            if options.callback_first:
+                sender.record(call_back(callback_url, case_id, answer))
+            else:
+                sender.later(
+                    options.callback_delay_s, lambda: call_back(callback_url, case_id, answer)
+                )
+            return bytes(etree.tostring(pending))
 
         try:
-            body, _replayed = answers.answer(case_id, make)
+            stored, _replayed = answers.answer(case_id, make)
+            body = signed(etree.fromstring(stored, parser=_parser()))
         except Exception as exc:  # a simulator bug is a Server fault, never an HTML 500 page
             return fault("Server", f"internal error: {exc}")
         return Response(body, status=200, content_type=XML_TYPE)

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import Services, build_services
-from gateway.client import GatewayClient
+from gateway.client import GatewayClient, TraderSignatureAuth
 from gateway.config import load_config
 from gateway.pki import DevPki
+from gateway.xmlparse import parse_xml
+from gateway.xmlsig import DS_NS, SigningIdentity
 from simulators.server import start_agency
 
 AGENCY_CODES = ("customs", "transport", "agriculture", "health")
 
 
 @pytest.fixture(scope="session")
-def agencies() -> Iterator[dict[str, str]]:
-    """The four stand-in agencies, started once for the session: code -> base URL."""
-    running = [start_agency(code) for code in AGENCY_CODES]
+def agencies(pki: DevPki) -> Iterator[dict[str, str]]:
+    """The four stand-in agencies, started once for the session: code -> base URL. They sign
+    with their keys from the test PKI and believe only the gateway's certificate from it."""
+    running = [start_agency(code, pki_dir=pki.directory) for code in AGENCY_CODES]
     yield {code: agency.url for code, agency in zip(AGENCY_CODES, running, strict=True)}
     for agency in running:
         agency.stop()
@@ -42,6 +48,39 @@ class RunningGateway:
     app: Flask
     services: Services
     client: GatewayClient
+
+
+class KeyringClient(GatewayClient):
+    """A client holding every dev trader's key: it reads each application it lodged with the key
+    of the certificate that signed it (RFC 9421), as that trader's own software would."""
+
+    def __init__(self, base_url: str, pki: DevPki) -> None:
+        super().__init__(base_url)
+        self._by_fingerprint: dict[str, TraderSignatureAuth] = {}
+        for party in pki.parties:
+            if party.role == "trader":
+                auth = TraderSignatureAuth(
+                    SigningIdentity.from_files(
+                        pki.key_path(party.slug),
+                        pki.cert_path(party.slug),
+                        pki.directory / "issuing-ca.pem",
+                    )
+                )
+                self._by_fingerprint[auth.keyid] = auth
+        self._signer_of: dict[str, TraderSignatureAuth] = {}
+
+    def submit(self, signed_xml: bytes) -> dict[str, Any]:
+        answer = super().submit(signed_xml)
+        found = parse_xml(signed_xml).find(f".//{{{DS_NS}}}X509Certificate")
+        if found is not None and found.text:
+            der = base64.b64decode("".join(found.text.split()))
+            fingerprint = hashlib.sha256(der).hexdigest()
+            if fingerprint in self._by_fingerprint:
+                self._signer_of[answer["id"]] = self._by_fingerprint[fingerprint]
+        return answer
+
+    def auth_for(self, application_id: str) -> requests.auth.AuthBase | None:
+        return self._signer_of.get(application_id)
 
 
 @pytest.fixture
@@ -80,7 +119,7 @@ def gateway(
         thread.start()
         started.append((server, thread, services))
         url = f"http://127.0.0.1:{server.server_port}"
-        return RunningGateway(url, app, services, GatewayClient(url))
+        return RunningGateway(url, app, services, KeyringClient(url, pki))
 
     yield start
     for server, thread, services in started:

@@ -130,3 +130,171 @@ class TreeHeadRow(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary)
     issued_at: Mapped[str] = mapped_column(String(40))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RepresentativeRow(Base):
+    """A registration: `representative_bin` may sign applications for `principal_bin` (issue 4).
+
+    Managed by `nsw representatives ...`; revoked rows are kept (with `revoked_at`) as history."""
+
+    __tablename__ = "representatives"
+    __table_args__ = (Index("ix_representatives_pair", "principal_bin", "representative_bin"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    principal_bin: Mapped[str] = mapped_column(String(12))
+    representative_bin: Mapped[str] = mapped_column(String(12))
+    role: Mapped[str] = mapped_column(String(32))  # customs-representative | carrier
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TraderCertificateRow(Base):
+    """A trader certificate whose key may sign HTTP requests (RFC 9421 keyid = SHA-256
+    fingerprint). Registered at a successful signed submission or by `nsw traders register`."""
+
+    __tablename__ = "trader_certificates"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bin: Mapped[str] = mapped_column(String(12), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(16))  # submission | operator
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RequestNonceRow(Base):
+    """Nonces of accepted signed HTTP requests, kept until their replay window closes."""
+
+    __tablename__ = "request_nonces"
+
+    keyid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- electronic checkpoint (issue 9; migration 0003) ---------------------------------------------
+
+
+class ArrivalNoticeRow(Base):
+    """A carrier's signed pre-arrival notice. An amendment (same carrier and reference, higher
+    version) supersedes the earlier row, which is kept with `superseded_by` set."""
+
+    __tablename__ = "arrival_notices"
+    __table_args__ = (
+        UniqueConstraint("carrier_bin", "reference", "version", name="uq_notice_version"),
+        Index("ix_arrival_notices_plate", "checkpoint", "plate"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    carrier_bin: Mapped[str] = mapped_column(String(12))
+    reference: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    checkpoint: Mapped[str] = mapped_column(String(32))
+    plate: Mapped[str] = mapped_column(String(16))
+    trailer_plate: Mapped[str | None] = mapped_column(String(16))
+    expected_arrival: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    details: Mapped[str] = mapped_column(Text)  # JSON: driver, vehicle, transit
+    applications: Mapped[str] = mapped_column(Text)  # JSON [application id, ...]
+    state: Mapped[str] = mapped_column(String(16))  # active | superseded | used
+    superseded_by: Mapped[str | None] = mapped_column(String(40))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    signer_subject: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CheckpointVisitRow(Base):
+    """One vehicle's pass through one checkpoint, from entry registration to the exit barrier."""
+
+    __tablename__ = "checkpoint_visits"
+    __table_args__ = (Index("ix_checkpoint_visits_plate", "checkpoint", "plate", "state"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    checkpoint: Mapped[str] = mapped_column(String(32))
+    plate: Mapped[str] = mapped_column(String(16))
+    lane: Mapped[str] = mapped_column(String(32))
+    notice_id: Mapped[str | None] = mapped_column(String(40))
+    applications: Mapped[str] = mapped_column(Text, default="[]")  # JSON, from the notice
+    state: Mapped[str] = mapped_column(String(16))  # in_progress | manual | directed | exited
+    reason: Mapped[str | None] = mapped_column(Text)  # why manual / directed, for the officer
+    stages: Mapped[str] = mapped_column(Text, default="{}")  # JSON stage -> {at, status, event}
+    findings: Mapped[str] = mapped_column(Text, default="[]")  # JSON [finding, ...]
+    arrived_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decision_ready_on_arrival: Mapped[bool | None] = mapped_column()
+    decision_ready_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    exit_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    exited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    exit_kind: Mapped[str | None] = mapped_column(String(16))  # automatic | manual
+    cleared_by: Mapped[str | None] = mapped_column(Text)
+
+
+class DeviceEventRow(Base):
+    """Each accepted device event, by the device's own event id (a repeat is answered from here)."""
+
+    __tablename__ = "checkpoint_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(String(64))
+    visit_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(Text)  # JSON: what the device was told
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TransitRow(Base):
+    """A vehicle under transit monitoring along a declared corridor, until its exit checkpoint."""
+
+    __tablename__ = "transits"
+    __table_args__ = (Index("ix_transits_plate", "plate", "state"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    notice_id: Mapped[str | None] = mapped_column(String(40))
+    application_id: Mapped[str | None] = mapped_column(String(40))
+    corridor: Mapped[str] = mapped_column(String(64))
+    exit_checkpoint: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))  # open | closed
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    due_by: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_lat: Mapped[float | None] = mapped_column()
+    last_lon: Mapped[float | None] = mapped_column()
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    stopped_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    seal: Mapped[str] = mapped_column(String(16), default="closed")
+    alerts: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{kind, at, detail}, ...]
+
+
+class TransitPositionRow(Base):
+    """The track: every accepted GNSS fix of a transit, in order."""
+
+    __tablename__ = "transit_positions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transit_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lat: Mapped[float] = mapped_column()
+    lon: Mapped[float] = mapped_column()
+    seal: Mapped[str] = mapped_column(String(16))
+    offset_m: Mapped[float] = mapped_column()  # distance from the corridor's centre line
+
+
+# --- Operative Management Centre accounts (issue 10; migration 0004) ------------------------------
+
+
+class OmcAccountRow(Base):
+    """A person who signs in to the OMC: role, agency (agency officers), argon2id hash, lockout."""
+
+    __tablename__ = "omc_accounts"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # operator | agency-officer | auditor | admin
+    agency: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(Text)  # argon2id PHC string
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
 from gateway.decision import CaseState
 from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
-from gateway.storage.repository import Claim, Decide, Message, Store, case_result
+from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
 
 
 class OutboxStore(Store):
-    def claim(self, worker: str, lease_s: float, limit: int = 1) -> list[Claim]:
+    def claim(
+        self,
+        worker: str,
+        lease_s: float,
+        limit: int = 1,
+        skip_agencies: frozenset[str] = frozenset(),
+    ) -> list[Claim]:
+        """Take up to `limit` ready deliveries for `lease_s` seconds, leaving alone those for
+        `skip_agencies` (their breakers are open in this process)."""
         now = self.clock()
         lease_until = now + dt.timedelta(seconds=lease_s)
         claims: list[Claim] = []
@@ -35,6 +45,12 @@ class OutboxStore(Store):
                 .order_by(OutboxRow.available_at, OutboxRow.id)
                 .limit(limit)
             )
+            if skip_agencies:
+                ready = ready.where(
+                    OutboxRow.case_id.not_in(
+                        select(CaseRow.id).where(CaseRow.agency.in_(sorted(skip_agencies)))
+                    )
+                )
             if is_postgres(self.engine):
                 ready = ready.with_for_update(skip_locked=True)
             for outbox_id in s.scalars(ready).all():
@@ -54,7 +70,17 @@ class OutboxStore(Store):
                 row = s.get_one(OutboxRow, outbox_id)
                 case = s.get_one(CaseRow, row.case_id)
                 app = s.get_one(ApplicationRow, case.application_id)
-                claims.append(Claim(row.id, case.id, case.agency, app.id, app.body, row.attempts))
+                claims.append(
+                    Claim(
+                        row.id,
+                        case.id,
+                        case.agency,
+                        app.id,
+                        app.body,
+                        row.attempts,
+                        utc(app.received_at) or now,
+                    )
+                )
         return claims
 
     def settle(
@@ -68,47 +94,70 @@ class OutboxStore(Store):
     ) -> str | None:
         """Record an agency's answer, close the delivery, and decide if every case is settled.
 
-        Returns the verdict when this call made the decision."""
-        now = self.clock()
+        Returns the verdict when this call made (or changed) the decision. A case a callback
+        settled meanwhile (it overtook this synchronous answer) is left as it is: the delivery
+        is closed and the late answer kept in the trail only."""
         with self.transaction() as s:
-            # Lock the application first: two workers settling its last two cases at once must
-            # not both see "one still open" (PostgreSQL row lock; SQLite holds the write lock).
-            s.execute(
-                update(ApplicationRow)
-                .where(ApplicationRow.id == claim.application_id)
-                .values(updated_at=now)
-            )
-            case = s.get_one(CaseRow, claim.case_id)
-            case.state = state.value
-            case.attempts = claim.attempts
-            case.last_error = None
-            case.updated_at = now
-            for name, value in fields.items():
-                encoded = json.dumps(value) if name in ("reasons", "conditions", "extra") else value
-                setattr(case, name, encoded)
             outbox = s.get_one(OutboxRow, claim.outbox_id)
-            outbox.done_at = now
+            outbox.done_at = self.clock()
             outbox.lease_until = None
-            for m in messages:
-                self._add_message(s, claim.application_id, m)
-            s.flush()
-            app = s.get_one(ApplicationRow, claim.application_id)
-            if app.status == "decided":
+            if self._settled_meanwhile(s, claim, messages):
                 return None
-            decided = decide(app, [case_result(c) for c in app.cases])
-            if decided is None:
-                return None
-            verdict, xml = decided
-            app.status = "decided"
-            app.verdict = verdict
-            app.decided_at = now
-            app.decision_xml = xml
-            self._add_message(
+            return self.update_case(
                 s,
-                app.id,
-                Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
+                claim.case_id,
+                state=state,
+                fields={**fields, "attempts": claim.attempts, "last_error": None},
+                messages=messages,
+                decide=decide,
             )
-            return verdict
+
+    def update_case(
+        self,
+        s: Session,
+        case_id: str,
+        *,
+        state: CaseState,
+        fields: dict[str, object],
+        messages: list[Message],
+        decide: Decide,
+    ) -> str | None:
+        """Inside transaction `s`: set a case's state and fields, store the messages, and compose
+        the decision again. A decided application whose cases change (a held case settled later)
+        gets a new signed decision; returns the verdict whenever a decision was written."""
+        now = self.clock()
+        case = s.get_one(CaseRow, case_id)
+        # Lock the application first: two workers settling its last two cases at once must not
+        # both see "one still open" (PostgreSQL row lock; SQLite holds the write lock already).
+        s.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == case.application_id)
+            .values(updated_at=now)
+        )
+        case.state = state.value
+        case.updated_at = now
+        for name, value in fields.items():
+            encoded = json.dumps(value) if name in ("reasons", "conditions", "extra") else value
+            setattr(case, name, encoded)
+        for m in messages:
+            self._add_message(s, case.application_id, m)
+        s.flush()
+        app = s.get_one(ApplicationRow, case.application_id)
+        s.refresh(app, ["cases"])
+        decided = decide(app, [case_result(c) for c in app.cases])
+        if decided is None:
+            return None
+        verdict, xml = decided
+        app.status = "decided"
+        app.verdict = verdict
+        app.decided_at = now
+        app.decision_xml = xml
+        self._add_message(
+            s,
+            app.id,
+            Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
+        )
+        return verdict
 
     def reschedule(
         self,
@@ -121,6 +170,10 @@ class OutboxStore(Store):
         """A failed delivery: try again at `retry_at`, or escalate the case when it is None."""
         now = self.clock()
         with self.transaction() as s:
+            if self._settled_meanwhile(s, claim, messages):
+                outbox = s.get_one(OutboxRow, claim.outbox_id)
+                outbox.done_at, outbox.lease_until = now, None
+                return
             case = s.get_one(CaseRow, claim.case_id)
             case.attempts = claim.attempts
             case.last_error = error
@@ -134,3 +187,113 @@ class OutboxStore(Store):
                 outbox.available_at = retry_at
             for m in messages:
                 self._add_message(s, claim.application_id, m)
+
+    def _settled_meanwhile(self, s: Session, claim: Claim, messages: list[Message]) -> bool:
+        """Lock the application (callbacks and dispatchers settling its cases queue on that row
+        lock, or on SQLite's write lock) and tell whether the case is settled already; if so, keep
+        `messages` for the trail. Checked in the same transaction as the write it guards."""
+        case = s.get_one(CaseRow, claim.case_id)
+        s.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == case.application_id)
+            .values(updated_at=self.clock())
+        )
+        s.refresh(case)
+        if not CaseState(case.state).settled:
+            return False
+        for m in messages:
+            self._add_message(s, claim.application_id, m)
+        return True
+
+    def defer(self, claim: Claim, until: dt.datetime) -> None:
+        """Put a claimed delivery back without counting an attempt (its agency's breaker is open)."""
+        with self.transaction() as s:
+            outbox = s.get_one(OutboxRow, claim.outbox_id)
+            outbox.attempts = max(outbox.attempts - 1, 0)
+            outbox.lease_until = None
+            outbox.available_at = until
+
+    def escalate_overdue(self, deadline_s: float) -> list[str]:
+        """Escalate every open case (queued, pending) of an application received more than
+        `deadline_s` ago: visible in status, never silently dropped. Returns the case ids."""
+        now = self.clock()
+        cutoff = now - dt.timedelta(seconds=deadline_s)
+        with self.transaction() as s:
+            overdue = s.scalars(
+                select(CaseRow)
+                .join(ApplicationRow, ApplicationRow.id == CaseRow.application_id)
+                .where(
+                    CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]),
+                    ApplicationRow.received_at < cutoff,
+                )
+            ).all()
+            for case in overdue:
+                case.last_error = (
+                    f"no answer within the deadline of {deadline_s:.0f} s "
+                    f"(last state {case.state}); escalated for an operator"
+                )
+                case.state = CaseState.ESCALATED.value
+                case.updated_at = now
+                s.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.case_id == case.id, OutboxRow.done_at.is_(None))
+                    .values(done_at=now, lease_until=None)
+                )
+            return [case.id for case in overdue]
+
+    def retry_case(self, case_id: str, messages: Sequence[Message] = ()) -> str:
+        """An operator sends an escalated case again: back to queued with a fresh delivery.
+        `messages` (e.g. the officer's action) join the trail in the same transaction."""
+        now = self.clock()
+        with self.transaction() as s:
+            case = s.get(CaseRow, case_id)
+            if case is None:
+                raise LookupError(f"There is no case {case_id}.")
+            if case.state != CaseState.ESCALATED.value:
+                raise ValueError(
+                    f"Case {case_id} is {case.state}; only escalated cases are retried by hand."
+                )
+            case.state = CaseState.QUEUED.value
+            case.attempts = 0
+            case.last_error = None
+            case.updated_at = now
+            s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
+            for m in messages:
+                self._add_message(s, case.application_id, m)
+            return case.application_id
+
+    def cases(self, state: str | None = None) -> list[dict[str, object]]:
+        with self.transaction() as s:
+            query = select(CaseRow).order_by(CaseRow.updated_at)
+            if state:
+                query = query.where(CaseRow.state == state)
+            return [
+                {
+                    "id": c.id,
+                    "application_id": c.application_id,
+                    "agency": c.agency,
+                    "state": c.state,
+                    "attempts": c.attempts,
+                    "last_error": c.last_error,
+                }
+                for c in s.scalars(query)
+            ]
+
+    def agency_stats(self) -> dict[str, dict[str, object]]:
+        """Per agency: cases by state and the oldest open case's age — for operators."""
+        now = self.clock()
+        stats: dict[str, dict[str, object]] = {}
+        with self.transaction() as s:
+            rows = s.execute(
+                select(
+                    CaseRow.agency, CaseRow.state, func.count(), func.min(CaseRow.updated_at)
+                ).group_by(CaseRow.agency, CaseRow.state)
+            ).all()
+        for agency, state, count, oldest in rows:
+            entry = stats.setdefault(agency, {"cases": {}, "oldest_open_s": None})
+            entry["cases"][state] = count  # type: ignore[index]
+            if state in (CaseState.QUEUED.value, CaseState.PENDING.value) and oldest is not None:
+                age = (now - (utc(oldest) or now)).total_seconds()
+                previous = entry["oldest_open_s"]
+                entry["oldest_open_s"] = max(age, previous) if isinstance(previous, float) else age
+        return stats

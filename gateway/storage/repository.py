@@ -67,6 +67,7 @@ class Claim:
     application_id: str
     application_body: bytes
     attempts: int
+    received_at: dt.datetime
 
 
 class DuplicateReference(Exception):

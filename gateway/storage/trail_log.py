@@ -7,31 +7,79 @@ database write lock every write transaction already holds. Proofs read stored su
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from gateway.merkle import leaf_hash, node_hash, perfect_subtrees_completed_by
+from gateway.merkle import (
+    HASH_SIZE,
+    SubtreeHashes,
+    leaf_hash,
+    node_hash,
+    perfect_subtrees_completed_by,
+)
 from gateway.storage.models import MessageRow, TrailNodeRow, TreeHeadRow
 from gateway.trail_format import TreeHead, entry_bytes
 
 SEQUENCER_LOCK = 7270002
+T = TypeVar("T")
 
 
 class DbSubtreeHashes:
-    """`gateway.merkle.SubtreeHashes` over the trail_nodes table."""
+    """`gateway.merkle.SubtreeHashes` over the trail_nodes table, with an optional prefetch."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._cache: dict[tuple[int, int], bytes] = {}
+
+    @staticmethod
+    def _key(start: int, end: int) -> tuple[int, int]:
+        level = (end - start).bit_length() - 1
+        return level, start >> level
+
+    def load(self, ranges: list[tuple[int, int]]) -> None:
+        """Fetch the hashes of these ranges in one query."""
+        keys = sorted({self._key(start, end) for start, end in ranges})
+        for chunk in range(0, len(keys), 500):
+            part = keys[chunk : chunk + 500]
+            rows = self.session.execute(
+                select(TrailNodeRow.level, TrailNodeRow.idx, TrailNodeRow.hash).where(
+                    tuple_(TrailNodeRow.level, TrailNodeRow.idx).in_(part)
+                )
+            )
+            self._cache.update({(level, idx): digest for level, idx, digest in rows})
 
     def subtree(self, start: int, end: int) -> bytes:
-        width = end - start
-        level = width.bit_length() - 1
-        found = self.session.get(TrailNodeRow, (level, start >> level))
-        if found is None:
-            raise LookupError(f"no stored hash for leaves [{start}, {end})")
-        return found.hash
+        key = self._key(start, end)
+        if key not in self._cache:
+            found = self.session.get(TrailNodeRow, key)
+            if found is None:
+                raise LookupError(f"no stored hash for leaves [{start}, {end})")
+            self._cache[key] = found.hash
+        return self._cache[key]
+
+
+class _Recorder:
+    """A stand-in store that notes which subtrees a computation asks for."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int]] = []
+
+    def subtree(self, start: int, end: int) -> bytes:
+        self.ranges.append((start, end))
+        return bytes(HASH_SIZE)
+
+
+def with_stored_hashes(session: Session, compute: Callable[[SubtreeHashes], T]) -> T:
+    """Run a root or proof computation against the stored hashes in one round trip: which
+    subtrees a proof needs depends only on the sizes, so a dry run names them all first."""
+    recorder = _Recorder()
+    compute(recorder)
+    store = DbSubtreeHashes(session)
+    store.load(recorder.ranges)
+    return compute(store)
 
 
 def log_size(session: Session) -> int:
@@ -40,23 +88,32 @@ def log_size(session: Session) -> int:
 
 
 def append(session: Session, row: MessageRow, fields: dict[str, Any]) -> None:
-    """Give `row` the next sequence number, its entry, and write the subtree hashes it completes."""
+    """Give `row` the next sequence number, its entry, and write the subtree hashes it completes.
+
+    Appending leaf `seq` completes a chain of perfect subtrees (RFC 9162 §2.1.1): each one's right
+    child is the one just computed, its left child was stored earlier — fetched in one query."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(SEQUENCER_LOCK)))
     seq = log_size(session)
     row.seq = seq
     row.entry = entry_bytes({**fields, "seq": seq})
     session.add(row)
-    nodes = perfect_subtrees_completed_by(seq)
-    session.add(TrailNodeRow(level=0, idx=seq, hash=leaf_hash(row.entry)))
+    completed = perfect_subtrees_completed_by(seq)[1:]
+    lefts: dict[int, bytes] = {}
+    if completed:
+        wanted = [(n.level - 1, 2 * n.index) for n in completed]
+        for level, digest in session.execute(
+            select(TrailNodeRow.level, TrailNodeRow.hash).where(
+                tuple_(TrailNodeRow.level, TrailNodeRow.idx).in_(wanted)
+            )
+        ):
+            lefts[level] = digest
+    current = leaf_hash(row.entry)
+    session.add(TrailNodeRow(level=0, idx=seq, hash=current))
+    for node in completed:
+        current = node_hash(lefts[node.level - 1], current)
+        session.add(TrailNodeRow(level=node.level, idx=node.index, hash=current))
     session.flush()
-    for node in nodes[1:]:
-        left = session.get_one(TrailNodeRow, (node.level - 1, 2 * node.index))
-        right = session.get_one(TrailNodeRow, (node.level - 1, 2 * node.index + 1))
-        session.add(
-            TrailNodeRow(level=node.level, idx=node.index, hash=node_hash(left.hash, right.hash))
-        )
-        session.flush()
 
 
 def latest_tree_head(session: Session) -> TreeHead | None:

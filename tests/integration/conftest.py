@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
@@ -9,9 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from werkzeug.serving import make_server
 
-from adapters.base import AgencySpec
+from adapters.base import AgencyAdapter, AgencySpec
+from adapters.credentials import Credentials
+from adapters.registry import build_adapter
+from gateway.pki import DevPki
+from simulators import wsse
+from simulators.security import RESPONSE_COMPONENTS, AgencyKeys, Message, sign_http
 from simulators.server import RunningAgency, start_agency
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,17 +40,40 @@ def agency_spec(code: str, endpoint: str, timeout_s: float = 5.0) -> AgencySpec:
     )
 
 
+def credentials(pki: DevPki, code: str, **overrides: object) -> Credentials:
+    """The gateway's key and certificate from the test PKI, pinning agency `code`'s certificate."""
+    return Credentials.from_files(
+        pki.directory / "gateway.key",
+        pki.directory / "gateway.pem",
+        pki.directory / f"agency-{code}.pem",
+        clock=lambda: dt.datetime.now(dt.UTC),
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def adapter_for(pki: DevPki) -> Callable[..., AgencyAdapter]:
+    """adapter_for(code, endpoint, timeout_s=5.0): the agency's adapter with test credentials."""
+
+    def make(code: str, endpoint: str, timeout_s: float = 5.0) -> AgencyAdapter:
+        return build_adapter(agency_spec(code, endpoint, timeout_s), credentials(pki, code))
+
+    return make
+
+
 def sample(name: str, edit: Callable[[bytes], bytes] | None = None) -> bytes:
     raw = (SAMPLES / f"{name}.xml").read_bytes()
     return edit(raw) if edit else raw
 
 
 @pytest.fixture
-def agency_server() -> Iterator[Callable[..., RunningAgency]]:
-    """agency_server(code, **options): a simulator on 127.0.0.1:<free port>, stopped afterwards."""
+def agency_server(pki: DevPki) -> Iterator[Callable[..., RunningAgency]]:
+    """agency_server(code, **options): a simulator on 127.0.0.1:<free port> using the test PKI,
+    stopped afterwards."""
     started: list[RunningAgency] = []
 
     def start(code: str, **options: object) -> RunningAgency:
+        options.setdefault("pki_dir", pki.directory)
         agency = start_agency(code, **options)  # type: ignore[arg-type]
         started.append(agency)
         return agency
@@ -100,3 +130,26 @@ def fake_agency() -> Iterator[Callable[[Reply], FakeAgency]]:
         server.shutdown()  # type: ignore[attr-defined]
         thread.join(10)
         server.server_close()  # type: ignore[attr-defined]
+
+
+def agency_reply(pki: DevPki, code: str, body: bytes, status: int = 200) -> dict[str, str]:
+    """Headers an agency would answer `body` with: signed per RFC 9421 for a REST agency (its
+    key from the test PKI); a SOAP answer carries its signature in the envelope."""
+    if code in ("customs", "agriculture"):
+        return {"Content-Type": "text/xml; charset=utf-8"}
+    keys = AgencyKeys.load(code, pki.directory)
+    message = Message({"Content-Type": "application/json"}, status_code=status)
+    sign_http(message, body, keys.key, keys.cert, RESPONSE_COMPONENTS)
+    return message.headers
+
+
+def resigned_soap(pki: DevPki, code: str, envelope: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    """A SOAP answer edited and then signed again by the agency: a genuine, signed answer that
+    says what `edit` makes it say."""
+    root = etree.fromstring(envelope)
+    header = root.find(f"{{{wsse.SOAP11}}}Header")
+    if header is not None:
+        root.remove(header)
+    root = etree.fromstring(edit(etree.tostring(root)))
+    keys = AgencyKeys.load(code, pki.directory)
+    return bytes(etree.tostring(wsse.sign(root, keys.key, keys.cert)))

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from adapters import AgencyCallFailed, AgencyRequest, Outcome, build_adapter
-from tests.integration.conftest import agency_spec, sample
+from tests.integration.conftest import (
+    agency_reply,
+    agency_spec,
+    credentials,
+    resigned_soap,
+    sample,
+)
 
 EXPECTED = [
     ("fresh-apples-import", "customs", Outcome.GRANTED),
@@ -25,17 +31,17 @@ SOAP_CODES = ("customs", "agriculture")
 REST_CODES = ("health", "transport")
 
 
-def live_adapter(agency_server, code, timeout_s=5.0, **options):  # type: ignore[no-untyped-def]
+def live_adapter(agency_server, adapter_for, code, timeout_s=5.0, **options):  # type: ignore[no-untyped-def]
     agency = agency_server(code, **options)
-    return build_adapter(agency_spec(code, agency.url, timeout_s)), agency
+    return adapter_for(code, agency.url, timeout_s), agency
 
 
 @pytest.mark.parametrize(("name", "code", "outcome"), EXPECTED)
 def test_signed_sample_gets_its_expected_outcome(
-    agency_server, signed_sample, name, code, outcome
+    agency_server, signed_sample, name, code, outcome, adapter_for
 ) -> None:  # type: ignore[no-untyped-def]
     # Signed samples: the trader's enveloped ds:Signature must not disturb any mapping.
-    adapter, _ = live_adapter(agency_server, code)
+    adapter, _ = live_adapter(agency_server, adapter_for, code)
     answer = adapter.send(AgencyRequest(f"case-{code}", "app-1", signed_sample(name)))
     assert answer.outcome is outcome
     assert answer.agency_reference
@@ -49,8 +55,8 @@ def test_signed_sample_gets_its_expected_outcome(
         )
 
 
-def test_answer_details_are_read(agency_server) -> None:  # type: ignore[no-untyped-def]
-    customs, _ = live_adapter(agency_server, "customs")
+def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: ignore[no-untyped-def]
+    customs, _ = live_adapter(agency_server, adapter_for, "customs")
     answer = customs.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
     assert answer.permit_number and answer.permit_number.startswith("KZ-CUS-")
     assert answer.extra == {
@@ -58,7 +64,7 @@ def test_answer_details_are_read(agency_server) -> None:  # type: ignore[no-unty
         "total_duty": "1584.00 USD",
         "total_vat": "2787.84 USD",
     }
-    agriculture, _ = live_adapter(agency_server, "agriculture")
+    agriculture, _ = live_adapter(agency_server, adapter_for, "agriculture")
     permit = agriculture.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
     assert permit.valid_until is not None and permit.permit_number.startswith("KZ-PHY-")  # type: ignore[union-attr]
     assert permit.extra == {"controls": "phytosanitary"}
@@ -66,17 +72,20 @@ def test_answer_details_are_read(agency_server) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_request_and_answer_bytes_are_the_wire_bytes(agency_server, fake_agency, code) -> None:  # type: ignore[no-untyped-def]
+def test_request_and_answer_bytes_are_the_wire_bytes(
+    agency_server, fake_agency, code, adapter_for, pki
+) -> None:  # type: ignore[no-untyped-def]
     # Take a genuine answer from the simulator, then replay it from a recording fake agency.
-    adapter, _ = live_adapter(agency_server, code)
+    adapter, _ = live_adapter(agency_server, adapter_for, code)
     genuine = adapter.send(AgencyRequest("case-9", "app-1", sample("fresh-apples-import")))
-    content_type = "text/xml; charset=utf-8" if code in SOAP_CODES else "application/json"
-    fake = fake_agency(lambda body: (200, {"Content-Type": content_type}, genuine.answer_bytes))
-    recorded = build_adapter(agency_spec(code, fake.url)).send(
+    headers = agency_reply(pki, code, genuine.answer_bytes)
+    fake = fake_agency(lambda body: (200, headers, genuine.answer_bytes))
+    recorded = adapter_for(code, fake.url).send(
         AgencyRequest("case-9", "app-1", sample("fresh-apples-import"))
     )
     ((headers, received),) = fake.requests
-    assert recorded.request_bytes == received == genuine.request_bytes
+    # (a signed request is new each time: fresh Timestamp, ids and signature)
+    assert recorded.request_bytes == received
     assert recorded.answer_bytes == genuine.answer_bytes
     if code in REST_CODES:
         assert headers["Idempotency-Key"] == "case-9"
@@ -84,22 +93,25 @@ def test_request_and_answer_bytes_are_the_wire_bytes(agency_server, fake_agency,
     else:
         assert headers["Soapaction"].startswith('"urn:kz:')
         assert b"<ns0:CaseId>case-9</ns0:CaseId>" in received
+        assert b"wsse:Security" in received and b"wsu:Timestamp" in received
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_retry_with_the_same_case_id_returns_the_same_permit(agency_server, code) -> None:  # type: ignore[no-untyped-def]
-    adapter, _ = live_adapter(agency_server, code)
+def test_retry_with_the_same_case_id_returns_the_same_permit(
+    agency_server, code, adapter_for
+) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, adapter_for, code)
     first = adapter.send(AgencyRequest("case-1", "app-1", sample("fresh-apples-import")))
     retry = adapter.send(AgencyRequest("case-1", "app-1", sample("fresh-apples-import")))
     other = adapter.send(AgencyRequest("case-2", "app-1", sample("fresh-apples-import")))
     assert first.permit_number and retry.permit_number == first.permit_number
-    assert retry.answer_bytes == first.answer_bytes
+    assert retry.agency_reference == first.agency_reference  # the same answer, signed afresh
     assert other.permit_number != first.permit_number
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_outage_is_a_failed_call_with_status(agency_server, code) -> None:  # type: ignore[no-untyped-def]
-    adapter, _ = live_adapter(agency_server, code, outage=True)
+def test_outage_is_a_failed_call_with_status(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, adapter_for, code, outage=True)
     with pytest.raises(AgencyCallFailed, match="503") as failed:
         adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
     assert failed.value.status_code == 503
@@ -107,8 +119,8 @@ def test_outage_is_a_failed_call_with_status(agency_server, code) -> None:  # ty
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_server_error_is_a_failed_call(agency_server, code) -> None:  # type: ignore[no-untyped-def]
-    adapter, _ = live_adapter(agency_server, code, error_rate=1.0)
+def test_server_error_is_a_failed_call(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, adapter_for, code, error_rate=1.0)
     expected = "SOAP Fault soap:Server" if code in SOAP_CODES else "HTTP 500"
     with pytest.raises(AgencyCallFailed, match=expected) as failed:
         adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
@@ -116,15 +128,15 @@ def test_server_error_is_a_failed_call(agency_server, code) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_slow_agency_times_out(agency_server, code) -> None:  # type: ignore[no-untyped-def]
-    adapter, _ = live_adapter(agency_server, code, timeout_s=0.1, latency_s=0.4)
+def test_slow_agency_times_out(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, adapter_for, code, timeout_s=0.1, latency_s=0.4)
     with pytest.raises(AgencyCallFailed, match="Timeout"):
         adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_stopped_agency_is_a_failed_call(agency_server, code) -> None:  # type: ignore[no-untyped-def]
-    adapter, agency = live_adapter(agency_server, code)
+def test_stopped_agency_is_a_failed_call(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+    adapter, agency = live_adapter(agency_server, adapter_for, code)
     agency.stop()
     with pytest.raises(AgencyCallFailed, match="ConnectionError") as failed:
         adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
@@ -144,9 +156,9 @@ GARBAGE = {
         200,
         "application/json",
         b'{"caseId": "c", "sta',
-        "malformed|not acceptable",
+        "not believed|not acceptable",
     ),
-    "json array": (200, "application/json", b"[]", "malformed answer|not acceptable XML"),
+    "json array": (200, "application/json", b"[]", "not believed|not acceptable XML"),
     "doctype": (200, "text/xml", XXE, "DOCTYPE|not application/json"),
     "redirect": (302, "text/plain", b"", "302"),
 }
@@ -154,13 +166,13 @@ GARBAGE = {
 
 @pytest.mark.parametrize("code", CODES)
 @pytest.mark.parametrize("case", GARBAGE)
-def test_garbage_answers_are_failed_calls(fake_agency, code, case) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_answers_are_failed_calls(fake_agency, code, case, adapter_for) -> None:  # type: ignore[no-untyped-def]
     status, content_type, body, message = GARBAGE[case]
     headers = {"Content-Type": content_type}
     if status == 302:
         headers["Location"] = "http://127.0.0.1:9/elsewhere"
     fake = fake_agency(lambda _: (status, headers, body))
-    adapter = build_adapter(agency_spec(code, fake.url))
+    adapter = adapter_for(code, fake.url)
     with pytest.raises(AgencyCallFailed, match=message) as failed:
         adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
     assert failed.value.answer_bytes == body
@@ -168,40 +180,48 @@ def test_garbage_answers_are_failed_calls(fake_agency, code, case) -> None:  # t
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_answer_for_another_case_is_refused(agency_server, fake_agency, code) -> None:  # type: ignore[no-untyped-def]
-    adapter, _ = live_adapter(agency_server, code)
+def test_answer_for_another_case_is_refused(
+    agency_server, fake_agency, code, adapter_for, pki
+) -> None:  # type: ignore[no-untyped-def]
+    # Signed by the right agency, but for another case: believed as signed, refused as an answer.
+    adapter, _ = live_adapter(agency_server, adapter_for, code)
     other = adapter.send(AgencyRequest("case-other", "a", sample("fresh-apples-import")))
-    kind = "text/xml; charset=utf-8" if code in SOAP_CODES else "application/json"
-    fake = fake_agency(lambda _: (200, {"Content-Type": kind}, other.answer_bytes))
+    headers = agency_reply(pki, code, other.answer_bytes)
+    fake = fake_agency(lambda _: (200, headers, other.answer_bytes))
     with pytest.raises(AgencyCallFailed, match="is for case 'case-other'"):
-        build_adapter(agency_spec(code, fake.url)).send(
+        adapter_for(code, fake.url).send(
             AgencyRequest("case-mine", "a", sample("fresh-apples-import"))
         )
 
 
-def test_soap_answer_breaking_the_schema_is_refused(agency_server, fake_agency) -> None:  # type: ignore[no-untyped-def]
-    adapter, _ = live_adapter(agency_server, "customs")
+def test_soap_answer_breaking_the_schema_is_refused(
+    agency_server, fake_agency, adapter_for, pki
+) -> None:  # type: ignore[no-untyped-def]
+    # Properly signed by customs, but not what its contract allows.
+    adapter, _ = live_adapter(agency_server, adapter_for, "customs")
     genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
-    bent = genuine.answer_bytes.replace(b"<Status>granted<", b"<Status>maybe<")
+    bent = resigned_soap(
+        pki, "customs", genuine.answer_bytes, lambda b: b.replace(b">granted<", b">maybe<")
+    )
     fake = fake_agency(lambda _: (200, {"Content-Type": "text/xml"}, bent))
     with pytest.raises(AgencyCallFailed, match="breaks the agency schema"):
-        build_adapter(agency_spec("customs", fake.url)).send(
+        adapter_for("customs", fake.url).send(
             AgencyRequest("c", "a", sample("fresh-apples-import"))
         )
 
 
-def test_unknown_protocol_and_missing_endpoint(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_protocol_and_missing_endpoint(tmp_path, adapter_for, pki) -> None:  # type: ignore[no-untyped-def]
     spec = agency_spec("health", "")
     with pytest.raises(AgencyCallFailed, match="no endpoint"):
-        build_adapter(spec).send(AgencyRequest("c", "a", sample("fresh-apples-import")))
-    with pytest.raises(AgencyCallFailed, match="no endpoint"):
-        build_adapter(agency_spec("customs", "")).send(
+        build_adapter(spec, credentials(pki, "health")).send(
             AgencyRequest("c", "a", sample("fresh-apples-import"))
         )
+    with pytest.raises(AgencyCallFailed, match="no endpoint"):
+        adapter_for("customs", "").send(AgencyRequest("c", "a", sample("fresh-apples-import")))
     from dataclasses import replace
 
     with pytest.raises(ValueError, match="unknown protocol 'ftp'"):
-        build_adapter(replace(spec, protocol="ftp"))
+        build_adapter(replace(spec, protocol="ftp"), credentials(pki, "health"))
 
 
 # ----- agency rules, through the adapters -----
@@ -284,8 +304,8 @@ def replace_text(old: str, new: str):  # type: ignore[no-untyped-def]
         ),
     ],
 )
-def test_agency_rules(agency_server, code, name, edit, outcome, detail) -> None:  # type: ignore[no-untyped-def]
-    adapter, _ = live_adapter(agency_server, code)
+def test_agency_rules(agency_server, code, name, edit, outcome, detail, adapter_for) -> None:  # type: ignore[no-untyped-def]
+    adapter, _ = live_adapter(agency_server, adapter_for, code)
     answer = adapter.send(AgencyRequest("c", "a", sample(name, edit)))
     assert answer.outcome is outcome
     said = [*answer.conditions, answer.inspection or "", *(r.code for r in answer.reasons)]

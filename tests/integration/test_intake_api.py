@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
+from tests.trader_requests import identity, signature_headers
+
 XML = {"Content-Type": "application/xml"}
 
 
@@ -20,7 +22,7 @@ def client(app_factory: Callable[..., Flask]):  # type: ignore[no-untyped-def]
     return app_factory().test_client()
 
 
-def test_accepted_application_gets_202_cases_and_outbox(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_accepted_application_gets_202_cases_and_outbox(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
     response = client.post(
         "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML
     )
@@ -29,24 +31,30 @@ def test_accepted_application_gets_202_cases_and_outbox(client, signed_sample) -
     assert body["id"].startswith("NSW-")
     assert body["agencies"] == ["customs", "transport", "agriculture", "health"]
     assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
-    status = client.get(body["links"]["status"]).json
+    steppe = identity(pki, "trader-steppe")
+    path = body["links"]["status"]
+    status = client.get(path, headers=signature_headers(steppe, path)).json
     assert status["status"] == "in_progress"
     assert [c["state"] for c in status["cases"]] == ["queued"] * 4
     assert status["routing"]["agriculture"][0]["rule"] == "phytosanitary-decision-318"
 
 
-def test_decision_before_it_exists_is_a_clear_not_yet(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_decision_before_it_exists_is_a_clear_not_yet(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
     accepted = client.post(
         "/api/v1/applications", data=signed_sample("live-cattle-import"), headers=XML
     ).json
-    response = client.get(accepted["links"]["decision"])
+    path = accepted["links"]["decision"]
+    response = client.get(path, headers=signature_headers(identity(pki, "trader-altyn"), path))
     assert response.status_code == 409
     assert problem_code(response) == "decision-not-ready"
     assert response.json["waiting_for"] == ["customs", "transport", "agriculture"]
 
 
-def test_unknown_application_is_404_problem(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/api/v1/applications/NSW-20260101-0000000000")
+def test_unknown_application_is_404_problem(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
+    # The key is registered by its first accepted submission.
+    client.post("/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML)
+    path = "/api/v1/applications/NSW-20260101-0000000000"
+    response = client.get(path, headers=signature_headers(identity(pki, "trader-steppe"), path))
     assert response.status_code == 404
     assert problem_code(response) == "not-found"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import signal
 import subprocess
@@ -14,7 +15,25 @@ import requests
 import zeep
 from lxml import etree
 
+from adapters import httpsig
+from adapters.credentials import load_certificate, load_rsa_key
+from adapters.wsse import sign_envelope
+from gateway.pki import DevPki
 from tests.integration.conftest import ROOT, sample
+
+# The gateway's key and certificate from the test PKI: requests are signed as the gateway signs them.
+GATEWAY: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _gateway_keys(pki: DevPki) -> None:
+    GATEWAY["key"] = load_rsa_key(pki.directory / "gateway.key")
+    GATEWAY["cert"] = load_certificate(pki.directory / "gateway.pem")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP = {
@@ -44,7 +63,16 @@ def envelope(body: etree._Element | str) -> bytes:
     ).encode()
 
 
-def post_soap(url: str, data: bytes) -> requests.Response:
+def post_soap(url: str, data: bytes, sign: bool = True) -> requests.Response:
+    """POST `data`; a well-formed SOAP 1.1 envelope is first signed as the gateway signs it."""
+    if sign:
+        try:
+            root = etree.fromstring(data)
+        except etree.XMLSyntaxError:
+            root = None
+        if root is not None and root.find(f"{{{SOAP11}}}Body") is not None:
+            sign_envelope(root, GATEWAY["key"], GATEWAY["cert"], now=now())
+            data = etree.tostring(root)
     return requests.post(url, data=data, headers={"Content-Type": "text/xml"}, timeout=5)
 
 
@@ -89,11 +117,18 @@ def test_soap_wsdl_is_served_with_this_address_and_loads_in_zeep(agency_server, 
 @pytest.mark.parametrize("code", SOAP)
 def test_soap_same_case_id_returns_the_first_answer_byte_for_byte(agency_server, code) -> None:  # type: ignore[no-untyped-def]
     agency = agency_server(code)
-    first = post_soap(agency.url, soap_body(code, "case-7"))
-    again = post_soap(agency.url, soap_body(code, "case-7"))
-    other = post_soap(agency.url, soap_body(code, "case-8"))
-    assert first.content == again.content
-    assert other.content != first.content
+    first, again, other = (
+        payload_of(post_soap(agency.url, soap_body(code, case)))
+        for case in ("case-7", "case-7", "case-8")
+    )
+    assert first == again  # the same answer (its envelope is signed afresh each time)
+    assert other != first
+
+
+def payload_of(response: requests.Response) -> bytes:
+    body = etree.fromstring(response.content).find(f"{{{SOAP11}}}Body")
+    assert body is not None
+    return etree.tostring(body[0], method="c14n")
 
 
 BAD_SOAP = {
@@ -222,12 +257,35 @@ def transport_body(
 BODIES = {"health": health_body, "transport": transport_body}
 
 
-def post_json(url: str, body: Any, key: str | None = "k-1", **kw: Any) -> requests.Response:
-    headers = {"Content-Type": "application/json"}
+def post_json(
+    url: str,
+    body: Any,
+    key: str | None = "k-1",
+    content_type: str = "application/json",
+    sign: bool = True,
+    after_signing: bytes | None = None,
+) -> requests.Response:
+    """POST `body`, signed as the gateway signs (RFC 9421); `after_signing` replaces the body
+    once it is signed (tampering)."""
+    headers = {"Content-Type": content_type}
     if key is not None:
         headers["Idempotency-Key"] = key
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return requests.post(url, data=data, headers=headers, timeout=5, **kw)
+    prepared = requests.Request("POST", url, data=data, headers=headers).prepare()
+    if sign:
+        httpsig.sign(
+            prepared,
+            data,
+            GATEWAY["key"],
+            GATEWAY["cert"],
+            now=now(),
+            components=httpsig.REQUEST_COMPONENTS,
+        )
+    if after_signing is not None:
+        prepared.body = after_signing
+        prepared.headers["Content-Length"] = str(len(after_signing))
+    with requests.Session() as session:
+        return session.send(prepared, timeout=5)
 
 
 @pytest.mark.parametrize("code", REST)
@@ -272,7 +330,7 @@ def test_rest_bad_input_gets_a_problem_document(agency_server, code, case, statu
     elif case == "not json":
         response = post_json(url, b"{not json")
     elif case == "wrong type":
-        response = requests.post(url, data=b"x=1", headers={"Idempotency-Key": "k-1"}, timeout=5)
+        response = post_json(url, b"x=1", content_type="application/x-www-form-urlencoded")
     elif case == "schema":
         del body["procedure"]
         body["caseId"] = 42
@@ -364,3 +422,64 @@ def test_python_m_simulators_prints_its_url_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# ----- WS-Security and HTTP message signatures, the agencies' side -----
+
+
+@pytest.mark.parametrize("code", SOAP)
+def test_soap_unsigned_or_badly_signed_request_gets_a_security_fault(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+    agency = agency_server(code)
+    unsigned = post_soap(agency.url, soap_body(code, "case-1"), sign=False)
+    assert fault_of(unsigned) == (
+        "wsse:FailedCheck",
+        "security: the request carries no (or more than one) wsse:Security header",
+    )
+    root = etree.fromstring(soap_body(code, "case-1"))
+    sign_envelope(root, GATEWAY["key"], GATEWAY["cert"], now=now())
+    tampered = etree.tostring(root).replace(b">case-1<", b">case-2<")
+    code_, text = fault_of(post_soap(agency.url, tampered, sign=False))
+    assert code_ == "wsse:FailedCheck" and "Digest mismatch" in text
+
+
+@pytest.mark.parametrize("code", SOAP)
+def test_soap_answer_is_signed_by_the_agency(agency_server, pki, code) -> None:  # type: ignore[no-untyped-def]
+    from adapters.wsse import verify_envelope
+
+    agency = agency_server(code)
+    response = post_soap(agency.url, soap_body(code, "case-1"))
+    pinned = load_certificate(pki.directory / f"agency-{code}.pem")
+    verified = verify_envelope(
+        etree.fromstring(response.content), pinned, now=now(), skew=dt.timedelta(minutes=2)
+    )
+    assert verified.payload[0].tag == f"{{{SOAP[code][0]}}}{SOAP[code][1]}"
+
+
+@pytest.mark.parametrize("code", REST)
+@pytest.mark.parametrize("case", ["unsigned", "body changed after signing"])
+def test_rest_unsigned_or_tampered_request_is_401(agency_server, code, case) -> None:  # type: ignore[no-untyped-def]
+    agency = agency_server(code)
+    body = BODIES[code]("k-1")
+    if case == "unsigned":
+        response = post_json(agency.url + REST[code], body, sign=False)
+    else:
+        changed = json.dumps({**body, "applicationId": "A2"}).encode()
+        response = post_json(agency.url + REST[code], body, after_signing=changed)
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("security: ")
+
+
+@pytest.mark.parametrize("code", REST)
+def test_rest_answer_is_signed_by_the_agency(agency_server, pki, code) -> None:  # type: ignore[no-untyped-def]
+    agency = agency_server(code)
+    response = post_json(agency.url + REST[code], BODIES[code]("k-1"))
+    pinned = load_certificate(pki.directory / f"agency-{code}.pem")
+    verified = httpsig.verify(
+        response,
+        response.content,
+        pinned,
+        now=now(),
+        skew=dt.timedelta(minutes=2),
+        components=httpsig.RESPONSE_COMPONENTS,
+    )
+    assert verified.body == response.content

@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from gateway.errors import ConfigurationError
 from gateway.identifiers import Bin
 from gateway.pki import DevPki, describe, init_dev_pki
+from gateway.pki_profiles import DEVICES
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -51,6 +52,7 @@ def test_manifest_lists_exactly_the_parties_with_roles(pki: DevPki) -> None:
     roles = {p["slug"]: p["role"] for p in manifest["parties"]}
     expected = {"root-ca": "root-ca", "issuing-ca": "issuing-ca", "gateway": "gateway"}
     expected |= {slug: "agency" for slug in AGENCIES} | {slug: "trader" for slug in TRADERS}
+    expected |= {spec.slug: "device" for spec in DEVICES}
     assert roles == expected
     assert pki.bins == {slug: bin_ for slug, (_, bin_, _) in TRADERS.items()}
     assert {p["slug"]: p["agency"] for p in manifest["parties"] if p["agency"]} == {

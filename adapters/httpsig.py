@@ -1,0 +1,181 @@
+"""The gateway's HTTP message signature profile (RFC 9421 with RFC 9530 Content-Digest).
+
+Every request and answer between the gateway and a REST agency carries `Content-Digest: sha-256=`
+of the exact body and one signature labelled "nsw" (rsa-v1_5-sha256) whose `Signature-Input`
+covers, for a request, "@method" "@target-uri" "content-type" "content-digest", and for a
+response "@status" "content-type" "content-digest", with `created` and `keyid` (the SHA-256
+fingerprint of the signer's certificate). Built on the `http-message-signatures` library; the
+simulators implement the same profile on their side.
+
+Verification pins the key: the signature must verify with the one public key configured for the
+sender, cover the profile's components, be fresh (created within the allowed skew and age), and the
+digest must match the body that was received. Nothing here keeps per-call state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from http_message_signatures import (
+    HTTPMessageSignaturesException,
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    InvalidSignature,
+    MappingKeyResolver,
+    algorithms,
+)
+
+LABEL = "nsw"
+ALGORITHM = algorithms.RSA_V1_5_SHA256
+REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
+RESPONSE_COMPONENTS = ("@status", "content-type", "content-digest")
+MAX_AGE = dt.timedelta(minutes=5)
+
+
+class UntrustedHttpMessage(ValueError):
+    """The message is unsigned, signed by another key, over the wrong parts, stale, or its body
+    does not match its Content-Digest."""
+
+
+def key_id(cert: x509.Certificate) -> str:
+    """The keyid a party signs with: the SHA-256 fingerprint of its certificate (hex)."""
+    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+@dataclass
+class HttpMessage:
+    """A request (method, url) or a response (status_code) with its header fields, as the
+    signature library reads them. `headers` is written to when signing."""
+
+    headers: dict[str, str]
+    method: str | None = None
+    url: str | None = None
+    status_code: int | None = None
+
+    def view(self) -> Any:
+        if self.status_code is not None:
+            return _Response(self.status_code, self.headers)
+        return _Request(str(self.method), str(self.url), self.headers)
+
+
+@dataclass
+class _Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass
+class _Response:
+    status_code: int
+    headers: dict[str, str]
+
+
+def sign(
+    message: Any,
+    body: bytes,
+    key: rsa.RSAPrivateKey,
+    cert: x509.Certificate,
+    *,
+    now: dt.datetime,
+    components: Sequence[str],
+) -> None:
+    """Add Content-Digest, Signature-Input and Signature to `message` (anything with `headers`
+    and either method+url or status_code, e.g. a `requests.PreparedRequest`)."""
+    kid = key_id(cert)
+    signer: Any = HTTPMessageSigner(
+        signature_algorithm=ALGORITHM,
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={kid: key}),
+    )
+    signer.sign(
+        message,
+        key_id=kid,
+        created=now,
+        label=LABEL,
+        covered_component_ids=tuple(components),
+        body=body,
+    )
+
+
+class _Verifier(HTTPMessageVerifier):
+    """The library's verifier with our clock and skew (it reads the system clock otherwise)."""
+
+    def __init__(self, key: rsa.RSAPublicKey, kid: str, now: dt.datetime, skew: dt.timedelta):
+        super().__init__(
+            signature_algorithm=ALGORITHM,
+            key_resolver=MappingKeyResolver(public_keys={kid: key}, private_keys={}),
+        )
+        self._now, self._skew = now, skew
+
+    def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
+        params = sig_input.params
+        if type(params.get("created")) is not int:
+            raise InvalidSignature('the signature has no integer "created" parameter')
+        created = dt.datetime.fromtimestamp(params["created"], dt.UTC)
+        if created > self._now + self._skew:
+            raise InvalidSignature("the signature was created in the future")
+        if created < self._now - self._skew - MAX_AGE:
+            raise InvalidSignature("the signature is too old")
+        if "expires" in params:
+            expires = params["expires"]
+            if type(expires) is not int or dt.datetime.fromtimestamp(expires, dt.UTC) <= (
+                self._now - self._skew
+            ):
+                raise InvalidSignature("the signature has expired")
+
+
+@dataclass(frozen=True)
+class VerifiedHttpMessage:
+    """What verification proved: the body (matching the signed digest) and the signer."""
+
+    body: bytes
+    signer: x509.Certificate
+    created: int
+
+
+def verify(
+    message: Any,
+    body: bytes,
+    pinned: x509.Certificate,
+    *,
+    now: dt.datetime,
+    skew: dt.timedelta,
+    components: Sequence[str],
+) -> VerifiedHttpMessage:
+    """Verify `message` (its headers, method+url or status_code) and `body` against the pinned
+    certificate's key, or raise `UntrustedHttpMessage`."""
+    public_key = pinned.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise UntrustedHttpMessage("the pinned certificate has no RSA key")
+    # Step 1: exactly our label; the library refuses other algorithms, unknown parameters and a
+    # keyid other than the pinned certificate's.
+    verifier = _Verifier(public_key, key_id(pinned), now, skew)
+    try:
+        results = verifier.verify(
+            message,
+            expect_tag=None,
+            require_components=tuple(components),
+            body=body,
+        )
+    except (InvalidSignature, HTTPMessageSignaturesException) as exc:
+        raise UntrustedHttpMessage(f"the HTTP message signature does not verify: {exc}") from exc
+    # Step 2: the one signature verified covered the body (its digest matched `body`).
+    if len(results) != 1 or results[0].label != LABEL or results[0].body != body:
+        raise UntrustedHttpMessage("the signature does not cover the message body")
+    return VerifiedHttpMessage(body, pinned, int(results[0].parameters["created"]))
+
+
+def header_items(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> dict[str, str]:
+    """Header fields as a plain dict (repeated fields joined with ', ', RFC 9110 §5.3)."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined

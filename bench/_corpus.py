@@ -1,0 +1,102 @@
+"""The fan-out bench's inputs: a corpus of signed applications, and what one application's
+signature work costs. Computed before anything is timed."""
+
+from __future__ import annotations
+
+import time
+
+from gateway.clock import iso, system_clock
+from gateway.config import PROJECT_ROOT
+from gateway.decision import CaseResult, CaseState, compose
+from gateway.decision_document import signed_decision
+from gateway.pki import DevPki
+from gateway.receipt import signed_receipt
+from gateway.trust import TrustStore
+from gateway.xmlparse import parse_xml
+from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
+
+AGENCIES = ("customs", "transport", "agriculture", "health")
+APP_NS = "{urn:kz:nsw:application:1}"
+
+
+def _traders(pki: DevPki) -> dict[str, SigningIdentity]:
+    """The valid dev trader certificate of each BIN (not the expired or revoked test ones)."""
+    found = {}
+    for party in pki.parties:
+        if (
+            party.role == "trader"
+            and party.bin
+            and not {"expired", "revoked"} & set(party.slug.split("-"))
+        ):
+            found.setdefault(
+                party.bin,
+                SigningIdentity.from_files(
+                    pki.key_path(party.slug),
+                    pki.cert_path(party.slug),
+                    pki.directory / "issuing-ca.pem",
+                ),
+            )
+    return found
+
+
+def signed_corpus(pki: DevPki, count: int) -> list[bytes]:
+    """`count` applications: the samples in turn, each copy with its own TraderReference."""
+    traders = _traders(pki)
+    samples = [p.read_bytes() for p in sorted((PROJECT_ROOT / "samples").glob("*.xml"))]
+    nonce = f"{int(time.time()) % 100000:05d}"
+    corpus = []
+    for i in range(count):
+        document = parse_xml(samples[i % len(samples)])
+        document.find(f"{APP_NS}TraderReference").text = f"BENCH-{nonce}-{i:05d}"
+        corpus.append(sign_enveloped(document, traders[document.findtext(f"{APP_NS}DeclarantBIN")]))
+    return corpus
+
+
+def signature_cost(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, float]:
+    """CPU seconds per operation: verify one application, sign one decision, sign one receipt."""
+    trust = TrustStore.from_directory(pki.directory, system_clock)
+    gateway = SigningIdentity.from_files(
+        pki.key_path("gateway"), pki.cert_path("gateway"), pki.directory / "issuing-ca.pem"
+    )
+    decision = compose(
+        [
+            CaseResult(
+                a, CaseState.GRANTED, f"{a.upper()}-0001", "2026-12-31", answer_sha256="0" * 64
+            )
+            for a in AGENCIES
+        ]
+    )
+    assert decision is not None
+    application = {
+        "id": "NSW-20260101-0000000000",
+        "declarant_bin": "210540012341",
+        "trader_reference": "BENCH-0",
+        "application_sha256": "0" * 64,
+        "received_at": iso(system_clock()),
+    }
+
+    def verify(i: int) -> None:
+        verify_enveloped(parse_xml(corpus[i % len(corpus)]), trust, now=system_clock())
+
+    def decide(_: int) -> None:
+        signed_decision(
+            gateway,
+            application_id=application["id"],
+            declarant_bin=application["declarant_bin"],
+            trader_reference="BENCH-0",
+            application_sha256="0" * 64,
+            decision=decision,
+            decided_at=system_clock(),
+        )
+
+    def receipt(_: int) -> None:
+        signed_receipt(gateway, application)
+
+    cost = {}
+    for name, work in (("verify", verify), ("decision", decide), ("receipt", receipt)):
+        work(0)  # warm caches (CRL parsing, key loading paths)
+        t0 = time.process_time()
+        for i in range(reps):
+            work(i)
+        cost[name] = (time.process_time() - t0) / reps
+    return cost

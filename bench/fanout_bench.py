@@ -1,0 +1,316 @@
+"""Fan-out throughput and latency, end to end, over real processes (issue 6 item 7). Not a test.
+
+    .venv/bin/python bench/fanout_bench.py [--quick] [--postgres URL] [--workers M] [-k K] [-c C]
+
+For each database (SQLite; PostgreSQL with --postgres) and each agency latency (--latencies), the
+bench starts the four stand-in agencies (`python -m simulators CODE --latency-s S`), the gateway
+(`python -m gateway.cli serve`, N dispatcher threads; or 0 there and M `nsw worker` processes with
+N threads each) on a fresh database, all on 127.0.0.1, and stops them all afterwards.
+
+Before anything is timed it signs a corpus of K applications (the samples/ with a new
+TraderReference per copy, each signed by its declarant's dev certificate) and times the signature
+work one application costs the gateway, in this process with the same libraries: verify one signed
+application (`verify_enveloped`, trust checks included) and sign one decision; the receipt the
+gateway also signs at intake is timed and shown beside it.
+
+Timed: C client threads send the K applications, by default in a closed loop (a thread sends its
+next application once its last one is decided: C applications in flight); with --burst as fast
+as the gateway accepts them, so the latencies then include the backlog. Reported: applications accepted per second,
+decisions per second, time from submission to decision (p50/p95/p99), the gateway's CPU seconds
+per application (web process and workers, from /proc/<pid>/stat), and that CPU as a multiple of
+the signature work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import requests
+from _corpus import AGENCIES, signature_cost, signed_corpus
+from _support import (
+    TICK,
+    cpu_seconds,
+    describe_url,
+    fresh_database,
+    machine_jiffies,
+    percentiles_ms,
+    start_worker,
+    table,
+)
+from sqlalchemy import Engine, create_engine, func, select
+
+from gateway.config import PROJECT_ROOT
+from gateway.pki import DevPki, init_dev_pki
+from gateway.processes import ProcessGroup, free_port
+from gateway.storage.models import ApplicationRow
+
+WORKDIR = PROJECT_ROOT / "var" / "bench" / "fanout"
+
+
+@dataclass(frozen=True)
+class Setup:
+    database_url: str
+    latency_s: float
+    threads: int  # dispatcher threads per process that dispatches
+    workers: int  # `nsw worker` processes; 0: the threads run in the web process
+
+
+# --- the processes ------------------------------------------------------------------------------
+
+
+def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, list[int]]:
+    """Agencies, gateway (and workers); returns the gateway URL and every pid, agencies first."""
+    env = {
+        "NSW_PKI_DIR": str(pki.directory),
+        "NSW_DATABASE_URL": setup.database_url,
+        "NSW_DISPATCHER_THREADS": str(0 if setup.workers else setup.threads),
+    }
+    for code in AGENCIES:
+        port = free_port()
+        args = ["-m", "simulators", code, "--port", str(port), "--latency-s", str(setup.latency_s)]
+        env[f"NSW_AGENCY_{code.upper()}_URL"] = group.start(
+            code, args, port, {"NSW_PKI_DIR": str(pki.directory)}
+        )
+    port = free_port()
+    url = group.start("gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env)
+    for i in range(setup.workers):
+        start_worker(group, f"worker-{i}", setup.threads, env)
+    return url, [p.pid for p in group.processes]
+
+
+# --- the timed phase ----------------------------------------------------------------------------
+
+
+def send_all(
+    url: str, corpus: list[bytes], concurrency: int, wait_for: Callable[[str], None] | None
+) -> list[tuple[str | None, float]]:
+    """POST every application from `concurrency` threads; (id or None, wall time sent) each.
+
+    With `wait_for` (closed loop) a thread sends its next application only once its last one is
+    decided, so `concurrency` applications are in flight; without it (burst) the threads send as
+    fast as the gateway accepts and the dispatchers drain the backlog afterwards."""
+    local = threading.local()
+
+    def send(body: bytes) -> tuple[str | None, float]:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        sent = time.time()
+        response = local.session.post(
+            f"{url}/api/v1/applications",
+            data=body,
+            headers={"Content-Type": "application/xml"},
+            timeout=60,
+        )
+        app_id = response.json()["id"] if response.status_code == 202 else None
+        if app_id and wait_for:
+            wait_for(app_id)
+        return app_id, sent
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(send, corpus))
+
+
+def _decided_waiter(reader: Engine, give_up: float) -> Callable[[str], None]:
+    apps = ApplicationRow.__table__
+
+    def wait_for(app_id: str) -> None:
+        delay = 0.02
+        with reader.connect() as c:
+            while time.monotonic() < give_up:
+                query = select(apps.c.decided_at).where(apps.c.id == app_id)
+                if c.scalar(query) is not None:
+                    return
+                c.rollback()
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.2)
+
+    return wait_for
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def run_setup(
+    setup: Setup,
+    pki: DevPki,
+    corpus: list[bytes],
+    concurrency: int,
+    timeout_s: float,
+    closed_loop: bool,
+) -> dict[str, object]:
+    fresh_database(setup.database_url).dispose()
+    # Decisions are read straight from the database, not polled through the API: polling would add
+    # its own CPU to the gateway's (and status reads now need an HTTP signature per request).
+    # decided_at is the gateway's clock when it settled the last case, just before it signed the
+    # decision and committed; the client's clock is the same machine's.
+    reader = create_engine(setup.database_url)
+    apps = ApplicationRow.__table__
+    database = "sqlite" if setup.database_url.startswith("sqlite") else "postgres"
+    group = ProcessGroup(WORKDIR / "logs" / f"{database}-{setup.latency_s:g}s-{setup.workers}w")
+    try:
+        url, pids = start_servers(group, setup, pki)
+        agencies, gateway = pids[: len(AGENCIES)], pids[len(AGENCIES) :]
+        machine_before, own_before, started = machine_jiffies(), _own_cpu(), time.time()
+        cpu_before, agencies_before = cpu_seconds(gateway), cpu_seconds(agencies)
+        give_up = time.monotonic() + timeout_s
+        waiter = _decided_waiter(reader, give_up) if closed_loop else None
+        sent = send_all(url, corpus, concurrency, waiter)
+        accepted_in = time.time() - started
+        ids = {app_id: at for app_id, at in sent if app_id}
+        with reader.connect() as c:
+            while time.monotonic() < give_up:
+                decided = c.scalar(
+                    select(func.count()).select_from(apps).where(apps.c.status == "decided")
+                )
+                c.rollback()
+                if decided >= len(ids):
+                    break
+                time.sleep(0.1)
+        finished = time.time()
+        cpu = cpu_seconds(gateway) - cpu_before
+        agencies_cpu = cpu_seconds(agencies) - agencies_before
+        machine_after, own = machine_jiffies(), _own_cpu() - own_before
+    finally:
+        group.stop()
+    with reader.connect() as c:
+        rows = c.execute(select(apps.c.id, apps.c.decided_at, apps.c.verdict)).all()
+    reader.dispose()
+    decided_at = {
+        r.id: r.decided_at.replace(tzinfo=r.decided_at.tzinfo or dt.UTC).timestamp()
+        for r in rows
+        if r.decided_at
+    }
+    waits = [decided_at[i] - ids[i] for i in ids if i in decided_at]
+    last = max(decided_at.values(), default=finished)
+    return {
+        "accepted": len(ids),
+        "decided": len(waits),
+        "accepted_per_s": len(ids) / accepted_in,
+        "decisions_per_s": len(waits) / (last - started),
+        "wait": percentiles_ms(waits) if waits else None,
+        "cpu_per_app": cpu / max(1, len(ids)),
+        "cpu_percent": 100 * cpu / (finished - started),
+        "agencies_cpu_per_app": agencies_cpu / max(1, len(ids)),
+        # CPU used by processes this bench did not start (other work on the machine) skews it.
+        "others_busy": max(
+            0.0, (machine_after[0] - machine_before[0]) / TICK - cpu - agencies_cpu - own
+        )
+        / ((finished - started) * (os.cpu_count() or 1)),
+        "verdicts": Counter(r.verdict for r in rows),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "-k", "--applications", type=int, default=200, help="K applications per configuration"
+    )
+    parser.add_argument("-c", "--concurrency", type=int, default=8, help="C client threads")
+    parser.add_argument("--threads", type=int, default=4, help="N dispatcher threads per process")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="M `nsw worker` processes (0: threads in the web process)",
+    )
+    parser.add_argument(
+        "--latencies", default="0,0.2", help="agency latencies in seconds, comma-separated"
+    )
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also PostgreSQL (database name must contain 'bench')"
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="send all K at once (C threads) and let the backlog drain; default: closed loop, "
+        "each client thread sends its next application when its last one is decided",
+    )
+    parser.add_argument("--quick", action="store_true", help="K=24, C=4: about 20-30 s on SQLite")
+    parser.add_argument(
+        "--timeout", type=float, default=240, help="seconds to wait for decisions per configuration"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.applications, args.concurrency = 24, 4
+    k, c = args.applications, args.concurrency
+
+    before = machine_jiffies()
+    time.sleep(1)
+    after = machine_jiffies()
+    idle = 1 - (after[0] - before[0]) / max(1, after[1] - before[1])
+    print(f"machine: {os.cpu_count()} cores, {idle:.0%} idle before the run", flush=True)
+    if idle < 0.8:
+        print("WARNING: something else is using the CPU; the figures will be low", flush=True)
+    pki = init_dev_pki(PROJECT_ROOT / "certs" / "dev")
+    corpus = signed_corpus(pki, k)
+    cost = signature_cost(pki, corpus, 10 if args.quick else 100)
+    signature_s = cost["verify"] + cost["decision"]
+    print(
+        f"signature work per application (CPU, this process): verify {cost['verify'] * 1000:.1f} ms "
+        f"+ sign decision {cost['decision'] * 1000:.1f} ms = {signature_s * 1000:.1f} ms "
+        f"(the receipt signed at intake: another {cost['receipt'] * 1000:.1f} ms)",
+        flush=True,
+    )
+
+    databases = [] if args.no_sqlite else [f"sqlite:///{WORKDIR / 'nsw.db'}"]
+    databases += [args.postgres] if args.postgres else []
+    rows = []
+    for url in databases:
+        for latency in (float(x) for x in args.latencies.split(",")):
+            setup = Setup(url, latency, args.threads, args.workers)
+            r = run_setup(setup, pki, corpus, c, args.timeout, not args.burst)
+            wait = r["wait"] or dict.fromkeys(("p50", "p95", "p99"), float("nan"))
+            row = [
+                describe_url(url),
+                f"{latency:g} s",
+                f"{args.workers} x {args.threads}" if args.workers else f"web x {args.threads}",
+                f"{r['accepted_per_s']:.1f}",
+                f"{r['decisions_per_s']:.1f}",
+                f"{wait['p50']:.0f} / {wait['p95']:.0f} / {wait['p99']:.0f}",
+                f"{r['cpu_per_app'] * 1000:.0f} ms",
+                f"{r['cpu_percent']:.0f} %",
+                f"{r['cpu_per_app'] / signature_s:.1f}x",
+                f"{r['agencies_cpu_per_app'] * 1000:.0f} ms",
+                f"{r['others_busy'] * 100:.0f} %",
+            ]
+            rows.append(row)
+            verdicts = ", ".join(f"{v} {n}" for v, n in sorted(r["verdicts"].items(), key=str))
+            print(
+                f"{' | '.join(row)}   ({r['decided']}/{r['accepted']} decided of {k}: {verdicts})",
+                flush=True,
+            )
+    mode = "burst, then drained" if args.burst else f"closed loop: {c} applications in flight"
+    print(f"\nK={k} applications, C={c} client threads ({mode}), {os.cpu_count()} cores")
+    header = [
+        "database",
+        "agency latency",
+        "dispatchers",
+        "accepted/s",
+        "decisions/s",
+        "submit→decision p50/p95/p99 ms",
+        "gateway CPU/app",
+        "gateway CPU",
+        "CPU/app ÷ signatures",
+        "agencies CPU/app",
+        "other processes",
+    ]
+    print(table(header, rows, "lllrrrrrrrr"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

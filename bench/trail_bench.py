@@ -1,0 +1,312 @@
+"""The DB-backed message trail at a million entries (issue 7). Not a test: it prints figures.
+
+    .venv/bin/python bench/trail_bench.py                        # SQLite, 1,000,000 entries
+    .venv/bin/python bench/trail_bench.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench
+
+Per database, on a schema made fresh for the run:
+
+1. append rate through the real path (`Store._add_message` -> `trail_log.append`, one transaction
+   per entry, then `--batch` entries per transaction) on the empty log;
+2. a BULK LOAD of `--size` entries: precomputed `messages` rows and every stored subtree hash
+   (`InMemorySubtreeHashes`), inserted with executemany in chunks. This is not the append path;
+   it only builds a log of a million entries in minutes so that proofs can be timed on it;
+3. `--proofs` inclusion and consistency proofs served by `Auditor.inclusion/consistency` (stored
+   subtree hashes read through `DbSubtreeHashes`), random sizes and indexes; a sample verified
+   against roots computed independently in memory;
+4. the append rate again on top of the loaded log, and a check that the real append path carried
+   on exactly where the bulk load stopped (root over the database == root computed in memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import random
+import sys
+import time
+from collections.abc import Iterator
+
+from _support import describe_url, fresh_database, percentiles_ms, table
+from sqlalchemy import Engine, insert, select
+
+from gateway.audit import Auditor
+from gateway.clock import system_clock
+from gateway.config import PROJECT_ROOT
+from gateway.merkle import (
+    InMemorySubtreeHashes,
+    leaf_hash,
+    tree_root,
+    verify_consistency,
+    verify_inclusion,
+)
+from gateway.pki import init_dev_pki
+from gateway.storage.models import MessageRow, TrailNodeRow
+from gateway.storage.repository import Message, Store
+from gateway.storage.trail_log import DbSubtreeHashes
+from gateway.trail_format import entry_bytes, precise
+from gateway.xmlsig import SigningIdentity
+
+CHUNK = 20_000
+VERIFY_SAMPLE = 100
+# One application's messages, in order: what the bulk-loaded entries look like.
+CYCLE = (
+    ("application", "in", "trader:210540012341", None),
+    ("agency-request", "out", "agency:customs", "customs"),
+    ("agency-answer", "in", "agency:customs", "customs"),
+    ("agency-request", "out", "agency:transport", "transport"),
+    ("agency-answer", "in", "agency:transport", "transport"),
+    ("agency-request", "out", "agency:agriculture", "agriculture"),
+    ("agency-answer", "in", "agency:agriculture", "agriculture"),
+    ("decision", "out", "trader:210540012341", None),
+)
+
+
+def append_rate(store: Store, count: int, per_transaction: int) -> float:
+    """Entries per second through `Store._add_message`, `per_transaction` per transaction."""
+    body = (PROJECT_ROOT / "samples" / "fresh-apples-import.xml").read_bytes()  # a real-size body
+    message = Message("agency-answer", "in", "agency:customs", "application/xml", body)
+    for _ in range(20):  # not timed: let SQLAlchemy compile and cache its statements first
+        with store.transaction() as s:
+            store._add_message(s, "NSW-BENCH-WARMUP", message)
+    started = time.perf_counter()
+    for _ in range(count // per_transaction):
+        with store.transaction() as s:
+            for _ in range(per_transaction):
+                store._add_message(s, "NSW-BENCH-APPEND", message)
+    return (count // per_transaction * per_transaction) / (time.perf_counter() - started)
+
+
+def _bulk_rows(start: int, stop: int) -> Iterator[dict[str, object]]:
+    """The rows `_add_message` would have written for entries start..stop-1 (short bodies)."""
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for seq in range(start, stop):
+        kind, direction, counterpart, agency = CYCLE[seq % len(CYCLE)]
+        application_id = f"NSW-20260101-{seq // len(CYCLE):010X}"
+        case_id = f"{application_id}-{agency}" if agency else None
+        body = b"<bulk-loaded seq='%d'/>" % seq
+        digest = hashlib.sha256(body).hexdigest()
+        created = base + dt.timedelta(milliseconds=seq)
+        fields = {
+            "kind": kind,
+            "direction": direction,
+            "counterpart": counterpart,
+            "application_id": application_id,
+            "case_id": case_id,
+            "content_type": "application/xml",
+            "time": precise(created),
+            "signer": None,
+            "sha256": digest,
+            "seq": seq,
+        }
+        yield {
+            "seq": seq,
+            "entry": entry_bytes(fields),
+            "application_id": application_id,
+            "case_id": case_id,
+            "kind": kind,
+            "direction": direction,
+            "counterpart": counterpart,
+            "content_type": "application/xml",
+            "body": body,
+            "sha256": digest,
+            "signer": None,
+            "created_at": created,
+        }
+
+
+def bulk_load(engine: Engine, size: int) -> InMemorySubtreeHashes:
+    """Insert `size` precomputed entries and all their subtree hashes; return the hashes."""
+    hashes = InMemorySubtreeHashes()
+    messages, nodes = MessageRow.__table__, TrailNodeRow.__table__
+    for start in range(0, size, CHUNK):
+        rows = list(_bulk_rows(start, min(size, start + CHUNK)))
+        for row in rows:
+            hashes.append(leaf_hash(row["entry"]))  # type: ignore[arg-type]
+        with engine.begin() as c:
+            c.execute(insert(messages), rows)
+    for level, level_hashes in enumerate(hashes.levels):
+        for start in range(0, len(level_hashes), CHUNK * 5):
+            chunk = level_hashes[start : start + CHUNK * 5]
+            with engine.begin() as c:
+                c.execute(
+                    insert(nodes),
+                    [{"level": level, "idx": start + i, "hash": h} for i, h in enumerate(chunk)],
+                )
+    return hashes
+
+
+def time_proofs(
+    auditor: Auditor, size: int, count: int, rng: random.Random
+) -> tuple[
+    list[tuple[int, int, list[bytes]]], list[float], list[tuple[int, int, list[bytes]]], list[float]
+]:
+    sizes = [rng.randrange(2, size + 1) for _ in range(count)]
+    inclusions, inclusion_times = [], []
+    for n in sizes:
+        i = rng.randrange(n)
+        t0 = time.perf_counter()
+        proof = auditor.inclusion(i, n)
+        inclusion_times.append(time.perf_counter() - t0)
+        inclusions.append((i, n, proof))
+    consistencies, consistency_times = [], []
+    for n in sizes:
+        m = rng.randrange(1, n)
+        t0 = time.perf_counter()
+        proof = auditor.consistency(m, n)
+        consistency_times.append(time.perf_counter() - t0)
+        consistencies.append((m, n, proof))
+    return inclusions, inclusion_times, consistencies, consistency_times
+
+
+def _leaf(store: Store, seq: int) -> bytes:
+    with store.transaction() as s:
+        entry = s.scalar(select(MessageRow.entry).where(MessageRow.seq == seq))
+    assert entry is not None, f"no entry {seq}"
+    return leaf_hash(entry)
+
+
+def run(
+    url: str, size: int, appends: int, batch: int, proofs: int, gateway: SigningIdentity
+) -> list[list[object]]:
+    store = Store(fresh_database(url), system_clock)
+    label = describe_url(url)
+    print(f"\n=== {label}  ({url})", flush=True)
+    figures: list[list[object]] = []
+
+    # 1. The real append path on an empty log.
+    single = append_rate(store, appends, 1)
+    batched = append_rate(store, appends, batch)
+    print(
+        f"append, empty log        {single:8,.0f} entries/s single, {batched:,.0f} entries/s in batches of {batch}",
+        flush=True,
+    )
+    figures.append(
+        [label, "append (real path), empty log: 1 entry/txn", f"{single:,.0f} entries/s"]
+    )
+    figures.append(
+        [label, f"append (real path), empty log: {batch} entries/txn", f"{batched:,.0f} entries/s"]
+    )
+    store.engine.dispose()
+
+    # 2. BULK LOAD, not the append path.
+    engine = fresh_database(url)
+    store = Store(engine, system_clock)
+    t0 = time.perf_counter()
+    hashes = bulk_load(engine, size)
+    loaded = time.perf_counter() - t0
+    print(
+        f"BULK LOAD (not the append path): {size:,} entries + {sum(map(len, hashes.levels)):,} subtree hashes in {loaded:.1f} s",
+        flush=True,
+    )
+    figures.append(
+        [label, f"BULK LOAD (not the append path) of {size:,} entries", f"{loaded:.0f} s"]
+    )
+    if engine.dialect.name == "postgresql":
+        # As autovacuum would, eventually: without it the first minutes after a bulk load measure
+        # autovacuum competing for this machine's two cores, not the log.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE messages, trail_nodes")
+    root = tree_root(size, hashes)
+    with store.transaction() as s:
+        stored_root = tree_root(size, DbSubtreeHashes(s))
+    assert stored_root == root, "root over the stored hashes differs from the in-memory root"
+
+    # 3. Proofs served by the Auditor from stored subtree hashes.
+    auditor = Auditor(store, gateway, system_clock)
+    rng = random.Random(9162)
+    inclusions, inclusion_times, consistencies, consistency_times = time_proofs(
+        auditor, size, proofs, rng
+    )
+    for name, times in (("inclusion", inclusion_times), ("consistency", consistency_times)):
+        p = percentiles_ms(times)
+        print(
+            f"{name:<12} proof at {size:,}: mean {p['mean']:.2f} ms  p50 {p['p50']:.2f} ms  p99 {p['p99']:.2f} ms  (n={len(times)})",
+            flush=True,
+        )
+        figures.append(
+            [
+                label,
+                f"{name} proof (Auditor, log of {size:,})",
+                f"mean {p['mean']:.2f} / p50 {p['p50']:.2f} / p99 {p['p99']:.2f} ms",
+            ]
+        )
+    # Not timed: the figures mean nothing unless the proofs verify against independent roots.
+    for (i, n, proof), (m, n2, cproof) in zip(
+        inclusions[:VERIFY_SAMPLE], consistencies[:VERIFY_SAMPLE], strict=True
+    ):
+        verify_inclusion(_leaf(store, i), i, n, proof, tree_root(n, hashes))
+        verify_consistency(m, n2, tree_root(m, hashes), tree_root(n2, hashes), cproof)
+    print(
+        f"verified {VERIFY_SAMPLE} inclusion and {VERIFY_SAMPLE} consistency proofs against roots computed in memory",
+        flush=True,
+    )
+
+    # 4. The real append path again, on top of the loaded log; it must carry on where it stopped.
+    single = append_rate(store, appends, 1)
+    batched = append_rate(store, appends, batch)
+    print(
+        f"append at {size:,}     {single:8,.0f} entries/s single, {batched:,.0f} entries/s in batches of {batch}",
+        flush=True,
+    )
+    figures.append(
+        [label, f"append (real path) at {size:,}: 1 entry/txn", f"{single:,.0f} entries/s"]
+    )
+    figures.append(
+        [label, f"append (real path) at {size:,}: {batch} entries/txn", f"{batched:,.0f} entries/s"]
+    )
+    with store.transaction() as s:
+        grown = s.scalar(select(MessageRow.seq).order_by(MessageRow.seq.desc()).limit(1)) + 1
+    for seq in range(size, grown):
+        hashes.append(_leaf(store, seq))
+    with store.transaction() as s:
+        assert tree_root(grown, DbSubtreeHashes(s)) == tree_root(grown, hashes), "appends diverged"
+    print(f"root at {grown:,} over stored hashes == root computed in memory", flush=True)
+    engine.dispose()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sqlite",
+        default=str(PROJECT_ROOT / "var" / "bench" / "trail.db"),
+        help="SQLite file (recreated)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also PostgreSQL (database name must contain 'bench')"
+    )
+    parser.add_argument(
+        "--size", type=int, default=1_000_000, help="entries in the bulk-loaded log"
+    )
+    parser.add_argument("--postgres-size", type=int, help="bulk size on PostgreSQL [--size]")
+    parser.add_argument("--appends", type=int, default=2_000, help="entries per append measurement")
+    parser.add_argument("--batch", type=int, default=10, help="entries per transaction, batched")
+    parser.add_argument("--proofs", type=int, default=1_000)
+    args = parser.parse_args(argv)
+
+    pki = init_dev_pki(PROJECT_ROOT / "certs" / "dev")
+    gateway = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
+    figures = []
+    if not args.no_sqlite:
+        figures += run(
+            f"sqlite:///{args.sqlite}", args.size, args.appends, args.batch, args.proofs, gateway
+        )
+    if args.postgres:
+        figures += run(
+            args.postgres,
+            args.postgres_size or args.size,
+            args.appends,
+            args.batch,
+            args.proofs,
+            gateway,
+        )
+    print("\n" + table(["database", "measurement", "figure"], figures, "llr"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Who is reporting: a checkpoint device or tracker, proved by an RFC 9421 HTTP message signature
+made with the key of its certificate (keyid = the certificate's SHA-256 fingerprint).
+
+The RFC 9421 work is gateway.http_signatures (the trader-authentication profile); this module is
+only the seam that applies it to devices: the device's certificate comes from the checkpoint
+registry and is re-judged by the trust store on every request (so a revoked device stops at once),
+the body must be covered by a signed Content-Digest, and each (keyid, nonce) is accepted once.
+
+Seam note: the profile's tag is fixed to "nsw-trader" in gateway.http_signatures today. Cross-use is
+already impossible (device and trader keyids live in different registries, and "@path" is
+covered), but once that module takes a `tag` argument devices should sign with `DEVICE_TAG`.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from flask import Request
+
+from gateway.checkpoint.errors import UnknownDevice
+from gateway.checkpoint.registry import CheckpointRegistry, Device
+from gateway.clock import Clock
+from gateway.errors import GatewayError, ReplayedRequest, Unauthenticated
+from gateway.http_signatures import (
+    CLOCK_SKEW,
+    MAX_AGE,
+    PublicKey,
+    RequestView,
+    SignatureRefused,
+    requested_keyid,
+    verify_request,
+)
+from gateway.trader_keys import NonceLedger
+from gateway.trust import TrustStore
+
+DEVICE_TAG = "nsw-device"  # intended tag, see the seam note above
+HOW = (
+    'Sign the request with RFC 9421 HTTP Message Signatures: cover "@method" "@path" "@query" '
+    '"content-digest", keyid = the SHA-256 fingerprint of the device certificate, created, '
+    "expires, nonce and the profile tag (wsdl/checkpoint/device-events.openapi.json)."
+)
+
+
+def _view(request: Request) -> RequestView:
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    if not raw.startswith("/"):
+        raw = urllib.parse.quote(request.path)
+        if request.query_string:
+            raw += "?" + request.query_string.decode("latin-1")
+    return RequestView(request.method, f"{request.scheme}://{request.host}{raw}", request.headers)
+
+
+def authenticate_device(
+    request: Request,
+    body: bytes,
+    *,
+    registry: CheckpointRegistry,
+    trust: TrustStore,
+    nonces: NonceLedger,
+    clock: Clock,
+) -> Device:
+    """The registered device that signed this request (and its body), or a 401 problem."""
+    try:
+        keyid = requested_keyid(request.headers.items())
+    except SignatureRefused as exc:
+        raise Unauthenticated(f"This event is not signed as required ({exc}). {HOW}") from exc
+    device = registry.device(keyid)
+    if device is None:
+        raise UnknownDevice(
+            f"No checkpoint device with certificate fingerprint {keyid[:64]!r} is registered "
+            "(mappings/checkpoints.toml binds each device to a checkpoint and a stage)."
+        )
+    try:
+        trust.verify(device.certificate)
+    except GatewayError as exc:
+        raise Unauthenticated(f"The device certificate is not accepted now: {exc.detail}") from exc
+    if not body:
+        raise Unauthenticated(f"A device event must have a body covered by Content-Digest. {HOW}")
+    key = device.certificate.public_key()
+    assert isinstance(key, PublicKey)  # the trust store accepted it
+    try:
+        signed = verify_request(_view(request), keyid, key, clock, body)
+    except SignatureRefused as exc:
+        raise Unauthenticated(f"The event signature does not verify: {exc}. {HOW}") from exc
+    if not nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):
+        raise ReplayedRequest(
+            "This signed request was already used (same key and nonce). To send an event again, "
+            "sign it afresh: the same event_id is answered idempotently."
+        )
+    return device

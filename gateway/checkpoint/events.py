@@ -1,0 +1,154 @@
+"""Device events and transit positions as typed values (contract: wsdl/checkpoint/
+device-events.openapi.json). Constructors refuse anything the contract does not allow, with a
+sentence naming the field; nothing downstream sees the raw JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.checkpoint.errors import InvalidEvent
+from gateway.checkpoint.registry import STAGES
+
+EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
+PLATE = re.compile(r"[A-Z0-9]{2,12}")
+CHECKPOINT = re.compile(r"KZ-[A-Z]{2,30}")
+LANE = re.compile(r"[A-Z0-9]{1,8}")
+MAX_BODY = 64 * 1024
+
+# Readings each stage must carry: name -> accepted Python types (bool is not a number here).
+_READINGS: dict[str, dict[str, tuple[type, ...]]] = {
+    "entry": {},
+    "radiation": {"alarm": (bool,), "dose_usv_h": (int, float), "background_usv_h": (int, float)},
+    "parameters": {
+        "gross_mass_kg": (int, float),
+        "axle_loads_kg": (list,),
+        "length_m": (int, float),
+        "width_m": (int, float),
+        "height_m": (int, float),
+    },
+    "scan": {"anomaly": (bool,)},
+    "documents": {"presented": (list,)},
+    "exit": {},
+}
+_OPTIONAL = {"entry": {"trailer_plate", "confidence"}, "scan": {"note"}}
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    if len(body) > MAX_BODY:
+        raise InvalidEvent(f"The event is {len(body)} bytes; the limit is {MAX_BODY}.")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidEvent(f"The body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidEvent("The body must be a JSON object.")
+    return data
+
+
+def _text(data: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidEvent(f"{name!r} must be a string matching {pattern.pattern}.", field=name)
+    return value
+
+
+def _moment(data: dict[str, Any], name: str) -> dt.datetime:
+    value = data.get(name)
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        moment = None
+    if not isinstance(value, str) or moment is None or moment.tzinfo is None:
+        raise InvalidEvent(f"{name!r} must be an RFC 3339 date-time with an offset.", field=name)
+    return moment.astimezone(dt.UTC)
+
+
+def _only(data: dict[str, Any], allowed: set[str], where: str) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise InvalidEvent(f"{where} has fields the contract does not define: {extra}.")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    event_id: str
+    checkpoint: str
+    stage: str
+    lane: str
+    plate: str
+    measured_at: dt.datetime
+    readings: dict[str, Any]
+
+
+def parse_stage_event(body: bytes) -> StageEvent:
+    data = _object(body)
+    _only(
+        data,
+        {"event_id", "checkpoint", "stage", "lane", "plate", "measured_at", "readings"},
+        "The event",
+    )
+    stage = data.get("stage")
+    if stage not in STAGES:
+        raise InvalidEvent(f"'stage' must be one of {', '.join(STAGES)}.", field="stage")
+    readings = data.get("readings")
+    if not isinstance(readings, dict):
+        raise InvalidEvent("'readings' must be an object.", field="readings")
+    required = _READINGS[stage]
+    _only(readings, set(required) | _OPTIONAL.get(stage, set()), f"The {stage} readings")
+    for name, types in required.items():
+        value = readings.get(name)
+        numeric = (int, float) == types
+        if (numeric and not _number(value)) or (not numeric and not isinstance(value, types)):
+            raise InvalidEvent(f"The {stage} reading {name!r} is missing or of the wrong type.")
+    if stage == "parameters" and not all(_number(v) for v in readings["axle_loads_kg"]):
+        raise InvalidEvent("'axle_loads_kg' must be a list of numbers.")
+    if stage == "documents" and not all(isinstance(v, str) for v in readings["presented"]):
+        raise InvalidEvent("'presented' must be a list of document types.")
+    return StageEvent(
+        event_id=_text(data, "event_id", EVENT_ID),
+        checkpoint=_text(data, "checkpoint", CHECKPOINT),
+        stage=str(stage),
+        lane=_text(data, "lane", LANE),
+        plate=_text(data, "plate", PLATE),
+        measured_at=_moment(data, "measured_at"),
+        readings=dict(readings),
+    )
+
+
+@dataclass(frozen=True)
+class Position:
+    event_id: str
+    plate: str
+    at: dt.datetime
+    lat: float
+    lon: float
+    seal: str  # closed | open
+
+
+def parse_position(body: bytes) -> Position:
+    data = _object(body)
+    _only(data, {"event_id", "plate", "at", "lat", "lon", "seal"}, "The position")
+    lat, lon = data.get("lat"), data.get("lon")
+    if not _number(lat) or not -90 <= float(lat) <= 90:  # type: ignore[arg-type]
+        raise InvalidEvent("'lat' must be a number from -90 to 90.", field="lat")
+    if not _number(lon) or not -180 <= float(lon) <= 180:  # type: ignore[arg-type]
+        raise InvalidEvent("'lon' must be a number from -180 to 180.", field="lon")
+    if data.get("seal") not in ("closed", "open"):
+        raise InvalidEvent("'seal' must be 'closed' or 'open'.", field="seal")
+    return Position(
+        event_id=_text(data, "event_id", EVENT_ID),
+        plate=_text(data, "plate", PLATE),
+        at=_moment(data, "at"),
+        lat=float(lat),  # type: ignore[arg-type]
+        lon=float(lon),  # type: ignore[arg-type]
+        seal=str(data["seal"]),
+    )

@@ -1,0 +1,135 @@
+"""The automated exit permit (stage 6): the barrier opens only when every application the vehicle
+carries is released, every earlier stage passed and no gate finding is open; otherwise the vehicle
+is directed (lane, agency, why). `exit_verdict` is a pure rule; the barrier command is a document
+signed by the gateway, so the barrier (and an auditor) can check who opened it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from gateway.checkpoint.registry import STAGES
+from gateway.clock import iso
+from gateway.xmlsig import SigningIdentity, sign_enveloped
+
+NS = "urn:kz:nsw:barrier:1"
+CUSTOMS_LANE = "customs-inspection"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    agency: str
+    state: str
+    inspection: str | None = None
+
+
+@dataclass(frozen=True)
+class AppDecision:
+    """One carried application as the gate sees it: its verdict (None: not decided) and cases."""
+
+    application_id: str
+    verdict: str | None
+    cases: tuple[CaseView, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenFinding:
+    agency: str
+    lane: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ExitVerdict:
+    kind: str  # open | wait | directed | manual
+    why: str
+    lane: str | None = None
+    agency: str | None = None
+
+    def direction(self) -> dict[str, str | None]:
+        return {"lane": self.lane, "agency": self.agency, "why": self.why}
+
+
+def exit_verdict(
+    *,
+    manual_reason: str | None,
+    manual_lane: str,
+    stages_passed: set[str],
+    findings: Sequence[OpenFinding],
+    decisions: Sequence[AppDecision],
+) -> ExitVerdict:
+    """The rule of stage 6, in the order an officer would apply it."""
+    if manual_reason is not None:
+        return ExitVerdict("manual", manual_reason, manual_lane, "customs")
+    for stage in STAGES[:-1]:
+        if stage not in stages_passed:
+            return ExitVerdict("directed", f"Stage {stage} has not passed.", manual_lane, "customs")
+    if findings:
+        first = findings[0]
+        return ExitVerdict("directed", first.why, first.lane, first.agency)
+    if not decisions:
+        return ExitVerdict("manual", "The vehicle carries no application.", manual_lane, "customs")
+    waiting = [d.application_id for d in decisions if d.verdict is None]
+    if waiting:
+        agencies = sorted(
+            {c.agency for d in decisions for c in d.cases if c.state in ("queued", "pending")}
+        )
+        return ExitVerdict(
+            "wait",
+            f"Decision not ready for {', '.join(waiting)} (waiting for {', '.join(agencies) or 'an operator'}).",
+        )
+    for d in decisions:
+        if d.verdict == "refused":
+            refusing = [c.agency for c in d.cases if c.state == "refused"]
+            return ExitVerdict(
+                "directed",
+                f"{d.application_id} is refused by {', '.join(refusing)}.",
+                CUSTOMS_LANE,
+                refusing[0] if refusing else "customs",
+            )
+    for d in decisions:
+        if d.verdict == "inspection":
+            case = next(c for c in d.cases if c.state == "inspection")
+            lane, _, why = (case.inspection or "").partition(": ")
+            return ExitVerdict(
+                "directed",
+                f"{d.application_id}: {why or case.inspection or 'inspection required'}",
+                lane if why else f"{case.agency}-inspection",
+                case.agency,
+            )
+    return ExitVerdict("open", "Every application released and every stage passed.")
+
+
+def barrier_command(
+    identity: SigningIdentity,
+    *,
+    checkpoint: str,
+    lane: str,
+    plate: str,
+    visit_id: str,
+    applications: Sequence[str],
+    kind: str,
+    issued_at: dt.datetime,
+    cleared_by: str | None = None,
+) -> bytes:
+    """The signed command that opens the exit barrier for one vehicle (kind automatic|manual)."""
+    root = etree.Element(f"{{{NS}}}BarrierCommand", nsmap={None: NS})
+    for tag, text in (
+        ("Checkpoint", checkpoint),
+        ("Lane", lane),
+        ("Plate", plate),
+        ("Visit", visit_id),
+        ("Command", "open"),
+        ("Kind", kind),
+        ("IssuedAt", iso(issued_at)),
+    ):
+        etree.SubElement(root, f"{{{NS}}}{tag}").text = text
+    if cleared_by is not None:
+        etree.SubElement(root, f"{{{NS}}}ClearedBy").text = cleared_by
+    apps = etree.SubElement(root, f"{{{NS}}}Applications")
+    for application_id in applications:
+        etree.SubElement(apps, f"{{{NS}}}ApplicationId").text = application_id
+    return sign_enveloped(root, identity)

@@ -1,0 +1,198 @@
+"""Transit corridors as data, and the pure rules that judge a vehicle's GNSS fixes against one.
+
+A corridor (mappings/corridors/*.toml) is a polyline of waypoints with a width. Geometry is done
+with pyproj and shapely, not by hand: lon/lat is projected to an azimuthal equidistant CRS centred
+on the corridor (metres; distortion stays well under 1 % within ~600 km of the centre, i.e. a few
+hundred metres on a 20 km half-width), the line is buffered there by half the width, and the offset
+reported is the geodesic (WGS84 ellipsoid) distance to the nearest point of the centre line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shapely
+from pyproj import CRS, Geod, Transformer
+from shapely.geometry import LineString, Point
+
+from gateway.checkpoint.errors import PositionRefused
+from gateway.checkpoint.events import Position
+from gateway.errors import ConfigurationError
+
+GEOD = Geod(ellps="WGS84")
+CLOCK_SKEW = dt.timedelta(seconds=30)
+STOP_RADIUS_M = 200.0  # two fixes closer than this: the vehicle has not moved
+
+
+@dataclass(frozen=True)
+class CorridorSpec:
+    id: str
+    name: str
+    entry_checkpoint: str
+    exit_checkpoint: str
+    width_km: float
+    max_duration_hours: float
+    max_stop_minutes: float
+    max_speed_kmh: float
+    waypoints: tuple[tuple[float, float], ...]  # (lat, lon)
+
+
+class Corridor:
+    """A corridor's geometry in its own local metric CRS. Immutable after construction."""
+
+    def __init__(self, spec: CorridorSpec) -> None:
+        if len(spec.waypoints) < 2 or spec.width_km <= 0:
+            raise ConfigurationError(f"corridor {spec.id}: two waypoints and a width are needed")
+        self.spec = spec
+        lat0 = sum(p[0] for p in spec.waypoints) / len(spec.waypoints)
+        lon0 = sum(p[1] for p in spec.waypoints) / len(spec.waypoints)
+        local = CRS.from_dict(
+            {"proj": "aeqd", "lat_0": lat0, "lon_0": lon0, "datum": "WGS84", "units": "m"}
+        )
+        self._to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
+        self._to_geo = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
+        self.line = LineString([self._to_local.transform(lon, lat) for lat, lon in spec.waypoints])
+        self.area = self.line.buffer(spec.width_km * 500.0)  # half the width either side
+        shapely.prepare(self.area)
+
+    def locate(self, lat: float, lon: float) -> tuple[bool, float]:
+        """(inside the corridor, geodesic distance in metres to its centre line)."""
+        x, y = self._to_local.transform(lon, lat)
+        point = Point(x, y)
+        nearest = self.line.interpolate(self.line.project(point))
+        near_lon, near_lat = self._to_geo.transform(nearest.x, nearest.y)
+        _, _, offset = GEOD.inv(lon, lat, near_lon, near_lat)
+        return bool(self.area.covers(point)), float(offset)
+
+    def point_at(self, fraction: float, offset_km: float = 0.0) -> tuple[float, float]:
+        """(lat, lon) at `fraction` of the line's length, shifted `offset_km` north (simulators)."""
+        p = self.line.interpolate(fraction, normalized=True)
+        lon, lat = self._to_geo.transform(p.x, p.y + offset_km * 1000.0)
+        return float(lat), float(lon)
+
+
+def load_corridors(directory: Path) -> dict[str, Corridor]:
+    corridors = {}
+    for path in sorted(Path(directory).glob("*.toml")):
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            spec = CorridorSpec(
+                id=str(raw["id"]),
+                name=str(raw["name"]),
+                entry_checkpoint=str(raw["entry_checkpoint"]),
+                exit_checkpoint=str(raw["exit_checkpoint"]),
+                width_km=float(raw["width_km"]),
+                max_duration_hours=float(raw["max_duration_hours"]),
+                max_stop_minutes=float(raw["max_stop_minutes"]),
+                max_speed_kmh=float(raw["max_speed_kmh"]),
+                waypoints=tuple((float(a), float(b)) for a, b in raw["waypoints"]),
+            )
+        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"The corridor {path} cannot be read: {exc}") from exc
+        corridors[spec.id] = Corridor(spec)
+    return corridors
+
+
+@dataclass(frozen=True)
+class Track:
+    """What is known of a transit before this fix."""
+
+    last_lat: float | None
+    last_lon: float | None
+    last_at: dt.datetime | None
+    stopped_since: dt.datetime | None
+    seal: str
+    due_by: dt.datetime
+    alerted: frozenset[str] = frozenset()  # alert keys already raised (kind or kind@since)
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # off-corridor | seal-opened | long-stop | overdue | impossible-speed
+    detail: str
+    key: str  # raise once per key
+
+
+@dataclass(frozen=True)
+class Judgement:
+    accepted: bool
+    offset_m: float | None
+    stopped_since: dt.datetime | None
+    alerts: list[Alert] = field(default_factory=list)
+
+
+def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> Judgement:
+    """Judge one fix. Raises `PositionRefused` for a fix that cannot be true in time (from the
+    future, or not after the last one); a physically impossible jump is kept out of the track
+    and raises an alert (a spoofed or faulty tracker is itself something the OMC must see)."""
+    spec = corridor.spec
+    if fix.at > now + CLOCK_SKEW:
+        raise PositionRefused(
+            f"The fix is dated {fix.at.isoformat()}, after the gateway's time {now.isoformat()}: "
+            "check the tracker's clock."
+        )
+    if track.last_at is not None and fix.at <= track.last_at:
+        raise PositionRefused(
+            f"The fix is dated {fix.at.isoformat()}, not after the last accepted fix "
+            f"({track.last_at.isoformat()}); send fixes in order."
+        )
+    alerts: list[Alert] = []
+    moved = None
+    if track.last_lat is not None and track.last_lon is not None and track.last_at is not None:
+        _, _, moved = GEOD.inv(track.last_lon, track.last_lat, fix.lon, fix.lat)
+        hours = (fix.at - track.last_at).total_seconds() / 3600
+        speed = moved / 1000 / hours
+        if speed > spec.max_speed_kmh:
+            detail = (
+                f"{moved / 1000:.1f} km in {hours * 60:.1f} min = {speed:.0f} km/h "
+                f"(> {spec.max_speed_kmh:.0f}): fix not accepted"
+            )
+            return Judgement(
+                False,
+                None,
+                track.stopped_since,
+                [Alert("impossible-speed", detail, f"speed@{fix.at.isoformat()}")],
+            )
+    inside, offset = corridor.locate(fix.lat, fix.lon)
+    was_inside = True
+    if track.last_lat is not None and track.last_lon is not None:
+        was_inside = corridor.locate(track.last_lat, track.last_lon)[0]
+    if not inside and was_inside:
+        alerts.append(
+            Alert(
+                "off-corridor",
+                f"{offset / 1000:.1f} km from the centre line of {spec.id} "
+                f"(half-width {spec.width_km / 2:.1f} km)",
+                f"off@{fix.at.isoformat()}",
+            )
+        )
+    if fix.seal == "open" and track.seal != "open":
+        alerts.append(
+            Alert("seal-opened", "the electronic seal reports open", f"seal@{fix.at.isoformat()}")
+        )
+    stopped_since = None
+    if moved is not None and moved < STOP_RADIUS_M:
+        stopped_since = track.stopped_since or track.last_at
+        assert stopped_since is not None
+        minutes = (fix.at - stopped_since).total_seconds() / 60
+        key = f"stop@{stopped_since.isoformat()}"
+        if minutes > spec.max_stop_minutes and key not in track.alerted:
+            alerts.append(
+                Alert(
+                    "long-stop", f"stopped {minutes:.0f} min (> {spec.max_stop_minutes:.0f})", key
+                )
+            )
+    alerts += overdue(track, fix.at)
+    return Judgement(True, offset, stopped_since, alerts)
+
+
+def overdue(track: Track, now: dt.datetime) -> list[Alert]:
+    """The overdue alert, once, when the transit is past its due time at the exit checkpoint."""
+    if now > track.due_by and "overdue" not in track.alerted:
+        return [
+            Alert("overdue", f"not at the exit checkpoint by {track.due_by.isoformat()}", "overdue")
+        ]
+    return []

@@ -1,0 +1,154 @@
+"""HTTP interface of the electronic checkpoint (blueprint `checkpoint`, /api/v1/checkpoint).
+
+- POST /notices: a signed advance notice (application/xml), from a carrier or declarant;
+- POST /events, POST /positions: signed device events and transit fixes (RFC 9421, JSON);
+- officers and the OMC (operator bearer token): visits, manual clearance, inspection results,
+  transits, the overdue sweep and the timing report.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.bootstrap import Services
+from gateway.checkpoint.device_auth import authenticate_device
+from gateway.checkpoint.errors import InvalidEvent
+from gateway.checkpoint.events import parse_position, parse_stage_event
+from gateway.checkpoint.reports import timing_report
+from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
+
+bp = Blueprint("checkpoint", __name__, url_prefix="/api/v1/checkpoint")
+
+
+class OfficerOnly(GatewayError):
+    code, status, title = "officer-only", 401, "Officer credentials required"
+
+
+def _services() -> Services:
+    svc: Services = current_app.extensions["nsw"]
+    return svc
+
+
+def _require_officer() -> None:
+    # The operator tokens of the operations API, until the OMC's accounts and roles arrive.
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    tokens = _services().config.operator_tokens
+    if scheme.lower() == "bearer" and any(
+        hmac.compare_digest(token.encode(), t.encode()) for t in tokens
+    ):
+        return
+    raise OfficerOnly("Send 'Authorization: Bearer <token>' with an operator token.")
+
+
+def _device_body() -> tuple[bytes, Any]:
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the event as application/json.")
+    body = request.get_data(cache=True)
+    svc = _services()
+    device = authenticate_device(
+        request, body, registry=svc.checkpoint.registry, trust=svc.trust,
+        nonces=svc.nonces, clock=svc.clock,
+    )  # fmt: skip
+    return body, device
+
+
+@bp.post("/notices")
+def notice() -> tuple[Response, int]:
+    if request.mimetype not in ("application/xml", "text/xml"):
+        raise UnsupportedMediaType("Send the signed notice as application/xml.")
+    saved = _services().checkpoint.notices.submit(request.get_data(cache=False))
+    payload = {
+        "id": saved.id, "version": saved.version, "plate": saved.plate,
+        "checkpoint": saved.checkpoint, "applications": list(saved.applications),
+        "supersedes": saved.supersedes,
+    }  # fmt: skip
+    return jsonify(payload), 202 if saved.created else 200
+
+
+@bp.post("/events")
+def event() -> tuple[Response, int]:
+    body, device = _device_body()
+    answer, created = _services().checkpoint.service.record_event(
+        device, parse_stage_event(body), body
+    )
+    return jsonify(answer), 201 if created else 200
+
+
+@bp.post("/positions")
+def position() -> tuple[Response, int]:
+    body, device = _device_body()
+    answer, created = _services().checkpoint.transits.record_position(
+        device, parse_position(body), body
+    )
+    return jsonify(answer), 201 if created else 200
+
+
+@bp.get("/visits/<visit_id>")
+def visit(visit_id: str) -> Response:
+    _require_officer()
+    return jsonify(_services().checkpoint.service.visit(visit_id))
+
+
+def _officer_form() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("officer"), str)
+        or not data["officer"]
+    ):
+        raise InvalidEvent('Send JSON naming the acting officer: {"officer": ..., ...}.')
+    return data
+
+
+@bp.post("/visits/<visit_id>/clearance")
+def clearance(visit_id: str) -> Response:
+    _require_officer()
+    form = _officer_form()
+    return jsonify(
+        _services().checkpoint.service.manual_clearance(
+            visit_id, form["officer"], str(form.get("reason", ""))
+        )
+    )
+
+
+@bp.post("/visits/<visit_id>/findings/<finding_id>/result")
+def inspection_result(visit_id: str, finding_id: str) -> Response:
+    _require_officer()
+    form = _officer_form()
+    if not isinstance(form.get("cleared"), bool):
+        raise InvalidEvent("'cleared' must be true or false.")
+    return jsonify(
+        _services().checkpoint.service.inspection_result(
+            visit_id,
+            finding_id,
+            form["officer"],
+            cleared=form["cleared"],
+            note=str(form.get("note", "")),
+        )
+    )
+
+
+@bp.get("/transits/<transit_id>")
+def transit(transit_id: str) -> Response:
+    _require_officer()
+    found = _services().checkpoint.transits.transit(transit_id)
+    if found is None:
+        raise NotFound(f"There is no transit {transit_id}.")
+    return jsonify(found)
+
+
+@bp.post("/transits/sweep")
+def sweep() -> Response:
+    _require_officer()
+    return jsonify({"alerts": _services().checkpoint.transits.sweep_overdue()})
+
+
+@bp.get("/timing")
+def timing() -> Response:
+    _require_officer()
+    return jsonify(
+        timing_report(_services().checkpoint.store, request.args.get("checkpoint")).as_dict()
+    )

@@ -1,0 +1,225 @@
+"""HTTP Message Signatures (RFC 9421) for traders reading their applications.
+
+Built on the `http-message-signatures` package (the pyauth implementation of RFC 9421); this module
+holds the gateway's profile of it, used by both sides:
+
+- covered components: "@method", "@path" and "@query" (RFC 9421 §2.2), plus "content-digest"
+  (RFC 9530) whenever a request has a body; "@authority" and "@target-uri" are not required, so a
+  TLS-terminating proxy in front of the gateway does not break signatures;
+- parameters (§2.3): `keyid` = SHA-256 fingerprint of the trader's certificate (hex), `created`,
+  `expires`, `nonce` and `tag="nsw-trader"` are all required; `alg` is optional;
+- replay window: `created` at most `MAX_AGE` old and at most `CLOCK_SKEW` in the future, `expires`
+  (if given) not passed, and each (keyid, nonce) accepted once while the window is open (§7.2.2);
+- algorithms by the certificate's key (§3.3): RSA → rsa-pss-sha512 (rsa-v1_5-sha256 also
+  accepted), P-256 → ecdsa-p256-sha256, P-384 → ecdsa-p384-sha384, Ed25519 → ed25519. Never HMAC:
+  the key must be the certificate's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import http_sf
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from http_message_signatures import (
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    HTTPSignatureAlgorithm,
+    MappingKeyResolver,
+    algorithms,
+)
+from http_message_signatures.exceptions import HTTPMessageSignaturesException, InvalidSignature
+
+from gateway.clock import Clock
+
+TAG = "nsw-trader"
+LABEL = "nsw"
+COVERED = ("@method", "@path", "@query")
+MAX_AGE = dt.timedelta(minutes=5)
+CLOCK_SKEW = dt.timedelta(seconds=30)
+LIFETIME = dt.timedelta(seconds=60)  # what our own client puts in `expires`
+
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+_BY_ID: dict[str, type[HTTPSignatureAlgorithm]] = {
+    a.algorithm_id: a
+    for a in (
+        algorithms.RSA_PSS_SHA512,
+        algorithms.RSA_V1_5_SHA256,
+        algorithms.ECDSA_P256_SHA256,
+        algorithms.ECDSA_P384_SHA384,
+        algorithms.ED25519,
+    )
+}
+
+
+class SignatureRefused(Exception):
+    """The request's signature is missing, malformed, or does not verify under the profile."""
+
+
+def algorithm_for(key: object, alg: str | None = None) -> type[HTTPSignatureAlgorithm]:
+    """The algorithm for a certificate's key; `alg` (the signed parameter) picks among the ones the
+    key type allows. HMAC and unknown key types are refused."""
+    allowed: tuple[str, ...]
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        allowed = ("rsa-pss-sha512", "rsa-v1_5-sha256")
+    elif isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        by_curve = {"secp256r1": ("ecdsa-p256-sha256",), "secp384r1": ("ecdsa-p384-sha384",)}
+        allowed = by_curve.get(key.curve.name, ())
+    elif isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+        allowed = ("ed25519",)
+    else:
+        allowed = ()
+    if not allowed:
+        raise SignatureRefused("the certificate's key type cannot sign HTTP requests")
+    if alg is None:
+        return _BY_ID[allowed[0]]
+    if alg not in allowed:
+        raise SignatureRefused(f"algorithm {alg!r} is not allowed for this certificate's key")
+    return _BY_ID[alg]
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What RFC 9421 needs of a request: method, absolute encoded URL, header field lines."""
+
+    method: str
+    url: str
+    headers: Any  # needs items() (and, to sign, item assignment and deletion)
+
+
+def sign_request(
+    request: RequestView,
+    key: PrivateKey,
+    keyid: str,
+    *,
+    now: dt.datetime,
+    body: bytes | None = None,
+    nonce: str | None = None,
+) -> None:
+    """Add Signature-Input and Signature (and Content-Digest for a body) to `request.headers`."""
+    covered = COVERED + (("content-digest",) if body else ())
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithm_for(key),
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={keyid: key}),
+    )
+    signer.sign(
+        request,
+        key_id=keyid,
+        created=now,
+        expires=now + LIFETIME,
+        nonce=nonce or secrets.token_urlsafe(18),
+        label=LABEL,
+        tag=TAG,
+        covered_component_ids=covered,
+        body=body or None,
+    )
+
+
+@dataclass(frozen=True)
+class SignedBy:
+    """A verified request signature: which key, and the nonce to be recorded as used."""
+
+    keyid: str
+    nonce: str
+    created: dt.datetime
+
+
+def _tagged_params(headers: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The parameters of every Signature-Input member tagged `TAG`, in order."""
+    values = [v for k, v in headers if k.lower() == "signature-input"]
+    if not values:
+        raise SignatureRefused("the request carries no Signature-Input header")
+    try:
+        parsed: Any = http_sf.parse(", ".join(values).encode(), tltype="dictionary")
+    except Exception as exc:  # http_sf raises ValueError and friends on any malformed input
+        raise SignatureRefused("the Signature-Input header is not a valid dictionary") from exc
+    tagged = []
+    for member in parsed.values():
+        params = member[1] if isinstance(member, tuple) and len(member) == 2 else None
+        if isinstance(params, dict) and params.get("tag") == TAG:
+            tagged.append(dict(params))
+    return tagged
+
+
+def requested_keyid(headers: Iterable[tuple[str, str]]) -> str:
+    """The keyid of the request's signature tagged `TAG` (before anything is verified)."""
+    tagged = _tagged_params(headers)
+    if len(tagged) != 1 or not isinstance(tagged[0].get("keyid"), str):
+        raise SignatureRefused(f'exactly one signature with tag="{TAG}" and a keyid is required')
+    keyid: str = tagged[0]["keyid"]
+    return keyid
+
+
+def _timestamp(value: object, name: str) -> dt.datetime:
+    if type(value) is not int:
+        raise InvalidSignature(f'"{name}" must be an integer (RFC 9421 §2.3)')
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise InvalidSignature(f'"{name}" is out of range') from exc
+
+
+class _Verifier(HTTPMessageVerifier):
+    """The library's verifier with our clock and replay window instead of its own."""
+
+    def __init__(
+        self, algorithm: type[HTTPSignatureAlgorithm], keyid: str, key: PublicKey, clock: Clock
+    ):
+        super().__init__(
+            signature_algorithm=algorithm,
+            key_resolver=MappingKeyResolver(public_keys={keyid: key}, private_keys={}),
+        )
+        self._clock = clock
+
+    def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
+        now = self._clock()
+        params = sig_input.params
+        for name in ("created", "expires", "nonce"):
+            if name not in params:
+                raise InvalidSignature(f'the signature has no "{name}" parameter')
+        created = _timestamp(params["created"], "created")
+        expires = _timestamp(params["expires"], "expires")
+        if created > now + CLOCK_SKEW:
+            raise InvalidSignature('"created" is in the future; check your clock')
+        if created < now - MAX_AGE:
+            raise InvalidSignature(f'"created" is older than {int(MAX_AGE.total_seconds())} s')
+        if expires < now - CLOCK_SKEW:
+            raise InvalidSignature('the signature has expired ("expires" has passed)')
+
+
+def verify_request(
+    request: RequestView, keyid: str, key: PublicKey, clock: Clock, body: bytes = b""
+) -> SignedBy:
+    """Verify the `TAG` signature of `request` made with `key` under the profile above."""
+    try:
+        alg = _signed_params(request, keyid).get("alg")
+        verifier = _Verifier(
+            algorithm_for(key, alg if isinstance(alg, str) else None), keyid, key, clock
+        )
+        results = verifier.verify(
+            request,
+            max_age=MAX_AGE,
+            expect_tag=TAG,
+            require_components=COVERED,
+            body=body,
+        )
+    except (InvalidSignature, HTTPMessageSignaturesException, ValueError, TypeError) as exc:
+        raise SignatureRefused(str(exc) or type(exc).__name__) from exc
+    (result,) = results
+    if result.parameters.get("keyid") != keyid:
+        raise SignatureRefused("the signature was made with another key")
+    created = result.parameters["created"]
+    assert isinstance(created, int)
+    return SignedBy(keyid, str(result.nonce), dt.datetime.fromtimestamp(created, dt.UTC))
+
+
+def _signed_params(request: RequestView, keyid: str) -> dict[str, Any]:
+    for params in _tagged_params(request.headers.items()):
+        if params.get("keyid") == keyid:
+            return params
+    raise SignatureRefused("no signature for this key")

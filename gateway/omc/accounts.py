@@ -1,0 +1,192 @@
+"""OMC accounts: argon2id password hashes (RFC 9106), lockout after repeated failures, and the
+administrator's changes — each change recorded in the trail with who made it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from gateway.clock import iso
+from gateway.omc.errors import BadAccount, LoginRefused
+from gateway.omc.roles import Officer, Role
+from gateway.storage.models import OmcAccountRow
+from gateway.storage.repository import Message, Store, utc
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD = 12
+REFUSED = (
+    "Wrong name or password, or the account is disabled or locked after repeated failures. "
+    "An administrator can unlock it."
+)
+
+
+class Accounts:
+    def __init__(
+        self, store: Store, *, agencies: frozenset[str], max_failures: int, lockout_s: float
+    ) -> None:
+        self.store = store
+        self.agencies = agencies
+        self.max_failures = max_failures
+        self.lockout = dt.timedelta(seconds=lockout_s)
+        self._hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+        # Compared against when the name is unknown, so a wrong name costs as long as a wrong password.
+        self._dummy = self._hasher.hash("not-a-password-of-anyone")
+
+    # --- signing in -----------------------------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> Officer:
+        """The officer, or `LoginRefused` with one sentence for every reason (no enumeration)."""
+        now = self.store.clock()
+        with self.store.transaction() as s:
+            row = s.get(OmcAccountRow, username)
+            if row is None:
+                self._verify(self._dummy, password)
+                raise LoginRefused(REFUSED)
+            locked = (utc(row.locked_until) or now) > now if row.locked_until else False
+            if row.disabled or locked:
+                raise LoginRefused(REFUSED)
+            if self._verify(row.password_hash, password):
+                row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+                if self._hasher.check_needs_rehash(row.password_hash):
+                    row.password_hash = self._hasher.hash(password)
+                return _officer(row)
+        # A failure is counted in its own transaction, atomically, so parallel guesses all count.
+        with self.store.transaction() as s:
+            s.execute(
+                update(OmcAccountRow)
+                .where(OmcAccountRow.username == username)
+                .values(failed_logins=OmcAccountRow.failed_logins + 1)
+            )
+            row = s.get_one(OmcAccountRow, username)
+            if row.failed_logins >= self.max_failures:
+                row.locked_until, row.failed_logins = now + self.lockout, 0
+                self._record(s, "system", {"action": "account-locked", "account": username})
+        raise LoginRefused(REFUSED)
+
+    def _verify(self, hashed: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(hashed, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def officer(self, username: str) -> Officer | None:
+        """The account behind a session, read again on every request (disabling takes effect)."""
+        with self.store.transaction() as s:
+            row = s.get(OmcAccountRow, username)
+            return None if row is None or row.disabled else _officer(row)
+
+    def by_certificate(self, fingerprint: str) -> Officer | None:
+        with self.store.transaction() as s:
+            row = s.scalars(
+                select(OmcAccountRow).where(OmcAccountRow.cert_fingerprint == fingerprint.lower())
+            ).first()
+            return None if row is None or row.disabled else _officer(row)
+
+    # --- administration -------------------------------------------------------------------------
+
+    def add(
+        self,
+        username: str,
+        role: str,
+        password: str,
+        agency: str | None = None,
+        *,
+        by: str,
+        cert_fingerprint: str | None = None,
+    ) -> Officer:
+        officer = _valid(username, role, agency)
+        if agency and agency not in self.agencies:
+            raise BadAccount(
+                f"Unknown agency {agency!r}: one of {', '.join(sorted(self.agencies))}."
+            )
+        if len(password) < MIN_PASSWORD:
+            raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
+        with self.store.transaction() as s:
+            if s.get(OmcAccountRow, username) is not None:
+                raise BadAccount(f"There is already an account {username}.")
+            s.add(
+                OmcAccountRow(
+                    username=username,
+                    role=officer.role.value,
+                    agency=officer.agency,
+                    password_hash=self._hasher.hash(password),
+                    cert_fingerprint=cert_fingerprint.lower() if cert_fingerprint else None,
+                    disabled=False,
+                    failed_logins=0,
+                    created_at=self.store.clock(),
+                )
+            )
+            detail = {"action": "account-added", "account": username, "role": role}
+            self._record(s, by, detail | {"agency": agency})
+        return officer
+
+    def change(self, username: str, *, by: str, disabled: bool | None = None,
+               unlock: bool = False, password: str | None = None) -> None:  # fmt: skip
+        with self.store.transaction() as s:
+            row = s.get(OmcAccountRow, username)
+            if row is None:
+                raise BadAccount(f"There is no account {username}.")
+            changes: list[str] = []
+            if disabled is not None:
+                row.disabled = disabled
+                changes.append("disabled" if disabled else "enabled")
+            if unlock:
+                row.locked_until, row.failed_logins = None, 0
+                changes.append("unlocked")
+            if password is not None:
+                if len(password) < MIN_PASSWORD:
+                    raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
+                row.password_hash = self._hasher.hash(password)
+                changes.append("password-set")
+            self._record(
+                s, by, {"action": "account-changed", "account": username, "changes": changes}
+            )
+
+    def list(self) -> list[dict[str, Any]]:
+        now = self.store.clock()
+        with self.store.transaction() as s:
+            rows = s.scalars(select(OmcAccountRow).order_by(OmcAccountRow.username)).all()
+            return [
+                {
+                    "username": r.username,
+                    "role": r.role,
+                    "agency": r.agency,
+                    "disabled": r.disabled,
+                    "locked": bool(r.locked_until and (utc(r.locked_until) or now) > now),
+                    "certificate": bool(r.cert_fingerprint),
+                    "last_login_at": iso(t) if (t := utc(r.last_login_at)) else None,
+                }
+                for r in rows
+            ]
+
+    def _record(self, s: Any, by: str, detail: dict[str, Any]) -> None:
+        body = json.dumps(detail | {"by": by, "at": iso(self.store.clock())}, sort_keys=True)
+        self.store._add_message(
+            s,
+            None,
+            Message("omc-account", "in", f"officer:{by}", "application/json", body.encode()),
+        )
+
+
+def _valid(username: str, role: str, agency: str | None) -> Officer:
+    if not USERNAME.match(username):
+        raise BadAccount("A user name is 2-32 characters: lower-case letters, digits, . _ -")
+    try:
+        parsed = Role(role)
+    except ValueError as exc:
+        raise BadAccount(
+            f"Unknown role {role!r}: one of {', '.join(r.value for r in Role)}."
+        ) from exc
+    if (parsed is Role.AGENCY_OFFICER) != bool(agency):
+        raise BadAccount("An agency officer needs --agency; the other roles take none.")
+    return Officer(username, parsed, agency or None)
+
+
+def _officer(row: OmcAccountRow) -> Officer:
+    return Officer(row.username, Role(row.role), row.agency)

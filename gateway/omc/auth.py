@@ -1,0 +1,138 @@
+"""Signing in and out, and the role check every OMC page and action goes through.
+
+The session (Flask's signed cookie: Secure, HttpOnly, SameSite=Strict) holds only the user name and
+the CSRF token; the account is read again on every request, so disabling it or changing its role
+takes effect at once. Optional: a TLS proxy that verified a client certificate from the PKI passes it
+in a configured header; the gateway verifies it again against its trust store before believing it.
+"""
+
+from __future__ import annotations
+
+import functools
+import urllib.parse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cryptography import x509
+from flask import current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from gateway.bootstrap import Services
+from gateway.errors import GatewayError
+from gateway.omc.accounts import Accounts
+from gateway.omc.blueprint import bp
+from gateway.omc.csrf import check_csrf
+from gateway.omc.errors import LoginRefused, NotSignedIn, RoleForbidden
+from gateway.omc.roles import Officer, Perm
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC_ENDPOINTS = frozenset({"omc.login", "omc.static"})
+
+
+def services() -> Services:
+    svc: Services = current_app.extensions["nsw"]
+    return svc
+
+
+def accounts() -> Accounts:
+    found: Accounts = current_app.extensions["nsw-omc-accounts"]
+    return found
+
+
+def officer() -> Officer:
+    """The signed-in officer of this request (set by `load_officer`)."""
+    found: Officer | None = g.get("officer")
+    if found is None:
+        raise NotSignedIn("Sign in to the OMC first.")
+    return found
+
+
+def requires(perm: Perm) -> Callable[[F], F]:
+    """Refuse the view unless the signed-in officer's role grants `perm` (checked on the server)."""
+
+    def wrap(view: F) -> F:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not officer().may(perm):
+                raise RoleForbidden(
+                    f"The role {officer().role.value} may not {perm.value.replace('-', ' ')}."
+                )
+            return view(*args, **kwargs)
+
+        checked.omc_permission = perm  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return wrap
+
+
+@bp.before_request
+def load_officer() -> WerkzeugResponse | None:
+    """CSRF on every unsafe request (the login form included), then who is signed in."""
+    check_csrf()
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    username = session.get("user")
+    found = accounts().officer(username) if isinstance(username, str) else None
+    if found is None:
+        session.pop("user", None)
+        if request.method == "GET" and request.endpoint != "omc.events":
+            return redirect(url_for("omc.login", next=request.full_path))
+        raise NotSignedIn("Your session has ended: sign in again.")
+    g.officer = found
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the OMC (no scheme, no host): a login never redirects elsewhere."""
+    parts = urllib.parse.urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/omc/"):
+        return url_for("omc.home")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _start_session(who: Officer) -> WerkzeugResponse:
+    csrf = session.get("csrf")
+    session.clear()  # a fresh session at sign-in: nothing from before carries over
+    session.permanent = True
+    session["user"] = who.username
+    if csrf:
+        session["csrf"] = csrf
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> WerkzeugResponse | tuple[str, int] | str:
+    error = None
+    if request.method == "POST":
+        try:
+            who = accounts().authenticate(
+                request.form.get("username", ""), request.form.get("password", "")
+            )
+        except LoginRefused as exc:
+            error = exc.detail
+        else:
+            return _start_session(who)
+    elif (who_by_cert := _certificate_officer()) is not None:
+        return _start_session(who_by_cert)
+    page = render_template("omc/login.html", error=error)
+    return (page, 401) if error else page
+
+
+@bp.post("/logout")
+def logout() -> WerkzeugResponse:
+    session.clear()
+    return redirect(url_for("omc.login"))
+
+
+def _certificate_officer() -> Officer | None:
+    header = services().config.omc_client_cert_header
+    pem = request.headers.get(header, "") if header else ""
+    if not pem:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(urllib.parse.unquote(pem).encode())
+        trusted = services().trust.verify(cert)
+    except (ValueError, GatewayError):
+        current_app.logger.warning("OMC client certificate refused")
+        return None
+    return accounts().by_certificate(trusted.fingerprint_sha256)

@@ -1,0 +1,160 @@
+"""Read models for the checkpoints and movements pages: vehicles at each lane and stage, how long
+each has waited and for what; transits on a schematic map projected from the registry's
+coordinates and the corridors' waypoints (drawn as SVG by the template; no tiles from outside)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.bootstrap import Services
+from gateway.checkpoint.registry import STAGES
+from gateway.omc.roles import Officer
+from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow, TransitRow
+from gateway.storage.repository import utc
+
+MAP_W, MAP_H, MARGIN = 1000.0, 520.0, 40.0
+
+
+def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
+    now = svc.store.clock()
+    with svc.store.transaction() as s:
+        visits = s.scalars(
+            select(CheckpointVisitRow)
+            .where(CheckpointVisitRow.state != "exited")
+            .order_by(CheckpointVisitRow.arrived_at)
+        ).all()
+        app_ids = sorted({a for v in visits for a in json.loads(v.applications)})
+        open_cases: dict[str, list[str]] = {}
+        verdicts: dict[str, str | None] = {}
+        if app_ids:
+            for app_id, agency, state in s.execute(
+                select(CaseRow.application_id, CaseRow.agency, CaseRow.state).where(
+                    CaseRow.application_id.in_(app_ids),
+                    CaseRow.state.not_in(["granted", "refused"]),
+                )
+            ):
+                open_cases.setdefault(app_id, []).append(f"{agency}: {state}")
+            verdicts = dict(
+                s.execute(
+                    select(ApplicationRow.id, ApplicationRow.verdict).where(
+                        ApplicationRow.id.in_(app_ids)
+                    )
+                ).all()
+            )
+        rows = [_visit(v, now, open_cases, verdicts, who) for v in visits]
+    floor = []
+    for code, cp in sorted(svc.checkpoint.registry.checkpoints.items()):
+        lanes = [*cp.lanes, cp.manual_lane]
+        floor.append(
+            {
+                "code": code,
+                "name": cp.name,
+                "stages": STAGES,
+                "lanes": [
+                    {
+                        "lane": lane,
+                        "vehicles": [
+                            r for r in rows if r["checkpoint"] == code and r["lane"] == lane
+                        ],
+                    }
+                    for lane in lanes
+                ],
+            }
+        )
+    return floor
+
+
+def _visit(v: CheckpointVisitRow, now: Any, open_cases: dict[str, list[str]],
+           verdicts: dict[str, str | None], who: Officer) -> dict[str, Any]:  # fmt: skip
+    stages: dict[str, Any] = json.loads(v.stages)
+    reached = [st for st in STAGES if st in stages]
+    apps = json.loads(v.applications)
+    waiting = [f"{a}: {c}" for a in apps for c in open_cases.get(a, [])]
+    findings = [f for f in json.loads(v.findings) if f.get("status") == "open"]
+    return {
+        "id": v.id,
+        "checkpoint": v.checkpoint,
+        "lane": v.lane,
+        "plate": v.plate,
+        "state": v.state,
+        "reason": v.reason,
+        "stage": reached[-1] if reached else "arriving",
+        "waited_min": round(((now - (utc(v.arrived_at) or now)).total_seconds()) / 60, 1),
+        "applications": [{"id": a, "verdict": verdicts.get(a)} for a in apps],
+        "waiting_for": waiting,
+        "findings": [f | {"mine": who.sees_agency(str(f.get("agency", "")))} for f in findings],
+    }
+
+
+class Projection:
+    """Equirectangular projection scaled to the SVG box: enough for a schematic, not a survey."""
+
+    def __init__(self, points: list[tuple[float, float]]) -> None:
+        lats = [p[0] for p in points] or [0.0]
+        lons = [p[1] for p in points] or [0.0]
+        self.k = math.cos(math.radians((min(lats) + max(lats)) / 2))
+        self.lat_max, self.lon_min = max(lats), min(lons)
+        width = max((max(lons) - self.lon_min) * self.k, 1e-6)
+        height = max(self.lat_max - min(lats), 1e-6)
+        self.scale = min((MAP_W - 2 * MARGIN) / width, (MAP_H - 2 * MARGIN) / height)
+
+    def xy(self, lat: float, lon: float) -> tuple[float, float]:
+        x = MARGIN + (lon - self.lon_min) * self.k * self.scale
+        y = MARGIN + (self.lat_max - lat) * self.scale
+        return round(x, 1), round(y, 1)
+
+
+def movements(svc: Services) -> dict[str, Any]:
+    registry = svc.checkpoint.registry.checkpoints
+    corridors = svc.checkpoint.transits.corridors
+    points = [(c.lat, c.lon) for c in registry.values()]
+    points += [p for c in corridors.values() for p in c.spec.waypoints]
+    proj = Projection(points)
+    with svc.store.transaction() as s:
+        transits = s.scalars(
+            select(TransitRow).order_by(TransitRow.started_at.desc()).limit(200)
+        ).all()
+        vehicles = [
+            {
+                "id": t.id,
+                "plate": t.plate,
+                "corridor": t.corridor,
+                "state": t.state,
+                "seal": t.seal,
+                "due_by": str(utc(t.due_by)),
+                "xy": proj.xy(t.last_lat, t.last_lon)
+                if t.last_lat is not None and t.last_lon is not None
+                else None,
+                "alerts": json.loads(t.alerts),
+            }
+            for t in transits
+        ]
+    return {
+        "width": MAP_W,
+        "height": MAP_H,
+        "checkpoints": [
+            {"code": code, "name": c.name, "xy": proj.xy(c.lat, c.lon)}
+            for code, c in sorted(registry.items())
+        ],
+        "corridors": [
+            {
+                "id": cid,
+                "name": c.spec.name,
+                "points": " ".join(
+                    f"{x},{y}" for x, y in (proj.xy(a, b) for a, b in c.spec.waypoints)
+                ),
+            }
+            for cid, c in sorted(corridors.items())
+        ],
+        "vehicles": vehicles,
+        "open_alerts": [
+            a | {"transit": v["id"], "plate": v["plate"]}
+            for v in vehicles
+            for a in v["alerts"]
+            if not a.get("acknowledged_by")
+        ],
+    }

@@ -1,0 +1,107 @@
+"""Operations: /readyz, Prometheus /metrics, and a request id on every request and log line.
+
+The request id (`X-Request-Id`, taken from the caller when well-formed, else made) is logged with
+the application id when intake accepts it; the dispatcher logs the same application id when it
+delivers and decides, so one `grep` follows a message from intake to decision.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from sqlalchemy import text
+
+from gateway.bootstrap import Services
+from gateway.omc.metrics import GatewayCollector
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+bp = Blueprint("operations_health", __name__)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, request id, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                "level": record.levelname,
+                "logger": record.name,
+                "request_id": request_id_var.get(),
+                "thread": record.threadName,
+                "message": record.getMessage(),
+            }
+        )
+
+
+def _services() -> Services:
+    svc: Services = current_app.extensions["nsw"]
+    return svc
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Ready when the database answers and the signing identity is loaded."""
+    checks: dict[str, str] = {}
+    try:
+        with _services().store.engine.connect() as c:
+            c.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"failed: {type(exc).__name__}"
+    checks["signing_identity"] = "ok" if _services().identity.key_pem else "missing"
+    ready = all(v == "ok" for v in checks.values())
+    return jsonify({"status": "ready" if ready else "not-ready", "checks": checks}), (
+        200 if ready else 503
+    )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry: CollectorRegistry = current_app.extensions["nsw-metrics"]
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def install(app: Flask, services: Services) -> None:
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(GatewayCollector(services))
+    latency = Histogram(
+        "nsw_http_request_duration_seconds", "HTTP request duration", ["method", "endpoint"],
+        registry=registry,
+    )  # fmt: skip
+    app.extensions["nsw-metrics"] = registry
+    app.register_blueprint(bp)
+    gateway_log = logging.getLogger("gateway")
+    if not any(isinstance(h.formatter, JsonFormatter) for h in gateway_log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        gateway_log.addHandler(handler)
+
+    @app.before_request
+    def _start() -> None:
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if REQUEST_ID.match(given) else secrets.token_hex(8)
+        request_id_var.set(g.request_id)  # each request runs in its own thread's context
+        g.started = time.monotonic()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "-")
+        if request.endpoint != "omc.events":
+            latency.labels(request.method, request.endpoint or "none").observe(
+                time.monotonic() - g.get("started", time.monotonic())
+            )
+        if request.endpoint == "api.submit" and response.status_code == 202:
+            app_id = (response.get_json(silent=True) or {}).get("id")
+            logging.getLogger("gateway.intake").info(
+                "application %s accepted (request %s)", app_id, g.request_id
+            )
+        return response

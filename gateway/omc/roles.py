@@ -1,0 +1,66 @@
+"""Who may do what in the OMC. The server checks these on every page and every action; the
+templates only use them to hide buttons a person could not use anyway."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.StrEnum):
+    OPERATOR = "operator"  # the OMC's own staff: see everything, act on everything
+    AGENCY_OFFICER = "agency-officer"  # one agency's officer: its own cases only
+    AUDITOR = "auditor"  # read-only, audit views, evidence bundles
+    ADMIN = "admin"  # accounts, agencies, rules
+
+
+class Perm(enum.StrEnum):
+    VIEW_OPS = "view-operations"  # applications, checkpoints, movements, charts
+    VIEW_AGENCIES = "view-agencies"
+    RETRY_CASE = "retry-case"
+    ACK_ALERT = "acknowledge-alert"
+    RECORD_INSPECTION = "record-inspection"
+    CLEAR_VEHICLE = "clear-vehicle"
+    AUDIT = "audit"  # trail entries, proofs, evidence bundles
+    ADMINISTER = "administer"
+
+
+GRANTS: dict[Role, frozenset[Perm]] = {
+    Role.OPERATOR: frozenset(
+        {
+            Perm.VIEW_OPS,
+            Perm.VIEW_AGENCIES,
+            Perm.RETRY_CASE,
+            Perm.ACK_ALERT,
+            Perm.RECORD_INSPECTION,
+            Perm.CLEAR_VEHICLE,
+        }
+    ),
+    Role.AGENCY_OFFICER: frozenset(
+        {Perm.VIEW_OPS, Perm.VIEW_AGENCIES, Perm.RETRY_CASE, Perm.RECORD_INSPECTION}
+    ),
+    Role.AUDITOR: frozenset({Perm.VIEW_OPS, Perm.VIEW_AGENCIES, Perm.AUDIT}),
+    Role.ADMIN: frozenset({Perm.VIEW_AGENCIES, Perm.ADMINISTER}),
+}
+
+
+@dataclass(frozen=True)
+class Officer:
+    """A signed-in person, as read from the accounts table on this request."""
+
+    username: str
+    role: Role
+    agency: str | None = None
+
+    def may(self, perm: Perm) -> bool:
+        return perm in GRANTS[self.role]
+
+    def sees_agency(self, agency: str) -> bool:
+        """Agency officers see (and act on) their own agency's cases only."""
+        return self.role is not Role.AGENCY_OFFICER or agency == self.agency
+
+    @property
+    def label(self) -> str:
+        """How the officer is named in the trail: `name (role[, agency])`."""
+        scope = f", {self.agency}" if self.agency else ""
+        return f"{self.username} ({self.role.value}{scope})"

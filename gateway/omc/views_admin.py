@@ -1,0 +1,66 @@
+"""Administration: accounts (add, disable, unlock, set password), agencies and routing rules (read
+from mappings/: rules are data under change control, so the page shows them, it does not edit them)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from gateway.omc.auth import accounts, officer, requires, services
+from gateway.omc.blueprint import bp
+from gateway.omc.errors import BadAccount
+from gateway.omc.roles import Perm, Role
+
+
+@bp.get("/admin")
+@requires(Perm.ADMINISTER)
+def admin() -> str:
+    svc = services()
+    rules = (svc.config.mappings_dir / "routing.toml").read_text(encoding="utf-8")
+    return render_template(
+        "omc/admin.html",
+        accounts=accounts().list(),
+        roles=[r.value for r in Role],
+        specs=sorted(svc.specs.values(), key=lambda s: s.code),
+        rules=rules,
+    )
+
+
+@bp.post("/admin/accounts")
+@requires(Perm.ADMINISTER)
+def admin_add_account() -> WerkzeugResponse:
+    form = request.form
+    try:
+        accounts().add(
+            form.get("username", "").strip(),
+            form.get("role", ""),
+            form.get("password", ""),
+            form.get("agency", "").strip() or None,
+            by=officer().username,
+        )
+    except BadAccount as exc:
+        flash(exc.detail, "error")
+    else:
+        flash(f"Account {form.get('username')} added.")
+    return redirect(url_for("omc.admin"))
+
+
+@bp.post("/admin/accounts/<username>")
+@requires(Perm.ADMINISTER)
+def admin_change_account(username: str) -> WerkzeugResponse:
+    change = request.form.get("change", "")
+    try:
+        if change == "disable" and username == officer().username:
+            raise BadAccount("You cannot disable your own account.")
+        accounts().change(
+            username,
+            by=officer().username,
+            disabled={"disable": True, "enable": False}.get(change),
+            unlock=change == "unlock",
+            password=request.form.get("password") if change == "password" else None,
+        )
+    except BadAccount as exc:
+        flash(exc.detail, "error")
+    else:
+        flash(f"Account {username}: {change} done.")
+    return redirect(url_for("omc.admin"))

@@ -1,0 +1,126 @@
+"""Applications: the live list with filters, and one application with its cases, its messages
+(each linked to its trail entry and inclusion proof) and its decision."""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request
+
+from gateway.errors import NotFound
+from gateway.merkle import MerkleProofError, leaf_hash, verify_inclusion
+from gateway.omc import queries
+from gateway.omc.auth import officer, requires, services
+from gateway.omc.blueprint import bp
+from gateway.omc.errors import RoleForbidden
+from gateway.omc.roles import Perm
+from gateway.trail_format import read_entry
+
+
+def _filters_context() -> dict[str, object]:
+    svc = services()
+    return {
+        "filters": queries.Filters.from_args(request.args),
+        "agencies": sorted(svc.specs),
+        "checkpoints": sorted(svc.checkpoint.registry.checkpoints),
+        "since_options": list(queries.SINCE_HOURS),
+    }
+
+
+@bp.get("/")
+@requires(Perm.VIEW_AGENCIES)
+def home() -> Response | str:
+    if officer().may(Perm.VIEW_OPS):
+        return applications()
+    from gateway.omc.views_agencies import agencies
+
+    return agencies()
+
+
+@bp.get("/applications")
+@requires(Perm.VIEW_OPS)
+def applications() -> str:
+    context = _filters_context()
+    rows = queries.list_applications(services().store, officer(), context["filters"])  # type: ignore[arg-type]
+    return render_template("omc/applications.html", rows=rows, **context)
+
+
+@bp.get("/applications/rows")
+@requires(Perm.VIEW_OPS)
+def application_rows() -> str:
+    filters = queries.Filters.from_args(request.args)
+    rows = queries.list_applications(services().store, officer(), filters)
+    return render_template("omc/_application_rows.html", rows=rows)
+
+
+def _visible_application(application_id: str) -> dict[str, object]:
+    app = services().store.application(application_id)
+    if app is None:
+        raise NotFound(f"There is no application {application_id}.")
+    who = officer()
+    cases = [c for c in app["cases"] if who.sees_agency(c["agency"])]
+    if not cases and who.agency:
+        raise RoleForbidden(f"Application {application_id} has no case for {who.agency}.")
+    return app | {"cases": cases}
+
+
+@bp.get("/applications/<application_id>")
+@requires(Perm.VIEW_OPS)
+def application(application_id: str) -> str:
+    return render_template("omc/application.html", **_detail(application_id))
+
+
+@bp.get("/applications/<application_id>/body")
+@requires(Perm.VIEW_OPS)
+def application_body(application_id: str) -> str:
+    return render_template("omc/_application_body.html", **_detail(application_id))
+
+
+def _detail(application_id: str) -> dict[str, object]:
+    app = _visible_application(application_id)
+    messages = queries.application_messages(services().store, application_id, officer())
+    return {"app": app, "messages": messages}
+
+
+@bp.get("/applications/<application_id>/decision.xml")
+@requires(Perm.VIEW_OPS)
+def decision_xml(application_id: str) -> Response:
+    _visible_application(application_id)
+    xml = services().store.decision_xml(application_id)
+    if xml is None:
+        abort(404)
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/trail/<int:seq>")
+@requires(Perm.VIEW_OPS)
+def trail_entry(seq: int) -> str:
+    """One trail entry, and its inclusion proof checked against the latest signed tree head."""
+    svc = services()
+    row = queries.message_row(svc.store, seq)
+    if row is None:
+        raise NotFound(f"There is no trail entry {seq}.")
+    who = officer()
+    if who.agency:
+        if row["agency"] and not who.sees_agency(row["agency"]):
+            raise RoleForbidden(f"Trail entry {seq} belongs to another agency's case.")
+        if row["application_id"] is None:
+            raise RoleForbidden(f"Trail entry {seq} is not about your agency's cases.")
+        _visible_application(row["application_id"])
+    head = svc.auditor.latest_tree_head()
+    proof: list[bytes] = []
+    verified = None
+    if seq < head.size:
+        proof = svc.auditor.inclusion(seq, head.size)
+        try:
+            verify_inclusion(leaf_hash(row["entry"]), seq, head.size, proof, head.root)
+            verified = True
+        except MerkleProofError:
+            verified = False
+    return render_template(
+        "omc/trail_entry.html",
+        row=row,
+        fields=read_entry(row["entry"]),
+        leaf=leaf_hash(row["entry"]).hex(),
+        head=head,
+        proof=[p.hex() for p in proof],
+        verified=verified,
+    )

@@ -1,0 +1,27 @@
+"""The auditor's views: the latest signed tree head and evidence-bundle export."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, render_template
+
+from gateway.omc.auth import requires, services
+from gateway.omc.blueprint import bp
+from gateway.omc.roles import Perm
+
+
+@bp.get("/audit")
+@requires(Perm.AUDIT)
+def audit() -> str:
+    return render_template("omc/audit.html", head=services().auditor.latest_tree_head())
+
+
+@bp.get("/audit/bundles/<application_id>.json")
+@requires(Perm.AUDIT)
+def bundle(application_id: str) -> Response:
+    """The evidence bundle (verifies offline with `nsw audit verify`)."""
+    doc = services().auditor.bundle(application_id)
+    response = Response(json.dumps(doc, indent=1), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{application_id}.bundle.json"'
+    return response

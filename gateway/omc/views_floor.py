@@ -1,0 +1,36 @@
+"""Checkpoints (lanes, stages, waiting vehicles) and movements (transits on a schematic map)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from gateway.omc.auth import officer, requires, services
+from gateway.omc.blueprint import bp
+from gateway.omc.floor import checkpoint_floor, movements
+from gateway.omc.roles import Perm
+
+
+@bp.get("/checkpoints")
+@requires(Perm.VIEW_OPS)
+def checkpoints() -> str:
+    return render_template("omc/checkpoints.html", floor=checkpoint_floor(services(), officer()))
+
+
+@bp.get("/checkpoints/body")
+@requires(Perm.VIEW_OPS)
+def checkpoints_body() -> str:
+    return render_template(
+        "omc/_checkpoints_body.html", floor=checkpoint_floor(services(), officer())
+    )
+
+
+@bp.get("/movements")
+@requires(Perm.VIEW_OPS)
+def movements_page() -> str:
+    return render_template("omc/movements.html", m=movements(services()))
+
+
+@bp.get("/movements/body")
+@requires(Perm.VIEW_OPS)
+def movements_body() -> str:
+    return render_template("omc/_movements_body.html", m=movements(services()))

@@ -1,0 +1,56 @@
+"""POST /api/v1/callbacks/<agency>: a REST agency's later answer, HTTP-message-signed (RFC 9421).
+
+The body is the agency's own answer object (its OpenAPI `Answer`), signed with Content-Digest over
+"@method" "@target-uri" "content-type" "content-digest" by the agency's pinned key. Refusals are
+RFC 9457 problem documents with stable types (gateway/callback_errors.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, jsonify, request
+
+from adapters import httpsig
+from gateway.callback_errors import CallbackSignatureInvalid, InvalidCallback
+from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.web.callback_service import callback_service
+
+bp = Blueprint("callbacks_rest", __name__, url_prefix="/api/v1/callbacks")
+
+
+@bp.post("/<string:agency>")
+def submit(agency: str) -> Response:
+    service = callback_service()
+    # Step 1: an agency we know, and its pinned certificate.
+    pinned = service.pins.get(agency)
+    if pinned is None:
+        raise NotFound(f"There is no agency {agency!r}.")
+    # Step 2: the signature: that agency's key, over method, URI, type and the body's digest.
+    data = request.get_data(cache=False)
+    message = httpsig.HttpMessage(
+        httpsig.header_items(request.headers.items()), method=request.method, url=request.url
+    )
+    try:
+        httpsig.verify(
+            message.view(),
+            data,
+            pinned,
+            now=service.clock(),
+            skew=service.skew,
+            components=httpsig.REQUEST_COMPONENTS,
+        )
+    except httpsig.UntrustedHttpMessage as exc:
+        raise CallbackSignatureInvalid(f"Not signed by agency {agency}: {exc}") from exc
+    # Step 3: a JSON object naming the case.
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the answer as application/json.")
+    try:
+        answer = json.loads(data)
+    except ValueError as exc:
+        raise InvalidCallback("The body is not JSON.") from exc
+    if not isinstance(answer, dict) or not isinstance(answer.get("caseId"), str):
+        raise InvalidCallback("The body must be the agency's answer object with a caseId.")
+    # Step 4: the service judges and records it.
+    outcome = service.accept(agency, answer["caseId"], answer, data, "application/json")
+    return jsonify({"caseId": outcome.case_id, "result": outcome.result, "state": outcome.state})

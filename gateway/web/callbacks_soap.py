@@ -1,0 +1,129 @@
+"""The gateway's own SOAP service (contract-first: wsdl/gateway/gateway.wsdl): SubmitAgencyAnswer.
+
+POST /soap/callbacks takes a WS-Security-signed envelope (adapters/wsse.py, the same profile the
+gateway uses towards the agencies) from a SOAP agency answering later; GET /soap/callbacks?wsdl
+serves the contract with this server's address, GET /soap/gateway.xsd its schema. Every refusal is
+a SOAP 1.1 Fault (HTTP 500) with a stable faultcode in urn:kz:nsw:gateway:1 (nsw:UnknownCase, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import threading
+
+from flask import Blueprint, Response, request
+from lxml import etree
+
+from adapters.wsse import SOAP11, WSSE, UntrustedMessage, verify_envelope
+from gateway.callback_errors import (
+    GATEWAY_NS,
+    CallbackRefused,
+    CallbackSignatureInvalid,
+    InvalidCallback,
+)
+from gateway.config import PROJECT_ROOT
+from gateway.errors import GatewayError
+from gateway.web.callback_service import callback_service
+from gateway.xmlparse import parse_xml
+
+bp = Blueprint("callbacks_soap", __name__)
+
+CONTRACT = PROJECT_ROOT / "wsdl" / "gateway"
+XML = "text/xml; charset=utf-8"
+WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+_schema: etree.XMLSchema | None = None
+_schema_lock = threading.Lock()
+
+
+@bp.get("/soap/callbacks")
+def wsdl() -> Response:
+    if "wsdl" not in request.args:
+        return Response("SOAP service; the contract is at ?wsdl\n", mimetype="text/plain")
+    tree = parse_xml((CONTRACT / "gateway.wsdl").read_bytes())
+    for address in tree.iter(f"{{{WSDL_SOAP}}}address"):
+        address.set("location", request.base_url)
+    return Response(etree.tostring(tree, xml_declaration=True, encoding="utf-8"), content_type=XML)
+
+
+@bp.get("/soap/gateway.xsd")
+def xsd() -> Response:
+    return Response((CONTRACT / "gateway.xsd").read_bytes(), content_type=XML)
+
+
+@bp.post("/soap/callbacks")
+def submit() -> Response:
+    try:
+        return _submit(request.get_data(cache=False))
+    except CallbackRefused as exc:
+        return fault(exc.fault, exc.detail)
+    except GatewayError as exc:
+        return fault("soap:Client" if exc.status < 500 else "soap:Server", exc.detail)
+
+
+def _submit(data: bytes) -> Response:
+    service = callback_service()
+    # Step 1: the hardened parser, a SOAP 1.1 envelope.
+    root = parse_xml(data)
+    if root.tag != f"{{{SOAP11}}}Envelope":
+        raise InvalidCallback("Send a SOAP 1.1 envelope.")
+    # Step 2: who signed: the agency whose pinned certificate is the token, verified with it.
+    tokens = root.findall(f"{{{SOAP11}}}Header/{{{WSSE}}}Security/{{{WSSE}}}BinarySecurityToken")
+    try:
+        der = base64.b64decode("".join((tokens[0].text or "").split()), validate=True)
+    except (IndexError, ValueError) as exc:
+        raise CallbackSignatureInvalid("The envelope carries no WS-Security token.") from exc
+    agency = service.agency_by_certificate(der)
+    if agency is None:
+        raise CallbackSignatureInvalid("The envelope is not signed with an agency's certificate.")
+    try:
+        verified = verify_envelope(
+            root, service.pins[agency], now=service.clock(), skew=service.skew
+        )
+    except UntrustedMessage as exc:
+        raise CallbackSignatureInvalid(f"Not believed from agency {agency}: {exc}") from exc
+    # Step 3: the signed Body holds one SubmitAgencyAnswer, valid per gateway.xsd.
+    payload = verified.payload
+    if len(payload) != 1 or payload[0].tag != f"{{{GATEWAY_NS}}}SubmitAgencyAnswer":
+        raise InvalidCallback("The Body must hold one SubmitAgencyAnswer.")
+    if errors := _errors(payload[0]):
+        raise InvalidCallback("SubmitAgencyAnswer breaks gateway.xsd: " + errors[0])
+    case_id = payload[0].findtext(f"{{{GATEWAY_NS}}}CaseId") or ""
+    answer = payload[0].find(f"{{{GATEWAY_NS}}}Answer")
+    assert answer is not None  # the schema requires it, with exactly one element
+    # Step 4: the service judges and records it.
+    outcome = service.accept(agency, case_id, answer[0], data, "application/xml")
+    env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11})
+    body = etree.SubElement(env, f"{{{SOAP11}}}Body")
+    node = etree.SubElement(
+        body, f"{{{GATEWAY_NS}}}SubmitAgencyAnswerResponse", nsmap={None: GATEWAY_NS}
+    )
+    for tag, text in (
+        ("CaseId", outcome.case_id),
+        ("Result", outcome.result),
+        ("CaseState", outcome.state),
+    ):
+        etree.SubElement(node, f"{{{GATEWAY_NS}}}{tag}").text = text
+    return Response(etree.tostring(env, xml_declaration=True, encoding="utf-8"), content_type=XML)
+
+
+def fault(code: str, text: str) -> Response:
+    """A SOAP 1.1 Fault (§4.4, HTTP 500 per §6.2); nsw: codes are in urn:kz:nsw:gateway:1."""
+    env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11, "nsw": GATEWAY_NS})
+    node = etree.SubElement(etree.SubElement(env, f"{{{SOAP11}}}Body"), f"{{{SOAP11}}}Fault")
+    etree.SubElement(node, "faultcode").text = code
+    etree.SubElement(node, "faultstring").text = text
+    body = etree.tostring(env, xml_declaration=True, encoding="utf-8")
+    return Response(body, status=500, content_type=XML)
+
+
+def _errors(element: etree._Element) -> list[str]:
+    """Why `element` breaks gateway.xsd (empty when valid). The schema keeps its error log on
+    the object: one validation at a time."""
+    global _schema
+    with _schema_lock:
+        if _schema is None:
+            _schema = etree.XMLSchema(parse_xml((CONTRACT / "gateway.xsd").read_bytes()))
+        if _schema.validate(copy.deepcopy(element)):
+            return []
+        return [str(e.message) for e in _schema.error_log]

@@ -1,0 +1,75 @@
+"""The operations API: agency health and escalated cases, for the people who run the gateway.
+Bearer tokens from NSW_OPERATOR_TOKENS (until the OMC's accounts and roles arrive)."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.bootstrap import Services
+from gateway.errors import GatewayError, NotFound
+
+bp = Blueprint("operations", __name__, url_prefix="/api/v1/operations")
+
+
+class OperatorOnly(GatewayError):
+    code, status, title = "operator-only", 401, "Operator credentials required"
+
+
+class CaseNotRetryable(GatewayError):
+    code, status, title = "case-not-retryable", 409, "The case cannot be retried"
+
+
+def _services() -> Services:
+    svc: Services = current_app.extensions["nsw"]
+    return svc
+
+
+@bp.before_request
+def require_operator() -> None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    tokens = _services().config.operator_tokens
+    if scheme.lower() == "bearer" and any(
+        hmac.compare_digest(token.encode(), t.encode()) for t in tokens
+    ):
+        return
+    raise OperatorOnly(
+        "The operations API is for gateway operators: send 'Authorization: Bearer <token>'."
+    )
+
+
+@bp.get("/agencies")
+def agencies() -> Response:
+    """Each agency: this node's circuit breaker, and case counts from the shared database."""
+    svc = _services()
+    stats = svc.store.agency_stats()
+    breakers = svc.breakers.snapshot()
+    closed = {"state": "closed", "consecutive_failures": 0, "opened_at": None, "last_error": None}
+    return jsonify(
+        {
+            code: {
+                "name": spec.name,
+                "endpoint_configured": bool(spec.endpoint),
+                "breaker": breakers.get(code, closed),
+                **stats.get(code, {"cases": {}, "oldest_open_s": None}),
+            }
+            for code, spec in svc.specs.items()
+        }
+    )
+
+
+@bp.get("/cases")
+def cases() -> Response:
+    return jsonify(_services().store.cases(request.args.get("state")))
+
+
+@bp.post("/cases/<case_id>/retry")
+def retry(case_id: str) -> Response:
+    try:
+        application_id = _services().store.retry_case(case_id)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from exc
+    except ValueError as exc:
+        raise CaseNotRetryable(str(exc)) from exc
+    return jsonify({"case": case_id, "application": application_id, "state": "queued"})

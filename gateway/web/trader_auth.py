@@ -1,0 +1,104 @@
+"""Who is asking: traders prove their identity with an RFC 9421 HTTP message signature.
+
+`require_trader()` authenticates the request (gateway.http_signatures profile) with the key of a
+registered trader certificate that the trust store still accepts now, and records the nonce;
+`authorise(signer, declarant_bin)` lets through the declarant itself and its registered
+representatives. Failures are problem documents: 401 (no or bad proof, unknown or untrusted key,
+replay) or 403 (a valid proof from someone else) — never data.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from flask import Response, current_app, request
+
+from gateway.bootstrap import Services
+from gateway.errors import GatewayError, NotYourApplication, ReplayedRequest, Unauthenticated
+from gateway.http_signatures import (
+    CLOCK_SKEW,
+    COVERED,
+    MAX_AGE,
+    TAG,
+    PublicKey,
+    RequestView,
+    SignatureRefused,
+    requested_keyid,
+    verify_request,
+)
+from gateway.trust import TrustedSigner
+
+HOW = (
+    "Sign the request with RFC 9421 HTTP Message Signatures: cover "
+    + " ".join(f'"{c}"' for c in COVERED)
+    + f", with keyid = the SHA-256 fingerprint of your registered certificate, created, expires, "
+    f'nonce and tag="{TAG}" (nsw status does this for you).'
+)
+# RFC 9421 §5.1: tells a client what signature to send.
+ACCEPT_SIGNATURE = (
+    "nsw=(" + " ".join(f'"{c}"' for c in COVERED) + f');created;expires;nonce;tag="{TAG}"'
+)
+
+
+def _services() -> Services:
+    svc: Services = current_app.extensions["nsw"]
+    return svc
+
+
+def _view() -> RequestView:
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    if not raw.startswith("/"):
+        raw = urllib.parse.quote(request.path)
+        if request.query_string:
+            raw += "?" + request.query_string.decode("latin-1")
+    return RequestView(request.method, f"{request.scheme}://{request.host}{raw}", request.headers)
+
+
+def require_trader() -> TrustedSigner:
+    """The certificate holder who signed this request, or 401."""
+    svc = _services()
+    try:
+        keyid = requested_keyid(request.headers.items())
+    except SignatureRefused as exc:
+        raise Unauthenticated(f"This request is not signed as required ({exc}). {HOW}") from exc
+    certificate = svc.trader_certs.certificate(keyid)
+    if certificate is None:
+        raise Unauthenticated(
+            f"No trader certificate with fingerprint {keyid[:64]!r} is registered. Submit an "
+            "application signed with it first, or ask the gateway operators to register it "
+            "(nsw traders register)."
+        )
+    try:
+        signer = svc.trust.verify(certificate)
+    except GatewayError as exc:
+        raise Unauthenticated(f"Your certificate is not accepted now: {exc.detail}") from exc
+    key = certificate.public_key()
+    assert isinstance(key, PublicKey)  # the trust store accepted it, so it is one of these
+    try:
+        signed = verify_request(_view(), keyid, key, svc.clock, request.get_data(cache=True))
+    except SignatureRefused as exc:
+        raise Unauthenticated(f"The request signature does not verify: {exc}. {HOW}") from exc
+    if not svc.nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):
+        raise ReplayedRequest(
+            "This signed request was already used (same key and nonce). Sign every request "
+            "afresh with a new nonce."
+        )
+    return signer
+
+
+def authorise(signer: TrustedSigner, declarant_bin: str) -> None:
+    """403 unless `signer` is the declarant or its registered representative."""
+    if signer.bin == declarant_bin:
+        return
+    if signer.bin and _services().representatives.may_act_for(signer.bin, declarant_bin):
+        return
+    raise NotYourApplication(
+        "The application belongs to another company; a trader sees only its own applications "
+        "and those of companies it is registered to represent."
+    )
+
+
+def add_accept_signature(response: Response) -> Response:
+    if response.status_code == 401:
+        response.headers["Accept-Signature"] = ACCEPT_SIGNATURE
+    return response

@@ -1,0 +1,108 @@
+"""Several `nsw worker` processes share the outbox; one is killed with SIGKILL mid-call and every
+application still reaches its decision, with exactly one permit per case at every agency."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from gateway.config import PROJECT_ROOT
+from gateway.storage.models import OutboxRow
+from simulators.server import start_agency
+
+APPS = 8
+AGENCIES = ("customs", "transport", "agriculture", "health")
+
+
+@pytest.fixture
+def slow_agencies(pki) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Fresh simulators (permit serials from 1) slow enough that a kill lands mid-call."""
+    running = [start_agency(code, latency_s=0.3, pki_dir=pki.directory) for code in AGENCIES]
+    yield {a.code: a.url for a in running}
+    for agency in running:
+        agency.stop()
+
+
+def start_worker(env: dict[str, str], logfile) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "worker", "--threads", "2"],
+        env={**os.environ, **env},
+        cwd=PROJECT_ROOT,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_killed_worker_loses_nothing_and_duplicates_nothing(  # type: ignore[no-untyped-def]
+    gateway, pki, database_url, slow_agencies, signed_sample, tmp_path
+) -> None:
+    gw = gateway(dispatcher_threads=0, agency_urls=slow_agencies)
+    env = {
+        "NSW_DATABASE_URL": database_url,
+        "NSW_PKI_DIR": str(pki.directory),
+        "NSW_LEASE_S": "2",
+        "NSW_RETRY_BASE_S": "0.1",
+        **{f"NSW_AGENCY_{code.upper()}_URL": url for code, url in slow_agencies.items()},
+    }
+    log = (tmp_path / "workers.log").open("wb")
+    victim, survivor = start_worker(env, log), start_worker(env, log)
+    try:
+        ids = [
+            gw.client.submit(
+                signed_sample(
+                    "fresh-apples-import",
+                    edit=lambda raw, n=n: raw.replace(
+                        b"STEPPE-2026-0001", f"STEPPE-KILL-{n}".encode()
+                    ),
+                )
+            )["id"]
+            for n in range(APPS)
+        ]
+
+        # Kill the victim while it holds a lease, i.e. in the middle of an agency call.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with gw.services.store.transaction() as s:
+                holding = s.scalars(
+                    select(OutboxRow.id).where(
+                        OutboxRow.claimed_by.like(f"%:{victim.pid}:%"),
+                        OutboxRow.done_at.is_(None),
+                        OutboxRow.lease_until.is_not(None),
+                    )
+                ).first()
+            if holding is not None:
+                break
+            time.sleep(0.02)
+        assert holding is not None, "the victim never claimed a delivery"
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+
+        decisions = {i: gw.client.wait_for_decision(i, deadline_s=90) for i in ids}
+        assert all(b"<Outcome>released</Outcome>" in xml for xml in decisions.values())
+
+        # Exactly one permit per case at every agency: permits are distinct, and each agency's
+        # serials run 1..APPS, so no retried call made a second permit.
+        for agency in AGENCIES:
+            permits = [
+                next(
+                    c["permit_number"]
+                    for c in gw.client.status(i)["cases"]
+                    if c["agency"] == agency
+                )
+                for i in ids
+            ]
+            assert len(set(permits)) == APPS, permits
+            assert sorted(int(p.rsplit("-", 1)[1]) for p in permits) == list(range(1, APPS + 1))
+    finally:
+        for worker in (victim, survivor):
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait(10)
+        log.close()

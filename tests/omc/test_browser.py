@@ -1,0 +1,149 @@
+"""The OMC in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium; never a
+downloaded browser) against the gateway serving on 127.0.0.1 with the stand-in agencies."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.omc.conftest import OMC, PASSWORD, add_accounts
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+expect = sync_api.expect
+expect.set_options(timeout=30_000)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page_as(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    contexts: list[Any] = []
+
+    def open_as(base_url: str, username: str) -> Any:
+        context = browser.new_context(base_url=base_url)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto("/omc/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page).not_to_have_url(re.compile("/omc/login"))
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def _gateway(gateway, **overrides):  # type: ignore[no-untyped-def]
+    gw = gateway(**OMC, **overrides)
+    add_accounts(gw.app)
+    return gw
+
+
+def test_an_application_appears_and_reaches_its_decision_live(
+    gateway, page_as, signed_sample
+) -> None:  # type: ignore[no-untyped-def]
+    gw = _gateway(gateway)
+    page = page_as(gw.url, "op")
+    page.goto("/omc/applications")
+    expect(page.locator("#live.on")).to_be_visible()
+    accepted = gw.client.submit(signed_sample("fresh-apples-import"))
+    row = page.locator(f'tr[data-application="{accepted["id"]}"]')
+    expect(row).to_be_visible()  # no reload: the event stream brought it
+    expect(row.locator(".decision")).to_have_text("released")
+    page.click(f'a:text("{accepted["id"]}")')
+    expect(page.locator("#decision")).to_contain_text("released")
+    expect(page.locator("#messages")).to_contain_text("decision")
+
+
+def test_an_agency_goes_down_its_case_escalates_and_is_retried(
+    gateway, agencies, pki, page_as, signed_sample
+) -> None:  # type: ignore[no-untyped-def]
+    from simulators.server import start_agency
+
+    transport = start_agency("transport", pki_dir=pki.directory, outage=True)
+    try:
+        gw = _gateway(
+            gateway, agency_urls={**agencies, "transport": transport.url}, retry_base_s=0.05,
+            max_attempts=3, breaker_failures=2, breaker_reset_s=0.2,
+        )  # fmt: skip
+        page = page_as(gw.url, "op")
+        page.goto("/omc/agencies")
+        accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
+        breaker = page.locator('tr[data-agency="transport"] .breaker')
+        expect(breaker).to_have_text(re.compile("open"))
+        case = page.locator(f'#escalated tr[data-case="{accepted["id"]}-transport"]')
+        expect(case).to_be_visible()
+
+        transport.options.outage = False
+        case.locator("button").click()
+        expect(page.locator("section.confirm")).to_contain_text("recorded in the audit trail")
+        page.click("#confirm")
+        expect(page.locator(".flash")).to_contain_text("queued for transport again")
+        expect(
+            page.locator(f'#escalated tr[data-case="{accepted["id"]}-transport"]')
+        ).to_have_count(0)
+        expect(breaker).to_have_text("closed")
+        assert b"<Outcome>inspection</Outcome>" in gw.client.wait_for_decision(
+            accepted["id"], deadline_s=30
+        )
+    finally:
+        transport.stop()
+
+
+def test_an_agency_officer_cannot_open_another_agencys_case(
+    gateway, page_as, signed_sample
+) -> None:  # type: ignore[no-untyped-def]
+    gw = _gateway(gateway)
+    gw.app.extensions["nsw-omc-accounts"].add(
+        "sanepid", "agency-officer", PASSWORD, "health", by="t"
+    )
+    accepted = gw.client.submit(signed_sample("live-cattle-import"))  # no health case
+    page = page_as(gw.url, "sanepid")
+    response = page.goto(f"/omc/applications/{accepted['id']}")
+    assert response.status == 403
+    expect(page.locator("h1")).to_have_text("Your role does not allow this")
+
+
+def test_an_auditor_sees_no_action_and_a_posted_action_is_refused(
+    gateway, page_as, signed_sample
+) -> None:  # type: ignore[no-untyped-def]
+    gw = _gateway(gateway)
+    accepted = gw.client.submit(signed_sample("fresh-apples-import"))
+    page = page_as(gw.url, "aud")
+    page.goto(f"/omc/applications/{accepted['id']}")
+    expect(page.locator("#cases")).to_be_visible()
+    expect(page.locator("button:text('Retry…')")).to_have_count(0)
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    answer = page.request.post(
+        f"/omc/actions/retry/{accepted['id']}-customs", form={"csrf_token": token, "confirm": "yes"}
+    )
+    assert answer.status == 403
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(gateway, page_as) -> None:  # type: ignore[no-untyped-def]
+    gw = _gateway(gateway)
+    page = page_as(gw.url, "op")
+    page.goto("/omc/agencies")
+    page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
+    page.click("header form button")  # sign out, without the token
+    expect(page.locator("h1")).to_have_text("The form is missing its CSRF token")

@@ -1,0 +1,43 @@
+"""/healthz, /readyz, /metrics with the screen's figures, a request id on every answer, and the
+accounts table exactly as migration 0004 makes it."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from gateway.storage.db import make_engine
+from gateway.storage.migrate import upgrade
+from gateway.storage.models import Base
+
+
+def test_health_readiness_and_metrics(escalated, omc_app) -> None:  # type: ignore[no-untyped-def]
+    client = omc_app.test_client()
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"]["database"] == "ok"
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'nsw_agency_escalated_cases{agency="customs"} 1.0' in text
+    assert 'nsw_agency_breaker_state{agency="customs"} 0.0' in text
+    assert 'nsw_applications{status="in_progress"} 1.0' in text
+
+
+def test_a_request_id_is_kept_or_made(omc_app) -> None:  # type: ignore[no-untyped-def]
+    client = omc_app.test_client()
+    assert (
+        client.get("/healthz", headers={"X-Request-Id": "trace-12345678"}).headers["X-Request-Id"]
+        == "trace-12345678"
+    )
+    made = client.get("/healthz", headers={"X-Request-Id": "bad id!"}).headers["X-Request-Id"]
+    assert len(made) == 16 and made.isalnum()
+
+
+def test_migration_0004_creates_exactly_the_accounts_model(database_url) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    assert [d for d in diff if "omc_accounts" in repr(d)] == []

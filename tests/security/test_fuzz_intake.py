@@ -1,0 +1,156 @@
+"""Property: whatever bytes arrive, intake answers with a problem document or an application whose
+signed content is exactly what the declarant signed — never a 500, never an unsigned or altered
+application (issue 4, "done when"). Hypothesis throws random bytes, random XML and mutations of a
+genuinely signed application at the real endpoint."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from gateway.errors import GatewayError
+from gateway.xmlparse import parse_xml
+
+DS = "{http://www.w3.org/2000/09/xmldsig#}"
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def signed_content(body: bytes) -> bytes | None:
+    """The document less its signature, canonicalized (comments dropped) — what a signature over
+    the whole document commits to. None if the body is not a document the gateway would parse."""
+    try:
+        root = parse_xml(body)
+    except GatewayError:
+        return None
+    for signature in root.findall(f"{DS}Signature"):
+        root.remove(signature)
+    return bytes(etree.tostring(root, method="c14n", exclusive=True, with_comments=False))
+
+
+@pytest.fixture
+def endpoint(app_factory, signed_sample):  # type: ignore[no-untyped-def]
+    """(post(body) -> response, the genuine signed bytes, their signed content)."""
+    client = app_factory().test_client()
+    original = signed_sample("fresh-apples-import")
+
+    def post(body: bytes, content_type: str = "application/xml"):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/api/v1/applications", data=body, headers={"Content-Type": content_type}
+        )
+
+    return post, original, signed_content(original)
+
+
+def check(response, body: bytes, genuine: bytes | None) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code != 500, response.data[:500]
+    if response.status_code in (200, 202):
+        assert signed_content(body) == genuine, "accepted a document whose content was not signed"
+    else:
+        assert response.mimetype == "application/problem+json"
+        assert response.json["type"].startswith("urn:kz:nsw:problem:")
+
+
+_names = st.sampled_from(["Application", "a", "ds:Signature", "DeclarantBIN", "Item", "x:y"])
+_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30)
+_fragments = st.one_of(
+    _text.map(lambda t: t.replace("<", "&lt;")),
+    st.sampled_from(
+        [
+            "<!-- c -->", "<![CDATA[x]]>", "&amp;", "&x;", "&#0;", "&#x110000;", "<?pi x?>",
+            '<!DOCTYPE a [<!ENTITY x "y">]>', '<!ENTITY x SYSTEM "file:///etc/passwd">',
+            'xmlns="urn:kz:nsw:application:1"', "<ds:Signature xmlns:ds='http://www.w3.org/2000/09/xmldsig#'/>",
+        ]
+    ),
+)  # fmt: skip
+_xml_like = st.recursive(
+    _fragments,
+    lambda inner: st.tuples(_names, st.lists(inner, max_size=4)).map(
+        lambda t: f"<{t[0]}>{''.join(t[1])}</{t[0]}>"
+    ),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(body=st.binary(max_size=3000))
+def test_random_bytes(endpoint, body) -> None:  # type: ignore[no-untyped-def]
+    post, _original, genuine = endpoint
+    check(post(body), body, genuine)
+
+
+@FUZZ
+@given(text=_xml_like, declaration=st.booleans())
+def test_random_xml(endpoint, text, declaration) -> None:  # type: ignore[no-untyped-def]
+    post, _original, genuine = endpoint
+    body = (('<?xml version="1.0"?>' if declaration else "") + text).encode()
+    check(post(body), body, genuine)
+
+
+@st.composite
+def byte_mutations(draw, original: bytes) -> bytes:  # type: ignore[no-untyped-def]
+    data = bytearray(original)
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(data) - 1))
+        op = draw(st.sampled_from(["flip", "delete", "insert", "duplicate", "digit"]))
+        if op == "flip":
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif op == "delete":
+            del data[at : at + draw(st.integers(1, 40))]
+        elif op == "insert":
+            data[at:at] = draw(
+                st.sampled_from([b"<!---->", b" ", b"<a/>", b"&x;", b"\x00", b"]]>"])
+            )
+        elif op == "duplicate":
+            data[at:at] = data[at : at + draw(st.integers(1, 200))]
+        elif original[at : at + 1].isdigit():
+            data[at] = ord(str(draw(st.integers(0, 9))))
+        if not data:
+            break
+    return bytes(data)
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_signed_application(endpoint, data) -> None:  # type: ignore[no-untyped-def]
+    post, original, genuine = endpoint
+    body = data.draw(byte_mutations(original))
+    check(post(body), body, genuine)
+
+
+@FUZZ
+@given(data=st.data())
+def test_structurally_mutated_signed_application(endpoint, data) -> None:  # type: ignore[no-untyped-def]
+    """Element-level edits that keep the XML well-formed: moved, copied, removed, retexted."""
+    post, original, genuine = endpoint
+    root = etree.fromstring(original)
+    elements = list(root.iter())
+    victim = data.draw(st.sampled_from(elements[1:]))
+    op = data.draw(st.sampled_from(["remove", "copy-to-root", "wrap", "retext", "attribute"]))
+    if op == "remove":
+        victim.getparent().remove(victim)
+    elif op == "copy-to-root":
+        root.insert(data.draw(st.integers(0, len(root))), etree.fromstring(etree.tostring(victim)))
+    elif op == "wrap":
+        parent = victim.getparent()
+        wrapper = etree.Element(data.draw(_names).replace(":", "_"))
+        parent.replace(victim, wrapper)
+        wrapper.append(victim)
+    elif op == "retext":
+        victim.text = data.draw(_text)
+    else:
+        victim.set("Id", data.draw(st.sampled_from(["app", "", "x"])))
+    body = bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    check(post(body), body, genuine)
+
+
+@FUZZ
+@given(content_type=st.sampled_from(["text/xml", "application/xml; charset=utf-8", "application/soap+xml", "", "application/x-www-form-urlencoded"]))  # fmt: skip
+def test_media_types(endpoint, content_type) -> None:  # type: ignore[no-untyped-def]
+    post, original, genuine = endpoint
+    check(post(original, content_type), original, genuine)

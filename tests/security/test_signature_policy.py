@@ -1,0 +1,141 @@
+"""The signature and certificate policy at the API (issue 4, items 2, 3 and 9): forbidden
+algorithms, stripped or altered signatures, untrusted, expired, revoked and other companies'
+certificates. Signatures are made with `forge`, which signs with anything: the positive control
+shows a forged document with allowed algorithms is accepted, so each refusal is the policy's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from lxml import etree
+
+from gateway.pki_profiles import PARTIES, issue_certificate, new_key
+from tests.security.conftest import XML, problem_code
+from tests.security.forge import (
+    DS,
+    HMAC_SHA1,
+    HMAC_SHA256,
+    MD5,
+    RSA_MD5,
+    RSA_SHA1,
+    RSA_SHA256,
+    SHA1,
+    SHA256,
+    forge,
+    load_key,
+)
+
+
+def _post(client, root):  # type: ignore[no-untyped-def]
+    body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return client.post("/api/v1/applications", data=body, headers=XML)
+
+
+def test_control_forged_with_allowed_algorithms_is_accepted(client, unsigned, steppe) -> None:  # type: ignore[no-untyped-def]
+    key, certs = steppe
+    response = _post(client, forge(unsigned(), key, certs))
+    assert response.status_code == 202, response.json
+
+
+@pytest.mark.parametrize(
+    ("method", "digest"),
+    [
+        (RSA_SHA1, SHA1),
+        (RSA_SHA1, SHA256),
+        (RSA_SHA256, SHA1),
+        (RSA_MD5, MD5),
+        (RSA_SHA256, MD5),
+        (HMAC_SHA256, SHA256),
+        (HMAC_SHA1, SHA1),
+    ],
+    ids=lambda uri: uri.rsplit("#", 1)[-1],
+)
+def test_forbidden_algorithms_are_refused(client, unsigned, steppe, method, digest) -> None:  # type: ignore[no-untyped-def]
+    key, certs = steppe
+    # HMAC: the "key" is a secret the attacker chooses; the certificate is only decoration.
+    signing_key = b"attacker-chosen-secret" if "hmac" in method else key
+    response = _post(client, forge(unsigned(), signing_key, certs, method=method, digest=digest))
+    assert response.status_code == 422, response.json
+    assert problem_code(response) == "bad-signature"
+
+
+def test_stripped_signature_is_refused(client, unsigned, steppe) -> None:  # type: ignore[no-untyped-def]
+    key, certs = steppe
+    signed = forge(unsigned(), key, certs)
+    signed.remove(signed.find(f"{{{DS}}}Signature"))
+    response = _post(client, signed)
+    assert response.status_code == 422
+    assert problem_code(response) == "bad-signature"
+    assert "not signed" in response.json["detail"]
+
+
+def test_content_changed_after_signing_is_refused(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    tampered = signed_sample("fresh-apples-import").replace(b"Fuji", b"Gala", 1)
+    response = client.post("/api/v1/applications", data=tampered, headers=XML)
+    assert response.status_code == 422
+    assert problem_code(response) == "bad-signature"
+
+
+def test_key_value_without_certificate_is_refused(client, unsigned, steppe) -> None:  # type: ignore[no-untyped-def]
+    key, _certs = steppe
+    response = _post(client, forge(unsigned(), key, []))
+    assert response.status_code == 422
+    assert problem_code(response) == "bad-signature"
+    assert "X509Certificate" in response.json["detail"]
+
+
+def test_two_end_entity_certificates_are_ambiguous(client, unsigned, steppe, pki) -> None:  # type: ignore[no-untyped-def]
+    key, certs = steppe
+    response = _post(client, forge(unsigned(), key, [*certs, pki.certificate("trader-altyn")]))
+    assert response.status_code == 422
+    assert "exactly one end-entity" in response.json["detail"]
+
+
+def test_certificate_from_an_untrusted_ca_with_the_same_names_is_refused(client, unsigned) -> None:  # type: ignore[no-untyped-def]
+    """A look-alike PKI: a root named like ours, a leaf with the declarant's subject."""
+    specs = {spec.slug: spec for spec in PARTIES}
+    now = dt.datetime.now(dt.UTC)
+    root_key, leaf_key = new_key("rsa2048"), new_key("rsa2048")
+    root = issue_certificate(specs["root-ca"], root_key, None, now)
+    leaf = issue_certificate(specs["trader-steppe"], leaf_key, (root, root_key), now)
+    response = _post(client, forge(unsigned(), leaf_key, [leaf, root]))
+    assert response.status_code == 422
+    assert problem_code(response) == "untrusted-certificate"
+
+
+@pytest.mark.parametrize(
+    ("slug", "code", "status"),
+    [
+        ("trader-expired", "expired-certificate", 422),
+        ("trader-revoked", "revoked-certificate", 422),
+        ("trader-altyn", "signer-not-declarant", 403),  # another company's valid certificate
+    ],
+)
+def test_certificates_that_may_not_sign_for_the_declarant(
+    client, unsigned, pki, slug, code, status
+) -> None:  # type: ignore[no-untyped-def]
+    certs = [pki.certificate(slug), pki.certificate("issuing-ca")]
+    key = pki.key_path(slug)
+    if slug == "trader-altyn":  # P-256: sign through the real signer
+        from gateway.xmlsig import SigningIdentity, sign_enveloped
+
+        body = sign_enveloped(
+            unsigned(),
+            SigningIdentity.from_files(key, pki.cert_path(slug), pki.directory / "issuing-ca.pem"),
+        )
+        response = client.post("/api/v1/applications", data=body, headers=XML)
+    else:
+        response = _post(client, forge(unsigned(), load_key(key), certs))
+    assert response.status_code == status, response.json
+    assert problem_code(response) == code
+
+
+def test_replay_returns_the_original_and_fans_out_once(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+    signed = signed_sample("fresh-apples-import")
+    first = client.post("/api/v1/applications", data=signed, headers=XML)
+    again = client.post("/api/v1/applications", data=signed, headers=XML)
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json["id"] == first.json["id"]
+    store = client.application.extensions["nsw"].store
+    assert store.count_open_outbox() == len(first.json["agencies"])

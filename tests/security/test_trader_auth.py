@@ -1,0 +1,166 @@
+"""Who may read an application (issue 4, item 5): RFC 9421 signatures by a registered trader key.
+
+A read without proof, with a wrong proof, or by another company gets 401/403 and a problem
+document, never data; the declarant and its registered representatives get the application."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
+
+from gateway.http_signatures import RequestView
+from gateway.trust import TrustedSigner
+from tests.security.conftest import XML, problem_code
+from tests.trader_requests import identity, keyid_of, signature_headers
+
+
+@pytest.fixture
+def lodged(client, signed_sample):  # type: ignore[no-untyped-def]
+    """steppe's and altyn's applications lodged (which registers both their keys): path -> id."""
+    ids = {}
+    for sample in ("fresh-apples-import", "live-cattle-import"):
+        response = client.post("/api/v1/applications", data=signed_sample(sample), headers=XML)
+        assert response.status_code == 202
+        ids[sample] = response.json["id"]
+    return ids
+
+
+def _path(ids, sample="fresh-apples-import", suffix=""):  # type: ignore[no-untyped-def]
+    return f"/api/v1/applications/{ids[sample]}{suffix}"
+
+
+def _refused(response, status, code):  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.json
+    assert problem_code(response) == code
+    assert "cases" not in response.json and "declarant_bin" not in response.json
+
+
+@pytest.mark.parametrize("suffix", ["", "/decision", "/receipt", "/evidence"])
+def test_reading_without_a_signature_is_401(client, lodged, suffix) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(_path(lodged, suffix=suffix))
+    _refused(response, 401, "unauthenticated")
+    assert 'tag="nsw-trader"' in response.headers["Accept-Signature"]
+
+
+def test_the_declarant_reads_status_decision_receipt_and_evidence(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    steppe = identity(pki, "trader-steppe")
+    path = _path(lodged)
+    status = client.get(path, headers=signature_headers(steppe, path))
+    assert status.status_code == 200 and status.json["declarant_bin"] == "210540012341"
+    decision = client.get(path + "/decision", headers=signature_headers(steppe, path + "/decision"))
+    assert problem_code(decision) == "decision-not-ready"
+    receipt = client.get(path + "/receipt", headers=signature_headers(steppe, path + "/receipt"))
+    assert receipt.status_code == 200 and b"<ApplicationSHA256>" in receipt.data
+    evidence = client.get(path + "/evidence", headers=signature_headers(steppe, path + "/evidence"))
+    assert evidence.status_code == 200 and evidence.json["entries"][0]["kind"] == "application"
+
+
+@pytest.mark.parametrize("suffix", ["", "/decision", "/receipt", "/evidence"])
+def test_another_trader_gets_403(client, lodged, pki, suffix) -> None:  # type: ignore[no-untyped-def]
+    altyn = identity(pki, "trader-altyn")  # registered: it lodged the cattle import
+    path = _path(lodged, suffix=suffix)
+    _refused(client.get(path, headers=signature_headers(altyn, path)), 403, "not-your-application")
+
+
+def test_unregistered_key_is_401(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    kaztrans = identity(pki, "trader-kaztrans")  # valid certificate, never lodged anything
+    path = _path(lodged)
+    response = client.get(path, headers=signature_headers(kaztrans, path))
+    _refused(response, 401, "unauthenticated")
+    assert "registered" in response.json["detail"]
+
+
+def test_replayed_request_is_401(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    path = _path(lodged)
+    headers = signature_headers(identity(pki, "trader-steppe"), path)
+    assert client.get(path, headers=headers).status_code == 200
+    _refused(client.get(path, headers=headers), 401, "replayed-request")
+
+
+def test_signature_for_another_path_is_401(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    steppe = identity(pki, "trader-steppe")
+    headers = signature_headers(steppe, _path(lodged, suffix="/receipt"))
+    _refused(client.get(_path(lodged), headers=headers), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize("age", [dt.timedelta(minutes=6), dt.timedelta(minutes=-2)])
+def test_stale_or_future_signature_is_401(client, lodged, pki, age) -> None:  # type: ignore[no-untyped-def]
+    path = _path(lodged)
+    when = dt.datetime.now(dt.UTC) - age
+    headers = signature_headers(identity(pki, "trader-steppe"), path, now=when)
+    _refused(client.get(path, headers=headers), 401, "unauthenticated")
+
+
+def test_someone_elses_keyid_with_my_key_is_401(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    steppe, altyn = identity(pki, "trader-steppe"), identity(pki, "trader-altyn")
+    path = _path(lodged)
+    headers = signature_headers(altyn, path, keyid=keyid_of(steppe))
+    _refused(client.get(path, headers=headers), 401, "unauthenticated")
+
+
+def test_hmac_with_the_declarants_keyid_is_401(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    keyid = keyid_of(identity(pki, "trader-steppe"))
+    path = _path(lodged)
+    view = RequestView("GET", f"http://localhost{path}", {})
+    secret = b"anyone-can-choose-this"
+    HTTPMessageSigner(
+        signature_algorithm=algorithms.HMAC_SHA256,
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={keyid: secret}),
+    ).sign(
+        view,
+        key_id=keyid,
+        created=dt.datetime.now(dt.UTC),
+        expires=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
+        nonce="n-hmac",
+        tag="nsw-trader",
+        covered_component_ids=("@method", "@path", "@query"),
+    )
+    _refused(client.get(path, headers=dict(view.headers)), 401, "unauthenticated")
+
+
+def test_signature_without_the_tag_or_nonce_is_401(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    steppe = identity(pki, "trader-steppe")
+    path = _path(lodged)
+    headers = signature_headers(steppe, path)
+    headers["Signature-Input"] = headers["Signature-Input"].replace('tag="nsw-trader"', 'tag="x"')
+    _refused(client.get(path, headers=headers), 401, "unauthenticated")
+    headers = signature_headers(steppe, path)
+    headers["Signature-Input"] = (
+        headers["Signature-Input"].split(";nonce=")[0] + ';tag="nsw-trader"'
+    )
+    _refused(client.get(path, headers=headers), 401, "unauthenticated")
+
+
+def test_a_revoked_certificate_stops_reading_at_once(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    """Registration only makes a key findable: the trust store judges it at every request."""
+    services = client.application.extensions["nsw"]
+    cert = pki.certificate("trader-revoked")
+    revoked = identity(pki, "trader-revoked")
+    services.trader_certs.register(
+        TrustedSigner(cert, (cert,), "210540012341", None, "revoked", keyid_of(revoked)), "operator"
+    )
+    path = _path(lodged)
+    response = client.get(path, headers=signature_headers(revoked, path))
+    _refused(response, 401, "unauthenticated")
+    assert "revoked" in response.json["detail"]
+
+
+def test_registered_representative_reads_until_revoked(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    from gateway.identifiers import Bin
+    from gateway.representatives import Role
+
+    services = client.application.extensions["nsw"]
+    kaztrans = identity(pki, "trader-kaztrans")
+    services.trader_certs.register(services.trust.verify(kaztrans.certificate), "operator")
+    path = _path(lodged)
+    _refused(
+        client.get(path, headers=signature_headers(kaztrans, path)), 403, "not-your-application"
+    )
+    services.representatives.register(Bin("210540012341"), Bin("181240044780"), Role.CARRIER)
+    assert client.get(path, headers=signature_headers(kaztrans, path)).status_code == 200
+    services.representatives.revoke(Bin("210540012341"), Bin("181240044780"))
+    _refused(
+        client.get(path, headers=signature_headers(kaztrans, path)), 403, "not-your-application"
+    )

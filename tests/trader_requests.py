@@ -1,0 +1,42 @@
+"""Signing trader requests in tests (RFC 9421, the gateway's profile) for the Flask test client."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography.hazmat.primitives import hashes, serialization
+
+from gateway.clock import system_clock
+from gateway.http_signatures import PrivateKey, RequestView, sign_request
+from gateway.pki import DevPki
+from gateway.xmlsig import SigningIdentity
+
+
+def identity(pki: DevPki, slug: str) -> SigningIdentity:
+    return SigningIdentity.from_files(
+        pki.key_path(slug), pki.cert_path(slug), pki.directory / "issuing-ca.pem"
+    )
+
+
+def keyid_of(who: SigningIdentity) -> str:
+    return who.certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def signature_headers(
+    who: SigningIdentity,
+    path: str,
+    *,
+    method: str = "GET",
+    now: dt.datetime | None = None,
+    nonce: str | None = None,
+    keyid: str | None = None,
+    body: bytes | None = None,
+) -> dict[str, str]:
+    """Signature-Input and Signature (and Content-Digest) headers for `method path`."""
+    key = serialization.load_pem_private_key(who.key_pem, password=None)
+    assert isinstance(key, PrivateKey)
+    view = RequestView(method, f"http://localhost{path}", {})
+    sign_request(
+        view, key, keyid or keyid_of(who), now=now or system_clock(), body=body, nonce=nonce
+    )
+    return dict(view.headers)
