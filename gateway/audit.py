@@ -47,7 +47,7 @@ class Auditor:
                 return latest
             root = trail_log.with_stored_hashes(s, lambda h: tree_root(size, h))
             head = TreeHead(size, root, iso(self.clock()))
-            head = sign_tree_head(head, self.identity.key_pem)
+            head = sign_tree_head(head, self.identity.private_key)
         try:
             with self.store.transaction() as s:
                 s.add(

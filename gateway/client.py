@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 
 from gateway.clock import Clock, system_clock
 from gateway.http_signatures import PrivateKey, RequestView, sign_request
@@ -33,7 +33,7 @@ class TraderSignatureAuth(requests.auth.AuthBase):
     keyid = the certificate's SHA-256 fingerprint)."""
 
     def __init__(self, identity: SigningIdentity, clock: Clock = system_clock) -> None:
-        key = serialization.load_pem_private_key(identity.key_pem, password=None)
+        key = identity.private_key
         if not isinstance(key, PrivateKey):
             raise ValueError("the identity's key cannot sign HTTP requests")
         self.key: PrivateKey = key

@@ -19,8 +19,9 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 ENTRY_PREFIX = b"NSW-TRAIL-ENTRY-1\n"
 TREE_HEAD_ORIGIN = "kz.nsw.gateway/trail"
@@ -80,8 +81,7 @@ class TreeHead:
         )
 
 
-def sign_tree_head(head: TreeHead, key_pem: bytes) -> TreeHead:
-    key = serialization.load_pem_private_key(key_pem, password=None)
+def sign_tree_head(head: TreeHead, key: PrivateKeyTypes) -> TreeHead:
     note = head.note()
     if isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(note, padding.PKCS1v15(), hashes.SHA256())

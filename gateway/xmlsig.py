@@ -13,6 +13,7 @@ covers — callers use that element and nothing else (see what is signed).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
@@ -62,10 +64,15 @@ class SigningIdentity:
     def certificate(self) -> x509.Certificate:
         return x509.load_pem_x509_certificate(self.chain_pem[0])
 
+    @functools.cached_property
+    def private_key(self) -> PrivateKeyTypes:
+        """Parsed once: loading a PEM RSA key validates it (~40 ms), far more than a signature."""
+        return serialization.load_pem_private_key(self.key_pem, password=None)
+
 
 def sign_enveloped(document: etree._Element, identity: SigningIdentity) -> bytes:
     """Sign `document` in place of a copy and return the signed bytes (UTF-8, with declaration)."""
-    key = serialization.load_pem_private_key(identity.key_pem, password=None)
+    key = identity.private_key
     if isinstance(key, rsa.RSAPrivateKey):
         method = SignatureMethod.RSA_SHA256
     elif isinstance(key, ec.EllipticCurvePrivateKey):
@@ -79,7 +86,7 @@ def sign_enveloped(document: etree._Element, identity: SigningIdentity) -> bytes
     )
     signed = signer.sign(
         document,
-        key=identity.key_pem,
+        key=key,
         cert=[pem.decode("ascii") for pem in identity.chain_pem],
     )
     return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
