@@ -400,9 +400,20 @@ def test_health_rules(agency_server) -> None:  # type: ignore[no-untyped-def]
 # ----- as a process -----
 
 
-def test_python_m_simulators_prints_its_url_and_stops_on_sigterm() -> None:
+def test_python_m_simulators_prints_its_url_and_stops_on_sigterm(pki) -> None:  # type: ignore[no-untyped-def]
+    # The agency signs its answers, so it needs its key: the test PKI, not a certs/dev that a
+    # fresh clone does not have.
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulators", "customs", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "simulators",
+            "customs",
+            "--port",
+            "0",
+            "--pki-dir",
+            str(pki.directory),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -422,6 +433,8 @@ def test_python_m_simulators_prints_its_url_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 # ----- WS-Security and HTTP message signatures, the agencies' side -----
