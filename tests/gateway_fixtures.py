@@ -21,7 +21,7 @@ from gateway.config import load_config
 from gateway.pki import DevPki
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import DS_NS, SigningIdentity
-from simulators.server import start_agency
+from simulators.server import RunningAgency, start_agency
 
 AGENCY_CODES = ("customs", "transport", "agriculture", "health")
 
@@ -126,3 +126,19 @@ def gateway(
         server.shutdown()
         thread.join(10)
         services.close()
+
+
+@pytest.fixture
+def own_agency(pki: DevPki) -> Iterator[Callable[..., RunningAgency]]:
+    """own_agency(code, **options): a dedicated simulator (signing with the test PKI) that this
+    test may break or switch to answer later; stopped at the end."""
+    started: list[RunningAgency] = []
+
+    def start(code: str, **options: Any) -> RunningAgency:
+        agency = start_agency(code, pki_dir=pki.directory, **options)
+        started.append(agency)
+        return agency
+
+    yield start
+    for agency in started:
+        agency.stop()

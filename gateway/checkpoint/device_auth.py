@@ -13,8 +13,6 @@ covered), but once that module takes a `tag` argument devices should sign with `
 
 from __future__ import annotations
 
-import urllib.parse
-
 from flask import Request
 
 from gateway.checkpoint.errors import UnknownDevice
@@ -25,13 +23,13 @@ from gateway.http_signatures import (
     CLOCK_SKEW,
     MAX_AGE,
     PublicKey,
-    RequestView,
     SignatureRefused,
     requested_keyid,
     verify_request,
 )
 from gateway.trader_keys import NonceLedger
 from gateway.trust import TrustStore
+from gateway.web.request_view import request_view
 
 DEVICE_TAG = "nsw-device"  # intended tag, see the seam note above
 HOW = (
@@ -39,15 +37,6 @@ HOW = (
     '"content-digest", keyid = the SHA-256 fingerprint of the device certificate, created, '
     "expires, nonce and the profile tag (wsdl/checkpoint/device-events.openapi.json)."
 )
-
-
-def _view(request: Request) -> RequestView:
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-    if not raw.startswith("/"):
-        raw = urllib.parse.quote(request.path)
-        if request.query_string:
-            raw += "?" + request.query_string.decode("latin-1")
-    return RequestView(request.method, f"{request.scheme}://{request.host}{raw}", request.headers)
 
 
 def authenticate_device(
@@ -79,7 +68,7 @@ def authenticate_device(
     key = device.certificate.public_key()
     assert isinstance(key, PublicKey)  # the trust store accepted it
     try:
-        signed = verify_request(_view(request), keyid, key, clock, body)
+        signed = verify_request(request_view(request), keyid, key, clock, body)
     except SignatureRefused as exc:
         raise Unauthenticated(f"The event signature does not verify: {exc}. {HOW}") from exc
     if not nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -19,6 +18,7 @@ from gateway.checkpoint.errors import InvalidEvent
 from gateway.checkpoint.events import parse_position, parse_stage_event
 from gateway.checkpoint.reports import timing_report
 from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
+from gateway.web.bearer import bearer_token_in
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/api/v1/checkpoint")
 
@@ -34,11 +34,7 @@ def _services() -> Services:
 
 def _require_officer() -> None:
     # The operator tokens of the operations API, until the OMC's accounts and roles arrive.
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    tokens = _services().config.operator_tokens
-    if scheme.lower() == "bearer" and any(
-        hmac.compare_digest(token.encode(), t.encode()) for t in tokens
-    ):
+    if bearer_token_in(_services().config.operator_tokens):
         return
     raise OfficerOnly("Send 'Authorization: Bearer <token>' with an operator token.")
 

@@ -5,13 +5,13 @@ arrive, see issue 10)."""
 from __future__ import annotations
 
 import base64
-import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.audit import Auditor
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError
+from gateway.web.bearer import bearer_token_in
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit")
 
@@ -31,12 +31,7 @@ def _auditor() -> Auditor:
 
 @bp.before_request
 def require_auditor() -> None:
-    tokens = _services().config.audit_tokens
-    given = request.headers.get("Authorization", "")
-    scheme, _, token = given.partition(" ")
-    if scheme.lower() == "bearer" and any(
-        hmac.compare_digest(token.encode(), t.encode()) for t in tokens
-    ):
+    if bearer_token_in(_services().config.audit_tokens):
         return
     raise AuditorOnly(
         "The audit API is for auditors: send 'Authorization: Bearer <token>' with an audit token "

@@ -3,12 +3,11 @@ Bearer tokens from NSW_OPERATOR_TOKENS (until the OMC's accounts and roles arriv
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError, NotFound
+from gateway.web.bearer import bearer_token_in
 
 bp = Blueprint("operations", __name__, url_prefix="/api/v1/operations")
 
@@ -28,11 +27,7 @@ def _services() -> Services:
 
 @bp.before_request
 def require_operator() -> None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    tokens = _services().config.operator_tokens
-    if scheme.lower() == "bearer" and any(
-        hmac.compare_digest(token.encode(), t.encode()) for t in tokens
-    ):
+    if bearer_token_in(_services().config.operator_tokens):
         return
     raise OperatorOnly(
         "The operations API is for gateway operators: send 'Authorization: Bearer <token>'."

@@ -9,8 +9,6 @@ replay) or 403 (a valid proof from someone else) — never data.
 
 from __future__ import annotations
 
-import urllib.parse
-
 from flask import Response, current_app, request
 
 from gateway.bootstrap import Services
@@ -21,12 +19,12 @@ from gateway.http_signatures import (
     MAX_AGE,
     TAG,
     PublicKey,
-    RequestView,
     SignatureRefused,
     requested_keyid,
     verify_request,
 )
 from gateway.trust import TrustedSigner
+from gateway.web.request_view import request_view
 
 HOW = (
     "Sign the request with RFC 9421 HTTP Message Signatures: cover "
@@ -43,15 +41,6 @@ ACCEPT_SIGNATURE = (
 def _services() -> Services:
     svc: Services = current_app.extensions["nsw"]
     return svc
-
-
-def _view() -> RequestView:
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-    if not raw.startswith("/"):
-        raw = urllib.parse.quote(request.path)
-        if request.query_string:
-            raw += "?" + request.query_string.decode("latin-1")
-    return RequestView(request.method, f"{request.scheme}://{request.host}{raw}", request.headers)
 
 
 def require_trader() -> TrustedSigner:
@@ -75,7 +64,9 @@ def require_trader() -> TrustedSigner:
     key = certificate.public_key()
     assert isinstance(key, PublicKey)  # the trust store accepted it, so it is one of these
     try:
-        signed = verify_request(_view(), keyid, key, svc.clock, request.get_data(cache=True))
+        signed = verify_request(
+            request_view(request), keyid, key, svc.clock, request.get_data(cache=True)
+        )
     except SignatureRefused as exc:
         raise Unauthenticated(f"The request signature does not verify: {exc}. {HOW}") from exc
     if not svc.nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):

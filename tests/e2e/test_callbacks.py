@@ -18,7 +18,6 @@ from gateway.bootstrap import build_services
 from gateway.processes import free_port
 from simulators.callbacks import signed_json, signed_soap, soap_callback
 from simulators.security import AgencyKeys
-from simulators.server import RunningAgency, start_agency
 from tests.gateway_fixtures import KeyringClient, gateway_config
 from tests.polling import wait_until
 
@@ -28,20 +27,6 @@ CUSTOMS = "urn:kz:kgd:customs:declaration:1"
 
 def until(what: str, check: Callable[[], Any], deadline_s: float = 20.0) -> Any:
     return wait_until(check, deadline_s, what)
-
-
-@pytest.fixture
-def own_agency(pki) -> Iterator[Callable[..., RunningAgency]]:  # type: ignore[no-untyped-def]
-    started: list[RunningAgency] = []
-
-    def start(code: str, **options: Any) -> RunningAgency:
-        agency = start_agency(code, pki_dir=pki.directory, **options)
-        started.append(agency)
-        return agency
-
-    yield start
-    for agency in started:
-        agency.stop()
 
 
 @pytest.fixture

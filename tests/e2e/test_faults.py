@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-
-from simulators.server import RunningAgency, start_agency
 from tests.polling import wait_until
 
 OPERATOR = "test-operator-token"
-
-
-@pytest.fixture
-def own_agencies(pki) -> Iterator[Callable[..., RunningAgency]]:  # type: ignore[no-untyped-def]
-    """own_agencies(code, **faults): a dedicated simulator this test may break."""
-    started: list[RunningAgency] = []
-
-    def start(code: str, **options: Any) -> RunningAgency:
-        agency = start_agency(code, pki_dir=pki.directory, **options)
-        started.append(agency)
-        return agency
-
-    yield start
-    for agency in started:
-        agency.stop()
 
 
 def case_of(gw, application_id: str, agency: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -41,9 +22,9 @@ def fast(agencies: dict[str, str], **changed: str) -> dict[str, Any]:
 
 
 def test_agency_down_then_back_opens_the_breaker_and_still_decides(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agencies, signed_sample
+    gateway, agencies, own_agency, signed_sample
 ) -> None:
-    transport = own_agencies("transport", outage=True)
+    transport = own_agency("transport", outage=True)
     gw = gateway(
         **fast(agencies, transport=transport.url),
         max_attempts=50,
@@ -77,9 +58,9 @@ def test_agency_down_then_back_opens_the_breaker_and_still_decides(  # type: ign
 
 
 def test_agency_slower_than_its_timeout_is_retried_then_escalated(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agencies, signed_sample
+    gateway, agencies, own_agency, signed_sample
 ) -> None:
-    slow = own_agencies("customs", latency_s=1.0)
+    slow = own_agency("customs", latency_s=1.0)
     gw = gateway(**fast(agencies, customs=slow.url), agency_timeout_s=0.2, max_attempts=2)
     accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
     case = wait_until(
@@ -92,9 +73,9 @@ def test_agency_slower_than_its_timeout_is_retried_then_escalated(  # type: igno
 
 
 def test_http_500_is_retried_until_the_agency_recovers(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agencies, signed_sample
+    gateway, agencies, own_agency, signed_sample
 ) -> None:
-    health = own_agencies("health", error_rate=1.0)
+    health = own_agency("health", error_rate=1.0)
     gw = gateway(**fast(agencies, health=health.url), max_attempts=100, breaker_failures=1000)
     accepted = gw.client.submit(signed_sample("fresh-apples-import"))
     wait_until(
@@ -109,9 +90,9 @@ def test_http_500_is_retried_until_the_agency_recovers(  # type: ignore[no-untyp
 
 
 def test_escalated_case_is_retried_by_an_operator_and_decides(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agencies, signed_sample
+    gateway, agencies, own_agency, signed_sample
 ) -> None:
-    customs = own_agencies("customs", outage=True)
+    customs = own_agency("customs", outage=True)
     gw = gateway(**fast(agencies, customs=customs.url), max_attempts=2, breaker_failures=1000)
     accepted = gw.client.submit(signed_sample("live-cattle-import"))
     case = wait_until(
@@ -138,9 +119,9 @@ def test_escalated_case_is_retried_by_an_operator_and_decides(  # type: ignore[n
 
 
 def test_case_past_its_deadline_is_escalated_not_dropped(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agencies, signed_sample
+    gateway, agencies, own_agency, signed_sample
 ) -> None:
-    transport = own_agencies("transport", outage=True)
+    transport = own_agency("transport", outage=True)
     gw = gateway(**fast(agencies, transport=transport.url), max_attempts=1000, case_deadline_s=1.0)
     accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
     case = wait_until(
