@@ -46,6 +46,7 @@ class ApplicationRow(Base):
     signer_fingerprint: Mapped[str] = mapped_column(String(64))
     routing: Mapped[str] = mapped_column(Text)  # JSON: agency -> rule hits
     decision_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+    request_id: Mapped[str | None] = mapped_column(String(64))  # X-Request-Id at intake (logs)
 
     cases: Mapped[list[CaseRow]] = relationship(
         back_populates="application", order_by="CaseRow.position"
@@ -298,3 +299,59 @@ class OmcAccountRow(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- trader notifications and shared breakers (issue 6; migration 0005) ---------------------------
+
+
+class TraderSubscriptionRow(Base):
+    """Where a trader (by BIN) wants its decisions sent: one URL, registered by a signed request."""
+
+    __tablename__ = "trader_subscriptions"
+
+    bin: Mapped[str] = mapped_column(String(12), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    registered_by: Mapped[str] = mapped_column(String(64))  # fingerprint of the signing cert
+
+
+class NotificationRow(Base):
+    """One signed decision to deliver to a trader's URL. Written in the transaction that writes
+    the decision; claimed with a lease like an outbox row; kept, with its outcome, once done."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_ready", "done_at", "available_at"),
+        Index("ix_notifications_application", "application_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    bin: Mapped[str] = mapped_column(String(12))
+    url: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(16))
+    decision_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    available_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the trader's HTTP status
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AgencyBreakerRow(Base):
+    """The circuit breaker of one agency, shared by every web and worker process."""
+
+    __tablename__ = "agency_breakers"
+
+    agency: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # closed | open | half-open
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    probe_owner: Mapped[str | None] = mapped_column(String(64))  # who holds the half-open probe
+    probe_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
