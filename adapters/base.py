@@ -67,7 +67,9 @@ class AgencyAnswer:
 
 class AgencyCallFailed(Exception):
     """The call did not produce a believable answer: transport failure, HTTP error, SOAP Fault,
-    malformed answer. Retrying may help. Carries whatever bytes were exchanged, for the trail."""
+    malformed answer. Carries whatever bytes were exchanged, for the trail. `retryable` is False
+    when the agency refused the request itself (a soap:Client Fault, HTTP 400/422...): sending the
+    same request again cannot help, so the case goes to an operator at once."""
 
     def __init__(
         self,
@@ -76,11 +78,13 @@ class AgencyCallFailed(Exception):
         request_bytes: bytes = b"",
         answer_bytes: bytes = b"",
         status_code: int | None = None,
+        retryable: bool = True,
     ) -> None:
         super().__init__(message)
         self.request_bytes = request_bytes
         self.answer_bytes = answer_bytes
         self.status_code = status_code
+        self.retryable = retryable
 
 
 class AgencyAnswerUntrusted(AgencyCallFailed):

@@ -28,7 +28,7 @@ from adapters.base import (
     AgencySpec,
 )
 from adapters.credentials import Credentials
-from adapters.errors import MalformedAnswer, MappingFailed
+from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.json_mapping import JsonMapping
 from adapters.xmlsafe import UnsafeXml, parse_untrusted
 
@@ -108,22 +108,27 @@ class RestAdapter:
             )
         except requests.RequestException as exc:
             raise AgencyCallFailed(
-                f"{self.spec.code}: {type(exc).__name__}: {exc}", request_bytes=request_bytes
+                transport_failure(self.spec.code, exc, self.spec.timeout_s),
+                request_bytes=request_bytes,
             ) from exc
         answer_bytes = response.content
 
-        def failed(reason: str) -> AgencyCallFailed:
+        def failed(reason: str, retryable: bool = True) -> AgencyCallFailed:
             return AgencyCallFailed(
                 f"{self.spec.code}: {reason}",
                 request_bytes=request_bytes,
                 answer_bytes=answer_bytes,
                 status_code=response.status_code,
+                retryable=retryable,
             )
 
         # Step 4: only 200 (decided) and 202 (pending) carry an answer; anything else failed.
         if response.status_code not in (200, 202):
             detail = _problem_detail(answer_bytes)
-            raise failed(f"HTTP {response.status_code} {response.reason}{detail}")
+            raise failed(
+                f"HTTP {response.status_code} {response.reason}{detail}",
+                retryable=response.status_code not in REFUSED_REQUEST,
+            )
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise failed(f"the answer is {media_type or 'untyped'}, not application/json")
@@ -188,6 +193,11 @@ def operation_path(contract: Path, operation_id: str) -> str:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# The agency refused the request itself; the same request will be refused again. (401/403 are
+# not here: they may pass once keys or clocks are put right, so they are retried.)
+REFUSED_REQUEST = frozenset({400, 405, 413, 415, 422})
 
 
 def _problem_detail(content: bytes) -> str:

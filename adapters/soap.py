@@ -29,7 +29,7 @@ from adapters.base import (
     AgencySpec,
 )
 from adapters.credentials import Credentials
-from adapters.errors import MalformedAnswer, MappingFailed
+from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.wsse import UntrustedMessage, WsSecurity
 from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
 from adapters.xslt_mapping import XsltMapping
@@ -154,17 +154,19 @@ class SoapAdapter:
             )
         except requests.RequestException as exc:
             raise AgencyCallFailed(
-                f"{self.spec.code}: {type(exc).__name__}: {exc}", request_bytes=request_bytes
+                transport_failure(self.spec.code, exc, self.spec.timeout_s),
+                request_bytes=request_bytes,
             ) from exc
         answer_bytes: bytes = response.content
         status: int = response.status_code
 
-        def failed(reason: str) -> AgencyCallFailed:
+        def failed(reason: str, retryable: bool = True) -> AgencyCallFailed:
             return AgencyCallFailed(
                 f"{self.spec.code}: HTTP {status}: {reason}",
                 request_bytes=request_bytes,
                 answer_bytes=answer_bytes,
                 status_code=status,
+                retryable=retryable,
             )
 
         # Step 4: only 200 (an answer) and 500 (a Fault, SOAP 1.1 §6.2) carry a SOAP envelope.
@@ -182,7 +184,10 @@ class SoapAdapter:
         if fault is not None:
             code = (fault.findtext("faultcode") or "").strip()
             text = (fault.findtext("faultstring") or "").strip()
-            raise failed(f"SOAP Fault {code}: {text}")
+            # SOAP 1.1 §4.4.1: Client means "the message was incorrectly formed or did not
+            # contain the appropriate information" — the same request will fail again.
+            client = code.rpartition(":")[2].split(".")[0] == "Client"
+            raise failed(f"SOAP Fault {code}: {text}", retryable=not client)
         if status != 200:
             raise failed("an error status without a SOAP Fault")
 

@@ -12,7 +12,7 @@ from adapters.base import AgencyAdapter, AgencySpec
 from adapters.registry import build_adapter
 from gateway.agencies import load_agency_specs
 from gateway.audit import Auditor, TreeHeadThread
-from gateway.breaker import Breakers
+from gateway.breaker import BreakerRule, Breakers
 from gateway.callbacks import agency_credentials
 from gateway.checkpoint import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
@@ -21,11 +21,14 @@ from gateway.decision_document import make_decider
 from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, worker_name
 from gateway.errors import ConfigurationError
 from gateway.intake import Intake, load_schema
+from gateway.notifications import Notifier, UrlPolicy
 from gateway.omc.timings import AgencyTimings, timed
 from gateway.representatives import Representatives
 from gateway.routing import load_rules
+from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
+from gateway.storage.notifications import NotificationStore
 from gateway.storage.outbox import OutboxStore
 from gateway.trader_keys import NonceLedger, TraderCertificates
 from gateway.trust import TrustStore
@@ -47,6 +50,7 @@ class Services:
     trader_certs: TraderCertificates
     nonces: NonceLedger
     checkpoint: CheckpointParts
+    notifications: NotificationStore
     threads: DispatcherThreads = field(default_factory=DispatcherThreads)
     tree_heads: TreeHeadThread | None = None
     breakers: Breakers = field(init=False)
@@ -54,9 +58,15 @@ class Services:
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
-        self.breakers = Breakers(
-            self.clock, self.config.breaker_failures, self.config.breaker_reset_s
+        # Shared through the database: every web and worker process moves the same breakers. A
+        # probe is held as long as a claimed delivery (a killed prober's claim comes back then too).
+        rule = BreakerRule(
+            failure_threshold=self.config.breaker_failures,
+            reset_after_s=self.config.breaker_reset_s,
+            probe_lease_s=self.config.lease_s,
         )
+        store = DatabaseBreakerStore(self.store.engine, self.clock)
+        self.breakers = Breakers(store, rule, self.clock)
 
     def dispatcher(self, index: int = 0) -> Dispatcher:
         return Dispatcher(
@@ -74,9 +84,29 @@ class Services:
             name=worker_name(index),
         )
 
+    def url_policy(self) -> UrlPolicy:
+        return UrlPolicy(self.config.notify_allow_http, self.config.notify_allow_private)
+
+    def notifier(self) -> Notifier:
+        return Notifier(
+            self.notifications,
+            self.identity,
+            self.clock,
+            policy=self.url_policy(),
+            retry=RetryPolicy(
+                max_attempts=self.config.notify_max_attempts, base_s=self.config.retry_base_s
+            ),
+            lease_s=self.config.lease_s,
+            timeout_s=self.config.notify_timeout_s,
+        )
+
     def start_dispatchers(self, count: int) -> None:
-        """Dispatcher threads, and the thread that signs tree heads while entries arrive."""
-        self.threads.start([self.dispatcher(i) for i in range(count)], self.config.poll_interval_s)
+        """Dispatcher threads and one notifier thread (when `count` > 0), and the thread that
+        signs tree heads while entries arrive."""
+        runners = [self.dispatcher(i) for i in range(count)]
+        self.threads.start(
+            [*runners, self.notifier()] if runners else [], self.config.poll_interval_s
+        )
         if self.tree_heads is None:
             self.tree_heads = TreeHeadThread(self.auditor, self.config.tree_head_interval_s)
             self.tree_heads.start()
@@ -152,4 +182,5 @@ def build_services(
             identity=identity,
             representatives=representatives,
         ),
+        notifications=NotificationStore(engine, clock),
     )

@@ -2,18 +2,24 @@
 
 CLOSED: calls flow; `failure_threshold` consecutive failures open the breaker.
 OPEN: no calls until `reset_after_s` has passed; then HALF_OPEN.
-HALF_OPEN: exactly one probe call is let through; success closes, failure opens again.
+HALF_OPEN: exactly one probe call is let through; success closes, failure opens again. The probe is
+held for `probe_lease_s`: a dispatcher killed during its probe blocks the agency only that long.
 
-State is per process (each dispatcher process watches its own calls, as a node-local breaker in
-X-Road or Envoy does); it is shown by the operations API and `nsw agencies`.
+The rule (`BreakerRule`) is a set of pure functions from one `BreakerRecord` to the next. Where the
+records live is a `BreakerStore`: the database (`gateway.storage.breakers`), so every web and worker
+process on one database sees and moves the same breaker — failures counted by one worker open it for
+all, and one probe is let through across all of them — or memory, for one process and for tests.
+The shared breaker is what the operations API, the OMC and /metrics show.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import threading
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from gateway.clock import Clock, iso
 
@@ -24,92 +30,180 @@ class BreakerState(enum.StrEnum):
     HALF_OPEN = "half-open"
 
 
-@dataclass
-class CircuitBreaker:
-    clock: Clock
-    failure_threshold: int = 5
-    reset_after_s: float = 30.0
+@dataclass(frozen=True)
+class BreakerRecord:
+    """One agency's breaker as stored. The default is a closed breaker that never failed."""
+
     state: BreakerState = BreakerState.CLOSED
-    failures: int = 0
-    opened_at: Any = None  # dt.datetime | None
-    probe_in_flight: bool = False
+    failures: int = 0  # consecutive failed calls
+    opened_at: dt.datetime | None = None
+    probe_owner: str | None = None  # the dispatcher holding the half-open probe
+    probe_until: dt.datetime | None = None  # its lease
     last_error: str | None = None
 
-    def __post_init__(self) -> None:
+
+CLOSED = BreakerRecord()
+
+
+@dataclass(frozen=True)
+class BreakerRule:
+    """The state machine, as pure functions of a record and the time."""
+
+    failure_threshold: int = 5
+    reset_after_s: float = 30.0
+    probe_lease_s: float = 60.0
+
+    def refuses(self, r: BreakerRecord, now: dt.datetime) -> bool:
+        """Would every caller be refused now? Open and not yet due a probe, or half-open with a
+        probe still under its lease. (Dispatchers skip claiming such an agency's deliveries.)"""
+        if r.state is BreakerState.OPEN:
+            return not self._probe_due(r, now)
+        if r.state is BreakerState.HALF_OPEN:
+            return r.probe_until is not None and now < r.probe_until
+        return False
+
+    def admit(self, r: BreakerRecord, now: dt.datetime, caller: str) -> BreakerRecord | None:
+        """The record once `caller` is let through (`r` itself when closed), or None: refused.
+        Open and due, or half-open with no live probe: `caller` takes the probe and its lease."""
+        if r.state is BreakerState.CLOSED:
+            return r
+        if self.refuses(r, now):
+            return None
+        return replace(
+            r,
+            state=BreakerState.HALF_OPEN,
+            probe_owner=caller,
+            probe_until=now + dt.timedelta(seconds=self.probe_lease_s),
+        )
+
+    def succeeded(self, r: BreakerRecord) -> BreakerRecord:
+        """A call answered: the agency works, whatever the state was."""
+        return CLOSED
+
+    def failed(self, r: BreakerRecord, now: dt.datetime, error: str) -> BreakerRecord:
+        """A call failed: count it; the threshold, or a failed probe, opens the breaker (again)."""
+        failures = r.failures + 1
+        if r.state is BreakerState.HALF_OPEN or failures >= self.failure_threshold:
+            return BreakerRecord(BreakerState.OPEN, failures, now, last_error=error)
+        return replace(r, failures=failures, last_error=error)
+
+    def _probe_due(self, r: BreakerRecord, now: dt.datetime) -> bool:
+        opened = r.opened_at or now
+        return (now - opened).total_seconds() >= self.reset_after_s
+
+
+Step = Callable[[BreakerRecord], BreakerRecord]
+
+
+class BreakerStore(Protocol):
+    def load(self, agency: str) -> BreakerRecord:
+        """The agency's record (`CLOSED` if none is stored); a plain read, no lock."""
+        ...
+
+    def load_all(self) -> dict[str, BreakerRecord]:
+        """Every stored record, in one read."""
+        ...
+
+    def change(self, agency: str, step: Step) -> BreakerRecord:
+        """Atomically against every other process: read the agency's record, write `step(record)`
+        if it differs, and return the record as read (`step` may run more than once)."""
+        ...
+
+
+class MemoryBreakerStore:
+    """Records in this process only: for tests and a gateway that never runs a second process."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, BreakerRecord] = {}
         self._lock = threading.Lock()
 
-    def allow(self) -> bool:
-        """May a call go to the agency now? In HALF_OPEN only one caller gets True."""
+    def load(self, agency: str) -> BreakerRecord:
         with self._lock:
-            if self.state is BreakerState.CLOSED:
-                return True
-            if self.state is BreakerState.OPEN:
-                if (self.clock() - self.opened_at).total_seconds() < self.reset_after_s:
-                    return False
-                self.state = BreakerState.HALF_OPEN
-                self.probe_in_flight = False
-            if self.probe_in_flight:
-                return False
-            self.probe_in_flight = True
-            return True
+            return self._records.get(agency, CLOSED)
 
-    def is_open(self) -> bool:
+    def load_all(self) -> dict[str, BreakerRecord]:
         with self._lock:
-            return (
-                self.state is BreakerState.OPEN
-                and (self.clock() - self.opened_at).total_seconds() < self.reset_after_s
-            )
+            return dict(self._records)
+
+    def change(self, agency: str, step: Step) -> BreakerRecord:
+        with self._lock:
+            before = self._records.get(agency, CLOSED)
+            self._records[agency] = step(before)
+            return before
+
+
+def snapshot(r: BreakerRecord) -> dict[str, Any]:
+    """What operators see of a breaker (operations API, OMC, /metrics)."""
+    return {
+        "state": r.state.value,
+        "consecutive_failures": r.failures,
+        "opened_at": iso(r.opened_at) if r.opened_at else None,
+        "last_error": r.last_error,
+    }
+
+
+class CircuitBreaker:
+    """One agency's breaker, moved through `store`. A call that changes nothing (the usual
+    closed breaker allowing a call, or a success while closed with no failures) only reads."""
+
+    def __init__(self, agency: str, rule: BreakerRule, store: BreakerStore, clock: Clock) -> None:
+        self.agency = agency
+        self.rule = rule
+        self._store = store
+        self._clock = clock
+
+    @property
+    def reset_after_s(self) -> float:
+        return self.rule.reset_after_s
+
+    @property
+    def state(self) -> BreakerState:
+        return self._store.load(self.agency).state
+
+    def allow(self, caller: str = "") -> bool:
+        """May `caller` call the agency now? In HALF_OPEN only one caller across every process
+        sharing the store gets True, until it reports or its probe lease runs out."""
+        now = self._clock()
+        seen = self._store.load(self.agency)
+        admitted = self.rule.admit(seen, now, caller)
+        if admitted is None or admitted == seen:
+            return admitted is not None  # refused, or closed: nothing to write
+        # Taking the probe: decided again on the record read under the store's lock, so two
+        # processes that both saw it free cannot both take it.
+        before = self._store.change(self.agency, lambda r: self.rule.admit(r, now, caller) or r)
+        return self.rule.admit(before, now, caller) is not None
 
     def record_success(self) -> None:
-        with self._lock:
-            self.state = BreakerState.CLOSED
-            self.failures = 0
-            self.probe_in_flight = False
-            self.last_error = None
+        seen = self._store.load(self.agency)
+        if self.rule.succeeded(seen) != seen:
+            self._store.change(self.agency, self.rule.succeeded)
 
     def record_failure(self, error: str) -> None:
-        with self._lock:
-            self.failures += 1
-            self.last_error = error
-            if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
-                self.state = BreakerState.OPEN
-                self.opened_at = self.clock()
-            self.probe_in_flight = False
+        now = self._clock()
+        self._store.change(self.agency, lambda r: self.rule.failed(r, now, error))
 
     def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "state": self.state.value,
-                "consecutive_failures": self.failures,
-                "opened_at": iso(self.opened_at) if self.opened_at else None,
-                "last_error": self.last_error,
-            }
+        return snapshot(self._store.load(self.agency))
 
 
 class Breakers:
-    """The breakers of one process, created on first use."""
+    """Every agency's breaker, kept in `store` (shared by all processes on one database)."""
 
-    def __init__(self, clock: Clock, failure_threshold: int, reset_after_s: float) -> None:
+    def __init__(self, store: BreakerStore, rule: BreakerRule, clock: Clock) -> None:
+        self.store = store
+        self.rule = rule
         self.clock = clock
-        self.failure_threshold = failure_threshold
-        self.reset_after_s = reset_after_s
-        self._by_agency: dict[str, CircuitBreaker] = {}
-        self._lock = threading.Lock()
 
     def __getitem__(self, agency: str) -> CircuitBreaker:
-        with self._lock:
-            if agency not in self._by_agency:
-                self._by_agency[agency] = CircuitBreaker(
-                    self.clock, self.failure_threshold, self.reset_after_s
-                )
-            return self._by_agency[agency]
+        return CircuitBreaker(agency, self.rule, self.store, self.clock)
 
     def open_agencies(self) -> frozenset[str]:
-        with self._lock:
-            breakers = list(self._by_agency.items())
-        return frozenset(agency for agency, b in breakers if b.is_open())
+        """Agencies whose breaker refuses every call now: one read of the store."""
+        now = self.clock()
+        records = self.store.load_all()
+        return frozenset(agency for agency, r in records.items() if self.rule.refuses(r, now))
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            breakers = list(self._by_agency.items())
-        return {agency: b.snapshot() for agency, b in breakers}
+        """Agency -> state, consecutive_failures, opened_at, last_error; agencies never stored
+        are closed and absent."""
+        return {agency: snapshot(r) for agency, r in self.store.load_all().items()}

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from gateway.cli_identity import representatives, traders
+from gateway.cli_notifications import notifications, notify_url
 from gateway.config import PROJECT_ROOT, load_config
 from gateway.omc.cli import omc
 
@@ -163,6 +164,8 @@ def worker(threads: int) -> None:
 main.add_command(representatives)
 main.add_command(traders)
 main.add_command(omc)
+main.add_command(notify_url)
+main.add_command(notifications)
 
 
 @main.group()

@@ -15,7 +15,7 @@ import requests
 from cryptography.hazmat.primitives import hashes
 
 from gateway.clock import Clock, system_clock
-from gateway.http_signatures import PrivateKey, RequestView, sign_request
+from gateway.http_signatures import TRADER_TAG, PrivateKey, RequestView, sign_request
 from gateway.xmlsig import SigningIdentity
 
 
@@ -43,7 +43,9 @@ class TraderSignatureAuth(requests.auth.AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         body = r.body.encode() if isinstance(r.body, str) else r.body
         view = RequestView(str(r.method), str(r.url), r.headers)
-        sign_request(view, self.key, self.keyid, now=self.clock(), body=body or None)
+        sign_request(
+            view, self.key, self.keyid, tag=TRADER_TAG, now=self.clock(), body=body or None
+        )
         return r
 
 
@@ -103,6 +105,32 @@ class GatewayClient:
         if response.status_code == 409:
             return None
         return self._check(response).content
+
+    def notification_url(self, bin_: str) -> dict[str, Any] | None:
+        """Where `bin_`'s decisions are sent, or None if nowhere."""
+        response = self.session.get(
+            self._subscription(bin_), auth=self.auth, timeout=self.timeout_s
+        )
+        if response.status_code == 404:
+            return None
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def register_notification_url(self, bin_: str, url: str) -> dict[str, Any]:
+        """Have `bin_`'s decisions POSTed, signed by the gateway, to `url`."""
+        response = self.session.put(
+            self._subscription(bin_), json={"url": url}, auth=self.auth, timeout=self.timeout_s
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def remove_notification_url(self, bin_: str) -> None:
+        self._check(
+            self.session.delete(self._subscription(bin_), auth=self.auth, timeout=self.timeout_s)
+        )
+
+    def _subscription(self, bin_: str) -> str:
+        return f"{self.base_url}/api/v1/traders/{bin_}/notification-url"
 
     def wait_for_decision(self, application_id: str, deadline_s: float = 60.0) -> bytes:
         """Poll until the decision exists or the deadline passes (TimeoutError)."""

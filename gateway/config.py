@@ -49,6 +49,16 @@ class Config:
     login_max_failures: int = 5  # consecutive failed logins that lock an account
     login_lockout_s: float = 900.0
     omc_client_cert_header: str = ""  # set by a TLS proxy that verified the client certificate
+    # Addresses or networks of the TLS proxies whose client-certificate header is believed.
+    omc_trusted_proxies: tuple[str, ...] = ()
+    metrics_tokens: tuple[str, ...] = ()  # bearer tokens of the Prometheus scraper for /metrics
+    # Decisions sent to the URL a trader registered (issue 6). Plain http:// and addresses that are
+    # not public (loopback, private, link-local) are refused unless allowed: a trader must not make
+    # the gateway call into the ministry's own network. Both are allowed only for dev and tests.
+    notify_allow_http: bool = False
+    notify_allow_private: bool = False
+    notify_max_attempts: int = 8
+    notify_timeout_s: float = 10.0
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -93,8 +103,18 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         login_max_failures=int(env.get("NSW_LOGIN_MAX_FAILURES", 5)),
         login_lockout_s=float(env.get("NSW_LOGIN_LOCKOUT_S", 900)),
         omc_client_cert_header=env.get("NSW_OMC_CLIENT_CERT_HEADER", ""),
+        omc_trusted_proxies=_tokens(env, "NSW_OMC_TRUSTED_PROXIES"),
+        metrics_tokens=_tokens(env, "NSW_METRICS_TOKENS"),
+        notify_allow_http=_flag(env, "NSW_NOTIFY_ALLOW_HTTP"),
+        notify_allow_private=_flag(env, "NSW_NOTIFY_ALLOW_PRIVATE"),
+        notify_max_attempts=int(env.get("NSW_NOTIFY_MAX_ATTEMPTS", 8)),
+        notify_timeout_s=float(env.get("NSW_NOTIFY_TIMEOUT_S", 10)),
     )
     return replace(config, **overrides) if overrides else config
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "") in ("1", "true", "yes")
 
 
 def _tokens(env: Mapping[str, str], name: str) -> tuple[str, ...]:

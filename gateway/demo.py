@@ -7,15 +7,21 @@ a forged application refused. Exits 0 only when every decision is the expected o
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
 
 import click
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.client import ApiProblem, GatewayClient
 from gateway.clock import system_clock
@@ -25,6 +31,7 @@ from gateway.processes import ProcessGroup, free_port
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
+from simulators.trader_inbox import RunningInbox, start_trader_inbox
 
 SAMPLES = PROJECT_ROOT / "samples"
 AGENCIES = ("customs", "transport", "agriculture", "health")
@@ -65,6 +72,7 @@ def run_demo(workdir: Path) -> int:
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     group = ProcessGroup(workdir / "logs")
+    stack = contextlib.ExitStack()
     try:
         step("Stand-in agencies (real servers on 127.0.0.1)")
         audit_token = secrets.token_urlsafe(24)
@@ -72,6 +80,9 @@ def run_demo(workdir: Path) -> int:
             "NSW_PKI_DIR": str(pki_dir),
             "NSW_AUDIT_TOKENS": audit_token,
             "NSW_SECRET_KEY": secrets.token_urlsafe(32),  # the OMC's session key
+            # The traders' systems below listen on http://127.0.0.1: allowed for the demo only.
+            "NSW_NOTIFY_ALLOW_HTTP": "1",
+            "NSW_NOTIFY_ALLOW_PRIVATE": "1",
         }
         for code in AGENCIES:
             port = free_port()
@@ -93,14 +104,22 @@ def run_demo(workdir: Path) -> int:
         submitted: dict[str, str] = {}
         readers: dict[str, GatewayClient] = {}  # reads are signed by the declarant (RFC 9421)
 
-        step("Traders sign and lodge their applications")
-        for name in expected:
-            source = SAMPLES / f"{name}.xml"
-            document = parse_xml(source.read_bytes())
+        step("Traders register where their decisions are to be sent (signed requests)")
+        inbox = start_trader_inbox(pki_dir=pki_dir)
+        stack.callback(inbox.stop)
+        documents = {name: parse_xml((SAMPLES / f"{name}.xml").read_bytes()) for name in expected}
+        for name, document in documents.items():
             declarant = document.findtext("{urn:kz:nsw:application:1}DeclarantBIN") or ""
-            trader = _trader_for(pki, declarant)
+            readers[name] = GatewayClient(gateway_url, identity=_trader_for(pki, declarant))
+            _onboard(readers[name], env)
+            readers[name].register_notification_url(declarant, inbox.url)
+            ok(f"{declarant}: decisions to {inbox.url}")
+
+        step("Traders sign and lodge their applications")
+        for name, document in documents.items():
+            trader = readers[name].identity
+            assert trader is not None
             signed = sign_enveloped(document, trader)
-            readers[name] = GatewayClient(gateway_url, identity=trader)
             (workdir / f"{name}.signed.xml").write_bytes(signed)
             answer = client.submit(signed)
             submitted[name] = answer["id"]
@@ -136,6 +155,9 @@ def run_demo(workdir: Path) -> int:
                 bad(f"{name}: {verdict}, expected {expected[name]['verdict']}")
         ok(f"all decisions in {time.monotonic() - started:.1f} s")
 
+        step("Traders' systems received each decision, signed (HTTP and XML signatures checked)")
+        failures += _check_notifications(inbox, readers, submitted)
+
         step("Audit: evidence bundles verified offline (CA and gateway certificate only)")
         for application_id in submitted.values():
             failures += _verify_evidence(gateway_url, audit_token, application_id, pki_dir, workdir)
@@ -145,6 +167,7 @@ def run_demo(workdir: Path) -> int:
 
         failures += run_checkpoint_demo(gateway_url, pki, submitted, ok, bad)
     finally:
+        stack.close()
         group.stop()
     step("Result")
     if failures:
@@ -152,6 +175,41 @@ def run_demo(workdir: Path) -> int:
         return 1
     ok("every decision is the expected one; everything the demo started is stopped")
     return 0
+
+
+def _onboard(reader: GatewayClient, env: dict[str, str]) -> None:
+    """The operators register the trader's certificate (`nsw traders register`), so that the
+    trader can sign requests before it lodged anything."""
+    assert reader.identity is not None
+    pem = reader.identity.certificate.public_bytes(Encoding.PEM)
+    with tempfile.NamedTemporaryFile(suffix=".pem") as cert:
+        cert.write(pem)
+        cert.flush()
+        subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "traders", "register", cert.name],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+
+
+def _check_notifications(
+    inbox: RunningInbox, readers: dict[str, GatewayClient], submitted: dict[str, str]
+) -> int:
+    failures = 0
+    for name, application_id in submitted.items():
+        give_up = time.monotonic() + 30
+        while not (got := inbox.of(application_id)) and time.monotonic() < give_up:
+            time.sleep(0.1)
+        if got and got[-1].body == readers[name].decision(application_id):
+            ok(f"{application_id}: {got[-1].outcome}, the same bytes as the decision served")
+        else:
+            failures += 1
+            bad(f"{application_id}: the trader's system did not receive the decision")
+    if inbox.state.refused:
+        failures += 1
+        bad(f"the trader's system refused: {inbox.state.refused}")
+    return failures
 
 
 def _show_refusals(client: GatewayClient, pki_dir: Path, workdir: Path) -> int:

@@ -14,14 +14,16 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.breaker import Breakers
 from gateway.callbacks import answer_fields, callback_url
 from gateway.clock import Clock
 from gateway.decision import CaseState
+from gateway.request_context import request_id_var
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import Claim, Decide, Message
 
@@ -113,13 +115,21 @@ class Dispatcher:
         return escalated
 
     def deliver(self, claim: Claim) -> None:
+        # Log lines of this delivery carry the request id the application arrived with.
+        token = request_id_var.set(claim.request_id or "-")
+        try:
+            self._deliver(claim)
+        finally:
+            request_id_var.reset(token)
+
+    def _deliver(self, claim: Claim) -> None:
         adapter = self.adapters.get(claim.agency)
         counterpart = f"agency:{claim.agency}"
         if adapter is None or not adapter.spec.endpoint:
             self._failed(claim, f"No endpoint is configured for agency {claim.agency}.", [])
             return
         breaker = self.breakers[claim.agency]
-        if not breaker.allow():
+        if not breaker.allow(self.name):
             # The breaker opened after the claim: put it back without spending an attempt.
             self.store.defer(claim, self.clock() + dt.timedelta(seconds=breaker.reset_after_s))
             return
@@ -139,8 +149,15 @@ class Dispatcher:
                 )
             if exc.answer_bytes:
                 messages.append(_msg("agency-answer", "in", counterpart, claim, exc.answer_bytes))
-            breaker.record_failure(str(exc))
-            self._failed(claim, str(exc), messages)
+            if exc.retryable:
+                breaker.record_failure(str(exc))
+                self._failed(claim, str(exc), messages)
+            else:  # the agency is up and answered: it refused this request, which won't change
+                breaker.record_success()
+                error = (
+                    f"{exc}. The agency refused the request itself; sending it again cannot help"
+                )
+                self._failed(claim, error, messages, escalate=True)
             return
         except Exception as exc:  # a bug in an adapter must not lose the case
             log.exception("adapter %s raised", claim.agency)
@@ -167,9 +184,11 @@ class Dispatcher:
         if verdict:
             log.info("application %s decided: %s", claim.application_id, verdict)
 
-    def _failed(self, claim: Claim, error: str, messages: list[Message]) -> None:
+    def _failed(
+        self, claim: Claim, error: str, messages: list[Message], *, escalate: bool = False
+    ) -> None:
         now = self.clock()
-        retry_at = self.retry.next_try(claim.attempts, now)
+        retry_at = None if escalate else self.retry.next_try(claim.attempts, now)
         deadline = claim.received_at + dt.timedelta(seconds=self.deadline_s)
         if retry_at is not None and retry_at > deadline:
             retry_at = None  # the next try would come after the case's deadline: escalate now
@@ -188,14 +207,22 @@ def _msg(kind: str, direction: str, counterpart: str, claim: Claim, body: bytes)
     return Message(kind, direction, counterpart, content_type, body, case_id=claim.case_id)
 
 
+class Runner(Protocol):
+    """A loop the threads run: a dispatcher, or the trader notifier."""
+
+    name: str
+
+    def run(self, stop: threading.Event, poll_s: float) -> None: ...
+
+
 class DispatcherThreads:
-    """Dispatcher threads inside a process (the embedded default and `nsw worker`)."""
+    """Dispatcher (and notifier) threads inside a process (the embedded default and `nsw worker`)."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def start(self, dispatchers: list[Dispatcher], poll_s: float) -> None:
+    def start(self, dispatchers: Sequence[Runner], poll_s: float) -> None:
         for d in dispatchers:
             t = threading.Thread(target=d.run, args=(self._stop, poll_s), name=d.name, daemon=True)
             t.start()

@@ -100,6 +100,14 @@ class CertificateNotForSigning(GatewayError):
     code, status, title = "certificate-usage", 422, "The certificate may not sign documents"
 
 
+class CertificateNotForClientAuth(GatewayError):
+    code, status, title = (
+        "certificate-client-auth-usage",
+        422,
+        "The certificate is not for TLS client authentication",
+    )
+
+
 class SignerNotDeclarant(GatewayError):
     code, status, title = "signer-not-declarant", 403, "The signer may not act for the declarant"
 
@@ -129,6 +137,10 @@ class ReplayedRequest(GatewayError):
 
 class NotYourApplication(GatewayError):
     code, status, title = "not-your-application", 403, "The application belongs to another trader"
+
+
+class CallbackUrlRefused(GatewayError):
+    code, status, title = "callback-url-refused", 422, "The notification URL is not acceptable"
 
 
 # --- agencies ----------------------------------------------------------------------------------

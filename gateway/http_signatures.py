@@ -1,4 +1,5 @@
-"""HTTP Message Signatures (RFC 9421) for traders reading their applications.
+"""HTTP Message Signatures (RFC 9421): traders reading their applications, checkpoint devices
+reporting their readings.
 
 Built on the `http-message-signatures` package (the pyauth implementation of RFC 9421); this module
 holds the gateway's profile of it, used by both sides:
@@ -6,8 +7,11 @@ holds the gateway's profile of it, used by both sides:
 - covered components: "@method", "@path" and "@query" (RFC 9421 §2.2), plus "content-digest"
   (RFC 9530) whenever a request has a body; "@authority" and "@target-uri" are not required, so a
   TLS-terminating proxy in front of the gateway does not break signatures;
-- parameters (§2.3): `keyid` = SHA-256 fingerprint of the trader's certificate (hex), `created`,
-  `expires`, `nonce` and `tag="nsw-trader"` are all required; `alg` is optional;
+- parameters (§2.3): `keyid` = SHA-256 fingerprint of the signer's certificate (hex), `created`,
+  `expires`, `nonce` and `tag` are all required; `alg` is optional;
+- the tag names the purpose (§2.3: an application-specific tag identifies the signatures meant for
+  one application): traders sign with `tag="nsw-trader"`, devices with `tag="nsw-device"`. Each side
+  looks only for its own tag, so a signature made for one purpose is never accepted for the other;
 - replay window: `created` at most `MAX_AGE` old and at most `CLOCK_SKEW` in the future, `expires`
   (if given) not passed, and each (keyid, nonce) accepted once while the window is open (§7.2.2);
 - algorithms by the certificate's key (§3.3): RSA → rsa-pss-sha512 (rsa-v1_5-sha256 also
@@ -21,7 +25,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import http_sf
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -36,7 +40,10 @@ from http_message_signatures.exceptions import HTTPMessageSignaturesException, I
 
 from gateway.clock import Clock
 
-TAG = "nsw-trader"
+Tag = Literal["nsw-trader", "nsw-device"]
+TRADER_TAG: Tag = "nsw-trader"  # a trader reading its applications (gateway.web.trader_auth)
+DEVICE_TAG: Tag = "nsw-device"  # a checkpoint device or tracker (gateway.checkpoint.device_auth)
+TAGS: tuple[Tag, ...] = (TRADER_TAG, DEVICE_TAG)
 LABEL = "nsw"
 COVERED = ("@method", "@path", "@query")
 MAX_AGE = dt.timedelta(minutes=5)
@@ -97,11 +104,13 @@ def sign_request(
     key: PrivateKey,
     keyid: str,
     *,
+    tag: Tag,
     now: dt.datetime,
     body: bytes | None = None,
     nonce: str | None = None,
 ) -> None:
-    """Add Signature-Input and Signature (and Content-Digest for a body) to `request.headers`."""
+    """Add Signature-Input and Signature (and Content-Digest for a body) to `request.headers`,
+    tagged `tag` (the purpose: `TRADER_TAG` or `DEVICE_TAG`)."""
     covered = COVERED + (("content-digest",) if body else ())
     signer = HTTPMessageSigner(
         signature_algorithm=algorithm_for(key),
@@ -114,7 +123,7 @@ def sign_request(
         expires=now + LIFETIME,
         nonce=nonce or secrets.token_urlsafe(18),
         label=LABEL,
-        tag=TAG,
+        tag=tag,
         covered_component_ids=covered,
         body=body or None,
     )
@@ -129,8 +138,10 @@ class SignedBy:
     created: dt.datetime
 
 
-def _tagged_params(headers: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """The parameters of every Signature-Input member tagged `TAG`, in order."""
+def _tagged_params(headers: Iterable[tuple[str, str]], tag: Tag) -> list[dict[str, Any]]:
+    """The parameters of every Signature-Input member tagged `tag`, in order. A request that
+    carries only signatures with another of our tags is refused saying so: it was signed for
+    another purpose (a trader's read is not a device's event, and the other way round)."""
     values = [v for k, v in headers if k.lower() == "signature-input"]
     if not values:
         raise SignatureRefused("the request carries no Signature-Input header")
@@ -138,19 +149,27 @@ def _tagged_params(headers: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         parsed: Any = http_sf.parse(", ".join(values).encode(), tltype="dictionary")
     except Exception as exc:  # http_sf raises ValueError and friends on any malformed input
         raise SignatureRefused("the Signature-Input header is not a valid dictionary") from exc
-    tagged = []
+    tagged, others = [], set()
     for member in parsed.values():
         params = member[1] if isinstance(member, tuple) and len(member) == 2 else None
-        if isinstance(params, dict) and params.get("tag") == TAG:
+        if isinstance(params, dict) and params.get("tag") == tag:
             tagged.append(dict(params))
+        elif isinstance(params, dict) and params.get("tag") in TAGS:
+            others.add(str(params["tag"]))
+    if not tagged and others:
+        found = ", ".join(f'tag="{t}"' for t in sorted(others))
+        raise SignatureRefused(
+            f"the request is signed with {found}, made for another purpose; this endpoint accepts "
+            f'only tag="{tag}"'
+        )
     return tagged
 
 
-def requested_keyid(headers: Iterable[tuple[str, str]]) -> str:
-    """The keyid of the request's signature tagged `TAG` (before anything is verified)."""
-    tagged = _tagged_params(headers)
+def requested_keyid(headers: Iterable[tuple[str, str]], tag: Tag) -> str:
+    """The keyid of the request's signature tagged `tag` (before anything is verified)."""
+    tagged = _tagged_params(headers, tag)
     if len(tagged) != 1 or not isinstance(tagged[0].get("keyid"), str):
-        raise SignatureRefused(f'exactly one signature with tag="{TAG}" and a keyid is required')
+        raise SignatureRefused(f'exactly one signature with tag="{tag}" and a keyid is required')
     keyid: str = tagged[0]["keyid"]
     return keyid
 
@@ -193,18 +212,25 @@ class _Verifier(HTTPMessageVerifier):
 
 
 def verify_request(
-    request: RequestView, keyid: str, key: PublicKey, clock: Clock, body: bytes = b""
+    request: RequestView,
+    keyid: str,
+    key: PublicKey,
+    clock: Clock,
+    body: bytes = b"",
+    *,
+    tag: Tag,
 ) -> SignedBy:
-    """Verify the `TAG` signature of `request` made with `key` under the profile above."""
+    """Verify the signature of `request` tagged `tag`, made with `key`, under the profile above.
+    A signature with any other tag is not looked at."""
     try:
-        alg = _signed_params(request, keyid).get("alg")
+        alg = _signed_params(request, keyid, tag).get("alg")
         verifier = _Verifier(
             algorithm_for(key, alg if isinstance(alg, str) else None), keyid, key, clock
         )
         results = verifier.verify(
             request,
             max_age=MAX_AGE,
-            expect_tag=TAG,
+            expect_tag=tag,
             require_components=COVERED,
             body=body,
         )
@@ -218,8 +244,8 @@ def verify_request(
     return SignedBy(keyid, str(result.nonce), dt.datetime.fromtimestamp(created, dt.UTC))
 
 
-def _signed_params(request: RequestView, keyid: str) -> dict[str, Any]:
-    for params in _tagged_params(request.headers.items()):
+def _signed_params(request: RequestView, keyid: str, tag: Tag) -> dict[str, Any]:
+    for params in _tagged_params(request.headers.items(), tag):
         if params.get("keyid") == keyid:
             return params
     raise SignatureRefused("no signature for this key")

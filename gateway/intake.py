@@ -75,7 +75,7 @@ class Intake:
         self.representatives = representatives
         self.trader_certs = trader_certs
 
-    def submit(self, body: bytes) -> Accepted:
+    def submit(self, body: bytes, request_id: str | None = None) -> Accepted:
         now = self.clock()
         # Step 1: parse with the hardened parser (size cap, no DTD, no entities, no network).
         root = parse_xml(body, max_bytes=self.max_bytes)
@@ -103,6 +103,7 @@ class Intake:
                 r.agency: [{"rule": h.rule, "why": h.why, "item": h.item_line} for h in r.hits]
                 for r in routes
             },
+            request_id=request_id,
         )
         received = Message(
             "application",

@@ -1,8 +1,9 @@
 """The development PKI: made with `cryptography` only, never by hand.
 
 `init_dev_pki(dir)` writes a root CA, an issuing CA that issues every leaf (so chains always have an
-intermediate), a CRL per CA, the gateway, the four agencies and five sample traders (one expired,
-one revoked), and `manifest.json` describing them. Who is in it and how their certificates look is
+intermediate), a CRL per CA, the gateway, the four agencies, five sample traders (one expired,
+one revoked), the checkpoint devices (again one expired, one revoked), an OMC officer, and
+`manifest.json` describing them. Who is in it and how their certificates look is
 in `gateway.pki_profiles`. Files are PEM; private keys are unencrypted PKCS#8 with mode 0600,
 certificates and CRLs 0644. This is a development convenience: production keys come from the NCA
 and the agencies, and nothing here is used unless a deployment points `NSW_PKI_DIR` at it.
@@ -44,7 +45,7 @@ class PartyRecord:
     """One manifest entry. File names are relative to the PKI directory."""
 
     slug: str
-    role: str  # root-ca | issuing-ca | gateway | agency | trader | device
+    role: str  # root-ca | issuing-ca | gateway | agency | trader | device | officer
     cert: str
     key: str
     subject: str  # RFC 4514 string
@@ -156,13 +157,14 @@ def init_dev_pki(directory: Path, *, now: dt.datetime | None = None, force: bool
 
 def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
     """Issue the leaves `PARTIES` names that an older PKI lacks (e.g. the checkpoint devices added
-    after it was made), with its own issuing CA; every existing file stays as it was. A missing CA
-    or revoked party cannot be added this way (the CRLs would change): that needs `--force`."""
+    after it was made), with its own issuing CA; every existing key and certificate stays as it
+    was. A missing revoked leaf is added to a new issuing-CA CRL that keeps every earlier entry
+    (CRL number + 1, RFC 5280 §5.2.3). A missing CA cannot be added this way: that needs `--force`."""
     known = {p.slug for p in pki.parties}
     missing = [s for s in PARTIES if s.slug not in known]
     if not missing:
         return pki
-    if any(s.slug in (ROOT_CA, ISSUING_CA) or s.revoked for s in missing):
+    if any(s.slug in (ROOT_CA, ISSUING_CA) for s in missing):
         raise ConfigurationError(
             f"The dev PKI in {pki.directory} lacks {', '.join(s.slug for s in missing)}, which "
             "cannot be added to it; run `nsw pki init --force` to make a new one."
@@ -176,6 +178,7 @@ def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
         raise ConfigurationError(f"The issuing CA key in {pki.directory} is not RSA or ECDSA.")
     issuer = (x509.load_pem_x509_certificate(issuing.read_bytes()), issuing_key)
     records = list(pki.parties)
+    revoked: list[tuple[int, dt.datetime]] = []
     for spec in missing:
         key = new_key(spec.key_type)
         cert = issue_certificate(spec, key, issuer, moment)
@@ -185,6 +188,10 @@ def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
         )
         _write(pki.directory / key_file, _key_pem(key), _KEY_MODE)
         records.append(_record(spec, cert, cert_file, key_file))
+        if spec.revoked:
+            revoked.append((cert.serial_number, moment))
+    if revoked:
+        _revoke_more(pki.crl_path, issuer, revoked, moment)
     raw = json.loads(pki.manifest_path.read_text(encoding="utf-8"))
     raw["parties"] = [asdict(r) for r in records]
     # Replace the manifest atomically: a run cut short leaves the old, still complete, manifest.
@@ -192,6 +199,25 @@ def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
     _write(staged, json.dumps(raw, indent=2).encode() + b"\n", _PUBLIC_MODE)
     os.replace(staged, pki.manifest_path)
     return DevPki(pki.directory, tuple(records), pki.created)
+
+
+def _revoke_more(
+    path: Path,
+    issuer: tuple[x509.Certificate, PrivateKey],
+    revoked: list[tuple[int, dt.datetime]],
+    now: dt.datetime,
+) -> None:
+    """Replace the CRL at `path` by one from `issuer` listing its entries and `revoked`."""
+    earlier = x509.load_pem_x509_crl(path.read_bytes())
+    try:
+        number = earlier.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        number = 0
+    listed = [(r.serial_number, r.revocation_date_utc) for r in earlier] + revoked
+    crl = make_crl(*issuer, listed, now=now, number=number + 1)
+    staged = path.with_name(path.name + ".new")
+    _write(staged, crl.public_bytes(serialization.Encoding.PEM), _PUBLIC_MODE)
+    os.replace(staged, path)
 
 
 def load_dev_pki(directory: Path) -> DevPki:
@@ -219,7 +245,10 @@ def describe(pki: DevPki) -> list[str]:
     """Human-readable lines for `nsw pki init`: one line per party, its subject, then the CRLs."""
     lines = [f"Dev PKI in {pki.directory} (created {pki.created})"]
     for p in pki.parties:
-        ident = f"BIN {p.bin}" if p.bin else f"agency {p.agency}" if p.agency else ""
+        ident = (
+            f"BIN {p.bin}" if p.bin else f"agency {p.agency}" if p.agency
+            else f"IIN {p.iin}" if p.iin else ""
+        )  # fmt: skip
         lines.append(f"  {p.slug:<20} {p.role:<10} {ident:<18} until {p.not_after}  {p.cert}")
         lines.append(f"      {p.subject}")
         lines.append(f"      sha256 {p.sha256}")

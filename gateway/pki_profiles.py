@@ -5,6 +5,8 @@ RFC 5280: CAs carry a critical BasicConstraints with a path length and keyCertSi
 (§4.2.1.9, §4.2.1.3); every certificate has SKI, and every issued one an AKI naming its issuer's
 key (§4.2.1.1-2); CRLs carry AKI and a CRL number (§5.2.1, §5.2.3). Trader subjects imitate a Kazakh
 NCA legal-entity signing certificate: C=KZ, O=company, OU=BIN…, CN=person, serialNumber=IIN….
+OMC officers hold an authentication certificate instead: extended key usage clientAuth only, key
+usage digitalSignature only (RFC 5280 §4.2.1.12), for signing in to the OMC through a TLS proxy.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-Role = Literal["root-ca", "issuing-ca", "gateway", "agency", "trader", "device"]
+Role = Literal["root-ca", "issuing-ca", "gateway", "agency", "trader", "device", "officer"]
 KeyType = Literal["rsa2048", "p256"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -92,7 +94,9 @@ def _trader(
     )
 
 
-def _device(slug: str, checkpoint: str, cn: str) -> PartySpec:
+def _device(
+    slug: str, checkpoint: str, cn: str, *, expired: bool = False, revoked: bool = False
+) -> PartySpec:
     """A checkpoint device (or a transit tracker): it signs its readings (RFC 9421), never
     documents for a company, so its subject names a checkpoint (OU), not a BIN. P-256 keys: a
     device signs every reading, and ECDSA signing is cheap."""
@@ -102,11 +106,25 @@ def _device(slug: str, checkpoint: str, cn: str) -> PartySpec:
         (NameOID.ORGANIZATIONAL_UNIT_NAME, checkpoint),
         (NameOID.COMMON_NAME, cn),
     )
-    return PartySpec(slug, "device", subject, "p256")
+    return PartySpec(slug, "device", subject, "p256", expired=expired, revoked=revoked)
+
+
+def officer(slug: str, person: str, iin: str, *, expired: bool = False,
+            revoked: bool = False) -> PartySpec:  # fmt: skip
+    """An OMC officer's authentication certificate (a person of the OMC, not of a company)."""
+    subject = _name(
+        (NameOID.COUNTRY_NAME, "KZ"),
+        (NameOID.ORGANIZATION_NAME, "National Single Window"),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, "Operative Management Centre"),
+        (NameOID.COMMON_NAME, person),
+        (NameOID.SERIAL_NUMBER, f"IIN{iin}"),
+    )
+    return PartySpec(slug, "officer", subject, "p256", iin=iin, expired=expired, revoked=revoked)
 
 
 # Checkpoint devices (issue 9): one per stage of the electronic checkpoint at Nur Zholy, the entry
-# camera at Zhibek Zholy (closes transits there) and a GNSS tracker service for transit vehicles.
+# camera at Zhibek Zholy (closes transits there) and a GNSS tracker service for transit vehicles;
+# then two retired units, like the expired and revoked traders: no mapping binds them, tests do.
 # Appended after the traders: `init_dev_pki` adds missing parties to an existing PKI in this order.
 DEVICES: tuple[PartySpec, ...] = (
     _device("device-nurzholy-anpr", "KZ-NURZHOLY", "Nur Zholy entry plate recognition"),
@@ -117,6 +135,8 @@ DEVICES: tuple[PartySpec, ...] = (
     _device("device-nurzholy-exit", "KZ-NURZHOLY", "Nur Zholy exit barrier"),
     _device("device-zhibekzholy-anpr", "KZ-ZHIBEKZHOLY", "Zhibek Zholy entry plate recognition"),
     _device("device-gnss-tracker", "KZ-TRANSIT", "Transit GNSS and e-seal tracker service"),
+    _device("device-expired", "KZ-NURZHOLY", "Nur Zholy radiation portal, old unit", expired=True),
+    _device("device-revoked", "KZ-NURZHOLY", "Nur Zholy radiation portal, lost unit", revoked=True),
 )
 
 # Issuing order matters: the root first, then the issuing CA, then the leaves it issues.
@@ -152,6 +172,8 @@ PARTIES: tuple[PartySpec, ...] = (
         revoked=True,
     ),
     *DEVICES,
+    # An OMC operator who signs in by certificate (issue 10); added to older PKIs like the devices.
+    officer("officer-nurpeisova", "Aliya Nurpeisova", "880407400121"),
 )  # fmt: skip
 
 
@@ -205,17 +227,22 @@ def issue_certificate(
     builder = builder.add_extension(
         x509.BasicConstraints(ca=is_ca, path_length=path_length), critical=True
     )
-    builder = builder.add_extension(_key_usage(ca=is_ca), critical=True)
+    builder = builder.add_extension(
+        _key_usage(ca=is_ca, commitment=spec.role != "officer"), critical=True
+    )
     if spec.role == "trader":
         eku = [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    elif spec.role == "officer":
+        eku = [ExtendedKeyUsageOID.CLIENT_AUTH]
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
     return builder.sign(signing_key, hashes.SHA256())
 
 
-def _key_usage(*, ca: bool) -> x509.KeyUsage:
+def _key_usage(*, ca: bool, commitment: bool = True) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=not ca,
-        content_commitment=not ca,
+        content_commitment=commitment and not ca,
         key_encipherment=False,
         data_encipherment=False,
         key_agreement=False,

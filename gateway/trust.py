@@ -9,8 +9,9 @@ detail tells the trader what to do:
 2. every CA on the path is a CA allowed to issue: BasicConstraints CA=true, keyCertSign, path
    length respected (RFC 5280 §4.2.1.9, §4.2.1.3) (`UntrustedCertificate`);
 3. every certificate on the path is valid at `clock()` (`ExpiredCertificate`);
-4. the leaf may sign documents: not a CA, key usage digitalSignature or contentCommitment
-   (`CertificateNotForSigning`);
+4. the leaf may be used for what it is presented for: by default signing documents (not a CA, key
+   usage digitalSignature or contentCommitment: `CertificateNotForSigning`); the OMC's sign-in by
+   certificate passes `usage=check_client_auth_use` (clientAuth: `CertificateNotForClientAuth`);
 5. no certificate below the anchor is revoked, per a current CRL signed by its issuer (RFC 5280
    §6.3) (`RevokedCertificate`, `StaleRevocationList`).
 
@@ -121,10 +122,15 @@ class TrustStore:
         )
 
     def verify(
-        self, leaf: x509.Certificate, extra_chain: Sequence[x509.Certificate] = ()
+        self,
+        leaf: x509.Certificate,
+        extra_chain: Sequence[x509.Certificate] = (),
+        *,
+        usage: Callable[[x509.Certificate], None] = check_signing_use,
     ) -> TrustedSigner:
         """Judge `leaf`, using `extra_chain` (e.g. from the signature's KeyInfo) only as
-        candidate intermediates: nothing in it is trusted unless it chains to an anchor."""
+        candidate intermediates: nothing in it is trusted unless it chains to an anchor. `usage` is
+        step 4: it raises unless the leaf may be used for what it is presented for."""
         now = self._clock()
         if now.tzinfo is None:
             raise ValueError("the trust store's clock must return an aware datetime")
@@ -140,8 +146,8 @@ class TrustStore:
         for cert in path:
             check_validity(cert, now)
 
-        # Step 4: the leaf is a signing certificate.
-        check_signing_use(leaf)
+        # Step 4: the leaf may be used for this purpose (by default: signing).
+        usage(leaf)
 
         # Step 5: nothing below the anchor is revoked, per a current CRL from its issuer.
         crls = self._current_crls()

@@ -1,5 +1,8 @@
 """The certificate checks of `gateway.trust`, steps 1-4, as plain functions over one certificate.
 
+Step 4 depends on what the certificate is presented for: `check_signing_use` (the default: signed
+documents, device readings) or `check_client_auth_use` (signing in to the OMC over TLS).
+
 Split out of `gateway.trust` to keep both modules small; `TrustStore.verify` is the only caller
 that matters and decides the order. Each `check_*` returns None or raises the `gateway.errors`
 exception for its step, with a sentence the trader can act on.
@@ -13,10 +16,11 @@ from typing import TypeVar
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.clock import iso
 from gateway.errors import (
+    CertificateNotForClientAuth,
     CertificateNotForSigning,
     ExpiredCertificate,
     InvalidValue,
@@ -112,6 +116,33 @@ def check_signing_use(leaf: x509.Certificate) -> None:
             f"The certificate '{name}' is not issued for signing (its key usage has neither "
             "digitalSignature nor nonRepudiation). Sign with your signing certificate, not the "
             "authentication or encryption one."
+        )
+
+
+def check_client_auth_use(leaf: x509.Certificate) -> None:
+    """Step 4 for TLS client authentication: `leaf` is not a CA, its ExtendedKeyUsage lists
+    id-kp-clientAuth, and its KeyUsage, if any, has digitalSignature or keyAgreement, the bits
+    consistent with clientAuth (RFC 5280 §4.2.1.12). A missing ExtendedKeyUsage is refused, not read
+    as "any purpose": a document-signing certificate does not open the OMC by accident."""
+    name = describe_name(leaf.subject)
+    constraints = extension(leaf, x509.BasicConstraints)
+    if constraints is not None and constraints.ca:
+        raise CertificateNotForClientAuth(
+            f"'{name}' is a certification authority's certificate, which may only issue other "
+            "certificates. Present your personal authentication certificate."
+        )
+    purposes = extension(leaf, x509.ExtendedKeyUsage)
+    if purposes is None or ExtendedKeyUsageOID.CLIENT_AUTH not in purposes:
+        raise CertificateNotForClientAuth(
+            f"The certificate '{name}' is not issued for TLS client authentication (its extended "
+            "key usage does not list clientAuth). Present your authentication certificate, not "
+            "a signing, server or device one."
+        )
+    usage = extension(leaf, x509.KeyUsage)
+    if usage is not None and not (usage.digital_signature or usage.key_agreement):
+        raise CertificateNotForClientAuth(
+            f"The certificate '{name}' lists clientAuth, but its key usage allows neither "
+            "digitalSignature nor keyAgreement, so it cannot authenticate a TLS client."
         )
 
 

@@ -1,5 +1,5 @@
 """`python -m simulators CODE [--host H] [--port P] [--latency-s S] [--error-rate R] [--outage]
-[--pki-dir DIR] [--answer-later] [--callback-delay-s S]`
+[--pki-dir DIR] [--answer-later] [--callback-delay-s S] [--fault FAULT]`
 
 Runs one stand-in agency as a process, prints its URL, and stops cleanly on SIGTERM or SIGINT.
 """
@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from simulators.common import FAULTS
 from simulators.server import FACTORIES, start_agency
 
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pki-dir", type=Path, default=None)
     parser.add_argument("--answer-later", action="store_true")
     parser.add_argument("--callback-delay-s", type=float, default=0.0)
+    parser.add_argument("--fault", choices=FAULTS, default=None, help="spoil every answer")
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         pki_dir=args.pki_dir,
         answer_later=args.answer_later,
         callback_delay_s=args.callback_delay_s,
+        fault=args.fault,
     )
     print(f"{args.code} listening on {agency.url}", flush=True)
     try:

@@ -35,7 +35,7 @@ from http_message_signatures.resolvers import MappingKeyResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("entry", "radiation", "parameters", "scan", "documents", "exit")
-TAG = "nsw-trader"  # the gateway's current RFC 9421 profile tag (see gateway/checkpoint/device_auth.py)
+TAG = "nsw-device"  # the devices' RFC 9421 tag; the gateway refuses a trader's "nsw-trader" here
 _print_lock = threading.Lock()
 
 

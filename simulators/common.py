@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "wsdl"
+TAMPERS = ("body", "wrong-key", "unsigned", "other-agency")
+FAULTS = ("reset", "truncated", "garbage", "off-contract", "client-fault")
 
 
 @dataclass
@@ -30,8 +32,18 @@ class SimulatorOptions:
     certs/dev). answer_later: answer "pending" at once and post the final answer to the request's
     callback URL after callback_delay_s; callback_first: post it *before* answering "pending" (an
     out-of-order callback). tamper: "body" changes a byte of the signed Body (or JSON body) after
-    signing, "wrong-key" signs with a key that is not the certificate's, "unsigned" does not sign;
-    it applies to answers and callbacks alike.
+    signing, "wrong-key" signs with a key that is not the certificate's, "unsigned" does not sign,
+    "other-agency" signs correctly but as another agency (its key and certificate, from the same
+    CA); it applies to answers and callbacks alike.
+
+    fault: how every answer goes wrong while it is set. "reset": the status line, headers and half
+    the body are sent, then the connection is reset (TCP RST). "truncated": a complete HTTP answer
+    carrying the first half of the body. "garbage": a body that is not XML (SOAP) or not JSON.
+    "off-contract": a well-formed answer with a status the contract does not allow. REST agencies
+    sign the spoilt body as sent, so only its content is wrong. These four spoil an answer already
+    made: its permit is issued once, and the same answer comes back once the fault is switched off.
+    "client-fault": the request is refused before anything is issued, with a soap:Client Fault
+    (SOAP) or a 422 problem (REST).
     """
 
     latency_s: float = 0.0
@@ -42,6 +54,12 @@ class SimulatorOptions:
     callback_delay_s: float = 0.0
     callback_first: bool = False
     tamper: str | None = None
+    fault: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, value, known in (("tamper", self.tamper, TAMPERS), ("fault", self.fault, FAULTS)):
+            if value is not None and value not in known:
+                raise ValueError(f"unknown {name} {value!r}; known: {', '.join(known)}")
 
 
 class FaultInjector:

@@ -5,11 +5,13 @@ otherwise), requires the Idempotency-Key header (equal to the body's caseId), va
 against the operation's request schema, answers idempotently on the key with an answer signed by the
 agency's key, or answers an RFC 9457 problem document (400, 401, 415, 422; 500 and 503 for simulated
 faults). Never an HTML error page. With `answer_later` the answer is 202 "pending" and the final one
-is POSTed to the body's callbackUrl. GET /openapi.json serves the contract.
+is POSTed to the body's callbackUrl; `fault` spoils answers on the way out (a reset connection, a
+truncated or non-JSON body). GET /openapi.json serves the contract.
 """
 
 from __future__ import annotations
 
+import http
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +29,12 @@ from simulators.security import (
     AgencyKeys,
     BadRequestSignature,
     Message,
+    impostor,
     other_key,
     sign_http,
     verify_http,
 )
+from simulators.wire import reset_mid_answer
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -88,7 +92,10 @@ def create_rest_app(
 
     def signed(message: Message, content: bytes, components: tuple[str, ...]) -> bytes:
         """Sign `message` for `content` (or spoil it as `options.tamper` says); the bytes to send."""
-        if options.tamper != "unsigned":
+        if options.tamper == "other-agency":
+            other = impostor(name, options.pki_dir)
+            sign_http(message, content, other.key, other.cert, components)
+        elif options.tamper != "unsigned":
             key = other_key() if options.tamper == "wrong-key" else keys.key
             sign_http(message, content, key, keys.cert, components)
         if options.tamper == "body":  # one byte changed after signing
@@ -143,6 +150,9 @@ def create_rest_app(
             errors = ["$.caseId must equal the Idempotency-Key header"]
         if errors:
             return problem(422, "Unprocessable Content", errors[0], errors=errors)
+        if options.fault == "client-fault":
+            detail = f"simulated business fault: {name} refuses case {key}"
+            return problem(422, "Unprocessable Content", detail)
 
         # Step 5: one answer per key, the first one, byte for byte (signed afresh each time).
         callback_url = body.get("callbackUrl") or ""
@@ -164,7 +174,20 @@ def create_rest_app(
         content, _replayed = answers.answer(key, make)
         status = 202 if b'"status":"pending"' in content else 200
         outgoing = Message({"Content-Type": "application/json"}, status_code=status)
-        content = signed(outgoing, content, RESPONSE_COMPONENTS)
+        content = signed(outgoing, spoilt(content), RESPONSE_COMPONENTS)
+        if options.fault == "reset":
+            line = f"{status} {http.HTTPStatus(status).phrase}"
+            reset_mid_answer(request.environ, line, outgoing.headers.items(), content)
         return Response(content, status=status, headers=outgoing.headers)
+
+    def spoilt(content: bytes) -> bytes:
+        """The answer as `options.fault` breaks it before signing (signed as sent)."""
+        if options.fault == "truncated":
+            return content[: len(content) // 2]
+        if options.fault == "garbage":
+            return b"<html><body>Internal error: the registry did not answer</body></html>"
+        if options.fault == "off-contract":  # a status outside the contract's enumeration
+            return json.dumps({**json.loads(content), "status": "approved"}).encode()
+        return content
 
     return app

@@ -142,6 +142,11 @@ def other_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def impostor(code: str, pki_dir: Path | None = None) -> AgencyKeys:
+    """Another agency's genuine keys from the same PKI: a valid signature by the wrong party."""
+    return AgencyKeys.load("transport" if code == "health" else "health", pki_dir)
+
+
 def spoil_first_text(element: Any) -> None:
     """Change the first character of the first text under `element` (tampering after signing)."""
     for node in element.iter():

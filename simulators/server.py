@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -23,32 +23,26 @@ FACTORIES: dict[str, Callable[[SimulatorOptions], Flask]] = {
 }
 
 
-class RunningAgency:
-    """A started simulator: `url` to call it, `options` to change its faults live, `stop()`."""
+class ServingThread:
+    """A werkzeug server serving in a daemon thread: `url`, `stop()`, usable with `with`."""
 
-    def __init__(self, code: str, server: BaseWSGIServer, options: SimulatorOptions) -> None:
-        self.code = code
-        self.options = options
+    def __init__(self, server: BaseWSGIServer, name: str) -> None:
         self._server = server
-        # Callbacks this agency sent (answer_later): their target, status and answer.
-        app: Any = server.app
-        self.callbacks: CallbackSender = app.extensions["callbacks"]
         self.url = f"http://{server.host}:{server.server_port}"
         # A short poll interval: stop() returns within 50 ms instead of werkzeug's 0.5 s.
         self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name=f"sim-{code}", daemon=True
+            target=server.serve_forever, args=(0.05,), name=name, daemon=True
         )
         self._thread.start()
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""
-        self.callbacks.stop()
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(10)
         self._server.server_close()
 
-    def __enter__(self) -> RunningAgency:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -60,12 +54,28 @@ class RunningAgency:
         self.stop()
 
 
+class RunningAgency(ServingThread):
+    """A started simulator: `url` to call it, `options` to change its faults live, `stop()`."""
+
+    def __init__(self, code: str, server: BaseWSGIServer, options: SimulatorOptions) -> None:
+        self.code = code
+        self.options = options
+        # Callbacks this agency sent (answer_later): their target, status and answer.
+        app: Any = server.app
+        self.callbacks: CallbackSender = app.extensions["callbacks"]
+        super().__init__(server, f"sim-{code}")
+
+    def stop(self) -> None:
+        self.callbacks.stop()
+        super().stop()
+
+
 def start_agency(
     code: str, host: str = "127.0.0.1", port: int = 0, **options: Any
 ) -> RunningAgency:
     """Start the simulator `code` (customs, agriculture, health, transport) on host:port (0 = a free
     port). `options` are `SimulatorOptions` fields: latency_s, error_rate, outage, pki_dir,
-    answer_later, callback_delay_s, callback_first, tamper."""
+    answer_later, callback_delay_s, callback_first, tamper, fault."""
     try:
         factory = FACTORIES[code]
     except KeyError:

@@ -5,7 +5,8 @@ pinned certificate, simulators/wsse.py), validate the signed body element agains
 answer idempotently on its CaseId with an envelope signed by the agency's key, or answer a SOAP 1.1
 Fault (HTTP 500, SOAP 1.1 §4.4 and §6.2): faultcode soap:Client for bad input, wsse:FailedCheck
 for a missing or bad signature (WSS 1.1 §12), soap:Server for (simulated) failures. With
-`answer_later` the answer is "pending" and the final one goes to the request's CallbackUrl.
+`answer_later` the answer is "pending" and the final one goes to the request's CallbackUrl;
+`fault` spoils answers on the way out (a reset connection, a truncated or non-XML body).
 GET ?wsdl serves the WSDL with this server's address; GET /<name>.xsd serves the schemas it imports.
 """
 
@@ -30,7 +31,8 @@ from simulators.callbacks import (
     submit_answer,
 )
 from simulators.common import Decision, FaultInjector, IdempotentAnswers, SimulatorOptions
-from simulators.security import AgencyKeys, other_key, spoil_first_text
+from simulators.security import AgencyKeys, impostor, other_key, spoil_first_text
+from simulators.wire import reset_mid_answer
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -115,7 +117,9 @@ def create_soap_app(
     def signed(payload: etree._Element) -> bytes:
         """The answer envelope, signed by the agency (or spoilt as `options.tamper` says)."""
         env = etree.fromstring(envelope(copy.deepcopy(payload)))
-        if options.tamper != "unsigned":
+        if options.tamper == "other-agency":
+            signed_soap(env, impostor(name, options.pki_dir))
+        elif options.tamper != "unsigned":
             signed_soap(env, keys, other_key() if options.tamper == "wrong-key" else None)
         if options.tamper == "body":  # one byte of the signed Body changed after signing
             spoil_first_text(env.find(f"{{{SOAP11}}}Body"))
@@ -174,9 +178,11 @@ def create_soap_app(
         # Step 4: the contract: the body must validate against the agency XSD.
         if errors := schema.errors(payload):
             return fault("Client", "the request does not match the schema: " + errors[0])
-        # Step 5: one answer per CaseId, the first one (signed afresh each time).
         ns = etree.QName(payload).namespace
         case_id = payload.findtext(f"{{{ns}}}CaseId") or ""
+        if options.fault == "client-fault":
+            return fault("Client", f"simulated business fault: {name} refuses case {case_id}")
+        # Step 5: one answer per CaseId, the first one (signed afresh each time).
         callback_url = (payload.findtext(f"{{{ns}}}CallbackUrl") or "").strip()
 
         def make() -> bytes:
@@ -200,9 +206,19 @@ def create_soap_app(
 
         try:
             stored, _replayed = answers.answer(case_id, make)
-            body = signed(etree.fromstring(stored, parser=_parser()))
+            answer = etree.fromstring(stored, parser=_parser())
+            if options.fault == "off-contract":  # Status (the third element) outside the XSD
+                answer[2].text = "approved"
+            body = signed(answer)
         except Exception as exc:  # a simulator bug is a Server fault, never an HTML 500 page
             return fault("Server", f"internal error: {exc}")
+        # Step 6: the answer, unless a fault spoils it on the way out.
+        if options.fault == "reset":
+            reset_mid_answer(request.environ, "200 OK", [("Content-Type", XML_TYPE)], body)
+        elif options.fault == "truncated":
+            body = body[: len(body) // 2]
+        elif options.fault == "garbage":
+            body = b"Internal error: the registry did not answer\n"
         return Response(body, status=200, content_type=XML_TYPE)
 
     return app

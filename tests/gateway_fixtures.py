@@ -19,6 +19,7 @@ from gateway.bootstrap import Services, build_services
 from gateway.client import GatewayClient, TraderSignatureAuth
 from gateway.config import load_config
 from gateway.pki import DevPki
+from gateway.processes import free_port
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import DS_NS, SigningIdentity
 from simulators.server import RunningAgency, start_agency
@@ -120,6 +121,35 @@ def gateway(
         started.append((server, thread, services))
         url = f"http://127.0.0.1:{server.server_port}"
         return RunningGateway(url, app, services, KeyringClient(url, pki))
+
+    yield start
+    for server, thread, services in started:
+        server.shutdown()
+        thread.join(10)
+        services.close()
+
+
+@pytest.fixture
+def gateway_at(
+    pki: DevPki, database_url: str, agencies: dict[str, str]
+) -> Iterator[Callable[..., tuple[str, Services, KeyringClient]]]:
+    """gateway_at(**overrides): a gateway whose NSW_PUBLIC_URL is its own address, so agencies
+    may call back; returns (url, services, client)."""
+    started: list[tuple[Any, threading.Thread, Services]] = []
+
+    def start(**overrides: Any) -> tuple[str, Services, KeyringClient]:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        urls = {**agencies, **overrides.pop("agency_urls", {})}
+        config = gateway_config(
+            pki, database_url, urls, public_url=url, poll_interval_s=0.05, **overrides
+        )
+        services = build_services(config)
+        server = make_server("127.0.0.1", port, create_app(config, services), threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        started.append((server, thread, services))
+        return url, services, KeyringClient(url, pki)
 
     yield start
     for server, thread, services in started:

@@ -7,7 +7,7 @@ import datetime as dt
 from cryptography.hazmat.primitives import hashes, serialization
 
 from gateway.clock import system_clock
-from gateway.http_signatures import PrivateKey, RequestView, sign_request
+from gateway.http_signatures import TRADER_TAG, PrivateKey, RequestView, Tag, sign_request
 from gateway.pki import DevPki
 from gateway.xmlsig import SigningIdentity
 
@@ -31,12 +31,20 @@ def signature_headers(
     nonce: str | None = None,
     keyid: str | None = None,
     body: bytes | None = None,
+    tag: Tag = TRADER_TAG,
 ) -> dict[str, str]:
-    """Signature-Input and Signature (and Content-Digest) headers for `method path`."""
+    """Signature-Input and Signature (and Content-Digest) headers for `method path`, tagged
+    `tag` (a trader's, unless a test signs for another purpose)."""
     key = serialization.load_pem_private_key(who.key_pem, password=None)
     assert isinstance(key, PrivateKey)
     view = RequestView(method, f"http://localhost{path}", {})
     sign_request(
-        view, key, keyid or keyid_of(who), now=now or system_clock(), body=body, nonce=nonce
+        view,
+        key,
+        keyid or keyid_of(who),
+        tag=tag,
+        now=now or system_clock(),
+        body=body,
+        nonce=nonce,
     )
     return dict(view.headers)

@@ -1,26 +1,26 @@
 """Who is reporting: a checkpoint device or tracker, proved by an RFC 9421 HTTP message signature
 made with the key of its certificate (keyid = the certificate's SHA-256 fingerprint).
 
-The RFC 9421 work is gateway.http_signatures (the trader-authentication profile); this module is
-only the seam that applies it to devices: the device's certificate comes from the checkpoint
-registry and is re-judged by the trust store on every request (so a revoked device stops at once),
-the body must be covered by a signed Content-Digest, and each (keyid, nonce) is accepted once.
-
-Seam note: the profile's tag is fixed to "nsw-trader" in gateway.http_signatures today. Cross-use is
-already impossible (device and trader keyids live in different registries, and "@path" is
-covered), but once that module takes a `tag` argument devices should sign with `DEVICE_TAG`.
+The RFC 9421 work is gateway.http_signatures (the profile traders use too); this module is only
+the seam that applies it to devices: the signature must carry the devices' own tag ("nsw-device":
+one made for a trader's read, tag "nsw-trader", is refused here, and the trader API refuses ours),
+the device's certificate comes from the checkpoint registry and is re-judged by the trust store on
+every request (so a revoked or expired device stops at once, with a `device-certificate-refused`
+problem), the body must be covered by a signed Content-Digest, and each (keyid, nonce) is accepted
+once.
 """
 
 from __future__ import annotations
 
 from flask import Request
 
-from gateway.checkpoint.errors import UnknownDevice
+from gateway.checkpoint.errors import DeviceCertificateRefused, UnknownDevice
 from gateway.checkpoint.registry import CheckpointRegistry, Device
 from gateway.clock import Clock
 from gateway.errors import GatewayError, ReplayedRequest, Unauthenticated
 from gateway.http_signatures import (
     CLOCK_SKEW,
+    DEVICE_TAG,
     MAX_AGE,
     PublicKey,
     SignatureRefused,
@@ -31,11 +31,10 @@ from gateway.trader_keys import NonceLedger
 from gateway.trust import TrustStore
 from gateway.web.request_view import request_view
 
-DEVICE_TAG = "nsw-device"  # intended tag, see the seam note above
 HOW = (
     'Sign the request with RFC 9421 HTTP Message Signatures: cover "@method" "@path" "@query" '
     '"content-digest", keyid = the SHA-256 fingerprint of the device certificate, created, '
-    "expires, nonce and the profile tag (wsdl/checkpoint/device-events.openapi.json)."
+    f'expires, nonce and tag="{DEVICE_TAG}" (wsdl/checkpoint/device-events.openapi.json).'
 )
 
 
@@ -50,7 +49,7 @@ def authenticate_device(
 ) -> Device:
     """The registered device that signed this request (and its body), or a 401 problem."""
     try:
-        keyid = requested_keyid(request.headers.items())
+        keyid = requested_keyid(request.headers.items(), DEVICE_TAG)
     except SignatureRefused as exc:
         raise Unauthenticated(f"This event is not signed as required ({exc}). {HOW}") from exc
     device = registry.device(keyid)
@@ -62,13 +61,18 @@ def authenticate_device(
     try:
         trust.verify(device.certificate)
     except GatewayError as exc:
-        raise Unauthenticated(f"The device certificate is not accepted now: {exc.detail}") from exc
+        # The trust store's own code (revoked-certificate, expired-certificate, ...) goes along as
+        # `certificate_problem`, with its facts (e.g. `revoked_at`), for the device's operators.
+        raise DeviceCertificateRefused(
+            f"The certificate of device {device.slug} is not accepted now: {exc.detail}",
+            device=device.slug, certificate_problem=exc.code, **exc.extensions,
+        ) from exc  # fmt: skip
     if not body:
         raise Unauthenticated(f"A device event must have a body covered by Content-Digest. {HOW}")
     key = device.certificate.public_key()
     assert isinstance(key, PublicKey)  # the trust store accepted it
     try:
-        signed = verify_request(request_view(request), keyid, key, clock, body)
+        signed = verify_request(request_view(request), keyid, key, clock, body, tag=DEVICE_TAG)
     except SignatureRefused as exc:
         raise Unauthenticated(f"The event signature does not verify: {exc}. {HOW}") from exc
     if not nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):

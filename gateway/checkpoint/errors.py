@@ -9,6 +9,10 @@ class UnknownDevice(GatewayError):
     code, status, title = "unknown-device", 401, "The device is not registered"
 
 
+class DeviceCertificateRefused(GatewayError):
+    code, status, title = "device-certificate-refused", 401, "The device's certificate is refused"
+
+
 class DeviceNotForThis(GatewayError):
     code, status, title = "device-not-for-this", 403, "The device may not report this"
 

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.checkpoint import exit_permit as permits
@@ -63,6 +64,18 @@ class CheckpointService:
                 f"The reading is dated {event.measured_at.isoformat()}, too far from the gateway's "
                 f"time {now.isoformat()}: check the device's clock.", field="measured_at",
             )  # fmt: skip
+        try:
+            return self._judge(device, event, body, now)
+        except IntegrityError:
+            # Another request committed between our reads and our insert: the same vehicle's entry
+            # (the open-visit unique index) or the same event id. Judged again, this event sees it
+            # and gets what a repeat gets: stage-repeated with that visit, or the first answer.
+            return self._judge(device, event, body, now)
+
+    def _judge(
+        self, device: Device, event: StageEvent, body: bytes, now: dt.datetime
+    ) -> tuple[dict[str, Any], bool]:
+        """`record_event` in one transaction."""
         digest = sha256_hex(body)
         with self.store.transaction() as s:
             seen = s.get(DeviceEventRow, event.event_id)

@@ -1,6 +1,9 @@
 """Officers' actions. Each one is recorded in the trail (`Store._add_message`, same transaction as
 the change it makes) with the officer's identity, so the evidence bundle of the application shows
-who did what and when; each checks the officer's agency where the action concerns one."""
+who did what and when; each checks the officer's agency where the action concerns one. The
+checkpoint's own actions (inspection result, clearance by hand) record the officer as
+`Officer.label` — name, role and agency — in their trail entry, the decision's conditions and the
+barrier command."""
 
 from __future__ import annotations
 
@@ -87,7 +90,7 @@ def record_inspection(svc: Services, who: Officer, visit_id: str, finding_id: st
         raise ActionRefused("Write what the inspection found.")
     service: CheckpointService = svc.checkpoint.service
     return service.inspection_result(
-        visit_id, finding_id, who.username, cleared=cleared, note=note.strip()
+        visit_id, finding_id, who.label, cleared=cleared, note=note.strip()
     )
 
 
@@ -102,7 +105,7 @@ def clear_vehicle(svc: Services, who: Officer, visit_id: str, reason: str) -> di
     """Open the exit barrier by hand (the checkpoint service records it with the officer's name)."""
     if not reason.strip():
         raise ActionRefused("Say why the vehicle is cleared by hand.")
-    return svc.checkpoint.service.manual_clearance(visit_id, who.username, reason.strip())
+    return svc.checkpoint.service.manual_clearance(visit_id, who.label, reason.strip())
 
 
 def _finding(s: Session, visit_id: str, finding_id: str) -> dict[str, Any]:

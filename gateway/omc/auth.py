@@ -2,8 +2,8 @@
 
 The session (Flask's signed cookie: Secure, HttpOnly, SameSite=Strict) holds only the user name and
 the CSRF token; the account is read again on every request, so disabling it or changing its role
-takes effect at once. Optional: a TLS proxy that verified a client certificate from the PKI passes it
-in a configured header; the gateway verifies it again against its trust store before believing it.
+takes effect at once. Optional: sign-in by a client certificate from the PKI, passed on by a trusted
+TLS proxy (`gateway.omc.client_cert`); the login page says why a certificate was refused.
 """
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from cryptography import x509
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from gateway.bootstrap import Services
-from gateway.errors import GatewayError
 from gateway.omc.accounts import Accounts
 from gateway.omc.blueprint import bp
+from gateway.omc.client_cert import CertificateSignIn
 from gateway.omc.csrf import check_csrf
-from gateway.omc.errors import LoginRefused, NotSignedIn, RoleForbidden
+from gateway.omc.errors import CertificateRefused, LoginRefused, NotSignedIn, RoleForbidden
 from gateway.omc.roles import Officer, Perm
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,17 +102,17 @@ def _start_session(who: Officer) -> WerkzeugResponse:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> WerkzeugResponse | tuple[str, int] | str:
     error = None
-    if request.method == "POST":
-        try:
-            who = accounts().authenticate(
-                request.form.get("username", ""), request.form.get("password", "")
+    try:
+        if request.method == "POST":
+            return _start_session(
+                accounts().authenticate(
+                    request.form.get("username", ""), request.form.get("password", "")
+                )
             )
-        except LoginRefused as exc:
-            error = exc.detail
-        else:
-            return _start_session(who)
-    elif (who_by_cert := _certificate_officer()) is not None:
-        return _start_session(who_by_cert)
+        if (who_by_cert := _certificate_officer()) is not None:
+            return _start_session(who_by_cert)
+    except (LoginRefused, CertificateRefused) as exc:
+        error = exc.detail
     page = render_template("omc/login.html", error=error)
     return (page, 401) if error else page
 
@@ -125,14 +124,12 @@ def logout() -> WerkzeugResponse:
 
 
 def _certificate_officer() -> Officer | None:
-    header = services().config.omc_client_cert_header
-    pem = request.headers.get(header, "") if header else ""
-    if not pem:
+    """The officer of the client certificate a trusted proxy passed on, None if none came, or
+    `CertificateRefused` saying why it was not believed."""
+    sign_in: CertificateSignIn | None = current_app.extensions.get("nsw-omc-cert-sign-in")
+    if sign_in is None:
         return None
-    try:
-        cert = x509.load_pem_x509_certificate(urllib.parse.unquote(pem).encode())
-        trusted = services().trust.verify(cert)
-    except (ValueError, GatewayError):
-        current_app.logger.warning("OMC client certificate refused")
-        return None
-    return accounts().by_certificate(trusted.fingerprint_sha256)
+    # remote_addr is the TCP peer: the gateway applies no X-Forwarded-For rewriting (no ProxyFix).
+    return sign_in.officer(
+        request.headers.get(sign_in.header, ""), request.remote_addr, services().trust, accounts()
+    )

@@ -21,6 +21,10 @@ class LoginRefused(GatewayError):
     code, status, title = "omc-login-refused", 401, "Sign-in refused"
 
 
+class CertificateRefused(GatewayError):
+    code, status, title = "omc-certificate-refused", 401, "Certificate sign-in refused"
+
+
 class ActionRefused(GatewayError):
     code, status, title = "omc-action-refused", 409, "The action cannot be done now"
 

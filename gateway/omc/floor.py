@@ -1,22 +1,27 @@
 """Read models for the checkpoints and movements pages: vehicles at each lane and stage, how long
-each has waited and for what; transits on a schematic map projected from the registry's
-coordinates and the corridors' waypoints (drawn as SVG by the template; no tiles from outside)."""
+each has waited and for what, and the last vehicles through each exit (how, and cleared by whom);
+transits on a schematic map projected from the registry's coordinates and the corridors' waypoints
+(drawn as SVG by the template; no tiles from outside), with their alerts, open and acknowledged."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.bootstrap import Services
 from gateway.checkpoint.registry import STAGES
+from gateway.clock import iso
 from gateway.omc.roles import Officer
 from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow, TransitRow
 from gateway.storage.repository import utc
 
 MAP_W, MAP_H, MARGIN = 1000.0, 520.0, 40.0
+RECENT_EXITS = 8  # per checkpoint
 
 
 def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
@@ -46,6 +51,7 @@ def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
                 ).all()
             )
         rows = [_visit(v, now, open_cases, verdicts, who) for v in visits]
+        exits = {code: _recent_exits(s, code) for code in svc.checkpoint.registry.checkpoints}
     floor = []
     for code, cp in sorted(svc.checkpoint.registry.checkpoints.items()):
         lanes = [*cp.lanes, cp.manual_lane]
@@ -63,9 +69,31 @@ def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
                     }
                     for lane in lanes
                 ],
+                "exited": exits[code],
             }
         )
     return floor
+
+
+def _recent_exits(s: Session, checkpoint: str) -> list[dict[str, Any]]:
+    """The last vehicles through the exit: automatic, or opened by hand and by whom."""
+    visits = s.scalars(
+        select(CheckpointVisitRow)
+        .where(CheckpointVisitRow.checkpoint == checkpoint, CheckpointVisitRow.state == "exited")
+        .order_by(CheckpointVisitRow.exited_at.desc())
+        .limit(RECENT_EXITS)
+    ).all()
+    return [
+        {
+            "id": v.id,
+            "plate": v.plate,
+            "lane": v.lane,
+            "kind": v.exit_kind,
+            "cleared_by": v.cleared_by,
+            "at": _iso(v.exited_at),
+        }
+        for v in visits
+    ]
 
 
 def _visit(v: CheckpointVisitRow, now: Any, open_cases: dict[str, list[str]],
@@ -125,7 +153,7 @@ def movements(svc: Services) -> dict[str, Any]:
                 "corridor": t.corridor,
                 "state": t.state,
                 "seal": t.seal,
-                "due_by": str(utc(t.due_by)),
+                "due_by": _iso(t.due_by),
                 "xy": proj.xy(t.last_lat, t.last_lon)
                 if t.last_lat is not None and t.last_lon is not None
                 else None,
@@ -151,10 +179,29 @@ def movements(svc: Services) -> dict[str, Any]:
             for cid, c in sorted(corridors.items())
         ],
         "vehicles": vehicles,
-        "open_alerts": [
-            a | {"transit": v["id"], "plate": v["plate"]}
-            for v in vehicles
-            for a in v["alerts"]
-            if not a.get("acknowledged_by")
-        ],
+        "alerts": _alerts(vehicles),
     }
+
+
+def _alerts(vehicles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every transit alert: open ones first, then those acknowledged (by whom, when); newest first
+    within each."""
+    alerts = [
+        a | {"transit": v["id"], "plate": v["plate"], "at": _iso(_parse(a.get("at")))}
+        for v in vehicles
+        for a in v["alerts"]
+    ]
+    alerts.sort(key=lambda a: str(a.get("at", "")), reverse=True)
+    alerts.sort(key=lambda a: bool(a.get("acknowledged_by")))  # stable: keeps newest first
+    return alerts
+
+
+def _parse(text: object) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return iso(t) if (t := utc(moment)) else None

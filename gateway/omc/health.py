@@ -14,8 +14,9 @@ CLOSED = {"state": "closed", "consecutive_failures": 0, "opened_at": None, "last
 
 
 def agency_health(svc: Services) -> list[dict[str, Any]]:
-    """Per agency: breaker (this process), latency p50/p95 and error rate (this process, last 15
-    minutes), queue depth (open deliveries), oldest open case, cases by state, escalations."""
+    """Per agency: breaker (shared by every process), latency p50/p95 and error rate (this
+    process, last 15 minutes), queue depth (open deliveries), oldest open case, cases by state,
+    escalations."""
     stats = svc.store.agency_stats()
     breakers = svc.breakers.snapshot()
     with svc.store.transaction() as s:

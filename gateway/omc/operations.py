@@ -1,5 +1,9 @@
 """Operations: /readyz, Prometheus /metrics, and a request id on every request and log line.
 
+/healthz and /readyz are open (load balancers and orchestrators probe them); /metrics is for the
+Prometheus scraper only, with a bearer token from NSW_METRICS_TOKENS (none configured: closed), as
+it tells anyone who asks how many applications there are and which agency is failing.
+
 The request id (`X-Request-Id`, taken from the caller when well-formed, else made) is logged with
 the application id when intake accepts it; the dispatcher logs the same application id when it
 delivers and decides, so one `grep` follows a message from intake to decision.
@@ -7,7 +11,6 @@ delivers and decides, so one `grep` follows a message from intake to decision.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import re
@@ -19,11 +22,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from sqlalchemy import text
 
 from gateway.bootstrap import Services
+from gateway.errors import GatewayError
 from gateway.omc.metrics import GatewayCollector
+from gateway.request_context import request_id_var
+from gateway.web.bearer import bearer_token_in
+from gateway.web.problems import problem_response
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 bp = Blueprint("operations_health", __name__)
+
+
+class ScraperOnly(GatewayError):
+    code, status, title = "metrics-scraper-only", 401, "Scraper credentials required"
 
 
 class JsonFormatter(logging.Formatter):
@@ -66,6 +76,15 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    if not bearer_token_in(_services().config.metrics_tokens):
+        refused = problem_response(
+            ScraperOnly(
+                "/metrics is for the Prometheus scraper: send 'Authorization: Bearer <token>' "
+                "with a token from NSW_METRICS_TOKENS."
+            )
+        )
+        refused.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'  # RFC 6750 §3
+        return refused
     registry: CollectorRegistry = current_app.extensions["nsw-metrics"]
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 

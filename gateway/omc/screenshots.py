@@ -1,11 +1,13 @@
 """`nsw omc screenshots DIR`: a gateway with the stand-in agencies on 127.0.0.1 (a fresh dev PKI
 and SQLite database in a temporary directory), the sample applications lodged by their declarants
-(the health service down for a while, so one case escalates), and Debian's Chromium, driven by
+(the health service down for a while, so one case escalates), trucks at the checkpoint's lanes and
+one in transit with alerts (`gateway.omc.screenshot_traffic`), and Debian's Chromium, driven by
 Playwright, photographing each main view."""
 
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -17,6 +19,7 @@ from gateway.app import create_app
 from gateway.bootstrap import build_services
 from gateway.client import GatewayClient
 from gateway.config import PROJECT_ROOT, load_config
+from gateway.omc.screenshot_traffic import put_vehicles_on_the_floor
 from gateway.pki import DevPki, init_dev_pki
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
@@ -53,7 +56,8 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": f"sqlite:///{work / 'nsw.db'}"}
     env |= {f"NSW_AGENCY_{c.upper()}_URL": a.url for c, a in agencies.items()}
     config = load_config(env, secret_key=secrets.token_urlsafe(32), session_cookie_secure=False,
-                         retry_base_s=0.05, max_attempts=2, breaker_failures=2)  # fmt: skip
+                         retry_base_s=0.05, max_attempts=2, breaker_failures=2,
+                         breaker_reset_s=0.5)  # fmt: skip
     services = build_services(config)
     app = create_app(config, services)
     password = secrets.token_urlsafe(16)
@@ -66,6 +70,7 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
         ids = _lodge(url, pki)
         _wait_for_escalation(services.store, ids)
         agencies["health"].options.outage = False
+        put_vehicles_on_the_floor(url, pki, services, work)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
             page = browser.new_page(base_url=url, viewport={"width": 1400, "height": 900})
@@ -88,6 +93,7 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
         services.close()
         for agency in agencies.values():
             agency.stop()
+        shutil.rmtree(work, ignore_errors=True)
     return saved
 
 

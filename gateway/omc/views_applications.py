@@ -76,8 +76,11 @@ def application_body(application_id: str) -> str:
 
 def _detail(application_id: str) -> dict[str, object]:
     app = _visible_application(application_id)
-    messages = queries.application_messages(services().store, application_id, officer())
-    return {"app": app, "messages": messages}
+    who = officer()
+    messages = queries.application_messages(services().store, application_id, who)
+    # The trader's notifications carry the whole decision: not for one agency's officers.
+    notifications = [] if who.agency else services().notifications.for_application(application_id)
+    return {"app": app, "messages": messages, "notifications": notifications}
 
 
 @bp.get("/applications/<application_id>/decision.xml")

@@ -28,6 +28,7 @@ from gateway.omc import (  # noqa: F401 - the view modules add their routes to t
 )
 from gateway.omc.accounts import Accounts
 from gateway.omc.blueprint import bp
+from gateway.omc.client_cert import CertificateSignIn
 from gateway.omc.csrf import csrf_token
 from gateway.omc.errors import NotSignedIn, OmcNotConfigured
 from gateway.omc.roles import Perm
@@ -60,6 +61,7 @@ def init_omc(app: Flask, config: Config, services: Services) -> None:
         SESSION_COOKIE_PATH="/omc",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
     )
+    app.extensions["nsw-omc-cert-sign-in"] = CertificateSignIn.from_config(config)
     app.extensions["nsw-omc-accounts"] = Accounts(
         services.store,
         agencies=frozenset(services.specs),

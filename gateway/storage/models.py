@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -208,7 +209,19 @@ class CheckpointVisitRow(Base):
     """One vehicle's pass through one checkpoint, from entry registration to the exit barrier."""
 
     __tablename__ = "checkpoint_visits"
-    __table_args__ = (Index("ix_checkpoint_visits_plate", "checkpoint", "plate", "state"),)
+    __table_args__ = (
+        Index("ix_checkpoint_visits_plate", "checkpoint", "plate", "state"),
+        # One open visit per vehicle and checkpoint: of two entries registered at once (two lanes,
+        # two cameras) the second insert fails here, and is answered as a repeated entry.
+        Index(
+            "uq_checkpoint_visits_open",
+            "checkpoint",
+            "plate",
+            unique=True,
+            sqlite_where=text("state <> 'exited'"),
+            postgresql_where=text("state <> 'exited'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     checkpoint: Mapped[str] = mapped_column(String(32))

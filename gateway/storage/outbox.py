@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gateway.decision import CaseState
 from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
+from gateway.storage.notifications import enqueue_decision
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
 
 
@@ -30,7 +31,7 @@ class OutboxStore(Store):
         skip_agencies: frozenset[str] = frozenset(),
     ) -> list[Claim]:
         """Take up to `limit` ready deliveries for `lease_s` seconds, leaving alone those for
-        `skip_agencies` (their breakers are open in this process)."""
+        `skip_agencies` (their breakers are open)."""
         now = self.clock()
         lease_until = now + dt.timedelta(seconds=lease_s)
         claims: list[Claim] = []
@@ -79,6 +80,7 @@ class OutboxStore(Store):
                         app.body,
                         row.attempts,
                         utc(app.received_at) or now,
+                        app.request_id,
                     )
                 )
         return claims
@@ -157,6 +159,7 @@ class OutboxStore(Store):
             app.id,
             Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
         )
+        enqueue_decision(s, app, xml, self.clock)
         return verdict
 
     def reschedule(

@@ -57,6 +57,7 @@ class NewApplication:
     signer_subject: str
     signer_fingerprint: str
     routing: dict[str, list[dict[str, Any]]]  # agency -> rule hits, in routing order
+    request_id: str | None = None  # X-Request-Id of the submission, for following it in logs
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Claim:
     application_body: bytes
     attempts: int
     received_at: dt.datetime
+    request_id: str | None = None
 
 
 class DuplicateReference(Exception):
@@ -160,6 +162,7 @@ class Store:
                         signer_subject=new.signer_subject,
                         signer_fingerprint=new.signer_fingerprint,
                         routing=json.dumps(new.routing),
+                        request_id=new.request_id,
                     )
                 )
                 s.flush()
@@ -219,6 +222,7 @@ class Store:
                 "application_sha256": row.body_sha256,
                 "signer": row.signer_subject,
                 "routing": json.loads(row.routing),
+                "request_id": row.request_id,
                 "cases": [
                     {
                         "id": c.id,

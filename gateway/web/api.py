@@ -8,13 +8,23 @@ or its registered representative (see gateway.web.trader_auth).
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from gateway.bootstrap import Services
-from gateway.errors import DecisionNotReady, NotFound, UnsupportedMediaType
+from gateway.errors import (
+    DecisionNotReady,
+    InvalidValue,
+    NotFound,
+    TooLarge,
+    UnsupportedMediaType,
+)
+from gateway.identifiers import Bin
 from gateway.receipt import signed_receipt
+from gateway.storage.repository import Message
+from gateway.trust import TrustedSigner
 from gateway.web.trader_auth import add_accept_signature, authorise, require_trader
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,7 +50,7 @@ def submit() -> tuple[Response, int]:
     # over the limit is refused before anything is read. Either way, never read whole.
     request.max_content_length = services().config.max_body_bytes + 1
     body = request.get_data(cache=False)
-    accepted = services().intake.submit(body)
+    accepted = services().intake.submit(body, request_id=g.get("request_id"))
     app = services().store.application(accepted.application_id)
     assert app is not None
     receipt = signed_receipt(services().identity, app)
@@ -75,7 +85,9 @@ def _readable(application_id: str) -> dict[str, Any]:
 
 @bp.get("/applications/<application_id>")
 def status(application_id: str) -> Response:
-    return jsonify(_readable(application_id))
+    app = _readable(application_id)
+    app["notifications"] = services().notifications.for_application(application_id)
+    return jsonify(app)
 
 
 @bp.get("/applications/<application_id>/receipt")
@@ -106,3 +118,77 @@ def decision(application_id: str) -> Response:
             waiting_for=waiting,
         )
     return Response(xml, mimetype="application/xml")
+
+
+# --- where the trader's decisions are sent ------------------------------------------------------
+
+SUBSCRIPTION_MAX_BYTES = 4096
+
+
+def _trader_bin(value: str) -> tuple[str, TrustedSigner]:
+    """The BIN and the signed caller, who may manage its notification URL: the company itself
+    or its registered representative."""
+    bin_ = str(Bin(value))
+    signer = require_trader()
+    authorise(signer, bin_)
+    return bin_, signer
+
+
+def _request_record(signer: TrustedSigner, body: bytes) -> Message:
+    """The registration request for the trail: its signature header fields and exact body."""
+    record = {
+        "method": request.method,
+        "target": request.url,
+        "content-digest": request.headers.get("Content-Digest"),
+        "signature-input": request.headers.get("Signature-Input"),
+        "signature": request.headers.get("Signature"),
+        "body": body.decode("utf-8", "replace"),
+    }
+    return Message(
+        "notification-url",
+        "in",
+        f"trader:{signer.bin or signer.fingerprint_sha256}",
+        "application/json",
+        json.dumps(record, sort_keys=True).encode(),
+        signer=signer.subject,
+    )
+
+
+@bp.get("/traders/<bin_>/notification-url")
+def notification_url(bin_: str) -> Response:
+    bin_, _ = _trader_bin(bin_)
+    subscription = services().notifications.subscription(bin_)
+    if subscription is None:
+        raise NotFound(f"No notification URL is registered for {bin_}; PUT one to register it.")
+    return jsonify(subscription)
+
+
+@bp.put("/traders/<bin_>/notification-url")
+def register_notification_url(bin_: str) -> Response:
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType('Send {"url": "https://..."} as application/json.')
+    request.max_content_length = SUBSCRIPTION_MAX_BYTES
+    if (request.content_length or 0) > SUBSCRIPTION_MAX_BYTES:
+        raise TooLarge(f"Send at most {SUBSCRIPTION_MAX_BYTES} bytes.")
+    body = request.get_data(cache=True)
+    bin_, signer = _trader_bin(bin_)
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise InvalidValue('The body is not JSON; send {"url": "https://..."}.') from exc
+    url = document.get("url") if isinstance(document, dict) else None
+    if not isinstance(url, str):
+        raise InvalidValue('Send {"url": "https://..."}: the field "url" is missing.', field="url")
+    url = services().url_policy().check(url)
+    services().notifications.subscribe(
+        bin_, url, fingerprint=signer.fingerprint_sha256, message=_request_record(signer, body)
+    )
+    return jsonify(services().notifications.subscription(bin_))
+
+
+@bp.delete("/traders/<bin_>/notification-url")
+def remove_notification_url(bin_: str) -> tuple[str, int]:
+    bin_, signer = _trader_bin(bin_)
+    if not services().notifications.unsubscribe(bin_, message=_request_record(signer, b"")):
+        raise NotFound(f"No notification URL is registered for {bin_}.")
+    return "", 204

@@ -1,4 +1,5 @@
-"""The operations API: agency health and escalated cases, for the people who run the gateway.
+"""The operations API: agency health, escalated cases and failed trader notifications, for the
+people who run the gateway.
 Bearer tokens from NSW_OPERATOR_TOKENS (until the OMC's accounts and roles arrive)."""
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ class CaseNotRetryable(GatewayError):
     code, status, title = "case-not-retryable", 409, "The case cannot be retried"
 
 
+class NotificationNotRetryable(GatewayError):
+    code, status, title = "notification-not-retryable", 409, "The notification cannot be retried"
+
+
 def _services() -> Services:
     svc: Services = current_app.extensions["nsw"]
     return svc
@@ -36,7 +41,7 @@ def require_operator() -> None:
 
 @bp.get("/agencies")
 def agencies() -> Response:
-    """Each agency: this node's circuit breaker, and case counts from the shared database."""
+    """Each agency: its circuit breaker and case counts, both from the shared database."""
     svc = _services()
     stats = svc.store.agency_stats()
     breakers = svc.breakers.snapshot()
@@ -68,3 +73,22 @@ def retry(case_id: str) -> Response:
     except ValueError as exc:
         raise CaseNotRetryable(str(exc)) from exc
     return jsonify({"case": case_id, "application": application_id, "state": "queued"})
+
+
+@bp.get("/notifications")
+def notifications() -> Response:
+    """Notifications to traders, newest first; `?state=failed` for the ones to look at."""
+    return jsonify(_services().notifications.listing(request.args.get("state")))
+
+
+@bp.post("/notifications/<int:notification_id>/retry")
+def retry_notification(notification_id: int) -> Response:
+    try:
+        application_id = _services().notifications.retry(notification_id)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from exc
+    except ValueError as exc:
+        raise NotificationNotRetryable(str(exc)) from exc
+    return jsonify(
+        {"notification": notification_id, "application": application_id, "state": "pending"}
+    )

@@ -17,7 +17,7 @@ from gateway.http_signatures import (
     CLOCK_SKEW,
     COVERED,
     MAX_AGE,
-    TAG,
+    TRADER_TAG,
     PublicKey,
     SignatureRefused,
     requested_keyid,
@@ -30,11 +30,11 @@ HOW = (
     "Sign the request with RFC 9421 HTTP Message Signatures: cover "
     + " ".join(f'"{c}"' for c in COVERED)
     + f", with keyid = the SHA-256 fingerprint of your registered certificate, created, expires, "
-    f'nonce and tag="{TAG}" (nsw status does this for you).'
+    f'nonce and tag="{TRADER_TAG}" (nsw status does this for you).'
 )
 # RFC 9421 §5.1: tells a client what signature to send.
 ACCEPT_SIGNATURE = (
-    "nsw=(" + " ".join(f'"{c}"' for c in COVERED) + f');created;expires;nonce;tag="{TAG}"'
+    "nsw=(" + " ".join(f'"{c}"' for c in COVERED) + f');created;expires;nonce;tag="{TRADER_TAG}"'
 )
 
 
@@ -47,7 +47,7 @@ def require_trader() -> TrustedSigner:
     """The certificate holder who signed this request, or 401."""
     svc = _services()
     try:
-        keyid = requested_keyid(request.headers.items())
+        keyid = requested_keyid(request.headers.items(), TRADER_TAG)
     except SignatureRefused as exc:
         raise Unauthenticated(f"This request is not signed as required ({exc}). {HOW}") from exc
     certificate = svc.trader_certs.certificate(keyid)
@@ -65,7 +65,12 @@ def require_trader() -> TrustedSigner:
     assert isinstance(key, PublicKey)  # the trust store accepted it, so it is one of these
     try:
         signed = verify_request(
-            request_view(request), keyid, key, svc.clock, request.get_data(cache=True)
+            request_view(request),
+            keyid,
+            key,
+            svc.clock,
+            request.get_data(cache=True),
+            tag=TRADER_TAG,
         )
     except SignatureRefused as exc:
         raise Unauthenticated(f"The request signature does not verify: {exc}. {HOW}") from exc

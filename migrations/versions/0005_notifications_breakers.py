@@ -64,8 +64,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('agency'),
     )
 
+    # One open visit per vehicle and checkpoint (two entries registered at once cannot both open).
+    open_visit = sa.text("state <> 'exited'")
+    op.create_index('uq_checkpoint_visits_open', 'checkpoint_visits', ['checkpoint', 'plate'],
+                    unique=True, sqlite_where=open_visit, postgresql_where=open_visit)
+
 
 def downgrade() -> None:
+    op.drop_index('uq_checkpoint_visits_open', table_name='checkpoint_visits')
     op.drop_table('agency_breakers')
     op.drop_index('ix_notifications_application', table_name='notifications')
     op.drop_index('ix_notifications_ready', table_name='notifications')

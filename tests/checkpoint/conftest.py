@@ -19,8 +19,9 @@ from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import Services, build_services
+from gateway.checkpoint.registry import Device as RegisteredDevice
 from gateway.client import GatewayClient
-from gateway.http_signatures import PrivateKey, RequestView, sign_request
+from gateway.http_signatures import DEVICE_TAG, PrivateKey, RequestView, Tag, sign_request
 from gateway.pki import DevPki
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
@@ -69,11 +70,13 @@ class Device:
     clock: MovableClock
 
     def post(self, path: str, body: bytes, *, nonce: str | None = None, sign: bool = True,
-             tamper: Callable[[bytes], bytes] | None = None) -> requests.Response:  # fmt: skip
+             tamper: Callable[[bytes], bytes] | None = None,
+             tag: Tag = DEVICE_TAG) -> requests.Response:  # fmt: skip
         headers: dict[str, str] = {"Content-Type": "application/json"}
         if sign:
             view = RequestView("POST", f"{self.url}{path}", headers)
-            sign_request(view, self.key, self.keyid, now=self.clock(), body=body, nonce=nonce)
+            sign_request(view, self.key, self.keyid, tag=tag, now=self.clock(), body=body,
+                         nonce=nonce)  # fmt: skip
         sent = tamper(body) if tamper else body
         return requests.post(f"{self.url}{path}", data=sent, headers=headers, timeout=30)
 
@@ -121,6 +124,12 @@ class Checkpoint:
         assert isinstance(key, PrivateKey)
         keyid = identity.certificate.fingerprint(hashes.SHA256()).hex()
         return Device(self.url, slug, key, keyid, self.clock)
+
+    def bind(self, slug: str, stage: str, checkpoint: str = "KZ-NURZHOLY") -> None:
+        """Bind a dev-PKI device to a stage as a line of mappings/checkpoints.toml would: the
+        registry only makes its key findable; the trust store judges its certificate per request."""
+        device = RegisteredDevice(slug, checkpoint, stage, self.pki.certificate(slug))
+        self.services.checkpoint.registry.devices[device.keyid] = device
 
     def stage(self, stage: str, plate: str, **kwargs: Any) -> requests.Response:
         return self.device(STAGE_DEVICES[stage]).event(stage, plate, **kwargs)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from gateway.http_signatures import TRADER_TAG
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 
 
@@ -47,6 +48,53 @@ def test_a_signature_by_another_key_under_the_device_keyid_is_refused(entered: C
     impostor.keyid = entered.device("device-nurzholy-radiation").keyid
     response = impostor.event("radiation", "123ABC02")
     assert response.status_code == 401 and "does not verify" in response.json()["detail"]
+
+
+def test_an_event_signed_with_the_trader_tag_is_refused(entered: Checkpoint) -> None:
+    """A device signs with tag "nsw-device"; a signature made for a trader's read (tag
+    "nsw-trader") is not accepted as an event, even by the device's own key."""
+    before = entered.trail_size()
+    device = entered.device("device-nurzholy-radiation")
+    response = device.event("radiation", "123ABC02", event_id="radiation-tag-0001", tag=TRADER_TAG)
+    assert response.status_code == 401 and _problem(response) == "unauthenticated"
+    assert 'tag="nsw-trader", made for another purpose' in response.json()["detail"]
+    assert entered.trail_size() == before
+    # Nothing was taken: the same event signed as a device is accepted.
+    accepted = device.event("radiation", "123ABC02", event_id="radiation-tag-0001")
+    assert accepted.status_code == 201 and accepted.json()["status"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("slug", "certificate_problem", "fact"),
+    [("device-revoked", "revoked-certificate", "revoked_at"),
+     ("device-expired", "expired-certificate", "not_after")],
+)  # fmt: skip
+def test_a_device_with_a_revoked_or_expired_certificate_is_refused_and_changes_nothing(
+    checkpoint: Checkpoint, slug: str, certificate_problem: str, fact: str
+) -> None:
+    """The device is bound to the radiation stage (its key is known), but the trust store refuses
+    its certificate: a 401 problem naming why, and the alarm it reports is not believed."""
+    application_id = checkpoint.lodge("fresh-apples-import", fresh_plate("123ABC02"))
+    assert checkpoint.notice("123ABC02", [application_id]).status_code == 202
+    visit_id = checkpoint.stage("entry", "123ABC02").json()["visit"]
+    checkpoint.bind(slug, "radiation")
+    visit, trail = checkpoint.officer("GET", f"/visits/{visit_id}").json(), checkpoint.trail_size()
+    alarm = {"alarm": True, "dose_usv_h": 9.5, "background_usv_h": 0.1}
+    response = checkpoint.device(slug).event(
+        "radiation", "123ABC02", event_id="radiation-retired-1", readings=alarm
+    )
+    assert response.status_code == 401 and _problem(response) == "device-certificate-refused"
+    problem = response.json()
+    assert problem["device"] == slug and problem["certificate_problem"] == certificate_problem
+    assert fact in problem and problem["detail"].startswith(f"The certificate of device {slug}")
+    assert ("revoked" if "revoked" in slug else "expired") in problem["detail"]
+    # Nothing changed: the visit, the trail, the application's cases.
+    assert checkpoint.officer("GET", f"/visits/{visit_id}").json() == visit
+    assert checkpoint.trail_size() == trail
+    assert "inspection" not in {c["state"] for c in checkpoint.status(application_id)["cases"]}
+    # Neither the event id nor the stage was taken: the bound, trusted device reports them.
+    accepted = checkpoint.stage("radiation", "123ABC02", event_id="radiation-retired-1")
+    assert accepted.status_code == 201 and accepted.json()["status"] == "passed"
 
 
 def test_an_unknown_device_is_refused(entered: Checkpoint) -> None:

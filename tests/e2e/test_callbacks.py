@@ -4,21 +4,15 @@ and every callback the gateway must refuse (wsdl/gateway/gateway.wsdl, gateway/c
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 from lxml import etree
-from werkzeug.serving import make_server
 
-from gateway.app import create_app
-from gateway.bootstrap import build_services
-from gateway.processes import free_port
 from simulators.callbacks import signed_json, signed_soap, soap_callback
 from simulators.security import AgencyKeys
-from tests.gateway_fixtures import KeyringClient, gateway_config
 from tests.polling import wait_until
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -27,32 +21,6 @@ CUSTOMS = "urn:kz:kgd:customs:declaration:1"
 
 def until(what: str, check: Callable[[], Any], deadline_s: float = 20.0) -> Any:
     return wait_until(check, deadline_s, what)
-
-
-@pytest.fixture
-def gateway_at(pki, database_url, agencies) -> Iterator[Callable[..., Any]]:  # type: ignore[no-untyped-def]
-    """gateway_at(**overrides): a gateway whose NSW_PUBLIC_URL is its own address."""
-    started: list[tuple[Any, threading.Thread, Any]] = []
-
-    def start(**overrides: Any) -> Any:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        urls = {**agencies, **overrides.pop("agency_urls", {})}
-        config = gateway_config(
-            pki, database_url, urls, public_url=url, poll_interval_s=0.05, **overrides
-        )
-        services = build_services(config)
-        server = make_server("127.0.0.1", port, create_app(config, services), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        started.append((server, thread, services))
-        return url, services, KeyringClient(url, pki)
-
-    yield start
-    for server, thread, services in started:
-        server.shutdown()
-        thread.join(10)
-        services.close()
 
 
 def case_of(client: Any, application_id: str, agency: str) -> dict[str, Any]:

@@ -1,24 +1,42 @@
-"""OMC fixtures: an app with a session key, accounts of every role, and signed-in test clients."""
+"""OMC fixtures: an app with a session key, accounts of every role, and signed-in test clients;
+`omc_floor`, the gateway serving the OMC on 127.0.0.1 with stand-in agencies and a checkpoint."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from gateway.app import create_app
+from gateway.bootstrap import build_services
+from gateway.client import GatewayClient
+from gateway.pki import DevPki
+from tests.gateway_fixtures import gateway_config
+from tests.omc.trucks import OmcFloor
 
 SECRET = "test-omc-session-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
-OMC = {"secret_key": SECRET, "session_cookie_secure": False}
+METRICS_TOKEN = "scraper-token-for-tests"
+OPERATOR_TOKEN = "operator-token-for-tests"  # the checkpoint and operations APIs, not /metrics
+OMC = {
+    "secret_key": SECRET,
+    "session_cookie_secure": False,
+    "metrics_tokens": (METRICS_TOKEN,),
+    "operator_tokens": (OPERATOR_TOKEN,),
+}
 ACCOUNTS = {
     "op": ("operator", None),
     "vet": ("agency-officer", "agriculture"),
     "cus": ("agency-officer", "customs"),
     "aud": ("auditor", None),
     "adm": ("admin", None),
+    "trn": ("agency-officer", "transport"),
 }
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -84,3 +102,24 @@ def escalated(omc_app: Flask, signed_sample: Callable[..., bytes]) -> tuple[str,
         )  # fmt: skip
     assert case_id in store.escalate_overdue(-1)
     return app_id, case_id
+
+
+@pytest.fixture
+def omc_floor(pki: DevPki, database_url: str, agencies: dict[str, str]) -> Iterator[OmcFloor]:
+    """The gateway with the OMC, dispatcher threads and the stand-in agencies on a real socket,
+    its clock movable (the checkpoint's devices date their readings by it), accounts as ACCOUNTS."""
+    from tests.checkpoint.conftest import Checkpoint, MovableClock
+
+    clock = MovableClock()
+    config = gateway_config(pki, database_url, agencies, poll_interval_s=0.05, **OMC)
+    services = build_services(config, clock)
+    app = create_app(config, services)
+    add_accounts(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    yield OmcFloor(Checkpoint(url, services, pki, clock, GatewayClient(url)), app)
+    server.shutdown()
+    thread.join(10)
+    services.close()

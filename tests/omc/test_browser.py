@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.omc.conftest import OMC, PASSWORD, add_accounts
+from tests.omc.trucks import held_at_weighbridge, in_transit_with_alert, without_notice
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -147,3 +148,92 @@ def test_a_form_posted_without_its_csrf_token_is_refused(gateway, page_as) -> No
     page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
     page.click("header form button")  # sign out, without the token
     expect(page.locator("h1")).to_have_text("The form is missing its CSRF token")
+
+
+# --- officers' actions at the checkpoint and in transit, watched live from another session --------
+
+
+def test_an_inspection_recorded_by_the_inspector_releases_the_decision_on_the_operators_screen(
+    omc_floor, page_as
+) -> None:  # type: ignore[no-untyped-def]
+    app_id, visit = held_at_weighbridge(omc_floor)
+    watcher = page_as(omc_floor.url, "op")
+    watcher.goto(f"/omc/applications/{app_id}")
+    expect(watcher.locator("#live.on")).to_be_visible()
+    transport = watcher.locator(f'tr[data-case="{app_id}-transport"] .pill')
+    expect(transport).to_have_text("inspection")
+
+    inspector = page_as(omc_floor.url, "trn")
+    inspector.goto("/omc/checkpoints")
+    vehicle = inspector.locator(f'[data-visit="{visit}"]')
+    for finding in ("F1", "F2"):
+        form = vehicle.locator(f'form[action$="/{visit}/{finding}"]')
+        form.locator("select[name=result]").select_option("cleared")
+        form.locator("input[name=note]").fill("reweighed on static scales")
+        form.locator("button").click()
+        expect(inspector.locator("section.confirm .what")).to_contain_text(f"{finding} of visit")
+        inspector.click("#confirm")
+        expect(inspector.locator(".flash")).to_contain_text(f"recorded for finding {finding}")
+    expect(vehicle.locator(".pill.inspection")).to_have_count(0)
+
+    expect(transport).to_have_text("granted")  # on the other screen, without a reload
+    expect(watcher.locator("#decision .verdict")).to_have_text("released")
+    expect(watcher.locator("#messages")).to_contain_text("officer:trn (agency-officer, transport)")
+
+
+def test_a_vehicle_cleared_by_the_operator_leaves_the_lane_on_the_customs_screen(
+    omc_floor, page_as
+) -> None:  # type: ignore[no-untyped-def]
+    visit = without_notice(omc_floor)
+    watcher = page_as(omc_floor.url, "cus")
+    watcher.goto("/omc/checkpoints")
+    expect(watcher.locator("#live.on")).to_be_visible()
+    expect(watcher.locator(f'[data-visit="{visit}"]')).to_contain_text("999ZZZ01")
+
+    operator = page_as(omc_floor.url, "op")
+    operator.goto("/omc/checkpoints")
+    form = operator.locator(f'[data-visit="{visit}"] form[action$="/clear/{visit}"]')
+    form.locator("input[name=reason]").fill("declared at the border")
+    form.locator("button").click()
+    expect(operator.locator("section.confirm")).to_contain_text("recorded in the audit trail")
+    operator.click("#confirm")
+    expect(operator.locator(".flash")).to_contain_text("cleared by hand; the barrier opens")
+
+    expect(watcher.locator(f'[data-visit="{visit}"]')).to_have_count(0)
+    exited = watcher.locator(f'tr[data-exited="{visit}"]')
+    expect(exited).to_contain_text("manual")
+    expect(exited.locator(".cleared-by")).to_have_text("op (operator)")
+
+
+def test_an_alert_acknowledged_by_the_operator_shows_who_and_when_on_the_auditors_screen(
+    omc_floor, page_as
+) -> None:  # type: ignore[no-untyped-def]
+    _, transit, key = in_transit_with_alert(omc_floor)
+    watcher = page_as(omc_floor.url, "aud")
+    watcher.goto("/omc/movements")
+    expect(watcher.locator("#live.on")).to_be_visible()
+    alert = watcher.locator(f'tr[data-alert="{key}"]')
+    expect(alert.locator(".ack")).to_have_text("open")
+    expect(watcher.locator(f'.vehicle-mark.alerting[data-transit="{transit}"]')).to_have_count(1)
+
+    operator = page_as(omc_floor.url, "op")
+    operator.goto("/omc/movements")
+    operator.locator(f'tr[data-alert="{key}"] button').click()
+    expect(operator.locator("section.confirm .what")).to_contain_text(f"of transit {transit}")
+    operator.click("#confirm")
+    expect(operator.locator(".flash")).to_contain_text("acknowledged")
+
+    expect(alert.locator(".ack")).to_contain_text(re.compile(r"by op at \d{4}-\d\d-\d\dT"))
+    expect(alert).to_have_class("acknowledged")
+    expect(watcher.locator(f'.vehicle-mark.alerting[data-transit="{transit}"]')).to_have_count(0)
+
+
+def test_a_live_refresh_keeps_what_an_officer_is_typing(omc_floor, page_as) -> None:  # type: ignore[no-untyped-def]
+    first = without_notice(omc_floor, "999ZZZ01")
+    operator = page_as(omc_floor.url, "op")
+    operator.goto("/omc/checkpoints")
+    expect(operator.locator("#live.on")).to_be_visible()
+    operator.locator(f"#reason-{first}").fill("declared at the border")
+    second = without_notice(omc_floor, "888YYY01")
+    expect(operator.locator(f'[data-visit="{second}"]')).to_be_visible()  # the lanes were redrawn
+    expect(operator.locator(f"#reason-{first}")).to_have_value("declared at the border")

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
-from gateway.http_signatures import RequestView
+from gateway.http_signatures import DEVICE_TAG, RequestView
 from gateway.trust import TrustedSigner
 from tests.security.conftest import XML, problem_code
 from tests.trader_requests import identity, keyid_of, signature_headers
@@ -131,6 +131,15 @@ def test_signature_without_the_tag_or_nonce_is_401(client, lodged, pki) -> None:
         headers["Signature-Input"].split(";nonce=")[0] + ';tag="nsw-trader"'
     )
     _refused(client.get(path, headers=headers), 401, "unauthenticated")
+
+
+def test_a_signature_made_for_a_device_is_refused(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
+    """The declarant's own key, but tagged "nsw-device": made for another purpose, not a read."""
+    path = _path(lodged)
+    headers = signature_headers(identity(pki, "trader-steppe"), path, tag=DEVICE_TAG)
+    response = client.get(path, headers=headers)
+    _refused(response, 401, "unauthenticated")
+    assert 'tag="nsw-device", made for another purpose' in response.json["detail"]
 
 
 def test_a_revoked_certificate_stops_reading_at_once(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from gateway.errors import ConfigurationError
 from gateway.identifiers import Bin
 from gateway.pki import DevPki, describe, init_dev_pki
-from gateway.pki_profiles import DEVICES
+from gateway.pki_profiles import DEVICES, PrivateKey, make_crl
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -30,6 +30,7 @@ TRADERS = {
 }
 AGENCIES = ["agency-customs", "agency-agriculture", "agency-health", "agency-transport"]
 LEAVES = ["gateway", *AGENCIES, *TRADERS]
+NEW_DEVICES = ("device-expired", "device-revoked")  # added to the dev PKI after the others
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,7 @@ def test_manifest_lists_exactly_the_parties_with_roles(pki: DevPki) -> None:
     expected = {"root-ca": "root-ca", "issuing-ca": "issuing-ca", "gateway": "gateway"}
     expected |= {slug: "agency" for slug in AGENCIES} | {slug: "trader" for slug in TRADERS}
     expected |= {spec.slug: "device" for spec in DEVICES}
+    expected |= {"officer-nurpeisova": "officer"}
     assert roles == expected
     assert pki.bins == {slug: bin_ for slug, (_, bin_, _) in TRADERS.items()}
     assert {p["slug"]: p["agency"] for p in manifest["parties"] if p["agency"]} == {
@@ -129,20 +131,33 @@ def test_gateway_and_agency_subjects(pki: DevPki) -> None:
         assert _attr(pki.certificate(slug), NameOID.ORGANIZATIONAL_UNIT_NAME) == [slug[7:]]
 
 
-def test_the_expired_trader_ended_yesterday(pki: DevPki) -> None:
-    cert = pki.certificate("trader-expired")
+def test_the_omc_officer_holds_an_authentication_certificate(pki: DevPki) -> None:
+    cert = pki.certificate("officer-nurpeisova")
+    cert.verify_directly_issued_by(pki.certificate("issuing-ca"))
+    assert _attr(cert, NameOID.ORGANIZATIONAL_UNIT_NAME) == ["Operative Management Centre"]
+    Bin(pki.party("officer-nurpeisova").iin or "")  # the IIN passes its check digit
+    assert list(_ext(cert, x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    usage = _ext(cert, x509.KeyUsage).value
+    assert usage.digital_signature and not usage.content_commitment and not usage.key_cert_sign
+
+
+@pytest.mark.parametrize("slug", ["trader-expired", "device-expired"])
+def test_the_expired_trader_and_device_ended_yesterday(pki: DevPki, slug: str) -> None:
+    cert = pki.certificate(slug)
     assert cert.not_valid_after_utc == NOW - dt.timedelta(days=1)
     assert cert.not_valid_before_utc == NOW - dt.timedelta(days=400)
 
 
-def test_crls_list_only_the_revoked_trader_and_are_signed_by_their_cas(pki: DevPki) -> None:
+def test_crls_list_only_the_revoked_parties_and_are_signed_by_their_cas(pki: DevPki) -> None:
     crl = x509.load_pem_x509_crl(pki.crl_path.read_bytes())
     root_crl = x509.load_pem_x509_crl(pki.root_crl_path.read_bytes())
     issuing, root = pki.certificate("issuing-ca"), pki.certificate("root-ca")
     assert crl.issuer == issuing.subject and root_crl.issuer == root.subject
     assert crl.is_signature_valid(issuing.public_key())  # type: ignore[arg-type]
     assert root_crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
-    assert [r.serial_number for r in crl] == [pki.certificate("trader-revoked").serial_number]
+    assert [r.serial_number for r in crl] == [
+        pki.certificate(slug).serial_number for slug in ("trader-revoked", "device-revoked")
+    ]
     assert list(root_crl) == []
     for each in (crl, root_crl):
         assert each.next_update_utc == NOW + dt.timedelta(days=7)
@@ -190,6 +205,46 @@ def test_a_manifest_naming_missing_files_is_refused_not_overwritten(
     assert (copy / "gateway.key").read_bytes() == pki.key_path("gateway").read_bytes()
 
 
+def test_an_older_pki_gets_the_revoked_device_on_a_new_crl(pki: DevPki, tmp_path: Path) -> None:
+    """Made before the retired devices existed: they are added, the revoked one on a CRL that
+    keeps the earlier entries and has a higher number; no existing key or certificate changes."""
+    copy = tmp_path / "pki"
+    shutil.copytree(pki.directory, copy)
+    older = {"trader-revoked": pki.certificate("trader-revoked").serial_number}
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["parties"] = [p for p in manifest["parties"] if p["slug"] not in NEW_DEVICES]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    for slug in NEW_DEVICES:
+        (copy / f"{slug}.pem").unlink()
+        (copy / f"{slug}.key").unlink()
+    issuing = pki.certificate("issuing-ca")
+    (copy / "crl.pem").write_bytes(  # the CRL as it was: only the revoked trader
+        make_crl(issuing, _issuing_key(pki), [(older["trader-revoked"], NOW)], now=NOW)
+        .public_bytes(serialization.Encoding.PEM)
+    )  # fmt: skip
+    later = NOW + dt.timedelta(days=30)
+    again = init_dev_pki(copy, now=later)
+    assert {p.slug for p in again.parties} == {p.slug for p in pki.parties}
+    kept = {p.slug: p.sha256 for p in pki.parties if p.slug not in NEW_DEVICES}
+    assert {p.slug: p.sha256 for p in again.parties if p.slug in kept} == kept
+    crl = x509.load_pem_x509_crl((copy / "crl.pem").read_bytes())
+    assert crl.is_signature_valid(issuing.public_key())  # type: ignore[arg-type]
+    assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
+    assert crl.next_update_utc == later + dt.timedelta(days=7)
+    revoked = {r.serial_number: r.revocation_date_utc for r in crl}
+    assert revoked == {
+        older["trader-revoked"]: NOW,
+        again.certificate("device-revoked").serial_number: later,
+    }
+    assert again.certificate("device-expired").not_valid_after_utc == later - dt.timedelta(days=1)
+
+
+def _issuing_key(pki: DevPki) -> PrivateKey:
+    key = serialization.load_pem_private_key(pki.key_path("issuing-ca").read_bytes(), None)
+    assert isinstance(key, PrivateKey)
+    return key
+
+
 def test_unknown_slug_names_the_known_ones(pki: DevPki) -> None:
     with pytest.raises(KeyError, match="trader-steppe"):
         pki.cert_path("trader-nobody")
@@ -200,5 +255,5 @@ def test_describe_names_every_party_and_the_revoked_one(pki: DevPki) -> None:
     for party in pki.parties:
         assert party.slug in text and party.sha256 in text
     assert "BIN 210540012341" in text
-    assert "revoked: trader-revoked" in text
+    assert "revoked: trader-revoked, device-revoked" in text
     assert "root-crl.pem" in text and "revoked: none" in text

@@ -11,9 +11,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.errors import (
+    CertificateNotForClientAuth,
     CertificateNotForSigning,
     ConfigurationError,
     ExpiredCertificate,
@@ -24,6 +25,7 @@ from gateway.errors import (
 from gateway.pki import DevPki, init_dev_pki
 from gateway.pki_profiles import PrivateKey, make_crl
 from gateway.trust import TrustStore, load_certificates
+from gateway.trust_checks import check_client_auth_use
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 GOOD = ["gateway", "agency-customs", "agency-agriculture", "agency-health", "agency-transport"]
@@ -64,6 +66,7 @@ def make_cert(
     ca: bool = False,
     usage: str = "sign",
     algorithm: hashes.HashAlgorithm | None = None,
+    purposes: list[x509.ObjectIdentifier] | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """A P-256 certificate named `subject`, issued in the name of signer[0] with key signer[1]."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -82,7 +85,7 @@ def make_cert(
         if usage == "sign"
         else {"key_agreement": True}
     )
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(signer[0])
@@ -92,9 +95,10 @@ def make_cert(
         .not_valid_after(NOW + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(**flags), critical=True)
-        .sign(signer[1], algorithm or hashes.SHA256())
     )
-    return cert, key
+    if purposes is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
+    return builder.sign(signer[1], algorithm or hashes.SHA256()), key
 
 
 def _cn(text: str) -> x509.Name:
@@ -216,6 +220,32 @@ def test_a_key_agreement_only_certificate_may_not_sign(pki: DevPki, store: Trust
     leaf, _ = make_cert("Encrypt Only", (issuing.subject, key_of(pki, "issuing-ca")), usage="kex")
     with pytest.raises(CertificateNotForSigning, match="not issued for signing"):
         store.verify(leaf)
+
+
+def test_client_authentication_wants_client_auth_not_signing(
+    pki: DevPki, store: TrustStore
+) -> None:
+    officer = store.verify(pki.certificate("officer-nurpeisova"), usage=check_client_auth_use)
+    assert officer.iin == "880407400121" and officer.bin is None
+    store.verify(pki.certificate("trader-steppe"), usage=check_client_auth_use)  # lists clientAuth
+    with pytest.raises(CertificateNotForClientAuth, match="does not list clientAuth"):
+        store.verify(pki.certificate("gateway"), usage=check_client_auth_use)  # no purpose listed
+    with pytest.raises(CertificateNotForClientAuth, match="certification authority's"):
+        store.verify(pki.certificate("issuing-ca"), usage=check_client_auth_use)
+
+
+def test_a_key_agreement_client_certificate_authenticates_but_may_not_sign(
+    pki: DevPki, store: TrustStore
+) -> None:
+    issuing = (pki.certificate("issuing-ca").subject, key_of(pki, "issuing-ca"))
+    client, _ = make_cert("TLS Client", issuing, usage="kex",
+                          purposes=[ExtendedKeyUsageOID.CLIENT_AUTH])  # fmt: skip
+    assert store.verify(client, usage=check_client_auth_use).subject == "CN=TLS Client"
+    with pytest.raises(CertificateNotForSigning, match="not issued for signing"):
+        store.verify(client)
+    server, _ = make_cert("TLS Server", issuing, purposes=[ExtendedKeyUsageOID.SERVER_AUTH])
+    with pytest.raises(CertificateNotForClientAuth, match="does not list clientAuth"):
+        store.verify(server, usage=check_client_auth_use)
 
 
 # --- step 5: revocation --------------------------------------------------------------------------

@@ -1,0 +1,274 @@
+"""Trader notifications in the store: the URL each trader registered, and the deliveries to make.
+
+A delivery row is written by `enqueue_decision` inside the transaction that writes a decision, so a
+decision is never made without its notification being owed. Rows are claimed with a lease exactly
+like outbox rows (FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite); a delivered or
+finally failed row is kept with its outcome, for the trader's status and for operators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from gateway.clock import Clock, iso
+from gateway.storage.db import is_postgres
+from gateway.storage.models import (
+    ApplicationRow,
+    MessageRow,
+    NotificationRow,
+    TraderSubscriptionRow,
+)
+from gateway.storage.repository import Message, Store, sha256_hex, utc
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass(frozen=True)
+class NotificationClaim:
+    id: int
+    application_id: str
+    bin: str
+    url: str
+    decision: bytes
+    decision_sha256: str
+    attempts: int
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same on every attempt of one delivery: the trader keeps the first, ignores repeats."""
+        return f"nsw-notification-{self.id}"
+
+
+def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) -> None:
+    """Inside the decision's transaction: owe the declarant a notification, if it registered a
+    URL. A re-composed decision (a held case settled later) is owed again."""
+    subscription = s.get(TraderSubscriptionRow, app.declarant_bin)
+    if subscription is None:
+        return
+    now = clock()
+    s.add(
+        NotificationRow(
+            application_id=app.id,
+            bin=app.declarant_bin,
+            url=subscription.url,
+            verdict=app.verdict or "",
+            decision_sha256=sha256_hex(xml),
+            state=PENDING,
+            created_at=now,
+            available_at=now,
+            attempts=0,
+        )
+    )
+
+
+class NotificationStore(Store):
+    # --- subscriptions --------------------------------------------------------------------------
+
+    def subscribe(self, bin_: str, url: str, *, fingerprint: str, message: Message) -> None:
+        """Register (or replace) where `bin_`'s decisions go; `message` (the signed request)
+        joins the trail in the same transaction, so the audit shows who pointed them where."""
+        now = self.clock()
+        with self.transaction() as s:
+            row = s.get(TraderSubscriptionRow, bin_)
+            if row is None:
+                s.add(
+                    TraderSubscriptionRow(
+                        bin=bin_, url=url, registered_at=now, registered_by=fingerprint
+                    )
+                )
+            else:
+                row.url, row.registered_at, row.registered_by = url, now, fingerprint
+            self._add_message(s, None, message)
+
+    def unsubscribe(self, bin_: str, *, message: Message) -> bool:
+        with self.transaction() as s:
+            row = s.get(TraderSubscriptionRow, bin_)
+            if row is None:
+                return False
+            s.delete(row)
+            self._add_message(s, None, message)
+            return True
+
+    def subscription(self, bin_: str) -> dict[str, Any] | None:
+        with self.transaction() as s:
+            row = s.get(TraderSubscriptionRow, bin_)
+            if row is None:
+                return None
+            return {
+                "bin": row.bin,
+                "url": row.url,
+                "registered_at": iso(utc(row.registered_at) or self.clock()),
+                "registered_by": row.registered_by,
+            }
+
+    # --- deliveries -----------------------------------------------------------------------------
+
+    def claim(self, worker: str, lease_s: float, limit: int = 4) -> list[NotificationClaim]:
+        now = self.clock()
+        claims: list[NotificationClaim] = []
+        with self.transaction() as s:
+            ready = (
+                select(NotificationRow.id)
+                .where(
+                    NotificationRow.done_at.is_(None),
+                    NotificationRow.available_at <= now,
+                    or_(NotificationRow.lease_until.is_(None), NotificationRow.lease_until < now),
+                )
+                .order_by(NotificationRow.available_at, NotificationRow.id)
+                .limit(limit)
+            )
+            if is_postgres(self.engine):
+                ready = ready.with_for_update(skip_locked=True)
+            for notification_id in s.scalars(ready).all():
+                taken = s.execute(
+                    update(NotificationRow)
+                    .where(
+                        NotificationRow.id == notification_id,
+                        NotificationRow.done_at.is_(None),
+                        or_(
+                            NotificationRow.lease_until.is_(None),
+                            NotificationRow.lease_until < now,
+                        ),
+                    )
+                    .values(
+                        claimed_by=worker,
+                        lease_until=now + dt.timedelta(seconds=lease_s),
+                        attempts=NotificationRow.attempts + 1,
+                    )
+                )
+                if taken.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                row = s.get_one(NotificationRow, notification_id)
+                decision = self._decision_bytes(s, row)
+                claims.append(
+                    NotificationClaim(
+                        row.id,
+                        row.application_id,
+                        row.bin,
+                        row.url,
+                        decision,
+                        row.decision_sha256,
+                        row.attempts,
+                    )
+                )
+        return claims
+
+    def _decision_bytes(self, s: Session, row: NotificationRow) -> bytes:
+        """The exact decision this notification owes. The application keeps only its newest
+        decision; an older one (superseded meanwhile) is found in the trail by its hash."""
+        app = s.get_one(ApplicationRow, row.application_id)
+        if app.decision_xml is not None and sha256_hex(app.decision_xml) == row.decision_sha256:
+            return app.decision_xml
+        body = s.scalars(
+            select(MessageRow.body).where(
+                MessageRow.application_id == row.application_id,
+                MessageRow.kind == "decision",
+                MessageRow.sha256 == row.decision_sha256,
+            )
+        ).first()
+        if body is None:  # cannot happen: the decision and its notification commit together
+            raise LookupError(f"decision {row.decision_sha256} of {row.application_id} is gone")
+        return body
+
+    def delivered(self, claim: NotificationClaim, status: int, record: dict[str, Any]) -> None:
+        """The trader's endpoint took it: close the row and put the delivery in the trail."""
+        with self.transaction() as s:
+            row = s.get_one(NotificationRow, claim.id)
+            row.state, row.done_at, row.lease_until = DELIVERED, self.clock(), None
+            row.last_status, row.last_error = status, None
+            self._add_message(s, claim.application_id, _record_message(claim, record))
+
+    def failed(
+        self,
+        claim: NotificationClaim,
+        *,
+        error: str,
+        status: int | None,
+        retry_at: dt.datetime | None,
+        record: dict[str, Any],
+    ) -> None:
+        """An attempt failed: try again at `retry_at`, or give up (state failed, kept visible,
+        and the giving up recorded in the trail) when it is None."""
+        with self.transaction() as s:
+            row = s.get_one(NotificationRow, claim.id)
+            row.lease_until, row.last_status, row.last_error = None, status, error
+            if retry_at is not None:
+                row.available_at = retry_at
+                return
+            row.state, row.done_at = FAILED, self.clock()
+            self._add_message(s, claim.application_id, _record_message(claim, record))
+
+    def retry(self, notification_id: int) -> str:
+        """An operator sends a failed notification again (e.g. after the trader fixed its
+        endpoint), to the URL registered now. Returns its application id."""
+        now = self.clock()
+        with self.transaction() as s:
+            row = s.get(NotificationRow, notification_id)
+            if row is None:
+                raise LookupError(f"There is no notification {notification_id}.")
+            if row.state != FAILED:
+                raise ValueError(
+                    f"Notification {notification_id} is {row.state}; only failed ones are retried."
+                )
+            subscription = s.get(TraderSubscriptionRow, row.bin)
+            if subscription is not None:
+                row.url = subscription.url
+            row.state, row.done_at, row.attempts = PENDING, None, 0
+            row.available_at, row.last_error = now, None
+            return row.application_id
+
+    def for_application(self, application_id: str) -> list[dict[str, Any]]:
+        with self.transaction() as s:
+            rows = s.scalars(
+                select(NotificationRow)
+                .where(NotificationRow.application_id == application_id)
+                .order_by(NotificationRow.id)
+            ).all()
+            return [_public(r) for r in rows]
+
+    def listing(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        with self.transaction() as s:
+            query = select(NotificationRow).order_by(NotificationRow.id.desc()).limit(limit)
+            if state:
+                query = query.where(NotificationRow.state == state)
+            return [_public(r) for r in s.scalars(query)]
+
+
+def _public(row: NotificationRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "application_id": row.application_id,
+        "url": row.url,
+        "verdict": row.verdict,
+        "decision_sha256": row.decision_sha256,
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_status": row.last_status,
+        "last_error": row.last_error,
+        "created_at": iso(c) if (c := utc(row.created_at)) else None,
+        "done_at": iso(d) if (d := utc(row.done_at)) else None,
+    }
+
+
+def _record_message(claim: NotificationClaim, record: dict[str, Any]) -> Message:
+    """The trail entry of a delivery (or of giving up): the signed request's header fields and
+    the trader's answer, as JSON. The body sent is the decision itself, byte for byte: it is in
+    the trail already and named here by its SHA-256."""
+    body = json.dumps(
+        {
+            "notification": claim.id,
+            "url": claim.url,
+            "idempotency_key": claim.idempotency_key,
+            "decision_sha256": claim.decision_sha256,
+            "attempts": claim.attempts,
+            **record,
+        },
+        sort_keys=True,
+    ).encode()
+    return Message("trader-notification", "out", f"trader:{claim.bin}", "application/json", body)

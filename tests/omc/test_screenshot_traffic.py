@@ -1,0 +1,48 @@
+"""The traffic `nsw omc screenshots` makes before taking its pictures: vehicles on the checkpoint's
+lanes and one in transit with alerts, driven by the checkpoint simulator (a real process)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gateway.omc.screenshot_traffic import IN_TRANSIT, put_vehicles_on_the_floor
+from tests.omc.conftest import OMC, add_accounts, sign_in
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_screenshots_show_vehicles_at_the_lanes_and_in_transit(
+    gateway, pki, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    gw = gateway(**OMC)
+    add_accounts(gw.app)
+    put_vehicles_on_the_floor(gw.url, pki, gw.services, tmp_path)
+    operator = gw.app.test_client()
+    assert sign_in(operator, "op").status_code == 302
+
+    floor = operator.get("/omc/checkpoints").get_data(as_text=True)
+    waiting = re.findall(
+        r'<div class="vehicle (\w+)" data-visit="[^"]+">\s*<strong>(\w+)</strong>', floor
+    )
+    assert sorted(waiting) == [
+        ("directed", "512KTC08"),
+        ("directed", "777XYZ01"),
+        ("manual", "999ZZZ01"),
+    ]
+    exited = re.findall(r'<tr data-exited="[^"]+"><td>(\w+)</td>', floor)
+    assert sorted(exited) == ["123ABC02", IN_TRANSIT]
+
+    movements = operator.get("/omc/movements").get_data(as_text=True)
+    assert re.search(
+        rf'<g class="vehicle-mark alerting" data-transit="[^"]+">.*?{IN_TRANSIT}', movements, re.S
+    )
+    alerts = re.findall(
+        r'<tr data-alert="[^"]+" class="(\w+)"><td>(\w+)</td>\s*<td><span class="pill \w+">([\w-]+)<',
+        movements,
+    )
+    assert sorted(alerts) == [
+        ("acknowledged", IN_TRANSIT, "off-corridor"), ("open", IN_TRANSIT, "seal-opened"),
+    ]  # fmt: skip
