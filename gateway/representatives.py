@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.identifiers import Bin
-from gateway.storage.db import session_factory
+from gateway.storage.db import read_session_factory, session_factory
 from gateway.storage.models import RepresentativeRow
 
 
@@ -56,6 +56,7 @@ class Representatives:
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._sessions = session_factory(engine)
+        self._readers = read_session_factory(engine)
         self._clock = clock
 
     def register(self, principal: Bin, representative: Bin, role: Role, note: str = "") -> bool:
@@ -96,7 +97,7 @@ class Representatives:
 
     def may_act_for(self, representative: str, principal: str) -> Role | None:
         """The role of an active registration of `representative` for `principal`, or None."""
-        with self._sessions.begin() as s:
+        with self._readers.begin() as s:
             row = self._active(s, principal, representative, None)
             return Role(row.role) if row is not None else None
 

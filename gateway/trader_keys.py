@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import Clock
-from gateway.storage.db import session_factory
+from gateway.storage.db import read_session_factory, session_factory
 from gateway.storage.models import RequestNonceRow, TraderCertificateRow
 from gateway.trust import TrustedSigner
 
@@ -39,6 +39,7 @@ class TraderCertificates:
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._sessions = session_factory(engine)
+        self._readers = read_session_factory(engine)
         self._clock = clock
 
     def register(self, signer: TrustedSigner, source: str) -> bool:
@@ -66,7 +67,7 @@ class TraderCertificates:
         return True
 
     def certificate(self, fingerprint: str) -> x509.Certificate | None:
-        with self._sessions.begin() as s:
+        with self._readers.begin() as s:
             row = s.get(TraderCertificateRow, fingerprint.lower())
             return x509.load_der_x509_certificate(row.der) if row is not None else None
 

@@ -23,7 +23,7 @@ def chart_data(svc: Services, agency: str | None = None) -> dict[str, Any]:
     now = svc.store.clock()
     start = (now - dt.timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
     hours = [start + dt.timedelta(hours=i) for i in range(HOURS)]
-    with svc.store.transaction() as s:
+    with svc.store.reading() as s:
         apps = select(
             ApplicationRow.verdict, ApplicationRow.received_at, ApplicationRow.decided_at
         ).where(ApplicationRow.decided_at >= start)

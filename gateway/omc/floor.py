@@ -26,7 +26,7 @@ RECENT_EXITS = 8  # per checkpoint
 
 def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
     now = svc.store.clock()
-    with svc.store.transaction() as s:
+    with svc.store.reading() as s:
         visits = s.scalars(
             select(CheckpointVisitRow)
             .where(CheckpointVisitRow.state != "exited")
@@ -142,7 +142,7 @@ def movements(svc: Services) -> dict[str, Any]:
     points = [(c.lat, c.lon) for c in registry.values()]
     points += [p for c in corridors.values() for p in c.spec.waypoints]
     proj = Projection(points)
-    with svc.store.transaction() as s:
+    with svc.store.reading() as s:
         transits = s.scalars(
             select(TransitRow).order_by(TransitRow.started_at.desc()).limit(200)
         ).all()

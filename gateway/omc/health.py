@@ -19,7 +19,7 @@ def agency_health(svc: Services) -> list[dict[str, Any]]:
     escalations."""
     stats = svc.store.agency_stats()
     breakers = svc.breakers.snapshot()
-    with svc.store.transaction() as s:
+    with svc.store.reading() as s:
         depth = dict(
             s.execute(
                 select(CaseRow.agency, func.count(OutboxRow.id))
@@ -48,7 +48,7 @@ def agency_health(svc: Services) -> list[dict[str, Any]]:
 
 
 def escalated_cases(svc: Services, agency: str | None = None) -> list[dict[str, Any]]:
-    with svc.store.transaction() as s:
+    with svc.store.reading() as s:
         query = (
             select(CaseRow.id, CaseRow.application_id, CaseRow.agency, CaseRow.attempts,
                    CaseRow.last_error, CaseRow.updated_at)
@@ -62,7 +62,7 @@ def escalated_cases(svc: Services, agency: str | None = None) -> list[dict[str, 
 
 def application_counts(svc: Services) -> dict[str, int]:
     """Applications by status/verdict: in_progress, released, refused, inspection."""
-    with svc.store.transaction() as s:
+    with svc.store.reading() as s:
         rows = s.execute(
             select(ApplicationRow.status, ApplicationRow.verdict, func.count()).group_by(
                 ApplicationRow.status, ApplicationRow.verdict

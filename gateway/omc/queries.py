@@ -70,7 +70,7 @@ def list_applications(store: Store, who: Officer, f: Filters) -> list[dict[str, 
     if f.since in SINCE_HOURS:
         cutoff = store.clock() - dt.timedelta(hours=SINCE_HOURS[f.since])
         query = query.where(ApplicationRow.received_at >= cutoff)
-    with store.transaction() as s:
+    with store.reading() as s:
         if f.checkpoint:
             ids: set[str] = set()
             for apps in s.scalars(
@@ -109,7 +109,7 @@ def list_applications(store: Store, who: Officer, f: Filters) -> list[dict[str, 
 def application_messages(store: Store, application_id: str, who: Officer) -> list[dict[str, Any]]:
     """The application's trail messages (not their bodies), those of other agencies' cases left out
     for an agency officer."""
-    with store.transaction() as s:
+    with store.reading() as s:
         case_agency = dict(
             s.execute(
                 select(CaseRow.id, CaseRow.agency).where(CaseRow.application_id == application_id)
@@ -139,7 +139,7 @@ def application_messages(store: Store, application_id: str, who: Officer) -> lis
 
 
 def message_row(store: Store, seq: int) -> dict[str, Any] | None:
-    with store.transaction() as s:
+    with store.reading() as s:
         row = s.scalars(select(MessageRow).where(MessageRow.seq == seq)).first()
         if row is None:
             return None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.breaker import CLOSED, BreakerRecord, BreakerState, Step
 from gateway.clock import Clock
-from gateway.storage.db import is_postgres, session_factory
+from gateway.storage.db import is_postgres, read_session_factory, session_factory
 from gateway.storage.models import AgencyBreakerRow
 from gateway.storage.repository import utc
 
@@ -28,15 +28,16 @@ class DatabaseBreakerStore:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self._sessions = session_factory(engine)
+        self._readers = read_session_factory(engine)
         self._clock = clock
 
     def load(self, agency: str) -> BreakerRecord:
-        with self._sessions.begin() as s:
+        with self._readers.begin() as s:
             row = s.get(AgencyBreakerRow, agency)
             return CLOSED if row is None else _record(row)
 
     def load_all(self) -> dict[str, BreakerRecord]:
-        with self._sessions.begin() as s:
+        with self._readers.begin() as s:
             return {row.agency: _record(row) for row in s.scalars(select(AgencyBreakerRow))}
 
     def change(self, agency: str, step: Step) -> BreakerRecord:

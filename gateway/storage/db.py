@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
+
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; creates the directory of a SQLite file and turns on WAL there."""
@@ -32,7 +34,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (see `read_session_factory`) begins deferred: in WAL mode it reads a snapshot
+        # without the write lock, so status polls and claim checks never queue behind writers.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -43,3 +48,9 @@ def is_postgres(engine: Engine) -> bool:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read. On SQLite they take no write lock (plain BEGIN); on PostgreSQL
+    they are ordinary transactions. Writing in one is a bug (SQLite would refuse it when busy)."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)

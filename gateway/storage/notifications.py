@@ -96,7 +96,7 @@ class NotificationStore(Store):
             return True
 
     def subscription(self, bin_: str) -> dict[str, Any] | None:
-        with self.transaction() as s:
+        with self.reading() as s:
             row = s.get(TraderSubscriptionRow, bin_)
             if row is None:
                 return None
@@ -112,17 +112,20 @@ class NotificationStore(Store):
     def claim(self, worker: str, lease_s: float, limit: int = 4) -> list[NotificationClaim]:
         now = self.clock()
         claims: list[NotificationClaim] = []
-        with self.transaction() as s:
-            ready = (
-                select(NotificationRow.id)
-                .where(
-                    NotificationRow.done_at.is_(None),
-                    NotificationRow.available_at <= now,
-                    or_(NotificationRow.lease_until.is_(None), NotificationRow.lease_until < now),
-                )
-                .order_by(NotificationRow.available_at, NotificationRow.id)
-                .limit(limit)
+        ready = (
+            select(NotificationRow.id)
+            .where(
+                NotificationRow.done_at.is_(None),
+                NotificationRow.available_at <= now,
+                or_(NotificationRow.lease_until.is_(None), NotificationRow.lease_until < now),
             )
+            .order_by(NotificationRow.available_at, NotificationRow.id)
+            .limit(limit)
+        )
+        with self.reading() as s:  # idle polls look without the write lock (SQLite)
+            if s.scalars(ready.limit(1)).first() is None:
+                return []
+        with self.transaction() as s:
             if is_postgres(self.engine):
                 ready = ready.with_for_update(skip_locked=True)
             for notification_id in s.scalars(ready).all():
@@ -224,7 +227,7 @@ class NotificationStore(Store):
             return row.application_id
 
     def for_application(self, application_id: str) -> list[dict[str, Any]]:
-        with self.transaction() as s:
+        with self.reading() as s:
             rows = s.scalars(
                 select(NotificationRow)
                 .where(NotificationRow.application_id == application_id)
@@ -233,7 +236,7 @@ class NotificationStore(Store):
             return [_public(r) for r in rows]
 
     def listing(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        with self.transaction() as s:
+        with self.reading() as s:
             query = select(NotificationRow).order_by(NotificationRow.id.desc()).limit(limit)
             if state:
                 query = query.where(NotificationRow.state == state)

@@ -35,23 +35,28 @@ class OutboxStore(Store):
         now = self.clock()
         lease_until = now + dt.timedelta(seconds=lease_s)
         claims: list[Claim] = []
-        with self.transaction() as s:
-            ready = (
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.done_at.is_(None),
-                    OutboxRow.available_at <= now,
-                    or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
-                )
-                .order_by(OutboxRow.available_at, OutboxRow.id)
-                .limit(limit)
+        ready = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.done_at.is_(None),
+                OutboxRow.available_at <= now,
+                or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
             )
-            if skip_agencies:
-                ready = ready.where(
-                    OutboxRow.case_id.not_in(
-                        select(CaseRow.id).where(CaseRow.agency.in_(sorted(skip_agencies)))
-                    )
+            .order_by(OutboxRow.available_at, OutboxRow.id)
+            .limit(limit)
+        )
+        if skip_agencies:
+            ready = ready.where(
+                OutboxRow.case_id.not_in(
+                    select(CaseRow.id).where(CaseRow.agency.in_(sorted(skip_agencies)))
                 )
+            )
+        # Idle dispatchers poll often: look first, without the write lock (SQLite), and take
+        # the write transaction only when there is something to claim.
+        with self.reading() as s:
+            if s.scalars(ready.limit(1)).first() is None:
+                return []
+        with self.transaction() as s:
             if is_postgres(self.engine):
                 ready = ready.with_for_update(skip_locked=True)
             for outbox_id in s.scalars(ready).all():
@@ -266,7 +271,7 @@ class OutboxStore(Store):
             return case.application_id
 
     def cases(self, state: str | None = None) -> list[dict[str, object]]:
-        with self.transaction() as s:
+        with self.reading() as s:
             query = select(CaseRow).order_by(CaseRow.updated_at)
             if state:
                 query = query.where(CaseRow.state == state)
@@ -286,7 +291,7 @@ class OutboxStore(Store):
         """Per agency: cases by state and the oldest open case's age — for operators."""
         now = self.clock()
         stats: dict[str, dict[str, object]] = {}
-        with self.transaction() as s:
+        with self.reading() as s:
             rows = s.execute(
                 select(
                     CaseRow.agency, CaseRow.state, func.count(), func.min(CaseRow.updated_at)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock, iso
 from gateway.decision import CaseResult, CaseState
 from gateway.storage import trail_log
-from gateway.storage.db import session_factory
+from gateway.storage.db import read_session_factory, session_factory
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, OutboxRow
 from gateway.trail_format import precise
 
@@ -100,10 +100,17 @@ class Store:
         self.engine = engine
         self.clock = clock
         self._sessions = session_factory(engine)
+        self._readers = read_session_factory(engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it does not take the write lock."""
+        with self._readers.begin() as session:
             yield session
 
     def _add_message(self, session: Session, application_id: str | None, m: Message) -> None:
@@ -206,7 +213,7 @@ class Store:
     # --- reading --------------------------------------------------------------------------------
 
     def application(self, application_id: str) -> dict[str, Any] | None:
-        with self.transaction() as s:
+        with self.reading() as s:
             row = s.get(ApplicationRow, application_id)
             if row is None:
                 return None
@@ -242,13 +249,13 @@ class Store:
             }
 
     def decision_xml(self, application_id: str) -> bytes | None:
-        with self.transaction() as s:
+        with self.reading() as s:
             return s.execute(
                 select(ApplicationRow.decision_xml).where(ApplicationRow.id == application_id)
             ).scalar_one_or_none()
 
     def messages(self, application_id: str) -> list[MessageRow]:
-        with self.transaction() as s:
+        with self.reading() as s:
             return list(
                 s.scalars(
                     select(MessageRow)
@@ -258,7 +265,7 @@ class Store:
             )
 
     def count_open_outbox(self) -> int:
-        with self.transaction() as s:
+        with self.reading() as s:
             return (
                 s.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.done_at.is_(None))) or 0
             )

@@ -1,0 +1,47 @@
+"""Readers do not queue behind writers: a status read or an idle claim completes while another
+transaction holds SQLite's write lock (WAL snapshot reads), and sees only committed data."""
+
+from __future__ import annotations
+
+import threading
+
+from gateway.clock import system_clock
+from gateway.storage.db import make_engine
+from gateway.storage.migrate import upgrade
+from gateway.storage.outbox import OutboxStore
+from tests.polling import wait_until
+
+
+def test_reads_and_idle_claims_do_not_wait_for_a_writer(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    store = OutboxStore(engine, system_clock)
+    writer_holds, release = threading.Event(), threading.Event()
+
+    def long_writer() -> None:
+        with store.transaction() as s:  # BEGIN IMMEDIATE on SQLite: the write lock, held
+            s.connection().exec_driver_sql("SELECT 1")
+            writer_holds.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=long_writer)
+    writer.start()
+    results: dict[str, object] = {}
+
+    def reader() -> None:
+        results["status"] = store.application("NSW-20261123-0000000000")
+        results["claims"] = store.claim("reader", lease_s=5)
+        results["open"] = store.count_open_outbox()
+
+    reading = threading.Thread(target=reader)
+    try:
+        assert writer_holds.wait(10)
+        reading.start()
+        wait_until(lambda: len(results) == 3, deadline_s=10, what="reads done while a writer waits")
+        assert results == {"status": None, "claims": [], "open": 0}
+    finally:
+        release.set()
+        writer.join(10)
+        if reading.is_alive() or reading.ident is not None:
+            reading.join(10)
+        engine.dispose()
