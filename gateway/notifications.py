@@ -11,7 +11,9 @@ visible in the application's status and `nsw notifications list`, and retried by
 
 A trader chooses the URL, so the URL is hostile input: only http(s), no credentials, never a
 redirect followed, and (unless allowed for development) only public addresses — checked when it is
-registered and again before every attempt, since names can be re-pointed.
+registered and again before every attempt, since names can be re-pointed; the attempt then
+connects to the very address it judged (Host, SNI and the certificate check keep the URL's name),
+so a name cannot be re-pointed between the check and the connection either.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
+from requests.adapters import HTTPAdapter
 
 from adapters.httpsig import REQUEST_COMPONENTS, sign
 from gateway.clock import Clock, iso
@@ -80,22 +83,70 @@ class UrlPolicy:
         if parts.fragment or not parts.hostname:
             raise CallbackUrlRefused("The notification URL needs a host name and no #fragment.")
         if not self.allow_private:
-            self._check_public(parts.hostname, port or (443 if parts.scheme == "https" else 80))
+            host, port = _host_port(url)
+            try:
+                addresses = self.resolver(host, port)
+            except OSError as exc:
+                raise CallbackUrlRefused(
+                    f"The host {host} of the notification URL does not resolve."
+                ) from exc
+            self._judge(host, addresses)
         return url
 
-    def _check_public(self, host: str, port: int) -> None:
-        try:
-            addresses = self.resolver(host, port)
-        except OSError as exc:
-            raise CallbackUrlRefused(
-                f"The host {host} of the notification URL does not resolve."
-            ) from exc
+    def address_for(self, url: str) -> str:
+        """The one address to connect to for `url` (already `check`ed): resolved and judged
+        now, then used as it is, so the name cannot be re-pointed between the judging and the
+        connection (DNS rebinding). OSError when the name does not resolve now."""
+        host, port = _host_port(url)
+        addresses = self.resolver(host, port)
+        if not addresses:
+            raise OSError(f"{host} resolves to no address")
+        if not self.allow_private:
+            self._judge(host, addresses)
+        return addresses[0]
+
+    def _judge(self, host: str, addresses: list[str]) -> None:
         for address in addresses:
             if not ipaddress.ip_address(address.split("%")[0]).is_global:
                 raise CallbackUrlRefused(
                     f"The host {host} of the notification URL points to {address}, which is not "
                     "a public address; notifications go only to the public internet."
                 )
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def pinned(url: str, address: str) -> str:
+    """`url` with its host replaced by `address` (brackets for IPv6), port kept."""
+    parts = urlsplit(url)
+    shown = f"[{address}]" if ":" in address else address
+    netloc = f"{shown}:{parts.port}" if parts.port else shown
+    return parts._replace(netloc=netloc).geturl()
+
+
+class _NameForTls(HTTPAdapter):
+    """Connects to an address but does TLS as `host`: SNI and certificate name are the host's."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["server_hostname"] = self.host
+        kwargs["assert_hostname"] = self.host
+        super().init_poolmanager(*args, **kwargs)
+
+
+def pinned_session(url: str) -> requests.Session:
+    """A session for one request to `url` sent to a pinned address: no proxies from the
+    environment, and TLS done for the URL's host name."""
+    session = requests.Session()
+    session.trust_env = False  # no proxy from the environment decides where we connect
+    session.mount("https://", _NameForTls(urlsplit(url).hostname or ""))
+    return session
 
 
 class Notifier:
@@ -125,8 +176,6 @@ class Notifier:
         self.lease_s = lease_s
         self.timeout_s = timeout_s
         self.name = name or worker_name() + ":notify"
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy from the environment decides where we connect
 
     def run(self, stop: threading.Event, poll_s: float) -> None:
         while not stop.is_set():
@@ -148,8 +197,14 @@ class Notifier:
         record: dict[str, Any] = {"sent_at": iso(self.clock())}
         try:
             self.policy.check(claim.url)
+            address = self.policy.address_for(claim.url)
         except CallbackUrlRefused as exc:
             self._give_up(claim, exc.detail, None, record)
+            return
+        except OSError as exc:
+            self._failed(
+                claim, f"the notification URL's host does not resolve now: {exc}", None, record
+            )
             return
         request = requests.Request(
             "POST",
@@ -171,9 +226,16 @@ class Notifier:
         )
         for name in ("Content-Digest", "Signature-Input", "Signature"):
             record[name.lower()] = request.headers[name]
+        # Signed for the URL as registered; sent to the address judged above, with the URL's
+        # host in Host (and, for https, in SNI and the certificate check).
+        host = urlsplit(claim.url).netloc
+        request.url, request.headers["Host"] = pinned(claim.url, address), host
+        record["address"] = address
+        session = pinned_session(claim.url)
         started = time.monotonic()
         try:
-            answer = self.session.send(request, timeout=self.timeout_s, allow_redirects=False)
+            with session:
+                answer = session.send(request, timeout=self.timeout_s, allow_redirects=False)
         except requests.RequestException as exc:
             self._failed(claim, f"the trader's endpoint could not be reached: {exc}", None, record)
             return
