@@ -7,6 +7,14 @@ response "@status" "content-type" "content-digest", with `created` and `keyid` (
 fingerprint of the signer's certificate). Built on the `http-message-signatures` library; the
 simulators implement the same profile on their side.
 
+An answer is bound to the request it answers (RFC 9421 §2.4): the response signature also covers
+the request's "@method";req, "@target-uri";req, "content-digest";req (so the exact request body)
+and "signature";key="nsw";req (the request's own signature value). Every signature made here
+carries a random `nonce` (§2.3), so two requests for the same case with the same body in the same
+second still have different signatures: a signed answer recorded for one request does not verify
+as the answer to any other, however fresh it is. The verifier resolves the `;req` components from
+the request the gateway itself sent, never from anything in the answer.
+
 Verification pins the key: the signature must verify with the one public key configured for the
 sender, cover the profile's components, be fresh (created within the allowed skew and age), and the
 digest must match the body that was received. Nothing here keeps per-call state.
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +44,15 @@ from http_message_signatures import (
 LABEL = "nsw"
 ALGORITHM = algorithms.RSA_V1_5_SHA256
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
-RESPONSE_COMPONENTS = ("@status", "content-type", "content-digest")
+RESPONSE_COMPONENTS = (
+    "@status",
+    "content-type",
+    "content-digest",
+    '"@method";req',
+    '"@target-uri";req',
+    '"content-digest";req',
+    f'"signature";key="{LABEL}";req',
+)
 MAX_AGE = dt.timedelta(minutes=5)
 
 
@@ -76,6 +93,16 @@ class _Request:
 class _Response:
     status_code: int
     headers: dict[str, str]
+    request: Any = None  # the request answered: what `;req` components are read from
+
+
+@dataclass
+class _AnswerTo:
+    """A received response viewed with the request the gateway sent (RFC 9421 §2.4)."""
+
+    status_code: int
+    headers: Any
+    request: Any
 
 
 def sign(
@@ -88,7 +115,8 @@ def sign(
     components: Sequence[str],
 ) -> None:
     """Add Content-Digest, Signature-Input and Signature to `message` (anything with `headers`
-    and either method+url or status_code, e.g. a `requests.PreparedRequest`)."""
+    and either method+url or status_code, e.g. a `requests.PreparedRequest`; a response signed
+    over `;req` components also needs `request`). The signature carries a random nonce."""
     kid = key_id(cert)
     signer: Any = HTTPMessageSigner(
         signature_algorithm=ALGORITHM,
@@ -98,6 +126,7 @@ def sign(
         message,
         key_id=kid,
         created=now,
+        nonce=secrets.token_urlsafe(16),
         label=LABEL,
         covered_component_ids=tuple(components),
         body=body,
@@ -148,12 +177,17 @@ def verify(
     now: dt.datetime,
     skew: dt.timedelta,
     components: Sequence[str],
+    request: Any = None,
 ) -> VerifiedHttpMessage:
     """Verify `message` (its headers, method+url or status_code) and `body` against the pinned
-    certificate's key, or raise `UntrustedHttpMessage`."""
+    certificate's key, or raise `UntrustedHttpMessage`. For an answer, `request` is the request
+    the gateway sent (a `requests.PreparedRequest`): `;req` components are read from it, so an
+    answer signed for any other request does not verify."""
     public_key = pinned.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise UntrustedHttpMessage("the pinned certificate has no RSA key")
+    if request is not None:
+        message = _AnswerTo(message.status_code, message.headers, request)
     # Step 1: exactly our label; the library refuses other algorithms, unknown parameters and a
     # keyid other than the pinned certificate's.
     verifier = _Verifier(public_key, key_id(pinned), now, skew)

@@ -4,8 +4,10 @@ The body comes from the agency's declarative mapping (request.json), the path fr
 mapping names in the agency's OpenAPI document, and the case id travels as the `Idempotency-Key`
 header so a retried request never creates a second permit. Every request is signed and every answer
 verified against the agency's pinned certificate with our HTTP message signature profile
-(adapters/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); an answer that does not verify raises
-`AgencyAnswerUntrusted`. The bytes posted and received are kept on the answer (and on
+(adapters/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); the answer's signature must also cover
+this request's method, target URI, Content-Digest and signature (`;req`, RFC 9421 §2.4), so a
+signed answer recorded for another request (even for the same case) is not believed. An answer
+that does not verify raises `AgencyAnswerUntrusted`. The bytes posted and received are kept on the answer (and on
 `AgencyCallFailed`) for the trail.
 """
 
@@ -135,8 +137,9 @@ class RestAdapter:
         if len(answer_bytes) > MAX_ANSWER_BYTES:
             raise failed(f"the answer has {len(answer_bytes)} bytes; limit {MAX_ANSWER_BYTES}")
 
-        # Step 5: signed by the agency's pinned key over status, type and digest; the digest
-        # matches the bytes received.
+        # Step 5: signed by the agency's pinned key over status, type and digest, and over this
+        # request's method, URI, digest and signature (`;req`: the answer is to *this* request);
+        # the digest matches the bytes received.
         try:
             httpsig.verify(
                 response,
@@ -145,6 +148,7 @@ class RestAdapter:
                 now=creds.clock(),
                 skew=creds.skew,
                 components=httpsig.RESPONSE_COMPONENTS,
+                request=prepared,
             )
         except httpsig.UntrustedHttpMessage as exc:
             raise AgencyAnswerUntrusted(

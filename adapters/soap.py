@@ -4,7 +4,8 @@ One call reads as numbered steps: map the application with the agency's XSLT, va
 the agency XSD, let zeep build the envelope from the WSDL types and sign it (adapters/wsse.py, our
 WS-Security profile, as zeep's `wsse=`), post the exact bytes, then parse the answer with the
 hardened parser, refuse a Fault, verify the answer's signature against the agency's pinned
-certificate (`AgencyAnswerUntrusted` otherwise), validate the signed body against the XSD and read
+certificate and its signed SignatureConfirmation of this request's SignatureValue (WSS 1.1 §8.5;
+`AgencyAnswerUntrusted` otherwise, so an answer recorded for another request is not believed), validate the signed body against the XSD and read
 it with the agency's answer mapping. The bytes posted and received are kept on the answer (and on
 `AgencyCallFailed`) for the trail.
 """
@@ -30,7 +31,7 @@ from adapters.base import (
 )
 from adapters.credentials import Credentials
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
-from adapters.wsse import UntrustedMessage, WsSecurity
+from adapters.wsse import UntrustedMessage, WsSecurity, signature_value
 from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
 from adapters.xslt_mapping import XsltMapping
 
@@ -134,6 +135,7 @@ class SoapAdapter:
         except (zeep.exceptions.Error, ValueError, TypeError) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: zeep refused the request: {exc}") from exc
         request_bytes: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+        sent_signature = signature_value(envelope)  # what the answer must confirm
 
         # Step 3: post exactly these bytes (SOAP 1.1 §6.1.1: text/xml and a quoted SOAPAction).
         if not self.spec.endpoint:
@@ -191,10 +193,11 @@ class SoapAdapter:
         if status != 200:
             raise failed("an error status without a SOAP Fault")
 
-        # Step 6: WS-Security: signed by the agency's pinned certificate, over Body and Timestamp,
-        # fresh. Only the signed Body is read from here on.
+        # Step 6: WS-Security: signed by the agency's pinned certificate, over Body, Timestamp and
+        # a SignatureConfirmation of this request's signature; fresh. Only the signed Body is read
+        # from here on.
         try:
-            verified = self._wsse.verify(answer)
+            verified = self._wsse.verify(answer, confirms=sent_signature)
         except UntrustedMessage as exc:
             raise AgencyAnswerUntrusted(
                 f"{self.spec.code}: security failure: the answer is not believed: {exc}",

@@ -6,6 +6,12 @@ ds:Signature (RSA-SHA256, exclusive c14n, SHA-256 digests) over soap:Body and th
 wsu:Id, whose KeyInfo is a wsse:SecurityTokenReference to that token (WSS 1.1 §8, X.509 profile
 §3.2). The simulators implement the same published profile on their side (simulators/wsse.py).
 
+An agency's answer is bound to the request it answers by WSS 1.1 SignatureConfirmation (§8.5):
+its wsse:Security also holds one wsse11:SignatureConfirmation whose Value is the SignatureValue of
+the gateway's request signature, with a wsu:Id among the signature's references. Verifying with
+`confirms=` (the SignatureValue the gateway sent) refuses an answer whose *signed* confirmation is
+missing or names another request, so a recorded, still fresh answer cannot be played back.
+
 Verification pins the sender: the token must be byte-equal to the certificate configured for that
 party; a certificate that merely chains to a CA is not enough. signxml checks the cryptography; this
 module checks what signxml does not: *what* was signed (the Body and the Timestamp actually in the
@@ -40,6 +46,7 @@ SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+WSSE11 = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
 X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
 BASE64 = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
@@ -124,15 +131,29 @@ def sign_envelope(
     return envelope
 
 
+def signature_value(envelope: etree._Element) -> str:
+    """The SignatureValue (base64, whitespace removed) of the profile's signature in `envelope`'s
+    wsse:Security header: what the answer to this message must confirm."""
+    values = envelope.findall(
+        f"{{{SOAP11}}}Header/{{{WSSE}}}Security/{{{DS}}}Signature/{{{DS}}}SignatureValue"
+    )
+    if len(values) != 1:
+        raise ValueError("the envelope does not carry exactly one profile signature")
+    return "".join((values[0].text or "").split())
+
+
 def verify_envelope(
     envelope: etree._Element,
     pinned: x509.Certificate,
     *,
     now: dt.datetime,
     skew: dt.timedelta,
+    confirms: str | None = None,
 ) -> VerifiedEnvelope:
     """Verify `envelope` under the profile against the `pinned` certificate, or raise
-    `UntrustedMessage` saying why it is not believed."""
+    `UntrustedMessage` saying why it is not believed. With `confirms` (the SignatureValue of the
+    request this envelope answers) it must also carry a signed SignatureConfirmation of it;
+    without it (an unsolicited message, e.g. a callback) no confirmation is checked."""
     # Step 1: exactly one Security header holding one token, one timestamp and one signature.
     if envelope.tag != f"{{{SOAP11}}}Envelope":
         raise UntrustedMessage("not a SOAP 1.1 envelope")
@@ -204,7 +225,31 @@ def verify_envelope(
         raise UntrustedMessage(f"the Timestamp was created in the future ({created:%H:%M:%S}Z)")
     if expires <= now - skew:
         raise UntrustedMessage(f"the Timestamp expired at {expires:%Y-%m-%d %H:%M:%S}Z")
+
+    # Step 7: an answer confirms the request's signature (WSS 1.1 §8.5), in a signed element.
+    if confirms is not None:
+        _check_confirmation(security, signed, confirms)
     return VerifiedEnvelope(signed_body, created, expires, pinned)
+
+
+def _check_confirmation(
+    security: etree._Element, signed: dict[str, etree._Element], confirms: str
+) -> None:
+    confirmations = security.findall(f"{{{WSSE11}}}SignatureConfirmation")
+    if len(confirmations) != 1:
+        raise UntrustedMessage(
+            f"expected one SignatureConfirmation of our request, found {len(confirmations)}"
+        )
+    ident = confirmations[0].get(WSU_ID)
+    signed_confirmation = signed.get(f"#{ident}") if ident else None
+    if (
+        signed_confirmation is None
+        or signed_confirmation.tag != f"{{{WSSE11}}}SignatureConfirmation"
+    ):
+        raise UntrustedMessage("the SignatureConfirmation is not among the signed references")
+    value = "".join((signed_confirmation.get("Value") or "").split())
+    if not secrets.compare_digest(value, "".join(confirms.split())):
+        raise UntrustedMessage("the answer confirms another request's signature (replayed?)")
 
 
 def _check_c14n(signed_info: etree._Element | None) -> None:
@@ -254,5 +299,7 @@ class WsSecurity:
             envelope, self.key, self.cert, now=self._clock(), ttl=self.ttl
         ), headers
 
-    def verify(self, envelope: etree._Element) -> VerifiedEnvelope:
-        return verify_envelope(envelope, self.peer, now=self._clock(), skew=self.skew)
+    def verify(self, envelope: etree._Element, *, confirms: str | None = None) -> VerifiedEnvelope:
+        return verify_envelope(
+            envelope, self.peer, now=self._clock(), skew=self.skew, confirms=confirms
+        )

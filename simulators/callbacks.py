@@ -48,8 +48,13 @@ def soap_callback(case_id: str, answer: etree._Element) -> etree._Element:
     return env
 
 
-def signed_soap(envelope: etree._Element, keys: AgencyKeys, signer_key: object = None) -> bytes:
-    wsse.sign(envelope, signer_key or keys.key, keys.cert)
+def signed_soap(
+    envelope: etree._Element,
+    keys: AgencyKeys,
+    signer_key: object = None,
+    confirm: str | None = None,
+) -> bytes:
+    wsse.sign(envelope, signer_key or keys.key, keys.cert, confirm)
     data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
     return data
 

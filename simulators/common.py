@@ -14,9 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "wsdl"
-TAMPERS = ("body", "wrong-key", "unsigned", "other-agency")
+TAMPERS = ("body", "wrong-key", "unsigned", "other-agency", "replay")
 FAULTS = ("reset", "truncated", "garbage", "off-contract", "client-fault")
 
 
@@ -34,7 +37,9 @@ class SimulatorOptions:
     out-of-order callback). tamper: "body" changes a byte of the signed Body (or JSON body) after
     signing, "wrong-key" signs with a key that is not the certificate's, "unsigned" does not sign,
     "other-agency" signs correctly but as another agency (its key and certificate, from the same
-    CA); it applies to answers and callbacks alike.
+    CA); it applies to answers and callbacks alike. "replay" answers every later request for a case
+    with the first answer sent for that case, byte for byte (headers and signature included): a
+    genuine, still fresh answer made for another request; it applies to answers only.
 
     fault: how every answer goes wrong while it is set. "reset": the status line, headers and half
     the body are sent, then the connection is reset (TCP RST). "truncated": a complete HTTP answer
@@ -103,6 +108,19 @@ class IdempotentAnswers:
                 return self._answers[key], True
             self._answers[key] = made = make()
             return made, False
+
+
+class FirstSent(Generic[T]):
+    """The first answer sent per key, as it went on the wire (for tamper "replay"); thread-safe."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def first(self, key: str, answer: T) -> T:
+        """The answer first sent for `key`; `answer` itself when there was none."""
+        with self._lock:
+            return self._sent.setdefault(key, answer)
 
 
 class Numbers:

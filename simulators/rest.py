@@ -6,7 +6,9 @@ against the operation's request schema, answers idempotently on the key with an 
 agency's key, or answers an RFC 9457 problem document (400, 401, 415, 422; 500 and 503 for simulated
 faults). Never an HTML error page. With `answer_later` the answer is 202 "pending" and the final one
 is POSTed to the body's callbackUrl; `fault` spoils answers on the way out (a reset connection, a
-truncated or non-JSON body). GET /openapi.json serves the contract.
+truncated or non-JSON body). Each answer's signature covers the request it answers (`;req`, see
+simulators/security.py); tamper "replay" sends the first answer for a case again, verbatim.
+GET /openapi.json serves the contract.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from simulators.callbacks import CallbackSender, Delivery, post
-from simulators.common import Decision, FaultInjector, IdempotentAnswers, SimulatorOptions
+from simulators.common import (
+    Decision,
+    FaultInjector,
+    FirstSent,
+    IdempotentAnswers,
+    SimulatorOptions,
+)
 from simulators.schema_check import SchemaChecker
 from simulators.security import (
     REQUEST_COMPONENTS,
@@ -84,6 +92,7 @@ def create_rest_app(
     checker = SchemaChecker(document)
     faults = FaultInjector(options)
     answers = IdempotentAnswers()
+    sent: FirstSent[tuple[int, dict[str, str], bytes]] = FirstSent()
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     keys = AgencyKeys.load(name, options.pki_dir)
@@ -173,8 +182,12 @@ def create_rest_app(
 
         content, _replayed = answers.answer(key, make)
         status = 202 if b'"status":"pending"' in content else 200
-        outgoing = Message({"Content-Type": "application/json"}, status_code=status)
+        outgoing = Message(
+            {"Content-Type": "application/json"}, status_code=status, request=incoming
+        )
         content = signed(outgoing, spoilt(content), RESPONSE_COMPONENTS)
+        if options.tamper == "replay":  # the answer signed for this case's first request
+            status, outgoing.headers, content = sent.first(key, (status, outgoing.headers, content))
         if options.fault == "reset":
             line = f"{status} {http.HTTPStatus(status).phrase}"
             reset_mid_answer(request.environ, line, outgoing.headers.items(), content)

@@ -5,7 +5,9 @@ only requests signed by the gateway's certificate `gateway.pem`, all from one PK
 dev PKI by default, or NSW_PKI_DIR, or an explicit `pki_dir`). Profile: Content-Digest sha-256 and
 one signature labelled "nsw", rsa-v1_5-sha256, keyid = SHA-256 of the signer's certificate,
 covering "@method" "@target-uri" (requests) or "@status" (answers), "content-type" and
-"content-digest".
+"content-digest". An answer also covers the request it answers (RFC 9421 §2.4): "@method";req,
+"@target-uri";req, "content-digest";req and "signature";key="nsw";req, read from the request as
+received, so the gateway can tell that the answer was made for its request and no other.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ from http_message_signatures import (
 DEFAULT_PKI = Path(__file__).resolve().parent.parent / "certs" / "dev"
 LABEL = "nsw"
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
-RESPONSE_COMPONENTS = ("@status", "content-type", "content-digest")
+RESPONSE_COMPONENTS = (
+    "@status",
+    "content-type",
+    "content-digest",
+    '"@method";req',
+    '"@target-uri";req',
+    '"content-digest";req',
+    f'"signature";key="{LABEL}";req',
+)
 
 
 class BadRequestSignature(Exception):
@@ -67,12 +77,14 @@ def key_id(cert: x509.Certificate) -> str:
 
 @dataclass
 class Message:
-    """A request (method, url) or response (status_code) and its headers, for the library."""
+    """A request (method, url) or response (status_code) and its headers, for the library; a
+    response names the `request` it answers (its `;req` components are read from there)."""
 
     headers: dict[str, str]
     method: str | None = None
     url: str | None = None
     status_code: int | None = None
+    request: Message | None = None
 
 
 class _Request:
@@ -83,6 +95,7 @@ class _Request:
 class _Response:
     def __init__(self, m: Message) -> None:
         self.status_code, self.headers = m.status_code, m.headers
+        self.request = _Request(m.request) if m.request is not None else None
 
 
 def _view(message: Message) -> Any:

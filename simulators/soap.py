@@ -7,7 +7,8 @@ Fault (HTTP 500, SOAP 1.1 §4.4 and §6.2): faultcode soap:Client for bad input,
 for a missing or bad signature (WSS 1.1 §12), soap:Server for (simulated) failures. With
 `answer_later` the answer is "pending" and the final one goes to the request's CallbackUrl;
 `fault` spoils answers on the way out (a reset connection, a truncated or non-XML body).
-GET ?wsdl serves the WSDL with this server's address; GET /<name>.xsd serves the schemas it imports.
+An answer confirms the request's signature (wsse11:SignatureConfirmation, WSS 1.1 §8.5); tamper
+"replay" sends the first answer for a case again, verbatim. GET ?wsdl serves the WSDL with this server's address; GET /<name>.xsd serves the schemas it imports.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from simulators.callbacks import (
     signed_soap,
     submit_answer,
 )
-from simulators.common import Decision, FaultInjector, IdempotentAnswers, SimulatorOptions
+from simulators.common import (
+    Decision,
+    FaultInjector,
+    FirstSent,
+    IdempotentAnswers,
+    SimulatorOptions,
+)
 from simulators.security import AgencyKeys, impostor, other_key, spoil_first_text
 from simulators.wire import reset_mid_answer
 
@@ -110,17 +117,20 @@ def create_soap_app(
     schema = Schema(wsdl.parent / f"{wsdl.stem}.xsd")
     faults = FaultInjector(options)
     answers = IdempotentAnswers()
+    sent: FirstSent[bytes] = FirstSent()
     keys = AgencyKeys.load(name, options.pki_dir)
     sender = CallbackSender()
     app.extensions["callbacks"] = sender
 
-    def signed(payload: etree._Element) -> bytes:
-        """The answer envelope, signed by the agency (or spoilt as `options.tamper` says)."""
+    def signed(payload: etree._Element, confirm: str | None = None) -> bytes:
+        """The envelope, signed by the agency (or spoilt as `options.tamper` says); an answer
+        confirms the SignatureValue of its request (`confirm`), a callback nothing."""
         env = etree.fromstring(envelope(copy.deepcopy(payload)))
         if options.tamper == "other-agency":
-            signed_soap(env, impostor(name, options.pki_dir))
+            signed_soap(env, impostor(name, options.pki_dir), confirm=confirm)
         elif options.tamper != "unsigned":
-            signed_soap(env, keys, other_key() if options.tamper == "wrong-key" else None)
+            wrong = other_key() if options.tamper == "wrong-key" else None
+            signed_soap(env, keys, wrong, confirm)
         if options.tamper == "body":  # one byte of the signed Body changed after signing
             spoil_first_text(env.find(f"{{{SOAP11}}}Body"))
         data: bytes = etree.tostring(env, xml_declaration=True, encoding="utf-8")
@@ -209,7 +219,9 @@ def create_soap_app(
             answer = etree.fromstring(stored, parser=_parser())
             if options.fault == "off-contract":  # Status (the third element) outside the XSD
                 answer[2].text = "approved"
-            body = signed(answer)
+            body = signed(answer, wsse.signature_value(root))
+            if options.tamper == "replay":  # the answer signed for this case's first request
+                body = sent.first(case_id, body)
         except Exception as exc:  # a simulator bug is a Server fault, never an HTML 500 page
             return fault("Server", f"internal error: {exc}")
         # Step 6: the answer, unless a fault spoils it on the way out.

@@ -2,7 +2,9 @@
 
 A message carries one wsse:Security header: a BinarySecurityToken (the sender's certificate), a
 wsu:Timestamp and a ds:Signature (RSA-SHA256, exclusive c14n) over soap:Body and the Timestamp by
-wsu:Id, with KeyInfo referencing the token. The gateway implements the same profile in its own code;
+wsu:Id, with KeyInfo referencing the token. An answer also carries a wsse11:SignatureConfirmation
+(WSS 1.1 §8.5) whose Value is the SignatureValue of the request it answers, signed by wsu:Id with
+the rest, so the gateway can tell the answer was made for its request. The gateway implements the same profile in its own code;
 the simulators share only the contract and the certificates with it.
 """
 
@@ -30,6 +32,7 @@ SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+WSSE11 = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
 X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
 BASE64 = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
@@ -43,9 +46,12 @@ class SecurityFault(Exception):
     """The request is not signed by the gateway as the profile requires."""
 
 
-def sign(envelope: etree._Element, key: Any, cert: x509.Certificate) -> etree._Element:
+def sign(
+    envelope: etree._Element, key: Any, cert: x509.Certificate, confirm: str | None = None
+) -> etree._Element:
     """Add the wsse:Security header to `envelope` in place, signed with `key` (`cert` is sent as
-    the token; a test may pass a key that does not belong to it)."""
+    the token; a test may pass a key that does not belong to it). `confirm`: the SignatureValue
+    of the request this answers, sent back as a signed SignatureConfirmation."""
     now = dt.datetime.now(dt.UTC)
     header = envelope.find(f"{{{SOAP11}}}Header")
     if header is None:
@@ -67,6 +73,16 @@ def sign(envelope: etree._Element, key: Any, cert: x509.Certificate) -> etree._E
     body = envelope.find(f"{{{SOAP11}}}Body")
     assert body is not None
     body.set(WSU_ID, body_id)
+    references = [f"#{body_id}", f"#{ts_id}"]
+    if confirm is not None:
+        sc_id = f"SC-{secrets.token_hex(8)}"
+        etree.SubElement(
+            security,
+            f"{{{WSSE11}}}SignatureConfirmation",
+            {WSU_ID: sc_id, "Value": confirm},
+            nsmap={"wsse11": WSSE11},
+        )
+        references.append(f"#{sc_id}")
     key_info = etree.Element(f"{{{DS}}}KeyInfo", nsmap={"ds": DS})
     ref = etree.SubElement(key_info, f"{{{WSSE}}}SecurityTokenReference")
     etree.SubElement(ref, f"{{{WSSE}}}Reference", {"URI": f"#{token_id}", "ValueType": X509V3})
@@ -78,12 +94,20 @@ def sign(envelope: etree._Element, key: Any, cert: x509.Certificate) -> etree._E
     ).sign(
         envelope,
         key=key,
-        reference_uri=[f"#{body_id}", f"#{ts_id}"],
+        reference_uri=references,
         key_info=key_info,
         id_attribute="Id",
     )
     security.append(signature)
     return envelope
+
+
+def signature_value(envelope: etree._Element) -> str:
+    """The SignatureValue of the (verified) request's signature, to confirm in the answer."""
+    value = envelope.findtext(
+        f"{{{SOAP11}}}Header/{{{WSSE}}}Security/{{{DS}}}Signature/{{{DS}}}SignatureValue"
+    )
+    return "".join((value or "").split())
 
 
 def verify(envelope: etree._Element, pinned: x509.Certificate) -> etree._Element:

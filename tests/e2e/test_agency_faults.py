@@ -1,8 +1,9 @@
 """Agency faults seen from the whole gateway: a connection reset in the middle of an answer, SOAP
-Faults, malformed answers, answers signed by the wrong key, and a callback that overtakes a broken
-synchronous answer. Each ends in the right case state with nothing lost and nothing duplicated:
-one decision, one case per agency, one permit per case (the agency issued it once for the case id),
-and every failed attempt's bytes in the trail or named in the case's last error.
+Faults, malformed answers, answers signed by the wrong key or played back from an earlier request,
+and a callback that overtakes a broken synchronous answer. Each ends in the right case state with
+nothing lost and nothing duplicated: one decision, one case per agency, one permit per case (the
+agency issued it once for the case id), and every failed attempt's bytes in the trail or named in
+the case's last error.
 
 The faults are the simulators' own (simulators/common.py `SimulatorOptions.fault` and `tamper`),
 made over real sockets; `error_rate` makes a SOAP agency answer a soap:Server Fault.
@@ -350,4 +351,47 @@ def test_a_request_the_agency_refuses_is_escalated_at_once_not_retried(  # type:
         f"{gw.url}/api/v1/operations/cases/{case['id']}/retry", headers=ops
     ).ok
     assert b"<Outcome>released</Outcome>" in gw.client.wait_for_decision(application_id, 30)
+    assert_decided_once(gw.client, gw.services, application_id)
+
+
+# ----- an answer played back for a later request of the same case: never believed -----
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("customs", r"the answer confirms another request's signature"),
+        ("health", r"the HTTP message signature does not verify"),
+    ],
+)
+def test_an_answer_replayed_for_a_retry_is_not_believed(  # type: ignore[no-untyped-def]
+    gateway, agencies, own_agency, signed_sample, code, error
+) -> None:
+    # The first answer is genuine but off-contract, so the case is retried; the agency then plays
+    # that first answer back, byte for byte, while still fresh. It is bound to the first request
+    # (SignatureConfirmation / RFC 9421 ";req"), so each retry is refused, and the case escalates.
+    agency = own_agency(code, fault="off-contract", tamper="replay")
+    gw = gateway(**fast(agencies, code, agency.url, max_attempts=3))
+    application_id = gw.client.submit(signed_sample("fresh-apples-import"))["id"]
+
+    case = wait_until(
+        lambda: (c := case_of(gw.client, application_id, code))["state"] == "escalated" and c,
+        what=f"{code} escalated",
+    )
+    assert re.search(
+        f"^{code}: security failure: the answer is not believed: {error}", case["last_error"]
+    ), case["last_error"]
+    first, *replayed = [
+        a.body for a in trail(gw.services, application_id, case["id"], "agency-answer")
+    ]
+    assert len(replayed) == 2 and all(r == first for r in replayed)
+    assert b"approved" in first
+
+    switch_off(agency)
+    ops = {"Authorization": f"Bearer {OPERATOR}"}
+    retried = gw.client.session.post(
+        f"{gw.url}/api/v1/operations/cases/{case['id']}/retry", headers=ops
+    )
+    assert retried.status_code == 200
+    gw.client.wait_for_decision(application_id, deadline_s=30)
     assert_decided_once(gw.client, gw.services, application_id)

@@ -91,7 +91,16 @@ class FakeAgency:
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
-Reply = Callable[[bytes], tuple[int, dict[str, str], bytes]]
+class Received(bytes):
+    """A request body as the fake agency received it, with the request's method, URL and header
+    fields (an answer signed for this request needs them)."""
+
+    method: str = "POST"
+    url: str = ""
+    headers: dict[str, str]
+
+
+Reply = Callable[[Received], tuple[int, dict[str, str], bytes]]
 
 
 @pytest.fixture
@@ -114,7 +123,11 @@ def fake_agency() -> Iterator[Callable[[Reply], FakeAgency]]:
                 if k.startswith("HTTP_")
             }
             fake.requests.append((headers, body))
-            status, out_headers, out = reply(body)
+            received = Received(body)
+            received.method = str(environ["REQUEST_METHOD"])
+            received.url = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}"
+            received.headers = headers
+            status, out_headers, out = reply(received)
             start_response(f"{status} X", list(out_headers.items()))
             return [out]
 
@@ -132,24 +145,37 @@ def fake_agency() -> Iterator[Callable[[Reply], FakeAgency]]:
         server.server_close()  # type: ignore[attr-defined]
 
 
-def agency_reply(pki: DevPki, code: str, body: bytes, status: int = 200) -> dict[str, str]:
-    """Headers an agency would answer `body` with: signed per RFC 9421 for a REST agency (its
-    key from the test PKI); a SOAP answer carries its signature in the envelope."""
+def agency_reply(
+    pki: DevPki, code: str, answer: bytes, request: Received
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body an agency would answer `request` with, carrying `answer` (the payload of
+    a genuine answer), signed afresh by the agency's key from the test PKI and bound to `request`:
+    RFC 9421 `;req` components for a REST agency, a SignatureConfirmation for a SOAP one."""
     if code in ("customs", "agriculture"):
-        return {"Content-Type": "text/xml; charset=utf-8"}
+        return {"Content-Type": "text/xml; charset=utf-8"}, resigned_soap(
+            pki, code, answer, lambda b: b, request
+        )
     keys = AgencyKeys.load(code, pki.directory)
-    message = Message({"Content-Type": "application/json"}, status_code=status)
-    sign_http(message, body, keys.key, keys.cert, RESPONSE_COMPONENTS)
-    return message.headers
+    asked = Message(request.headers, method=request.method, url=request.url)
+    message = Message({"Content-Type": "application/json"}, status_code=200, request=asked)
+    sign_http(message, answer, keys.key, keys.cert, RESPONSE_COMPONENTS)
+    return message.headers, answer
 
 
-def resigned_soap(pki: DevPki, code: str, envelope: bytes, edit: Callable[[bytes], bytes]) -> bytes:
-    """A SOAP answer edited and then signed again by the agency: a genuine, signed answer that
-    says what `edit` makes it say."""
+def resigned_soap(
+    pki: DevPki,
+    code: str,
+    envelope: bytes,
+    edit: Callable[[bytes], bytes],
+    request: bytes,
+) -> bytes:
+    """A SOAP answer to `request` edited and then signed again by the agency: a genuine, signed
+    answer that says what `edit` makes it say."""
     root = etree.fromstring(envelope)
     header = root.find(f"{{{wsse.SOAP11}}}Header")
     if header is not None:
         root.remove(header)
     root = etree.fromstring(edit(etree.tostring(root)))
     keys = AgencyKeys.load(code, pki.directory)
-    return bytes(etree.tostring(wsse.sign(root, keys.key, keys.cert)))
+    confirm = wsse.signature_value(etree.fromstring(request))
+    return bytes(etree.tostring(wsse.sign(root, keys.key, keys.cert, confirm)))

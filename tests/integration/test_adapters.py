@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from lxml import etree
 
-from adapters import AgencyCallFailed, AgencyRequest, Outcome, build_adapter
+from adapters import AgencyAnswerUntrusted, AgencyCallFailed, AgencyRequest, Outcome, build_adapter
+from simulators import wsse
+from simulators.security import RESPONSE_COMPONENTS, AgencyKeys, Message, sign_http
 from tests.integration.conftest import (
     agency_reply,
     agency_spec,
@@ -75,18 +78,25 @@ def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: i
 def test_request_and_answer_bytes_are_the_wire_bytes(
     agency_server, fake_agency, code, adapter_for, pki
 ) -> None:  # type: ignore[no-untyped-def]
-    # Take a genuine answer from the simulator, then replay it from a recording fake agency.
+    # Take a genuine answer from the simulator, then send it (signed afresh for each request, as
+    # an answer must be bound to its request) from a recording fake agency.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     genuine = adapter.send(AgencyRequest("case-9", "app-1", sample("fresh-apples-import")))
-    headers = agency_reply(pki, code, genuine.answer_bytes)
-    fake = fake_agency(lambda body: (200, headers, genuine.answer_bytes))
+    sent: list[bytes] = []
+
+    def reply(request):  # type: ignore[no-untyped-def]
+        headers, body = agency_reply(pki, code, genuine.answer_bytes, request)
+        sent.append(body)
+        return 200, headers, body
+
+    fake = fake_agency(reply)
     recorded = adapter_for(code, fake.url).send(
         AgencyRequest("case-9", "app-1", sample("fresh-apples-import"))
     )
     ((headers, received),) = fake.requests
     # (a signed request is new each time: fresh Timestamp, ids and signature)
     assert recorded.request_bytes == received
-    assert recorded.answer_bytes == genuine.answer_bytes
+    assert recorded.answer_bytes == sent[0]
     if code in REST_CODES:
         assert headers["Idempotency-Key"] == "case-9"
         assert json.loads(received)["caseId"] == "case-9"
@@ -186,8 +196,7 @@ def test_answer_for_another_case_is_refused(
     # Signed by the right agency, but for another case: believed as signed, refused as an answer.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     other = adapter.send(AgencyRequest("case-other", "a", sample("fresh-apples-import")))
-    headers = agency_reply(pki, code, other.answer_bytes)
-    fake = fake_agency(lambda _: (200, headers, other.answer_bytes))
+    fake = fake_agency(lambda request: (200, *agency_reply(pki, code, other.answer_bytes, request)))
     with pytest.raises(AgencyCallFailed, match="is for case 'case-other'"):
         adapter_for(code, fake.url).send(
             AgencyRequest("case-mine", "a", sample("fresh-apples-import"))
@@ -200,10 +209,12 @@ def test_soap_answer_breaking_the_schema_is_refused(
     # Properly signed by customs, but not what its contract allows.
     adapter, _ = live_adapter(agency_server, adapter_for, "customs")
     genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
-    bent = resigned_soap(
-        pki, "customs", genuine.answer_bytes, lambda b: b.replace(b">granted<", b">maybe<")
-    )
-    fake = fake_agency(lambda _: (200, {"Content-Type": "text/xml"}, bent))
+
+    def bent(request: bytes) -> bytes:
+        edit = lambda b: b.replace(b">granted<", b">maybe<")  # noqa: E731
+        return resigned_soap(pki, "customs", genuine.answer_bytes, edit, request)
+
+    fake = fake_agency(lambda request: (200, {"Content-Type": "text/xml"}, bent(request)))
     with pytest.raises(AgencyCallFailed, match="breaks the agency schema"):
         adapter_for("customs", fake.url).send(
             AgencyRequest("c", "a", sample("fresh-apples-import"))
@@ -310,3 +321,72 @@ def test_agency_rules(agency_server, code, name, edit, outcome, detail, adapter_
     assert answer.outcome is outcome
     said = [*answer.conditions, answer.inspection or "", *(r.code for r in answer.reasons)]
     assert any(detail in text for text in said), said
+
+
+# ----- an answer is bound to the request it answers -----
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_an_answer_made_for_an_earlier_request_is_not_believed(
+    agency_server, code, adapter_for
+) -> None:  # type: ignore[no-untyped-def]
+    # The agency plays back its first, genuine and still fresh answer for the case: RFC 9421 ";req"
+    # components (REST) or WSS 1.1 SignatureConfirmation (SOAP) bind it to the first request only.
+    adapter, _ = live_adapter(agency_server, adapter_for, code, tamper="replay")
+    request = AgencyRequest("case-1", "app-1", sample("fresh-apples-import"))
+    first = adapter.send(request)
+    with pytest.raises(AgencyAnswerUntrusted, match="not believed") as refused:
+        adapter.send(request)
+    assert refused.value.answer_bytes == first.answer_bytes
+
+
+@pytest.mark.parametrize("code", SOAP_CODES)
+def test_soap_answer_without_a_signed_confirmation_is_not_believed(
+    agency_server, fake_agency, code, adapter_for, pki
+) -> None:  # type: ignore[no-untyped-def]
+    # Signed by the agency, fresh, for the right case, but confirming no request (or not signed).
+    adapter, _ = live_adapter(agency_server, adapter_for, code)
+    genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    keys = AgencyKeys.load(code, pki.directory)
+
+    def unconfirmed(request: bytes) -> bytes:
+        root = etree.fromstring(
+            resigned_soap(pki, code, genuine.answer_bytes, lambda b: b, request)
+        )
+        header = root.find(f"{{{wsse.SOAP11}}}Header")
+        assert header is not None
+        root.remove(header)
+        return bytes(etree.tostring(wsse.sign(root, keys.key, keys.cert)))
+
+    def unsigned_confirmation(request: bytes) -> bytes:
+        root = etree.fromstring(unconfirmed(request))
+        security = root.find(f"{{{wsse.SOAP11}}}Header/{{{wsse.WSSE}}}Security")
+        assert security is not None
+        confirmation = etree.SubElement(security, f"{{{wsse.WSSE11}}}SignatureConfirmation")
+        confirmation.set("Value", wsse.signature_value(etree.fromstring(request)))
+        return bytes(etree.tostring(root))
+
+    for answer, reason in (
+        (unconfirmed, "found 0"),
+        (unsigned_confirmation, "not among the signed references"),
+    ):
+        fake = fake_agency(
+            lambda request, a=answer: (200, {"Content-Type": "text/xml"}, a(request))
+        )
+        with pytest.raises(AgencyAnswerUntrusted, match=reason):
+            adapter_for(code, fake.url).send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+
+
+@pytest.mark.parametrize("code", REST_CODES)
+def test_rest_answer_not_signed_over_the_request_is_not_believed(
+    agency_server, fake_agency, code, adapter_for, pki
+) -> None:  # type: ignore[no-untyped-def]
+    # Signed by the agency over its own status, type and digest only (the profile before ";req").
+    adapter, _ = live_adapter(agency_server, adapter_for, code)
+    genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    keys = AgencyKeys.load(code, pki.directory)
+    message = Message({"Content-Type": "application/json"}, status_code=200)
+    sign_http(message, genuine.answer_bytes, keys.key, keys.cert, RESPONSE_COMPONENTS[:3])
+    fake = fake_agency(lambda _: (200, message.headers, genuine.answer_bytes))
+    with pytest.raises(AgencyAnswerUntrusted, match="Required component"):
+        adapter_for(code, fake.url).send(AgencyRequest("c", "a", sample("fresh-apples-import")))
