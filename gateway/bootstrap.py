@@ -18,7 +18,7 @@ from gateway.checkpoint import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
 from gateway.config import PROJECT_ROOT, Config
 from gateway.decision_document import make_decider
-from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, worker_name
+from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.errors import ConfigurationError
 from gateway.intake import Intake, load_schema
 from gateway.notifications import Notifier, UrlPolicy
@@ -87,7 +87,7 @@ class Services:
     def url_policy(self) -> UrlPolicy:
         return UrlPolicy(self.config.notify_allow_http, self.config.notify_allow_private)
 
-    def notifier(self) -> Notifier:
+    def notifier(self, index: int = 0) -> Notifier:
         return Notifier(
             self.notifications,
             self.identity,
@@ -98,15 +98,17 @@ class Services:
             ),
             lease_s=self.config.lease_s,
             timeout_s=self.config.notify_timeout_s,
+            name=f"{worker_name(index)}:notify",
         )
 
     def start_dispatchers(self, count: int) -> None:
-        """Dispatcher threads and one notifier thread (when `count` > 0), and the thread that
-        signs tree heads while entries arrive."""
-        runners = [self.dispatcher(i) for i in range(count)]
-        self.threads.start(
-            [*runners, self.notifier()] if runners else [], self.config.poll_interval_s
-        )
+        """`count` dispatcher threads with one notifier thread for every two of them (at least
+        one, so a slow trader endpoint holds up only its own thread's deliveries), and the
+        thread that signs tree heads while entries arrive."""
+        runners: list[Runner] = [self.dispatcher(i) for i in range(count)]
+        if count:
+            runners += [self.notifier(i) for i in range(max(1, count // 2))]
+        self.threads.start(runners, self.config.poll_interval_s)
         if self.tree_heads is None:
             self.tree_heads = TreeHeadThread(self.auditor, self.config.tree_head_interval_s)
             self.tree_heads.start()
