@@ -1,10 +1,12 @@
 """OMC accounts: argon2id password hashes (RFC 9106), lockout after repeated failures, and the
-administrator's changes — each change recorded in the trail with who made it."""
+administrator's changes — each change recorded in the trail with who made it, as is every sign-in
+attempt on an account (password or certificate, let in or refused) and every sign-out."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from typing import Any
 
@@ -18,6 +20,7 @@ from gateway.omc.roles import Officer, Role
 from gateway.storage.models import OmcAccountRow
 from gateway.storage.repository import Message, Store, utc
 
+log = logging.getLogger(__name__)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 12
 REFUSED = (
@@ -40,22 +43,35 @@ class Accounts:
 
     # --- signing in -----------------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str) -> Officer:
-        """The officer, or `LoginRefused` with one sentence for every reason (no enumeration)."""
+    def authenticate(self, username: str, password: str, *, address: str | None = None) -> Officer:
+        """The officer, or `LoginRefused` with one sentence for every reason (no enumeration).
+
+        Every attempt on an existing account is recorded in the trail (`omc-sign-in`, from the
+        client `address`) in the transaction that changes the account, so both commit together.
+        An unknown name is not: it may be a password typed in the name field, and the trail keeps
+        everything for ever."""
         now = self.store.clock()
         with self.store.transaction() as s:
             row = s.get(OmcAccountRow, username)
             if row is None:
                 self._verify(self._dummy, password)
+                log.info("OMC: password sign-in refused for an unknown name from %s", address)
                 raise LoginRefused(REFUSED)
             locked = (utc(row.locked_until) or now) > now if row.locked_until else False
-            if row.disabled or locked:
-                raise LoginRefused(REFUSED)
-            if self._verify(row.password_hash, password):
+            refused = "disabled" if row.disabled else "locked" if locked else None
+            if refused:
+                # As slow as a real check: the answer's timing tells nothing, and a flood of
+                # attempts on a locked account costs the sender what it costs us to record them.
+                self._verify(self._dummy, password)
+                self._sign_in(s, row, "password", refused, address)  # refused once it commits
+            elif self._verify(row.password_hash, password):
                 row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
                 if self._hasher.check_needs_rehash(row.password_hash):
                     row.password_hash = self._hasher.hash(password)
+                self._sign_in(s, row, "password", "signed-in", address)
                 return _officer(row)
+        if refused:
+            raise LoginRefused(REFUSED)
         # A failure is counted in its own transaction, atomically, so parallel guesses all count.
         with self.store.transaction() as s:
             s.execute(
@@ -64,9 +80,12 @@ class Accounts:
                 .values(failed_logins=OmcAccountRow.failed_logins + 1)
             )
             row = s.get_one(OmcAccountRow, username)
+            outcome = "wrong-password"
             if row.failed_logins >= self.max_failures:
                 row.locked_until, row.failed_logins = now + self.lockout, 0
                 self._record(s, "system", {"action": "account-locked", "account": username})
+                outcome = "locked-now"
+            self._sign_in(s, row, "password", outcome, address)
         raise LoginRefused(REFUSED)
 
     def _verify(self, hashed: str, password: str) -> bool:
@@ -81,12 +100,32 @@ class Accounts:
             row = s.get(OmcAccountRow, username)
             return None if row is None or row.disabled else _officer(row)
 
-    def by_certificate(self, fingerprint: str) -> Officer | None:
+    def sign_in_by_certificate(
+        self, fingerprint: str, *, address: str | None = None
+    ) -> Officer | None:
+        """The enabled account bound to a verified certificate's SHA-256 `fingerprint`, its
+        `last_login_at` set; None if no enabled account is bound. An attempt on a bound account
+        (disabled ones too) is recorded in the trail like a password sign-in. The lockout guards
+        against guessed passwords, so it does not stop a certificate."""
+        now = self.store.clock()
         with self.store.transaction() as s:
             row = s.scalars(
                 select(OmcAccountRow).where(OmcAccountRow.cert_fingerprint == fingerprint.lower())
             ).first()
-            return None if row is None or row.disabled else _officer(row)
+            if row is None:
+                return None
+            if row.disabled:
+                self._sign_in(s, row, "certificate", "disabled", address, fingerprint)
+                return None
+            row.last_login_at = now
+            self._sign_in(s, row, "certificate", "signed-in", address, fingerprint)
+            return _officer(row)
+
+    def sign_out(self, username: str, method: str | None, *, address: str | None = None) -> None:
+        """Record a sign-out (`omc-sign-out`) in the trail."""
+        with self.store.transaction() as s:
+            if (row := s.get(OmcAccountRow, username)) is not None:
+                self._sign_in(s, row, method, "signed-out", address)
 
     # --- administration -------------------------------------------------------------------------
 
@@ -164,6 +203,19 @@ class Accounts:
                 }
                 for r in rows
             ]
+
+    def _sign_in(self, s: Any, row: OmcAccountRow, method: str | None, outcome: str,
+                 address: str | None, fingerprint: str | None = None) -> None:  # fmt: skip
+        """One trail entry for a sign-in attempt, or a sign-out, on an existing account."""
+        detail = {"username": row.username, "role": row.role, "agency": row.agency,
+                  "method": method, "outcome": outcome, "client_address": address,
+                  "at": iso(self.store.clock())}  # fmt: skip
+        if fingerprint:
+            detail["certificate_sha256"] = fingerprint.lower()
+        kind = "omc-sign-out" if outcome == "signed-out" else "omc-sign-in"
+        body = json.dumps(detail, sort_keys=True).encode()
+        message = Message(kind, "in", f"officer:{row.username}", "application/json", body)
+        self.store._add_message(s, None, message)
 
     def _record(self, s: Any, by: str, detail: dict[str, Any]) -> None:
         body = json.dumps(detail | {"by": by, "at": iso(self.store.clock())}, sort_keys=True)

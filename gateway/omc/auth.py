@@ -1,9 +1,11 @@
 """Signing in and out, and the role check every OMC page and action goes through.
 
-The session (Flask's signed cookie: Secure, HttpOnly, SameSite=Strict) holds only the user name and
-the CSRF token; the account is read again on every request, so disabling it or changing its role
-takes effect at once. Optional: sign-in by a client certificate from the PKI, passed on by a trusted
-TLS proxy (`gateway.omc.client_cert`); the login page says why a certificate was refused.
+The session (Flask's signed cookie: Secure, HttpOnly, SameSite=Strict) holds only the user name, how
+they signed in and the CSRF token; the account is read again on every request, so disabling it or
+changing its role takes effect at once. Optional: sign-in by a client certificate from the PKI,
+passed on by a trusted TLS proxy (`gateway.omc.client_cert`); the login page says why a certificate
+was refused. Sign-ins, refusals of an existing account and sign-outs are recorded in the trail
+(`Accounts`).
 """
 
 from __future__ import annotations
@@ -89,11 +91,12 @@ def _safe_next(target: str | None) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _start_session(who: Officer) -> WerkzeugResponse:
+def _start_session(who: Officer, method: str) -> WerkzeugResponse:
     csrf = session.get("csrf")
     session.clear()  # a fresh session at sign-in: nothing from before carries over
     session.permanent = True
     session["user"] = who.username
+    session["method"] = method  # password | certificate, for the sign-out's trail entry
     if csrf:
         session["csrf"] = csrf
     return redirect(_safe_next(request.args.get("next")))
@@ -104,13 +107,14 @@ def login() -> WerkzeugResponse | tuple[str, int] | str:
     error = None
     try:
         if request.method == "POST":
-            return _start_session(
-                accounts().authenticate(
-                    request.form.get("username", ""), request.form.get("password", "")
-                )
+            who = accounts().authenticate(
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                address=request.remote_addr,
             )
+            return _start_session(who, "password")
         if (who_by_cert := _certificate_officer()) is not None:
-            return _start_session(who_by_cert)
+            return _start_session(who_by_cert, "certificate")
     except (LoginRefused, CertificateRefused) as exc:
         error = exc.detail
     page = render_template("omc/login.html", error=error)
@@ -119,6 +123,10 @@ def login() -> WerkzeugResponse | tuple[str, int] | str:
 
 @bp.post("/logout")
 def logout() -> WerkzeugResponse:
+    method = session.get("method")
+    accounts().sign_out(
+        officer().username, method if isinstance(method, str) else None, address=request.remote_addr
+    )
     session.clear()
     return redirect(url_for("omc.login"))
 

@@ -10,7 +10,8 @@ NSW_OMC_TRUSTED_PROXIES, and the gateway then judges the certificate itself, as 
 2. it holds one readable PEM certificate;
 3. the trust store: chains to the PKI's anchors, valid now, extended key usage clientAuth, not
    revoked per a current CRL (`TrustStore.verify(usage=check_client_auth_use)`);
-4. an enabled OMC account is bound to the certificate's SHA-256 fingerprint.
+4. an enabled OMC account is bound to the certificate's SHA-256 fingerprint (the sign-in, or
+   the refusal of a disabled account, is recorded in the trail by `Accounts`).
 
 Any failed step raises `CertificateRefused` with a sentence the officer can act on.
 """
@@ -93,8 +94,8 @@ class CertificateSignIn:
             log.warning("OMC: client certificate refused: %s", exc.detail)
             raise CertificateRefused(f"Your certificate was not accepted. {exc.detail}") from exc
 
-        # Step 4: an enabled account is bound to it.
-        found = accounts.by_certificate(trusted.fingerprint_sha256)
+        # Step 4: an enabled account is bound to it (the attempt goes to the trail).
+        found = accounts.sign_in_by_certificate(trusted.fingerprint_sha256, address=peer)
         if found is None:
             raise CertificateRefused(
                 f"The certificate '{trusted.subject}' is valid, but no enabled OMC account is "

@@ -160,5 +160,20 @@ def message_row(store: Store, seq: int) -> dict[str, Any] | None:
         }
 
 
+SIGN_IN_KINDS = ("omc-sign-in", "omc-sign-out")
+
+
+def sign_ins(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest OMC sign-ins, refusals and sign-outs in the trail, newest first."""
+    with store.reading() as s:
+        rows = s.scalars(
+            select(MessageRow)
+            .where(MessageRow.kind.in_(SIGN_IN_KINDS))
+            .order_by(MessageRow.seq.desc())
+            .limit(limit)
+        ).all()
+        return [{"seq": r.seq, **json.loads(r.body)} for r in rows]
+
+
 def _time(moment: dt.datetime | None) -> str | None:
     return iso(t) if (t := utc(moment)) else None

@@ -1,4 +1,5 @@
-"""The auditor's views: the latest signed tree head and evidence-bundle export."""
+"""The auditor's views: the latest signed tree head, the latest OMC sign-ins, and evidence-bundle
+export."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 
 from flask import Response, render_template
 
+from gateway.omc import queries
 from gateway.omc.auth import requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.roles import Perm
@@ -14,7 +16,12 @@ from gateway.omc.roles import Perm
 @bp.get("/audit")
 @requires(Perm.AUDIT)
 def audit() -> str:
-    return render_template("omc/audit.html", head=services().auditor.latest_tree_head())
+    svc = services()
+    return render_template(
+        "omc/audit.html",
+        head=svc.auditor.latest_tree_head(),
+        sign_ins=queries.sign_ins(svc.store),
+    )
 
 
 @bp.get("/audit/bundles/<application_id>.json")
