@@ -61,13 +61,41 @@ class UrlPolicy:
 
     def check(self, url: str) -> str:
         """`url` if the gateway may POST to it; otherwise `CallbackUrlRefused` saying why."""
+        if self.allow_private:
+            self._form(url)
+            return url
+        try:
+            self.address_for(url)
+        except OSError as exc:
+            host, _ = _host_port(url)
+            raise CallbackUrlRefused(
+                f"The host {host} of the notification URL does not resolve."
+            ) from exc
+        return url
+
+    def address_for(self, url: str) -> str:
+        """The one address to connect to for `url`: its form checked, its name resolved and
+        judged now, then used as it is, so the name cannot be re-pointed between the judging
+        and the connection (DNS rebinding). `CallbackUrlRefused` for a URL the gateway may not
+        call; OSError when the name does not resolve now."""
+        self._form(url)
+        host, port = _host_port(url)
+        addresses = self.resolver(host, port)
+        if not addresses:
+            raise OSError(f"{host} resolves to no address")
+        if not self.allow_private:
+            self._judge(host, addresses)
+        return addresses[0]
+
+    def _form(self, url: str) -> None:
+        """The URL's own form: length, scheme, no credentials, a host, no fragment."""
         if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
             raise CallbackUrlRefused(
                 f"Give the notification URL as a string of at most {MAX_URL_LENGTH} characters."
             )
         try:
             parts = urlsplit(url)
-            port = parts.port
+            _ = parts.port  # raises ValueError for a port out of range
         except ValueError as exc:
             raise CallbackUrlRefused(f"The notification URL cannot be read: {exc}.") from exc
         allowed = ("https", "http") if self.allow_http else ("https",)
@@ -82,28 +110,6 @@ class UrlPolicy:
             )
         if parts.fragment or not parts.hostname:
             raise CallbackUrlRefused("The notification URL needs a host name and no #fragment.")
-        if not self.allow_private:
-            host, port = _host_port(url)
-            try:
-                addresses = self.resolver(host, port)
-            except OSError as exc:
-                raise CallbackUrlRefused(
-                    f"The host {host} of the notification URL does not resolve."
-                ) from exc
-            self._judge(host, addresses)
-        return url
-
-    def address_for(self, url: str) -> str:
-        """The one address to connect to for `url` (already `check`ed): resolved and judged
-        now, then used as it is, so the name cannot be re-pointed between the judging and the
-        connection (DNS rebinding). OSError when the name does not resolve now."""
-        host, port = _host_port(url)
-        addresses = self.resolver(host, port)
-        if not addresses:
-            raise OSError(f"{host} resolves to no address")
-        if not self.allow_private:
-            self._judge(host, addresses)
-        return addresses[0]
 
     def _judge(self, host: str, addresses: list[str]) -> None:
         for address in addresses:
@@ -196,7 +202,6 @@ class Notifier:
     def deliver(self, claim: NotificationClaim) -> None:
         record: dict[str, Any] = {"sent_at": iso(self.clock())}
         try:
-            self.policy.check(claim.url)
             address = self.policy.address_for(claim.url)
         except CallbackUrlRefused as exc:
             self._give_up(claim, exc.detail, None, record)

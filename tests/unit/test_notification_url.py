@@ -74,21 +74,25 @@ def test_development_settings_allow_plain_http_to_loopback() -> None:
         policy.check("http://127.0.0.1:99999/in")
 
 
-class Recorder:
-    """Stands in for the notification store: keeps what the notifier reports."""
+class Outcomes:
+    """Stands in for the notification store, recording what the notifier reports."""
 
     def __init__(self) -> None:
-        self.outcomes: list[dict[str, Any]] = []
+        self.delivered_records: list[dict[str, Any]] = []
+        self.failures: list[dict[str, Any]] = []
+
+    def delivered(self, claim: NotificationClaim, status: int, record: dict[str, Any]) -> None:
+        self.delivered_records.append({"status": status, **record})
 
     def failed(self, claim: NotificationClaim, **outcome: Any) -> None:
-        self.outcomes.append(outcome)
+        self.failures.append(outcome)
 
 
 def test_a_name_re_pointed_inside_after_registration_is_not_called(pki: DevPki) -> None:
     identity = SigningIdentity.from_files(
         pki.directory / "gateway.key", pki.directory / "gateway.pem"
     )
-    store = Recorder()
+    store = Outcomes()
     notifier = Notifier(
         store,  # type: ignore[arg-type]
         identity,
@@ -102,23 +106,9 @@ def test_a_name_re_pointed_inside_after_registration_is_not_called(pki: DevPki) 
         7, "APP-1", "210540012341", "https://trader.example/in", b"<x/>", "00", 1
     )
     notifier.deliver(claim)  # would raise: tests may not connect beyond 127.0.0.1
-    [outcome] = store.outcomes
+    [outcome] = store.failures
     assert outcome["retry_at"] is None and outcome["status"] is None
     assert "10.0.0.8" in outcome["error"]
-
-
-class Outcomes:
-    """Stands in for the notification store, recording what the notifier reports."""
-
-    def __init__(self) -> None:
-        self.delivered_records: list[dict[str, Any]] = []
-        self.failures: list[dict[str, Any]] = []
-
-    def delivered(self, claim: NotificationClaim, status: int, record: dict[str, Any]) -> None:
-        self.delivered_records.append({"status": status, **record})
-
-    def failed(self, claim: NotificationClaim, **outcome: Any) -> None:
-        self.failures.append(outcome)
 
 
 def test_the_notification_goes_to_the_address_that_was_judged(pki: DevPki) -> None:
