@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
-from gateway.storage.db import is_postgres
 from gateway.storage.models import (
     ApplicationRow,
     MessageRow,
@@ -110,57 +109,13 @@ class NotificationStore(Store):
     # --- deliveries -----------------------------------------------------------------------------
 
     def claim(self, worker: str, lease_s: float, limit: int = 4) -> list[NotificationClaim]:
-        now = self.clock()
-        claims: list[NotificationClaim] = []
-        ready = (
-            select(NotificationRow.id)
-            .where(
-                NotificationRow.done_at.is_(None),
-                NotificationRow.available_at <= now,
-                or_(NotificationRow.lease_until.is_(None), NotificationRow.lease_until < now),
-            )
-            .order_by(NotificationRow.available_at, NotificationRow.id)
-            .limit(limit)
-        )
-        with self.reading() as s:  # idle polls look without the write lock (SQLite)
-            if s.scalars(ready.limit(1)).first() is None:
-                return []
-        with self.transaction() as s:
-            if is_postgres(self.engine):
-                ready = ready.with_for_update(skip_locked=True)
-            for notification_id in s.scalars(ready).all():
-                taken = s.execute(
-                    update(NotificationRow)
-                    .where(
-                        NotificationRow.id == notification_id,
-                        NotificationRow.done_at.is_(None),
-                        or_(
-                            NotificationRow.lease_until.is_(None),
-                            NotificationRow.lease_until < now,
-                        ),
-                    )
-                    .values(
-                        claimed_by=worker,
-                        lease_until=now + dt.timedelta(seconds=lease_s),
-                        attempts=NotificationRow.attempts + 1,
-                    )
-                )
-                if taken.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
-                row = s.get_one(NotificationRow, notification_id)
-                decision = self._decision_bytes(s, row)
-                claims.append(
-                    NotificationClaim(
-                        row.id,
-                        row.application_id,
-                        row.bin,
-                        row.url,
-                        decision,
-                        row.decision_sha256,
-                        row.attempts,
-                    )
-                )
-        return claims
+        def build(s: Session, row: NotificationRow) -> NotificationClaim:
+            return NotificationClaim(
+                row.id, row.application_id, row.bin, row.url, self._decision_bytes(s, row),
+                row.decision_sha256, row.attempts,
+            )  # fmt: skip
+
+        return self._lease(NotificationRow, worker, lease_s, limit, build)
 
     def _decision_bytes(self, s: Session, row: NotificationRow) -> bytes:
         """The exact decision this notification owes. The application keeps only its newest

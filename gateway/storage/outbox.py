@@ -1,8 +1,8 @@
 """The outbox side of the store: claim deliveries with a lease, settle them, reschedule failures.
 
-Claiming is safe with any number of dispatcher threads and processes: on PostgreSQL candidates are
-selected `FOR UPDATE SKIP LOCKED`; on SQLite every write transaction holds the database write lock
-(BEGIN IMMEDIATE). Either way the claim itself is a guarded UPDATE, so a row whose lease has not
+Claiming (`Store._lease`, shared with trader notifications) is safe with any number of dispatcher
+threads and processes: on PostgreSQL candidates are selected `FOR UPDATE SKIP LOCKED`; on SQLite
+every write transaction holds the database write lock (BEGIN IMMEDIATE). Either way the claim itself is a guarded UPDATE, so a row whose lease has not
 expired is never taken twice; a killed worker's row comes back when its lease runs out.
 """
 
@@ -12,11 +12,10 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.decision import CaseState
-from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
@@ -32,63 +31,26 @@ class OutboxStore(Store):
     ) -> list[Claim]:
         """Take up to `limit` ready deliveries for `lease_s` seconds, leaving alone those for
         `skip_agencies` (their breakers are open)."""
-        now = self.clock()
-        lease_until = now + dt.timedelta(seconds=lease_s)
-        claims: list[Claim] = []
-        ready = (
-            select(OutboxRow.id)
-            .where(
-                OutboxRow.done_at.is_(None),
-                OutboxRow.available_at <= now,
-                or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
-            )
-            .order_by(OutboxRow.available_at, OutboxRow.id)
-            .limit(limit)
-        )
-        if skip_agencies:
-            ready = ready.where(
+        skip = (
+            [
                 OutboxRow.case_id.not_in(
                     select(CaseRow.id).where(CaseRow.agency.in_(sorted(skip_agencies)))
                 )
-            )
-        # Idle dispatchers poll often: look first, without the write lock (SQLite), and take
-        # the write transaction only when there is something to claim.
-        with self.reading() as s:
-            if s.scalars(ready.limit(1)).first() is None:
-                return []
-        with self.transaction() as s:
-            if is_postgres(self.engine):
-                ready = ready.with_for_update(skip_locked=True)
-            for outbox_id in s.scalars(ready).all():
-                taken = s.execute(
-                    update(OutboxRow)
-                    .where(
-                        OutboxRow.id == outbox_id,
-                        OutboxRow.done_at.is_(None),
-                        or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
-                    )
-                    .values(
-                        claimed_by=worker, lease_until=lease_until, attempts=OutboxRow.attempts + 1
-                    )
-                )
-                if taken.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
-                row = s.get_one(OutboxRow, outbox_id)
-                case = s.get_one(CaseRow, row.case_id)
-                app = s.get_one(ApplicationRow, case.application_id)
-                claims.append(
-                    Claim(
-                        row.id,
-                        case.id,
-                        case.agency,
-                        app.id,
-                        app.body,
-                        row.attempts,
-                        utc(app.received_at) or now,
-                        app.request_id,
-                    )
-                )
-        return claims
+            ]
+            if skip_agencies
+            else []
+        )
+
+        def build(s: Session, row: OutboxRow) -> Claim:
+            case = s.get_one(CaseRow, row.case_id)
+            app = s.get_one(ApplicationRow, case.application_id)
+            received = utc(app.received_at) or self.clock()
+            return Claim(
+                row.id, case.id, case.agency, app.id, app.body, row.attempts, received,
+                app.request_id,
+            )  # fmt: skip
+
+        return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)
 
     def settle(
         self,

@@ -11,18 +11,21 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
 from gateway.decision import CaseResult, CaseState
 from gateway.storage import trail_log
-from gateway.storage.db import read_session_factory, session_factory
-from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, OutboxRow
+from gateway.storage.db import is_postgres, read_session_factory, session_factory
+from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
 from gateway.trail_format import precise
+
+T = TypeVar("T")
+Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -112,6 +115,61 @@ class Store:
         """A transaction that only reads: on SQLite it does not take the write lock."""
         with self._readers.begin() as session:
             yield session
+
+    def _lease(
+        self,
+        model: type[Leased],
+        worker: str,
+        lease_s: float,
+        limit: int,
+        build: Callable[[Session, Any], T],
+        *where: Any,
+    ) -> list[T]:
+        """Take up to `limit` ready rows of `model` (an outbox or notification row: not done,
+        available, no live lease) for `worker` for `lease_s` seconds, counting an attempt, and
+        return `build(session, row)` for each, in the claiming transaction.
+
+        Safe with any number of threads and processes: candidates are selected `FOR UPDATE SKIP
+        LOCKED` on PostgreSQL (SQLite holds the write lock), and the claim is a guarded UPDATE,
+        so a row whose lease has not expired is never taken twice. Idle pollers look first in a
+        read-only transaction and take the write transaction only when something is ready."""
+        m: Any = model
+        now = self.clock()
+        ready = (
+            select(m.id)
+            .where(
+                m.done_at.is_(None),
+                m.available_at <= now,
+                or_(m.lease_until.is_(None), m.lease_until < now),
+                *where,
+            )
+            .order_by(m.available_at, m.id)
+            .limit(limit)
+        )
+        with self.reading() as s:
+            if s.scalars(ready.limit(1)).first() is None:
+                return []
+        if is_postgres(self.engine):
+            ready = ready.with_for_update(skip_locked=True)
+        built: list[T] = []
+        with self.transaction() as s:
+            for row_id in s.scalars(ready).all():
+                taken = s.execute(
+                    update(m)
+                    .where(
+                        m.id == row_id,
+                        m.done_at.is_(None),
+                        or_(m.lease_until.is_(None), m.lease_until < now),
+                    )
+                    .values(
+                        claimed_by=worker,
+                        lease_until=now + dt.timedelta(seconds=lease_s),
+                        attempts=m.attempts + 1,
+                    )
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    built.append(build(s, s.get_one(model, row_id)))
+        return built
 
     def _add_message(self, session: Session, application_id: str | None, m: Message) -> None:
         """Store a message byte-exact and append its entry to the trail, in `session`'s transaction."""
