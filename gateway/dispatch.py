@@ -28,6 +28,7 @@ from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import Claim, Decide, Message
 
 log = logging.getLogger(__name__)
+SWEEP_EVERY_S = 5.0  # how often a dispatcher escalates cases past their deadline
 
 OUTCOME_STATE = {
     Outcome.GRANTED: CaseState.GRANTED,
@@ -83,6 +84,7 @@ class Dispatcher:
         self.deadline_s = deadline_s
         self.public_url = public_url  # base of the callback URL sent with each request
         self.name = name or worker_name()
+        self._next_sweep = 0.0
 
     def run_once(self, batch: int = 4) -> int:
         """Claim and deliver up to `batch` rows; return how many were handled."""
@@ -93,19 +95,12 @@ class Dispatcher:
             self.deliver(claim)
         return len(claims)
 
-    def run(self, stop: threading.Event, poll_s: float, sweep_every_s: float = 5.0) -> None:
-        next_sweep = 0.0
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= next_sweep:
-                    self.sweep()
-                    next_sweep = time.monotonic() + sweep_every_s
-                handled = self.run_once()
-            except Exception:
-                log.exception("dispatcher %s: claiming failed", self.name)
-                handled = 0
-            if not handled:
-                stop.wait(poll_s)
+    def step(self) -> int:
+        """One turn of the polling loop: the deadline sweep when it is due, then a claim."""
+        if time.monotonic() >= self._next_sweep:
+            self.sweep()
+            self._next_sweep = time.monotonic() + SWEEP_EVERY_S
+        return self.run_once()
 
     def sweep(self) -> list[str]:
         """Escalate cases still open past the deadline (e.g. an agency that never called back)."""
@@ -208,11 +203,23 @@ def _msg(kind: str, direction: str, counterpart: str, claim: Claim, body: bytes)
 
 
 class Runner(Protocol):
-    """A loop the threads run: a dispatcher, or the trader notifier."""
+    """What the threads poll: a dispatcher, or a trader notifier. `step` does one turn and
+    says how much it handled; nothing handled, the thread waits `poll_s` before the next."""
 
     name: str
 
-    def run(self, stop: threading.Event, poll_s: float) -> None: ...
+    def step(self) -> int: ...
+
+
+def poll(runner: Runner, stop: threading.Event, poll_s: float) -> None:
+    while not stop.is_set():
+        try:
+            handled = runner.step()
+        except Exception:
+            log.exception("%s: claiming failed", runner.name)
+            handled = 0
+        if not handled:
+            stop.wait(poll_s)
 
 
 class DispatcherThreads:
@@ -224,7 +231,9 @@ class DispatcherThreads:
 
     def start(self, dispatchers: Sequence[Runner], poll_s: float) -> None:
         for d in dispatchers:
-            t = threading.Thread(target=d.run, args=(self._stop, poll_s), name=d.name, daemon=True)
+            t = threading.Thread(
+                target=poll, args=(d, self._stop, poll_s), name=d.name, daemon=True
+            )
             t.start()
             self._threads.append(t)
 

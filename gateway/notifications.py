@@ -21,7 +21,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,17 +182,7 @@ class Notifier:
         self.timeout_s = timeout_s
         self.name = name or worker_name() + ":notify"
 
-    def run(self, stop: threading.Event, poll_s: float) -> None:
-        while not stop.is_set():
-            try:
-                handled = self.run_once()
-            except Exception:
-                log.exception("notifier %s: claiming failed", self.name)
-                handled = 0
-            if not handled:
-                stop.wait(poll_s)
-
-    def run_once(self, batch: int = 4) -> int:
+    def step(self, batch: int = 4) -> int:
         claims = self.store.claim(self.name, self.lease_s, limit=batch)
         for claim in claims:
             self.deliver(claim)
