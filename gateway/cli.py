@@ -12,6 +12,7 @@ import click
 
 from gateway.cli_identity import representatives, traders
 from gateway.cli_notifications import notifications, notify_url
+from gateway.cli_options import TRADER_CERT, TRADER_KEY, URL, configured_services, trader_client
 from gateway.config import PROJECT_ROOT, load_config
 from gateway.omc.cli import omc
 
@@ -66,9 +67,6 @@ def sign(file: Path, key: Path, cert: Path, chain: tuple[Path, ...], output: Pat
         sys.stdout.buffer.write(signed)
 
 
-URL = click.option("--url", envvar="NSW_URL", default="http://127.0.0.1:8080", show_default=True)
-
-
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @URL
@@ -86,21 +84,16 @@ def submit(file: Path, url: str) -> None:
 @click.argument("application_id")
 @URL
 @click.option("--wait", type=float, default=0, help="Seconds to wait for the decision.")
-@click.option(
-    "--key", type=click.Path(exists=True, path_type=Path), envvar="NSW_TRADER_KEY", required=True
-)
-@click.option(
-    "--cert", type=click.Path(exists=True, path_type=Path), envvar="NSW_TRADER_CERT", required=True
-)
+@TRADER_KEY
+@TRADER_CERT
 def status(application_id: str, url: str, wait: float, key: Path, cert: Path) -> None:
     """Show an application's status and cases (and its decision when there is one).
 
     Reads are signed (RFC 9421) with your certificate's key: the declarant's, or a registered
     representative's."""
-    from gateway.client import ApiProblem, GatewayClient
-    from gateway.xmlsig import SigningIdentity
+    from gateway.client import ApiProblem
 
-    client = GatewayClient(url, identity=SigningIdentity.from_files(key, cert))
+    client = trader_client(url, key, cert)
     try:
         if wait:
             client.wait_for_decision(application_id, wait)
@@ -191,35 +184,25 @@ def cases() -> None:
 @cases.command("list")
 @click.option("--state", help="Only cases in this state, e.g. escalated.")
 def cases_list(state: str | None) -> None:
-    from gateway.bootstrap import build_services
-
-    services = build_services(load_config())
-    try:
+    with configured_services() as services:
         for case in services.store.cases(state):
             click.echo(
                 f"{case['id']:<36} {case['state']:<11} attempts={case['attempts']} "
                 f"{case['last_error'] or ''}"
             )
-    finally:
-        services.close()
 
 
 @cases.command("retry")
 @click.argument("case_ids", nargs=-1, required=True)
 def cases_retry(case_ids: tuple[str, ...]) -> None:
     """Send escalated cases to their agencies again (a dispatcher picks them up)."""
-    from gateway.bootstrap import build_services
-
-    services = build_services(load_config())
-    try:
+    with configured_services() as services:
         for case_id in case_ids:
             try:
                 services.store.retry_case(case_id)
             except (LookupError, ValueError) as exc:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"{case_id}: queued again")
-    finally:
-        services.close()
 
 
 @main.group()
@@ -230,28 +213,19 @@ def checkpoint() -> None:
 @checkpoint.command("sweep")
 def checkpoint_sweep() -> None:
     """Raise the overdue alert for open transits past their due time (run periodically)."""
-    from gateway.bootstrap import build_services
-
-    services = build_services(load_config())
-    try:
+    with configured_services() as services:
         for alert in services.checkpoint.transits.sweep_overdue():
             click.echo(f"{alert['transit']} {alert['plate']}: {alert['kind']} — {alert['detail']}")
-    finally:
-        services.close()
 
 
 @checkpoint.command("timing")
 @click.option("--checkpoint", "code", help="Only this checkpoint, e.g. KZ-NURZHOLY.")
 def checkpoint_timing(code: str | None) -> None:
     """Time at the checkpoint by stage and waiting, and the share ready on arrival (JSON)."""
-    from gateway.bootstrap import build_services
     from gateway.checkpoint.reports import timing_report
 
-    services = build_services(load_config())
-    try:
+    with configured_services() as services:
         click.echo(json.dumps(timing_report(services.checkpoint.store, code).as_dict(), indent=2))
-    finally:
-        services.close()
 
 
 @main.group()
@@ -264,13 +238,8 @@ def audit() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: <id>.bundle.json")
 def audit_export(application_id: str, output: Path | None) -> None:
     """Write the evidence bundle of one application (reads the gateway's database)."""
-    from gateway.bootstrap import build_services
-
-    services = build_services(load_config())
-    try:
+    with configured_services() as services:
         bundle = services.auditor.bundle(application_id)
-    finally:
-        services.close()
     output = output or Path(f"{application_id}.bundle.json")
     output.write_text(json.dumps(bundle, indent=1))
     click.echo(

@@ -10,22 +10,7 @@ from pathlib import Path
 
 import click
 
-from gateway.config import load_config
-
-URL = click.option("--url", envvar="NSW_URL", default="http://127.0.0.1:8080", show_default=True)
-KEY = click.option(
-    "--key", type=click.Path(exists=True, path_type=Path), envvar="NSW_TRADER_KEY", required=True
-)
-CERT = click.option(
-    "--cert", type=click.Path(exists=True, path_type=Path), envvar="NSW_TRADER_CERT", required=True
-)
-
-
-def _client(url: str, key: Path, cert: Path):  # type: ignore[no-untyped-def]
-    from gateway.client import GatewayClient
-    from gateway.xmlsig import SigningIdentity
-
-    return GatewayClient(url, identity=SigningIdentity.from_files(key, cert))
+from gateway.cli_options import TRADER_CERT, TRADER_KEY, URL, configured_services, trader_client
 
 
 @contextmanager
@@ -47,33 +32,35 @@ def notify_url() -> None:
 @click.argument("bin_", metavar="BIN")
 @click.argument("target")
 @URL
-@KEY
-@CERT
+@TRADER_KEY
+@TRADER_CERT
 def notify_url_set(bin_: str, target: str, url: str, key: Path, cert: Path) -> None:
     """Send BIN's decisions to TARGET (https://...)."""
     with _problems():
-        click.echo(json.dumps(_client(url, key, cert).register_notification_url(bin_, target)))
+        click.echo(
+            json.dumps(trader_client(url, key, cert).register_notification_url(bin_, target))
+        )
 
 
 @notify_url.command("show")
 @click.argument("bin_", metavar="BIN")
 @URL
-@KEY
-@CERT
+@TRADER_KEY
+@TRADER_CERT
 def notify_url_show(bin_: str, url: str, key: Path, cert: Path) -> None:
     with _problems():
-        found = _client(url, key, cert).notification_url(bin_)
+        found = trader_client(url, key, cert).notification_url(bin_)
     click.echo(json.dumps(found) if found else f"no notification URL is registered for {bin_}")
 
 
 @notify_url.command("remove")
 @click.argument("bin_", metavar="BIN")
 @URL
-@KEY
-@CERT
+@TRADER_KEY
+@TRADER_CERT
 def notify_url_remove(bin_: str, url: str, key: Path, cert: Path) -> None:
     with _problems():
-        _client(url, key, cert).remove_notification_url(bin_)
+        trader_client(url, key, cert).remove_notification_url(bin_)
     click.echo(f"decisions of {bin_} are no longer sent anywhere")
 
 
@@ -85,32 +72,22 @@ def notifications() -> None:
 @notifications.command("list")
 @click.option("--state", type=click.Choice(["pending", "delivered", "failed"]))
 def notifications_list(state: str | None) -> None:
-    from gateway.bootstrap import build_services
-
-    services = build_services(load_config())
-    try:
+    with configured_services() as services:
         for n in services.notifications.listing(state):
             click.echo(
                 f"{n['id']:>6} {n['application_id']:<24} {n['state']:<9} "
                 f"attempts={n['attempts']} {n['url']} {n['last_error'] or ''}"
             )
-    finally:
-        services.close()
 
 
 @notifications.command("retry")
 @click.argument("ids", nargs=-1, type=int, required=True)
 def notifications_retry(ids: tuple[int, ...]) -> None:
     """Send failed notifications again, to the URL registered now."""
-    from gateway.bootstrap import build_services
-
-    services = build_services(load_config())
-    try:
+    with configured_services() as services:
         for notification_id in ids:
             try:
                 services.notifications.retry(notification_id)
             except (LookupError, ValueError) as exc:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"notification {notification_id}: pending again")
-    finally:
-        services.close()
