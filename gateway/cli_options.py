@@ -35,11 +35,17 @@ def trader_client(url: str, key: Path, cert: Path) -> GatewayClient:
 
 @contextmanager
 def configured_services() -> Iterator[Services]:
-    """The services on the configured database (NSW_*), closed when the command ends."""
+    """The services on the configured database (NSW_*), closed when the command ends. A
+    `GatewayError` (no such application, a missing key file...) ends the command with its
+    sentence, not a stack trace."""
     from gateway.bootstrap import build_services
+    from gateway.errors import GatewayError
 
-    services = build_services(load_config())
     try:
-        yield services
-    finally:
-        services.close()
+        services = build_services(load_config())
+        try:
+            yield services
+        finally:
+            services.close()
+    except GatewayError as exc:
+        raise click.ClickException(exc.detail) from exc
