@@ -7,8 +7,8 @@ verified against the agency's pinned certificate with our HTTP message signature
 (adapters/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); the answer's signature must also cover
 this request's method, target URI, Content-Digest and signature (`;req`, RFC 9421 §2.4), so a
 signed answer recorded for another request (even for the same case) is not believed. An answer
-that does not verify raises `AgencyAnswerUntrusted`. The bytes posted and received are kept on the answer (and on
-`AgencyCallFailed`) for the trail.
+that does not verify raises `AgencyAnswerUntrusted`. The bytes posted and received are kept on the
+answer (and on `AgencyCallFailed`) for the trail.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ the agency XSD, let zeep build the envelope from the WSDL types and sign it (ada
 WS-Security profile, as zeep's `wsse=`), post the exact bytes, then parse the answer with the
 hardened parser, refuse a Fault, verify the answer's signature against the agency's pinned
 certificate and its signed SignatureConfirmation of this request's SignatureValue (WSS 1.1 §8.5;
-`AgencyAnswerUntrusted` otherwise, so an answer recorded for another request is not believed), validate the signed body against the XSD and read
-it with the agency's answer mapping. The bytes posted and received are kept on the answer (and on
+`AgencyAnswerUntrusted` otherwise, so an answer recorded for another request is not believed),
+validate the signed body against the XSD and read it with the agency's answer mapping. The bytes posted and received are kept on the answer (and on
 `AgencyCallFailed`) for the trail.
 """
 

@@ -223,7 +223,7 @@ def poll(runner: Runner, stop: threading.Event, poll_s: float) -> None:
 
 
 class DispatcherThreads:
-    """Dispatcher (and notifier) threads inside a process (the embedded default and `nsw worker`)."""
+    """Dispatcher and notifier threads in a process (the embedded default and `nsw worker`)."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
