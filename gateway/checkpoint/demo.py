@@ -25,15 +25,31 @@ TRUCKS = (
 )
 
 
-def _notice(plate: str, application_id: str, declared_kg: int, now: dt.datetime) -> bytes:
+def arrival_notice(
+    plate: str,
+    application_id: str,
+    declared_kg: int,
+    *,
+    reference: str,
+    arrival: dt.datetime,
+    corridor: str | None = None,
+) -> bytes:
+    """An unsigned pre-arrival notice at Nur Zholy from the dev carrier (KazTrans), for the demo
+    and `nsw omc screenshots`; with `corridor`, in transit to Zhibek Zholy under seal ES-0047."""
+    route = (
+        f"<Transit><Corridor>{corridor}</Corridor><ExitCheckpoint>KZ-ZHIBEKZHOLY</ExitCheckpoint>"
+        "<SealId>ES-0047</SealId></Transit>"
+        if corridor
+        else ""
+    )
     return f"""<ArrivalNotice xmlns="urn:kz:nsw:notice:1">
-  <CarrierBIN>181240044780</CarrierBIN><NoticeReference>DEMO-{plate}-{now:%H%M%S}</NoticeReference>
+  <CarrierBIN>181240044780</CarrierBIN><NoticeReference>{reference}</NoticeReference>
   <Version>1</Version><Checkpoint>KZ-NURZHOLY</Checkpoint>
-  <ExpectedArrival>{(now + dt.timedelta(hours=2)).isoformat()}</ExpectedArrival>
+  <ExpectedArrival>{arrival.isoformat()}</ExpectedArrival>
   <Vehicle><Plate>{plate}</Plate><Country>KZ</Country><Axles>5</Axles>
     <DeclaredGrossMassKg>{declared_kg}</DeclaredGrossMassKg></Vehicle>
   <Driver><Name>Serik Omarov</Name><DocumentNumber>N12345678</DocumentNumber><Country>KZ</Country></Driver>
-  <Applications><ApplicationId>{application_id}</ApplicationId></Applications>
+  <Applications><ApplicationId>{application_id}</ApplicationId></Applications>{route}
 </ArrivalNotice>""".encode()
 
 
@@ -51,7 +67,16 @@ def run_checkpoint_demo(
     now = dt.datetime.now(dt.UTC)
     for plate, sample, declared, _, _ in TRUCKS:
         signed = sign_enveloped(
-            parse_xml(_notice(plate, submitted[sample], declared, now)), carrier
+            parse_xml(
+                arrival_notice(
+                    plate,
+                    submitted[sample],
+                    declared,
+                    reference=f"DEMO-{plate}-{now:%H%M%S}",
+                    arrival=now + dt.timedelta(hours=2),
+                )
+            ),
+            carrier,
         )
         response = requests.post(
             f"{gateway_url}/api/v1/checkpoint/notices",

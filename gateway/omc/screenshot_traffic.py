@@ -18,6 +18,7 @@ from pathlib import Path
 import requests
 
 from gateway.bootstrap import Services
+from gateway.checkpoint.demo import arrival_notice
 from gateway.client import GatewayClient
 from gateway.config import PROJECT_ROOT
 from gateway.omc.actions import acknowledge_alert
@@ -52,7 +53,14 @@ def put_vehicles_on_the_floor(url: str, pki: DevPki, services: Services, work: P
         application_id = _lodge(url, pki, sample, reference=f"FLOOR-{n}")
         _wait_decided(services, application_id)
         transit = plate == IN_TRANSIT
-        notice = _notice(plate, application_id, declared, now, transit=transit)
+        notice = arrival_notice(
+            plate,
+            application_id,
+            declared,
+            reference=f"SHOT-{plate}-{now:%H%M%S}",
+            arrival=now + dt.timedelta(hours=1),
+            corridor=CORRIDOR if transit else None,
+        )
         response = requests.post(
             f"{url}/api/v1/checkpoint/notices",
             data=sign_enveloped(parse_xml(notice), carrier),
@@ -124,22 +132,3 @@ def _waypoints(corridor: Path) -> list[list[float]]:
 
     waypoints: list[list[float]] = tomllib.loads(corridor.read_text(encoding="utf-8"))["waypoints"]
     return waypoints
-
-
-def _notice(plate: str, application_id: str, declared_kg: int, now: dt.datetime, *,
-            transit: bool) -> bytes:  # fmt: skip
-    route = (
-        f"<Transit><Corridor>{CORRIDOR}</Corridor><ExitCheckpoint>KZ-ZHIBEKZHOLY</ExitCheckpoint>"
-        "<SealId>ES-0047</SealId></Transit>"
-        if transit
-        else ""
-    )
-    return f"""<ArrivalNotice xmlns="urn:kz:nsw:notice:1">
-  <CarrierBIN>181240044780</CarrierBIN><NoticeReference>SHOT-{plate}-{now:%H%M%S}</NoticeReference>
-  <Version>1</Version><Checkpoint>KZ-NURZHOLY</Checkpoint>
-  <ExpectedArrival>{(now + dt.timedelta(hours=1)).isoformat()}</ExpectedArrival>
-  <Vehicle><Plate>{plate}</Plate><Country>KZ</Country><Axles>5</Axles>
-    <DeclaredGrossMassKg>{declared_kg}</DeclaredGrossMassKg></Vehicle>
-  <Driver><Name>Serik Omarov</Name><DocumentNumber>N12345678</DocumentNumber><Country>KZ</Country></Driver>
-  <Applications><ApplicationId>{application_id}</ApplicationId></Applications>{route}
-</ArrivalNotice>""".encode()
