@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 from gateway.clock import iso, system_clock
-from gateway.config import PROJECT_ROOT
 from gateway.decision import CaseResult, CaseState, compose
 from gateway.decision_document import signed_decision
 from gateway.pki import DevPki
 from gateway.receipt import signed_receipt
+from gateway.resources import shipped
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
@@ -42,7 +42,7 @@ def _traders(pki: DevPki) -> dict[str, SigningIdentity]:
 def signed_corpus(pki: DevPki, count: int) -> list[bytes]:
     """`count` applications: the samples in turn, each copy with its own TraderReference."""
     traders = _traders(pki)
-    samples = [p.read_bytes() for p in sorted((PROJECT_ROOT / "samples").glob("*.xml"))]
+    samples = [p.read_bytes() for p in sorted((shipped("samples")).glob("*.xml"))]
     nonce = f"{int(time.time()) % 100000:05d}"
     corpus = []
     for i in range(count):

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 from _corpus import AGENCIES, signature_cost, signed_corpus
@@ -48,12 +49,12 @@ from _support import (
 )
 from sqlalchemy import Engine, create_engine, func, select
 
-from gateway.config import PROJECT_ROOT
 from gateway.pki import DevPki, init_dev_pki
 from gateway.processes import ProcessGroup, free_port
 from gateway.storage.models import ApplicationRow
 
-WORKDIR = PROJECT_ROOT / "var" / "bench" / "fanout"
+REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
+WORKDIR = REPO_ROOT / "var" / "bench" / "fanout"
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores, {idle:.0%} idle before the run", flush=True)
     if idle < 0.8:
         print("WARNING: something else is using the CPU; the figures will be low", flush=True)
-    pki = init_dev_pki(PROJECT_ROOT / "certs" / "dev")
+    pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
     corpus = signed_corpus(pki, k)
     cost = signature_cost(pki, corpus, 10 if args.quick else 100)
     signature_s = cost["verify"] + cost["decision"]

@@ -26,13 +26,13 @@ import random
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from _support import describe_url, fresh_database, percentiles_ms, table
 from sqlalchemy import Engine, insert, select
 
 from gateway.audit import Auditor
 from gateway.clock import system_clock
-from gateway.config import PROJECT_ROOT
 from gateway.merkle import (
     InMemorySubtreeHashes,
     leaf_hash,
@@ -41,12 +41,14 @@ from gateway.merkle import (
     verify_inclusion,
 )
 from gateway.pki import init_dev_pki
+from gateway.resources import shipped
 from gateway.storage.models import MessageRow, TrailNodeRow
 from gateway.storage.repository import Message, Store
 from gateway.storage.trail_log import DbSubtreeHashes
 from gateway.trail_format import entry_bytes, precise
 from gateway.xmlsig import SigningIdentity
 
+REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
 CHUNK = 20_000
 VERIFY_SAMPLE = 100
 # One application's messages, in order: what the bulk-loaded entries look like.
@@ -64,7 +66,7 @@ CYCLE = (
 
 def append_rate(store: Store, count: int, per_transaction: int) -> float:
     """Entries per second through `Store._add_message`, `per_transaction` per transaction."""
-    body = (PROJECT_ROOT / "samples" / "fresh-apples-import.xml").read_bytes()  # a real-size body
+    body = (shipped("samples") / "fresh-apples-import.xml").read_bytes()  # a real-size body
     message = Message("agency-answer", "in", "agency:customs", "application/xml", body)
     for _ in range(20):  # not timed: let SQLAlchemy compile and cache its statements first
         with store.transaction() as s:
@@ -272,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--sqlite",
-        default=str(PROJECT_ROOT / "var" / "bench" / "trail.db"),
+        default=str(REPO_ROOT / "var" / "bench" / "trail.db"),
         help="SQLite file (recreated)",
     )
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
@@ -288,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--proofs", type=int, default=1_000)
     args = parser.parse_args(argv)
 
-    pki = init_dev_pki(PROJECT_ROOT / "certs" / "dev")
+    pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
     gateway = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
     figures = []
     if not args.no_sqlite:

@@ -16,7 +16,7 @@ from gateway.breaker import BreakerRule, Breakers
 from gateway.callbacks import agency_credentials
 from gateway.checkpoint import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
-from gateway.config import PROJECT_ROOT, Config
+from gateway.config import Config
 from gateway.decision_document import make_decider
 from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.errors import ConfigurationError
@@ -24,6 +24,7 @@ from gateway.intake import Intake, load_schema
 from gateway.notifications import Notifier, UrlPolicy
 from gateway.omc.timings import AgencyTimings, timed
 from gateway.representatives import Representatives
+from gateway.resources import contracts_root
 from gateway.routing import load_rules
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import make_engine
@@ -141,7 +142,7 @@ def build_services(
     if migrate:
         upgrade(engine)
     store = OutboxStore(engine, clock)
-    specs = load_agency_specs(config.mappings_dir, PROJECT_ROOT, config.agency_urls)
+    specs = load_agency_specs(config.mappings_dir, contracts_root(), config.agency_urls)
     if config.agency_timeout_s is not None:
         specs = {
             code: replace(spec, timeout_s=config.agency_timeout_s) for code, spec in specs.items()

@@ -13,10 +13,9 @@ import click
 from gateway.cli_identity import representatives, traders
 from gateway.cli_notifications import notifications, notify_url
 from gateway.cli_options import TRADER_CERT, TRADER_KEY, URL, configured_services, trader_client
-from gateway.config import PROJECT_ROOT, load_config
+from gateway.config import load_config
 from gateway.omc.cli import omc
-
-DEFAULT_PKI = PROJECT_ROOT / "certs" / "dev"
+from gateway.resources import nsw_home
 
 
 @click.group()
@@ -33,13 +32,14 @@ def pki() -> None:
 
 
 @pki.command("init")
-@click.argument("directory", type=click.Path(path_type=Path), default=DEFAULT_PKI)
+@click.argument("directory", type=click.Path(path_type=Path), required=False)
 @click.option("--force", is_flag=True, help="Make a new PKI even if one exists.")
-def pki_init(directory: Path, force: bool) -> None:
-    """Make (or show) the dev PKI: CAs, CRL, gateway, agencies, traders."""
+def pki_init(directory: Path | None, force: bool) -> None:
+    """Make (or show) the dev PKI: CAs, CRL, gateway, agencies, traders. DIRECTORY defaults to
+    NSW_PKI_DIR, else $NSW_HOME/pki; stale CRLs of an existing PKI are issued afresh."""
     from gateway.pki import describe, init_dev_pki
 
-    for line in describe(init_dev_pki(directory, force=force)):
+    for line in describe(init_dev_pki(directory or load_config().pki_dir, force=force)):
         click.echo(line)
 
 
@@ -316,12 +316,13 @@ def _report(checks: list, quiet: bool) -> None:  # type: ignore[type-arg]
 
 
 @main.command()
-@click.option("--workdir", type=click.Path(path_type=Path), default=PROJECT_ROOT / "var" / "demo")
-def demo(workdir: Path) -> None:
+@click.option("--workdir", type=click.Path(path_type=Path), help="Default: $NSW_HOME/demo.")
+def demo(workdir: Path | None) -> None:
     """Run the whole path: PKI, agencies, gateway, signed samples, decisions, checks."""
     from gateway.demo import run_demo
 
-    sys.exit(run_demo(workdir))
+    config = load_config()
+    sys.exit(run_demo(workdir or nsw_home() / "demo", config.pki_dir))
 
 
 def _stop_on_signals(stop: object) -> None:

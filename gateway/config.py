@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from gateway import resources
+
 MIB = 1024 * 1024
 
 
@@ -22,8 +23,10 @@ class Config:
     pki_dir: Path  # dev PKI layout: trust anchors, intermediates, CRLs, gateway key and cert
     gateway_key: Path
     gateway_cert: Path
-    mappings_dir: Path = PROJECT_ROOT / "mappings"
-    wsdl_dir: Path = PROJECT_ROOT / "wsdl"
+    # Shipped with the package (gateway.resources); found when the configuration is built, not
+    # when this module is imported.
+    mappings_dir: Path = field(default_factory=lambda: resources.shipped("mappings"))
+    wsdl_dir: Path = field(default_factory=lambda: resources.shipped("wsdl"))
     max_body_bytes: int = 5 * MIB
     dispatcher_threads: int = 2  # 0: no dispatcher in the web process (run `nsw worker`)
     poll_interval_s: float = 0.2
@@ -64,22 +67,17 @@ class Config:
         return replace(self, **changes)
 
 
-def default_database_url() -> str:
-    var = PROJECT_ROOT / "var"
-    return f"sqlite:///{var / 'nsw.db'}"
-
-
 def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
     """Build the configuration from `env` (default: the process environment) and `overrides`."""
     env = os.environ if env is None else env
-    pki_dir = Path(env.get("NSW_PKI_DIR", str(PROJECT_ROOT / "certs" / "dev")))
+    pki_dir = Path(env.get("NSW_PKI_DIR") or resources.default_pki_dir(env))
     agency_urls = {
         key[len("NSW_AGENCY_") : -len("_URL")].lower(): value
         for key, value in env.items()
         if key.startswith("NSW_AGENCY_") and key.endswith("_URL")
     }
     config = Config(
-        database_url=env.get("NSW_DATABASE_URL", default_database_url()),
+        database_url=env.get("NSW_DATABASE_URL") or resources.default_database_url(env),
         pki_dir=pki_dir,
         gateway_key=Path(env.get("NSW_GATEWAY_KEY", str(pki_dir / "gateway.key"))),
         gateway_cert=Path(env.get("NSW_GATEWAY_CERT", str(pki_dir / "gateway.pem"))),

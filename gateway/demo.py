@@ -25,15 +25,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.client import ApiProblem, GatewayClient
 from gateway.clock import system_clock
-from gateway.config import PROJECT_ROOT
 from gateway.pki import DevPki, init_dev_pki
 from gateway.processes import ProcessGroup, free_port
+from gateway.resources import shipped
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 
-SAMPLES = PROJECT_ROOT / "samples"
 AGENCIES = ("customs", "transport", "agriculture", "health")
 VERDICT_COLOUR = {"released": "green", "refused": "red", "inspection": "yellow"}
 
@@ -61,9 +60,11 @@ def _trader_for(pki: DevPki, declarant: str) -> SigningIdentity:
     raise LookupError(f"no dev trader certificate for BIN {declarant}")
 
 
-def run_demo(workdir: Path) -> int:
+def run_demo(workdir: Path, pki_dir: Path) -> int:
+    """Run the demo with its database, signed files and logs in `workdir` (made afresh) and the
+    dev PKI in `pki_dir` (made if missing, its CRLs renewed if stale)."""
     failures = 0
-    pki_dir = PROJECT_ROOT / "certs" / "dev"
+    samples = shipped("samples")
     step("Development PKI")
     pki = init_dev_pki(pki_dir)
     ok(f"root and issuing CA, CRL, gateway, agencies and traders in {pki.directory}")
@@ -86,7 +87,12 @@ def run_demo(workdir: Path) -> int:
         }
         for code in AGENCIES:
             port = free_port()
-            url = group.start(code, ["-m", "simulators", code, "--port", str(port)], port, {})
+            url = group.start(
+                code,
+                ["-m", "simulators", code, "--port", str(port)],
+                port,
+                {"NSW_PKI_DIR": str(pki_dir)},  # the agencies sign with their dev keys
+            )
             env[f"NSW_AGENCY_{code.upper()}_URL"] = url
             ok(f"{code:<12} {url}")
 
@@ -100,14 +106,14 @@ def run_demo(workdir: Path) -> int:
 
         client = GatewayClient(gateway_url)
         trust = TrustStore.from_directory(pki_dir, system_clock)
-        expected = tomllib.loads((SAMPLES / "expected.toml").read_text())
+        expected = tomllib.loads((samples / "expected.toml").read_text())
         submitted: dict[str, str] = {}
         readers: dict[str, GatewayClient] = {}  # reads are signed by the declarant (RFC 9421)
 
         step("Traders register where their decisions are to be sent (signed requests)")
         inbox = start_trader_inbox(pki_dir=pki_dir)
         stack.callback(inbox.stop)
-        documents = {name: parse_xml((SAMPLES / f"{name}.xml").read_bytes()) for name in expected}
+        documents = {name: parse_xml((samples / f"{name}.xml").read_bytes()) for name in expected}
         for name, document in documents.items():
             declarant = document.findtext("{urn:kz:nsw:application:1}DeclarantBIN") or ""
             readers[name] = GatewayClient(gateway_url, identity=_trader_for(pki, declarant))
@@ -215,7 +221,7 @@ def _check_notifications(
 def _show_refusals(client: GatewayClient, pki_dir: Path, workdir: Path) -> int:
     """Submit documents that must not be accepted and show the problem each one gets."""
     failures = 0
-    source = parse_xml((SAMPLES / "fresh-apples-import.xml").read_bytes())
+    source = parse_xml((shipped("samples") / "fresh-apples-import.xml").read_bytes())
     tampered = (
         (workdir / "fresh-apples-import.signed.xml")
         .read_bytes()

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from gateway.config import PROJECT_ROOT
 from gateway.pki import DevPki, init_dev_pki
+from gateway.resources import shipped
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
 
 pytest_plugins = ["tests.gateway_fixtures"]
 
-SAMPLES = PROJECT_ROOT / "samples"
+SAMPLES = shipped("samples")
 _real_connect = socket.socket.connect
 
 

@@ -20,10 +20,10 @@ import requests
 from gateway.bootstrap import Services
 from gateway.checkpoint.demo import arrival_notice
 from gateway.client import GatewayClient
-from gateway.config import PROJECT_ROOT
 from gateway.omc.actions import acknowledge_alert
 from gateway.omc.roles import Officer, Role
 from gateway.pki import DevPki
+from gateway.resources import shipped
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
 
@@ -75,7 +75,7 @@ def put_vehicles_on_the_floor(url: str, pki: DevPki, services: Services, work: P
 def _drive(url: str, pki: DevPki, work: Path) -> None:
     # The simulator replays the fixes along the corridor's waypoints; giving it only the first half
     # of them leaves the truck on the way (near Kordai), not already at the exit checkpoint.
-    corridor = PROJECT_ROOT / "mappings" / "corridors" / f"{CORRIDOR}.toml"
+    corridor = shipped("mappings") / "corridors" / f"{CORRIDOR}.toml"
     first_half = work / "corridor-first-half.toml"
     waypoints = _waypoints(corridor)[:4]
     first_half.write_text(f"waypoints = {json.dumps(waypoints)}\n", encoding="utf-8")
@@ -87,7 +87,7 @@ def _drive(url: str, pki: DevPki, work: Path) -> None:
     for plate, _, _, options in TRUCKS:
         command += ["--truck", f"{plate}:{options}"]
     done = subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=work, capture_output=True, text=True, timeout=300, check=False
     )
     log.debug("checkpoint simulator:\n%s", done.stdout)
     if done.returncode != 0:
@@ -105,7 +105,7 @@ def _acknowledge_first_alert(services: Services) -> None:
 
 
 def _lodge(url: str, pki: DevPki, sample: str, *, reference: str) -> str:
-    raw = (PROJECT_ROOT / "samples" / f"{sample}.xml").read_bytes()
+    raw = (shipped("samples") / f"{sample}.xml").read_bytes()
     raw = raw.replace(b"<TraderReference>", f"<TraderReference>{reference}-".encode(), 1)
     signed = sign_enveloped(parse_xml(raw), _identity(pki, SIGNERS[sample]))
     return str(GatewayClient(url).submit(signed)["id"])

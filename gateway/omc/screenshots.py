@@ -18,9 +18,10 @@ from werkzeug.serving import make_server
 from gateway.app import create_app
 from gateway.bootstrap import build_services
 from gateway.client import GatewayClient
-from gateway.config import PROJECT_ROOT, load_config
+from gateway.config import load_config
 from gateway.omc.screenshot_traffic import put_vehicles_on_the_floor
 from gateway.pki import DevPki, init_dev_pki
+from gateway.resources import shipped
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
 
@@ -104,7 +105,7 @@ def _lodge(url: str, pki: DevPki) -> list[str]:
         identity = SigningIdentity.from_files(
             pki.key_path(slug), pki.cert_path(slug), pki.directory / "issuing-ca.pem"
         )
-        raw = (PROJECT_ROOT / "samples" / f"{name}.xml").read_bytes()
+        raw = (shipped("samples") / f"{name}.xml").read_bytes()
         ids.append(client.submit(sign_enveloped(parse_xml(raw), identity))["id"])
     return ids
 

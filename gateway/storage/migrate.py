@@ -1,4 +1,4 @@
-"""Bring a database to the newest schema with Alembic (migrations/ at the project root)."""
+"""Bring a database to the newest schema with Alembic (the shipped `migrations/` package)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
-from gateway.config import PROJECT_ROOT
+from gateway.resources import shipped
 
 
 def alembic_config(url: str) -> AlembicConfig:
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("script_location", str(shipped("migrations")))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 

@@ -22,14 +22,13 @@ from gateway.callback_errors import (
     CallbackSignatureInvalid,
     InvalidCallback,
 )
-from gateway.config import PROJECT_ROOT
 from gateway.errors import GatewayError
+from gateway.resources import shipped
 from gateway.web.callback_service import callback_service
 from gateway.xmlparse import parse_xml
 
 bp = Blueprint("callbacks_soap", __name__)
 
-CONTRACT = PROJECT_ROOT / "wsdl" / "gateway"
 XML = "text/xml; charset=utf-8"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 _schema: etree.XMLSchema | None = None
@@ -40,7 +39,7 @@ _schema_lock = threading.Lock()
 def wsdl() -> Response:
     if "wsdl" not in request.args:
         return Response("SOAP service; the contract is at ?wsdl\n", mimetype="text/plain")
-    tree = parse_xml((CONTRACT / "gateway.wsdl").read_bytes())
+    tree = parse_xml((shipped("wsdl") / "gateway" / "gateway.wsdl").read_bytes())
     for address in tree.iter(f"{{{WSDL_SOAP}}}address"):
         address.set("location", request.base_url)
     return Response(etree.tostring(tree, xml_declaration=True, encoding="utf-8"), content_type=XML)
@@ -48,7 +47,7 @@ def wsdl() -> Response:
 
 @bp.get("/soap/gateway.xsd")
 def xsd() -> Response:
-    return Response((CONTRACT / "gateway.xsd").read_bytes(), content_type=XML)
+    return Response((shipped("wsdl") / "gateway" / "gateway.xsd").read_bytes(), content_type=XML)
 
 
 @bp.post("/soap/callbacks")
@@ -123,7 +122,9 @@ def _errors(element: etree._Element) -> list[str]:
     global _schema
     with _schema_lock:
         if _schema is None:
-            _schema = etree.XMLSchema(parse_xml((CONTRACT / "gateway.xsd").read_bytes()))
+            _schema = etree.XMLSchema(
+                parse_xml((shipped("wsdl") / "gateway" / "gateway.xsd").read_bytes())
+            )
         if _schema.validate(copy.deepcopy(element)):
             return []
         return [str(e.message) for e in _schema.error_log]

@@ -14,13 +14,13 @@ from gateway.checkpoint.exit_permit import AppDecision, CaseView, OpenFinding, e
 from gateway.checkpoint.gate_rules import Declared, evaluate, load_gate_rules
 from gateway.checkpoint.registry import STAGES
 from gateway.checkpoint.timing import percentile, summarise, visit_timing
-from gateway.config import PROJECT_ROOT
-from gateway.pki import init_dev_pki, load_dev_pki
+from gateway.pki import DevPki, init_dev_pki, load_dev_pki
 from gateway.pki_profiles import DEVICES
+from gateway.resources import shipped
 from simulators.schema_check import SchemaChecker
 from tests.checkpoint.conftest import GOOD_READINGS
 
-RULES = load_gate_rules(PROJECT_ROOT / "mappings" / "gate_rules.toml")
+RULES = load_gate_rules(shipped("mappings") / "gate_rules.toml")
 DECLARED = Declared(36200, 5)
 
 
@@ -112,7 +112,7 @@ def test_visit_timing_splits_stages_and_waiting() -> None:
 
 def test_the_simulator_bodies_match_the_contract() -> None:
     contract = json.loads(
-        (PROJECT_ROOT / "wsdl" / "checkpoint" / "device-events.openapi.json").read_text()
+        (shipped("wsdl") / "checkpoint" / "device-events.openapi.json").read_text()
     )
     checker = SchemaChecker(contract)
     event = {"event_id": "ev-00000001", "checkpoint": "KZ-NURZHOLY", "stage": "scan", "lane": "L2",
@@ -145,10 +145,8 @@ def test_an_older_dev_pki_gets_the_missing_device_certificates(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_each_stage_has_a_device_at_nur_zholy(stage: str) -> None:
+def test_each_stage_has_a_device_at_nur_zholy(stage: str, pki: DevPki) -> None:
     from gateway.checkpoint.registry import load_registry
 
-    registry = load_registry(
-        PROJECT_ROOT / "mappings" / "checkpoints.toml", PROJECT_ROOT / "certs" / "dev"
-    )
+    registry = load_registry(shipped("mappings") / "checkpoints.toml", pki.directory)
     assert stage in registry.checkpoints["KZ-NURZHOLY"].devices

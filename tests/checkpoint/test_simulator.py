@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from gateway.config import PROJECT_ROOT
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
+from tests.paths import REPO_ROOT
 
 
 def test_the_simulator_drives_trucks_and_a_transit_with_a_deviation(checkpoint: Checkpoint) -> None:
@@ -23,7 +23,7 @@ def test_the_simulator_drives_trucks_and_a_transit_with_a_deviation(checkpoint: 
         "--transit", "123ABC02", "--fixes", "7", "--fix-seconds", "0", "--deviation-km", "60",
         "--seal-open-at", "5",
     ]  # fmt: skip
-    run = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert json.loads(lines[-1])["results"] == {"123ABC02": "open-barrier", "777NEW01": "manual"}

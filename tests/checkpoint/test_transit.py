@@ -9,7 +9,7 @@ import pytest
 from gateway.checkpoint.errors import PositionRefused
 from gateway.checkpoint.events import Position
 from gateway.checkpoint.transit import Corridor, Track, judge, load_corridors
-from gateway.config import PROJECT_ROOT
+from gateway.resources import shipped
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 
 T0 = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
@@ -17,7 +17,7 @@ T0 = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module")
 def corridor() -> Corridor:
-    return load_corridors(PROJECT_ROOT / "mappings" / "corridors")["china-uzbekistan"]
+    return load_corridors(shipped("mappings") / "corridors")["china-uzbekistan"]
 
 
 def _track(**changes: object) -> Track:

@@ -14,18 +14,19 @@ from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import build_services
-from gateway.config import PROJECT_ROOT
 from gateway.pki_profiles import PartySpec, _name, issue_certificate, new_key
+from gateway.resources import shipped
 from simulators.server import start_configured_agency
 from tests.gateway_fixtures import KeyringClient, gateway_config
+from tests.paths import REPO_ROOT
 
-DATA = PROJECT_ROOT / "tests" / "data" / "fifth_agency"
+DATA = REPO_ROOT / "tests" / "data" / "fifth_agency"
 
 
 def with_fifth_agency(tmp: Path) -> Path:
     """The project's mappings plus the fifth agency's entry, rule and mapping folder."""
     mappings = tmp / "mappings"
-    shutil.copytree(PROJECT_ROOT / "mappings", mappings)
+    shutil.copytree(shipped("mappings"), mappings)
     for name in ("agencies.toml", "routing.toml"):
         with (mappings / name).open("a", encoding="utf-8") as out:
             out.write("\n" + (DATA / name).read_text(encoding="utf-8"))

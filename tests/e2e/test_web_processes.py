@@ -22,12 +22,12 @@ from lxml import etree
 
 from gateway.audit_verify import verify_bundle, verify_tree_heads
 from gateway.client import GatewayClient
-from gateway.config import PROJECT_ROOT
 from gateway.pki import DevPki
 from gateway.processes import free_port, wait_for_port
 from gateway.trail_format import TreeHead
 from gateway.trust import load_certificates
 from tests.conftest import SAMPLE_SIGNER, SAMPLES, trader_identity
+from tests.paths import REPO_ROOT
 
 AGENCIES = ("customs", "transport", "agriculture", "health")
 EXPECTED = tomllib.loads((SAMPLES / "expected.toml").read_text())
@@ -63,7 +63,7 @@ def web_processes(pki, database_url, own_agency, tmp_path) -> Iterator[list[str]
                 subprocess.Popen(
                     [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
                     env=env,
-                    cwd=PROJECT_ROOT,
+                    cwd=REPO_ROOT,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )
@@ -182,7 +182,7 @@ def test_two_web_processes_decide_each_application_once(  # type: ignore[no-unty
     command = ["audit", "verify", str(bundle_file), "--ca", str(ca), "--gateway-cert", str(cert)]
     verified = subprocess.run(
         [sys.executable, "-m", "gateway.cli", *command],
-        cwd=PROJECT_ROOT,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,

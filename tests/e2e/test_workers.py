@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from gateway.config import PROJECT_ROOT
 from gateway.storage.models import OutboxRow
 from simulators.server import start_agency
+from tests.paths import REPO_ROOT
 
 APPS = 8
 AGENCIES = ("customs", "transport", "agriculture", "health")
@@ -34,7 +34,7 @@ def start_worker(env: dict[str, str], logfile) -> subprocess.Popen[bytes]:  # ty
     return subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "worker", "--threads", "2"],
         env={**os.environ, **env},
-        cwd=PROJECT_ROOT,
+        cwd=REPO_ROOT,
         stdout=logfile,
         stderr=subprocess.STDOUT,
     )

@@ -103,9 +103,9 @@ def test_content_changed_after_signing_is_refused(client, signed_sample) -> None
 
 
 def test_unsigned_application_is_refused(client) -> None:  # type: ignore[no-untyped-def]
-    from gateway.config import PROJECT_ROOT
+    from gateway.resources import shipped
 
-    raw = (PROJECT_ROOT / "samples" / "fresh-apples-import.xml").read_bytes()
+    raw = (shipped("samples") / "fresh-apples-import.xml").read_bytes()
     response = client.post("/api/v1/applications", data=raw, headers=XML)
     assert response.status_code == 422
     assert problem_code(response) == "bad-signature"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.config import PROJECT_ROOT
+from gateway.resources import shipped
 from tests.security.conftest import XML
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -96,7 +96,7 @@ def test_application_signed_with_xmlsec1_is_accepted(
     xmlsec1, tmp_path, pki, client, sample, slug, method
 ) -> None:  # type: ignore[no-untyped-def]
     keys = f"{pki.key_path(slug)},{pki.cert_path(slug)},{pki.directory / 'issuing-ca.pem'}"
-    unsigned = (PROJECT_ROOT / "samples" / f"{sample}.xml").read_bytes()
+    unsigned = (shipped("samples") / f"{sample}.xml").read_bytes()
     signed = xmlsec1_sign(xmlsec1, tmp_path, unsigned, method, keys)
     response = client.post("/api/v1/applications", data=signed, headers=XML)
     assert response.status_code == 202, response.json

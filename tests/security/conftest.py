@@ -11,13 +11,13 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from gateway.clock import system_clock
-from gateway.config import PROJECT_ROOT
 from gateway.pki import DevPki
+from gateway.resources import shipped
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
 from tests.security.forge import load_key
 
-SAMPLES = PROJECT_ROOT / "samples"
+SAMPLES = shipped("samples")
 A = "{urn:kz:nsw:application:1}"
 XML = {"Content-Type": "application/xml"}
 

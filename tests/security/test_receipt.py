@@ -8,7 +8,7 @@ import hashlib
 from lxml import etree
 
 from gateway.clock import system_clock
-from gateway.config import PROJECT_ROOT
+from gateway.resources import shipped_file
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import verify_enveloped
 from tests.security.conftest import XML
@@ -31,7 +31,7 @@ def test_receipt_is_signed_by_the_gateway_over_the_exact_bytes(
     assert signed.findtext(f"{R}ApplicationSHA256") == hashlib.sha256(body).hexdigest()
     assert signed.findtext(f"{R}ReceivedAt") == answer.json["received_at"]
     assert signed.findtext(f"{R}DeclarantBIN") == "210540012341"
-    schema = etree.XMLSchema(etree.parse(str(PROJECT_ROOT / "wsdl/application/receipt.xsd")))
+    schema = etree.XMLSchema(etree.parse(str(shipped_file("wsdl/application/receipt.xsd"))))
     assert schema.validate(parse_xml(receipt)), schema.error_log
 
     # A replay gets the original's receipt: same id, digest and time.

@@ -5,16 +5,16 @@ from pathlib import Path
 import pytest
 
 from gateway.application import read_application
-from gateway.config import PROJECT_ROOT
 from gateway.errors import ConfigurationError
+from gateway.resources import shipped
 from gateway.routing import explain, load_rules, route
 from gateway.xmlparse import parse_xml
 
-RULES = load_rules(PROJECT_ROOT / "mappings" / "routing.toml")
+RULES = load_rules(shipped("mappings") / "routing.toml")
 
 
 def sample(name: str, edit: tuple[bytes, bytes] | None = None):  # type: ignore[no-untyped-def]
-    raw = (PROJECT_ROOT / "samples" / f"{name}.xml").read_bytes()
+    raw = (shipped("samples") / f"{name}.xml").read_bytes()
     if edit:
         raw = raw.replace(*edit)
     return read_application(parse_xml(raw))

@@ -1,0 +1,1 @@
+"""The migration scripts (Alembic reads every file here but this one)."""
