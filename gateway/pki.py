@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from gateway.errors import ConfigurationError
+from gateway.pki_crl import refresh_stale_crls, reissue_crl
 from gateway.pki_profiles import (
     ISSUING_CA,
     PARTIES,
@@ -106,14 +107,24 @@ class DevPki:
 def init_dev_pki(directory: Path, *, now: dt.datetime | None = None, force: bool = False) -> DevPki:
     """Return the dev PKI in `directory`, creating it first if there is none (or if `force`).
 
-    An existing PKI (a manifest whose files are all present) is loaded unchanged: keys and
-    fingerprints stay stable across runs. A manifest that is unreadable or names missing files
+    An existing PKI (a manifest whose files are all present) keeps every key and certificate, so
+    fingerprints stay stable across runs; only a CRL past or within a day of its next update is
+    issued afresh (same entries, next CRL number), so a PKI made weeks ago still works. A manifest that is unreadable or names missing files
     raises `ConfigurationError` rather than being overwritten; pass `force=True` to replace it.
     `now` (aware) is the issuing time; it defaults to the current UTC time.
     """
     directory = Path(directory)
     if not force and (directory / MANIFEST).exists():
-        return _add_missing_leaves(load_dev_pki(directory), now)
+        pki = _add_missing_leaves(load_dev_pki(directory), now)
+        refresh_stale_crls(
+            pki.directory,
+            {
+                name: (pki.party(ca).cert, pki.party(ca).key)
+                for name, ca in ((CRL_FILE, ISSUING_CA), (ROOT_CRL_FILE, ROOT_CA))
+            },
+            (now or dt.datetime.now(dt.UTC)).replace(microsecond=0),
+        )
+        return pki
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     if moment.tzinfo is None:
         raise ValueError("init_dev_pki needs an aware datetime for `now`")
@@ -191,7 +202,7 @@ def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
         if spec.revoked:
             revoked.append((cert.serial_number, moment))
     if revoked:
-        _revoke_more(pki.crl_path, issuer, revoked, moment)
+        reissue_crl(pki.crl_path, issuer, revoked, moment)
     raw = json.loads(pki.manifest_path.read_text(encoding="utf-8"))
     raw["parties"] = [asdict(r) for r in records]
     # Replace the manifest atomically: a run cut short leaves the old, still complete, manifest.
@@ -199,25 +210,6 @@ def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
     _write(staged, json.dumps(raw, indent=2).encode() + b"\n", _PUBLIC_MODE)
     os.replace(staged, pki.manifest_path)
     return DevPki(pki.directory, tuple(records), pki.created)
-
-
-def _revoke_more(
-    path: Path,
-    issuer: tuple[x509.Certificate, PrivateKey],
-    revoked: list[tuple[int, dt.datetime]],
-    now: dt.datetime,
-) -> None:
-    """Replace the CRL at `path` by one from `issuer` listing its entries and `revoked`."""
-    earlier = x509.load_pem_x509_crl(path.read_bytes())
-    try:
-        number = earlier.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except x509.ExtensionNotFound:
-        number = 0
-    listed = [(r.serial_number, r.revocation_date_utc) for r in earlier] + revoked
-    crl = make_crl(*issuer, listed, now=now, number=number + 1)
-    staged = path.with_name(path.name + ".new")
-    _write(staged, crl.public_bytes(serialization.Encoding.PEM), _PUBLIC_MODE)
-    os.replace(staged, path)
 
 
 def load_dev_pki(directory: Path) -> DevPki:
