@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -51,6 +52,8 @@ from gateway.trust_checks import (
     issued_by,
     subject_id,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_PATH_LENGTH = 6  # certificates, leaf and anchor included; ends the search on looping bundles
 
@@ -244,10 +247,22 @@ class TrustStore:
             )
         if crl.next_update_utc is None or crl.next_update_utc < now:
             due = iso(crl.next_update_utc) if crl.next_update_utc else "never"
+            # The trader is told to try later; the operator, who can act, is told what to do (a
+            # server path is no business of the trader's, so it goes to the log, not the problem).
+            log.error(
+                "The revocation list %s from '%s' was due for renewal at %s, so every certificate "
+                "that authority issued is refused. Fetch a fresh CRL from '%s' and put it in "
+                "place of that file (in NSW_PKI_DIR); the gateway reads it again without a restart.",
+                self._source_of(crl) or "(unknown file)", by, due, by,
+            )  # fmt: skip
             raise StaleRevocationList(
                 f"The gateway's revocation list from '{by}' was due for renewal at {due}, so the "
                 f"revocation status of '{who}' cannot be checked now. Try again later.",
             )
+
+    def _source_of(self, crl: x509.CertificateRevocationList) -> Path | None:
+        with self._lock:
+            return next((p for p, f in self._crl_files.items() if f.crl is crl), None)
 
     def _current_crls(self) -> list[x509.CertificateRevocationList]:
         """The CRLs in the configured files, re-read only for files whose stat changed."""

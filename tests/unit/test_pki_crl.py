@@ -85,3 +85,16 @@ def test_a_crl_is_renewed_only_with_less_than_a_day_left(
     init_dev_pki(directory, now=NOW)
     assert ((directory / CRL_FILE).read_bytes() != before) is renewed
 
+
+def test_a_stale_crl_tells_the_operator_which_file_to_replace_and_how(
+    old_pki: DevPki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = _copy(old_pki, tmp_path)
+    store = TrustStore.from_directory(directory, lambda: NOW)
+    with pytest.raises(StaleRevocationList) as refused:
+        store.verify(_trader(directory))
+    (record,) = [r for r in caplog.records if r.name == "gateway.trust"]
+    message = record.getMessage()
+    assert str(directory / CRL_FILE) in message
+    assert "Fetch a fresh CRL from 'CN=NSW Dev Issuing" in message and "NSW_PKI_DIR" in message
+    assert str(directory) not in refused.value.detail  # the trader is not shown server paths
