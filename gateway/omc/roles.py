@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 
 class Role(enum.StrEnum):
-    OPERATOR = "operator"  # the OMC's own staff: see everything, act on everything
+    OPERATOR = "operator"  # the OMC's own staff: see everything, act on every case and vehicle
     AGENCY_OFFICER = "agency-officer"  # one agency's officer: its own cases only
     AUDITOR = "auditor"  # read-only, audit views, evidence bundles
     ADMIN = "admin"  # accounts, agencies, rules
@@ -34,6 +34,10 @@ GRANTS: dict[Role, frozenset[Perm]] = {
             Perm.ACK_ALERT,
             Perm.RECORD_INSPECTION,
             Perm.CLEAR_VEHICLE,
+            # Read-only, as for auditors: the duty officer answering for an application needs its
+            # trail and evidence. Nothing under AUDIT changes anything, so no separation of duties
+            # is lost; accounts and rules (ADMINISTER) stay with the administrator.
+            Perm.AUDIT,
         }
     ),
     Role.AGENCY_OFFICER: frozenset(

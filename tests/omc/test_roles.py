@@ -15,7 +15,7 @@ PAGES = {  # path -> roles that may open it
     "/omc/movements": {"op", "vet", "cus", "aud"},
     "/omc/charts": {"op", "vet", "cus", "aud"},
     "/omc/charts/data.json": {"op", "vet", "cus", "aud"},
-    "/omc/audit": {"aud"},
+    "/omc/audit": {"op", "aud"},
     "/omc/admin": {"adm"},
 }
 
