@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from http_message_signatures import HTTPMessageSigner, algorithms
 from http_message_signatures.resolvers import MappingKeyResolver
 
+from simulators.security import default_pki_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("entry", "radiation", "parameters", "scan", "documents", "exit")
 TAG = "nsw-device"  # the devices' RFC 9421 tag; the gateway refuses a trader's "nsw-trader" here
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulators.checkpoint", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--gateway", required=True)
-    parser.add_argument("--pki", type=Path, default=ROOT / "certs" / "dev")
+    parser.add_argument("--pki", type=Path, help="default: NSW_PKI_DIR, else $NSW_HOME/pki")
     parser.add_argument("--checkpoint", default="KZ-NURZHOLY")
     parser.add_argument("--truck", action="append", default=[], type=Truck.parse)
     parser.add_argument("--stage-seconds", type=float, default=0.5)
@@ -221,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
 
     mapping = tomllib.loads((ROOT / "mappings" / "checkpoints.toml").read_text())
     slugs = mapping["checkpoints"][args.checkpoint]["devices"]
-    devices = {stage: SignedDevice(args.gateway, args.pki, slugs[stage]) for stage in STAGES}
+    pki = args.pki or default_pki_dir()
+    devices = {stage: SignedDevice(args.gateway, pki, slugs[stage]) for stage in STAGES}
     results: dict[str, str] = {}
     lanes: dict[str, list[Truck]] = {}
     for truck in args.truck:
@@ -237,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     for thread in threads:
         thread.join()
     if args.transit:
-        tracker = SignedDevice(args.gateway, args.pki, mapping["trackers"]["devices"][0])
+        tracker = SignedDevice(args.gateway, pki, mapping["trackers"]["devices"][0])
         run_transit(tracker, args.transit, args.corridor, args.fixes, args.deviation_km,
                     args.fix_seconds, args.seal_open_at, args.track_hours)  # fmt: skip
     print(json.dumps({"results": results}), flush=True)

@@ -32,7 +32,6 @@ from http_message_signatures import (
     algorithms,
 )
 
-DEFAULT_PKI = Path(__file__).resolve().parent.parent / "certs" / "dev"
 LABEL = "nsw"
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
 RESPONSE_COMPONENTS = (
@@ -44,6 +43,16 @@ RESPONSE_COMPONENTS = (
     '"content-digest";req',
     f'"signature";key="{LABEL}";req',
 )
+
+
+def default_pki_dir() -> Path:
+    """The dev PKI `nsw pki init` makes by default: NSW_PKI_DIR, else $NSW_HOME/pki, else the XDG
+    data directory's nsw/pki (the gateway's rule, gateway.resources; simulators may not import it).
+    Never beside the installed package."""
+    if os.environ.get("NSW_PKI_DIR"):
+        return Path(os.environ["NSW_PKI_DIR"])
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(os.environ.get("NSW_HOME") or Path(data) / "nsw") / "pki"
 
 
 class BadRequestSignature(Exception):
@@ -58,7 +67,7 @@ class AgencyKeys:
 
     @classmethod
     def load(cls, code: str, pki_dir: Path | None = None) -> AgencyKeys:
-        directory = Path(pki_dir or os.environ.get("NSW_PKI_DIR") or DEFAULT_PKI)
+        directory = Path(pki_dir or default_pki_dir())
         key = serialization.load_pem_private_key(
             (directory / f"agency-{code}.key").read_bytes(), password=None
         )

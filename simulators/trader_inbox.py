@@ -25,7 +25,7 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import XMLVerifier
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from simulators.security import DEFAULT_PKI, BadRequestSignature, Message, verify_http
+from simulators.security import BadRequestSignature, Message, default_pki_dir, verify_http
 from simulators.server import ServingThread
 
 COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest", "idempotency-key")
@@ -59,7 +59,7 @@ class InboxState:
 
 def create_app(options: InboxOptions, state: InboxState) -> Flask:
     app = Flask("trader_inbox")
-    pki = Path(options.pki_dir or DEFAULT_PKI)
+    pki = Path(options.pki_dir or default_pki_dir())
     gateway = x509.load_pem_x509_certificate((pki / "gateway.pem").read_bytes())
 
     @app.post(PATH)

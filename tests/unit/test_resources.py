@@ -55,3 +55,20 @@ def test_explicit_settings_win_over_the_data_directory(tmp_path: Path) -> None:
     )
     assert config.pki_dir == Path("/etc/nsw/pki")
     assert config.database_url == "sqlite://"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"NSW_PKI_DIR": "/etc/nsw/pki"}, {"NSW_HOME": "/srv/nsw"}, {"XDG_DATA_HOME": "/data"}, {}],
+)
+def test_the_simulators_find_the_dev_pki_where_the_gateway_makes_it(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from simulators.security import default_pki_dir
+
+    for name in ("NSW_PKI_DIR", "NSW_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert default_pki_dir() == load_config().pki_dir
