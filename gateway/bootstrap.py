@@ -16,7 +16,7 @@ from gateway.breaker import BreakerRule, Breakers
 from gateway.callbacks import agency_credentials
 from gateway.checkpoint import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
-from gateway.config import PROJECT_ROOT, Config
+from gateway.config import PROJECT_ROOT, Config, check_lease_outlasts_timeouts
 from gateway.decision_document import make_decider
 from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.errors import ConfigurationError
@@ -146,6 +146,7 @@ def build_services(
         specs = {
             code: replace(spec, timeout_s=config.agency_timeout_s) for code, spec in specs.items()
         }
+    check_lease_outlasts_timeouts(config, {code: spec.timeout_s for code, spec in specs.items()})
     adapters = {
         code: build_adapter(spec, agency_credentials(config, spec, clock))
         for code, spec in specs.items()
