@@ -30,6 +30,7 @@ from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.notifications import NotificationStore
 from gateway.storage.outbox import OutboxStore
+from gateway.storage.repository import FencedWrites
 from gateway.trader_keys import NonceLedger, TraderCertificates
 from gateway.trust import TrustStore
 from gateway.xmlsig import SigningIdentity
@@ -140,7 +141,8 @@ def build_services(
     engine = make_engine(config.database_url)
     if migrate:
         upgrade(engine)
-    store = OutboxStore(engine, clock)
+    fenced = FencedWrites()  # one count of fenced late writes for /metrics, outbox and notifiers
+    store = OutboxStore(engine, clock, fenced)
     specs = load_agency_specs(config.mappings_dir, PROJECT_ROOT, config.agency_urls)
     if config.agency_timeout_s is not None:
         specs = {
@@ -185,5 +187,5 @@ def build_services(
             identity=identity,
             representatives=representatives,
         ),
-        notifications=NotificationStore(engine, clock),
+        notifications=NotificationStore(engine, clock, fenced),
     )
