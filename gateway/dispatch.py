@@ -24,6 +24,7 @@ from gateway.callbacks import answer_fields, callback_url
 from gateway.clock import Clock
 from gateway.decision import CaseState
 from gateway.request_context import request_id_var
+from gateway.storage.db import disconnect_reason, lost_connection
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import Claim, Decide, Message
 
@@ -215,8 +216,17 @@ def poll(runner: Runner, stop: threading.Event, poll_s: float) -> None:
     while not stop.is_set():
         try:
             handled = runner.step()
-        except Exception:
-            log.exception("%s: claiming failed", runner.name)
+        except Exception as exc:
+            if lost_connection(exc):
+                # A database restart or a killed backend: the next turn gets a fresh connection,
+                # and a claim whose write was lost comes back when its lease runs out.
+                log.warning(
+                    "%s: database connection lost (%s); carrying on",
+                    runner.name,
+                    disconnect_reason(exc),
+                )
+            else:
+                log.exception("%s: claiming failed", runner.name)
             handled = 0
         if not handled:
             stop.wait(poll_s)

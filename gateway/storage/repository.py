@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock, iso
 from gateway.decision import CaseResult, CaseState
 from gateway.storage import trail_log
-from gateway.storage.db import is_postgres, read_session_factory, session_factory
+from gateway.storage.db import (
+    DatabaseUnavailable,
+    disconnect_reason,
+    is_postgres,
+    read_session_factory,
+    session_factory,
+    unavailable_on_disconnect,
+)
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
 from gateway.trail_format import precise
 
@@ -131,14 +138,32 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        """One transaction; a lost database connection in it raises `DatabaseUnavailable`."""
+        with unavailable_on_disconnect(), self._sessions.begin() as session:
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it does not take the write lock."""
-        with self._readers.begin() as session:
+        with unavailable_on_disconnect(), self._readers.begin() as session:
             yield session
+
+    def retry_once_on_disconnect(self, work: Callable[[], T], what: str) -> T:
+        """`work()`, and once more on a fresh connection if the database connection was lost.
+
+        Only for work that is safe to repeat even when the first try committed unseen (the
+        commit's answer is what got lost): intake, whose same bytes give the same application,
+        and reads. The pool dropped the dead connection (and pre-pings the others), so the
+        second try gets a live one; a second loss is the caller's `DatabaseUnavailable`."""
+        try:
+            return work()
+        except DatabaseUnavailable as lost:
+            log.warning(
+                "%s: database connection lost (%s); trying once more on a fresh connection",
+                what,
+                disconnect_reason(lost),
+            )
+            return work()
 
     def _lease(
         self,
@@ -258,7 +283,15 @@ class Store:
     def create_application(self, new: NewApplication, messages: list[Message]) -> dt.datetime:
         """Application, one case and one outbox row per agency, and the messages: one transaction.
 
-        Raises `DuplicateReference` when the declarant already used this trader reference."""
+        Raises `DuplicateReference` when the declarant already used this trader reference. A lost
+        database connection is retried once: if the first try committed unseen, the second finds
+        the same bytes under the reference (`DuplicateReference(same_bytes=True)`), which intake
+        answers with the original application."""
+        return self.retry_once_on_disconnect(
+            lambda: self._create_application(new, messages), f"application {new.id}"
+        )
+
+    def _create_application(self, new: NewApplication, messages: list[Message]) -> dt.datetime:
         now = self.clock()
         try:
             with self.transaction() as s:
