@@ -27,7 +27,7 @@ from gateway.client import ApiProblem, GatewayClient
 from gateway.clock import system_clock
 from gateway.config import PROJECT_ROOT
 from gateway.pki import DevPki, init_dev_pki
-from gateway.processes import ProcessGroup, free_port
+from gateway.processes import NotReady, ProcessGroup, free_port
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
@@ -35,6 +35,8 @@ from simulators.trader_inbox import RunningInbox, start_trader_inbox
 
 SAMPLES = PROJECT_ROOT / "samples"
 AGENCIES = ("customs", "transport", "agriculture", "health")
+# What answers once a stand-in is up: a SOAP service its WSDL, a REST one its OpenAPI contract.
+READY_PATH = {"customs": "/?wsdl", "agriculture": "/?wsdl"}
 VERDICT_COLOUR = {"released": "green", "refused": "red", "inspection": "yellow"}
 
 
@@ -71,7 +73,7 @@ def run_demo(workdir: Path) -> int:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    group = ProcessGroup(workdir / "logs")
+    group = ProcessGroup(workdir / "logs", say=click.echo)
     stack = contextlib.ExitStack()
     try:
         step("Stand-in agencies (real servers on 127.0.0.1)")
@@ -86,7 +88,10 @@ def run_demo(workdir: Path) -> int:
         }
         for code in AGENCIES:
             port = free_port()
-            url = group.start(code, ["-m", "simulators", code, "--port", str(port)], port, {})
+            url = group.start(
+                code, ["-m", "simulators", code, "--port", str(port)], port, {},
+                ready=READY_PATH.get(code, "/openapi.json"),
+            )  # fmt: skip
             env[f"NSW_AGENCY_{code.upper()}_URL"] = url
             ok(f"{code:<12} {url}")
 
@@ -94,7 +99,7 @@ def run_demo(workdir: Path) -> int:
         port = free_port()
         env["NSW_DATABASE_URL"] = f"sqlite:///{workdir / 'nsw.db'}"
         gateway_url = group.start(
-            "gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env
+            "gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env, "/readyz"
         )
         ok(f"gateway      {gateway_url}   (log: {workdir / 'logs' / 'gateway.log'})")
 
@@ -166,6 +171,9 @@ def run_demo(workdir: Path) -> int:
         from gateway.checkpoint.demo import run_checkpoint_demo
 
         failures += run_checkpoint_demo(gateway_url, pki, submitted, ok, bad)
+    except NotReady as exc:
+        failures += 1
+        bad(f"{exc} (logs: {workdir / 'logs'})")
     finally:
         stack.close()
         group.stop()
