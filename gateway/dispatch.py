@@ -93,8 +93,21 @@ class Dispatcher:
             self.name, self.lease_s, limit=batch, skip_agencies=self.breakers.open_agencies()
         )
         for claim in claims:
+            if self._lease_too_short(claim):
+                # The calls before it in this batch used up its lease: a call now could still be
+                # running when another worker takes the row and sends it again. Put it back.
+                self.store.defer(claim, self.clock())
+                continue
             self.deliver(claim)
         return len(claims)
+
+    def _lease_too_short(self, claim: Claim) -> bool:
+        """Whether the claim's lease runs out before a call to its agency could time out."""
+        adapter = self.adapters.get(claim.agency)
+        if claim.lease_until is None or adapter is None:
+            return False
+        left = (claim.lease_until - self.clock()).total_seconds()
+        return left < adapter.spec.timeout_s
 
     def step(self) -> int:
         """One turn of the polling loop: the deadline sweep when it is due, then a claim."""

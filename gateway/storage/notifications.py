@@ -39,6 +39,7 @@ class NotificationClaim:
     attempts: int
     worker: str = ""  # the lease holder and the row's lease generation at the claim (fencing)
     generation: int = 0
+    lease_until: dt.datetime | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -115,6 +116,7 @@ class NotificationStore(Store):
             return NotificationClaim(
                 row.id, row.application_id, row.bin, row.url, self._decision_bytes(s, row),
                 row.decision_sha256, row.attempts, worker, row.lease_generation,
+                utc(row.lease_until),
             )  # fmt: skip
 
         return self._lease(NotificationRow, worker, lease_s, limit, build)
@@ -169,6 +171,15 @@ class NotificationStore(Store):
                 return
             row.state, row.done_at = FAILED, self.clock()
             self._add_message(s, claim.application_id, _record_message(claim, record))
+
+    def release(self, claim: NotificationClaim) -> None:
+        """Put a claimed notification back, available now, without counting an attempt (its
+        lease has too little time left for a call); fenced like every write of a claim."""
+        with self.transaction() as s:
+            if not self._fenced(s, claim, "notification-release"):
+                return
+            row = s.get_one(NotificationRow, claim.id)
+            row.attempts, row.available_at = max(row.attempts - 1, 0), self.clock()
 
     def _fenced(self, s: Session, claim: NotificationClaim, kind: str) -> bool:
         return self._fence(s, NotificationRow, claim.id, claim.worker, claim.generation, kind)

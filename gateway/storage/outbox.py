@@ -47,7 +47,7 @@ class OutboxStore(Store):
             received = utc(app.received_at) or self.clock()
             return Claim(
                 row.id, case.id, case.agency, app.id, app.body, row.attempts, received,
-                app.request_id, worker, row.lease_generation,
+                app.request_id, worker, row.lease_generation, utc(row.lease_until),
             )  # fmt: skip
 
         return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)

@@ -86,6 +86,7 @@ class Claim:
     request_id: str | None = None
     worker: str = ""  # who holds the lease, and the row's lease generation at the claim: the
     generation: int = 0  # fencing token every later write of this claim must match (Store._fence)
+    lease_until: dt.datetime | None = None
 
 
 class DuplicateReference(Exception):

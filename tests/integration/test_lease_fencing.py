@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from adapters.base import AgencyCallFailed, AgencyRequest, AgencySpec
+from gateway.breaker import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.decision import CaseState
+from gateway.dispatch import Dispatcher, RetryPolicy
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import ApplicationRow, CaseRow, NotificationRow, OutboxRow
@@ -144,3 +149,41 @@ def test_fenced_writes_are_counted_in_metrics(app_factory) -> None:  # type: ign
         "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
     )
     assert 'nsw_fenced_writes_total{kind="outbox-reschedule"} 1.0' in scraped.get_data(as_text=True)
+
+
+class SlowFailingAgency:
+    """An agency whose every call takes 8 s of the test's clock and fails (retryable)."""
+
+    def __init__(self, clock: MovableClock) -> None:
+        self.clock = clock
+        self.calls: list[str] = []
+        self.spec = AgencySpec(
+            "customs", "Customs", "soap", "http://127.0.0.1:9", Path("."), Path("."), timeout_s=5
+        )
+
+    def send(self, request: AgencyRequest) -> None:
+        self.calls.append(request.case_id)
+        self.clock.advance(8)
+        raise AgencyCallFailed("the agency did not answer in time")
+
+
+def test_a_claim_whose_lease_the_batch_used_up_is_put_back_not_sent(stores) -> None:  # type: ignore[no-untyped-def]
+    store, _notifications, clock = stores
+    lodge(store, "NSW-20261207-FENCE00002")
+    lodge(store, "NSW-20261207-FENCE00003")
+    agency = SlowFailingAgency(clock)
+    dispatcher = Dispatcher(
+        store, {"customs": agency}, no_decision, clock,  # type: ignore[dict-item]
+        retry=RetryPolicy(), lease_s=10, deadline_s=3600, name="worker-a",
+        breakers=Breakers(MemoryBreakerStore(), BreakerRule(5, 30, 10), clock),
+    )  # fmt: skip
+
+    assert dispatcher.run_once(batch=2) == 2
+    # The first call took 8 of the 10 s lease; 2 s are left for the second, whose call may take
+    # 5: it is not sent, but put back for the next turn, without spending an attempt.
+    assert agency.calls == ["NSW-20261207-FENCE00002-customs"]
+    with store.reading() as s:
+        second = s.scalars(
+            select(OutboxRow).where(OutboxRow.case_id == "NSW-20261207-FENCE00003-customs")
+        ).one()
+        assert (second.lease_until, second.attempts, second.done_at) == (None, 0, None)
