@@ -19,6 +19,7 @@ from gateway.clock import Clock, iso
 from gateway.errors import GatewayError, NotFound
 from gateway.merkle import consistency_proof, inclusion_proof, tree_root
 from gateway.storage import trail_log
+from gateway.storage.db import disconnect_reason, lost_connection
 from gateway.storage.models import MessageRow, TreeHeadRow
 from gateway.storage.repository import Store
 from gateway.trail_format import TreeHead, sign_tree_head
@@ -146,8 +147,11 @@ class TreeHeadThread:
         while not self._stop.wait(self.interval_s):
             try:
                 self.auditor.issue_tree_head()
-            except Exception:  # keep signing; the next round retries
-                log.exception("tree head signing failed")
+            except Exception as exc:  # keep signing; the next round retries
+                if lost_connection(exc):
+                    log.warning("tree heads: database connection lost (%s)", disconnect_reason(exc))
+                else:
+                    log.exception("tree head signing failed")
 
     def start(self) -> None:
         self._thread.start()

@@ -16,7 +16,7 @@ from gateway.breaker import BreakerRule, Breakers
 from gateway.callbacks import agency_credentials
 from gateway.checkpoint import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
-from gateway.config import Config
+from gateway.config import Config, check_lease_outlasts_timeouts
 from gateway.decision_document import make_decider
 from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.errors import ConfigurationError
@@ -31,6 +31,7 @@ from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.notifications import NotificationStore
 from gateway.storage.outbox import OutboxStore
+from gateway.storage.repository import FencedWrites
 from gateway.trader_keys import NonceLedger, TraderCertificates
 from gateway.trust import TrustStore
 from gateway.xmlsig import SigningIdentity
@@ -141,12 +142,14 @@ def build_services(
     engine = make_engine(config.database_url)
     if migrate:
         upgrade(engine)
-    store = OutboxStore(engine, clock)
+    fenced = FencedWrites()  # one count of fenced late writes for /metrics, outbox and notifiers
+    store = OutboxStore(engine, clock, fenced)
     specs = load_agency_specs(config.mappings_dir, contracts_root(), config.agency_urls)
     if config.agency_timeout_s is not None:
         specs = {
             code: replace(spec, timeout_s=config.agency_timeout_s) for code, spec in specs.items()
         }
+    check_lease_outlasts_timeouts(config, {code: spec.timeout_s for code, spec in specs.items()})
     adapters = {
         code: build_adapter(spec, agency_credentials(config, spec, clock))
         for code, spec in specs.items()
@@ -185,5 +188,5 @@ def build_services(
             identity=identity,
             representatives=representatives,
         ),
-        notifications=NotificationStore(engine, clock),
+        notifications=NotificationStore(engine, clock, fenced),
     )

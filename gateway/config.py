@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import resources
+from gateway.errors import ConfigurationError
 
 MIB = 1024 * 1024
 
@@ -107,8 +108,32 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         notify_allow_private=_flag(env, "NSW_NOTIFY_ALLOW_PRIVATE"),
         notify_max_attempts=int(env.get("NSW_NOTIFY_MAX_ATTEMPTS", 8)),
         notify_timeout_s=float(env.get("NSW_NOTIFY_TIMEOUT_S", 10)),
+        agency_timeout_s=float(t) if (t := env.get("NSW_AGENCY_TIMEOUT_S")) else None,
     )
     return replace(config, **overrides) if overrides else config
+
+
+# A claim's lease must outlast the call it covers, with room for connecting, signing and recording
+# the answer: otherwise another worker takes the row while the first is still waiting on the agency,
+# and the agency gets the request twice.
+LEASE_MARGIN = 1.5
+
+
+def check_lease_outlasts_timeouts(config: Config, agency_timeouts: Mapping[str, float]) -> None:
+    """Refuse (`ConfigurationError`) a lease shorter than `LEASE_MARGIN` times the longest call
+    a claim covers: each agency's timeout (`agency_timeouts`, after NSW_AGENCY_TIMEOUT_S) and a
+    trader notification's (NSW_NOTIFY_TIMEOUT_S)."""
+    calls = {f"agency {code}": timeout for code, timeout in agency_timeouts.items()}
+    calls["trader notifications (NSW_NOTIFY_TIMEOUT_S)"] = config.notify_timeout_s
+    for what, timeout in sorted(calls.items(), key=lambda item: -item[1]):
+        needed = LEASE_MARGIN * timeout
+        if config.lease_s < needed:
+            raise ConfigurationError(
+                f"NSW_LEASE_S is {config.lease_s:g} s but a call to {what} may take up to "
+                f"{timeout:g} s: a lease that runs out during a call lets a second worker send the "
+                f"same request again. Set NSW_LEASE_S to at least {needed:g} s or lower that "
+                "timeout."
+            )
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from gateway.client import ApiProblem, GatewayClient
 from gateway.clock import system_clock
 from gateway.pki import DevPki, init_dev_pki
-from gateway.processes import ProcessGroup, free_port
+from gateway.processes import NotReady, ProcessGroup, free_port
 from gateway.resources import shipped
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
@@ -34,6 +34,8 @@ from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 
 AGENCIES = ("customs", "transport", "agriculture", "health")
+# What answers once a stand-in is up: a SOAP service its WSDL, a REST one its OpenAPI contract.
+READY_PATH = {"customs": "/?wsdl", "agriculture": "/?wsdl"}
 VERDICT_COLOUR = {"released": "green", "refused": "red", "inspection": "yellow"}
 
 
@@ -72,7 +74,7 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    group = ProcessGroup(workdir / "logs")
+    group = ProcessGroup(workdir / "logs", say=click.echo)
     stack = contextlib.ExitStack()
     try:
         step("Stand-in agencies (real servers on 127.0.0.1)")
@@ -92,6 +94,7 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
                 ["-m", "simulators", code, "--port", str(port)],
                 port,
                 {"NSW_PKI_DIR": str(pki_dir)},  # the agencies sign with their dev keys
+                ready=READY_PATH.get(code, "/openapi.json"),
             )
             env[f"NSW_AGENCY_{code.upper()}_URL"] = url
             ok(f"{code:<12} {url}")
@@ -100,7 +103,7 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         port = free_port()
         env["NSW_DATABASE_URL"] = f"sqlite:///{workdir / 'nsw.db'}"
         gateway_url = group.start(
-            "gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env
+            "gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env, "/readyz"
         )
         ok(f"gateway      {gateway_url}   (log: {workdir / 'logs' / 'gateway.log'})")
 
@@ -172,6 +175,9 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         from gateway.checkpoint.demo import run_checkpoint_demo
 
         failures += run_checkpoint_demo(gateway_url, pki, submitted, ok, bad)
+    except NotReady as exc:
+        failures += 1
+        bad(f"{exc} (logs: {workdir / 'logs'})")
     finally:
         stack.close()
         group.stop()

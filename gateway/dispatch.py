@@ -24,6 +24,7 @@ from gateway.callbacks import answer_fields, callback_url
 from gateway.clock import Clock
 from gateway.decision import CaseState
 from gateway.request_context import request_id_var
+from gateway.storage.db import disconnect_reason, lost_connection
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import Claim, Decide, Message
 
@@ -92,8 +93,21 @@ class Dispatcher:
             self.name, self.lease_s, limit=batch, skip_agencies=self.breakers.open_agencies()
         )
         for claim in claims:
+            if self._lease_too_short(claim):
+                # The calls before it in this batch used up its lease: a call now could still be
+                # running when another worker takes the row and sends it again. Put it back.
+                self.store.defer(claim, self.clock())
+                continue
             self.deliver(claim)
         return len(claims)
+
+    def _lease_too_short(self, claim: Claim) -> bool:
+        """Whether the claim's lease runs out before a call to its agency could time out."""
+        adapter = self.adapters.get(claim.agency)
+        if claim.lease_until is None or adapter is None:
+            return False
+        left = (claim.lease_until - self.clock()).total_seconds()
+        return left < adapter.spec.timeout_s
 
     def step(self) -> int:
         """One turn of the polling loop: the deadline sweep when it is due, then a claim."""
@@ -215,8 +229,17 @@ def poll(runner: Runner, stop: threading.Event, poll_s: float) -> None:
     while not stop.is_set():
         try:
             handled = runner.step()
-        except Exception:
-            log.exception("%s: claiming failed", runner.name)
+        except Exception as exc:
+            if lost_connection(exc):
+                # A database restart or a killed backend: the next turn gets a fresh connection,
+                # and a claim whose write was lost comes back when its lease runs out.
+                log.warning(
+                    "%s: database connection lost (%s); carrying on",
+                    runner.name,
+                    disconnect_reason(exc),
+                )
+            else:
+                log.exception("%s: claiming failed", runner.name)
             handled = 0
         if not handled:
             stop.wait(poll_s)

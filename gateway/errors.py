@@ -154,5 +154,16 @@ class AgencyAnswerRejected(GatewayError):
     code, status, title = "agency-answer-rejected", 502, "The agency's answer was not believed"
 
 
+# --- the gateway itself ----------------------------------------------------------------------
+
+
+class ServiceUnavailable(GatewayError):
+    """A passing condition (the database connection was lost): the client should send the same
+    request again after `retry_after_s` seconds (sent as `Retry-After`, RFC 9110 §10.2.3)."""
+
+    code, status, title = "service-unavailable", 503, "The gateway is briefly unavailable"
+    retry_after_s = 1
+
+
 class ConfigurationError(GatewayError):
     code, status, title = "configuration-error", 500, "The gateway is not configured correctly"

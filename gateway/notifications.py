@@ -185,6 +185,12 @@ class Notifier:
     def step(self, batch: int = 4) -> int:
         claims = self.store.claim(self.name, self.lease_s, limit=batch)
         for claim in claims:
+            left = (claim.lease_until - self.clock()).total_seconds() if claim.lease_until else None
+            if left is not None and left < self.timeout_s:
+                # Slow endpoints before it in this batch used up its lease: put it back rather
+                # than risk a second notifier sending it too (the dispatcher does the same).
+                self.store.release(claim)
+                continue
             self.deliver(claim)
         return len(claims)
 

@@ -64,3 +64,11 @@ class GatewayCollector(Collector):
             for state, n in sorted(a["cases"].items()):
                 cases.add_metric([code, state], n)
         yield from (breaker, queue, oldest, escalated, latency, error_rate, calls, cases)
+        # Late writes of claims whose lease another worker took over, made no-ops by the fence
+        # (issue 15): more than a few means NSW_LEASE_S is too short for the calls it covers.
+        fenced = CounterMetricFamily(
+            "nsw_fenced_writes", "Late writes refused by the lease fence", labels=["kind"]
+        )
+        for kind, n in sorted(self.services.store.fenced.counts().items()):
+            fenced.add_metric([kind], n)
+        yield fenced

@@ -37,19 +37,31 @@ class ScraperOnly(GatewayError):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, request id, message."""
+    """One JSON object per line: time, level, logger, request id, message, and for a record
+    logged with an exception (`log.exception`) an `exc` field with its type, message and stack.
+
+    The stack stays inside the one JSON line (newlines escaped), so a log shipper that reads a
+    line per record keeps a 500's cause with its request id instead of dropping it."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-                "level": record.levelname,
-                "logger": record.name,
-                "request_id": request_id_var.get(),
-                "thread": record.threadName,
-                "message": record.getMessage(),
+        line: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": request_id_var.get(),
+            "thread": record.threadName,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and record.exc_info[1] is not None:
+            exc_type, exc, _tb = record.exc_info
+            line["exc"] = {
+                "type": f"{exc_type.__module__}.{exc_type.__qualname__}" if exc_type else "",
+                "message": str(exc),
+                "stack": self.formatException(record.exc_info),
             }
-        )
+        elif record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line)
 
 
 def _services() -> Services:

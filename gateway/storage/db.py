@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.errors import ServiceUnavailable
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
 
@@ -40,6 +45,53 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database connection was lost (a restart, a failover, a killed backend). The
+    transaction did not commit, or committed without our knowing: whoever retries must be
+    idempotent (`Store.retry_once_on_disconnect`)."""
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether `exc` is a lost or refused database connection, not a fault of the statement.
+
+    SQLAlchemy marks a connection it found dead (`connection_invalidated`) and throws it away;
+    a PostgreSQL OperationalError (server gone, refusing connections while it restarts) is the
+    same condition seen at connect time. SQLite's OperationalErrors (locked, disk) are not."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and type(exc.orig).__module__.startswith("psycopg")
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """`DatabaseUnavailable`, or a lost connection met outside `unavailable_on_disconnect`:
+    what the background loops log as one line and carry on from."""
+    return isinstance(exc, DatabaseUnavailable) or is_disconnect(exc)
+
+
+def disconnect_reason(exc: BaseException) -> str:
+    """The driver's own words for a lost connection, on one line (for one log line)."""
+    cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
+    words = str(getattr(cause, "orig", None) or cause).strip()
+    return words.splitlines()[0] if words else type(cause).__name__
+
+
+@contextmanager
+def unavailable_on_disconnect() -> Iterator[None]:
+    """Turn a lost database connection inside the block into `DatabaseUnavailable` (a 503
+    problem with Retry-After at the web layer, one log line in the worker loops)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_disconnect(exc):
+            raise DatabaseUnavailable(
+                "The gateway lost its database connection while handling this request; "
+                "nothing was recorded that a resend would duplicate. Send the same request again."
+            ) from exc
+        raise
 
 
 def is_postgres(engine: Engine) -> bool:

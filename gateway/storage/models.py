@@ -88,6 +88,8 @@ class OutboxRow(Base):
     available_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Fencing token: incremented by every claim; a claim's writes match it (migration 0006).
+    lease_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -349,6 +351,8 @@ class NotificationRow(Base):
     available_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Fencing token: incremented by every claim; a claim's writes match it (migration 0006).
+    lease_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_status: Mapped[int | None] = mapped_column(Integer)  # the trader's HTTP status

@@ -37,6 +37,9 @@ class NotificationClaim:
     decision: bytes
     decision_sha256: str
     attempts: int
+    worker: str = ""  # the lease holder and the row's lease generation at the claim (fencing)
+    generation: int = 0
+    lease_until: dt.datetime | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -112,7 +115,8 @@ class NotificationStore(Store):
         def build(s: Session, row: NotificationRow) -> NotificationClaim:
             return NotificationClaim(
                 row.id, row.application_id, row.bin, row.url, self._decision_bytes(s, row),
-                row.decision_sha256, row.attempts,
+                row.decision_sha256, row.attempts, worker, row.lease_generation,
+                utc(row.lease_until),
             )  # fmt: skip
 
         return self._lease(NotificationRow, worker, lease_s, limit, build)
@@ -135,10 +139,13 @@ class NotificationStore(Store):
         return body
 
     def delivered(self, claim: NotificationClaim, status: int, record: dict[str, Any]) -> None:
-        """The trader's endpoint took it: close the row and put the delivery in the trail."""
+        """The trader's endpoint took it: close the row and put the delivery in the trail.
+        Nothing changes when another notifier holds the row's lease now (`Store._fence`)."""
         with self.transaction() as s:
+            if not self._fenced(s, claim, "notification-delivered"):
+                return
             row = s.get_one(NotificationRow, claim.id)
-            row.state, row.done_at, row.lease_until = DELIVERED, self.clock(), None
+            row.state, row.done_at = DELIVERED, self.clock()
             row.last_status, row.last_error = status, None
             self._add_message(s, claim.application_id, _record_message(claim, record))
 
@@ -152,15 +159,30 @@ class NotificationStore(Store):
         record: dict[str, Any],
     ) -> None:
         """An attempt failed: try again at `retry_at`, or give up (state failed, kept visible,
-        and the giving up recorded in the trail) when it is None."""
+        and the giving up recorded in the trail) when it is None. Nothing changes when another
+        notifier holds the row's lease now (`Store._fence`)."""
         with self.transaction() as s:
+            if not self._fenced(s, claim, "notification-failed"):
+                return
             row = s.get_one(NotificationRow, claim.id)
-            row.lease_until, row.last_status, row.last_error = None, status, error
+            row.last_status, row.last_error = status, error
             if retry_at is not None:
                 row.available_at = retry_at
                 return
             row.state, row.done_at = FAILED, self.clock()
             self._add_message(s, claim.application_id, _record_message(claim, record))
+
+    def release(self, claim: NotificationClaim) -> None:
+        """Put a claimed notification back, available now, without counting an attempt (its
+        lease has too little time left for a call); fenced like every write of a claim."""
+        with self.transaction() as s:
+            if not self._fenced(s, claim, "notification-release"):
+                return
+            row = s.get_one(NotificationRow, claim.id)
+            row.attempts, row.available_at = max(row.attempts - 1, 0), self.clock()
+
+    def _fenced(self, s: Session, claim: NotificationClaim, kind: str) -> bool:
+        return self._fence(s, NotificationRow, claim.id, claim.worker, claim.generation, kind)
 
     def retry(self, notification_id: int) -> str:
         """An operator sends a failed notification again (e.g. after the trader fixed its

@@ -47,7 +47,7 @@ class OutboxStore(Store):
             received = utc(app.received_at) or self.clock()
             return Claim(
                 row.id, case.id, case.agency, app.id, app.body, row.attempts, received,
-                app.request_id,
+                app.request_id, worker, row.lease_generation, utc(row.lease_until),
             )  # fmt: skip
 
         return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)
@@ -65,11 +65,13 @@ class OutboxStore(Store):
 
         Returns the verdict when this call made (or changed) the decision. A case a callback
         settled meanwhile (it overtook this synchronous answer) is left as it is: the delivery
-        is closed and the late answer kept in the trail only."""
+        is closed and the late answer kept in the trail only. A claim whose lease was taken over
+        by another worker changes nothing (`Store._fence`); that worker records its own answer."""
         with self.transaction() as s:
+            if not self._fenced(s, claim, "outbox-settle"):
+                return None
             outbox = s.get_one(OutboxRow, claim.outbox_id)
             outbox.done_at = self.clock()
-            outbox.lease_until = None
             if self._settled_meanwhile(s, claim, messages):
                 return None
             return self.update_case(
@@ -137,9 +139,12 @@ class OutboxStore(Store):
         retry_at: dt.datetime | None,
         messages: list[Message],
     ) -> None:
-        """A failed delivery: try again at `retry_at`, or escalate the case when it is None."""
+        """A failed delivery: try again at `retry_at`, or escalate the case when it is None.
+        Nothing changes when another worker holds the row's lease now (`Store._fence`)."""
         now = self.clock()
         with self.transaction() as s:
+            if not self._fenced(s, claim, "outbox-reschedule"):
+                return
             if self._settled_meanwhile(s, claim, messages):
                 outbox = s.get_one(OutboxRow, claim.outbox_id)
                 outbox.done_at, outbox.lease_until = now, None
@@ -149,7 +154,6 @@ class OutboxStore(Store):
             case.last_error = error
             case.updated_at = now
             outbox = s.get_one(OutboxRow, claim.outbox_id)
-            outbox.lease_until = None
             if retry_at is None:
                 case.state = CaseState.ESCALATED.value
                 outbox.done_at = now
@@ -157,6 +161,9 @@ class OutboxStore(Store):
                 outbox.available_at = retry_at
             for m in messages:
                 self._add_message(s, claim.application_id, m)
+
+    def _fenced(self, s: Session, claim: Claim, kind: str) -> bool:
+        return self._fence(s, OutboxRow, claim.outbox_id, claim.worker, claim.generation, kind)
 
     def _settled_meanwhile(self, s: Session, claim: Claim, messages: list[Message]) -> bool:
         """Lock the application (callbacks and dispatchers settling its cases queue on that row
@@ -176,11 +183,13 @@ class OutboxStore(Store):
         return True
 
     def defer(self, claim: Claim, until: dt.datetime) -> None:
-        """Put a claimed delivery back without counting an attempt (its agency's breaker is open)."""
+        """Put a claimed delivery back without counting an attempt (its agency's breaker is open);
+        nothing changes when another worker holds the row's lease now (`Store._fence`)."""
         with self.transaction() as s:
+            if not self._fenced(s, claim, "outbox-defer"):
+                return
             outbox = s.get_one(OutboxRow, claim.outbox_id)
             outbox.attempts = max(outbox.attempts - 1, 0)
-            outbox.lease_until = None
             outbox.available_at = until
 
     def escalate_overdue(self, deadline_s: float) -> list[str]:

@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,12 +23,20 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock, iso
 from gateway.decision import CaseResult, CaseState
 from gateway.storage import trail_log
-from gateway.storage.db import is_postgres, read_session_factory, session_factory
+from gateway.storage.db import (
+    DatabaseUnavailable,
+    disconnect_reason,
+    is_postgres,
+    read_session_factory,
+    session_factory,
+    unavailable_on_disconnect,
+)
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
 from gateway.trail_format import precise
 
 T = TypeVar("T")
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
+log = logging.getLogger(__name__)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -73,6 +84,9 @@ class Claim:
     attempts: int
     received_at: dt.datetime
     request_id: str | None = None
+    worker: str = ""  # who holds the lease, and the row's lease generation at the claim: the
+    generation: int = 0  # fencing token every later write of this claim must match (Store._fence)
+    lease_until: dt.datetime | None = None
 
 
 class DuplicateReference(Exception):
@@ -98,23 +112,59 @@ def case_result(row: CaseRow) -> CaseResult:
     )
 
 
+class FencedWrites:
+    """How many late writes the lease fence turned into no-ops, by kind (outbox-settle, ...): a
+    counter for /metrics (`nsw_fenced_writes_total`). Shared by a process's stores; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, kind: str) -> None:
+        with self._lock:
+            self._counts[kind] += 1
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
 class Store:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, fenced: FencedWrites | None = None) -> None:
         self.engine = engine
         self.clock = clock
+        self.fenced = fenced or FencedWrites()
         self._sessions = session_factory(engine)
         self._readers = read_session_factory(engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        """One transaction; a lost database connection in it raises `DatabaseUnavailable`."""
+        with unavailable_on_disconnect(), self._sessions.begin() as session:
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it does not take the write lock."""
-        with self._readers.begin() as session:
+        with unavailable_on_disconnect(), self._readers.begin() as session:
             yield session
+
+    def retry_once_on_disconnect(self, work: Callable[[], T], what: str) -> T:
+        """`work()`, and once more on a fresh connection if the database connection was lost.
+
+        Only for work that is safe to repeat even when the first try committed unseen (the
+        commit's answer is what got lost): intake, whose same bytes give the same application,
+        and reads. The pool dropped the dead connection (and pre-pings the others), so the
+        second try gets a live one; a second loss is the caller's `DatabaseUnavailable`."""
+        try:
+            return work()
+        except DatabaseUnavailable as lost:
+            log.warning(
+                "%s: database connection lost (%s); trying once more on a fresh connection",
+                what,
+                disconnect_reason(lost),
+            )
+            return work()
 
     def _lease(
         self,
@@ -164,12 +214,38 @@ class Store:
                     .values(
                         claimed_by=worker,
                         lease_until=now + dt.timedelta(seconds=lease_s),
+                        lease_generation=m.lease_generation + 1,
                         attempts=m.attempts + 1,
                     )
                 )
                 if taken.rowcount == 1:  # type: ignore[attr-defined]
                     built.append(build(s, s.get_one(model, row_id)))
         return built
+
+    def _fence(
+        self, s: Session, model: type[Leased], row_id: int, worker: str, generation: int, kind: str
+    ) -> bool:
+        """Inside transaction `s`, before any other write of a claim: release the claim's lease,
+        if the row is still that claim's (same holder, same lease generation), and say whether it
+        was. False means the lease expired and another worker claimed the row since: the caller
+        must write nothing, or it would clear that worker's live lease and the delivery would go
+        out again. The UPDATE also locks the row for the rest of the transaction (PostgreSQL),
+        so a new claim waits for this write or this write sees the new generation."""
+        m: Any = model
+        released = s.execute(
+            update(m)
+            .where(m.id == row_id, m.claimed_by == worker, m.lease_generation == generation)
+            .values(lease_until=None)
+        )
+        if released.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        self.fenced.add(kind)
+        log.warning(
+            "%s of %s %d by %s (lease generation %d) ignored: its lease expired and the row was "
+            "claimed again",
+            kind, model.__tablename__, row_id, worker, generation,
+        )  # fmt: skip
+        return False
 
     def _add_message(self, session: Session, application_id: str | None, m: Message) -> None:
         """Store a message byte-exact and append its entry to the trail, in `session`'s transaction."""
@@ -208,7 +284,15 @@ class Store:
     def create_application(self, new: NewApplication, messages: list[Message]) -> dt.datetime:
         """Application, one case and one outbox row per agency, and the messages: one transaction.
 
-        Raises `DuplicateReference` when the declarant already used this trader reference."""
+        Raises `DuplicateReference` when the declarant already used this trader reference. A lost
+        database connection is retried once: if the first try committed unseen, the second finds
+        the same bytes under the reference (`DuplicateReference(same_bytes=True)`), which intake
+        answers with the original application."""
+        return self.retry_once_on_disconnect(
+            lambda: self._create_application(new, messages), f"application {new.id}"
+        )
+
+    def _create_application(self, new: NewApplication, messages: list[Message]) -> dt.datetime:
         now = self.clock()
         try:
             with self.transaction() as s:

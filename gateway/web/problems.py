@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from gateway.errors import PROBLEM_BASE, GatewayError, TooLarge
+from gateway.errors import PROBLEM_BASE, GatewayError, ServiceUnavailable, TooLarge
+from gateway.storage.db import DatabaseUnavailable, disconnect_reason, is_disconnect
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -17,6 +19,8 @@ def problem_response(error: GatewayError) -> Response:
     response = jsonify(error.problem(instance=request.path))
     response.status_code = error.status
     response.mimetype = PROBLEM_JSON
+    if isinstance(error, ServiceUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after_s)
     return response
 
 
@@ -46,6 +50,19 @@ def install(app: Flask) -> None:
         response.status_code = error.code or 500
         response.mimetype = PROBLEM_JSON
         return response
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(error: DBAPIError) -> Response:
+        # A lost connection met outside `Store.transaction` (e.g. the nonce ledger, the trader
+        # keys) is the same passing condition: 503 with Retry-After, one log line, no stack.
+        if is_disconnect(error):
+            log.warning("database connection lost on %s %s: %s", request.method, request.path,
+                        disconnect_reason(error))  # fmt: skip
+            return problem_response(DatabaseUnavailable(
+                "The gateway lost its database connection while handling this request. "
+                "Send the same request again."
+            ))  # fmt: skip
+        return _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

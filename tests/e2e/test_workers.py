@@ -48,6 +48,8 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(  # type: ignore[no-
         "NSW_DATABASE_URL": database_url,
         "NSW_PKI_DIR": str(pki.directory),
         "NSW_LEASE_S": "2",
+        "NSW_AGENCY_TIMEOUT_S": "1",  # the lease must outlast each call (1.5 x the timeout)
+        "NSW_NOTIFY_TIMEOUT_S": "1",
         "NSW_RETRY_BASE_S": "0.1",
         **{f"NSW_AGENCY_{code.upper()}_URL": url for code, url in slow_agencies.items()},
     }
