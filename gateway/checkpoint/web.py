@@ -15,10 +15,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from gateway.bootstrap import Services
 from gateway.checkpoint.device_auth import authenticate_device
 from gateway.checkpoint.errors import InvalidEvent
-from gateway.checkpoint.events import parse_position, parse_stage_event
+from gateway.checkpoint.events import MAX_BODY, parse_position, parse_stage_event
 from gateway.checkpoint.reports import timing_report
 from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
 from gateway.web.bearer import bearer_token_in
+from gateway.web.body import read_body
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/api/v1/checkpoint")
 
@@ -42,7 +43,7 @@ def _require_officer() -> None:
 def _device_body() -> tuple[bytes, Any]:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the event as application/json.")
-    body = request.get_data(cache=True)
+    body = read_body(MAX_BODY)
     svc = _services()
     device = authenticate_device(
         request, body, registry=svc.checkpoint.registry, trust=svc.trust,
@@ -55,7 +56,7 @@ def _device_body() -> tuple[bytes, Any]:
 def notice() -> tuple[Response, int]:
     if request.mimetype not in ("application/xml", "text/xml"):
         raise UnsupportedMediaType("Send the signed notice as application/xml.")
-    saved = _services().checkpoint.notices.submit(request.get_data(cache=False))
+    saved = _services().checkpoint.notices.submit(read_body())
     payload = {
         "id": saved.id, "version": saved.version, "plate": saved.plate,
         "checkpoint": saved.checkpoint, "applications": list(saved.applications),

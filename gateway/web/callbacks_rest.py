@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 from adapters import httpsig
 from gateway.callback_errors import CallbackSignatureInvalid, InvalidCallback
 from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.web.body import read_body
 from gateway.web.callback_service import callback_service
 
 bp = Blueprint("callbacks_rest", __name__, url_prefix="/api/v1/callbacks")
@@ -27,7 +28,7 @@ def submit(agency: str) -> Response:
     if pinned is None:
         raise NotFound(f"There is no agency {agency!r}.")
     # Step 2: the signature: that agency's key, over method, URI, type and the body's digest.
-    data = request.get_data(cache=False)
+    data = read_body()
     message = httpsig.HttpMessage(
         httpsig.header_items(request.headers.items()), method=request.method, url=request.url
     )

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from gateway.errors import PROBLEM_BASE, GatewayError, TooLarge
+from gateway.errors import PROBLEM_BASE, BodyTooLarge, GatewayError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -29,7 +29,7 @@ def install(app: Flask) -> None:
     def _too_large(_error: RequestEntityTooLarge) -> Response:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         return problem_response(
-            TooLarge(f"The body is larger than the limit of {limit} bytes.", limit=limit)
+            BodyTooLarge(f"The body is larger than the limit of {limit} bytes.", limit=limit)
         )
 
     @app.errorhandler(HTTPException)
