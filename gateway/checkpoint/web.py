@@ -18,8 +18,10 @@ from gateway.checkpoint.errors import InvalidEvent
 from gateway.checkpoint.events import MAX_BODY, parse_position, parse_stage_event
 from gateway.checkpoint.reports import timing_report
 from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
+from gateway.limits import CHECKPOINT, NOTE, PERSON, RECORD_ID
 from gateway.web.bearer import bearer_token_in
 from gateway.web.body import read_body
+from gateway.web.params import check_text, path_text, query_text
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/api/v1/checkpoint")
 
@@ -86,7 +88,7 @@ def position() -> tuple[Response, int]:
 @bp.get("/visits/<visit_id>")
 def visit(visit_id: str) -> Response:
     _require_officer()
-    return jsonify(_services().checkpoint.service.visit(visit_id))
+    return jsonify(_services().checkpoint.service.visit(_record_id(visit_id, "visit")))
 
 
 def _officer_form() -> dict[str, Any]:
@@ -97,7 +99,18 @@ def _officer_form() -> dict[str, Any]:
         or not data["officer"]
     ):
         raise InvalidEvent('Send JSON naming the acting officer: {"officer": ..., ...}.')
+    # What the officer wrote lands in the visit (cleared_by, findings) and the trail: bounded.
+    check_text(data["officer"], "officer", PERSON)
+    for name in ("reason", "note"):
+        if name in data:
+            if not isinstance(data[name], str):
+                raise InvalidEvent(f"{name!r} must be a string.", field=name)
+            check_text(data[name], name, NOTE)
     return data
+
+
+def _record_id(value: str, what: str) -> str:
+    return path_text(value, RECORD_ID, what)
 
 
 @bp.post("/visits/<visit_id>/clearance")
@@ -106,7 +119,7 @@ def clearance(visit_id: str) -> Response:
     form = _officer_form()
     return jsonify(
         _services().checkpoint.service.manual_clearance(
-            visit_id, form["officer"], str(form.get("reason", ""))
+            _record_id(visit_id, "visit"), form["officer"], str(form.get("reason", ""))
         )
     )
 
@@ -114,6 +127,8 @@ def clearance(visit_id: str) -> Response:
 @bp.post("/visits/<visit_id>/findings/<finding_id>/result")
 def inspection_result(visit_id: str, finding_id: str) -> Response:
     _require_officer()
+    _record_id(visit_id, "visit")
+    _record_id(finding_id, "finding")
     form = _officer_form()
     if not isinstance(form.get("cleared"), bool):
         raise InvalidEvent("'cleared' must be true or false.")
@@ -131,7 +146,7 @@ def inspection_result(visit_id: str, finding_id: str) -> Response:
 @bp.get("/transits/<transit_id>")
 def transit(transit_id: str) -> Response:
     _require_officer()
-    found = _services().checkpoint.transits.transit(transit_id)
+    found = _services().checkpoint.transits.transit(_record_id(transit_id, "transit"))
     if found is None:
         raise NotFound(f"There is no transit {transit_id}.")
     return jsonify(found)
@@ -147,5 +162,5 @@ def sweep() -> Response:
 def timing() -> Response:
     _require_officer()
     return jsonify(
-        timing_report(_services().checkpoint.store, request.args.get("checkpoint")).as_dict()
+        timing_report(_services().checkpoint.store, query_text("checkpoint", CHECKPOINT)).as_dict()
     )

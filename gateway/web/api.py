@@ -21,10 +21,12 @@ from gateway.errors import (
     UnsupportedMediaType,
 )
 from gateway.identifiers import Bin
+from gateway.limits import APPLICATION_ID
 from gateway.receipt import signed_receipt
 from gateway.storage.repository import Message
 from gateway.trust import TrustedSigner
 from gateway.web.body import read_body
+from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, authorise, require_trader
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -71,6 +73,7 @@ def submit() -> tuple[Response, int]:
 def _readable(application_id: str) -> dict[str, Any]:
     """The application, once the caller proved who they are (401) and may see it (404/403)."""
     signer = require_trader()
+    path_text(application_id, APPLICATION_ID, "application")
     app = services().store.application(application_id)
     if app is None:
         raise NotFound(f"There is no application {application_id}.")
