@@ -4,6 +4,7 @@ SQLite and PostgreSQL alike, never a 500 from the database."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -171,3 +172,21 @@ def test_checkpoint_officer_values_are_bounded(app: Flask) -> None:
     )
     assert response.status_code == 400
     assert problem_type(response) == "invalid-parameter"
+
+
+# --- REST callbacks ----------------------------------------------------------------------------
+
+
+def test_rest_callback_with_an_over_long_case_id_is_refused_as_invalid(
+    app: Flask, pki: DevPki
+) -> None:
+    from simulators.callbacks import signed_json
+    from simulators.security import AgencyKeys
+
+    target = "http://localhost/api/v1/callbacks/health"
+    body = json.dumps({"caseId": "C" * 49, "status": "approved"}).encode()
+    message = signed_json(target, body, AgencyKeys.load("health", pki.directory))
+    response = app.test_client().post(target, data=body, headers=dict(message.headers))
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert problem_type(response) == "invalid-callback"
+    assert "'caseId' must be a case id" in response.json["detail"]  # type: ignore[index]
