@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -92,7 +93,11 @@ def visit(visit_id: str) -> Response:
 
 
 def _officer_form() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    # The same reader as every other body: whole or 413, never cut at the limit.
+    try:
+        data = json.loads(read_body(MAX_BODY))
+    except ValueError:
+        data = None
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("officer"), str)

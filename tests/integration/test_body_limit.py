@@ -17,12 +17,14 @@ from gateway.web.api import SUBSCRIPTION_MAX_BYTES
 
 LIMIT = 8 * 1024
 BIN = "210540012341"
+OFFICER = "officer-token-for-tests"
 
 
 @pytest.fixture
 def served(app_factory: Callable[..., Flask]) -> Iterator[str]:
     """The gateway, capped at LIMIT bytes, on a free port of 127.0.0.1: its base URL."""
-    server = make_server("127.0.0.1", 0, app_factory(max_body_bytes=LIMIT), threaded=True)
+    app = app_factory(max_body_bytes=LIMIT, operator_tokens=(OFFICER,))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -53,6 +55,7 @@ ENDPOINTS = [
         SUBSCRIPTION_MAX_BYTES,
         b'{"url": "https://example.org/"}',
     ),
+    ("POST", "/api/v1/checkpoint/visits/V-1/clearance", "application/json", EVENT_LIMIT, b"{"),
 ]
 
 
@@ -65,7 +68,11 @@ def test_chunked_body_over_the_limit_is_refused(
         yield from chunked(limit + 100 - len(start))
 
     response = requests.request(
-        method, served + path, data=body(), headers={"Content-Type": content_type}, timeout=30
+        method,
+        served + path,
+        data=body(),
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {OFFICER}"},
+        timeout=30,
     )
     assert response.status_code == 413, response.text[:300]
     assert response.headers["Content-Type"] == "application/problem+json"
