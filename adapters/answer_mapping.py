@@ -98,6 +98,9 @@ class JsonReader:
         return [JsonReader(v) for v in value]
 
 
+PERMIT_MAX = 64
+
+
 class AnswerMapping:
     """A loaded answer.json. `read` is pure and safe to share across threads."""
 
@@ -130,11 +133,16 @@ class AnswerMapping:
                 raise MalformedAnswer("a reason without a code")
             reasons.append(Reason(code, text or code))
         extra = {key: v for key, path in raw.get("extra", {}).items() if (v := reader.scalar(path))}
+        permit = self._optional(reader, "permit_number")
+        if permit is not None and len(permit) > PERMIT_MAX:
+            # The gateway keeps it in a String(64) column (CaseRow.permit_number): refused here,
+            # as a malformed answer, rather than failing the database write later.
+            raise MalformedAnswer(f"the permit number is longer than {PERMIT_MAX} characters")
         return AgencyAnswer(
             outcome=self._outcomes[status],
             request_bytes=request_bytes,
             answer_bytes=answer_bytes,
-            permit_number=self._optional(reader, "permit_number"),
+            permit_number=permit,
             valid_until=_date(self._optional(reader, "valid_until")),
             conditions=tuple(reader.strings(raw["conditions"])) if "conditions" in raw else (),
             reasons=tuple(reasons),

@@ -61,6 +61,19 @@ class TooLarge(GatewayError):
     code, status, title = "too-large", 413, "The body is too large"
 
 
+class BodyTooLarge(TooLarge):
+    """A request body over its endpoint's limit, refused whole (never cut), however it was sent."""
+
+    code, status, title = "body-too-large", 413, "The body is too large"
+
+
+class InvalidParameter(GatewayError):
+    """A query, path or header value that cannot be what it names (too long, out of range, wrong
+    characters): refused at the edge, before it reaches a query or a column."""
+
+    code, status, title = "invalid-parameter", 400, "A request parameter is not valid"
+
+
 class UnsupportedMediaType(GatewayError):
     code, status, title = "unsupported-media-type", 415, "Wrong media type"
 

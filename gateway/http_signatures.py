@@ -39,6 +39,7 @@ from http_message_signatures import (
 from http_message_signatures.exceptions import HTTPMessageSignaturesException, InvalidSignature
 
 from gateway.clock import Clock
+from gateway.limits import KEYID, NONCE, shown
 
 Tag = Literal["nsw-trader", "nsw-device"]
 TRADER_TAG: Tag = "nsw-trader"  # a trader reading its applications (gateway.web.trader_auth)
@@ -166,12 +167,41 @@ def _tagged_params(headers: Iterable[tuple[str, str]], tag: Tag) -> list[dict[st
 
 
 def requested_keyid(headers: Iterable[tuple[str, str]], tag: Tag) -> str:
-    """The keyid of the request's signature tagged `tag` (before anything is verified)."""
+    """The keyid of the request's signature tagged `tag` (before anything is verified), once its
+    parameters are within the profile's bounds (`check_params`)."""
     tagged = _tagged_params(headers, tag)
     if len(tagged) != 1 or not isinstance(tagged[0].get("keyid"), str):
         raise SignatureRefused(f'exactly one signature with tag="{tag}" and a keyid is required')
+    check_params(tagged[0])
     keyid: str = tagged[0]["keyid"]
     return keyid
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Refuse parameters that no signature of ours can carry, before any key is looked up or any
+    nonce stored: `keyid` is a SHA-256 fingerprint in hex (TraderCertificateRow.fingerprint and
+    RequestNonceRow.keyid are String(64)), `nonce` is 1-128 visible ASCII characters
+    (RequestNonceRow.nonce is String(128)), `created` and `expires` are non-negative integers
+    (RFC 9421 §2.3) with `expires` not before `created`."""
+    keyid = params.get("keyid")
+    if not isinstance(keyid, str) or not KEYID.matches(keyid):
+        raise SignatureRefused(
+            f'"keyid" must be the SHA-256 fingerprint of your certificate as 64 lowercase hex '
+            f"digits, not {shown(str(keyid))}"
+        )
+    nonce = params.get("nonce")
+    if nonce is not None and (not isinstance(nonce, str) or not NONCE.matches(nonce)):
+        raise SignatureRefused(
+            f'"nonce" must be a string of 1 to {NONCE.max_length} visible ASCII characters '
+            f"(a fresh random one per request), not {shown(str(nonce))}"
+        )
+    for name in ("created", "expires"):
+        value = params.get(name)
+        if value is not None and (type(value) is not int or value < 0):
+            raise SignatureRefused(f'"{name}" must be a non-negative integer (RFC 9421 §2.3)')
+    created, expires = params.get("created"), params.get("expires")
+    if isinstance(created, int) and isinstance(expires, int) and expires < created:
+        raise SignatureRefused('"expires" is before "created"')
 
 
 def _timestamp(value: object, name: str) -> dt.datetime:

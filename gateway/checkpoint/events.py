@@ -16,9 +16,10 @@ from gateway.checkpoint.registry import STAGES
 
 EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
 PLATE = re.compile(r"[A-Z0-9]{2,12}")
-CHECKPOINT = re.compile(r"KZ-[A-Z]{2,30}")
+CHECKPOINT = re.compile(r"KZ-[A-Z]{2,29}")  # CheckpointVisitRow.checkpoint is String(32)
 LANE = re.compile(r"[A-Z0-9]{1,8}")
 MAX_BODY = 64 * 1024
+NOTE_MAX = 2000
 
 # Readings each stage must carry: name -> accepted Python types (bool is not a number here).
 _READINGS: dict[str, dict[str, tuple[type, ...]]] = {
@@ -78,6 +79,18 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _check_optional(readings: dict[str, Any]) -> None:
+    """The optional readings are kept in the visit's stages: each of its type and bounded."""
+    trailer = readings.get("trailer_plate")
+    if trailer is not None and not (isinstance(trailer, str) and PLATE.fullmatch(trailer)):
+        raise InvalidEvent(f"'trailer_plate' must match {PLATE.pattern}.", field="trailer_plate")
+    if "confidence" in readings and not _number(readings["confidence"]):
+        raise InvalidEvent("'confidence' must be a number.", field="confidence")
+    note = readings.get("note")
+    if note is not None and not (isinstance(note, str) and len(note) <= NOTE_MAX):
+        raise InvalidEvent(f"'note' must be a string of at most {NOTE_MAX} characters.")
+
+
 @dataclass(frozen=True)
 class StageEvent:
     event_id: str
@@ -113,6 +126,7 @@ def parse_stage_event(body: bytes) -> StageEvent:
         raise InvalidEvent("'axle_loads_kg' must be a list of numbers.")
     if stage == "documents" and not all(isinstance(v, str) for v in readings["presented"]):
         raise InvalidEvent("'presented' must be a list of document types.")
+    _check_optional(readings)
     return StageEvent(
         event_id=_text(data, "event_id", EVENT_ID),
         checkpoint=_text(data, "checkpoint", CHECKPOINT),

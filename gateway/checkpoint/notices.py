@@ -21,6 +21,7 @@ from gateway.checkpoint.registry import CheckpointRegistry
 from gateway.clock import Clock
 from gateway.errors import InvalidValue, SchemaViolation
 from gateway.identifiers import Bin
+from gateway.limits import INT32_MAX
 from gateway.representatives import Representatives
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
@@ -77,12 +78,27 @@ def read_notice(signed: etree._Element) -> Notice:
     )
     if len(set(applications)) != len(applications):
         raise InvalidValue("An application is listed twice in the notice.")
+    # The schema's xs:positiveInteger and xs:dateTime are unbounded; the columns are not
+    # (ArrivalNoticeRow.version is an Integer, expected_arrival a timestamp with a zone).
+    version = int(_text(signed, "n:Version"))
+    if version > INT32_MAX:
+        raise InvalidValue(f"Version must be at most {INT32_MAX}.", field="Version")
+    try:
+        arrival = dt.datetime.fromisoformat(_text(signed, "n:ExpectedArrival"))
+    except ValueError as exc:
+        raise InvalidValue(
+            "ExpectedArrival must be a date-time of years 1-9999.", field="ExpectedArrival"
+        ) from exc
+    if arrival.tzinfo is None:
+        raise InvalidValue(
+            "ExpectedArrival must carry its offset (Z or +05:00).", field="ExpectedArrival"
+        )
     return Notice(
         carrier_bin=carrier,
         reference=_text(signed, "n:NoticeReference"),
-        version=int(_text(signed, "n:Version")),
+        version=version,
         checkpoint=_text(signed, "n:Checkpoint"),
-        expected_arrival=dt.datetime.fromisoformat(_text(signed, "n:ExpectedArrival")),
+        expected_arrival=arrival,
         plate=_text(signed, "n:Vehicle/n:Plate"),
         trailer_plate=_opt(signed, "n:Vehicle/n:TrailerPlate"),
         vehicle_country=_text(signed, "n:Vehicle/n:Country"),

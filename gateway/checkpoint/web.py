@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -15,10 +16,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from gateway.bootstrap import Services
 from gateway.checkpoint.device_auth import authenticate_device
 from gateway.checkpoint.errors import InvalidEvent
-from gateway.checkpoint.events import parse_position, parse_stage_event
+from gateway.checkpoint.events import MAX_BODY, parse_position, parse_stage_event
 from gateway.checkpoint.reports import timing_report
 from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
+from gateway.limits import CHECKPOINT, NOTE, PERSON, RECORD_ID
 from gateway.web.bearer import bearer_token_in
+from gateway.web.body import read_body
+from gateway.web.params import check_text, path_text, query_text
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/api/v1/checkpoint")
 
@@ -42,7 +46,7 @@ def _require_officer() -> None:
 def _device_body() -> tuple[bytes, Any]:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the event as application/json.")
-    body = request.get_data(cache=True)
+    body = read_body(MAX_BODY)
     svc = _services()
     device = authenticate_device(
         request, body, registry=svc.checkpoint.registry, trust=svc.trust,
@@ -55,7 +59,7 @@ def _device_body() -> tuple[bytes, Any]:
 def notice() -> tuple[Response, int]:
     if request.mimetype not in ("application/xml", "text/xml"):
         raise UnsupportedMediaType("Send the signed notice as application/xml.")
-    saved = _services().checkpoint.notices.submit(request.get_data(cache=False))
+    saved = _services().checkpoint.notices.submit(read_body())
     payload = {
         "id": saved.id, "version": saved.version, "plate": saved.plate,
         "checkpoint": saved.checkpoint, "applications": list(saved.applications),
@@ -85,18 +89,33 @@ def position() -> tuple[Response, int]:
 @bp.get("/visits/<visit_id>")
 def visit(visit_id: str) -> Response:
     _require_officer()
-    return jsonify(_services().checkpoint.service.visit(visit_id))
+    return jsonify(_services().checkpoint.service.visit(_record_id(visit_id, "visit")))
 
 
 def _officer_form() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    # The same reader as every other body: whole or 413, never cut at the limit.
+    try:
+        data = json.loads(read_body(MAX_BODY))
+    except ValueError:
+        data = None
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("officer"), str)
         or not data["officer"]
     ):
         raise InvalidEvent('Send JSON naming the acting officer: {"officer": ..., ...}.')
+    # What the officer wrote lands in the visit (cleared_by, findings) and the trail: bounded.
+    check_text(data["officer"], "officer", PERSON)
+    for name in ("reason", "note"):
+        if name in data:
+            if not isinstance(data[name], str):
+                raise InvalidEvent(f"{name!r} must be a string.", field=name)
+            check_text(data[name], name, NOTE)
     return data
+
+
+def _record_id(value: str, what: str) -> str:
+    return path_text(value, RECORD_ID, what)
 
 
 @bp.post("/visits/<visit_id>/clearance")
@@ -105,7 +124,7 @@ def clearance(visit_id: str) -> Response:
     form = _officer_form()
     return jsonify(
         _services().checkpoint.service.manual_clearance(
-            visit_id, form["officer"], str(form.get("reason", ""))
+            _record_id(visit_id, "visit"), form["officer"], str(form.get("reason", ""))
         )
     )
 
@@ -113,6 +132,8 @@ def clearance(visit_id: str) -> Response:
 @bp.post("/visits/<visit_id>/findings/<finding_id>/result")
 def inspection_result(visit_id: str, finding_id: str) -> Response:
     _require_officer()
+    _record_id(visit_id, "visit")
+    _record_id(finding_id, "finding")
     form = _officer_form()
     if not isinstance(form.get("cleared"), bool):
         raise InvalidEvent("'cleared' must be true or false.")
@@ -130,7 +151,7 @@ def inspection_result(visit_id: str, finding_id: str) -> Response:
 @bp.get("/transits/<transit_id>")
 def transit(transit_id: str) -> Response:
     _require_officer()
-    found = _services().checkpoint.transits.transit(transit_id)
+    found = _services().checkpoint.transits.transit(_record_id(transit_id, "transit"))
     if found is None:
         raise NotFound(f"There is no transit {transit_id}.")
     return jsonify(found)
@@ -146,5 +167,5 @@ def sweep() -> Response:
 def timing() -> Response:
     _require_officer()
     return jsonify(
-        timing_report(_services().checkpoint.store, request.args.get("checkpoint")).as_dict()
+        timing_report(_services().checkpoint.store, query_text("checkpoint", CHECKPOINT)).as_dict()
     )

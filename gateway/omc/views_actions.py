@@ -10,10 +10,12 @@ from collections.abc import Callable
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from gateway.limits import ALERT_KEY, CASE_ID, NOTE, RECORD_ID
 from gateway.omc import actions
 from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.roles import Perm
+from gateway.web.params import form_text, path_text
 
 
 def _back() -> str:
@@ -36,6 +38,7 @@ def _confirm_or_do(title: str, what: str, do: Callable[[], str]) -> WerkzeugResp
 @bp.post("/actions/retry/<case_id>")
 @requires(Perm.RETRY_CASE)
 def retry_case(case_id: str) -> WerkzeugResponse | str:
+    path_text(case_id, CASE_ID, "case")
     agency = actions.check_case(services(), officer(), case_id)
 
     def do() -> str:
@@ -48,6 +51,9 @@ def retry_case(case_id: str) -> WerkzeugResponse | str:
 @bp.post("/actions/acknowledge/<transit_id>/<key>")
 @requires(Perm.ACK_ALERT)
 def acknowledge_alert(transit_id: str, key: str) -> WerkzeugResponse | str:
+    path_text(transit_id, RECORD_ID, "transit")
+    path_text(key, ALERT_KEY, "alert")
+
     def do() -> str:
         actions.acknowledge_alert(services(), officer(), transit_id, key)
         return f"Alert {key} of transit {transit_id} acknowledged."
@@ -60,9 +66,11 @@ def acknowledge_alert(transit_id: str, key: str) -> WerkzeugResponse | str:
 @bp.post("/actions/inspection/<visit_id>/<finding_id>")
 @requires(Perm.RECORD_INSPECTION)
 def record_inspection(visit_id: str, finding_id: str) -> WerkzeugResponse | str:
+    path_text(visit_id, RECORD_ID, "visit")
+    path_text(finding_id, RECORD_ID, "finding")
     actions.check_finding(services(), officer(), visit_id, finding_id)
     cleared = request.form.get("result") == "cleared"
-    note = request.form.get("note", "")
+    note = form_text("note", NOTE)
 
     def do() -> str:
         actions.record_inspection(
@@ -81,7 +89,8 @@ def record_inspection(visit_id: str, finding_id: str) -> WerkzeugResponse | str:
 @bp.post("/actions/clear/<visit_id>")
 @requires(Perm.CLEAR_VEHICLE)
 def clear_vehicle(visit_id: str) -> WerkzeugResponse | str:
-    reason = request.form.get("reason", "")
+    path_text(visit_id, RECORD_ID, "visit")
+    reason = form_text("reason", NOTE)
 
     def do() -> str:
         actions.clear_vehicle(services(), officer(), visit_id, reason)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from gateway.limits import PASSWORD, USERNAME
 from gateway.omc.auth import accounts, officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.errors import BadAccount
 from gateway.omc.roles import Perm, Role
+from gateway.web.params import form_text, path_text
 
 
 @bp.get("/admin")
@@ -30,6 +32,7 @@ def admin() -> str:
 @requires(Perm.ADMINISTER)
 def admin_add_account() -> WerkzeugResponse:
     form = request.form
+    form_text("password", PASSWORD)
     try:
         accounts().add(
             form.get("username", "").strip(),
@@ -48,6 +51,8 @@ def admin_add_account() -> WerkzeugResponse:
 @bp.post("/admin/accounts/<username>")
 @requires(Perm.ADMINISTER)
 def admin_change_account(username: str) -> WerkzeugResponse:
+    path_text(username, USERNAME, "account")
+    form_text("password", PASSWORD)
     change = request.form.get("change", "")
     try:
         if change == "disable" and username == officer().username:

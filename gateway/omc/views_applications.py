@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 
 from gateway.errors import NotFound
+from gateway.limits import APPLICATION_ID
 from gateway.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.omc import queries
 from gateway.omc.auth import officer, requires, services
@@ -13,6 +14,7 @@ from gateway.omc.blueprint import bp
 from gateway.omc.errors import RoleForbidden
 from gateway.omc.roles import Perm
 from gateway.trail_format import read_entry
+from gateway.web.params import path_text
 
 
 def _filters_context() -> dict[str, object]:
@@ -52,6 +54,7 @@ def application_rows() -> str:
 
 
 def _visible_application(application_id: str) -> dict[str, object]:
+    path_text(application_id, APPLICATION_ID, "application")
     app = services().store.application(application_id)
     if app is None:
         raise NotFound(f"There is no application {application_id}.")

@@ -7,10 +7,12 @@ import json
 
 from flask import Response, render_template
 
+from gateway.limits import APPLICATION_ID
 from gateway.omc import queries
 from gateway.omc.auth import requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.roles import Perm
+from gateway.web.params import path_text
 
 
 @bp.get("/audit")
@@ -28,6 +30,7 @@ def audit() -> str:
 @requires(Perm.AUDIT)
 def bundle(application_id: str) -> Response:
     """The evidence bundle (verifies offline with `nsw audit verify`)."""
+    path_text(application_id, APPLICATION_ID, "application")  # it is also the file's name
     doc = services().auditor.bundle(application_id)
     response = Response(json.dumps(doc, indent=1), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{application_id}.bundle.json"'

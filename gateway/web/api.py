@@ -18,13 +18,15 @@ from gateway.errors import (
     DecisionNotReady,
     InvalidValue,
     NotFound,
-    TooLarge,
     UnsupportedMediaType,
 )
 from gateway.identifiers import Bin
+from gateway.limits import APPLICATION_ID
 from gateway.receipt import signed_receipt
 from gateway.storage.repository import Message
 from gateway.trust import TrustedSigner
+from gateway.web.body import read_body
+from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, authorise, require_trader
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -44,12 +46,7 @@ def submit() -> tuple[Response, int]:
         raise UnsupportedMediaType(
             f"Send the signed application as application/xml, not {request.mimetype or 'no type'}."
         )
-    # Read at most one byte past the limit: werkzeug stops a stream at exactly its limit without
-    # saying whether more was coming, so a chunked body longer than the limit would otherwise be
-    # silently cut to it. One byte more lets intake refuse it (413); a declared Content-Length
-    # over the limit is refused before anything is read. Either way, never read whole.
-    request.max_content_length = services().config.max_body_bytes + 1
-    body = request.get_data(cache=False)
+    body = read_body()  # whole or refused (413), never cut at the limit
     accepted = services().intake.submit(body, request_id=g.get("request_id"))
     app = services().store.application(accepted.application_id)
     assert app is not None
@@ -76,6 +73,7 @@ def submit() -> tuple[Response, int]:
 def _readable(application_id: str) -> dict[str, Any]:
     """The application, once the caller proved who they are (401) and may see it (404/403)."""
     signer = require_trader()
+    path_text(application_id, APPLICATION_ID, "application")
     app = services().store.application(application_id)
     if app is None:
         raise NotFound(f"There is no application {application_id}.")
@@ -167,10 +165,7 @@ def notification_url(bin_: str) -> Response:
 def register_notification_url(bin_: str) -> Response:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType('Send {"url": "https://..."} as application/json.')
-    request.max_content_length = SUBSCRIPTION_MAX_BYTES
-    if (request.content_length or 0) > SUBSCRIPTION_MAX_BYTES:
-        raise TooLarge(f"Send at most {SUBSCRIPTION_MAX_BYTES} bytes.")
-    body = request.get_data(cache=True)
+    body = read_body(SUBSCRIPTION_MAX_BYTES)
     bin_, signer = _trader_bin(bin_)
     try:
         document = json.loads(body)

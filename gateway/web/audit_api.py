@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
-from gateway.audit import Auditor
+from gateway.audit import Auditor, BadProofRequest
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError
+from gateway.limits import APPLICATION_ID
 from gateway.web.bearer import bearer_token_in
+from gateway.web.params import path_text, query_int
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit")
 
@@ -40,22 +42,18 @@ def require_auditor() -> None:
 
 
 def _int_arg(name: str) -> int:
-    value = request.args.get(name, "")
-    if not value.isdigit():
-        from gateway.audit import BadProofRequest
-
-        raise BadProofRequest(f"Query parameter {name!r} must be a non-negative integer.")
-    return int(value)
+    """A required tree size or index: 0..2^63-1 (MessageRow.seq and TreeHeadRow.size are
+    BIGINT), so an out-of-range one is a 400 problem, never an overflow in the query."""
+    value = query_int(name)
+    if value is None:
+        raise BadProofRequest(f"Query parameter {name!r} is required: a non-negative integer.")
+    return value
 
 
 @bp.get("/tree-head")
 def tree_head() -> Response:
-    size = request.args.get("size")
-    head = (
-        _auditor().tree_head(int(size))
-        if size and size.isdigit()
-        else _auditor().latest_tree_head()
-    )
+    size = query_int("size")
+    head = _auditor().latest_tree_head() if size is None else _auditor().tree_head(size)
     return jsonify(head.to_json())
 
 
@@ -75,7 +73,7 @@ def consistency() -> Response:
 
 @bp.get("/applications/<application_id>/entries")
 def entries(application_id: str) -> Response:
-    rows = _auditor().entries(application_id)
+    rows = _auditor().entries(path_text(application_id, APPLICATION_ID, "application"))
     return jsonify(
         [
             {
@@ -93,4 +91,4 @@ def entries(application_id: str) -> Response:
 
 @bp.get("/applications/<application_id>/bundle")
 def bundle(application_id: str) -> Response:
-    return jsonify(_auditor().bundle(application_id))
+    return jsonify(_auditor().bundle(path_text(application_id, APPLICATION_ID, "application")))

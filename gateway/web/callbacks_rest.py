@@ -14,6 +14,8 @@ from flask import Blueprint, Response, jsonify, request
 from adapters import httpsig
 from gateway.callback_errors import CallbackSignatureInvalid, InvalidCallback
 from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.limits import CASE_ID
+from gateway.web.body import read_body
 from gateway.web.callback_service import callback_service
 
 bp = Blueprint("callbacks_rest", __name__, url_prefix="/api/v1/callbacks")
@@ -27,7 +29,7 @@ def submit(agency: str) -> Response:
     if pinned is None:
         raise NotFound(f"There is no agency {agency!r}.")
     # Step 2: the signature: that agency's key, over method, URI, type and the body's digest.
-    data = request.get_data(cache=False)
+    data = read_body()
     message = httpsig.HttpMessage(
         httpsig.header_items(request.headers.items()), method=request.method, url=request.url
     )
@@ -51,6 +53,8 @@ def submit(agency: str) -> Response:
         raise InvalidCallback("The body is not JSON.") from exc
     if not isinstance(answer, dict) or not isinstance(answer.get("caseId"), str):
         raise InvalidCallback("The body must be the agency's answer object with a caseId.")
+    if not CASE_ID.matches(answer["caseId"]):
+        raise InvalidCallback(CASE_ID.sentence("caseId"), field="caseId")
     # Step 4: the service judges and records it.
     outcome = service.accept(agency, answer["caseId"], answer, data, "application/json")
     return jsonify({"caseId": outcome.case_id, "result": outcome.result, "state": outcome.state})

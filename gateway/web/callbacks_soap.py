@@ -22,8 +22,9 @@ from gateway.callback_errors import (
     CallbackSignatureInvalid,
     InvalidCallback,
 )
-from gateway.errors import GatewayError
+from gateway.errors import BodyTooLarge, GatewayError
 from gateway.resources import shipped
+from gateway.web.body import read_body
 from gateway.web.callback_service import callback_service
 from gateway.xmlparse import parse_xml
 
@@ -53,7 +54,10 @@ def xsd() -> Response:
 @bp.post("/soap/callbacks")
 def submit() -> Response:
     try:
-        return _submit(request.get_data(cache=False))
+        return _submit(read_body())
+    except BodyTooLarge as exc:
+        # Refused whole, never parsed cut: HTTP 413 says so to any client, the Fault to zeep.
+        return fault("nsw:BodyTooLarge", exc.detail, status=413)
     except CallbackRefused as exc:
         return fault(exc.fault, exc.detail)
     except GatewayError as exc:
@@ -106,14 +110,15 @@ def _submit(data: bytes) -> Response:
     return Response(etree.tostring(env, xml_declaration=True, encoding="utf-8"), content_type=XML)
 
 
-def fault(code: str, text: str) -> Response:
-    """A SOAP 1.1 Fault (§4.4, HTTP 500 per §6.2); nsw: codes are in urn:kz:nsw:gateway:1."""
+def fault(code: str, text: str, status: int = 500) -> Response:
+    """A SOAP 1.1 Fault (§4.4, HTTP 500 per §6.2, 413 for a body over the limit); nsw: codes are
+    in urn:kz:nsw:gateway:1."""
     env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11, "nsw": GATEWAY_NS})
     node = etree.SubElement(etree.SubElement(env, f"{{{SOAP11}}}Body"), f"{{{SOAP11}}}Fault")
     etree.SubElement(node, "faultcode").text = code
     etree.SubElement(node, "faultstring").text = text
     body = etree.tostring(env, xml_declaration=True, encoding="utf-8")
-    return Response(body, status=500, content_type=XML)
+    return Response(body, status=status, content_type=XML)
 
 
 def _errors(element: etree._Element) -> list[str]:

@@ -4,11 +4,13 @@ Bearer tokens from NSW_OPERATOR_TOKENS (until the OMC's accounts and roles arriv
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError, NotFound
+from gateway.limits import CASE_ID, STATE
 from gateway.web.bearer import bearer_token_in
+from gateway.web.params import path_text, query_text
 
 bp = Blueprint("operations", __name__, url_prefix="/api/v1/operations")
 
@@ -61,13 +63,13 @@ def agencies() -> Response:
 
 @bp.get("/cases")
 def cases() -> Response:
-    return jsonify(_services().store.cases(request.args.get("state")))
+    return jsonify(_services().store.cases(query_text("state", STATE)))
 
 
 @bp.post("/cases/<case_id>/retry")
 def retry(case_id: str) -> Response:
     try:
-        application_id = _services().store.retry_case(case_id)
+        application_id = _services().store.retry_case(path_text(case_id, CASE_ID, "case"))
     except LookupError as exc:
         raise NotFound(str(exc)) from exc
     except ValueError as exc:
@@ -78,7 +80,7 @@ def retry(case_id: str) -> Response:
 @bp.get("/notifications")
 def notifications() -> Response:
     """Notifications to traders, newest first; `?state=failed` for the ones to look at."""
-    return jsonify(_services().notifications.listing(request.args.get("state")))
+    return jsonify(_services().notifications.listing(query_text("state", STATE)))
 
 
 @bp.post("/notifications/<int:notification_id>/retry")

@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from gateway.errors import PROBLEM_BASE, GatewayError, ServiceUnavailable, TooLarge
+from gateway.errors import PROBLEM_BASE, BodyTooLarge, GatewayError, ServiceUnavailable
 from gateway.storage.db import DatabaseUnavailable, disconnect_reason, is_disconnect
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def install(app: Flask) -> None:
     def _too_large(_error: RequestEntityTooLarge) -> Response:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         return problem_response(
-            TooLarge(f"The body is larger than the limit of {limit} bytes.", limit=limit)
+            BodyTooLarge(f"The body is larger than the limit of {limit} bytes.", limit=limit)
         )
 
     @app.errorhandler(HTTPException)

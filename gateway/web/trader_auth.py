@@ -24,6 +24,7 @@ from gateway.http_signatures import (
     verify_request,
 )
 from gateway.trust import TrustedSigner
+from gateway.web.body import read_body
 from gateway.web.request_view import request_view
 
 HOW = (
@@ -69,7 +70,7 @@ def require_trader() -> TrustedSigner:
             keyid,
             key,
             svc.clock,
-            request.get_data(cache=True),
+            read_body(),
             tag=TRADER_TAG,
         )
     except SignatureRefused as exc:

@@ -123,7 +123,7 @@ def test_unsigned_application_is_refused(client) -> None:  # type: ignore[no-unt
             400,
         ),
         (b"{}", {"Content-Type": "application/json"}, "unsupported-media-type", 415),
-        (b"<a/>" + b" " * 6_000_000, XML, "too-large", 413),
+        (b"<a/>" + b" " * 6_000_000, XML, "body-too-large", 413),
         (b'<Application xmlns="urn:kz:nsw:application:1"/>', XML, "schema-violation", 422),
     ],
 )

@@ -162,14 +162,14 @@ def test_declared_oversize_body_is_refused_without_reading(app_factory) -> None:
     environ["CONTENT_LENGTH"] = str(10 * 1024 * 1024)
     iterable, status, _headers = run_wsgi_app(app, environ, buffered=True)
     assert status.startswith("413")
-    assert b"too-large" in b"".join(iterable)
+    assert b"body-too-large" in b"".join(iterable)
     assert body.read_bytes == 0
 
 
 def test_oversize_body_gets_a_problem(client) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/api/v1/applications", data=b"<a/>" + b" " * 6_000_000, headers=XML)
     assert response.status_code == 413
-    assert problem_code(response) == "too-large"
+    assert problem_code(response) == "body-too-large"
 
 
 @pytest.mark.parametrize(

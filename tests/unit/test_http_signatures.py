@@ -13,6 +13,7 @@ from gateway.http_signatures import (
     RequestView,
     SignatureRefused,
     Tag,
+    check_params,
     requested_keyid,
     sign_request,
     verify_request,
@@ -59,3 +60,27 @@ def test_an_unknown_tag_is_refused_as_missing_ours() -> None:
     view.headers["Signature-Input"] = view.headers["Signature-Input"].replace(DEVICE_TAG, "x")
     with pytest.raises(SignatureRefused, match='exactly one signature with tag="nsw-device"'):
         requested_keyid(view.headers.items(), DEVICE_TAG)
+
+
+@pytest.mark.parametrize(
+    ("params", "why"),
+    [
+        ({"keyid": "AB" * 32}, '"keyid" must be the SHA-256 fingerprint'),
+        ({"keyid": KEYID + "00"}, '"keyid" must be the SHA-256 fingerprint'),
+        ({"keyid": KEYID, "nonce": "n" * 129}, '"nonce" must be a string of 1 to 128'),
+        ({"keyid": KEYID, "nonce": "a b"}, '"nonce" must be a string'),
+        ({"keyid": KEYID, "nonce": 5}, '"nonce" must be a string'),
+        ({"keyid": KEYID, "created": -1}, '"created" must be a non-negative integer'),
+        ({"keyid": KEYID, "expires": True}, '"expires" must be a non-negative integer'),
+        ({"keyid": KEYID, "created": 100, "expires": 99}, '"expires" is before "created"'),
+    ],
+)
+def test_parameters_out_of_the_profiles_bounds_are_refused(
+    params: dict[str, object], why: str
+) -> None:
+    with pytest.raises(SignatureRefused, match=why):
+        check_params(params)
+
+
+def test_parameters_at_the_bounds_pass() -> None:
+    check_params({"keyid": KEYID, "nonce": "~" * 128, "created": 0, "expires": 0})

@@ -208,6 +208,7 @@ def test_json_answer_is_read() -> None:
         ({"validUntil": "1 Dec 2026"}, "not a date"),
         ({"reasons": [{"text": "no code"}]}, "without a code"),
         ({"conditions": "not a list"}, "list of strings"),
+        ({"permitNumber": "P" * 65}, "permit number is longer than 64"),  # CaseRow.permit_number
     ],
 )
 def test_unbelievable_json_answers_are_malformed(changes, message) -> None:  # type: ignore[no-untyped-def]
