@@ -7,19 +7,29 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
+from lxml import etree
 
+from gateway.cli_errors import FriendlyGroup
 from gateway.cli_identity import representatives, traders
 from gateway.cli_notifications import notifications, notify_url
-from gateway.cli_options import TRADER_CERT, TRADER_KEY, URL, configured_services, trader_client
+from gateway.cli_options import (
+    TRADER_CERT,
+    TRADER_KEY,
+    URL,
+    configured_services,
+    signing_identity,
+    trader_client,
+)
 from gateway.config import PROJECT_ROOT, load_config
 from gateway.omc.cli import omc
 
 DEFAULT_PKI = PROJECT_ROOT / "certs" / "dev"
 
 
-@click.group()
+@click.group(cls=FriendlyGroup)
 def main() -> None:
     """National Single Window gateway."""
 
@@ -54,12 +64,10 @@ def pki_init(directory: Path, force: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: standard output.")
 def sign(file: Path, key: Path, cert: Path, chain: tuple[Path, ...], output: Path | None) -> None:
     """Sign an application with an enveloped XML signature (RSA-SHA256 or ECDSA-SHA256)."""
-    from gateway.xmlparse import parse_xml
-    from gateway.xmlsig import SigningIdentity, sign_enveloped
+    from gateway.xmlsig import sign_enveloped
 
-    signed = sign_enveloped(
-        parse_xml(file.read_bytes()), SigningIdentity.from_files(key, cert, *chain)
-    )
+    identity = signing_identity(key, cert, *chain)  # refuses a key that is not the cert's
+    signed = sign_enveloped(_parse_file(file), identity)
     if output:
         output.write_bytes(signed)
         click.echo(f"signed {file} -> {output}", err=True)
@@ -67,54 +75,139 @@ def sign(file: Path, key: Path, cert: Path, chain: tuple[Path, ...], output: Pat
         sys.stdout.buffer.write(signed)
 
 
+def _parse_file(file: Path) -> etree._Element:
+    """The file's XML, or the parser's sentence naming the file."""
+    from gateway.errors import GatewayError
+    from gateway.xmlparse import parse_xml
+
+    try:
+        return parse_xml(file.read_bytes())
+    except GatewayError as exc:
+        raise click.ClickException(f"{file}: {exc.detail}") from exc
+
+
+JSON_OUT = click.option("--json", "as_json", is_flag=True, help="Print the gateway's JSON answer.")
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @URL
-def submit(file: Path, url: str) -> None:
-    """Lodge a signed application; prints the gateway's answer."""
-    from gateway.client import ApiProblem, GatewayClient
+@JSON_OUT
+@click.option(
+    "--receipt",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to save the gateway's signed receipt [default: <id>.receipt.xml].",
+)
+def submit(file: Path, url: str, as_json: bool, receipt: Path | None) -> None:
+    """Lodge a signed application; prints its id and state and saves the signed receipt."""
+    import base64
 
-    try:
-        click.echo(json.dumps(GatewayClient(url).submit(file.read_bytes()), indent=2))
-    except ApiProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+    from gateway.cli_trader import submit_lines
+    from gateway.client import GatewayClient
+
+    answer = GatewayClient(url).submit(file.read_bytes())
+    if as_json:
+        click.echo(json.dumps(answer, indent=2))
+        return
+    receipt = receipt or Path(f"{answer['id']}.receipt.xml")
+    receipt.write_bytes(base64.b64decode(answer["receipt"]))
+    for line in submit_lines(answer, str(receipt)):
+        click.echo(line)
 
 
 @main.command()
 @click.argument("application_id")
 @URL
-@click.option("--wait", type=float, default=0, help="Seconds to wait for the decision.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0,
+    help="Seconds to wait for the decision; stops early when a case is escalated or refused.",
+)
 @TRADER_KEY
 @TRADER_CERT
-def status(application_id: str, url: str, wait: float, key: Path, cert: Path) -> None:
-    """Show an application's status and cases (and its decision when there is one).
+@JSON_OUT
+def status(
+    application_id: str, url: str, wait: float, key: Path, cert: Path, as_json: bool
+) -> None:
+    """Show an application's status and cases.
 
     Reads are signed (RFC 9421) with your certificate's key: the declarant's, or a registered
-    representative's."""
-    from gateway.client import ApiProblem
+    representative's. With --wait, exits 0 when decided, 1 when the wait ended without a
+    decision (the reason is printed)."""
+    from gateway.cli_trader import status_lines, wait_for_outcome
 
     client = trader_client(url, key, cert)
-    try:
-        if wait:
-            client.wait_for_decision(application_id, wait)
-        click.echo(json.dumps(client.status(application_id), indent=2))
-    except (ApiProblem, TimeoutError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    if wait:
+        current, reason = wait_for_outcome(client, application_id, wait)
+    else:
+        current, reason = client.status(application_id), None
+    if as_json:
+        click.echo(json.dumps(current, indent=2))
+    else:
+        for line in status_lines(current):
+            click.echo(line)
+    if wait and current.get("status") != "decided":
+        raise click.ClickException(
+            f"no decision yet: {reason}"
+            if reason
+            else f"no decision within {wait:g} s; the cases above are still open."
+        )
+
+
+@main.command()
+@click.argument("application_id")
+@URL
+@TRADER_KEY
+@TRADER_CERT
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+def decision(application_id: str, url: str, key: Path, cert: Path, output: Path | None) -> None:
+    """Fetch the gateway-signed decision XML (a signed read, like `status`)."""
+    xml = trader_client(url, key, cert).decision(application_id)
+    if xml is None:
+        raise click.ClickException(
+            f"{application_id} has no decision yet: `nsw status {application_id}` says why."
+        )
+    if output:
+        output.write_bytes(xml)
+        click.echo(f"decision of {application_id} saved to {output}", err=True)
+    else:
+        sys.stdout.buffer.write(xml)
 
 
 @main.command("route")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def route_cmd(file: Path) -> None:
     """Explain which rule sends which goods item to which agency (signature not checked)."""
-    from gateway.application import read_application
+    from gateway.application import NS, read_application
     from gateway.routing import explain, load_rules, route
-    from gateway.xmlparse import parse_xml
 
     config = load_config()
-    application = read_application(parse_xml(file.read_bytes()))
+    document = _parse_file(file)
+    if document.tag != f"{{{NS}}}Application":
+        raise click.ClickException(
+            f"{file} is not a single-window application (its root element must be "
+            f'<Application xmlns="{NS}">); see samples/ for examples.'
+        )
+    _check_schema(file, document, config.wsdl_dir)
+    application = read_application(document)
     rules = load_rules(config.mappings_dir / "routing.toml")
     for line in explain(application, route(application, rules)):
         click.echo(line)
+
+
+def _check_schema(file: Path, document: etree._Element, wsdl_dir: Path) -> None:
+    from gateway.errors import SchemaViolation
+    from gateway.intake import _validate, load_schema
+
+    try:
+        _validate(load_schema(wsdl_dir / "application" / "application.xsd"), document)
+    except SchemaViolation as exc:
+        raise click.ClickException(
+            f"{file} does not match the application schema: {exc.detail}"
+        ) from exc
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -258,7 +351,7 @@ def audit_verify(bundle: Path, ca: Path, gateway_cert: Path, quiet: bool) -> Non
     from gateway.trust import load_certificates
 
     checks = verify_bundle(
-        json.loads(bundle.read_text()), load_certificates(ca), load_certificates(gateway_cert)[0]
+        _read_json(bundle), load_certificates(ca), load_certificates(gateway_cert)[0]
     )
     _report(checks, quiet)
 
@@ -282,10 +375,10 @@ def audit_consistency(
 
     heads = []
     for path in (old, new):
-        doc = json.loads(path.read_text())
+        doc = _read_json(path)
         heads.append(TreeHead.from_json(doc.get("tree_head", doc)))
     if proof is not None:
-        hashes = json.loads(proof.read_text())["proof"]
+        hashes = _read_json(proof)["proof"]
     elif url:
         response = requests.get(
             f"{url}/api/v1/audit/proofs/consistency",
@@ -302,6 +395,16 @@ def audit_consistency(
         heads[0], heads[1], [bytes.fromhex(h) for h in hashes], load_certificates(gateway_cert)[0]
     )
     _report(checks, quiet=False)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(
+            f"{path} is not JSON: give the evidence bundle or tree head file as saved by "
+            "`nsw audit export` or the audit API."
+        ) from exc
 
 
 def _report(checks: list, quiet: bool) -> None:  # type: ignore[type-arg]

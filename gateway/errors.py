@@ -156,3 +156,7 @@ class AgencyAnswerRejected(GatewayError):
 
 class ConfigurationError(GatewayError):
     code, status, title = "configuration-error", 500, "The gateway is not configured correctly"
+
+
+class UnusableKey(GatewayError):
+    code, status, title = "unusable-key", 400, "The key or certificate cannot be used"
