@@ -216,8 +216,47 @@ def _check_schema(file: Path, document: etree._Element, wsdl_dir: Path) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
-def serve(host: str, port: int) -> None:
-    """Run the gateway (API and, unless NSW_DISPATCHER_THREADS=0, dispatcher threads)."""
+@click.option(
+    "--allow-missing-agencies",
+    is_flag=True,
+    help="Start even when an agency has no endpoint (its cases are escalated; /readyz says 503).",
+)
+@click.option("--dev", is_flag=True, help="Werkzeug's one-process server instead of gunicorn.")
+def serve(host: str, port: int, allow_missing_agencies: bool, dev: bool) -> None:
+    """Run the gateway (API and, unless NSW_DISPATCHER_THREADS=0, dispatcher threads).
+
+    Refuses to start while an agency of mappings/agencies.toml has no NSW_AGENCY_<CODE>_URL,
+    unless --allow-missing-agencies. Runs gunicorn (NSW_WEB_WORKERS, NSW_WEB_THREADS,
+    NSW_WEB_TIMEOUT_S); --dev runs Werkzeug's server in this process."""
+    from gateway.agencies import missing_endpoints, missing_endpoints_sentence
+    from gateway.bootstrap import build_services
+
+    # Check the configuration and migrate once, here, before any worker starts.
+    services = build_services(load_config())
+    missing = missing_endpoints(services.specs)
+    services.close()
+    if missing and not allow_missing_agencies:
+        raise click.ClickException(
+            missing_endpoints_sentence(missing) + " Or start degraded with "
+            "--allow-missing-agencies."
+        )
+    if missing:
+        click.secho(f"DEGRADED: {missing_endpoints_sentence(missing)}", fg="yellow", err=True)
+    if dev:
+        _serve_dev(host, port)
+        return
+    from gateway.web_server import GatewayServer, WebSettings
+
+    settings = WebSettings.from_env()
+    click.echo(
+        f"gateway listening on http://{host}:{port} (gunicorn, {settings.workers} worker(s) x "
+        f"{settings.threads} thread(s))",
+        err=True,
+    )
+    GatewayServer(f"{host}:{port}", settings).run()
+
+
+def _serve_dev(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from gateway.app import create_app
@@ -225,7 +264,7 @@ def serve(host: str, port: int) -> None:
     app = create_app()
     server = make_server(host, port, app, threaded=True)
     _stop_on_signals(server.shutdown)
-    click.echo(f"gateway listening on http://{host}:{server.server_port}", err=True)
+    click.echo(f"gateway (dev server) listening on http://{host}:{server.server_port}", err=True)
     try:
         server.serve_forever()
     finally:
