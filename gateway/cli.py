@@ -99,7 +99,11 @@ JSON_OUT = click.option("--json", "as_json", is_flag=True, help="Print the gatew
     help="Where to save the gateway's signed receipt [default: <id>.receipt.xml].",
 )
 def submit(file: Path, url: str, as_json: bool, receipt: Path | None) -> None:
-    """Lodge a signed application; prints its id and state and saves the signed receipt."""
+    """Lodge a signed application and save the gateway's signed receipt.
+
+    Prints a summary (id, state, agencies, where the receipt is) on standard error and the id
+    alone on standard output, so that `ID=$(nsw submit signed.xml)` keeps it; --json prints the
+    gateway's whole answer instead."""
     import base64
 
     from gateway.cli_trader import submit_lines
@@ -112,7 +116,8 @@ def submit(file: Path, url: str, as_json: bool, receipt: Path | None) -> None:
     receipt = receipt or Path(f"{answer['id']}.receipt.xml")
     receipt.write_bytes(base64.b64decode(answer["receipt"]))
     for line in submit_lines(answer, str(receipt)):
-        click.echo(line)
+        click.echo(line, err=True)
+    click.echo(answer["id"])
 
 
 @main.command()
@@ -269,6 +274,41 @@ def _serve_dev(host: str, port: int) -> None:
         server.serve_forever()
     finally:
         app.extensions["nsw"].close()
+
+
+@main.command()
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the export lines here (written once all are up, removed when stopped).",
+)
+@click.option(
+    "--base-port",
+    type=int,
+    help="Customs on this port, then transport, agriculture, health, the trader inbox "
+    "[default: free ports].",
+)
+@click.option(
+    "--pki-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Certificates the stand-ins sign with [default: NSW_PKI_DIR, else certs/dev].",
+)
+def standins(env_file: Path | None, base_port: int | None, pki_dir: Path | None) -> None:
+    """Run the four stand-in agencies and a trader inbox on 127.0.0.1 until Ctrl-C.
+
+    Prints the `export NSW_AGENCY_<CODE>_URL=...` lines that point `nsw serve` at them."""
+    from gateway.standins import run_standins
+
+    pki_dir = pki_dir or load_config().pki_dir
+    if not (pki_dir / "root-ca.pem").is_file():
+        raise click.ClickException(f"There is no PKI in {pki_dir}: run `nsw pki init` first.")
+    run_standins(
+        pki_dir,
+        base_port,
+        env_file,
+        echo=lambda line: click.echo(line),
+        note=lambda line: click.echo(line, err=True),
+    )
 
 
 @main.command()

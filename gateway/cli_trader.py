@@ -16,12 +16,7 @@ def submit_lines(answer: dict[str, Any], receipt_path: str | None) -> list[str]:
     """The short summary of the gateway's answer to a submission."""
     agencies = ", ".join(answer.get("agencies", [])) or "none"
     if answer.get("replay"):
-        lines = [
-            f"already lodged: these signed bytes are application {answer['id']}, received "
-            f"{answer['received_at']}; nothing new was lodged.",
-            f"that earlier application is {answer['status']} (agencies: {agencies}). To lodge "
-            "again, change the trader reference and sign anew.",
-        ]
+        lines = [f"already lodged: {answer.get('note') or answer['id']}"]
     else:
         lines = [f"accepted: {answer['id']} ({answer['status']}) -> {agencies}"]
     if receipt_path:
