@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -127,6 +128,19 @@ def test_the_readme_using_it_section_runs_as_written(
         assert read.returncode == 0, read.stderr
         assert read.stdout.strip() == "decided"
     finally:
+        ports = (
+            [
+                int(line.rsplit(":", 1)[1].split("/")[0])
+                for line in (cwd / "var" / "standins.env").read_text().splitlines()
+                if line.startswith("export ")
+            ]
+            if (cwd / "var" / "standins.env").is_file()
+            else []
+        )
         for terminal in reversed(terminals):
             terminal.stop()
-    assert not (cwd / "var" / "standins.env").exists()  # the stand-ins stopped cleanly
+    # Ctrl-C stopped the stand-ins and everything they started.
+    assert len(ports) == 5 and not (cwd / "var" / "standins.env").exists()
+    for port in ports:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
