@@ -114,13 +114,9 @@ def test_the_readme_using_it_section_runs_as_written(
 
         # The Python recipe: a signed read without the CLI.
         read = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"application_id = {application_id!r}\n" + localise(recipe, port),
-            ],
+            [sys.executable, "-c", localise(recipe, port)],
             cwd=cwd,
-            env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
+            env={**env, "PYTHONPATH": str(PROJECT_ROOT), "ID": application_id},
             capture_output=True,
             text=True,
             timeout=60,
