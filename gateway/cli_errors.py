@@ -9,6 +9,8 @@ Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,12 +61,29 @@ def explain(exc: BaseException) -> str | None:
         return f"That file is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
     if isinstance(exc, OSError) and exc.filename is not None:
         reason = exc.strerror or type(exc).__name__
+        database = _sqlite_file()
+        if database is not None and database.is_relative_to(Path(str(exc.filename))):
+            return (
+                f"The SQLite database {database} cannot be made there ({reason}: {exc.filename}). "
+                "Set NSW_DATABASE_URL to a file in a directory you can write."
+            )
         return (
             f"{reason}: {exc.filename}. Check the path (and, for the database, NSW_DATABASE_URL)."
         )
     if isinstance(exc, TimeoutError):
         return str(exc)
     return None
+
+
+def _sqlite_file() -> Path | None:
+    """The SQLite file NSW_DATABASE_URL names, if it names one."""
+    try:
+        url = make_url(os.environ.get("NSW_DATABASE_URL", ""))
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
 
 
 def _where(exc: requests.RequestException) -> str:
@@ -75,8 +94,6 @@ def _where(exc: requests.RequestException) -> str:
 
 def database_sentence(exc: DBAPIError) -> str:
     """Which database could not be used and why, without its password."""
-    import os
-
     raw = os.environ.get("NSW_DATABASE_URL", "")
     try:
         shown = make_url(raw).render_as_string(hide_password=True) if raw else "the default"
