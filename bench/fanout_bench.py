@@ -82,7 +82,10 @@ def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, 
             code, args, port, {"NSW_PKI_DIR": str(pki.directory)}
         )
     port = free_port()
-    url = group.start("gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env)
+    # --dev: one process, as the published figures were measured; its CPU time is read from its
+    # pid, and gunicorn's workers would be children that this does not see.
+    serve = ["-m", "gateway.cli", "serve", "--dev", "--port", str(port)]
+    url = group.start("gateway", serve, port, env)
     for i in range(setup.workers):
         start_worker(group, f"worker-{i}", setup.threads, env)
     return url, [p.pid for p in group.processes]

@@ -32,3 +32,16 @@ def load_agency_specs(
         }
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
+
+
+def missing_endpoints(specs: Mapping[str, AgencySpec]) -> list[str]:
+    """The agencies with no endpoint configured: their cases can only be escalated."""
+    return sorted(code for code, spec in specs.items() if not spec.endpoint)
+
+
+def missing_endpoints_sentence(missing: list[str]) -> str:
+    settings = ", ".join(f"NSW_AGENCY_{code.upper()}_URL" for code in missing)
+    return (
+        f"No endpoint is configured for {', '.join(missing)}: their cases will be escalated. "
+        f"Set {settings} (for local use, `nsw standins` starts stand-ins and prints them)."
+    )

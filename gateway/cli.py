@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
+from lxml import etree
 
+from gateway.cli_errors import FriendlyGroup
 from gateway.cli_identity import representatives, traders
 from gateway.cli_notifications import notifications, notify_url
-from gateway.cli_options import TRADER_CERT, TRADER_KEY, URL, configured_services, trader_client
+from gateway.cli_options import (
+    TRADER_CERT,
+    TRADER_KEY,
+    URL,
+    configured_services,
+    signing_identity,
+    trader_client,
+)
+from gateway.cli_serve import serve, standins, stop_on_signals
 from gateway.config import load_config
 from gateway.omc.cli import omc
 from gateway.resources import nsw_home
 
 
-@click.group()
+@click.group(cls=FriendlyGroup)
 def main() -> None:
     """National Single Window gateway."""
 
@@ -54,12 +64,10 @@ def pki_init(directory: Path | None, force: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: standard output.")
 def sign(file: Path, key: Path, cert: Path, chain: tuple[Path, ...], output: Path | None) -> None:
     """Sign an application with an enveloped XML signature (RSA-SHA256 or ECDSA-SHA256)."""
-    from gateway.xmlparse import parse_xml
-    from gateway.xmlsig import SigningIdentity, sign_enveloped
+    from gateway.xmlsig import sign_enveloped
 
-    signed = sign_enveloped(
-        parse_xml(file.read_bytes()), SigningIdentity.from_files(key, cert, *chain)
-    )
+    identity = signing_identity(key, cert, *chain)  # refuses a key that is not the cert's
+    signed = sign_enveloped(_parse_file(file), identity)
     if output:
         output.write_bytes(signed)
         click.echo(f"signed {file} -> {output}", err=True)
@@ -67,76 +75,147 @@ def sign(file: Path, key: Path, cert: Path, chain: tuple[Path, ...], output: Pat
         sys.stdout.buffer.write(signed)
 
 
+def _parse_file(file: Path) -> etree._Element:
+    """The file's XML, or the parser's sentence naming the file."""
+    from gateway.errors import GatewayError
+    from gateway.xmlparse import parse_xml
+
+    try:
+        return parse_xml(file.read_bytes())
+    except GatewayError as exc:
+        raise click.ClickException(f"{file}: {exc.detail}") from exc
+
+
+JSON_OUT = click.option("--json", "as_json", is_flag=True, help="Print the gateway's JSON answer.")
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @URL
-def submit(file: Path, url: str) -> None:
-    """Lodge a signed application; prints the gateway's answer."""
-    from gateway.client import ApiProblem, GatewayClient
+@JSON_OUT
+@click.option(
+    "--receipt",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to save the gateway's signed receipt [default: <id>.receipt.xml].",
+)
+def submit(file: Path, url: str, as_json: bool, receipt: Path | None) -> None:
+    """Lodge a signed application and save the gateway's signed receipt.
 
-    try:
-        click.echo(json.dumps(GatewayClient(url).submit(file.read_bytes()), indent=2))
-    except ApiProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+    Prints a summary (id, state, agencies, where the receipt is) on standard error and the id
+    alone on standard output, so that `ID=$(nsw submit signed.xml)` keeps it; --json prints the
+    gateway's whole answer instead."""
+    import base64
+
+    from gateway.cli_trader import submit_lines
+    from gateway.client import GatewayClient
+
+    answer = GatewayClient(url).submit(file.read_bytes())
+    if as_json:
+        click.echo(json.dumps(answer, indent=2))
+        return
+    receipt = receipt or Path(f"{answer['id']}.receipt.xml")
+    receipt.write_bytes(base64.b64decode(answer["receipt"]))
+    for line in submit_lines(answer, str(receipt)):
+        click.echo(line, err=True)
+    click.echo(answer["id"])
 
 
 @main.command()
 @click.argument("application_id")
 @URL
-@click.option("--wait", type=float, default=0, help="Seconds to wait for the decision.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0,
+    help="Seconds to wait for the decision; stops early when a case is escalated or refused.",
+)
 @TRADER_KEY
 @TRADER_CERT
-def status(application_id: str, url: str, wait: float, key: Path, cert: Path) -> None:
-    """Show an application's status and cases (and its decision when there is one).
+@JSON_OUT
+def status(
+    application_id: str, url: str, wait: float, key: Path, cert: Path, as_json: bool
+) -> None:
+    """Show an application's status and cases.
 
     Reads are signed (RFC 9421) with your certificate's key: the declarant's, or a registered
-    representative's."""
-    from gateway.client import ApiProblem
+    representative's. With --wait, exits 0 when decided, 1 when the wait ended without a
+    decision (the reason is printed)."""
+    from gateway.cli_trader import status_lines, wait_for_outcome
 
     client = trader_client(url, key, cert)
-    try:
-        if wait:
-            client.wait_for_decision(application_id, wait)
-        click.echo(json.dumps(client.status(application_id), indent=2))
-    except (ApiProblem, TimeoutError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    if wait:
+        current, reason = wait_for_outcome(client, application_id, wait)
+    else:
+        current, reason = client.status(application_id), None
+    if as_json:
+        click.echo(json.dumps(current, indent=2))
+    else:
+        for line in status_lines(current):
+            click.echo(line)
+    if wait and current.get("status") != "decided":
+        raise click.ClickException(
+            f"no decision yet: {reason}"
+            if reason
+            else f"no decision within {wait:g} s; the cases above are still open."
+        )
+
+
+@main.command()
+@click.argument("application_id")
+@URL
+@TRADER_KEY
+@TRADER_CERT
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+def decision(application_id: str, url: str, key: Path, cert: Path, output: Path | None) -> None:
+    """Fetch the gateway-signed decision XML (a signed read, like `status`)."""
+    xml = trader_client(url, key, cert).decision(application_id)
+    if xml is None:
+        raise click.ClickException(
+            f"{application_id} has no decision yet: `nsw status {application_id}` says why."
+        )
+    if output:
+        output.write_bytes(xml)
+        click.echo(f"decision of {application_id} saved to {output}", err=True)
+    else:
+        sys.stdout.buffer.write(xml)
 
 
 @main.command("route")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def route_cmd(file: Path) -> None:
     """Explain which rule sends which goods item to which agency (signature not checked)."""
-    from gateway.application import read_application
+    from gateway.application import NS, read_application
     from gateway.routing import explain, load_rules, route
-    from gateway.xmlparse import parse_xml
 
     config = load_config()
-    application = read_application(parse_xml(file.read_bytes()))
+    document = _parse_file(file)
+    if document.tag != f"{{{NS}}}Application":
+        raise click.ClickException(
+            f"{file} is not a single-window application (its root element must be "
+            f'<Application xmlns="{NS}">); see samples/ for examples.'
+        )
+    _check_schema(file, document, config.wsdl_dir)
+    application = read_application(document)
     rules = load_rules(config.mappings_dir / "routing.toml")
     for line in explain(application, route(application, rules)):
         click.echo(line)
 
 
-# --- running -----------------------------------------------------------------------------------
+def _check_schema(file: Path, document: etree._Element, wsdl_dir: Path) -> None:
+    from gateway.errors import SchemaViolation
+    from gateway.intake import _validate, load_schema
 
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True)
-def serve(host: str, port: int) -> None:
-    """Run the gateway (API and, unless NSW_DISPATCHER_THREADS=0, dispatcher threads)."""
-    from werkzeug.serving import make_server
-
-    from gateway.app import create_app
-
-    app = create_app()
-    server = make_server(host, port, app, threaded=True)
-    _stop_on_signals(server.shutdown)
-    click.echo(f"gateway listening on http://{host}:{server.server_port}", err=True)
     try:
-        server.serve_forever()
-    finally:
-        app.extensions["nsw"].close()
+        _validate(load_schema(wsdl_dir / "application" / "application.xsd"), document)
+    except SchemaViolation as exc:
+        raise click.ClickException(
+            f"{file} does not match the application schema: {exc.detail}"
+        ) from exc
+
+
+# --- running -----------------------------------------------------------------------------------
 
 
 @main.command()
@@ -147,13 +226,15 @@ def worker(threads: int) -> None:
 
     services = build_services(load_config())
     stopped = threading.Event()
-    _stop_on_signals(stopped.set)
+    stop_on_signals(stopped.set)
     services.start_dispatchers(threads)
     click.echo(f"worker running {threads} dispatcher(s)", err=True)
     stopped.wait()
     services.close()
 
 
+main.add_command(serve)
+main.add_command(standins)
 main.add_command(representatives)
 main.add_command(traders)
 main.add_command(omc)
@@ -258,7 +339,7 @@ def audit_verify(bundle: Path, ca: Path, gateway_cert: Path, quiet: bool) -> Non
     from gateway.trust import load_certificates
 
     checks = verify_bundle(
-        json.loads(bundle.read_text()), load_certificates(ca), load_certificates(gateway_cert)[0]
+        _read_json(bundle), load_certificates(ca), load_certificates(gateway_cert)[0]
     )
     _report(checks, quiet)
 
@@ -282,10 +363,10 @@ def audit_consistency(
 
     heads = []
     for path in (old, new):
-        doc = json.loads(path.read_text())
+        doc = _read_json(path)
         heads.append(TreeHead.from_json(doc.get("tree_head", doc)))
     if proof is not None:
-        hashes = json.loads(proof.read_text())["proof"]
+        hashes = _read_json(proof)["proof"]
     elif url:
         response = requests.get(
             f"{url}/api/v1/audit/proofs/consistency",
@@ -302,6 +383,16 @@ def audit_consistency(
         heads[0], heads[1], [bytes.fromhex(h) for h in hashes], load_certificates(gateway_cert)[0]
     )
     _report(checks, quiet=False)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(
+            f"{path} is not JSON: give the evidence bundle or tree head file as saved by "
+            "`nsw audit export` or the audit API."
+        ) from exc
 
 
 def _report(checks: list, quiet: bool) -> None:  # type: ignore[type-arg]
@@ -323,14 +414,6 @@ def demo(workdir: Path | None) -> None:
 
     config = load_config()
     sys.exit(run_demo(workdir or nsw_home() / "demo", config.pki_dir))
-
-
-def _stop_on_signals(stop: object) -> None:
-    def handler(_signum: int, _frame: object) -> None:
-        threading.Thread(target=stop, daemon=True).start()  # type: ignore[arg-type]
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 if __name__ == "__main__":

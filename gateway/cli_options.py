@@ -15,6 +15,7 @@ from gateway.config import load_config
 if TYPE_CHECKING:
     from gateway.bootstrap import Services
     from gateway.client import GatewayClient
+    from gateway.xmlsig import SigningIdentity
 
 URL = click.option("--url", envvar="NSW_URL", default="http://127.0.0.1:8080", show_default=True)
 TRADER_KEY = click.option(
@@ -28,9 +29,49 @@ TRADER_CERT = click.option(
 def trader_client(url: str, key: Path, cert: Path) -> GatewayClient:
     """A client whose requests are signed (RFC 9421) with the trader's key."""
     from gateway.client import GatewayClient
+
+    return GatewayClient(url, identity=signing_identity(key, cert))
+
+
+def signing_identity(key: Path, cert: Path, *chain: Path) -> SigningIdentity:
+    """The key and certificate, checked to belong together before anything is signed: a key that
+    is not the certificate's would sign something no one can verify, and the gateway could only
+    say that the signature does not verify, not why."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from gateway.errors import UnusableKey
     from gateway.xmlsig import SigningIdentity
 
-    return GatewayClient(url, identity=SigningIdentity.from_files(key, cert))
+    key_pem = key.read_bytes()
+    if b"-----BEGIN CERTIFICATE-----" in key_pem:
+        raise UnusableKey(
+            f"{key} is a certificate, not a private key: give the key file (.key) as --key and "
+            "the certificate (.pem) as --cert."
+        )
+    try:
+        private = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise UnusableKey(
+            f"{key} is not an unencrypted PEM private key: give the .key file made with your "
+            "certificate."
+        ) from exc
+    try:
+        certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+    except ValueError as exc:
+        raise UnusableKey(
+            f"{cert} is not a PEM certificate: give your .pem file as --cert."
+        ) from exc
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if private.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(
+        der, spki
+    ):
+        raise UnusableKey(
+            f"The key {key} is not the key of the certificate {cert}: give the key file that was "
+            "made together with that certificate."
+        )
+    return SigningIdentity.from_files(key, cert, *chain)
 
 
 @contextmanager

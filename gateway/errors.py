@@ -180,3 +180,7 @@ class ServiceUnavailable(GatewayError):
 
 class ConfigurationError(GatewayError):
     code, status, title = "configuration-error", 500, "The gateway is not configured correctly"
+
+
+class UnusableKey(GatewayError):
+    code, status, title = "unusable-key", 400, "The key or certificate cannot be used"

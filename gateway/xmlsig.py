@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
-from signxml.exceptions import SignXMLException
+from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
@@ -34,6 +34,11 @@ from gateway.trust import TrustedSigner, TrustStore
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 
+WRONG_KEY = (
+    "The XML signature does not verify with the certificate in its KeyInfo: it was made with a "
+    "key that is not that certificate's. Sign with the key of your certificate (`nsw sign` checks "
+    "that they match)"
+)
 ALLOWED_SIGNATURE_METHODS = frozenset(
     {
         SignatureMethod.RSA_SHA256,
@@ -179,7 +184,17 @@ def verify_enveloped(
     leaf = _leaf(certs)
     signer = trust.verify(leaf, [c for c in certs if c is not leaf])
 
-    # Step 3: the signature itself, with that certificate, under the algorithm policy.
+    # Step 3: the signature itself, with that certificate, under the algorithm policy. An allowed
+    # algorithm of the other key type means the key was not the certificate's: say so, rather
+    # than signxml's "key value does not match specified signature algorithm".
+    method = signature.find(f"{{{DS_NS}}}SignedInfo/{{{DS_NS}}}SignatureMethod")
+    algorithm = method.get("Algorithm", "") if method is not None else ""
+    if algorithm in {m.value for m in ALLOWED_SIGNATURE_METHODS}:
+        ec_signature = algorithm in {
+            m.value for m in ALLOWED_SIGNATURE_METHODS if "ecdsa" in m.value
+        }
+        if ec_signature != isinstance(signer.certificate.public_key(), ec.EllipticCurvePublicKey):
+            raise BadSignature(WRONG_KEY + ".")
     config = SignatureConfiguration(
         require_x509=True,
         location="./",
@@ -190,6 +205,15 @@ def verify_enveloped(
     )
     try:
         result: Any = XMLVerifier().verify(root, x509_cert=signer.certificate, expect_config=config)
+    # Say which of the two failures it is: signxml's own words ("Signature verification failed")
+    # only repeat the title, and a trader who signed with the wrong key learns nothing from them.
+    except InvalidDigest as exc:
+        raise BadSignature(
+            "The XML signature does not verify: the document was changed after it was signed "
+            "(its digest no longer matches)."
+        ) from exc
+    except InvalidSignature as exc:
+        raise BadSignature(WRONG_KEY + " (or SignedInfo was changed).") from exc
     # Anything signxml raises on attacker-shaped input means "does not verify", never a 500.
     except (
         SignXMLException,

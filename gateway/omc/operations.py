@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from sqlalchemy import text
 
+from gateway.agencies import missing_endpoints
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError
 from gateway.omc.metrics import GatewayCollector
@@ -71,7 +72,8 @@ def _services() -> Services:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Ready when the database answers and the signing identity is loaded."""
+    """Ready when the database answers, the signing identity is loaded and every agency of the
+    register has an endpoint."""
     checks: dict[str, str] = {}
     try:
         with _services().store.engine.connect() as c:
@@ -80,6 +82,10 @@ def readyz() -> tuple[Response, int]:
     except Exception as exc:
         checks["database"] = f"failed: {type(exc).__name__}"
     checks["signing_identity"] = "ok" if _services().identity.key_pem else "missing"
+    # An agency without an endpoint gets only escalations: the gateway cannot decide what it
+    # routes there, so it is not ready, and says which settings are missing.
+    missing = missing_endpoints(_services().specs)
+    checks["agencies"] = "ok" if not missing else "no endpoint: " + ", ".join(missing)
     ready = all(v == "ok" for v in checks.values())
     return jsonify({"status": "ready" if ready else "not-ready", "checks": checks}), (
         200 if ready else 503

@@ -10,8 +10,9 @@ import datetime as dt
 import logging
 import secrets
 
-from flask import Blueprint, Flask, Response, g, render_template
+from flask import Blueprint, Flask, Response, current_app, g, render_template
 
+from gateway.agencies import missing_endpoints
 from gateway.bootstrap import Services
 from gateway.config import Config
 from gateway.errors import GatewayError
@@ -86,7 +87,13 @@ def _not_configured() -> Blueprint:
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, object]:
-    return {"csrf_token": csrf_token, "Perm": Perm, "who": g.get("officer")}
+    services: Services = current_app.extensions["nsw"]
+    return {
+        "csrf_token": csrf_token,
+        "Perm": Perm,
+        "who": g.get("officer"),
+        "missing_agencies": missing_endpoints(services.specs),
+    }
 
 
 @bp.after_request

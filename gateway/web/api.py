@@ -64,9 +64,19 @@ def submit() -> tuple[Response, int]:
         "receipt": base64.b64encode(receipt).decode("ascii"),
         "links": links,
     }
+    if not accepted.created:
+        # A replay of the same signed bytes returns the original application, not a new one, and
+        # says so: without it an old (perhaps escalated) state reads like the new lodgement's.
+        state = app["status"] + (f" ({app['verdict']})" if app["verdict"] else "")
+        cases = ", ".join(f"{c['agency']} {c['state']}" for c in app["cases"])
+        payload["replay"] = True
+        payload["note"] = (
+            f"These signed bytes were lodged before as {accepted.application_id} at "
+            f"{app['received_at']}; this is that earlier application, now {state}: {cases}. "
+            "Nothing new was lodged: to lodge again, change the trader reference and sign anew."
+        )
     response = jsonify(payload)
     response.headers["Location"] = links["status"]
-    # A replay of the same signed bytes returns the original application, not a new one.
     return response, 202 if accepted.created else 200
 
 

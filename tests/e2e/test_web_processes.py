@@ -28,6 +28,7 @@ from gateway.trail_format import TreeHead
 from gateway.trust import load_certificates
 from tests.conftest import SAMPLE_SIGNER, SAMPLES, trader_identity
 from tests.paths import REPO_ROOT
+from tests.polling import wait_until
 
 AGENCIES = ("customs", "transport", "agriculture", "health")
 EXPECTED = tomllib.loads((SAMPLES / "expected.toml").read_text())
@@ -116,7 +117,12 @@ def test_two_web_processes_decide_each_application_once(  # type: ignore[no-unty
         )
         lodged.append((GatewayClient(urls[n % 2]).submit(signed)["id"], sample))
         if early_head is None:  # a head from before the other applications arrived
-            early_head = TreeHead.from_json(audit_get(urls[0], "tree-head"))
+            # Not an empty one: under gunicorn a worker that booted first may have signed the
+            # empty log before the application was appended (there is no proof from size 0).
+            early_head = wait_until(
+                lambda: (h := TreeHead.from_json(audit_get(urls[0], "tree-head"))).size > 0 and h,
+                what="a signed tree head with the first application",
+            )
     assert early_head is not None
 
     # Every application is decided, and both processes tell the same: one case per agency the
