@@ -11,7 +11,15 @@ from gateway.bootstrap import Services, build_services
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
 from gateway.omc.wiring import init_omc
-from gateway.web import api, audit_api, callbacks_rest, callbacks_soap, operations_api, problems
+from gateway.web import (
+    api,
+    audit_api,
+    callbacks_rest,
+    callbacks_soap,
+    headers,
+    operations_api,
+    problems,
+)
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
@@ -21,6 +29,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["nsw"] = services
     problems.install(app)
+    headers.install(app, config)
     app.register_blueprint(api.bp)
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(operations_api.bp)
