@@ -186,6 +186,8 @@ class Accounts:
             changes: list[str] = []
             if role is not None:
                 new = _valid(username, role, agency)
+                if agency and agency not in self.agencies:
+                    raise BadAccount(f"Unknown agency {agency!r}.")
                 row.role, row.agency = new.role.value, new.agency
                 changes.append("role-set")
             if disabled is not None:

@@ -110,3 +110,21 @@ def test_sign_in_issues_a_new_session_and_a_new_csrf_token(omc_app: Flask) -> No
     assert refused.status_code == 403
     assert client.get(PAGE).status_code == 200  # still signed in: the forged sign-out failed
     assert client.post("/omc/logout", data={"csrf_token": fresh}).status_code == 302
+
+
+def test_the_admin_page_changes_a_role_and_ends_that_account_s_sessions(
+    omc_app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    operator, admin = client_as("op"), client_as("adm")
+    token = csrf(admin, "/omc/admin")
+    answer = admin.post(
+        "/omc/admin/accounts/op", data={"change": "role", "role": "auditor", "csrf_token": token}
+    )
+    assert answer.status_code == 302
+    assert ended(operator)
+    [op] = [a for a in omc_app.extensions["nsw-omc-accounts"].list() if a["username"] == "op"]
+    assert op["role"] == "auditor"
+    own = admin.post(
+        "/omc/admin/accounts/adm", data={"change": "role", "role": "auditor", "csrf_token": token}
+    )
+    assert own.status_code == 302 and admin.get("/omc/admin").status_code == 200  # not allowed
