@@ -16,6 +16,7 @@ from gateway.web import (
     audit_api,
     callbacks_rest,
     callbacks_soap,
+    headers,
     operations_api,
     params,
     problems,
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.extensions["nsw"] = services
     params.install_converters(app)  # before any route: every path parameter is bounded
     problems.install(app)
+    headers.install(app, config)
     app.register_blueprint(api.bp)
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(operations_api.bp)

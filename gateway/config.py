@@ -16,6 +16,7 @@ from gateway import resources
 from gateway.errors import ConfigurationError
 
 MIB = 1024 * 1024
+ONE_YEAR_S = 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,16 @@ class Config:
     notify_allow_private: bool = False
     notify_max_attempts: int = 8
     notify_timeout_s: float = 10.0
+    # Strict-Transport-Security max-age (issue 15, item 11); None: decided by `hsts_max_age()`.
+    hsts_max_age_s: int | None = None
+
+    def hsts_max_age(self) -> int:
+        """Seconds of HSTS to send, 0 for none. Unless set, one year when the gateway is told it
+        is served over TLS (an https public URL, or Secure session cookies, the default), else 0."""
+        if self.hsts_max_age_s is not None:
+            return max(self.hsts_max_age_s, 0)
+        behind_tls = self.public_url.startswith("https://") or self.session_cookie_secure
+        return ONE_YEAR_S if behind_tls else 0
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -109,6 +120,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         notify_max_attempts=int(env.get("NSW_NOTIFY_MAX_ATTEMPTS", 8)),
         notify_timeout_s=float(env.get("NSW_NOTIFY_TIMEOUT_S", 10)),
         agency_timeout_s=float(t) if (t := env.get("NSW_AGENCY_TIMEOUT_S")) else None,
+        hsts_max_age_s=int(hsts) if (hsts := env.get("NSW_HSTS_MAX_AGE_S")) else None,
     )
     return replace(config, **overrides) if overrides else config
 

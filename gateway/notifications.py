@@ -18,7 +18,6 @@ so a name cannot be re-pointed between the check and the connection either.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import time
@@ -35,6 +34,7 @@ from adapters.httpsig import REQUEST_COMPONENTS, sign
 from gateway.clock import Clock, iso
 from gateway.dispatch import RetryPolicy, worker_name
 from gateway.errors import CallbackUrlRefused
+from gateway.public_address import refusal
 from gateway.storage.notifications import NotificationClaim, NotificationStore
 from gateway.xmlsig import SigningIdentity
 
@@ -112,10 +112,10 @@ class UrlPolicy:
 
     def _judge(self, host: str, addresses: list[str]) -> None:
         for address in addresses:
-            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            if (why := refusal(address)) is not None:
                 raise CallbackUrlRefused(
-                    f"The host {host} of the notification URL points to {address}, which is not "
-                    "a public address; notifications go only to the public internet."
+                    f"The host {host} of the notification URL points to {address}, {why}; "
+                    "notifications go only to the public internet."
                 )
 
 

@@ -27,6 +27,7 @@ REFUSED = (
     "Wrong name or password, or the account is disabled or locked after repeated failures. "
     "An administrator can unlock it."
 )
+UNKNOWN_NAME = "officer:(unknown name)"  # no account can be called this (see USERNAME)
 
 
 class Accounts:
@@ -46,46 +47,48 @@ class Accounts:
     def authenticate(self, username: str, password: str, *, address: str | None = None) -> Officer:
         """The officer, or `LoginRefused` with one sentence for every reason (no enumeration).
 
-        Every attempt on an existing account is recorded in the trail (`omc-sign-in`, from the
-        client `address`) in the transaction that changes the account, so both commit together.
-        An unknown name is not: it may be a password typed in the name field, and the trail keeps
-        everything for ever."""
+        Every attempt is recorded in the trail (`omc-sign-in`, from the client `address`) in the
+        transaction that changes the account, so both commit together. An unknown name is recorded
+        without the name (it may be a password typed in the name field, and the trail keeps
+        everything for ever). Every refusal runs the same statements — one read, then one
+        transaction with the failure count's UPDATE, a read and one trail entry — whether or not
+        the name is an account, so neither the work nor its time tells which names exist."""
         now = self.store.clock()
         with self.store.transaction() as s:
             row = s.get(OmcAccountRow, username)
-            if row is None:
-                self._verify(self._dummy, password)
-                log.info("OMC: password sign-in refused for an unknown name from %s", address)
-                raise LoginRefused(REFUSED)
-            locked = (utc(row.locked_until) or now) > now if row.locked_until else False
-            refused = "disabled" if row.disabled else "locked" if locked else None
+            locked = row is not None and (utc(row.locked_until) or now) > now
+            refused = (
+                "unknown-name" if row is None
+                else "disabled" if row.disabled else "locked" if locked else None
+            )  # fmt: skip
             if refused:
                 # As slow as a real check: the answer's timing tells nothing, and a flood of
-                # attempts on a locked account costs the sender what it costs us to record them.
+                # attempts costs the sender what it costs us to record them.
                 self._verify(self._dummy, password)
-                self._sign_in(s, row, "password", refused, address)  # refused once it commits
-            elif self._verify(row.password_hash, password):
+            elif row is not None and self._verify(row.password_hash, password):
                 row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
                 if self._hasher.check_needs_rehash(row.password_hash):
                     row.password_hash = self._hasher.hash(password)
                 self._sign_in(s, row, "password", "signed-in", address)
                 return _officer(row)
-        if refused:
-            raise LoginRefused(REFUSED)
+        if refused == "unknown-name":
+            log.info("OMC: password sign-in refused for an unknown name from %s", address)
         # A failure is counted in its own transaction, atomically, so parallel guesses all count.
+        # Other refusals run the same UPDATE adding nothing (an unknown name matches no row).
         with self.store.transaction() as s:
             s.execute(
                 update(OmcAccountRow)
                 .where(OmcAccountRow.username == username)
-                .values(failed_logins=OmcAccountRow.failed_logins + 1)
+                .values(failed_logins=OmcAccountRow.failed_logins + (0 if refused else 1))
             )
-            row = s.get_one(OmcAccountRow, username)
-            outcome = "wrong-password"
-            if row.failed_logins >= self.max_failures:
-                row.locked_until, row.failed_logins = now + self.lockout, 0
+            found = s.get(OmcAccountRow, username)
+            outcome = refused or "wrong-password"
+            if found is not None and not refused and found.failed_logins >= self.max_failures:
+                found.locked_until, found.failed_logins = now + self.lockout, 0
+                found.session_generation += 1  # a lockout ends the account's sessions too
                 self._record(s, "system", {"action": "account-locked", "account": username})
                 outcome = "locked-now"
-            self._sign_in(s, row, "password", outcome, address)
+            self._sign_in(s, found, "password", outcome, address)
         raise LoginRefused(REFUSED)
 
     def _verify(self, hashed: str, password: str) -> bool:
@@ -94,11 +97,15 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return False
 
-    def officer(self, username: str) -> Officer | None:
-        """The account behind a session, read again on every request (disabling takes effect)."""
+    def officer(self, username: str, generation: int) -> Officer | None:
+        """The account behind a session, read again on every request: None once it is disabled
+        or its session `generation` was raised (sign-out, password, role, lockout) after the
+        session began, so every session of the account ends at once, on every web node."""
         with self.store.transaction() as s:
             row = s.get(OmcAccountRow, username)
-            return None if row is None or row.disabled else _officer(row)
+            if row is None or row.disabled or row.session_generation != generation:
+                return None
+            return _officer(row)
 
     def sign_in_by_certificate(
         self, fingerprint: str, *, address: str | None = None
@@ -122,9 +129,11 @@ class Accounts:
             return _officer(row)
 
     def sign_out(self, username: str, method: str | None, *, address: str | None = None) -> None:
-        """Record a sign-out (`omc-sign-out`) in the trail."""
+        """End every session of the account (a copied cookie included) and record the sign-out
+        (`omc-sign-out`) in the trail."""
         with self.store.transaction() as s:
             if (row := s.get(OmcAccountRow, username)) is not None:
+                row.session_generation += 1
                 self._sign_in(s, row, method, "signed-out", address)
 
     # --- administration -------------------------------------------------------------------------
@@ -166,12 +175,21 @@ class Accounts:
         return officer
 
     def change(self, username: str, *, by: str, disabled: bool | None = None,
-               unlock: bool = False, password: str | None = None) -> None:  # fmt: skip
+               unlock: bool = False, password: str | None = None,
+               role: str | None = None, agency: str | None = None) -> None:  # fmt: skip
+        """Apply an administrator's change. Disabling, a new password and a new role end every
+        session of the account (its session generation is raised)."""
         with self.store.transaction() as s:
             row = s.get(OmcAccountRow, username)
             if row is None:
                 raise BadAccount(f"There is no account {username}.")
             changes: list[str] = []
+            if role is not None:
+                new = _valid(username, role, agency)
+                if agency and agency not in self.agencies:
+                    raise BadAccount(f"Unknown agency {agency!r}.")
+                row.role, row.agency = new.role.value, new.agency
+                changes.append("role-set")
             if disabled is not None:
                 row.disabled = disabled
                 changes.append("disabled" if disabled else "enabled")
@@ -183,6 +201,8 @@ class Accounts:
                     raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
                 row.password_hash = self._hasher.hash(password)
                 changes.append("password-set")
+            if disabled or password is not None or role is not None:
+                row.session_generation += 1
             self._record(
                 s, by, {"action": "account-changed", "account": username, "changes": changes}
             )
@@ -204,17 +224,19 @@ class Accounts:
                 for r in rows
             ]
 
-    def _sign_in(self, s: Any, row: OmcAccountRow, method: str | None, outcome: str,
+    def _sign_in(self, s: Any, row: OmcAccountRow | None, method: str | None, outcome: str,
                  address: str | None, fingerprint: str | None = None) -> None:  # fmt: skip
-        """One trail entry for a sign-in attempt, or a sign-out, on an existing account."""
-        detail = {"username": row.username, "role": row.role, "agency": row.agency,
-                  "method": method, "outcome": outcome, "client_address": address,
-                  "at": iso(self.store.clock())}  # fmt: skip
+        """One trail entry for a sign-in attempt or a sign-out; `row` None for a name that is no
+        account, which is not written down (it may be a password typed in the wrong field)."""
+        detail = {"username": row.username if row else None, "role": row.role if row else None,
+                  "agency": row.agency if row else None, "method": method, "outcome": outcome,
+                  "client_address": address, "at": iso(self.store.clock())}  # fmt: skip
         if fingerprint:
             detail["certificate_sha256"] = fingerprint.lower()
         kind = "omc-sign-out" if outcome == "signed-out" else "omc-sign-in"
         body = json.dumps(detail, sort_keys=True).encode()
-        message = Message(kind, "in", f"officer:{row.username}", "application/json", body)
+        counterpart = f"officer:{row.username}" if row else UNKNOWN_NAME
+        message = Message(kind, "in", counterpart, "application/json", body)
         self.store._add_message(s, None, message)
 
     def _record(self, s: Any, by: str, detail: dict[str, Any]) -> None:
@@ -241,4 +263,4 @@ def _valid(username: str, role: str, agency: str | None) -> Officer:
 
 
 def _officer(row: OmcAccountRow) -> Officer:
-    return Officer(row.username, Role(row.role), row.agency)
+    return Officer(row.username, Role(row.role), row.agency, row.session_generation)

@@ -1,8 +1,11 @@
 """Signing in and out, and the role check every OMC page and action goes through.
 
 The session (Flask's signed cookie: Secure, HttpOnly, SameSite=Strict) holds only the user name, how
-they signed in and the CSRF token; the account is read again on every request, so disabling it or
-changing its role takes effect at once. Optional: sign-in by a client certificate from the PKI,
+they signed in, a session id, the account's session generation and the CSRF token; the account is
+read again on every request, and a session whose generation is no longer the account's is refused:
+sign-out, a new password, disabling, a role change and a lockout raise it, so they end every session
+of the account at once — a cookie copied before is worthless after. Sign-in starts a new session
+with a new id and a new CSRF token (no session fixation). Optional: sign-in by a client certificate from the PKI,
 passed on by a trusted TLS proxy (`gateway.omc.client_cert`); the login page says why a certificate
 was refused. Sign-ins, refusals of an existing account and sign-outs are recorded in the trail
 (`Accounts`).
@@ -11,6 +14,7 @@ was refused. Sign-ins, refusals of an existing account and sign-outs are recorde
 from __future__ import annotations
 
 import functools
+import secrets
 import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -72,10 +76,14 @@ def load_officer() -> WerkzeugResponse | None:
     check_csrf()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    username = session.get("user")
-    found = accounts().officer(username) if isinstance(username, str) else None
+    username, generation = session.get("user"), session.get("generation")
+    found = (
+        accounts().officer(username, generation)
+        if isinstance(username, str) and isinstance(generation, int)
+        else None
+    )
     if found is None:
-        session.pop("user", None)
+        session.clear()
         if request.method == "GET" and request.endpoint != "omc.events":
             return redirect(url_for("omc.login", next=request.full_path))
         raise NotSignedIn("Your session has ended: sign in again.")
@@ -92,13 +100,14 @@ def _safe_next(target: str | None) -> str:
 
 
 def _start_session(who: Officer, method: str) -> WerkzeugResponse:
-    csrf = session.get("csrf")
-    session.clear()  # a fresh session at sign-in: nothing from before carries over
+    # A fresh session at sign-in: nothing from before carries over, the CSRF token included — one
+    # planted before sign-in (session fixation) is worth nothing after. The next page makes a new one.
+    session.clear()
     session.permanent = True
+    session["sid"] = secrets.token_urlsafe(16)  # a new session id, so a new cookie value
     session["user"] = who.username
+    session["generation"] = who.generation
     session["method"] = method  # password | certificate, for the sign-out's trail entry
-    if csrf:
-        session["csrf"] = csrf
     return redirect(_safe_next(request.args.get("next")))
 
 

@@ -4,7 +4,7 @@ templates only use them to hide buttons a person could not use anyway."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Role(enum.StrEnum):
@@ -55,6 +55,8 @@ class Officer:
     username: str
     role: Role
     agency: str | None = None
+    # The account's session generation when it was read: a session made at sign-in carries it.
+    generation: int = field(default=0, compare=False)
 
     def may(self, perm: Perm) -> bool:
         return perm in GRANTS[self.role]

@@ -1,4 +1,4 @@
-"""Administration: accounts (add, disable, unlock, set password), agencies and routing rules (read
+"""Administration: accounts (add, disable, unlock, set password, change role), agencies and routing rules (read
 from mappings/: rules are data under change control, so the page shows them, it does not edit them)."""
 
 from __future__ import annotations
@@ -55,14 +55,16 @@ def admin_change_account(username: str) -> WerkzeugResponse:
     form_text("password", PASSWORD)
     change = request.form.get("change", "")
     try:
-        if change == "disable" and username == officer().username:
-            raise BadAccount("You cannot disable your own account.")
+        if change in ("disable", "role") and username == officer().username:
+            raise BadAccount("You cannot disable your own account, nor change its role.")
         accounts().change(
             username,
             by=officer().username,
             disabled={"disable": True, "enable": False}.get(change),
             unlock=change == "unlock",
             password=request.form.get("password") if change == "password" else None,
+            role=request.form.get("role", "") if change == "role" else None,
+            agency=request.form.get("agency", "").strip() or None,
         )
     except BadAccount as exc:
         flash(exc.detail, "error")

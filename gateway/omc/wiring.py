@@ -100,11 +100,8 @@ def _template_helpers() -> dict[str, object]:
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    if response.mimetype == "text/html":
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return response  # nosniff and no-store: gateway.web.headers, for every answer
 
 
 @bp.errorhandler(GatewayError)

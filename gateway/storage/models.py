@@ -314,6 +314,9 @@ class OmcAccountRow(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Raised by sign-out, password change, disabling, role change and lockout: a session made under
+    # an older generation is refused, so every session of the account ends at once (migration 0006).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # --- trader notifications and shared breakers (issue 6; migration 0005) ---------------------------

@@ -390,6 +390,14 @@ class Store:
                 ],
             }
 
+    def declarant_bin(self, application_id: str) -> str | None:
+        """The declarant's BIN of an application, None if there is none: one indexed read, the same
+        for a known and an unknown id, to decide who may read before anything else is loaded."""
+        with self.reading() as s:
+            return s.execute(
+                select(ApplicationRow.declarant_bin).where(ApplicationRow.id == application_id)
+            ).scalar_one_or_none()
+
     def decision_xml(self, application_id: str) -> bytes | None:
         with self.reading() as s:
             return s.execute(

@@ -27,7 +27,7 @@ from gateway.storage.repository import Message
 from gateway.trust import TrustedSigner
 from gateway.web.body import read_body
 from gateway.web.params import path_text
-from gateway.web.trader_auth import add_accept_signature, authorise, require_trader
+from gateway.web.trader_auth import add_accept_signature, authorise, may_act_for, require_trader
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.after_request(add_accept_signature)
@@ -81,13 +81,21 @@ def submit() -> tuple[Response, int]:
 
 
 def _readable(application_id: str) -> dict[str, Any]:
-    """The application, once the caller proved who they are (401) and may see it (404/403)."""
+    """The application, once the caller proved who they are (401) and may see it (404).
+
+    Another company's application answers exactly as an id that does not exist — same status,
+    problem type and sentence, after the same two reads (its declarant, the representative
+    look-up) — so a trader cannot learn which ids exist (issue 15, item 9)."""
     signer = require_trader()
     path_text(application_id, APPLICATION_ID, "application")
-    app = services().store.application(application_id)
+    app = None
+    if may_act_for(signer, services().store.declarant_bin(application_id)):
+        app = services().store.application(application_id)
     if app is None:
-        raise NotFound(f"There is no application {application_id}.")
-    authorise(signer, app["declarant_bin"])
+        raise NotFound(
+            f"There is no application {application_id} of your company or of a company you are "
+            "registered to represent."
+        )
     return app
 
 

@@ -83,11 +83,19 @@ def require_trader() -> TrustedSigner:
     return signer
 
 
+def may_act_for(signer: TrustedSigner, declarant_bin: str | None) -> bool:
+    """Whether `signer` is the declarant or its registered representative. Another company's
+    signer costs the same representative look-up whether or not `declarant_bin` is known."""
+    if signer.bin is not None and signer.bin == declarant_bin:
+        return True
+    return bool(
+        signer.bin and _services().representatives.may_act_for(signer.bin, declarant_bin or "")
+    )
+
+
 def authorise(signer: TrustedSigner, declarant_bin: str) -> None:
     """403 unless `signer` is the declarant or its registered representative."""
-    if signer.bin == declarant_bin:
-        return
-    if signer.bin and _services().representatives.may_act_for(signer.bin, declarant_bin):
+    if may_act_for(signer, declarant_bin):
         return
     raise NotYourApplication(
         "The application belongs to another company; a trader sees only its own applications "

@@ -1,7 +1,7 @@
 """Who may read an application (issue 4, item 5): RFC 9421 signatures by a registered trader key.
 
-A read without proof, with a wrong proof, or by another company gets 401/403 and a problem
-document, never data; the declarant and its registered representatives get the application."""
+A read without proof or with a wrong proof gets 401, by another company 404 as for an unknown id
+(tests/security/test_no_existence_leak.py), a problem document, never data; the declarant and its registered representatives get the application."""
 
 from __future__ import annotations
 
@@ -58,10 +58,10 @@ def test_the_declarant_reads_status_decision_receipt_and_evidence(client, lodged
 
 
 @pytest.mark.parametrize("suffix", ["", "/decision", "/receipt", "/evidence"])
-def test_another_trader_gets_403(client, lodged, pki, suffix) -> None:  # type: ignore[no-untyped-def]
+def test_another_trader_gets_404(client, lodged, pki, suffix) -> None:  # type: ignore[no-untyped-def]
     altyn = identity(pki, "trader-altyn")  # registered: it lodged the cattle import
     path = _path(lodged, suffix=suffix)
-    _refused(client.get(path, headers=signature_headers(altyn, path)), 403, "not-your-application")
+    _refused(client.get(path, headers=signature_headers(altyn, path)), 404, "not-found")
 
 
 def test_unregistered_key_is_401(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
@@ -164,12 +164,8 @@ def test_registered_representative_reads_until_revoked(client, lodged, pki) -> N
     kaztrans = identity(pki, "trader-kaztrans")
     services.trader_certs.register(services.trust.verify(kaztrans.certificate), "operator")
     path = _path(lodged)
-    _refused(
-        client.get(path, headers=signature_headers(kaztrans, path)), 403, "not-your-application"
-    )
+    _refused(client.get(path, headers=signature_headers(kaztrans, path)), 404, "not-found")
     services.representatives.register(Bin("210540012341"), Bin("181240044780"), Role.CARRIER)
     assert client.get(path, headers=signature_headers(kaztrans, path)).status_code == 200
     services.representatives.revoke(Bin("210540012341"), Bin("181240044780"))
-    _refused(
-        client.get(path, headers=signature_headers(kaztrans, path)), 403, "not-your-application"
-    )
+    _refused(client.get(path, headers=signature_headers(kaztrans, path)), 404, "not-found")

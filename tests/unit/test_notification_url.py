@@ -58,6 +58,46 @@ def test_a_name_that_resolves_inside_is_refused(address: str) -> None:
         UrlPolicy(resolver=resolving_to("8.8.8.8", address)).check("https://trader.example/in")
 
 
+# IPv6 forms that carry a private IPv4 address (issue 15, item 8): Python 3.11 counts several of
+# them as global, so the embedded address is judged. Teredo clients are stored inverted.
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::7f00:1",  # NAT64 (RFC 6052) of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254, the cloud metadata service
+        "64:ff9b:1::a00:5",  # local-use NAT64 (RFC 8215): no fixed embedding, always refused
+        "64:ff9b:1:808:808::",  # ... even when one reading of it looks public
+        "2002:7f00:1::",  # 6to4 (RFC 3056) of 127.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254
+        "2002:c0a8:1::1",  # 6to4 of 192.168.0.1
+        "::127.0.0.1",  # IPv4-compatible (RFC 4291 §2.5.5.1)
+        "::10.0.0.1",
+        "::ffff:169.254.169.254",  # IPv4-mapped
+        "2001:0:808:808::f5ff:fffe",  # Teredo, public server, client 10.0.0.1 (inverted)
+        "2001:0:a00:1::f7f7:f7f7",  # Teredo, server 10.0.0.1
+        "2001:0:808:808::f7f7:f7f7",  # Teredo, both public: Teredo itself is not global
+    ],
+)
+def test_an_ipv6_form_of_an_address_inside_is_refused(address: str) -> None:
+    with pytest.raises(CallbackUrlRefused, match="not a public address"):
+        UrlPolicy(resolver=resolving_to(address)).check("https://trader.example/in")
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"]
+)  # fmt: skip
+def test_an_ipv6_form_of_a_public_address_is_judged_by_that_address(address: str) -> None:
+    assert (
+        UrlPolicy(resolver=resolving_to(address)).check("https://t.example/")
+        == "https://t.example/"
+    )
+
+
+def test_the_refusal_names_the_ipv4_address_inside() -> None:
+    with pytest.raises(CallbackUrlRefused, match=r"an IPv6 form of 169\.254\.169\.254"):
+        UrlPolicy(resolver=resolving_to("2002:a9fe:a9fe::")).check("https://[2002:a9fe:a9fe::]/")
+
+
 def test_an_unresolvable_name_is_refused_with_its_name() -> None:
     with pytest.raises(
         CallbackUrlRefused, match=r"nowhere\.example of the notification URL does not resolve"

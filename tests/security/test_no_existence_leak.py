@@ -1,0 +1,67 @@
+"""Whether an application id exists does not leak (issue 15, item 9): another company's application
+answers every trader read exactly as an id that does not exist — same status, problem type and
+sentence — after the same database statements, so neither the answer nor the work tells them apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from gateway.pki import DevPki
+from tests.security.conftest import XML
+from tests.trader_requests import identity, signature_headers
+
+READS = ["", "/decision", "/receipt", "/evidence"]
+
+
+@pytest.fixture
+def ids(client: FlaskClient, signed_sample: Any) -> tuple[str, str]:
+    """(steppe's application id, an id of the same form that no application has)."""
+    for sample in ("fresh-apples-import", "live-cattle-import"):  # altyn's key is registered too
+        answer = client.post("/api/v1/applications", data=signed_sample(sample), headers=XML)
+        assert answer.status_code == 202
+        if sample == "fresh-apples-import":
+            lodged = answer.json["id"]
+    unknown = lodged[:-1] + ("A" if lodged[-1] != "A" else "B")
+    return lodged, unknown
+
+
+@contextmanager
+def statements(client: FlaskClient) -> Iterator[list[str]]:
+    engine = client.application.extensions["nsw"].store.engine
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        seen.append(" ".join(sql.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def read(client: FlaskClient, pki: DevPki, path: str) -> tuple[int, dict[str, Any], list[str]]:
+    altyn = identity(pki, "trader-altyn")
+    headers = signature_headers(altyn, path)
+    with statements(client) as seen:
+        answer = client.get(path, headers=headers)
+    return answer.status_code, answer.json, seen
+
+
+@pytest.mark.parametrize("suffix", READS)
+def test_another_company_s_application_answers_as_an_unknown_id(
+    client: FlaskClient, ids: tuple[str, str], pki: DevPki, suffix: str
+) -> None:
+    lodged, unknown = ids
+    theirs = read(client, pki, f"/api/v1/applications/{lodged}{suffix}")
+    missing = read(client, pki, f"/api/v1/applications/{unknown}{suffix}")
+    assert theirs[0] == missing[0] == 404
+    assert theirs[1]["type"] == missing[1]["type"] == "urn:kz:nsw:problem:not-found"
+    assert theirs[1]["detail"].replace(lodged, "ID") == missing[1]["detail"].replace(unknown, "ID")
+    assert theirs[2] == missing[2]  # the same statements, in the same order
