@@ -11,7 +11,15 @@ from gateway.bootstrap import Services, build_services
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
 from gateway.omc.wiring import init_omc
-from gateway.web import api, audit_api, callbacks_rest, callbacks_soap, operations_api, problems
+from gateway.web import (
+    api,
+    audit_api,
+    callbacks_rest,
+    callbacks_soap,
+    openapi,
+    operations_api,
+    problems,
+)
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
@@ -27,6 +35,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(checkpoint_web.bp)
     app.register_blueprint(callbacks_soap.bp)
     app.register_blueprint(callbacks_rest.bp)
+    app.register_blueprint(openapi.bp)
     init_omc(app, config, services)
 
     @app.get("/healthz")
