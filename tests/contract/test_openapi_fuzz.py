@@ -1,0 +1,174 @@
+"""Property-based tests of the gateway from its own OpenAPI document (schemathesis, in-process
+WSGI): generated requests, valid and not, to every operation; none may end in a server error,
+and every answer must be one the document describes (status, media type, schema).
+
+One app serves every operation (building one costs a migration): the operations are walked in
+one test rather than parametrized, as schemathesis's lazy fixture loader (`from_fixture`) does
+not work with the pytest we lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from gateway.config import load_config
+from gateway.web.openapi import document_path
+from tests.contract.openapi_doc import document
+
+TOKEN = "fuzz-token"
+CONFORMS = [status_code_conformance, content_type_conformance, response_schema_conformance]
+SOAP_POST = ("POST", "/soap/callbacks")
+
+
+# Inputs that end in a 500 today: values from outside that reach the database unchecked against
+# their column. Broad edge validation of every such value is being done separately; until it
+# lands the fuzzer does not send these (so it keeps finding new failures), and the strict xfail
+# tests at the end of this module pin each one, so that the fix shows up there.
+INT64 = range(-(2**63), 2**63)
+
+
+def known_server_error(case: schemathesis.Case) -> str | None:
+    """Why this generated request is known to end in a 500, or None."""
+    for value in (case.path_parameters or {}).values():
+        if isinstance(value, int) and value not in INT64:
+            return "an integer id beyond 64 bits"
+    for value in [*(case.path_parameters or {}).values(), *(case.query or {}).values()]:
+        if "\x00" in str(value):
+            return "a NUL character (PostgreSQL text cannot hold one)"
+    return None
+
+
+def _check(app: Flask, case: schemathesis.Case) -> None:
+    if known_server_error(case):
+        return
+    if (case.method, case.path) == SOAP_POST:
+        # SOAP 1.1 §6.2: a refusal is a Fault with HTTP 500, so a 500 is expected here; the
+        # media-type check still catches a crash (a problem document, not a text/xml Fault).
+        response = case.call_and_validate(app=app, checks=CONFORMS)
+        if response.status_code == 500:
+            assert b"Fault>" in response.content
+        return
+    # With the bearer token, so operations, audit and metrics are reached beyond their 401.
+    case.call_and_validate(
+        app=app,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        checks=[not_a_server_error, *CONFORMS],
+    )
+
+
+def _nothing_to_negate(method: str, path: str) -> bool:
+    """True for an operation whose only input is a free-form string body (the XML ones): no
+    request breaks its schema, so the negative mode has nothing to send (the positive one
+    sends it arbitrary text)."""
+    op = document()["paths"][path][method.lower()]
+    bodies = op.get("requestBody", {}).get("content", {}).values()
+    return not op.get("parameters") and all(b["schema"] == {"type": "string"} for b in bodies)
+
+
+def fuzz(app: Flask, mode: GenerationMode, examples: int) -> None:
+    schema = schemathesis.openapi.from_path(document_path(load_config({}).wsdl_dir))
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if mode is GenerationMode.NEGATIVE and _nothing_to_negate(operation.method, operation.path):
+            continue
+
+        @given(case=operation.as_strategy(mode))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,  # the same requests on every run: a failure is reproducible
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: schemathesis.Case) -> None:
+            _check(app, case)
+
+        run()
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    return app_factory(operator_tokens=(TOKEN,), audit_tokens=(TOKEN,), metrics_tokens=(TOKEN,))
+
+
+# A few examples per operation: this runs with the suite, many times a day.
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_no_operation_answers_a_server_error_or_undocumented(
+    app: Flask, mode: GenerationMode
+) -> None:
+    fuzz(app, mode, examples=5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_longer_run_of_generated_requests(app: Flask, mode: GenerationMode) -> None:
+    fuzz(app, mode, examples=60)
+
+
+# --- the 500s known today (see known_server_error) ------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an id beyond 64 bits reaches the database unchecked (OverflowError / out of range): "
+    "edge validation of integer ranges is being done separately",
+)
+def test_a_notification_id_beyond_64_bits_is_not_found(app: Flask) -> None:
+    response = app.test_client().post(
+        f"/api/v1/operations/notifications/{2**80}/retry",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 404
+
+
+def _nul_fails_on_postgresql(request: pytest.FixtureRequest, database_url: str) -> None:
+    if database_url.startswith("postgresql"):
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="PostgreSQL text cannot hold NUL and the value reaches a query unchecked: "
+                "edge validation of values from outside is being done separately",
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/operations/cases?state=a%00b",
+        "/api/v1/operations/notifications?state=a%00b",
+    ],
+)
+def test_a_nul_in_a_query_value_is_not_a_server_error(
+    app: Flask, request: pytest.FixtureRequest, database_url: str, path: str
+) -> None:
+    _nul_fails_on_postgresql(request, database_url)
+    response = app.test_client().get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    assert response.json == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/audit/applications/a%00b/entries",
+        "/api/v1/checkpoint/visits/a%00b",
+    ],
+)
+def test_a_nul_in_a_path_id_is_not_a_server_error(
+    app: Flask, request: pytest.FixtureRequest, database_url: str, path: str
+) -> None:
+    _nul_fails_on_postgresql(request, database_url)
+    response = app.test_client().get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 404
