@@ -39,9 +39,14 @@ def require_auditor() -> None:
     )
 
 
+def _is_number(value: str) -> bool:
+    # Only ASCII digits: str.isdigit() also says yes to superscripts ("²"), which int() refuses.
+    return value.isascii() and value.isdigit()
+
+
 def _int_arg(name: str) -> int:
     value = request.args.get(name, "")
-    if not value.isdigit():
+    if not _is_number(value):
         from gateway.audit import BadProofRequest
 
         raise BadProofRequest(f"Query parameter {name!r} must be a non-negative integer.")
@@ -53,7 +58,7 @@ def tree_head() -> Response:
     size = request.args.get("size")
     head = (
         _auditor().tree_head(int(size))
-        if size and size.isdigit()
+        if size and _is_number(size)
         else _auditor().latest_tree_head()
     )
     return jsonify(head.to_json())
