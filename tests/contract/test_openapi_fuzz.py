@@ -43,9 +43,9 @@ INT64 = range(-(2**63), 2**63)
 
 def known_server_error(case: schemathesis.Case) -> str | None:
     """Why this generated request is known to end in a 500, or None."""
-    for value in (case.path_parameters or {}).values():
+    for value in [*(case.path_parameters or {}).values(), *(case.query or {}).values()]:
         if isinstance(value, int) and value not in INT64:
-            return "an integer id beyond 64 bits"
+            return "an integer beyond 64 bits"
     for value in [*(case.path_parameters or {}).values(), *(case.query or {}).values()]:
         if "\x00" in str(value):
             return "a NUL character (PostgreSQL text cannot hold one)"
@@ -163,6 +163,18 @@ def test_a_notification_id_beyond_64_bits_is_not_found(app: Flask) -> None:
     response = app.test_client().post(
         f"/api/v1/operations/notifications/{2**80}/retry",
         headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a size beyond 64 bits reaches the database unchecked (OverflowError / out of range): "
+    "edge validation of integer ranges is being done separately",
+)
+def test_a_tree_head_size_beyond_64_bits_is_not_found(app: Flask) -> None:
+    response = app.test_client().get(
+        f"/api/v1/audit/tree-head?size={2**80}", headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert response.status_code == 404
 
