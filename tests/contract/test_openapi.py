@@ -11,6 +11,7 @@ from openapi_spec_validator import validate as validate_spec
 
 from gateway.errors import PROBLEM_BASE, GatewayError
 from gateway.pki import DevPki
+from gateway.web.api_docs import prose, schema_label
 from tests.contract.openapi_doc import (
     document,
     documented_operations,
@@ -158,3 +159,13 @@ def test_a_problem_of_an_unknown_type_does_not_match() -> None:
             {"type": PROBLEM_BASE + "made-up", "title": "x", "status": 401, "detail": "x"},
             problem,
         )
+
+
+def test_the_docs_page_escapes_what_the_document_says() -> None:
+    assert str(prose("<script>`<b>` & `x`")) == (
+        "&lt;script&gt;<code>&lt;b&gt;</code> &amp; <code>x</code>"
+    )
+    assert str(schema_label({"type": "<img>"})) == "&lt;img&gt;"
+    assert str(schema_label({"$ref": "#/components/schemas/Problem"})) == (
+        '<a href="#schema-Problem">Problem</a>'
+    )
