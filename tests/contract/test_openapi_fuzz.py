@@ -148,7 +148,9 @@ def test_no_operation_answers_a_server_error_or_undocumented(
 def test_longer_run_of_generated_requests(
     app: Flask, trader: SigningIdentity, mode: GenerationMode
 ) -> None:
-    fuzz(app, mode, examples=60, trader=trader)
+    # 60 per operation, on both databases, found nothing beyond the xfails below (2026-12-07);
+    # 25 keeps the suite bearable.
+    fuzz(app, mode, examples=25, trader=trader)
 
 
 # --- the 500s known today (see known_server_error) ------------------------------------------
