@@ -17,6 +17,7 @@ from gateway.web import (
     callbacks_rest,
     callbacks_soap,
     headers,
+    openapi,
     operations_api,
     params,
     problems,
@@ -38,6 +39,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(checkpoint_web.bp)
     app.register_blueprint(callbacks_soap.bp)
     app.register_blueprint(callbacks_rest.bp)
+    app.register_blueprint(openapi.bp)
     init_omc(app, config, services)
 
     @app.get("/healthz")
