@@ -28,8 +28,9 @@ from signxml.exceptions import SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
-from gateway.errors import BadSignature
+from gateway.errors import BadSignature, UnreadableCertificate
 from gateway.trust import TrustedSigner, TrustStore
+from wire import certificates
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -105,16 +106,14 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
     for node in signature.iterfind(
         f"{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate"
     ):
-        text = "".join((node.text or "").split())
+        # The one reader reads every lazily parsed part now, so a malformed certificate is
+        # refused here and not half-way through the trust checks or signxml (a 500).
         try:
-            cert = x509.load_der_x509_certificate(_b64(text))
-            # cryptography parses lazily: touch every part the checks read, so a malformed
-            # certificate is refused here and not half-way through the trust checks.
-            _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
-            certs.append(cert)
-        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
-            raise BadSignature(
-                "The certificate in the signature's KeyInfo cannot be read."
+            certs.append(certificates.certificate_from_base64(node.text or ""))
+        except certificates.UnreadableCertificate as exc:
+            raise UnreadableCertificate(
+                f"A certificate in the signature's KeyInfo cannot be read ({exc}). Sign again "
+                "with your certificate as your signing tool writes it, unchanged."
             ) from exc
     return certs
 
@@ -136,16 +135,6 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
-
-
-def _b64(text: str) -> bytes:
-    import base64
-    import binascii
-
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
-        raise ValueError("not base64") from exc
 
 
 def verify_enveloped(

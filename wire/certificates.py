@@ -1,0 +1,101 @@
+"""The one reader of certificates and CRLs that come from outside (a signature's KeyInfo, a TLS
+proxy's header, a device's or an agency's file, a CA's revocation list).
+
+`cryptography` parses lazily: loading checks little more than the outer DER, and the parts are
+parsed when first read — `version`, `public_key()`, `signature_hash_algorithm`, the extensions,
+the names, the validity dates can each raise (`InvalidVersion`, `UnsupportedAlgorithm`,
+`ValueError`, `DuplicateExtension`, ...) long after the load, in code that expects a certificate to
+be a certificate. One changed base64 character in a KeyInfo certificate did just that and escaped
+as a 500. So every reader here loads *and* reads each of those parts once; what passes can be read
+again without surprise (the parse is deterministic), and what fails is `UnreadableCertificate`,
+which callers turn into their certificate problem. `readable()` does the same for a certificate
+that was loaded elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+_T = TypeVar("_T")
+
+
+class UnreadableCertificate(ValueError):
+    """The bytes are not a certificate (or CRL) every part of which can be read."""
+
+
+def certificate_from_der(data: bytes) -> x509.Certificate:
+    """A DER certificate, read whole, or `UnreadableCertificate`."""
+    return _read(lambda: readable(x509.load_der_x509_certificate(data)), "certificate")
+
+
+def certificate_from_base64(text: str) -> x509.Certificate:
+    """A base64 DER certificate (whitespace ignored, as in ds:X509Certificate), read whole."""
+    try:
+        data = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise UnreadableCertificate("the certificate is not base64") from exc
+    return certificate_from_der(data)
+
+
+def certificate_from_pem(data: bytes) -> x509.Certificate:
+    """The first PEM certificate in `data`, read whole, or `UnreadableCertificate`."""
+    return _read(lambda: readable(x509.load_pem_x509_certificate(data)), "certificate")
+
+
+def certificates_from_pem(data: bytes) -> list[x509.Certificate]:
+    """Every certificate of a PEM bundle (at least one), each read whole."""
+    return _read(
+        lambda: [readable(c) for c in x509.load_pem_x509_certificates(data)], "certificate bundle"
+    )
+
+
+def crl_from_bytes(data: bytes) -> x509.CertificateRevocationList:
+    """A CRL, PEM or DER, with every entry read, or `UnreadableCertificate`."""
+
+    def load() -> x509.CertificateRevocationList:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            crl = x509.load_pem_x509_crl(data)
+        else:
+            crl = x509.load_der_x509_crl(data)
+        _ = (crl.issuer.rfc4514_string(), crl.last_update_utc, crl.next_update_utc)
+        _ = (crl.extensions, crl.signature_hash_algorithm, crl.signature, crl.tbs_certlist_bytes)
+        for entry in crl:
+            _ = (entry.serial_number, entry.revocation_date_utc, entry.extensions)
+        return crl
+
+    return _read(load, "revocation list")
+
+
+def readable(cert: x509.Certificate) -> x509.Certificate:
+    """`cert` after reading every lazily parsed part the gateway uses; raises what
+    `cryptography` raises (call it through one of the readers above, or catch it)."""
+    _ = (cert.version, cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc)
+    _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string())
+    _ = (cert.signature_hash_algorithm, cert.signature_algorithm_parameters, cert.signature)
+    _ = (cert.public_key(), cert.extensions, cert.tbs_certificate_bytes)
+    _ = cert.fingerprint(hashes.SHA256())
+    return cert
+
+
+def check_readable(cert: x509.Certificate) -> x509.Certificate:
+    """`readable(cert)`, with any failure as `UnreadableCertificate`."""
+    return _read(lambda: readable(cert), "certificate")
+
+
+def _read(load: Callable[[], _T], what: str) -> _T:
+    try:
+        return load()
+    # Anything at all: these bytes are an attacker's, and `cryptography` raises a family of
+    # unrelated types (ValueError, UnsupportedAlgorithm, InvalidVersion, DuplicateExtension,
+    # UnsupportedGeneralNameType, TypeError, ...). Its Rust core may even panic, which PyO3 raises
+    # as a BaseException; only the interpreter's own control exceptions go through.
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        raise UnreadableCertificate(f"the {what} cannot be read: {exc}") from exc
