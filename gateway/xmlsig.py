@@ -12,6 +12,7 @@ covers — callers use that element and nothing else (see what is signed).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -33,6 +35,7 @@ from gateway.trust import TrustedSigner, TrustStore
 from wire import certificates
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+DSIG11_NS = "http://www.w3.org/2009/xmldsig11#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 
 ALLOWED_SIGNATURE_METHODS = frozenset(
@@ -115,6 +118,15 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
                 f"A certificate in the signature's KeyInfo cannot be read ({exc}). Sign again "
                 "with your certificate as your signing tool writes it, unchanged."
             ) from exc
+    # A key beside the certificate (XML-DSig 1.1 §4.5.3): signxml loads it to compare with the
+    # certificate's, so it is read here first, by the same reader.
+    for node in signature.iterfind(f"{{{DS_NS}}}KeyInfo/{{{DSIG11_NS}}}DEREncodedKeyValue"):
+        try:
+            certificates.public_key_from_der(base64.b64decode(node.text or "", validate=True))
+        except (ValueError, certificates.UnreadableCertificate) as exc:
+            raise UnreadableCertificate(
+                f"The public key in the signature's KeyInfo cannot be read ({exc})."
+            ) from exc
     return certs
 
 
@@ -182,6 +194,7 @@ def verify_enveloped(
     # Anything signxml raises on attacker-shaped input means "does not verify", never a 500.
     except (
         SignXMLException,
+        UnsupportedAlgorithm,  # cryptography's, for a key type it does not know
         ValueError,
         TypeError,
         KeyError,

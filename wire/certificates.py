@@ -1,4 +1,4 @@
-"""The one reader of certificates and CRLs that come from outside (a signature's KeyInfo, a TLS
+"""The one reader of certificates, CRLs and public keys that come from outside (a signature's KeyInfo, a TLS
 proxy's header, a device's or an agency's file, a CA's revocation list).
 
 `cryptography` parses lazily: loading checks little more than the outer DER, and the parts are
@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 _T = TypeVar("_T")
@@ -77,6 +78,12 @@ def crl_from_bytes(data: bytes) -> x509.CertificateRevocationList:
         return crl
 
     return _read(load, "revocation list")
+
+
+def public_key_from_der(data: bytes) -> PublicKeyTypes:
+    """A DER SubjectPublicKeyInfo (e.g. XML-DSig 1.1 DEREncodedKeyValue), or
+    `UnreadableCertificate`: an unknown key type raises `UnsupportedAlgorithm`, not ValueError."""
+    return _read(lambda: serialization.load_der_public_key(data), "public key")
 
 
 def readable(cert: x509.Certificate) -> x509.Certificate:

@@ -5,6 +5,7 @@ notice's KeyInfo, or the OMC's client-certificate header. Never a 500, and nothi
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -80,3 +81,31 @@ def test_a_broken_crl_is_no_crl(pki: DevPki) -> None:
     assert at > 0
     with pytest.raises(certificates.UnreadableCertificate, match="revocation list"):
         certificates.crl_from_bytes(der[:at] + b"\x02" + der[at + 1 :])
+
+
+def test_a_public_key_in_keyinfo_that_cannot_be_read_is_refused_not_a_500(
+    client, signed_sample, pki: DevPki
+) -> None:  # type: ignore[no-untyped-def]
+    """A dsig11:DEREncodedKeyValue beside the certificate is a key from outside too: signxml
+    loads it to compare with the certificate's, and an unknown key type escaped as
+    UnsupportedAlgorithm."""
+    from cryptography.hazmat.primitives.serialization import PublicFormat
+    from lxml import etree
+
+    spki = (
+        pki.certificate("trader-steppe")
+        .public_key()
+        .public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    )
+    rsa_oid = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"
+    unknown = spki.replace(rsa_oid, rsa_oid[:-1] + b"\x7e")
+    root = etree.fromstring(signed_sample("fresh-apples-import"))
+    key_info = root.find(
+        "{http://www.w3.org/2000/09/xmldsig#}Signature/{http://www.w3.org/2000/09/xmldsig#}KeyInfo"
+    )
+    value = etree.SubElement(key_info, "{http://www.w3.org/2009/xmldsig11#}DEREncodedKeyValue")
+    value.text = base64.b64encode(unknown).decode()
+    body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    response = client.post("/api/v1/applications", data=body, headers=XML)
+    assert response.status_code == 422, response.data[:300]
+    assert problem_code(response) == "unreadable-certificate"
