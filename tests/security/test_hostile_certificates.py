@@ -83,6 +83,27 @@ def test_a_broken_crl_is_no_crl(pki: DevPki) -> None:
         certificates.crl_from_bytes(der[:at] + b"\x02" + der[at + 1 :])
 
 
+@pytest.mark.parametrize("how", ["signature-algorithm", "key-algorithm"])
+def test_an_evidence_bundle_with_a_broken_gateway_certificate_fails_its_check(
+    pki: DevPki, how: str
+) -> None:
+    """`nsw audit verify` reads a bundle from outside: a broken certificate in its gateway_chain
+    is a failed check, not a stack trace half-way through the chain."""
+    from gateway.audit_verify import verify_bundle
+
+    der = broken(pki.certificate("gateway").public_bytes(Encoding.DER), how)
+    pem = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der).decode()
+    pem += "-----END CERTIFICATE-----\n"
+    checks = verify_bundle(
+        {"gateway_chain": [pem], "application_id": "NSW-20260101-ABCDEF0123"},
+        [pki.certificate("root-ca")],
+        pki.certificate("gateway"),
+    )
+    assert [(c.ok, c.what, c.check) for c in checks] == [
+        (False, "gateway certificate", "can be read")
+    ]
+
+
 def test_a_public_key_in_keyinfo_that_cannot_be_read_is_refused_not_a_500(
     client, signed_sample, pki: DevPki
 ) -> None:  # type: ignore[no-untyped-def]
