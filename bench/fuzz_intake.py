@@ -18,7 +18,8 @@ It counts answers by status and problem type and checks the two things that must
   exclusive C14N without comments — differs from the unmutated sample's. For a 202 the bytes the
   gateway *stored* are compared. Saved as `<out>/altered-<n>.xml`.
 
-Exit status 1 if either count is not 0. A progress line goes to stderr every `--every` bodies.
+Exit status 1 if either count is not 0. A progress line goes to stderr every `--every` bodies;
+SIGINT or SIGTERM stops the run and prints the report of the bodies done so far.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ import base64
 import collections
 import logging
 import random
+import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -212,62 +215,83 @@ def main(argv: list[str] | None = None) -> int:
             services.close()
 
 
+@dataclass
+class Tally:
+    """What the run has seen so far; printed at the end, or when the run is interrupted."""
+
+    statuses: collections.Counter[str] = field(default_factory=collections.Counter)
+    by_mutation: dict[str, collections.Counter[int]] = field(
+        default_factory=lambda: collections.defaultdict(collections.Counter)
+    )
+    done: int = 0
+    server_errors: int = 0
+    altered: int = 0
+
+
 def _run(args, rng, client, services, originals) -> int:  # type: ignore[no-untyped-def]
-    statuses: collections.Counter[str] = collections.Counter()
-    by_mutation: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
-    server_errors = altered = 0
+    tally = Tally()
     names = list(originals)
     kinds = list(MUTATIONS)
     weights = [MUTATIONS[k][0] for k in kinds]
     started = time.monotonic()
-    for n in range(1, args.count + 1):
-        name = rng.choice(names)
-        original, genuine = originals[name]
-        kind = rng.choices(kinds, weights)[0]
-        body = MUTATIONS[kind][1](rng, original)
-        response = client.post(
-            "/api/v1/applications", data=body, headers={"Content-Type": "application/xml"}
-        )
-        status = response.status_code
-        problem = ""
-        if response.mimetype == "application/problem+json":
-            problem = str(response.json.get("type", "")).rsplit(":", 1)[-1]  # type: ignore[union-attr]
-        statuses[f"{status} {problem}".strip()] += 1
-        by_mutation[kind][status] += 1
-        if status >= 500:
-            server_errors += 1
-            (args.out / f"5xx-{server_errors}.xml").write_bytes(body)
-            (args.out / f"5xx-{server_errors}.answer").write_bytes(response.data)
-        verified = status in (200, 202) or problem == "reference-conflict"
-        if verified:
-            if status == 202:
-                content = signed_content(_stored(services, response.json["id"]))
-            else:
-                content = signed_content(body)
-            if content != genuine:
-                altered += 1
-                (args.out / f"altered-{altered}.xml").write_bytes(body)
-        if n % args.every == 0 or n == args.count:
-            rate = n / (time.monotonic() - started)
-            print(
-                f"{n} bodies, {rate:.0f}/s, 5xx {server_errors}, accepted-altered {altered}",
-                file=sys.stderr,
-                flush=True,
-            )
-    elapsed = time.monotonic() - started
-    print(f"fuzz_intake: {args.count} bodies, seed {args.seed}, {elapsed:.0f} s")
+    try:
+        for n in range(1, args.count + 1):
+            name = rng.choice(names)
+            kind = rng.choices(kinds, weights)[0]
+            original, genuine = originals[name]
+            _judge(args, client, services, tally, kind, MUTATIONS[kind][1](rng, original), genuine)
+            tally.done = n
+            if n % args.every == 0 or n == args.count:
+                rate = n / (time.monotonic() - started)
+                print(
+                    f"{n} bodies, {rate:.0f}/s, 5xx {tally.server_errors}, "
+                    f"accepted-altered {tally.altered}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    except KeyboardInterrupt:  # SIGINT or SIGTERM: report what was done so far
+        print(f"fuzz_intake: interrupted after {tally.done} of {args.count} bodies")
+    return _report(args, tally, kinds, time.monotonic() - started)
+
+
+def _judge(args, client, services, tally: Tally, kind: str, body: bytes, genuine: bytes) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/v1/applications", data=body, headers={"Content-Type": "application/xml"}
+    )
+    status = response.status_code
+    problem = ""
+    if response.mimetype == "application/problem+json":
+        problem = str(response.json.get("type", "")).rsplit(":", 1)[-1]
+    tally.statuses[f"{status} {problem}".strip()] += 1
+    tally.by_mutation[kind][status] += 1
+    if status >= 500:
+        tally.server_errors += 1
+        (args.out / f"5xx-{tally.server_errors}.xml").write_bytes(body)
+        (args.out / f"5xx-{tally.server_errors}.answer").write_bytes(response.data)
+    if status in (200, 202) or problem == "reference-conflict":
+        if status == 202:
+            content = signed_content(_stored(services, response.json["id"]))
+        else:
+            content = signed_content(body)
+        if content != genuine:
+            tally.altered += 1
+            (args.out / f"altered-{tally.altered}.xml").write_bytes(body)
+
+
+def _report(args, tally: Tally, kinds: list[str], elapsed: float) -> int:  # type: ignore[no-untyped-def]
+    print(f"fuzz_intake: {tally.done} bodies, seed {args.seed}, {elapsed:.0f} s")
     print("answers (status problem-type): count")
-    for key, count in sorted(statuses.items()):
+    for key, count in sorted(tally.statuses.items()):
         print(f"  {key}: {count}")
     print("by mutation (status: count)")
     for kind in kinds:
-        counts = ", ".join(f"{s}: {c}" for s, c in sorted(by_mutation[kind].items()))
+        counts = ", ".join(f"{s}: {c}" for s, c in sorted(tally.by_mutation[kind].items()))
         print(f"  {kind}: {counts}")
-    print(f"5xx: {server_errors}")
-    print(f"accepted (or verified) with altered signed content: {altered}")
-    if server_errors or altered:
+    print(f"5xx: {tally.server_errors}")
+    print(f"accepted (or verified) with altered signed content: {tally.altered}")
+    if tally.server_errors or tally.altered:
         print(f"bodies saved for replay in {args.out}")
-    return 1 if server_errors or altered else 0
+    return 1 if tally.server_errors or tally.altered else 0
 
 
 def _stored(services, application_id: str) -> bytes:  # type: ignore[no-untyped-def]
@@ -278,5 +302,10 @@ def _stored(services, application_id: str) -> bytes:  # type: ignore[no-untyped-
     raise AssertionError(f"no stored application for {application_id}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())
