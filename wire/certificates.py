@@ -1,5 +1,6 @@
-"""The one reader of certificates, CRLs and public keys that come from outside (a signature's KeyInfo, a TLS
-proxy's header, a device's or an agency's file, a CA's revocation list).
+"""The one reader of certificates, CRLs and public keys that come from outside (a signature's
+KeyInfo, a TLS proxy's header, a device's or an agency's file, a CA's revocation list, an evidence
+bundle).
 
 `cryptography` parses lazily: loading checks little more than the outer DER, and the parts are
 parsed when first read — `version`, `public_key()`, `signature_hash_algorithm`, the extensions,
@@ -33,7 +34,7 @@ _LENGTH_LIMITS = {
 
 
 class UnreadableCertificate(ValueError):
-    """The bytes are not a certificate (or CRL) every part of which can be read."""
+    """The bytes are not a certificate (or CRL, or public key) every part of which can be read."""
 
 
 def certificate_from_der(data: bytes) -> x509.Certificate:
