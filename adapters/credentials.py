@@ -16,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from wire import certificates
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -45,7 +47,7 @@ class Credentials:
 
 def load_certificate(path: Path) -> x509.Certificate:
     try:
-        return x509.load_pem_x509_certificate(Path(path).read_bytes())
+        return certificates.certificate_from_pem(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
         raise ValueError(f"no certificate can be read from {path}: {exc}") from exc
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
@@ -199,7 +200,9 @@ def verify_envelope(
         results = _signxml[1]().verify(
             envelope, x509_cert=pinned, id_attribute="Id", expect_config=config
         )
-    except (SignXMLException, ValueError, TypeError, etree.LxmlError) as exc:
+    # UnsupportedAlgorithm: signxml loads a KeyValue/DEREncodedKeyValue of the message, if any,
+    # to compare it with the pinned key; an unknown key type is "does not verify", not a 500.
+    except (SignXMLException, UnsupportedAlgorithm, ValueError, TypeError, etree.LxmlError) as exc:
         raise UntrustedMessage(f"the signature does not verify: {exc}") from exc
     signed_info = results[0].signature_xml.find(f"{{{DS}}}SignedInfo")
     _check_c14n(signed_info)

@@ -1,9 +1,8 @@
-"""The one hardened XML parser for XML the adapters read: agency answers and mapping files.
+"""How the adapters read XML: agency answers and requests through the one hardened parser
+(`wire.xmlparse`, the gateway's own, with the same size, depth and node caps), and our own
+contract files (XSD, XSLT) with the same parser settings.
 
-No DTD is loaded, no entity is expanded, nothing is fetched from the network, the size is capped,
-and a document that declares a DOCTYPE at all is refused (the agency contracts have no use for one,
-and refusing it closes XXE and entity-expansion attacks at once; the parser settings back it up).
-This mirrors gateway/xmlparse.py on purpose: adapters do not import the gateway core.
+`UnsafeXml` and `parse_untrusted` are the wire parser's, under the names the adapters use.
 """
 
 from __future__ import annotations
@@ -14,38 +13,11 @@ from typing import Any
 
 from lxml import etree
 
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+from wire.xmlparse import DEFAULT_MAX_BYTES, parse_untrusted
+from wire.xmlparse import XmlRefused as UnsafeXml
+from wire.xmlparse import parser as _parser
 
-
-class UnsafeXml(ValueError):
-    """The bytes are not well-formed, too large, or use a construct the adapters refuse."""
-
-
-def _parser() -> etree.XMLParser:
-    # A fresh parser per call: lxml parsers keep state and are not safe to share across threads.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-    )
-
-
-def parse_untrusted(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
-    """Parse bytes from outside into an element, or raise `UnsafeXml` saying why not."""
-    if len(data) > max_bytes:
-        raise UnsafeXml(f"the document is {len(data)} bytes; the limit is {max_bytes}")
-    try:
-        root = etree.fromstring(data, parser=_parser())
-    except etree.XMLSyntaxError as exc:
-        raise UnsafeXml(f"not well-formed XML (line {exc.lineno}): {exc.msg}") from exc
-    docinfo: Any = root.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise UnsafeXml("the document declares a DOCTYPE; DTDs and entities are refused")
-    if any(isinstance(node, etree._Entity) for node in root.iter()):
-        raise UnsafeXml("the document uses an entity reference; entities are refused")
-    return root
+__all__ = ["DEFAULT_MAX_BYTES", "UnsafeXml", "XsdValidator", "_parser", "parse_untrusted"]
 
 
 class XsdValidator:

@@ -24,6 +24,7 @@ from gateway.trail_format import TreeHead, read_entry, tree_head_signature_valid
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import verify_enveloped
+from wire import certificates
 
 APP = "{urn:kz:nsw:application:1}"
 DEC = "{urn:kz:nsw:decision:1}"
@@ -59,9 +60,13 @@ def verify_bundle(
     gateway_cert: x509.Certificate,
 ) -> list[Check]:
     checks: list[Check] = []
-    chain = [
-        x509.load_pem_x509_certificate(pem.encode()) for pem in bundle.get("gateway_chain", [])
-    ]
+    try:  # the bundle comes from outside: its certificates go through the one reader
+        chain = [
+            certificates.certificate_from_pem(pem.encode())
+            for pem in bundle.get("gateway_chain", [])
+        ]
+    except certificates.UnreadableCertificate as exc:
+        return [Check(False, "gateway certificate", "can be read", str(exc))]
     head = TreeHead.from_json(bundle["tree_head"])
     head_time = dt.datetime.fromisoformat(head.issued_at.replace("Z", "+00:00"))
 

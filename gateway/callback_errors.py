@@ -26,6 +26,13 @@ class InvalidCallback(CallbackRefused):
     fault = "nsw:InvalidRequest"
 
 
+class VersionMismatch(InvalidCallback):
+    """The root is not the SOAP 1.1 Envelope: answered with soap:VersionMismatch (SOAP 1.1
+    §4.4.1), not an nsw: code, so a SOAP 1.2 client learns which version to speak."""
+
+    fault = "soap:VersionMismatch"
+
+
 class UnknownCase(CallbackRefused):
     code, status, title = "unknown-case", 404, "No such case"
     fault = "nsw:UnknownCase"

@@ -97,6 +97,12 @@ class UntrustedCertificate(GatewayError):
     code, status, title = "untrusted-certificate", 422, "The signing certificate is not trusted"
 
 
+class UnreadableCertificate(UntrustedCertificate):
+    """A certificate (or a part of it: key, algorithm, version, extensions) cannot be parsed."""
+
+    code, status, title = "unreadable-certificate", 422, "The certificate cannot be read"
+
+
 class ExpiredCertificate(GatewayError):
     code, status, title = "expired-certificate", 422, "The signing certificate is not valid now"
 

@@ -23,6 +23,7 @@ from gateway.clock import Clock
 from gateway.storage.db import read_session_factory, session_factory
 from gateway.storage.models import RequestNonceRow, TraderCertificateRow
 from gateway.trust import TrustedSigner
+from wire import certificates
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class TraderCertificates:
     def certificate(self, fingerprint: str) -> x509.Certificate | None:
         with self._readers.begin() as s:
             row = s.get(TraderCertificateRow, fingerprint.lower())
-            return x509.load_der_x509_certificate(row.der) if row is not None else None
+            # Read back through the one reader: the bytes came from a trader's KeyInfo.
+            return certificates.certificate_from_der(row.der) if row is not None else None
 
     def list(self, bin_: str | None = None) -> list[RegisteredCertificate]:
         query = select(TraderCertificateRow).order_by(TraderCertificateRow.registered_at)

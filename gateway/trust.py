@@ -4,6 +4,7 @@
 repeated in the code) and returns a `TrustedSigner`, or raises a `gateway.errors` exception whose
 detail tells the trader what to do:
 
+0. every certificate presented can be read whole (`UnreadableCertificate`);
 1. a path leaf -> intermediates -> anchor exists, each link matched by name and signature
    (`UntrustedCertificate`);
 2. every CA on the path is a CA allowed to issue: BasicConstraints CA=true, keyCertSign, path
@@ -41,6 +42,7 @@ from gateway.errors import (
     ConfigurationError,
     RevokedCertificate,
     StaleRevocationList,
+    UnreadableCertificate,
     UntrustedCertificate,
 )
 from gateway.trust_checks import (
@@ -52,6 +54,7 @@ from gateway.trust_checks import (
     issued_by,
     subject_id,
 )
+from wire import certificates
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class TrustedSigner:
 def load_certificates(path: Path) -> list[x509.Certificate]:
     """Every certificate in a PEM bundle; `ConfigurationError` if unreadable or there is none."""
     try:
-        return x509.load_pem_x509_certificates(Path(path).read_bytes())
+        return certificates.certificates_from_pem(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"No certificate can be read from {path}: {exc}") from exc
 
@@ -137,6 +140,17 @@ class TrustStore:
         now = self._clock()
         if now.tzinfo is None:
             raise ValueError("the trust store's clock must return an aware datetime")
+
+        # Step 0: every certificate presented can be read whole (`wire.certificates`), whoever
+        # loaded it: a lazily parsed part that fails in the steps below would be a 500.
+        for cert in (leaf, *extra_chain):
+            try:
+                certificates.check_readable(cert)
+            except certificates.UnreadableCertificate as exc:
+                raise UnreadableCertificate(
+                    f"A certificate presented to the gateway cannot be read ({exc}). Use the "
+                    "certificate your certification authority issued, unchanged."
+                ) from exc
 
         # Step 1: build the path leaf -> intermediates -> anchor.
         path = self._build_path(leaf, tuple(self._intermediates) + tuple(extra_chain))
@@ -309,14 +323,9 @@ def _stamp(path: Path) -> tuple[int, int, int]:
 
 
 def _read_crl(path: Path) -> x509.CertificateRevocationList | None:
-    """PEM or DER; None when missing or unreadable, which step 5 reports as no CRL."""
+    """PEM or DER, read whole (`wire.certificates`); None when missing or unreadable, which step 5
+    reports as no CRL."""
     try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_crl(data)
-        return x509.load_der_x509_crl(data)
-    except ValueError:
+        return certificates.crl_from_bytes(path.read_bytes())
+    except (OSError, certificates.UnreadableCertificate):
         return None

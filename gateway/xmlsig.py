@@ -12,6 +12,7 @@ covers — callers use that element and nothing else (see what is signed).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -28,10 +30,12 @@ from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
-from gateway.errors import BadSignature
+from gateway.errors import BadSignature, UnreadableCertificate
 from gateway.trust import TrustedSigner, TrustStore
+from wire import certificates
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+DSIG11_NS = "http://www.w3.org/2009/xmldsig11#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 
 WRONG_KEY = (
@@ -110,16 +114,23 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
     for node in signature.iterfind(
         f"{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate"
     ):
-        text = "".join((node.text or "").split())
+        # The one reader reads every lazily parsed part now, so a malformed certificate is
+        # refused here and not half-way through the trust checks or signxml (a 500).
         try:
-            cert = x509.load_der_x509_certificate(_b64(text))
-            # cryptography parses lazily: touch every part the checks read, so a malformed
-            # certificate is refused here and not half-way through the trust checks.
-            _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
-            certs.append(cert)
-        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
-            raise BadSignature(
-                "The certificate in the signature's KeyInfo cannot be read."
+            certs.append(certificates.certificate_from_base64(node.text or ""))
+        except certificates.UnreadableCertificate as exc:
+            raise UnreadableCertificate(
+                f"A certificate in the signature's KeyInfo cannot be read ({exc}). Sign again "
+                "with your certificate as your signing tool writes it, unchanged."
+            ) from exc
+    # A key beside the certificate (XML-DSig 1.1 §4.5.3): signxml loads it to compare with the
+    # certificate's, so it is read here first, by the same reader.
+    for node in signature.iterfind(f"{{{DS_NS}}}KeyInfo/{{{DSIG11_NS}}}DEREncodedKeyValue"):
+        try:
+            certificates.public_key_from_der(base64.b64decode(node.text or "", validate=True))
+        except (ValueError, certificates.UnreadableCertificate) as exc:
+            raise UnreadableCertificate(
+                f"The public key in the signature's KeyInfo cannot be read ({exc})."
             ) from exc
     return certs
 
@@ -141,16 +152,6 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
-
-
-def _b64(text: str) -> bytes:
-    import base64
-    import binascii
-
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
-        raise ValueError("not base64") from exc
 
 
 def verify_enveloped(
@@ -217,6 +218,7 @@ def verify_enveloped(
     # Anything signxml raises on attacker-shaped input means "does not verify", never a 500.
     except (
         SignXMLException,
+        UnsupportedAlgorithm,  # cryptography's, for a key type it does not know
         ValueError,
         TypeError,
         KeyError,

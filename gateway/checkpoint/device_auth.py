@@ -70,7 +70,12 @@ def authenticate_device(
     if not body:
         raise Unauthenticated(f"A device event must have a body covered by Content-Digest. {HOW}")
     key = device.certificate.public_key()
-    assert isinstance(key, PublicKey)  # the trust store accepted it
+    if not isinstance(key, PublicKey):  # a CA may issue keys RFC 9421 has no algorithm for
+        raise DeviceCertificateRefused(
+            f"The certificate of device {device.slug} has a {type(key).__name__}, which cannot "
+            "sign HTTP messages; issue the device an RSA, ECDSA or Ed25519 certificate.",
+            device=device.slug, certificate_problem="certificate-usage",
+        )  # fmt: skip
     try:
         signed = verify_request(request_view(request), keyid, key, clock, body, tag=DEVICE_TAG)
     except SignatureRefused as exc:

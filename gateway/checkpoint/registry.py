@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway.errors import ConfigurationError
+from wire import certificates
 
 log = logging.getLogger(__name__)
 STAGES = ("entry", "radiation", "parameters", "scan", "documents", "exit")
@@ -93,6 +94,12 @@ def load_registry(path: Path, pki_dir: Path) -> CheckpointRegistry:
                 "checkpoint device %s has no certificate at %s; it is refused", slug, cert_path
             )
             continue
-        device = Device(slug, code, stage, x509.load_pem_x509_certificate(cert_path.read_bytes()))
+        try:
+            cert = certificates.certificate_from_pem(cert_path.read_bytes())
+        except certificates.UnreadableCertificate as exc:
+            raise ConfigurationError(
+                f"Device {slug}: {cert_path} holds no readable certificate: {exc}"
+            ) from exc
+        device = Device(slug, code, stage, cert)
         devices_by_key[device.keyid] = device
     return CheckpointRegistry(checkpoints, devices_by_key)

@@ -23,8 +23,6 @@ import logging
 import urllib.parse
 from dataclasses import dataclass
 
-from cryptography import x509
-
 from gateway.config import Config
 from gateway.errors import ConfigurationError, GatewayError
 from gateway.omc.accounts import Accounts
@@ -32,6 +30,7 @@ from gateway.omc.errors import CertificateRefused
 from gateway.omc.roles import Officer
 from gateway.trust import TrustStore
 from gateway.trust_checks import check_client_auth_use
+from wire import certificates
 
 log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -78,10 +77,11 @@ class CertificateSignIn:
                 "Sign in with your name and password."
             )
 
-        # Step 2: one PEM certificate.
+        # Step 2: one PEM certificate, read whole by the one reader (`wire.certificates`): the
+        # header is outside input, and a lazily parsed part must not fail later as a 500.
         try:
-            cert = x509.load_pem_x509_certificate(urllib.parse.unquote(passed).encode())
-        except ValueError as exc:
+            cert = certificates.certificate_from_pem(urllib.parse.unquote(passed).encode())
+        except certificates.UnreadableCertificate as exc:
             raise CertificateRefused(
                 "The client certificate passed on by the TLS proxy cannot be read as PEM; "
                 "check the proxy's configuration (nginx: $ssl_client_escaped_cert)."

@@ -3,7 +3,8 @@
 POST /soap/callbacks takes a WS-Security-signed envelope (adapters/wsse.py, the same profile the
 gateway uses towards the agencies) from a SOAP agency answering later; GET /soap/callbacks?wsdl
 serves the contract with this server's address, GET /soap/gateway.xsd its schema. Every refusal is
-a SOAP 1.1 Fault (HTTP 500) with a stable faultcode in urn:kz:nsw:gateway:1 (nsw:UnknownCase, ...).
+a SOAP 1.1 Fault (HTTP 500) with a stable faultcode in urn:kz:nsw:gateway:1 (nsw:UnknownCase, ...),
+except an envelope that is not SOAP 1.1's, which gets soap:VersionMismatch (SOAP 1.1 §4.4.1).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gateway.callback_errors import (
     CallbackRefused,
     CallbackSignatureInvalid,
     InvalidCallback,
+    VersionMismatch,
 )
 from gateway.errors import BodyTooLarge, GatewayError
 from gateway.resources import shipped
@@ -66,10 +68,14 @@ def submit() -> Response:
 
 def _submit(data: bytes) -> Response:
     service = callback_service()
-    # Step 1: the hardened parser, a SOAP 1.1 envelope.
+    # Step 1: the hardened parser, a SOAP 1.1 envelope. A root that is not the SOAP 1.1 Envelope
+    # in its namespace (a SOAP 1.2 envelope, or no envelope at all) is a VersionMismatch: SOAP 1.1
+    # §4.4.1 names that fault for "an invalid namespace for the SOAP Envelope element".
     root = parse_xml(data)
     if root.tag != f"{{{SOAP11}}}Envelope":
-        raise InvalidCallback("Send a SOAP 1.1 envelope.")
+        raise VersionMismatch(
+            f"The root element is {root.tag}; send a SOAP 1.1 envelope ({{{SOAP11}}}Envelope)."
+        )
     # Step 2: who signed: the agency whose pinned certificate is the token, verified with it.
     tokens = root.findall(f"{{{SOAP11}}}Header/{{{WSSE}}}Security/{{{WSSE}}}BinarySecurityToken")
     try:

@@ -4,10 +4,12 @@ refused on the login page with the reason."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import re
 import shutil
+import textwrap
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from gateway.pki_profiles import (
     officer,
 )
 from tests.omc.conftest import OMC, PASSWORD
+from tests.security.hostile_certs import BREAKAGES, broken
 
 HEADER = "X-Client-Cert"
 PROXY = "127.0.0.1"  # the Flask test client's REMOTE_ADDR
@@ -190,6 +193,22 @@ def test_junk_in_the_header_is_refused(cert_app: Flask) -> None:
     _, response = _present(cert_app, b"-----BEGIN CERTIFICATE-----\nnot a cert\n")
     assert response.status_code == 401
     assert "cannot be read as PEM" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("how", BREAKAGES)
+def test_a_certificate_broken_in_one_field_is_refused_not_a_500(
+    cert_app: Flask, officer_certs: OfficerCerts, how: str
+) -> None:
+    """Issue 15, item 1: the header is outside input; a field `cryptography` parses lazily (the
+    signature algorithm, the key, an extension) must not fail later, in the trust checks."""
+    der = broken(x509.load_pem_x509_certificate(officer_certs.pem["good"]).public_bytes(
+        serialization.Encoding.DER), how)  # fmt: skip
+    lines = textwrap.wrap(base64.b64encode(der).decode(), 64)
+    pem = "\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----", ""])
+    client, response = _present(cert_app, pem.encode())
+    assert response.status_code == 401
+    assert "cannot be read" in response.get_data(as_text=True)
+    assert client.get("/omc/applications").status_code == 302
 
 
 def test_without_the_header_setting_a_certificate_header_is_ignored(

@@ -74,6 +74,7 @@ def test_no_get_route_answers_5xx_to_hostile_values(app: Flask, pki: DevPki) -> 
                 sign_request(view, key, keyid_of(steppe), tag=TRADER_TAG, now=system_clock())
             for client in clients if path.startswith("/omc") else clients[:1]:
                 status = client.get(path, headers=headers).status_code
-                if status >= 500:
+                # /readyz answers its documented 503 while an agency has no endpoint (as here).
+                if status >= 500 and not (status == 503 and path.startswith("/readyz")):
                     failures.append(f"{status} GET {path[:120]}")
     assert not failures, "\n".join(failures)

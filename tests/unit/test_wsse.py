@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -123,3 +124,19 @@ def test_a_second_element_with_the_body_id_is_refused(keys) -> None:  # type: ig
 def test_an_unsigned_envelope_is_refused(keys) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UntrustedMessage, match="expected one wsse:Security header, found 0"):
         verify_envelope(envelope(), keys[1], now=NOW, skew=SKEW)
+
+
+def test_a_key_of_unknown_type_beside_the_token_is_refused(keys) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, item 1: signxml loads a dsig11:DEREncodedKeyValue in KeyInfo (unsigned) to compare
+    it with the pinned key; an unknown key type raised UnsupportedAlgorithm, a 500 at the
+    gateway's SOAP callback service, instead of "not believed"."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    spki = keys[1].public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    rsa_oid = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"
+    root = signed(keys)
+    key_info = root.find(f".//{{{DS}}}Signature/{{{DS}}}KeyInfo")
+    value = etree.SubElement(key_info, "{http://www.w3.org/2009/xmldsig11#}DEREncodedKeyValue")  # type: ignore[arg-type]
+    value.text = base64.b64encode(spki.replace(rsa_oid, rsa_oid[:-1] + b"\x7e")).decode()
+    with pytest.raises(UntrustedMessage, match="does not verify"):
+        verify_envelope(root, keys[1], now=NOW, skew=SKEW)
