@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.engine import URL, make_url
 
 from gateway.config import PROJECT_ROOT
 from gateway.pki import DevPki, init_dev_pki
+from gateway.storage.db import make_engine
+from gateway.storage.migrate import upgrade
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
 
@@ -83,16 +88,94 @@ def _database_urls() -> list[str]:
     return urls
 
 
+class MigratedTemplates:
+    """Databases migrated once per session (per xdist worker), copied for every test: a test
+    still starts from exactly what the migrations make, without paying for them again (running
+    them was most of a test's set-up).
+
+    SQLite: one migrated file, copied into the test's directory. PostgreSQL: one template
+    database, and `CREATE DATABASE ... TEMPLATE` for each test. Each xdist worker has its own
+    template and test database, named after NSW_TEST_DATABASE_URL's with the worker's id."""
+
+    def __init__(self, directory: Path, worker: str) -> None:
+        self.directory = directory
+        self.worker = worker
+        self._sqlite: Path | None = None
+        self._postgres: tuple[URL, str] | None = None  # (test database's URL, template's name)
+
+    def sqlite(self, target: Path) -> str:
+        if self._sqlite is None:
+            self._sqlite = self.directory / "template.db"
+            _migrate(f"sqlite:///{self._sqlite}")  # disposed: the WAL is merged into the file
+        shutil.copyfile(self._sqlite, target)
+        return f"sqlite:///{target}"
+
+    def postgresql(self) -> str:
+        if self._postgres is None:
+            base = make_url(os.environ["NSW_TEST_DATABASE_URL"])
+            name = base.database if self.worker == "master" else f"{base.database}_{self.worker}"
+            template = f"{name}_template"
+            with _server(base) as server:
+                server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                server.exec_driver_sql(f'CREATE DATABASE "{template}"')
+            _migrate(base.set(database=template).render_as_string(hide_password=False))
+            self._postgres = (base.set(database=name), template)
+        url, template = self._postgres
+        with _server(url) as server:
+            # FORCE: a connection a previous test leaked must not keep its database alive.
+            server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            server.exec_driver_sql(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"')
+        return url.render_as_string(hide_password=False)
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _server(url: URL) -> Iterator[Connection]:
+    """A connection to the server's `postgres` database outside any transaction (CREATE and
+    DROP DATABASE refuse to run in one)."""
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> MigratedTemplates:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "master")
+    return MigratedTemplates(tmp_path_factory.mktemp("template-db"), worker)
+
+
 @pytest.fixture(params=_database_urls())
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs on SQLite and, when NSW_TEST_DATABASE_URL is set, on PostgreSQL
-    (emptied first, so every test starts from the migrations)."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> str:
+    """Each test using this runs on SQLite and, when NSW_TEST_DATABASE_URL is set, on PostgreSQL,
+    in a database of its own that the migrations have brought to the newest schema."""
+    if request.param == "sqlite":
+        return migrated_templates.sqlite(tmp_path / "nsw.db")
+    return migrated_templates.postgresql()
+
+
+@pytest.fixture(params=_database_urls())
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like `database_url` but with nothing in it, not even the migrations (for tests of how
+    the gateway migrates at start-up)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'nsw.db'}"
-    url = os.environ["NSW_TEST_DATABASE_URL"]
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+    url = make_url(os.environ["NSW_TEST_DATABASE_URL"])
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = url.set(database=f"{url.database}_{worker}")
+    with _server(url) as server:
+        server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        server.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+    return url.render_as_string(hide_password=False)
