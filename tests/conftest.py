@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import ipaddress
 import os
 import shutil
 import socket
+import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, create_engine
@@ -20,6 +24,7 @@ from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
+from tests.polling import wait_until
 
 pytest_plugins = ["tests.gateway_fixtures"]
 
@@ -44,6 +49,46 @@ def _no_network_beyond_loopback() -> Iterator[None]:
     socket.socket.connect = _loopback_only  # type: ignore[method-assign]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+_LONG_LIVED: set[threading.Thread] = set()  # started by session- or module-scoped fixtures
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[object]:
+    if fixturedef.scope == "function":
+        return (yield)
+    before = set(threading.enumerate())
+    try:
+        return (yield)
+    finally:
+        _LONG_LIVED.update(set(threading.enumerate()) - before)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_open() -> Iterator[None]:
+    """A test closes what it opens: a connection, socket or file it drops unclosed, or a thread
+    it leaves running, fails this test. Without this the ResourceWarning of a leaked connection
+    surfaced whenever the garbage collector happened to run, in some later test."""
+    gc.freeze()  # what exists now is not the test's: the collection after it scans only its own
+    threads = set(threading.enumerate())
+    yield
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()  # what the test dropped unclosed is finalized now, in its own teardown
+    gc.unfreeze()
+    leaks = sorted({str(w.message) for w in caught if issubclass(w.category, ResourceWarning)})
+    assert not leaks, f"the test left these unclosed: {leaks}"
+
+    def stray() -> list[threading.Thread]:
+        new = set(threading.enumerate()) - threads - _LONG_LIVED
+        return [t for t in new if t.is_alive()]
+
+    # A server's last request thread may still be finishing after its response was sent.
+    if stray():
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: not stray(), deadline_s=5)
+    assert not stray(), f"the test left these threads running: {[t.name for t in stray()]}"
 
 
 @pytest.fixture(scope="session")
