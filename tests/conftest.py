@@ -172,6 +172,15 @@ class MigratedTemplates:
             server.exec_driver_sql(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"')
         return url.render_as_string(hide_password=False)
 
+    def close(self) -> None:
+        """Drop the template, and a worker's own test database (not the one the URL names)."""
+        if self._postgres is not None:
+            url, template = self._postgres
+            with _server(url) as server:
+                if self.worker != "master":
+                    server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+                server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
 
 def _migrate(url: str) -> None:
     engine = make_engine(url)
@@ -194,9 +203,11 @@ def _server(url: URL) -> Iterator[Connection]:
 
 
 @pytest.fixture(scope="session")
-def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> MigratedTemplates:
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "master")
-    return MigratedTemplates(tmp_path_factory.mktemp("template-db"), worker)
+    templates = MigratedTemplates(tmp_path_factory.mktemp("template-db"), worker)
+    yield templates
+    templates.close()
 
 
 @pytest.fixture(params=_database_urls())
