@@ -8,6 +8,7 @@ a silently unsigned exchange.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from wire import certificates
 
@@ -54,9 +56,16 @@ def load_certificate(path: Path) -> x509.Certificate:
 
 def load_rsa_key(path: Path) -> rsa.RSAPrivateKey:
     try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        key = _parse_key(Path(path).read_bytes())
     except (OSError, ValueError, TypeError) as exc:
         raise ValueError(f"no private key can be read from {path}: {exc}") from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(f"{path}: the WS-Security and HTTP signature profiles need an RSA key")
     return key
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_key(pem: bytes) -> PrivateKeyTypes:
+    """Parsed once per distinct PEM: loading an RSA key validates it (~40 ms), and every agency's
+    credentials hold the same gateway key, so each build of the services paid it four times."""
+    return serialization.load_pem_private_key(pem, password=None)

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import ipaddress
 import os
+import shutil
 import socket
+import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.engine import URL, make_url
 
 from gateway.pki import DevPki, init_dev_pki
 from gateway.resources import shipped
+from gateway.storage.db import make_engine
+from gateway.storage.migrate import upgrade
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
+from tests.polling import wait_until
 
 pytest_plugins = ["tests.gateway_fixtures"]
 
@@ -39,6 +49,46 @@ def _no_network_beyond_loopback() -> Iterator[None]:
     socket.socket.connect = _loopback_only  # type: ignore[method-assign]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+_LONG_LIVED: set[threading.Thread] = set()  # started by session- or module-scoped fixtures
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[object]:
+    if fixturedef.scope == "function":
+        return (yield)
+    before = set(threading.enumerate())
+    try:
+        return (yield)
+    finally:
+        _LONG_LIVED.update(set(threading.enumerate()) - before)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_open() -> Iterator[None]:
+    """A test closes what it opens: a connection, socket or file it drops unclosed, or a thread
+    it leaves running, fails this test. Without this the ResourceWarning of a leaked connection
+    surfaced whenever the garbage collector happened to run, in some later test."""
+    gc.freeze()  # what exists now is not the test's: the collection after it scans only its own
+    threads = set(threading.enumerate())
+    yield
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()  # what the test dropped unclosed is finalized now, in its own teardown
+    gc.unfreeze()
+    leaks = sorted({str(w.message) for w in caught if issubclass(w.category, ResourceWarning)})
+    assert not leaks, f"the test left these unclosed: {leaks}"
+
+    def stray() -> list[threading.Thread]:
+        new = set(threading.enumerate()) - threads - _LONG_LIVED
+        return [t for t in new if t.is_alive()]
+
+    # A server's last request thread may still be finishing after its response was sent.
+    if stray():
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: not stray(), deadline_s=5)
+    assert not stray(), f"the test left these threads running: {[t.name for t in stray()]}"
 
 
 @pytest.fixture(scope="session")
@@ -83,16 +133,105 @@ def _database_urls() -> list[str]:
     return urls
 
 
+class MigratedTemplates:
+    """Databases migrated once per session (per xdist worker), copied for every test: a test
+    still starts from exactly what the migrations make, without paying for them again (running
+    them was most of a test's set-up).
+
+    SQLite: one migrated file, copied into the test's directory. PostgreSQL: one template
+    database, and `CREATE DATABASE ... TEMPLATE` for each test. Each xdist worker has its own
+    template and test database, named after NSW_TEST_DATABASE_URL's with the worker's id."""
+
+    def __init__(self, directory: Path, worker: str) -> None:
+        self.directory = directory
+        self.worker = worker
+        self._sqlite: Path | None = None
+        self._postgres: tuple[URL, str] | None = None  # (test database's URL, template's name)
+
+    def sqlite(self, target: Path) -> str:
+        if self._sqlite is None:
+            self._sqlite = self.directory / "template.db"
+            _migrate(f"sqlite:///{self._sqlite}")  # disposed: the WAL is merged into the file
+        shutil.copyfile(self._sqlite, target)
+        return f"sqlite:///{target}"
+
+    def postgresql(self) -> str:
+        if self._postgres is None:
+            base = make_url(os.environ["NSW_TEST_DATABASE_URL"])
+            name = base.database if self.worker == "master" else f"{base.database}_{self.worker}"
+            template = f"{name}_template"
+            with _server(base) as server:
+                server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                server.exec_driver_sql(f'CREATE DATABASE "{template}"')
+            _migrate(base.set(database=template).render_as_string(hide_password=False))
+            self._postgres = (base.set(database=name), template)
+        url, template = self._postgres
+        with _server(url) as server:
+            # FORCE: a connection a previous test leaked must not keep its database alive.
+            server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            server.exec_driver_sql(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"')
+        return url.render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        """Drop the template, and a worker's own test database (not the one the URL names)."""
+        if self._postgres is not None:
+            url, template = self._postgres
+            with _server(url) as server:
+                if self.worker != "master":
+                    server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+                server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _server(url: URL) -> Iterator[Connection]:
+    """A connection to the server's `postgres` database outside any transaction (CREATE and
+    DROP DATABASE refuse to run in one)."""
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "master")
+    templates = MigratedTemplates(tmp_path_factory.mktemp("template-db"), worker)
+    yield templates
+    templates.close()
+
+
 @pytest.fixture(params=_database_urls())
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs on SQLite and, when NSW_TEST_DATABASE_URL is set, on PostgreSQL
-    (emptied first, so every test starts from the migrations)."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> str:
+    """Each test using this runs on SQLite and, when NSW_TEST_DATABASE_URL is set, on PostgreSQL,
+    in a database of its own that the migrations have brought to the newest schema."""
+    if request.param == "sqlite":
+        return migrated_templates.sqlite(tmp_path / "nsw.db")
+    return migrated_templates.postgresql()
+
+
+@pytest.fixture(params=_database_urls())
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like `database_url` but with nothing in it, not even the migrations (for tests of how
+    the gateway migrates at start-up)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'nsw.db'}"
-    url = os.environ["NSW_TEST_DATABASE_URL"]
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+    url = make_url(os.environ["NSW_TEST_DATABASE_URL"])
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = url.set(database=f"{url.database}_{worker}")
+    with _server(url) as server:
+        server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        server.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+    return url.render_as_string(hide_password=False)

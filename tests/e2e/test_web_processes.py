@@ -43,12 +43,12 @@ DEC = "{urn:kz:nsw:decision:1}"
 
 
 @pytest.fixture
-def web_processes(pki, database_url, own_agency, tmp_path) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+def web_processes(pki, empty_database_url, own_agency, tmp_path) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     """Two `nsw serve` processes (two dispatcher threads each) on one database, started at once so
     both migrate the empty database together, with fresh agencies (permit serials from 1)."""
     env = {
         **os.environ,
-        "NSW_DATABASE_URL": database_url,
+        "NSW_DATABASE_URL": empty_database_url,
         "NSW_PKI_DIR": str(pki.directory),
         "NSW_AUDIT_TOKENS": AUDITOR,
         "NSW_RETRY_BASE_S": "0.1",
