@@ -79,8 +79,11 @@ class Note:
 class NoteVerifier(Protocol):
     """A trusted key: its name and ID pick the signature lines it checks."""
 
-    name: str
-    key_id: bytes
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> bytes: ...
 
     def verify(self, text: str, signature: bytes) -> bool: ...
 
