@@ -7,6 +7,8 @@ in a log of millions of entries is O(log n) look-ups.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -19,9 +21,10 @@ from gateway.clock import Clock, iso
 from gateway.errors import GatewayError, NotFound
 from gateway.merkle import consistency_proof, inclusion_proof, tree_root
 from gateway.storage import trail_log
-from gateway.storage.models import MessageRow, TreeHeadRow
+from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store
-from gateway.trail_format import TreeHead, sign_tree_head
+from gateway.trail.signer import LogSigner
+from gateway.trail_format import TreeHead, precise, sign_tree_head
 from gateway.xmlsig import SigningIdentity
 
 BUNDLE_FORMAT = "nsw-evidence-bundle/1"
@@ -37,17 +40,38 @@ class Auditor:
     store: Store
     identity: SigningIdentity
     clock: Clock
+    log_signer: LogSigner | None = None  # the C2SP checkpoint signer; None: RSA tree heads only
 
     def issue_tree_head(self) -> TreeHead:
-        """Sign a head for the current log size (or return the latest if the log has not grown)."""
+        """Sign a head for the current log size (or return the latest if the log has not grown),
+        and the C2SP checkpoint beside it; `SignerRefusing` if the stored log does not extend the
+        checkpoint the log's signer signed last (then neither is signed)."""
+        if self.log_signer is None:
+            return self._issue(None)
+        with self.log_signer.locked():
+            return self._issue(self.log_signer)
+
+    def _issue(self, signer: LogSigner | None) -> TreeHead:
         with self.store.transaction() as s:
             size = trail_log.log_size(s)
             latest = trail_log.latest_tree_head(s)
-            if latest is not None and latest.size == size:
+            have_checkpoint = signer is None or trail_log.checkpoint_at(s, size) is not None
+            if latest is not None and latest.size == size and have_checkpoint:
                 return latest
             root = trail_log.with_stored_hashes(s, lambda h: tree_root(size, h))
-            head = TreeHead(size, root, iso(self.clock()))
-            head = sign_tree_head(head, self.identity.private_key)
+            note = None
+            if signer is not None:
+                # The signer checks the new tree against its own memory, not against the
+                # database's tree heads: those are what a rewrite of history deletes first.
+                note = signer.sign(size, root, trail_log.DbSubtreeHashes(s))
+            if latest is not None and latest.size == size:
+                head = latest
+            else:
+                head = sign_tree_head(
+                    TreeHead(size, root, iso(self.clock())), self.identity.private_key
+                )
+        if note is not None:
+            self._store_checkpoint(size, root, note)
         try:
             with self.store.transaction() as s:
                 s.add(
@@ -64,6 +88,65 @@ class Auditor:
                 assert existing is not None
                 return existing
         return head
+
+    def reset_signer(self, operator: str, reason: str, accept_current_log: bool) -> str:
+        """An operator's decision after investigating a refusal: clear it (and with
+        `accept_current_log`, let the signer sign the stored log as it now is). The decision is
+        itself appended to the trail, so the next checkpoint commits to it."""
+        if self.log_signer is None:
+            raise GatewayError("This gateway has no checkpoint signer to reset.")
+        before = self.log_signer.reset(accept_current_log)
+        decision = {
+            "action": "accept-current-log" if accept_current_log else "clear-refusal",
+            "operator": operator,
+            "reason": reason,
+            "signer_last_size": before.size if before else None,
+            "signer_refused": before.refusing if before else "",
+        }
+        body = json.dumps(decision, sort_keys=True, ensure_ascii=False).encode()
+        now = self.clock()
+        digest = hashlib.sha256(body).hexdigest()
+        row = MessageRow(
+            application_id=None,
+            case_id=None,
+            kind="operator-decision",
+            direction="in",
+            counterpart=f"operator:{operator}"[:64],
+            content_type="application/json",
+            body=body,
+            sha256=digest,
+            signer=None,
+            created_at=now,
+        )
+        fields = {
+            "kind": row.kind,
+            "direction": row.direction,
+            "counterpart": row.counterpart,
+            "application_id": None,
+            "case_id": None,
+            "content_type": row.content_type,
+            "time": precise(now),
+            "signer": None,
+            "sha256": digest,
+        }
+        with self.store.transaction() as s:
+            trail_log.append(s, row, fields)
+            return f"entry {row.seq}: {decision['action']}"
+
+    def signer_refusal(self) -> str:
+        """Why the checkpoint signer refuses to sign ('' while it signs)."""
+        return self.log_signer.refusal() if self.log_signer is not None else ""
+
+    def witness_alarms(self) -> dict[str, str]:
+        """Per witness: why it last refused our checkpoint as inconsistent ('' when it did not)."""
+        return {}
+
+    def _store_checkpoint(self, size: int, root: bytes, note: str) -> None:
+        try:
+            with self.store.transaction() as s:
+                s.add(CheckpointRow(size=size, root=root, note=note, signed_at=iso(self.clock())))
+        except IntegrityError:  # another process stored this size first; both are the same tree
+            pass
 
     def latest_tree_head(self) -> TreeHead:
         with self.store.transaction() as s:

@@ -32,6 +32,8 @@ from gateway.storage.migrate import upgrade
 from gateway.storage.notifications import NotificationStore
 from gateway.storage.outbox import OutboxStore
 from gateway.trader_keys import NonceLedger, TraderCertificates
+from gateway.trail.keys import load_log_signer
+from gateway.trail.signer import LogSigner
 from gateway.trust import TrustStore
 from gateway.xmlsig import SigningIdentity
 
@@ -163,7 +165,10 @@ def build_services(
         representatives=representatives,
         trader_certs=trader_certs,
     )
-    auditor = Auditor(store, identity, clock)
+    log_signer = LogSigner(
+        load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock
+    )
+    auditor = Auditor(store, identity, clock, log_signer)
     return Services(
         config,
         clock,

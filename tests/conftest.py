@@ -15,6 +15,7 @@ from gateway.pki import DevPki, init_dev_pki
 from gateway.resources import shipped
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
+from tests.log_state import forget_log_state
 
 pytest_plugins = ["tests.gateway_fixtures"]
 
@@ -90,6 +91,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'nsw.db'}"
     url = os.environ["NSW_TEST_DATABASE_URL"]
+    forget_log_state(url)  # the emptied database starts a new log: the signer starts afresh too
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -23,6 +23,7 @@ from gateway.processes import free_port
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import DS_NS, SigningIdentity
 from simulators.server import RunningAgency, start_agency
+from tests.log_state import log_state_for
 
 AGENCY_CODES = ("customs", "transport", "agriculture", "health")
 
@@ -38,6 +39,7 @@ def agencies(pki: DevPki) -> Iterator[dict[str, str]]:
 
 
 def gateway_config(pki: DevPki, database_url: str, urls: dict[str, str], **overrides: Any):  # type: ignore[no-untyped-def]
+    overrides.setdefault("log_state", log_state_for(database_url))
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": database_url}
     env.update({f"NSW_AGENCY_{code.upper()}_URL": url for code, url in urls.items()})
     return load_config(env, **overrides)
