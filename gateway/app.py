@@ -11,7 +11,15 @@ from gateway.bootstrap import Services, build_services
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
 from gateway.omc.wiring import init_omc
-from gateway.web import api, audit_api, callbacks_rest, callbacks_soap, operations_api, problems
+from gateway.web import (
+    api,
+    audit_api,
+    callbacks_rest,
+    callbacks_soap,
+    operations_api,
+    problems,
+    trail_api,
+)
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
@@ -23,6 +31,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     problems.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(audit_api.bp)
+    app.register_blueprint(trail_api.bp)
     app.register_blueprint(operations_api.bp)
     app.register_blueprint(checkpoint_web.bp)
     app.register_blueprint(callbacks_soap.bp)

@@ -24,6 +24,7 @@ from gateway.storage import trail_log
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store
 from gateway.trail.signer import LogSigner
+from gateway.trail.tiles import TILE_WIDTH, TileId, entry_bundle, tile_hashes, tile_in_tree
 from gateway.trail_format import TreeHead, precise, sign_tree_head
 from gateway.xmlsig import SigningIdentity
 
@@ -132,6 +133,31 @@ class Auditor:
         with self.store.transaction() as s:
             trail_log.append(s, row, fields)
             return f"entry {row.seq}: {decision['action']}"
+
+    def checkpoint_note(self) -> str:
+        """The latest signed checkpoint with the cosignatures gathered for it."""
+        with self.store.transaction() as s:
+            row = trail_log.latest_checkpoint(s)
+        if row is None:
+            self.issue_tree_head()
+            with self.store.transaction() as s:
+                row = trail_log.latest_checkpoint(s)
+        if row is None:
+            raise NotFound("The trail has no signed checkpoint yet.")
+        return row.note
+
+    def tile(self, tile: TileId) -> bytes:
+        """A tile or entry bundle (c2sp.org/tlog-tiles) of the tree of the latest checkpoint."""
+        with self.store.transaction() as s:
+            row = trail_log.latest_checkpoint(s)
+            if row is None or not tile_in_tree(tile, row.size):
+                raise NotFound(f"No {tile.path} in the latest signed checkpoint.")
+            if tile.entries:
+                start = tile.index * TILE_WIDTH
+                return entry_bundle(trail_log.entries_between(s, start, start + tile.width))
+            hashes = trail_log.DbSubtreeHashes(s)
+            hashes.load([tile.leaf_range(i) for i in range(tile.width)])
+            return tile_hashes(tile, hashes)
 
     def signer_refusal(self) -> str:
         """Why the checkpoint signer refuses to sign ('' while it signs)."""

@@ -306,6 +306,18 @@ def audit_consistency(
     _report(checks, quiet=False)
 
 
+@audit.command("export-tiles")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def audit_export_tiles(directory: Path) -> None:
+    """Write the latest checkpoint, its tiles and entry bundles (c2sp.org/tlog-tiles) to DIRECTORY."""
+    from gateway.trail.export import export_tiles
+
+    with configured_services() as services:
+        services.auditor.issue_tree_head()
+        size, files = export_tiles(services.auditor, directory)
+    click.echo(f"tree size {size}: {files} files -> {directory}")
+
+
 @audit.command("signer-reset")
 @click.option(
     "--i-have-investigated",

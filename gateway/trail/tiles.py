@@ -113,9 +113,10 @@ def bundles_for_size(size: int) -> list[TileId]:
 
 
 def tile_in_tree(tile: TileId, size: int) -> bool:
-    """Whether the tree of `size` has this tile: full tiles of it, or its exact partial width."""
+    """Whether the tree of `size` holds this tile's hashes. A partial tile narrower than what the
+    tree now holds is still the same prefix of hashes, so it stays servable (and immutable)."""
     available = (size >> (TILE_HEIGHT * tile.level)) - tile.index * TILE_WIDTH
-    return available >= TILE_WIDTH if tile.full else available == tile.width
+    return available >= tile.width
 
 
 def tile_hashes(tile: TileId, hashes: SubtreeHashes) -> bytes:
