@@ -25,6 +25,7 @@ from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store
 from gateway.trail.signer import LogSigner
 from gateway.trail.tiles import TILE_WIDTH, TileId, entry_bundle, tile_hashes, tile_in_tree
+from gateway.trail.witness import Witnesses
 from gateway.trail_format import TreeHead, precise, sign_tree_head
 from gateway.xmlsig import SigningIdentity
 
@@ -42,6 +43,7 @@ class Auditor:
     identity: SigningIdentity
     clock: Clock
     log_signer: LogSigner | None = None  # the C2SP checkpoint signer; None: RSA tree heads only
+    witnesses: Witnesses | None = None  # who cosigns each checkpoint before it is published
 
     def issue_tree_head(self) -> TreeHead:
         """Sign a head for the current log size (or return the latest if the log has not grown),
@@ -71,6 +73,10 @@ class Auditor:
                 head = sign_tree_head(
                     TreeHead(size, root, iso(self.clock())), self.identity.private_key
                 )
+        if note is not None and self.witnesses is not None:
+            # Published only with enough cosignatures; without, the next round asks again.
+            note, enough = self.witnesses.cosign(note, size, self.consistency)
+            note = note if enough else None
         if note is not None:
             self._store_checkpoint(size, root, note)
         try:
@@ -164,8 +170,10 @@ class Auditor:
         return self.log_signer.refusal() if self.log_signer is not None else ""
 
     def witness_alarms(self) -> dict[str, str]:
-        """Per witness: why it last refused our checkpoint as inconsistent ('' when it did not)."""
-        return {}
+        """Per witness: why it last refused our checkpoint as inconsistent (absent when it did not)."""
+        if self.witnesses is None:
+            return {}
+        return {w.name: self.witnesses.alarms.get(w.name, "") for w in self.witnesses.configs}
 
     def _store_checkpoint(self, size: int, root: bytes, note: str) -> None:
         try:
