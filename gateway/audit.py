@@ -23,7 +23,7 @@ from gateway.merkle import consistency_proof, inclusion_proof, tree_root
 from gateway.storage import trail_log
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store
-from gateway.trail.signer import LogSigner
+from gateway.trail.signer import LogSigner, SignerRefusing
 from gateway.trail.tiles import TILE_WIDTH, TileId, entry_bundle, tile_hashes, tile_in_tree
 from gateway.trail.witness import Witnesses
 from gateway.trail_format import TreeHead, precise, sign_tree_head
@@ -263,6 +263,8 @@ class TreeHeadThread:
         while not self._stop.wait(self.interval_s):
             try:
                 self.auditor.issue_tree_head()
+            except SignerRefusing:  # logged as an ERROR when it began; /readyz and the gauge tell
+                log.debug("tree head not signed: the trail signer refuses")
             except Exception:  # keep signing; the next round retries
                 log.exception("tree head signing failed")
 

@@ -74,7 +74,10 @@ def readyz() -> tuple[Response, int]:
     # would refuse alike, so taking them all out of the balancer would only stop the service.
     refusal = _services().auditor.signer_refusal()
     checks["trail_signer"] = f"refusing: {refusal}" if refusal else "ok"
-    status = "not-ready" if not ready else "degraded" if refusal else "ready"
+    forks = {name: why for name, why in _services().auditor.witness_alarms().items() if why}
+    checks["trail_witnesses"] = "; ".join(f"{n} refuses: {w}" for n, w in forks.items()) or "ok"
+    degraded = bool(refusal or forks)
+    status = "not-ready" if not ready else "degraded" if degraded else "ready"
     return jsonify({"status": status, "checks": checks}), (200 if ready else 503)
 
 

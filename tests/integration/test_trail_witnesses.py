@@ -139,6 +139,9 @@ def test_a_witness_fed_a_forked_log_refuses_and_the_gateway_alarms(
         registry = create_app(forked.config, forked).extensions["nsw-metrics"]
         gauge = "nsw_trail_witness_refusing"
         assert registry.get_sample_value(gauge, {"witness": "witness.test/a"}) == 1
+        ready = create_app(forked.config, forked).test_client().get("/readyz").get_json()
+        assert ready["status"] == "degraded"
+        assert "witness.test/a refuses" in ready["checks"]["trail_witnesses"]
     finally:
         forked.close()
 
