@@ -102,7 +102,8 @@ class Auditor:
         itself appended to the trail, so the next checkpoint commits to it."""
         if self.log_signer is None:
             raise GatewayError("This gateway has no checkpoint signer to reset.")
-        before = self.log_signer.reset(accept_current_log)
+        # The decision is written to the trail first: a reset that is not on record never happens.
+        before = self.log_signer.state()
         decision = {
             "action": "accept-current-log" if accept_current_log else "clear-refusal",
             "operator": operator,
@@ -138,7 +139,9 @@ class Auditor:
         }
         with self.store.transaction() as s:
             trail_log.append(s, row, fields)
-            return f"entry {row.seq}: {decision['action']}"
+            seq = row.seq
+        self.log_signer.reset(accept_current_log)
+        return f"entry {seq}: {decision['action']}"
 
     def checkpoint_note(self) -> str:
         """The latest signed checkpoint with the cosignatures gathered for it."""
