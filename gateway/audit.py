@@ -75,7 +75,7 @@ class Auditor:
                 )
         if note is not None and self.witnesses is not None:
             # Published only with enough cosignatures; without, the next round asks again.
-            note, enough = self.witnesses.cosign(note, size, self.consistency)
+            note, enough = self.witnesses.cosign(note, size, self.consistency, self._log_size)
             note = note if enough else None
         if note is not None:
             self._store_checkpoint(size, root, note)
@@ -177,6 +177,10 @@ class Auditor:
         if self.witnesses is None:
             return {}
         return {w.name: self.witnesses.alarms.get(w.name, "") for w in self.witnesses.configs}
+
+    def _log_size(self) -> int:
+        with self.store.transaction() as s:
+            return trail_log.log_size(s)
 
     def _store_checkpoint(self, size: int, root: bytes, note: str) -> None:
         try:

@@ -24,6 +24,7 @@ from gateway.trail.note import NoteError, Signature, format_note, parse_note, ve
 
 log = logging.getLogger(__name__)
 ProofSource = Callable[[int, int], list[bytes]]  # (old size, new size) -> consistency proof
+SizeSource = Callable[[], int]  # the log's current size
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,16 @@ class Witnesses:
     alarms: dict[str, str] = field(default_factory=dict)  # witness -> why it refused (fork)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def cosign(self, note: str, size: int, proof: ProofSource) -> tuple[str, bool]:
+    def cosign(
+        self, note: str, size: int, proof: ProofSource, log_size: SizeSource
+    ) -> tuple[str, bool]:
         """(note with every verified cosignature added, whether `quorum` of them arrived)."""
         parsed = parse_note(note)
         gathered: list[Signature] = []
         with self._lock:
             for witness in self.configs:
                 try:
-                    gathered += self._ask(witness, parsed.text, note, size, proof)
+                    gathered += self._ask(witness, parsed.text, note, size, proof, log_size)
                     self.alarms.pop(witness.name, None)
                 except WitnessRefused as exc:
                     self.alarms[witness.name] = str(exc)
@@ -91,18 +94,27 @@ class Witnesses:
         return format_note(parsed.text, [*parsed.signatures, *gathered]), enough
 
     def _ask(
-        self, witness: WitnessConfig, text: str, note: str, size: int, proof: ProofSource
+        self,
+        witness: WitnessConfig,
+        text: str,
+        note: str,
+        size: int,
+        proof: ProofSource,
+        log_size: SizeSource,
     ) -> list[Signature]:
         old = min(self.seen.get(witness.name, 0), size)
         for _attempt in range(2):
             answer = self._post(witness, old, note, size, proof)
             if answer.status_code == 409 and answer.text.strip().isdigit():
                 held = int(answer.text.strip())
-                if held > size:
+                if held > log_size():
                     raise WitnessRefused(
-                        f"it holds a checkpoint of size {held}, larger than ours ({size}): "
-                        "the log was rolled back"
+                        f"it holds a checkpoint of size {held}, larger than the log "
+                        f"({log_size()}): the log was rolled back"
                     )
+                if held > size:  # another node's newer checkpoint got there first: not a fork
+                    self.seen[witness.name] = held
+                    raise ValueError(f"it already holds the newer size {held}")
                 old = held
                 continue
             if answer.status_code == 422:

@@ -146,6 +146,45 @@ def test_a_witness_fed_a_forked_log_refuses_and_the_gateway_alarms(
         forked.close()
 
 
+def test_a_rolled_back_log_alarms_but_an_older_checkpoint_of_another_node_does_not(
+    pki: DevPki, database_url: str, witness: StartWitness, tmp_path: Path
+) -> None:
+    a = witness("witness.test/a")
+    services = _services(pki, database_url, witnesses=(_entry(a),), witness_quorum=1)
+    try:
+        _append(services, 5)
+        services.auditor.issue_tree_head()
+        older = _published(services)[5]
+        _append(services, 2)
+        services.auditor.issue_tree_head()
+        # Another web node's checkpoint of size 5 arrives after ours of 7: stale, not a fork.
+        assert services.auditor.witnesses is not None
+        _note, enough = services.auditor.witnesses.cosign(
+            older, 5, services.auditor.consistency, lambda: 7
+        )
+        assert not enough and services.auditor.witness_alarms()["witness.test/a"] == ""
+    finally:
+        services.close()
+    # The log restored from a backup of 3 entries: the witness holds 7, more than there is.
+    restored = _services(
+        pki,
+        f"sqlite:///{tmp_path / 'restored.db'}",
+        witnesses=(_entry(a),),
+        witness_quorum=1,
+        log_state=tmp_path / "restored-state",
+    )
+    try:
+        _append(restored, 3)
+        restored.auditor.issue_tree_head()
+        assert (
+            "larger than the log (3): the log was rolled back"
+            in (restored.auditor.witness_alarms()["witness.test/a"])
+        )
+        assert _published(restored) == {}
+    finally:
+        restored.close()
+
+
 def test_the_witness_answers_as_the_spec_says(
     pki: DevPki, database_url: str, witness: StartWitness
 ) -> None:
