@@ -21,6 +21,7 @@ from gateway.web import (
     operations_api,
     params,
     problems,
+    trail_api,
 )
 
 
@@ -35,6 +36,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     headers.install(app, config)
     app.register_blueprint(api.bp)
     app.register_blueprint(audit_api.bp)
+    app.register_blueprint(trail_api.bp)
     app.register_blueprint(operations_api.bp)
     app.register_blueprint(checkpoint_web.bp)
     app.register_blueprint(callbacks_soap.bp)

@@ -33,6 +33,9 @@ from gateway.storage.notifications import NotificationStore
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
 from gateway.trader_keys import NonceLedger, TraderCertificates
+from gateway.trail.keys import load_log_signer
+from gateway.trail.signer import LogSigner
+from gateway.trail.witness import Witnesses, parse_witnesses
 from gateway.trust import TrustStore
 from gateway.xmlsig import SigningIdentity
 
@@ -134,6 +137,16 @@ def _gateway_identity(config: Config) -> SigningIdentity:
     return SigningIdentity.from_files(config.gateway_key, config.gateway_cert, *chain)
 
 
+def _witnesses(config: Config) -> Witnesses | None:
+    configs = parse_witnesses(config.witnesses)
+    if config.witness_quorum > len(configs):
+        raise ConfigurationError(
+            f"NSW_WITNESS_QUORUM is {config.witness_quorum} but only {len(configs)} witnesses "
+            "are configured in NSW_WITNESSES."
+        )
+    return Witnesses(configs, config.witness_quorum) if configs else None
+
+
 def build_services(
     config: Config, clock: Clock = system_clock, *, migrate: bool = True
 ) -> Services:
@@ -166,7 +179,10 @@ def build_services(
         representatives=representatives,
         trader_certs=trader_certs,
     )
-    auditor = Auditor(store, identity, clock)
+    log_signer = LogSigner(
+        load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock
+    )
+    auditor = Auditor(store, identity, clock, log_signer, _witnesses(config))
     return Services(
         config,
         clock,

@@ -49,7 +49,9 @@ def pki_init(directory: Path | None, force: bool) -> None:
     NSW_PKI_DIR, else $NSW_HOME/pki; stale CRLs of an existing PKI are issued afresh."""
     from gateway.pki import describe, init_dev_pki
 
-    for line in describe(init_dev_pki(directory or load_config().pki_dir, force=force)):
+    config = load_config()
+    made = init_dev_pki(directory or config.pki_dir, force=force, log_origin=config.log_origin)
+    for line in describe(made):
         click.echo(line)
 
 
@@ -393,6 +395,44 @@ def _read_json(path: Path) -> Any:
             f"{path} is not JSON: give the evidence bundle or tree head file as saved by "
             "`nsw audit export` or the audit API."
         ) from exc
+
+
+@audit.command("export-tiles")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def audit_export_tiles(directory: Path) -> None:
+    """Write the latest checkpoint, its tiles and entry bundles (c2sp.org/tlog-tiles) to DIRECTORY."""
+    from gateway.trail.export import export_tiles
+
+    with configured_services() as services:
+        services.auditor.issue_tree_head()
+        size, files = export_tiles(services.auditor, directory)
+    click.echo(f"tree size {size}: {files} files -> {directory}")
+
+
+@audit.command("signer-reset")
+@click.option(
+    "--i-have-investigated",
+    "investigated",
+    is_flag=True,
+    required=True,
+    help="Confirm that you found why the signer refused (see its ERROR log and /readyz).",
+)
+@click.option("--reason", required=True, help="What you found and decided; kept in the trail.")
+@click.option("--operator", required=True, help="Who decides (your name or account).")
+@click.option(
+    "--accept-current-log",
+    is_flag=True,
+    help="Also let the signer sign the stored log as it is now, though it does not extend the "
+    "last checkpoint (a fork: witnesses will refuse it). Without it only the refusal is cleared.",
+)
+def audit_signer_reset(
+    investigated: bool, reason: str, operator: str, accept_current_log: bool
+) -> None:
+    """Let the trail's checkpoint signer sign again after it refused; records the decision in the trail."""
+    if not investigated:
+        raise click.ClickException("pass --i-have-investigated")
+    with configured_services() as services:
+        click.echo(services.auditor.reset_signer(operator, reason, accept_current_log))
 
 
 def _report(checks: list, quiet: bool) -> None:  # type: ignore[type-arg]

@@ -64,8 +64,26 @@ class Config:
     notify_allow_private: bool = False
     notify_max_attempts: int = 8
     notify_timeout_s: float = 10.0
+    # The trail as a C2SP transparency log: its own Ed25519 key (default: log-ed25519.key in the PKI
+    # directory), the checkpoint origin, and the signer's state file (default: log-state beside the
+    # key) holding the last checkpoint it signed, so it never signs one inconsistent with it.
+    log_key: Path | None = None
+    log_origin: str = "kz.nsw.gateway/trail"
+    log_state: Path | None = None
+    # Witnesses (c2sp.org/tlog-witness) as "name url vkey" entries, separated by ';', and how many
+    # cosignatures a checkpoint needs before it counts as witnessed.
+    witnesses: tuple[str, ...] = ()
+    witness_quorum: int = 0
     # Strict-Transport-Security max-age (issue 15, item 11); None: decided by `hsts_max_age()`.
     hsts_max_age_s: int | None = None
+
+    @property
+    def log_key_path(self) -> Path:
+        return self.log_key or self.pki_dir / "log-ed25519.key"
+
+    @property
+    def log_state_path(self) -> Path:
+        return self.log_state or self.log_key_path.parent / "log-state"
 
     def hsts_max_age(self) -> int:
         """Seconds of HSTS to send, 0 for none. Unless set, one year when the gateway is told it
@@ -121,6 +139,11 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         notify_timeout_s=float(env.get("NSW_NOTIFY_TIMEOUT_S", 10)),
         agency_timeout_s=float(t) if (t := env.get("NSW_AGENCY_TIMEOUT_S")) else None,
         hsts_max_age_s=int(hsts) if (hsts := env.get("NSW_HSTS_MAX_AGE_S")) else None,
+        log_key=Path(env["NSW_LOG_KEY"]) if env.get("NSW_LOG_KEY") else None,
+        log_origin=env.get("NSW_LOG_ORIGIN") or "kz.nsw.gateway/trail",
+        log_state=Path(env["NSW_LOG_STATE"]) if env.get("NSW_LOG_STATE") else None,
+        witnesses=tuple(w.strip() for w in env.get("NSW_WITNESSES", "").split(";") if w.strip()),
+        witness_quorum=int(env.get("NSW_WITNESS_QUORUM", 0)),
     )
     return replace(config, **overrides) if overrides else config
 

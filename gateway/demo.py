@@ -102,6 +102,8 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         step("Gateway (SQLite, dispatcher threads)")
         port = free_port()
         env["NSW_DATABASE_URL"] = f"sqlite:///{workdir / 'nsw.db'}"
+        # Each demo run starts a new log, so the checkpoint signer's memory of it starts afresh.
+        env["NSW_LOG_STATE"] = str(workdir / "log-state")
         gateway_url = group.start(
             "gateway", ["-m", "gateway.cli", "serve", "--port", str(port)], port, env, "/readyz"
         )

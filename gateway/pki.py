@@ -5,7 +5,9 @@ intermediate), a CRL per CA, the gateway, the four agencies, five sample traders
 one revoked), the checkpoint devices (again one expired, one revoked), an OMC officer, and
 `manifest.json` describing them. Who is in it and how their certificates look is
 in `gateway.pki_profiles`. Files are PEM; private keys are unencrypted PKCS#8 with mode 0600,
-certificates and CRLs 0644. This is a development convenience: production keys come from the NCA
+certificates and CRLs 0644. Beside them it keeps the trail log's own Ed25519 key
+(`log-ed25519.key`, and its C2SP verifier key in `log-ed25519.vkey`), which signs the trail's
+checkpoints; the RSA gateway certificate stays for XML documents. This is a development convenience: production keys come from the NCA
 and the agencies, and nothing here is used unless a deployment points `NSW_PKI_DIR` at it.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.errors import ConfigurationError
 from gateway.pki_crl import refresh_stale_crls, reissue_crl
@@ -32,12 +35,16 @@ from gateway.pki_profiles import (
     make_crl,
     new_key,
 )
+from gateway.trail.keys import load_log_signer
+from gateway.trail_format import TREE_HEAD_ORIGIN
 from gateway.trust_checks import describe_name
 
 MANIFEST = "manifest.json"
 CRL_FILE = "crl.pem"  # issued by the issuing CA: revocation of leaves
 ROOT_CRL_FILE = "root-crl.pem"  # issued by the root: revocation of the issuing CA
 MANIFEST_VERSION = 1
+LOG_KEY_FILE = "log-ed25519.key"  # PKCS#8 PEM; signs the trail's C2SP checkpoints
+LOG_VKEY_FILE = "log-ed25519.vkey"  # its signed-note verifier key, for witnesses and auditors
 _KEY_MODE, _PUBLIC_MODE = 0o600, 0o644
 
 
@@ -104,18 +111,26 @@ class DevPki:
         return self.directory / MANIFEST
 
 
-def init_dev_pki(directory: Path, *, now: dt.datetime | None = None, force: bool = False) -> DevPki:
+def init_dev_pki(
+    directory: Path,
+    *,
+    now: dt.datetime | None = None,
+    force: bool = False,
+    log_origin: str = TREE_HEAD_ORIGIN,
+) -> DevPki:
     """Return the dev PKI in `directory`, creating it first if there is none (or if `force`).
 
     An existing PKI (a manifest whose files are all present) keeps every key and certificate, so
     fingerprints stay stable across runs; only a CRL past or within a day of its next update is
     issued afresh (same entries, next CRL number), so a PKI made weeks ago still works. A manifest that is unreadable or names missing files
     raises `ConfigurationError` rather than being overwritten; pass `force=True` to replace it.
-    `now` (aware) is the issuing time; it defaults to the current UTC time.
+    `now` (aware) is the issuing time; it defaults to the current UTC time. The trail log's
+    Ed25519 key is made if missing (its vkey named `log_origin`), also in an existing PKI.
     """
     directory = Path(directory)
     if not force and (directory / MANIFEST).exists():
         pki = _add_missing_leaves(load_dev_pki(directory), now)
+        ensure_log_key(directory, log_origin)
         refresh_stale_crls(
             pki.directory,
             {
@@ -162,8 +177,24 @@ def init_dev_pki(directory: Path, *, now: dt.datetime | None = None, force: bool
         "crls": {CRL_FILE: ISSUING_CA, ROOT_CRL_FILE: ROOT_CA},
         "parties": [asdict(r) for r in records],
     }
+    if force:
+        (directory / LOG_KEY_FILE).unlink(missing_ok=True)
+    ensure_log_key(directory, log_origin)
     _write(directory / MANIFEST, json.dumps(manifest, indent=2).encode() + b"\n", _PUBLIC_MODE)
     return DevPki(directory, tuple(records), created)
+
+
+def ensure_log_key(directory: Path, origin: str) -> Path:
+    """Make the trail log's Ed25519 key in `directory` unless it exists; (re)write its vkey named
+    `origin` (the key name must be the checkpoint origin, and the key ID depends on it)."""
+    key_path = Path(directory) / LOG_KEY_FILE
+    if not key_path.is_file():
+        _write(key_path, _key_pem(Ed25519PrivateKey.generate()), _KEY_MODE)
+    vkey = load_log_signer(key_path, origin).verifier.vkey
+    vkey_path = Path(directory) / LOG_VKEY_FILE
+    if not vkey_path.is_file() or vkey_path.read_text(encoding="ascii").strip() != vkey:
+        _write(vkey_path, vkey.encode("ascii") + b"\n", _PUBLIC_MODE)
+    return key_path
 
 
 def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
@@ -272,7 +303,7 @@ def _record(spec: PartySpec, cert: x509.Certificate, cert_file: str, key_file: s
     )
 
 
-def _key_pem(key: PrivateKey) -> bytes:
+def _key_pem(key: PrivateKey | Ed25519PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -24,6 +24,7 @@ from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped
+from tests.log_state import forget_log_state
 from tests.polling import wait_until
 
 pytest_plugins = ["tests.gateway_fixtures"]
@@ -218,7 +219,9 @@ def database_url(
     in a database of its own that the migrations have brought to the newest schema."""
     if request.param == "sqlite":
         return migrated_templates.sqlite(tmp_path / "nsw.db")
-    return migrated_templates.postgresql()
+    url = migrated_templates.postgresql()
+    forget_log_state(url)  # a new database starts a new log: the trail signer starts afresh too
+    return url
 
 
 @pytest.fixture(params=_database_urls())
@@ -231,6 +234,9 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         url = url.set(database=f"{url.database}_{worker}")
+    forget_log_state(
+        str(url)
+    )  # the emptied database starts a new log: the signer starts afresh too
     with _server(url) as server:
         server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
         server.exec_driver_sql(f'CREATE DATABASE "{url.database}"')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,11 @@ from gateway.client import GatewayClient, TraderSignatureAuth
 from gateway.config import load_config
 from gateway.pki import DevPki
 from gateway.processes import free_port
+from gateway.resources import shipped
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import DS_NS, SigningIdentity
 from simulators.server import RunningAgency, start_agency
+from tests.log_state import log_state_for
 
 AGENCY_CODES = ("customs", "transport", "agriculture", "health")
 
@@ -37,7 +40,16 @@ def agencies(pki: DevPki) -> Iterator[dict[str, str]]:
         agency.stop()
 
 
+def endpoints_never_called() -> dict[str, str]:
+    """An endpoint for every agency of agencies.toml, for apps that never dispatch
+    (`dispatcher_threads=0`) but must be ready: `/readyz` answers 503 while an agency has none.
+    Port 9 on the loopback (discard) is never called."""
+    agencies = tomllib.loads((shipped("mappings") / "agencies.toml").read_text())["agencies"]
+    return {code: "http://127.0.0.1:9/" for code in agencies}
+
+
 def gateway_config(pki: DevPki, database_url: str, urls: dict[str, str], **overrides: Any):  # type: ignore[no-untyped-def]
+    overrides.setdefault("log_state", log_state_for(database_url))
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": database_url}
     env.update({f"NSW_AGENCY_{code.upper()}_URL": url for code, url in urls.items()})
     return load_config(env, **overrides)

@@ -26,6 +26,7 @@ from gateway.bootstrap import Services
 from gateway.errors import GatewayError
 from gateway.omc.metrics import GatewayCollector
 from gateway.request_context import request_id_var
+from gateway.trail.metrics import TrailCollector
 from gateway.web.bearer import bearer_token_in
 from gateway.web.problems import problem_response
 
@@ -87,9 +88,15 @@ def readyz() -> tuple[Response, int]:
     missing = missing_endpoints(_services().specs)
     checks["agencies"] = "ok" if not missing else "no endpoint: " + ", ".join(missing)
     ready = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ready" if ready else "not-ready", "checks": checks}), (
-        200 if ready else 503
-    )
+    # A refusing trail signer is an alarm, not a reason to stop taking applications: every node
+    # would refuse alike, so taking them all out of the balancer would only stop the service.
+    refusal = _services().auditor.signer_refusal()
+    checks["trail_signer"] = f"refusing: {refusal}" if refusal else "ok"
+    forks = {name: why for name, why in _services().auditor.witness_alarms().items() if why}
+    checks["trail_witnesses"] = "; ".join(f"{n} refuses: {w}" for n, w in forks.items()) or "ok"
+    degraded = bool(refusal or forks)
+    status = "not-ready" if not ready else "degraded" if degraded else "ready"
+    return jsonify({"status": status, "checks": checks}), (200 if ready else 503)
 
 
 @bp.get("/metrics")
@@ -110,6 +117,9 @@ def metrics() -> Response:
 def install(app: Flask, services: Services) -> None:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(GatewayCollector(services))
+    registry.register(
+        TrailCollector(services.auditor.signer_refusal, services.auditor.witness_alarms)
+    )
     latency = Histogram(
         "nsw_http_request_duration_seconds", "HTTP request duration", ["method", "endpoint"],
         registry=registry,

@@ -136,6 +136,18 @@ class TreeHeadRow(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class CheckpointRow(Base):
+    """A C2SP checkpoint (c2sp.org/tlog-checkpoint) the log signed with its Ed25519 key, with the
+    witnesses' cosignature lines added to `note` as they arrive."""
+
+    __tablename__ = "trail_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)  # the signed note: body, blank line, signature lines
+    signed_at: Mapped[str] = mapped_column(String(40))
+
+
 class RepresentativeRow(Base):
     """A registration: `representative_bin` may sign applications for `principal_bin` (issue 4).
 

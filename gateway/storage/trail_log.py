@@ -20,7 +20,7 @@ from gateway.merkle import (
     node_hash,
     perfect_subtrees_completed_by,
 )
-from gateway.storage.models import MessageRow, TrailNodeRow, TreeHeadRow
+from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
 from gateway.trail_format import TreeHead, entry_bytes
 
 SEQUENCER_LOCK = 7270002
@@ -124,3 +124,25 @@ def latest_tree_head(session: Session) -> TreeHead | None:
 def tree_head_at(session: Session, size: int) -> TreeHead | None:
     row = session.get(TreeHeadRow, size)
     return None if row is None else TreeHead(row.size, row.root, row.issued_at, row.signature)
+
+
+def entries_between(session: Session, start: int, end: int) -> list[bytes]:
+    """The leaf inputs of entries [start, end), in order (an entry bundle's contents)."""
+    rows = session.execute(
+        select(MessageRow.seq, MessageRow.entry)
+        .where(MessageRow.seq >= start, MessageRow.seq < end)
+        .order_by(MessageRow.seq)
+    ).all()
+    if [seq for seq, _ in rows] != list(range(start, end)):
+        raise LookupError(f"entries {start}..{end - 1} are not all stored")
+    return [entry for _, entry in rows]
+
+
+def latest_checkpoint(session: Session) -> CheckpointRow | None:
+    return session.scalars(
+        select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)
+    ).first()
+
+
+def checkpoint_at(session: Session, size: int) -> CheckpointRow | None:
+    return session.get(CheckpointRow, size)

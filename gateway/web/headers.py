@@ -6,7 +6,8 @@
   script or page because a browser guessed its type.
 - `Cache-Control: no-store` on every answer but static files: applications, decisions, evidence,
   OMC pages and their JSON (bundles, chart data) are personal and change; no browser or shared
-  cache may keep them.
+  cache may keep them. A view that chose its own caching on purpose keeps it (the trail's tiles
+  are immutable by design, c2sp.org/tlog-tiles).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def install(app: Flask, config: Config) -> None:
         if max_age:
             response.headers["Strict-Transport-Security"] = f"max-age={max_age}"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        if not _static(request.endpoint):
+        if not _static(request.endpoint) and "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
 

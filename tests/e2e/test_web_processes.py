@@ -27,6 +27,7 @@ from gateway.processes import free_port, wait_for_port
 from gateway.trail_format import TreeHead
 from gateway.trust import load_certificates
 from tests.conftest import SAMPLE_SIGNER, SAMPLES, trader_identity
+from tests.log_state import log_state_for
 from tests.paths import REPO_ROOT
 from tests.polling import wait_until
 
@@ -50,6 +51,7 @@ def web_processes(pki, empty_database_url, own_agency, tmp_path) -> Iterator[lis
         **os.environ,
         "NSW_DATABASE_URL": empty_database_url,
         "NSW_PKI_DIR": str(pki.directory),
+        "NSW_LOG_STATE": str(log_state_for(empty_database_url)),  # this database's log, shared
         "NSW_AUDIT_TOKENS": AUDITOR,
         "NSW_RETRY_BASE_S": "0.1",
         "NSW_DISPATCHER_THREADS": "2",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from gateway.storage.models import OutboxRow
 from simulators.server import start_agency
+from tests.log_state import log_state_for
 from tests.paths import REPO_ROOT
 
 APPS = 8
@@ -47,6 +48,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(  # type: ignore[no-
     env = {
         "NSW_DATABASE_URL": database_url,
         "NSW_PKI_DIR": str(pki.directory),
+        "NSW_LOG_STATE": str(log_state_for(database_url)),  # this database's log, shared
         "NSW_LEASE_S": "2",
         "NSW_AGENCY_TIMEOUT_S": "1",  # the lease must outlast each call (1.5 x the timeout)
         "NSW_NOTIFY_TIMEOUT_S": "1",
