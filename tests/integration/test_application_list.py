@@ -288,3 +288,15 @@ def test_a_forged_or_tampered_cursor_is_400(client, pki, seven) -> None:  # type
     # ... and the genuine one still works, with a different page size.
     ok = get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=10, cursor=cursor))
     assert [i["id"] for i in ok.json["items"]] == seven[::-1][3:]
+
+
+def test_hostile_values_in_every_parameter_are_400(client, pki, lodge) -> None:  # type: ignore[no-untyped-def]
+    lodge("LIST-1")  # a registered signer, so each request gets past the signature check
+    hostile = [str(2**64), "9" * 10_000, "x" * 10_000, "NSW\n1", "²", "..", "a.b.c"]
+    for name in ("declarant", "state", "since", "limit", "cursor"):
+        for value in hostile:
+            response = get(
+                client, pki, "trader-steppe", listing(**{"declarant": STEPPE, name: value})
+            )
+            assert response.status_code == 400, (name, value[:20], response.json)
+            assert problem_code(response) == "invalid-parameter"
