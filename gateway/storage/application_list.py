@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 
 from gateway.storage.models import ApplicationRow
 from gateway.storage.repository import Store, utc
@@ -75,12 +75,11 @@ def list_applications(
     if since is not None:
         query = query.where(a.received_at >= since.astimezone(dt.UTC))
     if after is not None:
-        # Written out instead of a row-value comparison: SQLite and PostgreSQL both turn this
-        # into a range on the index, and it reads the same in either dialect.
+        # A row-value comparison, not `t < T OR (t = T AND id < I)`: PostgreSQL and SQLite
+        # (3.15+) both make it a bound of the index range, where the OR is only a filter that
+        # reads every newer row again on each deeper page.
         moment = after.received_at.astimezone(dt.UTC)
-        query = query.where(
-            or_(a.received_at < moment, and_(a.received_at == moment, a.id < after.id))
-        )
+        query = query.where(tuple_(a.received_at, a.id) < tuple_(moment, after.id))
     # One more than asked: whether it exists says whether to offer a next page.
     query = query.order_by(a.received_at.desc(), a.id.desc()).limit(limit + 1)
     with store.reading() as s:
