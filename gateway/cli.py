@@ -11,6 +11,7 @@ from typing import Any
 import click
 from lxml import etree
 
+from gateway.cli_applications import applications
 from gateway.cli_errors import FriendlyGroup
 from gateway.cli_identity import representatives, traders
 from gateway.cli_notifications import notifications, notify_url
@@ -236,6 +237,7 @@ def worker(threads: int) -> None:
 
 
 main.add_command(serve)
+main.add_command(applications)
 main.add_command(standins)
 main.add_command(representatives)
 main.add_command(traders)

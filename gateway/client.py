@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from cryptography.hazmat.primitives import hashes
@@ -105,6 +106,31 @@ class GatewayClient:
         if response.status_code == 409:
             return None
         return self._check(response).content
+
+    def applications(
+        self,
+        declarant: str,
+        *,
+        state: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """The first page of `declarant`'s applications, newest first; `next_page` goes on."""
+        query = {"declarant": declarant, "state": state, "since": since, "limit": limit}
+        params = urlencode({k: v for k, v in query.items() if v is not None})
+        return self._page(f"/api/v1/applications?{params}")
+
+    def next_page(self, page: dict[str, Any]) -> dict[str, Any] | None:
+        """The page after `page` (its `next` link, on this gateway), or None after the last."""
+        link = page.get("links", {}).get("next")
+        return self._page(link) if isinstance(link, str) and link.startswith("/") else None
+
+    def _page(self, path: str) -> dict[str, Any]:
+        response = self.session.get(
+            f"{self.base_url}{path}", auth=self.auth, timeout=self.timeout_s
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
 
     def notification_url(self, bin_: str) -> dict[str, Any] | None:
         """Where `bin_`'s decisions are sent, or None if nowhere."""

@@ -30,6 +30,8 @@ class ApplicationRow(Base):
     __tablename__ = "applications"
     __table_args__ = (
         UniqueConstraint("declarant_bin", "trader_reference", name="uq_declarant_ref"),
+        # A trader's own list, newest first (gateway/storage/application_list.py).
+        Index("ix_applications_declarant_received", "declarant_bin", "received_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

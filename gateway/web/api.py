@@ -23,8 +23,10 @@ from gateway.errors import (
 from gateway.identifiers import Bin
 from gateway.limits import APPLICATION_ID
 from gateway.receipt import signed_receipt
+from gateway.storage.application_list import list_applications
 from gateway.storage.repository import Message
 from gateway.trust import TrustedSigner
+from gateway.web import application_list
 from gateway.web.body import read_body
 from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, authorise, may_act_for, require_trader
@@ -134,6 +136,28 @@ def decision(application_id: str) -> Response:
             waiting_for=waiting,
         )
     return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/applications")
+def applications() -> Response:
+    """A declarant's applications, newest first, a page at a time (gateway.web.application_list):
+    for the company itself and its registered representatives, like every other read."""
+    signer = require_trader()  # 401 before anything of the query is looked at
+    declarant = application_list.read_declarant()
+    authorise(signer, declarant)  # the same answer as another trader's application gets
+    key = application_list.cursor_key(services().identity.key_pem)
+    query = application_list.read_query(declarant, key)
+    page = list_applications(
+        services().store,
+        query.declarant,
+        limit=query.limit,
+        state=query.state,
+        since=query.since,
+        after=query.after,
+    )
+    response = jsonify(application_list.answer(query, page, key))
+    response.headers["Cache-Control"] = "no-store"  # a trader's own data: no shared cache keeps it
+    return response
 
 
 # --- where the trader's decisions are sent ------------------------------------------------------
