@@ -4,7 +4,7 @@
 (received_at, id); with this index each page is one range scan, not a sort of all of them.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-07 01:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
