@@ -8,10 +8,11 @@ database write lock every write transaction already holds. Proofs read stored su
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache
 from itertools import groupby
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.merkle import (
@@ -29,19 +30,25 @@ LOOKUP_CHUNK = 400  # keys per query: well under SQLite's bound-parameter limit
 T = TypeVar("T")
 
 
-def nodes_query(keys: Iterable[tuple[int, int]]) -> Select[int, int, bytes]:
-    """The stored hashes of these (level, idx) keys, as primary-key look-ups on both databases.
+@cache
+def nodes_query(terms: int) -> Select[int, int, bytes]:
+    """The stored hashes of `terms` levels' keys, as primary-key look-ups on both databases:
+    parameters `level<k>` (an int) and `idx<k>` (a list) for k < terms.
 
     Written as `level = ? AND idx IN (...)` per level, OR-ed: SQLite runs each term as a search of
     the primary key (MULTI-INDEX OR) and PostgreSQL as index scans of it (BitmapOr). The row-value
     form `(level, idx) IN (...)` made SQLite scan the whole table, so every proof and every append
-    cost O(n) (tests/integration/test_trail_lookups.py checks the plans)."""
-    ordered = sorted(set(keys))
+    cost O(n) (tests/integration/test_trail_lookups.py checks the plans). One statement per
+    number of levels, built once: building the expression per proof cost more than the look-ups."""
+    nodes = TrailNodeRow.__table__.c
     per_level = [
-        and_(TrailNodeRow.level == level, TrailNodeRow.idx.in_([idx for _, idx in group]))
-        for level, group in groupby(ordered, key=lambda key: key[0])
+        and_(
+            nodes.level == bindparam(f"level{k}"),
+            nodes.idx.in_(bindparam(f"idx{k}", expanding=True)),
+        )
+        for k in range(terms)
     ]
-    return select(TrailNodeRow.level, TrailNodeRow.idx, TrailNodeRow.hash).where(or_(*per_level))
+    return select(nodes.level, nodes.idx, nodes.hash).where(or_(*per_level))
 
 
 def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -49,7 +56,12 @@ def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple
     ordered = sorted(set(keys))
     found: dict[tuple[int, int], bytes] = {}
     for chunk in range(0, len(ordered), LOOKUP_CHUNK):
-        rows = session.execute(nodes_query(ordered[chunk : chunk + LOOKUP_CHUNK]))
+        params: dict[str, Any] = {}
+        for k, (level, group) in enumerate(
+            groupby(ordered[chunk : chunk + LOOKUP_CHUNK], key=lambda key: key[0])
+        ):
+            params[f"level{k}"], params[f"idx{k}"] = level, [idx for _, idx in group]
+        rows = session.execute(nodes_query(len(params) // 2), params)
         found.update({(level, idx): digest for level, idx, digest in rows})
     return found
 
