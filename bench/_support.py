@@ -24,12 +24,13 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def fresh_database(url: str) -> Engine:
+def fresh_database(url: str, may_wipe: str | None = None) -> Engine:
     """An engine on an empty database at the newest schema.
 
     SQLite: the file is deleted first. PostgreSQL: the database is created if absent and its
     `public` schema dropped and recreated — so only a local database whose name says it is a bench
-    database is accepted; a bench must never wipe the gateway's or the tests' data.
+    database is accepted; a bench must never wipe the gateway's or the tests' data. `may_wipe`
+    names one other database the caller has said may be wiped (a throw-away test database).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -39,10 +40,11 @@ def fresh_database(url: str) -> Engine:
     else:
         if parsed.host not in LOCAL_HOSTS:
             raise SystemExit(f"benches run on 127.0.0.1 only, not {parsed.host}")
-        if "bench" not in (parsed.database or ""):
+        if "bench" not in (parsed.database or "") and parsed.database != may_wipe:
             raise SystemExit(
                 f"refusing to wipe database {parsed.database!r}: use one named for benches, "
-                "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench"
+                "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench, or name it in "
+                "--may-wipe"
             )
         _create_postgres_database(url)
         admin = create_engine(url, isolation_level="AUTOCOMMIT")

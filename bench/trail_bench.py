@@ -11,8 +11,10 @@ Per database, on a schema made fresh for the run:
    (`InMemorySubtreeHashes`), inserted with executemany in chunks. This is not the append path;
    it only builds a log of a million entries in minutes so that proofs can be timed on it;
 3. `--proofs` inclusion and consistency proofs served by `Auditor.inclusion/consistency` (stored
-   subtree hashes read through `DbSubtreeHashes`), random sizes and indexes; a sample verified
-   against roots computed independently in memory;
+   subtree hashes read through `DbSubtreeHashes`, in read-only sessions), random sizes and
+   indexes; a sample verified against roots computed independently in memory; then `--bundles`
+   evidence bundles (`Auditor.bundle`: 8 entries, their proofs fetched in one query) of random
+   bulk-loaded applications;
 4. the append rate again on top of the loaded log, and a check that the real append path carried
    on exactly where the bulk load stopped (root over the database == root computed in memory).
 """
@@ -138,27 +140,48 @@ def bulk_load(engine: Engine, size: int) -> InMemorySubtreeHashes:
     return hashes
 
 
+Proofs = list[tuple[int, int, list[bytes]]]
+Times = tuple[list[float], list[float]]  # wall seconds, this process's CPU seconds
+
+
 def time_proofs(
     auditor: Auditor, size: int, count: int, rng: random.Random
-) -> tuple[
-    list[tuple[int, int, list[bytes]]], list[float], list[tuple[int, int, list[bytes]]], list[float]
-]:
+) -> tuple[Proofs, Times, Proofs, Times]:
+    """Wall and CPU time of each proof. The CPU time is this process's (on SQLite that is all the
+    work: the database runs in-process), so it holds up on a machine busy with other work."""
     sizes = [rng.randrange(2, size + 1) for _ in range(count)]
-    inclusions, inclusion_times = [], []
+    inclusions: Proofs = []
+    inclusion_times: Times = ([], [])
     for n in sizes:
         i = rng.randrange(n)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         proof = auditor.inclusion(i, n)
-        inclusion_times.append(time.perf_counter() - t0)
+        inclusion_times[1].append(time.thread_time() - c0)
+        inclusion_times[0].append(time.perf_counter() - t0)
         inclusions.append((i, n, proof))
-    consistencies, consistency_times = [], []
+    consistencies: Proofs = []
+    consistency_times: Times = ([], [])
     for n in sizes:
         m = rng.randrange(1, n)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         proof = auditor.consistency(m, n)
-        consistency_times.append(time.perf_counter() - t0)
+        consistency_times[1].append(time.thread_time() - c0)
+        consistency_times[0].append(time.perf_counter() - t0)
         consistencies.append((m, n, proof))
     return inclusions, inclusion_times, consistencies, consistency_times
+
+
+def time_bundles(auditor: Auditor, size: int, count: int, rng: random.Random) -> list[float]:
+    """Seconds per `Auditor.bundle` of a random bulk-loaded application (len(CYCLE) entries)."""
+    auditor.issue_tree_head()  # not timed: sign the head once, as the tree-head thread would
+    times = []
+    for _ in range(count):
+        application_id = f"NSW-20260101-{rng.randrange(size // len(CYCLE)):010X}"
+        t0 = time.perf_counter()
+        bundle = auditor.bundle(application_id)
+        times.append(time.perf_counter() - t0)
+        assert len(bundle["entries"]) == len(CYCLE), application_id
+    return times
 
 
 def _leaf(store: Store, seq: int) -> bytes:
@@ -169,9 +192,16 @@ def _leaf(store: Store, seq: int) -> bytes:
 
 
 def run(
-    url: str, size: int, appends: int, batch: int, proofs: int, gateway: SigningIdentity
+    url: str,
+    size: int,
+    appends: int,
+    batch: int,
+    proofs: int,
+    bundles: int,
+    gateway: SigningIdentity,
+    may_wipe: str | None = None,
 ) -> list[list[object]]:
-    store = Store(fresh_database(url), system_clock)
+    store = Store(fresh_database(url, may_wipe), system_clock)
     label = describe_url(url)
     print(f"\n=== {label}  ({url})", flush=True)
     figures: list[list[object]] = []
@@ -192,7 +222,7 @@ def run(
     store.engine.dispose()
 
     # 2. BULK LOAD, not the append path.
-    engine = fresh_database(url)
+    engine = fresh_database(url, may_wipe)
     store = Store(engine, system_clock)
     t0 = time.perf_counter()
     hashes = bulk_load(engine, size)
@@ -220,10 +250,11 @@ def run(
     inclusions, inclusion_times, consistencies, consistency_times = time_proofs(
         auditor, size, proofs, rng
     )
-    for name, times in (("inclusion", inclusion_times), ("consistency", consistency_times)):
-        p = percentiles_ms(times)
+    for name, (times, cpu) in (("inclusion", inclusion_times), ("consistency", consistency_times)):
+        p, c = percentiles_ms(times), percentiles_ms(cpu)
         print(
-            f"{name:<12} proof at {size:,}: mean {p['mean']:.2f} ms  p50 {p['p50']:.2f} ms  p99 {p['p99']:.2f} ms  (n={len(times)})",
+            f"{name:<12} proof at {size:,}: mean {p['mean']:.2f} ms  p50 {p['p50']:.2f} ms  p99 {p['p99']:.2f} ms  "
+            f"(CPU of this thread: p50 {c['p50']:.2f} ms  p99 {c['p99']:.2f} ms; n={len(times)})",
             flush=True,
         )
         figures.append(
@@ -231,6 +262,13 @@ def run(
                 label,
                 f"{name} proof (Auditor, log of {size:,})",
                 f"mean {p['mean']:.2f} / p50 {p['p50']:.2f} / p99 {p['p99']:.2f} ms",
+            ]
+        )
+        figures.append(
+            [
+                label,
+                f"{name} proof, CPU of the calling thread",
+                f"mean {c['mean']:.2f} / p50 {c['p50']:.2f} / p99 {c['p99']:.2f} ms",
             ]
         )
     # Not timed: the figures mean nothing unless the proofs verify against independent roots.
@@ -243,6 +281,19 @@ def run(
         f"verified {VERIFY_SAMPLE} inclusion and {VERIFY_SAMPLE} consistency proofs against roots computed in memory",
         flush=True,
     )
+    if bundles:
+        p = percentiles_ms(time_bundles(auditor, size, bundles, rng))
+        print(
+            f"bundle of {len(CYCLE)} entries at {size:,}: mean {p['mean']:.2f} ms  p50 {p['p50']:.2f} ms  p99 {p['p99']:.2f} ms  (n={bundles})",
+            flush=True,
+        )
+        figures.append(
+            [
+                label,
+                f"evidence bundle of {len(CYCLE)} entries (Auditor, log of {size:,})",
+                f"mean {p['mean']:.2f} / p50 {p['p50']:.2f} / p99 {p['p99']:.2f} ms",
+            ]
+        )
 
     # 4. The real append path again, on top of the loaded log; it must carry on where it stopped.
     single = append_rate(store, appends, 1)
@@ -288,6 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--appends", type=int, default=2_000, help="entries per append measurement")
     parser.add_argument("--batch", type=int, default=10, help="entries per transaction, batched")
     parser.add_argument("--proofs", type=int, default=1_000)
+    parser.add_argument("--bundles", type=int, default=200, help="evidence bundles to time")
+    parser.add_argument(
+        "--may-wipe",
+        metavar="NAME",
+        help="a PostgreSQL database without 'bench' in its name that this run may wipe",
+    )
     args = parser.parse_args(argv)
 
     pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
@@ -295,7 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     figures = []
     if not args.no_sqlite:
         figures += run(
-            f"sqlite:///{args.sqlite}", args.size, args.appends, args.batch, args.proofs, gateway
+            f"sqlite:///{args.sqlite}",
+            args.size,
+            args.appends,
+            args.batch,
+            args.proofs,
+            args.bundles,
+            gateway,
         )
     if args.postgres:
         figures += run(
@@ -304,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
             args.appends,
             args.batch,
             args.proofs,
+            args.bundles,
             gateway,
+            args.may_wipe,
         )
     print("\n" + table(["database", "measurement", "figure"], figures, "llr"))
     return 0

@@ -7,10 +7,12 @@ database write lock every write transaction already holds. Proofs read stored su
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import cache
+from itertools import groupby
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.merkle import (
@@ -24,7 +26,44 @@ from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, Tree
 from gateway.trail_format import TreeHead, entry_bytes
 
 SEQUENCER_LOCK = 7270002
+LOOKUP_CHUNK = 400  # keys per query: well under SQLite's bound-parameter limit
 T = TypeVar("T")
+
+
+@cache
+def nodes_query(terms: int) -> Select[int, int, bytes]:
+    """The stored hashes of `terms` levels' keys, as primary-key look-ups on both databases:
+    parameters `level<k>` (an int) and `idx<k>` (a list) for k < terms.
+
+    Written as `level = ? AND idx IN (...)` per level, OR-ed: SQLite runs each term as a search of
+    the primary key (MULTI-INDEX OR) and PostgreSQL as index scans of it (BitmapOr). The row-value
+    form `(level, idx) IN (...)` made SQLite scan the whole table, so every proof and every append
+    cost O(n) (tests/integration/test_trail_lookups.py checks the plans). One statement per
+    number of levels, built once: building the expression per proof cost more than the look-ups."""
+    nodes = TrailNodeRow.__table__.c
+    per_level = [
+        and_(
+            nodes.level == bindparam(f"level{k}"),
+            nodes.idx.in_(bindparam(f"idx{k}", expanding=True)),
+        )
+        for k in range(terms)
+    ]
+    return select(nodes.level, nodes.idx, nodes.hash).where(or_(*per_level))
+
+
+def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """{(level, idx): hash} of the stored keys among these; one query per `LOOKUP_CHUNK` keys."""
+    ordered = sorted(set(keys))
+    found: dict[tuple[int, int], bytes] = {}
+    for chunk in range(0, len(ordered), LOOKUP_CHUNK):
+        params: dict[str, Any] = {}
+        for k, (level, group) in enumerate(
+            groupby(ordered[chunk : chunk + LOOKUP_CHUNK], key=lambda key: key[0])
+        ):
+            params[f"level{k}"], params[f"idx{k}"] = level, [idx for _, idx in group]
+        rows = session.execute(nodes_query(len(params) // 2), params)
+        found.update({(level, idx): digest for level, idx, digest in rows})
+    return found
 
 
 class DbSubtreeHashes:
@@ -40,16 +79,8 @@ class DbSubtreeHashes:
         return level, start >> level
 
     def load(self, ranges: list[tuple[int, int]]) -> None:
-        """Fetch the hashes of these ranges in one query."""
-        keys = sorted({self._key(start, end) for start, end in ranges})
-        for chunk in range(0, len(keys), 500):
-            part = keys[chunk : chunk + 500]
-            rows = self.session.execute(
-                select(TrailNodeRow.level, TrailNodeRow.idx, TrailNodeRow.hash).where(
-                    tuple_(TrailNodeRow.level, TrailNodeRow.idx).in_(part)
-                )
-            )
-            self._cache.update({(level, idx): digest for level, idx, digest in rows})
+        """Fetch the hashes of these ranges in one query (per `LOOKUP_CHUNK` distinct ones)."""
+        self._cache.update(fetch_nodes(self.session, (self._key(s, e) for s, e in ranges)))
 
     def subtree(self, start: int, end: int) -> bytes:
         key = self._key(start, end)
@@ -72,14 +103,23 @@ class _Recorder:
         return bytes(HASH_SIZE)
 
 
-def with_stored_hashes(session: Session, compute: Callable[[SubtreeHashes], T]) -> T:
-    """Run a root or proof computation against the stored hashes in one round trip: which
-    subtrees a proof needs depends only on the sizes, so a dry run names them all first."""
+def prefetched(
+    session: Session, computations: Iterable[Callable[[SubtreeHashes], object]]
+) -> DbSubtreeHashes:
+    """Stored hashes holding every subtree these root or proof computations ask for, fetched in
+    one round trip: which subtrees a proof needs depends only on the sizes, so a dry run of each
+    names them all first (an evidence bundle proves all its entries from one fetch)."""
     recorder = _Recorder()
-    compute(recorder)
+    for compute in computations:
+        compute(recorder)
     store = DbSubtreeHashes(session)
     store.load(recorder.ranges)
-    return compute(store)
+    return store
+
+
+def with_stored_hashes(session: Session, compute: Callable[[SubtreeHashes], T]) -> T:
+    """Run a root or proof computation against the stored hashes in one round trip."""
+    return compute(prefetched(session, [compute]))
 
 
 def log_size(session: Session) -> int:
@@ -102,12 +142,7 @@ def append(session: Session, row: MessageRow, fields: dict[str, Any]) -> None:
     lefts: dict[int, bytes] = {}
     if completed:
         wanted = [(n.level - 1, 2 * n.index) for n in completed]
-        for level, digest in session.execute(
-            select(TrailNodeRow.level, TrailNodeRow.hash).where(
-                tuple_(TrailNodeRow.level, TrailNodeRow.idx).in_(wanted)
-            )
-        ):
-            lefts[level] = digest
+        lefts = {level: digest for (level, _), digest in fetch_nodes(session, wanted).items()}
     current = leaf_hash(row.entry)
     session.add(TrailNodeRow(level=0, idx=seq, hash=current))
     for node in completed:

@@ -1,0 +1,138 @@
+"""The crypto floor of one application: every cryptographic call the gateway makes for it, timed in
+this process over the same three samples the fan-out bench sends. Not a test.
+
+Counted from the code, per application:
+
+    intake    gateway.xmlsig.verify_enveloped     XML-DSig, chain to the anchors, CRL    1
+              gateway.receipt.signed_receipt      the receipt in the 202                  1
+    decision  gateway.decision_document.signed_decision                                   1
+    per SOAP agency (adapters/soap.py, WS-Security):
+              adapters.wsse.sign_envelope         the request (Body and Timestamp)        1
+              adapters.wsse.verify_envelope       the answer, with its SignatureConfirmation 1
+    per REST agency (adapters/rest.py, RFC 9421):
+              adapters.httpsig.sign               the request, Content-Digest included    1
+              adapters.httpsig.verify             the answer, Content-Digest checked      1
+
+The agencies an application needs come from the routing rules. The agency calls are made for real:
+the adapters post to the stand-in agencies running in this process on 127.0.0.1, with the four
+adapter functions wrapped to add up their own thread CPU time — so what is signed and verified is
+byte for byte what the gateway signs and verifies, and zeep, mapping and HTTP work are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from _corpus import signature_cost
+
+import adapters.httpsig
+import adapters.wsse
+from adapters.base import AgencyRequest
+from adapters.credentials import Credentials
+from adapters.registry import build_adapter
+from gateway.agencies import load_agency_specs
+from gateway.application import read_application
+from gateway.pki import DevPki
+from gateway.resources import contracts_root, shipped
+from gateway.routing import load_rules, route
+from gateway.xmlparse import parse_xml
+from simulators.server import start_agency
+
+WRAPPED = (
+    (adapters.wsse, "sign_envelope", "WS-Security sign"),
+    (adapters.wsse, "verify_envelope", "WS-Security verify"),
+    (adapters.httpsig, "sign", "RFC 9421 sign + Content-Digest"),
+    (adapters.httpsig, "verify", "RFC 9421 verify + Content-Digest"),
+)
+
+
+@contextmanager
+def _timed(spent: dict[str, list[float]]) -> Iterator[None]:
+    """Wrap the adapters' crypto functions so each call adds its thread CPU seconds to `spent`."""
+    originals = [(module, name, getattr(module, name)) for module, name, _ in WRAPPED]
+
+    def wrap(label: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label].append(time.thread_time() - t0)
+
+        return timed
+
+    for (module, name, original), (_, _, label) in zip(originals, WRAPPED, strict=True):
+        setattr(module, name, wrap(label, original))
+    try:
+        yield
+    finally:
+        for module, name, original in originals:
+            setattr(module, name, original)
+
+
+def agency_crypto(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, tuple[float, float]]:
+    """(CPU seconds, calls) per application of each adapter crypto call, averaged over `reps`
+    rounds of the corpus's three samples (each sent to every agency its routing names)."""
+    rules = load_rules(shipped("mappings") / "routing.toml")
+    samples = corpus[:3]  # the corpus cycles through the three samples
+    with ExitStack() as stack:
+        endpoints = {}
+        for code in ("customs", "transport", "agriculture", "health"):
+            running = stack.enter_context(start_agency(code, pki_dir=pki.directory))
+            endpoints[code] = running.url
+        specs = load_agency_specs(shipped("mappings"), contracts_root(), endpoints)
+        adapters_by_code = {
+            code: build_adapter(
+                spec,
+                Credentials.from_files(
+                    pki.key_path("gateway"),
+                    pki.cert_path("gateway"),
+                    pki.cert_path(f"agency-{code}"),
+                    clock=lambda: dt.datetime.now(dt.UTC),
+                ),
+            )
+            for code, spec in specs.items()
+            if code in endpoints
+        }
+        needs = [
+            [r.agency for r in route(read_application(parse_xml(xml)), rules)] for xml in samples
+        ]
+        spent: dict[str, list[float]] = defaultdict(list)
+        for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):  # warm-up
+            for code in agencies:
+                adapters_by_code[code].send(AgencyRequest(f"FLOOR-W{n}-{code}", "FLOOR", xml))
+        with _timed(spent):
+            for rep in range(reps):
+                for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):
+                    for code in agencies:
+                        request = AgencyRequest(f"FLOOR-{rep}-{n}-{code}", "FLOOR", xml)
+                        adapters_by_code[code].send(request)
+    applications = reps * len(samples)
+    return {
+        label: (sum(times) / applications, len(times) / applications)
+        for label, times in spent.items()
+    }
+
+
+def crypto_floor(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, tuple[float, float]]:
+    """(CPU seconds, calls) per application for each cryptographic call the gateway makes (see
+    the module docstring), and their sum under "total"."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines per call
+    intake = signature_cost(pki, corpus, reps * 3)
+    floor = {
+        "XML-DSig verify (chain, CRL)": (intake["verify"], 1.0),
+        "receipt signature": (intake["receipt"], 1.0),
+        "decision signature": (intake["decision"], 1.0),
+        **agency_crypto(pki, corpus, reps),
+    }
+    floor["total"] = (
+        sum(cpu for cpu, _ in floor.values()),
+        sum(calls for _, calls in floor.values()),
+    )
+    return floor
