@@ -18,6 +18,7 @@ so a name cannot be re-pointed between the check and the connection either.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import logging
 import socket
@@ -36,6 +37,7 @@ from gateway.clock import Clock, iso
 from gateway.dispatch import RetryPolicy, worker_name
 from gateway.errors import CallbackUrlRefused
 from gateway.storage.notifications import NotificationClaim, NotificationStore
+from gateway.wakeup import NOTIFICATIONS
 from gateway.xmlsig import SigningIdentity
 
 log = logging.getLogger(__name__)
@@ -181,6 +183,11 @@ class Notifier:
         self.lease_s = lease_s
         self.timeout_s = timeout_s
         self.name = name or worker_name() + ":notify"
+        self.channel = NOTIFICATIONS  # the wake-up it waits on
+
+    def next_due(self) -> dt.datetime | None:
+        """When an owed notification may next be ready (a retry's time, a lease running out)."""
+        return self.store.next_due()
 
     def step(self, batch: int = 4) -> int:
         claims = self.store.claim(self.name, self.lease_s, limit=batch)

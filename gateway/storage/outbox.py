@@ -16,9 +16,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.decision import CaseState
+from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
+from gateway.wakeup import OUTBOX
 
 
 class OutboxStore(Store):
@@ -51,6 +53,25 @@ class OutboxStore(Store):
             )  # fmt: skip
 
         return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)
+
+    def next_due(self, skip_agencies: frozenset[str] = frozenset()) -> dt.datetime | None:
+        """When a delivery `claim` would take (skipping `skip_agencies`) may next be ready;
+        None when none is owed. See `Store._next_due`."""
+        if not skip_agencies:
+            return self._next_due(OutboxRow)
+        skipped = select(CaseRow.id).where(CaseRow.agency.in_(sorted(skip_agencies)))
+        return self._next_due(OutboxRow, OutboxRow.case_id.not_in(skipped))
+
+    def oldest_open_received_at(self) -> dt.datetime | None:
+        """When the oldest application with a case still open (queued, pending) was received:
+        the deadline sweep is due `deadline_s` after it. One read."""
+        with self.reading() as s:
+            oldest = s.scalar(
+                select(func.min(ApplicationRow.received_at))
+                .join(CaseRow, CaseRow.application_id == ApplicationRow.id)
+                .where(CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]))
+            )
+        return utc(oldest)
 
     def settle(
         self,
@@ -159,6 +180,7 @@ class OutboxStore(Store):
                 outbox.done_at = now
             else:
                 outbox.available_at = retry_at
+                wake.owe(s, OUTBOX)  # other processes' dispatchers learn the new due time
             for m in messages:
                 self._add_message(s, claim.application_id, m)
 
@@ -191,6 +213,7 @@ class OutboxStore(Store):
             outbox = s.get_one(OutboxRow, claim.outbox_id)
             outbox.attempts = max(outbox.attempts - 1, 0)
             outbox.available_at = until
+            wake.owe(s, OUTBOX)
 
     def escalate_overdue(self, deadline_s: float) -> list[str]:
         """Escalate every open case (queued, pending) of an application received more than
@@ -237,6 +260,7 @@ class OutboxStore(Store):
             case.last_error = None
             case.updated_at = now
             s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
+            wake.owe(s, OUTBOX)
             for m in messages:
                 self._add_message(s, case.application_id, m)
             return case.application_id
