@@ -87,13 +87,20 @@ class Dispatcher:
         self.public_url = public_url  # base of the callback URL sent with each request
         self.name = name or worker_name()
         self._next_sweep = 0.0
-        self._skipped: frozenset[str] = frozenset()  # agencies with an open breaker at the claim
+        self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
         self.channel = OUTBOX  # the wake-up it waits on
 
     def run_once(self, batch: int = 4) -> int:
         """Claim up to `batch` rows and deliver them at once; return how many were claimed."""
-        self._skipped = self.breakers.open_agencies()
-        claims = self.store.claim(self.name, self.lease_s, limit=batch, skip_agencies=self._skipped)
+        # One cheap read first: an idle turn ends here, knowing when to look again.
+        self._due = self.store.next_due()
+        if self._due is None or self._due > self.clock():
+            return 0
+        skipped = self.breakers.open_agencies()
+        claims = self.store.claim(self.name, self.lease_s, limit=batch, skip_agencies=skipped)
+        if not claims and skipped:
+            # What is ready waits for an open breaker: look again at the safety-net poll.
+            self._due = None
         ready = []
         for claim in claims:
             if self._lease_too_short(claim):
@@ -150,10 +157,10 @@ class Dispatcher:
         return self.run_once()
 
     def next_due(self) -> dt.datetime | None:
-        """When a delivery this dispatcher would claim may next be ready without a wake-up (a
-        retry's time, a lease running out); agencies whose breaker was open at the last claim
-        are left out (the safety-net poll looks at them again)."""
-        return self.store.next_due(self._skipped)
+        """When a delivery may next be ready without a wake-up (a retry's time, a lease running
+        out), as read by the last turn; None: nothing owed, or only deliveries waiting for an
+        open breaker (the safety-net poll looks at those again)."""
+        return self._due
 
     def sweep(self) -> list[str]:
         """Escalate cases still open past the deadline (e.g. an agency that never called back)."""

@@ -184,12 +184,17 @@ class Notifier:
         self.timeout_s = timeout_s
         self.name = name or worker_name() + ":notify"
         self.channel = NOTIFICATIONS  # the wake-up it waits on
+        self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
 
     def next_due(self) -> dt.datetime | None:
-        """When an owed notification may next be ready (a retry's time, a lease running out)."""
-        return self.store.next_due()
+        """When an owed notification may next be ready (a retry's time, a lease running out),
+        as read by the last turn; None when none is owed."""
+        return self._due
 
     def step(self, batch: int = 4) -> int:
+        self._due = self.store.next_due()  # one cheap read: an idle turn ends here
+        if self._due is None or self._due > self.clock():
+            return 0
         claims = self.store.claim(self.name, self.lease_s, limit=batch)
         for claim in claims:
             left = (claim.lease_until - self.clock()).total_seconds() if claim.lease_until else None

@@ -54,24 +54,10 @@ class OutboxStore(Store):
 
         return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)
 
-    def next_due(self, skip_agencies: frozenset[str] = frozenset()) -> dt.datetime | None:
-        """When a delivery `claim` would take (skipping `skip_agencies`) may next be ready;
-        None when none is owed. See `Store._next_due`."""
-        if not skip_agencies:
-            return self._next_due(OutboxRow)
-        skipped = select(CaseRow.id).where(CaseRow.agency.in_(sorted(skip_agencies)))
-        return self._next_due(OutboxRow, OutboxRow.case_id.not_in(skipped))
-
-    def oldest_open_received_at(self) -> dt.datetime | None:
-        """When the oldest application with a case still open (queued, pending) was received:
-        the deadline sweep is due `deadline_s` after it. One read."""
-        with self.reading() as s:
-            oldest = s.scalar(
-                select(func.min(ApplicationRow.received_at))
-                .join(CaseRow, CaseRow.application_id == ApplicationRow.id)
-                .where(CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]))
-            )
-        return utc(oldest)
+    def next_due(self) -> dt.datetime | None:
+        """When a delivery may next be ready to claim; None when none is owed. (Deliveries of
+        agencies with an open breaker count too: `claim` skips them.) See `Store._next_due`."""
+        return self._next_due(OutboxRow)
 
     def settle(
         self,
@@ -220,15 +206,19 @@ class OutboxStore(Store):
         `deadline_s` ago: visible in status, never silently dropped. Returns the case ids."""
         now = self.clock()
         cutoff = now - dt.timedelta(seconds=deadline_s)
+        overdue_cases = (
+            select(CaseRow)
+            .join(ApplicationRow, ApplicationRow.id == CaseRow.application_id)
+            .where(
+                CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]),
+                ApplicationRow.received_at < cutoff,
+            )
+        )
+        with self.reading() as s:  # the usual answer, none, without SQLite's write lock
+            if s.scalars(overdue_cases.limit(1)).first() is None:
+                return []
         with self.transaction() as s:
-            overdue = s.scalars(
-                select(CaseRow)
-                .join(ApplicationRow, ApplicationRow.id == CaseRow.application_id)
-                .where(
-                    CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]),
-                    ApplicationRow.received_at < cutoff,
-                )
-            ).all()
+            overdue = s.scalars(overdue_cases).all()
             for case in overdue:
                 case.last_error = (
                     f"no answer within the deadline of {deadline_s:.0f} s "
