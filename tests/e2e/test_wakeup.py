@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy import event
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyRequest
+from gateway.client import GatewayClient
 from gateway.config import Config
+from simulators.trader_inbox import start_trader_inbox
+from tests.conftest import trader_identity
 from tests.polling import wait_until
 
 NO_POLL = 60.0  # a safety-net poll that no test here may wait for
@@ -51,6 +54,23 @@ def test_a_decision_arrives_without_waiting_for_a_poll(gateway, signed_sample) -
     accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
     # The dispatchers were asleep for a minute; the intake's commit woke them.
     gw.client.wait_for_decision(accepted["id"], deadline_s=15)
+
+
+def test_the_trader_is_notified_without_waiting_for_a_poll(  # type: ignore[no-untyped-def]
+    gateway, pki, signed_sample
+) -> None:
+    gw = gateway(poll_interval_s=NO_POLL, notify_allow_http=True, notify_allow_private=True)
+    identity = trader_identity(pki, "trader-steppe")
+    gw.services.trader_certs.register(gw.services.trust.verify(identity.certificate), "operator")
+    inbox = start_trader_inbox(pki_dir=pki.directory)
+    try:
+        trader = GatewayClient(gw.url, identity=identity)
+        trader.register_notification_url("210540012341", inbox.url)
+        accepted = gw.client.submit(signed_sample("fresh-apples-import"))
+        # The decision's commit owes the notification and wakes the notifier asleep for a minute.
+        wait_until(lambda: inbox.of(accepted["id"]), 15, "the decision reaches the trader")
+    finally:
+        inbox.stop()
 
 
 def test_a_retry_is_made_at_its_time_not_at_the_next_poll(  # type: ignore[no-untyped-def]
