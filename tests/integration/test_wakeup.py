@@ -64,6 +64,23 @@ def test_a_commit_wakes_this_process_and_a_rollback_does_not(engine: Engine) -> 
     assert not trail.wait(seen_trail, 0)  # no message was stored: the trail did not grow
 
 
+def test_an_operators_retry_and_a_rescheduled_delivery_wake_the_dispatchers(engine: Engine) -> None:
+    store = OutboxStore(engine, system_clock)
+    outbox = wakeups_for(engine)[OUTBOX]
+    lodge(store, "NSW-20261207-WAKE00004")
+    (claim,) = store.claim("worker-a", lease_s=60)
+    seen = outbox.seen()
+    store.reschedule(claim, error="refused", retry_at=None, messages=[])  # escalated
+    assert not outbox.wait(seen, 0)  # nothing to deliver any more
+    store.retry_case(claim.case_id)
+    assert outbox.wait(seen, 0)
+
+    (again,) = store.claim("worker-a", lease_s=60)
+    seen = outbox.seen()
+    store.reschedule(again, error="timed out", retry_at=system_clock(), messages=[])
+    assert outbox.wait(seen, 0)
+
+
 def test_another_processs_listener_is_woken_by_notify(engine: Engine, caplog) -> None:  # type: ignore[no-untyped-def]
     if not is_postgres(engine):
         pytest.skip("SQLite has no notifications across processes (the loops poll there)")
