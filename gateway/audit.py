@@ -29,6 +29,7 @@ from gateway.trail.signer import LogSigner, SignerRefusing
 from gateway.trail.tiles import TILE_WIDTH, TileId, entry_bundle, tile_hashes, tile_in_tree
 from gateway.trail.witness import Witnesses
 from gateway.trail_format import TreeHead, precise, sign_tree_head
+from gateway.wakeup import Wakeup
 from gateway.xmlsig import SigningIdentity
 
 BUNDLE_FORMAT = "nsw-evidence-bundle/1"
@@ -266,16 +267,25 @@ class Auditor:
 
 
 class TreeHeadThread:
-    """Signs a new tree head every `interval_s` while entries arrive."""
+    """Signs a new tree head `interval_s` after entries are appended (woken by `appended`), so
+    at most one head per interval while entries arrive and none, and no query, while the log is
+    still. It looks once at start too: the log may have grown while nothing was signing."""
 
-    def __init__(self, auditor: Auditor, interval_s: float) -> None:
+    def __init__(self, auditor: Auditor, interval_s: float, appended: Wakeup) -> None:
         self.auditor = auditor
         self.interval_s = interval_s
+        self.appended = appended
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tree-heads", daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        seen = -1  # not a count the wake-up has: the first wait returns at once
+        while not self._stop.is_set():
+            self.appended.wait(seen, None)
+            # Let the entries of the next interval_s join this head.
+            if self._stop.wait(self.interval_s):
+                return
+            seen = self.appended.seen()  # appends from here on call for the next head
             try:
                 self.auditor.issue_tree_head()
             except SignerRefusing:  # logged as an ERROR when it began; /readyz and the gauge tell
@@ -285,11 +295,13 @@ class TreeHeadThread:
                     log.warning("tree heads: database connection lost (%s)", disconnect_reason(exc))
                 else:
                     log.exception("tree head signing failed")
+                seen = -1
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.appended.signal()  # end the wait for appends
         if self._thread.is_alive():
             self._thread.join(10)

@@ -27,16 +27,18 @@ from gateway.representatives import Representatives
 from gateway.resources import contracts_root
 from gateway.routing import load_rules
 from gateway.storage.breakers import DatabaseBreakerStore
-from gateway.storage.db import make_engine
+from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.notifications import NotificationStore
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
+from gateway.storage.wake import PgListener
 from gateway.trader_keys import NonceLedger, TraderCertificates
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner
 from gateway.trail.witness import Witnesses, parse_witnesses
 from gateway.trust import TrustStore
+from gateway.wakeup import TRAIL, wakeups_for
 from gateway.xmlsig import SigningIdentity
 
 
@@ -58,6 +60,7 @@ class Services:
     notifications: NotificationStore
     threads: DispatcherThreads = field(default_factory=DispatcherThreads)
     tree_heads: TreeHeadThread | None = None
+    listener: PgListener | None = None  # PostgreSQL only: LISTEN for other processes' commits
     breakers: Breakers = field(init=False)
     timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency (OMC)
 
@@ -113,15 +116,24 @@ class Services:
         runners: list[Runner] = [self.dispatcher(i) for i in range(count)]
         if count:
             runners += [self.notifier(i) for i in range(max(1, count // 2))]
-        self.threads.start(runners, self.config.poll_interval_s)
+        wakeups = wakeups_for(self.store.engine)  # signalled by the stores after each commit
+        if self.listener is None and is_postgres(self.store.engine):
+            # NOTIFY from other processes (web workers, `nsw worker`) wakes this one's loops too.
+            self.listener = PgListener(self.store.engine, wakeups)
+            self.listener.start()
+        self.threads.start(runners, self.config.poll_interval_s, wakeups)
         if self.tree_heads is None:
-            self.tree_heads = TreeHeadThread(self.auditor, self.config.tree_head_interval_s)
+            self.tree_heads = TreeHeadThread(
+                self.auditor, self.config.tree_head_interval_s, wakeups[TRAIL]
+            )
             self.tree_heads.start()
 
     def close(self) -> None:
         self.threads.stop()
         if self.tree_heads is not None:
             self.tree_heads.stop()
+        if self.listener is not None:
+            self.listener.stop()
         self.store.engine.dispose()
 
 

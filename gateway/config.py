@@ -31,7 +31,9 @@ class Config:
     wsdl_dir: Path = field(default_factory=lambda: resources.shipped("wsdl"))
     max_body_bytes: int = 5 * MIB
     dispatcher_threads: int = 2  # 0: no dispatcher in the web process (run `nsw worker`)
-    poll_interval_s: float = 0.2
+    # The loops wake on commit (gateway.wakeup); this is only their safety net: work written by
+    # another process on SQLite, breakers closing, the deadline sweep.
+    poll_interval_s: float = 2.0
     lease_s: float = 60.0
     max_attempts: int = 5
     require_crl: bool = True
@@ -118,6 +120,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         audit_tokens=_tokens(env, "NSW_AUDIT_TOKENS"),
         operator_tokens=_tokens(env, "NSW_OPERATOR_TOKENS"),
         lease_s=float(env.get("NSW_LEASE_S", 60)),
+        poll_interval_s=float(env.get("NSW_POLL_INTERVAL_S", 2)),
         case_deadline_s=float(env.get("NSW_CASE_DEADLINE_S", 3600)),
         breaker_failures=int(env.get("NSW_BREAKER_FAILURES", 5)),
         retry_base_s=float(env.get("NSW_RETRY_BASE_S", 0.5)),

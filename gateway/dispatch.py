@@ -27,6 +27,7 @@ from gateway.request_context import request_id_var
 from gateway.storage.db import disconnect_reason, lost_connection
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import Claim, Decide, Message
+from gateway.wakeup import OUTBOX, Wakeup, Wakeups
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 5.0  # how often a dispatcher escalates cases past their deadline
@@ -86,20 +87,58 @@ class Dispatcher:
         self.public_url = public_url  # base of the callback URL sent with each request
         self.name = name or worker_name()
         self._next_sweep = 0.0
+        self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
+        self.channel = OUTBOX  # the wake-up it waits on
 
     def run_once(self, batch: int = 4) -> int:
-        """Claim and deliver up to `batch` rows; return how many were handled."""
-        claims = self.store.claim(
-            self.name, self.lease_s, limit=batch, skip_agencies=self.breakers.open_agencies()
-        )
+        """Claim up to `batch` rows and deliver them at once; return how many were claimed."""
+        # One cheap read first: an idle turn ends here, knowing when to look again.
+        self._due = self.store.next_due()
+        if self._due is None or self._due > self.clock():
+            return 0
+        skipped = self.breakers.open_agencies()
+        claims = self.store.claim(self.name, self.lease_s, limit=batch, skip_agencies=skipped)
+        if not claims and skipped:
+            # What is ready waits for an open breaker: look again at the safety-net poll.
+            self._due = None
+        ready = []
         for claim in claims:
             if self._lease_too_short(claim):
-                # The calls before it in this batch used up its lease: a call now could still be
+                # The claim is older than its lease can cover a call: a call now could still be
                 # running when another worker takes the row and sends it again. Put it back.
                 self.store.defer(claim, self.clock())
                 continue
-            self.deliver(claim)
+            ready.append(claim)
+        self._deliver_all(ready)
         return len(claims)
+
+    def _deliver_all(self, claims: list[Claim]) -> None:
+        """Deliver each claim in its own thread, all at once: an application's cases are claimed
+        together, and it should wait for its slowest agency, not for the sum of them. Each
+        delivery keeps its own lease, fence, breaker check and idempotency key; returns when all
+        are done and raises the first error any of them raised (the loop logs it)."""
+        if len(claims) <= 1:
+            for claim in claims:
+                self.deliver(claim)
+            return
+        errors: list[Exception] = []
+
+        def one(claim: Claim) -> None:
+            try:
+                self.deliver(claim)
+            except Exception as exc:  # the loop logs it; the claim's lease brings the row back
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=one, args=(c,), name=f"{self.name}:{c.agency}", daemon=True)
+            for c in claims
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
 
     def _lease_too_short(self, claim: Claim) -> bool:
         """Whether the claim's lease runs out before a call to its agency could time out."""
@@ -110,11 +149,18 @@ class Dispatcher:
         return left < adapter.spec.timeout_s
 
     def step(self) -> int:
-        """One turn of the polling loop: the deadline sweep when it is due, then a claim."""
+        """One turn of the loop: the deadline sweep when it is due, then a claim. (The loop turns
+        at least every safety-net poll, so the sweep runs every max(SWEEP_EVERY_S, poll) s.)"""
         if time.monotonic() >= self._next_sweep:
             self.sweep()
             self._next_sweep = time.monotonic() + SWEEP_EVERY_S
         return self.run_once()
+
+    def next_due(self) -> dt.datetime | None:
+        """When a delivery may next be ready without a wake-up (a retry's time, a lease running
+        out), as read by the last turn; None: nothing owed, or only deliveries waiting for an
+        open breaker (the safety-net poll looks at those again)."""
+        return self._due
 
     def sweep(self) -> list[str]:
         """Escalate cases still open past the deadline (e.g. an agency that never called back)."""
@@ -217,18 +263,42 @@ def _msg(kind: str, direction: str, counterpart: str, claim: Claim, body: bytes)
 
 
 class Runner(Protocol):
-    """What the threads poll: a dispatcher, or a trader notifier. `step` does one turn and
-    says how much it handled; nothing handled, the thread waits `poll_s` before the next."""
+    """What the threads run: a dispatcher, or a trader notifier. `step` does one turn and says
+    how much it handled; nothing handled, the thread waits on its `channel`'s wake-up until
+    `next_due()` or the safety-net poll, whichever comes first."""
 
     name: str
+    channel: str
+    clock: Clock
 
     def step(self) -> int: ...
 
+    def next_due(self) -> dt.datetime | None: ...
 
-def poll(runner: Runner, stop: threading.Event, poll_s: float) -> None:
+
+MIN_WAIT_S = 0.05  # a due time already past yet nothing claimed (a race): do not spin on it
+
+
+def idle_wait_s(runner: Runner, poll_s: float) -> float:
+    """How long an idle runner may sleep: until its next due row, at most the safety-net poll
+    (work written by another process on SQLite, breakers closing, the deadline sweep)."""
+    due = runner.next_due()
+    if due is None:
+        return poll_s
+    return min(poll_s, max(MIN_WAIT_S, (due - runner.clock()).total_seconds()))
+
+
+def poll(
+    runner: Runner, stop: threading.Event, poll_s: float, wakeup: Wakeup | None = None
+) -> None:
+    """Run `runner` until `stop` is set: turn while it finds work, else sleep on `wakeup` (a
+    commit of new work ends the sleep) until its next due time or at most `poll_s`."""
+    wakeup = wakeup or Wakeup()
     while not stop.is_set():
+        seen = wakeup.seen()  # before looking: a commit while we look wakes the wait below
         try:
             handled = runner.step()
+            wait_s = 0.0 if handled else idle_wait_s(runner, poll_s)
         except Exception as exc:
             if lost_connection(exc):
                 # A database restart or a killed backend: the next turn gets a fresh connection,
@@ -240,9 +310,9 @@ def poll(runner: Runner, stop: threading.Event, poll_s: float) -> None:
                 )
             else:
                 log.exception("%s: claiming failed", runner.name)
-            handled = 0
-        if not handled:
-            stop.wait(poll_s)
+            wait_s = poll_s
+        if wait_s > 0:
+            wakeup.wait(seen, wait_s)
 
 
 class DispatcherThreads:
@@ -251,17 +321,24 @@ class DispatcherThreads:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._wakeups: Wakeups | None = None
 
-    def start(self, dispatchers: Sequence[Runner], poll_s: float) -> None:
+    def start(self, dispatchers: Sequence[Runner], poll_s: float, wakeups: Wakeups) -> None:
+        self._wakeups = wakeups
         for d in dispatchers:
             t = threading.Thread(
-                target=poll, args=(d, self._stop, poll_s), name=d.name, daemon=True
+                target=poll,
+                args=(d, self._stop, poll_s, wakeups[d.channel]),
+                name=d.name,
+                daemon=True,
             )
             t.start()
             self._threads.append(t)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
+        if self._wakeups is not None:
+            self._wakeups.signal_all()  # end the waits now
         for t in self._threads:
             t.join(timeout_s)
         self._threads.clear()

@@ -18,6 +18,7 @@ so a name cannot be re-pointed between the check and the connection either.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 import time
@@ -36,6 +37,7 @@ from gateway.dispatch import RetryPolicy, worker_name
 from gateway.errors import CallbackUrlRefused
 from gateway.public_address import refusal
 from gateway.storage.notifications import NotificationClaim, NotificationStore
+from gateway.wakeup import NOTIFICATIONS
 from gateway.xmlsig import SigningIdentity
 
 log = logging.getLogger(__name__)
@@ -181,8 +183,18 @@ class Notifier:
         self.lease_s = lease_s
         self.timeout_s = timeout_s
         self.name = name or worker_name() + ":notify"
+        self.channel = NOTIFICATIONS  # the wake-up it waits on
+        self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
+
+    def next_due(self) -> dt.datetime | None:
+        """When an owed notification may next be ready (a retry's time, a lease running out),
+        as read by the last turn; None when none is owed."""
+        return self._due
 
     def step(self, batch: int = 4) -> int:
+        self._due = self.store.next_due()  # one cheap read: an idle turn ends here
+        if self._due is None or self._due > self.clock():
+            return 0
         claims = self.store.claim(self.name, self.lease_s, limit=batch)
         for claim in claims:
             left = (claim.lease_until - self.clock()).total_seconds() if claim.lease_until else None

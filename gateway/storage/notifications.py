@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
+from gateway.storage import wake
 from gateway.storage.models import (
     ApplicationRow,
     MessageRow,
@@ -24,6 +25,7 @@ from gateway.storage.models import (
     TraderSubscriptionRow,
 )
 from gateway.storage.repository import Message, Store, sha256_hex, utc
+from gateway.wakeup import NOTIFICATIONS
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -67,6 +69,7 @@ def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) 
             attempts=0,
         )
     )
+    wake.owe(s, NOTIFICATIONS)
 
 
 class NotificationStore(Store):
@@ -138,6 +141,10 @@ class NotificationStore(Store):
             raise LookupError(f"decision {row.decision_sha256} of {row.application_id} is gone")
         return body
 
+    def next_due(self) -> dt.datetime | None:
+        """When a notification may next be ready to claim; None when none is owed."""
+        return self._next_due(NotificationRow)
+
     def delivered(self, claim: NotificationClaim, status: int, record: dict[str, Any]) -> None:
         """The trader's endpoint took it: close the row and put the delivery in the trail.
         Nothing changes when another notifier holds the row's lease now (`Store._fence`)."""
@@ -168,6 +175,7 @@ class NotificationStore(Store):
             row.last_status, row.last_error = status, error
             if retry_at is not None:
                 row.available_at = retry_at
+                wake.owe(s, NOTIFICATIONS)  # other processes' notifiers learn the new due time
                 return
             row.state, row.done_at = FAILED, self.clock()
             self._add_message(s, claim.application_id, _record_message(claim, record))
@@ -180,6 +188,7 @@ class NotificationStore(Store):
                 return
             row = s.get_one(NotificationRow, claim.id)
             row.attempts, row.available_at = max(row.attempts - 1, 0), self.clock()
+            wake.owe(s, NOTIFICATIONS)
 
     def _fenced(self, s: Session, claim: NotificationClaim, kind: str) -> bool:
         return self._fence(s, NotificationRow, claim.id, claim.worker, claim.generation, kind)
@@ -201,6 +210,7 @@ class NotificationStore(Store):
                 row.url = subscription.url
             row.state, row.done_at, row.attempts = PENDING, None, 0
             row.available_at, row.last_error = now, None
+            wake.owe(s, NOTIFICATIONS)
             return row.application_id
 
     def for_application(self, application_id: str) -> list[dict[str, Any]]:

@@ -16,9 +16,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.decision import CaseState
+from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
+from gateway.wakeup import OUTBOX
 
 
 class OutboxStore(Store):
@@ -51,6 +53,11 @@ class OutboxStore(Store):
             )  # fmt: skip
 
         return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)
+
+    def next_due(self) -> dt.datetime | None:
+        """When a delivery may next be ready to claim; None when none is owed. (Deliveries of
+        agencies with an open breaker count too: `claim` skips them.) See `Store._next_due`."""
+        return self._next_due(OutboxRow)
 
     def settle(
         self,
@@ -159,6 +166,7 @@ class OutboxStore(Store):
                 outbox.done_at = now
             else:
                 outbox.available_at = retry_at
+                wake.owe(s, OUTBOX)  # other processes' dispatchers learn the new due time
             for m in messages:
                 self._add_message(s, claim.application_id, m)
 
@@ -191,21 +199,26 @@ class OutboxStore(Store):
             outbox = s.get_one(OutboxRow, claim.outbox_id)
             outbox.attempts = max(outbox.attempts - 1, 0)
             outbox.available_at = until
+            wake.owe(s, OUTBOX)
 
     def escalate_overdue(self, deadline_s: float) -> list[str]:
         """Escalate every open case (queued, pending) of an application received more than
         `deadline_s` ago: visible in status, never silently dropped. Returns the case ids."""
         now = self.clock()
         cutoff = now - dt.timedelta(seconds=deadline_s)
+        overdue_cases = (
+            select(CaseRow)
+            .join(ApplicationRow, ApplicationRow.id == CaseRow.application_id)
+            .where(
+                CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]),
+                ApplicationRow.received_at < cutoff,
+            )
+        )
+        with self.reading() as s:  # the usual answer, none, without SQLite's write lock
+            if s.scalars(overdue_cases.limit(1)).first() is None:
+                return []
         with self.transaction() as s:
-            overdue = s.scalars(
-                select(CaseRow)
-                .join(ApplicationRow, ApplicationRow.id == CaseRow.application_id)
-                .where(
-                    CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]),
-                    ApplicationRow.received_at < cutoff,
-                )
-            ).all()
+            overdue = s.scalars(overdue_cases).all()
             for case in overdue:
                 case.last_error = (
                     f"no answer within the deadline of {deadline_s:.0f} s "
@@ -237,6 +250,7 @@ class OutboxStore(Store):
             case.last_error = None
             case.updated_at = now
             s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
+            wake.owe(s, OUTBOX)
             for m in messages:
                 self._add_message(s, case.application_id, m)
             return case.application_id

@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
 from gateway.decision import CaseResult, CaseState
-from gateway.storage import trail_log
+from gateway.storage import trail_log, wake
 from gateway.storage.db import (
     DatabaseUnavailable,
     disconnect_reason,
@@ -33,6 +33,7 @@ from gateway.storage.db import (
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
 from gateway.trail_format import precise
+from gateway.wakeup import OUTBOX, TRAIL, wakeups_for
 
 T = TypeVar("T")
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
@@ -136,12 +137,16 @@ class Store:
         self.fenced = fenced or FencedWrites()
         self._sessions = session_factory(engine)
         self._readers = read_session_factory(engine)
+        self.wakeups = wakeups_for(engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One transaction; a lost database connection in it raises `DatabaseUnavailable`."""
+        """One transaction; a lost database connection in it raises `DatabaseUnavailable`.
+        The loops owed a wake-up by it (`wake.owe`) are woken once it has committed."""
         with unavailable_on_disconnect(), self._sessions.begin() as session:
             yield session
+            owed = wake.announce(session)
+        self.wakeups.signal(owed)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -222,6 +227,15 @@ class Store:
                     built.append(build(s, s.get_one(model, row_id)))
         return built
 
+    def _next_due(self, model: type[Leased], *where: Any) -> dt.datetime | None:
+        """When the earliest unfinished row of `model` may next be claimed (one read): when it
+        becomes available, or when its lease runs out if it is leased (a killed worker's row comes
+        back then). None: nothing is owed. The loops sleep until then instead of polling."""
+        m: Any = model
+        due = case((m.lease_until > m.available_at, m.lease_until), else_=m.available_at)
+        with self.reading() as s:
+            return utc(s.scalar(select(func.min(due)).where(m.done_at.is_(None), *where)))
+
     def _fence(
         self, s: Session, model: type[Leased], row_id: int, worker: str, generation: int, kind: str
     ) -> bool:
@@ -263,6 +277,7 @@ class Store:
             signer=m.signer,
             created_at=now,
         )
+        wake.owe(session, TRAIL)  # the tree-head signer signs once the log has grown
         trail_log.append(
             session,
             row,
@@ -333,6 +348,7 @@ class Store:
                     )
                     s.flush()
                     s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
+                    wake.owe(s, OUTBOX)
                 for m in messages:
                     self._add_message(s, new.id, m)
         except IntegrityError:

@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
+from gateway.clock import system_clock
 from gateway.dispatch import poll
 from gateway.storage.db import DatabaseUnavailable, is_postgres, make_engine
 from gateway.storage.models import ApplicationRow
+from gateway.wakeup import OUTBOX
 
 XML = {"Content-Type": "application/xml"}
 
@@ -92,10 +94,15 @@ class FlakyRunner:
     """A runner whose database goes away once, then comes back."""
 
     name = "flaky"
+    channel = OUTBOX
+    clock = staticmethod(system_clock)
 
     def __init__(self) -> None:
         self.turns = 0
         self.recovered = threading.Event()
+
+    def next_due(self) -> None:
+        return None  # nothing owed: the loop sleeps until a wake-up or the poll
 
     def step(self) -> int:
         self.turns += 1

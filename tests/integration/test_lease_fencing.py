@@ -167,23 +167,23 @@ class SlowFailingAgency:
         raise AgencyCallFailed("the agency did not answer in time")
 
 
-def test_a_claim_whose_lease_the_batch_used_up_is_put_back_not_sent(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_claim_whose_lease_cannot_cover_a_call_is_put_back_not_sent(stores) -> None:  # type: ignore[no-untyped-def]
+    # A dispatcher's claims now go out at once (an application's cases in parallel), so a batch
+    # no longer eats the lease of its later claims; what stays is the check before each call.
     store, _notifications, clock = stores
     lodge(store, "NSW-20261207-FENCE00002")
     lodge(store, "NSW-20261207-FENCE00003")
     agency = SlowFailingAgency(clock)
     dispatcher = Dispatcher(
         store, {"customs": agency}, no_decision, clock,  # type: ignore[dict-item]
-        retry=RetryPolicy(), lease_s=10, deadline_s=3600, name="worker-a",
+        retry=RetryPolicy(), lease_s=4, deadline_s=3600, name="worker-a",
         breakers=Breakers(MemoryBreakerStore(), BreakerRule(5, 30, 10), clock),
     )  # fmt: skip
 
     assert dispatcher.run_once(batch=2) == 2
-    # The first call took 8 of the 10 s lease; 2 s are left for the second, whose call may take
-    # 5: it is not sent, but put back for the next turn, without spending an attempt.
-    assert agency.calls == ["NSW-20261207-FENCE00002-customs"]
+    # A call may take 5 s and the lease is 4: neither is sent, both are put back for the next
+    # turn without spending an attempt.
+    assert agency.calls == []
     with store.reading() as s:
-        second = s.scalars(
-            select(OutboxRow).where(OutboxRow.case_id == "NSW-20261207-FENCE00003-customs")
-        ).one()
-        assert (second.lease_until, second.attempts, second.done_at) == (None, 0, None)
+        rows = s.scalars(select(OutboxRow).order_by(OutboxRow.id)).all()
+        assert [(r.lease_until, r.attempts, r.done_at) for r in rows] == [(None, 0, None)] * 2

@@ -1,0 +1,119 @@
+"""Telling the loops about committed work: in this process, and on PostgreSQL in every process.
+
+A write that creates work calls `owe(session, channel)`. `Store.transaction` then sends
+`NOTIFY channel` inside the transaction on PostgreSQL (the server delivers it at commit, and never
+for a rolled-back transaction; repeats in one transaction are folded into one) and signals the
+process's own `Wakeups` after the commit. `PgListener` is the other half: one thread per process
+holding a dedicated connection that `LISTEN`s and signals the wake-ups. SQLite has no such thing;
+loops there fall back to their safety-net poll for work written by other processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+
+import psycopg
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from gateway.wakeup import CHANNELS, Wakeups
+
+log = logging.getLogger(__name__)
+_OWED = "nsw_wake_owed"  # Session.info key: channels this transaction must wake at commit
+
+
+def owe(s: Session, channel: str) -> None:
+    """Inside transaction `s`: wake `channel`'s loops once it commits."""
+    s.info.setdefault(_OWED, set()).add(channel)
+
+
+def announce(s: Session) -> frozenset[str]:
+    """Last thing inside transaction `s`: NOTIFY the owed channels (PostgreSQL) and return them,
+    for the caller to signal in-process after the commit."""
+    owed = frozenset(s.info.pop(_OWED, ()))
+    if owed and s.get_bind().dialect.name == "postgresql":
+        for channel in sorted(owed):  # names are our constants, never outside input
+            s.execute(text(f"NOTIFY {channel}"))
+    return owed
+
+
+class PgListener:
+    """`LISTEN` on every channel over a dedicated connection and signal `wakeups` for each
+    notification. A lost connection is logged once and retried with backoff; after it comes back
+    every channel is signalled, since notifications sent meanwhile were lost."""
+
+    def __init__(self, engine: Engine, wakeups: Wakeups, max_backoff_s: float = 30.0) -> None:
+        # psycopg takes the libpq URL; SQLAlchemy's carries the driver name (+psycopg).
+        url = engine.url.set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.wakeups = wakeups
+        self.max_backoff_s = max_backoff_s
+        self._stopped = threading.Event()
+        # Writing a byte to _poke ends the select() at once, so stop() never waits for a timeout.
+        self._poke, self._poked = socket.socketpair()
+        self._thread = threading.Thread(target=self._run, name="pg-listener", daemon=True)
+        self.connected = threading.Event()  # set while LISTENing (for tests and readiness)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._poke.send(b"x")
+        self._thread.join(10)
+        self._poke.close()
+        self._poked.close()
+
+    def _run(self) -> None:
+        backoff, lost = 0.5, False
+        while not self._stopped.is_set():
+            try:
+                # Keepalives: a peer that vanished without closing is noticed in about a minute.
+                with psycopg.connect(
+                    self.conninfo,
+                    autocommit=True,
+                    keepalives=1,
+                    keepalives_idle=30,
+                    keepalives_interval=10,
+                    keepalives_count=3,
+                ) as conn:
+                    for channel in CHANNELS:
+                        conn.execute(f"LISTEN {channel}")
+                    if lost:
+                        log.warning("wake-up listener: connected to the database again")
+                    backoff, lost = 0.5, False
+                    self.connected.set()
+                    self.wakeups.signal_all()  # whatever was sent while we were not listening
+                    self._listen(conn)
+            except psycopg.Error as exc:
+                self.connected.clear()
+                if self._stopped.is_set():
+                    return
+                if not lost:
+                    words = str(exc).strip().splitlines()
+                    log.warning(
+                        "wake-up listener: database connection lost (%s); reconnecting, "
+                        "meanwhile the loops poll",
+                        words[0] if words else type(exc).__name__,
+                    )
+                    lost = True
+                self._stopped.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+        self.connected.clear()
+
+    def _listen(self, conn: psycopg.Connection[object]) -> None:
+        pgconn = conn.pgconn
+        while not self._stopped.is_set():
+            # Blocks with no CPU until the server sends something or stop() pokes us.
+            poked = self._poked.fileno()
+            readable, _, _ = select.select([pgconn.socket, poked], [], [])
+            if poked in readable:
+                return
+            pgconn.consume_input()  # raises (OperationalError) when the connection is gone
+            channels = set()
+            while (note := pgconn.notifies()) is not None:
+                channels.add(note.relname.decode())
+            self.wakeups.signal(c for c in channels if c in CHANNELS)

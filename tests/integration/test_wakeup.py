@@ -1,0 +1,121 @@
+"""Wake-ups from the store: after the commit in this process, and by NOTIFY across processes on
+PostgreSQL (a listener with its own engine and connection stands for another process)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from gateway.clock import system_clock
+from gateway.storage import wake
+from gateway.storage.db import is_postgres, make_engine
+from gateway.storage.migrate import upgrade
+from gateway.storage.models import OutboxRow
+from gateway.storage.outbox import OutboxStore
+from gateway.storage.repository import NewApplication
+from gateway.storage.wake import PgListener
+from gateway.wakeup import OUTBOX, TRAIL, Wakeup, Wakeups, wakeups_for
+from tests.polling import wait_until
+
+
+def lodge(store: OutboxStore, app_id: str) -> None:
+    store.create_application(
+        NewApplication(
+            id=app_id, declarant_bin="210540012341", trader_reference=f"REF-{app_id}",
+            procedure="import", body=b"<Application/>", signer_subject="CN=test",
+            signer_fingerprint="00" * 32, routing={"customs": []},
+        ),
+        [],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_a_signal_while_the_loop_looks_is_not_lost() -> None:
+    wakeup = Wakeup()
+    seen = wakeup.seen()  # the loop notes the count, then looks for work ...
+    wakeup.signal()  # ... while a commit signals
+    assert wakeup.wait(seen, 0)  # so its wait returns at once instead of sleeping
+    assert not wakeup.wait(wakeup.seen(), 0)
+
+
+def test_a_commit_wakes_this_process_and_a_rollback_does_not(engine: Engine) -> None:
+    store = OutboxStore(engine, system_clock)
+    outbox, trail = wakeups_for(engine)[OUTBOX], wakeups_for(engine)[TRAIL]
+    seen = outbox.seen()
+    with pytest.raises(RuntimeError), store.transaction() as s:
+        s.add(OutboxRow(case_id="nowhere", available_at=system_clock(), attempts=0))
+        wake.owe(s, OUTBOX)
+        raise RuntimeError("rolled back")
+    assert not outbox.wait(seen, 0)
+
+    seen_trail = trail.seen()
+    lodge(store, "NSW-20261207-WAKE00001")
+    assert outbox.wait(seen, 0)
+    assert not trail.wait(seen_trail, 0)  # no message was stored: the trail did not grow
+
+
+def test_an_operators_retry_and_a_rescheduled_delivery_wake_the_dispatchers(engine: Engine) -> None:
+    store = OutboxStore(engine, system_clock)
+    outbox = wakeups_for(engine)[OUTBOX]
+    lodge(store, "NSW-20261207-WAKE00004")
+    (claim,) = store.claim("worker-a", lease_s=60)
+    seen = outbox.seen()
+    store.reschedule(claim, error="refused", retry_at=None, messages=[])  # escalated
+    assert not outbox.wait(seen, 0)  # nothing to deliver any more
+    store.retry_case(claim.case_id)
+    assert outbox.wait(seen, 0)
+
+    (again,) = store.claim("worker-a", lease_s=60)
+    seen = outbox.seen()
+    store.reschedule(again, error="timed out", retry_at=system_clock(), messages=[])
+    assert outbox.wait(seen, 0)
+
+
+def test_another_processs_listener_is_woken_by_notify(engine: Engine, caplog) -> None:  # type: ignore[no-untyped-def]
+    if not is_postgres(engine):
+        pytest.skip("SQLite has no notifications across processes (the loops poll there)")
+    # The other process: its own engine, its own wake-ups, its own LISTEN connection.
+    other_engine = make_engine(engine.url.render_as_string(hide_password=False))
+    other = Wakeups()
+    listener = PgListener(other_engine, other, max_backoff_s=0.2)
+    listener.start()
+    try:
+        assert listener.connected.wait(10)
+        seen = other[OUTBOX].seen()
+        lodge(OutboxStore(engine, system_clock), "NSW-20261207-WAKE00002")
+        assert other[OUTBOX].wait(seen, 10)
+
+        # Its connection is killed: one log line, a reconnect, and it hears NOTIFY again.
+        with caplog.at_level(logging.WARNING, logger="gateway.storage.wake"):
+            with engine.begin() as c:
+                c.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE query LIKE 'LISTEN nsw_%' AND datname = current_database() "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                )
+            wait_until(
+                lambda: any("connection lost" in r.getMessage() for r in caplog.records),
+                10,
+                "the listener noticed",
+            )
+            wait_until(listener.connected.is_set, 10, "the listener reconnected")
+        lost = [r for r in caplog.records if "connection lost" in r.getMessage()]
+        assert len(lost) == 1
+        seen = other[OUTBOX].seen()
+        lodge(OutboxStore(engine, system_clock), "NSW-20261207-WAKE00003")
+        assert other[OUTBOX].wait(seen, 10)
+    finally:
+        listener.stop()
+        other_engine.dispose()
