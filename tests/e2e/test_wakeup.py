@@ -11,14 +11,13 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import event
-
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyRequest
 from gateway.client import GatewayClient
 from gateway.config import Config
 from simulators.trader_inbox import start_trader_inbox
 from tests.conftest import trader_identity
 from tests.polling import wait_until
+from tests.sql_statements import recorded
 
 NO_POLL = 60.0  # a safety-net poll that no test here may wait for
 
@@ -122,15 +121,9 @@ def test_an_idle_gateway_leaves_the_database_alone(gateway) -> None:  # type: ig
     # What a deployment gets: the default safety-net poll and tree-head interval.
     defaults = {f.name: f.default for f in dataclasses.fields(Config)}
     gw = gateway(poll_interval_s=defaults["poll_interval_s"])
-    statements: list[str] = []
-    engine = gw.services.store.engine
-    listener = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with recorded(gw.services.store.engine) as statements:
         end = time.monotonic() + 1.0
         wait_until(lambda: time.monotonic() >= end, 10, "the window passed")
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     # Two dispatchers and a notifier: each at most one safety-net turn (a one-row read, and
     # the deadline sweep's) and the first turns at start; polling every 0.2 s issued ~50.
     assert len(statements) <= 20, statements

@@ -20,8 +20,9 @@ from gateway.storage.migrate import upgrade
 from gateway.storage.models import ApplicationRow, CaseRow, NotificationRow, OutboxRow
 from gateway.storage.notifications import PENDING, NotificationStore
 from gateway.storage.outbox import OutboxStore
-from gateway.storage.repository import FencedWrites, NewApplication, sha256_hex, utc
+from gateway.storage.repository import FencedWrites, sha256_hex, utc
 from tests.omc.conftest import METRICS_TOKEN, OMC
+from tests.storage_helpers import lodge
 
 APP_ID = "NSW-20261207-FENCE00001"
 DECISION = b"<Decision>released</Decision>"
@@ -42,17 +43,6 @@ def no_decision(_app: ApplicationRow, _results: object) -> None:
     return None
 
 
-def lodge(store: OutboxStore, app_id: str = APP_ID) -> None:
-    store.create_application(
-        NewApplication(
-            id=app_id, declarant_bin="210540012341", trader_reference=f"REF-{app_id}",
-            procedure="import", body=b"<Application/>", signer_subject="CN=test",
-            signer_fingerprint="00" * 32, routing={"customs": []},
-        ),
-        [],
-    )  # fmt: skip
-
-
 @pytest.fixture
 def stores(database_url: str) -> Iterator[tuple[OutboxStore, NotificationStore, MovableClock]]:
     engine = make_engine(database_url)
@@ -70,7 +60,7 @@ def outbox_row(store: OutboxStore) -> tuple[str | None, dt.datetime | None, int,
 
 def test_a_late_workers_settle_reschedule_and_defer_change_nothing(stores) -> None:  # type: ignore[no-untyped-def]
     store, _notifications, clock = stores
-    lodge(store)
+    lodge(store, APP_ID)
     (late,) = store.claim("worker-a", lease_s=10)
     clock.advance(11)  # worker-a's lease expires while its call is still in flight
     (live,) = store.claim("worker-b", lease_s=10)
@@ -105,7 +95,7 @@ def test_a_late_workers_settle_reschedule_and_defer_change_nothing(stores) -> No
 
 def test_a_late_notifiers_delivered_and_failed_change_nothing(stores) -> None:  # type: ignore[no-untyped-def]
     store, notifications, clock = stores
-    lodge(store)
+    lodge(store, APP_ID)
     with store.transaction() as s:
         s.get_one(ApplicationRow, APP_ID).decision_xml = DECISION
         s.add(
@@ -141,7 +131,7 @@ def test_a_late_notifiers_delivered_and_failed_change_nothing(stores) -> None:  
 def test_fenced_writes_are_counted_in_metrics(app_factory) -> None:  # type: ignore[no-untyped-def]
     app = app_factory(**OMC)
     store: OutboxStore = app.extensions["nsw"].store
-    lodge(store)
+    lodge(store, APP_ID)
     (late,) = store.claim("worker-a", lease_s=-1)  # expired as soon as it is taken
     store.claim("worker-b", lease_s=60)
     store.reschedule(late, error="timed out", retry_at=None, messages=[])

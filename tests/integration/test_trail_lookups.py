@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from gateway.audit import Auditor
 from gateway.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
@@ -25,6 +24,7 @@ from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
 from gateway.xmlsig import SigningIdentity
 from tests.polling import wait_until
+from tests.sql_statements import recorded
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 
@@ -49,20 +49,12 @@ def _leaves(auditor: Auditor) -> list[bytes]:
         return [leaf_hash(e) for e in s.scalars(select(MessageRow.entry).order_by(MessageRow.seq))]
 
 
-@contextmanager
-def _node_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+def _node_statements(engine: Engine) -> AbstractContextManager[list[tuple[str, Any]]]:
     """Every statement (with its parameters) sent to the database that reads trail_nodes."""
-    seen: list[tuple[str, Any]] = []
-
-    def note(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM trail_nodes" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    return recorded(
+        engine,
+        lambda sql: sql.lstrip().upper().startswith("SELECT") and "FROM trail_nodes" in sql,
+    )
 
 
 def _plan(engine: Engine, statement: str, parameters: Any) -> str:

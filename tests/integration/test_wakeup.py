@@ -15,21 +15,10 @@ from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import OutboxRow
 from gateway.storage.outbox import OutboxStore
-from gateway.storage.repository import NewApplication
 from gateway.storage.wake import PgListener
 from gateway.wakeup import OUTBOX, TRAIL, Wakeup, Wakeups, wakeups_for
 from tests.polling import wait_until
-
-
-def lodge(store: OutboxStore, app_id: str) -> None:
-    store.create_application(
-        NewApplication(
-            id=app_id, declarant_bin="210540012341", trader_reference=f"REF-{app_id}",
-            procedure="import", body=b"<Application/>", signer_subject="CN=test",
-            signer_fingerprint="00" * 32, routing={"customs": []},
-        ),
-        [],
-    )  # fmt: skip
+from tests.storage_helpers import lodge
 
 
 @pytest.fixture

@@ -4,41 +4,22 @@ item 10): the statements are counted, not timed, since a wall clock proves nothi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 
 from tests.omc.conftest import sign_in
+from tests.sql_statements import statements
 
 # Appending to the Merkle log writes as many subtree nodes as the new leaf completes (RFC 9162
 # §2.1.1): that depends on the log's size, not on the name, so those statements are left out.
 SIZE_DEPENDENT = re.compile(r"trail_nodes", re.IGNORECASE)
 
 
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement the app runs inside the block, in order."""
-    engine = app.extensions["nsw"].store.engine
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        if not SIZE_DEPENDENT.search(sql):
-            seen.append(" ".join(sql.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def refused(app: Flask, username: str) -> list[str]:
     client = app.test_client()
     client.get("/omc/login")  # the CSRF token is made outside the counted work
-    with statements(app) as seen:
+    engine = app.extensions["nsw"].store.engine
+    with statements(engine, keep=lambda sql: not SIZE_DEPENDENT.search(sql)) as seen:
         assert sign_in(client, username, "not the password").status_code == 401
     return seen
 

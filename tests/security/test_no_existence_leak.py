@@ -4,16 +4,14 @@ sentence — after the same database statements, so neither the answer nor the w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from gateway.pki import DevPki
 from tests.security.conftest import XML
+from tests.sql_statements import statements
 from tests.trader_requests import identity, signature_headers
 
 READS = ["", "/decision", "/receipt", "/evidence"]
@@ -31,25 +29,10 @@ def ids(client: FlaskClient, signed_sample: Any) -> tuple[str, str]:
     return lodged, unknown
 
 
-@contextmanager
-def statements(client: FlaskClient) -> Iterator[list[str]]:
-    engine = client.application.extensions["nsw"].store.engine
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(" ".join(sql.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def read(client: FlaskClient, pki: DevPki, path: str) -> tuple[int, dict[str, Any], list[str]]:
     altyn = identity(pki, "trader-altyn")
     headers = signature_headers(altyn, path)
-    with statements(client) as seen:
+    with statements(client.application.extensions["nsw"].store.engine) as seen:
         answer = client.get(path, headers=headers)
     return answer.status_code, answer.json, seen
 
