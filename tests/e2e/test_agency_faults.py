@@ -116,14 +116,14 @@ TRANSIENT = [
     pytest.param(
         "customs",
         {"fault": "garbage"},
-        r"HTTP 200: the answer is not acceptable XML: not well-formed",
+        r"HTTP 200: the answer is not acceptable XML: The document is not well-formed XML",
         holding(b"Internal error: the registry did not answer\n"),
         id="soap-not-xml",
     ),
     pytest.param(
         "agriculture",
         {"fault": "truncated"},
-        r"HTTP 200: the answer is not acceptable XML: not well-formed",
+        r"HTTP 200: the answer is not acceptable XML: The document is not well-formed XML",
         broken_off,
         id="soap-truncated-xml",
     ),

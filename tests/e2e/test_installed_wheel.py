@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,17 @@ from tests.paths import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 UV = REPO_ROOT / ".tools" / "uv" / "bin" / "uv"
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "gateway", "adapters", "simulators", "wsdl",
-           "mappings", "samples", "migrations")  # fmt: skip
+
+def _sources() -> tuple[str, ...]:
+    """What the build reads: the packages pyproject.toml includes (their top folders), and the
+    files it names. Taken from pyproject itself, so a new package cannot be left out of the copy."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = dict.fromkeys(name.rstrip("*").split(".")[0] for name in include)
+    return ("pyproject.toml", "README.md", "LICENSE", *packages)
+
+
+SOURCES = _sources()
 
 
 def _snapshot(root: Path) -> dict[str, int]:

@@ -38,7 +38,8 @@ def test_from_nothing_to_a_signed_in_administrator(tmp_path: Path) -> None:
                  "NSW_SESSION_COOKIE_SECURE": "0", "NSW_DISPATCHER_THREADS": "0"}  # fmt: skip
     with (tmp_path / "serve.log").open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port),
+             "--allow-missing-agencies"],
             env=serve_env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
