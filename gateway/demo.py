@@ -2,7 +2,8 @@
 
 Dev PKI → four stand-in agencies and the gateway as real processes on free ports → the sample
 applications signed by their declarants → one decision each → every decision's signature verified →
-a forged application refused. Exits 0 only when every decision is the expected one.
+a forged application refused → the trail's checkpoint cosigned by two stand-in witnesses, and still
+cosigned by one when the other is stopped. Exits 0 only when every check passes.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -25,9 +28,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.client import ApiProblem, GatewayClient
 from gateway.clock import system_clock
-from gateway.pki import DevPki, init_dev_pki
+from gateway.pki import LOG_VKEY_FILE, DevPki, init_dev_pki
 from gateway.processes import NotReady, ProcessGroup, free_port
 from gateway.resources import shipped
+from gateway.trail.checkpoint import cosignature_time, parse_checkpoint, verifier_from_vkey
+from gateway.trail.note import NoteError, b64, verify_note
 from gateway.trust import TrustStore
 from gateway.xmlparse import parse_xml
 from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
@@ -37,6 +42,10 @@ AGENCIES = ("customs", "transport", "agriculture", "health")
 # What answers once a stand-in is up: a SOAP service its WSDL, a REST one its OpenAPI contract.
 READY_PATH = {"customs": "/?wsdl", "agriculture": "/?wsdl"}
 VERDICT_COLOUR = {"released": "green", "refused": "red", "inspection": "yellow"}
+# Two stand-in witnesses, a quorum of one: stopping either still lets checkpoints be published.
+WITNESSES = ("witness-a", "witness-b")
+WITNESS_QUORUM = 1
+CHECKPOINT_WAIT_S = 60.0  # a new checkpoint comes NSW_TREE_HEAD_INTERVAL_S (2 s) after appends
 
 
 def step(text: str) -> None:
@@ -98,6 +107,13 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
             )
             env[f"NSW_AGENCY_{code.upper()}_URL"] = url
             ok(f"{code:<12} {url}")
+
+        step("Stand-in witnesses of the trail (c2sp.org/tlog-witness)")
+        witnesses = _start_witnesses(group, workdir, pki_dir)
+        env["NSW_WITNESSES"] = ";".join(f"{w.name} {w.url} {w.vkey}" for w in witnesses)
+        env["NSW_WITNESS_QUORUM"] = str(WITNESS_QUORUM)
+        for w in witnesses:
+            ok(f"{w.name:<12} {w.url}   vkey {w.vkey}")
 
         step("Gateway (SQLite, dispatcher threads)")
         port = free_port()
@@ -173,10 +189,23 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         for application_id in submitted.values():
             failures += _verify_evidence(gateway_url, audit_token, application_id, pki_dir, workdir)
 
+        step("Audit: the trail's checkpoint, cosigned by witnesses")
+        trail = TrailAuditor(gateway_url, audit_token, pki_dir, [w.vkey for w in witnesses])
+        checked, size = trail.show_checkpoint(expected=WITNESSES)
+        failures += checked
+        stopped, remaining = witnesses[0], witnesses[1:]
+        stopped.stop()
+        ok(f"stopped {stopped.name}: {len(remaining)} witness left, quorum {WITNESS_QUORUM} holds")
+
         step("Electronic checkpoint Nur Zholy: advance notices, six signed stages, exit permit")
         from gateway.checkpoint.demo import run_checkpoint_demo
 
         failures += run_checkpoint_demo(gateway_url, pki, submitted, ok, bad)
+
+        step(f"Audit: with {stopped.name} stopped, the next checkpoint is still cosigned")
+        failures += trail.show_checkpoint(
+            expected=tuple(w.name for w in remaining), larger_than=size, without=stopped.name
+        )[0]
     except NotReady as exc:
         failures += 1
         bad(f"{exc} (logs: {workdir / 'logs'})")
@@ -189,6 +218,108 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         return 1
     ok("every decision is the expected one; everything the demo started is stopped")
     return 0
+
+
+@dataclass
+class DemoWitness:
+    name: str
+    url: str
+    vkey: str  # its cosignature key (type 0x04), as it wrote it
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _start_witnesses(group: ProcessGroup, workdir: Path, pki_dir: Path) -> list[DemoWitness]:
+    """Each witness follows the log of the dev PKI's log key, with its key and state in `workdir`:
+    the demo's log starts afresh each run, and so must what the witnesses remember of it."""
+    started = []
+    state = workdir / "witnesses"
+    for name in WITNESSES:
+        port = free_port()
+        vkey_file = state / f"{name}.vkey"
+        args = ["-m", "simulators", "witness", "--name", name, "--port", str(port),
+                "--log-vkey", str(pki_dir / LOG_VKEY_FILE), "--state-dir", str(state),
+                "--vkey-file", str(vkey_file)]  # fmt: skip
+        # A witness has no GET route: its 404 for / says it listens (and its vkey is written).
+        url = group.start(name, args, port, {}, ready="/")
+        started.append(DemoWitness(name, url, vkey_file.read_text().strip(), group.processes[-1]))
+    return started
+
+
+@dataclass
+class TrailAuditor:
+    """Reads the published checkpoint as an outside auditor would: with the audit token, and
+    trusting only the log's vkey from the PKI directory and the witnesses' vkeys."""
+
+    gateway_url: str
+    token: str
+    pki_dir: Path
+    witness_vkeys: list[str]
+
+    def show_checkpoint(
+        self, expected: tuple[str, ...], larger_than: int = -1, without: str = ""
+    ) -> tuple[int, int]:
+        """Wait for a checkpoint larger than `larger_than` and not cosigned by `without` (one
+        published after that witness stopped), verify it and print it; (failures, its size)."""
+        log_verifier = verifier_from_vkey((self.pki_dir / LOG_VKEY_FILE).read_text())
+        verifiers = [log_verifier, *map(verifier_from_vkey, self.witness_vkeys)]
+        give_up = time.monotonic() + CHECKPOINT_WAIT_S
+        while True:
+            response = requests.get(
+                f"{self.gateway_url}/api/v1/trail/checkpoint",
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=30,
+            )
+            try:
+                response.raise_for_status()
+                # Step 1: the log's signature and every witness's cosignature present verify.
+                note, verified = verify_note(response.text, verifiers)
+                checkpoint = parse_checkpoint(note.text)
+            except (requests.HTTPError, NoteError) as exc:
+                bad(f"the checkpoint does not verify: {exc}")
+                return 1, -1
+            signers = {s.name: s for s in verified.signatures}
+            newer = checkpoint.size > larger_than and without not in signers
+            if newer or time.monotonic() > give_up:
+                break
+            time.sleep(0.2)
+        if not newer:
+            bad(
+                f"no checkpoint larger than {larger_than} without {without} in {CHECKPOINT_WAIT_S:g} s"
+            )
+            return 1, checkpoint.size
+        click.echo(textwrap.indent(note.text, "      "))
+        for signature in verified.signatures:
+            if signature.name == log_verifier.name:
+                click.echo(f"      \u2014 {signature.name}   the log's key")
+            else:
+                when = time.strftime("%H:%M:%S", time.gmtime(cosignature_time(signature)))
+                click.echo(f"      \u2014 {signature.name}   cosigned at {when} UTC")
+        failures = 0
+        # Step 2: signed by the log's own key, under the origin it names.
+        if checkpoint.origin != log_verifier.name or log_verifier.name not in signers:
+            failures += 1
+            bad(
+                f"checkpoint {checkpoint.origin} is not signed by the log's key {log_verifier.name}"
+            )
+        # Step 3: cosigned by each witness expected to be up.
+        missing = [name for name in expected if name not in signers]
+        if missing:
+            failures += 1
+            bad(
+                f"checkpoint of size {checkpoint.size} lacks the cosignature of {', '.join(missing)}"
+            )
+        if not failures:
+            root = b64(checkpoint.root)
+            ok(
+                f"checkpoint {checkpoint.origin} size {checkpoint.size} root {root} verified "
+                f"offline: the log's signature and {len(signers) - 1} cosignature(s) "
+                f"({', '.join(n for n in signers if n != log_verifier.name)})"
+            )
+        return failures, checkpoint.size
 
 
 def _onboard(reader: GatewayClient, env: dict[str, str]) -> None:

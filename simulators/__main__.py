@@ -2,6 +2,8 @@
 [--pki-dir DIR] [--answer-later] [--callback-delay-s S] [--fault FAULT]`
 
 Runs one stand-in agency as a process, prints its URL, and stops cleanly on SIGTERM or SIGINT.
+`python -m simulators witness --log-vkey FILE ...` runs a stand-in witness instead (see
+`simulators.witness.main`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from simulators.server import FACTORIES, start_agency
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["witness"]:  # not an agency: its own options
+        from simulators.witness import main as witness_main
+
+        return witness_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__)
     parser.add_argument("code", choices=sorted(FACTORIES))
     parser.add_argument("--host", default="127.0.0.1")

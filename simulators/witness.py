@@ -9,19 +9,23 @@ two requests cannot roll it back (tlog-witness § add-checkpoint).
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import hashlib
 import json
 import os
+import signal
 import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
@@ -228,3 +232,67 @@ def start_witness(
     witness = Witness(name, Ed25519PrivateKey.generate(), logs, state_path)
     server = make_server("127.0.0.1", port, create_app(witness), threaded=True)
     return RunningWitness(witness, server)
+
+
+def load_or_make_key(path: Path) -> Ed25519PrivateKey:
+    """The witness's Ed25519 key from `path` (PKCS#8 PEM), made and written (0600) when missing,
+    so a restarted witness keeps the identity the gateway was configured with."""
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 key")
+        return key
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return key
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m simulators witness --log-vkey FILE [--name N] [--port P] [--key-file F]
+    [--state-dir D] [--vkey-file F]`: one witness as its own process. It prints its vkey (and
+    writes it to `--vkey-file`, before it listens) for the gateway's NSW_WITNESSES."""
+    parser = argparse.ArgumentParser(prog="python -m simulators witness", description=main.__doc__)
+    parser.add_argument("--name", default="demo-witness", help="its key name (no spaces, no '+')")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log-vkey", type=Path, action="append", required=True,
+                        help="a file holding the vkey of a log to follow (repeatable)")  # fmt: skip
+    parser.add_argument("--key-file", type=Path, default=None,
+                        help="its Ed25519 key (PEM), made if missing [<state-dir>/<name>.key]")  # fmt: skip
+    parser.add_argument("--state-dir", type=Path, default=Path("."))
+    parser.add_argument("--vkey-file", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    key = load_or_make_key(args.key_file or args.state_dir / f"{args.name}.key")
+    logs = {k.name: k for k in (LogKey.from_vkey(p.read_text()) for p in args.log_vkey)}
+    witness = Witness(args.name, key, logs, args.state_dir / f"{args.name}.json")
+    if args.vkey_file is not None:
+        # Written before the port is open: once it answers, the vkey is there to read.
+        _replace(args.vkey_file, (witness.vkey + "\n").encode())
+    server = make_server(args.host, args.port, create_app(witness), threaded=True)
+    running = RunningWitness(witness, server)
+    print(f"witness {args.name} listening on {running.url}", flush=True)
+    print(f"vkey {witness.vkey}", flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        running.stop()
+    print(f"witness {args.name} stopped", flush=True)
+    return 0
