@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 UV = REPO_ROOT / ".tools" / "uv" / "bin" / "uv"
 
+
 def _sources() -> tuple[str, ...]:
     """What the build reads: the packages pyproject.toml includes (their top folders), and the
     files it names. Taken from pyproject itself, so a new package cannot be left out of the copy."""
