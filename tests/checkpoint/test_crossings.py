@@ -4,7 +4,10 @@ six stages, an entry outside working hours is refused, and a malformed corridor 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from gateway.pki import DevPki
 from gateway.resources import shipped
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 from tests.gateway_fixtures import gateway_config
+from tests.paths import REPO_ROOT
 
 CHINA_CROSSINGS = ("KZ-NURZHOLY", "KZ-DOSTYK", "KZ-BAKHTY", "KZ-MAIKAPSHAGAI", "KZ-KOLZHAT")
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -208,3 +212,33 @@ def test_the_gateway_refuses_to_start_with_a_malformed_corridor(
     config = gateway_config(pki, database_url, {}, mappings_dir=mappings)
     with pytest.raises(ConfigurationError, match=r"Waypoint 2 of the corridor .*dostyk-uzbekistan"):
         build_services(config, migrate=False).close()  # no connection is opened before it stops
+
+
+# --- the simulator ---------------------------------------------------------------------------------
+
+
+def _simulate(cp: Checkpoint, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "simulators.checkpoint", "--gateway", cp.url,
+               "--pki", str(cp.pki.directory), "--stage-seconds", "0", *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+
+
+def test_the_simulator_drives_a_truck_at_another_crossing(checkpoint: Checkpoint) -> None:
+    # The simulator runs on real time, so whether Dostyk is open depends on when the test runs:
+    # open, the truck without a notice is registered and sent to the manual lane; closed, refused.
+    hours = checkpoint.services.checkpoint.registry.checkpoints["KZ-DOSTYK"].hours
+    before = hours.is_open(checkpoint.clock())
+    run = _simulate(checkpoint, "--checkpoint", "KZ-DOSTYK", "--truck", "777NEW01:lane=L2")
+    if hours.is_open(checkpoint.clock()) != before:
+        pytest.skip("Dostyk opened or closed while the simulator ran")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.splitlines()[-1])["results"]["777NEW01"]
+    assert result == ("manual" if before else "refused"), run.stdout
+
+
+def test_the_simulator_names_the_known_checkpoints_for_an_unknown_one(
+    checkpoint: Checkpoint,
+) -> None:
+    run = _simulate(checkpoint, "--checkpoint", "KZ-NOWHERE", "--truck", "777NEW01")
+    assert run.returncode != 0
+    assert "There is no checkpoint KZ-NOWHERE" in run.stderr and "KZ-DOSTYK" in run.stderr
