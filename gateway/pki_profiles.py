@@ -137,6 +137,33 @@ DEVICES: tuple[PartySpec, ...] = (
     _device("device-gnss-tracker", "KZ-TRANSIT", "Transit GNSS and e-seal tracker service"),
     _device("device-expired", "KZ-NURZHOLY", "Nur Zholy radiation portal, old unit", expired=True),
     _device("device-revoked", "KZ-NURZHOLY", "Nur Zholy radiation portal, lost unit", revoked=True),
+    # The other four China-border road crossings (issue 21): six stage devices each, like Nur Zholy.
+    _device("device-dostyk-anpr", "KZ-DOSTYK", "Dostyk entry plate recognition"),
+    _device("device-dostyk-radiation", "KZ-DOSTYK", "Dostyk radiation portal"),
+    _device("device-dostyk-wim", "KZ-DOSTYK", "Dostyk weigh-in-motion and dimensions"),
+    _device("device-dostyk-xray", "KZ-DOSTYK", "Dostyk X-ray scanner"),
+    _device("device-dostyk-docs", "KZ-DOSTYK", "Dostyk document registration"),
+    _device("device-dostyk-exit", "KZ-DOSTYK", "Dostyk exit barrier"),
+    _device("device-bakhty-anpr", "KZ-BAKHTY", "Bakhty entry plate recognition"),
+    _device("device-bakhty-radiation", "KZ-BAKHTY", "Bakhty radiation portal"),
+    _device("device-bakhty-wim", "KZ-BAKHTY", "Bakhty weigh-in-motion and dimensions"),
+    _device("device-bakhty-xray", "KZ-BAKHTY", "Bakhty X-ray scanner"),
+    _device("device-bakhty-docs", "KZ-BAKHTY", "Bakhty document registration"),
+    _device("device-bakhty-exit", "KZ-BAKHTY", "Bakhty exit barrier"),
+    _device("device-maikapshagai-anpr", "KZ-MAIKAPSHAGAI", "Maikapshagai entry plate recognition"),
+    _device("device-maikapshagai-radiation", "KZ-MAIKAPSHAGAI", "Maikapshagai radiation portal"),
+    _device(
+        "device-maikapshagai-wim", "KZ-MAIKAPSHAGAI", "Maikapshagai weigh-in-motion and dimensions"
+    ),
+    _device("device-maikapshagai-xray", "KZ-MAIKAPSHAGAI", "Maikapshagai X-ray scanner"),
+    _device("device-maikapshagai-docs", "KZ-MAIKAPSHAGAI", "Maikapshagai document registration"),
+    _device("device-maikapshagai-exit", "KZ-MAIKAPSHAGAI", "Maikapshagai exit barrier"),
+    _device("device-kolzhat-anpr", "KZ-KOLZHAT", "Kolzhat entry plate recognition"),
+    _device("device-kolzhat-radiation", "KZ-KOLZHAT", "Kolzhat radiation portal"),
+    _device("device-kolzhat-wim", "KZ-KOLZHAT", "Kolzhat weigh-in-motion and dimensions"),
+    _device("device-kolzhat-xray", "KZ-KOLZHAT", "Kolzhat X-ray scanner"),
+    _device("device-kolzhat-docs", "KZ-KOLZHAT", "Kolzhat document registration"),
+    _device("device-kolzhat-exit", "KZ-KOLZHAT", "Kolzhat exit barrier"),
 )
 
 # Issuing order matters: the root first, then the issuing CA, then the leaves it issues.

@@ -1,9 +1,14 @@
 """A checkpoint simulator: the devices of an electronic checkpoint (and transit trackers) as a real
 process that drives trucks through the six stages and along a corridor, reporting to the gateway.
 
-    python -m simulators.checkpoint --gateway URL --pki certs/dev \\
+    python -m simulators.checkpoint --gateway URL --pki certs/dev [--checkpoint KZ-DOSTYK] \\
         --truck 123ABC02 --truck 512KTC08:mass=44900 --truck 777XYZ01:radiation=alarm,lane=L2 \\
         [--stage-seconds 0.5] [--transit 512KTC08 --fixes 12 --deviation-km 45]
+
+Any checkpoint of mappings/checkpoints.toml can be driven (default KZ-NURZHOLY); its six devices
+are the ones the mapping binds to it. A transit follows the corridor that starts at that checkpoint
+unless --corridor names a file. An entry outside the checkpoint's working hours is refused by the
+gateway (`checkpoint-closed`), and the truck is reported as "refused".
 
 Truck options (after the colon, comma-separated): mass=KG, axles=N, radiation=alarm, scanner=anomaly,
 documents=invoice+cmr, lane=L1, exit-tries=N. Each stage is printed as it happens. Devices sign every
@@ -200,6 +205,14 @@ def run_transit(tracker: SignedDevice, plate: str, corridor: Path, fixes: int, d
         time.sleep(fix_s)
 
 
+def corridor_from(checkpoint: str) -> Path:
+    """The corridor file whose entry is `checkpoint`."""
+    for path in sorted((ROOT / "mappings" / "corridors").glob("*.toml")):
+        if tomllib.loads(path.read_text())["entry_checkpoint"] == checkpoint:
+            return path
+    raise SystemExit(f"No corridor starts at {checkpoint}; name one with --corridor.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulators.checkpoint", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -210,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage-seconds", type=float, default=0.5)
     parser.add_argument("--transit", help="plate of a vehicle in transit to track")
     parser.add_argument(
-        "--corridor", type=Path, default=ROOT / "mappings" / "corridors" / "china-uzbekistan.toml"
+        "--corridor", type=Path, help="default: the corridor that starts at --checkpoint"
     )
     parser.add_argument("--fixes", type=int, default=10)
     parser.add_argument("--fix-seconds", type=float, default=0.2)
@@ -222,9 +235,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     mapping = tomllib.loads((ROOT / "mappings" / "checkpoints.toml").read_text())
+    if args.checkpoint not in mapping["checkpoints"]:
+        raise SystemExit(
+            f"There is no checkpoint {args.checkpoint} in mappings/checkpoints.toml; known: "
+            f"{', '.join(sorted(mapping['checkpoints']))}."
+        )
     slugs = mapping["checkpoints"][args.checkpoint]["devices"]
+    missing = [stage for stage in STAGES if stage not in slugs]
+    if missing and args.truck:
+        raise SystemExit(f"{args.checkpoint} has no device for {', '.join(missing)}.")
     pki = args.pki or default_pki_dir()
-    devices = {stage: SignedDevice(args.gateway, pki, slugs[stage]) for stage in STAGES}
+    devices = {
+        stage: SignedDevice(args.gateway, pki, slugs[stage]) for stage in STAGES if stage in slugs
+    }
     results: dict[str, str] = {}
     lanes: dict[str, list[Truck]] = {}
     for truck in args.truck:
@@ -241,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         thread.join()
     if args.transit:
         tracker = SignedDevice(args.gateway, pki, mapping["trackers"]["devices"][0])
-        run_transit(tracker, args.transit, args.corridor, args.fixes, args.deviation_km,
+        corridor = args.corridor or corridor_from(args.checkpoint)
+        run_transit(tracker, args.transit, corridor, args.fixes, args.deviation_km,
                     args.fix_seconds, args.seal_open_at, args.track_hours)  # fmt: skip
     print(json.dumps({"results": results}), flush=True)
     return 0

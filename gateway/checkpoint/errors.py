@@ -63,3 +63,7 @@ class VisitNotFound(GatewayError):
 
 class ActionNotAllowed(GatewayError):
     code, status, title = "action-not-allowed", 409, "The action is not allowed in this state"
+
+
+class CheckpointClosed(GatewayError):
+    code, status, title = "checkpoint-closed", 409, "The checkpoint is closed at this time"

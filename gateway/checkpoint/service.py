@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.checkpoint import exit_permit as permits
 from gateway.checkpoint import officers
 from gateway.checkpoint.errors import (
+    CheckpointClosed,
     DeviceNotForThis,
     EventIdReused,
     InvalidEvent,
@@ -63,6 +64,15 @@ class CheckpointService:
             raise InvalidEvent(
                 f"The reading is dated {event.measured_at.isoformat()}, too far from the gateway's "
                 f"time {now.isoformat()}: check the device's clock.", field="measured_at",
+            )  # fmt: skip
+        if event.stage == "entry" and not checkpoint.hours.is_open(event.measured_at):
+            # A closed post takes no vehicle in: the barrier stays down and no visit is opened, so
+            # nothing waits half-registered overnight. Vehicles already inside finish their stages.
+            opens = checkpoint.hours.next_opening(event.measured_at)
+            raise CheckpointClosed(
+                f"{event.checkpoint} is closed at {event.measured_at.isoformat()} (working hours "
+                f"{checkpoint.hours.text}); vehicle {event.plate} is not registered. It next opens "
+                f"at {opens.isoformat()}.", opens_at=opens.isoformat(),
             )  # fmt: skip
         try:
             return self._judge(device, event, body, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from shapely.geometry import LineString, Point
 
 from gateway.checkpoint.errors import PositionRefused
 from gateway.checkpoint.events import Position
+from gateway.checkpoint.registry import Checkpoint
 from gateway.errors import ConfigurationError
 
 GEOD = Geod(ellps="WGS84")
@@ -74,11 +76,27 @@ class Corridor:
         return float(lat), float(lon)
 
 
-def load_corridors(directory: Path) -> dict[str, Corridor]:
-    corridors = {}
+_FIELDS = ("id", "name", "entry_checkpoint", "exit_checkpoint", "width_km", "max_duration_hours",
+           "max_stop_minutes", "max_speed_kmh", "waypoints")  # fmt: skip
+
+
+def load_corridors(
+    directory: Path, checkpoints: Mapping[str, Checkpoint] | None = None
+) -> dict[str, Corridor]:
+    """Every corridor in `directory`. A malformed file stops the gateway at start with a sentence
+    naming the file and what is wrong: a corridor judged wrongly would raise false alerts or none.
+    With `checkpoints`, its entry and exit must be known, and its ends lie within its half-width of
+    those that have a position (so a line drawn from the wrong place is caught)."""
+    corridors: dict[str, Corridor] = {}
     for path in sorted(Path(directory).glob("*.toml")):
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"The corridor {path} cannot be read: {exc}") from exc
+        missing = [name for name in _FIELDS if name not in raw]
+        if missing:
+            raise ConfigurationError(f"The corridor {path} lacks {', '.join(missing)}.")
+        try:
             spec = CorridorSpec(
                 id=str(raw["id"]),
                 name=str(raw["name"]),
@@ -88,12 +106,54 @@ def load_corridors(directory: Path) -> dict[str, Corridor]:
                 max_duration_hours=float(raw["max_duration_hours"]),
                 max_stop_minutes=float(raw["max_stop_minutes"]),
                 max_speed_kmh=float(raw["max_speed_kmh"]),
-                waypoints=tuple((float(a), float(b)) for a, b in raw["waypoints"]),
+                waypoints=tuple(_waypoint(path, i, p) for i, p in enumerate(raw["waypoints"], 1)),
             )
-        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise ConfigurationError(f"The corridor {path} cannot be read: {exc}") from exc
-        corridors[spec.id] = Corridor(spec)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"The corridor {path} has a value of the wrong type: {exc}"
+            ) from exc
+        if spec.id in corridors:
+            raise ConfigurationError(
+                f"The corridor {path} repeats the id {spec.id!r} of another file."
+            )
+        corridor = Corridor(spec)
+        if checkpoints is not None:
+            _check_ends(path, corridor, checkpoints)
+        corridors[spec.id] = corridor
     return corridors
+
+
+def _waypoint(path: Path, number: int, point: object) -> tuple[float, float]:
+    if (
+        not isinstance(point, list) or len(point) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+        or not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180)
+    ):  # fmt: skip
+        raise ConfigurationError(
+            f"Waypoint {number} of the corridor {path} is {point!r}, not a [lat, lon] pair of "
+            "degrees (latitude -90..90, longitude -180..180)."
+        )
+    return float(point[0]), float(point[1])
+
+
+def _check_ends(path: Path, corridor: Corridor, checkpoints: Mapping[str, Checkpoint]) -> None:
+    spec = corridor.spec
+    ends = ((spec.entry_checkpoint, spec.waypoints[0], "first"),
+            (spec.exit_checkpoint, spec.waypoints[-1], "last"))  # fmt: skip
+    for code, (lat, lon), which in ends:
+        checkpoint = checkpoints.get(code)
+        if checkpoint is None:
+            raise ConfigurationError(
+                f"The corridor {path} names the checkpoint {code}, which is not configured."
+            )
+        if checkpoint.lat is None or checkpoint.lon is None:
+            continue  # no sourced position to compare with
+        _, _, metres = GEOD.inv(lon, lat, checkpoint.lon, checkpoint.lat)
+        if metres > spec.width_km * 500.0:
+            raise ConfigurationError(
+                f"The {which} waypoint of the corridor {path} is {metres / 1000:.0f} km from its "
+                f"checkpoint {code}, more than half the corridor's width ({spec.width_km / 2:g} km)."
+            )
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def build_checkpoint(
 ) -> CheckpointParts:
     registry = load_registry(config.mappings_dir / "checkpoints.toml", config.pki_dir)
     rules = load_gate_rules(config.mappings_dir / "gate_rules.toml")
-    corridors = load_corridors(config.mappings_dir / "corridors")
+    corridors = load_corridors(config.mappings_dir / "corridors", registry.checkpoints)
     store = CheckpointStore(engine, clock)
     transits = TransitMonitor(store, corridors)
     notices = NoticeIntake(

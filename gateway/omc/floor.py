@@ -139,7 +139,13 @@ class Projection:
 def movements(svc: Services) -> dict[str, Any]:
     registry = svc.checkpoint.registry.checkpoints
     corridors = svc.checkpoint.transits.corridors
-    points = [(c.lat, c.lon) for c in registry.values()]
+    # A checkpoint with no sourced position (lat/lon left out of the mapping) is not drawn.
+    placed = {
+        code: (c.lat, c.lon)
+        for code, c in registry.items()
+        if c.lat is not None and c.lon is not None
+    }
+    points = list(placed.values())
     points += [p for c in corridors.values() for p in c.spec.waypoints]
     proj = Projection(points)
     with svc.store.reading() as s:
@@ -165,8 +171,8 @@ def movements(svc: Services) -> dict[str, Any]:
         "width": MAP_W,
         "height": MAP_H,
         "checkpoints": [
-            {"code": code, "name": c.name, "xy": proj.xy(c.lat, c.lon)}
-            for code, c in sorted(registry.items())
+            {"code": code, "name": registry[code].name, "xy": proj.xy(*position)}
+            for code, position in sorted(placed.items())
         ],
         "corridors": [
             {

@@ -169,10 +169,11 @@ class Checkpoint:
 
     def notice(self, plate: str, applications: list[str], *, reference: str | None = None,
                version: int = 1, signer: str = CARRIER, declared_kg: int = 36200, axles: int = 5,
-               transit: tuple[str, str] | None = None, carrier_bin: str = "181240044780") -> requests.Response:  # fmt: skip
+               transit: tuple[str, str] | None = None, carrier_bin: str = "181240044780",
+               checkpoint: str = "KZ-NURZHOLY") -> requests.Response:  # fmt: skip
         body = notice_xml(plate, applications, reference=reference or f"PAN-{secrets.token_hex(4)}",
                           version=version, declared_kg=declared_kg, axles=axles, transit=transit,
-                          carrier_bin=carrier_bin, arrival=self.clock())  # fmt: skip
+                          carrier_bin=carrier_bin, arrival=self.clock(), checkpoint=checkpoint)  # fmt: skip
         signed = sign_enveloped(parse_xml(body), trader_identity(self.pki, signer))
         return requests.post(f"{self.url}/api/v1/checkpoint/notices", data=signed,
                              headers={"Content-Type": "application/xml"}, timeout=30)  # fmt: skip
@@ -188,7 +189,7 @@ class Checkpoint:
 
 def notice_xml(plate: str, applications: list[str], *, reference: str, version: int,
                declared_kg: int, axles: int, transit: tuple[str, str] | None, carrier_bin: str,
-               arrival: dt.datetime) -> bytes:  # fmt: skip
+               arrival: dt.datetime, checkpoint: str = "KZ-NURZHOLY") -> bytes:  # fmt: skip
     apps = "".join(f"<ApplicationId>{a}</ApplicationId>" for a in applications)
     transit_xml = (
         f"<Transit><Corridor>{transit[0]}</Corridor><ExitCheckpoint>{transit[1]}</ExitCheckpoint>"
@@ -198,7 +199,7 @@ def notice_xml(plate: str, applications: list[str], *, reference: str, version: 
     )
     return f"""<ArrivalNotice xmlns="urn:kz:nsw:notice:1">
   <CarrierBIN>{carrier_bin}</CarrierBIN><NoticeReference>{reference}</NoticeReference>
-  <Version>{version}</Version><Checkpoint>KZ-NURZHOLY</Checkpoint>
+  <Version>{version}</Version><Checkpoint>{checkpoint}</Checkpoint>
   <ExpectedArrival>{arrival.isoformat()}</ExpectedArrival>
   <Vehicle><Plate>{plate}</Plate><TrailerPlate>45AB02</TrailerPlate><Country>KZ</Country>
     <Axles>{axles}</Axles><DeclaredGrossMassKg>{declared_kg}</DeclaredGrossMassKg></Vehicle>
