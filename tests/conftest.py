@@ -32,6 +32,15 @@ pytest_plugins = ["tests.gateway_fixtures"]
 SAMPLES = shipped("samples")
 _real_connect = socket.socket.connect
 
+# Each of these runs for minutes in subprocesses of its own. xdist (--dist loadgroup) hands out
+# tests in collection order, so collected last they would start when the other worker is already
+# idle and the run would wait for them alone; collected first they overlap with everything else.
+STARTS_FIRST = ("tests/e2e/test_readme.py", "tests/e2e/test_installed_wheel.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in STARTS_FIRST)  # stable sort
+
 
 def _loopback_only(self: socket.socket, address: object) -> None:
     if isinstance(address, tuple) and self.family in (socket.AF_INET, socket.AF_INET6):
