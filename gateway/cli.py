@@ -23,9 +23,10 @@ from gateway.cli_options import (
     signing_identity,
     trader_client,
 )
-from gateway.cli_serve import serve, standins, stop_on_signals
+from gateway.cli_serve import serve, standins
 from gateway.config import load_config
 from gateway.omc.cli import omc
+from gateway.processes import stop_on_signals
 from gateway.resources import nsw_home
 
 

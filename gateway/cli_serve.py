@@ -3,13 +3,12 @@ stand-in agencies for local use)."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 
 import click
 
 from gateway.config import load_config
+from gateway.processes import stop_on_signals
 
 
 @click.command()
@@ -103,11 +102,3 @@ def standins(env_file: Path | None, base_port: int | None, pki_dir: Path | None)
         echo=lambda line: click.echo(line),
         note=lambda line: click.echo(line, err=True),
     )
-
-
-def stop_on_signals(stop: object) -> None:
-    def handler(_signum: int, _frame: object) -> None:
-        threading.Thread(target=stop, daemon=True).start()  # type: ignore[arg-type]
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -121,3 +123,14 @@ class ProcessGroup:
                 process.kill()
                 process.wait()
         self.processes.clear()
+
+
+def stop_on_signals(stop: Callable[[], object]) -> None:
+    """Call `stop` (on a thread of its own: it may block, a signal handler must not) at SIGTERM or
+    SIGINT, so a command that serves or supervises ends cleanly on Ctrl-C or a service stop."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        threading.Thread(target=stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

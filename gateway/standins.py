@@ -5,14 +5,12 @@ SIGTERM and stops everything it started."""
 
 from __future__ import annotations
 
-import signal
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
-from gateway.processes import ProcessGroup, free_port
+from gateway.processes import ProcessGroup, free_port, stop_on_signals
 from simulators.trader_inbox import start_trader_inbox
 
 AGENCIES = ("customs", "transport", "agriculture", "health")
@@ -39,12 +37,7 @@ def run_standins(
 ) -> None:
     """Start the stand-ins, announce them, wait for a stop signal, stop them."""
     stopped = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals(stopped.set)
     logdir = Path(tempfile.mkdtemp(prefix="nsw-standins-"))
     group = ProcessGroup(logdir)
     inbox = None

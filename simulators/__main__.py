@@ -9,13 +9,10 @@ Runs one stand-in agency as a process, prints its URL, and stops cleanly on SIGT
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
-from simulators.common import FAULTS
+from simulators.common import FAULTS, stop_event_on_signals
 from simulators.server import FACTORIES, start_agency
 
 
@@ -38,13 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", choices=FAULTS, default=None, help="spoil every answer")
     args = parser.parse_args(argv)
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event_on_signals()
     agency = start_agency(
         args.code,
         args.host,

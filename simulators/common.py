@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -157,3 +159,15 @@ class Decision:
 def chapter(hs_code: str) -> str:
     """The HS chapter: the first two digits of the 10-digit TN VED code."""
     return hs_code[:2]
+
+
+def stop_event_on_signals() -> threading.Event:
+    """An event set at SIGTERM or SIGINT: a stand-in process serves until it is set."""
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop

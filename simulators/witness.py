@@ -15,14 +15,12 @@ import binascii
 import hashlib
 import json
 import os
-import signal
 import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
+from simulators.common import stop_event_on_signals
 from simulators.server import ServingThread
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -271,13 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vkey-file", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event_on_signals()
     args.state_dir.mkdir(parents=True, exist_ok=True)
     key = load_or_make_key(args.key_file or args.state_dir / f"{args.name}.key")
     logs = {k.name: k for k in (LogKey.from_vkey(p.read_text()) for p in args.log_vkey)}
