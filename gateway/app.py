@@ -10,6 +10,7 @@ from flask import Flask, Response, jsonify
 from gateway.bootstrap import Services, build_services
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
+from gateway.i18n.web import init_i18n
 from gateway.omc.wiring import init_omc
 from gateway.web import (
     api,
@@ -31,6 +32,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["nsw"] = services
+    init_i18n(app, default_locale=config.default_locale)  # before any page or problem is made
     params.install_converters(app)  # before any route: every path parameter is bounded
     problems.install(app)
     headers.install(app, config)

@@ -78,6 +78,8 @@ class Config:
     witness_quorum: int = 0
     # Strict-Transport-Security max-age (issue 15, item 11); None: decided by `hsts_max_age()`.
     hsts_max_age_s: int | None = None
+    # The language of a reader who asks for none we speak (kk, ru, en; issue 21, item 2).
+    default_locale: str = "en"
 
     @property
     def log_key_path(self) -> Path:
@@ -136,6 +138,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         omc_client_cert_header=env.get("NSW_OMC_CLIENT_CERT_HEADER", ""),
         omc_trusted_proxies=_tokens(env, "NSW_OMC_TRUSTED_PROXIES"),
         metrics_tokens=_tokens(env, "NSW_METRICS_TOKENS"),
+        default_locale=env.get("NSW_DEFAULT_LOCALE", "en"),
         notify_allow_http=_flag(env, "NSW_NOTIFY_ALLOW_HTTP"),
         notify_allow_private=_flag(env, "NSW_NOTIFY_ALLOW_PRIVATE"),
         notify_max_attempts=int(env.get("NSW_NOTIFY_MAX_ATTEMPTS", 8)),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from gateway.i18n.text import Text as Sentence
+
 INT63_MAX = 2**63 - 1  # BigInteger columns, and every INTEGER in SQLite
 INT32_MAX = 2**31 - 1  # Integer columns on PostgreSQL
 
@@ -35,10 +37,12 @@ class Text:
         return re.fullmatch(f"{self.chars}*", value) is not None
 
     def sentence(self, name: str) -> str:
-        return (
-            f"{name!r} must be {self.what}: {self.min_length} to {self.max_length} characters "
-            f"of {self.chars}."
-        )
+        # A sentence said again in the reader's language (gateway.i18n); `what` is in the catalogs.
+        return Sentence(
+            "%(name)s must be %(what)s: %(min)s to %(max)s characters of %(chars)s.",
+            name=repr(name), what=Sentence(self.what), min=self.min_length,
+            max=self.max_length, chars=self.chars,
+        )  # fmt: skip
 
 
 # The kinds the gateway's columns take (gateway/storage/models.py).

@@ -136,6 +136,12 @@ class Accounts:
                 row.session_generation += 1
                 self._sign_in(s, row, method, "signed-out", address)
 
+    def set_locale(self, username: str, locale: str) -> None:
+        """Remember the officer's language (one of gateway.i18n.SUPPORTED, checked by the caller)."""
+        with self.store.transaction() as s:
+            if (row := s.get(OmcAccountRow, username)) is not None:
+                row.locale = locale
+
     # --- administration -------------------------------------------------------------------------
 
     def add(
@@ -263,4 +269,4 @@ def _valid(username: str, role: str, agency: str | None) -> Officer:
 
 
 def _officer(row: OmcAccountRow) -> Officer:
-    return Officer(row.username, Role(row.role), row.agency, row.session_generation)
+    return Officer(row.username, Role(row.role), row.agency, row.session_generation, row.locale)

@@ -31,7 +31,7 @@ from gateway.omc.errors import CertificateRefused, LoginRefused, NotSignedIn, Ro
 from gateway.omc.roles import Officer, Perm
 
 F = TypeVar("F", bound=Callable[..., Any])
-PUBLIC_ENDPOINTS = frozenset({"omc.login", "omc.static"})
+PUBLIC_ENDPOINTS = frozenset({"omc.login", "omc.static", "omc.set_language"})
 
 
 def services() -> Services:

@@ -57,6 +57,8 @@ class Officer:
     agency: str | None = None
     # The account's session generation when it was read: a session made at sign-in carries it.
     generation: int = field(default=0, compare=False)
+    # The language the officer chose on the OMC's switch (gateway.i18n), None until then.
+    locale: str | None = field(default=None, compare=False)
 
     def may(self, perm: Perm) -> bool:
         return perm in GRANTS[self.role]

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from gateway.i18n.web import gettext
 from gateway.limits import ALERT_KEY, CASE_ID, NOTE, RECORD_ID
 from gateway.omc import actions
 from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
+from gateway.omc.labels import label
 from gateway.omc.roles import Perm
 from gateway.web.params import form_text, path_text
 
@@ -43,9 +45,13 @@ def retry_case(case_id: str) -> WerkzeugResponse | str:
 
     def do() -> str:
         actions.retry_case(services(), officer(), case_id)
-        return f"Case {case_id} is queued for {agency} again."
+        return gettext("Case %(case)s is queued for %(agency)s again.", case=case_id, agency=agency)
 
-    return _confirm_or_do("Retry an escalated case", f"Send case {case_id} to {agency} again.", do)
+    return _confirm_or_do(
+        gettext("Retry an escalated case"),
+        gettext("Send case %(case)s to %(agency)s again.", case=case_id, agency=agency),
+        do,
+    )
 
 
 @bp.post("/actions/acknowledge/<transit_id>/<key>")
@@ -56,10 +62,14 @@ def acknowledge_alert(transit_id: str, key: str) -> WerkzeugResponse | str:
 
     def do() -> str:
         actions.acknowledge_alert(services(), officer(), transit_id, key)
-        return f"Alert {key} of transit {transit_id} acknowledged."
+        return gettext(
+            "Alert %(key)s of transit %(transit)s acknowledged.", key=key, transit=transit_id
+        )
 
     return _confirm_or_do(
-        "Acknowledge an alert", f"Acknowledge alert {key} of transit {transit_id}.", do
+        gettext("Acknowledge an alert"),
+        gettext("Acknowledge alert %(key)s of transit %(transit)s.", key=key, transit=transit_id),
+        do,
     )
 
 
@@ -76,14 +86,17 @@ def record_inspection(visit_id: str, finding_id: str) -> WerkzeugResponse | str:
         actions.record_inspection(
             services(), officer(), visit_id, finding_id, cleared=cleared, note=note
         )
-        return f"Inspection result recorded for finding {finding_id}."
+        return gettext("Inspection result recorded for finding %(finding)s.", finding=finding_id)
 
-    outcome = "cleared" if cleared else "refused"
+    outcome = label("cleared" if cleared else "refused")
     return _confirm_or_do(
-        "Record an inspection result",
-        f"Record finding {finding_id} of visit {visit_id} as {outcome}: {note}",
+        gettext("Record an inspection result"),
+        gettext(
+            "Record finding %(finding)s of visit %(visit)s as %(outcome)s: %(note)s",
+            finding=finding_id, visit=visit_id, outcome=outcome, note=note,
+        ),
         do,
-    )
+    )  # fmt: skip
 
 
 @bp.post("/actions/clear/<visit_id>")
@@ -94,8 +107,14 @@ def clear_vehicle(visit_id: str) -> WerkzeugResponse | str:
 
     def do() -> str:
         actions.clear_vehicle(services(), officer(), visit_id, reason)
-        return f"Vehicle of visit {visit_id} cleared by hand; the barrier opens."
+        return gettext(
+            "Vehicle of visit %(visit)s cleared by hand; the barrier opens.", visit=visit_id
+        )
 
     return _confirm_or_do(
-        "Clear a vehicle by hand", f"Open the exit barrier for visit {visit_id}: {reason}", do
+        gettext("Clear a vehicle by hand"),
+        gettext(
+            "Open the exit barrier for visit %(visit)s: %(reason)s", visit=visit_id, reason=reason
+        ),
+        do,
     )

@@ -6,10 +6,13 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from gateway.i18n import Text, localize
+from gateway.i18n.web import gettext
 from gateway.limits import PASSWORD, USERNAME
 from gateway.omc.auth import accounts, officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.errors import BadAccount
+from gateway.omc.labels import label
 from gateway.omc.roles import Perm, Role
 from gateway.web.params import form_text, path_text
 
@@ -42,9 +45,9 @@ def admin_add_account() -> WerkzeugResponse:
             by=officer().username,
         )
     except BadAccount as exc:
-        flash(exc.detail, "error")
+        flash(localize(exc.detail, gettext), "error")
     else:
-        flash(f"Account {form.get('username')} added.")
+        flash(gettext("Account %(name)s added.", name=form.get("username")))
     return redirect(url_for("omc.admin"))
 
 
@@ -56,7 +59,7 @@ def admin_change_account(username: str) -> WerkzeugResponse:
     change = request.form.get("change", "")
     try:
         if change in ("disable", "role") and username == officer().username:
-            raise BadAccount("You cannot disable your own account, nor change its role.")
+            raise BadAccount(Text("You cannot disable your own account, nor change its role."))
         accounts().change(
             username,
             by=officer().username,
@@ -67,7 +70,7 @@ def admin_change_account(username: str) -> WerkzeugResponse:
             agency=request.form.get("agency", "").strip() or None,
         )
     except BadAccount as exc:
-        flash(exc.detail, "error")
+        flash(localize(exc.detail, gettext), "error")
     else:
-        flash(f"Account {username}: {change} done.")
+        flash(gettext("Account %(name)s: %(change)s done.", name=username, change=label(change)))
     return redirect(url_for("omc.admin"))

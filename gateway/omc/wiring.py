@@ -26,12 +26,14 @@ from gateway.omc import (  # noqa: F401 - the view modules add their routes to t
     views_audit,
     views_charts,
     views_floor,
+    views_language,
 )
 from gateway.omc.accounts import Accounts
 from gateway.omc.blueprint import bp
 from gateway.omc.client_cert import CertificateSignIn
 from gateway.omc.csrf import csrf_token
 from gateway.omc.errors import NotSignedIn, OmcNotConfigured
+from gateway.omc.labels import label
 from gateway.omc.roles import Perm
 
 log = logging.getLogger(__name__)
@@ -88,11 +90,14 @@ def _not_configured() -> Blueprint:
 @bp.app_context_processor
 def _template_helpers() -> dict[str, object]:
     services: Services = current_app.extensions["nsw"]
+    missing = missing_endpoints(services.specs)
     return {
         "csrf_token": csrf_token,
         "Perm": Perm,
         "who": g.get("officer"),
-        "missing_agencies": missing_endpoints(services.specs),
+        "missing_agencies": missing,
+        "missing_variables": [f"NSW_AGENCY_{code.upper()}_URL" for code in missing],
+        "label": label,
     }
 
 

@@ -9,14 +9,34 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from gateway.errors import PROBLEM_BASE, BodyTooLarge, GatewayError, ServiceUnavailable
+from gateway.i18n import N_, Text, localize
+from gateway.i18n.web import gettext
 from gateway.storage.db import DatabaseUnavailable, disconnect_reason, is_disconnect
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+# Werkzeug's names of the HTTP errors the gateway lets through (routing, methods), translated.
+HTTP_TITLES = frozenset({
+    N_("Bad Request"), N_("Unauthorized"), N_("Forbidden"), N_("Not Found"),
+    N_("Method Not Allowed"), N_("Not Acceptable"), N_("Conflict"), N_("Request Entity Too Large"),
+    N_("Unsupported Media Type"), N_("Too Many Requests"), N_("Internal Server Error"),
+})  # fmt: skip
+# Werkzeug's long English descriptions, in our own words, for the errors a reader meets most.
+_HTTP_DETAILS = {
+    404: Text("Nothing is at this address. Check the path against the API description."),
+    405: Text(
+        "This address does not take this method. Check the method against the API description."
+    ),
+}
 
 
 def problem_response(error: GatewayError) -> Response:
-    response = jsonify(error.problem(instance=request.path))
+    doc = error.problem(instance=request.path)
+    # The reader's language (Accept-Language; gateway.i18n): title and detail are said again in
+    # it, the `type` and every extension member stay as they are. Content-Language: gateway.i18n.
+    doc["title"] = gettext(error.title)
+    doc["detail"] = localize(error.detail, gettext)
+    response = jsonify(doc)
     response.status_code = error.status
     response.mimetype = PROBLEM_JSON
     if isinstance(error, ServiceUnavailable):
@@ -33,17 +53,21 @@ def install(app: Flask) -> None:
     def _too_large(_error: RequestEntityTooLarge) -> Response:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         return problem_response(
-            BodyTooLarge(f"The body is larger than the limit of {limit} bytes.", limit=limit)
+            BodyTooLarge(
+                Text("The body is larger than the limit of %(limit)s bytes.", limit=limit),
+                limit=limit,
+            )
         )
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
+        code = error.code or 500
         response = jsonify(
             {
                 "type": PROBLEM_BASE + f"http-{error.code}",
-                "title": error.name,
+                "title": gettext(error.name) if error.name in HTTP_TITLES else error.name,
                 "status": error.code,
-                "detail": error.description,
+                "detail": localize(_HTTP_DETAILS.get(code, error.description or ""), gettext),
                 "instance": request.path,
             }
         )
@@ -58,10 +82,10 @@ def install(app: Flask) -> None:
         if is_disconnect(error):
             log.warning("database connection lost on %s %s: %s", request.method, request.path,
                         disconnect_reason(error))  # fmt: skip
-            return problem_response(DatabaseUnavailable(
+            return problem_response(DatabaseUnavailable(Text(
                 "The gateway lost its database connection while handling this request. "
                 "Send the same request again."
-            ))  # fmt: skip
+            )))  # fmt: skip
         return _unexpected(error)
 
     @app.errorhandler(Exception)
@@ -70,10 +94,12 @@ def install(app: Flask) -> None:
         response = jsonify(
             {
                 "type": PROBLEM_BASE + "internal",
-                "title": "Internal error",
+                "title": gettext("Internal error"),
                 "status": 500,
-                "detail": "The gateway failed to handle this request. Nothing you sent was lost "
-                "if you got no 202; please retry, and report the time of the request if it recurs.",
+                "detail": gettext(
+                    "The gateway failed to handle this request. Nothing you sent was lost if you "
+                    "got no 202; please retry, and report the time of the request if it recurs."
+                ),
                 "instance": request.path,
             }
         )

@@ -225,7 +225,8 @@ def test_an_alert_is_acknowledged_with_who_and_when(omc_floor) -> None:  # type:
     row = re.search(
         rf'<tr data-alert="{re.escape(key)}" class="acknowledged">.*?</tr>', movements, re.S
     )
-    assert row and f'by op at <span class="time">{alert["acknowledged_at"]}</span>' in row.group(0)
+    # The time as the reader writes it, the exact moment kept in <time datetime> (gateway.i18n).
+    assert row and f'by op at <time datetime="{alert["acknowledged_at"]}">' in row.group(0)
     assert "Acknowledge…" not in row.group(0)
     ((application, who, body),) = _trail(omc_floor.cp.services.store, "officer-action")
     assert (application, who) == (app_id, "officer:op")
