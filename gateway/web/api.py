@@ -20,6 +20,7 @@ from gateway.errors import (
     NotFound,
     UnsupportedMediaType,
 )
+from gateway.i18n import Text
 from gateway.identifiers import Bin
 from gateway.limits import APPLICATION_ID
 from gateway.receipt import signed_receipt
@@ -46,8 +47,11 @@ def services() -> Services:
 def submit() -> tuple[Response, int]:
     if request.mimetype not in XML_TYPES:
         raise UnsupportedMediaType(
-            f"Send the signed application as application/xml, not {request.mimetype or 'no type'}."
-        )
+            Text("Send the signed application as application/xml, not %(type)s.",
+                 type=request.mimetype)
+            if request.mimetype
+            else Text("Send the signed application as application/xml; this request names no type.")
+        )  # fmt: skip
     body = read_body()  # whole or refused (413), never cut at the limit
     accepted = services().intake.submit(body, request_id=g.get("request_id"))
     app = services().store.application(accepted.application_id)
@@ -206,7 +210,7 @@ def notification_url(bin_: str) -> Response:
 @bp.put("/traders/<bin_>/notification-url")
 def register_notification_url(bin_: str) -> Response:
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType('Send {"url": "https://..."} as application/json.')
+        raise UnsupportedMediaType(Text('Send {"url": "https://..."} as application/json.'))
     body = read_body(SUBSCRIPTION_MAX_BYTES)
     bin_, signer = _trader_bin(bin_)
     try:
