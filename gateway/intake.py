@@ -18,6 +18,7 @@ from lxml import etree
 from gateway.application import read_application
 from gateway.clock import Clock
 from gateway.errors import ReferenceConflict, SchemaViolation, SignerNotDeclarant
+from gateway.i18n import Text
 from gateway.representatives import Representatives
 from gateway.routing import Rule, route
 from gateway.storage.repository import DuplicateReference, Message, NewApplication, Store
@@ -120,9 +121,14 @@ class Intake:
                 self._register_key(verified.signer)
                 return Accepted(dup.existing_id, created=False, received_at=None)
             raise ReferenceConflict(
-                f"Trader reference {application.trader_reference!r} was already used by BIN "
-                f"{application.declarant} for a different application ({dup.existing_id}). "
-                "Use a new reference for a new application.",
+                Text(
+                    "Trader reference %(reference)s was already used by BIN %(bin)s for a "
+                    "different application (%(existing)s). Use a new reference for a new "
+                    "application.",
+                    reference=repr(application.trader_reference),
+                    bin=application.declarant,
+                    existing=dup.existing_id,
+                ),
                 existing=dup.existing_id,
             ) from dup
         # Step 7: the signer's certificate may now sign HTTP requests to read its applications.
@@ -135,10 +141,14 @@ class Intake:
         if signer.bin and self.representatives.may_act_for(signer.bin, declarant):
             return
         raise SignerNotDeclarant(
-            f"The document is signed with a certificate of BIN {signer.bin or 'none'}, but the "
-            f"declarant is BIN {declarant}, and BIN {signer.bin or 'none'} is not registered to "
-            "represent it. Sign with a certificate issued to the declarant's company, or have "
-            "your company registered as its representative (customs representative, carrier).",
+            Text(
+                "The document is signed with a certificate of BIN %(signer)s, but the declarant is "
+                "BIN %(declarant)s, and BIN %(signer)s is not registered to represent it. Sign with "
+                "a certificate issued to the declarant's company, or have your company registered "
+                "as its representative (customs representative, carrier).",
+                signer=signer.bin or "none",
+                declarant=declarant,
+            )
         )
 
     def _register_key(self, signer: TrustedSigner) -> None:

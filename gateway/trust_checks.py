@@ -26,6 +26,7 @@ from gateway.errors import (
     InvalidValue,
     UntrustedCertificate,
 )
+from gateway.i18n import N_, Text
 from gateway.identifiers import Bin
 
 # An allow-list: SHA-1 and MD5 certificate signatures can be forged by collision, so a link signed
@@ -70,19 +71,30 @@ def check_ca(ca: x509.Certificate, below: int) -> None:
     constraints = extension(ca, x509.BasicConstraints)
     if constraints is None or not constraints.ca:
         raise UntrustedCertificate(
-            f"'{name}' issued a certificate on your chain but is not a certification authority "
-            "(BasicConstraints CA=false). Sign with a certificate issued by a real CA."
+            Text(
+                "'%(name)s' issued a certificate on your chain but is not a certification authority "
+                "(BasicConstraints CA=false). Sign with a certificate issued by a real CA.",
+                name=name,
+            )
         )
     usage = extension(ca, x509.KeyUsage)
     if usage is None or not usage.key_cert_sign:
         raise UntrustedCertificate(
-            f"The CA '{name}' may not sign certificates (no keyCertSign key usage). Sign with a "
-            "certificate issued by a CA that may issue certificates."
+            Text(
+                "The CA '%(name)s' may not sign certificates (no keyCertSign key usage). Sign with a "
+                "certificate issued by a CA that may issue certificates.",
+                name=name,
+            )
         )
     if constraints.path_length is not None and below > constraints.path_length:
         raise UntrustedCertificate(
-            f"The CA '{name}' may have {constraints.path_length} CA(s) below it, but the chain "
-            f"has {below}. Sign with a certificate from a permitted chain."
+            Text(
+                "The CA '%(name)s' may have %(allowed)s CA(s) below it, but the chain has %(below)s. "
+                "Sign with a certificate from a permitted chain.",
+                name=name,
+                allowed=constraints.path_length,
+                below=below,
+            )
         )
 
 
@@ -91,10 +103,17 @@ def check_validity(cert: x509.Certificate, now: dt.datetime) -> None:
     start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
     if start <= now <= end:
         return
-    state = "is not valid yet" if now < start else "has expired"
+    sentence = (
+        N_("The certificate '%(name)s' is not valid yet: it is valid from %(start)s to %(end)s, "
+           "and now is %(now)s. Sign with a currently valid certificate.")
+        if now < start
+        else N_("The certificate '%(name)s' has expired: it is valid from %(start)s to %(end)s, "
+                "and now is %(now)s. Sign with a currently valid certificate.")
+    )  # fmt: skip
     raise ExpiredCertificate(
-        f"The certificate '{describe_name(cert.subject)}' {state}: it is valid from {iso(start)} "
-        f"to {iso(end)}, and now is {iso(now)}. Sign with a currently valid certificate.",
+        Text(
+            sentence, name=describe_name(cert.subject), start=iso(start), end=iso(end), now=iso(now)
+        ),
         not_before=iso(start),
         not_after=iso(end),
     )
@@ -107,15 +126,21 @@ def check_signing_use(leaf: x509.Certificate) -> None:
     constraints = extension(leaf, x509.BasicConstraints)
     if constraints is not None and constraints.ca:
         raise CertificateNotForSigning(
-            f"'{name}' is a certification authority's certificate, which may only issue other "
-            "certificates. Sign with your personal signing certificate."
+            Text(
+                "'%(name)s' is a certification authority's certificate, which may only issue other "
+                "certificates. Sign with your personal signing certificate.",
+                name=name,
+            )
         )
     usage = extension(leaf, x509.KeyUsage)
     if usage is None or not (usage.digital_signature or usage.content_commitment):
         raise CertificateNotForSigning(
-            f"The certificate '{name}' is not issued for signing (its key usage has neither "
-            "digitalSignature nor nonRepudiation). Sign with your signing certificate, not the "
-            "authentication or encryption one."
+            Text(
+                "The certificate '%(name)s' is not issued for signing (its key usage has neither "
+                "digitalSignature nor nonRepudiation). Sign with your signing certificate, not the "
+                "authentication or encryption one.",
+                name=name,
+            )
         )
 
 
@@ -128,21 +153,30 @@ def check_client_auth_use(leaf: x509.Certificate) -> None:
     constraints = extension(leaf, x509.BasicConstraints)
     if constraints is not None and constraints.ca:
         raise CertificateNotForClientAuth(
-            f"'{name}' is a certification authority's certificate, which may only issue other "
-            "certificates. Present your personal authentication certificate."
+            Text(
+                "'%(name)s' is a certification authority's certificate, which may only issue other "
+                "certificates. Present your personal authentication certificate.",
+                name=name,
+            )
         )
     purposes = extension(leaf, x509.ExtendedKeyUsage)
     if purposes is None or ExtendedKeyUsageOID.CLIENT_AUTH not in purposes:
         raise CertificateNotForClientAuth(
-            f"The certificate '{name}' is not issued for TLS client authentication (its extended "
-            "key usage does not list clientAuth). Present your authentication certificate, not "
-            "a signing, server or device one."
+            Text(
+                "The certificate '%(name)s' is not issued for TLS client authentication (its extended "
+                "key usage does not list clientAuth). Present your authentication certificate, not "
+                "a signing, server or device one.",
+                name=name,
+            )
         )
     usage = extension(leaf, x509.KeyUsage)
     if usage is not None and not (usage.digital_signature or usage.key_agreement):
         raise CertificateNotForClientAuth(
-            f"The certificate '{name}' lists clientAuth, but its key usage allows neither "
-            "digitalSignature nor keyAgreement, so it cannot authenticate a TLS client."
+            Text(
+                "The certificate '%(name)s' lists clientAuth, but its key usage allows neither "
+                "digitalSignature nor keyAgreement, so it cannot authenticate a TLS client.",
+                name=name,
+            )
         )
 
 

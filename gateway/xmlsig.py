@@ -31,6 +31,7 @@ from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from gateway.errors import BadSignature, UnreadableCertificate
+from gateway.i18n import Text
 from gateway.trust import TrustedSigner, TrustStore
 from wire import certificates
 
@@ -38,10 +39,15 @@ DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 DSIG11_NS = "http://www.w3.org/2009/xmldsig11#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 
-WRONG_KEY = (
+WRONG_KEY = Text(
     "The XML signature does not verify with the certificate in its KeyInfo: it was made with a "
     "key that is not that certificate's. Sign with the key of your certificate (`nsw sign` checks "
-    "that they match)"
+    "that they match)."
+)
+WRONG_KEY_OR_CHANGED = Text(
+    "The XML signature does not verify with the certificate in its KeyInfo: it was made with a "
+    "key that is not that certificate's. Sign with the key of your certificate (`nsw sign` checks "
+    "that they match) (or SignedInfo was changed)."
 )
 ALLOWED_SIGNATURE_METHODS = frozenset(
     {
@@ -120,8 +126,11 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
             certs.append(certificates.certificate_from_base64(node.text or ""))
         except certificates.UnreadableCertificate as exc:
             raise UnreadableCertificate(
-                f"A certificate in the signature's KeyInfo cannot be read ({exc}). Sign again "
-                "with your certificate as your signing tool writes it, unchanged."
+                Text(
+                    "A certificate in the signature's KeyInfo cannot be read (%(why)s). Sign again "
+                    "with your certificate as your signing tool writes it, unchanged.",
+                    why=str(exc),
+                )
             ) from exc
     # A key beside the certificate (XML-DSig 1.1 §4.5.3): signxml loads it to compare with the
     # certificate's, so it is read here first, by the same reader.
@@ -130,7 +139,10 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
             certificates.public_key_from_der(base64.b64decode(node.text or "", validate=True))
         except (ValueError, certificates.UnreadableCertificate) as exc:
             raise UnreadableCertificate(
-                f"The public key in the signature's KeyInfo cannot be read ({exc})."
+                Text(
+                    "The public key in the signature's KeyInfo cannot be read (%(why)s).",
+                    why=str(exc),
+                )
             ) from exc
     return certs
 
@@ -141,8 +153,11 @@ def _leaf(certs: list[x509.Certificate]) -> x509.Certificate:
     leaves = [c for c in certs if not _is_ca(c)]
     if len(leaves) != 1:
         raise BadSignature(
-            "The signature's KeyInfo must hold exactly one end-entity certificate (yours), "
-            f"optionally with its CA certificates; it holds {len(leaves)}."
+            Text(
+                "The signature's KeyInfo must hold exactly one end-entity certificate (yours), "
+                "optionally with its CA certificates; it holds %(n)s.",
+                n=len(leaves),
+            )
         )
     return leaves[0]
 
@@ -161,26 +176,34 @@ def verify_enveloped(
     # Step 1: exactly one ds:Signature in the whole document, and it is a child of the root.
     signatures = root.findall(f".//{{{DS_NS}}}Signature")
     if not signatures:
-        raise BadSignature("The document is not signed. Sign it with your certificate (nsw sign).")
+        raise BadSignature(
+            Text("The document is not signed. Sign it with your certificate (nsw sign).")
+        )
     if len(signatures) > 1:
-        raise BadSignature("The document carries more than one signature; exactly one is accepted.")
+        raise BadSignature(
+            Text("The document carries more than one signature; exactly one is accepted.")
+        )
     signature = signatures[0]
     if signature.getparent() is not root or _next_element(signature) is not None:
-        raise BadSignature("The signature must be the last child of the root element (enveloped).")
+        raise BadSignature(
+            Text("The signature must be the last child of the root element (enveloped).")
+        )
     # ... with exactly one Reference, to the whole document: a signature over some element inside
     # (URI="#id") would let unsigned content around that element through (signature wrapping).
     references = signature.findall(f"{{{DS_NS}}}SignedInfo/{{{DS_NS}}}Reference")
     if len(references) != 1 or references[0].get("URI") != "":
         raise BadSignature(
-            'The signature must have exactly one Reference, with URI="" (the whole document); '
-            "sign the whole application with an enveloped signature."
+            Text(
+                'The signature must have exactly one Reference, with URI="" (the whole document); '
+                "sign the whole application with an enveloped signature."
+            )
         )
 
     # Step 2: the signer's certificate comes from KeyInfo and must be trusted by our own store.
     certs = _certificates_in(signature)
     if not certs:
         raise BadSignature(
-            "The signature has no X509Certificate in KeyInfo; include your certificate."
+            Text("The signature has no X509Certificate in KeyInfo; include your certificate.")
         )
     leaf = _leaf(certs)
     signer = trust.verify(leaf, [c for c in certs if c is not leaf])
@@ -195,7 +218,7 @@ def verify_enveloped(
             m.value for m in ALLOWED_SIGNATURE_METHODS if "ecdsa" in m.value
         }
         if ec_signature != isinstance(signer.certificate.public_key(), ec.EllipticCurvePublicKey):
-            raise BadSignature(WRONG_KEY + ".")
+            raise BadSignature(WRONG_KEY)
     config = SignatureConfiguration(
         require_x509=True,
         location="./",
@@ -210,11 +233,13 @@ def verify_enveloped(
     # only repeat the title, and a trader who signed with the wrong key learns nothing from them.
     except InvalidDigest as exc:
         raise BadSignature(
-            "The XML signature does not verify: the document was changed after it was signed "
-            "(its digest no longer matches)."
+            Text(
+                "The XML signature does not verify: the document was changed after it was signed "
+                "(its digest no longer matches)."
+            )
         ) from exc
     except InvalidSignature as exc:
-        raise BadSignature(WRONG_KEY + " (or SignedInfo was changed).") from exc
+        raise BadSignature(WRONG_KEY_OR_CHANGED) from exc
     # Anything signxml raises on attacker-shaped input means "does not verify", never a 500.
     except (
         SignXMLException,
@@ -225,14 +250,16 @@ def verify_enveloped(
         AttributeError,
         etree.LxmlError,
     ) as exc:
-        raise BadSignature(f"The XML signature does not verify: {exc}") from exc
+        raise BadSignature(
+            Text("The XML signature does not verify: %(why)s", why=str(exc))
+        ) from exc
 
     # Step 4: what the signature covers is the document as received, less the signature (and
     # comments, which C14N drops): so the stored bytes, which agencies get, say what was signed.
     signed = result.signed_xml
     if signed is None or _c14n(signed) != _c14n(_without(root, signature)):
         raise BadSignature(
-            'The signature does not cover the whole document (Reference URI must be "").'
+            Text('The signature does not cover the whole document (Reference URI must be "").')
         )
     return VerifiedDocument(signed=signed, signer=signer)
 

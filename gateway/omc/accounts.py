@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from gateway.clock import iso
+from gateway.i18n import Text
 from gateway.omc.errors import BadAccount, LoginRefused
 from gateway.omc.roles import Officer, Role
 from gateway.storage.models import OmcAccountRow
@@ -23,7 +24,7 @@ from gateway.storage.repository import Message, Store, utc
 log = logging.getLogger(__name__)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 12
-REFUSED = (
+REFUSED = Text(
     "Wrong name or password, or the account is disabled or locked after repeated failures. "
     "An administrator can unlock it."
 )
@@ -157,13 +158,17 @@ class Accounts:
         officer = _valid(username, role, agency)
         if agency and agency not in self.agencies:
             raise BadAccount(
-                f"Unknown agency {agency!r}: one of {', '.join(sorted(self.agencies))}."
+                Text(
+                    "Unknown agency %(agency)s: one of %(agencies)s.",
+                    agency=repr(agency),
+                    agencies=", ".join(sorted(self.agencies)),
+                )
             )
         if len(password) < MIN_PASSWORD:
-            raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
+            raise BadAccount(Text("A password needs at least %(n)s characters.", n=MIN_PASSWORD))
         with self.store.transaction() as s:
             if s.get(OmcAccountRow, username) is not None:
-                raise BadAccount(f"There is already an account {username}.")
+                raise BadAccount(Text("There is already an account %(name)s.", name=username))
             s.add(
                 OmcAccountRow(
                     username=username,
@@ -188,12 +193,12 @@ class Accounts:
         with self.store.transaction() as s:
             row = s.get(OmcAccountRow, username)
             if row is None:
-                raise BadAccount(f"There is no account {username}.")
+                raise BadAccount(Text("There is no account %(name)s.", name=username))
             changes: list[str] = []
             if role is not None:
                 new = _valid(username, role, agency)
                 if agency and agency not in self.agencies:
-                    raise BadAccount(f"Unknown agency {agency!r}.")
+                    raise BadAccount(Text("Unknown agency %(agency)s.", agency=repr(agency)))
                 row.role, row.agency = new.role.value, new.agency
                 changes.append("role-set")
             if disabled is not None:
@@ -204,7 +209,9 @@ class Accounts:
                 changes.append("unlocked")
             if password is not None:
                 if len(password) < MIN_PASSWORD:
-                    raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
+                    raise BadAccount(
+                        Text("A password needs at least %(n)s characters.", n=MIN_PASSWORD)
+                    )
                 row.password_hash = self._hasher.hash(password)
                 changes.append("password-set")
             if disabled or password is not None or role is not None:
@@ -256,15 +263,19 @@ class Accounts:
 
 def _valid(username: str, role: str, agency: str | None) -> Officer:
     if not USERNAME.match(username):
-        raise BadAccount("A user name is 2-32 characters: lower-case letters, digits, . _ -")
+        raise BadAccount(Text("A user name is 2-32 characters: lower-case letters, digits, . _ -"))
     try:
         parsed = Role(role)
     except ValueError as exc:
         raise BadAccount(
-            f"Unknown role {role!r}: one of {', '.join(r.value for r in Role)}."
+            Text(
+                "Unknown role %(role)s: one of %(roles)s.",
+                role=repr(role),
+                roles=", ".join(r.value for r in Role),
+            )
         ) from exc
     if (parsed is Role.AGENCY_OFFICER) != bool(agency):
-        raise BadAccount("An agency officer needs --agency; the other roles take none.")
+        raise BadAccount(Text("An agency officer needs --agency; the other roles take none."))
     return Officer(username, parsed, agency or None)
 
 

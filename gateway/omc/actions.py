@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gateway.bootstrap import Services
 from gateway.checkpoint.service import CheckpointService
 from gateway.clock import iso
+from gateway.i18n import Text
 from gateway.omc.errors import ActionRefused, RoleForbidden
 from gateway.omc.roles import Officer
 from gateway.storage.models import CaseRow, CheckpointVisitRow, TransitRow
@@ -39,9 +40,12 @@ def check_case(svc: Services, who: Officer, case_id: str) -> str:
     """The case's agency, if the officer may act on it."""
     agency = case_agency(svc.store, case_id)
     if agency is None:
-        raise ActionRefused(f"There is no case {case_id}.")
+        raise ActionRefused(Text("There is no case %(case)s.", case=case_id))
     if not who.sees_agency(agency):
-        raise RoleForbidden(f"Case {case_id} belongs to {agency}, not to {who.agency}.")
+        raise RoleForbidden(
+            Text("Case %(case)s belongs to %(agency)s, not to %(mine)s.", case=case_id,
+                 agency=agency, mine=who.agency)
+        )  # fmt: skip
     return agency
 
 
@@ -63,10 +67,15 @@ def acknowledge_alert(svc: Services, who: Officer, transit_id: str, key: str) ->
         alerts = json.loads(row.alerts) if row is not None else []
         alert = next((a for a in alerts if a.get("key") == key), None)
         if row is None or alert is None:
-            raise ActionRefused(f"Transit {transit_id} has no alert {key}.")
+            raise ActionRefused(
+                Text("Transit %(transit)s has no alert %(key)s.", transit=transit_id, key=key)
+            )
         if alert.get("acknowledged_by"):
             raise ActionRefused(
-                f"The alert was acknowledged by {alert['acknowledged_by']} already."
+                Text(
+                    "The alert was acknowledged by %(officer)s already.",
+                    officer=alert["acknowledged_by"],
+                )
             )
         alert |= {"acknowledged_by": who.username, "acknowledged_at": iso(store.clock())}
         row.alerts = json.dumps(alerts)
@@ -87,7 +96,7 @@ def record_inspection(svc: Services, who: Officer, visit_id: str, finding_id: st
     officer's name and composes the decision again)."""
     check_finding(svc, who, visit_id, finding_id)
     if not note.strip():
-        raise ActionRefused("Write what the inspection found.")
+        raise ActionRefused(Text("Write what the inspection found."))
     service: CheckpointService = svc.checkpoint.service
     return service.inspection_result(
         visit_id, finding_id, who.label, cleared=cleared, note=note.strip()
@@ -98,13 +107,16 @@ def check_finding(svc: Services, who: Officer, visit_id: str, finding_id: str) -
     with svc.checkpoint.store.transaction() as s:
         finding = _finding(s, visit_id, finding_id)
     if not who.sees_agency(str(finding.get("agency", ""))):
-        raise RoleForbidden(f"The finding is for {finding.get('agency')}, not {who.agency}.")
+        raise RoleForbidden(
+            Text("The finding is for %(agency)s, not %(mine)s.", agency=finding.get("agency"),
+                 mine=who.agency)
+        )  # fmt: skip
 
 
 def clear_vehicle(svc: Services, who: Officer, visit_id: str, reason: str) -> dict[str, Any]:
     """Open the exit barrier by hand (the checkpoint service records it with the officer's name)."""
     if not reason.strip():
-        raise ActionRefused("Say why the vehicle is cleared by hand.")
+        raise ActionRefused(Text("Say why the vehicle is cleared by hand."))
     return svc.checkpoint.service.manual_clearance(visit_id, who.label, reason.strip())
 
 
@@ -113,5 +125,7 @@ def _finding(s: Session, visit_id: str, finding_id: str) -> dict[str, Any]:
     findings = json.loads(visit.findings) if visit is not None else []
     found = next((f for f in findings if f.get("id") == finding_id), None)
     if found is None:
-        raise ActionRefused(f"Visit {visit_id} has no finding {finding_id}.")
+        raise ActionRefused(
+            Text("Visit %(visit)s has no finding %(finding)s.", visit=visit_id, finding=finding_id)
+        )
     return dict(found)

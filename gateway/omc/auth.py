@@ -23,6 +23,7 @@ from flask import current_app, g, redirect, render_template, request, session, u
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from gateway.bootstrap import Services
+from gateway.i18n import Text
 from gateway.omc.accounts import Accounts
 from gateway.omc.blueprint import bp
 from gateway.omc.client_cert import CertificateSignIn
@@ -31,6 +32,13 @@ from gateway.omc.errors import CertificateRefused, LoginRefused, NotSignedIn, Ro
 from gateway.omc.roles import Officer, Perm
 
 F = TypeVar("F", bound=Callable[..., Any])
+# What each permission lets one do, as a person reads it in a refusal.
+PERM_TEXT = {
+    Perm.VIEW_OPS: Text("view operations"), Perm.VIEW_AGENCIES: Text("view agencies"),
+    Perm.RETRY_CASE: Text("retry a case"), Perm.ACK_ALERT: Text("acknowledge an alert"),
+    Perm.RECORD_INSPECTION: Text("record an inspection"), Perm.CLEAR_VEHICLE: Text("clear a vehicle"),
+    Perm.AUDIT: Text("audit"), Perm.ADMINISTER: Text("administer"),
+}  # fmt: skip
 PUBLIC_ENDPOINTS = frozenset({"omc.login", "omc.static", "omc.set_language"})
 
 
@@ -48,7 +56,7 @@ def officer() -> Officer:
     """The signed-in officer of this request (set by `load_officer`)."""
     found: Officer | None = g.get("officer")
     if found is None:
-        raise NotSignedIn("Sign in to the OMC first.")
+        raise NotSignedIn(Text("Sign in to the OMC first."))
     return found
 
 
@@ -60,8 +68,9 @@ def requires(perm: Perm) -> Callable[[F], F]:
         def checked(*args: Any, **kwargs: Any) -> Any:
             if not officer().may(perm):
                 raise RoleForbidden(
-                    f"The role {officer().role.value} may not {perm.value.replace('-', ' ')}."
-                )
+                    Text("The role %(role)s may not %(action)s.", role=officer().role.value,
+                         action=PERM_TEXT.get(perm, perm.value.replace("-", " ")))
+                )  # fmt: skip
             return view(*args, **kwargs)
 
         checked.omc_permission = perm  # type: ignore[attr-defined]
@@ -86,7 +95,7 @@ def load_officer() -> WerkzeugResponse | None:
         session.clear()
         if request.method == "GET" and request.endpoint != "omc.events":
             return redirect(url_for("omc.login", next=request.full_path))
-        raise NotSignedIn("Your session has ended: sign in again.")
+        raise NotSignedIn(Text("Your session has ended: sign in again."))
     g.officer = found
     return None
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from gateway.config import Config
 from gateway.errors import ConfigurationError, GatewayError
+from gateway.i18n import Text
 from gateway.omc.accounts import Accounts
 from gateway.omc.errors import CertificateRefused
 from gateway.omc.roles import Officer
@@ -72,9 +73,13 @@ class CertificateSignIn:
         if not self._trusted(peer):
             log.warning("OMC: client certificate header from %s, not a trusted proxy", peer)
             raise CertificateRefused(
-                f"A client certificate came in the {self.header} header from {peer}, which is "
-                "not a TLS proxy this gateway trusts (NSW_OMC_TRUSTED_PROXIES): it was ignored. "
-                "Sign in with your name and password."
+                Text(
+                    "A client certificate came in the %(header)s header from %(peer)s, which is "
+                    "not a TLS proxy this gateway trusts (NSW_OMC_TRUSTED_PROXIES): it was ignored. "
+                    "Sign in with your name and password.",
+                    header=self.header,
+                    peer=peer,
+                )
             )
 
         # Step 2: one PEM certificate, read whole by the one reader (`wire.certificates`): the
@@ -83,8 +88,10 @@ class CertificateSignIn:
             cert = certificates.certificate_from_pem(urllib.parse.unquote(passed).encode())
         except certificates.UnreadableCertificate as exc:
             raise CertificateRefused(
-                "The client certificate passed on by the TLS proxy cannot be read as PEM; "
-                "check the proxy's configuration (nginx: $ssl_client_escaped_cert)."
+                Text(
+                    "The client certificate passed on by the TLS proxy cannot be read as PEM; "
+                    "check the proxy's configuration (nginx: $ssl_client_escaped_cert)."
+                )
             ) from exc
 
         # Step 3: it chains to the PKI, is valid, is for client authentication, is not revoked.
@@ -92,15 +99,21 @@ class CertificateSignIn:
             trusted = trust.verify(cert, usage=check_client_auth_use)
         except GatewayError as exc:
             log.warning("OMC: client certificate refused: %s", exc.detail)
-            raise CertificateRefused(f"Your certificate was not accepted. {exc.detail}") from exc
+            raise CertificateRefused(
+                Text("Your certificate was not accepted. %(why)s", why=exc.detail)
+            ) from exc
 
         # Step 4: an enabled account is bound to it (the attempt goes to the trail).
         found = accounts.sign_in_by_certificate(trusted.fingerprint_sha256, address=peer)
         if found is None:
             raise CertificateRefused(
-                f"The certificate '{trusted.subject}' is valid, but no enabled OMC account is "
-                f"bound to it (SHA-256 {trusted.fingerprint_sha256}). Ask an administrator to "
-                "bind it to your account, or sign in with your name and password."
+                Text(
+                    "The certificate '%(subject)s' is valid, but no enabled OMC account is "
+                    "bound to it (SHA-256 %(fingerprint)s). Ask an administrator to "
+                    "bind it to your account, or sign in with your name and password.",
+                    subject=trusted.subject,
+                    fingerprint=trusted.fingerprint_sha256,
+                )
             )
         return found
 

@@ -14,6 +14,7 @@ import secrets
 
 from flask import request, session
 
+from gateway.i18n import Text
 from gateway.omc.errors import CsrfRejected
 
 SESSION_KEY = "csrf"
@@ -37,6 +38,8 @@ def check_csrf() -> None:
     given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     if not isinstance(expected, str) or not hmac.compare_digest(given.encode(), expected.encode()):
         raise CsrfRejected(
-            "This form was not sent from an OMC page of this session (no or wrong CSRF token). "
-            "Reload the page and try again."
+            Text(
+                "This form was not sent from an OMC page of this session (no or wrong CSRF token). "
+                "Reload the page and try again."
+            )
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 
 from gateway.errors import NotFound
+from gateway.i18n import Text
 from gateway.limits import APPLICATION_ID
 from gateway.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.omc import queries
@@ -57,11 +58,14 @@ def _visible_application(application_id: str) -> dict[str, object]:
     path_text(application_id, APPLICATION_ID, "application")
     app = services().store.application(application_id)
     if app is None:
-        raise NotFound(f"There is no application {application_id}.")
+        raise NotFound(Text("There is no application %(id)s.", id=application_id))
     who = officer()
     cases = [c for c in app["cases"] if who.sees_agency(c["agency"])]
     if not cases and who.agency:
-        raise RoleForbidden(f"Application {application_id} has no case for {who.agency}.")
+        raise RoleForbidden(
+            Text("Application %(id)s has no case for %(agency)s.", id=application_id,
+                 agency=who.agency)
+        )  # fmt: skip
     return app | {"cases": cases}
 
 
@@ -103,13 +107,17 @@ def trail_entry(seq: int) -> str:
     svc = services()
     row = queries.message_row(svc.store, seq)
     if row is None:
-        raise NotFound(f"There is no trail entry {seq}.")
+        raise NotFound(Text("There is no trail entry %(seq)s.", seq=seq))
     who = officer()
     if who.agency:
         if row["agency"] and not who.sees_agency(row["agency"]):
-            raise RoleForbidden(f"Trail entry {seq} belongs to another agency's case.")
+            raise RoleForbidden(
+                Text("Trail entry %(seq)s belongs to another agency's case.", seq=seq)
+            )
         if row["application_id"] is None:
-            raise RoleForbidden(f"Trail entry {seq} is not about your agency's cases.")
+            raise RoleForbidden(
+                Text("Trail entry %(seq)s is not about your agency's cases.", seq=seq)
+            )
         _visible_application(row["application_id"])
     head = svc.auditor.latest_tree_head()
     proof: list[bytes] = []

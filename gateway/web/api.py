@@ -99,8 +99,11 @@ def _readable(application_id: str) -> dict[str, Any]:
         app = services().store.application(application_id)
     if app is None:
         raise NotFound(
-            f"There is no application {application_id} of your company or of a company you are "
-            "registered to represent."
+            Text(
+                "There is no application %(id)s of your company or of a company you are "
+                "registered to represent.",
+                id=application_id,
+            )
         )
     return app
 
@@ -135,8 +138,11 @@ def decision(application_id: str) -> Response:
             if c["state"] not in ("granted", "refused", "inspection")
         ]
         raise DecisionNotReady(
-            "The decision is not made yet; waiting for: " + ", ".join(waiting) + ". "
-            "Poll the status link, or try again shortly.",
+            Text(
+                "The decision is not made yet; waiting for: %(agencies)s. "
+                "Poll the status link, or try again shortly.",
+                agencies=", ".join(waiting),
+            ),
             waiting_for=waiting,
         )
     return Response(xml, mimetype="application/xml")
@@ -203,7 +209,9 @@ def notification_url(bin_: str) -> Response:
     bin_, _ = _trader_bin(bin_)
     subscription = services().notifications.subscription(bin_)
     if subscription is None:
-        raise NotFound(f"No notification URL is registered for {bin_}; PUT one to register it.")
+        raise NotFound(
+            Text("No notification URL is registered for %(bin)s; PUT one to register it.", bin=bin_)
+        )
     return jsonify(subscription)
 
 
@@ -216,10 +224,12 @@ def register_notification_url(bin_: str) -> Response:
     try:
         document = json.loads(body)
     except ValueError as exc:
-        raise InvalidValue('The body is not JSON; send {"url": "https://..."}.') from exc
+        raise InvalidValue(Text('The body is not JSON; send {"url": "https://..."}.')) from exc
     url = document.get("url") if isinstance(document, dict) else None
     if not isinstance(url, str):
-        raise InvalidValue('Send {"url": "https://..."}: the field "url" is missing.', field="url")
+        raise InvalidValue(
+            Text('Send {"url": "https://..."}: the field "url" is missing.'), field="url"
+        )
     url = services().url_policy().check(url)
     services().notifications.subscribe(
         bin_, url, fingerprint=signer.fingerprint_sha256, message=_request_record(signer, body)
@@ -231,5 +241,5 @@ def register_notification_url(bin_: str) -> Response:
 def remove_notification_url(bin_: str) -> tuple[str, int]:
     bin_, signer = _trader_bin(bin_)
     if not services().notifications.unsubscribe(bin_, message=_request_record(signer, b"")):
-        raise NotFound(f"No notification URL is registered for {bin_}.")
+        raise NotFound(Text("No notification URL is registered for %(bin)s.", bin=bin_))
     return "", 204

@@ -32,6 +32,7 @@ from flask import request, url_for
 
 from gateway.clock import iso
 from gateway.errors import InvalidParameter, InvalidValue
+from gateway.i18n import Text as Sentence
 from gateway.identifiers import Bin
 from gateway.limits import APPLICATION_ID, Text, shown
 from gateway.storage.application_list import APPLICATION_STATES, ApplicationPage, SortKey
@@ -67,7 +68,7 @@ def read_declarant() -> str:
     raw = request.args.get("declarant") or ""
     if not raw:
         raise InvalidParameter(
-            "Name the company whose applications to list: ?declarant=<BIN>.",
+            Sentence("Name the company whose applications to list: ?declarant=<BIN>."),
             parameter="declarant",
         )
     try:
@@ -98,8 +99,11 @@ def _since(raw: str | None) -> dt.datetime | None:
         return dt.datetime.fromisoformat(raw.upper().replace("Z", "+00:00")).astimezone(dt.UTC)
     except (ValueError, OverflowError) as exc:
         raise InvalidParameter(
-            f"'since' must be an RFC 3339 time with an offset, such as 2026-12-07T09:30:00Z, "
-            f"not {shown(raw)}.",
+            Sentence(
+                "'since' must be an RFC 3339 time with an offset, such as 2026-12-07T09:30:00Z, "
+                "not %(value)s.",
+                value=shown(raw),
+            ),
             parameter="since",
         ) from exc
 

@@ -17,6 +17,7 @@ from flask import current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.errors import BodyTooLarge
+from gateway.i18n import Text
 
 _CHUNK = 64 * 1024
 
@@ -29,7 +30,10 @@ def default_limit() -> int:
 
 def _refuse(limit: int) -> BodyTooLarge:
     return BodyTooLarge(
-        f"The body is larger than this endpoint's limit of {limit} bytes; send a smaller one.",
+        Text(
+            "The body is larger than this endpoint's limit of %(limit)s bytes; send a smaller one.",
+            limit=limit,
+        ),
         limit=limit,
     )
 

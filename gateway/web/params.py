@@ -24,6 +24,7 @@ from flask import Flask, request
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter, ValidationError
 
 from gateway.errors import InvalidParameter, NotFound
+from gateway.i18n import Text as Sentence
 from gateway.limits import INT63_MAX, Text, shown
 
 PATH_SEGMENT_MAX = 128  # longer than any id the gateway issues (the longest column is 64)
@@ -34,7 +35,13 @@ def bounded_int(raw: str, name: str, *, low: int = 0, high: int = INT63_MAX) -> 
     """`raw` as an integer in low..high, or a 400 `invalid-parameter` problem saying the range."""
     if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise InvalidParameter(
-            f"{name!r} must be a whole number from {low} to {high}, not {shown(raw)}.",
+            Sentence(
+                "%(name)s must be a whole number from %(low)s to %(high)s, not %(value)s.",
+                name=repr(name),
+                low=low,
+                high=high,
+                value=shown(raw),
+            ),
             parameter=name,
         )
     return int(raw)
@@ -72,7 +79,12 @@ def query_choice(name: str, choices: Collection[str]) -> str | None:
         return None
     if raw not in choices:
         raise InvalidParameter(
-            f"{name!r} must be one of {', '.join(sorted(choices))}, not {shown(raw)}.",
+            Sentence(
+                "%(name)s must be one of %(choices)s, not %(value)s.",
+                name=repr(name),
+                choices=", ".join(sorted(choices)),
+                value=shown(raw),
+            ),
             parameter=name,
         )
     return raw
@@ -89,7 +101,14 @@ def form_text(name: str, kind: Text, default: str = "") -> str:
 def path_text(value: str, kind: Text, what: str) -> str:
     """A path parameter naming a resource: one that cannot be of `kind` names nothing (404)."""
     if not kind.matches(value):
-        raise NotFound(f"There is no {what} {shown(value)}; {kind.sentence('id')}")
+        raise NotFound(
+            Sentence(
+                "There is no %(what)s %(value)s; %(rule)s",
+                what=what,
+                value=shown(value),
+                rule=kind.sentence("id"),
+            )
+        )
     return value
 
 

@@ -23,15 +23,17 @@ from gateway.http_signatures import (
     requested_keyid,
     verify_request,
 )
+from gateway.i18n import Text
 from gateway.trust import TrustedSigner
 from gateway.web.body import read_body
 from gateway.web.request_view import request_view
 
-HOW = (
-    "Sign the request with RFC 9421 HTTP Message Signatures: cover "
-    + " ".join(f'"{c}"' for c in COVERED)
-    + f", with keyid = the SHA-256 fingerprint of your registered certificate, created, expires, "
-    f'nonce and tag="{TRADER_TAG}" (nsw status does this for you).'
+HOW = Text(
+    "Sign the request with RFC 9421 HTTP Message Signatures: cover %(covered)s, with keyid = the "
+    "SHA-256 fingerprint of your registered certificate, created, expires, nonce and "
+    'tag="%(tag)s" (nsw status does this for you).',
+    covered=" ".join(f'"{c}"' for c in COVERED),
+    tag=TRADER_TAG,
 )
 # RFC 9421 §5.1: tells a client what signature to send.
 ACCEPT_SIGNATURE = (
@@ -50,18 +52,25 @@ def require_trader() -> TrustedSigner:
     try:
         keyid = requested_keyid(request.headers.items(), TRADER_TAG)
     except SignatureRefused as exc:
-        raise Unauthenticated(f"This request is not signed as required ({exc}). {HOW}") from exc
+        raise Unauthenticated(
+            Text("This request is not signed as required (%(why)s). %(how)s", why=str(exc), how=HOW)
+        ) from exc
     certificate = svc.trader_certs.certificate(keyid)
     if certificate is None:
         raise Unauthenticated(
-            f"No trader certificate with fingerprint {keyid[:64]!r} is registered. Submit an "
-            "application signed with it first, or ask the gateway operators to register it "
-            "(nsw traders register)."
+            Text(
+                "No trader certificate with fingerprint %(keyid)s is registered. Submit an "
+                "application signed with it first, or ask the gateway operators to register it "
+                "(nsw traders register).",
+                keyid=repr(keyid[:64]),
+            )
         )
     try:
         signer = svc.trust.verify(certificate)
     except GatewayError as exc:
-        raise Unauthenticated(f"Your certificate is not accepted now: {exc.detail}") from exc
+        raise Unauthenticated(
+            Text("Your certificate is not accepted now: %(why)s", why=exc.detail)
+        ) from exc
     key = certificate.public_key()
     assert isinstance(key, PublicKey)  # the trust store accepted it, so it is one of these
     try:
@@ -74,11 +83,15 @@ def require_trader() -> TrustedSigner:
             tag=TRADER_TAG,
         )
     except SignatureRefused as exc:
-        raise Unauthenticated(f"The request signature does not verify: {exc}. {HOW}") from exc
+        raise Unauthenticated(
+            Text("The request signature does not verify: %(why)s. %(how)s", why=str(exc), how=HOW)
+        ) from exc
     if not svc.nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):
         raise ReplayedRequest(
-            "This signed request was already used (same key and nonce). Sign every request "
-            "afresh with a new nonce."
+            Text(
+                "This signed request was already used (same key and nonce). Sign every request "
+                "afresh with a new nonce."
+            )
         )
     return signer
 
@@ -98,8 +111,10 @@ def authorise(signer: TrustedSigner, declarant_bin: str) -> None:
     if may_act_for(signer, declarant_bin):
         return
     raise NotYourApplication(
-        "The application belongs to another company; a trader sees only its own applications "
-        "and those of companies it is registered to represent."
+        Text(
+            "The application belongs to another company; a trader sees only its own applications "
+            "and those of companies it is registered to represent."
+        )
     )
 
 
