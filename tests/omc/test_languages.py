@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Kazakh and Russian words, in Cyrillic on purpose
 """Kazakh, Russian and English (issue 21, item 2): problem documents and OMC pages in the reader's
 language, Content-Language saying which one was used, and the OMC's switch remembered per officer."""
 
