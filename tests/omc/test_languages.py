@@ -70,7 +70,10 @@ def test_an_http_error_of_the_router_is_translated_too(omc_app: Flask) -> None:
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("kk", ["Кіру", "Пайдаланушы аты", "Құпиясөз"]), ("ru", ["Вход", "Имя пользователя", "Пароль"])],
+    [
+        ("kk", ["Кіру", "Пайдаланушы аты", "Құпиясөз"]),
+        ("ru", ["Вход", "Имя пользователя", "Пароль"]),
+    ],
 )
 def test_the_sign_in_page_follows_accept_language(
     omc_app: Flask, language: str, words: list[str]
@@ -100,7 +103,9 @@ def test_omc_pages_are_translated(
     html = client.get(f"/omc/applications/{escalated[0]}", headers=headers).get_data(as_text=True)
     assert all(word in html for word in words)
     escalated_word = {"kk": "жоғары деңгейге берілді", "ru": "передано на разбор"}[language]
-    assert f'<span class="pill escalated">{escalated_word}</span>' in html  # the class stays the code
+    assert (
+        f'<span class="pill escalated">{escalated_word}</span>' in html
+    )  # the class stays the code
 
 
 def test_times_are_written_the_readers_way_with_the_exact_moment_kept(
