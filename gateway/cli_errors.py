@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from gateway.errors import GatewayError
+from gateway.i18n.cli import say
 
 
 class FriendlyGroup(click.Group):
@@ -43,7 +44,7 @@ def explain(exc: BaseException) -> str | None:
     from gateway.client import ApiProblem
 
     if isinstance(exc, GatewayError):
-        return exc.detail
+        return say(exc.detail)  # in NSW_LANG (gateway.i18n.cli)
     if isinstance(exc, ApiProblem):
         return str(exc)
     if isinstance(exc, requests.ConnectionError):

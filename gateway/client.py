@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 
 from gateway.clock import Clock, system_clock
 from gateway.http_signatures import TRADER_TAG, PrivateKey, RequestView, sign_request
+from gateway.i18n.cli import cli_locale
 from gateway.xmlsig import SigningIdentity
 
 
@@ -58,6 +59,8 @@ class GatewayClient:
 
     def __post_init__(self) -> None:
         self.session = requests.Session()
+        # The gateway's problems come back in the command's language (NSW_LANG; gateway.i18n.cli).
+        self.session.headers["Accept-Language"] = cli_locale()
         self.auth = TraderSignatureAuth(self.identity) if self.identity is not None else None
 
     def auth_for(self, application_id: str) -> requests.auth.AuthBase | None:

@@ -166,3 +166,17 @@ def test_the_switch_never_redirects_outside_the_omc(client_as: Any) -> None:
     client = client_as("op")
     switched = _switch(client, "ru", "https://evil.example/omc/")
     assert switched.status_code == 302 and switched.headers["Location"] == "/omc/"
+
+
+def test_an_intake_refusal_is_told_in_kazakh(omc_app: Flask) -> None:
+    from gateway import resources
+
+    unsigned = (resources.shipped("samples") / "fresh-apples-import.xml").read_bytes()
+    answer = omc_app.test_client().post(
+        "/api/v1/applications", data=unsigned, content_type="application/xml",
+        headers={"Accept-Language": "kk"},
+    )  # fmt: skip
+    problem = answer.get_json()
+    assert answer.status_code == 422 and problem["type"] == "urn:kz:nsw:problem:bad-signature"
+    assert problem["title"] == "XML қолтаңбасы тексеруден өтпейді"
+    assert problem["detail"].startswith("Құжатқа қол қойылмаған.")
