@@ -79,7 +79,7 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
             page.goto("/omc/login")
             page.fill("input[name=username]", "operator")
             page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
+            page.click("section.login button[type=submit]")  # not the language switch
             page.wait_for_url("**/omc/")
             for name, path in VIEWS:
                 page.goto(path or f"/omc/applications/{ids[0]}")

@@ -45,7 +45,7 @@ def page_as(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         page.goto("/omc/login")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        page.click("section.login button[type=submit]")  # the header has the language switch
         expect(page).not_to_have_url(re.compile("/omc/login"))
         return page
 
