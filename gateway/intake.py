@@ -44,7 +44,7 @@ def _validate(schema: etree.XMLSchema, element: etree._Element) -> None:
         return
     error = schema.error_log.last_error
     raise SchemaViolation(
-        f"Line {error.line}: {error.message}",
+        Text("Line %(line)s: %(message)s", line=error.line, message=error.message),
         line=error.line,
         path=error.path,
     )

@@ -140,9 +140,11 @@ def make_cursor(key: bytes, query: ListQuery, after: SortKey) -> str:
 def read_cursor(raw: str, query: ListQuery, key: bytes) -> SortKey:
     """The sort key a genuine cursor of this list carries; 400 for anything else."""
     refused = InvalidParameter(
-        "'cursor' is not one this gateway gave for this list (it was changed, or the other "
-        "parameters differ from the page that gave it). Follow the 'next' link as it is, or "
-        "start again without a cursor.",
+        Sentence(
+            "'cursor' is not one this gateway gave for this list (it was changed, or the other "
+            "parameters differ from the page that gave it). Follow the 'next' link as it is, or "
+            "start again without a cursor."
+        ),
         parameter="cursor",
     )
     # 1. Two base64url parts: the sort key and its MAC.
