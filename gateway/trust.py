@@ -45,6 +45,7 @@ from gateway.errors import (
     UnreadableCertificate,
     UntrustedCertificate,
 )
+from gateway.i18n import Text
 from gateway.trust_checks import (
     check_ca,
     check_signing_use,
@@ -148,8 +149,11 @@ class TrustStore:
                 certificates.check_readable(cert)
             except certificates.UnreadableCertificate as exc:
                 raise UnreadableCertificate(
-                    f"A certificate presented to the gateway cannot be read ({exc}). Use the "
-                    "certificate your certification authority issued, unchanged."
+                    Text(
+                        "A certificate presented to the gateway cannot be read (%(why)s). Use the "
+                        "certificate your certification authority issued, unchanged.",
+                        why=str(exc),
+                    )
                 ) from exc
 
         # Step 1: build the path leaf -> intermediates -> anchor.
@@ -190,10 +194,14 @@ class TrustStore:
         path = self._extend((leaf,), pool)
         if path is None:
             raise UntrustedCertificate(
-                f"The certificate '{describe_name(leaf.subject)}', issued by "
-                f"'{describe_name(leaf.issuer)}', does not chain to a certification authority "
-                "the gateway trusts. Sign with a certificate issued by the National Certification "
-                "Authority and include its issuing CA certificate in the signature."
+                Text(
+                    "The certificate '%(name)s', issued by '%(issuer)s', does not chain to a "
+                    "certification authority the gateway trusts. Sign with a certificate issued by the "
+                    "National Certification Authority and include its issuing CA certificate in the "
+                    "signature.",
+                    name=describe_name(leaf.subject),
+                    issuer=describe_name(leaf.issuer),
+                )
             )
         return path
 
@@ -237,15 +245,23 @@ class TrustStore:
         if not believed:
             if named:
                 raise StaleRevocationList(
-                    f"The revocation list naming '{by}' is not signed by that authority, so the "
-                    f"revocation status of '{who}' cannot be checked. Try again later; the "
-                    "gateway's operators have to install a genuine revocation list."
+                    Text(
+                        "The revocation list naming '%(by)s' is not signed by that authority, so the "
+                        "revocation status of '%(who)s' cannot be checked. Try again later; the "
+                        "gateway's operators have to install a genuine revocation list.",
+                        by=by,
+                        who=who,
+                    )
                 )
             if self._require_crl:
                 raise StaleRevocationList(
-                    f"The gateway has no revocation list from '{by}', so the revocation status "
-                    f"of '{who}' cannot be checked. Try again later; the gateway's operators "
-                    "have to install that authority's revocation list."
+                    Text(
+                        "The gateway has no revocation list from '%(by)s', so the revocation status "
+                        "of '%(who)s' cannot be checked. Try again later; the gateway's operators "
+                        "have to install that authority's revocation list.",
+                        by=by,
+                        who=who,
+                    )
                 )
             return
         crl = max(believed, key=_crl_order)
@@ -254,9 +270,15 @@ class TrustStore:
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
         if entry is not None:
             raise RevokedCertificate(
-                f"The certificate '{who}' (serial {cert.serial_number:x}) was revoked by "
-                f"'{by}' on {iso(entry.revocation_date_utc)}. Obtain a new certificate from "
-                "your certification authority and sign again.",
+                Text(
+                    "The certificate '%(who)s' (serial %(serial)s) was revoked by '%(by)s' on "
+                    "%(when)s. Obtain a new certificate from your certification authority and "
+                    "sign again.",
+                    who=who,
+                    serial=format(cert.serial_number, "x"),
+                    by=by,
+                    when=iso(entry.revocation_date_utc),
+                ),
                 revoked_at=iso(entry.revocation_date_utc),
             )
         if crl.next_update_utc is None or crl.next_update_utc < now:
@@ -270,8 +292,13 @@ class TrustStore:
                 self._source_of(crl) or "(unknown file)", by, due, by,
             )  # fmt: skip
             raise StaleRevocationList(
-                f"The gateway's revocation list from '{by}' was due for renewal at {due}, so the "
-                f"revocation status of '{who}' cannot be checked now. Try again later.",
+                Text(
+                    "The gateway's revocation list from '%(by)s' was due for renewal at %(due)s, "
+                    "so the revocation status of '%(who)s' cannot be checked now. Try again later.",
+                    by=by,
+                    due=due,
+                    who=who,
+                ),
             )
 
     def _source_of(self, crl: x509.CertificateRevocationList) -> Path | None:
