@@ -27,6 +27,8 @@ LABELS: dict[str, str] = {
     "in": N_("in"), "out": N_("out"),
     # risk channels
     "green": N_("green"), "yellow": N_("yellow"), "red": N_("red"),
+    # customs procedures of an application
+    "import": N_("import"), "export": N_("export"), "transit": N_("transit"),
     # periods of the applications filter (gateway.omc.queries.SINCE_HOURS)
     "1h": N_("last hour"), "24h": N_("last 24 hours"), "7d": N_("last 7 days"),
     # sign-ins on the audit page
