@@ -5,8 +5,14 @@ In English each label is the code as it always read, so nothing changes for Engl
 
 from __future__ import annotations
 
+import functools
+import tomllib
+from pathlib import Path
+
+from flask import current_app
+
 from gateway.i18n import N_
-from gateway.i18n.web import gettext
+from gateway.i18n.web import current_locale, gettext
 
 LABELS: dict[str, str] = {
     # cases (gateway.decision.CaseState) and verdicts
@@ -38,6 +44,24 @@ LABELS: dict[str, str] = {
     # account changes on the administration page
     "enable": N_("enable"), "disable": N_("disable"), "unlock": N_("unlock"),
 }  # fmt: skip
+
+
+@functools.cache
+def _agency_names(register: Path) -> dict[str, dict[str, str]]:
+    """code -> {locale: name} from the register's name_kk / name_ru (read once per file)."""
+    raw = tomllib.loads(register.read_text(encoding="utf-8")).get("agencies", {})
+    return {
+        code: {k.removeprefix("name_"): v for k, v in entry.items() if k.startswith("name_")}
+        for code, entry in raw.items()
+        if isinstance(entry, dict)
+    }
+
+
+def agency_name(code: str, english: str) -> str:
+    """The agency's name in the reader's language (mappings/agencies.toml), else `english`."""
+    services = current_app.extensions["nsw"]
+    names = _agency_names(services.config.mappings_dir / "agencies.toml").get(code, {})
+    return names.get(current_locale(), english)
 
 
 def label(code: object) -> str:

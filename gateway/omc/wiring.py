@@ -33,7 +33,7 @@ from gateway.omc.blueprint import bp
 from gateway.omc.client_cert import CertificateSignIn
 from gateway.omc.csrf import csrf_token
 from gateway.omc.errors import NotSignedIn, OmcNotConfigured
-from gateway.omc.labels import label
+from gateway.omc.labels import agency_name, label
 from gateway.omc.roles import Perm
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def _template_helpers() -> dict[str, object]:
         "missing_agencies": missing,
         "missing_variables": [f"NSW_AGENCY_{code.upper()}_URL" for code in missing],
         "label": label,
+        "agency_name": agency_name,
     }
 
 

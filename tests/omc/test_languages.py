@@ -180,3 +180,18 @@ def test_an_intake_refusal_is_told_in_kazakh(omc_app: Flask) -> None:
     assert answer.status_code == 422 and problem["type"] == "urn:kz:nsw:problem:bad-signature"
     assert problem["title"] == "XML қолтаңбасы тексеруден өтпейді"
     assert problem["detail"].startswith("Құжатқа қол қойылмаған.")
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [
+        ("kk", "Қаржы министрлігінің Мемлекеттік кірістер комитеті (кеден)"),
+        ("ru", "Комитет государственных доходов Министерства финансов (таможня)"),
+        ("en", "State Revenue Committee (customs), Ministry of Finance"),
+    ],
+)
+def test_agency_names_come_from_the_register_in_the_readers_language(
+    client_as: Any, language: str, name: str
+) -> None:
+    page = client_as("op").get("/omc/agencies", headers={"Accept-Language": language})
+    assert name in page.get_data(as_text=True)
