@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import io
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -76,11 +77,12 @@ def test_the_check_names_a_translation_with_other_placeholders() -> None:
 
 
 def _templates() -> list[tuple[str, str]]:
-    folder = resources.files("gateway.omc") / "templates" / "omc"
+    """Every Jinja template of the gateway (the OMC's, and any other edge's: a new one is scanned
+    the day it arrives)."""
+    root = Path(str(resources.files("gateway")))
     return sorted(
-        (entry.name, entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".html")
+        (path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
+        for path in root.glob("**/templates/**/*.html")
     )
 
 
