@@ -3,9 +3,9 @@ this process over the same three samples the fan-out bench sends. Not a test.
 
 Counted from the code, per application:
 
-    intake    gateway.xmlsig.verify_enveloped     XML-DSig, chain to the anchors, CRL    1
-              gateway.receipt.signed_receipt      the receipt in the 202                  1
-    decision  gateway.decision_document.signed_decision                                   1
+    intake    gateway.trust.xmlsig.verify_enveloped     XML-DSig, chain to the anchors, CRL    1
+              gateway.intake.receipt.signed_receipt      the receipt in the 202                  1
+    decision  gateway.decision.document.signed_decision                                   1
     per SOAP agency (adapters/soap.py, WS-Security):
               adapters.wsse.sign_envelope         the request (Body and Timestamp)        1
               adapters.wsse.verify_envelope       the answer, with its SignatureConfirmation 1
@@ -36,12 +36,12 @@ import adapters.wsse
 from adapters.base import AgencyRequest
 from adapters.credentials import Credentials
 from adapters.registry import build_adapter
-from gateway.agencies import load_agency_specs
-from gateway.application import read_application
-from gateway.pki import DevPki
+from gateway.domain.application import read_application
+from gateway.fanout.agencies import load_agency_specs
+from gateway.fanout.routing import load_rules, route
+from gateway.pki.dev import DevPki
 from gateway.resources import contracts_root, shipped
-from gateway.routing import load_rules, route
-from gateway.xmlparse import parse_xml
+from gateway.trust.xmlparse import parse_xml
 from simulators.server import start_agency
 
 WRAPPED = (

@@ -4,7 +4,7 @@
 
 For each database (SQLite; PostgreSQL with --postgres) and each agency latency (--latencies), the
 bench starts the four stand-in agencies (`python -m simulators CODE --latency-s S`), the gateway
-(`python -m gateway.cli serve`, N dispatcher threads; or 0 there and M `nsw worker` processes with
+(`python -m gateway.cli.main serve`, N dispatcher threads; or 0 there and M `nsw worker` processes with
 N threads each) on a fresh database, all on 127.0.0.1, and stops them all afterwards.
 
 Before anything is timed it signs a corpus of K applications (the samples/ with a new
@@ -58,8 +58,8 @@ from _support import (
 )
 from sqlalchemy import Engine, create_engine, select
 
-from gateway.pki import DevPki, init_dev_pki
-from gateway.processes import ProcessGroup, free_port
+from devtools.processes import ProcessGroup, free_port
+from gateway.pki.dev import DevPki, init_dev_pki
 from gateway.storage.models import ApplicationRow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
@@ -94,7 +94,7 @@ def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, 
     port = free_port()
     # --dev: one process, as the published figures were measured; its CPU time is read from its
     # pid, and gunicorn's workers would be children that this does not see.
-    serve = ["-m", "gateway.cli", "serve", "--dev", "--port", str(port)]
+    serve = ["-m", "gateway.cli.main", "serve", "--dev", "--port", str(port)]
     url = group.start("gateway", serve, port, env)
     for i in range(setup.workers):
         start_worker(group, f"worker-{i}", setup.threads, env)

@@ -10,22 +10,21 @@ from dataclasses import dataclass, field, replace
 
 from adapters.base import AgencyAdapter, AgencySpec
 from adapters.registry import build_adapter
-from gateway.agencies import load_agency_specs
-from gateway.audit import Auditor, TreeHeadThread
-from gateway.breaker import BreakerRule, Breakers
-from gateway.callbacks import agency_credentials
 from gateway.checkpoint import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
 from gateway.config import Config, check_lease_outlasts_timeouts
-from gateway.decision_document import make_decider
-from gateway.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
+from gateway.decision.document import make_decider
 from gateway.errors import ConfigurationError
-from gateway.intake import Intake, load_schema
-from gateway.notifications import Notifier, UrlPolicy
+from gateway.fanout.agencies import load_agency_specs
+from gateway.fanout.breakers import BreakerRule, Breakers
+from gateway.fanout.callbacks import agency_credentials
+from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
+from gateway.fanout.routing import load_rules
+from gateway.fanout.wakeup import TRAIL, wakeups_for
+from gateway.intake.service import Intake, load_schema
+from gateway.notify.delivery import Notifier, UrlPolicy
 from gateway.omc.timings import AgencyTimings, timed
-from gateway.representatives import Representatives
 from gateway.resources import contracts_root
-from gateway.routing import load_rules
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
@@ -33,13 +32,14 @@ from gateway.storage.notifications import NotificationStore
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
 from gateway.storage.wake import PgListener
-from gateway.trader_keys import NonceLedger, TraderCertificates
+from gateway.trail.audit import Auditor, TreeHeadThread
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner
 from gateway.trail.witness import Witnesses, parse_witnesses
-from gateway.trust import TrustStore
-from gateway.wakeup import TRAIL, wakeups_for
-from gateway.xmlsig import SigningIdentity
+from gateway.trust.certificates import TrustStore
+from gateway.trust.representatives import Representatives
+from gateway.trust.trader_keys import NonceLedger, TraderCertificates
+from gateway.trust.xmlsig import SigningIdentity
 
 
 @dataclass

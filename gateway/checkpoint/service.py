@@ -30,7 +30,7 @@ from gateway.checkpoint.store import CheckpointStore, new_id
 from gateway.checkpoint.transit_service import TransitMonitor
 from gateway.storage.models import ArrivalNoticeRow, CheckpointVisitRow, DeviceEventRow
 from gateway.storage.repository import Decide, Message, sha256_hex
-from gateway.xmlsig import SigningIdentity
+from gateway.trust.xmlsig import SigningIdentity
 
 CLOCK_SKEW = dt.timedelta(seconds=30)
 MAX_EVENT_AGE = dt.timedelta(hours=24)

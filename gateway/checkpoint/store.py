@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.checkpoint.errors import NoticeConflict
 from gateway.checkpoint.exit_permit import AppDecision, CaseView
-from gateway.decision import CaseState
+from gateway.decision.rules import CaseState
 from gateway.storage.db import is_postgres
 from gateway.storage.models import (
     ApplicationRow,

@@ -16,10 +16,10 @@ from gateway.checkpoint.transit import load_corridors
 from gateway.checkpoint.transit_service import TransitMonitor
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.decision_document import make_decider
-from gateway.representatives import Representatives
-from gateway.trust import TrustStore
-from gateway.xmlsig import SigningIdentity
+from gateway.decision.document import make_decider
+from gateway.trust.certificates import TrustStore
+from gateway.trust.representatives import Representatives
+from gateway.trust.xmlsig import SigningIdentity
 
 
 @dataclass(frozen=True)

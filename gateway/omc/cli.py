@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import click
 
@@ -68,15 +67,3 @@ def users_list() -> None:
             click.echo(f"{a['username']:<24} {a['role']:<15} {a['agency'] or '':<12} {state}")
     finally:
         services.close()
-
-
-@omc.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--chromium", default="/usr/bin/chromium", show_default=True)
-def screenshots(directory: Path, chromium: str) -> None:
-    """Run a gateway with stand-in agencies and sample traffic, and save pictures of the OMC's
-    main views in DIRECTORY (needs Chromium and the `playwright` package; no browser download)."""
-    from gateway.omc.screenshots import take_screenshots
-
-    for path in take_screenshots(directory, chromium):
-        click.echo(str(path))

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gateway.bootstrap import Services
-from gateway.decision import CaseState
+from gateway.decision.rules import CaseState
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 
 CLOSED = {"state": "closed", "consecutive_failures": 0, "opened_at": None, "last_error": None}

@@ -21,11 +21,11 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from sqlalchemy import text
 
-from gateway.agencies import missing_endpoints
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError
+from gateway.fanout.agencies import missing_endpoints
+from gateway.observability.request_context import request_id_var
 from gateway.omc.metrics import GatewayCollector
-from gateway.request_context import request_id_var
 from gateway.trail.metrics import TrailCollector
 from gateway.web.bearer import bearer_token_in
 from gateway.web.problems import problem_response
@@ -148,7 +148,7 @@ def install(app: Flask, services: Services) -> None:
             )
         if request.endpoint == "api.submit" and response.status_code == 202:
             app_id = (response.get_json(silent=True) or {}).get("id")
-            logging.getLogger("gateway.intake").info(
+            logging.getLogger("gateway.intake.service").info(
                 "application %s accepted (request %s)", app_id, g.request_id
             )
         return response

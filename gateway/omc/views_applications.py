@@ -7,13 +7,13 @@ from flask import Response, abort, render_template, request
 
 from gateway.errors import NotFound
 from gateway.limits import APPLICATION_ID
-from gateway.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.omc import queries
 from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.errors import RoleForbidden
 from gateway.omc.roles import Perm
-from gateway.trail_format import read_entry
+from gateway.trail.format import read_entry
+from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.web.params import path_text
 
 

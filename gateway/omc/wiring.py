@@ -12,10 +12,10 @@ import secrets
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template
 
-from gateway.agencies import missing_endpoints
 from gateway.bootstrap import Services
 from gateway.config import Config
 from gateway.errors import GatewayError
+from gateway.fanout.agencies import missing_endpoints
 from gateway.omc import (  # noqa: F401 - the view modules add their routes to the blueprint
     events,
     operations,

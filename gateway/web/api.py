@@ -14,18 +14,18 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from gateway.bootstrap import Services
+from gateway.domain.identifiers import Bin
 from gateway.errors import (
     DecisionNotReady,
     InvalidValue,
     NotFound,
     UnsupportedMediaType,
 )
-from gateway.identifiers import Bin
+from gateway.intake.receipt import signed_receipt
 from gateway.limits import APPLICATION_ID
-from gateway.receipt import signed_receipt
 from gateway.storage.application_list import list_applications
 from gateway.storage.repository import Message
-from gateway.trust import TrustedSigner
+from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
 from gateway.web.body import read_body
 from gateway.web.params import path_text

@@ -7,8 +7,8 @@ import threading
 
 from flask import current_app
 
-from gateway.callbacks import CallbackService, pinned_certificate
-from gateway.decision_document import make_decider
+from gateway.decision.document import make_decider
+from gateway.fanout.callbacks import CallbackService, pinned_certificate
 
 _lock = threading.Lock()
 

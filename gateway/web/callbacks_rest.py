@@ -2,7 +2,7 @@
 
 The body is the agency's own answer object (its OpenAPI `Answer`), signed with Content-Digest over
 "@method" "@target-uri" "content-type" "content-digest" by the agency's pinned key. Refusals are
-RFC 9457 problem documents with stable types (gateway/callback_errors.py).
+RFC 9457 problem documents with stable types (gateway/fanout/callback_errors.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import json
 from flask import Blueprint, Response, jsonify, request
 
 from adapters import httpsig
-from gateway.callback_errors import CallbackSignatureInvalid, InvalidCallback
 from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.fanout.callback_errors import CallbackSignatureInvalid, InvalidCallback
 from gateway.limits import CASE_ID
 from gateway.web.body import read_body
 from gateway.web.callback_service import callback_service

@@ -17,18 +17,18 @@ from flask import Blueprint, Response, request
 from lxml import etree
 
 from adapters.wsse import SOAP11, WSSE, UntrustedMessage, verify_envelope
-from gateway.callback_errors import (
+from gateway.errors import BodyTooLarge, GatewayError
+from gateway.fanout.callback_errors import (
     GATEWAY_NS,
     CallbackRefused,
     CallbackSignatureInvalid,
     InvalidCallback,
     VersionMismatch,
 )
-from gateway.errors import BodyTooLarge, GatewayError
 from gateway.resources import shipped
+from gateway.trust.xmlparse import parse_xml
 from gateway.web.body import read_body
 from gateway.web.callback_service import callback_service
-from gateway.xmlparse import parse_xml
 
 bp = Blueprint("callbacks_soap", __name__)
 

@@ -12,9 +12,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from gateway.client import ApiProblem, GatewayClient
-from gateway.decision_document import make_decider
-from gateway.pki import DevPki
+from gateway.cli.client import ApiProblem, GatewayClient
+from gateway.decision.document import make_decider
+from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 from tests.conftest import trader_identity

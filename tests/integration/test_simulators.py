@@ -18,7 +18,7 @@ from lxml import etree
 from adapters import httpsig
 from adapters.credentials import load_certificate, load_rsa_key
 from adapters.wsse import sign_envelope
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from tests.integration.conftest import ROOT, sample
 
 # The gateway's key and certificate from the test PKI: requests are signed as the gateway signs them.

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from gateway.audit_verify import verify_bundle, verify_tree_heads
-from gateway.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.storage.models import MessageRow, TreeHeadRow
-from gateway.trail_format import TreeHead
-from gateway.trust import load_certificates
+from gateway.trail.format import TreeHead
+from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_inclusion
+from gateway.trail.verify import verify_bundle, verify_tree_heads
+from gateway.trust.certificates import load_certificates
 
 TOKEN = "test-audit-token"
 

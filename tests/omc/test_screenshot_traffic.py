@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.omc.screenshot_traffic import IN_TRANSIT, put_vehicles_on_the_floor
+from devtools.screenshot_traffic import IN_TRANSIT, put_vehicles_on_the_floor
 from tests.omc.conftest import OMC, add_accounts, sign_in
 
 pytestmark = pytest.mark.slow

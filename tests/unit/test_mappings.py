@@ -15,7 +15,7 @@ from adapters.json_mapping import JsonMapping
 from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
 from adapters.xslt_mapping import XsltMapping
 from gateway.errors import ForbiddenXmlConstruct
-from gateway.xmlparse import parse_xml
+from gateway.trust.xmlparse import parse_xml
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings" / "agencies"

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from gateway.domain.identifiers import Bin
 from gateway.errors import ConfigurationError
-from gateway.identifiers import Bin
-from gateway.pki import DevPki, describe, init_dev_pki
-from gateway.pki_profiles import DEVICES, PrivateKey, make_crl
+from gateway.pki.dev import DevPki, describe, init_dev_pki
+from gateway.pki.profiles import DEVICES, PrivateKey, make_crl
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
