@@ -410,6 +410,87 @@ def audit_export_tiles(directory: Path) -> None:
     click.echo(f"tree size {size}: {files} files -> {directory}")
 
 
+@audit.command("verify-log")
+@click.argument("source")
+@click.option(
+    "--log-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The log's verifier key (log-ed25519.vkey, published by the operator).",
+)
+@click.option("--witness-key", "witness_keys", multiple=True, help="A witness's vkey (repeat).")
+@click.option(
+    "--quorum", type=int, default=0, show_default=True, help="Witness cosignatures needed."
+)
+@click.option("--previous", help="A copy of the log checked before (directory or URL prefix).")
+@click.option("--token", envvar="NSW_AUDIT_TOKEN", help="Audit API bearer token (URL sources).")
+@click.option("--quiet", is_flag=True, help="Print only failures and the verdict.")
+def audit_verify_log(
+    source: str,
+    log_key: Path,
+    witness_keys: tuple[str, ...],
+    quorum: int,
+    previous: str | None,
+    token: str | None,
+    quiet: bool,
+) -> None:
+    """Check the whole trail from its tiles: SOURCE is a directory written by `nsw audit
+    export-tiles` or the gateway's tile URL prefix (…/api/v1/trail). Names the first missing,
+    extra, changed or reordered entry by its index, and checks each application's closure."""
+    from gateway.trail.checkpoint import CheckpointError, CosignatureVerifier, verifier_from_vkey
+    from gateway.trail.log_verify import bad_index_sentence, verify_log
+
+    try:
+        key = verifier_from_vkey(log_key.read_text(encoding="ascii").strip())
+        witnesses = [verifier_from_vkey(w.strip()) for w in witness_keys]
+    except (CheckpointError, ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"a verifier key is not a C2SP vkey: {exc}") from exc
+    cosigners = [w for w in witnesses if isinstance(w, CosignatureVerifier)]
+    if len(cosigners) != len(witnesses):
+        raise click.ClickException("a --witness-key is a note key, not a cosignature (0x04) key")
+    if quorum > len(cosigners):
+        raise click.ClickException(f"--quorum {quorum} needs at least {quorum} --witness-key")
+    report = verify_log(
+        _tiles(source, token),
+        key,
+        witnesses=cosigners,
+        quorum=quorum,
+        previous=_tiles(previous, token) if previous else None,
+    )
+    if report.first_bad_index is not None:
+        click.secho(bad_index_sentence(report), fg="red", bold=True)
+    _report(report.checks, quiet)
+
+
+def _tiles(source: str, token: str | None) -> Any:
+    from gateway.trail.log_verify import DirectoryTiles, FetchedTiles
+
+    if not source.startswith(("http://", "https://")):
+        if not Path(source).is_dir():
+            raise click.ClickException(f"{source} is neither a directory nor an http(s) URL")
+        return DirectoryTiles(Path(source))
+    import requests
+
+    session = requests.Session()
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+
+    def get(path: str) -> bytes | None:
+        try:
+            answer = session.get(f"{source.rstrip('/')}/{path}", timeout=30)
+        except requests.RequestException as exc:
+            raise click.ClickException(f"{source}: {exc}") from exc
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise click.ClickException(
+                f"{source}/{path} answered {answer.status_code}: {answer.text[:200]}"
+            )
+        return answer.content
+
+    return FetchedTiles(get)
+
+
 @audit.command("signer-reset")
 @click.option(
     "--i-have-investigated",
