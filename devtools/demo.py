@@ -210,6 +210,9 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         failures += trail.show_checkpoint(
             expected=tuple(w.name for w in remaining), larger_than=size, without=stopped.name
         )[0]
+
+        step("Audit: the whole log checked from its tiles (what `nsw audit verify-log` does)")
+        failures += trail.verify_whole_log(quorum=WITNESS_QUORUM)
     except NotReady as exc:
         failures += 1
         bad(f"{exc} (logs: {workdir / 'logs'})")
@@ -324,6 +327,34 @@ class TrailAuditor:
                 f"({', '.join(n for n in signers if n != log_verifier.name)})"
             )
         return failures, checkpoint.size
+
+    def verify_whole_log(self, quorum: int) -> int:
+        """Every entry bundle and hash tile of the served checkpoint, checked offline: order,
+        hashes, root, witness quorum and each application's closure."""
+        from gateway.trail.checkpoint import CosignatureVerifier
+        from gateway.trail.log_verify import FetchedTiles, verify_log
+
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.token}"
+
+        def get(path: str) -> bytes | None:
+            answer = session.get(f"{self.gateway_url}/api/v1/trail/{path}", timeout=30)
+            return None if answer.status_code == 404 else answer.content
+
+        witnesses = [
+            w
+            for w in map(verifier_from_vkey, self.witness_vkeys)
+            if isinstance(w, CosignatureVerifier)
+        ]
+        report = verify_log(
+            FetchedTiles(get),
+            verifier_from_vkey((self.pki_dir / LOG_VKEY_FILE).read_text()),
+            witnesses=witnesses,
+            quorum=quorum,
+        )
+        for check in report.checks:
+            (ok if check.ok else bad)(f"{check.what}: {check.check} — {check.detail}")
+        return 0 if report.ok else 1
 
 
 def _onboard(reader: GatewayClient, env: dict[str, str]) -> None:
