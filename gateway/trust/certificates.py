@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -57,6 +58,8 @@ from gateway.trust.checks import (
 from wire import certificates
 
 log = logging.getLogger(__name__)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 MAX_PATH_LENGTH = 6  # certificates, leaf and anchor included; ends the search on looping bundles
 
@@ -112,6 +115,10 @@ class TrustStore:
         self._require_crl = require_crl
         self._lock = threading.Lock()
         self._crl_files: dict[Path, _CrlFile] = {}
+        # Pure functions of bytes, remembered (bounded): the same signer, CA and CRL arrive with
+        # every request. Validity, usage and revocation are still judged on every call.
+        self._paths: dict[tuple[bytes, ...], tuple[x509.Certificate, ...]] = {}
+        self._crl_signed: dict[tuple[bytes, bytes], bool] = {}
 
     @classmethod
     def from_directory(
@@ -153,7 +160,7 @@ class TrustStore:
                 ) from exc
 
         # Step 1: build the path leaf -> intermediates -> anchor.
-        path = self._build_path(leaf, tuple(self._intermediates) + tuple(extra_chain))
+        path = self._remembered_path(leaf, extra_chain)
 
         # Step 2: every CA on the path may issue certificates, to this depth.
         for below, ca in enumerate(path[1:]):  # `below`: intermediates between this CA and leaf
@@ -181,6 +188,18 @@ class TrustStore:
         )
 
     # --- step 1 --------------------------------------------------------------------------------
+
+    def _remembered_path(
+        self, leaf: x509.Certificate, extra_chain: Sequence[x509.Certificate]
+    ) -> tuple[x509.Certificate, ...]:
+        """`_build_path`, remembered by the DER digests of the leaf and the extra certificates
+        (the anchors and known intermediates are fixed for the store's life)."""
+        key = tuple(c.fingerprint(hashes.SHA256()) for c in (leaf, *extra_chain))
+        path = self._paths.get(key)
+        if path is None:
+            path = self._build_path(leaf, tuple(self._intermediates) + tuple(extra_chain))
+            _remember(self._paths, key, path, self._lock)
+        return path
 
     def _build_path(
         self, leaf: x509.Certificate, pool: tuple[x509.Certificate, ...]
@@ -232,7 +251,7 @@ class TrustStore:
         believed = [
             crl
             for crl in named
-            if key is not None and _may_sign_crls(issuer) and crl.is_signature_valid(key)
+            if key is not None and _may_sign_crls(issuer) and self._crl_signed_by(crl, issuer, key)
         ]
         if not believed:
             if named:
@@ -274,6 +293,20 @@ class TrustStore:
                 f"revocation status of '{who}' cannot be checked now. Try again later.",
             )
 
+    def _crl_signed_by(
+        self,
+        crl: x509.CertificateRevocationList,
+        issuer: x509.Certificate,
+        key: CertificateIssuerPublicKeyTypes,
+    ) -> bool:
+        """`crl.is_signature_valid(key)`, remembered by the CRL's and the issuer's digests."""
+        pair = (crl.fingerprint(hashes.SHA256()), issuer.fingerprint(hashes.SHA256()))
+        known = self._crl_signed.get(pair)
+        if known is None:
+            known = crl.is_signature_valid(key)
+            _remember(self._crl_signed, pair, known, self._lock)
+        return known
+
     def _source_of(self, crl: x509.CertificateRevocationList) -> Path | None:
         with self._lock:
             return next((p for p, f in self._crl_files.items() if f.crl is crl), None)
@@ -287,6 +320,16 @@ class TrustStore:
                 if cached is None or cached.stamp != stamp:
                     self._crl_files[path] = _CrlFile(stamp, _read_crl(path))
             return [f.crl for f in self._crl_files.values() if f.crl is not None]
+
+
+_REMEMBERED = 1024
+
+
+def _remember(memo: dict[_K, _V], key: _K, value: _V, lock: threading.Lock) -> None:
+    with lock:
+        memo[key] = value
+        if len(memo) > _REMEMBERED:
+            del memo[next(iter(memo))]  # the oldest first
 
 
 # --- step 5 helpers ------------------------------------------------------------------------------
