@@ -350,3 +350,16 @@ def test_it_runs_as_a_process_and_stops_on_sigterm(pki: DevPki) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_a_body_over_the_limit_is_refused_whole(treasury_server: Start) -> None:
+    treasury = treasury_server(today=on(DAY))
+    big = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+    with requests.post(
+        treasury.url + "/payments",
+        data=big,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    ) as r:
+        assert r.status_code == 413
+        assert r.headers["Content-Type"] == "application/problem+json"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from hypothesis import settings
+
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.payments import (
     ChargeKind,
@@ -87,3 +89,7 @@ def permit(granted: str = "1000", unit: str = "kg", **extra: object) -> Permit:
 
 def qty(value: str, unit: str = "kg") -> Quantity:
     return Quantity(Decimal(value), unit)
+
+
+# Property tests time nothing: a loaded machine must not fail them on hypothesis's 200 ms deadline.
+PROPERTY = settings(deadline=None)

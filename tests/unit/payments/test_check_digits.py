@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from gateway.payments import Iban, PaymentReference
 from gateway.payments.check_digits import mod97
 from gateway.payments.errors import InvalidIban, InvalidPaymentReference
+from tests.unit.payments.factories import PROPERTY
 
 # The example IBAN for Kazakhstan in the SWIFT IBAN Registry (the ISO 13616 registration
 # authority's list; also carried by iban4j's and ibantools' country tables), and the registry's
@@ -72,6 +73,7 @@ def test_a_wrong_reference_is_refused(bad: str) -> None:
         PaymentReference(bad)
 
 
+@PROPERTY
 @given(
     st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
     st.integers(1, 999_999),
@@ -92,6 +94,7 @@ def test_any_single_mistyped_digit_or_letter_is_caught(
         PaymentReference(reference[:at] + typo + reference[at + 1 :])
 
 
+@PROPERTY
 @given(st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)), st.integers(1, 999_999), st.data())
 def test_any_swap_of_two_adjacent_digits_is_caught(
     day: dt.date, serial: int, data: st.DataObject

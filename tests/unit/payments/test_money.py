@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gateway.payments import Money, allocate, apply_rate
 from gateway.payments.errors import CurrencyMismatch, InvalidMoney
 from gateway.payments.money import MAX_MINOR
-from tests.unit.payments.factories import kzt
+from tests.unit.payments.factories import PROPERTY, kzt
 
 amounts = st.integers(min_value=0, max_value=10**15)
 rates = st.decimals(min_value=0, max_value=100, places=3, allow_nan=False, allow_infinity=False)
@@ -57,6 +57,7 @@ def test_amounts_of_two_currencies_do_not_mix() -> None:
         _ = kzt("1") < Money(100, "USD")
 
 
+@PROPERTY
 @given(amounts)
 def test_the_written_form_parses_back_to_the_same_amount(minor: int) -> None:
     money = Money(minor, "KZT")
@@ -80,6 +81,7 @@ def test_a_float_rate_is_refused() -> None:
         apply_rate(kzt("100"), 12.0)
 
 
+@PROPERTY
 @given(amounts, rates)
 def test_a_computed_amount_is_within_half_a_tiyn_of_the_exact_value(
     minor: int, rate: Decimal
@@ -99,6 +101,7 @@ def test_import_duty_splits_by_the_eaeu_normatives_to_the_tiyn() -> None:
     ]  # fmt: skip
 
 
+@PROPERTY
 @given(amounts, st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=8))
 def test_shares_always_add_up_to_the_amount(minor: int, weights: list[int]) -> None:
     if sum(weights) == 0:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gateway.errors import InvalidValue
 from gateway.payments import ChargeKind, ChargeLine, Money, canonical_json
 from gateway.payments.errors import InvalidCharge, InvalidPaymentOrder
-from tests.unit.payments.factories import DAY, charge, kzt, order
+from tests.unit.payments.factories import DAY, PROPERTY, charge, kzt, order
 
 
 def test_confirmed_kbks_are_filled_in_and_unconfirmed_ones_left_empty() -> None:
@@ -88,6 +88,7 @@ def test_canonical_json_refuses_floats() -> None:
         canonical_json({"amount": 1.5})
 
 
+@PROPERTY
 @given(st.lists(st.integers(1, 10**12), min_size=1, max_size=20))
 def test_total_equals_breakdown_for_any_lines(amounts: list[int]) -> None:
     agencies = ["customs", "agriculture", "health"]

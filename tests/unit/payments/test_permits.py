@@ -23,7 +23,7 @@ from gateway.payments.errors import (
     PermitUnitMismatch,
     PermitWriteOffConflict,
 )
-from tests.unit.payments.factories import ALTYN, DAY, STEPPE, permit, qty
+from tests.unit.payments.factories import ALTYN, DAY, PROPERTY, STEPPE, permit, qty
 
 LAST_DAY = DAY + dt.timedelta(days=30)
 
@@ -115,6 +115,7 @@ steps = st.lists(
 )
 
 
+@PROPERTY
 @given(steps)
 def test_the_balance_stays_exact_whatever_is_written_off_and_back(
     moves: list[tuple[str, int, int]],

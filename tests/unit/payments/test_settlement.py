@@ -18,7 +18,7 @@ from gateway.payments.settlement import (
     WITHDRAWN,
     WRONG_CURRENCY,
 )
-from tests.unit.payments.factories import charge, kzt, order, paid
+from tests.unit.payments.factories import PROPERTY, charge, kzt, order, paid
 
 OPEN = ApplicationState.OPEN
 ORDER = order(charge(amount="1000.00"))  # one line: 1000.00 KZT
@@ -93,6 +93,7 @@ def test_one_payment_id_with_another_amount_is_refused_whole() -> None:
         settle(ORDER, OPEN, [first], paid(ORDER, "900.00"))
 
 
+@PROPERTY
 @given(st.lists(st.tuples(st.integers(1, 2000_00), st.booleans()), max_size=12))
 def test_received_outstanding_and_refunds_always_balance(payments: list[tuple[int, bool]]) -> None:
     """Any run of payments (some sent twice): what counts is each payment once, and
