@@ -101,37 +101,109 @@ def settle(
     zero = Money.zero(order.currency if order else new.amount.currency)
     # Step 2: no order for the reference.
     if order is None:
-        return _refused(UNKNOWN_REFERENCE, new, zero, zero, f"No payment order has the reference {new.reference}; {new.amount} is owed back to the payer.")  # fmt: skip
+        return _refused(
+            UNKNOWN_REFERENCE,
+            new,
+            zero,
+            zero,
+            f"No payment order has the reference {new.reference}; {new.amount} is owed back "
+            "to the payer.",
+        )
     counted_before = [s.confirmation.amount for s in earlier if s.counted]
     received = total(counted_before, order.currency)
     outstanding = max(order.total - received, zero)
     # Step 3: the application was withdrawn.
     if state is ApplicationState.WITHDRAWN:
-        return _refused(WITHDRAWN, new, received, outstanding, f"Application {order.application_id} was withdrawn; {new.amount} is owed back to the payer.")  # fmt: skip
+        return _refused(
+            WITHDRAWN,
+            new,
+            received,
+            outstanding,
+            f"Application {order.application_id} was withdrawn; {new.amount} is owed back to "
+            "the payer.",
+        )
     # Step 4: paid in another currency.
     if new.amount.currency != order.currency:
-        return _refused(WRONG_CURRENCY, new, received, outstanding, f"Order {order.reference} is payable in {order.currency}; the payment of {new.amount} does not count and is owed back.")  # fmt: skip
+        return _refused(
+            WRONG_CURRENCY,
+            new,
+            received,
+            outstanding,
+            f"Order {order.reference} is payable in {order.currency}; the payment of "
+            f"{new.amount} does not count and is owed back.",
+        )
     # Step 5: it counts.
     before, received = received, received + new.amount
     if received < order.total:
         outstanding = order.total - received
-        return Settlement(new, Outcome.HELD, PARTIAL, True, False, received, outstanding, zero,
-                          f"{received} of {order.total} received; {outstanding} is outstanding, "
-                          "and the goods are held until it is paid.")  # fmt: skip
+        return _counted(
+            Outcome.HELD,
+            PARTIAL,
+            new,
+            received,
+            outstanding,
+            zero,
+            f"{received} of {order.total} received; {outstanding} is outstanding, and the goods "
+            "are held until it is paid.",
+        )
     # Only what this payment adds beyond the total is owed back because of it (an earlier excess
     # was owed back with the payment that made it).
     excess = received - max(order.total, before)
     if excess.minor == 0:
-        return Settlement(new, Outcome.PAID, PAID_EXACTLY, True, False, received, zero, zero,
-                          f"Order {order.reference} is paid in full ({order.total}).")  # fmt: skip
-    return Settlement(new, Outcome.PAID, OVERPAID, True, False, received, zero, excess,
-                      f"Order {order.reference} is paid ({order.total}); {excess} was paid in "
-                      "excess and is owed back to the payer.")  # fmt: skip
+        return _counted(
+            Outcome.PAID,
+            PAID_EXACTLY,
+            new,
+            received,
+            zero,
+            zero,
+            f"Order {order.reference} is paid in full ({order.total}).",
+        )
+    return _counted(
+        Outcome.PAID,
+        OVERPAID,
+        new,
+        received,
+        zero,
+        excess,
+        f"Order {order.reference} is paid ({order.total}); {excess} was paid in excess and is "
+        "owed back to the payer.",
+    )
+
+
+def _counted(
+    outcome: Outcome,
+    reason: str,
+    new: Confirmation,
+    received: Money,
+    outstanding: Money,
+    refund_owed: Money,
+    detail: str,
+) -> Settlement:
+    return Settlement(
+        confirmation=new,
+        outcome=outcome,
+        reason=reason,
+        counted=True,
+        duplicate=False,
+        received=received,
+        outstanding=outstanding,
+        refund_owed=refund_owed,
+        detail=detail,
+    )
 
 
 def _refused(
     reason: str, new: Confirmation, received: Money, outstanding: Money, detail: str
 ) -> Settlement:
     return Settlement(
-        new, Outcome.REFUSED, reason, False, False, received, outstanding, new.amount, detail
+        confirmation=new,
+        outcome=Outcome.REFUSED,
+        reason=reason,
+        counted=False,
+        duplicate=False,
+        received=received,
+        outstanding=outstanding,
+        refund_owed=new.amount,
+        detail=detail,
     )
