@@ -158,7 +158,9 @@ def create_app(ledger: Ledger, options: TreasuryOptions) -> Flask:
         # Step 2: the idempotency key and a JSON object.
         key = request.headers.get("Idempotency-Key", "")
         if not key:
-            return problem(400, "Idempotency-Key required", "Send your instruction id as Idempotency-Key.")  # fmt: skip
+            return problem(
+                400, "Idempotency-Key required", "Send your instruction id as Idempotency-Key."
+            )
         if request.mimetype != "application/json":
             return problem(415, "Unsupported Media Type", "Send application/json.")
         try:
@@ -178,7 +180,9 @@ def create_app(ledger: Ledger, options: TreasuryOptions) -> Flask:
         try:
             payment, new = ledger.accept(key, body, options.today(), dt.datetime.now(dt.UTC))
         except KeyReused:
-            return problem(409, "Conflict", f"Idempotency-Key {key} was used for another payment instruction.")  # fmt: skip
+            return problem(
+                409, "Conflict", f"Idempotency-Key {key} was used for another payment instruction."
+            )
         if new:
             confirm(payment)
         return answer(201 if new else 200, payment.as_json(), incoming)
@@ -188,7 +192,11 @@ def create_app(ledger: Ledger, options: TreasuryOptions) -> Flask:
         incoming, _ = signed_by_gateway(GET_COMPONENTS)
         errors = checker.problems(reference, schemas["PaymentReference"], "reference")
         if errors or not iso7064_ok(reference):
-            return problem(422, "Unprocessable Content", (errors or ["reference fails its ISO 11649 check digits"])[0])  # fmt: skip
+            return problem(
+                422,
+                "Unprocessable Content",
+                (errors or ["reference fails its ISO 11649 check digits"])[0],
+            )
         payments = ledger.by_reference(reference)
         if not payments:
             return problem(404, "Not Found", f"No payment was made for {reference}.")
@@ -254,8 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--pki-dir", type=Path, default=None)
     parser.add_argument("--callback-url", default=None, help="the gateway's payment callback")
-    parser.add_argument("--allow-planting", action="store_true",
-                        help="serve POST /testing/plants (tests and demos only)")  # fmt: skip
+    parser.add_argument(
+        "--allow-planting",
+        action="store_true",
+        help="serve POST /testing/plants (tests and demos only)",
+    )
     args = parser.parse_args(argv)
     stop = stop_event_on_signals()
     treasury = start_treasury(

@@ -125,13 +125,25 @@ class Permit:
             )
         state = self.state_on(day)
         if state is PermitState.REVOKED:
-            raise errors.PermitRevoked(f"Permit {self.permit_id} was revoked by {self.agency}; apply for a new one.", permitId=self.permit_id)  # fmt: skip
+            raise errors.PermitRevoked(
+                f"Permit {self.permit_id} was revoked by {self.agency}; apply for a new one.",
+                permitId=self.permit_id,
+            )
         if state is PermitState.SUSPENDED:
-            raise errors.PermitSuspended(f"Permit {self.permit_id} is suspended by {self.agency}; it cannot be used until the agency reinstates it.", permitId=self.permit_id)  # fmt: skip
+            raise errors.PermitSuspended(
+                f"Permit {self.permit_id} is suspended by {self.agency}; it cannot be used until the agency reinstates it.",
+                permitId=self.permit_id,
+            )
         if state is PermitState.EXPIRED:
-            raise errors.PermitExpired(f"Permit {self.permit_id} was valid until {self.valid_until}; on {day} it has expired.", permitId=self.permit_id)  # fmt: skip
+            raise errors.PermitExpired(
+                f"Permit {self.permit_id} was valid until {self.valid_until}; on {day} it has expired.",
+                permitId=self.permit_id,
+            )
         if day < self.valid_from:
-            raise errors.PermitNotValidYet(f"Permit {self.permit_id} is valid from {self.valid_from}, not on {day}.", permitId=self.permit_id)  # fmt: skip
+            raise errors.PermitNotValidYet(
+                f"Permit {self.permit_id} is valid from {self.valid_from}, not on {day}.",
+                permitId=self.permit_id,
+            )
 
     def write_off(
         self, application_id: str, quantity: Quantity, day: dt.date, holder: Bin

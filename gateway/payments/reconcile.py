@@ -79,18 +79,39 @@ def reconcile(
     for payment_id in sorted(ours.keys() | theirs.keys()):
         mine, bank = ours.get(payment_id), theirs.get(payment_id)
         if bank is None and mine is not None:
-            found.append(_diff(DifferenceKind.MISSING, mine, mine.amount, None,
-                               f"the gateway recorded {mine.amount} for {mine.reference}; the "
-                               "statement does not list it"))  # fmt: skip
+            found.append(
+                _diff(
+                    DifferenceKind.MISSING,
+                    mine,
+                    mine.amount,
+                    None,
+                    f"the gateway recorded {mine.amount} for {mine.reference}; the "
+                    "statement does not list it",
+                )
+            )
         elif mine is None and bank is not None:
             if bank.reference in orders:
-                found.append(_diff(DifferenceKind.EXTRA, bank, None, bank.amount,
-                                   f"the statement lists {bank.amount} for {bank.reference}; the "
-                                   "gateway never recorded it"))  # fmt: skip
+                found.append(
+                    _diff(
+                        DifferenceKind.EXTRA,
+                        bank,
+                        None,
+                        bank.amount,
+                        f"the statement lists {bank.amount} for {bank.reference}; the "
+                        "gateway never recorded it",
+                    )
+                )
             else:
-                found.append(_diff(DifferenceKind.UNKNOWN_REFERENCE, bank, None, bank.amount,
-                                   f"the statement lists {bank.amount} for {bank.reference}, "
-                                   "which is no payment order of the gateway"))  # fmt: skip
+                found.append(
+                    _diff(
+                        DifferenceKind.UNKNOWN_REFERENCE,
+                        bank,
+                        None,
+                        bank.amount,
+                        f"the statement lists {bank.amount} for {bank.reference}, "
+                        "which is no payment order of the gateway",
+                    )
+                )
         elif mine is not None and bank is not None:
             found += _compare(mine, bank)
     return found
@@ -99,16 +120,36 @@ def reconcile(
 def _compare(mine: Confirmation, bank: Confirmation) -> list[Difference]:
     found = []
     if mine.reference != bank.reference:
-        found.append(_diff(DifferenceKind.REFERENCE_MISMATCH, mine, mine.amount, bank.amount,
-                           f"recorded for {mine.reference}, stated for {bank.reference}"))  # fmt: skip
+        found.append(
+            _diff(
+                DifferenceKind.REFERENCE_MISMATCH,
+                mine,
+                mine.amount,
+                bank.amount,
+                f"recorded for {mine.reference}, stated for {bank.reference}",
+            )
+        )
     if mine.amount.currency != bank.amount.currency:
-        found.append(_diff(DifferenceKind.CURRENCY_MISMATCH, mine, mine.amount, bank.amount,
-                           f"recorded in {mine.amount.currency}, stated in "
-                           f"{bank.amount.currency}"))  # fmt: skip
+        found.append(
+            _diff(
+                DifferenceKind.CURRENCY_MISMATCH,
+                mine,
+                mine.amount,
+                bank.amount,
+                f"recorded in {mine.amount.currency}, stated in {bank.amount.currency}",
+            )
+        )
     elif mine.amount != bank.amount:
-        found.append(_diff(DifferenceKind.AMOUNT_MISMATCH, mine, mine.amount, bank.amount,
-                           f"recorded {mine.amount}, stated {bank.amount} (difference "
-                           f"{bank.amount - mine.amount})"))  # fmt: skip
+        found.append(
+            _diff(
+                DifferenceKind.AMOUNT_MISMATCH,
+                mine,
+                mine.amount,
+                bank.amount,
+                f"recorded {mine.amount}, stated {bank.amount} (difference "
+                f"{bank.amount - mine.amount})",
+            )
+        )
     return found
 
 
