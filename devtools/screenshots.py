@@ -84,6 +84,8 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
             for name, path in VIEWS:
                 page.goto(path or f"/omc/applications/{ids[0]}")
                 page.wait_for_load_state("load")
+                if path == "/omc/movements":  # the map's base layer is fetched after the page
+                    page.wait_for_selector("#map.base-drawn")
                 page.wait_for_timeout(600)  # let the charts draw and the first live refresh land
                 target = directory / f"omc-{name}.png"
                 page.screenshot(path=str(target), full_page=True)
