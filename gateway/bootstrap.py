@@ -6,24 +6,25 @@ config (and real servers) through the same door.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from adapters.base import AgencyAdapter, AgencySpec
 from adapters.registry import build_adapter
-from gateway.checkpoint import CheckpointParts, build_checkpoint
+from gateway.checkpoint.wiring import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
 from gateway.config import Config, check_lease_outlasts_timeouts
 from gateway.decision.document import make_decider
 from gateway.errors import ConfigurationError
 from gateway.fanout.agencies import load_agency_specs
 from gateway.fanout.breakers import BreakerRule, Breakers
-from gateway.fanout.callbacks import agency_credentials
+from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.fanout.routing import load_rules
 from gateway.fanout.wakeup import TRAIL, wakeups_for
 from gateway.intake.service import Intake, load_schema
 from gateway.notify.delivery import Notifier, UrlPolicy
-from gateway.omc.timings import AgencyTimings, timed
+from gateway.observability.timings import AgencyTimings, timed
 from gateway.resources import contracts_root
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import is_postgres, make_engine
@@ -58,11 +59,12 @@ class Services:
     nonces: NonceLedger
     checkpoint: CheckpointParts
     notifications: NotificationStore
+    callbacks: CallbackService  # agencies' later answers, for the SOAP and REST callback endpoints
     threads: DispatcherThreads = field(default_factory=DispatcherThreads)
     tree_heads: TreeHeadThread | None = None
     listener: PgListener | None = None  # PostgreSQL only: LISTEN for other processes' commits
     breakers: Breakers = field(init=False)
-    timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency (OMC)
+    timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
@@ -175,10 +177,8 @@ def build_services(
             code: replace(spec, timeout_s=config.agency_timeout_s) for code, spec in specs.items()
         }
     check_lease_outlasts_timeouts(config, {code: spec.timeout_s for code, spec in specs.items()})
-    adapters = {
-        code: build_adapter(spec, agency_credentials(config, spec, clock))
-        for code, spec in specs.items()
-    }
+    credentials = {code: agency_credentials(config, spec, clock) for code, spec in specs.items()}
+    adapters = {code: build_adapter(spec, credentials[code]) for code, spec in specs.items()}
     representatives = Representatives(engine, clock)
     trader_certs = TraderCertificates(engine, clock)
     intake = Intake(
@@ -217,4 +217,14 @@ def build_services(
             representatives=representatives,
         ),
         notifications=NotificationStore(engine, clock, fenced),
+        # A callback is believed only when signed with the certificate pinned for its agency:
+        # the same one the agency's adapter verifies synchronous answers with.
+        callbacks=CallbackService(
+            store,
+            adapters,
+            {code: c.peer for code, c in credentials.items()},
+            make_decider(identity, clock),
+            clock,
+            dt.timedelta(seconds=config.clock_skew_s),
+        ),
     )

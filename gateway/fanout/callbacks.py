@@ -33,8 +33,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencySpec, Outcome
-from adapters.credentials import Credentials, load_certificate
+from adapters.base import (
+    AgencyAdapter,
+    AgencyAnswer,
+    AgencyCallFailed,
+    AgencySpec,
+    Credentials,
+    Outcome,
+)
 from gateway.config import Config
 from gateway.decision.rules import CaseState
 from gateway.errors import ConfigurationError
@@ -60,14 +66,6 @@ def callback_url(public_url: str, spec: AgencySpec) -> str | None:
     if spec.protocol == "soap":
         return base + SOAP_CALLBACK_PATH
     return base + REST_CALLBACK_PATH + spec.code
-
-
-def pinned_certificate(config: Config, code: str) -> x509.Certificate:
-    """The one certificate agency `code` signs with: <pki_dir>/agency-<code>.pem."""
-    try:
-        return load_certificate(config.pki_dir / f"agency-{code}.pem")
-    except ValueError as exc:
-        raise ConfigurationError(f"Agency {code} has no pinned certificate: {exc}") from exc
 
 
 def agency_credentials(

@@ -31,7 +31,6 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
 
-from adapters.httpsig import REQUEST_COMPONENTS, sign
 from gateway.clock import Clock, iso
 from gateway.errors import CallbackUrlRefused
 from gateway.fanout.dispatch import RetryPolicy, worker_name
@@ -39,6 +38,7 @@ from gateway.fanout.wakeup import NOTIFICATIONS
 from gateway.notify.public_address import refusal
 from gateway.storage.notifications import NotificationClaim, NotificationStore
 from gateway.trust.xmlsig import SigningIdentity
+from wire.httpsig import REQUEST_COMPONENTS, sign
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.bootstrap import Services
-from gateway.omc.timings import percentile
+from gateway.observability.timings import percentile
 from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
 from gateway.storage.repository import utc
 

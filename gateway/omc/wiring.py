@@ -18,7 +18,6 @@ from gateway.errors import GatewayError
 from gateway.fanout.agencies import missing_endpoints
 from gateway.omc import (  # noqa: F401 - the view modules add their routes to the blueprint
     events,
-    operations,
     views_actions,
     views_admin,
     views_agencies,
@@ -42,7 +41,6 @@ CSP = (
 
 
 def init_omc(app: Flask, config: Config, services: Services) -> None:
-    operations.install(app, services)
     key = config.secret_key
     if not key and config.omc_insecure_dev_key:
         key = secrets.token_urlsafe(32)

@@ -13,8 +13,7 @@ import pytest
 from lxml import etree
 from werkzeug.serving import make_server
 
-from adapters.base import AgencyAdapter, AgencySpec
-from adapters.credentials import Credentials
+from adapters.base import AgencyAdapter, AgencySpec, Credentials
 from adapters.registry import build_adapter
 from gateway.pki.dev import DevPki
 from simulators import wsse

@@ -1,16 +1,13 @@
-"""The keys an adapter works with: ours to sign, the agency's pinned certificate to verify.
+"""Reading the keys both ends of an exchange sign with from files: a party's RSA private key and a
+certificate (ours, or the one pinned for the other side).
 
-Read from files the composition root names (the gateway's key and certificate, and the one
-certificate configured for the agency). A missing or unreadable file is an error at start-up, never
-a silently unsigned exchange.
+A missing or unreadable file is a `ValueError` naming it, raised when the file is read (at start-up,
+by the composition root), never a silently unsigned exchange later.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -21,33 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from wire import certificates
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """`key`/`cert` sign what we send; `peer` is the agency's pinned certificate: an answer is
-    believed only when signed with exactly this certificate's key. `skew` is the clock difference
-    allowed when judging the freshness of a signature."""
-
-    key: rsa.RSAPrivateKey
-    cert: x509.Certificate
-    peer: x509.Certificate
-    clock: Callable[[], dt.datetime]
-    skew: dt.timedelta = dt.timedelta(minutes=2)
-
-    @classmethod
-    def from_files(
-        cls,
-        key: Path,
-        cert: Path,
-        peer: Path,
-        *,
-        clock: Callable[[], dt.datetime],
-        skew: dt.timedelta = dt.timedelta(minutes=2),
-    ) -> Credentials:
-        """Raises `ValueError` naming the file that is missing or not what it should be."""
-        return cls(load_rsa_key(key), load_certificate(cert), load_certificate(peer), clock, skew)
-
-
 def load_certificate(path: Path) -> x509.Certificate:
+    """The certificate in PEM file `path`, every part of it readable (`wire.certificates`)."""
     try:
         return certificates.certificate_from_pem(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
@@ -55,6 +27,8 @@ def load_certificate(path: Path) -> x509.Certificate:
 
 
 def load_rsa_key(path: Path) -> rsa.RSAPrivateKey:
+    """The RSA private key in PEM file `path` (unencrypted): what the WS-Security and HTTP message
+    signature profiles (`wire.wsse`, `wire.httpsig`) sign with."""
     try:
         key = _parse_key(Path(path).read_bytes())
     except (OSError, ValueError, TypeError) as exc:

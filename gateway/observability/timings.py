@@ -1,8 +1,8 @@
 """How each agency's calls go, as this process sees them: latency and outcome of every `send`.
 
-Calls are timed by wrapping each adapter (the dispatcher is unchanged); unlike the circuit breakers
-(shared through the database), the figures are per process. The OMC's agencies page and /metrics
-read them.
+Calls are timed by wrapping each adapter at the port (the composition root does it; the dispatcher
+is unchanged); unlike the circuit breakers (shared through the database), the figures are per
+process. /metrics and the OMC's agencies page read them.
 """
 
 from __future__ import annotations

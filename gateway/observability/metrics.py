@@ -1,26 +1,55 @@
-"""Prometheus metrics with the figures the OMC screen shows, read at scrape time from the same
-functions as the pages (gateway.omc.health), so the screen and the graphs never disagree."""
+"""Prometheus metrics of the gateway, read at scrape time.
+
+Each collector is handed the functions it reads (by the app factory), so it knows no web layer,
+database or OMC: the application and agency figures are the same functions the OMC's pages call,
+so the screen and the graphs never disagree.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from gateway.bootstrap import Services
-from gateway.omc.health import agency_health, application_counts
 
 BREAKER_VALUE = {"closed": 0, "half-open": 1, "open": 2}
 
 
+@dataclass(frozen=True)
+class GatewayFigures:
+    """Where the gateway's figures are read from at each scrape.
+
+    `applications`: count by status or verdict; `agencies`: per agency a mapping with "code",
+    "breaker" {"state"}, "queue_depth", "oldest_open_s", "escalated", "cases" {state: n} and
+    "timing" (an `AgencyTimings.summary`); `fenced`: late writes refused by the lease fence, by
+    kind; `signer_refusal`: why the trail's signer refuses ("" when it signs); `witness_alarms`:
+    per witness, why it refused the latest checkpoint ("" when it did not)."""
+
+    applications: Callable[[], Mapping[str, int]]
+    agencies: Callable[[], Iterable[Mapping[str, Any]]]
+    fenced: Callable[[], Mapping[str, int]]
+    signer_refusal: Callable[[], str]
+    witness_alarms: Callable[[], Mapping[str, str]]
+
+
+def registry_for(figures: GatewayFigures) -> CollectorRegistry:
+    """A registry of the gateway's collectors (one per app: tests build many apps per process)."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(GatewayCollector(figures))
+    registry.register(TrailCollector(figures.signer_refusal, figures.witness_alarms))
+    return registry
+
+
 class GatewayCollector(Collector):
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, figures: GatewayFigures) -> None:
+        self.figures = figures
 
     def collect(self) -> Iterator[Metric]:
         apps = GaugeMetricFamily("nsw_applications", "Applications by status", labels=["status"])
-        for status, count in sorted(application_counts(self.services).items()):
+        for status, count in sorted(self.figures.applications().items()):
             apps.add_metric([status], count)
         yield apps
         breaker = GaugeMetricFamily(
@@ -48,7 +77,7 @@ class GatewayCollector(Collector):
         cases = GaugeMetricFamily(
             "nsw_cases", "Cases by agency and state", labels=["agency", "state"]
         )
-        for a in agency_health(self.services):
+        for a in self.figures.agencies():
             code, timing = a["code"], a["timing"]
             breaker.add_metric([code], BREAKER_VALUE.get(a["breaker"]["state"], 0))
             queue.add_metric([code], a["queue_depth"])
@@ -69,6 +98,32 @@ class GatewayCollector(Collector):
         fenced = CounterMetricFamily(
             "nsw_fenced_writes", "Late writes refused by the lease fence", labels=["kind"]
         )
-        for kind, n in sorted(self.services.store.fenced.counts().items()):
+        for kind, n in sorted(self.figures.fenced().items()):
             fenced.add_metric([kind], n)
         yield fenced
+
+
+class TrailCollector(Collector):
+    """Gauges of the trail's signer and witnesses: alarms an operator must act on."""
+
+    def __init__(
+        self, refusal: Callable[[], str], witness_alarms: Callable[[], Mapping[str, str]]
+    ) -> None:
+        self.refusal = refusal
+        self.witness_alarms = witness_alarms
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "nsw_trail_signer_refusing",
+            "1 while the trail's signer refuses to sign (the stored log does not extend its last "
+            "checkpoint) until an operator resets it",
+            value=1 if self.refusal() else 0,
+        )
+        refused = GaugeMetricFamily(
+            "nsw_trail_witness_refusing",
+            "1 when a witness refused the log's latest checkpoint as inconsistent (a fork)",
+            labels=["witness"],
+        )
+        for name, alarm in sorted(self.witness_alarms().items()):
+            refused.add_metric([name], 1 if alarm else 0)
+        yield refused
