@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from dataclasses import asdict, replace
 from typing import Any
@@ -28,7 +29,7 @@ from gateway.checkpoint.registry import STAGES, CheckpointRegistry, Device
 from gateway.checkpoint.transit_service import TransitMonitor
 from gateway.checkpoint.views import DeviceEventRecord, GateFinding, StageMark, Visit, new_id
 from gateway.clock import Clock
-from gateway.storage.repository import Message, sha256_hex
+from gateway.storage.repository import Message
 from gateway.trust.xmlsig import SigningIdentity
 
 CLOCK_SKEW = dt.timedelta(seconds=30)
@@ -85,7 +86,7 @@ class CheckpointService:
         self, device: Device, event: StageEvent, body: bytes, now: dt.datetime
     ) -> tuple[dict[str, Any], bool]:
         """`record_event` in one unit of work."""
-        digest = sha256_hex(body)
+        digest = hashlib.sha256(body).hexdigest()
         with self.units.unit() as u:
             seen = u.events.seen(event.event_id)
             if seen is not None:

@@ -5,6 +5,7 @@ OMC, and close the transit when the vehicle reaches its exit checkpoint."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,7 +24,7 @@ from gateway.checkpoint.views import (
     new_id,
 )
 from gateway.clock import Clock
-from gateway.storage.repository import Message, sha256_hex
+from gateway.storage.repository import Message
 
 OMC = "omc"  # the Operative Management Centre: where alerts go
 
@@ -101,7 +102,7 @@ class TransitMonitor:
         if device.stage != TRACKER:
             raise DeviceNotForThis(f"Device {device.slug} is not a transit tracker.")
         now = self.clock()
-        digest = sha256_hex(body)
+        digest = hashlib.sha256(body).hexdigest()
         with self.units.unit() as u:
             seen = u.events.seen(fix.event_id)
             if seen is not None:
