@@ -98,10 +98,10 @@ def _acknowledge_first_alert(services: Services) -> None:
     transits = services.checkpoint.transits
     transit_id = transits.open_transit_for(IN_TRANSIT)
     found = transits.transit(transit_id) if transit_id else None
-    if not found or not found["alerts"]:
+    if not found or not found.transit.alerts:
         raise RuntimeError(f"{IN_TRANSIT} is not in transit with an alert: {found}")
     operator = Officer("operator", Role.OPERATOR)
-    acknowledge_alert(services, operator, found["id"], found["alerts"][0]["key"])
+    acknowledge_alert(services, operator, found.transit.id, found.transit.alerts[0].key)
 
 
 def _lodge(url: str, pki: DevPki, sample: str, *, reference: str) -> str:
