@@ -16,9 +16,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.clock import Clock, iso
 from gateway.omc.errors import BadAccount, LoginRefused
-from gateway.omc.ports import Account, AccountChange, AccountExists, NoSuchAccount, OfficerAccounts
+from gateway.omc.ports import (
+    Account,
+    AccountChange,
+    AccountExists,
+    Message,
+    NoSuchAccount,
+    OfficerAccounts,
+)
 from gateway.omc.roles import Officer, Role
-from gateway.storage.repository import Message
 
 log = logging.getLogger(__name__)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")

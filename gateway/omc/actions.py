@@ -15,9 +15,8 @@ from gateway.bootstrap import Services
 from gateway.checkpoint.service import CheckpointService
 from gateway.clock import Clock, iso
 from gateway.omc.errors import ActionRefused, RoleForbidden
-from gateway.omc.ports import Alert, AlertAcknowledged, NoSuchAlert, OmcPorts
+from gateway.omc.ports import Alert, AlertAcknowledged, Message, NoSuchAlert, OmcPorts
 from gateway.omc.roles import Officer
-from gateway.storage.repository import Message
 
 
 class RetriesCases(Protocol):

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-# The trail's message value (it moves to gateway.trail.messages with the core's ports).
-from gateway.storage.repository import Message
+# The trail's message value, re-exported for the OMC's services: the one line to change when it
+# moves to gateway.trail.messages with the core's ports.
+from gateway.storage.repository import Message as Message
 
 # --- accounts -----------------------------------------------------------------------------------
 
