@@ -25,11 +25,13 @@ from gateway.fanout.wakeup import TRAIL, wakeups_for
 from gateway.intake.service import Intake, load_schema
 from gateway.notify.delivery import Notifier, UrlPolicy
 from gateway.observability.timings import AgencyTimings, timed
+from gateway.omc.ports import OmcPorts
 from gateway.resources import contracts_root
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.notifications import NotificationStore
+from gateway.storage.omc import build_omc_ports
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
 from gateway.storage.wake import PgListener
@@ -65,9 +67,11 @@ class Services:
     listener: PgListener | None = None  # PostgreSQL only: LISTEN for other processes' commits
     breakers: Breakers = field(init=False)
     timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency
+    omc: OmcPorts = field(init=False)  # what the OMC reads and writes
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
+        self.omc = build_omc_ports(self.store)
         # Shared through the database: every web and worker process moves the same breakers. A
         # probe is held as long as a claimed delivery (a killed prober's claim comes back then too).
         rule = BreakerRule(

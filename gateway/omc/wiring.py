@@ -62,7 +62,8 @@ def init_omc(app: Flask, config: Config, services: Services) -> None:
     )
     app.extensions["nsw-omc-cert-sign-in"] = CertificateSignIn.from_config(config)
     app.extensions["nsw-omc-accounts"] = Accounts(
-        services.store,
+        services.omc.accounts,
+        services.clock,
         agencies=frozenset(services.specs),
         max_failures=config.login_max_failures,
         lockout_s=config.login_lockout_s,
