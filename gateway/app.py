@@ -11,6 +11,7 @@ from gateway.bootstrap import Services, build_services
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
 from gateway.omc.wiring import init_omc
+from gateway.portal.wiring import init_portal
 from gateway.web import (
     api,
     audit_api,
@@ -43,6 +44,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(callbacks_rest.bp)
     app.register_blueprint(openapi.bp)
     init_omc(app, config, services)
+    init_portal(app, config)  # after the OMC: its session key signs the portal cookie too
 
     @app.get("/healthz")
     def healthz() -> Response:
