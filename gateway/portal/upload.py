@@ -49,7 +49,10 @@ def _read_file() -> bytes:
             f"Send the signed application as application/xml, not {chosen.mimetype or 'no type'}."
         )
     # Step 3: the file within the API's body limit, read whole or refused.
-    body = chosen.stream.read(limit + 1)
+    try:
+        body = chosen.stream.read(limit + 1)
+    finally:
+        chosen.close()  # a large file is spooled to a temporary file: closed now, not at collection
     if len(body) > limit:
         raise too_large(limit)
     return body
