@@ -10,18 +10,20 @@ import io
 import json
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
 from gateway.domain.identifiers import Bin
+from gateway.errors import ConfigurationError
 from gateway.pki.dev import DevPki
 from gateway.trust.representatives import Role
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
 from tests.conftest import SAMPLES
-from tests.portal.conftest import cert_header, csrf
+from tests.portal.conftest import PORTAL, cert_header, csrf
 
 STEPPE, ALTYN, KAZTRANS = "210540012341", "190340025677", "181240044780"
 Client = Callable[[str], FlaskClient]
@@ -37,7 +39,8 @@ def lodge(app: Flask, signed: bytes) -> str:
 
 
 def text(answer) -> str:  # type: ignore[no-untyped-def]
-    return html.unescape(answer.get_data(as_text=True))
+    """The page as a person reads it: entities decoded, whitespace runs as one space."""
+    return " ".join(html.unescape(answer.get_data(as_text=True)).split())
 
 
 def upload(
@@ -180,6 +183,10 @@ def test_a_failed_upload_shows_the_apis_problem(
     limit = portal_app.extensions["nsw"].config.max_body_bytes
     huge = b"<a>" + b" " * limit + b"</a>"
     answer = upload(steppe, huge)
+    assert answer.status_code == 413
+    assert 'data-problem-type="urn:kz:nsw:problem:body-too-large"' in text(answer)
+    huge = b"<a>" + b" " * (limit + 64 * 1024) + b"</a>"  # the whole form over its limit too
+    answer = upload(steppe, huge)
     assert (
         answer.status_code == 413
         and 'data-problem-type="urn:kz:nsw:problem:body-too-large"' in text(answer)
@@ -217,3 +224,39 @@ def test_the_notification_url_follows_the_apis_rules(
     notifications = portal_app.extensions["nsw"].notifications
     assert notifications.subscription(STEPPE)["url"] == "https://8.8.8.8/hook"
     assert "https://8.8.8.8/hook" in text(steppe.get("/portal/notifications"))
+
+
+def test_someone_elses_signed_application_is_lodged_but_not_shown(
+    portal_app: Flask, trader_client: Client, signed_sample: Callable[..., bytes]
+) -> None:
+    steppe = trader_client("trader-steppe")
+    answer = upload(steppe, signed_sample("live-cattle-import"))  # signed by Altyn, for Altyn
+    assert answer.status_code == 200
+    assert "a company you are not registered to represent" in text(answer)
+    assert "live-cattle" not in text(steppe.get("/portal/")).lower()
+
+
+def test_sign_in_redirects_only_inside_the_portal_and_sign_out_ends_the_session(
+    portal_app: Flask, pki: DevPki
+) -> None:
+    client = portal_app.test_client()
+    client.environ_base["HTTP_X_CLIENT_CERT"] = cert_header(pki, "trader-steppe")
+    token = csrf(client, "/portal/login")
+    for target, lands in [("https://elsewhere.example/portal/", "/portal/"),
+                          ("/omc/admin", "/portal/"), ("/portal/upload", "/portal/upload")]:  # fmt: skip
+        answer = client.post(f"/portal/login?next={target}", data={"csrf_token": token})
+        assert answer.headers["Location"] == lands
+        token = (
+            csrf(client, "/portal/upload")
+            if lands == "/portal/upload"
+            else csrf(client, "/portal/")
+        )
+    assert client.post("/portal/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/portal/").status_code == 302  # to the sign-in page: nothing kept
+
+
+def test_a_certificate_header_without_trusted_proxies_does_not_start(
+    app_factory: Callable[..., Flask],
+) -> None:
+    with pytest.raises(ConfigurationError, match="NSW_PORTAL_TRUSTED_PROXIES"):
+        app_factory(**{**PORTAL, "portal_trusted_proxies": ()})
