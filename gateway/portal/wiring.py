@@ -75,10 +75,10 @@ def _wants_html() -> bool:
 
 @bp.errorhandler(GatewayError)
 def _error_page(error: GatewayError) -> tuple[str, int] | Response:
+    if not _wants_html():
+        return problem_response(error)  # the stream's 401 stops the browser reconnecting
     if isinstance(error, NotSignedIn) and request.method == "GET":
         return redirect(url_for("portal.login"))  # type: ignore[return-value]
-    if not _wants_html():
-        return problem_response(error)
     page = render_template("portal/error.html", problem=error.problem(request.path))
     return page, error.status
 

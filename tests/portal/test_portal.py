@@ -106,6 +106,9 @@ def test_the_session_lasts_only_while_the_same_certificate_comes(
     assert client.get("/portal/").status_code == 302  # another certificate: the cookie is void
     client.environ_base["HTTP_X_CLIENT_CERT"] = cert_header(pki, "trader-steppe")
     assert client.get("/portal/").status_code == 302  # ... and stays void: sign in again
+    stream = client.get("/portal/applications/NSW-20261207-0000000000/events")
+    assert stream.status_code == 401  # a problem, not a redirect: the browser stops reconnecting
+    assert stream.get_json()["type"] == "urn:kz:nsw:problem:portal-not-signed-in"
     del client.environ_base["HTTP_X_CLIENT_CERT"]
     assert client.get("/portal/login").status_code == 200
 
