@@ -18,6 +18,7 @@ def install(main: click.Group) -> None:
     """Add the devtools commands to the `nsw` group (and `screenshots` to `nsw omc`)."""
     main.add_command(demo)
     main.add_command(standins)
+    main.add_command(portal_screenshots)
     omc = main.commands.get("omc")
     if isinstance(omc, click.Group):
         omc.add_command(screenshots)
@@ -77,4 +78,18 @@ def screenshots(directory: Path, chromium: str) -> None:
     from devtools.screenshots import take_screenshots
 
     for path in take_screenshots(directory, chromium):
+        click.echo(str(path))
+
+
+@click.command("portal-screenshots")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--chromium", default="/usr/bin/chromium", show_default=True)
+@click.option("--lang", "languages", multiple=True, default=("en",), show_default=True,
+              help="A language to photograph the portal in; repeat for several.")  # fmt: skip
+def portal_screenshots(directory: Path, chromium: str, languages: tuple[str, ...]) -> None:
+    """Run a gateway with stand-in agencies and one trader's applications, and save pictures of
+    the traders' portal in DIRECTORY, one set per --lang (needs Chromium and `playwright`)."""
+    from devtools.portal_screenshots import take_portal_screenshots
+
+    for path in take_portal_screenshots(directory, chromium, languages):
         click.echo(str(path))

@@ -15,6 +15,7 @@ from gateway.observability.health import OK, Probes
 from gateway.observability.metrics import GatewayFigures, registry_for
 from gateway.omc.health import agency_health, application_counts
 from gateway.omc.wiring import init_omc
+from gateway.portal.wiring import init_portal
 from gateway.web import (
     api,
     audit_api,
@@ -49,6 +50,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(callbacks_rest.bp)
     app.register_blueprint(openapi.bp)
     init_omc(app, config, services)
+    init_portal(app, config)  # after the OMC: its session key signs the portal cookie too
 
     if config.dispatcher_threads > 0:
         services.start_dispatchers(config.dispatcher_threads)
