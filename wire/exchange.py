@@ -103,3 +103,14 @@ def read_record(data: bytes) -> HttpRecord:
     except (binascii.Error, ValueError) as exc:
         raise UnreadableRecord("the record's body is not base64") from exc
     return HttpRecord(dict(fields), body, method, target, status)
+
+
+def body_of(data: bytes) -> bytes:
+    """The message body: a record's body, or `data` itself when it is not a record (a SOAP
+    envelope or a message kept before whole messages were)."""
+    if not is_record(data):
+        return data
+    try:
+        return read_record(data).body
+    except UnreadableRecord:
+        return data

@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     resigned_soap,
     sample,
 )
+from wire.exchange import KEPT_FIELDS, body_of, read_record
 
 EXPECTED = [
     ("fresh-apples-import", "customs", Outcome.GRANTED),
@@ -85,7 +86,7 @@ def test_request_and_answer_bytes_are_the_wire_bytes(
     sent: list[bytes] = []
 
     def reply(request):  # type: ignore[no-untyped-def]
-        headers, body = agency_reply(pki, code, genuine.answer_bytes, request)
+        headers, body = agency_reply(pki, code, body_of(genuine.answer_bytes), request)
         sent.append(body)
         return 200, headers, body
 
@@ -95,9 +96,13 @@ def test_request_and_answer_bytes_are_the_wire_bytes(
     )
     ((headers, received),) = fake.requests
     # (a signed request is new each time: fresh Timestamp, ids and signature)
-    assert recorded.request_bytes == received
-    assert recorded.answer_bytes == sent[0]
+    assert body_of(recorded.request_bytes) == received
+    assert body_of(recorded.answer_bytes) == sent[0]
     if code in REST_CODES:
+        # A REST message is kept whole: what its signature covers and the signature itself.
+        kept = read_record(recorded.request_bytes)
+        assert (kept.method, kept.fields["signature"]) == ("POST", headers["Signature"])
+        assert set(read_record(recorded.answer_bytes).fields) == set(KEPT_FIELDS)
         assert headers["Idempotency-Key"] == "case-9"
         assert json.loads(received)["caseId"] == "case-9"
     else:
@@ -185,8 +190,9 @@ def test_garbage_answers_are_failed_calls(fake_agency, code, case, adapter_for) 
     adapter = adapter_for(code, fake.url)
     with pytest.raises(AgencyCallFailed, match=message) as failed:
         adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
-    assert failed.value.answer_bytes == body
-    assert failed.value.request_bytes == fake.requests[0][1]
+    # Kept whole for the trail: the exact bytes received and sent, with their signature fields.
+    assert body_of(failed.value.answer_bytes) == body
+    assert body_of(failed.value.request_bytes) == fake.requests[0][1]
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -196,7 +202,9 @@ def test_answer_for_another_case_is_refused(
     # Signed by the right agency, but for another case: believed as signed, refused as an answer.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     other = adapter.send(AgencyRequest("case-other", "a", sample("fresh-apples-import")))
-    fake = fake_agency(lambda request: (200, *agency_reply(pki, code, other.answer_bytes, request)))
+    fake = fake_agency(
+        lambda request: (200, *agency_reply(pki, code, body_of(other.answer_bytes), request))
+    )
     with pytest.raises(AgencyCallFailed, match="is for case 'case-other'"):
         adapter_for(code, fake.url).send(
             AgencyRequest("case-mine", "a", sample("fresh-apples-import"))
