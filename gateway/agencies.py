@@ -34,6 +34,17 @@ def load_agency_specs(
         raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
 
 
+def standin_agencies(mappings_dir: Path) -> dict[str, str]:
+    """Code -> protocol of every agency of agencies.toml, in file order: the stand-ins that
+    `nsw standins` and `nsw demo` start (one `python -m simulators CODE` each)."""
+    path = mappings_dir / "agencies.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))["agencies"]
+        return {code: str(entry["protocol"]) for code, entry in raw.items()}
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
+
+
 def missing_endpoints(specs: Mapping[str, AgencySpec]) -> list[str]:
     """The agencies with no endpoint configured: their cases can only be escalated."""
     return sorted(code for code, spec in specs.items() if not spec.endpoint)
