@@ -27,6 +27,7 @@ def load_agency_specs(
                 mapping_dir=mappings_dir / "agencies" / code,
                 contract=project_root / entry["contract"],
                 timeout_s=float(entry.get("timeout_s", 10)),
+                officer=str(entry.get("officer", "")),
             )
             for code, entry in raw.items()
         }
