@@ -136,7 +136,7 @@ class Hub:
         for path in sorted(Path(directory).glob("*.xml")):
             tree = etree.parse(str(path), parser=parser)
             if not schema.validate(tree):
-                first = schema.error_log[0]  # type: ignore[index]
+                first = schema.error_log[0]
                 raise InvalidCertificate(f"{path.name} line {first.line}: {first.message}")
             certificate = read_certificate(tree.getroot())
             self.certificates[certificate.id] = certificate
