@@ -65,7 +65,7 @@ def create_app(options: SimulatorOptions | None = None, hub_dir: Path = HUB_DIR)
     def check(request: etree._Element) -> etree._Element:
         today = dt.date.today()
         declared = read_certificate(_declared(request))
-        decision, delivered = decide(declared, text(request, "Movement"), hub, today)
+        decision, delivered = decide(declared, hub, today)
         decision.reference = files.next(today)
         permit = None
         if decision.status == "granted" and decision.valid_until:
@@ -86,7 +86,7 @@ def _declared(request: etree._Element) -> etree._Element:
 
 
 def decide(
-    declared: SpsCertificate, movement: str, hub: Hub, today: dt.date
+    declared: SpsCertificate, hub: Hub, today: dt.date
 ) -> tuple[Decision, SpsCertificate | None]:
     """The decision, and the hub certificate it rests on (None when there is none)."""
     decision = Decision(status="granted", reference="")
