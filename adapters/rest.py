@@ -4,7 +4,7 @@ The body comes from the agency's declarative mapping (request.json), the path fr
 mapping names in the agency's OpenAPI document, and the case id travels as the `Idempotency-Key`
 header so a retried request never creates a second permit. Every request is signed and every answer
 verified against the agency's pinned certificate with our HTTP message signature profile
-(adapters/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); the answer's signature must also cover
+(wire/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); the answer's signature must also cover
 this request's method, target URI, Content-Digest and signature (`;req`, RFC 9421 §2.4), so a
 signed answer recorded for another request (even for the same case) is not believed. An answer
 that does not verify raises `AgencyAnswerUntrusted`. The bytes posted and received are kept on the
@@ -14,13 +14,11 @@ answer (and on `AgencyCallFailed`) for the trail.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from adapters import httpsig
 from adapters.answer_mapping import AnswerMapping, JsonReader
 from adapters.base import (
     AgencyAnswer,
@@ -28,15 +26,12 @@ from adapters.base import (
     AgencyCallFailed,
     AgencyRequest,
     AgencySpec,
+    Credentials,
 )
-from adapters.credentials import Credentials
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.json_mapping import JsonMapping
-from adapters.xmlsafe import UnsafeXml, parse_untrusted
-
-# A hook that may add headers to a prepared request, never change its body (kept for callers that
-# sign with something else; the adapter itself signs with `Credentials`).
-RequestSigner = Callable[[requests.PreparedRequest], None]
+from wire import httpsig
+from wire.xmlparse import XmlRefused, parse_untrusted
 
 MAX_ANSWER_BYTES = 1024 * 1024
 
@@ -74,7 +69,7 @@ class RestAdapter:
                     "callback_url": request.callback_url,
                 },
             )
-        except (UnsafeXml, MappingFailed) as exc:
+        except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
         if not self.spec.endpoint:
             raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")

@@ -31,7 +31,7 @@ class Config:
     wsdl_dir: Path = field(default_factory=lambda: resources.shipped("wsdl"))
     max_body_bytes: int = 5 * MIB
     dispatcher_threads: int = 2  # 0: no dispatcher in the web process (run `nsw worker`)
-    # The loops wake on commit (gateway.wakeup); this is only their safety net: work written by
+    # The loops wake on commit (gateway.fanout.wakeup); this is only their safety net: work written by
     # another process on SQLite, breakers closing, the deadline sweep.
     poll_interval_s: float = 2.0
     lease_s: float = 60.0

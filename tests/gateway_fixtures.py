@@ -15,15 +15,15 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
+from devtools.processes import free_port
 from gateway.app import create_app
 from gateway.bootstrap import Services, build_services
-from gateway.client import GatewayClient, TraderSignatureAuth
+from gateway.cli.client import GatewayClient, TraderSignatureAuth
 from gateway.config import load_config
-from gateway.pki import DevPki
-from gateway.processes import free_port
+from gateway.pki.dev import DevPki
 from gateway.resources import shipped
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import DS_NS, SigningIdentity
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import DS_NS, SigningIdentity
 from simulators.server import RunningAgency, start_agency
 from tests.log_state import log_state_for
 

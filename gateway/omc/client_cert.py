@@ -28,8 +28,8 @@ from gateway.errors import ConfigurationError, GatewayError
 from gateway.omc.accounts import Accounts
 from gateway.omc.errors import CertificateRefused
 from gateway.omc.roles import Officer
-from gateway.trust import TrustStore
-from gateway.trust_checks import check_client_auth_use
+from gateway.trust.certificates import TrustStore
+from gateway.trust.checks import check_client_auth_use
 from wire import certificates
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import render_template
 
+from gateway.omc.accounts import AccountView
 from gateway.omc.auth import accounts, officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.health import agency_health, escalated_cases
@@ -17,10 +18,10 @@ def _context() -> dict[str, object]:
     escalated = escalated_cases(services(), who.agency) if who.may(Perm.VIEW_OPS) else []
     # Each service's officers: the accounts of role agency-officer bound to it (OMC seed: the
     # OMC's six services each work through their own officers).
-    officers: dict[str, list[dict[str, object]]] = {}
+    officers: dict[str, list[AccountView]] = {}
     for account in accounts().list():
-        if account["agency"] and not account["disabled"]:
-            officers.setdefault(str(account["agency"]), []).append(account)
+        if account.agency and not account.disabled:
+            officers.setdefault(account.agency, []).append(account)
     return {"agencies": health, "escalated": escalated, "officers": officers}
 
 

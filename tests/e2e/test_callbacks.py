@@ -1,5 +1,5 @@
 """Agencies answering later, through real sockets: the gateway's SOAP and REST callback services,
-and every callback the gateway must refuse (wsdl/gateway/gateway.wsdl, gateway/callbacks.py)."""
+and every callback the gateway must refuse (wsdl/gateway/gateway.wsdl, gateway/fanout/callbacks.py)."""
 
 from __future__ import annotations
 

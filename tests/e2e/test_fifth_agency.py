@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import build_services
-from gateway.pki_profiles import PartySpec, _name, issue_certificate, new_key
+from gateway.pki.profiles import PartySpec, _name, issue_certificate, new_key
 from gateway.resources import shipped
 from simulators.server import start_configured_agency
 from tests.gateway_fixtures import KeyringClient, gateway_config

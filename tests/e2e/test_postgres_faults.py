@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from gateway.client import ApiProblem
+from gateway.cli.client import ApiProblem
 from gateway.storage.db import make_engine
 from gateway.storage.models import MessageRow
 from tests.gateway_fixtures import AGENCY_CODES

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.processes import free_port
+from devtools.processes import free_port
 from tests.gateway_fixtures import AGENCY_CODES
 from tests.paths import REPO_ROOT
 from tests.polling import wait_until
@@ -32,7 +32,7 @@ def using_it() -> list[tuple[str, str]]:
 
 def localise(code: str, port: int) -> str:
     """The same steps, run with this checkout's interpreter and on a free port."""
-    return code.replace("./dev nsw ", f"{sys.executable} -m gateway.cli ").replace(
+    return code.replace("./dev nsw ", f"{sys.executable} -m gateway.cli.main ").replace(
         "8080", str(port)
     )
 

@@ -16,9 +16,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from gateway.cli import main
-from gateway.pki import DevPki
-from gateway.processes import free_port, wait_for_port
+from devtools.processes import free_port, wait_for_port
+from gateway.cli.main import main
+from gateway.pki.dev import DevPki
 from tests.paths import REPO_ROOT
 
 TIMEOUT_S = 1.0  # NSW_WEB_TIMEOUT_S of the server under test
@@ -63,7 +63,7 @@ def gunicorn_gateway(
     command = ["serve", "--port", str(port), "--allow-missing-agencies"]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", *command],
+            [sys.executable, "-m", "gateway.cli.main", *command],
             env=env,
             cwd=REPO_ROOT,
             stdout=out,

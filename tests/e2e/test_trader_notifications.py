@@ -12,9 +12,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from gateway.client import ApiProblem, GatewayClient
-from gateway.decision_document import make_decider
-from gateway.pki import DevPki
+from gateway.cli.client import ApiProblem, GatewayClient
+from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 from tests.conftest import trader_identity
@@ -184,16 +183,13 @@ def test_a_decision_made_anew_is_sent_anew(  # type: ignore[no-untyped-def]
     )
     wait_until(lambda: endpoint.of(accepted["id"]), what="the held decision is sent")
 
-    store = gw.services.checkpoint.store
-    with store.transaction() as s:
-        store.settle_inspection(
-            s,
+    with gw.services.checkpoint.store.unit() as unit:
+        unit.applications.settle_inspection(
             accepted["id"],
             "transport",
             cleared=True,
             officer="inspector-1",
             note="axle loads within the special permit",
-            decide=make_decider(gw.services.identity, gw.services.clock),
         )
     both = wait_until(
         lambda: len(got := endpoint.of(accepted["id"])) == 2 and got,

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyRequest
-from gateway.client import GatewayClient
+from gateway.cli.client import GatewayClient
 from gateway.config import Config
 from simulators.trader_inbox import start_trader_inbox
 from tests.conftest import trader_identity

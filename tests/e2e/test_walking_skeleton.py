@@ -7,9 +7,9 @@ import time
 import pytest
 
 from gateway.clock import system_clock
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import verify_enveloped
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 
 DEC = "{urn:kz:nsw:decision:1}"
 

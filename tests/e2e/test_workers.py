@@ -35,7 +35,7 @@ def slow_agencies(pki) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-d
 
 def start_worker(env: dict[str, str], logfile) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
     return subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "worker", "--threads", "2"],
+        [sys.executable, "-m", "gateway.cli.main", "worker", "--threads", "2"],
         env={**os.environ, **env},
         cwd=REPO_ROOT,
         stdout=logfile,

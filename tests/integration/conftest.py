@@ -13,10 +13,9 @@ import pytest
 from lxml import etree
 from werkzeug.serving import make_server
 
-from adapters.base import AgencyAdapter, AgencySpec
-from adapters.credentials import Credentials
+from adapters.base import AgencyAdapter, AgencySpec, Credentials
 from adapters.registry import build_adapter
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from simulators import wsse
 from simulators.security import RESPONSE_COMPONENTS, AgencyKeys, Message, sign_http
 from simulators.server import RunningAgency, start_agency

@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import Row, select
 
-from gateway.breaker import BreakerRule, Breakers, BreakerState
+from gateway.fanout.breakers import BreakerRule, Breakers, BreakerState
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade

@@ -15,11 +15,11 @@ import requests
 import zeep
 from lxml import etree
 
-from adapters import httpsig
-from adapters.credentials import load_certificate, load_rsa_key
-from adapters.wsse import sign_envelope
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from tests.integration.conftest import ROOT, sample
+from wire import httpsig
+from wire.keys import load_certificate, load_rsa_key
+from wire.wsse import sign_envelope
 
 # The gateway's key and certificate from the test PKI: requests are signed as the gateway signs them.
 GATEWAY: dict[str, Any] = {}
@@ -508,7 +508,7 @@ def test_soap_unsigned_or_badly_signed_request_gets_a_security_fault(agency_serv
 
 @pytest.mark.parametrize("code", SOAP)
 def test_soap_answer_is_signed_by_the_agency(agency_server, pki, code) -> None:  # type: ignore[no-untyped-def]
-    from adapters.wsse import verify_envelope
+    from wire.wsse import verify_envelope
 
     agency = agency_server(code)
     response = post_soap(agency.url, soap_body(code, "case-1"))

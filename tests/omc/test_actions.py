@@ -11,11 +11,11 @@ import requests
 from sqlalchemy import select
 
 from gateway.clock import system_clock
-from gateway.decision_document import NS as DECISION_NS
+from gateway.decision.document import NS as DECISION_NS
 from gateway.storage.models import MessageRow
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import verify_enveloped
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 from tests.omc.conftest import OPERATOR_TOKEN, csrf
 from tests.omc.trucks import held_at_weighbridge, in_transit_with_alert, without_notice
 

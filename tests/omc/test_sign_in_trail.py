@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import hashes
 from flask import Flask
 from sqlalchemy import select
 
-from gateway.merkle import leaf_hash, verify_inclusion
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow, OmcAccountRow
+from gateway.trail.merkle import leaf_hash, verify_inclusion
 from tests.omc.conftest import OMC, PASSWORD, csrf, sign_in
 from tests.omc.test_client_cert import HEADER, PROXY
 

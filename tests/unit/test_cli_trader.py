@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.cli_trader import stopper
+from gateway.cli.trader import stopper
 
 
 def status(*cases: dict[str, Any], state: str = "in_progress") -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The single decision composed from every agency's case."""
 
-from gateway.decision import CaseResult, CaseState, Verdict, compose
+from gateway.decision.rules import CaseResult, CaseState, Verdict, compose
 
 
 def case(agency: str, state: CaseState, **kw: object) -> CaseResult:

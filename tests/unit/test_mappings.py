@@ -12,10 +12,11 @@ from adapters.answer_mapping import AnswerMapping, JsonReader, XmlReader
 from adapters.base import Outcome
 from adapters.errors import MalformedAnswer, MappingFailed
 from adapters.json_mapping import JsonMapping
-from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
 from adapters.xslt_mapping import XsltMapping
 from gateway.errors import ForbiddenXmlConstruct
-from gateway.xmlparse import parse_xml
+from gateway.trust.xmlparse import parse_xml
+from wire.xmlparse import XmlRefused, parse_untrusted
+from wire.xsd import XsdValidator
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings" / "agencies"
@@ -327,7 +328,7 @@ def test_xml_answer_is_read() -> None:
     ],
 )
 def test_safe_parser_refuses(data, message) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(UnsafeXml, match=message):
+    with pytest.raises(XmlRefused, match=message):
         parse_untrusted(data, max_bytes=64 if message == "limit" else 1024)
 
 
@@ -342,7 +343,7 @@ def test_safe_parser_refuses(data, message) -> None:  # type: ignore[no-untyped-
 def test_agency_answers_have_the_applications_caps(data, message) -> None:  # type: ignore[no-untyped-def]
     """Issue 15 item 4: an agency answer within the byte limit is read with the same depth and
     node caps as a trader's application: there is one parser, not a weaker second one."""
-    with pytest.raises(UnsafeXml, match=message):
+    with pytest.raises(XmlRefused, match=message):
         parse_untrusted(data)
     with pytest.raises(ForbiddenXmlConstruct, match=message):
         parse_xml(data)

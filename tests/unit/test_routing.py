@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.application import read_application
+from gateway.domain.application import read_application
 from gateway.errors import ConfigurationError
+from gateway.fanout.routing import explain, load_rules, route
 from gateway.resources import shipped
-from gateway.routing import explain, load_rules, route
-from gateway.xmlparse import parse_xml
+from gateway.trust.xmlparse import parse_xml
 
 RULES = load_rules(shipped("mappings") / "routing.toml")
 
