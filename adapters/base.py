@@ -44,13 +44,14 @@ class Reason:
 class AgencySpec:
     """One agency as configured: who it is and how to reach it."""
 
-    code: str  # short stable code: customs, agriculture, health, transport
+    code: str  # short stable code, as in mappings/agencies.toml: customs, police, veterinary, ...
     name: str  # the body's name, for people
     protocol: str  # "soap" or "rest"
     endpoint: str  # base URL of the agency's service
     mapping_dir: Path  # mappings/agencies/<code>/
     contract: Path  # WSDL (soap) or OpenAPI document (rest)
     timeout_s: float = 10.0
+    officer: str = ""  # what the agency's officers are called, for people ("veterinary inspector")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The SOAP 1.1 adapter (customs, agriculture): zeep, built from the agency's WSDL in spec.contract.
+"""The SOAP 1.1 adapter (customs, phytosanitary): zeep, built from the agency's WSDL in spec.contract.
 
 One call reads as numbered steps: map the application with the agency's XSLT, validate it against
 the agency XSD, let zeep build the envelope from the WSDL types and sign it (wire/wsse.py, our

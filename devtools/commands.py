@@ -43,8 +43,8 @@ def demo(workdir: Path | None) -> None:
 @click.option(
     "--base-port",
     type=int,
-    help="Customs on this port, then transport, agriculture, health, the trader inbox "
-    "[default: free ports].",
+    help="The first agency of mappings/agencies.toml on this port, the others and the trader inbox "
+    "on the next ones [default: free ports].",
 )
 @click.option(
     "--pki-dir",
@@ -52,7 +52,8 @@ def demo(workdir: Path | None) -> None:
     help="Certificates the stand-ins sign with [default: NSW_PKI_DIR, else certs/dev].",
 )
 def standins(env_file: Path | None, base_port: int | None, pki_dir: Path | None) -> None:
-    """Run the four stand-in agencies and a trader inbox on 127.0.0.1 until Ctrl-C.
+    """Run the stand-in agencies (mappings/agencies.toml) and a trader inbox on 127.0.0.1 until
+    Ctrl-C.
 
     Prints the `export NSW_AGENCY_<CODE>_URL=...` lines that point `nsw serve` at them."""
     from devtools.standins import run_standins

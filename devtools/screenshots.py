@@ -51,7 +51,8 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
     work = Path(tempfile.mkdtemp(prefix="nsw-omc-shots-"))
     pki = init_dev_pki(work / "pki")
     agencies = {
-        c: start_agency(c, pki_dir=pki.directory) for c in ("customs", "transport", "agriculture")
+        c: start_agency(c, pki_dir=pki.directory)
+        for c in ("customs", "transport", "police", "veterinary", "phytosanitary")
     }
     agencies["health"] = start_agency("health", pki_dir=pki.directory, outage=True)
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": f"sqlite:///{work / 'nsw.db'}"}

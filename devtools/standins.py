@@ -1,4 +1,4 @@
-"""`nsw standins`: the four stand-in agencies (`simulators/`, each its own process) and a trader
+"""`nsw standins`: the stand-in agencies of mappings/agencies.toml (`simulators/`, each its own process) and a trader
 inbox on 127.0.0.1, for using the gateway locally. Prints the `export NSW_AGENCY_<CODE>_URL=...`
 lines the gateway needs (and writes them to an env file on request), then runs until SIGINT or
 SIGTERM and stops everything it started."""
@@ -12,9 +12,9 @@ from pathlib import Path
 
 from devtools.processes import ProcessGroup, free_port
 from gateway.cli.signals import stop_on_signals
+from gateway.fanout.agencies import standin_agencies
+from gateway.resources import shipped
 from simulators.trader_inbox import start_trader_inbox
-
-AGENCIES = ("customs", "transport", "agriculture", "health")
 
 
 def env_lines(urls: dict[str, str], inbox_url: str) -> list[str]:
@@ -44,11 +44,12 @@ def run_standins(
     inbox = None
     try:
         urls = {}
-        for n, code in enumerate(AGENCIES):
+        agencies = list(standin_agencies(shipped("mappings")))
+        for n, code in enumerate(agencies):
             port = base_port + n if base_port else free_port()
             args = ["-m", "simulators", code, "--port", str(port), "--pki-dir", str(pki_dir)]
             urls[code] = group.start(code, args, port, {})
-        inbox_port = base_port + len(AGENCIES) if base_port else 0
+        inbox_port = base_port + len(agencies) if base_port else 0
         inbox = start_trader_inbox(port=inbox_port, pki_dir=pki_dir)
         lines = env_lines(urls, inbox.url)
         if env_file is not None:

@@ -26,6 +26,7 @@ def agency_health(svc: Services) -> list[dict[str, Any]]:
             {
                 "code": code,
                 "name": spec.name,
+                "officer": spec.officer,
                 "breaker": breakers.get(code, CLOSED),
                 "timing": svc.timings.summary(code),
                 "queue_depth": int(depth.get(code, 0)),

@@ -108,7 +108,7 @@ TRANSIENT = [
     pytest.param("customs", {"fault": "reset"}, CONNECTION_RESET, None, id="soap-reset"),
     pytest.param("health", {"fault": "reset"}, CONNECTION_RESET, None, id="rest-reset"),
     pytest.param(
-        "agriculture",
+        "phytosanitary",
         {"error_rate": 1.0},
         r"HTTP 500: SOAP Fault soap:Server: simulated internal error; retry later",
         holding(b"<faultcode>soap:Server</faultcode>"),
@@ -122,7 +122,7 @@ TRANSIENT = [
         id="soap-not-xml",
     ),
     pytest.param(
-        "agriculture",
+        "phytosanitary",
         {"fault": "truncated"},
         r"HTTP 200: the answer is not acceptable XML: The document is not well-formed XML",
         broken_off,
@@ -311,8 +311,8 @@ def test_callback_then_a_reset_answer_settles_the_case_once(  # type: ignore[no-
 
 REFUSED = [
     pytest.param(
-        "agriculture",
-        r"HTTP 500: SOAP Fault soap:Client: simulated business fault: agriculture refuses case",
+        "phytosanitary",
+        r"HTTP 500: SOAP Fault soap:Client: simulated business fault: phytosanitary refuses case",
         b"<faultcode>soap:Client</faultcode>",
         id="soap-client-fault",
     ),

@@ -170,7 +170,17 @@ def test_a_decision_made_anew_is_sent_anew(  # type: ignore[no-untyped-def]
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
     trader(gw, pki, "trader-kaztrans").register_notification_url(KAZTRANS, endpoint.url)
-    accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
+    # The carrier holds a special permit for heavy carriage, so the road police clear it at once
+    # and only transport control's weighing holds the decision.
+    permit = (
+        b"<Document><Type>special-permit</Type><Number>SP-206-0042</Number>"
+        b"<Date>2026-11-20</Date></Document></Documents>"
+    )
+    accepted = gw.client.submit(
+        signed_sample(
+            "overweight-machinery-transit", edit=lambda raw: raw.replace(b"</Documents>", permit)
+        )
+    )
     wait_until(lambda: endpoint.of(accepted["id"]), what="the held decision is sent")
 
     with gw.services.checkpoint.store.unit() as unit:

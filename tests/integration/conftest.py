@@ -150,7 +150,7 @@ def agency_reply(
     """Headers and body an agency would answer `request` with, carrying `answer` (the payload of
     a genuine answer), signed afresh by the agency's key from the test PKI and bound to `request`:
     RFC 9421 `;req` components for a REST agency, a SignatureConfirmation for a SOAP one."""
-    if code in ("customs", "agriculture"):
+    if AGENCIES[code]["protocol"] == "soap":
         return {"Content-Type": "text/xml; charset=utf-8"}, resigned_soap(
             pki, code, answer, lambda b: b, request
         )

@@ -125,9 +125,9 @@ def test_an_inspection_result_settles_the_held_case_and_the_decision_is_signed_a
     assert 'name="confirm" value="yes"' in asked.get_data(as_text=True)
     assert f"Record finding F1 of visit {visit} as cleared" in asked.get_data(as_text=True)
     assert _case(store, app_id, "transport")["state"] == "inspection"  # nothing before confirmation
-    vet = omc_floor.client_as("vet")  # another agency's officer may not record it
-    refused = vet.post(f"/omc/actions/inspection/{visit}/F1", data=form | {"confirm": "yes",
-                       "csrf_token": csrf(vet, "/omc/checkpoints")})  # fmt: skip
+    phy = omc_floor.client_as("phy")  # another agency's officer may not record it
+    refused = phy.post(f"/omc/actions/inspection/{visit}/F1", data=form | {"confirm": "yes",
+                       "csrf_token": csrf(phy, "/omc/checkpoints")})  # fmt: skip
     assert refused.status_code == 403
 
     for finding in ("F1", "F2"):

@@ -32,7 +32,7 @@ def store() -> FakeOfficerAccounts:
 @pytest.fixture
 def accounts(store: FakeOfficerAccounts, clock: MovableClock) -> Accounts:
     made = Accounts(
-        store, clock, agencies=frozenset({"customs", "agriculture"}), max_failures=3,
+        store, clock, agencies=frozenset({"customs", "veterinary"}), max_failures=3,
         lockout_s=LOCKOUT_S, hasher=CHEAP,
     )  # fmt: skip
     made.add("op", "operator", PASSWORD, by="adm")

@@ -20,14 +20,14 @@ from tests.fakes.omc import (
 )
 
 OPERATOR = Officer("op", Role.OPERATOR)
-VET = Officer("vet", Role.AGENCY_OFFICER, "agriculture")
+VET = Officer("vet", Role.AGENCY_OFFICER, "veterinary")
 CUSTOMS = Officer("cus", Role.AGENCY_OFFICER, "customs")
 
 
 @pytest.fixture
 def records() -> FakeActionRecords:
     return FakeActionRecords(
-        cases={"APP-1-customs": "customs", "APP-1-agriculture": "agriculture"},
+        cases={"APP-1-customs": "customs", "APP-1-veterinary": "veterinary"},
         findings={("VIS-1", "F-1"): "transport"},
         transits={
             "TR-1": FakeTransit("123ABC02", "APP-1", [{"key": "stop-1", "kind": "long-stop"}])
@@ -38,7 +38,7 @@ def records() -> FakeActionRecords:
 @pytest.fixture
 def retries() -> FakeCaseRetries:
     return FakeCaseRetries(
-        cases={"APP-1-customs": ("APP-1", "escalated"), "APP-1-agriculture": ("APP-1", "granted")}
+        cases={"APP-1-customs": ("APP-1", "escalated"), "APP-1-veterinary": ("APP-1", "granted")}
     )
 
 
@@ -49,9 +49,9 @@ def svc(records: FakeActionRecords, retries: FakeCaseRetries) -> ActionsServices
 
 def test_an_agency_officer_acts_only_on_their_agency_s_cases(svc: ActionsServices) -> None:
     assert actions.check_case(svc, CUSTOMS, "APP-1-customs") == "customs"
-    assert actions.check_case(svc, OPERATOR, "APP-1-agriculture") == "agriculture"
-    with pytest.raises(RoleForbidden, match="belongs to agriculture, not to customs"):
-        actions.check_case(svc, CUSTOMS, "APP-1-agriculture")
+    assert actions.check_case(svc, OPERATOR, "APP-1-veterinary") == "veterinary"
+    with pytest.raises(RoleForbidden, match="belongs to veterinary, not to customs"):
+        actions.check_case(svc, CUSTOMS, "APP-1-veterinary")
     with pytest.raises(ActionRefused, match="There is no case APP-9-customs"):
         actions.check_case(svc, OPERATOR, "APP-9-customs")
 
@@ -73,9 +73,9 @@ def test_a_retried_case_is_recorded_with_the_officer(
 
 def test_only_an_escalated_case_is_retried(svc: ActionsServices, retries: FakeCaseRetries) -> None:
     with pytest.raises(ActionRefused, match="is granted; only escalated cases"):
-        actions.retry_case(svc, OPERATOR, "APP-1-agriculture")
+        actions.retry_case(svc, OPERATOR, "APP-1-veterinary")
     with pytest.raises(RoleForbidden):
-        actions.retry_case(svc, CUSTOMS, "APP-1-agriculture")  # checked before anything else
+        actions.retry_case(svc, CUSTOMS, "APP-1-veterinary")  # checked before anything else
     assert retries.trail == []
 
 
@@ -109,7 +109,7 @@ def test_an_alert_that_is_not_there_is_refused(
 def test_a_finding_is_for_its_agency_s_officers(svc: ActionsServices) -> None:
     actions.check_finding(svc, Officer("trn", Role.AGENCY_OFFICER, "transport"), "VIS-1", "F-1")
     actions.check_finding(svc, OPERATOR, "VIS-1", "F-1")
-    with pytest.raises(RoleForbidden, match="The finding is for transport, not agriculture"):
+    with pytest.raises(RoleForbidden, match="The finding is for transport, not veterinary"):
         actions.check_finding(svc, VET, "VIS-1", "F-1")
     with pytest.raises(ActionRefused, match="Visit VIS-1 has no finding F-2"):
         actions.check_finding(svc, OPERATOR, "VIS-1", "F-2")
