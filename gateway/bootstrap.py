@@ -7,6 +7,7 @@ config (and real servers) through the same door.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from adapters.base import AgencyAdapter, AgencySpec
@@ -198,7 +199,9 @@ def build_services(
     log_signer = LogSigner(
         load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock
     )
-    auditor = Auditor(store, identity, clock, log_signer, _witnesses(config))
+    auditor = Auditor(
+        store, identity, clock, log_signer, _witnesses(config), _agency_pems(config, specs)
+    )
     return Services(
         config,
         clock,
@@ -232,3 +235,13 @@ def build_services(
             dt.timedelta(seconds=config.clock_skew_s),
         ),
     )
+
+
+def _agency_pems(config: Config, specs: Mapping[str, AgencySpec]) -> dict[str, str]:
+    """Each agency's pinned certificate as PEM, where the PKI directory has it."""
+    found = {}
+    for code in specs:
+        path = config.pki_dir / f"agency-{code}.pem"
+        if path.is_file():
+            found[code] = path.read_text(encoding="ascii")
+    return found

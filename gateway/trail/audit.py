@@ -11,7 +11,8 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -47,6 +48,9 @@ class Auditor:
     clock: Clock
     log_signer: LogSigner | None = None  # the C2SP checkpoint signer; None: RSA tree heads only
     witnesses: Witnesses | None = None  # who cosigns each checkpoint before it is published
+    # The agencies' pinned certificates (code -> PEM), carried in bundles so that an auditor can
+    # re-check agency signatures offline; each must chain to the CA the auditor holds.
+    agency_certificates: Mapping[str, str] = field(default_factory=dict)
 
     def issue_tree_head(self) -> TreeHead:
         """Sign a head for the current log size (or return the latest if the log has not grown),
@@ -262,6 +266,7 @@ class Auditor:
             "exported_at": iso(self.clock()),
             "tree_head": head.to_json(),
             "gateway_chain": [pem.decode("ascii") for pem in self.identity.chain_pem],
+            "agency_certificates": dict(self.agency_certificates),
             "entries": entries,
         }
 

@@ -291,7 +291,7 @@ def _verify_http(
     message = exchange.read_record(body)
     if message.is_request:
         httpsig.verify(
-            httpsig.HttpMessage(dict(message.fields), method=message.method, url=message.target),
+            httpsig.HttpMessage(dict(message.fields), method=message.method, url=message.target).view(),
             message.body, cert, now=when, skew=SKEW, components=httpsig.REQUEST_COMPONENTS,
         )  # fmt: skip
         return
@@ -299,7 +299,7 @@ def _verify_http(
         raise exchange.UnreadableRecord("the request this answer is bound to is not in the bundle")
     sent = exchange.read_record(request)
     httpsig.verify(
-        httpsig.HttpMessage(dict(message.fields), status_code=message.status),
+        httpsig.HttpMessage(dict(message.fields), status_code=message.status).view(),
         message.body, cert, now=when, skew=SKEW, components=httpsig.RESPONSE_COMPONENTS,
         request=httpsig.HttpMessage(dict(sent.fields), method=sent.method, url=sent.target).view(),
     )  # fmt: skip
