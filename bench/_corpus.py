@@ -6,16 +6,16 @@ from __future__ import annotations
 import time
 
 from gateway.clock import iso, system_clock
-from gateway.decision import CaseResult, CaseState, compose
-from gateway.decision_document import signed_decision
-from gateway.pki import DevPki
-from gateway.receipt import signed_receipt
+from gateway.decision.document import signed_decision
+from gateway.decision.rules import CaseResult, CaseState, compose
+from gateway.intake.receipt import signed_receipt
+from gateway.pki.dev import DevPki
 from gateway.resources import shipped
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
 
-AGENCIES = ("customs", "transport", "agriculture", "health")
+AGENCIES = ("customs", "transport", "police", "phytosanitary", "health")
 APP_NS = "{urn:kz:nsw:application:1}"
 
 

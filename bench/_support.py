@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from gateway.processes import ProcessGroup
+from devtools.processes import ProcessGroup
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 
@@ -134,7 +134,7 @@ def start_worker(group: ProcessGroup, name: str, threads: int, env: dict[str, st
     """A `nsw worker` has no port to wait on: wait for the line it logs once dispatching."""
     log = group.logdir / f"{name}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "worker", "--threads", str(threads)],
+        [sys.executable, "-m", "gateway.cli.main", "worker", "--threads", str(threads)],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env={**os.environ, **env},

@@ -42,9 +42,9 @@ from gateway.app import create_app
 from gateway.bootstrap import build_services
 from gateway.config import PROJECT_ROOT, load_config
 from gateway.errors import GatewayError
-from gateway.pki import init_dev_pki
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import SigningIdentity, sign_enveloped
+from gateway.pki.dev import init_dev_pki
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 SAMPLES = {

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from gateway.merkle import (
+from gateway.trail.merkle import (
     InMemorySubtreeHashes,
     consistency_proof,
     inclusion_proof,

@@ -33,22 +33,22 @@ from pathlib import Path
 from _support import describe_url, fresh_database, percentiles_ms, table
 from sqlalchemy import Engine, insert, select
 
-from gateway.audit import Auditor
 from gateway.clock import system_clock
-from gateway.merkle import (
+from gateway.pki.dev import init_dev_pki
+from gateway.resources import shipped
+from gateway.storage.models import MessageRow, TrailNodeRow
+from gateway.storage.repository import Message, Store
+from gateway.storage.trail_log import DbSubtreeHashes
+from gateway.trail.audit import Auditor
+from gateway.trail.format import entry_bytes, precise
+from gateway.trail.merkle import (
     InMemorySubtreeHashes,
     leaf_hash,
     tree_root,
     verify_consistency,
     verify_inclusion,
 )
-from gateway.pki import init_dev_pki
-from gateway.resources import shipped
-from gateway.storage.models import MessageRow, TrailNodeRow
-from gateway.storage.repository import Message, Store
-from gateway.storage.trail_log import DbSubtreeHashes
-from gateway.trail_format import entry_bytes, precise
-from gateway.xmlsig import SigningIdentity
+from gateway.trust.xmlsig import SigningIdentity
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
 CHUNK = 20_000
@@ -60,8 +60,8 @@ CYCLE = (
     ("agency-answer", "in", "agency:customs", "customs"),
     ("agency-request", "out", "agency:transport", "transport"),
     ("agency-answer", "in", "agency:transport", "transport"),
-    ("agency-request", "out", "agency:agriculture", "agriculture"),
-    ("agency-answer", "in", "agency:agriculture", "agriculture"),
+    ("agency-request", "out", "agency:phytosanitary", "phytosanitary"),
+    ("agency-answer", "in", "agency:phytosanitary", "phytosanitary"),
     ("decision", "out", "trader:210540012341", None),
 )
 

@@ -31,7 +31,7 @@ class Config:
     wsdl_dir: Path = field(default_factory=lambda: resources.shipped("wsdl"))
     max_body_bytes: int = 5 * MIB
     dispatcher_threads: int = 2  # 0: no dispatcher in the web process (run `nsw worker`)
-    # The loops wake on commit (gateway.wakeup); this is only their safety net: work written by
+    # The loops wake on commit (gateway.fanout.wakeup); this is only their safety net: work written by
     # another process on SQLite, breakers closing, the deadline sweep.
     poll_interval_s: float = 2.0
     lease_s: float = 60.0
@@ -58,6 +58,9 @@ class Config:
     omc_client_cert_header: str = ""  # set by a TLS proxy that verified the client certificate
     # Addresses or networks of the TLS proxies whose client-certificate header is believed.
     omc_trusted_proxies: tuple[str, ...] = ()
+    # The traders' portal (issue 21): sign-in only by a client certificate, from these proxies.
+    portal_client_cert_header: str = ""
+    portal_trusted_proxies: tuple[str, ...] = ()
     metrics_tokens: tuple[str, ...] = ()  # bearer tokens of the Prometheus scraper for /metrics
     # Decisions sent to the URL a trader registered (issue 6). Plain http:// and addresses that are
     # not public (loopback, private, link-local) are refused unless allowed: a trader must not make
@@ -137,6 +140,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         login_lockout_s=float(env.get("NSW_LOGIN_LOCKOUT_S", 900)),
         omc_client_cert_header=env.get("NSW_OMC_CLIENT_CERT_HEADER", ""),
         omc_trusted_proxies=_tokens(env, "NSW_OMC_TRUSTED_PROXIES"),
+        portal_client_cert_header=env.get("NSW_PORTAL_CLIENT_CERT_HEADER", ""),
+        portal_trusted_proxies=_tokens(env, "NSW_PORTAL_TRUSTED_PROXIES"),
         metrics_tokens=_tokens(env, "NSW_METRICS_TOKENS"),
         default_locale=env.get("NSW_DEFAULT_LOCALE", "en"),
         notify_allow_http=_flag(env, "NSW_NOTIFY_ALLOW_HTTP"),

@@ -1,6 +1,6 @@
 """Limits of the values the gateway keeps: each column's width and character set, as `Text` kinds.
 
-Free of Flask, so the RFC 9421 profile (gateway.http_signatures) and the web edge
+Free of Flask, so the RFC 9421 profile (gateway.trust.http_signatures) and the web edge
 (gateway.web.params) check against the same numbers; every limit names its column in
 gateway/storage/models.py.
 """

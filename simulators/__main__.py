@@ -3,7 +3,8 @@
 
 Runs one stand-in agency as a process, prints its URL, and stops cleanly on SIGTERM or SIGINT.
 `python -m simulators witness --log-vkey FILE ...` runs a stand-in witness instead (see
-`simulators.witness.main`).
+`simulators.witness.main`); `python -m simulators treasury [--callback-url URL] ...` runs the
+stand-in treasury / bank (see `simulators.treasury.main`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         from simulators.witness import main as witness_main
 
         return witness_main(argv[1:])
+    if argv[:1] == ["treasury"]:  # not an agency either: payments, not cases
+        from simulators.treasury import main as treasury_main
+
+        return treasury_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__)
     parser.add_argument("code", choices=sorted(FACTORIES))
     parser.add_argument("--host", default="127.0.0.1")

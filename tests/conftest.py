@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import URL, make_url
 
-from gateway.pki import DevPki, init_dev_pki
+from gateway.pki.dev import DevPki, init_dev_pki
 from gateway.resources import shipped
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import SigningIdentity, sign_enveloped
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 from tests.log_state import forget_log_state
 from tests.polling import wait_until
 
@@ -115,6 +115,7 @@ def trader_identity(pki: DevPki, slug: str) -> SigningIdentity:
 SAMPLE_SIGNER = {
     "fresh-apples-import": "trader-steppe",
     "live-cattle-import": "trader-altyn",
+    "chilled-lamb-import": "trader-altyn",
     "overweight-machinery-transit": "trader-kaztrans",
 }
 

@@ -15,24 +15,25 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
+from devtools.processes import free_port
 from gateway.app import create_app
 from gateway.bootstrap import Services, build_services
-from gateway.client import GatewayClient, TraderSignatureAuth
+from gateway.cli.client import GatewayClient, TraderSignatureAuth
 from gateway.config import load_config
-from gateway.pki import DevPki
-from gateway.processes import free_port
+from gateway.pki.dev import DevPki
 from gateway.resources import shipped
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import DS_NS, SigningIdentity
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import DS_NS, SigningIdentity
 from simulators.server import RunningAgency, start_agency
 from tests.log_state import log_state_for
 
-AGENCY_CODES = ("customs", "transport", "agriculture", "health")
+# Every agency of mappings/agencies.toml has a stand-in of the same code (simulators/server.py).
+AGENCY_CODES = tuple(tomllib.loads((shipped("mappings") / "agencies.toml").read_text())["agencies"])
 
 
 @pytest.fixture(scope="session")
 def agencies(pki: DevPki) -> Iterator[dict[str, str]]:
-    """The four stand-in agencies, started once for the session: code -> base URL. They sign
+    """The stand-in agencies, started once for the session: code -> base URL. They sign
     with their keys from the test PKI and believe only the gateway's certificate from it."""
     running = [start_agency(code, pki_dir=pki.directory) for code in AGENCY_CODES]
     yield {code: agency.url for code, agency in zip(AGENCY_CODES, running, strict=True)}

@@ -7,9 +7,9 @@ import datetime as dt
 from cryptography.hazmat.primitives import hashes, serialization
 
 from gateway.clock import system_clock
-from gateway.http_signatures import TRADER_TAG, PrivateKey, RequestView, Tag, sign_request
-from gateway.pki import DevPki
-from gateway.xmlsig import SigningIdentity
+from gateway.pki.dev import DevPki
+from gateway.trust.http_signatures import TRADER_TAG, PrivateKey, RequestView, Tag, sign_request
+from gateway.trust.xmlsig import SigningIdentity
 
 
 def identity(pki: DevPki, slug: str) -> SigningIdentity:

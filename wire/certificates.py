@@ -11,12 +11,18 @@ as a 500. So every reader here loads *and* reads each of those parts once; what 
 again without surprise (the parse is deterministic), and what fails is `UnreadableCertificate`,
 which callers turn into their certificate problem. `readable()` does the same for a certificate
 that was loaded elsewhere.
+
+Because the parse is deterministic, `readable()` remembers the SHA-256 of the DER of the last
+certificates it read whole (the same CA and signer certificates arrive with every request) and
+does not read those bytes again; a refusal is never remembered.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -31,6 +37,11 @@ _LENGTH_LIMITS = {
     NameOID.JURISDICTION_COUNTRY_NAME: (2, 2),
     NameOID.COMMON_NAME: (1, 64),
 }
+
+
+_REMEMBERED = 4096  # DER digests of certificates read whole; 32 bytes each
+_read_whole: dict[bytes, None] = {}  # insertion-ordered: the oldest is forgotten first
+_read_whole_lock = threading.Lock()
 
 
 class UnreadableCertificate(ValueError):
@@ -90,6 +101,9 @@ def public_key_from_der(data: bytes) -> PublicKeyTypes:
 def readable(cert: x509.Certificate) -> x509.Certificate:
     """`cert` after reading every lazily parsed part the gateway uses; raises what
     `cryptography` raises (call it through one of the readers above, or catch it)."""
+    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+    if digest in _read_whole:
+        return cert
     _ = (cert.version, cert.not_valid_before_utc, cert.not_valid_after_utc)
     _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string())
     # Two defects `cryptography` only warns about, on every read: refused here, so the answer does
@@ -100,6 +114,10 @@ def readable(cert: x509.Certificate) -> x509.Certificate:
     _ = (cert.signature_hash_algorithm, cert.signature_algorithm_parameters, cert.signature)
     _ = (cert.public_key(), cert.extensions, cert.tbs_certificate_bytes)
     _ = cert.fingerprint(hashes.SHA256())
+    with _read_whole_lock:
+        _read_whole[digest] = None
+        if len(_read_whole) > _REMEMBERED:
+            del _read_whole[next(iter(_read_whole))]
     return cert
 
 

@@ -1,5 +1,5 @@
 """The one hardened XML parser for every XML byte that comes from outside: applications, arrival
-notices, SOAP callbacks (through `gateway.xmlparse`) and agency answers (through `adapters`).
+notices, SOAP callbacks (through `gateway.trust.xmlparse`) and agency answers (through `adapters`).
 
 No DTD is loaded or allowed, no entity is expanded, nothing is fetched from the network, and the size
 is capped before parsing. A document that declares a DOCTYPE at all is refused: the single-window
@@ -10,7 +10,7 @@ C14N, signature, mapping) walk millions of nodes. One parser means one set of ca
 answer is read with the same limits as a trader's application.
 
 Refusals are `XmlRefused` (a `ValueError`), with a sentence a person can act on; the gateway turns
-each kind into its problem document (`gateway.xmlparse`), the adapters into a failed call.
+each kind into its problem document (`gateway.trust.xmlparse`), the adapters into a failed call.
 """
 
 from __future__ import annotations

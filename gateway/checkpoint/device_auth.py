@@ -1,7 +1,7 @@
 """Who is reporting: a checkpoint device or tracker, proved by an RFC 9421 HTTP message signature
 made with the key of its certificate (keyid = the certificate's SHA-256 fingerprint).
 
-The RFC 9421 work is gateway.http_signatures (the profile traders use too); this module is only
+The RFC 9421 work is gateway.trust.http_signatures (the profile traders use too); this module is only
 the seam that applies it to devices: the signature must carry the devices' own tag ("nsw-device":
 one made for a trader's read, tag "nsw-trader", is refused here, and the trader API refuses ours),
 the device's certificate comes from the checkpoint registry and is re-judged by the trust store on
@@ -18,7 +18,8 @@ from gateway.checkpoint.errors import DeviceCertificateRefused, UnknownDevice
 from gateway.checkpoint.registry import CheckpointRegistry, Device
 from gateway.clock import Clock
 from gateway.errors import GatewayError, ReplayedRequest, Unauthenticated
-from gateway.http_signatures import (
+from gateway.trust.certificates import TrustStore
+from gateway.trust.http_signatures import (
     CLOCK_SKEW,
     DEVICE_TAG,
     MAX_AGE,
@@ -27,8 +28,7 @@ from gateway.http_signatures import (
     requested_keyid,
     verify_request,
 )
-from gateway.trader_keys import NonceLedger
-from gateway.trust import TrustStore
+from gateway.trust.trader_keys import NonceLedger
 from gateway.web.request_view import request_view
 
 HOW = (

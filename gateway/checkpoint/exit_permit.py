@@ -13,7 +13,7 @@ from lxml import etree
 
 from gateway.checkpoint.registry import STAGES
 from gateway.clock import iso
-from gateway.xmlsig import SigningIdentity, sign_enveloped
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 NS = "urn:kz:nsw:barrier:1"
 CUSTOMS_LANE = "customs-inspection"

@@ -1,6 +1,6 @@
 """Advance notification: a carrier's signed pre-arrival notice, through the same trusted intake.
 
-`NoticeIntake.submit(body)` runs the numbered steps below (as gateway.intake does for applications)
+`NoticeIntake.submit(body)` runs the numbered steps below (as gateway.intake.service does for applications)
 and stores the notice, linking the vehicle to the applications it carries, or raises a
 `GatewayError`. After step 3 only the element the signature covers is read. A notice with the same
 carrier and reference and a higher version supersedes the earlier one; both stay in the trail.
@@ -19,16 +19,17 @@ from lxml import etree
 from gateway.checkpoint.errors import SignerNotCarrier, UnknownApplication, UnknownCheckpoint
 from gateway.checkpoint.registry import CheckpointRegistry
 from gateway.clock import Clock
+from gateway.domain.identifiers import Bin
 from gateway.errors import InvalidValue, SchemaViolation
-from gateway.identifiers import Bin
 from gateway.limits import INT32_MAX
-from gateway.representatives import Representatives
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import verify_enveloped
+from gateway.trust.certificates import TrustStore
+from gateway.trust.representatives import Representatives
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 
 if TYPE_CHECKING:
-    from gateway.checkpoint.store import CheckpointStore, NoticeSaved
+    from gateway.checkpoint.ports import NoticeBook
+    from gateway.checkpoint.views import NoticeSaved
 
 NS = "urn:kz:nsw:notice:1"
 _N = {"n": NS}
@@ -124,7 +125,7 @@ class NoticeIntake:
         *,
         schema: etree.XMLSchema,
         trust: TrustStore,
-        store: CheckpointStore,
+        store: NoticeBook,
         registry: CheckpointRegistry,
         representatives: Representatives,
         corridors: frozenset[str],

@@ -103,6 +103,8 @@ class Checkpoint:
     manual_lane: str
     devices: dict[str, str]  # stage -> device slug
     hours: WorkingHours = field(default_factory=WorkingHours)
+    # True: lat/lon were recalled, not found in a source (R); the OMC map draws them as approximate.
+    position_unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,8 @@ def load_registry(path: Path, pki_dir: Path) -> CheckpointRegistry:
             raise ConfigurationError(
                 f"{path}: {code} has one of lat and lon; give both or neither."
             )
+        if entry.get("position", "sourced") not in ("sourced", "unconfirmed"):
+            raise ConfigurationError(f"{path}: {code}: position must be sourced or unconfirmed.")
         checkpoints[code] = Checkpoint(
             code=code,
             name=str(entry["name"]),
@@ -160,6 +164,7 @@ def load_registry(path: Path, pki_dir: Path) -> CheckpointRegistry:
             manual_lane=str(entry["manual_lane"]),
             devices=devices,
             hours=parse_hours(f"{path}: {code}", entry.get("hours")),
+            position_unconfirmed=entry.get("position") == "unconfirmed",
         )
         bindings += [(slug, code, stage) for stage, slug in devices.items()]
     bindings += [(slug, "", TRACKER) for slug in raw.get("trackers", {}).get("devices", [])]

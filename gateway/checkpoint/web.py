@@ -89,7 +89,7 @@ def position() -> tuple[Response, int]:
 @bp.get("/visits/<visit_id>")
 def visit(visit_id: str) -> Response:
     _require_officer()
-    return jsonify(_services().checkpoint.service.visit(_record_id(visit_id, "visit")))
+    return jsonify(_services().checkpoint.service.visit(_record_id(visit_id, "visit")).as_dict())
 
 
 def _officer_form() -> dict[str, Any]:
@@ -154,7 +154,7 @@ def transit(transit_id: str) -> Response:
     found = _services().checkpoint.transits.transit(_record_id(transit_id, "transit"))
     if found is None:
         raise NotFound(f"There is no transit {transit_id}.")
-    return jsonify(found)
+    return jsonify(found.as_dict())
 
 
 @bp.post("/transits/sweep")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import click
 
@@ -40,7 +39,8 @@ def users_add(username: str, role: str, agency: str | None, cert_fingerprint: st
     services = build_services(config)
     try:
         accounts = Accounts(
-            services.store,
+            services.omc.accounts,
+            services.clock,
             agencies=frozenset(services.specs),
             max_failures=config.login_max_failures,
             lockout_s=config.login_lockout_s,
@@ -61,22 +61,11 @@ def users_list() -> None:
     config = load_config()
     services = build_services(config)
     try:
-        accounts = Accounts(services.store, agencies=frozenset(services.specs),
+        accounts = Accounts(services.omc.accounts, services.clock,
+                            agencies=frozenset(services.specs),
                             max_failures=config.login_max_failures, lockout_s=config.login_lockout_s)  # fmt: skip
         for a in accounts.list():
-            state = "disabled" if a["disabled"] else "locked" if a["locked"] else "active"
-            click.echo(f"{a['username']:<24} {a['role']:<15} {a['agency'] or '':<12} {state}")
+            state = "disabled" if a.disabled else "locked" if a.locked else "active"
+            click.echo(f"{a.username:<24} {a.role:<15} {a.agency or '':<12} {state}")
     finally:
         services.close()
-
-
-@omc.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--chromium", default="/usr/bin/chromium", show_default=True)
-def screenshots(directory: Path, chromium: str) -> None:
-    """Run a gateway with stand-in agencies and sample traffic, and save pictures of the OMC's
-    main views in DIRECTORY (needs Chromium and the `playwright` package; no browser download)."""
-    from gateway.omc.screenshots import take_screenshots
-
-    for path in take_screenshots(directory, chromium):
-        click.echo(str(path))

@@ -1,57 +1,29 @@
 """Read models for the checkpoints and movements pages: vehicles at each lane and stage, how long
 each has waited and for what, and the last vehicles through each exit (how, and cleared by whom);
-transits on a schematic map projected from the registry's coordinates and the corridors' waypoints
-(drawn as SVG by the template; no tiles from outside), with their alerts, open and acknowledged."""
+transits with their alerts, open and acknowledged, and what the movements map draws over its
+Natural Earth base layer (crossings, corridors, vehicles; drawn by Leaflet, no tiles from outside)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from gateway.bootstrap import Services
-from gateway.checkpoint.registry import STAGES
+from gateway.checkpoint.registry import STAGES, Checkpoint
+from gateway.checkpoint.transit import Corridor
 from gateway.clock import iso
+from gateway.omc.ports import VisitRecord
 from gateway.omc.roles import Officer
-from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow, TransitRow
-from gateway.storage.repository import utc
 
-MAP_W, MAP_H, MARGIN = 1000.0, 520.0, 40.0
 RECENT_EXITS = 8  # per checkpoint
 
 
 def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
-    now = svc.store.clock()
-    with svc.store.reading() as s:
-        visits = s.scalars(
-            select(CheckpointVisitRow)
-            .where(CheckpointVisitRow.state != "exited")
-            .order_by(CheckpointVisitRow.arrived_at)
-        ).all()
-        app_ids = sorted({a for v in visits for a in json.loads(v.applications)})
-        open_cases: dict[str, list[str]] = {}
-        verdicts: dict[str, str | None] = {}
-        if app_ids:
-            for app_id, agency, state in s.execute(
-                select(CaseRow.application_id, CaseRow.agency, CaseRow.state).where(
-                    CaseRow.application_id.in_(app_ids),
-                    CaseRow.state.not_in(["granted", "refused"]),
-                )
-            ):
-                open_cases.setdefault(app_id, []).append(f"{agency}: {state}")
-            verdicts = dict(
-                s.execute(
-                    select(ApplicationRow.id, ApplicationRow.verdict).where(
-                        ApplicationRow.id.in_(app_ids)
-                    )
-                ).all()
-            )
-        rows = [_visit(v, now, open_cases, verdicts, who) for v in visits]
-        exits = {code: _recent_exits(s, code) for code in svc.checkpoint.registry.checkpoints}
+    now = svc.clock()
+    snapshot = svc.omc.floor.floor(svc.checkpoint.registry.checkpoints, RECENT_EXITS)
+    rows = [_visit(v, now, snapshot.open_cases, snapshot.verdicts, who) for v in snapshot.visits]
+    exits = snapshot.exits
     floor = []
     for code, cp in sorted(svc.checkpoint.registry.checkpoints.items()):
         lanes = [*cp.lanes, cp.manual_lane]
@@ -75,34 +47,11 @@ def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
     return floor
 
 
-def _recent_exits(s: Session, checkpoint: str) -> list[dict[str, Any]]:
-    """The last vehicles through the exit: automatic, or opened by hand and by whom."""
-    visits = s.scalars(
-        select(CheckpointVisitRow)
-        .where(CheckpointVisitRow.checkpoint == checkpoint, CheckpointVisitRow.state == "exited")
-        .order_by(CheckpointVisitRow.exited_at.desc())
-        .limit(RECENT_EXITS)
-    ).all()
-    return [
-        {
-            "id": v.id,
-            "plate": v.plate,
-            "lane": v.lane,
-            "kind": v.exit_kind,
-            "cleared_by": v.cleared_by,
-            "at": _iso(v.exited_at),
-        }
-        for v in visits
-    ]
-
-
-def _visit(v: CheckpointVisitRow, now: Any, open_cases: dict[str, list[str]],
-           verdicts: dict[str, str | None], who: Officer) -> dict[str, Any]:  # fmt: skip
-    stages: dict[str, Any] = json.loads(v.stages)
-    reached = [st for st in STAGES if st in stages]
-    apps = json.loads(v.applications)
-    waiting = [f"{a}: {c}" for a in apps for c in open_cases.get(a, [])]
-    findings = [f for f in json.loads(v.findings) if f.get("status") == "open"]
+def _visit(v: VisitRecord, now: dt.datetime, open_cases: Mapping[str, tuple[str, ...]],
+           verdicts: Mapping[str, str | None], who: Officer) -> dict[str, Any]:  # fmt: skip
+    reached = [st for st in STAGES if st in v.stages]
+    waiting = [f"{a}: {c}" for a in v.applications for c in open_cases.get(a, ())]
+    findings = [f for f in v.findings if f.get("status") == "open"]
     return {
         "id": v.id,
         "checkpoint": v.checkpoint,
@@ -111,81 +60,74 @@ def _visit(v: CheckpointVisitRow, now: Any, open_cases: dict[str, list[str]],
         "state": v.state,
         "reason": v.reason,
         "stage": reached[-1] if reached else "arriving",
-        "waited_min": round(((now - (utc(v.arrived_at) or now)).total_seconds()) / 60, 1),
-        "applications": [{"id": a, "verdict": verdicts.get(a)} for a in apps],
+        "waited_min": round(((now - (v.arrived_at or now)).total_seconds()) / 60, 1),
+        "applications": [{"id": a, "verdict": verdicts.get(a)} for a in v.applications],
         "waiting_for": waiting,
-        "findings": [f | {"mine": who.sees_agency(str(f.get("agency", "")))} for f in findings],
+        "findings": [
+            dict(f) | {"mine": who.sees_agency(str(f.get("agency", "")))} for f in findings
+        ],
     }
-
-
-class Projection:
-    """Equirectangular projection scaled to the SVG box: enough for a schematic, not a survey."""
-
-    def __init__(self, points: list[tuple[float, float]]) -> None:
-        lats = [p[0] for p in points] or [0.0]
-        lons = [p[1] for p in points] or [0.0]
-        self.k = math.cos(math.radians((min(lats) + max(lats)) / 2))
-        self.lat_max, self.lon_min = max(lats), min(lons)
-        width = max((max(lons) - self.lon_min) * self.k, 1e-6)
-        height = max(self.lat_max - min(lats), 1e-6)
-        self.scale = min((MAP_W - 2 * MARGIN) / width, (MAP_H - 2 * MARGIN) / height)
-
-    def xy(self, lat: float, lon: float) -> tuple[float, float]:
-        x = MARGIN + (lon - self.lon_min) * self.k * self.scale
-        y = MARGIN + (self.lat_max - lat) * self.scale
-        return round(x, 1), round(y, 1)
 
 
 def movements(svc: Services) -> dict[str, Any]:
+    """The movements page: transits (newest first) with their alerts, and `map`, what the OMC's
+    map draws over its base layer: every crossing with a position, the corridors, and each open
+    transit at its last reported position (flagged when it has an open alert)."""
     registry = svc.checkpoint.registry.checkpoints
     corridors = svc.checkpoint.transits.corridors
-    # A checkpoint with no sourced position (lat/lon left out of the mapping) is not drawn.
-    placed = {
-        code: (c.lat, c.lon)
-        for code, c in registry.items()
-        if c.lat is not None and c.lon is not None
-    }
-    points = list(placed.values())
-    points += [p for c in corridors.values() for p in c.spec.waypoints]
-    proj = Projection(points)
-    with svc.store.reading() as s:
-        transits = s.scalars(
-            select(TransitRow).order_by(TransitRow.started_at.desc()).limit(200)
-        ).all()
-        vehicles = [
-            {
-                "id": t.id,
-                "plate": t.plate,
-                "corridor": t.corridor,
-                "state": t.state,
-                "seal": t.seal,
-                "due_by": _iso(t.due_by),
-                "xy": proj.xy(t.last_lat, t.last_lon)
-                if t.last_lat is not None and t.last_lon is not None
-                else None,
-                "alerts": json.loads(t.alerts),
-            }
-            for t in transits
-        ]
+    vehicles = [
+        {
+            "id": t.id,
+            "plate": t.plate,
+            "corridor": t.corridor,
+            "state": t.state,
+            "seal": t.seal,
+            "due_by": _iso(t.due_by),
+            "position": None
+            if t.last_lat is None or t.last_lon is None
+            else [t.last_lat, t.last_lon],
+            "alerts": [dict(a) for a in t.alerts],
+        }
+        for t in svc.omc.floor.transits(200)
+    ]
+    return {"vehicles": vehicles, "alerts": _alerts(vehicles),
+            "map": _map(registry, corridors, vehicles)}  # fmt: skip
+
+
+def _map(registry: Mapping[str, Checkpoint], corridors: Mapping[str, Corridor],
+         vehicles: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    # A crossing with no position at all (lat/lon left out of the mapping) is listed, not drawn.
+    placed = {code: c for code, c in registry.items() if c.lat is not None and c.lon is not None}
     return {
-        "width": MAP_W,
-        "height": MAP_H,
-        "checkpoints": [
-            {"code": code, "name": registry[code].name, "xy": proj.xy(*position)}
-            for code, position in sorted(placed.items())
-        ],
+        "checkpoints": [_crossing(code, c) for code, c in sorted(placed.items())],
+        "unplaced": sorted(set(registry) - set(placed)),
         "corridors": [
-            {
-                "id": cid,
-                "name": c.spec.name,
-                "points": " ".join(
-                    f"{x},{y}" for x, y in (proj.xy(a, b) for a, b in c.spec.waypoints)
-                ),
-            }
+            {"id": cid, "name": c.spec.name, "points": [list(p) for p in c.spec.waypoints]}
             for cid, c in sorted(corridors.items())
         ],
-        "vehicles": vehicles,
-        "alerts": _alerts(vehicles),
+        "vehicles": [_vehicle(v) for v in vehicles if v["position"] and v["state"] == "open"],
+    }
+
+
+def _crossing(code: str, c: Checkpoint) -> dict[str, Any]:
+    return {
+        "code": code,
+        "name": c.name,
+        "lat": c.lat,
+        "lon": c.lon,
+        "unconfirmed": c.position_unconfirmed,
+    }
+
+
+def _vehicle(v: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": v["id"],
+        "plate": v["plate"],
+        "corridor": v["corridor"],
+        "seal": v["seal"],
+        "lat": v["position"][0],
+        "lon": v["position"][1],
+        "open_alerts": sum(1 for a in v["alerts"] if not a.get("acknowledged_by")),
     }
 
 
@@ -210,4 +152,4 @@ def _parse(text: object) -> dt.datetime | None:
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return iso(t) if (t := utc(moment)) else None
+    return iso(moment) if moment else None

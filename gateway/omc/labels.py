@@ -47,21 +47,31 @@ LABELS: dict[str, str] = {
 
 
 @functools.cache
-def _agency_names(register: Path) -> dict[str, dict[str, str]]:
-    """code -> {locale: name} from the register's name_kk / name_ru (read once per file)."""
+def _agency_words(register: Path) -> dict[str, dict[str, str]]:
+    """code -> {"name_kk": ..., "officer_ru": ...}: the register's words for readers of other
+    languages (read once per file)."""
     raw = tomllib.loads(register.read_text(encoding="utf-8")).get("agencies", {})
     return {
-        code: {k.removeprefix("name_"): v for k, v in entry.items() if k.startswith("name_")}
+        code: {k: v for k, v in entry.items() if k.startswith(("name_", "officer_"))}
         for code, entry in raw.items()
         if isinstance(entry, dict)
     }
 
 
+def _agency_word(code: str, field: str, english: str) -> str:
+    services = current_app.extensions["nsw"]
+    words = _agency_words(services.config.mappings_dir / "agencies.toml").get(code, {})
+    return str(words.get(f"{field}_{current_locale()}", english))
+
+
 def agency_name(code: str, english: str) -> str:
     """The agency's name in the reader's language (mappings/agencies.toml), else `english`."""
-    services = current_app.extensions["nsw"]
-    names = _agency_names(services.config.mappings_dir / "agencies.toml").get(code, {})
-    return names.get(current_locale(), english)
+    return _agency_word(code, "name", english)
+
+
+def agency_officer(code: str, english: str) -> str:
+    """What the agency's officers are called, in the reader's language, else `english`."""
+    return _agency_word(code, "officer", english)
 
 
 def label(code: object) -> str:

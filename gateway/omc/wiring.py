@@ -12,13 +12,12 @@ import secrets
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template
 
-from gateway.agencies import missing_endpoints
 from gateway.bootstrap import Services
 from gateway.config import Config
 from gateway.errors import GatewayError
+from gateway.fanout.agencies import missing_endpoints
 from gateway.omc import (  # noqa: F401 - the view modules add their routes to the blueprint
     events,
-    operations,
     views_actions,
     views_admin,
     views_agencies,
@@ -33,7 +32,7 @@ from gateway.omc.blueprint import bp
 from gateway.omc.client_cert import CertificateSignIn
 from gateway.omc.csrf import csrf_token
 from gateway.omc.errors import NotSignedIn, OmcNotConfigured
-from gateway.omc.labels import agency_name, label
+from gateway.omc.labels import agency_name, agency_officer, label
 from gateway.omc.roles import Perm
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,6 @@ CSP = (
 
 
 def init_omc(app: Flask, config: Config, services: Services) -> None:
-    operations.install(app, services)
     key = config.secret_key
     if not key and config.omc_insecure_dev_key:
         key = secrets.token_urlsafe(32)
@@ -66,7 +64,8 @@ def init_omc(app: Flask, config: Config, services: Services) -> None:
     )
     app.extensions["nsw-omc-cert-sign-in"] = CertificateSignIn.from_config(config)
     app.extensions["nsw-omc-accounts"] = Accounts(
-        services.store,
+        services.omc.accounts,
+        services.clock,
         agencies=frozenset(services.specs),
         max_failures=config.login_max_failures,
         lockout_s=config.login_lockout_s,
@@ -99,6 +98,7 @@ def _template_helpers() -> dict[str, object]:
         "missing_variables": [f"NSW_AGENCY_{code.upper()}_URL" for code in missing],
         "label": label,
         "agency_name": agency_name,
+        "agency_officer": agency_officer,
     }
 
 

@@ -4,7 +4,7 @@ Reads are plain selects. A change is a read-modify-write of the agency's row mad
 every other process: on PostgreSQL the row is locked (`SELECT ... FOR UPDATE`) after an
 `INSERT ... ON CONFLICT DO NOTHING` makes sure it exists; on SQLite the transaction holds the
 database write lock from its start (BEGIN IMMEDIATE, see `db.make_engine`). The transitions
-themselves are `gateway.breaker.BreakerRule`'s; this module only keeps their results.
+themselves are `gateway.fanout.breakers.BreakerRule`'s; this module only keeps their results.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from gateway.breaker import CLOSED, BreakerRecord, BreakerState, Step
 from gateway.clock import Clock
+from gateway.fanout.breakers import CLOSED, BreakerRecord, BreakerState, Step
 from gateway.storage.db import is_postgres, read_session_factory, session_factory
 from gateway.storage.models import AgencyBreakerRow
 from gateway.storage.repository import utc
@@ -23,7 +23,7 @@ OWNER_MAX = 64  # AgencyBreakerRow.probe_owner is String(64)
 
 
 class DatabaseBreakerStore:
-    """A `gateway.breaker.BreakerStore` on the gateway's database."""
+    """A `gateway.fanout.breakers.BreakerStore` on the gateway's database."""
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine

@@ -103,7 +103,7 @@ class MessageRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)  # leaf index in the Merkle log
-    entry: Mapped[bytes] = mapped_column(LargeBinary)  # the leaf input (gateway.trail_format)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)  # the leaf input (gateway.trail.format)
     application_id: Mapped[str | None] = mapped_column(String(40), index=True)
     case_id: Mapped[str | None] = mapped_column(String(48))
     kind: Mapped[str] = mapped_column(String(32))  # application | agency-request | ...

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
+from gateway.fanout.wakeup import NOTIFICATIONS
 from gateway.storage import wake
 from gateway.storage.models import (
     ApplicationRow,
@@ -25,7 +26,6 @@ from gateway.storage.models import (
     TraderSubscriptionRow,
 )
 from gateway.storage.repository import Message, Store, sha256_hex, utc
-from gateway.wakeup import NOTIFICATIONS
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 

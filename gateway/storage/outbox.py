@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.decision import CaseState
+from gateway.decision.rules import CaseState
+from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
-from gateway.wakeup import OUTBOX
 
 
 class OutboxStore(Store):

@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
-from gateway.decision import CaseResult, CaseState
+from gateway.decision.rules import CaseResult, CaseState
+from gateway.fanout.wakeup import OUTBOX, TRAIL, wakeups_for
 from gateway.storage import trail_log, wake
 from gateway.storage.db import (
     DatabaseUnavailable,
@@ -32,8 +33,7 @@ from gateway.storage.db import (
     unavailable_on_disconnect,
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
-from gateway.trail_format import precise
-from gateway.wakeup import OUTBOX, TRAIL, wakeups_for
+from gateway.trail.format import precise
 
 T = TypeVar("T")
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)

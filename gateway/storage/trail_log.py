@@ -15,15 +15,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from gateway.merkle import (
+from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
+from gateway.trail.format import TreeHead, entry_bytes
+from gateway.trail.merkle import (
     HASH_SIZE,
     SubtreeHashes,
     leaf_hash,
     node_hash,
     perfect_subtrees_completed_by,
 )
-from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
-from gateway.trail_format import TreeHead, entry_bytes
 
 SEQUENCER_LOCK = 7270002
 LOOKUP_CHUNK = 400  # keys per query: well under SQLite's bound-parameter limit
@@ -67,7 +67,7 @@ def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple
 
 
 class DbSubtreeHashes:
-    """`gateway.merkle.SubtreeHashes` over the trail_nodes table, with an optional prefetch."""
+    """`gateway.trail.merkle.SubtreeHashes` over the trail_nodes table, with an optional prefetch."""
 
     def __init__(self, session: Session) -> None:
         self.session = session

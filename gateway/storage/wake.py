@@ -19,7 +19,7 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gateway.wakeup import CHANNELS, Wakeups
+from gateway.fanout.wakeup import CHANNELS, Wakeups
 
 log = logging.getLogger(__name__)
 _OWED = "nsw_wake_owed"  # Session.info key: channels this transaction must wake at commit

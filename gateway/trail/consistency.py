@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.merkle import MerkleProofError, SubtreeHashes, consistency_proof, verify_consistency
+from gateway.trail.merkle import (
+    MerkleProofError,
+    SubtreeHashes,
+    consistency_proof,
+    verify_consistency,
+)
 
 
 class InconsistentTree(ValueError):

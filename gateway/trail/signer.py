@@ -23,9 +23,9 @@ from typing import Any
 
 from gateway.clock import Clock, iso
 from gateway.errors import GatewayError
-from gateway.merkle import SubtreeHashes
 from gateway.trail.checkpoint import Checkpoint
 from gateway.trail.consistency import InconsistentTree, SignedTree, check_extends, frontier
+from gateway.trail.merkle import SubtreeHashes
 from gateway.trail.note import Ed25519Signer, format_note
 
 log = logging.getLogger(__name__)

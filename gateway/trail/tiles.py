@@ -14,7 +14,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.merkle import HASH_SIZE, SubtreeHashes
+from gateway.trail.merkle import HASH_SIZE, SubtreeHashes
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # 256 hashes

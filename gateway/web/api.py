@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from gateway.bootstrap import Services
+from gateway.domain.identifiers import Bin
 from gateway.errors import (
     DecisionNotReady,
     InvalidValue,
@@ -21,12 +23,11 @@ from gateway.errors import (
     UnsupportedMediaType,
 )
 from gateway.i18n import Text
-from gateway.identifiers import Bin
+from gateway.intake.receipt import signed_receipt
 from gateway.limits import APPLICATION_ID
-from gateway.receipt import signed_receipt
 from gateway.storage.application_list import list_applications
 from gateway.storage.repository import Message
-from gateway.trust import TrustedSigner
+from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
 from gateway.web.body import read_body
 from gateway.web.params import path_text
@@ -36,6 +37,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.after_request(add_accept_signature)
 
 XML_TYPES = ("application/xml", "text/xml")
+log = logging.getLogger(__name__)
 
 
 def services() -> Services:
@@ -54,6 +56,10 @@ def submit() -> tuple[Response, int]:
         )  # fmt: skip
     body = read_body()  # whole or refused (413), never cut at the limit
     accepted = services().intake.submit(body, request_id=g.get("request_id"))
+    if accepted.created:  # the dispatcher logs its cases and decision under the same request id
+        log.info(
+            "application %s accepted (request %s)", accepted.application_id, g.get("request_id")
+        )
     app = services().store.application(accepted.application_id)
     assert app is not None
     receipt = signed_receipt(services().identity, app)

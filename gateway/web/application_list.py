@@ -31,12 +31,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import request, url_for
 
 from gateway.clock import iso
+from gateway.domain.identifiers import Bin
 from gateway.errors import InvalidParameter, InvalidValue
 from gateway.i18n import Text as Sentence
-from gateway.identifiers import Bin
 from gateway.limits import APPLICATION_ID, Text, shown
 from gateway.storage.application_list import APPLICATION_STATES, ApplicationPage, SortKey
-from gateway.trail_format import precise
+from gateway.trail.format import precise
 from gateway.web.params import query_choice, query_int, query_text
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
@@ -45,7 +45,7 @@ CURSOR = Text("a cursor from a 'next' link of this list", 256, r"[A-Za-z0-9_.-]"
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-_PRECISE = "%Y-%m-%dT%H:%M:%S.%fZ"  # gateway.trail_format.precise
+_PRECISE = "%Y-%m-%dT%H:%M:%S.%fZ"  # gateway.trail.format.precise
 _CONTEXT = b"nsw application-list cursor v1"
 
 

@@ -8,10 +8,10 @@ import base64
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from gateway.audit import Auditor, BadProofRequest
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError
 from gateway.limits import APPLICATION_ID
+from gateway.trail.audit import Auditor, BadProofRequest
 from gateway.web.bearer import bearer_token_in
 from gateway.web.params import path_text, query_int
 

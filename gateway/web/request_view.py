@@ -6,7 +6,7 @@ import urllib.parse
 
 from flask import Request
 
-from gateway.http_signatures import RequestView
+from gateway.trust.http_signatures import RequestView
 
 
 def request_view(request: Request) -> RequestView:

@@ -1,6 +1,6 @@
 """Who is asking: traders prove their identity with an RFC 9421 HTTP message signature.
 
-`require_trader()` authenticates the request (gateway.http_signatures profile) with the key of a
+`require_trader()` authenticates the request (gateway.trust.http_signatures profile) with the key of a
 registered trader certificate that the trust store still accepts now, and records the nonce;
 `authorise(signer, declarant_bin)` lets through the declarant itself and its registered
 representatives. Failures are problem documents: 401 (no or bad proof, unknown or untrusted key,
@@ -13,7 +13,9 @@ from flask import Response, current_app, request
 
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError, NotYourApplication, ReplayedRequest, Unauthenticated
-from gateway.http_signatures import (
+from gateway.i18n import Text
+from gateway.trust.certificates import TrustedSigner
+from gateway.trust.http_signatures import (
     CLOCK_SKEW,
     COVERED,
     MAX_AGE,
@@ -23,8 +25,6 @@ from gateway.http_signatures import (
     requested_keyid,
     verify_request,
 )
-from gateway.i18n import Text
-from gateway.trust import TrustedSigner
 from gateway.web.body import read_body
 from gateway.web.request_view import request_view
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from gateway.audit import Auditor
 from gateway.bootstrap import Services
 from gateway.errors import NotFound
+from gateway.trail.audit import Auditor
 from gateway.trail.tiles import TileError, parse_tile_path
 from gateway.web.audit_api import require_auditor
 

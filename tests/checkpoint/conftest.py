@@ -20,11 +20,11 @@ from werkzeug.serving import make_server
 from gateway.app import create_app
 from gateway.bootstrap import Services, build_services
 from gateway.checkpoint.registry import Device as RegisteredDevice
-from gateway.client import GatewayClient
-from gateway.http_signatures import DEVICE_TAG, PrivateKey, RequestView, Tag, sign_request
-from gateway.pki import DevPki
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import SigningIdentity, sign_enveloped
+from gateway.cli.client import GatewayClient
+from gateway.pki.dev import DevPki
+from gateway.trust.http_signatures import DEVICE_TAG, PrivateKey, RequestView, Tag, sign_request
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 from tests.conftest import SAMPLES, trader_identity
 from tests.gateway_fixtures import gateway_config
 

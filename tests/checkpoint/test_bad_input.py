@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gateway.http_signatures import TRADER_TAG
+from gateway.trust.http_signatures import TRADER_TAG
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 
 

@@ -17,7 +17,7 @@ from gateway.bootstrap import build_services
 from gateway.checkpoint.registry import STAGES, WorkingHours, load_registry, parse_hours
 from gateway.checkpoint.transit import load_corridors
 from gateway.errors import ConfigurationError
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from gateway.resources import shipped
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 from tests.gateway_fixtures import gateway_config

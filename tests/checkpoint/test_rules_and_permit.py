@@ -14,8 +14,8 @@ from gateway.checkpoint.exit_permit import AppDecision, CaseView, OpenFinding, e
 from gateway.checkpoint.gate_rules import Declared, evaluate, load_gate_rules
 from gateway.checkpoint.registry import STAGES
 from gateway.checkpoint.timing import percentile, summarise, visit_timing
-from gateway.pki import DevPki, init_dev_pki, load_dev_pki
-from gateway.pki_profiles import DEVICES
+from gateway.pki.dev import DevPki, init_dev_pki, load_dev_pki
+from gateway.pki.profiles import DEVICES
 from gateway.resources import shipped
 from simulators.schema_check import SchemaChecker
 from tests.checkpoint.conftest import GOOD_READINGS

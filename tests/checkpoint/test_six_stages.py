@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from gateway.clock import system_clock
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import verify_enveloped
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 from tests.checkpoint.conftest import Checkpoint, barrier_xml, fresh_plate
 
 STAGES = ("entry", "radiation", "parameters", "scan", "documents")

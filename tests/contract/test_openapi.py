@@ -10,7 +10,7 @@ from flask import Flask, Response
 from openapi_spec_validator import validate as validate_spec
 
 from gateway.errors import PROBLEM_BASE, GatewayError
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from gateway.web.api_docs import prose, schema_label
 from tests.contract.openapi_doc import (
     document,

@@ -23,9 +23,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from gateway.config import load_config
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
+from gateway.trust.xmlsig import SigningIdentity
 from gateway.web.openapi import document_path
-from gateway.xmlsig import SigningIdentity
 from tests.contract.openapi_doc import document
 from tests.trader_requests import identity, signature_headers
 

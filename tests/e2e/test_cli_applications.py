@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from werkzeug.serving import make_server
 
-from gateway.cli import main
-from gateway.pki import DevPki
+from gateway.cli.main import main
+from gateway.pki.dev import DevPki
 
 STEPPE, ALTYN = "210540012341", "190340025677"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from gateway.cli import main
-from gateway.pki import DevPki
-from gateway.processes import free_port
+from devtools.processes import free_port
+from gateway.cli.main import main
+from gateway.pki.dev import DevPki
 
 
 def nsw(*args: str) -> Result:

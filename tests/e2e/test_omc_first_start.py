@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from gateway.processes import free_port, wait_for_port
+from devtools.processes import free_port, wait_for_port
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "first-start-passphrase-42"
@@ -24,7 +24,7 @@ def test_from_nothing_to_a_signed_in_administrator(tmp_path: Path) -> None:
     env["NSW_HOME"] = str(tmp_path / "nsw-home")
 
     def nsw(*args: str, **extra: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "gateway.cli", *args], env={**env, **extra},
+        done = subprocess.run([sys.executable, "-m", "gateway.cli.main", *args], env={**env, **extra},
                               cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
         assert done.returncode == 0, f"nsw {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
@@ -38,7 +38,7 @@ def test_from_nothing_to_a_signed_in_administrator(tmp_path: Path) -> None:
                  "NSW_SESSION_COOKIE_SECURE": "0", "NSW_DISPATCHER_THREADS": "0"}  # fmt: skip
     with (tmp_path / "serve.log").open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port),
+            [sys.executable, "-m", "gateway.cli.main", "serve", "--port", str(port),
              "--allow-missing-agencies"],
             env=serve_env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

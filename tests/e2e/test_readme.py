@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.processes import free_port
+from devtools.processes import free_port
+from tests.gateway_fixtures import AGENCY_CODES
 from tests.paths import REPO_ROOT
 from tests.polling import wait_until
 
@@ -31,7 +32,7 @@ def using_it() -> list[tuple[str, str]]:
 
 def localise(code: str, port: int) -> str:
     """The same steps, run with this checkout's interpreter and on a free port."""
-    return code.replace("./dev nsw ", f"{sys.executable} -m gateway.cli ").replace(
+    return code.replace("./dev nsw ", f"{sys.executable} -m gateway.cli.main ").replace(
         "8080", str(port)
     )
 
@@ -136,7 +137,8 @@ def test_the_readme_using_it_section_runs_as_written(
         for terminal in reversed(terminals):
             terminal.stop()
     # Ctrl-C stopped the stand-ins and everything they started.
-    assert len(ports) == 5 and not (cwd / "var" / "standins.env").exists()
+    # One stand-in per agency of agencies.toml, and the trader inbox.
+    assert len(ports) == len(AGENCY_CODES) + 1 and not (cwd / "var" / "standins.env").exists()
     for port in ports:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()

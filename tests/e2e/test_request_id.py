@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.request_context import request_id_var
+from gateway.observability.request_context import request_id_var
 from tests.polling import wait_until
 
 
@@ -26,7 +26,7 @@ class RequestIds(logging.Handler):
 @pytest.fixture
 def dispatch_log() -> Iterator[RequestIds]:
     handler = RequestIds()
-    logger = logging.getLogger("gateway.dispatch")
+    logger = logging.getLogger("gateway.fanout.dispatch")
     logger.addHandler(handler)
     level = logger.level
     logger.setLevel(logging.INFO)

@@ -20,22 +20,23 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway.audit_verify import verify_bundle, verify_tree_heads
-from gateway.client import GatewayClient
-from gateway.pki import DevPki
-from gateway.processes import free_port, wait_for_port
-from gateway.trail_format import TreeHead
-from gateway.trust import load_certificates
+from devtools.processes import free_port, wait_for_port
+from gateway.cli.client import GatewayClient
+from gateway.pki.dev import DevPki
+from gateway.trail.format import TreeHead
+from gateway.trail.verify import verify_bundle, verify_tree_heads
+from gateway.trust.certificates import load_certificates
 from tests.conftest import SAMPLE_SIGNER, SAMPLES, trader_identity
+from tests.gateway_fixtures import AGENCY_CODES
 from tests.log_state import log_state_for
 from tests.paths import REPO_ROOT
 from tests.polling import wait_until
 
-AGENCIES = ("customs", "transport", "agriculture", "health")
 EXPECTED = tomllib.loads((SAMPLES / "expected.toml").read_text())
 REFERENCE = {
     "fresh-apples-import": b"STEPPE-2026-0001",
     "live-cattle-import": b"ALTYN-LIVESTOCK-77",
+    "chilled-lamb-import": b"ALTYN-MEAT-2026-0412",
     "overweight-machinery-transit": b"KTC-TRANSIT-2026-118",
 }
 APPS = 6  # each sample twice, lodged alternately at the two processes
@@ -55,7 +56,7 @@ def web_processes(pki, empty_database_url, own_agency, tmp_path) -> Iterator[lis
         "NSW_AUDIT_TOKENS": AUDITOR,
         "NSW_RETRY_BASE_S": "0.1",
         "NSW_DISPATCHER_THREADS": "2",
-        **{f"NSW_AGENCY_{code.upper()}_URL": own_agency(code).url for code in AGENCIES},
+        **{f"NSW_AGENCY_{code.upper()}_URL": own_agency(code).url for code in AGENCY_CODES},
     }
     ports = [free_port(), free_port()]
     logs = [tmp_path / f"web-{n}.log" for n in range(len(ports))]
@@ -64,7 +65,7 @@ def web_processes(pki, empty_database_url, own_agency, tmp_path) -> Iterator[lis
         with log.open("wb") as out:
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+                    [sys.executable, "-m", "gateway.cli.main", "serve", "--port", str(port)],
                     env=env,
                     cwd=REPO_ROOT,
                     stdout=out,
@@ -189,7 +190,7 @@ def test_two_web_processes_decide_each_application_once(  # type: ignore[no-unty
     ca, cert = pki.directory / "root-ca.pem", pki.cert_path("gateway")
     command = ["audit", "verify", str(bundle_file), "--ca", str(ca), "--gateway-cert", str(cert)]
     verified = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *command],
+        [sys.executable, "-m", "gateway.cli.main", *command],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -17,9 +17,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from gateway.bootstrap import Services
-from gateway.identifiers import Bin
-from gateway.representatives import Role
+from gateway.domain.identifiers import Bin
 from gateway.storage.models import ApplicationRow
+from gateway.trust.representatives import Role
 from tests.security.conftest import XML, problem_code
 from tests.trader_requests import identity, signature_headers
 

@@ -16,10 +16,10 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.clock import system_clock
-from gateway.dispatch import poll
+from gateway.fanout.dispatch import poll
+from gateway.fanout.wakeup import OUTBOX
 from gateway.storage.db import DatabaseUnavailable, is_postgres, make_engine
 from gateway.storage.models import ApplicationRow
-from gateway.wakeup import OUTBOX
 
 XML = {"Content-Type": "application/xml"}
 
@@ -116,13 +116,13 @@ class FlakyRunner:
 def test_a_worker_loop_logs_one_line_and_carries_on(caplog) -> None:  # type: ignore[no-untyped-def]
     runner, stop = FlakyRunner(), threading.Event()
     thread = threading.Thread(target=poll, args=(runner, stop, 0.01))
-    with caplog.at_level(logging.WARNING, logger="gateway.dispatch"):
+    with caplog.at_level(logging.WARNING, logger="gateway.fanout.dispatch"):
         thread.start()
         try:
             assert runner.recovered.wait(10)
         finally:
             stop.set()
             thread.join(10)
-    (line,) = [r for r in caplog.records if r.name == "gateway.dispatch"]
+    (line,) = [r for r in caplog.records if r.name == "gateway.fanout.dispatch"]
     assert line.levelno == logging.WARNING and line.exc_info is None
     assert "database connection lost (terminating connection)" in line.getMessage()

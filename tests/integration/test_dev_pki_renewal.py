@@ -9,10 +9,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from gateway.pki import init_dev_pki
+from gateway.pki.dev import init_dev_pki
 from gateway.resources import shipped
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import SigningIdentity, sign_enveloped
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 XML = {"Content-Type": "application/xml"}
 

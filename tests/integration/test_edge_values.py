@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from tests.omc.conftest import OMC, OPERATOR_TOKEN, add_accounts, sign_in
 from tests.trader_requests import identity, signature_headers
 

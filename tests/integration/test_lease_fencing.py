@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from adapters.base import AgencyCallFailed, AgencyRequest, AgencySpec
-from gateway.breaker import BreakerRule, Breakers, MemoryBreakerStore
-from gateway.decision import CaseState
-from gateway.dispatch import Dispatcher, RetryPolicy
+from gateway.decision.rules import CaseState
+from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
+from gateway.fanout.dispatch import Dispatcher, RetryPolicy
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import ApplicationRow, CaseRow, NotificationRow, OutboxRow

@@ -6,12 +6,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from gateway.merkle import inclusion_proof, leaf_hash, root_of, tree_root, verify_inclusion
 from gateway.storage import trail_log
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
+from gateway.trail.merkle import inclusion_proof, leaf_hash, root_of, tree_root, verify_inclusion
 
 
 def test_stored_subtrees_give_the_rfc_root_and_proofs(database_url: str) -> None:

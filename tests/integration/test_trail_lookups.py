@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from gateway.audit import Auditor
-from gateway.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
-from gateway.xmlsig import SigningIdentity
+from gateway.trail.audit import Auditor
+from gateway.trail.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from gateway.trust.xmlsig import SigningIdentity
 from tests.polling import wait_until
 from tests.sql_statements import recorded
 

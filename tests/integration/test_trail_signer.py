@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from gateway.bootstrap import Services, build_services
-from gateway.merkle import InMemorySubtreeHashes, leaf_hash, perfect_subtrees_completed_by
-from gateway.pki import LOG_VKEY_FILE, DevPki
+from gateway.pki.dev import LOG_VKEY_FILE, DevPki
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
 from gateway.storage.repository import Message
 from gateway.trail.checkpoint import parse_checkpoint, verifier_from_vkey
+from gateway.trail.format import entry_bytes, read_entry
+from gateway.trail.merkle import InMemorySubtreeHashes, leaf_hash, perfect_subtrees_completed_by
 from gateway.trail.note import verify_note
 from gateway.trail.signer import SignerRefusing
-from gateway.trail_format import entry_bytes, read_entry
 from tests.gateway_fixtures import endpoints_never_called, gateway_config
 
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from gateway.bootstrap import Services, build_services
-from gateway.pki import LOG_VKEY_FILE, DevPki
+from gateway.pki.dev import LOG_VKEY_FILE, DevPki
 from gateway.storage.models import CheckpointRow
 from gateway.storage.repository import Message
 from gateway.trail.checkpoint import Checkpoint, CosignatureVerifier, verifier_from_vkey

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from gateway.bootstrap import Services
-from gateway.cli import main
-from gateway.pki import LOG_VKEY_FILE, DevPki
+from gateway.cli.main import main
+from gateway.pki.dev import LOG_VKEY_FILE, DevPki
 from gateway.storage.repository import Message
 from tests.interop import tlog_client
 from tests.log_state import log_state_for

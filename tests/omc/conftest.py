@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import build_services
-from gateway.client import GatewayClient
-from gateway.pki import DevPki
+from gateway.cli.client import GatewayClient
+from gateway.pki.dev import DevPki
 from tests.gateway_fixtures import gateway_config
 from tests.omc.trucks import OmcFloor
 
@@ -32,7 +32,7 @@ OMC = {
 }
 ACCOUNTS = {
     "op": ("operator", None),
-    "vet": ("agency-officer", "agriculture"),
+    "phy": ("agency-officer", "phytosanitary"),
     "cus": ("agency-officer", "customs"),
     "aud": ("auditor", None),
     "adm": ("admin", None),

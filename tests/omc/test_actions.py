@@ -11,11 +11,11 @@ import requests
 from sqlalchemy import select
 
 from gateway.clock import system_clock
-from gateway.decision_document import NS as DECISION_NS
+from gateway.decision.document import NS as DECISION_NS
 from gateway.storage.models import MessageRow
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import verify_enveloped
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 from tests.omc.conftest import OPERATOR_TOKEN, csrf
 from tests.omc.trucks import held_at_weighbridge, in_transit_with_alert, without_notice
 
@@ -125,9 +125,9 @@ def test_an_inspection_result_settles_the_held_case_and_the_decision_is_signed_a
     assert 'name="confirm" value="yes"' in asked.get_data(as_text=True)
     assert f"Record finding F1 of visit {visit} as cleared" in asked.get_data(as_text=True)
     assert _case(store, app_id, "transport")["state"] == "inspection"  # nothing before confirmation
-    vet = omc_floor.client_as("vet")  # another agency's officer may not record it
-    refused = vet.post(f"/omc/actions/inspection/{visit}/F1", data=form | {"confirm": "yes",
-                       "csrf_token": csrf(vet, "/omc/checkpoints")})  # fmt: skip
+    phy = omc_floor.client_as("phy")  # another agency's officer may not record it
+    refused = phy.post(f"/omc/actions/inspection/{visit}/F1", data=form | {"confirm": "yes",
+                       "csrf_token": csrf(phy, "/omc/checkpoints")})  # fmt: skip
     assert refused.status_code == 403
 
     for finding in ("F1", "F2"):

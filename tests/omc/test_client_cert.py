@@ -24,8 +24,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from gateway.errors import ConfigurationError
-from gateway.pki import DevPki
-from gateway.pki_profiles import (
+from gateway.pki.dev import DevPki
+from gateway.pki.profiles import (
     PartySpec,
     PrivateKey,
     issue_certificate,

@@ -3,12 +3,13 @@ lanes and one in transit with alerts, driven by the checkpoint simulator (a real
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from gateway.omc.screenshot_traffic import IN_TRANSIT, put_vehicles_on_the_floor
+from devtools.screenshot_traffic import IN_TRANSIT, put_vehicles_on_the_floor
 from tests.omc.conftest import OMC, add_accounts, sign_in
 
 pytestmark = pytest.mark.slow
@@ -36,9 +37,10 @@ def test_the_screenshots_show_vehicles_at_the_lanes_and_in_transit(
     assert sorted(exited) == ["123ABC02", IN_TRANSIT]
 
     movements = operator.get("/omc/movements").get_data(as_text=True)
-    assert re.search(
-        rf'<g class="vehicle-mark alerting" data-transit="[^"]+">.*?{IN_TRANSIT}', movements, re.S
-    )
+    drawn = re.search(r"<div id=\"map-data\" hidden data-map='([^']*)'>", movements)
+    assert drawn, "the movements page carries no map data"
+    (vehicle,) = json.loads(drawn.group(1))["vehicles"]  # the map's vehicle marker, with its alert
+    assert vehicle["plate"] == IN_TRANSIT and vehicle["open_alerts"] == 1
     alerts = re.findall(
         r'<tr data-alert="[^"]+" class="(\w+)"><td>(\w+)</td>\s*<td><span class="pill \w+">([\w-]+)<',
         movements,

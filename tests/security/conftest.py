@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from gateway.clock import system_clock
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from gateway.resources import shipped
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
 from tests.security.forge import load_key
 
 SAMPLES = shipped("samples")

@@ -15,8 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gateway.clock import system_clock
-from gateway.http_signatures import TRADER_TAG, PrivateKey, RequestView, sign_request
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
+from gateway.trust.http_signatures import TRADER_TAG, PrivateKey, RequestView, sign_request
 from tests.omc.conftest import OMC, OPERATOR_TOKEN, add_accounts, sign_in
 from tests.trader_requests import identity, keyid_of
 

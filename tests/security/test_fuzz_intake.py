@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from gateway.errors import GatewayError
-from gateway.xmlparse import parse_xml
+from gateway.trust.xmlparse import parse_xml
 
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 FUZZ = settings(

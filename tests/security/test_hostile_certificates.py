@@ -13,9 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.errors import UnreadableCertificate
-from gateway.pki import DevPki
-from gateway.trust import TrustStore
-from gateway.xmlparse import parse_xml
+from gateway.pki.dev import DevPki
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
 from tests.checkpoint.conftest import notice_xml
 from tests.conftest import trader_identity
 from tests.security.conftest import problem_code
@@ -40,7 +40,7 @@ def test_an_application_signed_with_a_broken_certificate_is_a_certificate_proble
 def test_an_arrival_notice_signed_with_a_broken_certificate_is_a_certificate_problem(
     client, pki: DevPki, how: str
 ) -> None:  # type: ignore[no-untyped-def]
-    from gateway.xmlsig import sign_enveloped
+    from gateway.trust.xmlsig import sign_enveloped
 
     unsigned = notice_xml("123ABC02", ["NSW-20260101-ABCDEF0123"], reference="PAN-HOSTILE",
                           version=1, declared_kg=36000, axles=5, transit=None,
@@ -89,7 +89,7 @@ def test_an_evidence_bundle_with_a_broken_gateway_certificate_fails_its_check(
 ) -> None:
     """`nsw audit verify` reads a bundle from outside: a broken certificate in its gateway_chain
     is a failed check, not a stack trace half-way through the chain."""
-    from gateway.audit_verify import verify_bundle
+    from gateway.trail.verify import verify_bundle
 
     der = broken(pki.certificate("gateway").public_bytes(Encoding.DER), how)
     pem = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der).decode()

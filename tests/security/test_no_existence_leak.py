@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from tests.security.conftest import XML
 from tests.sql_statements import statements
 from tests.trader_requests import identity, signature_headers

@@ -9,8 +9,8 @@ from lxml import etree
 
 from gateway.clock import system_clock
 from gateway.resources import shipped_file
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import verify_enveloped
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 from tests.security.conftest import XML
 
 R = "{urn:kz:nsw:receipt:1}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from gateway.cli import main
+from gateway.cli.main import main
 from tests.security.conftest import XML, problem_code
 
 STEPPE, KAZTRANS = "210540012341", "181240044780"

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gateway.config import ONE_YEAR_S, load_config
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from tests.security.conftest import XML
 from tests.trader_requests import identity, signature_headers
 

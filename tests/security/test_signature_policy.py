@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from gateway.pki_profiles import PARTIES, issue_certificate, new_key
+from gateway.pki.profiles import PARTIES, issue_certificate, new_key
 from tests.security.conftest import XML, problem_code
 from tests.security.forge import (
     DS,
@@ -118,7 +118,7 @@ def test_certificates_that_may_not_sign_for_the_declarant(
     certs = [pki.certificate(slug), pki.certificate("issuing-ca")]
     key = pki.key_path(slug)
     if slug == "trader-altyn":  # P-256: sign through the real signer
-        from gateway.xmlsig import SigningIdentity, sign_enveloped
+        from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
         body = sign_enveloped(
             unsigned(),

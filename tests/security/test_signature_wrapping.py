@@ -14,8 +14,8 @@ from lxml import etree
 
 from gateway.clock import system_clock
 from gateway.errors import BadSignature
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import verify_enveloped
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 from tests.security.conftest import XML, A, problem_code
 from tests.security.forge import DS, forge, naive_verify
 

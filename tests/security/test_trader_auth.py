@@ -10,8 +10,8 @@ import datetime as dt
 import pytest
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
-from gateway.http_signatures import DEVICE_TAG, RequestView
-from gateway.trust import TrustedSigner
+from gateway.trust.certificates import TrustedSigner
+from gateway.trust.http_signatures import DEVICE_TAG, RequestView
 from tests.security.conftest import XML, problem_code
 from tests.trader_requests import identity, keyid_of, signature_headers
 
@@ -157,8 +157,8 @@ def test_a_revoked_certificate_stops_reading_at_once(client, lodged, pki) -> Non
 
 
 def test_registered_representative_reads_until_revoked(client, lodged, pki) -> None:  # type: ignore[no-untyped-def]
-    from gateway.identifiers import Bin
-    from gateway.representatives import Role
+    from gateway.domain.identifiers import Bin
+    from gateway.trust.representatives import Role
 
     services = client.application.extensions["nsw"]
     kaztrans = identity(pki, "trader-kaztrans")

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from gateway.pki import DevPki
-from gateway.xmlparse import parse_xml
-from gateway.xmlsig import SigningIdentity, sign_enveloped
+from gateway.pki.dev import DevPki
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 from tests.conftest import SAMPLES
 
 

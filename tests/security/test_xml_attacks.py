@@ -16,7 +16,7 @@ from lxml import etree
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from gateway.errors import ForbiddenXmlConstruct, MalformedXml, TooLarge
-from gateway.xmlparse import _parser, parse_xml
+from gateway.trust.xmlparse import _parser, parse_xml
 from tests.security.conftest import XML, problem_code
 
 

@@ -3,7 +3,7 @@ of one process on the in-memory store (the shared database store: tests/integrat
 
 import datetime as dt
 
-from gateway.breaker import (
+from gateway.fanout.breakers import (
     CLOSED,
     BreakerRecord,
     BreakerRule,

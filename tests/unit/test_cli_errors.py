@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gateway.cli import main
-from gateway.pki import DevPki
-from gateway.processes import free_port
+from devtools.processes import free_port
+from gateway.cli.main import main
+from gateway.pki.dev import DevPki
 from tests.conftest import SAMPLES
 
 

@@ -14,8 +14,8 @@ from gateway.checkpoint.events import parse_stage_event
 from gateway.checkpoint.notices import read_notice
 from gateway.errors import InvalidParameter, InvalidValue
 from gateway.limits import INT63_MAX, NOTE, STATE
+from gateway.trust.xmlparse import parse_xml
 from gateway.web.params import bounded_int, check_text
-from gateway.xmlparse import parse_xml
 from tests.checkpoint.conftest import notice_xml
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.http_signatures import (
+from gateway.trust.http_signatures import (
     DEVICE_TAG,
     TRADER_TAG,
     RequestView,

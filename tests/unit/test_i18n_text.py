@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from gateway.cli_errors import explain
+from gateway.cli.errors import explain
 from gateway.errors import BadSignature
 from gateway.i18n import Text, localize, negotiate
 from gateway.i18n.catalogs import translations

@@ -11,8 +11,8 @@ import dataclasses
 
 import pytest
 
+from gateway.domain.identifiers import Bin, HsCode, kz_check_digit
 from gateway.errors import InvalidValue
-from gateway.identifiers import Bin, HsCode, kz_check_digit
 
 # python-stdnum tests/test_kz_bin.doctest, via reference §2 (real BINs).
 STDNUM_ONE_PASS = ["940140000385"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway.merkle import (
+from gateway.trail.merkle import (
     EMPTY_ROOT,
     InMemorySubtreeHashes,
     MerkleProofError,

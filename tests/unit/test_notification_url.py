@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
-from gateway.dispatch import RetryPolicy
 from gateway.errors import CallbackUrlRefused
-from gateway.notifications import Notifier, UrlPolicy, pinned, pinned_session
-from gateway.pki import DevPki
+from gateway.fanout.dispatch import RetryPolicy
+from gateway.notify.delivery import Notifier, UrlPolicy, pinned, pinned_session
+from gateway.pki.dev import DevPki
 from gateway.storage.notifications import NotificationClaim
-from gateway.xmlsig import SigningIdentity
+from gateway.trust.xmlsig import SigningIdentity
 from simulators.trader_inbox import start_trader_inbox
 
 
@@ -186,8 +186,8 @@ def test_the_notification_goes_to_the_address_that_was_judged(pki: DevPki) -> No
 
 
 def _signed_decision(identity: SigningIdentity) -> bytes:
-    from gateway.xmlparse import parse_xml
-    from gateway.xmlsig import sign_enveloped
+    from gateway.trust.xmlparse import parse_xml
+    from gateway.trust.xmlsig import sign_enveloped
 
     xml = (
         b'<Decision xmlns="urn:kz:nsw:decision:1"><ApplicationId>APP-9</ApplicationId>'

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from gateway.dispatch import RetryPolicy
-from gateway.notifications import Notifier, UrlPolicy
-from gateway.pki import DevPki
+from gateway.fanout.dispatch import RetryPolicy
+from gateway.notify.delivery import Notifier, UrlPolicy
+from gateway.pki.dev import DevPki
 from gateway.storage.notifications import NotificationClaim
-from gateway.xmlsig import SigningIdentity
+from gateway.trust.xmlsig import SigningIdentity
 
 NOW = dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC)
 

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from gateway.domain.identifiers import Bin
 from gateway.errors import ConfigurationError
-from gateway.identifiers import Bin
-from gateway.pki import DevPki, describe, init_dev_pki
-from gateway.pki_profiles import DEVICES, PrivateKey, make_crl
+from gateway.pki.dev import DevPki, describe, init_dev_pki
+from gateway.pki.profiles import DEVICES, PrivateKey, make_crl
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -28,7 +28,8 @@ TRADERS = {
     "trader-expired": ("Kaspi Trade LLP", "221140008918", rsa.RSAPublicKey),
     "trader-revoked": ("Revoked Goods LLP", "200740033101", rsa.RSAPublicKey),
 }
-AGENCIES = ["agency-customs", "agency-agriculture", "agency-health", "agency-transport"]
+CODES = ("customs", "health", "transport", "police", "veterinary", "phytosanitary", "treasury")
+AGENCIES = [f"agency-{code}" for code in CODES]
 LEAVES = ["gateway", *AGENCIES, *TRADERS]
 NEW_DEVICES = ("device-expired", "device-revoked")  # added to the dev PKI after the others
 
@@ -58,7 +59,7 @@ def test_manifest_lists_exactly_the_parties_with_roles(pki: DevPki) -> None:
     assert roles == expected
     assert pki.bins == {slug: bin_ for slug, (_, bin_, _) in TRADERS.items()}
     assert {p["slug"]: p["agency"] for p in manifest["parties"] if p["agency"]} == {
-        f"agency-{code}": code for code in ("customs", "agriculture", "health", "transport")
+        f"agency-{code}": code for code in CODES
     }
 
 

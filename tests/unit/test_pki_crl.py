@@ -11,8 +11,8 @@ import pytest
 from cryptography import x509
 
 from gateway.errors import RevokedCertificate, StaleRevocationList
-from gateway.pki import CRL_FILE, ROOT_CRL_FILE, DevPki, init_dev_pki
-from gateway.trust import TrustStore
+from gateway.pki.dev import CRL_FILE, ROOT_CRL_FILE, DevPki, init_dev_pki
+from gateway.trust.certificates import TrustStore
 
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 MONTH_AGO = NOW - dt.timedelta(days=30)
@@ -93,7 +93,7 @@ def test_a_stale_crl_tells_the_operator_which_file_to_replace_and_how(
     store = TrustStore.from_directory(directory, lambda: NOW)
     with pytest.raises(StaleRevocationList) as refused:
         store.verify(_trader(directory))
-    (record,) = [r for r in caplog.records if r.name == "gateway.trust"]
+    (record,) = [r for r in caplog.records if r.name == "gateway.trust.certificates"]
     message = record.getMessage()
     assert str(directory / CRL_FILE) in message
     assert "Fetch a fresh CRL from 'CN=NSW Dev Issuing" in message and "NSW_PKI_DIR" in message

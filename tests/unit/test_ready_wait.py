@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.processes import DEFAULT_READY_S, NotReady, ProcessGroup, free_port, ready_deadline_s
+from devtools.processes import DEFAULT_READY_S, NotReady, ProcessGroup, free_port, ready_deadline_s
 
 # A server that listens but is never ready: every GET answers 503, like /readyz without a database.
 NEVER_READY = """

@@ -6,8 +6,8 @@ import threading
 import time
 from typing import Any
 
-from gateway.audit import TreeHeadThread
-from gateway.wakeup import Wakeup
+from gateway.fanout.wakeup import Wakeup
+from gateway.trail.audit import TreeHeadThread
 from tests.polling import wait_until
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.merkle import InMemorySubtreeHashes, leaf_hash, tree_root
 from gateway.trail.consistency import (
     InconsistentTree,
     SignedTree,
@@ -12,6 +11,7 @@ from gateway.trail.consistency import (
     frontier,
     frontier_ranges,
 )
+from gateway.trail.merkle import InMemorySubtreeHashes, leaf_hash, tree_root
 
 
 def _log(entries: list[bytes]) -> InMemorySubtreeHashes:

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from sqlalchemy import delete
 
 from gateway.bootstrap import build_services
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.config import load_config
-from gateway.pki import LOG_KEY_FILE, LOG_VKEY_FILE, DevPki, init_dev_pki
+from gateway.pki.dev import LOG_KEY_FILE, LOG_VKEY_FILE, DevPki, init_dev_pki
 from gateway.storage.models import MessageRow, TrailNodeRow
 from gateway.storage.repository import Message
 from gateway.trail.checkpoint import verifier_from_vkey

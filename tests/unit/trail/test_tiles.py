@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from gateway.merkle import InMemorySubtreeHashes
+from gateway.trail.merkle import InMemorySubtreeHashes
 from gateway.trail.tiles import (
     TileError,
     TileId,

@@ -1,0 +1,145 @@
+"""`nsw representatives ...` and `nsw traders ...`: who may act for whom, and whose keys may sign
+requests to read applications. Both write the gateway's database (NSW_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+
+from gateway.config import load_config
+from gateway.domain.identifiers import Bin
+from gateway.errors import InvalidValue
+
+ROLES = ("customs-representative", "carrier")
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    from gateway.storage.db import make_engine
+    from gateway.storage.migrate import upgrade
+
+    engine = make_engine(load_config().database_url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _bin(value: str) -> Bin:
+    try:
+        return Bin(value)
+    except InvalidValue as exc:
+        raise click.BadParameter(exc.detail) from exc
+
+
+@click.group()
+def representatives() -> None:
+    """Authorised representatives: a company that may sign applications for a declarant."""
+
+
+@representatives.command("add")
+@click.argument("principal_bin")
+@click.argument("representative_bin")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--note", default="", help="E.g. the power of attorney's number and date.")
+def representatives_add(principal_bin: str, representative_bin: str, role: str, note: str) -> None:
+    """Register REPRESENTATIVE_BIN to act for PRINCIPAL_BIN."""
+    from gateway.clock import system_clock
+    from gateway.trust.representatives import Representatives, Role
+
+    principal, representative = _bin(principal_bin), _bin(representative_bin)
+    with _engine() as engine:
+        try:
+            made = Representatives(engine, system_clock).register(
+                principal,
+                representative,
+                Role(role),
+                note,
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    state = "registered" if made else "was already registered"
+    click.echo(f"{representative_bin} {state} as {role} for {principal_bin}")
+
+
+@representatives.command("revoke")
+@click.argument("principal_bin")
+@click.argument("representative_bin")
+@click.option("--role", type=click.Choice(ROLES), help="Only this role (default: every role).")
+def representatives_revoke(principal_bin: str, representative_bin: str, role: str | None) -> None:
+    """End REPRESENTATIVE_BIN's registrations for PRINCIPAL_BIN."""
+    from gateway.clock import system_clock
+    from gateway.trust.representatives import Representatives, Role
+
+    principal, representative = _bin(principal_bin), _bin(representative_bin)
+    with _engine() as engine:
+        ended = Representatives(engine, system_clock).revoke(
+            principal,
+            representative,
+            Role(role) if role else None,
+        )
+    if not ended:
+        raise click.ClickException(f"{representative_bin} has no registration for {principal_bin}")
+    click.echo(f"{ended} registration(s) of {representative_bin} for {principal_bin} revoked")
+
+
+@representatives.command("list")
+@click.option("--bin", "bin_", help="Only registrations where this BIN is either party.")
+@click.option("--all", "everything", is_flag=True, help="Include revoked registrations.")
+def representatives_list(bin_: str | None, everything: bool) -> None:
+    from gateway.clock import iso, system_clock
+    from gateway.trust.representatives import Representatives
+
+    with _engine() as engine:
+        rows = Representatives(engine, system_clock).list(bin_, include_revoked=everything)
+    for r in rows:
+        until = f" revoked {iso(r.revoked_at)}" if r.revoked_at else ""
+        click.echo(
+            f"{r.representative} -> {r.principal} {r.role.value} since {iso(r.registered_at)}{until} {r.note}".rstrip()
+        )
+
+
+@click.group()
+def traders() -> None:
+    """Trader certificates whose keys may sign requests (RFC 9421) to read applications."""
+
+
+@traders.command("register")
+@click.argument("cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def traders_register(cert: Path) -> None:
+    """Register a trader's certificate (PEM); it must be trusted now and name a BIN."""
+    from gateway.clock import system_clock
+    from gateway.errors import GatewayError
+    from gateway.trust.certificates import TrustStore, load_certificates
+    from gateway.trust.trader_keys import TraderCertificates
+
+    config = load_config()
+    certificates = load_certificates(cert)
+    trust = TrustStore.from_directory(config.pki_dir, system_clock, require_crl=config.require_crl)
+    try:
+        signer = trust.verify(certificates[0], certificates[1:])
+    except GatewayError as exc:
+        raise click.ClickException(exc.detail) from exc
+    if signer.bin is None:
+        raise click.ClickException("the certificate names no BIN (subject OU=BIN…)")
+    with _engine() as engine:
+        made = TraderCertificates(engine, system_clock).register(signer, "operator")
+    state = "registered" if made else "was already registered"
+    click.echo(f"{signer.fingerprint_sha256} ({signer.subject}) {state} for BIN {signer.bin}")
+
+
+@traders.command("list")
+@click.option("--bin", "bin_", help="Only this BIN's certificates.")
+def traders_list(bin_: str | None) -> None:
+    from gateway.clock import iso, system_clock
+    from gateway.trust.trader_keys import TraderCertificates
+
+    with _engine() as engine:
+        rows = TraderCertificates(engine, system_clock).list(bin_)
+    for r in rows:
+        click.echo(f"{r.fingerprint} BIN {r.bin} {r.source:<10} {iso(r.registered_at)} {r.subject}")

@@ -1,0 +1,106 @@
+"""The decision as the document the trader receives: XML in urn:kz:nsw:decision:1, signed by the
+gateway (see wsdl/application/decision.xsd). Each permit carries the SHA-256 of the exact agency
+answer it came from, so an auditor can tie it to the trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from gateway.clock import iso
+from gateway.decision.rules import CaseResult, CaseState, Decision, compose
+from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
+
+if TYPE_CHECKING:
+    from gateway.storage.models import ApplicationRow
+    from gateway.storage.repository import Decide
+
+NS = "urn:kz:nsw:decision:1"
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    node = etree.SubElement(parent, f"{{{NS}}}{tag}", attrs)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def render_decision(
+    *,
+    application_id: str,
+    declarant_bin: str,
+    trader_reference: str,
+    application_sha256: str,
+    decision: Decision,
+    decided_at: dt.datetime,
+) -> etree._Element:
+    root = etree.Element(f"{{{NS}}}Decision", nsmap={None: NS})
+    _sub(root, "ApplicationId", application_id)
+    _sub(root, "DeclarantBIN", declarant_bin)
+    _sub(root, "TraderReference", trader_reference)
+    _sub(root, "ApplicationSHA256", application_sha256)
+    _sub(root, "Outcome", decision.verdict.value)
+    _sub(root, "DecidedAt", iso(decided_at))
+    _sub(root, "Summary", decision.summary)
+    cases = _sub(root, "Cases")
+    for case in decision.cases:
+        node = _sub(cases, "Case", agency=case.agency, outcome=case.state.value)
+        if case.state is CaseState.GRANTED and case.permit_number:
+            permit = _sub(node, "Permit", number=case.permit_number)
+            if case.valid_until:
+                permit.set("validUntil", case.valid_until)
+        for code, text in case.reasons:
+            _sub(node, "Reason", text, code=code)
+        for condition in case.conditions:
+            _sub(node, "Condition", condition)
+        if case.inspection:
+            _sub(node, "Inspection", case.inspection)
+        if case.answer_sha256:
+            _sub(node, "AnswerSHA256", case.answer_sha256)
+    return root
+
+
+def signed_decision(
+    identity: SigningIdentity,
+    *,
+    application_id: str,
+    declarant_bin: str,
+    trader_reference: str,
+    application_sha256: str,
+    decision: Decision,
+    decided_at: dt.datetime,
+) -> bytes:
+    """Render and sign; the bytes returned are what is stored, served and put in the trail."""
+    element = render_decision(
+        application_id=application_id,
+        declarant_bin=declarant_bin,
+        trader_reference=trader_reference,
+        application_sha256=application_sha256,
+        decision=decision,
+        decided_at=decided_at,
+    )
+    return sign_enveloped(element, identity)
+
+
+def make_decider(identity: SigningIdentity, clock: Callable[[], dt.datetime]) -> Decide:
+    """The `Decide` callback the outbox store runs inside the transaction that settles a case."""
+
+    def decide(app: ApplicationRow, cases: list[CaseResult]) -> tuple[str, bytes] | None:
+        decision = compose(cases)
+        if decision is None:
+            return None
+        xml = signed_decision(
+            identity,
+            application_id=app.id,
+            declarant_bin=app.declarant_bin,
+            trader_reference=app.trader_reference,
+            application_sha256=app.body_sha256,
+            decision=decision,
+            decided_at=clock(),
+        )
+        return decision.verdict.value, xml
+
+    return decide

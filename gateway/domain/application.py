@@ -1,0 +1,138 @@
+"""The canonical single-window application as typed domain values.
+
+`read_application` takes the element the signature covers (never the raw tree) and builds an
+`Application` whose constructors enforce the invariants the schema cannot: BIN check digits, HS codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from lxml import etree
+
+from gateway.domain.identifiers import Bin, HsCode
+
+NS = "urn:kz:nsw:application:1"
+_N = {"a": NS}
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    country: str
+    bin: Bin | None = None
+
+
+@dataclass(frozen=True)
+class GoodsItem:
+    line: int
+    hs_code: HsCode
+    description: str
+    origin: str
+    net_mass_kg: Decimal
+    gross_mass_kg: Decimal
+    quantity: Decimal
+    unit: str
+    invoice_value: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Transport:
+    mode: str
+    plate: str
+    trailer_plate: str | None
+    axles: int
+    gross_mass_kg: Decimal
+    carrier: Party
+    entry_checkpoint: str
+    planned_arrival: dt.datetime
+
+
+@dataclass(frozen=True)
+class Application:
+    declarant: Bin
+    trader_reference: str
+    procedure: str  # import | export | transit
+    consignor: Party
+    consignee: Party
+    transport: Transport
+    items: tuple[GoodsItem, ...]
+    document_types: tuple[str, ...]
+
+
+def _text(node: etree._Element, path: str) -> str:
+    found = node.find(path, _N)
+    if found is None or found.text is None:
+        raise ValueError(f"missing {path}")  # the schema already guarantees presence
+    return str(found.text).strip()
+
+
+def _opt(node: etree._Element, path: str) -> str | None:
+    found = node.find(path, _N)
+    return None if found is None or found.text is None else found.text.strip()
+
+
+def _party(node: etree._Element) -> Party:
+    bin_text = _opt(node, "a:BIN")
+    return Party(
+        name=_text(node, "a:Name"),
+        country=_text(node, "a:Country"),
+        bin=Bin(bin_text) if bin_text else None,
+    )
+
+
+def _item(node: etree._Element) -> GoodsItem:
+    quantity = node.find("a:Quantity", _N)
+    value = node.find("a:InvoiceValue", _N)
+    assert quantity is not None and value is not None
+    return GoodsItem(
+        line=int(node.get("line", "0")),
+        hs_code=HsCode(_text(node, "a:HSCode")),
+        description=_text(node, "a:Description"),
+        origin=_text(node, "a:OriginCountry"),
+        net_mass_kg=Decimal(_text(node, "a:NetMassKg")),
+        gross_mass_kg=Decimal(_text(node, "a:GrossMassKg")),
+        quantity=Decimal((quantity.text or "").strip()),
+        unit=quantity.get("unit", ""),
+        invoice_value=Decimal((value.text or "").strip()),
+        currency=value.get("currency", ""),
+    )
+
+
+def read_application(signed: etree._Element) -> Application:
+    """Build the domain application from a schema-valid, signature-verified element."""
+    transport = signed.find("a:Transport", _N)
+    assert transport is not None
+    carrier = transport.find("a:Carrier", _N)
+    assert carrier is not None
+    return Application(
+        declarant=Bin(_text(signed, "a:DeclarantBIN")),
+        trader_reference=_text(signed, "a:TraderReference"),
+        procedure=_text(signed, "a:Procedure"),
+        consignor=_party(_must(signed, "a:Consignor")),
+        consignee=_party(_must(signed, "a:Consignee")),
+        transport=Transport(
+            mode=_text(transport, "a:Mode"),
+            plate=_text(transport, "a:Vehicle/a:Plate"),
+            trailer_plate=_opt(transport, "a:Vehicle/a:TrailerPlate"),
+            axles=int(_text(transport, "a:Vehicle/a:Axles")),
+            gross_mass_kg=Decimal(_text(transport, "a:Vehicle/a:GrossMassKg")),
+            carrier=_party(carrier),
+            entry_checkpoint=_text(transport, "a:EntryCheckpoint"),
+            planned_arrival=dt.datetime.fromisoformat(_text(transport, "a:PlannedArrival")),
+        ),
+        items=tuple(_item(n) for n in signed.iterfind("a:GoodsItems/a:Item", _N)),
+        document_types=tuple(
+            (n.text or "").strip() for n in signed.iterfind("a:Documents/a:Document/a:Type", _N)
+        ),
+    )
+
+
+def _must(node: etree._Element, path: str) -> etree._Element:
+    found = node.find(path, _N)
+    if found is None:
+        raise ValueError(f"missing {path}")
+    return found

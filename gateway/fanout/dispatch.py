@@ -1,0 +1,344 @@
+"""Dispatchers: claim outbox rows, call the agency through its adapter, record what happened.
+
+Any number of dispatchers (threads in the web process, or `nsw worker` processes) share the work
+through the database. A failed call is retried with jittered exponential backoff; after
+`max_attempts` the case is escalated — visible in its status, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
+from gateway.clock import Clock
+from gateway.decision.rules import CaseState
+from gateway.fanout.breakers import Breakers
+from gateway.fanout.callbacks import answer_fields, callback_url
+from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
+from gateway.observability.request_context import request_id_var
+from gateway.storage.db import disconnect_reason, lost_connection
+from gateway.storage.outbox import OutboxStore
+from gateway.storage.repository import Claim, Decide, Message
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY_S = 5.0  # how often a dispatcher escalates cases past their deadline
+
+OUTCOME_STATE = {
+    Outcome.GRANTED: CaseState.GRANTED,
+    Outcome.REFUSED: CaseState.REFUSED,
+    Outcome.INSPECTION: CaseState.INSPECTION,
+    Outcome.PENDING: CaseState.PENDING,
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_s: float = 0.5
+    cap_s: float = 60.0
+
+    def next_try(self, attempts: int, now: dt.datetime) -> dt.datetime | None:
+        """When to try again after `attempts` failed tries, or None to escalate.
+
+        Full jitter (a uniform delay up to the exponential bound) keeps many workers retrying
+        one agency from arriving together."""
+        if attempts >= self.max_attempts:
+            return None
+        bound = min(self.cap_s, self.base_s * 2 ** (attempts - 1))
+        return now + dt.timedelta(seconds=random.uniform(bound / 2, bound))
+
+
+def worker_name(index: int = 0) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: OutboxStore,
+        adapters: Mapping[str, AgencyAdapter],
+        decide: Decide,
+        clock: Clock,
+        *,
+        retry: RetryPolicy,
+        lease_s: float,
+        breakers: Breakers,
+        deadline_s: float,
+        public_url: str = "",
+        name: str | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.decide = decide
+        self.clock = clock
+        self.retry = retry
+        self.lease_s = lease_s
+        self.breakers = breakers
+        self.deadline_s = deadline_s
+        self.public_url = public_url  # base of the callback URL sent with each request
+        self.name = name or worker_name()
+        self._next_sweep = 0.0
+        self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
+        self.channel = OUTBOX  # the wake-up it waits on
+
+    def run_once(self, batch: int = 4) -> int:
+        """Claim up to `batch` rows and deliver them at once; return how many were claimed."""
+        # One cheap read first: an idle turn ends here, knowing when to look again.
+        self._due = self.store.next_due()
+        if self._due is None or self._due > self.clock():
+            return 0
+        skipped = self.breakers.open_agencies()
+        claims = self.store.claim(self.name, self.lease_s, limit=batch, skip_agencies=skipped)
+        if not claims and skipped:
+            # What is ready waits for an open breaker: look again at the safety-net poll.
+            self._due = None
+        ready = []
+        for claim in claims:
+            if self._lease_too_short(claim):
+                # The claim is older than its lease can cover a call: a call now could still be
+                # running when another worker takes the row and sends it again. Put it back.
+                self.store.defer(claim, self.clock())
+                continue
+            ready.append(claim)
+        self._deliver_all(ready)
+        return len(claims)
+
+    def _deliver_all(self, claims: list[Claim]) -> None:
+        """Deliver each claim in its own thread, all at once: an application's cases are claimed
+        together, and it should wait for its slowest agency, not for the sum of them. Each
+        delivery keeps its own lease, fence, breaker check and idempotency key; returns when all
+        are done and raises the first error any of them raised (the loop logs it)."""
+        if len(claims) <= 1:
+            for claim in claims:
+                self.deliver(claim)
+            return
+        errors: list[Exception] = []
+
+        def one(claim: Claim) -> None:
+            try:
+                self.deliver(claim)
+            except Exception as exc:  # the loop logs it; the claim's lease brings the row back
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=one, args=(c,), name=f"{self.name}:{c.agency}", daemon=True)
+            for c in claims
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+
+    def _lease_too_short(self, claim: Claim) -> bool:
+        """Whether the claim's lease runs out before a call to its agency could time out."""
+        adapter = self.adapters.get(claim.agency)
+        if claim.lease_until is None or adapter is None:
+            return False
+        left = (claim.lease_until - self.clock()).total_seconds()
+        return left < adapter.spec.timeout_s
+
+    def step(self) -> int:
+        """One turn of the loop: the deadline sweep when it is due, then a claim. (The loop turns
+        at least every safety-net poll, so the sweep runs every max(SWEEP_EVERY_S, poll) s.)"""
+        if time.monotonic() >= self._next_sweep:
+            self.sweep()
+            self._next_sweep = time.monotonic() + SWEEP_EVERY_S
+        return self.run_once()
+
+    def next_due(self) -> dt.datetime | None:
+        """When a delivery may next be ready without a wake-up (a retry's time, a lease running
+        out), as read by the last turn; None: nothing owed, or only deliveries waiting for an
+        open breaker (the safety-net poll looks at those again)."""
+        return self._due
+
+    def sweep(self) -> list[str]:
+        """Escalate cases still open past the deadline (e.g. an agency that never called back)."""
+        escalated = self.store.escalate_overdue(self.deadline_s)
+        for case_id in escalated:
+            log.warning("case %s escalated: no answer within %.0f s", case_id, self.deadline_s)
+        return escalated
+
+    def deliver(self, claim: Claim) -> None:
+        # Log lines of this delivery carry the request id the application arrived with.
+        token = request_id_var.set(claim.request_id or "-")
+        try:
+            self._deliver(claim)
+        finally:
+            request_id_var.reset(token)
+
+    def _deliver(self, claim: Claim) -> None:
+        adapter = self.adapters.get(claim.agency)
+        counterpart = f"agency:{claim.agency}"
+        if adapter is None or not adapter.spec.endpoint:
+            self._failed(claim, f"No endpoint is configured for agency {claim.agency}.", [])
+            return
+        breaker = self.breakers[claim.agency]
+        if not breaker.allow(self.name):
+            # The breaker opened after the claim: put it back without spending an attempt.
+            self.store.defer(claim, self.clock() + dt.timedelta(seconds=breaker.reset_after_s))
+            return
+        request = AgencyRequest(
+            claim.case_id,
+            claim.application_id,
+            claim.application_body,
+            callback_url=callback_url(self.public_url, adapter.spec),
+        )
+        try:
+            answer = adapter.send(request)
+        except AgencyCallFailed as exc:
+            messages = []
+            if exc.request_bytes:
+                messages.append(
+                    _msg("agency-request", "out", counterpart, claim, exc.request_bytes)
+                )
+            if exc.answer_bytes:
+                messages.append(_msg("agency-answer", "in", counterpart, claim, exc.answer_bytes))
+            if exc.retryable:
+                breaker.record_failure(str(exc))
+                self._failed(claim, str(exc), messages)
+            else:  # the agency is up and answered: it refused this request, which won't change
+                breaker.record_success()
+                error = (
+                    f"{exc}. The agency refused the request itself; sending it again cannot help"
+                )
+                self._failed(claim, error, messages, escalate=True)
+            return
+        except Exception as exc:  # a bug in an adapter must not lose the case
+            log.exception("adapter %s raised", claim.agency)
+            breaker.record_failure(repr(exc))
+            self._failed(claim, f"internal error in the {claim.agency} adapter: {exc!r}", [])
+            return
+        breaker.record_success()
+        self._settled(claim, answer, counterpart)
+
+    def _settled(self, claim: Claim, answer: AgencyAnswer, counterpart: str) -> None:
+        fields = answer_fields(answer)
+        messages = [
+            _msg("agency-request", "out", counterpart, claim, answer.request_bytes),
+            _msg("agency-answer", "in", counterpart, claim, answer.answer_bytes),
+        ]
+        verdict = self.store.settle(
+            claim,
+            state=OUTCOME_STATE[answer.outcome],
+            fields=fields,
+            messages=messages,
+            decide=self.decide,
+        )
+        log.info("case %s: %s", claim.case_id, answer.outcome.value)
+        if verdict:
+            log.info("application %s decided: %s", claim.application_id, verdict)
+
+    def _failed(
+        self, claim: Claim, error: str, messages: list[Message], *, escalate: bool = False
+    ) -> None:
+        now = self.clock()
+        retry_at = None if escalate else self.retry.next_try(claim.attempts, now)
+        deadline = claim.received_at + dt.timedelta(seconds=self.deadline_s)
+        if retry_at is not None and retry_at > deadline:
+            retry_at = None  # the next try would come after the case's deadline: escalate now
+        log.warning(
+            "case %s attempt %d failed: %s (%s)",
+            claim.case_id,
+            claim.attempts,
+            error,
+            "escalated" if retry_at is None else f"retry at {retry_at:%H:%M:%S}",
+        )
+        self.store.reschedule(claim, error=error, retry_at=retry_at, messages=messages)
+
+
+def _msg(kind: str, direction: str, counterpart: str, claim: Claim, body: bytes) -> Message:
+    content_type = "application/json" if body[:1] in (b"{", b"[") else "application/xml"
+    return Message(kind, direction, counterpart, content_type, body, case_id=claim.case_id)
+
+
+class Runner(Protocol):
+    """What the threads run: a dispatcher, or a trader notifier. `step` does one turn and says
+    how much it handled; nothing handled, the thread waits on its `channel`'s wake-up until
+    `next_due()` or the safety-net poll, whichever comes first."""
+
+    name: str
+    channel: str
+    clock: Clock
+
+    def step(self) -> int: ...
+
+    def next_due(self) -> dt.datetime | None: ...
+
+
+MIN_WAIT_S = 0.05  # a due time already past yet nothing claimed (a race): do not spin on it
+
+
+def idle_wait_s(runner: Runner, poll_s: float) -> float:
+    """How long an idle runner may sleep: until its next due row, at most the safety-net poll
+    (work written by another process on SQLite, breakers closing, the deadline sweep)."""
+    due = runner.next_due()
+    if due is None:
+        return poll_s
+    return min(poll_s, max(MIN_WAIT_S, (due - runner.clock()).total_seconds()))
+
+
+def poll(
+    runner: Runner, stop: threading.Event, poll_s: float, wakeup: Wakeup | None = None
+) -> None:
+    """Run `runner` until `stop` is set: turn while it finds work, else sleep on `wakeup` (a
+    commit of new work ends the sleep) until its next due time or at most `poll_s`."""
+    wakeup = wakeup or Wakeup()
+    while not stop.is_set():
+        seen = wakeup.seen()  # before looking: a commit while we look wakes the wait below
+        try:
+            handled = runner.step()
+            wait_s = 0.0 if handled else idle_wait_s(runner, poll_s)
+        except Exception as exc:
+            if lost_connection(exc):
+                # A database restart or a killed backend: the next turn gets a fresh connection,
+                # and a claim whose write was lost comes back when its lease runs out.
+                log.warning(
+                    "%s: database connection lost (%s); carrying on",
+                    runner.name,
+                    disconnect_reason(exc),
+                )
+            else:
+                log.exception("%s: claiming failed", runner.name)
+            wait_s = poll_s
+        if wait_s > 0:
+            wakeup.wait(seen, wait_s)
+
+
+class DispatcherThreads:
+    """Dispatcher and notifier threads in a process (the embedded default and `nsw worker`)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._wakeups: Wakeups | None = None
+
+    def start(self, dispatchers: Sequence[Runner], poll_s: float, wakeups: Wakeups) -> None:
+        self._wakeups = wakeups
+        for d in dispatchers:
+            t = threading.Thread(
+                target=poll,
+                args=(d, self._stop, poll_s, wakeups[d.channel]),
+                name=d.name,
+                daemon=True,
+            )
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._wakeups is not None:
+            self._wakeups.signal_all()  # end the waits now
+        for t in self._threads:
+            t.join(timeout_s)
+        self._threads.clear()

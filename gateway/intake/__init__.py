@@ -1,0 +1,1 @@
+"""Intake: verifying a lodged application, storing it once, and the signed receipt."""

@@ -1,0 +1,1 @@
+"""Notifying traders: signed POSTs to the URL a trader registered, and the judge of such URLs."""

@@ -1,0 +1,130 @@
+"""The payment order: one per application, one reference, one total, a breakdown by beneficiary.
+
+`canonical_bytes()` is what the gateway signs and what the trail records: UTF-8 JSON with sorted
+keys, no insignificant whitespace and only strings, integers, arrays and objects (amounts in minor
+units), so it is also the RFC 8785 (JCS) form of the same value. The same order always gives the
+same bytes; any change of a line, an amount, a date or the payer changes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.domain.identifiers import Bin
+from gateway.errors import InvalidValue
+from gateway.payments.charges import ChargeLine
+from gateway.payments.check_digits import Iban, PaymentReference
+from gateway.payments.errors import InvalidPaymentOrder
+from gateway.payments.money import Money, total
+
+ORDER_FORMAT = "nsw-payment-order/1"
+MAX_LINES = 200
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    """What the trader must pay for `application_id`: every assessed line, all in one currency.
+
+    `payee_account` is the treasury account that collects (the stand-in's is invented, bank code
+    998, reference open question 6).
+    """
+
+    reference: PaymentReference
+    application_id: str
+    payer: Bin
+    issued_on: dt.date
+    payee_account: Iban
+    lines: tuple[ChargeLine, ...]
+
+    def __post_init__(self) -> None:
+        if not self.lines or len(self.lines) > MAX_LINES:
+            raise InvalidPaymentOrder(
+                f"A payment order has 1 to {MAX_LINES} charge lines; an application with nothing "
+                "to pay gets no order."
+            )
+        currencies = {line.amount.currency for line in self.lines}
+        if len(currencies) != 1:
+            raise InvalidPaymentOrder(
+                f"The charges are in {', '.join(sorted(currencies))}: one order is paid in one "
+                "currency (national currency, KZT), so convert the others at the rate of the day "
+                "the declaration was registered before the order is made."
+            )
+        if not self.application_id or len(self.application_id) > 64:
+            raise InvalidPaymentOrder("A payment order names its application (1-64 characters).")
+
+    @property
+    def currency(self) -> str:
+        return self.lines[0].amount.currency
+
+    @property
+    def total(self) -> Money:
+        """The sum of the lines, never rounded again (rounding rule R4)."""
+        return total([line.amount for line in self.lines], self.currency)
+
+    @property
+    def due(self) -> dt.date:
+        """The earliest due date of its lines: paying the whole order by then pays every line."""
+        return min(line.due for line in self.lines)
+
+    def breakdown(self) -> dict[str, Money]:
+        """Beneficiary agency -> what is paid to it, in agency-code order; sums to `total`."""
+        by_agency: dict[str, Money] = {}
+        for line in self.lines:
+            by_agency[line.beneficiary] = (
+                by_agency.get(line.beneficiary, Money.zero(self.currency)) + line.amount
+            )
+        return dict(sorted(by_agency.items()))
+
+    def as_json(self) -> dict[str, Any]:
+        """The order as a JSON value (what `canonical_bytes` serialises)."""
+        return {
+            "format": ORDER_FORMAT,
+            "paymentReference": str(self.reference),
+            "applicationId": self.application_id,
+            "payerBin": str(self.payer),
+            "issuedOn": self.issued_on.isoformat(),
+            "payeeAccount": str(self.payee_account),
+            "currency": self.currency,
+            "total": self.total.minor,
+            "due": self.due.isoformat(),
+            "lines": [
+                {
+                    "kind": line.kind.value,
+                    "amount": line.amount.minor,
+                    "legalBasis": line.legal_basis,
+                    "due": line.due.isoformat(),
+                    "beneficiary": line.beneficiary,
+                    "kbk": line.kbk,
+                }
+                for line in self.lines
+            ],
+            "breakdown": [
+                {"beneficiary": agency, "amount": amount.minor}
+                for agency, amount in self.breakdown().items()
+            ],
+        }
+
+    def canonical_bytes(self) -> bytes:
+        """The deterministic bytes to sign (see the module docstring)."""
+        return canonical_json(self.as_json())
+
+
+def canonical_json(value: Mapping[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, UTF-8; refuses floats, which have no single written form."""
+    _no_floats(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _no_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise InvalidValue("canonical JSON carries no floats: amounts are integer minor units")
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _no_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _no_floats(item)

@@ -1,0 +1,1 @@
+"""The development PKI (`nsw pki init`): certificates and CRLs made with `cryptography`."""

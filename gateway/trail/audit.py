@@ -1,0 +1,312 @@
+"""The audit side of the trail: signed tree heads, proofs, and evidence bundles.
+
+Everything here reads stored subtree hashes (`DbSubtreeHashes`), never rehashes the log, so a proof
+in a log of millions of entries is O(log n) look-ups.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from gateway.clock import Clock, iso
+from gateway.errors import GatewayError, NotFound
+from gateway.fanout.wakeup import Wakeup
+from gateway.storage import trail_log
+from gateway.storage.db import disconnect_reason, lost_connection
+from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
+from gateway.storage.repository import Store
+from gateway.trail.format import TreeHead, precise, sign_tree_head
+from gateway.trail.merkle import consistency_proof, inclusion_proof, tree_root
+from gateway.trail.signer import LogSigner, SignerRefusing
+from gateway.trail.tiles import TILE_WIDTH, TileId, entry_bundle, tile_hashes, tile_in_tree
+from gateway.trail.witness import Witnesses
+from gateway.trust.xmlsig import SigningIdentity
+
+BUNDLE_FORMAT = "nsw-evidence-bundle/1"
+log = logging.getLogger(__name__)
+
+
+class BadProofRequest(GatewayError):
+    code, status, title = "bad-proof-request", 400, "The proof cannot be given for these sizes"
+
+
+@dataclass
+class Auditor:
+    store: Store
+    identity: SigningIdentity
+    clock: Clock
+    log_signer: LogSigner | None = None  # the C2SP checkpoint signer; None: RSA tree heads only
+    witnesses: Witnesses | None = None  # who cosigns each checkpoint before it is published
+    # The agencies' pinned certificates (code -> PEM), carried in bundles so that an auditor can
+    # re-check agency signatures offline; each must chain to the CA the auditor holds.
+    agency_certificates: Mapping[str, str] = field(default_factory=dict)
+
+    def issue_tree_head(self) -> TreeHead:
+        """Sign a head for the current log size (or return the latest if the log has not grown),
+        and the C2SP checkpoint beside it; `SignerRefusing` if the stored log does not extend the
+        checkpoint the log's signer signed last (then neither is signed)."""
+        if self.log_signer is None:
+            return self._issue(None)
+        with self.log_signer.locked():
+            return self._issue(self.log_signer)
+
+    def _issue(self, signer: LogSigner | None) -> TreeHead:
+        with self.store.transaction() as s:
+            size = trail_log.log_size(s)
+            latest = trail_log.latest_tree_head(s)
+            have_checkpoint = signer is None or trail_log.checkpoint_at(s, size) is not None
+            if latest is not None and latest.size == size and have_checkpoint:
+                return latest
+            root = trail_log.with_stored_hashes(s, lambda h: tree_root(size, h))
+            note = None
+            if signer is not None:
+                # The signer checks the new tree against its own memory, not against the
+                # database's tree heads: those are what a rewrite of history deletes first.
+                note = signer.sign(size, root, trail_log.DbSubtreeHashes(s))
+            if latest is not None and latest.size == size:
+                head = latest
+            else:
+                head = sign_tree_head(
+                    TreeHead(size, root, iso(self.clock())), self.identity.private_key
+                )
+        if note is not None and self.witnesses is not None:
+            # Published only with enough cosignatures; without, the next round asks again.
+            note, enough = self.witnesses.cosign(note, size, self.consistency, self._log_size)
+            note = note if enough else None
+        if note is not None:
+            self._store_checkpoint(size, root, note)
+        try:
+            with self.store.transaction() as s:
+                s.add(
+                    TreeHeadRow(
+                        size=head.size,
+                        root=head.root,
+                        issued_at=head.issued_at,
+                        signature=head.signature,
+                    )
+                )
+        except IntegrityError:  # another process signed this size first; theirs stands
+            with self.store.transaction() as s:
+                existing = trail_log.tree_head_at(s, size)
+                assert existing is not None
+                return existing
+        return head
+
+    def reset_signer(self, operator: str, reason: str, accept_current_log: bool) -> str:
+        """An operator's decision after investigating a refusal: clear it (and with
+        `accept_current_log`, let the signer sign the stored log as it now is). The decision is
+        itself appended to the trail, so the next checkpoint commits to it."""
+        if self.log_signer is None:
+            raise GatewayError("This gateway has no checkpoint signer to reset.")
+        # The decision is written to the trail first: a reset that is not on record never happens.
+        before = self.log_signer.state()
+        decision = {
+            "action": "accept-current-log" if accept_current_log else "clear-refusal",
+            "operator": operator,
+            "reason": reason,
+            "signer_last_size": before.size if before else None,
+            "signer_refused": before.refusing if before else "",
+        }
+        body = json.dumps(decision, sort_keys=True, ensure_ascii=False).encode()
+        now = self.clock()
+        digest = hashlib.sha256(body).hexdigest()
+        row = MessageRow(
+            application_id=None,
+            case_id=None,
+            kind="operator-decision",
+            direction="in",
+            counterpart=f"operator:{operator}"[:64],
+            content_type="application/json",
+            body=body,
+            sha256=digest,
+            signer=None,
+            created_at=now,
+        )
+        fields = {
+            "kind": row.kind,
+            "direction": row.direction,
+            "counterpart": row.counterpart,
+            "application_id": None,
+            "case_id": None,
+            "content_type": row.content_type,
+            "time": precise(now),
+            "signer": None,
+            "sha256": digest,
+        }
+        with self.store.transaction() as s:
+            trail_log.append(s, row, fields)
+            seq = row.seq
+        self.log_signer.reset(accept_current_log)
+        return f"entry {seq}: {decision['action']}"
+
+    def checkpoint_note(self) -> str:
+        """The latest signed checkpoint with the cosignatures gathered for it."""
+        with self.store.transaction() as s:
+            row = trail_log.latest_checkpoint(s)
+        if row is None:
+            self.issue_tree_head()
+            with self.store.transaction() as s:
+                row = trail_log.latest_checkpoint(s)
+        if row is None:
+            raise NotFound("The trail has no signed checkpoint yet.")
+        return row.note
+
+    def tile(self, tile: TileId) -> bytes:
+        """A tile or entry bundle (c2sp.org/tlog-tiles) of the tree of the latest checkpoint."""
+        with self.store.transaction() as s:
+            row = trail_log.latest_checkpoint(s)
+            if row is None or not tile_in_tree(tile, row.size):
+                raise NotFound(f"No {tile.path} in the latest signed checkpoint.")
+            if tile.entries:
+                start = tile.index * TILE_WIDTH
+                return entry_bundle(trail_log.entries_between(s, start, start + tile.width))
+            hashes = trail_log.DbSubtreeHashes(s)
+            hashes.load([tile.leaf_range(i) for i in range(tile.width)])
+            return tile_hashes(tile, hashes)
+
+    def signer_refusal(self) -> str:
+        """Why the checkpoint signer refuses to sign ('' while it signs)."""
+        return self.log_signer.refusal() if self.log_signer is not None else ""
+
+    def witness_alarms(self) -> dict[str, str]:
+        """Per witness: why it last refused our checkpoint as inconsistent (absent when it did not)."""
+        if self.witnesses is None:
+            return {}
+        return {w.name: self.witnesses.alarms.get(w.name, "") for w in self.witnesses.configs}
+
+    def _log_size(self) -> int:
+        with self.store.transaction() as s:
+            return trail_log.log_size(s)
+
+    def _store_checkpoint(self, size: int, root: bytes, note: str) -> None:
+        try:
+            with self.store.transaction() as s:
+                s.add(CheckpointRow(size=size, root=root, note=note, signed_at=iso(self.clock())))
+        except IntegrityError:  # another process stored this size first; both are the same tree
+            pass
+
+    def latest_tree_head(self) -> TreeHead:
+        with self.store.transaction() as s:
+            latest = trail_log.latest_tree_head(s)
+        return latest if latest is not None else self.issue_tree_head()
+
+    def tree_head(self, size: int) -> TreeHead:
+        with self.store.transaction() as s:
+            head = trail_log.tree_head_at(s, size)
+        if head is None:
+            raise NotFound(f"No signed tree head of size {size}.")
+        return head
+
+    # Proofs only read, so they use `reading()`: on SQLite a snapshot that neither takes nor
+    # waits for the write lock, so an auditor's proofs and the appends do not queue behind each
+    # other. Stored subtree hashes never change once written, so a snapshot's proof is final.
+    def inclusion(self, seq: int, size: int) -> list[bytes]:
+        with self.store.reading() as s:
+            if not 0 <= seq < size <= trail_log.log_size(s):
+                raise BadProofRequest(f"Entry {seq} is not inside a log of size {size}.")
+            return trail_log.with_stored_hashes(s, lambda h: inclusion_proof(seq, size, h))
+
+    def consistency(self, first: int, second: int) -> list[bytes]:
+        with self.store.reading() as s:
+            if not 0 < first <= second <= trail_log.log_size(s):
+                raise BadProofRequest(f"No consistency proof from size {first} to size {second}.")
+            return trail_log.with_stored_hashes(s, lambda h: consistency_proof(first, second, h))
+
+    def entries(self, application_id: str) -> list[MessageRow]:
+        with self.store.reading() as s:
+            rows = list(
+                s.scalars(
+                    select(MessageRow)
+                    .where(MessageRow.application_id == application_id)
+                    .order_by(MessageRow.seq)
+                )
+            )
+        if not rows:
+            raise NotFound(f"There is no application {application_id} in the trail.")
+        return rows
+
+    def bundle(self, application_id: str) -> dict[str, Any]:
+        """Every message of the application with its entry and inclusion proof, the signed tree
+        head they are proved against, and the gateway's certificate chain: all an auditor needs."""
+        rows = self.entries(application_id)
+        head = self.issue_tree_head()
+        with self.store.reading() as s:
+            # Every node of every entry's proof in one query, not one look-up per node.
+            hashes = trail_log.prefetched(
+                s, [partial(inclusion_proof, row.seq, head.size) for row in rows]
+            )
+            entries = [
+                {
+                    "seq": row.seq,
+                    "kind": row.kind,
+                    "direction": row.direction,
+                    "counterpart": row.counterpart,
+                    "entry": base64.b64encode(row.entry).decode("ascii"),
+                    "body": base64.b64encode(row.body).decode("ascii"),
+                    "inclusion_proof": [
+                        p.hex() for p in inclusion_proof(row.seq, head.size, hashes)
+                    ],
+                }
+                for row in rows
+            ]
+        return {
+            "format": BUNDLE_FORMAT,
+            "application_id": application_id,
+            "exported_at": iso(self.clock()),
+            "tree_head": head.to_json(),
+            "gateway_chain": [pem.decode("ascii") for pem in self.identity.chain_pem],
+            "agency_certificates": dict(self.agency_certificates),
+            "entries": entries,
+        }
+
+
+class TreeHeadThread:
+    """Signs a new tree head `interval_s` after entries are appended (woken by `appended`), so
+    at most one head per interval while entries arrive and none, and no query, while the log is
+    still. It looks once at start too: the log may have grown while nothing was signing."""
+
+    def __init__(self, auditor: Auditor, interval_s: float, appended: Wakeup) -> None:
+        self.auditor = auditor
+        self.interval_s = interval_s
+        self.appended = appended
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-heads", daemon=True)
+
+    def _run(self) -> None:
+        seen = -1  # not a count the wake-up has: the first wait returns at once
+        while not self._stop.is_set():
+            self.appended.wait(seen, None)
+            # Let the entries of the next interval_s join this head.
+            if self._stop.wait(self.interval_s):
+                return
+            seen = self.appended.seen()  # appends from here on call for the next head
+            try:
+                self.auditor.issue_tree_head()
+            except SignerRefusing:  # logged as an ERROR when it began; /readyz and the gauge tell
+                log.debug("tree head not signed: the trail signer refuses")
+            except Exception as exc:  # keep signing; the next round retries
+                if lost_connection(exc):
+                    log.warning("tree heads: database connection lost (%s)", disconnect_reason(exc))
+                else:
+                    log.exception("tree head signing failed")
+                seen = -1
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.appended.signal()  # end the wait for appends
+        if self._thread.is_alive():
+            self._thread.join(10)

@@ -1,0 +1,364 @@
+"""The offline verifier: checks an evidence bundle with no database and no network.
+
+Given only the CA certificate(s) and the gateway's certificate, it checks — and reports by entry and
+by check — the gateway's certificate chain, the tree head's signature, every entry's body hash, leaf
+and inclusion proof, every message's own signature, and that the messages the decision refers to are
+all present.
+
+Agency messages are re-checked with the agencies' certificates the bundle carries (each must chain
+to the CA and name its agency): a REST message kept whole (`wire.exchange` record) by its RFC 9421
+signature and Content-Digest — an answer also against the request it answers —, a SOAP message by
+its WS-Security signature (an answer with the SignatureConfirmation of the request). The time
+judged is the time the gateway received the message. What cannot be checked — a body kept without
+its signature fields, a missing certificate — is reported as not checked, never as ok.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from gateway.errors import GatewayError
+from gateway.trail.format import TreeHead, read_entry, tree_head_signature_valid
+from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
+from wire import certificates, exchange, httpsig, wsse
+
+APP = "{urn:kz:nsw:application:1}"
+DEC = "{urn:kz:nsw:decision:1}"
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    what: str  # "tree head", "entry 12 agency-answer agency:customs", ...
+    check: str  # "signature", "body hash", "inclusion proof", ...
+    detail: str = ""
+    checked: bool = True  # False: the verifier could not check this; never reported as "ok"
+
+    def line(self) -> str:
+        mark = "FAIL" if not self.ok else "ok  " if self.checked else "n/c "
+        check = self.check if self.checked else f"{self.check} NOT CHECKED"
+        return f"{mark} {self.what}: {check}" + (f" — {self.detail}" if self.detail else "")
+
+
+def not_checked(what: str, check: str, why: str) -> Check:
+    return Check(True, what, check, why, checked=False)
+
+
+def _fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _trust_at(
+    anchors: Sequence[x509.Certificate], chain: Sequence[x509.Certificate], when: dt.datetime
+) -> TrustStore:
+    # Offline there is no CRL to fetch: revocation was checked by the gateway at intake; here we
+    # prove the chain and the validity at the time the message was received.
+    return TrustStore(anchors, chain, [], lambda: when, require_crl=False)
+
+
+def verify_bundle(
+    bundle: dict[str, Any],
+    anchors: Sequence[x509.Certificate],
+    gateway_cert: x509.Certificate,
+) -> list[Check]:
+    checks: list[Check] = []
+    try:  # the bundle comes from outside: its certificates go through the one reader
+        chain = [
+            certificates.certificate_from_pem(pem.encode())
+            for pem in bundle.get("gateway_chain", [])
+        ]
+    except certificates.UnreadableCertificate as exc:
+        return [Check(False, "gateway certificate", "can be read", str(exc))]
+    head = TreeHead.from_json(bundle["tree_head"])
+    head_time = dt.datetime.fromisoformat(head.issued_at.replace("Z", "+00:00"))
+
+    # Step 1: the gateway certificate is the one the auditor holds, and it chains to the CA.
+    same = bool(chain) and _fingerprint(chain[0]) == _fingerprint(gateway_cert)
+    checks.append(Check(same, "gateway certificate", "matches --gateway-cert"))
+    try:
+        _trust_at(anchors, chain[1:], head_time).verify(gateway_cert)
+        checks.append(Check(True, "gateway certificate", "chains to the CA"))
+    except GatewayError as exc:
+        checks.append(Check(False, "gateway certificate", "chains to the CA", exc.detail))
+
+    # Step 2: the tree head is signed by the gateway.
+    checks.append(
+        Check(
+            tree_head_signature_valid(head, gateway_cert),
+            f"tree head (size {head.size})",
+            "gateway signature",
+        )
+    )
+
+    # Step 3: every entry — body hash, leaf, inclusion in the signed tree, its own signature.
+    sha_by_kind: dict[str, list[str]] = {}
+    peers = _Peers(_agency_certificates(bundle, checks), gateway_cert, anchors, chain)
+    for item in sorted(bundle.get("entries", []), key=lambda i: int(i["seq"])):
+        checks.extend(
+            _check_entry(
+                item,
+                head,
+                anchors,
+                chain,
+                gateway_cert,
+                bundle["application_id"],
+                sha_by_kind,
+                peers,
+            )
+        )
+
+    # Step 4: nothing the decision relies on is missing from the bundle.
+    checks.extend(_check_complete(bundle, sha_by_kind))
+    return checks
+
+
+def _check_entry(
+    item: dict[str, Any],
+    head: TreeHead,
+    anchors: Sequence[x509.Certificate],
+    chain: Sequence[x509.Certificate],
+    gateway_cert: x509.Certificate,
+    application_id: str,
+    sha_by_kind: dict[str, list[str]],
+    peers: _Peers,
+) -> list[Check]:
+    seq = int(item["seq"])
+    entry = base64.b64decode(item["entry"])
+    body = base64.b64decode(item["body"])
+    try:
+        fields = read_entry(entry)
+    except ValueError as exc:
+        return [Check(False, f"entry {seq}", "entry format", str(exc))]
+    what = f"entry {seq} {fields.get('kind')} {fields.get('direction')} {fields.get('counterpart')}"
+    checks = [
+        Check(fields.get("seq") == seq, what, "sequence number", f"entry says {fields.get('seq')}"),
+        Check(fields.get("application_id") == application_id, what, "belongs to the application"),
+    ]
+    digest = hashlib.sha256(body).hexdigest()
+    checks.append(Check(digest == fields.get("sha256"), what, "body SHA-256 matches the entry"))
+    sha_by_kind.setdefault(str(fields.get("kind")), []).append(digest)
+    try:
+        proof = [bytes.fromhex(p) for p in item["inclusion_proof"]]
+        verify_inclusion(leaf_hash(entry), seq, head.size, proof, head.root)
+        checks.append(Check(True, what, f"inclusion proof in tree of size {head.size}"))
+    except (MerkleProofError, ValueError) as exc:
+        checks.append(Check(False, what, f"inclusion proof in tree of size {head.size}", str(exc)))
+    if fields.get("kind") in AGENCY_KINDS:
+        checks.append(peers.check(fields, body, what))
+    else:
+        checks.append(_check_signature(fields, body, what, anchors, chain, gateway_cert))
+    return checks
+
+
+def _check_signature(
+    fields: dict[str, Any],
+    body: bytes,
+    what: str,
+    anchors: Sequence[x509.Certificate],
+    chain: Sequence[x509.Certificate],
+    gateway_cert: x509.Certificate,
+) -> Check:
+    kind = fields.get("kind")
+    if kind not in ("application", "decision"):
+        return not_checked(
+            what,
+            "message signature",
+            "the offline verifier re-checks the signatures of applications and decisions only",
+        )
+    when = dt.datetime.fromisoformat(str(fields["time"]).replace("Z", "+00:00"))
+    try:
+        root = parse_xml(body)
+        verified = verify_enveloped(root, _trust_at(anchors, chain, when), now=when)
+    except GatewayError as exc:
+        return Check(False, what, "XML signature", exc.detail)
+    if kind == "decision":
+        ok = _fingerprint(verified.signer.certificate) == _fingerprint(gateway_cert)
+        return Check(ok, what, "XML signature by the gateway", verified.signer.subject)
+    declarant = verified.signed.findtext(f"{APP}DeclarantBIN")
+    ok = verified.signer.bin == declarant
+    return Check(
+        ok,
+        what,
+        "XML signature by the declarant",
+        f"{verified.signer.subject}; declarant {declarant}",
+    )
+
+
+AGENCY_KINDS = frozenset({"agency-request", "agency-answer", "callback"})
+SKEW = dt.timedelta(minutes=5)
+
+
+def _agency_certificates(
+    bundle: dict[str, Any], checks: list[Check]
+) -> dict[str, x509.Certificate]:
+    """The agencies' certificates the bundle carries (code -> certificate), each read by the one
+    reader; an unreadable one is a failed check and is left out."""
+    found: dict[str, x509.Certificate] = {}
+    for code, pem in sorted((bundle.get("agency_certificates") or {}).items()):
+        try:
+            found[str(code)] = certificates.certificate_from_pem(str(pem).encode())
+        except certificates.UnreadableCertificate as exc:
+            checks.append(Check(False, f"agency {code} certificate", "can be read", str(exc)))
+    return found
+
+
+@dataclass
+class _Peers:
+    """Re-checks the signatures of agency exchanges, pairing each answer with its request."""
+
+    agencies: dict[str, x509.Certificate]
+    gateway_cert: x509.Certificate
+    anchors: Sequence[x509.Certificate]
+    chain: Sequence[x509.Certificate]
+    requests: dict[str, bytes] = field(default_factory=dict)  # case -> last request sent
+
+    def check(self, fields: dict[str, Any], body: bytes, what: str) -> Check:
+        kind, case = fields.get("kind"), str(fields.get("case_id") or "")
+        when = dt.datetime.fromisoformat(str(fields["time"]).replace("Z", "+00:00"))
+        if kind == "agency-request":
+            self.requests[case] = body
+            return self._verify(body, self.gateway_cert, when, what, None, "the gateway")
+        agency = str(fields.get("counterpart", "")).removeprefix("agency:")
+        cert = self.agencies.get(agency)
+        if cert is None:
+            return not_checked(
+                what, "agency signature", f"the bundle has no certificate of {agency}"
+            )
+        problem = self._judge(cert, agency, when)
+        if problem:
+            return Check(False, what, "agency signature", problem)
+        request = self.requests.get(case) if kind == "agency-answer" else None
+        return self._verify(body, cert, when, what, request, agency)
+
+    def _judge(self, cert: x509.Certificate, agency: str, when: dt.datetime) -> str:
+        try:
+            _trust_at(self.anchors, self.chain, when).verify(cert, usage=lambda _c: None)
+        except GatewayError as exc:
+            return f"the certificate of {agency} is not trusted: {exc.detail}"
+        units = cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)
+        if agency not in [str(u.value) for u in units]:
+            return f"the certificate given for {agency} names another party"
+        return ""
+
+    def _verify(
+        self,
+        body: bytes,
+        cert: x509.Certificate,
+        when: dt.datetime,
+        what: str,
+        request: bytes | None,
+        signer: str,
+    ) -> Check:
+        check = f"RFC 9421 signature by {signer}" if exchange.is_record(body) else ""
+        try:
+            if exchange.is_record(body):
+                _verify_http(body, cert, when, request)
+            elif body.lstrip().startswith(b"<"):
+                check = f"WS-Security signature by {signer}"
+                confirms = wsse.signature_value(parse_xml(request)) if request else None
+                wsse.verify_envelope(parse_xml(body), cert, now=when, skew=SKEW, confirms=confirms)
+            else:
+                return not_checked(
+                    what,
+                    "agency signature",
+                    "kept without its signature fields (recorded before whole messages were kept)",
+                )
+        except (
+            exchange.UnreadableRecord,
+            httpsig.UntrustedHttpMessage,
+            wsse.UntrustedMessage,
+        ) as exc:
+            return Check(False, what, check, str(exc))
+        except GatewayError as exc:
+            return Check(False, what, check or "signature", exc.detail)
+        return Check(True, what, check)
+
+
+def _verify_http(
+    body: bytes, cert: x509.Certificate, when: dt.datetime, request: bytes | None
+) -> None:
+    message = exchange.read_record(body)
+    if message.is_request:
+        httpsig.verify(
+            httpsig.HttpMessage(dict(message.fields), method=message.method, url=message.target).view(),
+            message.body, cert, now=when, skew=SKEW, components=httpsig.REQUEST_COMPONENTS,
+        )  # fmt: skip
+        return
+    if request is None or not exchange.is_record(request):
+        raise exchange.UnreadableRecord("the request this answer is bound to is not in the bundle")
+    sent = exchange.read_record(request)
+    httpsig.verify(
+        httpsig.HttpMessage(dict(message.fields), status_code=message.status).view(),
+        message.body, cert, now=when, skew=SKEW, components=httpsig.RESPONSE_COMPONENTS,
+        request=httpsig.HttpMessage(dict(sent.fields), method=sent.method, url=sent.target).view(),
+    )  # fmt: skip
+
+
+def _check_complete(bundle: dict[str, Any], sha_by_kind: dict[str, list[str]]) -> list[Check]:
+    decisions = [
+        base64.b64decode(e["body"])
+        for e in bundle.get("entries", [])
+        if e.get("kind") == "decision"
+    ]
+    checks = [
+        Check(bool(sha_by_kind.get("application")), "bundle", "holds the application as received")
+    ]
+    for xml in decisions:
+        try:
+            decision = parse_xml(xml)
+        except GatewayError as exc:
+            checks.append(Check(False, "decision", "readable", exc.detail))
+            continue
+        app_sha = decision.findtext(f"{DEC}ApplicationSHA256")
+        checks.append(
+            Check(
+                app_sha in sha_by_kind.get("application", []),
+                "decision",
+                "refers to the application in the bundle",
+            )
+        )
+        for answer_sha in decision.iterfind(f"{DEC}Cases/{DEC}Case/{DEC}AnswerSHA256"):
+            present = answer_sha.text in sha_by_kind.get("agency-answer", [])
+            checks.append(
+                Check(
+                    present,
+                    "decision",
+                    f"agency answer {str(answer_sha.text)[:12]}… is in the bundle",
+                )
+            )
+    return checks
+
+
+def verify_tree_heads(
+    old: TreeHead, new: TreeHead, proof: Sequence[bytes], gateway_cert: x509.Certificate
+) -> list[Check]:
+    """`nsw audit consistency`: both heads signed by the gateway, and the new one extends the old."""
+    checks = [
+        Check(
+            tree_head_signature_valid(old, gateway_cert),
+            f"tree head (size {old.size})",
+            "gateway signature",
+        ),
+        Check(
+            tree_head_signature_valid(new, gateway_cert),
+            f"tree head (size {new.size})",
+            "gateway signature",
+        ),
+    ]
+    try:
+        verify_consistency(old.size, new.size, old.root, new.root, list(proof))
+        checks.append(Check(True, f"size {old.size} -> {new.size}", "consistency proof"))
+    except (MerkleProofError, ValueError) as exc:
+        checks.append(Check(False, f"size {old.size} -> {new.size}", "consistency proof", str(exc)))
+    return checks

@@ -1,0 +1,96 @@
+"""Uploaded supporting documents are accepted only when they are the bytes that were signed, of a
+media type we accept judged by content, within the size caps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from gateway.lifecycle.attachments import (
+    MAX_BYTES,
+    Attachment,
+    AttachmentProblem,
+    AttachmentRefused,
+    DocumentType,
+    check_upload,
+    sniff,
+)
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+XML = b'\xef\xbb\xbf<?xml version="1.0"?>\n<SPSCertificate/>'
+
+
+def _entry(data: bytes, media_type: str = "application/pdf", **overrides: object) -> Attachment:
+    fields: dict[str, object] = {
+        "type": DocumentType.INVOICE,
+        "number": "INV-7",
+        "issuer": "Steppe Fruit LLP",
+        "issued_on": dt.date(2026, 12, 1),
+        "media_type": media_type,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    fields.update(overrides)
+    return Attachment(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("data", "media_type"),
+    [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg"), (XML, "application/xml")],
+)
+def test_the_signed_bytes_of_each_accepted_type_pass(data: bytes, media_type: str) -> None:
+    assert sniff(data) == media_type
+    check_upload(_entry(data, media_type), data)
+
+
+def test_bytes_that_are_not_the_signed_ones_are_refused_naming_both_digests() -> None:
+    other = PDF.replace(b"Catalog", b"Catalox")
+    with pytest.raises(AttachmentRefused) as refused:
+        check_upload(_entry(PDF), other)
+    assert refused.value.problem is AttachmentProblem.DIGEST_MISMATCH
+    assert hashlib.sha256(other).hexdigest() in refused.value.detail
+    assert hashlib.sha256(PDF).hexdigest() in refused.value.detail
+
+
+def test_a_different_size_is_refused_before_hashing() -> None:
+    with pytest.raises(AttachmentRefused) as refused:
+        check_upload(_entry(PDF), PDF + b"\n")
+    assert refused.value.problem is AttachmentProblem.SIZE_MISMATCH
+
+
+def test_content_is_judged_not_the_declared_type() -> None:
+    with pytest.raises(AttachmentRefused) as refused:
+        check_upload(_entry(PNG, "application/pdf"), PNG)
+    assert refused.value.problem is AttachmentProblem.CONTENT_NOT_MEDIA_TYPE
+    assert "image/png" in refused.value.detail
+
+
+def test_an_executable_is_no_accepted_type() -> None:
+    elf = b"\x7fELF" + b"\x00" * 60
+    assert sniff(elf) is None
+    with pytest.raises(AttachmentRefused) as refused:
+        check_upload(_entry(elf), elf)
+    assert refused.value.problem is AttachmentProblem.CONTENT_NOT_MEDIA_TYPE
+
+
+def test_xml_with_an_entity_is_refused_by_the_hardened_parser() -> None:
+    bomb = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e "x">]><d>&e;</d>'
+    with pytest.raises(AttachmentRefused) as refused:
+        check_upload(_entry(bomb, "application/xml"), bomb)
+    assert refused.value.problem is AttachmentProblem.CONTENT_NOT_MEDIA_TYPE
+
+
+def test_entries_out_of_bounds_are_refused_when_read() -> None:
+    with pytest.raises(AttachmentRefused) as media:
+        _entry(PDF, "text/html")
+    assert media.value.problem is AttachmentProblem.MEDIA_TYPE_NOT_ALLOWED
+    with pytest.raises(AttachmentRefused) as large:
+        _entry(PDF, size=MAX_BYTES["application/pdf"] + 1)
+    assert large.value.problem is AttachmentProblem.TOO_LARGE
+    with pytest.raises(AttachmentRefused) as digest:
+        _entry(PDF, sha256="ABC")
+    assert digest.value.problem is AttachmentProblem.BAD_ENTRY
