@@ -16,7 +16,7 @@ from jinja2 import Environment
 
 # Outside any language: code, commands and data (<code>, <pre>, scripts) and a few technical names.
 _NOT_PROSE = frozenset({"code", "pre", "script", "style"})
-_TECHNICAL = frozenset({"SHA-256"})
+_TECHNICAL = frozenset({"SHA-256", "https://..."})  # a URL's shape, not words
 _READ_ATTRIBUTES = frozenset({"title", "placeholder", "aria-label", "alt"})
 _LETTER = re.compile(r"[^\W\d_]")
 _EXPRESSION = "\x00"  # where a {{ ... }} or a {% trans %} block stood

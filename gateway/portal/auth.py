@@ -35,7 +35,7 @@ from gateway.trust.certificates import TrustedSigner
 from gateway.web.client_cert import ProxiedCertificate, trusted_proxies
 from gateway.web.csrf import check_csrf
 
-PUBLIC_ENDPOINTS = frozenset({"portal.login", "portal.static"})
+PUBLIC_ENDPOINTS = frozenset({"portal.login", "portal.static", "portal.set_language"})
 EXTENSION = "nsw-portal-cert-sign-in"
 
 
@@ -57,7 +57,7 @@ class Trader:
 
     def companies(self) -> list[tuple[str, str]]:
         """(BIN, role) of every company this trader may act for, its own first."""
-        own = [(self.bin, "own company")]
+        own = [(self.bin, "own-company")]  # a code, shown through label()
         registrations = services().representatives.list(self.bin)
         return own + sorted(
             {(r.principal, r.role.value) for r in registrations if r.representative == self.bin}
@@ -73,7 +73,7 @@ def trader() -> Trader:
     """The signed-in trader of this request (set by `load_trader`)."""
     found: Trader | None = g.get("trader")
     if found is None:
-        raise NotSignedIn("Sign in to the portal with your certificate first.")
+        raise NotSignedIn(Text("Sign in to the portal with your certificate first."))
     return found
 
 
@@ -110,8 +110,11 @@ def presented() -> TrustedSigner | None:
     # Step 4: the certificate names a company.
     if trusted.bin is None:
         raise CertificateRefused(
-            f"The certificate '{trusted.subject}' is valid but names no company (no valid BIN in "
-            'its subject, OU "BIN…"). Sign in with your company\'s certificate.'
+            Text(
+                "The certificate '%(subject)s' is valid but names no company (no valid BIN in "
+                'its subject, OU "BIN…"). Sign in with your company\'s certificate.',
+                subject=trusted.subject,
+            )
         )
     return trusted
 
@@ -125,8 +128,10 @@ def load_trader() -> WerkzeugResponse | None:
         allow_upload_size()  # before the form is parsed, by the CSRF check first of all
     check_csrf(
         CsrfRejected(
-            "This form was not sent from a portal page of this session (no or wrong CSRF "
-            "token). Reload the page and try again."
+            Text(
+                "This form was not sent from a portal page of this session (no or wrong CSRF "
+                "token). Reload the page and try again."
+            )
         )
     )
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -140,7 +145,7 @@ def load_trader() -> WerkzeugResponse | None:
         session.clear()
         if request.method == "GET" and request.endpoint != "portal.events":
             return redirect(url_for("portal.login", next=request.full_path))
-        raise NotSignedIn("Your session has ended: sign in again with your certificate.")
+        raise NotSignedIn(Text("Your session has ended: sign in again with your certificate."))
     assert signer.bin is not None
     g.trader = Trader(signer.bin, signer.subject, signer.fingerprint_sha256)
     return None

@@ -12,17 +12,22 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError, NotFound, NotYourApplication
+from gateway.i18n import Text
+from gateway.i18n.web import gettext
 from gateway.portal.auth import Trader, services, trader
 from gateway.portal.blueprint import bp
 from gateway.storage.repository import Message
+from gateway.web.problems import localized_problem
 
 
 def _company(who: Trader) -> str:
     bin_ = str(Bin(request.form.get("declarant", "")))
     if not who.may_act_for(bin_):
         raise NotYourApplication(
-            "The notification URL of another company is not yours to change; a trader manages "
-            "only its own and those of companies it is registered to represent."
+            Text(
+                "The notification URL of another company is not yours to change; a trader "
+                "manages only its own and those of companies it is registered to represent."
+            )
         )
     return bin_
 
@@ -65,14 +70,14 @@ def register_notification_url() -> WerkzeugResponse | tuple[str, int]:
             if not services().notifications.unsubscribe(
                 bin_, message=_record(who, bin_, "remove", None)
             ):
-                raise NotFound(f"No notification URL is registered for {bin_}.")
-            flash(f"The notification URL of {bin_} was removed.", "ok")
+                raise NotFound(Text("No notification URL is registered for %(bin)s.", bin=bin_))
+            flash(gettext("The notification URL of %(bin)s was removed.", bin=bin_), "ok")
         else:
             url = services().url_policy().check(request.form.get("url", "").strip())
             services().notifications.subscribe(
                 bin_, url, fingerprint=who.fingerprint, message=_record(who, bin_, "register", url)
             )
-            flash(f"Decisions of {bin_} are now sent to {url}.", "ok")
+            flash(gettext("Decisions of %(bin)s are now sent to %(url)s.", bin=bin_, url=url), "ok")
     except GatewayError as exc:
-        return _page(exc.status, exc.problem(request.path))
+        return _page(exc.status, localized_problem(exc, request.path))
     return redirect(url_for("portal.notifications"))

@@ -15,9 +15,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from gateway.errors import BodyTooLarge, GatewayError, InvalidValue, UnsupportedMediaType
+from gateway.i18n import Text
+from gateway.i18n.web import gettext
 from gateway.portal.auth import services, trader
 from gateway.portal.blueprint import bp
 from gateway.web.body import default_limit
+from gateway.web.problems import localized_problem
 
 XML_TYPES = ("application/xml", "text/xml")
 FIELD = "application"
@@ -33,7 +36,10 @@ def allow_upload_size() -> None:
 
 def too_large(limit: int) -> BodyTooLarge:
     return BodyTooLarge(
-        f"The body is larger than this endpoint's limit of {limit} bytes; send a smaller one.",
+        Text(
+            "The body is larger than this endpoint's limit of %(limit)s bytes; send a smaller one.",
+            limit=limit,
+        ),
         limit=limit,
     )
 
@@ -43,11 +49,14 @@ def _read_file() -> bytes:
     # Step 2: a file, of an XML type.
     chosen = request.files.get(FIELD)
     if chosen is None or not chosen.filename:
-        raise InvalidValue("Choose the signed application file (XML) to upload.", field=FIELD)
+        raise InvalidValue(Text("Choose the signed application file (XML) to upload."), field=FIELD)
     if chosen.mimetype not in XML_TYPES:
-        raise UnsupportedMediaType(
-            f"Send the signed application as application/xml, not {chosen.mimetype or 'no type'}."
-        )
+        raise UnsupportedMediaType(  # the API's sentences (gateway.web.api.submit)
+            Text("Send the signed application as application/xml, not %(type)s.",
+                 type=chosen.mimetype)
+            if chosen.mimetype
+            else Text("Send the signed application as application/xml; this request names no type.")
+        )  # fmt: skip
     # Step 3: the file within the API's body limit, read whole or refused.
     try:
         body = chosen.stream.read(limit + 1)
@@ -66,7 +75,7 @@ def upload() -> WerkzeugResponse | tuple[str, int] | str:
     try:
         accepted = services().intake.submit(_read_file(), request_id=g.get("request_id"))
     except GatewayError as exc:
-        page = render_template("portal/upload.html", problem=exc.problem(request.path))
+        page = render_template("portal/upload.html", problem=localized_problem(exc, request.path))
         return page, exc.status
     app = services().store.application(accepted.application_id)
     declarant = app["declarant_bin"] if app else None
@@ -77,11 +86,14 @@ def upload() -> WerkzeugResponse | tuple[str, int] | str:
             "portal/upload.html", problem=None, lodged_for_other=accepted.application_id
         )
     if accepted.created:
-        flash(f"Application {accepted.application_id} was accepted.", "ok")
+        flash(gettext("Application %(id)s was accepted.", id=accepted.application_id), "ok")
     else:
         flash(
-            f"These signed bytes were lodged before as {accepted.application_id}; nothing new was "
-            "lodged. To lodge again, change the trader reference and sign anew.",
+            gettext(
+                "These signed bytes were lodged before as %(id)s; nothing new was lodged. To "
+                "lodge again, change the trader reference and sign anew.",
+                id=accepted.application_id,
+            ),
             "warn",
         )
     return redirect(url_for("portal.application", application_id=accepted.application_id))

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, render_template, request, url_for
 
 from gateway.errors import DecisionNotReady, NotFound, NotYourApplication
+from gateway.i18n import Text
 from gateway.intake.receipt import signed_receipt
 from gateway.limits import APPLICATION_ID
 from gateway.portal import live
@@ -31,8 +32,10 @@ def applications() -> str:
     declarant = application_list.read_declarant() if request.args.get("declarant") else who.bin
     if not who.may_act_for(declarant):
         raise NotYourApplication(  # the API's answer to the same question (gateway.web.api)
-            "The applications belong to another company; a trader sees only its own applications "
-            "and those of companies it is registered to represent."
+            Text(
+                "The applications belong to another company; a trader sees only its own "
+                "applications and those of companies it is registered to represent."
+            )
         )
     key = application_list.cursor_key(services().identity.key_pem)
     query = application_list.read_query(declarant, key)
@@ -63,9 +66,12 @@ def readable(application_id: str) -> dict[str, Any]:
     if trader().may_act_for(services().store.declarant_bin(application_id)):
         app = services().store.application(application_id)
     if app is None:
-        raise NotFound(
-            f"There is no application {application_id} of your company or of a company you are "
-            "registered to represent."
+        raise NotFound(  # the API's sentence (gateway.web.api)
+            Text(
+                "There is no application %(id)s of your company or of a company you are "
+                "registered to represent.",
+                id=application_id,
+            )
         )
     return app
 
@@ -112,8 +118,11 @@ def decision(application_id: str) -> Response:
     if xml is None:
         waiting = [c["agency"] for c in app["cases"] if c["state"] not in SETTLED]
         raise DecisionNotReady(
-            "The decision is not made yet; waiting for: " + ", ".join(waiting) + ". "
-            "This page shows it as soon as it is made.",
+            Text(
+                "The decision is not made yet; waiting for: %(agencies)s. This page shows it as "
+                "soon as it is made.",
+                agencies=", ".join(waiting),
+            ),
             waiting_for=waiting,
         )
     return _download(xml, "application/xml", f"{application_id}-decision.xml")

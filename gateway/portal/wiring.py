@@ -12,7 +12,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.config import Config
 from gateway.errors import GatewayError
+from gateway.i18n import Text
+from gateway.i18n.labels import label
 from gateway.portal import (  # noqa: F401 - the view modules add their routes to the blueprint
+    language,
     notify_url,
     upload,
     views,
@@ -23,7 +26,7 @@ from gateway.portal.errors import NotSignedIn, PortalNotConfigured
 from gateway.portal.session import ScopedSessions
 from gateway.web.body import default_limit
 from gateway.web.csrf import csrf_token
-from gateway.web.problems import problem_response
+from gateway.web.problems import localized_problem, problem_response
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -49,7 +52,7 @@ def _not_configured() -> Blueprint:
     @stub.route("/<path:rest>")
     def off(rest: str) -> Response:
         raise PortalNotConfigured(
-            "The portal needs a session key: set NSW_SECRET_KEY (the same on every web node)."
+            Text("The portal needs a session key: set NSW_SECRET_KEY (the same on every web node).")
         )
 
     return stub
@@ -57,7 +60,7 @@ def _not_configured() -> Blueprint:
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, object]:
-    return {"csrf_token": csrf_token, "trader": g.get("trader")}
+    return {"csrf_token": csrf_token, "trader": g.get("trader"), "label": label}
 
 
 @bp.after_request
@@ -79,7 +82,7 @@ def _error_page(error: GatewayError) -> tuple[str, int] | Response:
         return problem_response(error)  # the stream's 401 stops the browser reconnecting
     if isinstance(error, NotSignedIn) and request.method == "GET":
         return redirect(url_for("portal.login"))  # type: ignore[return-value]
-    page = render_template("portal/error.html", problem=error.problem(request.path))
+    page = render_template("portal/error.html", problem=localized_problem(error, request.path))
     return page, error.status
 
 
@@ -87,6 +90,8 @@ def _error_page(error: GatewayError) -> tuple[str, int] | Response:
 def _too_large(_error: RequestEntityTooLarge) -> tuple[str, int] | Response:
     problem = upload.too_large(default_limit())
     if request.endpoint == "portal.upload":  # the form again, with the API's problem on it
-        page = render_template("portal/upload.html", problem=problem.problem(request.path))
+        page = render_template(
+            "portal/upload.html", problem=localized_problem(problem, request.path)
+        )
         return page, problem.status
     return _error_page(problem)

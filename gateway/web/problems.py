@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
@@ -30,13 +31,18 @@ _HTTP_DETAILS = {
 }
 
 
-def problem_response(error: GatewayError) -> Response:
-    doc = error.problem(instance=request.path)
-    # The reader's language (Accept-Language; gateway.i18n): title and detail are said again in
-    # it, the `type` and every extension member stay as they are. Content-Language: gateway.i18n.
+def localized_problem(error: GatewayError, instance: str | None = None) -> dict[str, Any]:
+    """`error.problem(instance)` in the reader's language (Accept-Language, cookie; gateway.i18n):
+    title and detail are said again in it, the `type` and every extension member stay as they are.
+    The API answers it as JSON, the portal shows it on its pages."""
+    doc = error.problem(instance=instance)
     doc["title"] = gettext(error.title)
     doc["detail"] = localize(error.detail, gettext)
-    response = jsonify(doc)
+    return doc
+
+
+def problem_response(error: GatewayError) -> Response:
+    response = jsonify(localized_problem(error, request.path))  # Content-Language: gateway.i18n
     response.status_code = error.status
     response.mimetype = PROBLEM_JSON
     if isinstance(error, ServiceUnavailable):

@@ -182,3 +182,12 @@ def test_an_alert_is_acknowledged_once(actions: ActionRecords, sql: Sql | None) 
     assert trail_of(actions, sql) == [("APP-1", "omc-account", b"123ABC02 long-stop")]
     assert actions.case_agency("APP-9-customs") is None
     assert actions.finding("VIS-9", "F-1") is None
+
+
+def test_an_officers_language_is_kept_on_the_account(accounts: OfficerAccounts) -> None:
+    accounts.add(account("op"), [])
+    assert (found := accounts.account("op")) is not None and found.locale is None
+    accounts.set_locale("op", "kk")
+    assert (found := accounts.account("op")) is not None and found.locale == "kk"
+    accounts.set_locale("nobody", "ru")  # no such account: nothing, and no error
+    assert accounts.account("nobody") is None

@@ -13,11 +13,14 @@ import pytest
 from gateway.errors import ConfigurationError, GatewayError
 
 TRANSLATED_DETAILS = (
-    "gateway.intake", "gateway.xmlsig", "gateway.trust", "gateway.trust_checks", "gateway.web.api",
-    "gateway.web.trader_auth", "gateway.web.params", "gateway.web.body",
-    "gateway.web.application_list", "gateway.web.problems", "gateway.omc.accounts",
-    "gateway.omc.actions", "gateway.omc.auth", "gateway.omc.csrf", "gateway.omc.client_cert",
-    "gateway.omc.views_applications", "gateway.omc.views_admin", "gateway.omc.views_language",
+    "gateway.intake.service", "gateway.trust.xmlsig", "gateway.trust.certificates",
+    "gateway.trust.checks", "gateway.web.api", "gateway.web.trader_auth", "gateway.web.params",
+    "gateway.web.body", "gateway.web.application_list", "gateway.web.problems",
+    "gateway.web.client_cert", "gateway.omc.accounts", "gateway.omc.actions", "gateway.omc.auth",
+    "gateway.omc.csrf", "gateway.omc.client_cert", "gateway.omc.views_applications",
+    "gateway.omc.views_admin", "gateway.omc.views_language", "gateway.portal.auth",
+    "gateway.portal.views", "gateway.portal.upload", "gateway.portal.notify_url",
+    "gateway.portal.wiring", "gateway.portal.language",
 )  # fmt: skip
 
 
