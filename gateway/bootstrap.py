@@ -34,6 +34,7 @@ from gateway.storage.notifications import NotificationStore
 from gateway.storage.omc import build_omc_ports
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
+from gateway.storage.trail import StoredTrail
 from gateway.storage.wake import PgListener
 from gateway.trail.audit import Auditor, TreeHeadThread
 from gateway.trail.keys import load_log_signer
@@ -198,7 +199,7 @@ def build_services(
     log_signer = LogSigner(
         load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock
     )
-    auditor = Auditor(store, identity, clock, log_signer, _witnesses(config))
+    auditor = Auditor(StoredTrail(store), identity, clock, log_signer, _witnesses(config))
     return Services(
         config,
         clock,

@@ -21,11 +21,11 @@ from typing import Protocol
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.clock import Clock
 from gateway.decision.rules import CaseState
+from gateway.errors import DatabaseUnavailable
 from gateway.fanout.breakers import Breakers
 from gateway.fanout.callbacks import answer_fields, callback_url
 from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
 from gateway.observability.request_context import request_id_var
-from gateway.storage.db import disconnect_reason, lost_connection
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import Claim, Decide, Message
 
@@ -300,13 +300,13 @@ def poll(
             handled = runner.step()
             wait_s = 0.0 if handled else idle_wait_s(runner, poll_s)
         except Exception as exc:
-            if lost_connection(exc):
+            if isinstance(exc, DatabaseUnavailable):
                 # A database restart or a killed backend: the next turn gets a fresh connection,
                 # and a claim whose write was lost comes back when its lease runs out.
                 log.warning(
                     "%s: database connection lost (%s); carrying on",
                     runner.name,
-                    disconnect_reason(exc),
+                    exc.reason,
                 )
             else:
                 log.exception("%s: claiming failed", runner.name)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.errors import ServiceUnavailable
+from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
 
@@ -47,12 +47,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class DatabaseUnavailable(ServiceUnavailable):
-    """The database connection was lost (a restart, a failover, a killed backend). The
-    transaction did not commit, or committed without our knowing: whoever retries must be
-    idempotent (`Store.retry_once_on_disconnect`)."""
-
-
 def is_disconnect(exc: BaseException) -> bool:
     """Whether `exc` is a lost or refused database connection, not a fault of the statement.
 
@@ -74,9 +68,10 @@ def lost_connection(exc: BaseException) -> bool:
 
 def disconnect_reason(exc: BaseException) -> str:
     """The driver's own words for a lost connection, on one line (for one log line)."""
-    cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
-    words = str(getattr(cause, "orig", None) or cause).strip()
-    return words.splitlines()[0] if words else type(cause).__name__
+    if isinstance(exc, DatabaseUnavailable):
+        return exc.reason
+    words = str(getattr(exc, "orig", None) or exc).strip()
+    return words.splitlines()[0] if words else type(exc).__name__
 
 
 @contextmanager

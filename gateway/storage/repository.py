@@ -6,7 +6,6 @@ Services speak in plain values (`NewApplication`, `Claim`, `CaseResult`); SQL st
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import threading
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
 from gateway.decision.rules import CaseResult, CaseState
-from gateway.fanout.wakeup import OUTBOX, TRAIL, wakeups_for
+from gateway.fanout.wakeup import OUTBOX, wakeups_for
 from gateway.storage import trail_log, wake
 from gateway.storage.db import (
     DatabaseUnavailable,
@@ -33,15 +32,14 @@ from gateway.storage.db import (
     unavailable_on_disconnect,
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
-from gateway.trail.format import precise
+
+# Re-exported while the checkpoint and OMC stores still import them from here.
+from gateway.trail.messages import Message as Message
+from gateway.trail.messages import sha256_hex as sha256_hex
 
 T = TypeVar("T")
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
 log = logging.getLogger(__name__)
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -49,17 +47,6 @@ def utc(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class Message:
-    kind: str
-    direction: str
-    counterpart: str
-    content_type: str
-    body: bytes
-    signer: str | None = None
-    case_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -262,37 +249,9 @@ class Store:
         return False
 
     def _add_message(self, session: Session, application_id: str | None, m: Message) -> None:
-        """Store a message byte-exact and append its entry to the trail, in `session`'s transaction."""
-        now = self.clock()
-        digest = sha256_hex(m.body)
-        row = MessageRow(
-            application_id=application_id,
-            case_id=m.case_id,
-            kind=m.kind,
-            direction=m.direction,
-            counterpart=m.counterpart,
-            content_type=m.content_type,
-            body=m.body,
-            sha256=digest,
-            signer=m.signer,
-            created_at=now,
-        )
-        wake.owe(session, TRAIL)  # the tree-head signer signs once the log has grown
-        trail_log.append(
-            session,
-            row,
-            {
-                "kind": m.kind,
-                "direction": m.direction,
-                "counterpart": m.counterpart,
-                "application_id": application_id,
-                "case_id": m.case_id,
-                "content_type": m.content_type,
-                "time": precise(now),
-                "signer": m.signer,
-                "sha256": digest,
-            },
-        )
+        """Store a message byte-exact and append its entry to the trail, in `session`'s transaction
+        (`trail_log.append_message`, the trail's one append)."""
+        trail_log.append_message(session, application_id, m, self.clock)
 
     # --- intake ---------------------------------------------------------------------------------
 
