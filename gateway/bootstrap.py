@@ -21,7 +21,7 @@ from gateway.fanout.breakers import BreakerRule, Breakers
 from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.fanout.routing import load_rules
-from gateway.fanout.wakeup import TRAIL, wakeups_for
+from gateway.fanout.wakeup import TRAIL
 from gateway.intake.service import Intake, load_schema
 from gateway.notify.delivery import Notifier, UrlPolicy
 from gateway.observability.timings import AgencyTimings, timed
@@ -35,7 +35,7 @@ from gateway.storage.omc import build_omc_ports
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
 from gateway.storage.trail import StoredTrail
-from gateway.storage.wake import PgListener
+from gateway.storage.wake import PgListener, wakeups_for
 from gateway.trail.audit import Auditor, TreeHeadThread
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner

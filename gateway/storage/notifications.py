@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
 from gateway.fanout.wakeup import NOTIFICATIONS
+from gateway.notify.ports import NotificationClaim as NotificationClaim
 from gateway.storage import wake
 from gateway.storage.models import (
     ApplicationRow,
@@ -28,25 +28,6 @@ from gateway.storage.models import (
 from gateway.storage.repository import Message, Store, sha256_hex, utc
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-
-@dataclass(frozen=True)
-class NotificationClaim:
-    id: int
-    application_id: str
-    bin: str
-    url: str
-    decision: bytes
-    decision_sha256: str
-    attempts: int
-    worker: str = ""  # the lease holder and the row's lease generation at the claim (fencing)
-    generation: int = 0
-    lease_until: dt.datetime | None = None
-
-    @property
-    def idempotency_key(self) -> str:
-        """The same on every attempt of one delivery: the trader keeps the first, ignores repeats."""
-        return f"nsw-notification-{self.id}"
 
 
 def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseState
+from gateway.fanout.ports import CaseUpdate, CaseView, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
@@ -64,7 +66,7 @@ class OutboxStore(Store):
         claim: Claim,
         *,
         state: CaseState,
-        fields: dict[str, object],
+        fields: Mapping[str, object],
         messages: list[Message],
         decide: Decide,
     ) -> str | None:
@@ -96,8 +98,8 @@ class OutboxStore(Store):
         case_id: str,
         *,
         state: CaseState,
-        fields: dict[str, object],
-        messages: list[Message],
+        fields: Mapping[str, object],
+        messages: Sequence[Message],
         decide: Decide,
     ) -> str | None:
         """Inside transaction `s`: set a case's state and fields, store the messages, and compose
@@ -122,7 +124,8 @@ class OutboxStore(Store):
         s.flush()
         app = s.get_one(ApplicationRow, case.application_id)
         s.refresh(app, ["cases"])
-        decided = decide(app, [case_result(c) for c in app.cases])
+        subject = DecisionSubject(app.id, app.declarant_bin, app.trader_reference, app.body_sha256)
+        decided = decide(subject, [case_result(c) for c in app.cases])
         if decided is None:
             return None
         verdict, xml = decided
@@ -137,6 +140,32 @@ class OutboxStore(Store):
         )
         enqueue_decision(s, app, xml, self.clock)
         return verdict
+
+    def answer_case(self, case_id: str, judge: Judge, decide: Decide) -> str | None:
+        """An agency's callback (`gateway.fanout.ports.CallbackCases`): under the application's
+        row lock, `judge` the case as stored; an update closes the case's open deliveries and is
+        recorded with `update_case`. An exception from `judge` rolls everything back."""
+        with self.transaction() as s:
+            row = _locked_case(s, case_id, self.clock())
+            update_ = judge(None if row is None else _case_view(row))
+            if row is None or update_ is None:
+                return None
+            now = self.clock()
+            for delivery in s.scalars(
+                select(OutboxRow).where(OutboxRow.case_id == case_id, OutboxRow.done_at.is_(None))
+            ):
+                delivery.done_at, delivery.lease_until = now, None
+            return self._apply(s, case_id, update_, decide)
+
+    def _apply(self, s: Session, case_id: str, update_: CaseUpdate, decide: Decide) -> str | None:
+        return self.update_case(
+            s,
+            case_id,
+            state=update_.state,
+            fields=update_.fields,
+            messages=update_.messages,
+            decide=decide,
+        )
 
     def reschedule(
         self,
@@ -290,3 +319,32 @@ class OutboxStore(Store):
                 previous = entry["oldest_open_s"]
                 entry["oldest_open_s"] = max(age, previous) if isinstance(previous, float) else age
         return stats
+
+
+def _locked_case(s: Session, case_id: str, now: dt.datetime) -> CaseRow | None:
+    """The case, re-read after locking its application row (callbacks and dispatchers settling
+    cases of one application queue on that lock)."""
+    case = s.get(CaseRow, case_id)
+    if case is None:
+        return None
+    s.execute(
+        update(ApplicationRow)
+        .where(ApplicationRow.id == case.application_id)
+        .values(updated_at=now)
+    )
+    s.refresh(case)
+    return case
+
+
+def _case_view(row: CaseRow) -> CaseView:
+    return CaseView(
+        id=row.id,
+        application_id=row.application_id,
+        agency=row.agency,
+        state=CaseState(row.state),
+        permit_number=row.permit_number,
+        valid_until=row.valid_until,
+        reasons=tuple((code, text) for code, text in json.loads(row.reasons)),
+        conditions=tuple(json.loads(row.conditions)),
+        inspection=row.inspection,
+    )

@@ -12,7 +12,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, case, func, or_, select, update
@@ -20,8 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
+
+# The `X as X` imports re-export names other modules (checkpoint, OMC, tests) still import from
+# here; their homes are the ports of the services that use them.
+from gateway.decision.ports import Decide as Decide
 from gateway.decision.rules import CaseResult, CaseState
-from gateway.fanout.wakeup import OUTBOX, wakeups_for
+from gateway.fanout.ports import Claim as Claim
+from gateway.fanout.wakeup import OUTBOX
+from gateway.intake.ports import DuplicateReference as DuplicateReference
+from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
 from gateway.storage.db import (
     DatabaseUnavailable,
@@ -32,8 +38,7 @@ from gateway.storage.db import (
     unavailable_on_disconnect,
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
-
-# Re-exported while the checkpoint and OMC stores still import them from here.
+from gateway.storage.wake import wakeups_for
 from gateway.trail.messages import Message as Message
 from gateway.trail.messages import sha256_hex as sha256_hex
 
@@ -47,44 +52,6 @@ def utc(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class NewApplication:
-    id: str
-    declarant_bin: str
-    trader_reference: str
-    procedure: str
-    body: bytes
-    signer_subject: str
-    signer_fingerprint: str
-    routing: dict[str, list[dict[str, Any]]]  # agency -> rule hits, in routing order
-    request_id: str | None = None  # X-Request-Id of the submission, for following it in logs
-
-
-@dataclass(frozen=True)
-class Claim:
-    outbox_id: int
-    case_id: str
-    agency: str
-    application_id: str
-    application_body: bytes
-    attempts: int
-    received_at: dt.datetime
-    request_id: str | None = None
-    worker: str = ""  # who holds the lease, and the row's lease generation at the claim: the
-    generation: int = 0  # fencing token every later write of this claim must match (Store._fence)
-    lease_until: dt.datetime | None = None
-
-
-class DuplicateReference(Exception):
-    def __init__(self, existing_id: str, same_bytes: bool) -> None:
-        super().__init__(existing_id)
-        self.existing_id = existing_id
-        self.same_bytes = same_bytes
-
-
-Decide = Callable[[ApplicationRow, list[CaseResult]], tuple[str, bytes] | None]
 
 
 def case_result(row: CaseRow) -> CaseResult:
