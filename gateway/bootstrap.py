@@ -34,6 +34,8 @@ from gateway.storage.notifications import NotificationStore
 from gateway.storage.omc import build_omc_ports
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
+from gateway.storage.representatives import StoredRepresentatives
+from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertificates
 from gateway.storage.trail import StoredTrail
 from gateway.storage.wake import PgListener, wakeups_for
 from gateway.trail.audit import Auditor, TreeHeadThread
@@ -184,8 +186,8 @@ def build_services(
     check_lease_outlasts_timeouts(config, {code: spec.timeout_s for code, spec in specs.items()})
     credentials = {code: agency_credentials(config, spec, clock) for code, spec in specs.items()}
     adapters = {code: build_adapter(spec, credentials[code]) for code, spec in specs.items()}
-    representatives = Representatives(engine, clock)
-    trader_certs = TraderCertificates(engine, clock)
+    representatives = StoredRepresentatives(engine, clock)
+    trader_certs = StoredTraderCertificates(engine, clock)
     intake = Intake(
         schema=load_schema(config.wsdl_dir / "application" / "application.xsd"),
         trust=trust,
@@ -212,7 +214,7 @@ def build_services(
         auditor,
         representatives,
         trader_certs,
-        NonceLedger(engine, clock),
+        StoredNonceLedger(engine, clock),
         checkpoint=build_checkpoint(
             config,
             engine,
