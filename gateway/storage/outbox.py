@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseState
+from gateway.domain.views import AgencyStats, CaseSummary
 from gateway.fanout.ports import CaseUpdate, CaseView, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
@@ -284,27 +285,21 @@ class OutboxStore(Store):
                 self._add_message(s, case.application_id, m)
             return case.application_id
 
-    def cases(self, state: str | None = None) -> list[dict[str, object]]:
+    def cases(self, state: str | None = None) -> list[CaseSummary]:
         with self.reading() as s:
             query = select(CaseRow).order_by(CaseRow.updated_at)
             if state:
                 query = query.where(CaseRow.state == state)
             return [
-                {
-                    "id": c.id,
-                    "application_id": c.application_id,
-                    "agency": c.agency,
-                    "state": c.state,
-                    "attempts": c.attempts,
-                    "last_error": c.last_error,
-                }
+                CaseSummary(c.id, c.application_id, c.agency, c.state, c.attempts, c.last_error)
                 for c in s.scalars(query)
             ]
 
-    def agency_stats(self) -> dict[str, dict[str, object]]:
+    def agency_stats(self) -> dict[str, AgencyStats]:
         """Per agency: cases by state and the oldest open case's age — for operators."""
         now = self.clock()
-        stats: dict[str, dict[str, object]] = {}
+        by_state: dict[str, dict[str, int]] = {}
+        oldest_open: dict[str, float | None] = {}
         with self.reading() as s:
             rows = s.execute(
                 select(
@@ -312,13 +307,12 @@ class OutboxStore(Store):
                 ).group_by(CaseRow.agency, CaseRow.state)
             ).all()
         for agency, state, count, oldest in rows:
-            entry = stats.setdefault(agency, {"cases": {}, "oldest_open_s": None})
-            entry["cases"][state] = count  # type: ignore[index]
+            by_state.setdefault(agency, {})[state] = count
+            previous = oldest_open.setdefault(agency, None)
             if state in (CaseState.QUEUED.value, CaseState.PENDING.value) and oldest is not None:
                 age = (now - (utc(oldest) or now)).total_seconds()
-                previous = entry["oldest_open_s"]
-                entry["oldest_open_s"] = max(age, previous) if isinstance(previous, float) else age
-        return stats
+                oldest_open[agency] = max(age, previous) if previous is not None else age
+        return {agency: AgencyStats(by_state[agency], oldest_open[agency]) for agency in by_state}
 
 
 def _locked_case(s: Session, case_id: str, now: dt.datetime) -> CaseRow | None:

@@ -24,6 +24,7 @@ from gateway.clock import Clock, iso
 # here; their homes are the ports of the services that use them.
 from gateway.decision.ports import Decide as Decide
 from gateway.decision.rules import CaseResult, CaseState
+from gateway.domain.views import ApplicationStatus, CaseStatus, ReasonView
 from gateway.fanout.ports import Claim as Claim
 from gateway.fanout.wakeup import OUTBOX
 from gateway.intake.ports import DuplicateReference as DuplicateReference
@@ -41,6 +42,7 @@ from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, Notifica
 from gateway.storage.wake import wakeups_for
 from gateway.trail.messages import Message as Message
 from gateway.trail.messages import sha256_hex as sha256_hex
+from gateway.trail.ports import TrailEntry
 
 T = TypeVar("T")
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
@@ -52,6 +54,23 @@ def utc(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=dt.UTC)
+
+
+def trail_entry(row: MessageRow) -> TrailEntry:
+    return TrailEntry(
+        seq=row.seq,
+        entry=row.entry,
+        application_id=row.application_id,
+        case_id=row.case_id,
+        kind=row.kind,
+        direction=row.direction,
+        counterpart=row.counterpart,
+        content_type=row.content_type,
+        body=row.body,
+        sha256=row.sha256,
+        signer=row.signer,
+        created_at=utc(row.created_at) or row.created_at,
+    )
 
 
 def case_result(row: CaseRow) -> CaseResult:
@@ -296,41 +315,41 @@ class Store:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def application(self, application_id: str) -> dict[str, Any] | None:
+    def application(self, application_id: str) -> ApplicationStatus | None:
         with self.reading() as s:
             row = s.get(ApplicationRow, application_id)
             if row is None:
                 return None
-            return {
-                "id": row.id,
-                "declarant_bin": row.declarant_bin,
-                "trader_reference": row.trader_reference,
-                "procedure": row.procedure,
-                "status": row.status,
-                "verdict": row.verdict,
-                "received_at": iso(utc(row.received_at) or self.clock()),
-                "decided_at": iso(d) if (d := utc(row.decided_at)) else None,
-                "application_sha256": row.body_sha256,
-                "signer": row.signer_subject,
-                "routing": json.loads(row.routing),
-                "request_id": row.request_id,
-                "cases": [
-                    {
-                        "id": c.id,
-                        "agency": c.agency,
-                        "state": c.state,
-                        "permit_number": c.permit_number,
-                        "valid_until": c.valid_until,
-                        "reasons": [{"code": k, "text": t} for k, t in json.loads(c.reasons)],
-                        "conditions": json.loads(c.conditions),
-                        "inspection": c.inspection,
-                        "extra": json.loads(c.extra),
-                        "attempts": c.attempts,
-                        "last_error": c.last_error,
-                    }
+            return ApplicationStatus(
+                id=row.id,
+                declarant_bin=row.declarant_bin,
+                trader_reference=row.trader_reference,
+                procedure=row.procedure,
+                status=row.status,
+                verdict=row.verdict,
+                received_at=iso(utc(row.received_at) or self.clock()),
+                decided_at=iso(d) if (d := utc(row.decided_at)) else None,
+                application_sha256=row.body_sha256,
+                signer=row.signer_subject,
+                routing=json.loads(row.routing),
+                request_id=row.request_id,
+                cases=tuple(
+                    CaseStatus(
+                        id=c.id,
+                        agency=c.agency,
+                        state=c.state,
+                        permit_number=c.permit_number,
+                        valid_until=c.valid_until,
+                        reasons=tuple(ReasonView(k, t) for k, t in json.loads(c.reasons)),
+                        conditions=tuple(json.loads(c.conditions)),
+                        inspection=c.inspection,
+                        extra=json.loads(c.extra),
+                        attempts=c.attempts,
+                        last_error=c.last_error,
+                    )
                     for c in row.cases
-                ],
-            }
+                ),
+            )
 
     def declarant_bin(self, application_id: str) -> str | None:
         """The declarant's BIN of an application, None if there is none: one indexed read, the same
@@ -346,15 +365,16 @@ class Store:
                 select(ApplicationRow.decision_xml).where(ApplicationRow.id == application_id)
             ).scalar_one_or_none()
 
-    def messages(self, application_id: str) -> list[MessageRow]:
+    def messages(self, application_id: str) -> list[TrailEntry]:
         with self.reading() as s:
-            return list(
-                s.scalars(
+            return [
+                trail_entry(row)
+                for row in s.scalars(
                     select(MessageRow)
                     .where(MessageRow.application_id == application_id)
                     .order_by(MessageRow.id)
                 )
-            )
+            ]
 
     def count_open_outbox(self) -> int:
         with self.reading() as s:

@@ -14,30 +14,13 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock
 from gateway.storage import trail_log
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
-from gateway.storage.repository import Store, utc
+from gateway.storage.repository import Store, trail_entry
 from gateway.trail.format import TreeHead
 from gateway.trail.merkle import SubtreeHashes
 from gateway.trail.messages import Message
 from gateway.trail.ports import LoadableHashes, StoredCheckpoint, TrailEntry
 
 T = TypeVar("T")
-
-
-def trail_entry(row: MessageRow) -> TrailEntry:
-    return TrailEntry(
-        seq=row.seq,
-        entry=row.entry,
-        application_id=row.application_id,
-        case_id=row.case_id,
-        kind=row.kind,
-        direction=row.direction,
-        counterpart=row.counterpart,
-        content_type=row.content_type,
-        body=row.body,
-        sha256=row.sha256,
-        signer=row.signer,
-        created_at=utc(row.created_at) or row.created_at,
-    )
 
 
 def _checkpoint(row: CheckpointRow | None) -> StoredCheckpoint | None:

@@ -41,6 +41,9 @@ def require_operator() -> None:
     )
 
 
+NO_CASES: dict[str, object] = {"cases": {}, "oldest_open_s": None}
+
+
 @bp.get("/agencies")
 def agencies() -> Response:
     """Each agency: its circuit breaker and case counts, both from the shared database."""
@@ -54,7 +57,7 @@ def agencies() -> Response:
                 "name": spec.name,
                 "endpoint_configured": bool(spec.endpoint),
                 "breaker": breakers.get(code, closed),
-                **stats.get(code, {"cases": {}, "oldest_open_s": None}),
+                **(stats[code].to_json() if code in stats else NO_CASES),
             }
             for code, spec in svc.specs.items()
         }
@@ -63,7 +66,7 @@ def agencies() -> Response:
 
 @bp.get("/cases")
 def cases() -> Response:
-    return jsonify(_services().store.cases(query_text("state", STATE)))
+    return jsonify([c.to_json() for c in _services().store.cases(query_text("state", STATE))])
 
 
 @bp.post("/cases/<case_id>/retry")
@@ -80,7 +83,8 @@ def retry(case_id: str) -> Response:
 @bp.get("/notifications")
 def notifications() -> Response:
     """Notifications to traders, newest first; `?state=failed` for the ones to look at."""
-    return jsonify(_services().notifications.listing(query_text("state", STATE)))
+    listing = _services().notifications.listing(query_text("state", STATE))
+    return jsonify([n.to_json() for n in listing])
 
 
 @bp.post("/notifications/<int:notification_id>/retry")
