@@ -4,6 +4,7 @@ the dicts they replace). `to_json()` gives the documents the APIs have always se
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -144,3 +145,39 @@ class NotificationStatus:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The states an application's status shows (ApplicationRow.status); the list filters on these.
+APPLICATION_STATES = ("in_progress", "decided")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """Where an application stands in the list: newer `received_at` first, then larger `id`."""
+
+    received_at: dt.datetime  # aware, UTC, with microseconds
+    id: str
+
+
+@dataclass(frozen=True)
+class ApplicationSummary:
+    id: str
+    trader_reference: str
+    state: str
+    verdict: str | None
+    received_at: dt.datetime
+    decided_at: dt.datetime | None
+
+    @property
+    def key(self) -> SortKey:
+        return SortKey(self.received_at, self.id)
+
+
+@dataclass(frozen=True)
+class ApplicationPage:
+    items: tuple[ApplicationSummary, ...]
+    more: bool  # another page follows the last item
+
+    @property
+    def last(self) -> SortKey | None:
+        return self.items[-1].key if self.items else None

@@ -1,5 +1,5 @@
 """What intake needs from storage: a place to lodge an accepted application in one transaction.
-Implemented by `gateway.storage.repository.Store`; the in-memory fake is tests/fakes/applications.py.
+Implemented by `gateway.storage.repository.Store`; the in-memory fake is tests/fakes/store.py.
 """
 
 from __future__ import annotations

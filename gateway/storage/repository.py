@@ -24,7 +24,13 @@ from gateway.clock import Clock, iso
 # here; their homes are the ports of the services that use them.
 from gateway.decision.ports import Decide as Decide
 from gateway.decision.rules import CaseResult, CaseState
-from gateway.domain.views import ApplicationStatus, CaseStatus, ReasonView
+from gateway.domain.views import (
+    ApplicationPage,
+    ApplicationStatus,
+    CaseStatus,
+    ReasonView,
+    SortKey,
+)
 from gateway.fanout.ports import Claim as Claim
 from gateway.fanout.wakeup import OUTBOX
 from gateway.intake.ports import DuplicateReference as DuplicateReference
@@ -358,6 +364,23 @@ class Store:
             return s.execute(
                 select(ApplicationRow.declarant_bin).where(ApplicationRow.id == application_id)
             ).scalar_one_or_none()
+
+    def applications_page(
+        self,
+        declarant_bin: str,
+        *,
+        limit: int,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        after: SortKey | None = None,
+    ) -> ApplicationPage:
+        """A declarant's applications, newest first, a page at a time
+        (`gateway.storage.application_list.list_applications`)."""
+        from gateway.storage.application_list import list_applications
+
+        return list_applications(
+            self, declarant_bin, limit=limit, state=state, since=since, after=after
+        )
 
     def decision_xml(self, application_id: str) -> bytes | None:
         with self.reading() as s:

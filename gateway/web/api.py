@@ -25,7 +25,6 @@ from gateway.errors import (
 )
 from gateway.intake.receipt import signed_receipt
 from gateway.limits import APPLICATION_ID
-from gateway.storage.application_list import list_applications
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
@@ -152,8 +151,7 @@ def applications() -> Response:
     authorise(signer, declarant)  # the same answer as another trader's application gets
     key = application_list.cursor_key(services().identity.key_pem)
     query = application_list.read_query(declarant, key)
-    page = list_applications(
-        services().store,
+    page = services().store.applications_page(
         query.declarant,
         limit=query.limit,
         state=query.state,
