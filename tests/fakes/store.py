@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.clock import Clock
+from gateway.clock import Clock, iso
 from gateway.decision.ports import Decide, DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState
+from gateway.domain.views import ApplicationStatus, CaseStatus, ReasonView
 from gateway.fanout.ports import CallbackCases, CaseView, Claim, Judge, Outbox
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.trail.messages import Message, sha256_hex
@@ -117,6 +118,30 @@ class InMemoryStore:
     def kinds(self, application_id: str) -> list[str]:
         """The kinds of the application's trail entries, in order."""
         return [r.message.kind for r in self.trail if r.application_id == application_id]
+
+    def application(self, application_id: str) -> ApplicationStatus | None:
+        """As `Store.application` reads it."""
+        with self._lock:
+            app = self.applications.get(application_id)
+            if app is None:
+                return None
+            cases = sorted(
+                (c for c in self.cases.values() if c.application_id == application_id),
+                key=lambda c: c.position,
+            )
+            return ApplicationStatus(
+                app.id, app.declarant_bin, app.trader_reference, app.procedure, app.status,
+                app.verdict, iso(app.received_at), iso(app.decided_at) if app.decided_at else None,
+                app.body_sha256, app.signer_subject, app.routing, app.request_id,
+                tuple(
+                    CaseStatus(
+                        c.id, c.agency, c.state.value, c.permit_number, c.valid_until,
+                        tuple(ReasonView(code, text) for code, text in c.reasons),
+                        tuple(c.conditions), c.inspection, c.extra, c.attempts, c.last_error,
+                    )
+                    for c in cases
+                ),
+            )  # fmt: skip
 
     def open_deliveries(self, case_id: str) -> list[StoredDelivery]:
         return [d for d in self.deliveries.values() if d.case_id == case_id and d.done_at is None]
