@@ -21,12 +21,11 @@ STREAM_S = 55.0  # the browser reconnects by itself (EventSource), so no stream 
 
 def marker(svc: Services, application_id: str) -> str:
     """What the trader sees change: the application's state, decision and each case's progress."""
-    app = svc.store.application(application_id) or {}
-    cases = [
-        (c["agency"], c["state"], c["attempts"], c["permit_number"], c["last_error"])
-        for c in app.get("cases", [])
-    ]
-    return json.dumps([app.get("status"), app.get("verdict"), app.get("decided_at"), cases])
+    app = svc.store.application(application_id)
+    if app is None:
+        return json.dumps([None, None, None, []])
+    cases = [(c.agency, c.state, c.attempts, c.permit_number, c.last_error) for c in app.cases]
+    return json.dumps([app.status, app.verdict, app.decided_at, cases])
 
 
 def stream(

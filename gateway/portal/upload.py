@@ -69,7 +69,7 @@ def upload() -> WerkzeugResponse | tuple[str, int] | str:
         page = render_template("portal/upload.html", problem=exc.problem(request.path))
         return page, exc.status
     app = services().store.application(accepted.application_id)
-    declarant = app["declarant_bin"] if app else None
+    declarant = app.declarant_bin if app else None
     if not who.may_act_for(declarant):
         # Lodging needs no proof but the XML signature (as in the API): someone else's signed
         # application is lodged, but it is not this trader's to follow.
