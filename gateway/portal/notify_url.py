@@ -14,7 +14,7 @@ from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError, NotFound, NotYourApplication
 from gateway.portal.auth import Trader, services, trader
 from gateway.portal.blueprint import bp
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 
 
 def _company(who: Trader) -> str:
