@@ -141,4 +141,4 @@ def _wait_for(check: object, deadline_s: float = 30) -> None:
 
 
 def _wait_for_decision(store: object, ids: list[str]) -> None:
-    _wait_for(lambda: all(store.application(i)["verdict"] for i in ids))  # type: ignore[attr-defined]
+    _wait_for(lambda: all(store.application(i).verdict for i in ids))  # type: ignore[attr-defined]

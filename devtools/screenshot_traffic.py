@@ -115,7 +115,7 @@ def _wait_decided(services: Services, application_id: str, deadline_s: float = 6
     ends = time.monotonic() + deadline_s
     while time.monotonic() < ends:
         found = services.store.application(application_id)
-        if found and found["status"] == "decided":
+        if found and found.status == "decided":
             return
         time.sleep(0.1)
     raise RuntimeError(f"{application_id} was not decided within {deadline_s} s")

@@ -118,6 +118,6 @@ def _wait_for_escalation(store: object, ids: list[str], deadline_s: float = 30) 
     ends = time.monotonic() + deadline_s
     while time.monotonic() < ends:
         apps = [store.application(i) for i in ids]  # type: ignore[attr-defined]
-        if all(c["state"] not in ("queued", "pending") for a in apps if a for c in a["cases"]):
+        if all(c.state not in ("queued", "pending") for a in apps if a for c in a.cases):
             return
         time.sleep(0.2)

@@ -11,18 +11,19 @@ from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
 from gateway.fanout.agencies import missing_endpoints
 from gateway.i18n.web import init_i18n
-from gateway.observability import web as observability
 from gateway.observability.health import OK, Probes
 from gateway.observability.metrics import GatewayFigures, registry_for
 from gateway.omc.health import agency_health, application_counts
 from gateway.omc.wiring import init_omc
 from gateway.portal.wiring import init_portal
+from gateway.storage.errors import translate as translate_storage_error
 from gateway.web import (
     api,
     audit_api,
     callbacks_rest,
     callbacks_soap,
     headers,
+    observability,
     openapi,
     operations_api,
     params,
@@ -41,7 +42,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     params.install_converters(app)  # before any route: every path parameter is bounded
     # Before every other hook and blueprint: the request id is set before any of them runs.
     observability.install(app, _observability(services))
-    problems.install(app)
+    problems.install(app, translate_storage_error)
     headers.install(app, config)
     app.register_blueprint(api.bp)
     app.register_blueprint(audit_api.bp)

@@ -22,7 +22,7 @@ from gateway.fanout.breakers import BreakerRule, Breakers
 from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.fanout.routing import load_rules
-from gateway.fanout.wakeup import TRAIL, wakeups_for
+from gateway.fanout.wakeup import TRAIL
 from gateway.intake.service import Intake, load_schema
 from gateway.notify.delivery import Notifier, UrlPolicy
 from gateway.observability.timings import AgencyTimings, timed
@@ -35,7 +35,10 @@ from gateway.storage.notifications import NotificationStore
 from gateway.storage.omc import build_omc_ports
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
-from gateway.storage.wake import PgListener
+from gateway.storage.representatives import StoredRepresentatives
+from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertificates
+from gateway.storage.trail import StoredTrail
+from gateway.storage.wake import PgListener, wakeups_for
 from gateway.trail.audit import Auditor, TreeHeadThread
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner
@@ -184,8 +187,8 @@ def build_services(
     check_lease_outlasts_timeouts(config, {code: spec.timeout_s for code, spec in specs.items()})
     credentials = {code: agency_credentials(config, spec, clock) for code, spec in specs.items()}
     adapters = {code: build_adapter(spec, credentials[code]) for code, spec in specs.items()}
-    representatives = Representatives(engine, clock)
-    trader_certs = TraderCertificates(engine, clock)
+    representatives = StoredRepresentatives(engine, clock)
+    trader_certs = StoredTraderCertificates(engine, clock)
     intake = Intake(
         schema=load_schema(config.wsdl_dir / "application" / "application.xsd"),
         trust=trust,
@@ -200,8 +203,9 @@ def build_services(
         load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock
     )
     auditor = Auditor(
-        store, identity, clock, log_signer, _witnesses(config), _agency_pems(config, specs)
-    )
+        StoredTrail(store), identity, clock, log_signer, _witnesses(config),
+        _agency_pems(config, specs),
+    )  # fmt: skip
     return Services(
         config,
         clock,
@@ -214,7 +218,7 @@ def build_services(
         auditor,
         representatives,
         trader_certs,
-        NonceLedger(engine, clock),
+        StoredNonceLedger(engine, clock),
         checkpoint=build_checkpoint(
             config,
             engine,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.checkpoint.errors import ActionNotAllowed, VisitNotFound
 from gateway.checkpoint.ports import CheckpointUnit
 from gateway.checkpoint.views import Visit
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 
 if TYPE_CHECKING:
     from gateway.checkpoint.service import CheckpointService

@@ -32,7 +32,7 @@ from gateway.checkpoint.views import (
 if TYPE_CHECKING:
     from gateway.checkpoint.gate_rules import Finding
     from gateway.checkpoint.notices import Notice
-    from gateway.storage.repository import Message
+    from gateway.trail.messages import Message
 
 
 class LostRace(Exception):

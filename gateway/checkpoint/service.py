@@ -29,7 +29,7 @@ from gateway.checkpoint.registry import STAGES, CheckpointRegistry, Device
 from gateway.checkpoint.transit_service import TransitMonitor
 from gateway.checkpoint.views import DeviceEventRecord, GateFinding, StageMark, Visit, new_id
 from gateway.clock import Clock
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 from gateway.trust.xmlsig import SigningIdentity
 
 CLOCK_SKEW = dt.timedelta(seconds=30)

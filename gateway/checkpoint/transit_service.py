@@ -24,7 +24,7 @@ from gateway.checkpoint.views import (
     new_id,
 )
 from gateway.clock import Clock
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 
 OMC = "omc"  # the Operative Management Centre: where alerts go
 

@@ -275,8 +275,7 @@ def cases_list(state: str | None) -> None:
     with configured_services() as services:
         for case in services.store.cases(state):
             click.echo(
-                f"{case['id']:<36} {case['state']:<11} attempts={case['attempts']} "
-                f"{case['last_error'] or ''}"
+                f"{case.id:<36} {case.state:<11} attempts={case.attempts} {case.last_error or ''}"
             )
 
 

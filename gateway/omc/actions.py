@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.bootstrap import Services
 from gateway.checkpoint.service import CheckpointService
 from gateway.clock import Clock, iso
 from gateway.i18n import Text
 from gateway.omc.errors import ActionRefused, RoleForbidden
 from gateway.omc.ports import Alert, AlertAcknowledged, Message, NoSuchAlert, OmcPorts
 from gateway.omc.roles import Officer
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 
 class RetriesCases(Protocol):

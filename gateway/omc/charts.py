@@ -4,10 +4,12 @@ and time at the checkpoint — over the last 24 hours, as plain lists for Chart.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.bootstrap import Services
 from gateway.observability.timings import percentile
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 HOURS = 24
 CHANNELS = ("green", "yellow", "red")

@@ -10,13 +10,16 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from flask import Response
 
-from gateway.bootstrap import Services
 from gateway.omc.auth import requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.roles import Perm
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 log = logging.getLogger(__name__)
 POLL_S = 0.4

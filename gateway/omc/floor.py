@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.bootstrap import Services
 from gateway.checkpoint.registry import STAGES, Checkpoint
 from gateway.checkpoint.transit import Corridor
 from gateway.clock import iso
 from gateway.omc.ports import VisitRecord
 from gateway.omc.roles import Officer
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 RECENT_EXITS = 8  # per checkpoint
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.bootstrap import Services
 from gateway.decision.rules import CaseState
 from gateway.omc.ports import EscalatedCase
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 CLOSED = {"state": "closed", "consecutive_failures": 0, "opened_at": None, "last_error": None}
 
@@ -20,8 +22,8 @@ def agency_health(svc: Services) -> list[dict[str, Any]]:
     depth = svc.omc.figures.queue_depths()
     health = []
     for code, spec in sorted(svc.specs.items()):
-        entry: dict[str, Any] = stats.get(code, {"cases": {}, "oldest_open_s": None})
-        cases: dict[str, int] = entry["cases"]
+        entry = stats.get(code)
+        cases = dict(entry.cases) if entry else {}
         health.append(
             {
                 "code": code,
@@ -30,7 +32,7 @@ def agency_health(svc: Services) -> list[dict[str, Any]]:
                 "breaker": breakers.get(code, CLOSED),
                 "timing": svc.timings.summary(code),
                 "queue_depth": int(depth.get(code, 0)),
-                "oldest_open_s": entry["oldest_open_s"],
+                "oldest_open_s": entry.oldest_open_s if entry else None,
                 "cases": cases,
                 "escalated": int(cases.get(CaseState.ESCALATED.value, 0)),
             }

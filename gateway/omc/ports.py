@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 # The trail's message value, re-exported for the OMC's services: the one line to change when it
 # moves to gateway.trail.messages with the core's ports.
-from gateway.storage.repository import Message as Message
+from gateway.trail.messages import Message as Message
 
 # --- accounts -----------------------------------------------------------------------------------
 

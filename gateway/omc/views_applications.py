@@ -7,6 +7,7 @@ from typing import cast
 
 from flask import Response, abort, render_template, request
 
+from gateway.domain.views import ApplicationStatus
 from gateway.errors import NotFound
 from gateway.i18n import Text
 from gateway.limits import APPLICATION_ID
@@ -59,19 +60,19 @@ def application_rows() -> str:
     return render_template("omc/_application_rows.html", rows=rows)
 
 
-def _visible_application(application_id: str) -> dict[str, object]:
+def _visible_application(application_id: str) -> ApplicationStatus:
     path_text(application_id, APPLICATION_ID, "application")
     app = services().store.application(application_id)
     if app is None:
         raise NotFound(Text("There is no application %(id)s.", id=application_id))
     who = officer()
-    cases = [c for c in app["cases"] if who.sees_agency(c["agency"])]
+    cases = tuple(c for c in app.cases if who.sees_agency(c.agency))
     if not cases and who.agency:
         raise RoleForbidden(
             Text("Application %(id)s has no case for %(agency)s.", id=application_id,
                  agency=who.agency)
         )  # fmt: skip
-    return app | {"cases": cases}
+    return app.with_cases(cases)
 
 
 @bp.get("/applications/<application_id>")

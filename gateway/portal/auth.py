@@ -22,11 +22,11 @@ from __future__ import annotations
 import secrets
 import urllib.parse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from gateway.bootstrap import Services
 from gateway.config import Config
 from gateway.i18n import Text
 from gateway.portal.blueprint import bp
@@ -34,6 +34,9 @@ from gateway.portal.errors import CertificateRefused, CsrfRejected, NotSignedIn
 from gateway.trust.certificates import TrustedSigner
 from gateway.web.client_cert import ProxiedCertificate, trusted_proxies
 from gateway.web.csrf import check_csrf
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 PUBLIC_ENDPOINTS = frozenset({"portal.login", "portal.static", "portal.set_language"})
 EXTENSION = "nsw-portal-cert-sign-in"
@@ -123,7 +126,7 @@ def presented() -> TrustedSigner | None:
 def load_trader() -> WerkzeugResponse | None:
     """CSRF on every unsafe request, then who is signed in, with the very same certificate."""
     if request.endpoint == "portal.upload":
-        from gateway.portal.upload import allow_upload_size
+        from gateway.portal.upload_limit import allow_upload_size
 
         allow_upload_size()  # before the form is parsed, by the CSRF check first of all
     check_csrf(

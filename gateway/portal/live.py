@@ -10,8 +10,11 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from gateway.bootstrap import Services
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
+
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5
@@ -21,12 +24,11 @@ STREAM_S = 55.0  # the browser reconnects by itself (EventSource), so no stream 
 
 def marker(svc: Services, application_id: str) -> str:
     """What the trader sees change: the application's state, decision and each case's progress."""
-    app = svc.store.application(application_id) or {}
-    cases = [
-        (c["agency"], c["state"], c["attempts"], c["permit_number"], c["last_error"])
-        for c in app.get("cases", [])
-    ]
-    return json.dumps([app.get("status"), app.get("verdict"), app.get("decided_at"), cases])
+    app = svc.store.application(application_id)
+    if app is None:
+        return json.dumps([None, None, None, []])
+    cases = [(c.agency, c.state, c.attempts, c.permit_number, c.last_error) for c in app.cases]
+    return json.dumps([app.status, app.verdict, app.decided_at, cases])
 
 
 def stream(

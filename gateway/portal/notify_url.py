@@ -16,7 +16,7 @@ from gateway.i18n import Text
 from gateway.i18n.web import gettext
 from gateway.portal.auth import Trader, services, trader
 from gateway.portal.blueprint import bp
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 from gateway.web.problems import localized_problem
 
 

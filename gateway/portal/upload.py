@@ -26,12 +26,6 @@ XML_TYPES = ("application/xml", "text/xml")
 FIELD = "application"
 # What a multipart form adds around the file (boundaries, part headers, the CSRF field): the
 # request may be this much larger than the file limit, the file itself may not.
-FORM_OVERHEAD = 16 * 1024
-
-
-def allow_upload_size() -> None:
-    """The request limit of the upload form: the file limit and the form around it (step 1)."""
-    request.max_content_length = default_limit() + FORM_OVERHEAD
 
 
 def too_large(limit: int) -> BodyTooLarge:
@@ -78,7 +72,7 @@ def upload() -> WerkzeugResponse | tuple[str, int] | str:
         page = render_template("portal/upload.html", problem=localized_problem(exc, request.path))
         return page, exc.status
     app = services().store.application(accepted.application_id)
-    declarant = app["declarant_bin"] if app else None
+    declarant = app.declarant_bin if app else None
     if not who.may_act_for(declarant):
         # Lodging needs no proof but the XML signature (as in the API): someone else's signed
         # application is lodged, but it is not this trader's to follow.

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, render_template, request, url_for
 
+from gateway.domain.views import APPLICATION_STATES, ApplicationStatus
 from gateway.errors import DecisionNotReady, NotFound, NotYourApplication
 from gateway.i18n import Text
 from gateway.intake.receipt import signed_receipt
@@ -18,7 +19,6 @@ from gateway.limits import APPLICATION_ID
 from gateway.portal import live
 from gateway.portal.auth import services, trader
 from gateway.portal.blueprint import bp
-from gateway.storage.application_list import APPLICATION_STATES, list_applications
 from gateway.web import application_list
 from gateway.web.params import path_text
 
@@ -39,10 +39,9 @@ def applications() -> str:
         )
     key = application_list.cursor_key(services().identity.key_pem)
     query = application_list.read_query(declarant, key)
-    page = list_applications(
-        services().store, declarant, limit=query.limit, state=query.state, since=query.since,
-        after=query.after,
-    )  # fmt: skip
+    page = services().store.applications_page(
+        declarant, limit=query.limit, state=query.state, since=query.since, after=query.after
+    )
     next_url = None
     if page.more and page.last is not None:
         cursor = application_list.make_cursor(key, query, page.last)
@@ -59,7 +58,7 @@ def applications() -> str:
     )
 
 
-def readable(application_id: str) -> dict[str, Any]:
+def readable(application_id: str) -> ApplicationStatus:
     """The application, if the signed-in trader may see it; 404 otherwise (as for no such id)."""
     path_text(application_id, APPLICATION_ID, "application")
     app = None
@@ -80,7 +79,7 @@ def _detail(application_id: str) -> dict[str, Any]:
     app = readable(application_id)
     return {
         "app": app,
-        "waiting": [c["agency"] for c in app["cases"] if c["state"] not in SETTLED],
+        "waiting": [c.agency for c in app.cases if c.state not in SETTLED],
         "notifications": services().notifications.for_application(application_id),
     }
 
@@ -116,7 +115,7 @@ def decision(application_id: str) -> Response:
     app = readable(application_id)
     xml = services().store.decision_xml(application_id)
     if xml is None:
-        waiting = [c["agency"] for c in app["cases"] if c["state"] not in SETTLED]
+        waiting = [c.agency for c in app.cases if c.state not in SETTLED]
         raise DecisionNotReady(
             Text(
                 "The decision is not made yet; waiting for: %(agencies)s. This page shows it as "

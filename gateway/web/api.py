@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
-from gateway.bootstrap import Services
 from gateway.domain.identifiers import Bin
+from gateway.domain.views import ApplicationStatus
 from gateway.errors import (
     DecisionNotReady,
     InvalidValue,
@@ -25,13 +25,15 @@ from gateway.errors import (
 from gateway.i18n import Text
 from gateway.intake.receipt import signed_receipt
 from gateway.limits import APPLICATION_ID
-from gateway.storage.application_list import list_applications
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
 from gateway.web.body import read_body
 from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, authorise, may_act_for, require_trader
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.after_request(add_accept_signature)
@@ -67,24 +69,24 @@ def submit() -> tuple[Response, int]:
         name: url_for(f"api.{name}", application_id=accepted.application_id)
         for name in ("status", "decision", "receipt", "evidence")
     }
-    payload = {
+    payload: dict[str, Any] = {
         "id": accepted.application_id,
-        "status": app["status"],
-        "received_at": app["received_at"],
-        "application_sha256": app["application_sha256"],
-        "agencies": [c["agency"] for c in app["cases"]],
+        "status": app.status,
+        "received_at": app.received_at,
+        "application_sha256": app.application_sha256,
+        "agencies": [c.agency for c in app.cases],
         "receipt": base64.b64encode(receipt).decode("ascii"),
         "links": links,
     }
     if not accepted.created:
         # A replay of the same signed bytes returns the original application, not a new one, and
         # says so: without it an old (perhaps escalated) state reads like the new lodgement's.
-        state = app["status"] + (f" ({app['verdict']})" if app["verdict"] else "")
-        cases = ", ".join(f"{c['agency']} {c['state']}" for c in app["cases"])
+        state = app.status + (f" ({app.verdict})" if app.verdict else "")
+        cases = ", ".join(f"{c.agency} {c.state}" for c in app.cases)
         payload["replay"] = True
         payload["note"] = (
             f"These signed bytes were lodged before as {accepted.application_id} at "
-            f"{app['received_at']}; this is that earlier application, now {state}: {cases}. "
+            f"{app.received_at}; this is that earlier application, now {state}: {cases}. "
             "Nothing new was lodged: to lodge again, change the trader reference and sign anew."
         )
     response = jsonify(payload)
@@ -92,7 +94,7 @@ def submit() -> tuple[Response, int]:
     return response, 202 if accepted.created else 200
 
 
-def _readable(application_id: str) -> dict[str, Any]:
+def _readable(application_id: str) -> ApplicationStatus:
     """The application, once the caller proved who they are (401) and may see it (404).
 
     Another company's application answers exactly as an id that does not exist — same status,
@@ -117,8 +119,8 @@ def _readable(application_id: str) -> dict[str, Any]:
 @bp.get("/applications/<application_id>")
 def status(application_id: str) -> Response:
     app = _readable(application_id)
-    app["notifications"] = services().notifications.for_application(application_id)
-    return jsonify(app)
+    notifications = services().notifications.for_application(application_id)
+    return jsonify(app.to_json() | {"notifications": [n.to_json() for n in notifications]})
 
 
 @bp.get("/applications/<application_id>/receipt")
@@ -139,9 +141,7 @@ def decision(application_id: str) -> Response:
     xml = services().store.decision_xml(application_id)
     if xml is None:
         waiting = [
-            c["agency"]
-            for c in app["cases"]
-            if c["state"] not in ("granted", "refused", "inspection")
+            c.agency for c in app.cases if c.state not in ("granted", "refused", "inspection")
         ]
         raise DecisionNotReady(
             Text(
@@ -163,8 +163,7 @@ def applications() -> Response:
     authorise(signer, declarant)  # the same answer as another trader's application gets
     key = application_list.cursor_key(services().identity.key_pem)
     query = application_list.read_query(declarant, key)
-    page = list_applications(
-        services().store,
+    page = services().store.applications_page(
         query.declarant,
         limit=query.limit,
         state=query.state,
@@ -218,7 +217,7 @@ def notification_url(bin_: str) -> Response:
         raise NotFound(
             Text("No notification URL is registered for %(bin)s; PUT one to register it.", bin=bin_)
         )
-    return jsonify(subscription)
+    return jsonify(subscription.to_json())
 
 
 @bp.put("/traders/<bin_>/notification-url")
@@ -240,7 +239,8 @@ def register_notification_url(bin_: str) -> Response:
     services().notifications.subscribe(
         bin_, url, fingerprint=signer.fingerprint_sha256, message=_request_record(signer, body)
     )
-    return jsonify(services().notifications.subscription(bin_))
+    subscription = services().notifications.subscription(bin_)
+    return jsonify(subscription.to_json() if subscription else None)
 
 
 @bp.delete("/traders/<bin_>/notification-url")

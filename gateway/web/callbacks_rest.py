@@ -8,15 +8,18 @@ RFC 9457 problem documents with stable types (gateway/fanout/callback_errors.py)
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.bootstrap import Services
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.fanout.callback_errors import CallbackSignatureInvalid, InvalidCallback
 from gateway.limits import CASE_ID
 from gateway.web.body import read_body
 from wire import httpsig
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("callbacks_rest", __name__, url_prefix="/api/v1/callbacks")
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import base64
 import copy
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, request
 from lxml import etree
 
-from gateway.bootstrap import Services
 from gateway.errors import BodyTooLarge, GatewayError
 from gateway.fanout.callback_errors import (
     GATEWAY_NS,
@@ -32,6 +32,9 @@ from gateway.trust.xmlparse import parse_xml
 from gateway.web.body import read_body
 from wire.wsse import SOAP11, WSSE, UntrustedMessage, verify_envelope
 from wire.xsd import XsdValidator
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("callbacks_soap", __name__)
 

@@ -32,7 +32,7 @@ from gateway.checkpoint.views import (
 )
 from gateway.clock import Clock
 from gateway.decision.rules import CaseResult, CaseState, compose
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 
 
 @dataclass

@@ -23,7 +23,7 @@ from gateway.omc.ports import (
     NoSuchAlert,
     OmcPorts,
 )
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 
 
 @dataclass(frozen=True)

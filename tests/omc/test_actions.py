@@ -31,20 +31,14 @@ def test_retry_asks_for_confirmation_then_queues_the_case_and_records_the_office
     asked = operator.post(f"/omc/actions/retry/{case_id}", data={"csrf_token": token})
     assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.get_data(as_text=True)
     store = omc_app.extensions["nsw"].store
-    assert (
-        next(c for c in store.application(app_id)["cases"] if c["id"] == case_id)["state"]
-        == "escalated"
-    )
+    assert next(c for c in store.application(app_id).cases if c.id == case_id).state == "escalated"
 
     done = operator.post(
         f"/omc/actions/retry/{case_id}",
         data={"csrf_token": token, "confirm": "yes", "next": f"/omc/applications/{app_id}"},
     )
     assert done.status_code == 302 and done.headers["Location"] == f"/omc/applications/{app_id}"
-    assert (
-        next(c for c in store.application(app_id)["cases"] if c["id"] == case_id)["state"]
-        == "queued"
-    )
+    assert next(c for c in store.application(app_id).cases if c.id == case_id).state == "queued"
     with store.transaction() as s:
         row = s.scalars(select(MessageRow).where(MessageRow.kind == "officer-action")).one()
         body, counterpart, row_case = json.loads(row.body), row.counterpart, row.case_id
@@ -64,8 +58,8 @@ def test_an_agency_officer_retries_its_own_agencys_case(escalated, omc_app, clie
         f"/omc/actions/retry/{case_id}", data={"csrf_token": token, "confirm": "yes"}
     )
     assert done.status_code == 302
-    cases = omc_app.extensions["nsw"].store.application(app_id)["cases"]
-    assert next(c for c in cases if c["id"] == case_id)["state"] == "queued"
+    cases = omc_app.extensions["nsw"].store.application(app_id).cases
+    assert next(c for c in cases if c.id == case_id).state == "queued"
 
 
 def test_a_case_that_is_not_escalated_is_not_retried(escalated, client_as) -> None:  # type: ignore[no-untyped-def]
@@ -239,7 +233,7 @@ def test_an_alert_is_acknowledged_with_who_and_when(omc_floor) -> None:  # type:
 
 
 def _case(store, app_id: str, agency: str) -> dict:  # type: ignore[no-untyped-def]
-    return next(c for c in store.application(app_id)["cases"] if c["agency"] == agency)
+    return next(c for c in store.application(app_id).to_json()["cases"] if c["agency"] == agency)
 
 
 def _visit(floor, visit: str) -> dict:  # type: ignore[no-untyped-def]

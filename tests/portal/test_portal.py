@@ -225,7 +225,7 @@ def test_the_notification_url_follows_the_apis_rules(
     assert register("https://8.8.8.8/hook", declarant=ALTYN).status_code == 403
     assert register("https://8.8.8.8/hook").status_code == 302
     notifications = portal_app.extensions["nsw"].notifications
-    assert notifications.subscription(STEPPE)["url"] == "https://8.8.8.8/hook"
+    assert notifications.subscription(STEPPE).url == "https://8.8.8.8/hook"
     assert "https://8.8.8.8/hook" in text(steppe.get("/portal/notifications"))
 
 
