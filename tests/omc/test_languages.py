@@ -108,6 +108,20 @@ def test_omc_pages_are_translated(
     )  # the class stays the code
 
 
+def test_the_six_services_and_their_officers_are_named_in_the_readers_language(
+    client_as: Any,
+) -> None:
+    client = client_as("op")
+    page = client.get("/omc/agencies", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    # From agencies.toml (name_ru, officer_ru); the map's words come from the catalog.
+    assert "Комитет ветеринарного контроля и надзора" in page and "ветеринарный инспектор" in page
+    assert "(6 служб)" in page and "Officers" not in page
+    movements = client.get("/omc/movements", headers={"Accept-Language": "kk"}).get_data(
+        as_text=True
+    )
+    assert "транзиттік дәліз" in movements and "transit corridor" not in movements
+
+
 def test_times_are_written_the_readers_way_with_the_exact_moment_kept(
     client_as: Any, escalated: tuple[str, str]
 ) -> None:
