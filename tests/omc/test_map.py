@@ -92,7 +92,7 @@ def operator_page(omc_floor) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         page.goto("/omc/login")
         page.fill("input[name=username]", "op")
         page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        page.click("section.login button[type=submit]")  # the header has the language switch
         page.wait_for_url(re.compile(r"/omc/$"))
         yield page
         browser.close()

@@ -188,7 +188,7 @@ def test_sign_ins_are_in_the_merkle_log_and_on_the_audit_page(
             proof = svc.auditor.inclusion(row.seq, head.size)
             verify_inclusion(leaf_hash(bytes(row.entry)), row.seq, head.size, proof, head.root)
     page = auditor.get("/omc/audit").get_data(as_text=True)
-    assert "OMC sign-ins" in page and "wrong-password" in page
+    assert "OMC sign-ins" in page and "wrong password" in page  # the outcome as label() says it
     assert f'href="/omc/trail/{entries[0]["seq"]}"' in page
     shown = auditor.get(f"/omc/trail/{entries[0]['seq']}").get_data(as_text=True)
     assert "omc-sign-in" in shown and "Verified" in shown
