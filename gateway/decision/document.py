@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -26,6 +26,19 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     if text is not None:
         node.text = text
     return node
+
+
+def _charge(parent: etree._Element, charge: dict[str, Any]) -> None:
+    """One assessed charge: the amount in minor units, as the agency's answer stated it."""
+    attrs = {
+        "kind": str(charge["kind"]),
+        "amountMinor": str(charge["amount"]),
+        "currency": str(charge["currency"]),
+        "due": str(charge["due"]),
+    }
+    if charge.get("kbk"):
+        attrs["kbk"] = str(charge["kbk"])
+    _sub(parent, "Charge", str(charge["legalBasis"]), **attrs)
 
 
 def render_decision(
@@ -58,6 +71,8 @@ def render_decision(
             _sub(node, "Condition", condition)
         if case.inspection:
             _sub(node, "Inspection", case.inspection)
+        for charge in case.charges:
+            _charge(node, charge)
         if case.answer_sha256:
             _sub(node, "AnswerSHA256", case.answer_sha256)
     return root

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class CaseState(enum.StrEnum):
@@ -42,6 +43,9 @@ class CaseResult:
     conditions: tuple[str, ...] = ()
     inspection: str | None = None
     answer_sha256: str | None = None
+    # What the agency assessed, as stored: {kind, amount (minor units), currency, legalBasis,
+    # due, kbk}; gateway.payments.charge_json turns each into a checked ChargeLine.
+    charges: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ class CaseRow(Base):
     conditions: Mapped[str] = mapped_column(Text, default="[]")  # JSON [text, ...]
     inspection: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[str] = mapped_column(Text, default="{}")  # JSON, e.g. customs risk channel
+    # JSON [{kind, amount, currency, legalBasis, due, kbk}, ...]: what the agency assessed
+    charges: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     answer_sha256: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

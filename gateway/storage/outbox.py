@@ -115,7 +115,11 @@ class OutboxStore(Store):
         case.state = state.value
         case.updated_at = now
         for name, value in fields.items():
-            encoded = json.dumps(value) if name in ("reasons", "conditions", "extra") else value
+            encoded = (
+                json.dumps(value)
+                if name in ("reasons", "conditions", "extra", "charges")
+                else value
+            )
             setattr(case, name, encoded)
         for m in messages:
             self._add_message(s, case.application_id, m)

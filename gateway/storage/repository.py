@@ -110,6 +110,7 @@ def case_result(row: CaseRow) -> CaseResult:
         conditions=tuple(json.loads(row.conditions)),
         inspection=row.inspection,
         answer_sha256=row.answer_sha256,
+        charges=tuple(json.loads(row.charges or "[]")),
     )
 
 
@@ -399,6 +400,7 @@ class Store:
                         "conditions": json.loads(c.conditions),
                         "inspection": c.inspection,
                         "extra": json.loads(c.extra),
+                        "charges": json.loads(c.charges or "[]"),
                         "attempts": c.attempts,
                         "last_error": c.last_error,
                     }
