@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask, Response, jsonify
 
+from gateway.billing.wiring import init_payments
 from gateway.bootstrap import Services, build_services
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
@@ -43,6 +44,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(callbacks_rest.bp)
     app.register_blueprint(openapi.bp)
     init_omc(app, config, services)
+    init_payments(app, config, services)
 
     @app.get("/healthz")
     def healthz() -> Response:

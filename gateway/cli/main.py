@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from lxml import etree
 
+from gateway.billing.cli import pay, payments
 from gateway.cli.applications import applications
 from gateway.cli.errors import FriendlyGroup
 from gateway.cli.identity import representatives, traders
@@ -550,6 +551,8 @@ def _install_plugins() -> None:
         entry.load()(main)
 
 
+main.add_command(pay)
+main.add_command(payments)
 _install_plugins()
 
 

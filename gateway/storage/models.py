@@ -50,6 +50,8 @@ class ApplicationRow(Base):
     routing: Mapped[str] = mapped_column(Text)  # JSON: agency -> rule hits
     decision_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
     request_id: Mapped[str | None] = mapped_column(String(64))  # X-Request-Id at intake (logs)
+    # Released: granted by every agency and nothing owed (paid, or no charges). Issue 20.
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     cases: Mapped[list[CaseRow]] = relationship(
         back_populates="application", order_by="CaseRow.position"
@@ -391,3 +393,7 @@ class AgencyBreakerRow(Base):
     probe_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The payment tables (issue 20) live beside; importing them here puts them in Base.metadata.
+from gateway.storage import payment_models as _payment_models  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""In-memory fakes of the storage ports, for unit tests without a database."""
