@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gateway.decision.rules import CaseResult
 from gateway.payments.check_digits import PaymentReference
 from gateway.payments.order import PaymentOrder
 from gateway.payments.reconcile import Statement
@@ -58,6 +59,24 @@ class RecordedSettlement:
     settlement: Settlement
     received_at: dt.datetime
 
+
+@dataclass(frozen=True)
+class PaidApplication:
+    """An application whose order was just paid in full: what its released decision needs."""
+
+    id: str
+    declarant_bin: str
+    trader_reference: str
+    application_sha256: str
+    cases: tuple[CaseResult, ...]
+    reference: str
+    total_minor: int
+    currency: str
+    paid_at: dt.datetime
+
+
+# Signs the released decision of a paid application, inside the settling transaction.
+ReleaseDecision = Callable[[PaidApplication], bytes]
 
 # The one rule `settle_payment` runs inside its transaction (gateway.payments.settle, bound).
 SettleRule = Callable[

@@ -20,9 +20,18 @@ from gateway.billing.errors import (
     PaymentOrderNotReady,
     PaymentsNotConfigured,
 )
-from gateway.billing.ports import IssuedOrder, PayableApplication, PaymentOrders, Treasury
+from gateway.billing.ports import (
+    IssuedOrder,
+    PaidApplication,
+    PayableApplication,
+    PaymentOrders,
+    ReleaseDecision,
+    Treasury,
+)
 from gateway.billing.signing import sign_detached
 from gateway.clock import Clock
+from gateway.decision.document import PaymentNote, signed_decision
+from gateway.decision.rules import Decision, Verdict
 from gateway.domain.identifiers import Bin
 from gateway.errors import NotFound
 from gateway.payments.charge_json import charge_lines
@@ -230,3 +239,22 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
         "refundOwed": _money(s.refund_owed),
         "detail": s.detail,
     }
+
+
+def released_decision_signer(identity: SigningIdentity) -> ReleaseDecision:
+    """The released decision of a paid application: every case as granted, the paid order named,
+    signed by the gateway like the first decision."""
+
+    def sign(paid: PaidApplication) -> bytes:
+        return signed_decision(
+            identity,
+            application_id=paid.id,
+            declarant_bin=paid.declarant_bin,
+            trader_reference=paid.trader_reference,
+            application_sha256=paid.application_sha256,
+            decision=Decision(Verdict.RELEASED, paid.cases),
+            decided_at=paid.paid_at,
+            payment=PaymentNote(paid.reference, paid.total_minor, paid.currency, paid.paid_at),
+        )
+
+    return sign

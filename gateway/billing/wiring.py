@@ -10,7 +10,7 @@ from flask import Flask
 
 from adapters.credentials import load_certificate
 from gateway.billing import web
-from gateway.billing.service import Payments
+from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
 from gateway.config import Config
@@ -23,6 +23,7 @@ def treasury_cert_path(config: Config):  # type: ignore[no-untyped-def]
 
 def build_payments(config: Config, services: Services) -> Payments:
     store = PaymentStore(services.store.engine, services.clock, services.store.fenced)
+    store.release_decision = released_decision_signer(services.identity)
     treasury = None
     cert_path = treasury_cert_path(config)
     if config.treasury_url and cert_path.is_file():

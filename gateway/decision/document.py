@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from gateway.clock import iso
-from gateway.decision.rules import CaseResult, CaseState, Decision, compose
+from gateway.decision.rules import CaseResult, CaseState, Decision, Verdict, compose
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 if TYPE_CHECKING:
@@ -41,6 +42,16 @@ def _charge(parent: etree._Element, charge: dict[str, Any]) -> None:
     _sub(parent, "Charge", str(charge["legalBasis"]), **attrs)
 
 
+@dataclass(frozen=True)
+class PaymentNote:
+    """The paid order a released decision names (issue 20)."""
+
+    reference: str
+    total_minor: int
+    currency: str
+    paid_at: dt.datetime
+
+
 def render_decision(
     *,
     application_id: str,
@@ -49,6 +60,7 @@ def render_decision(
     application_sha256: str,
     decision: Decision,
     decided_at: dt.datetime,
+    payment: PaymentNote | None = None,
 ) -> etree._Element:
     root = etree.Element(f"{{{NS}}}Decision", nsmap={None: NS})
     _sub(root, "ApplicationId", application_id)
@@ -75,6 +87,15 @@ def render_decision(
             _charge(node, charge)
         if case.answer_sha256:
             _sub(node, "AnswerSHA256", case.answer_sha256)
+    if payment is not None:
+        _sub(
+            root,
+            "Payment",
+            reference=payment.reference,
+            totalMinor=str(payment.total_minor),
+            currency=payment.currency,
+            paidAt=iso(payment.paid_at),
+        )
     return root
 
 
@@ -87,6 +108,7 @@ def signed_decision(
     application_sha256: str,
     decision: Decision,
     decided_at: dt.datetime,
+    payment: PaymentNote | None = None,
 ) -> bytes:
     """Render and sign; the bytes returned are what is stored, served and put in the trail."""
     element = render_decision(
@@ -96,6 +118,7 @@ def signed_decision(
         application_sha256=application_sha256,
         decision=decision,
         decided_at=decided_at,
+        payment=payment,
     )
     return sign_enveloped(element, identity)
 
@@ -107,6 +130,9 @@ def make_decider(identity: SigningIdentity, clock: Callable[[], dt.datetime]) ->
         decision = compose(cases)
         if decision is None:
             return None
+        if decision.verdict is Verdict.GRANTED and app.released_at is not None:
+            # Paid before a case changed again (an inspection cleared): still released.
+            decision = Decision(Verdict.RELEASED, decision.cases)
         xml = signed_decision(
             identity,
             application_id=app.id,

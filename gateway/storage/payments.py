@@ -16,8 +16,10 @@ from gateway.billing.ports import (
     IssuedOrder,
     MakeOrder,
     OrderMessages,
+    PaidApplication,
     PayableApplication,
     RecordedSettlement,
+    ReleaseDecision,
     SettleRule,
 )
 from gateway.domain.identifiers import Bin
@@ -32,6 +34,7 @@ from gateway.payments.settlement import (
     Settlement,
 )
 from gateway.storage.models import ApplicationRow
+from gateway.storage.notifications import enqueue_decision
 from gateway.storage.payment_models import (
     PaymentConfirmationRow,
     PaymentOrderLineRow,
@@ -39,17 +42,15 @@ from gateway.storage.payment_models import (
     PaymentSerialRow,
     ReconciliationRow,
 )
-from gateway.storage.repository import Message, Store, utc
-
-# Called inside the settling transaction when an order becomes paid in full: the application's
-# new signed decision (released), or None to leave the decision as it is.
-OnPaid = Callable[[str], bytes | None]
+from gateway.storage.repository import Message, Store, case_result, utc
 
 
 class PaymentStore(Store):
-    """The database implementation of `PaymentOrders`."""
+    """The database implementation of `PaymentOrders`. `release_decision` signs the released
+    decision of an application paid in full (set by the composition root); without it an order
+    paid in full releases nothing."""
 
-    on_paid: OnPaid | None = None
+    release_decision: ReleaseDecision | None = None
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -260,15 +261,40 @@ class PaymentStore(Store):
             order_row.received_minor = result.received.minor
             if result.outcome is Outcome.PAID and order_row.status != "paid":
                 order_row.status, order_row.paid_at = "paid", now
-                if app is not None and app.released_at is None:
-                    app.released_at = now
-                    decision = self.on_paid(app.id) if self.on_paid else None
-                    if decision is not None:
-                        app.verdict, app.decision_xml = "released", decision
+                if app is not None and app.released_at is None and self.release_decision:
+                    self._release(s, app, order_row, now)
         application_id = order_row.application_id if order_row else None
         for m in messages(result):
             self._add_message(s, application_id, m)
         return result
+
+    def _release(
+        self, s: Session, app: ApplicationRow, order: PaymentOrderRow, now: dt.datetime
+    ) -> None:
+        """Paid in full: the application is released, with a new signed decision that names the
+        paid order, kept in the trail and sent to the trader like the first one."""
+        assert self.release_decision is not None
+        s.refresh(app, ["cases"])
+        xml = self.release_decision(
+            PaidApplication(
+                id=app.id,
+                declarant_bin=app.declarant_bin,
+                trader_reference=app.trader_reference,
+                application_sha256=app.body_sha256,
+                cases=tuple(case_result(c) for c in app.cases),
+                reference=order.reference,
+                total_minor=order.total_minor,
+                currency=order.currency,
+                paid_at=now,
+            )
+        )
+        app.released_at, app.verdict, app.decision_xml = now, "released", xml
+        self._add_message(
+            s,
+            app.id,
+            Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
+        )
+        enqueue_decision(s, app, xml, self.clock)
 
     def add_reconciliation(
         self,

@@ -108,9 +108,9 @@ def test_the_readme_using_it_section_runs_as_written(
         assert "accepted: NSW-" in done.stderr
         (receipt,) = cwd.glob("NSW-*.receipt.xml")
         application_id = receipt.name.removesuffix(".receipt.xml")
-        assert f"{application_id}: decided, verdict released" in done.stdout
+        assert f"{application_id}: decided, verdict granted" in done.stdout
         decision = (cwd / "decision.xml").read_bytes()
-        assert b"<Outcome>released</Outcome>" in decision
+        assert b"<Outcome>granted</Outcome>" in decision
 
         # The Python recipe: a signed read without the CLI.
         read = subprocess.run(

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.billing.signing import verify_detached
+from gateway.bootstrap import Services
 from gateway.cli.client import ApiProblem
 from gateway.payments.order import canonical_json
 from tests.payments.conftest import Paying
@@ -20,16 +21,21 @@ def _granted(paying: Paying, signed_sample, sample: str = "fresh-apples-import")
     return str(accepted["id"])
 
 
-def _pay(paying: Paying, application_id: str, monkeypatch, *args: str) -> str:  # type: ignore[no-untyped-def]
-    """`nsw pay ID` against this gateway's database and treasury, as the demo runs it."""
-    from gateway.cli.main import main
-
-    config = paying.services.config
+def _cli_env(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The environment `nsw` reads, pointing at this gateway's database and treasury."""
+    config = services.config
     monkeypatch.setenv("NSW_DATABASE_URL", config.database_url)
     monkeypatch.setenv("NSW_PKI_DIR", str(config.pki_dir))
     monkeypatch.setenv("NSW_PAYEE_ACCOUNT", config.payee_account)
     monkeypatch.setenv("NSW_TREASURY_URL", config.treasury_url)
     monkeypatch.setenv("NSW_LOG_STATE", str(config.log_state or ""))
+
+
+def _pay(paying: Paying, application_id: str, monkeypatch, *args: str) -> str:  # type: ignore[no-untyped-def]
+    """`nsw pay ID` against this gateway's database and treasury, as the demo runs it."""
+    from gateway.cli.main import main
+
+    _cli_env(paying.services, monkeypatch)
     result = CliRunner().invoke(main, ["pay", application_id, *args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output

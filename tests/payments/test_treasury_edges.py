@@ -12,7 +12,7 @@ from sqlalchemy import select
 from gateway.billing.service import kz_day
 from gateway.storage.models import MessageRow
 from tests.payments.conftest import Paying
-from tests.payments.test_payment_flow import _granted, _pay
+from tests.payments.test_payment_flow import _cli_env, _granted, _pay
 from tests.polling import wait_until
 
 
@@ -57,15 +57,7 @@ def test_an_unsigned_confirmation_is_refused(paying_gateway, signed_sample, monk
 
 
 def _cli_pay(paying: Paying, application_id: str, monkeypatch):  # type: ignore[no-untyped-def]
-    config = paying.services.config
-    for name, value in {
-        "NSW_DATABASE_URL": config.database_url,
-        "NSW_PKI_DIR": str(config.pki_dir),
-        "NSW_PAYEE_ACCOUNT": config.payee_account,
-        "NSW_TREASURY_URL": config.treasury_url,
-        "NSW_LOG_STATE": str(config.log_state or ""),
-    }.items():
-        monkeypatch.setenv(name, value)
+    _cli_env(paying.services, monkeypatch)
     return _cli("pay", application_id, "--wait", "2")
 
 
