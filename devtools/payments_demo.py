@@ -4,14 +4,20 @@ order read by its declarant, `nsw pay` through the treasury, and the released de
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from devtools.processes import ProcessGroup, free_port
+from gateway.billing.service import kz_day
+from gateway.billing.wiring import build_payments
+from gateway.bootstrap import Services
 from gateway.cli.client import GatewayClient
 from gateway.clock import system_clock
+from gateway.payments.money import Money
+from gateway.payments.settlement import Confirmation, Settlement
 from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
@@ -93,3 +99,20 @@ def pay_and_release(
         return 0
     bad(f"{application_id}: {outcome} after payment, expected released")
     return 1
+
+
+def settle_in_full(services: Services, application_id: str) -> Settlement:
+    """Settle an application's order as if the treasury had confirmed it in full, without a
+    treasury (screenshot traffic, tests of what follows payment). The real path is `pay`."""
+    payments = build_payments(services.config, services)
+    issued = payments.order(application_id)
+    order = issued.order
+    day = kz_day(services.clock())
+    confirmation = Confirmation(
+        payment_id=f"TRY-{day:%Y%m%d}-{secrets.randbelow(10**6):06d}",
+        reference=str(order.reference),
+        amount=order.total - Money(issued.received_minor, order.currency),
+        payer=str(order.payer),
+        paid_on=day,
+    )
+    return payments.confirm(confirmation, b'{"settled-by":"devtools.payments_demo"}')

@@ -70,9 +70,9 @@ def test_an_application_appears_and_reaches_its_decision_live(
     accepted = gw.client.submit(signed_sample("fresh-apples-import"))
     row = page.locator(f'tr[data-application="{accepted["id"]}"]')
     expect(row).to_be_visible()  # no reload: the event stream brought it
-    expect(row.locator(".decision")).to_have_text("released")
+    expect(row.locator(".decision")).to_have_text("granted")  # customs charges are owed
     page.click(f'a:text("{accepted["id"]}")')
-    expect(page.locator("#decision")).to_contain_text("released")
+    expect(page.locator("#decision")).to_contain_text("granted")
     expect(page.locator("#messages")).to_contain_text("decision")
 
 
