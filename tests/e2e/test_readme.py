@@ -136,7 +136,8 @@ def test_the_readme_using_it_section_runs_as_written(
         for terminal in reversed(terminals):
             terminal.stop()
     # Ctrl-C stopped the stand-ins and everything they started.
-    assert len(ports) == 5 and not (cwd / "var" / "standins.env").exists()
+    # Four agencies, the treasury and the trader inbox.
+    assert len(ports) == 6 and not (cwd / "var" / "standins.env").exists()
     for port in ports:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
