@@ -1,4 +1,6 @@
-"""Agency adapters: one interface (base), a SOAP and a REST implementation, chosen by protocol."""
+"""Agency adapters: one interface (base) and the builder that picks a SOAP or a REST implementation
+by protocol (registry). What this package re-exports is the port, and only the port: the gateway
+uses nothing else of it (an import contract checks it); the wire protocols live in `wire/`."""
 
 from adapters.base import (
     AgencyAdapter,
@@ -7,13 +9,11 @@ from adapters.base import (
     AgencyCallFailed,
     AgencyRequest,
     AgencySpec,
+    Credentials,
     Outcome,
     Reason,
 )
-from adapters.credentials import Credentials
 from adapters.registry import build_adapter
-from adapters.rest import RequestSigner, RestAdapter
-from adapters.soap import SoapAdapter
 
 __all__ = [
     "AgencyAdapter",
@@ -25,8 +25,5 @@ __all__ = [
     "Credentials",
     "Outcome",
     "Reason",
-    "RequestSigner",
-    "RestAdapter",
-    "SoapAdapter",
     "build_adapter",
 ]

@@ -3,16 +3,26 @@
 The core hands an adapter an `AgencyRequest` (the verified canonical application and the case it is
 for) and gets back an `AgencyAnswer`: the outcome the agency gave, with the exact bytes that went over
 the wire in both directions so the trail can keep them. An adapter knows nothing of Flask or of the
-database; it is built from an `AgencySpec` (read from mappings/agencies.toml by the composition root).
+database; it is built (`adapters.registry.build_adapter`) from an `AgencySpec` (read from
+mappings/agencies.toml by the composition root) and the `Credentials` it signs and verifies with.
+
+This module and `adapters.registry` are the port: the gateway imports nothing else of `adapters`
+(an import contract checks it). The wire protocols themselves live in `wire/`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from wire.keys import load_certificate, load_rsa_key
 
 
 class Outcome(enum.StrEnum):
@@ -59,13 +69,42 @@ class AssessedCharge:
 class AgencySpec:
     """One agency as configured: who it is and how to reach it."""
 
-    code: str  # short stable code: customs, agriculture, health, transport
+    code: str  # short stable code, as in mappings/agencies.toml: customs, police, veterinary, ...
     name: str  # the body's name, for people
     protocol: str  # "soap" or "rest"
     endpoint: str  # base URL of the agency's service
     mapping_dir: Path  # mappings/agencies/<code>/
     contract: Path  # WSDL (soap) or OpenAPI document (rest)
     timeout_s: float = 10.0
+    officer: str = ""  # what the agency's officers are called, for people ("veterinary inspector")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The keys an adapter works with. `key`/`cert` sign what we send; `peer` is the agency's
+    pinned certificate: an answer is believed only when signed with exactly this certificate's key.
+    `skew` is the clock difference allowed when judging the freshness of a signature."""
+
+    key: rsa.RSAPrivateKey
+    cert: x509.Certificate
+    peer: x509.Certificate
+    clock: Callable[[], dt.datetime]
+    skew: dt.timedelta = dt.timedelta(minutes=2)
+
+    @classmethod
+    def from_files(
+        cls,
+        key: Path,
+        cert: Path,
+        peer: Path,
+        *,
+        clock: Callable[[], dt.datetime],
+        skew: dt.timedelta = dt.timedelta(minutes=2),
+    ) -> Credentials:
+        """Read from files the composition root names (the gateway's key and certificate, and the
+        one certificate configured for the agency). Raises `ValueError` naming the file that is
+        missing or not what it should be: at start-up, never a silently unsigned exchange."""
+        return cls(load_rsa_key(key), load_certificate(cert), load_certificate(peer), clock, skew)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from adapters.base import AgencyAdapter, AgencySpec
-from adapters.credentials import Credentials
+from adapters.base import AgencyAdapter, AgencySpec, Credentials
 from adapters.rest import RestAdapter
 from adapters.soap import SoapAdapter
 

@@ -4,23 +4,23 @@ The body comes from the agency's declarative mapping (request.json), the path fr
 mapping names in the agency's OpenAPI document, and the case id travels as the `Idempotency-Key`
 header so a retried request never creates a second permit. Every request is signed and every answer
 verified against the agency's pinned certificate with our HTTP message signature profile
-(adapters/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); the answer's signature must also cover
+(wire/httpsig.py: RFC 9421 + RFC 9530 Content-Digest); the answer's signature must also cover
 this request's method, target URI, Content-Digest and signature (`;req`, RFC 9421 §2.4), so a
 signed answer recorded for another request (even for the same case) is not believed. An answer
-that does not verify raises `AgencyAnswerUntrusted`. The bytes posted and received are kept on the
-answer (and on `AgencyCallFailed`) for the trail.
+that does not verify raises `AgencyAnswerUntrusted`. What was posted and received is kept on the
+answer (and on `AgencyCallFailed`) for the trail as whole HTTP messages (`wire.exchange` records:
+request line or status, the signed and signature fields, the body), so an auditor can re-check the
+agency's signature offline from the trail alone.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from adapters import httpsig
 from adapters.answer_mapping import AnswerMapping, JsonReader
 from adapters.base import (
     AgencyAnswer,
@@ -28,15 +28,12 @@ from adapters.base import (
     AgencyCallFailed,
     AgencyRequest,
     AgencySpec,
+    Credentials,
 )
-from adapters.credentials import Credentials
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.json_mapping import JsonMapping
-from adapters.xmlsafe import UnsafeXml, parse_untrusted
-
-# A hook that may add headers to a prepared request, never change its body (kept for callers that
-# sign with something else; the adapter itself signs with `Credentials`).
-RequestSigner = Callable[[requests.PreparedRequest], None]
+from wire import exchange, httpsig
+from wire.xmlparse import XmlRefused, parse_untrusted
 
 MAX_ANSWER_BYTES = 1024 * 1024
 
@@ -74,7 +71,7 @@ class RestAdapter:
                     "callback_url": request.callback_url,
                 },
             )
-        except (UnsafeXml, MappingFailed) as exc:
+        except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
         if not self.spec.endpoint:
             raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")
@@ -103,6 +100,13 @@ class RestAdapter:
             components=httpsig.REQUEST_COMPONENTS,
         )
 
+        request_record = exchange.record(
+            httpsig.header_items(prepared.headers),
+            request_bytes,
+            method=str(prepared.method),
+            target=str(prepared.url),
+        )
+
         # Step 3: send; no redirects (an answer must come from the configured endpoint).
         try:
             response = self._session.send(
@@ -111,15 +115,18 @@ class RestAdapter:
         except requests.RequestException as exc:
             raise AgencyCallFailed(
                 transport_failure(self.spec.code, exc, self.spec.timeout_s),
-                request_bytes=request_bytes,
+                request_bytes=request_record,
             ) from exc
         answer_bytes = response.content
+        answer_record = exchange.record(
+            httpsig.header_items(response.headers), answer_bytes, status=response.status_code
+        )
 
         def failed(reason: str, retryable: bool = True) -> AgencyCallFailed:
             return AgencyCallFailed(
                 f"{self.spec.code}: {reason}",
-                request_bytes=request_bytes,
-                answer_bytes=answer_bytes,
+                request_bytes=request_record,
+                answer_bytes=answer_record,
                 status_code=response.status_code,
                 retryable=retryable,
             )
@@ -153,28 +160,31 @@ class RestAdapter:
         except httpsig.UntrustedHttpMessage as exc:
             raise AgencyAnswerUntrusted(
                 f"{self.spec.code}: security failure: the answer is not believed: {exc}",
-                request_bytes=request_bytes,
-                answer_bytes=answer_bytes,
+                request_bytes=request_record,
+                answer_bytes=answer_record,
                 status_code=response.status_code,
             ) from exc
 
         # Step 6: parse strictly (no NaN or Infinity) and read it with the agency's answer mapping.
         try:
-            return self._read(answer_bytes, request.case_id, request_bytes)
+            return self._read(answer_bytes, request.case_id, request_record, answer_record)
         except (ValueError, MalformedAnswer) as exc:
             raise failed(f"malformed answer: {exc}") from exc
 
     def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
         """An answer that came by callback (its signature verified by the caller)."""
         try:
-            return self._read(answer_bytes, case_id, b"")
+            return self._read(answer_bytes, case_id, b"", answer_bytes)
         except (ValueError, MalformedAnswer) as exc:
             raise AgencyCallFailed(
                 f"{self.spec.code}: malformed answer: {exc}", answer_bytes=answer_bytes
             ) from exc
 
-    def _read(self, answer_bytes: bytes, case_id: str, request_bytes: bytes) -> AgencyAnswer:
-        data = json.loads(answer_bytes, parse_constant=_refuse_constant)
+    def _read(
+        self, body: bytes, case_id: str, request_bytes: bytes, answer_bytes: bytes
+    ) -> AgencyAnswer:
+        """Read the JSON `body`; the answer keeps `request_bytes`/`answer_bytes` for the trail."""
+        data = json.loads(body, parse_constant=_refuse_constant)
         if not isinstance(data, dict):
             raise MalformedAnswer("the answer is not a JSON object")
         return self._answers.read(

@@ -1,7 +1,7 @@
-"""The SOAP 1.1 adapter (customs, agriculture): zeep, built from the agency's WSDL in spec.contract.
+"""The SOAP 1.1 adapter (customs, phytosanitary): zeep, built from the agency's WSDL in spec.contract.
 
 One call reads as numbered steps: map the application with the agency's XSLT, validate it against
-the agency XSD, let zeep build the envelope from the WSDL types and sign it (adapters/wsse.py, our
+the agency XSD, let zeep build the envelope from the WSDL types and sign it (wire/wsse.py, our
 WS-Security profile, as zeep's `wsse=`), post the exact bytes, then parse the answer with the
 hardened parser, refuse a Fault, verify the answer's signature against the agency's pinned
 certificate and its signed SignatureConfirmation of this request's SignatureValue (WSS 1.1 §8.5;
@@ -28,12 +28,13 @@ from adapters.base import (
     AgencyCallFailed,
     AgencyRequest,
     AgencySpec,
+    Credentials,
 )
-from adapters.credentials import Credentials
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
-from adapters.wsse import UntrustedMessage, WsSecurity, signature_value
-from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
 from adapters.xslt_mapping import XsltMapping
+from wire.wsse import UntrustedMessage, WsSecurity, signature_value
+from wire.xmlparse import XmlRefused, parse_untrusted
+from wire.xsd import XsdValidator
 
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
@@ -119,7 +120,7 @@ class SoapAdapter:
             )
             if errors := self._schema.errors(body):
                 raise MappingFailed("the mapped request breaks the agency schema: " + errors[0])
-        except (UnsafeXml, MappingFailed) as exc:
+        except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
         operation = self._operations.get(body.tag)
         if operation is None:
@@ -176,7 +177,7 @@ class SoapAdapter:
             raise failed(str(response.reason or "unexpected status"))
         try:
             answer = parse_untrusted(answer_bytes)
-        except UnsafeXml as exc:
+        except XmlRefused as exc:
             raise failed(f"the answer is not acceptable XML: {exc}") from exc
         if answer.tag != f"{{{SOAP11_ENV}}}Envelope":
             raise failed(f"the answer is not a SOAP 1.1 envelope but {answer.tag}")

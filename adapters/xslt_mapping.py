@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.errors import MappingFailed
-from adapters.xmlsafe import parse_untrusted
+from wire.xmlparse import parse_untrusted
 
 
 class XsltMapping:

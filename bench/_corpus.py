@@ -15,7 +15,7 @@ from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
 
-AGENCIES = ("customs", "transport", "agriculture", "health")
+AGENCIES = ("customs", "transport", "police", "phytosanitary", "health")
 APP_NS = "{urn:kz:nsw:application:1}"
 
 

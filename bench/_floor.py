@@ -7,11 +7,11 @@ Counted from the code, per application:
               gateway.intake.receipt.signed_receipt      the receipt in the 202                  1
     decision  gateway.decision.document.signed_decision                                   1
     per SOAP agency (adapters/soap.py, WS-Security):
-              adapters.wsse.sign_envelope         the request (Body and Timestamp)        1
-              adapters.wsse.verify_envelope       the answer, with its SignatureConfirmation 1
+              wire.wsse.sign_envelope            the request (Body and Timestamp)        1
+              wire.wsse.verify_envelope          the answer, with its SignatureConfirmation 1
     per REST agency (adapters/rest.py, RFC 9421):
-              adapters.httpsig.sign               the request, Content-Digest included    1
-              adapters.httpsig.verify             the answer, Content-Digest checked      1
+              wire.httpsig.sign                  the request, Content-Digest included    1
+              wire.httpsig.verify                the answer, Content-Digest checked      1
 
 The agencies an application needs come from the routing rules. The agency calls are made for real:
 the adapters post to the stand-in agencies running in this process on 127.0.0.1, with the four
@@ -31,13 +31,12 @@ from typing import Any
 
 from _corpus import signature_cost
 
-import adapters.httpsig
-import adapters.wsse
-from adapters.base import AgencyRequest
-from adapters.credentials import Credentials
+import wire.httpsig
+import wire.wsse
+from adapters.base import AgencyRequest, Credentials
 from adapters.registry import build_adapter
 from gateway.domain.application import read_application
-from gateway.fanout.agencies import load_agency_specs
+from gateway.fanout.agencies import load_agency_specs, standin_agencies
 from gateway.fanout.routing import load_rules, route
 from gateway.pki.dev import DevPki
 from gateway.resources import contracts_root, shipped
@@ -45,10 +44,10 @@ from gateway.trust.xmlparse import parse_xml
 from simulators.server import start_agency
 
 WRAPPED = (
-    (adapters.wsse, "sign_envelope", "WS-Security sign"),
-    (adapters.wsse, "verify_envelope", "WS-Security verify"),
-    (adapters.httpsig, "sign", "RFC 9421 sign + Content-Digest"),
-    (adapters.httpsig, "verify", "RFC 9421 verify + Content-Digest"),
+    (wire.wsse, "sign_envelope", "WS-Security sign"),
+    (wire.wsse, "verify_envelope", "WS-Security verify"),
+    (wire.httpsig, "sign", "RFC 9421 sign + Content-Digest"),
+    (wire.httpsig, "verify", "RFC 9421 verify + Content-Digest"),
 )
 
 
@@ -78,12 +77,13 @@ def _timed(spent: dict[str, list[float]]) -> Iterator[None]:
 
 def agency_crypto(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, tuple[float, float]]:
     """(CPU seconds, calls) per application of each adapter crypto call, averaged over `reps`
-    rounds of the corpus's three samples (each sent to every agency its routing names)."""
+    rounds of the corpus's samples, one of each (each sent to every agency its routing names)."""
     rules = load_rules(shipped("mappings") / "routing.toml")
-    samples = corpus[:3]  # the corpus cycles through the three samples
+    # The corpus cycles through the samples: its first len(samples) are one of each.
+    samples = corpus[: len(list(shipped("samples").glob("*.xml")))]
     with ExitStack() as stack:
         endpoints = {}
-        for code in ("customs", "transport", "agriculture", "health"):
+        for code in standin_agencies(shipped("mappings")):
             running = stack.enter_context(start_agency(code, pki_dir=pki.directory))
             endpoints[code] = running.url
         specs = load_agency_specs(shipped("mappings"), contracts_root(), endpoints)

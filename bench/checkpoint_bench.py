@@ -48,7 +48,9 @@ EXIT_MIN = 0.4
 AGENCIES = {
     "customs": (1.00, 24, 8.0),
     "transport": (1.00, 12, 4.0),
-    "agriculture": (0.30, 8, 10.0),
+    "police": (1.00, 12, 3.0),
+    "veterinary": (0.10, 4, 10.0),
+    "phytosanitary": (0.20, 6, 10.0),
     "health": (0.25, 6, 8.0),
 }
 INSPECTION_SHARE, INSPECTION_BAYS, INSPECTION_MEDIAN_MIN = 0.05, 3, 30.0

@@ -3,7 +3,7 @@
     .venv/bin/python bench/fanout_bench.py [--quick] [--postgres URL] [--workers M] [-k K] [-c C]
 
 For each database (SQLite; PostgreSQL with --postgres) and each agency latency (--latencies), the
-bench starts the four stand-in agencies (`python -m simulators CODE --latency-s S`), the gateway
+bench starts the stand-in agencies of agencies.toml (`python -m simulators CODE --latency-s S`), the gateway
 (`python -m gateway.cli.main serve`, N dispatcher threads; or 0 there and M `nsw worker` processes with
 N threads each) on a fresh database, all on 127.0.0.1, and stops them all afterwards.
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from _corpus import AGENCIES, signed_corpus
+from _corpus import signed_corpus
 from _floor import crypto_floor
 from _support import (
     TICK,
@@ -59,7 +59,9 @@ from _support import (
 from sqlalchemy import Engine, create_engine, select
 
 from devtools.processes import ProcessGroup, free_port
+from gateway.fanout.agencies import standin_agencies
 from gateway.pki.dev import DevPki, init_dev_pki
+from gateway.resources import shipped
 from gateway.storage.models import ApplicationRow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
@@ -85,7 +87,7 @@ def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, 
         "NSW_DATABASE_URL": setup.database_url,
         "NSW_DISPATCHER_THREADS": str(0 if setup.workers else setup.threads),
     }
-    for code in AGENCIES:
+    for code in standin_agencies(shipped("mappings")):
         port = free_port()
         args = ["-m", "simulators", code, "--port", str(port), "--latency-s", str(setup.latency_s)]
         env[f"NSW_AGENCY_{code.upper()}_URL"] = group.start(
@@ -200,7 +202,8 @@ def run_setup(
     group = ProcessGroup(WORKDIR / "logs" / f"{database}-{setup.latency_s:g}s-{setup.workers}w")
     try:
         url, pids = start_servers(group, setup, pki)
-        agencies, gateway = pids[: len(AGENCIES)], pids[len(AGENCIES) :]
+        count = len(standin_agencies(shipped("mappings")))
+        agencies, gateway = pids[:count], pids[count:]
         machine_before, own_before, started = machine_jiffies(), _own_cpu(), time.time()
         cpu_before, agencies_before = cpu_seconds(gateway), cpu_seconds(agencies)
         give_up = time.monotonic() + timeout_s

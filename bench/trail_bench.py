@@ -60,8 +60,8 @@ CYCLE = (
     ("agency-answer", "in", "agency:customs", "customs"),
     ("agency-request", "out", "agency:transport", "transport"),
     ("agency-answer", "in", "agency:transport", "transport"),
-    ("agency-request", "out", "agency:agriculture", "agriculture"),
-    ("agency-answer", "in", "agency:agriculture", "agriculture"),
+    ("agency-request", "out", "agency:phytosanitary", "phytosanitary"),
+    ("agency-answer", "in", "agency:phytosanitary", "phytosanitary"),
     ("decision", "out", "trader:210540012341", None),
 )
 

@@ -18,6 +18,7 @@ def install(main: click.Group) -> None:
     """Add the devtools commands to the `nsw` group (and `screenshots` to `nsw omc`)."""
     main.add_command(demo)
     main.add_command(standins)
+    main.add_command(portal_screenshots)
     omc = main.commands.get("omc")
     if isinstance(omc, click.Group):
         omc.add_command(screenshots)
@@ -42,8 +43,8 @@ def demo(workdir: Path | None) -> None:
 @click.option(
     "--base-port",
     type=int,
-    help="Customs on this port, then transport, agriculture, health, the trader inbox "
-    "[default: free ports].",
+    help="The first agency of mappings/agencies.toml on this port, the others and the trader inbox "
+    "on the next ones [default: free ports].",
 )
 @click.option(
     "--pki-dir",
@@ -59,7 +60,8 @@ def demo(workdir: Path | None) -> None:
 def standins(
     env_file: Path | None, base_port: int | None, pki_dir: Path | None, gateway_url: str
 ) -> None:
-    """Run the four stand-in agencies, the treasury and a trader inbox on 127.0.0.1 until Ctrl-C.
+    """Run the stand-in agencies (mappings/agencies.toml), the treasury and a trader inbox on
+    127.0.0.1 until Ctrl-C.
 
     Prints the `export NSW_AGENCY_<CODE>_URL=...` lines that point `nsw serve` at them."""
     from devtools.standins import run_standins
@@ -86,4 +88,18 @@ def screenshots(directory: Path, chromium: str) -> None:
     from devtools.screenshots import take_screenshots
 
     for path in take_screenshots(directory, chromium):
+        click.echo(str(path))
+
+
+@click.command("portal-screenshots")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--chromium", default="/usr/bin/chromium", show_default=True)
+@click.option("--lang", "languages", multiple=True, default=("en",), show_default=True,
+              help="A language to photograph the portal in; repeat for several.")  # fmt: skip
+def portal_screenshots(directory: Path, chromium: str, languages: tuple[str, ...]) -> None:
+    """Run a gateway with stand-in agencies and one trader's applications, and save pictures of
+    the traders' portal in DIRECTORY, one set per --lang (needs Chromium and `playwright`)."""
+    from devtools.portal_screenshots import take_portal_screenshots
+
+    for path in take_portal_screenshots(directory, chromium, languages):
         click.echo(str(path))

@@ -1,6 +1,6 @@
 """`nsw demo`: the whole path on the embedded default, printed for a person to read.
 
-Dev PKI → four stand-in agencies and the gateway as real processes on free ports → the sample
+Dev PKI → the stand-in agencies of mappings/agencies.toml and the gateway as real processes on free ports → the sample
 applications signed by their declarants → one decision each → every decision's signature verified →
 a forged application refused → the trail's checkpoint cosigned by two stand-in witnesses, and still
 cosigned by one when the other is stopped. Exits 0 only when every check passes.
@@ -31,6 +31,7 @@ from devtools.checkpoint_traffic import UNPAID, UNPAID_PLATE, exit_again
 from devtools.processes import NotReady, ProcessGroup, free_port
 from gateway.cli.client import ApiProblem, GatewayClient
 from gateway.clock import system_clock
+from gateway.fanout.agencies import standin_agencies
 from gateway.pki.dev import LOG_VKEY_FILE, DevPki, init_dev_pki
 from gateway.resources import shipped
 from gateway.trail.checkpoint import cosignature_time, parse_checkpoint, verifier_from_vkey
@@ -40,9 +41,8 @@ from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped, verify_enveloped
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 
-AGENCIES = ("customs", "transport", "agriculture", "health")
 # What answers once a stand-in is up: a SOAP service its WSDL, a REST one its OpenAPI contract.
-READY_PATH = {"customs": "/?wsdl", "agriculture": "/?wsdl"}
+READY_PATH = {"soap": "/?wsdl", "rest": "/openapi.json"}
 APPLES = "fresh-apples-import"
 VERDICT_COLOUR = {
     "released": "green", "granted": "cyan", "refused": "red", "inspection": "yellow",
@@ -101,17 +101,17 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
             "NSW_NOTIFY_ALLOW_HTTP": "1",
             "NSW_NOTIFY_ALLOW_PRIVATE": "1",
         }
-        for code in AGENCIES:
+        for code, protocol in standin_agencies(shipped("mappings")).items():
             port = free_port()
             url = group.start(
                 code,
                 ["-m", "simulators", code, "--port", str(port)],
                 port,
                 {"NSW_PKI_DIR": str(pki_dir)},  # the agencies sign with their dev keys
-                ready=READY_PATH.get(code, "/openapi.json"),
+                ready=READY_PATH[protocol],
             )
             env[f"NSW_AGENCY_{code.upper()}_URL"] = url
-            ok(f"{code:<12} {url}")
+            ok(f"{code:<13} {url}")
 
         step("Stand-in witnesses of the trail (c2sp.org/tlog-witness)")
         witnesses = _start_witnesses(group, workdir, pki_dir)
@@ -198,7 +198,7 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
                     or case["inspection"]
                     or "; ".join(r["text"] for r in case["reasons"])
                 )
-                click.echo(f"      {case['agency']:<12} {case['state']:<11} {detail or ''}")
+                click.echo(f"      {case['agency']:<13} {case['state']:<11} {detail or ''}")
             click.echo(f"      signature: gateway certificate {verified.signer.subject}")
             if verdict == expected[name]["verdict"]:
                 ok(f"{name}: {verdict} as expected")

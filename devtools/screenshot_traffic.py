@@ -101,10 +101,10 @@ def _acknowledge_first_alert(services: Services) -> None:
     transits = services.checkpoint.transits
     transit_id = transits.open_transit_for(IN_TRANSIT)
     found = transits.transit(transit_id) if transit_id else None
-    if not found or not found["alerts"]:
+    if not found or not found.transit.alerts:
         raise RuntimeError(f"{IN_TRANSIT} is not in transit with an alert: {found}")
     operator = Officer("operator", Role.OPERATOR)
-    acknowledge_alert(services, operator, found["id"], found["alerts"][0]["key"])
+    acknowledge_alert(services, operator, found.transit.id, found.transit.alerts[0].key)
 
 
 def _lodge(url: str, pki: DevPki, sample: str, *, reference: str) -> str:
@@ -118,7 +118,7 @@ def _wait_decided(services: Services, application_id: str, deadline_s: float = 6
     ends = time.monotonic() + deadline_s
     while time.monotonic() < ends:
         found = services.store.application(application_id)
-        if found and found["status"] == "decided":
+        if found and found.status == "decided":
             return
         time.sleep(0.1)
     raise RuntimeError(f"{application_id} was not decided within {deadline_s} s")

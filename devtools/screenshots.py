@@ -51,7 +51,8 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
     work = Path(tempfile.mkdtemp(prefix="nsw-omc-shots-"))
     pki = init_dev_pki(work / "pki")
     agencies = {
-        c: start_agency(c, pki_dir=pki.directory) for c in ("customs", "transport", "agriculture")
+        c: start_agency(c, pki_dir=pki.directory)
+        for c in ("customs", "transport", "police", "veterinary", "phytosanitary")
     }
     agencies["health"] = start_agency("health", pki_dir=pki.directory, outage=True)
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": f"sqlite:///{work / 'nsw.db'}"}
@@ -117,6 +118,6 @@ def _wait_for_escalation(store: object, ids: list[str], deadline_s: float = 30) 
     ends = time.monotonic() + deadline_s
     while time.monotonic() < ends:
         apps = [store.application(i) for i in ids]  # type: ignore[attr-defined]
-        if all(c["state"] not in ("queued", "pending") for a in apps if a for c in a["cases"]):
+        if all(c.state not in ("queued", "pending") for a in apps if a for c in a.cases):
             return
         time.sleep(0.2)

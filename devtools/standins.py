@@ -1,5 +1,5 @@
-"""`nsw standins`: the four stand-in agencies and the treasury (`simulators/`, each its own
-process) and a trader inbox on 127.0.0.1, for using the gateway locally. Prints the `export NSW_AGENCY_<CODE>_URL=...`
+"""`nsw standins`: the stand-in agencies of mappings/agencies.toml and the treasury (`simulators/`, each its
+own process) and a trader inbox on 127.0.0.1, for using the gateway locally. Prints the `export NSW_AGENCY_<CODE>_URL=...`
 lines the gateway needs (and writes them to an env file on request), then runs until SIGINT or
 SIGTERM and stops everything it started."""
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 from devtools.processes import ProcessGroup, free_port
 from gateway.cli.signals import stop_on_signals
+from gateway.fanout.agencies import standin_agencies
+from gateway.resources import shipped
 from simulators.trader_inbox import start_trader_inbox
 from simulators.treasury import ACCOUNT as TREASURY_ACCOUNT
-
-AGENCIES = ("customs", "transport", "agriculture", "health")
 
 
 def env_lines(urls: dict[str, str], inbox_url: str, treasury_url: str | None = None) -> list[str]:
@@ -52,16 +52,17 @@ def run_standins(
     inbox = None
     try:
         urls = {}
-        for n, code in enumerate(AGENCIES):
+        agencies = list(standin_agencies(shipped("mappings")))
+        for n, code in enumerate(agencies):
             port = base_port + n if base_port else free_port()
             args = ["-m", "simulators", code, "--port", str(port), "--pki-dir", str(pki_dir)]
             urls[code] = group.start(code, args, port, {})
-        port = base_port + len(AGENCIES) + 1 if base_port else free_port()
+        port = base_port + len(agencies) + 1 if base_port else free_port()
         callback = f"{gateway_url.rstrip('/')}/api/v1/payments/callback"
         args = ["-m", "simulators", "treasury", "--port", str(port), "--pki-dir", str(pki_dir),
                 "--callback-url", callback]  # fmt: skip
         treasury_url = group.start("treasury", args, port, {}, ready="/openapi.json")
-        inbox_port = base_port + len(AGENCIES) if base_port else 0
+        inbox_port = base_port + len(agencies) if base_port else 0
         inbox = start_trader_inbox(port=inbox_port, pki_dir=pki_dir)
         lines = env_lines(urls, inbox.url, treasury_url)
         if env_file is not None:

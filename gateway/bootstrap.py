@@ -6,32 +6,39 @@ config (and real servers) through the same door.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from adapters.base import AgencyAdapter, AgencySpec
 from adapters.registry import build_adapter
-from gateway.checkpoint import CheckpointParts, build_checkpoint
+from gateway.checkpoint.wiring import CheckpointParts, build_checkpoint
 from gateway.clock import Clock, system_clock
 from gateway.config import Config, check_lease_outlasts_timeouts
 from gateway.decision.document import make_decider
 from gateway.errors import ConfigurationError
 from gateway.fanout.agencies import load_agency_specs
 from gateway.fanout.breakers import BreakerRule, Breakers
-from gateway.fanout.callbacks import agency_credentials
+from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.fanout.routing import load_rules
-from gateway.fanout.wakeup import TRAIL, wakeups_for
+from gateway.fanout.wakeup import TRAIL
 from gateway.intake.service import Intake, load_schema
 from gateway.notify.delivery import Notifier, UrlPolicy
-from gateway.omc.timings import AgencyTimings, timed
+from gateway.observability.timings import AgencyTimings, timed
+from gateway.omc.ports import OmcPorts
 from gateway.resources import contracts_root
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.notifications import NotificationStore
+from gateway.storage.omc import build_omc_ports
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.repository import FencedWrites
-from gateway.storage.wake import PgListener
+from gateway.storage.representatives import StoredRepresentatives
+from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertificates
+from gateway.storage.trail import StoredTrail
+from gateway.storage.wake import PgListener, wakeups_for
 from gateway.trail.audit import Auditor, TreeHeadThread
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner
@@ -58,14 +65,17 @@ class Services:
     nonces: NonceLedger
     checkpoint: CheckpointParts
     notifications: NotificationStore
+    callbacks: CallbackService  # agencies' later answers, for the SOAP and REST callback endpoints
     threads: DispatcherThreads = field(default_factory=DispatcherThreads)
     tree_heads: TreeHeadThread | None = None
     listener: PgListener | None = None  # PostgreSQL only: LISTEN for other processes' commits
     breakers: Breakers = field(init=False)
-    timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency (OMC)
+    timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency
+    omc: OmcPorts = field(init=False)  # what the OMC reads and writes
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
+        self.omc = build_omc_ports(self.store)
         # Shared through the database: every web and worker process moves the same breakers. A
         # probe is held as long as a claimed delivery (a killed prober's claim comes back then too).
         rule = BreakerRule(
@@ -175,12 +185,10 @@ def build_services(
             code: replace(spec, timeout_s=config.agency_timeout_s) for code, spec in specs.items()
         }
     check_lease_outlasts_timeouts(config, {code: spec.timeout_s for code, spec in specs.items()})
-    adapters = {
-        code: build_adapter(spec, agency_credentials(config, spec, clock))
-        for code, spec in specs.items()
-    }
-    representatives = Representatives(engine, clock)
-    trader_certs = TraderCertificates(engine, clock)
+    credentials = {code: agency_credentials(config, spec, clock) for code, spec in specs.items()}
+    adapters = {code: build_adapter(spec, credentials[code]) for code, spec in specs.items()}
+    representatives = StoredRepresentatives(engine, clock)
+    trader_certs = StoredTraderCertificates(engine, clock)
     intake = Intake(
         schema=load_schema(config.wsdl_dir / "application" / "application.xsd"),
         trust=trust,
@@ -194,7 +202,10 @@ def build_services(
     log_signer = LogSigner(
         load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock
     )
-    auditor = Auditor(store, identity, clock, log_signer, _witnesses(config))
+    auditor = Auditor(
+        StoredTrail(store), identity, clock, log_signer, _witnesses(config),
+        _agency_pems(config, specs),
+    )  # fmt: skip
     return Services(
         config,
         clock,
@@ -207,7 +218,7 @@ def build_services(
         auditor,
         representatives,
         trader_certs,
-        NonceLedger(engine, clock),
+        StoredNonceLedger(engine, clock),
         checkpoint=build_checkpoint(
             config,
             engine,
@@ -217,4 +228,24 @@ def build_services(
             representatives=representatives,
         ),
         notifications=NotificationStore(engine, clock, fenced),
+        # A callback is believed only when signed with the certificate pinned for its agency:
+        # the same one the agency's adapter verifies synchronous answers with.
+        callbacks=CallbackService(
+            store,
+            adapters,
+            {code: c.peer for code, c in credentials.items()},
+            make_decider(identity, clock),
+            clock,
+            dt.timedelta(seconds=config.clock_skew_s),
+        ),
     )
+
+
+def _agency_pems(config: Config, specs: Mapping[str, AgencySpec]) -> dict[str, str]:
+    """Each agency's pinned certificate as PEM, where the PKI directory has it."""
+    found = {}
+    for code in specs:
+        path = config.pki_dir / f"agency-{code}.pem"
+        if path.is_file():
+            found[code] = path.read_text(encoding="ascii")
+    return found

@@ -64,6 +64,9 @@ class Config:
     payee_account: str = ""
     treasury_url: str = ""
     treasury_cert: Path | None = None
+    # The traders' portal (issue 21): sign-in only by a client certificate, from these proxies.
+    portal_client_cert_header: str = ""
+    portal_trusted_proxies: tuple[str, ...] = ()
     metrics_tokens: tuple[str, ...] = ()  # bearer tokens of the Prometheus scraper for /metrics
     # Decisions sent to the URL a trader registered (issue 6). Plain http:// and addresses that are
     # not public (loopback, private, link-local) are refused unless allowed: a trader must not make
@@ -141,6 +144,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         login_lockout_s=float(env.get("NSW_LOGIN_LOCKOUT_S", 900)),
         omc_client_cert_header=env.get("NSW_OMC_CLIENT_CERT_HEADER", ""),
         omc_trusted_proxies=_tokens(env, "NSW_OMC_TRUSTED_PROXIES"),
+        portal_client_cert_header=env.get("NSW_PORTAL_CLIENT_CERT_HEADER", ""),
+        portal_trusted_proxies=_tokens(env, "NSW_PORTAL_TRUSTED_PROXIES"),
         metrics_tokens=_tokens(env, "NSW_METRICS_TOKENS"),
         notify_allow_http=_flag(env, "NSW_NOTIFY_ALLOW_HTTP"),
         notify_allow_private=_flag(env, "NSW_NOTIFY_ALLOW_PRIVATE"),

@@ -184,6 +184,21 @@ class ServiceUnavailable(GatewayError):
     retry_after_s = 1
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database connection was lost (a restart, a failover, a killed backend). The
+    transaction did not commit, or committed without our knowing: whoever retries must be
+    idempotent (`Store.retry_once_on_disconnect`). Storage raises it, chained to the driver's
+    error, for every lost connection; the web answers it with 503 and Retry-After, and the
+    background loops log it as one line and carry on."""
+
+    @property
+    def reason(self) -> str:
+        """The driver's own words for the lost connection, on one line (for one log line)."""
+        cause = self.__cause__ or self
+        words = str(getattr(cause, "orig", None) or cause).strip()
+        return words.splitlines()[0] if words else type(cause).__name__
+
+
 class ConfigurationError(GatewayError):
     code, status, title = "configuration-error", 500, "The gateway is not configured correctly"
 

@@ -11,15 +11,25 @@ from typing import Any, Self
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from simulators import agriculture, configured, customs, health, transport
+from simulators import (
+    configured,
+    customs,
+    health,
+    phytosanitary,
+    police,
+    transport,
+    veterinary,
+)
 from simulators.callbacks import CallbackSender
 from simulators.common import SimulatorOptions
 
 FACTORIES: dict[str, Callable[[SimulatorOptions], Flask]] = {
     "customs": customs.create_app,
-    "agriculture": agriculture.create_app,
-    "health": health.create_app,
     "transport": transport.create_app,
+    "police": police.create_app,
+    "veterinary": veterinary.create_app,
+    "phytosanitary": phytosanitary.create_app,
+    "health": health.create_app,
 }
 
 
@@ -73,8 +83,8 @@ class RunningAgency(ServingThread):
 def start_agency(
     code: str, host: str = "127.0.0.1", port: int = 0, **options: Any
 ) -> RunningAgency:
-    """Start the simulator `code` (customs, agriculture, health, transport) on host:port (0 = a free
-    port). `options` are `SimulatorOptions` fields: latency_s, error_rate, outage, pki_dir,
+    """Start the simulator `code` (one of `FACTORIES`: the agencies of mappings/agencies.toml) on
+    host:port (0 = a free port). `options` are `SimulatorOptions` fields: latency_s, error_rate, outage, pki_dir,
     answer_later, callback_delay_s, callback_first, tamper, fault."""
     try:
         factory = FACTORIES[code]

@@ -8,7 +8,7 @@ for a missing or bad signature (WSS 1.1 §12), soap:Server for (simulated) failu
 `answer_later` the answer is "pending" and the final one goes to the request's CallbackUrl;
 `fault` spoils answers on the way out (a reset connection, a truncated or non-XML body).
 An answer confirms the request's signature (wsse11:SignatureConfirmation, WSS 1.1 §8.5); tamper
-"replay" sends the first answer for a case again, verbatim. GET ?wsdl serves the WSDL with this server's address; GET /<name>.xsd serves the schemas it imports.
+"replay" sends the first answer for a case again, verbatim. GET ?wsdl serves the WSDL with this server's address; GET /<name>.xsd serves the schemas beside it.
 """
 
 from __future__ import annotations
@@ -151,8 +151,9 @@ def create_soap_app(
 
     @app.get("/<string:filename>.xsd")
     def serve_xsd(filename: str) -> Response:
+        # The agency XSD and the schemas it imports, all beside the WSDL (a flat directory).
         path = wsdl.parent / f"{filename}.xsd"
-        if filename != wsdl.stem or not path.is_file():
+        if not path.is_file():
             return Response("no such schema\n", status=404, mimetype="text/plain")
         return Response(path.read_bytes(), content_type=XML_TYPE)
 

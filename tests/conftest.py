@@ -115,6 +115,7 @@ def trader_identity(pki: DevPki, slug: str) -> SigningIdentity:
 SAMPLE_SIGNER = {
     "fresh-apples-import": "trader-steppe",
     "live-cattle-import": "trader-altyn",
+    "chilled-lamb-import": "trader-altyn",
     "overweight-machinery-transit": "trader-kaztrans",
 }
 

@@ -27,12 +27,13 @@ from gateway.trust.xmlsig import DS_NS, SigningIdentity
 from simulators.server import RunningAgency, start_agency
 from tests.log_state import log_state_for
 
-AGENCY_CODES = ("customs", "transport", "agriculture", "health")
+# Every agency of mappings/agencies.toml has a stand-in of the same code (simulators/server.py).
+AGENCY_CODES = tuple(tomllib.loads((shipped("mappings") / "agencies.toml").read_text())["agencies"])
 
 
 @pytest.fixture(scope="session")
 def agencies(pki: DevPki) -> Iterator[dict[str, str]]:
-    """The four stand-in agencies, started once for the session: code -> base URL. They sign
+    """The stand-in agencies, started once for the session: code -> base URL. They sign
     with their keys from the test PKI and believe only the gateway's certificate from it."""
     running = [start_agency(code, pki_dir=pki.directory) for code in AGENCY_CODES]
     yield {code: agency.url for code, agency in zip(AGENCY_CODES, running, strict=True)}

@@ -20,7 +20,7 @@ from gateway.payments.check_digits import PaymentReference
 from gateway.payments.order import PaymentOrder
 from gateway.payments.reconcile import Statement
 from gateway.payments.settlement import ApplicationState, Confirmation, Settlement
-from gateway.storage.repository import Message  # moves to gateway.trail.messages (core helper)
+from gateway.trail.messages import Message
 
 
 @dataclass(frozen=True)

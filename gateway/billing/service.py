@@ -40,7 +40,7 @@ from gateway.payments.errors import InvalidCharge, InvalidPaymentOrder
 from gateway.payments.order import PaymentOrder, canonical_json
 from gateway.payments.reconcile import Difference, reconcile
 from gateway.payments.settlement import Confirmation, Settlement, settle
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 from gateway.trust.xmlsig import SigningIdentity
 
 # Value dates and order days are the day in Kazakhstan (one time zone, UTC+5, since 1 March 2024:

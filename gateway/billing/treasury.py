@@ -12,7 +12,6 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from adapters import httpsig
 from gateway.billing.errors import TreasuryUnavailable
 from gateway.billing.ports import VerifiedStatement
 from gateway.clock import Clock
@@ -20,6 +19,7 @@ from gateway.errors import GatewayError
 from gateway.payments.money import Money
 from gateway.payments.reconcile import Statement
 from gateway.payments.settlement import Confirmation
+from wire import httpsig
 
 GET_COMPONENTS = ("@method", "@target-uri", "content-digest")
 MAX_ANSWER_BYTES = 4 * 1024 * 1024

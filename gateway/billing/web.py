@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from adapters import httpsig
 from gateway.billing.errors import (
     InvalidPaymentCallback,
     PaymentCallbackSignatureInvalid,
@@ -25,6 +24,7 @@ from gateway.payments.settlement import Confirmation
 from gateway.web.body import read_body
 from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, may_act_for, require_trader
+from wire import httpsig
 
 bp = Blueprint("payments", __name__, url_prefix="/api/v1")
 bp.after_request(add_accept_signature)

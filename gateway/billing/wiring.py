@@ -8,13 +8,13 @@ import datetime as dt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
-from adapters.credentials import load_certificate
 from gateway.billing import web
 from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
 from gateway.config import Config
 from gateway.storage.payments import PaymentStore
+from wire.keys import load_certificate
 
 
 def treasury_cert_path(config: Config):  # type: ignore[no-untyped-def]

@@ -28,7 +28,8 @@ from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
 
 if TYPE_CHECKING:
-    from gateway.checkpoint.store import CheckpointStore, NoticeSaved
+    from gateway.checkpoint.ports import NoticeBook
+    from gateway.checkpoint.views import NoticeSaved
 
 NS = "urn:kz:nsw:notice:1"
 _N = {"n": NS}
@@ -124,7 +125,7 @@ class NoticeIntake:
         *,
         schema: etree.XMLSchema,
         trust: TrustStore,
-        store: CheckpointStore,
+        store: NoticeBook,
         registry: CheckpointRegistry,
         representatives: Representatives,
         corridors: frozenset[str],

@@ -5,13 +5,12 @@ results) are separate calls recorded with who made them. Everything in one trans
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from gateway.checkpoint import exit_permit as permits
 from gateway.checkpoint import officers
@@ -24,12 +23,13 @@ from gateway.checkpoint.errors import (
     StageRepeated,
 )  # fmt: skip
 from gateway.checkpoint.events import StageEvent
-from gateway.checkpoint.gate_rules import Declared, GateRule, evaluate
+from gateway.checkpoint.gate_rules import GateRule, evaluate
+from gateway.checkpoint.ports import CheckpointUnit, CheckpointUnits, LostRace
 from gateway.checkpoint.registry import STAGES, CheckpointRegistry, Device
-from gateway.checkpoint.store import CheckpointStore, new_id
 from gateway.checkpoint.transit_service import TransitMonitor
-from gateway.storage.models import ArrivalNoticeRow, CheckpointVisitRow, DeviceEventRow
-from gateway.storage.repository import Decide, Message, sha256_hex
+from gateway.checkpoint.views import DeviceEventRecord, GateFinding, StageMark, Visit, new_id
+from gateway.clock import Clock
+from gateway.trail.messages import Message
 from gateway.trust.xmlsig import SigningIdentity
 
 CLOCK_SKEW = dt.timedelta(seconds=30)
@@ -38,11 +38,11 @@ MAX_EVENT_AGE = dt.timedelta(hours=24)
 
 class CheckpointService:
     def __init__(
-        self, *, store: CheckpointStore, registry: CheckpointRegistry, rules: tuple[GateRule, ...],
-        identity: SigningIdentity, decide: Decide, transits: TransitMonitor,
+        self, *, units: CheckpointUnits, clock: Clock, registry: CheckpointRegistry,
+        rules: tuple[GateRule, ...], identity: SigningIdentity, transits: TransitMonitor,
     ) -> None:  # fmt: skip
-        self.store, self.registry, self.rules = store, registry, rules
-        self.identity, self.decide, self.transits = identity, decide, transits
+        self.units, self.clock, self.registry, self.rules = units, clock, registry, rules
+        self.identity, self.transits = identity, transits
 
     # --- device events ---------------------------------------------------------------------------
 
@@ -51,7 +51,7 @@ class CheckpointService:
     ) -> tuple[dict[str, Any], bool]:
         """Record one stage event; returns (answer for the device, created). The same event id with
         the same bytes returns the first answer and changes nothing."""
-        now = self.store.clock()
+        now = self.clock()
         if device.checkpoint != event.checkpoint or device.stage != event.stage:
             raise DeviceNotForThis(
                 f"Device {device.slug} reports {device.stage} at {device.checkpoint or 'no checkpoint'}, "
@@ -76,7 +76,7 @@ class CheckpointService:
             )  # fmt: skip
         try:
             return self._judge(device, event, body, now)
-        except IntegrityError:
+        except LostRace:
             # Another request committed between our reads and our insert: the same vehicle's entry
             # (the open-visit unique index) or the same event id. Judged again, this event sees it
             # and gets what a repeat gets: stage-repeated with that visit, or the first answer.
@@ -85,87 +85,84 @@ class CheckpointService:
     def _judge(
         self, device: Device, event: StageEvent, body: bytes, now: dt.datetime
     ) -> tuple[dict[str, Any], bool]:
-        """`record_event` in one transaction."""
-        digest = sha256_hex(body)
-        with self.store.transaction() as s:
-            seen = s.get(DeviceEventRow, event.event_id)
+        """`record_event` in one unit of work."""
+        digest = hashlib.sha256(body).hexdigest()
+        with self.units.unit() as u:
+            seen = u.events.seen(event.event_id)
             if seen is not None:
                 if seen.body_sha256 != digest:
                     raise EventIdReused(
                         f"Event id {event.event_id} was already used for another event."
                     )
-                return json.loads(seen.answer), False
+                return seen.answer, False
             if event.stage == "entry":
-                visit = self._register_entry(s, event)
+                visit = self._register_entry(u, event)
                 answer = self._entry_answer(visit)
             else:
-                visit = self._visit_for(s, event)
-                answer = (
-                    self._exit(s, visit, event, device) if event.stage == "exit"
-                    else self._measure(s, visit, event)
+                visit = self._visit_for(u, event)
+                visit, answer = (
+                    self._exit(u, visit, event, device) if event.stage == "exit"
+                    else self._measure(u, visit, event)
                 )  # fmt: skip
-            apps = json.loads(visit.applications)
-            first = apps[0] if apps else None
-            self.store.record(s, first, Message("device-event", "in", f"device:{device.slug}",
-                                                "application/json", body, device.slug))  # fmt: skip
-            self.store.record(s, first, Message("gate-answer", "out", f"device:{device.slug}",
-                                                "application/json", json.dumps(answer).encode()))  # fmt: skip
-            s.add(DeviceEventRow(event_id=event.event_id, device=device.slug, visit_id=visit.id,
-                                 stage=event.stage, body_sha256=digest, answer=json.dumps(answer),
-                                 received_at=now))  # fmt: skip
+                u.visits.save(visit)
+            first = visit.applications[0] if visit.applications else None
+            u.record(first, Message("device-event", "in", f"device:{device.slug}",
+                                    "application/json", body, device.slug))  # fmt: skip
+            u.record(first, Message("gate-answer", "out", f"device:{device.slug}",
+                                    "application/json", json.dumps(answer).encode()))  # fmt: skip
+            u.events.add(DeviceEventRecord(event.event_id, device.slug, visit.id, event.stage,
+                                           digest, answer, now))  # fmt: skip
             return answer, True
 
-    def _register_entry(self, s: Session, event: StageEvent) -> CheckpointVisitRow:
-        existing = self.store.open_visit(s, event.checkpoint, event.plate)
+    def _register_entry(self, u: CheckpointUnit, event: StageEvent) -> Visit:
+        existing = u.visits.open_visit(event.checkpoint, event.plate)
         if existing is not None:
             raise StageRepeated(
                 f"Vehicle {event.plate} is already registered at {event.checkpoint} (visit "
                 f"{existing.id}); entry is recorded once per pass.", visit=existing.id,
             )  # fmt: skip
-        self.transits.close_at(s, event.checkpoint, event.plate, event.measured_at)
+        self.transits.close_at(u, event.checkpoint, event.plate, event.measured_at)
         checkpoint = self.registry.checkpoints[event.checkpoint]
-        notices = self.store.active_notices(s, event.checkpoint, event.plate)
-        visit = CheckpointVisitRow(
+        notices = u.visits.active_notices(event.checkpoint, event.plate)
+        visit = Visit(
             id=new_id("VIS", event.measured_at), checkpoint=event.checkpoint, plate=event.plate,
-            lane=event.lane, applications="[]", state="in_progress", findings="[]",
-            stages=json.dumps({"entry": _stage(event, "passed")}), arrived_at=event.measured_at,
+            lane=event.lane, state="in_progress", stages=(_stage(event, "passed"),),
+            arrived_at=event.measured_at,
         )  # fmt: skip
         if not notices:
-            visit.state, visit.lane = "manual", checkpoint.manual_lane
-            visit.reason = (
+            visit = replace(visit, state="manual", lane=checkpoint.manual_lane, reason=(
                 f"No advance notice for vehicle {event.plate} at {event.checkpoint}: registered and "
                 f"sent to the manual lane {checkpoint.manual_lane} (declaration at the border)."
-            )
+            ))  # fmt: skip
         elif len(notices) > 1:
-            visit.state, visit.lane = "manual", checkpoint.manual_lane
-            visit.reason = (
+            visit = replace(visit, state="manual", lane=checkpoint.manual_lane, reason=(
                 f"Plate {event.plate} matches {len(notices)} active notices "
                 f"({', '.join(n.id for n in notices)}); an officer must establish which applies."
-            )
+            ))  # fmt: skip
         else:
             notice = notices[0]
-            notice.state = "used"
-            visit.notice_id, visit.applications = notice.id, notice.applications
-            ready = self.store.decided_at(s, json.loads(notice.applications))
-            visit.decision_ready_on_arrival = ready is not None and ready <= event.measured_at
-            visit.decision_ready_at = ready
-        s.add(visit)
-        s.flush()
+            u.visits.use_notice(notice.id)
+            ready = u.applications.decided_at(notice.applications)
+            visit = replace(
+                visit, notice_id=notice.id, applications=notice.applications,
+                decision_ready_on_arrival=ready is not None and ready <= event.measured_at,
+                decision_ready_at=ready,
+            )  # fmt: skip
+        u.visits.add(visit)
         return visit
 
-    def _visit_for(self, s: Session, event: StageEvent) -> CheckpointVisitRow:
-        visit = self.store.open_visit(s, event.checkpoint, event.plate)
+    def _visit_for(self, u: CheckpointUnit, event: StageEvent) -> Visit:
+        visit = u.visits.open_visit(event.checkpoint, event.plate)
         if visit is None:
             raise StageOutOfOrder(
                 f"Vehicle {event.plate} has no entry registration at {event.checkpoint}; the "
                 f"{event.stage} reading cannot come first."
             )
-        stages = json.loads(visit.stages)
-        if event.stage in stages:
+        if visit.stage(event.stage) is not None:
             raise StageRepeated(
                 f"Stage {event.stage} of visit {visit.id} was already recorded.", visit=visit.id
             )
-        missing = [st for st in STAGES[: STAGES.index(event.stage)] if st not in stages]
+        missing = [st for st in STAGES[: STAGES.index(event.stage)] if visit.stage(st) is None]
         if missing:
             raise StageOutOfOrder(
                 f"Stage {event.stage} of visit {visit.id} came before {', '.join(missing)}.",
@@ -173,91 +170,84 @@ class CheckpointService:
             )  # fmt: skip
         return visit
 
-    def _measure(self, s: Session, visit: CheckpointVisitRow, event: StageEvent) -> dict[str, Any]:
-        declared = None
-        if visit.notice_id is not None:
-            vehicle = json.loads(s.get_one(ArrivalNoticeRow, visit.notice_id).details)["vehicle"]
-            declared = Declared(float(vehicle["declared_gross_kg"]), int(vehicle["axles"]))
+    def _measure(
+        self, u: CheckpointUnit, visit: Visit, event: StageEvent
+    ) -> tuple[Visit, dict[str, Any]]:
+        declared = None if visit.notice_id is None else u.visits.notice(visit.notice_id).declared
         findings = evaluate(self.rules, event.stage, event.readings, declared)
-        known = json.loads(visit.findings)
+        known = list(visit.findings)
         for finding in findings:
-            for application_id in json.loads(visit.applications):
-                self.store.set_inspection(s, application_id, finding, self.decide)
-            known.append({"id": f"F{len(known) + 1}", **asdict(finding), "status": "open"})
-        stages = json.loads(visit.stages)
-        stages[event.stage] = _stage(event, "finding" if findings else "passed")
-        visit.stages, visit.findings = json.dumps(stages), json.dumps(known)
+            for application_id in visit.applications:
+                u.applications.inspect(application_id, finding)
+            known.append(GateFinding.of(len(known) + 1, finding))
+        visit = replace(
+            visit, stages=(*visit.stages, _stage(event, "finding" if findings else "passed")),
+            findings=tuple(known),
+        )  # fmt: skip
         answer: dict[str, Any] = {"visit": visit.id, "stage": event.stage, "lane": visit.lane}
         if findings:
             first = findings[0]
             if visit.state != "manual":
-                visit.state, visit.reason = "directed", first.inspection
+                visit = replace(visit, state="directed", reason=first.inspection)
             answer |= {"status": "finding", "findings": [asdict(f) for f in findings],
                        "direction": {"lane": first.lane, "agency": first.agency, "why": first.why}}  # fmt: skip
         else:
             answer["status"] = "manual" if visit.state == "manual" else "passed"
-        return answer
+        return visit, answer
 
     def _exit(
-        self, s: Session, visit: CheckpointVisitRow, event: StageEvent, device: Device
-    ) -> dict[str, Any]:
-        visit.exit_requested_at = visit.exit_requested_at or event.measured_at
-        verdict = self._verdict(s, visit)
+        self, u: CheckpointUnit, visit: Visit, event: StageEvent, device: Device
+    ) -> tuple[Visit, dict[str, Any]]:
+        visit = replace(visit, exit_requested_at=visit.exit_requested_at or event.measured_at)
+        visit, verdict = self._verdict(u, visit)
         answer: dict[str, Any] = {"visit": visit.id, "stage": "exit", "lane": visit.lane}
         if verdict.kind != "open":
             status = {"wait": "wait", "manual": "manual"}.get(verdict.kind, "directed")
-            return answer | {"status": status, "direction": verdict.direction()}
-        stages = json.loads(visit.stages)
-        stages["exit"] = _stage(event, "passed")
-        visit.stages = json.dumps(stages)
-        command = self.open_barrier(s, visit, event.measured_at, "automatic", None, device.slug)
-        return answer | {"status": "open-barrier", "barrier_command": command}
+            return visit, answer | {"status": status, "direction": verdict.direction()}
+        visit = replace(visit, stages=(*visit.stages, _stage(event, "passed")))
+        visit, command = self.open_barrier(u, visit, event.measured_at, "automatic", None,
+                                           device.slug)  # fmt: skip
+        return visit, answer | {"status": "open-barrier", "barrier_command": command}
 
-    def _verdict(self, s: Session, visit: CheckpointVisitRow) -> permits.ExitVerdict:
-        stages = json.loads(visit.stages)
-        apps = json.loads(visit.applications)
+    def _verdict(self, u: CheckpointUnit, visit: Visit) -> tuple[Visit, permits.ExitVerdict]:
+        apps = visit.applications
         open_findings = [
-            permits.OpenFinding(f["agency"], f["lane"], f"{f['why']} {f['detail']}")
-            for f in json.loads(visit.findings) if f["status"] == "open"
+            permits.OpenFinding(f.agency, f.lane, f"{f.why} {f.detail}")
+            for f in visit.findings if f.status == "open"
         ]  # fmt: skip
         if visit.decision_ready_at is None and apps:
-            visit.decision_ready_at = self.store.decided_at(s, apps)
-        return permits.exit_verdict(
+            visit = replace(visit, decision_ready_at=u.applications.decided_at(apps))
+        return visit, permits.exit_verdict(
             manual_reason=visit.reason if visit.state == "manual" else None,
             manual_lane=self.registry.checkpoints[visit.checkpoint].manual_lane,
-            stages_passed={st for st, v in stages.items() if v["status"] in ("passed", "finding")},
+            stages_passed={m.stage for m in visit.stages if m.status in ("passed", "finding")},
             findings=open_findings,
-            decisions=self.store.decisions(s, apps),
+            decisions=u.applications.decisions(apps),
         )
 
-    def open_barrier(self, s: Session, visit: CheckpointVisitRow, at: dt.datetime, kind: str,
-                      officer: str | None, to: str) -> str:  # fmt: skip
-        import base64
-
-        apps = json.loads(visit.applications)
+    def open_barrier(self, u: CheckpointUnit, visit: Visit, at: dt.datetime, kind: str,
+                     officer: str | None, to: str) -> tuple[Visit, str]:  # fmt: skip
+        """Sign the barrier command and record it; the visit exits (the caller saves it) and a
+        declared transit along a known corridor opens. Returns the visit and the command."""
+        apps = visit.applications
         xml = permits.barrier_command(
             self.identity, checkpoint=visit.checkpoint, lane=visit.lane, plate=visit.plate,
             visit_id=visit.id, applications=apps, kind=kind, issued_at=at, cleared_by=officer,
         )  # fmt: skip
-        self.store.record(s, apps[0] if apps else None,
-                          Message("barrier-command", "out", f"device:{to}", "application/xml", xml))  # fmt: skip
-        visit.state, visit.exited_at, visit.exit_kind, visit.cleared_by = (
-            "exited",
-            at,
-            kind,
-            officer,
-        )
+        u.record(apps[0] if apps else None,
+                 Message("barrier-command", "out", f"device:{to}", "application/xml", xml))  # fmt: skip
+        visit = replace(visit, state="exited", exited_at=at, exit_kind=kind, cleared_by=officer)
         if visit.notice_id is not None:
-            transit = json.loads(s.get_one(ArrivalNoticeRow, visit.notice_id).details)["transit"]
-            if transit and transit["corridor"] in self.transits.corridors:
-                self.transits.open(s, plate=visit.plate, notice_id=visit.notice_id,
-                                   application_id=apps[0] if apps else None, transit=transit, at=at)  # fmt: skip
-        return base64.b64encode(xml).decode("ascii")
+            plan = u.visits.notice(visit.notice_id).transit
+            if plan and plan.corridor in self.transits.corridors:
+                self.transits.open(u, plate=visit.plate, notice_id=visit.notice_id,
+                                   application_id=apps[0] if apps else None, plan=plan, at=at)  # fmt: skip
+        return visit, base64.b64encode(xml).decode("ascii")
 
     @staticmethod
-    def _entry_answer(visit: CheckpointVisitRow) -> dict[str, Any]:
+    def _entry_answer(visit: Visit) -> dict[str, Any]:
         answer: dict[str, Any] = {"visit": visit.id, "stage": "entry", "lane": visit.lane,
-                                  "notice": visit.notice_id, "applications": json.loads(visit.applications)}  # fmt: skip
+                                  "notice": visit.notice_id, "applications": list(visit.applications)}  # fmt: skip
         if visit.state == "manual":
             return answer | {
                 "status": "manual",
@@ -282,14 +272,9 @@ class CheckpointService:
             self, visit_id, finding_id, officer, cleared=cleared, note=note
         )
 
-    def visit(self, visit_id: str) -> dict[str, Any]:
+    def visit(self, visit_id: str) -> Visit:
         return officers.visit(self, visit_id)
 
 
-def _stage(event: StageEvent, status: str) -> dict[str, str]:
-    return {
-        "at": event.measured_at.isoformat(),
-        "status": status,
-        "event": event.event_id,
-        "lane": event.lane,
-    }
+def _stage(event: StageEvent, status: str) -> StageMark:
+    return StageMark(event.stage, event.measured_at, status, event.event_id, event.lane)

@@ -5,19 +5,26 @@ OMC, and close the transit when the vehicle reaches its exit checkpoint."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from dataclasses import dataclass, replace
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from gateway.checkpoint.errors import DeviceNotForThis, EventIdReused, NoOpenTransit
 from gateway.checkpoint.events import Position
+from gateway.checkpoint.ports import CheckpointUnit, CheckpointUnits
 from gateway.checkpoint.registry import TRACKER, Device
-from gateway.checkpoint.store import CheckpointStore, new_id
 from gateway.checkpoint.transit import Alert, Corridor, Track, judge, overdue
-from gateway.storage.models import DeviceEventRow, TransitPositionRow, TransitRow
-from gateway.storage.repository import Message, sha256_hex, utc
+from gateway.checkpoint.views import (
+    DeviceEventRecord,
+    TrackPoint,
+    Transit,
+    TransitAlert,
+    TransitPlan,
+    new_id,
+)
+from gateway.clock import Clock
+from gateway.trail.messages import Message
 
 OMC = "omc"  # the Operative Management Centre: where alerts go
 
@@ -26,56 +33,65 @@ def _json(data: object) -> bytes:
     return json.dumps(data, sort_keys=True).encode()
 
 
+@dataclass(frozen=True)
+class TrackedTransit:
+    """A transit and its track, as an officer or the OMC reads it."""
+
+    transit: Transit
+    track: tuple[TrackPoint, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.transit.as_dict(self.track)
+
+
 class TransitMonitor:
-    def __init__(self, store: CheckpointStore, corridors: dict[str, Corridor]) -> None:
-        self.store = store
+    def __init__(
+        self, units: CheckpointUnits, clock: Clock, corridors: dict[str, Corridor]
+    ) -> None:
+        self.units = units
+        self.clock = clock
         self.corridors = corridors
 
     def open(
-        self, s: Session, *, plate: str, notice_id: str, application_id: str | None,
-        transit: dict[str, Any], at: dt.datetime,
+        self, u: CheckpointUnit, *, plate: str, notice_id: str, application_id: str | None,
+        plan: TransitPlan, at: dt.datetime,
     ) -> str:  # fmt: skip
-        corridor = self.corridors[transit["corridor"]]
-        row = TransitRow(
+        corridor = self.corridors[plan.corridor]
+        transit = Transit(
             id=new_id("TRN", at),
             plate=plate,
             notice_id=notice_id,
             application_id=application_id,
             corridor=corridor.spec.id,
-            exit_checkpoint=transit["exit_checkpoint"],
+            exit_checkpoint=plan.exit_checkpoint,
             state="open",
             started_at=at,
             due_by=at + dt.timedelta(hours=corridor.spec.max_duration_hours),
             seal="closed",
-            alerts="[]",
         )
-        s.add(row)
-        body = _json({"transit": row.id, "plate": plate, "corridor": row.corridor,
-                      "exit_checkpoint": row.exit_checkpoint, "due_by": row.due_by.isoformat()})  # fmt: skip
-        self.store.record(
-            s, application_id, Message("transit-opened", "out", OMC, "application/json", body)
-        )
-        return row.id
+        u.transits.add(transit)
+        body = _json({"transit": transit.id, "plate": plate, "corridor": transit.corridor,
+                      "exit_checkpoint": transit.exit_checkpoint,
+                      "due_by": transit.due_by.isoformat()})  # fmt: skip
+        u.record(application_id, Message("transit-opened", "out", OMC, "application/json", body))
+        return transit.id
 
-    def close_at(self, s: Session, checkpoint: str, plate: str, at: dt.datetime) -> str | None:
+    def close_at(
+        self, u: CheckpointUnit, checkpoint: str, plate: str, at: dt.datetime
+    ) -> str | None:
         """The vehicle reached `checkpoint`: close its open transit if that is its exit."""
-        row = s.scalars(
-            select(TransitRow).where(
-                TransitRow.plate == plate,
-                TransitRow.state == "open",
-                TransitRow.exit_checkpoint == checkpoint,
-            )
-        ).first()
-        if row is None:
+        transit = u.transits.open_to(checkpoint, plate)
+        if transit is None:
             return None
-        row.state, row.closed_at = "closed", at
+        u.transits.save(replace(transit, state="closed", closed_at=at))
         body = _json(
-            {"transit": row.id, "plate": plate, "closed_at": at.isoformat(), "at": checkpoint}
+            {"transit": transit.id, "plate": plate, "closed_at": at.isoformat(), "at": checkpoint}
         )
-        self.store.record(
-            s, row.application_id, Message("transit-closed", "out", OMC, "application/json", body)
+        u.record(
+            transit.application_id,
+            Message("transit-closed", "out", OMC, "application/json", body),
         )
-        return row.id
+        return transit.id
 
     def record_position(
         self, device: Device, fix: Position, body: bytes
@@ -85,111 +101,92 @@ class TransitMonitor:
         nothing and leaves no record."""
         if device.stage != TRACKER:
             raise DeviceNotForThis(f"Device {device.slug} is not a transit tracker.")
-        now = self.store.clock()
-        digest = sha256_hex(body)
-        with self.store.transaction() as s:
-            seen = s.get(DeviceEventRow, fix.event_id)
+        now = self.clock()
+        digest = hashlib.sha256(body).hexdigest()
+        with self.units.unit() as u:
+            seen = u.events.seen(fix.event_id)
             if seen is not None:
                 if seen.body_sha256 != digest:
                     raise EventIdReused(
                         f"Event id {fix.event_id} was already used for another report."
                     )
-                return json.loads(seen.answer), False
-            row = s.scalars(
-                select(TransitRow).where(TransitRow.plate == fix.plate, TransitRow.state == "open")
-            ).first()
-            if row is None:
+                return seen.answer, False
+            transit = u.transits.open_of(fix.plate)
+            if transit is None:
                 raise NoOpenTransit(f"No transit is open for vehicle {fix.plate}.")
-            corridor = self.corridors[row.corridor]
-            judgement = judge(corridor, self._track(row), fix, now)
-            self.store.record(
-                s, row.application_id,
+            corridor = self.corridors[transit.corridor]
+            judgement = judge(corridor, _track(transit), fix, now)
+            u.record(
+                transit.application_id,
                 Message("gnss-position", "in", f"device:{device.slug}", "application/json", body, device.slug),
             )  # fmt: skip
             if judgement.accepted:
-                s.add(TransitPositionRow(transit_id=row.id, at=fix.at, lat=fix.lat, lon=fix.lon,
-                                         seal=fix.seal, offset_m=judgement.offset_m or 0.0))  # fmt: skip
-                row.last_lat, row.last_lon, row.last_at = fix.lat, fix.lon, fix.at
-                row.stopped_since, row.seal = judgement.stopped_since, fix.seal
-            raised = self._raise(s, row, judgement.alerts, fix.at)
+                u.transits.add_position(transit.id, TrackPoint(fix.at, fix.lat, fix.lon, fix.seal,
+                                                               judgement.offset_m or 0.0))  # fmt: skip
+                transit = replace(
+                    transit, last_lat=fix.lat, last_lon=fix.lon, last_at=fix.at,
+                    stopped_since=judgement.stopped_since, seal=fix.seal,
+                )  # fmt: skip
+            transit, raised = self._raise(u, transit, judgement.alerts, fix.at)
+            u.transits.save(transit)
             answer = {
-                "transit": row.id,
+                "transit": transit.id,
                 "accepted": judgement.accepted,
                 "offset_m": round(judgement.offset_m, 1)
                 if judgement.offset_m is not None
                 else None,
                 "alerts": raised,
             }
-            s.add(DeviceEventRow(event_id=fix.event_id, device=device.slug, visit_id=row.id,
-                                 stage="position", body_sha256=digest, answer=json.dumps(answer),
-                                 received_at=now))  # fmt: skip
+            u.events.add(DeviceEventRecord(fix.event_id, device.slug, transit.id, "position",
+                                           digest, answer, now))  # fmt: skip
             return answer, True
 
     def sweep_overdue(self) -> list[dict[str, Any]]:
         """Raise the overdue alert for every open transit past its due time (run periodically)."""
-        now = self.store.clock()
+        now = self.clock()
         raised: list[dict[str, Any]] = []
-        with self.store.transaction() as s:
-            for row in s.scalars(select(TransitRow).where(TransitRow.state == "open")):
-                raised += self._raise(s, row, overdue(self._track(row), now), now)
+        with self.units.unit() as u:
+            for transit in u.transits.all_open():
+                changed, new = self._raise(u, transit, overdue(_track(transit), now), now)
+                if new:
+                    u.transits.save(changed)
+                raised += new
         return raised
 
-    def transit(self, transit_id: str) -> dict[str, Any] | None:
-        with self.store.transaction() as s:
-            row = s.get(TransitRow, transit_id)
-            if row is None:
+    def transit(self, transit_id: str) -> TrackedTransit | None:
+        with self.units.unit() as u:
+            transit = u.transits.transit(transit_id)
+            if transit is None:
                 return None
-            track = s.scalars(
-                select(TransitPositionRow).where(TransitPositionRow.transit_id == transit_id)
-                .order_by(TransitPositionRow.at)
-            )  # fmt: skip
-            return {
-                "id": row.id, "plate": row.plate, "corridor": row.corridor, "state": row.state,
-                "exit_checkpoint": row.exit_checkpoint, "seal": row.seal,
-                "started_at": _iso(row.started_at), "due_by": _iso(row.due_by),
-                "closed_at": _iso(row.closed_at), "alerts": json.loads(row.alerts),
-                "track": [{"at": _iso(p.at), "lat": p.lat, "lon": p.lon, "seal": p.seal,
-                           "offset_m": round(p.offset_m, 1)} for p in track],
-            }  # fmt: skip
+            return TrackedTransit(transit, u.transits.track(transit_id))
 
     def open_transit_for(self, plate: str) -> str | None:
-        with self.store.transaction() as s:
-            return s.scalars(
-                select(TransitRow.id).where(TransitRow.plate == plate, TransitRow.state == "open")
-            ).first()
-
-    @staticmethod
-    def _track(row: TransitRow) -> Track:
-        alerted = frozenset(a["key"] for a in json.loads(row.alerts))
-        return Track(row.last_lat, row.last_lon, utc(row.last_at), utc(row.stopped_since),
-                     row.seal, utc(row.due_by) or row.due_by, alerted)  # fmt: skip
+        with self.units.unit() as u:
+            transit = u.transits.open_of(plate)
+            return None if transit is None else transit.id
 
     def _raise(
-        self, s: Session, row: TransitRow, alerts: list[Alert], at: dt.datetime
-    ) -> list[dict[str, Any]]:
-        known = json.loads(row.alerts)
+        self, u: CheckpointUnit, transit: Transit, alerts: list[Alert], at: dt.datetime
+    ) -> tuple[Transit, list[dict[str, Any]]]:
+        """Record the alerts not raised before for this transit; returns the transit with them
+        and what was raised."""
+        known = {a.key for a in transit.alerts}
         new = [
-            {
-                "kind": a.kind,
-                "detail": a.detail,
-                "key": a.key,
-                "at": at.isoformat(),
-                "transit": row.id,
-                "plate": row.plate,
-            }
+            TransitAlert(a.kind, a.detail, a.key, at, transit.id, transit.plate)
             for a in alerts
-            if a.key not in {k["key"] for k in known}
+            if a.key not in known
         ]
         for alert in new:
-            self.store.record(
-                s,
-                row.application_id,
-                Message("transit-alert", "out", OMC, "application/json", _json(alert)),
+            u.record(
+                transit.application_id,
+                Message("transit-alert", "out", OMC, "application/json", _json(alert.as_dict())),
             )
         if new:
-            row.alerts = json.dumps(known + new)
-        return new
+            transit = replace(transit, alerts=(*transit.alerts, *new))
+        return transit, [a.as_dict() for a in new]
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    return (utc(moment) or moment).isoformat() if moment is not None else None
+def _track(transit: Transit) -> Track:
+    alerted = frozenset(a.key for a in transit.alerts)
+    return Track(transit.last_lat, transit.last_lon, transit.last_at, transit.stopped_since,
+                 transit.seal, transit.due_by, alerted)  # fmt: skip

@@ -9,11 +9,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.bootstrap import Services
 from gateway.checkpoint.device_auth import authenticate_device
 from gateway.checkpoint.errors import InvalidEvent
 from gateway.checkpoint.events import MAX_BODY, parse_position, parse_stage_event
@@ -23,6 +22,9 @@ from gateway.limits import CHECKPOINT, NOTE, PERSON, RECORD_ID
 from gateway.web.bearer import bearer_token_in
 from gateway.web.body import read_body
 from gateway.web.params import check_text, path_text, query_text
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/api/v1/checkpoint")
 
@@ -89,7 +91,7 @@ def position() -> tuple[Response, int]:
 @bp.get("/visits/<visit_id>")
 def visit(visit_id: str) -> Response:
     _require_officer()
-    return jsonify(_services().checkpoint.service.visit(_record_id(visit_id, "visit")))
+    return jsonify(_services().checkpoint.service.visit(_record_id(visit_id, "visit")).as_dict())
 
 
 def _officer_form() -> dict[str, Any]:
@@ -154,7 +156,7 @@ def transit(transit_id: str) -> Response:
     found = _services().checkpoint.transits.transit(_record_id(transit_id, "transit"))
     if found is None:
         raise NotFound(f"There is no transit {transit_id}.")
-    return jsonify(found)
+    return jsonify(found.as_dict())
 
 
 @bp.post("/transits/sweep")

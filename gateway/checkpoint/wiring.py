@@ -11,12 +11,12 @@ from gateway.checkpoint.gate_rules import GateRule, load_gate_rules
 from gateway.checkpoint.notices import NoticeIntake, load_notice_schema
 from gateway.checkpoint.registry import CheckpointRegistry, load_registry
 from gateway.checkpoint.service import CheckpointService
-from gateway.checkpoint.store import CheckpointStore
 from gateway.checkpoint.transit import load_corridors
 from gateway.checkpoint.transit_service import TransitMonitor
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.decision.document import make_decider
+from gateway.storage.checkpoint import CheckpointStore
 from gateway.trust.certificates import TrustStore
 from gateway.trust.representatives import Representatives
 from gateway.trust.xmlsig import SigningIdentity
@@ -44,8 +44,10 @@ def build_checkpoint(
     registry = load_registry(config.mappings_dir / "checkpoints.toml", config.pki_dir)
     rules = load_gate_rules(config.mappings_dir / "gate_rules.toml")
     corridors = load_corridors(config.mappings_dir / "corridors", registry.checkpoints)
-    store = CheckpointStore(engine, clock)
-    transits = TransitMonitor(store, corridors)
+    # The one object that implements the checkpoint's ports (gateway.checkpoint.ports) on the
+    # database; it composes and signs decisions again when a gate finding changes a case.
+    store = CheckpointStore(engine, clock, decide=make_decider(identity, clock))
+    transits = TransitMonitor(store, clock, corridors)
     notices = NoticeIntake(
         schema=load_notice_schema(config.wsdl_dir / "checkpoint" / "notice.xsd"),
         trust=trust,
@@ -57,11 +59,11 @@ def build_checkpoint(
         max_bytes=config.max_body_bytes,
     )
     service = CheckpointService(
-        store=store,
+        units=store,
+        clock=clock,
         registry=registry,
         rules=rules,
         identity=identity,
-        decide=make_decider(identity, clock),
         transits=transits,
     )
     return CheckpointParts(registry, rules, store, notices, service, transits)

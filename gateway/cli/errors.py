@@ -16,8 +16,6 @@ from urllib.parse import urlsplit
 
 import click
 import requests
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from gateway.errors import GatewayError
 
@@ -41,7 +39,10 @@ class FriendlyGroup(click.Group):
 def explain(exc: BaseException) -> str | None:
     """The sentence for an expected failure, or None for a bug."""
     from gateway.cli.client import ApiProblem
+    from gateway.storage.errors import unusable
 
+    if (sentence := unusable(exc, os.environ.get("NSW_DATABASE_URL", ""))) is not None:
+        return sentence
     if isinstance(exc, GatewayError):
         return exc.detail
     if isinstance(exc, ApiProblem):
@@ -53,10 +54,6 @@ def explain(exc: BaseException) -> str | None:
         )
     if isinstance(exc, requests.Timeout):
         return f"The gateway at {_where(exc)} did not answer in time; try again, or check its log."
-    if isinstance(exc, DBAPIError):
-        return database_sentence(exc)
-    if isinstance(exc, ArgumentError):
-        return f"NSW_DATABASE_URL is not a database URL ({exc}); e.g. sqlite:///var/nsw.db."
     if isinstance(exc, json.JSONDecodeError):
         return f"That file is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
     if isinstance(exc, OSError) and exc.filename is not None:
@@ -77,30 +74,12 @@ def explain(exc: BaseException) -> str | None:
 
 def _sqlite_file() -> Path | None:
     """The SQLite file NSW_DATABASE_URL names, if it names one."""
-    try:
-        url = make_url(os.environ.get("NSW_DATABASE_URL", ""))
-    except ArgumentError:
-        return None
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database)
+    from gateway.storage.errors import sqlite_file
+
+    return sqlite_file(os.environ.get("NSW_DATABASE_URL", ""))
 
 
 def _where(exc: requests.RequestException) -> str:
     url = getattr(exc.request, "url", None) or ""
     parts = urlsplit(str(url))
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "the gateway's URL"
-
-
-def database_sentence(exc: DBAPIError) -> str:
-    """Which database could not be used and why, without its password."""
-    raw = os.environ.get("NSW_DATABASE_URL", "")
-    try:
-        shown = make_url(raw).render_as_string(hide_password=True) if raw else "the default"
-    except ArgumentError:
-        shown = raw
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-    return (
-        f"The database {shown} cannot be used: {reason}. Check NSW_DATABASE_URL (host, port, "
-        "database name, user) and that the database exists and is running."
-    )

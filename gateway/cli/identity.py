@@ -3,31 +3,26 @@ requests to read applications. Both write the gateway's database (NSW_DATABASE_U
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
 
 from gateway.config import load_config
 from gateway.domain.identifiers import Bin
 from gateway.errors import InvalidValue
 
+if TYPE_CHECKING:
+    from gateway.trust.wiring import Registries
+
 ROLES = ("customs-representative", "carrier")
 
 
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    from gateway.storage.db import make_engine
-    from gateway.storage.migrate import upgrade
+def _registries() -> AbstractContextManager[Registries]:
+    from gateway.trust.wiring import registries
 
-    engine = make_engine(load_config().database_url)
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
+    return registries(load_config().database_url)
 
 
 def _bin(value: str) -> Bin:
@@ -49,13 +44,12 @@ def representatives() -> None:
 @click.option("--note", default="", help="E.g. the power of attorney's number and date.")
 def representatives_add(principal_bin: str, representative_bin: str, role: str, note: str) -> None:
     """Register REPRESENTATIVE_BIN to act for PRINCIPAL_BIN."""
-    from gateway.clock import system_clock
-    from gateway.trust.representatives import Representatives, Role
+    from gateway.trust.representatives import Role
 
     principal, representative = _bin(principal_bin), _bin(representative_bin)
-    with _engine() as engine:
+    with _registries() as registries:
         try:
-            made = Representatives(engine, system_clock).register(
+            made = registries.representatives.register(
                 principal,
                 representative,
                 Role(role),
@@ -73,12 +67,11 @@ def representatives_add(principal_bin: str, representative_bin: str, role: str, 
 @click.option("--role", type=click.Choice(ROLES), help="Only this role (default: every role).")
 def representatives_revoke(principal_bin: str, representative_bin: str, role: str | None) -> None:
     """End REPRESENTATIVE_BIN's registrations for PRINCIPAL_BIN."""
-    from gateway.clock import system_clock
-    from gateway.trust.representatives import Representatives, Role
+    from gateway.trust.representatives import Role
 
     principal, representative = _bin(principal_bin), _bin(representative_bin)
-    with _engine() as engine:
-        ended = Representatives(engine, system_clock).revoke(
+    with _registries() as registries:
+        ended = registries.representatives.revoke(
             principal,
             representative,
             Role(role) if role else None,
@@ -92,11 +85,10 @@ def representatives_revoke(principal_bin: str, representative_bin: str, role: st
 @click.option("--bin", "bin_", help="Only registrations where this BIN is either party.")
 @click.option("--all", "everything", is_flag=True, help="Include revoked registrations.")
 def representatives_list(bin_: str | None, everything: bool) -> None:
-    from gateway.clock import iso, system_clock
-    from gateway.trust.representatives import Representatives
+    from gateway.clock import iso
 
-    with _engine() as engine:
-        rows = Representatives(engine, system_clock).list(bin_, include_revoked=everything)
+    with _registries() as registries:
+        rows = registries.representatives.list(bin_, include_revoked=everything)
     for r in rows:
         until = f" revoked {iso(r.revoked_at)}" if r.revoked_at else ""
         click.echo(
@@ -116,7 +108,6 @@ def traders_register(cert: Path) -> None:
     from gateway.clock import system_clock
     from gateway.errors import GatewayError
     from gateway.trust.certificates import TrustStore, load_certificates
-    from gateway.trust.trader_keys import TraderCertificates
 
     config = load_config()
     certificates = load_certificates(cert)
@@ -127,8 +118,8 @@ def traders_register(cert: Path) -> None:
         raise click.ClickException(exc.detail) from exc
     if signer.bin is None:
         raise click.ClickException("the certificate names no BIN (subject OU=BIN…)")
-    with _engine() as engine:
-        made = TraderCertificates(engine, system_clock).register(signer, "operator")
+    with _registries() as registries:
+        made = registries.trader_certs.register(signer, "operator")
     state = "registered" if made else "was already registered"
     click.echo(f"{signer.fingerprint_sha256} ({signer.subject}) {state} for BIN {signer.bin}")
 
@@ -136,10 +127,9 @@ def traders_register(cert: Path) -> None:
 @traders.command("list")
 @click.option("--bin", "bin_", help="Only this BIN's certificates.")
 def traders_list(bin_: str | None) -> None:
-    from gateway.clock import iso, system_clock
-    from gateway.trust.trader_keys import TraderCertificates
+    from gateway.clock import iso
 
-    with _engine() as engine:
-        rows = TraderCertificates(engine, system_clock).list(bin_)
+    with _registries() as registries:
+        rows = registries.trader_certs.list(bin_)
     for r in rows:
         click.echo(f"{r.fingerprint} BIN {r.bin} {r.source:<10} {iso(r.registered_at)} {r.subject}")

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import click
 from lxml import etree
 
-from gateway.billing.cli import pay, payments
 from gateway.cli.applications import applications
 from gateway.cli.errors import FriendlyGroup
 from gateway.cli.identity import representatives, traders
@@ -25,6 +24,7 @@ from gateway.cli.options import (
     signing_identity,
     trader_client,
 )
+from gateway.cli.payments import pay, payments
 from gateway.cli.serve import serve
 from gateway.cli.signals import stop_on_signals
 from gateway.config import load_config
@@ -276,8 +276,7 @@ def cases_list(state: str | None) -> None:
     with configured_services() as services:
         for case in services.store.cases(state):
             click.echo(
-                f"{case['id']:<36} {case['state']:<11} attempts={case['attempts']} "
-                f"{case['last_error'] or ''}"
+                f"{case.id:<36} {case.state:<11} attempts={case.attempts} {case.last_error or ''}"
             )
 
 

@@ -75,8 +75,8 @@ def notifications_list(state: str | None) -> None:
     with configured_services() as services:
         for n in services.notifications.listing(state):
             click.echo(
-                f"{n['id']:>6} {n['application_id']:<24} {n['state']:<9} "
-                f"attempts={n['attempts']} {n['url']} {n['last_error'] or ''}"
+                f"{n.id:>6} {n.application_id:<24} {n.state:<9} "
+                f"attempts={n.attempts} {n.url} {n.last_error or ''}"
             )
 
 

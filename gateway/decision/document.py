@@ -7,17 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lxml import etree
 
 from gateway.clock import iso
+from gateway.decision.ports import Decide, DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, Decision, Verdict, compose
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
-
-if TYPE_CHECKING:
-    from gateway.storage.models import ApplicationRow
-    from gateway.storage.repository import Decide
 
 NS = "urn:kz:nsw:decision:1"
 
@@ -124,9 +121,11 @@ def signed_decision(
 
 
 def make_decider(identity: SigningIdentity, clock: Callable[[], dt.datetime]) -> Decide:
-    """The `Decide` callback the outbox store runs inside the transaction that settles a case."""
+    """The `Decide` callback the outbox store runs inside the transaction that settles a case:
+    given the application's facts and every case, the verdict and the signed decision, or None
+    while a case is open."""
 
-    def decide(app: ApplicationRow, cases: list[CaseResult]) -> tuple[str, bytes] | None:
+    def decide(app: DecisionSubject, cases: list[CaseResult]) -> tuple[str, bytes] | None:
         decision = compose(cases)
         if decision is None:
             return None
@@ -135,10 +134,10 @@ def make_decider(identity: SigningIdentity, clock: Callable[[], dt.datetime]) ->
             decision = Decision(Verdict.RELEASED, decision.cases)
         xml = signed_decision(
             identity,
-            application_id=app.id,
+            application_id=app.application_id,
             declarant_bin=app.declarant_bin,
             trader_reference=app.trader_reference,
-            application_sha256=app.body_sha256,
+            application_sha256=app.application_sha256,
             decision=decision,
             decided_at=clock(),
         )

@@ -27,9 +27,21 @@ def load_agency_specs(
                 mapping_dir=mappings_dir / "agencies" / code,
                 contract=project_root / entry["contract"],
                 timeout_s=float(entry.get("timeout_s", 10)),
+                officer=str(entry.get("officer", "")),
             )
             for code, entry in raw.items()
         }
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
+
+
+def standin_agencies(mappings_dir: Path) -> dict[str, str]:
+    """Code -> protocol of every agency of agencies.toml, in file order: the stand-ins that
+    `nsw standins` and `nsw demo` start (one `python -m simulators CODE` each)."""
+    path = mappings_dir / "agencies.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))["agencies"]
+        return {code: str(entry["protocol"]) for code, entry in raw.items()}
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
 

@@ -11,8 +11,9 @@ agency's pinned certificate and hands the verified answer here. `CallbackService
      written;
    - the case is granted or refused with a different answer: `LateAnswer`, nothing written;
    - otherwise (queued, pending, escalated, or held for inspection and now decided): recorded;
-4. records it in one transaction with `OutboxStore.update_case`: the raw callback bytes as a
-   message of kind "callback", the case fields, any open delivery closed, the decision composed.
+4. records it in the same transaction (`CallbackCases.answer_case`, gateway/fanout/ports.py): the
+   raw callback bytes as a message of kind "callback", the case fields, any open delivery closed,
+   the decision composed.
 
 Out of order: a callback may overtake the synchronous answer (the case is still queued, its
 delivery in flight). It is accepted and settles the case; the dispatcher then finds the case
@@ -23,19 +24,23 @@ synchronous bytes only.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
-from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencySpec, Outcome
-from adapters.credentials import Credentials, load_certificate
+from adapters.base import (
+    AgencyAdapter,
+    AgencyAnswer,
+    AgencyCallFailed,
+    AgencySpec,
+    Credentials,
+    Outcome,
+)
 from gateway.config import Config
+from gateway.decision.ports import Decide
 from gateway.decision.rules import CaseState
 from gateway.errors import ConfigurationError
 from gateway.fanout.callback_errors import (
@@ -44,9 +49,8 @@ from gateway.fanout.callback_errors import (
     NotYourCase,
     UnknownCase,
 )
-from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
-from gateway.storage.outbox import OutboxStore
-from gateway.storage.repository import Decide, Message, sha256_hex
+from gateway.fanout.ports import CallbackCases, CaseUpdate, CaseView
+from gateway.trail.messages import Message, sha256_hex
 
 SOAP_CALLBACK_PATH = "/soap/callbacks"
 REST_CALLBACK_PATH = "/api/v1/callbacks/"
@@ -60,14 +64,6 @@ def callback_url(public_url: str, spec: AgencySpec) -> str | None:
     if spec.protocol == "soap":
         return base + SOAP_CALLBACK_PATH
     return base + REST_CALLBACK_PATH + spec.code
-
-
-def pinned_certificate(config: Config, code: str) -> x509.Certificate:
-    """The one certificate agency `code` signs with: <pki_dir>/agency-<code>.pem."""
-    try:
-        return load_certificate(config.pki_dir / f"agency-{code}.pem")
-    except ValueError as exc:
-        raise ConfigurationError(f"Agency {code} has no pinned certificate: {exc}") from exc
 
 
 def agency_credentials(
@@ -98,7 +94,7 @@ class CallbackService:
 
     def __init__(
         self,
-        store: OutboxStore,
+        store: CallbackCases,
         adapters: Mapping[str, AgencyAdapter],
         pins: Mapping[str, x509.Certificate],
         decide: Decide,
@@ -119,9 +115,10 @@ class CallbackService:
         self, agency: str, case_id: str, payload: Any, raw: bytes, content_type: str
     ) -> CallbackOutcome:
         """Record a verified answer from `agency` for `case_id`, or raise a `CallbackRefused`."""
-        with self.store.transaction() as s:
+        outcome: list[CallbackOutcome] = []
+
+        def judge(case: CaseView | None) -> CaseUpdate | None:
             # Step 1: the case exists and is this agency's (read again under the row lock).
-            case = _locked_case(s, case_id, self.clock())
             if case is None:
                 raise UnknownCase(f"There is no case {case_id!r}.", case_id=case_id)
             if case.agency != agency:
@@ -140,34 +137,26 @@ class CallbackService:
                     "A callback must carry the final answer, not 'pending'.", case_id=case_id
                 )
             # Step 3: duplicate, late, or to be recorded.
-            state = CaseState(case.state)
+            state = case.state
             if state.settled and _same(case, answer):
-                return CallbackOutcome(case_id, "duplicate", state.value)
+                outcome.append(CallbackOutcome(case_id, "duplicate", state.value))
+                return None
             if state in (CaseState.GRANTED, CaseState.REFUSED):
                 raise LateAnswer(
                     f"Case {case_id} is already {state.value}; a different answer is not taken.",
                     case_id=case_id,
                     state=state.value,
                 )
-            # Step 4: record it, close any open delivery, decide.
-            now = self.clock()
-            for row in s.scalars(
-                select(OutboxRow).where(OutboxRow.case_id == case_id, OutboxRow.done_at.is_(None))
-            ):
-                row.done_at, row.lease_until = now, None
+            # Step 4: record it, close any open delivery, decide (in the same transaction).
             message = Message(
                 "callback", "in", f"agency:{agency}", content_type, raw, case_id=case_id
             )
             new_state = CaseState(answer.outcome.value)
-            self.store.update_case(
-                s,
-                case_id,
-                state=new_state,
-                fields={**answer_fields(answer), "last_error": None},
-                messages=[message],
-                decide=self.decide,
-            )
-            return CallbackOutcome(case_id, "recorded", new_state.value)
+            outcome.append(CallbackOutcome(case_id, "recorded", new_state.value))
+            return CaseUpdate(new_state, {**answer_fields(answer), "last_error": None}, [message])
+
+        self.store.answer_case(case_id, judge, self.decide)
+        return outcome[-1]
 
 
 def answer_fields(answer: AgencyAnswer) -> dict[str, object]:
@@ -184,30 +173,21 @@ def answer_fields(answer: AgencyAnswer) -> dict[str, object]:
     }
 
 
-def _locked_case(s: Session, case_id: str, now: dt.datetime) -> CaseRow | None:
-    """The case, re-read after locking its application row (callbacks and dispatchers settling
-    cases of one application queue on that lock)."""
-    case = s.get(CaseRow, case_id)
-    if case is None:
-        return None
-    s.execute(
-        update(ApplicationRow)
-        .where(ApplicationRow.id == case.application_id)
-        .values(updated_at=now)
-    )
-    s.refresh(case)
-    return case
-
-
-def _same(case: CaseRow, answer: AgencyAnswer) -> bool:
+def _same(case: CaseView, answer: AgencyAnswer) -> bool:
     """Does the recorded case say what `answer` says (outcome, permit, validity, reasons,
     conditions, inspection)? The envelope around it (timestamps, signatures) may differ."""
     valid_until = answer.valid_until.isoformat() if answer.valid_until else None
-    recorded = (case.state, case.permit_number, case.valid_until, case.reasons, case.conditions)
+    recorded = (
+        case.state.value,
+        case.permit_number,
+        case.valid_until,
+        case.reasons,
+        case.conditions,
+    )
     return recorded == (
         answer.outcome.value,
         answer.permit_number,
         valid_until,
-        json.dumps([[r.code, r.text] for r in answer.reasons]),
-        json.dumps(list(answer.conditions)),
+        tuple((r.code, r.text) for r in answer.reasons),
+        tuple(answer.conditions),
     ) and (case.inspection or None) == (answer.inspection or None)

@@ -20,14 +20,15 @@ from typing import Protocol
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.clock import Clock
+from gateway.decision.ports import Decide
 from gateway.decision.rules import CaseState
+from gateway.errors import DatabaseUnavailable
 from gateway.fanout.breakers import Breakers
 from gateway.fanout.callbacks import answer_fields, callback_url
+from gateway.fanout.ports import Claim, Outbox
 from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
 from gateway.observability.request_context import request_id_var
-from gateway.storage.db import disconnect_reason, lost_connection
-from gateway.storage.outbox import OutboxStore
-from gateway.storage.repository import Claim, Decide, Message
+from gateway.trail.messages import Message
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 5.0  # how often a dispatcher escalates cases past their deadline
@@ -64,7 +65,7 @@ def worker_name(index: int = 0) -> str:
 class Dispatcher:
     def __init__(
         self,
-        store: OutboxStore,
+        store: Outbox,
         adapters: Mapping[str, AgencyAdapter],
         decide: Decide,
         clock: Clock,
@@ -300,13 +301,13 @@ def poll(
             handled = runner.step()
             wait_s = 0.0 if handled else idle_wait_s(runner, poll_s)
         except Exception as exc:
-            if lost_connection(exc):
+            if isinstance(exc, DatabaseUnavailable):
                 # A database restart or a killed backend: the next turn gets a fresh connection,
                 # and a claim whose write was lost comes back when its lease runs out.
                 log.warning(
                     "%s: database connection lost (%s); carrying on",
                     runner.name,
-                    disconnect_reason(exc),
+                    exc.reason,
                 )
             else:
                 log.exception("%s: claiming failed", runner.name)

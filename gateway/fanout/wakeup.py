@@ -12,10 +12,7 @@ and a listener thread in every process turns those into signals here.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterable
-
-from sqlalchemy import Engine
 
 OUTBOX = "nsw_outbox"  # deliveries to agencies: dispatchers
 NOTIFICATIONS = "nsw_notifications"  # decisions owed to traders: notifiers
@@ -62,18 +59,3 @@ class Wakeups:
     def signal_all(self) -> None:
         """Everything may have changed (a listener reconnected, the process stops)."""
         self.signal(CHANNELS)
-
-
-_by_engine: weakref.WeakKeyDictionary[Engine, Wakeups] = weakref.WeakKeyDictionary()
-_registry_lock = threading.Lock()
-
-
-def wakeups_for(engine: Engine) -> Wakeups:
-    """The wake-ups of `engine`'s database in this process. Keyed by engine so that every store
-    built on it (outbox, notifications, checkpoint) signals the loops that read it, without each
-    being handed the object; an engine is made once per process by the composition root."""
-    with _registry_lock:
-        found = _by_engine.get(engine)
-        if found is None:
-            found = _by_engine[engine] = Wakeups()
-        return found

@@ -10,10 +10,9 @@ says the same thing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from lxml import etree
 
+from gateway.domain.views import ApplicationStatus
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 NS = "urn:kz:nsw:receipt:1"
@@ -26,13 +25,13 @@ FIELDS = (
 )
 
 
-def render_receipt(application: dict[str, Any]) -> etree._Element:
+def render_receipt(application: ApplicationStatus) -> etree._Element:
     """The unsigned receipt for an application as `Store.application` returns it."""
     root = etree.Element(f"{{{NS}}}Receipt", nsmap={None: NS})
     for tag, key in FIELDS:
-        etree.SubElement(root, f"{{{NS}}}{tag}").text = str(application[key])
+        etree.SubElement(root, f"{{{NS}}}{tag}").text = str(getattr(application, key))
     return root
 
 
-def signed_receipt(identity: SigningIdentity, application: dict[str, Any]) -> bytes:
+def signed_receipt(identity: SigningIdentity, application: ApplicationStatus) -> bytes:
     return sign_enveloped(render_receipt(application), identity)

@@ -19,7 +19,8 @@ from gateway.clock import Clock
 from gateway.domain.application import read_application
 from gateway.errors import ReferenceConflict, SchemaViolation, SignerNotDeclarant
 from gateway.fanout.routing import Rule, route
-from gateway.storage.repository import DuplicateReference, Message, NewApplication, Store
+from gateway.intake.ports import Applications, DuplicateReference, NewApplication
+from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner, TrustStore
 from gateway.trust.representatives import Representatives
 from gateway.trust.trader_keys import TraderCertificates
@@ -60,7 +61,7 @@ class Intake:
         schema: etree.XMLSchema,
         trust: TrustStore,
         rules: tuple[Rule, ...],
-        store: Store,
+        store: Applications,
         clock: Clock,
         max_bytes: int,
         representatives: Representatives,

@@ -31,14 +31,14 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
 
-from adapters.httpsig import REQUEST_COMPONENTS, sign
 from gateway.clock import Clock, iso
 from gateway.errors import CallbackUrlRefused
 from gateway.fanout.dispatch import RetryPolicy, worker_name
 from gateway.fanout.wakeup import NOTIFICATIONS
+from gateway.notify.ports import Deliveries, NotificationClaim
 from gateway.notify.public_address import refusal
-from gateway.storage.notifications import NotificationClaim, NotificationStore
 from gateway.trust.xmlsig import SigningIdentity
+from wire.httpsig import REQUEST_COMPONENTS, sign
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class Notifier:
 
     def __init__(
         self,
-        store: NotificationStore,
+        store: Deliveries,
         identity: SigningIdentity,
         clock: Clock,
         *,

@@ -8,17 +8,23 @@ import datetime as dt
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
 
-from gateway.clock import iso
+from gateway.clock import Clock, iso
 from gateway.omc.errors import BadAccount, LoginRefused
+from gateway.omc.ports import (
+    Account,
+    AccountChange,
+    AccountExists,
+    Message,
+    NoSuchAccount,
+    OfficerAccounts,
+)
 from gateway.omc.roles import Officer, Role
-from gateway.storage.models import OmcAccountRow
-from gateway.storage.repository import Message, Store, utc
 
 log = logging.getLogger(__name__)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
@@ -31,14 +37,17 @@ UNKNOWN_NAME = "officer:(unknown name)"  # no account can be called this (see US
 
 
 class Accounts:
-    def __init__(
-        self, store: Store, *, agencies: frozenset[str], max_failures: int, lockout_s: float
-    ) -> None:
+    def __init__(self, store: OfficerAccounts, clock: Clock, *, agencies: frozenset[str],
+                 max_failures: int, lockout_s: float,
+                 hasher: PasswordHasher | None = None) -> None:  # fmt: skip
+        """`hasher` defaults to argon2id with the library's RFC 9106 low-memory profile; unit
+        tests pass a cheaper one (the hashes are theirs alone)."""
         self.store = store
+        self.clock = clock
         self.agencies = agencies
         self.max_failures = max_failures
         self.lockout = dt.timedelta(seconds=lockout_s)
-        self._hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+        self._hasher = hasher or PasswordHasher()
         # Compared against when the name is unknown, so a wrong name costs as long as a wrong password.
         self._dummy = self._hasher.hash("not-a-password-of-anyone")
 
@@ -50,45 +59,49 @@ class Accounts:
         Every attempt is recorded in the trail (`omc-sign-in`, from the client `address`) in the
         transaction that changes the account, so both commit together. An unknown name is recorded
         without the name (it may be a password typed in the name field, and the trail keeps
-        everything for ever). Every refusal runs the same statements — one read, then one
-        transaction with the failure count's UPDATE, a read and one trail entry — whether or not
+        everything for ever). Every refusal does the same storage work — one read, then one
+        `count_failure` (the failure count's UPDATE, a read and one trail entry) — whether or not
         the name is an account, so neither the work nor its time tells which names exist."""
-        now = self.store.clock()
-        with self.store.transaction() as s:
-            row = s.get(OmcAccountRow, username)
-            locked = row is not None and (utc(row.locked_until) or now) > now
-            refused = (
-                "unknown-name" if row is None
-                else "disabled" if row.disabled else "locked" if locked else None
-            )  # fmt: skip
-            if refused:
-                # As slow as a real check: the answer's timing tells nothing, and a flood of
-                # attempts costs the sender what it costs us to record them.
-                self._verify(self._dummy, password)
-            elif row is not None and self._verify(row.password_hash, password):
-                row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
-                if self._hasher.check_needs_rehash(row.password_hash):
-                    row.password_hash = self._hasher.hash(password)
-                self._sign_in(s, row, "password", "signed-in", address)
-                return _officer(row)
+        now = self.clock()
+        found = self.store.account(username)
+        locked = found is not None and (found.locked_until or now) > now
+        refused = (
+            "unknown-name" if found is None
+            else "disabled" if found.disabled else "locked" if locked else None
+        )  # fmt: skip
+        if refused:
+            # As slow as a real check: the answer's timing tells nothing, and a flood of
+            # attempts costs the sender what it costs us to record them.
+            self._verify(self._dummy, password)
+        elif found is not None and self._verify(found.password_hash, password):
+            rehashed = (
+                self._hasher.hash(password)
+                if self._hasher.check_needs_rehash(found.password_hash)
+                else None
+            )
+            entry = self._sign_in(found, "password", "signed-in", address)
+            self.store.signed_in(username, now, rehashed, [entry])
+            return _officer(found)
         if refused == "unknown-name":
             log.info("OMC: password sign-in refused for an unknown name from %s", address)
+
+        def trail(account: Account | None, locked_now: bool) -> list[Message]:
+            entries = []
+            if locked_now:
+                detail = {"action": "account-locked", "account": username}
+                entries.append(self._record("system", detail))
+            outcome = "locked-now" if locked_now else refused or "wrong-password"
+            return [*entries, self._sign_in(account, "password", outcome, address)]
+
         # A failure is counted in its own transaction, atomically, so parallel guesses all count.
         # Other refusals run the same UPDATE adding nothing (an unknown name matches no row).
-        with self.store.transaction() as s:
-            s.execute(
-                update(OmcAccountRow)
-                .where(OmcAccountRow.username == username)
-                .values(failed_logins=OmcAccountRow.failed_logins + (0 if refused else 1))
-            )
-            found = s.get(OmcAccountRow, username)
-            outcome = refused or "wrong-password"
-            if found is not None and not refused and found.failed_logins >= self.max_failures:
-                found.locked_until, found.failed_logins = now + self.lockout, 0
-                found.session_generation += 1  # a lockout ends the account's sessions too
-                self._record(s, "system", {"action": "account-locked", "account": username})
-                outcome = "locked-now"
-            self._sign_in(s, found, "password", outcome, address)
+        self.store.count_failure(
+            username,
+            counts=not refused,
+            lock_at=self.max_failures,
+            locked_until=now + self.lockout,
+            trail=trail,
+        )
         raise LoginRefused(REFUSED)
 
     def _verify(self, hashed: str, password: str) -> bool:
@@ -101,11 +114,10 @@ class Accounts:
         """The account behind a session, read again on every request: None once it is disabled
         or its session `generation` was raised (sign-out, password, role, lockout) after the
         session began, so every session of the account ends at once, on every web node."""
-        with self.store.transaction() as s:
-            row = s.get(OmcAccountRow, username)
-            if row is None or row.disabled or row.session_generation != generation:
-                return None
-            return _officer(row)
+        found = self.store.account(username)
+        if found is None or found.disabled or found.session_generation != generation:
+            return None
+        return _officer(found)
 
     def sign_in_by_certificate(
         self, fingerprint: str, *, address: str | None = None
@@ -114,27 +126,24 @@ class Accounts:
         `last_login_at` set; None if no enabled account is bound. An attempt on a bound account
         (disabled ones too) is recorded in the trail like a password sign-in. The lockout guards
         against guessed passwords, so it does not stop a certificate."""
-        now = self.store.clock()
-        with self.store.transaction() as s:
-            row = s.scalars(
-                select(OmcAccountRow).where(OmcAccountRow.cert_fingerprint == fingerprint.lower())
-            ).first()
-            if row is None:
-                return None
-            if row.disabled:
-                self._sign_in(s, row, "certificate", "disabled", address, fingerprint)
-                return None
-            row.last_login_at = now
-            self._sign_in(s, row, "certificate", "signed-in", address, fingerprint)
-            return _officer(row)
+        found = self.store.by_certificate(fingerprint.lower())
+        if found is None:
+            return None
+        if found.disabled:
+            self.store.record(
+                [self._sign_in(found, "certificate", "disabled", address, fingerprint)]
+            )
+            return None
+        trail = [self._sign_in(found, "certificate", "signed-in", address, fingerprint)]
+        self.store.signed_in(found.username, self.clock(), None, trail)
+        return _officer(found)
 
     def sign_out(self, username: str, method: str | None, *, address: str | None = None) -> None:
         """End every session of the account (a copied cookie included) and record the sign-out
         (`omc-sign-out`) in the trail."""
-        with self.store.transaction() as s:
-            if (row := s.get(OmcAccountRow, username)) is not None:
-                row.session_generation += 1
-                self._sign_in(s, row, method, "signed-out", address)
+        self.store.end_sessions(
+            username, lambda account: [self._sign_in(account, method, "signed-out", address)]
+        )
 
     # --- administration -------------------------------------------------------------------------
 
@@ -155,23 +164,23 @@ class Accounts:
             )
         if len(password) < MIN_PASSWORD:
             raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
-        with self.store.transaction() as s:
-            if s.get(OmcAccountRow, username) is not None:
-                raise BadAccount(f"There is already an account {username}.")
-            s.add(
-                OmcAccountRow(
-                    username=username,
-                    role=officer.role.value,
-                    agency=officer.agency,
-                    password_hash=self._hasher.hash(password),
-                    cert_fingerprint=cert_fingerprint.lower() if cert_fingerprint else None,
-                    disabled=False,
-                    failed_logins=0,
-                    created_at=self.store.clock(),
-                )
-            )
-            detail = {"action": "account-added", "account": username, "role": role}
-            self._record(s, by, detail | {"agency": agency})
+        account = Account(
+            username=username,
+            role=officer.role.value,
+            agency=officer.agency,
+            password_hash=self._hasher.hash(password),
+            cert_fingerprint=cert_fingerprint.lower() if cert_fingerprint else None,
+            disabled=False,
+            failed_logins=0,
+            locked_until=None,
+            last_login_at=None,
+            session_generation=0,
+        )
+        detail = {"action": "account-added", "account": username, "role": role}
+        try:
+            self.store.add(account, [self._record(by, detail | {"agency": agency})])
+        except AccountExists as exc:
+            raise BadAccount(f"There is already an account {username}.") from exc
         return officer
 
     def change(self, username: str, *, by: str, disabled: bool | None = None,
@@ -179,73 +188,83 @@ class Accounts:
                role: str | None = None, agency: str | None = None) -> None:  # fmt: skip
         """Apply an administrator's change. Disabling, a new password and a new role end every
         session of the account (its session generation is raised)."""
-        with self.store.transaction() as s:
-            row = s.get(OmcAccountRow, username)
-            if row is None:
-                raise BadAccount(f"There is no account {username}.")
-            changes: list[str] = []
-            if role is not None:
-                new = _valid(username, role, agency)
-                if agency and agency not in self.agencies:
-                    raise BadAccount(f"Unknown agency {agency!r}.")
-                row.role, row.agency = new.role.value, new.agency
-                changes.append("role-set")
-            if disabled is not None:
-                row.disabled = disabled
-                changes.append("disabled" if disabled else "enabled")
-            if unlock:
-                row.locked_until, row.failed_logins = None, 0
-                changes.append("unlocked")
-            if password is not None:
-                if len(password) < MIN_PASSWORD:
-                    raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
-                row.password_hash = self._hasher.hash(password)
-                changes.append("password-set")
-            if disabled or password is not None or role is not None:
-                row.session_generation += 1
-            self._record(
-                s, by, {"action": "account-changed", "account": username, "changes": changes}
+        if self.store.account(username) is None:
+            raise BadAccount(f"There is no account {username}.")
+        changes: list[str] = []
+        new_role: Officer | None = None
+        if role is not None:
+            new_role = _valid(username, role, agency)
+            if agency and agency not in self.agencies:
+                raise BadAccount(f"Unknown agency {agency!r}.")
+            changes.append("role-set")
+        if disabled is not None:
+            changes.append("disabled" if disabled else "enabled")
+        if unlock:
+            changes.append("unlocked")
+        if password is not None:
+            if len(password) < MIN_PASSWORD:
+                raise BadAccount(f"A password needs at least {MIN_PASSWORD} characters.")
+            changes.append("password-set")
+        change = AccountChange(
+            role=new_role.role.value if new_role else None,
+            agency=new_role.agency if new_role else None,
+            disabled=disabled,
+            unlock=unlock,
+            password_hash=self._hasher.hash(password) if password is not None else None,
+            end_sessions=bool(disabled or password is not None or role is not None),
+        )
+        detail = {"action": "account-changed", "account": username, "changes": changes}
+        try:
+            self.store.change(username, change, [self._record(by, detail)])
+        except NoSuchAccount as exc:
+            raise BadAccount(f"There is no account {username}.") from exc
+
+    def list(self) -> list[AccountView]:
+        now = self.clock()
+        return [
+            AccountView(
+                username=a.username,
+                role=a.role,
+                agency=a.agency,
+                disabled=a.disabled,
+                locked=bool(a.locked_until and a.locked_until > now),
+                certificate=bool(a.cert_fingerprint),
+                last_login_at=iso(a.last_login_at) if a.last_login_at else None,
             )
+            for a in self.store.all()
+        ]
 
-    def list(self) -> list[dict[str, Any]]:
-        now = self.store.clock()
-        with self.store.transaction() as s:
-            rows = s.scalars(select(OmcAccountRow).order_by(OmcAccountRow.username)).all()
-            return [
-                {
-                    "username": r.username,
-                    "role": r.role,
-                    "agency": r.agency,
-                    "disabled": r.disabled,
-                    "locked": bool(r.locked_until and (utc(r.locked_until) or now) > now),
-                    "certificate": bool(r.cert_fingerprint),
-                    "last_login_at": iso(t) if (t := utc(r.last_login_at)) else None,
-                }
-                for r in rows
-            ]
-
-    def _sign_in(self, s: Any, row: OmcAccountRow | None, method: str | None, outcome: str,
-                 address: str | None, fingerprint: str | None = None) -> None:  # fmt: skip
-        """One trail entry for a sign-in attempt or a sign-out; `row` None for a name that is no
-        account, which is not written down (it may be a password typed in the wrong field)."""
-        detail = {"username": row.username if row else None, "role": row.role if row else None,
-                  "agency": row.agency if row else None, "method": method, "outcome": outcome,
-                  "client_address": address, "at": iso(self.store.clock())}  # fmt: skip
+    def _sign_in(self, account: Account | None, method: str | None, outcome: str,
+                 address: str | None, fingerprint: str | None = None) -> Message:  # fmt: skip
+        """The trail entry of a sign-in attempt or a sign-out; `account` None for a name that is
+        no account, which is not written down (it may be a password typed in the wrong field)."""
+        a = account
+        detail = {"username": a.username if a else None, "role": a.role if a else None,
+                  "agency": a.agency if a else None, "method": method, "outcome": outcome,
+                  "client_address": address, "at": iso(self.clock())}  # fmt: skip
         if fingerprint:
             detail["certificate_sha256"] = fingerprint.lower()
         kind = "omc-sign-out" if outcome == "signed-out" else "omc-sign-in"
         body = json.dumps(detail, sort_keys=True).encode()
-        counterpart = f"officer:{row.username}" if row else UNKNOWN_NAME
-        message = Message(kind, "in", counterpart, "application/json", body)
-        self.store._add_message(s, None, message)
+        counterpart = f"officer:{a.username}" if a else UNKNOWN_NAME
+        return Message(kind, "in", counterpart, "application/json", body)
 
-    def _record(self, s: Any, by: str, detail: dict[str, Any]) -> None:
-        body = json.dumps(detail | {"by": by, "at": iso(self.store.clock())}, sort_keys=True)
-        self.store._add_message(
-            s,
-            None,
-            Message("omc-account", "in", f"officer:{by}", "application/json", body.encode()),
-        )
+    def _record(self, by: str, detail: dict[str, Any]) -> Message:
+        body = json.dumps(detail | {"by": by, "at": iso(self.clock())}, sort_keys=True)
+        return Message("omc-account", "in", f"officer:{by}", "application/json", body.encode())
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account as the administration page and `nsw omc users list` show it."""
+
+    username: str
+    role: str
+    agency: str | None
+    disabled: bool
+    locked: bool
+    certificate: bool
+    last_login_at: str | None
 
 
 def _valid(username: str, role: str, agency: str | None) -> Officer:
@@ -262,5 +281,5 @@ def _valid(username: str, role: str, agency: str | None) -> Officer:
     return Officer(username, parsed, agency or None)
 
 
-def _officer(row: OmcAccountRow) -> Officer:
-    return Officer(row.username, Role(row.role), row.agency, row.session_generation)
+def _officer(account: Account) -> Officer:
+    return Officer(account.username, Role(account.role), account.agency, account.session_generation)

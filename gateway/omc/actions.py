@@ -1,43 +1,54 @@
-"""Officers' actions. Each one is recorded in the trail (`Store._add_message`, same transaction as
-the change it makes) with the officer's identity, so the evidence bundle of the application shows
-who did what and when; each checks the officer's agency where the action concerns one. The
-checkpoint's own actions (inspection result, clearance by hand) record the officer as
-`Officer.label` — name, role and agency — in their trail entry, the decision's conditions and the
-barrier command."""
+"""Officers' actions. Each one is recorded in the trail in the same transaction as the change it
+makes (the storage port takes the trail entry with the change), with the officer's identity, so the
+evidence bundle of the application shows who did what and when; each checks the officer's agency
+where the action concerns one. The checkpoint's own actions (inspection result, clearance by hand)
+record the officer as `Officer.label` — name, role and agency — in their trail entry, the
+decision's conditions and the barrier command."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy.orm import Session
-
-from gateway.bootstrap import Services
 from gateway.checkpoint.service import CheckpointService
-from gateway.clock import iso
+from gateway.clock import Clock, iso
 from gateway.omc.errors import ActionRefused, RoleForbidden
+from gateway.omc.ports import Alert, AlertAcknowledged, Message, NoSuchAlert, OmcPorts
 from gateway.omc.roles import Officer
-from gateway.storage.models import CaseRow, CheckpointVisitRow, TransitRow
-from gateway.storage.repository import Message, Store
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 
-def action_message(store: Store, who: Officer, action: str, detail: dict[str, Any],
+class RetriesCases(Protocol):
+    def retry_case(self, case_id: str, messages: Sequence[Message] = ()) -> str: ...
+
+
+class ActionServices(Protocol):
+    """What the actions below use of `Services` (unit tests pass fakes of the ports)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def omc(self) -> OmcPorts: ...
+
+    @property
+    def store(self) -> RetriesCases: ...
+
+
+def action_message(clock: Clock, who: Officer, action: str, detail: dict[str, Any],
                    case_id: str | None = None) -> Message:  # fmt: skip
     body = {"action": action, "officer": who.username, "role": who.role.value,
-            "agency": who.agency, "at": iso(store.clock()), **detail}  # fmt: skip
+            "agency": who.agency, "at": iso(clock()), **detail}  # fmt: skip
     return Message("officer-action", "in", f"officer:{who.username}", "application/json",
                    json.dumps(body, sort_keys=True).encode(), case_id=case_id)  # fmt: skip
 
 
-def case_agency(store: Store, case_id: str) -> str | None:
-    with store.transaction() as s:
-        case = s.get(CaseRow, case_id)
-        return None if case is None else case.agency
-
-
-def check_case(svc: Services, who: Officer, case_id: str) -> str:
+def check_case(svc: ActionServices, who: Officer, case_id: str) -> str:
     """The case's agency, if the officer may act on it."""
-    agency = case_agency(svc.store, case_id)
+    agency = svc.omc.actions.case_agency(case_id)
     if agency is None:
         raise ActionRefused(f"There is no case {case_id}.")
     if not who.sees_agency(agency):
@@ -45,40 +56,31 @@ def check_case(svc: Services, who: Officer, case_id: str) -> str:
     return agency
 
 
-def retry_case(svc: Services, who: Officer, case_id: str) -> str:
+def retry_case(svc: ActionServices, who: Officer, case_id: str) -> str:
     """Send an escalated case to its agency again; returns the application id."""
     check_case(svc, who, case_id)
-    message = action_message(svc.store, who, "retry-case", {"case": case_id}, case_id)
+    message = action_message(svc.clock, who, "retry-case", {"case": case_id}, case_id)
     try:
         return svc.store.retry_case(case_id, [message])
     except (LookupError, ValueError) as exc:
         raise ActionRefused(str(exc)) from exc
 
 
-def acknowledge_alert(svc: Services, who: Officer, transit_id: str, key: str) -> None:
+def acknowledge_alert(svc: ActionServices, who: Officer, transit_id: str, key: str) -> None:
     """Mark a transit alert as seen and taken in hand by `who`."""
-    store = svc.checkpoint.store
-    with store.transaction() as s:
-        row = s.get(TransitRow, transit_id)
-        alerts = json.loads(row.alerts) if row is not None else []
-        alert = next((a for a in alerts if a.get("key") == key), None)
-        if row is None or alert is None:
-            raise ActionRefused(f"Transit {transit_id} has no alert {key}.")
-        if alert.get("acknowledged_by"):
-            raise ActionRefused(
-                f"The alert was acknowledged by {alert['acknowledged_by']} already."
-            )
-        alert |= {"acknowledged_by": who.username, "acknowledged_at": iso(store.clock())}
-        row.alerts = json.dumps(alerts)
-        detail = {
-            "transit": transit_id,
-            "alert": key,
-            "kind": alert.get("kind"),
-            "plate": row.plate,
-        }
-        store._add_message(
-            s, row.application_id, action_message(store, who, "acknowledge-alert", detail)
+
+    def trail(alert: Alert) -> list[Message]:
+        detail = {"transit": transit_id, "alert": key, "kind": alert.kind, "plate": alert.plate}
+        return [action_message(svc.clock, who, "acknowledge-alert", detail)]
+
+    try:
+        svc.omc.actions.acknowledge_alert(
+            transit_id, key, by=who.username, at=svc.clock(), trail=trail
         )
+    except NoSuchAlert as exc:
+        raise ActionRefused(f"Transit {transit_id} has no alert {key}.") from exc
+    except AlertAcknowledged as exc:
+        raise ActionRefused(f"The alert was acknowledged by {exc.by} already.") from exc
 
 
 def record_inspection(svc: Services, who: Officer, visit_id: str, finding_id: str,
@@ -94,11 +96,12 @@ def record_inspection(svc: Services, who: Officer, visit_id: str, finding_id: st
     )
 
 
-def check_finding(svc: Services, who: Officer, visit_id: str, finding_id: str) -> None:
-    with svc.checkpoint.store.transaction() as s:
-        finding = _finding(s, visit_id, finding_id)
-    if not who.sees_agency(str(finding.get("agency", ""))):
-        raise RoleForbidden(f"The finding is for {finding.get('agency')}, not {who.agency}.")
+def check_finding(svc: ActionServices, who: Officer, visit_id: str, finding_id: str) -> None:
+    finding = svc.omc.actions.finding(visit_id, finding_id)
+    if finding is None:
+        raise ActionRefused(f"Visit {visit_id} has no finding {finding_id}.")
+    if not who.sees_agency(finding.agency):
+        raise RoleForbidden(f"The finding is for {finding.agency}, not {who.agency}.")
 
 
 def clear_vehicle(svc: Services, who: Officer, visit_id: str, reason: str) -> dict[str, Any]:
@@ -106,12 +109,3 @@ def clear_vehicle(svc: Services, who: Officer, visit_id: str, reason: str) -> di
     if not reason.strip():
         raise ActionRefused("Say why the vehicle is cleared by hand.")
     return svc.checkpoint.service.manual_clearance(visit_id, who.label, reason.strip())
-
-
-def _finding(s: Session, visit_id: str, finding_id: str) -> dict[str, Any]:
-    visit = s.get(CheckpointVisitRow, visit_id)
-    findings = json.loads(visit.findings) if visit is not None else []
-    found = next((f for f in findings if f.get("id") == finding_id), None)
-    if found is None:
-        raise ActionRefused(f"Visit {visit_id} has no finding {finding_id}.")
-    return dict(found)

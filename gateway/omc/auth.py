@@ -17,18 +17,20 @@ import functools
 import secrets
 import urllib.parse
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from gateway.bootstrap import Services
 from gateway.omc.accounts import Accounts
 from gateway.omc.blueprint import bp
 from gateway.omc.client_cert import CertificateSignIn
 from gateway.omc.csrf import check_csrf
 from gateway.omc.errors import CertificateRefused, LoginRefused, NotSignedIn, RoleForbidden
 from gateway.omc.roles import Officer, Perm
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_ENDPOINTS = frozenset({"omc.login", "omc.static"})

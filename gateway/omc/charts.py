@@ -4,15 +4,12 @@ and time at the checkpoint — over the last 24 hours, as plain lists for Chart.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from gateway.observability.timings import percentile
 
-from gateway.bootstrap import Services
-from gateway.omc.timings import percentile
-from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
-from gateway.storage.repository import utc
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 HOURS = 24
 CHANNELS = ("green", "yellow", "red")
@@ -20,36 +17,20 @@ CHECKPOINT_BINS = (10, 20, 30, 45, 60, 90, 120, 180)  # minutes; the seed's targ
 
 
 def chart_data(svc: Services, agency: str | None = None) -> dict[str, Any]:
-    now = svc.store.clock()
+    now = svc.clock()
     start = (now - dt.timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
     hours = [start + dt.timedelta(hours=i) for i in range(HOURS)]
-    with svc.store.reading() as s:
-        apps = select(
-            ApplicationRow.verdict, ApplicationRow.received_at, ApplicationRow.decided_at
-        ).where(ApplicationRow.decided_at >= start)
-        extras = select(CaseRow.extra).where(
-            CaseRow.agency == "customs", CaseRow.updated_at >= start
-        )
-        if agency:
-            mine = select(CaseRow.application_id).where(CaseRow.agency == agency)
-            apps = apps.where(ApplicationRow.id.in_(mine))
-            extras = extras.where(CaseRow.application_id.in_(mine))
-        decided = s.execute(apps).all()
-        risk = [json.loads(e).get("risk_channel") for e in s.scalars(extras)]
-        stays = s.execute(
-            select(CheckpointVisitRow.arrived_at, CheckpointVisitRow.exited_at).where(
-                CheckpointVisitRow.exited_at >= start
-            )
-        ).all()
+    rows = svc.omc.figures.chart_rows(start, agency)
+    risk = list(rows.risk_channels)
     per_hour: dict[str, list[int]] = {v: [0] * HOURS for v in ("released", "refused", "inspection")}
     durations: list[list[float]] = [[] for _ in hours]
-    for verdict, received, decided_at in decided:
-        at, got = utc(decided_at) or now, utc(received) or now
+    for verdict, received, decided_at in rows.decided:
+        at, got = decided_at or now, received or now
         index = min(HOURS - 1, max(0, int((at - start).total_seconds() // 3600)))
         if verdict in per_hour:
             per_hour[verdict][index] += 1
         durations[index].append((at - got).total_seconds())
-    minutes = [((utc(b) or now) - (utc(a) or now)).total_seconds() / 60 for a, b in stays]
+    minutes = [((b or now) - (a or now)).total_seconds() / 60 for a, b in rows.stays]
     return {
         "hours": [h.strftime("%H:00") for h in hours],
         "decisions": per_hour,

@@ -39,7 +39,8 @@ def users_add(username: str, role: str, agency: str | None, cert_fingerprint: st
     services = build_services(config)
     try:
         accounts = Accounts(
-            services.store,
+            services.omc.accounts,
+            services.clock,
             agencies=frozenset(services.specs),
             max_failures=config.login_max_failures,
             lockout_s=config.login_lockout_s,
@@ -60,10 +61,11 @@ def users_list() -> None:
     config = load_config()
     services = build_services(config)
     try:
-        accounts = Accounts(services.store, agencies=frozenset(services.specs),
+        accounts = Accounts(services.omc.accounts, services.clock,
+                            agencies=frozenset(services.specs),
                             max_failures=config.login_max_failures, lockout_s=config.login_lockout_s)  # fmt: skip
         for a in accounts.list():
-            state = "disabled" if a["disabled"] else "locked" if a["locked"] else "active"
-            click.echo(f"{a['username']:<24} {a['role']:<15} {a['agency'] or '':<12} {state}")
+            state = "disabled" if a.disabled else "locked" if a.locked else "active"
+            click.echo(f"{a.username:<24} {a.role:<15} {a.agency or '':<12} {state}")
     finally:
         services.close()

@@ -1,42 +1,20 @@
-"""CSRF protection: a synchronizer token kept in the signed session and sent back with every form
-(hidden field `csrf_token`) or script request (header `X-CSRF-Token`).
-
-Why our own and not Flask-WTF: the OMC has no WTForms forms, and the whole mechanism is a random
-token, one constant-time comparison and one check on every unsafe method — about thirty lines we
-can read, against a dependency pulling in a form library. The signed session cookie (HttpOnly,
-SameSite=Strict) cannot be read or forged by another origin, so neither can the token it carries.
-"""
+"""CSRF protection for the OMC: the shared synchronizer token (`gateway.web.csrf`), refused with
+the OMC's own error."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
-from flask import request, session
-
 from gateway.omc.errors import CsrfRejected
+from gateway.web import csrf as shared
 
-SESSION_KEY = "csrf"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def csrf_token() -> str:
-    """The session's token, made on first use (templates call this for every form)."""
-    token = session.get(SESSION_KEY)
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        session[SESSION_KEY] = token
-    return token
+SESSION_KEY = shared.SESSION_KEY
+csrf_token = shared.csrf_token
 
 
 def check_csrf() -> None:
     """Refuse an unsafe request whose token is missing or not the session's (before_request)."""
-    if request.method in SAFE_METHODS:
-        return
-    expected = session.get(SESSION_KEY)
-    given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    if not isinstance(expected, str) or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise CsrfRejected(
+    shared.check_csrf(
+        CsrfRejected(
             "This form was not sent from an OMC page of this session (no or wrong CSRF token). "
             "Reload the page and try again."
         )
+    )

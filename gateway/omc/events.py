@@ -10,15 +10,16 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from flask import Response
-from sqlalchemy import func, select
 
-from gateway.bootstrap import Services
 from gateway.omc.auth import requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.roles import Perm
-from gateway.storage.models import CaseRow, CheckpointVisitRow, MessageRow, TransitRow
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 log = logging.getLogger(__name__)
 POLL_S = 0.4
@@ -27,23 +28,18 @@ STREAM_S = 55.0  # the browser reconnects by itself (EventSource), so no stream 
 
 
 def change_marker(svc: Services) -> str:
-    with svc.store.engine.connect() as c:
-        seq = c.scalar(select(func.max(MessageRow.seq)))
-        case = c.scalar(select(func.max(CaseRow.updated_at)))
-        visits = c.scalar(select(func.count(CheckpointVisitRow.id)))
-        transits = c.scalar(select(func.count(TransitRow.id)))
     breakers = {k: v["state"] for k, v in svc.breakers.snapshot().items()}
-    return json.dumps([seq, str(case), visits, transits, breakers], sort_keys=True)
+    return json.dumps([*svc.omc.changes.marker(), breakers], sort_keys=True)
 
 
 def stream(svc: Services, poll_s: float = POLL_S, lifetime_s: float = STREAM_S) -> Iterator[str]:
     yield "retry: 1000\n\n"
     last, quiet_since = "", time.monotonic()
     ends = time.monotonic() + lifetime_s
-    # `Services.close` disposes the engine, which gives it a new pool: a stream that sees that ends,
-    # instead of opening connections for a gateway that is shutting down.
-    pool = svc.store.engine.pool
-    while time.monotonic() < ends and svc.store.engine.pool is pool:
+    # `Services.close` closes the database: a stream that sees that ends, instead of opening
+    # connections for a gateway that is shutting down.
+    serving = svc.omc.changes.serving()
+    while time.monotonic() < ends and svc.omc.changes.serving() is serving:
         try:
             marker = change_marker(svc)
         except Exception:  # the database went away (shutdown): end; the browser reconnects

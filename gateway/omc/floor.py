@@ -6,52 +6,26 @@ Natural Earth base layer (crossings, corridors, vehicles; drawn by Leaflet, no t
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from gateway.bootstrap import Services
 from gateway.checkpoint.registry import STAGES, Checkpoint
 from gateway.checkpoint.transit import Corridor
 from gateway.clock import iso
+from gateway.omc.ports import VisitRecord
 from gateway.omc.roles import Officer
-from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow, TransitRow
-from gateway.storage.repository import utc
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 RECENT_EXITS = 8  # per checkpoint
 
 
 def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
-    now = svc.store.clock()
-    with svc.store.reading() as s:
-        visits = s.scalars(
-            select(CheckpointVisitRow)
-            .where(CheckpointVisitRow.state != "exited")
-            .order_by(CheckpointVisitRow.arrived_at)
-        ).all()
-        app_ids = sorted({a for v in visits for a in json.loads(v.applications)})
-        open_cases: dict[str, list[str]] = {}
-        verdicts: dict[str, str | None] = {}
-        if app_ids:
-            for app_id, agency, state in s.execute(
-                select(CaseRow.application_id, CaseRow.agency, CaseRow.state).where(
-                    CaseRow.application_id.in_(app_ids),
-                    CaseRow.state.not_in(["granted", "refused"]),
-                )
-            ):
-                open_cases.setdefault(app_id, []).append(f"{agency}: {state}")
-            verdicts = dict(
-                s.execute(
-                    select(ApplicationRow.id, ApplicationRow.verdict).where(
-                        ApplicationRow.id.in_(app_ids)
-                    )
-                ).all()
-            )
-        rows = [_visit(v, now, open_cases, verdicts, who) for v in visits]
-        exits = {code: _recent_exits(s, code) for code in svc.checkpoint.registry.checkpoints}
+    now = svc.clock()
+    snapshot = svc.omc.floor.floor(svc.checkpoint.registry.checkpoints, RECENT_EXITS)
+    rows = [_visit(v, now, snapshot.open_cases, snapshot.verdicts, who) for v in snapshot.visits]
+    exits = snapshot.exits
     floor = []
     for code, cp in sorted(svc.checkpoint.registry.checkpoints.items()):
         lanes = [*cp.lanes, cp.manual_lane]
@@ -75,34 +49,11 @@ def checkpoint_floor(svc: Services, who: Officer) -> list[dict[str, Any]]:
     return floor
 
 
-def _recent_exits(s: Session, checkpoint: str) -> list[dict[str, Any]]:
-    """The last vehicles through the exit: automatic, or opened by hand and by whom."""
-    visits = s.scalars(
-        select(CheckpointVisitRow)
-        .where(CheckpointVisitRow.checkpoint == checkpoint, CheckpointVisitRow.state == "exited")
-        .order_by(CheckpointVisitRow.exited_at.desc())
-        .limit(RECENT_EXITS)
-    ).all()
-    return [
-        {
-            "id": v.id,
-            "plate": v.plate,
-            "lane": v.lane,
-            "kind": v.exit_kind,
-            "cleared_by": v.cleared_by,
-            "at": _iso(v.exited_at),
-        }
-        for v in visits
-    ]
-
-
-def _visit(v: CheckpointVisitRow, now: Any, open_cases: dict[str, list[str]],
-           verdicts: dict[str, str | None], who: Officer) -> dict[str, Any]:  # fmt: skip
-    stages: dict[str, Any] = json.loads(v.stages)
-    reached = [st for st in STAGES if st in stages]
-    apps = json.loads(v.applications)
-    waiting = [f"{a}: {c}" for a in apps for c in open_cases.get(a, [])]
-    findings = [f for f in json.loads(v.findings) if f.get("status") == "open"]
+def _visit(v: VisitRecord, now: dt.datetime, open_cases: Mapping[str, tuple[str, ...]],
+           verdicts: Mapping[str, str | None], who: Officer) -> dict[str, Any]:  # fmt: skip
+    reached = [st for st in STAGES if st in v.stages]
+    waiting = [f"{a}: {c}" for a in v.applications for c in open_cases.get(a, ())]
+    findings = [f for f in v.findings if f.get("status") == "open"]
     return {
         "id": v.id,
         "checkpoint": v.checkpoint,
@@ -111,10 +62,12 @@ def _visit(v: CheckpointVisitRow, now: Any, open_cases: dict[str, list[str]],
         "state": v.state,
         "reason": v.reason,
         "stage": reached[-1] if reached else "arriving",
-        "waited_min": round(((now - (utc(v.arrived_at) or now)).total_seconds()) / 60, 1),
-        "applications": [{"id": a, "verdict": verdicts.get(a)} for a in apps],
+        "waited_min": round(((now - (v.arrived_at or now)).total_seconds()) / 60, 1),
+        "applications": [{"id": a, "verdict": verdicts.get(a)} for a in v.applications],
         "waiting_for": waiting,
-        "findings": [f | {"mine": who.sees_agency(str(f.get("agency", "")))} for f in findings],
+        "findings": [
+            dict(f) | {"mine": who.sees_agency(str(f.get("agency", "")))} for f in findings
+        ],
     }
 
 
@@ -124,25 +77,21 @@ def movements(svc: Services) -> dict[str, Any]:
     transit at its last reported position (flagged when it has an open alert)."""
     registry = svc.checkpoint.registry.checkpoints
     corridors = svc.checkpoint.transits.corridors
-    with svc.store.reading() as s:
-        transits = s.scalars(
-            select(TransitRow).order_by(TransitRow.started_at.desc()).limit(200)
-        ).all()
-        vehicles = [
-            {
-                "id": t.id,
-                "plate": t.plate,
-                "corridor": t.corridor,
-                "state": t.state,
-                "seal": t.seal,
-                "due_by": _iso(t.due_by),
-                "position": None
-                if t.last_lat is None or t.last_lon is None
-                else [t.last_lat, t.last_lon],
-                "alerts": json.loads(t.alerts),
-            }
-            for t in transits
-        ]
+    vehicles = [
+        {
+            "id": t.id,
+            "plate": t.plate,
+            "corridor": t.corridor,
+            "state": t.state,
+            "seal": t.seal,
+            "due_by": _iso(t.due_by),
+            "position": None
+            if t.last_lat is None or t.last_lon is None
+            else [t.last_lat, t.last_lon],
+            "alerts": [dict(a) for a in t.alerts],
+        }
+        for t in svc.omc.floor.transits(200)
+    ]
     return {"vehicles": vehicles, "alerts": _alerts(vehicles),
             "map": _map(registry, corridors, vehicles)}  # fmt: skip
 
@@ -205,4 +154,4 @@ def _parse(text: object) -> dt.datetime | None:
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return iso(t) if (t := utc(moment)) else None
+    return iso(moment) if moment else None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-
-from gateway.bootstrap import Services
 from gateway.decision.rules import CaseState
-from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
+from gateway.omc.ports import EscalatedCase
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 CLOSED = {"state": "closed", "consecutive_failures": 0, "opened_at": None, "last_error": None}
 
@@ -19,27 +19,20 @@ def agency_health(svc: Services) -> list[dict[str, Any]]:
     escalations."""
     stats = svc.store.agency_stats()
     breakers = svc.breakers.snapshot()
-    with svc.store.reading() as s:
-        depth = dict(
-            s.execute(
-                select(CaseRow.agency, func.count(OutboxRow.id))
-                .join(CaseRow, CaseRow.id == OutboxRow.case_id)
-                .where(OutboxRow.done_at.is_(None))
-                .group_by(CaseRow.agency)
-            ).all()
-        )
+    depth = svc.omc.figures.queue_depths()
     health = []
     for code, spec in sorted(svc.specs.items()):
-        entry: dict[str, Any] = stats.get(code, {"cases": {}, "oldest_open_s": None})
-        cases: dict[str, int] = entry["cases"]
+        entry = stats.get(code)
+        cases = dict(entry.cases) if entry else {}
         health.append(
             {
                 "code": code,
                 "name": spec.name,
+                "officer": spec.officer,
                 "breaker": breakers.get(code, CLOSED),
                 "timing": svc.timings.summary(code),
                 "queue_depth": int(depth.get(code, 0)),
-                "oldest_open_s": entry["oldest_open_s"],
+                "oldest_open_s": entry.oldest_open_s if entry else None,
                 "cases": cases,
                 "escalated": int(cases.get(CaseState.ESCALATED.value, 0)),
             }
@@ -47,29 +40,14 @@ def agency_health(svc: Services) -> list[dict[str, Any]]:
     return health
 
 
-def escalated_cases(svc: Services, agency: str | None = None) -> list[dict[str, Any]]:
-    with svc.store.reading() as s:
-        query = (
-            select(CaseRow.id, CaseRow.application_id, CaseRow.agency, CaseRow.attempts,
-                   CaseRow.last_error, CaseRow.updated_at)
-            .where(CaseRow.state == CaseState.ESCALATED.value)
-            .order_by(CaseRow.updated_at)
-        )  # fmt: skip
-        if agency:
-            query = query.where(CaseRow.agency == agency)
-        return [dict(r._mapping) for r in s.execute(query)]
+def escalated_cases(svc: Services, agency: str | None = None) -> list[EscalatedCase]:
+    return svc.omc.figures.escalated_cases(agency)
 
 
 def application_counts(svc: Services) -> dict[str, int]:
     """Applications by status/verdict: in_progress, released, refused, inspection."""
-    with svc.store.reading() as s:
-        rows = s.execute(
-            select(ApplicationRow.status, ApplicationRow.verdict, func.count()).group_by(
-                ApplicationRow.status, ApplicationRow.verdict
-            )
-        ).all()
     counts: dict[str, int] = {}
-    for status, verdict, n in rows:
-        key = verdict if status == "decided" and verdict else status
-        counts[key] = counts.get(key, 0) + int(n)
+    for c in svc.omc.figures.status_counts():
+        key = c.verdict if c.status == "decided" and c.verdict else c.status
+        counts[key] = counts.get(key, 0) + c.count
     return counts

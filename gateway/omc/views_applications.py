@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Response, abort, render_template, request
 
+from gateway.domain.views import ApplicationStatus
 from gateway.errors import NotFound
 from gateway.limits import APPLICATION_ID
 from gateway.omc import queries
@@ -41,7 +44,9 @@ def home() -> Response | str:
 @requires(Perm.VIEW_OPS)
 def applications() -> str:
     context = _filters_context()
-    rows = queries.list_applications(services().store, officer(), context["filters"])  # type: ignore[arg-type]
+    filters = cast(queries.Filters, context["filters"])
+    svc = services()
+    rows = queries.list_applications(svc.omc.applications, officer(), filters, svc.clock())
     return render_template("omc/applications.html", rows=rows, **context)
 
 
@@ -49,20 +54,21 @@ def applications() -> str:
 @requires(Perm.VIEW_OPS)
 def application_rows() -> str:
     filters = queries.Filters.from_args(request.args)
-    rows = queries.list_applications(services().store, officer(), filters)
+    svc = services()
+    rows = queries.list_applications(svc.omc.applications, officer(), filters, svc.clock())
     return render_template("omc/_application_rows.html", rows=rows)
 
 
-def _visible_application(application_id: str) -> dict[str, object]:
+def _visible_application(application_id: str) -> ApplicationStatus:
     path_text(application_id, APPLICATION_ID, "application")
     app = services().store.application(application_id)
     if app is None:
         raise NotFound(f"There is no application {application_id}.")
     who = officer()
-    cases = [c for c in app["cases"] if who.sees_agency(c["agency"])]
+    cases = tuple(c for c in app.cases if who.sees_agency(c.agency))
     if not cases and who.agency:
         raise RoleForbidden(f"Application {application_id} has no case for {who.agency}.")
-    return app | {"cases": cases}
+    return app.with_cases(cases)
 
 
 @bp.get("/applications/<application_id>")
@@ -80,7 +86,7 @@ def application_body(application_id: str) -> str:
 def _detail(application_id: str) -> dict[str, object]:
     app = _visible_application(application_id)
     who = officer()
-    messages = queries.application_messages(services().store, application_id, who)
+    messages = queries.application_messages(services().omc.applications, application_id, who)
     # The trader's notifications carry the whole decision: not for one agency's officers.
     notifications = [] if who.agency else services().notifications.for_application(application_id)
     return {"app": app, "messages": messages, "notifications": notifications}
@@ -101,31 +107,31 @@ def decision_xml(application_id: str) -> Response:
 def trail_entry(seq: int) -> str:
     """One trail entry, and its inclusion proof checked against the latest signed tree head."""
     svc = services()
-    row = queries.message_row(svc.store, seq)
+    row = queries.message_row(svc.omc.applications, seq)
     if row is None:
         raise NotFound(f"There is no trail entry {seq}.")
     who = officer()
     if who.agency:
-        if row["agency"] and not who.sees_agency(row["agency"]):
+        if row.agency and not who.sees_agency(row.agency):
             raise RoleForbidden(f"Trail entry {seq} belongs to another agency's case.")
-        if row["application_id"] is None:
+        if row.application_id is None:
             raise RoleForbidden(f"Trail entry {seq} is not about your agency's cases.")
-        _visible_application(row["application_id"])
+        _visible_application(row.application_id)
     head = svc.auditor.latest_tree_head()
     proof: list[bytes] = []
     verified = None
     if seq < head.size:
         proof = svc.auditor.inclusion(seq, head.size)
         try:
-            verify_inclusion(leaf_hash(row["entry"]), seq, head.size, proof, head.root)
+            verify_inclusion(leaf_hash(row.entry), seq, head.size, proof, head.root)
             verified = True
         except MerkleProofError:
             verified = False
     return render_template(
         "omc/trail_entry.html",
         row=row,
-        fields=read_entry(row["entry"]),
-        leaf=leaf_hash(row["entry"]).hex(),
+        fields=read_entry(row.entry),
+        leaf=leaf_hash(row.entry).hex(),
         head=head,
         proof=[p.hex() for p in proof],
         verified=verified,

@@ -22,7 +22,7 @@ def audit() -> str:
     return render_template(
         "omc/audit.html",
         head=svc.auditor.latest_tree_head(),
-        sign_ins=queries.sign_ins(svc.store),
+        sign_ins=queries.sign_ins(svc.omc.applications),
     )
 
 

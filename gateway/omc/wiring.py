@@ -18,7 +18,6 @@ from gateway.errors import GatewayError
 from gateway.fanout.agencies import missing_endpoints
 from gateway.omc import (  # noqa: F401 - the view modules add their routes to the blueprint
     events,
-    operations,
     views_actions,
     views_admin,
     views_agencies,
@@ -42,7 +41,6 @@ CSP = (
 
 
 def init_omc(app: Flask, config: Config, services: Services) -> None:
-    operations.install(app, services)
     key = config.secret_key
     if not key and config.omc_insecure_dev_key:
         key = secrets.token_urlsafe(32)
@@ -64,7 +62,8 @@ def init_omc(app: Flask, config: Config, services: Services) -> None:
     )
     app.extensions["nsw-omc-cert-sign-in"] = CertificateSignIn.from_config(config)
     app.extensions["nsw-omc-accounts"] = Accounts(
-        services.store,
+        services.omc.accounts,
+        services.clock,
         agencies=frozenset(services.specs),
         max_failures=config.login_max_failures,
         lockout_s=config.login_lockout_s,

@@ -181,11 +181,13 @@ PARTIES: tuple[PartySpec, ...] = (
         ),
     ),
     _agency("customs", "State Revenue Committee (Customs)", "Ministry of Finance"),
-    _agency("agriculture", "Veterinary and Phytosanitary Inspection", "Ministry of Agriculture"),
     _agency("health", "Sanitary-Epidemiological Control Committee", "Ministry of Health"),
     _agency("transport", "Transport Control Inspection", "Ministry of Transport"),
     # The stand-in treasury/bank (issue 20): signs payment callbacks and statements.
     _agency("treasury", "Committee of Treasury (stand-in bank)", "Ministry of Finance"),
+    _agency("police", "Road Police", "Ministry of Internal Affairs"),
+    _agency("veterinary", "Veterinary Control and Supervision Committee", "Ministry of Agriculture"),
+    _agency("phytosanitary", "State Inspection Committee in the AIC", "Ministry of Agriculture"),
     _trader("steppe", "Steppe Agro LLP", "210540012341", "Aigerim Sarsenova", "850312400128"),
     _trader(
         "altyn", "Altyn Logistics LLP", "190340025677", "Nurlan Abenov", "780921300454",

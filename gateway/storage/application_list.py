@@ -10,47 +10,19 @@ rest, and each page is one range scan of ix_applications_declarant_received
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, tuple_
 
+from gateway.domain.views import APPLICATION_STATES as APPLICATION_STATES
+from gateway.domain.views import ApplicationPage as ApplicationPage
+from gateway.domain.views import ApplicationSummary as ApplicationSummary
+from gateway.domain.views import SortKey as SortKey
+from gateway.storage.db import utc
 from gateway.storage.models import ApplicationRow
-from gateway.storage.repository import Store, utc
 
-# The states an application's status shows (ApplicationRow.status); the list filters on these.
-APPLICATION_STATES = ("in_progress", "decided")
-
-
-@dataclass(frozen=True)
-class SortKey:
-    """Where an application stands in the list: newer `received_at` first, then larger `id`."""
-
-    received_at: dt.datetime  # aware, UTC, with microseconds
-    id: str
-
-
-@dataclass(frozen=True)
-class ApplicationSummary:
-    id: str
-    trader_reference: str
-    state: str
-    verdict: str | None
-    received_at: dt.datetime
-    decided_at: dt.datetime | None
-
-    @property
-    def key(self) -> SortKey:
-        return SortKey(self.received_at, self.id)
-
-
-@dataclass(frozen=True)
-class ApplicationPage:
-    items: tuple[ApplicationSummary, ...]
-    more: bool  # another page follows the last item
-
-    @property
-    def last(self) -> SortKey | None:
-        return self.items[-1].key if self.items else None
+if TYPE_CHECKING:
+    from gateway.storage.repository import Store
 
 
 def list_applications(

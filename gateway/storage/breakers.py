@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.breakers import CLOSED, BreakerRecord, BreakerState, Step
-from gateway.storage.db import is_postgres, read_session_factory, session_factory
+from gateway.storage.db import (
+    is_postgres,
+    read_session_factory,
+    session_factory,
+    unavailable_on_disconnect,
+)
 from gateway.storage.models import AgencyBreakerRow
 from gateway.storage.repository import utc
 
@@ -31,17 +36,19 @@ class DatabaseBreakerStore:
         self._readers = read_session_factory(engine)
         self._clock = clock
 
+    # A lost connection is `DatabaseUnavailable`, as in every store: the dispatcher's loop
+    # logs it as one line and carries on.
     def load(self, agency: str) -> BreakerRecord:
-        with self._readers.begin() as s:
+        with unavailable_on_disconnect(), self._readers.begin() as s:
             row = s.get(AgencyBreakerRow, agency)
             return CLOSED if row is None else _record(row)
 
     def load_all(self) -> dict[str, BreakerRecord]:
-        with self._readers.begin() as s:
+        with unavailable_on_disconnect(), self._readers.begin() as s:
             return {row.agency: _record(row) for row in s.scalars(select(AgencyBreakerRow))}
 
     def change(self, agency: str, step: Step) -> BreakerRecord:
-        with self._sessions.begin() as s:
+        with unavailable_on_disconnect(), self._sessions.begin() as s:
             row = self._locked_row(s, agency)
             before = _record(row)
             after = step(before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.errors import ServiceUnavailable
+from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
 
@@ -47,12 +48,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class DatabaseUnavailable(ServiceUnavailable):
-    """The database connection was lost (a restart, a failover, a killed backend). The
-    transaction did not commit, or committed without our knowing: whoever retries must be
-    idempotent (`Store.retry_once_on_disconnect`)."""
-
-
 def is_disconnect(exc: BaseException) -> bool:
     """Whether `exc` is a lost or refused database connection, not a fault of the statement.
 
@@ -74,9 +69,10 @@ def lost_connection(exc: BaseException) -> bool:
 
 def disconnect_reason(exc: BaseException) -> str:
     """The driver's own words for a lost connection, on one line (for one log line)."""
-    cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
-    words = str(getattr(cause, "orig", None) or cause).strip()
-    return words.splitlines()[0] if words else type(cause).__name__
+    if isinstance(exc, DatabaseUnavailable):
+        return exc.reason
+    words = str(getattr(exc, "orig", None) or exc).strip()
+    return words.splitlines()[0] if words else type(exc).__name__
 
 
 @contextmanager
@@ -106,3 +102,10 @@ def read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that only read. On SQLite they take no write lock (plain BEGIN); on PostgreSQL
     they are ordinary transactions. Writing in one is a bug (SQLite would refuse it when busy)."""
     return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+def utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands datetimes back naive; every stored time is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
+from gateway.domain.views import NotificationStatus, Subscription
 from gateway.fanout.wakeup import NOTIFICATIONS
+from gateway.notify.ports import NotificationClaim as NotificationClaim
 from gateway.storage import wake
 from gateway.storage.models import (
     ApplicationRow,
@@ -28,25 +29,6 @@ from gateway.storage.models import (
 from gateway.storage.repository import Message, Store, sha256_hex, utc
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-
-@dataclass(frozen=True)
-class NotificationClaim:
-    id: int
-    application_id: str
-    bin: str
-    url: str
-    decision: bytes
-    decision_sha256: str
-    attempts: int
-    worker: str = ""  # the lease holder and the row's lease generation at the claim (fencing)
-    generation: int = 0
-    lease_until: dt.datetime | None = None
-
-    @property
-    def idempotency_key(self) -> str:
-        """The same on every attempt of one delivery: the trader keeps the first, ignores repeats."""
-        return f"nsw-notification-{self.id}"
 
 
 def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) -> None:
@@ -100,17 +82,17 @@ class NotificationStore(Store):
             self._add_message(s, None, message)
             return True
 
-    def subscription(self, bin_: str) -> dict[str, Any] | None:
+    def subscription(self, bin_: str) -> Subscription | None:
         with self.reading() as s:
             row = s.get(TraderSubscriptionRow, bin_)
             if row is None:
                 return None
-            return {
-                "bin": row.bin,
-                "url": row.url,
-                "registered_at": iso(utc(row.registered_at) or self.clock()),
-                "registered_by": row.registered_by,
-            }
+            return Subscription(
+                bin=row.bin,
+                url=row.url,
+                registered_at=iso(utc(row.registered_at) or self.clock()),
+                registered_by=row.registered_by,
+            )
 
     # --- deliveries -----------------------------------------------------------------------------
 
@@ -213,7 +195,7 @@ class NotificationStore(Store):
             wake.owe(s, NOTIFICATIONS)
             return row.application_id
 
-    def for_application(self, application_id: str) -> list[dict[str, Any]]:
+    def for_application(self, application_id: str) -> list[NotificationStatus]:
         with self.reading() as s:
             rows = s.scalars(
                 select(NotificationRow)
@@ -222,7 +204,7 @@ class NotificationStore(Store):
             ).all()
             return [_public(r) for r in rows]
 
-    def listing(self, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def listing(self, state: str | None = None, limit: int = 200) -> list[NotificationStatus]:
         with self.reading() as s:
             query = select(NotificationRow).order_by(NotificationRow.id.desc()).limit(limit)
             if state:
@@ -230,20 +212,20 @@ class NotificationStore(Store):
             return [_public(r) for r in s.scalars(query)]
 
 
-def _public(row: NotificationRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "application_id": row.application_id,
-        "url": row.url,
-        "verdict": row.verdict,
-        "decision_sha256": row.decision_sha256,
-        "state": row.state,
-        "attempts": row.attempts,
-        "last_status": row.last_status,
-        "last_error": row.last_error,
-        "created_at": iso(c) if (c := utc(row.created_at)) else None,
-        "done_at": iso(d) if (d := utc(row.done_at)) else None,
-    }
+def _public(row: NotificationRow) -> NotificationStatus:
+    return NotificationStatus(
+        id=row.id,
+        application_id=row.application_id,
+        url=row.url,
+        verdict=row.verdict,
+        decision_sha256=row.decision_sha256,
+        state=row.state,
+        attempts=row.attempts,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        created_at=iso(c) if (c := utc(row.created_at)) else None,
+        done_at=iso(d) if (d := utc(row.done_at)) else None,
+    )
 
 
 def _record_message(claim: NotificationClaim, record: dict[str, Any]) -> Message:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseState
+from gateway.domain.views import AgencyStats, CaseSummary
+from gateway.fanout.ports import CaseUpdate, CaseView, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
@@ -64,7 +67,7 @@ class OutboxStore(Store):
         claim: Claim,
         *,
         state: CaseState,
-        fields: dict[str, object],
+        fields: Mapping[str, object],
         messages: list[Message],
         decide: Decide,
     ) -> str | None:
@@ -96,8 +99,8 @@ class OutboxStore(Store):
         case_id: str,
         *,
         state: CaseState,
-        fields: dict[str, object],
-        messages: list[Message],
+        fields: Mapping[str, object],
+        messages: Sequence[Message],
         decide: Decide,
     ) -> str | None:
         """Inside transaction `s`: set a case's state and fields, store the messages, and compose
@@ -126,7 +129,14 @@ class OutboxStore(Store):
         s.flush()
         app = s.get_one(ApplicationRow, case.application_id)
         s.refresh(app, ["cases"])
-        decided = decide(app, [case_result(c) for c in app.cases])
+        subject = DecisionSubject(
+            app.id,
+            app.declarant_bin,
+            app.trader_reference,
+            app.body_sha256,
+            released_at=utc(app.released_at),
+        )
+        decided = decide(subject, [case_result(c) for c in app.cases])
         if decided is None:
             return None
         verdict, xml = decided
@@ -141,6 +151,32 @@ class OutboxStore(Store):
         )
         enqueue_decision(s, app, xml, self.clock)
         return verdict
+
+    def answer_case(self, case_id: str, judge: Judge, decide: Decide) -> str | None:
+        """An agency's callback (`gateway.fanout.ports.CallbackCases`): under the application's
+        row lock, `judge` the case as stored; an update closes the case's open deliveries and is
+        recorded with `update_case`. An exception from `judge` rolls everything back."""
+        with self.transaction() as s:
+            row = _locked_case(s, case_id, self.clock())
+            update_ = judge(None if row is None else _case_view(row))
+            if row is None or update_ is None:
+                return None
+            now = self.clock()
+            for delivery in s.scalars(
+                select(OutboxRow).where(OutboxRow.case_id == case_id, OutboxRow.done_at.is_(None))
+            ):
+                delivery.done_at, delivery.lease_until = now, None
+            return self._apply(s, case_id, update_, decide)
+
+    def _apply(self, s: Session, case_id: str, update_: CaseUpdate, decide: Decide) -> str | None:
+        return self.update_case(
+            s,
+            case_id,
+            state=update_.state,
+            fields=update_.fields,
+            messages=update_.messages,
+            decide=decide,
+        )
 
     def reschedule(
         self,
@@ -259,27 +295,21 @@ class OutboxStore(Store):
                 self._add_message(s, case.application_id, m)
             return case.application_id
 
-    def cases(self, state: str | None = None) -> list[dict[str, object]]:
+    def cases(self, state: str | None = None) -> list[CaseSummary]:
         with self.reading() as s:
             query = select(CaseRow).order_by(CaseRow.updated_at)
             if state:
                 query = query.where(CaseRow.state == state)
             return [
-                {
-                    "id": c.id,
-                    "application_id": c.application_id,
-                    "agency": c.agency,
-                    "state": c.state,
-                    "attempts": c.attempts,
-                    "last_error": c.last_error,
-                }
+                CaseSummary(c.id, c.application_id, c.agency, c.state, c.attempts, c.last_error)
                 for c in s.scalars(query)
             ]
 
-    def agency_stats(self) -> dict[str, dict[str, object]]:
+    def agency_stats(self) -> dict[str, AgencyStats]:
         """Per agency: cases by state and the oldest open case's age — for operators."""
         now = self.clock()
-        stats: dict[str, dict[str, object]] = {}
+        by_state: dict[str, dict[str, int]] = {}
+        oldest_open: dict[str, float | None] = {}
         with self.reading() as s:
             rows = s.execute(
                 select(
@@ -287,10 +317,38 @@ class OutboxStore(Store):
                 ).group_by(CaseRow.agency, CaseRow.state)
             ).all()
         for agency, state, count, oldest in rows:
-            entry = stats.setdefault(agency, {"cases": {}, "oldest_open_s": None})
-            entry["cases"][state] = count  # type: ignore[index]
+            by_state.setdefault(agency, {})[state] = count
+            previous = oldest_open.setdefault(agency, None)
             if state in (CaseState.QUEUED.value, CaseState.PENDING.value) and oldest is not None:
                 age = (now - (utc(oldest) or now)).total_seconds()
-                previous = entry["oldest_open_s"]
-                entry["oldest_open_s"] = max(age, previous) if isinstance(previous, float) else age
-        return stats
+                oldest_open[agency] = max(age, previous) if previous is not None else age
+        return {agency: AgencyStats(by_state[agency], oldest_open[agency]) for agency in by_state}
+
+
+def _locked_case(s: Session, case_id: str, now: dt.datetime) -> CaseRow | None:
+    """The case, re-read after locking its application row (callbacks and dispatchers settling
+    cases of one application queue on that lock)."""
+    case = s.get(CaseRow, case_id)
+    if case is None:
+        return None
+    s.execute(
+        update(ApplicationRow)
+        .where(ApplicationRow.id == case.application_id)
+        .values(updated_at=now)
+    )
+    s.refresh(case)
+    return case
+
+
+def _case_view(row: CaseRow) -> CaseView:
+    return CaseView(
+        id=row.id,
+        application_id=row.application_id,
+        agency=row.agency,
+        state=CaseState(row.state),
+        permit_number=row.permit_number,
+        valid_until=row.valid_until,
+        reasons=tuple((code, text) for code, text in json.loads(row.reasons)),
+        conditions=tuple(json.loads(row.conditions)),
+        inspection=row.inspection,
+    )

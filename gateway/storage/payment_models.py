@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.storage.models import Base, BigId
+from gateway.storage.base import Base, BigId
 
 
 class PaymentOrderRow(Base):

@@ -42,7 +42,8 @@ from gateway.storage.payment_models import (
     PaymentSerialRow,
     ReconciliationRow,
 )
-from gateway.storage.repository import Message, Store, case_result, utc
+from gateway.storage.repository import Store, case_result, utc
+from gateway.trail.messages import Message
 
 
 class PaymentStore(Store):

@@ -6,14 +6,12 @@ Services speak in plain values (`NewApplication`, `Claim`, `CaseResult`); SQL st
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, case, func, or_, select, update
@@ -21,8 +19,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
+
+# The `X as X` imports re-export names other modules (checkpoint, OMC, tests) still import from
+# here; their homes are the ports of the services that use them.
+from gateway.decision.ports import Decide as Decide
 from gateway.decision.rules import CaseResult, CaseState
-from gateway.fanout.wakeup import OUTBOX, TRAIL, wakeups_for
+from gateway.domain.views import (
+    ApplicationPage,
+    ApplicationStatus,
+    CaseStatus,
+    ReasonView,
+    SortKey,
+)
+from gateway.fanout.ports import Claim as Claim
+from gateway.fanout.wakeup import OUTBOX
+from gateway.intake.ports import DuplicateReference as DuplicateReference
+from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
 from gateway.storage.db import (
     DatabaseUnavailable,
@@ -32,72 +44,35 @@ from gateway.storage.db import (
     session_factory,
     unavailable_on_disconnect,
 )
+from gateway.storage.db import (
+    utc as utc,
+)
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
-from gateway.trail.format import precise
+from gateway.storage.wake import wakeups_for
+from gateway.trail.messages import Message as Message
+from gateway.trail.messages import sha256_hex as sha256_hex
+from gateway.trail.ports import TrailEntry
 
 T = TypeVar("T")
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
 log = logging.getLogger(__name__)
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back naive; every stored time is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class Message:
-    kind: str
-    direction: str
-    counterpart: str
-    content_type: str
-    body: bytes
-    signer: str | None = None
-    case_id: str | None = None
-
-
-@dataclass(frozen=True)
-class NewApplication:
-    id: str
-    declarant_bin: str
-    trader_reference: str
-    procedure: str
-    body: bytes
-    signer_subject: str
-    signer_fingerprint: str
-    routing: dict[str, list[dict[str, Any]]]  # agency -> rule hits, in routing order
-    request_id: str | None = None  # X-Request-Id of the submission, for following it in logs
-
-
-@dataclass(frozen=True)
-class Claim:
-    outbox_id: int
-    case_id: str
-    agency: str
-    application_id: str
-    application_body: bytes
-    attempts: int
-    received_at: dt.datetime
-    request_id: str | None = None
-    worker: str = ""  # who holds the lease, and the row's lease generation at the claim: the
-    generation: int = 0  # fencing token every later write of this claim must match (Store._fence)
-    lease_until: dt.datetime | None = None
-
-
-class DuplicateReference(Exception):
-    def __init__(self, existing_id: str, same_bytes: bool) -> None:
-        super().__init__(existing_id)
-        self.existing_id = existing_id
-        self.same_bytes = same_bytes
-
-
-Decide = Callable[[ApplicationRow, list[CaseResult]], tuple[str, bytes] | None]
+def trail_entry(row: MessageRow) -> TrailEntry:
+    return TrailEntry(
+        seq=row.seq,
+        entry=row.entry,
+        application_id=row.application_id,
+        case_id=row.case_id,
+        kind=row.kind,
+        direction=row.direction,
+        counterpart=row.counterpart,
+        content_type=row.content_type,
+        body=row.body,
+        sha256=row.sha256,
+        signer=row.signer,
+        created_at=utc(row.created_at) or row.created_at,
+    )
 
 
 def case_result(row: CaseRow) -> CaseResult:
@@ -263,37 +238,9 @@ class Store:
         return False
 
     def _add_message(self, session: Session, application_id: str | None, m: Message) -> None:
-        """Store a message byte-exact and append its entry to the trail, in `session`'s transaction."""
-        now = self.clock()
-        digest = sha256_hex(m.body)
-        row = MessageRow(
-            application_id=application_id,
-            case_id=m.case_id,
-            kind=m.kind,
-            direction=m.direction,
-            counterpart=m.counterpart,
-            content_type=m.content_type,
-            body=m.body,
-            sha256=digest,
-            signer=m.signer,
-            created_at=now,
-        )
-        wake.owe(session, TRAIL)  # the tree-head signer signs once the log has grown
-        trail_log.append(
-            session,
-            row,
-            {
-                "kind": m.kind,
-                "direction": m.direction,
-                "counterpart": m.counterpart,
-                "application_id": application_id,
-                "case_id": m.case_id,
-                "content_type": m.content_type,
-                "time": precise(now),
-                "signer": m.signer,
-                "sha256": digest,
-            },
-        )
+        """Store a message byte-exact and append its entry to the trail, in `session`'s transaction
+        (`trail_log.append_message`, the trail's one append)."""
+        trail_log.append_message(session, application_id, m, self.clock)
 
     # --- intake ---------------------------------------------------------------------------------
 
@@ -371,42 +318,42 @@ class Store:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def application(self, application_id: str) -> dict[str, Any] | None:
+    def application(self, application_id: str) -> ApplicationStatus | None:
         with self.reading() as s:
             row = s.get(ApplicationRow, application_id)
             if row is None:
                 return None
-            return {
-                "id": row.id,
-                "declarant_bin": row.declarant_bin,
-                "trader_reference": row.trader_reference,
-                "procedure": row.procedure,
-                "status": row.status,
-                "verdict": row.verdict,
-                "received_at": iso(utc(row.received_at) or self.clock()),
-                "decided_at": iso(d) if (d := utc(row.decided_at)) else None,
-                "application_sha256": row.body_sha256,
-                "signer": row.signer_subject,
-                "routing": json.loads(row.routing),
-                "request_id": row.request_id,
-                "cases": [
-                    {
-                        "id": c.id,
-                        "agency": c.agency,
-                        "state": c.state,
-                        "permit_number": c.permit_number,
-                        "valid_until": c.valid_until,
-                        "reasons": [{"code": k, "text": t} for k, t in json.loads(c.reasons)],
-                        "conditions": json.loads(c.conditions),
-                        "inspection": c.inspection,
-                        "extra": json.loads(c.extra),
-                        "charges": json.loads(c.charges or "[]"),
-                        "attempts": c.attempts,
-                        "last_error": c.last_error,
-                    }
+            return ApplicationStatus(
+                id=row.id,
+                declarant_bin=row.declarant_bin,
+                trader_reference=row.trader_reference,
+                procedure=row.procedure,
+                status=row.status,
+                verdict=row.verdict,
+                received_at=iso(utc(row.received_at) or self.clock()),
+                decided_at=iso(d) if (d := utc(row.decided_at)) else None,
+                application_sha256=row.body_sha256,
+                signer=row.signer_subject,
+                routing=json.loads(row.routing),
+                request_id=row.request_id,
+                cases=tuple(
+                    CaseStatus(
+                        id=c.id,
+                        agency=c.agency,
+                        state=c.state,
+                        permit_number=c.permit_number,
+                        valid_until=c.valid_until,
+                        reasons=tuple(ReasonView(k, t) for k, t in json.loads(c.reasons)),
+                        conditions=tuple(json.loads(c.conditions)),
+                        inspection=c.inspection,
+                        extra=json.loads(c.extra),
+                        attempts=c.attempts,
+                        last_error=c.last_error,
+                        charges=tuple(json.loads(c.charges or "[]")),
+                    )
                     for c in row.cases
-                ],
-            }
+                ),
+            )
 
     def declarant_bin(self, application_id: str) -> str | None:
         """The declarant's BIN of an application, None if there is none: one indexed read, the same
@@ -416,21 +363,39 @@ class Store:
                 select(ApplicationRow.declarant_bin).where(ApplicationRow.id == application_id)
             ).scalar_one_or_none()
 
+    def applications_page(
+        self,
+        declarant_bin: str,
+        *,
+        limit: int,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        after: SortKey | None = None,
+    ) -> ApplicationPage:
+        """A declarant's applications, newest first, a page at a time
+        (`gateway.storage.application_list.list_applications`)."""
+        from gateway.storage.application_list import list_applications
+
+        return list_applications(
+            self, declarant_bin, limit=limit, state=state, since=since, after=after
+        )
+
     def decision_xml(self, application_id: str) -> bytes | None:
         with self.reading() as s:
             return s.execute(
                 select(ApplicationRow.decision_xml).where(ApplicationRow.id == application_id)
             ).scalar_one_or_none()
 
-    def messages(self, application_id: str) -> list[MessageRow]:
+    def messages(self, application_id: str) -> list[TrailEntry]:
         with self.reading() as s:
-            return list(
-                s.scalars(
+            return [
+                trail_entry(row)
+                for row in s.scalars(
                     select(MessageRow)
                     .where(MessageRow.application_id == application_id)
                     .order_by(MessageRow.id)
                 )
-            )
+            ]
 
     def count_open_outbox(self) -> int:
         with self.reading() as s:

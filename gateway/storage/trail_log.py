@@ -15,8 +15,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.clock import Clock
+from gateway.fanout.wakeup import TRAIL
+from gateway.storage import wake
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
-from gateway.trail.format import TreeHead, entry_bytes
+from gateway.trail.format import TreeHead, entry_bytes, precise
 from gateway.trail.merkle import (
     HASH_SIZE,
     SubtreeHashes,
@@ -24,6 +27,7 @@ from gateway.trail.merkle import (
     node_hash,
     perfect_subtrees_completed_by,
 )
+from gateway.trail.messages import Message, sha256_hex
 
 SEQUENCER_LOCK = 7270002
 LOOKUP_CHUNK = 400  # keys per query: well under SQLite's bound-parameter limit
@@ -149,6 +153,47 @@ def append(session: Session, row: MessageRow, fields: dict[str, Any]) -> None:
         current = node_hash(lefts[node.level - 1], current)
         session.add(TrailNodeRow(level=node.level, idx=node.index, hash=current))
     session.flush()
+
+
+def append_message(
+    session: Session, application_id: str | None, message: Message, clock: Clock
+) -> int:
+    """The trail's one append: store `message` byte-exact and append its entry to the log, in
+    `session`'s transaction (so it commits, or not, with the write it records). Returns its seq.
+
+    Every storage module that records a message calls this, inside the transaction of the write
+    the message belongs to; nothing outside gateway.storage opens that transaction."""
+    now = clock()
+    digest = sha256_hex(message.body)
+    row = MessageRow(
+        application_id=application_id,
+        case_id=message.case_id,
+        kind=message.kind,
+        direction=message.direction,
+        counterpart=message.counterpart,
+        content_type=message.content_type,
+        body=message.body,
+        sha256=digest,
+        signer=message.signer,
+        created_at=now,
+    )
+    wake.owe(session, TRAIL)  # the tree-head signer signs once the log has grown
+    append(
+        session,
+        row,
+        {
+            "kind": message.kind,
+            "direction": message.direction,
+            "counterpart": message.counterpart,
+            "application_id": application_id,
+            "case_id": message.case_id,
+            "content_type": message.content_type,
+            "time": precise(now),
+            "signer": message.signer,
+            "sha256": digest,
+        },
+    )
+    return row.seq
 
 
 def latest_tree_head(session: Session) -> TreeHead | None:

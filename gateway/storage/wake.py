@@ -14,6 +14,7 @@ import logging
 import select
 import socket
 import threading
+import weakref
 
 import psycopg
 from sqlalchemy import Engine, text
@@ -23,6 +24,21 @@ from gateway.fanout.wakeup import CHANNELS, Wakeups
 
 log = logging.getLogger(__name__)
 _OWED = "nsw_wake_owed"  # Session.info key: channels this transaction must wake at commit
+
+
+_by_engine: weakref.WeakKeyDictionary[Engine, Wakeups] = weakref.WeakKeyDictionary()
+_registry_lock = threading.Lock()
+
+
+def wakeups_for(engine: Engine) -> Wakeups:
+    """The wake-ups of `engine`'s database in this process. Keyed by engine so that every store
+    built on it (outbox, notifications, checkpoint) signals the loops that read it, without each
+    being handed the object; an engine is made once per process by the composition root."""
+    with _registry_lock:
+        found = _by_engine.get(engine)
+        if found is None:
+            found = _by_engine[engine] = Wakeups()
+        return found
 
 
 def owe(s: Session, channel: str) -> None:

@@ -1,38 +1,35 @@
 """The audit side of the trail: signed tree heads, proofs, and evidence bundles.
 
-Everything here reads stored subtree hashes (`DbSubtreeHashes`), never rehashes the log, so a proof
+Everything here reads stored subtree hashes (through the `Trail` port), never rehashes the log, so a proof
 in a log of millions of entries is O(log n) look-ups.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from typing import TYPE_CHECKING, Any
 
 from gateway.clock import Clock, iso
-from gateway.errors import GatewayError, NotFound
-from gateway.fanout.wakeup import Wakeup
-from gateway.storage import trail_log
-from gateway.storage.db import disconnect_reason, lost_connection
-from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
-from gateway.storage.repository import Store
-from gateway.trail.format import TreeHead, precise, sign_tree_head
+from gateway.errors import DatabaseUnavailable, GatewayError, NotFound
+from gateway.trail.format import TreeHead, sign_tree_head
 from gateway.trail.merkle import consistency_proof, inclusion_proof, tree_root
+from gateway.trail.messages import Message
+from gateway.trail.ports import StoredCheckpoint, Trail, TrailEntry
 from gateway.trail.signer import LogSigner, SignerRefusing
 from gateway.trail.tiles import TILE_WIDTH, TileId, entry_bundle, tile_hashes, tile_in_tree
 from gateway.trail.witness import Witnesses
 from gateway.trust.xmlsig import SigningIdentity
 
 BUNDLE_FORMAT = "nsw-evidence-bundle/1"
+if TYPE_CHECKING:
+    from gateway.fanout.wakeup import Wakeup
+
 log = logging.getLogger(__name__)
 
 
@@ -42,11 +39,14 @@ class BadProofRequest(GatewayError):
 
 @dataclass
 class Auditor:
-    store: Store
+    trail: Trail
     identity: SigningIdentity
     clock: Clock
     log_signer: LogSigner | None = None  # the C2SP checkpoint signer; None: RSA tree heads only
     witnesses: Witnesses | None = None  # who cosigns each checkpoint before it is published
+    # The agencies' pinned certificates (code -> PEM), carried in bundles so that an auditor can
+    # re-check agency signatures offline; each must chain to the CA the auditor holds.
+    agency_certificates: Mapping[str, str] = field(default_factory=dict)
 
     def issue_tree_head(self) -> TreeHead:
         """Sign a head for the current log size (or return the latest if the log has not grown),
@@ -58,18 +58,18 @@ class Auditor:
             return self._issue(self.log_signer)
 
     def _issue(self, signer: LogSigner | None) -> TreeHead:
-        with self.store.transaction() as s:
-            size = trail_log.log_size(s)
-            latest = trail_log.latest_tree_head(s)
-            have_checkpoint = signer is None or trail_log.checkpoint_at(s, size) is not None
+        with self.trail.writing() as log_:
+            size = log_.log_size()
+            latest = log_.latest_tree_head()
+            have_checkpoint = signer is None or log_.checkpoint_at(size) is not None
             if latest is not None and latest.size == size and have_checkpoint:
                 return latest
-            root = trail_log.with_stored_hashes(s, lambda h: tree_root(size, h))
+            root = log_.with_stored_hashes(lambda h: tree_root(size, h))
             note = None
             if signer is not None:
                 # The signer checks the new tree against its own memory, not against the
                 # database's tree heads: those are what a rewrite of history deletes first.
-                note = signer.sign(size, root, trail_log.DbSubtreeHashes(s))
+                note = signer.sign(size, root, log_.hashes())
             if latest is not None and latest.size == size:
                 head = latest
             else:
@@ -82,22 +82,7 @@ class Auditor:
             note = note if enough else None
         if note is not None:
             self._store_checkpoint(size, root, note)
-        try:
-            with self.store.transaction() as s:
-                s.add(
-                    TreeHeadRow(
-                        size=head.size,
-                        root=head.root,
-                        issued_at=head.issued_at,
-                        signature=head.signature,
-                    )
-                )
-        except IntegrityError:  # another process signed this size first; theirs stands
-            with self.store.transaction() as s:
-                existing = trail_log.tree_head_at(s, size)
-                assert existing is not None
-                return existing
-        return head
+        return self.trail.store_tree_head(head)  # another process's head of this size stands
 
     def reset_signer(self, operator: str, reason: str, accept_current_log: bool) -> str:
         """An operator's decision after investigating a refusal: clear it (and with
@@ -115,59 +100,40 @@ class Auditor:
             "signer_refused": before.refusing if before else "",
         }
         body = json.dumps(decision, sort_keys=True, ensure_ascii=False).encode()
-        now = self.clock()
-        digest = hashlib.sha256(body).hexdigest()
-        row = MessageRow(
-            application_id=None,
-            case_id=None,
-            kind="operator-decision",
-            direction="in",
-            counterpart=f"operator:{operator}"[:64],
-            content_type="application/json",
-            body=body,
-            sha256=digest,
-            signer=None,
-            created_at=now,
+        message = Message(
+            "operator-decision",
+            "in",
+            f"operator:{operator}"[:64],
+            "application/json",
+            body,
         )
-        fields = {
-            "kind": row.kind,
-            "direction": row.direction,
-            "counterpart": row.counterpart,
-            "application_id": None,
-            "case_id": None,
-            "content_type": row.content_type,
-            "time": precise(now),
-            "signer": None,
-            "sha256": digest,
-        }
-        with self.store.transaction() as s:
-            trail_log.append(s, row, fields)
-            seq = row.seq
+        with self.trail.writing() as log_:
+            seq = log_.append(None, message)
         self.log_signer.reset(accept_current_log)
         return f"entry {seq}: {decision['action']}"
 
     def checkpoint_note(self) -> str:
         """The latest signed checkpoint with the cosignatures gathered for it."""
-        with self.store.transaction() as s:
-            row = trail_log.latest_checkpoint(s)
+        with self.trail.writing() as log_:
+            row = log_.latest_checkpoint()
         if row is None:
             self.issue_tree_head()
-            with self.store.transaction() as s:
-                row = trail_log.latest_checkpoint(s)
+            with self.trail.writing() as log_:
+                row = log_.latest_checkpoint()
         if row is None:
             raise NotFound("The trail has no signed checkpoint yet.")
         return row.note
 
     def tile(self, tile: TileId) -> bytes:
         """A tile or entry bundle (c2sp.org/tlog-tiles) of the tree of the latest checkpoint."""
-        with self.store.transaction() as s:
-            row = trail_log.latest_checkpoint(s)
+        with self.trail.writing() as log_:
+            row = log_.latest_checkpoint()
             if row is None or not tile_in_tree(tile, row.size):
                 raise NotFound(f"No {tile.path} in the latest signed checkpoint.")
             if tile.entries:
                 start = tile.index * TILE_WIDTH
-                return entry_bundle(trail_log.entries_between(s, start, start + tile.width))
-            hashes = trail_log.DbSubtreeHashes(s)
+                return entry_bundle(log_.entries_between(start, start + tile.width))
+            hashes = log_.hashes()
             hashes.load([tile.leaf_range(i) for i in range(tile.width)])
             return tile_hashes(tile, hashes)
 
@@ -182,24 +148,20 @@ class Auditor:
         return {w.name: self.witnesses.alarms.get(w.name, "") for w in self.witnesses.configs}
 
     def _log_size(self) -> int:
-        with self.store.transaction() as s:
-            return trail_log.log_size(s)
+        with self.trail.writing() as log_:
+            return log_.log_size()
 
     def _store_checkpoint(self, size: int, root: bytes, note: str) -> None:
-        try:
-            with self.store.transaction() as s:
-                s.add(CheckpointRow(size=size, root=root, note=note, signed_at=iso(self.clock())))
-        except IntegrityError:  # another process stored this size first; both are the same tree
-            pass
+        self.trail.store_checkpoint(StoredCheckpoint(size, root, note, iso(self.clock())))
 
     def latest_tree_head(self) -> TreeHead:
-        with self.store.transaction() as s:
-            latest = trail_log.latest_tree_head(s)
+        with self.trail.writing() as log_:
+            latest = log_.latest_tree_head()
         return latest if latest is not None else self.issue_tree_head()
 
     def tree_head(self, size: int) -> TreeHead:
-        with self.store.transaction() as s:
-            head = trail_log.tree_head_at(s, size)
+        with self.trail.writing() as log_:
+            head = log_.tree_head_at(size)
         if head is None:
             raise NotFound(f"No signed tree head of size {size}.")
         return head
@@ -208,26 +170,20 @@ class Auditor:
     # waits for the write lock, so an auditor's proofs and the appends do not queue behind each
     # other. Stored subtree hashes never change once written, so a snapshot's proof is final.
     def inclusion(self, seq: int, size: int) -> list[bytes]:
-        with self.store.reading() as s:
-            if not 0 <= seq < size <= trail_log.log_size(s):
+        with self.trail.reading() as log_:
+            if not 0 <= seq < size <= log_.log_size():
                 raise BadProofRequest(f"Entry {seq} is not inside a log of size {size}.")
-            return trail_log.with_stored_hashes(s, lambda h: inclusion_proof(seq, size, h))
+            return log_.with_stored_hashes(lambda h: inclusion_proof(seq, size, h))
 
     def consistency(self, first: int, second: int) -> list[bytes]:
-        with self.store.reading() as s:
-            if not 0 < first <= second <= trail_log.log_size(s):
+        with self.trail.reading() as log_:
+            if not 0 < first <= second <= log_.log_size():
                 raise BadProofRequest(f"No consistency proof from size {first} to size {second}.")
-            return trail_log.with_stored_hashes(s, lambda h: consistency_proof(first, second, h))
+            return log_.with_stored_hashes(lambda h: consistency_proof(first, second, h))
 
-    def entries(self, application_id: str) -> list[MessageRow]:
-        with self.store.reading() as s:
-            rows = list(
-                s.scalars(
-                    select(MessageRow)
-                    .where(MessageRow.application_id == application_id)
-                    .order_by(MessageRow.seq)
-                )
-            )
+    def entries(self, application_id: str) -> list[TrailEntry]:
+        with self.trail.reading() as log_:
+            rows = log_.entries_of(application_id)
         if not rows:
             raise NotFound(f"There is no application {application_id} in the trail.")
         return rows
@@ -237,11 +193,9 @@ class Auditor:
         head they are proved against, and the gateway's certificate chain: all an auditor needs."""
         rows = self.entries(application_id)
         head = self.issue_tree_head()
-        with self.store.reading() as s:
+        with self.trail.reading() as log_:
             # Every node of every entry's proof in one query, not one look-up per node.
-            hashes = trail_log.prefetched(
-                s, [partial(inclusion_proof, row.seq, head.size) for row in rows]
-            )
+            hashes = log_.prefetched([partial(inclusion_proof, row.seq, head.size) for row in rows])
             entries = [
                 {
                     "seq": row.seq,
@@ -262,6 +216,7 @@ class Auditor:
             "exported_at": iso(self.clock()),
             "tree_head": head.to_json(),
             "gateway_chain": [pem.decode("ascii") for pem in self.identity.chain_pem],
+            "agency_certificates": dict(self.agency_certificates),
             "entries": entries,
         }
 
@@ -291,8 +246,8 @@ class TreeHeadThread:
             except SignerRefusing:  # logged as an ERROR when it began; /readyz and the gauge tell
                 log.debug("tree head not signed: the trail signer refuses")
             except Exception as exc:  # keep signing; the next round retries
-                if lost_connection(exc):
-                    log.warning("tree heads: database connection lost (%s)", disconnect_reason(exc))
+                if isinstance(exc, DatabaseUnavailable):
+                    log.warning("tree heads: database connection lost (%s)", exc.reason)
                 else:
                     log.exception("tree head signing failed")
                 seen = -1

@@ -4,6 +4,13 @@ Given only the CA certificate(s) and the gateway's certificate, it checks — an
 by check — the gateway's certificate chain, the tree head's signature, every entry's body hash, leaf
 and inclusion proof, every message's own signature, and that the messages the decision refers to are
 all present.
+
+Agency messages are re-checked with the agencies' certificates the bundle carries (each must chain
+to the CA and name its agency): a REST message kept whole (`wire.exchange` record) by its RFC 9421
+signature and Content-Digest — an answer also against the request it answers —, a SOAP message by
+its WS-Security signature (an answer with the SignatureConfirmation of the request). The time
+judged is the time the gateway received the message. What cannot be checked — a body kept without
+its signature fields, a missing certificate — is reported as not checked, never as ok.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import base64
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -24,7 +31,7 @@ from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_consistency
 from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
-from wire import certificates
+from wire import certificates, exchange, httpsig, wsse
 
 APP = "{urn:kz:nsw:application:1}"
 DEC = "{urn:kz:nsw:decision:1}"
@@ -94,12 +101,20 @@ def verify_bundle(
         )
     )
 
-    # Step 3: every entry — body hash, leaf, inclusion in the signed tree.
+    # Step 3: every entry — body hash, leaf, inclusion in the signed tree, its own signature.
     sha_by_kind: dict[str, list[str]] = {}
-    for item in bundle.get("entries", []):
+    peers = _Peers(_agency_certificates(bundle, checks), gateway_cert, anchors, chain)
+    for item in sorted(bundle.get("entries", []), key=lambda i: int(i["seq"])):
         checks.extend(
             _check_entry(
-                item, head, anchors, chain, gateway_cert, bundle["application_id"], sha_by_kind
+                item,
+                head,
+                anchors,
+                chain,
+                gateway_cert,
+                bundle["application_id"],
+                sha_by_kind,
+                peers,
             )
         )
 
@@ -116,6 +131,7 @@ def _check_entry(
     gateway_cert: x509.Certificate,
     application_id: str,
     sha_by_kind: dict[str, list[str]],
+    peers: _Peers,
 ) -> list[Check]:
     seq = int(item["seq"])
     entry = base64.b64decode(item["entry"])
@@ -138,7 +154,10 @@ def _check_entry(
         checks.append(Check(True, what, f"inclusion proof in tree of size {head.size}"))
     except (MerkleProofError, ValueError) as exc:
         checks.append(Check(False, what, f"inclusion proof in tree of size {head.size}", str(exc)))
-    checks.append(_check_signature(fields, body, what, anchors, chain, gateway_cert))
+    if fields.get("kind") in AGENCY_KINDS:
+        checks.append(peers.check(fields, body, what))
+    else:
+        checks.append(_check_signature(fields, body, what, anchors, chain, gateway_cert))
     return checks
 
 
@@ -174,6 +193,116 @@ def _check_signature(
         "XML signature by the declarant",
         f"{verified.signer.subject}; declarant {declarant}",
     )
+
+
+AGENCY_KINDS = frozenset({"agency-request", "agency-answer", "callback"})
+SKEW = dt.timedelta(minutes=5)
+
+
+def _agency_certificates(
+    bundle: dict[str, Any], checks: list[Check]
+) -> dict[str, x509.Certificate]:
+    """The agencies' certificates the bundle carries (code -> certificate), each read by the one
+    reader; an unreadable one is a failed check and is left out."""
+    found: dict[str, x509.Certificate] = {}
+    for code, pem in sorted((bundle.get("agency_certificates") or {}).items()):
+        try:
+            found[str(code)] = certificates.certificate_from_pem(str(pem).encode())
+        except certificates.UnreadableCertificate as exc:
+            checks.append(Check(False, f"agency {code} certificate", "can be read", str(exc)))
+    return found
+
+
+@dataclass
+class _Peers:
+    """Re-checks the signatures of agency exchanges, pairing each answer with its request."""
+
+    agencies: dict[str, x509.Certificate]
+    gateway_cert: x509.Certificate
+    anchors: Sequence[x509.Certificate]
+    chain: Sequence[x509.Certificate]
+    requests: dict[str, bytes] = field(default_factory=dict)  # case -> last request sent
+
+    def check(self, fields: dict[str, Any], body: bytes, what: str) -> Check:
+        kind, case = fields.get("kind"), str(fields.get("case_id") or "")
+        when = dt.datetime.fromisoformat(str(fields["time"]).replace("Z", "+00:00"))
+        if kind == "agency-request":
+            self.requests[case] = body
+            return self._verify(body, self.gateway_cert, when, what, None, "the gateway")
+        agency = str(fields.get("counterpart", "")).removeprefix("agency:")
+        cert = self.agencies.get(agency)
+        if cert is None:
+            return not_checked(
+                what, "agency signature", f"the bundle has no certificate of {agency}"
+            )
+        problem = self._judge(cert, agency, when)
+        if problem:
+            return Check(False, what, "agency signature", problem)
+        request = self.requests.get(case) if kind == "agency-answer" else None
+        return self._verify(body, cert, when, what, request, agency)
+
+    def _judge(self, cert: x509.Certificate, agency: str, when: dt.datetime) -> str:
+        try:
+            _trust_at(self.anchors, self.chain, when).verify(cert, usage=lambda _c: None)
+        except GatewayError as exc:
+            return f"the certificate of {agency} is not trusted: {exc.detail}"
+        units = cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)
+        if agency not in [str(u.value) for u in units]:
+            return f"the certificate given for {agency} names another party"
+        return ""
+
+    def _verify(
+        self,
+        body: bytes,
+        cert: x509.Certificate,
+        when: dt.datetime,
+        what: str,
+        request: bytes | None,
+        signer: str,
+    ) -> Check:
+        check = f"RFC 9421 signature by {signer}" if exchange.is_record(body) else ""
+        try:
+            if exchange.is_record(body):
+                _verify_http(body, cert, when, request)
+            elif body.lstrip().startswith(b"<"):
+                check = f"WS-Security signature by {signer}"
+                confirms = wsse.signature_value(parse_xml(request)) if request else None
+                wsse.verify_envelope(parse_xml(body), cert, now=when, skew=SKEW, confirms=confirms)
+            else:
+                return not_checked(
+                    what,
+                    "agency signature",
+                    "kept without its signature fields (recorded before whole messages were kept)",
+                )
+        except (
+            exchange.UnreadableRecord,
+            httpsig.UntrustedHttpMessage,
+            wsse.UntrustedMessage,
+        ) as exc:
+            return Check(False, what, check, str(exc))
+        except GatewayError as exc:
+            return Check(False, what, check or "signature", exc.detail)
+        return Check(True, what, check)
+
+
+def _verify_http(
+    body: bytes, cert: x509.Certificate, when: dt.datetime, request: bytes | None
+) -> None:
+    message = exchange.read_record(body)
+    if message.is_request:
+        httpsig.verify(
+            httpsig.HttpMessage(dict(message.fields), method=message.method, url=message.target).view(),
+            message.body, cert, now=when, skew=SKEW, components=httpsig.REQUEST_COMPONENTS,
+        )  # fmt: skip
+        return
+    if request is None or not exchange.is_record(request):
+        raise exchange.UnreadableRecord("the request this answer is bound to is not in the bundle")
+    sent = exchange.read_record(request)
+    httpsig.verify(
+        httpsig.HttpMessage(dict(message.fields), status_code=message.status).view(),
+        message.body, cert, now=when, skew=SKEW, components=httpsig.RESPONSE_COMPONENTS,
+        request=httpsig.HttpMessage(dict(sent.fields), method=sent.method, url=sent.target).view(),
+    )  # fmt: skip
 
 
 def _check_complete(bundle: dict[str, Any], sha_by_kind: dict[str, list[str]]) -> list[Check]:

@@ -7,23 +7,20 @@ validity, revocation and that it may act for the declarant), or by an operator w
 `nsw traders register CERT.pem`. Registration only makes the key findable by its fingerprint:
 every request still re-checks the certificate with the trust store, so a revoked or expired
 certificate stops working at once.
+
+`TraderCertificates` and `NonceLedger` are the ports; gateway/storage/trader_keys.py keeps both in
+the database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import IntegrityError
 
-from gateway.clock import Clock
-from gateway.storage.db import read_session_factory, session_factory
-from gateway.storage.models import RequestNonceRow, TraderCertificateRow
 from gateway.trust.certificates import TrustedSigner
-from wire import certificates
 
 
 @dataclass(frozen=True)
@@ -35,72 +32,23 @@ class RegisteredCertificate:
     registered_at: dt.datetime
 
 
-class TraderCertificates:
+class TraderCertificates(Protocol):
     """fingerprint -> certificate, for certificates that carry a BIN. Thread-safe."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self._sessions = session_factory(engine)
-        self._readers = read_session_factory(engine)
-        self._clock = clock
-
     def register(self, signer: TrustedSigner, source: str) -> bool:
-        """Record `signer`'s certificate (already judged by the trust store); False if known."""
-        if signer.bin is None:
-            raise ValueError("only certificates that name a BIN can be registered for a trader")
-        der = signer.certificate.public_bytes(serialization.Encoding.DER)
-        with self._sessions.begin() as s:
-            if s.get(TraderCertificateRow, signer.fingerprint_sha256) is not None:
-                return False
-        try:
-            with self._sessions.begin() as s:
-                s.add(
-                    TraderCertificateRow(
-                        fingerprint=signer.fingerprint_sha256,
-                        bin=signer.bin,
-                        subject=signer.subject,
-                        der=der,
-                        source=source,
-                        registered_at=self._clock(),
-                    )
-                )
-        except IntegrityError:  # registered concurrently by another request
-            return False
-        return True
+        """Record `signer`'s certificate (already judged by the trust store); False if known.
+        ValueError for a certificate that names no BIN."""
+        ...
 
-    def certificate(self, fingerprint: str) -> x509.Certificate | None:
-        with self._readers.begin() as s:
-            row = s.get(TraderCertificateRow, fingerprint.lower())
-            # Read back through the one reader: the bytes came from a trader's KeyInfo.
-            return certificates.certificate_from_der(row.der) if row is not None else None
+    def certificate(self, fingerprint: str) -> x509.Certificate | None: ...
 
-    def list(self, bin_: str | None = None) -> list[RegisteredCertificate]:
-        query = select(TraderCertificateRow).order_by(TraderCertificateRow.registered_at)
-        if bin_ is not None:
-            query = query.where(TraderCertificateRow.bin == bin_)
-        with self._sessions.begin() as s:
-            return [
-                RegisteredCertificate(r.fingerprint, r.bin, r.subject, r.source, r.registered_at)
-                for r in s.scalars(query)
-            ]
+    def list(self, bin_: str | None = None) -> list[RegisteredCertificate]: ...
 
 
-class NonceLedger:
-    """Nonces of accepted signed requests, per key, until their replay window closes.
-
-    Shared through the database so every web node refuses a request another node already served."""
-
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self._sessions = session_factory(engine)
-        self._clock = clock
+class NonceLedger(Protocol):
+    """Nonces of accepted signed requests, per key, until their replay window closes; shared
+    by every web node, so each refuses a request another node already served."""
 
     def first_use(self, keyid: str, nonce: str, keep_until: dt.datetime) -> bool:
         """Record the nonce; False if it was already used with this key (a replay)."""
-        try:
-            with self._sessions.begin() as s:
-                s.execute(delete(RequestNonceRow).where(RequestNonceRow.expires_at < self._clock()))
-                if s.get(RequestNonceRow, (keyid, nonce)) is not None:
-                    return False
-                s.add(RequestNonceRow(keyid=keyid, nonce=nonce, expires_at=keep_until))
-        except IntegrityError:  # the same nonce raced in through another request
-            return False
-        return True
+        ...

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
-from gateway.bootstrap import Services
 from gateway.domain.identifiers import Bin
+from gateway.domain.views import ApplicationStatus
 from gateway.errors import (
     DecisionNotReady,
     InvalidValue,
@@ -23,18 +24,21 @@ from gateway.errors import (
 )
 from gateway.intake.receipt import signed_receipt
 from gateway.limits import APPLICATION_ID
-from gateway.storage.application_list import list_applications
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
 from gateway.web.body import read_body
 from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, authorise, may_act_for, require_trader
 
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.after_request(add_accept_signature)
 
 XML_TYPES = ("application/xml", "text/xml")
+log = logging.getLogger(__name__)
 
 
 def services() -> Services:
@@ -50,6 +54,10 @@ def submit() -> tuple[Response, int]:
         )
     body = read_body()  # whole or refused (413), never cut at the limit
     accepted = services().intake.submit(body, request_id=g.get("request_id"))
+    if accepted.created:  # the dispatcher logs its cases and decision under the same request id
+        log.info(
+            "application %s accepted (request %s)", accepted.application_id, g.get("request_id")
+        )
     app = services().store.application(accepted.application_id)
     assert app is not None
     receipt = signed_receipt(services().identity, app)
@@ -57,24 +65,24 @@ def submit() -> tuple[Response, int]:
         name: url_for(f"api.{name}", application_id=accepted.application_id)
         for name in ("status", "decision", "receipt", "evidence")
     }
-    payload = {
+    payload: dict[str, Any] = {
         "id": accepted.application_id,
-        "status": app["status"],
-        "received_at": app["received_at"],
-        "application_sha256": app["application_sha256"],
-        "agencies": [c["agency"] for c in app["cases"]],
+        "status": app.status,
+        "received_at": app.received_at,
+        "application_sha256": app.application_sha256,
+        "agencies": [c.agency for c in app.cases],
         "receipt": base64.b64encode(receipt).decode("ascii"),
         "links": links,
     }
     if not accepted.created:
         # A replay of the same signed bytes returns the original application, not a new one, and
         # says so: without it an old (perhaps escalated) state reads like the new lodgement's.
-        state = app["status"] + (f" ({app['verdict']})" if app["verdict"] else "")
-        cases = ", ".join(f"{c['agency']} {c['state']}" for c in app["cases"])
+        state = app.status + (f" ({app.verdict})" if app.verdict else "")
+        cases = ", ".join(f"{c.agency} {c.state}" for c in app.cases)
         payload["replay"] = True
         payload["note"] = (
             f"These signed bytes were lodged before as {accepted.application_id} at "
-            f"{app['received_at']}; this is that earlier application, now {state}: {cases}. "
+            f"{app.received_at}; this is that earlier application, now {state}: {cases}. "
             "Nothing new was lodged: to lodge again, change the trader reference and sign anew."
         )
     response = jsonify(payload)
@@ -82,7 +90,7 @@ def submit() -> tuple[Response, int]:
     return response, 202 if accepted.created else 200
 
 
-def _readable(application_id: str) -> dict[str, Any]:
+def _readable(application_id: str) -> ApplicationStatus:
     """The application, once the caller proved who they are (401) and may see it (404).
 
     Another company's application answers exactly as an id that does not exist — same status,
@@ -104,8 +112,8 @@ def _readable(application_id: str) -> dict[str, Any]:
 @bp.get("/applications/<application_id>")
 def status(application_id: str) -> Response:
     app = _readable(application_id)
-    app["notifications"] = services().notifications.for_application(application_id)
-    return jsonify(app)
+    notifications = services().notifications.for_application(application_id)
+    return jsonify(app.to_json() | {"notifications": [n.to_json() for n in notifications]})
 
 
 @bp.get("/applications/<application_id>/receipt")
@@ -126,9 +134,7 @@ def decision(application_id: str) -> Response:
     xml = services().store.decision_xml(application_id)
     if xml is None:
         waiting = [
-            c["agency"]
-            for c in app["cases"]
-            if c["state"] not in ("granted", "refused", "inspection")
+            c.agency for c in app.cases if c.state not in ("granted", "refused", "inspection")
         ]
         raise DecisionNotReady(
             "The decision is not made yet; waiting for: " + ", ".join(waiting) + ". "
@@ -147,8 +153,7 @@ def applications() -> Response:
     authorise(signer, declarant)  # the same answer as another trader's application gets
     key = application_list.cursor_key(services().identity.key_pem)
     query = application_list.read_query(declarant, key)
-    page = list_applications(
-        services().store,
+    page = services().store.applications_page(
         query.declarant,
         limit=query.limit,
         state=query.state,
@@ -200,7 +205,7 @@ def notification_url(bin_: str) -> Response:
     subscription = services().notifications.subscription(bin_)
     if subscription is None:
         raise NotFound(f"No notification URL is registered for {bin_}; PUT one to register it.")
-    return jsonify(subscription)
+    return jsonify(subscription.to_json())
 
 
 @bp.put("/traders/<bin_>/notification-url")
@@ -220,7 +225,8 @@ def register_notification_url(bin_: str) -> Response:
     services().notifications.subscribe(
         bin_, url, fingerprint=signer.fingerprint_sha256, message=_request_record(signer, body)
     )
-    return jsonify(services().notifications.subscription(bin_))
+    subscription = services().notifications.subscription(bin_)
+    return jsonify(subscription.to_json() if subscription else None)
 
 
 @bp.delete("/traders/<bin_>/notification-url")

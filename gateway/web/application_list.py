@@ -32,9 +32,9 @@ from flask import request, url_for
 
 from gateway.clock import iso
 from gateway.domain.identifiers import Bin
+from gateway.domain.views import APPLICATION_STATES, ApplicationPage, SortKey
 from gateway.errors import InvalidParameter, InvalidValue
 from gateway.limits import APPLICATION_ID, Text, shown
-from gateway.storage.application_list import APPLICATION_STATES, ApplicationPage, SortKey
 from gateway.trail.format import precise
 from gateway.web.params import query_choice, query_int, query_text
 

@@ -5,15 +5,18 @@ arrive, see issue 10)."""
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from gateway.bootstrap import Services
 from gateway.errors import GatewayError
 from gateway.limits import APPLICATION_ID
 from gateway.trail.audit import Auditor, BadProofRequest
 from gateway.web.bearer import bearer_token_in
 from gateway.web.params import path_text, query_int
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit")
 

@@ -8,22 +8,26 @@ RFC 9457 problem documents with stable types (gateway/fanout/callback_errors.py)
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from adapters import httpsig
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.fanout.callback_errors import CallbackSignatureInvalid, InvalidCallback
 from gateway.limits import CASE_ID
 from gateway.web.body import read_body
-from gateway.web.callback_service import callback_service
+from wire import httpsig
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("callbacks_rest", __name__, url_prefix="/api/v1/callbacks")
 
 
 @bp.post("/<string:agency>")
 def submit(agency: str) -> Response:
-    service = callback_service()
+    services: Services = current_app.extensions["nsw"]
+    service = services.callbacks
     # Step 1: an agency we know, and its pinned certificate.
     pinned = service.pins.get(agency)
     if pinned is None:

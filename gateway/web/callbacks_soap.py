@@ -1,22 +1,24 @@
 """The gateway's own SOAP service (contract-first: wsdl/gateway/gateway.wsdl): SubmitAgencyAnswer.
 
-POST /soap/callbacks takes a WS-Security-signed envelope (adapters/wsse.py, the same profile the
+POST /soap/callbacks takes a WS-Security-signed envelope (wire/wsse.py, the same profile the
 gateway uses towards the agencies) from a SOAP agency answering later; GET /soap/callbacks?wsdl
 serves the contract with this server's address, GET /soap/gateway.xsd its schema. Every refusal is
 a SOAP 1.1 Fault (HTTP 500) with a stable faultcode in urn:kz:nsw:gateway:1 (nsw:UnknownCase, ...),
 except an envelope that is not SOAP 1.1's, which gets soap:VersionMismatch (SOAP 1.1 §4.4.1).
+
+`install` registers the service on an app with gateway.xsd read once for it; the callback service
+itself is the app's (`Services.callbacks`, built by the composition root).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import threading
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from lxml import etree
 
-from adapters.wsse import SOAP11, WSSE, UntrustedMessage, verify_envelope
 from gateway.errors import BodyTooLarge, GatewayError
 from gateway.fanout.callback_errors import (
     GATEWAY_NS,
@@ -28,14 +30,23 @@ from gateway.fanout.callback_errors import (
 from gateway.resources import shipped
 from gateway.trust.xmlparse import parse_xml
 from gateway.web.body import read_body
-from gateway.web.callback_service import callback_service
+from wire.wsse import SOAP11, WSSE, UntrustedMessage, verify_envelope
+from wire.xsd import XsdValidator
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("callbacks_soap", __name__)
 
 XML = "text/xml; charset=utf-8"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-_schema: etree.XMLSchema | None = None
-_schema_lock = threading.Lock()
+SCHEMA = "nsw-soap-callbacks-schema"
+
+
+def install(app: Flask) -> None:
+    """Serve the SOAP callback service on `app`, validating with gateway.xsd (read now)."""
+    app.extensions[SCHEMA] = XsdValidator(shipped("wsdl") / "gateway" / "gateway.xsd")
+    app.register_blueprint(bp)
 
 
 @bp.get("/soap/callbacks")
@@ -67,7 +78,8 @@ def submit() -> Response:
 
 
 def _submit(data: bytes) -> Response:
-    service = callback_service()
+    services: Services = current_app.extensions["nsw"]
+    service = services.callbacks
     # Step 1: the hardened parser, a SOAP 1.1 envelope. A root that is not the SOAP 1.1 Envelope
     # in its namespace (a SOAP 1.2 envelope, or no envelope at all) is a VersionMismatch: SOAP 1.1
     # §4.4.1 names that fault for "an invalid namespace for the SOAP Envelope element".
@@ -95,7 +107,8 @@ def _submit(data: bytes) -> Response:
     payload = verified.payload
     if len(payload) != 1 or payload[0].tag != f"{{{GATEWAY_NS}}}SubmitAgencyAnswer":
         raise InvalidCallback("The Body must hold one SubmitAgencyAnswer.")
-    if errors := _errors(payload[0]):
+    schema: XsdValidator = current_app.extensions[SCHEMA]
+    if errors := schema.errors(copy.deepcopy(payload[0])):  # validated as a document of its own
         raise InvalidCallback("SubmitAgencyAnswer breaks gateway.xsd: " + errors[0])
     case_id = payload[0].findtext(f"{{{GATEWAY_NS}}}CaseId") or ""
     answer = payload[0].find(f"{{{GATEWAY_NS}}}Answer")
@@ -125,17 +138,3 @@ def fault(code: str, text: str, status: int = 500) -> Response:
     etree.SubElement(node, "faultstring").text = text
     body = etree.tostring(env, xml_declaration=True, encoding="utf-8")
     return Response(body, status=status, content_type=XML)
-
-
-def _errors(element: etree._Element) -> list[str]:
-    """Why `element` breaks gateway.xsd (empty when valid). The schema keeps its error log on
-    the object: one validation at a time."""
-    global _schema
-    with _schema_lock:
-        if _schema is None:
-            _schema = etree.XMLSchema(
-                parse_xml((shipped("wsdl") / "gateway" / "gateway.xsd").read_bytes())
-            )
-        if _schema.validate(copy.deepcopy(element)):
-            return []
-        return [str(e.message) for e in _schema.error_log]

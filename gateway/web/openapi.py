@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app
 
-from gateway.bootstrap import Services
 from gateway.web.api_docs import render_docs
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

@@ -4,13 +4,17 @@ Bearer tokens from NSW_OPERATOR_TOKENS (until the OMC's accounts and roles arriv
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, current_app, jsonify
 
-from gateway.bootstrap import Services
 from gateway.errors import GatewayError, NotFound
 from gateway.limits import CASE_ID, STATE
 from gateway.web.bearer import bearer_token_in
 from gateway.web.params import path_text, query_text
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("operations", __name__, url_prefix="/api/v1/operations")
 
@@ -41,6 +45,9 @@ def require_operator() -> None:
     )
 
 
+NO_CASES: dict[str, object] = {"cases": {}, "oldest_open_s": None}
+
+
 @bp.get("/agencies")
 def agencies() -> Response:
     """Each agency: its circuit breaker and case counts, both from the shared database."""
@@ -54,7 +61,7 @@ def agencies() -> Response:
                 "name": spec.name,
                 "endpoint_configured": bool(spec.endpoint),
                 "breaker": breakers.get(code, closed),
-                **stats.get(code, {"cases": {}, "oldest_open_s": None}),
+                **(stats[code].to_json() if code in stats else NO_CASES),
             }
             for code, spec in svc.specs.items()
         }
@@ -63,7 +70,7 @@ def agencies() -> Response:
 
 @bp.get("/cases")
 def cases() -> Response:
-    return jsonify(_services().store.cases(query_text("state", STATE)))
+    return jsonify([c.to_json() for c in _services().store.cases(query_text("state", STATE))])
 
 
 @bp.post("/cases/<case_id>/retry")
@@ -80,7 +87,8 @@ def retry(case_id: str) -> Response:
 @bp.get("/notifications")
 def notifications() -> Response:
     """Notifications to traders, newest first; `?state=failed` for the ones to look at."""
-    return jsonify(_services().notifications.listing(query_text("state", STATE)))
+    listing = _services().notifications.listing(query_text("state", STATE))
+    return jsonify([n.to_json() for n in listing])
 
 
 @bp.post("/notifications/<int:notification_id>/retry")

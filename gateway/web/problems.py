@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from gateway.errors import PROBLEM_BASE, BodyTooLarge, GatewayError, ServiceUnavailable
-from gateway.storage.db import DatabaseUnavailable, disconnect_reason, is_disconnect
+from gateway.errors import (
+    PROBLEM_BASE,
+    BodyTooLarge,
+    DatabaseUnavailable,
+    GatewayError,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+Translate = Callable[[BaseException], GatewayError | None]
+
+
+def _untranslated(_error: BaseException) -> GatewayError | None:
+    return None
 
 
 def problem_response(error: GatewayError) -> Response:
@@ -24,7 +34,11 @@ def problem_response(error: GatewayError) -> Response:
     return response
 
 
-def install(app: Flask) -> None:
+def install(app: Flask, translate: Translate = _untranslated) -> None:
+    """Answer every error with a problem document. `translate` turns an error of a lower layer
+    (the storage's database errors, `gateway.storage.errors.translate`) into a `GatewayError`
+    before it would be an internal error; the composition root passes it in."""
+
     @app.errorhandler(GatewayError)
     def _gateway_error(error: GatewayError) -> Response:
         return problem_response(error)
@@ -51,21 +65,16 @@ def install(app: Flask) -> None:
         response.mimetype = PROBLEM_JSON
         return response
 
-    @app.errorhandler(DBAPIError)
-    def _database_error(error: DBAPIError) -> Response:
-        # A lost connection met outside `Store.transaction` (e.g. the nonce ledger, the trader
-        # keys) is the same passing condition: 503 with Retry-After, one log line, no stack.
-        if is_disconnect(error):
-            log.warning("database connection lost on %s %s: %s", request.method, request.path,
-                        disconnect_reason(error))  # fmt: skip
-            return problem_response(DatabaseUnavailable(
-                "The gateway lost its database connection while handling this request. "
-                "Send the same request again."
-            ))  # fmt: skip
-        return _unexpected(error)
-
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        translated = translate(error)
+        if isinstance(translated, DatabaseUnavailable):
+            # A lost connection met outside a store's transaction is the same passing
+            # condition: 503 with Retry-After, one log line, no stack.
+            log.warning("database connection lost on %s %s: %s", request.method, request.path,
+                        translated.reason)  # fmt: skip
+        if translated is not None:
+            return problem_response(translated)
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = jsonify(
             {

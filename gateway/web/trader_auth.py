@@ -9,9 +9,10 @@ replay) or 403 (a valid proof from someone else) — never data.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, current_app, request
 
-from gateway.bootstrap import Services
 from gateway.errors import GatewayError, NotYourApplication, ReplayedRequest, Unauthenticated
 from gateway.trust.certificates import TrustedSigner
 from gateway.trust.http_signatures import (
@@ -26,6 +27,9 @@ from gateway.trust.http_signatures import (
 )
 from gateway.web.body import read_body
 from gateway.web.request_view import request_view
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 HOW = (
     "Sign the request with RFC 9421 HTTP Message Signatures: cover "

@@ -8,13 +8,17 @@ public's. A witness needs none of this (it gets checkpoints and proofs pushed to
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, current_app
 
-from gateway.bootstrap import Services
 from gateway.errors import NotFound
 from gateway.trail.audit import Auditor
 from gateway.trail.tiles import TileError, parse_tile_path
 from gateway.web.audit_api import require_auditor
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 bp = Blueprint("trail", __name__, url_prefix="/api/v1/trail")
 bp.before_request(require_auditor)

@@ -162,7 +162,7 @@ class Checkpoint:
     def status(self, application_id: str) -> dict[str, Any]:
         app = self.services.store.application(application_id)
         assert app is not None
-        return app
+        return app.to_json()
 
     def wait_decided(self, application_id: str, deadline_s: float = 30) -> dict[str, Any]:
         import time

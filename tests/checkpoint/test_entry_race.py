@@ -11,8 +11,9 @@ import requests
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session
 
+from gateway.checkpoint.views import Visit
+from gateway.storage.checkpoint_unit import SqlVisits
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import Base, CheckpointVisitRow, DeviceEventRow
@@ -60,23 +61,22 @@ def _assert_one_visit_and_a_repeat(
 def test_two_lanes_registering_one_truck_at_once_open_one_visit(
     checkpoint: Checkpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = checkpoint.services.checkpoint.store
-    if is_postgres(store.engine):
+    if is_postgres(checkpoint.services.checkpoint.store.engine):
         # Make the race certain: both entries look for an open visit (and find none) before
         # either inserts one. (SQLite cannot interleave: every transaction is BEGIN IMMEDIATE, so
         # the second entry waits for the first; the race then only checks the answers.)
         looked = threading.Barrier(2, timeout=30)
         calls: list[str] = []
-        real = store.open_visit
+        real = SqlVisits.open_visit
 
-        def open_visit(s: Session, checkpoint_code: str, plate: str) -> CheckpointVisitRow | None:
-            found = real(s, checkpoint_code, plate)
+        def open_visit(visits: SqlVisits, checkpoint_code: str, plate: str) -> Visit | None:
+            found = real(visits, checkpoint_code, plate)
             calls.append(plate)
             if len(calls) <= 2:
                 looked.wait()
             return found
 
-        monkeypatch.setattr(store, "open_visit", open_visit)
+        monkeypatch.setattr(SqlVisits, "open_visit", open_visit)
     anpr = checkpoint.device("device-nurzholy-anpr")
     start = threading.Barrier(2, timeout=30)
     answers: list[requests.Response] = []
@@ -101,17 +101,16 @@ def test_an_entry_that_missed_the_open_visit_is_answered_as_a_repeat(
     once); its insert meets the unique index, and it is judged again as a repeat, not a 500."""
     first = checkpoint.stage("entry", "555RCE02", lane="L1")
     assert first.status_code == 201
-    store = checkpoint.services.checkpoint.store
-    real = store.open_visit
+    real = SqlVisits.open_visit
     missed: list[Any] = []
 
-    def open_visit(s: Session, checkpoint_code: str, plate: str) -> CheckpointVisitRow | None:
+    def open_visit(visits: SqlVisits, checkpoint_code: str, plate: str) -> Visit | None:
         if not missed:
             missed.append(plate)
             return None
-        return real(s, checkpoint_code, plate)
+        return real(visits, checkpoint_code, plate)
 
-    monkeypatch.setattr(store, "open_visit", open_visit)
+    monkeypatch.setattr(SqlVisits, "open_visit", open_visit)
     second = checkpoint.stage("entry", "555RCE02", lane="L2")
     assert missed == ["555RCE02"]
     _assert_one_visit_and_a_repeat(checkpoint, "555RCE02", [first, second])

@@ -33,5 +33,5 @@ def test_the_simulator_drives_trucks_and_a_transit_with_a_deviation(checkpoint: 
     assert transit_id is not None
     transit = checkpoint.services.checkpoint.transits.transit(transit_id)
     assert transit is not None
-    assert [a["kind"] for a in transit["alerts"]] == ["off-corridor", "seal-opened"]
-    assert len(transit["track"]) == 7
+    assert [a.kind for a in transit.transit.alerts] == ["off-corridor", "seal-opened"]
+    assert len(transit.track) == 7

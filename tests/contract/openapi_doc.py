@@ -15,9 +15,9 @@ from gateway.web.openapi import document_path
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-# Not an API: the OMC is a browser application (its HTML pages, forms and event stream), and
-# Flask's static files are not ours to describe.
-NOT_DESCRIBED = ("/omc/", "/omc", "/static/")
+# Not an API: the OMC and the traders' portal are browser applications (HTML pages, forms and
+# event streams), and Flask's static files are not ours to describe.
+NOT_DESCRIBED = ("/omc/", "/omc", "/portal/", "/portal", "/static/")
 
 
 @cache

@@ -20,6 +20,7 @@ import pytest
 from lxml import etree
 
 from tests.polling import wait_until
+from wire.exchange import body_of
 
 OPERATOR = "test-operator-token"
 AUDITOR = "test-audit-token"
@@ -107,7 +108,7 @@ TRANSIENT = [
     pytest.param("customs", {"fault": "reset"}, CONNECTION_RESET, None, id="soap-reset"),
     pytest.param("health", {"fault": "reset"}, CONNECTION_RESET, None, id="rest-reset"),
     pytest.param(
-        "agriculture",
+        "phytosanitary",
         {"error_rate": 1.0},
         r"HTTP 500: SOAP Fault soap:Server: simulated internal error; retry later",
         holding(b"<faultcode>soap:Server</faultcode>"),
@@ -121,7 +122,7 @@ TRANSIENT = [
         id="soap-not-xml",
     ),
     pytest.param(
-        "agriculture",
+        "phytosanitary",
         {"fault": "truncated"},
         r"HTTP 200: the answer is not acceptable XML: The document is not well-formed XML",
         broken_off,
@@ -184,8 +185,8 @@ def test_fault_is_retried_and_the_case_decides_once_it_stops(  # type: ignore[no
         assert len(answers) == 1
     else:
         assert len(answers) == len(requests)
-        assert all(kept(a.body) for a in answers[:-1])
-        assert not kept(answers[-1].body)
+        assert all(kept(body_of(a.body)) for a in answers[:-1])
+        assert not kept(body_of(answers[-1].body))
     assert answer_cited(decision, code) == hashlib.sha256(answers[-1].body).hexdigest()
 
 
@@ -249,7 +250,7 @@ def test_lasting_fault_is_escalated_then_an_operator_retry_decides_once(  # type
     # Each failed answer is kept byte-exact and is in the Merkle log an auditor reads.
     answers = trail(gw.services, application_id, case["id"], "agency-answer")
     assert len(answers) == len(trail(gw.services, application_id, case["id"], "agency-request"))
-    assert len(answers) == 3 and all(marker in a.body for a in answers)
+    assert len(answers) == 3 and all(marker in body_of(a.body) for a in answers)
     entries = gw.client.session.get(
         f"{gw.url}/api/v1/audit/applications/{application_id}/entries",
         headers={"Authorization": f"Bearer {AUDITOR}"},
@@ -269,7 +270,7 @@ def test_lasting_fault_is_escalated_then_an_operator_retry_decides_once(  # type
     assert granted["state"] == "granted" and granted["last_error"] is None
     assert FIRST_PERMIT.match(granted["permit_number"]), granted["permit_number"]
     if options.get("tamper"):  # the answers not believed carried this very permit: issued once
-        assert all(granted["permit_number"].encode() in a.body for a in answers)
+        assert all(granted["permit_number"].encode() in body_of(a.body) for a in answers)
 
 
 # ----- a callback that overtakes a synchronous answer which then breaks -----
@@ -310,8 +311,8 @@ def test_callback_then_a_reset_answer_settles_the_case_once(  # type: ignore[no-
 
 REFUSED = [
     pytest.param(
-        "agriculture",
-        r"HTTP 500: SOAP Fault soap:Client: simulated business fault: agriculture refuses case",
+        "phytosanitary",
+        r"HTTP 500: SOAP Fault soap:Client: simulated business fault: phytosanitary refuses case",
         b"<faultcode>soap:Client</faultcode>",
         id="soap-client-fault",
     ),
@@ -340,7 +341,7 @@ def test_a_request_the_agency_refuses_is_escalated_at_once_not_retried(  # type:
     assert re.search(f"^{code}: {error}", case["last_error"]), case["last_error"]
     assert case["last_error"].endswith("sending it again cannot help")
     [answer] = trail(gw.services, application_id, case["id"], "agency-answer")
-    assert marker in answer.body
+    assert marker in body_of(answer.body)
     # The agency answered: its breaker stays closed (one failure would have opened it).
     ops = {"Authorization": f"Bearer {OPERATOR}"}
     health = gw.client.session.get(f"{gw.url}/api/v1/operations/agencies", headers=ops).json()
@@ -382,7 +383,7 @@ def test_an_answer_replayed_for_a_retry_is_not_believed(  # type: ignore[no-unty
         f"^{code}: security failure: the answer is not believed: {error}", case["last_error"]
     ), case["last_error"]
     first, *replayed = [
-        a.body for a in trail(gw.services, application_id, case["id"], "agency-answer")
+        body_of(a.body) for a in trail(gw.services, application_id, case["id"], "agency-answer")
     ]
     assert len(replayed) == 2 and all(r == first for r in replayed)
     assert b"approved" in first

@@ -132,7 +132,7 @@ def test_soap_callbacks_the_gateway_refuses(pending_customs, pki) -> None:  # ty
             pki, "customs", "NO-SUCH-CASE", customs_answer("NO-SUCH-CASE")
         ),
         "signed by another agency": soap_callback_bytes(
-            pki, "agriculture", case_id, customs_answer(case_id)
+            pki, "phytosanitary", case_id, customs_answer(case_id)
         ),
         "changed after signing": soap_callback_bytes(
             pki, "customs", case_id, customs_answer(case_id)

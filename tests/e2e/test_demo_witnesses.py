@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from devtools.demo import AGENCIES, WITNESSES, DemoWitness, TrailAuditor, _start_witnesses
+from devtools.demo import WITNESSES, DemoWitness, TrailAuditor, _start_witnesses
 from devtools.processes import ProcessGroup, free_port
 from gateway.cli.client import GatewayClient
 from gateway.pki.dev import DevPki
 from gateway.trail.checkpoint import Cosigner
+from tests.gateway_fixtures import AGENCY_CODES
 
 TOKEN = "demo-witness-audit-token"
 Stack = tuple[str, list[DemoWitness]]
@@ -40,7 +41,7 @@ def stack(pki: DevPki, tmp_path: Path) -> Iterator[Stack]:
             "NSW_WITNESSES": ";".join(f"{w.name} {w.url} {w.vkey}" for w in witnesses),
             "NSW_WITNESS_QUORUM": "1",
             # Ready needs every agency's endpoint; nothing listens there, deliveries are retried.
-            **{f"NSW_AGENCY_{code.upper()}_URL": "http://127.0.0.1:9" for code in AGENCIES},
+            **{f"NSW_AGENCY_{code.upper()}_URL": "http://127.0.0.1:9" for code in AGENCY_CODES},
         }
         command = ["-m", "gateway.cli.main", "serve", "--port", str(port)]
         yield group.start("gateway", command, port, env, "/readyz"), witnesses

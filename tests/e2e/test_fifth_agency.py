@@ -106,7 +106,8 @@ def test_fifth_agency_joins_a_decision_from_data_only(  # type: ignore[no-untype
             assert time.monotonic() < give_up, status
             time.sleep(0.05)
         cases = {c["agency"]: c for c in status["cases"]}
-        assert len(cases) == (5 if verdict else 3)  # customs, transport and radiation at least
+        # The six services and radiation; radioactive goods: customs, transport, police, radiation.
+        assert len(cases) == (6 if verdict else 4)
         assert cases["radiation"]["state"] == radiation_state
         if verdict:
             assert status["verdict"] == verdict

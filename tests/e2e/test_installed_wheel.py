@@ -100,7 +100,8 @@ def test_the_installed_wheel_runs_from_anywhere_and_writes_only_under_nsw_home(
         return done.stdout
 
     route = nsw("route", str(site / "samples" / "live-cattle-import.xml"))
-    assert "-> agriculture: veterinary-decision-317" in route
+    assert "-> veterinary: veterinary-decision-317" in route
+    assert "application -> police: police-road-entry" in route
     assert "database is at the newest schema" in nsw("db", "upgrade")
     assert "every decision is the expected one" in nsw("demo")
 

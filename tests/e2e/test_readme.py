@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from devtools.processes import free_port
+from tests.gateway_fixtures import AGENCY_CODES
 from tests.paths import REPO_ROOT
 from tests.polling import wait_until
 
@@ -136,8 +137,8 @@ def test_the_readme_using_it_section_runs_as_written(
         for terminal in reversed(terminals):
             terminal.stop()
     # Ctrl-C stopped the stand-ins and everything they started.
-    # Four agencies, the treasury and the trader inbox.
-    assert len(ports) == 6 and not (cwd / "var" / "standins.env").exists()
+    # One stand-in per agency of agencies.toml, the treasury and the trader inbox.
+    assert len(ports) == len(AGENCY_CODES) + 2 and not (cwd / "var" / "standins.env").exists()
     for port in ports:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()

@@ -34,8 +34,12 @@ def test_serve_refuses_to_start_without_agency_endpoints(pki: DevPki, tmp_path: 
     }
     result = CliRunner().invoke(main, ["serve", "--port", str(free_port())], env=env)
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert "No endpoint is configured for agriculture, health" in result.output
-    assert "NSW_AGENCY_AGRICULTURE_URL, NSW_AGENCY_HEALTH_URL" in result.output
+    assert (
+        "No endpoint is configured for health, phytosanitary, police, veterinary" in result.output
+    )
+    assert "NSW_AGENCY_HEALTH_URL, NSW_AGENCY_PHYTOSANITARY_URL, NSW_AGENCY_POLICE_URL" in (
+        result.output
+    )
     assert "--allow-missing-agencies" in result.output
 
 
@@ -99,8 +103,8 @@ def test_gunicorn_serves_and_says_it_is_degraded(
     assert requests.get(f"{url}/healthz", timeout=30).status_code == 200
     ready = requests.get(f"{url}/readyz", timeout=30)
     assert ready.status_code == 503
-    assert (
-        ready.json()["checks"]["agencies"] == "no endpoint: agriculture, customs, health, transport"
+    assert ready.json()["checks"]["agencies"] == (
+        "no endpoint: customs, health, phytosanitary, police, transport, veterinary"
     )
     text = log.read_text()
     assert "DEGRADED: No endpoint is configured" in text and "gunicorn" in text

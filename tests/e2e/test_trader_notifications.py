@@ -13,7 +13,6 @@ import requests
 from sqlalchemy import select
 
 from gateway.cli.client import ApiProblem, GatewayClient
-from gateway.decision.document import make_decider
 from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
@@ -171,19 +170,26 @@ def test_a_decision_made_anew_is_sent_anew(  # type: ignore[no-untyped-def]
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
     trader(gw, pki, "trader-kaztrans").register_notification_url(KAZTRANS, endpoint.url)
-    accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
+    # The carrier holds a special permit for heavy carriage, so the road police clear it at once
+    # and only transport control's weighing holds the decision.
+    permit = (
+        b"<Document><Type>special-permit</Type><Number>SP-206-0042</Number>"
+        b"<Date>2026-11-20</Date></Document></Documents>"
+    )
+    accepted = gw.client.submit(
+        signed_sample(
+            "overweight-machinery-transit", edit=lambda raw: raw.replace(b"</Documents>", permit)
+        )
+    )
     wait_until(lambda: endpoint.of(accepted["id"]), what="the held decision is sent")
 
-    store = gw.services.checkpoint.store
-    with store.transaction() as s:
-        store.settle_inspection(
-            s,
+    with gw.services.checkpoint.store.unit() as unit:
+        unit.applications.settle_inspection(
             accepted["id"],
             "transport",
             cleared=True,
             officer="inspector-1",
             note="axle loads within the special permit",
-            decide=make_decider(gw.services.identity, gw.services.clock),
         )
     both = wait_until(
         lambda: len(got := endpoint.of(accepted["id"])) == 2 and got,

@@ -114,7 +114,7 @@ def test_an_applications_cases_are_in_flight_at_once(  # type: ignore[no-untyped
 
     assert in_flight.most == 2
     states = {c["agency"]: c["state"] for c in gw.client.status(accepted["id"])["cases"]}
-    assert states == {"customs": "granted", "transport": "inspection"}
+    assert states == {"customs": "granted", "transport": "inspection", "police": "inspection"}
 
 
 def test_an_idle_gateway_leaves_the_database_alone(gateway) -> None:  # type: ignore[no-untyped-def]

@@ -19,23 +19,40 @@ DEC = "{urn:kz:nsw:decision:1}"
     [
         (
             "fresh-apples-import",
-            "released",
+            "granted",  # customs charges duty and VAT: released once paid
             {
                 "customs": "granted",
                 "transport": "granted",
-                "agriculture": "granted",
+                "police": "granted",
+                "phytosanitary": "granted",
+                "health": "granted",
+            },
+        ),
+        (
+            "chilled-lamb-import",
+            "granted",  # customs charges duty and VAT: released once paid
+            {
+                "customs": "granted",
+                "transport": "granted",
+                "police": "granted",
+                "veterinary": "granted",
                 "health": "granted",
             },
         ),
         (
             "live-cattle-import",
             "refused",
-            {"customs": "granted", "transport": "granted", "agriculture": "refused"},
+            {
+                "customs": "granted",
+                "transport": "granted",
+                "police": "granted",
+                "veterinary": "refused",
+            },
         ),
         (
             "overweight-machinery-transit",
             "inspection",
-            {"customs": "granted", "transport": "inspection"},
+            {"customs": "granted", "transport": "inspection", "police": "inspection"},
         ),
     ],
 )
@@ -72,7 +89,7 @@ def test_refusal_reasons_reach_the_decision(gateway, signed_sample) -> None:  # 
     gw = gateway()
     accepted = gw.client.submit(signed_sample("live-cattle-import"))
     decision = parse_xml(gw.client.wait_for_decision(accepted["id"], deadline_s=60))
-    case = decision.find(f"{DEC}Cases/{DEC}Case[@agency='agriculture']")
+    case = decision.find(f"{DEC}Cases/{DEC}Case[@agency='veterinary']")
     assert case is not None and case.get("outcome") == "refused"
     reasons = case.findall(f"{DEC}Reason")
     assert reasons and all(r.get("code") for r in reasons)

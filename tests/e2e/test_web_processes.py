@@ -27,15 +27,16 @@ from gateway.trail.format import TreeHead
 from gateway.trail.verify import verify_bundle, verify_tree_heads
 from gateway.trust.certificates import load_certificates
 from tests.conftest import SAMPLE_SIGNER, SAMPLES, trader_identity
+from tests.gateway_fixtures import AGENCY_CODES
 from tests.log_state import log_state_for
 from tests.paths import REPO_ROOT
 from tests.polling import wait_until
 
-AGENCIES = ("customs", "transport", "agriculture", "health")
 EXPECTED = tomllib.loads((SAMPLES / "expected.toml").read_text())
 REFERENCE = {
     "fresh-apples-import": b"STEPPE-2026-0001",
     "live-cattle-import": b"ALTYN-LIVESTOCK-77",
+    "chilled-lamb-import": b"ALTYN-MEAT-2026-0412",
     "overweight-machinery-transit": b"KTC-TRANSIT-2026-118",
 }
 APPS = 6  # each sample twice, lodged alternately at the two processes
@@ -55,7 +56,7 @@ def web_processes(pki, empty_database_url, own_agency, tmp_path) -> Iterator[lis
         "NSW_AUDIT_TOKENS": AUDITOR,
         "NSW_RETRY_BASE_S": "0.1",
         "NSW_DISPATCHER_THREADS": "2",
-        **{f"NSW_AGENCY_{code.upper()}_URL": own_agency(code).url for code in AGENCIES},
+        **{f"NSW_AGENCY_{code.upper()}_URL": own_agency(code).url for code in AGENCY_CODES},
     }
     ports = [free_port(), free_port()]
     logs = [tmp_path / f"web-{n}.log" for n in range(len(ports))]

@@ -15,17 +15,19 @@ from sqlalchemy import select
 
 from gateway.storage.models import OutboxRow
 from simulators.server import start_agency
+from tests.gateway_fixtures import AGENCY_CODES
 from tests.log_state import log_state_for
 from tests.paths import REPO_ROOT
 
 APPS = 8
-AGENCIES = ("customs", "transport", "agriculture", "health")
+# The agencies that act on (and grant) the fresh apples; every stand-in runs.
+APPLE_AGENCIES = ("customs", "transport", "police", "phytosanitary", "health")
 
 
 @pytest.fixture
 def slow_agencies(pki) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     """Fresh simulators (permit serials from 1) slow enough that a kill lands mid-call."""
-    running = [start_agency(code, latency_s=0.3, pki_dir=pki.directory) for code in AGENCIES]
+    running = [start_agency(code, latency_s=0.3, pki_dir=pki.directory) for code in AGENCY_CODES]
     yield {a.code: a.url for a in running}
     for agency in running:
         agency.stop()
@@ -93,7 +95,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(  # type: ignore[no-
 
         # Exactly one permit per case at every agency: permits are distinct, and each agency's
         # serials run 1..APPS, so no retried call made a second permit.
-        for agency in AGENCIES:
+        for agency in APPLE_AGENCIES:
             permits = [
                 next(
                     c["permit_number"]

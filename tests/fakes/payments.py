@@ -18,7 +18,7 @@ from gateway.billing.ports import (
 )
 from gateway.payments.check_digits import PaymentReference
 from gateway.payments.settlement import ApplicationState, Confirmation, Outcome, Settlement
-from gateway.storage.repository import Message
+from gateway.trail.messages import Message
 
 
 class FakePaymentOrders:

@@ -13,8 +13,7 @@ import pytest
 from lxml import etree
 from werkzeug.serving import make_server
 
-from adapters.base import AgencyAdapter, AgencySpec
-from adapters.credentials import Credentials
+from adapters.base import AgencyAdapter, AgencySpec, Credentials
 from adapters.registry import build_adapter
 from gateway.pki.dev import DevPki
 from simulators import wsse
@@ -151,7 +150,7 @@ def agency_reply(
     """Headers and body an agency would answer `request` with, carrying `answer` (the payload of
     a genuine answer), signed afresh by the agency's key from the test PKI and bound to `request`:
     RFC 9421 `;req` components for a REST agency, a SignatureConfirmation for a SOAP one."""
-    if code in ("customs", "agriculture"):
+    if AGENCIES[code]["protocol"] == "soap":
         return {"Content-Type": "text/xml; charset=utf-8"}, resigned_soap(
             pki, code, answer, lambda b: b, request
         )

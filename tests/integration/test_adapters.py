@@ -17,21 +17,33 @@ from tests.integration.conftest import (
     resigned_soap,
     sample,
 )
+from wire.exchange import KEPT_FIELDS, body_of, read_record
 
 EXPECTED = [
     ("fresh-apples-import", "customs", Outcome.GRANTED),
     ("fresh-apples-import", "transport", Outcome.GRANTED),
-    ("fresh-apples-import", "agriculture", Outcome.GRANTED),
+    ("fresh-apples-import", "police", Outcome.GRANTED),
+    ("fresh-apples-import", "phytosanitary", Outcome.GRANTED),
     ("fresh-apples-import", "health", Outcome.GRANTED),
+    ("chilled-lamb-import", "veterinary", Outcome.GRANTED),
+    ("chilled-lamb-import", "health", Outcome.GRANTED),
     ("live-cattle-import", "customs", Outcome.GRANTED),
     ("live-cattle-import", "transport", Outcome.GRANTED),
-    ("live-cattle-import", "agriculture", Outcome.REFUSED),
+    ("live-cattle-import", "police", Outcome.GRANTED),
+    ("live-cattle-import", "veterinary", Outcome.REFUSED),
     ("overweight-machinery-transit", "customs", Outcome.GRANTED),
     ("overweight-machinery-transit", "transport", Outcome.INSPECTION),
+    ("overweight-machinery-transit", "police", Outcome.INSPECTION),
 ]
-CODES = ("customs", "agriculture", "health", "transport")
-SOAP_CODES = ("customs", "agriculture")
-REST_CODES = ("health", "transport")
+CODES = ("customs", "transport", "police", "veterinary", "phytosanitary", "health")
+SOAP_CODES = ("customs", "phytosanitary")
+REST_CODES = ("transport", "police", "veterinary", "health")
+# A sample each agency grants with a permit (the apples carry nothing under veterinary control).
+GRANTED = {"veterinary": "chilled-lamb-import"}
+
+
+def granted(code: str) -> bytes:
+    return sample(GRANTED.get(code, "fresh-apples-import"))
 
 
 def live_adapter(agency_server, adapter_for, code, timeout_s=5.0, **options):  # type: ignore[no-untyped-def]
@@ -52,10 +64,14 @@ def test_signed_sample_gets_its_expected_outcome(
         assert answer.permit_number
     if outcome is Outcome.REFUSED:
         assert [r.code for r in answer.reasons] == ["VET-ORIGIN-RESTRICTED"]
-    if outcome is Outcome.INSPECTION:
+    if outcome is Outcome.INSPECTION and code == "transport":
         assert answer.inspection == (
             "weighing control at KZ-NURZHOLY: declared 41800 kg exceeds 38000 kg for 5 axles"
         )
+    if outcome is Outcome.INSPECTION and code == "police":
+        assert answer.inspection is not None
+        assert answer.inspection.startswith("police escort to weighing at KZ-NURZHOLY")
+        assert "no special permit for heavy carriage" in answer.inspection
 
 
 def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: ignore[no-untyped-def]
@@ -67,10 +83,10 @@ def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: i
         "total_duty": "1584.00 USD",
         "total_vat": "2787.84 USD",
     }
-    agriculture, _ = live_adapter(agency_server, adapter_for, "agriculture")
-    permit = agriculture.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
+    phyto, _ = live_adapter(agency_server, adapter_for, "phytosanitary")
+    permit = phyto.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
     assert permit.valid_until is not None and permit.permit_number.startswith("KZ-PHY-")  # type: ignore[union-attr]
-    assert permit.extra == {"controls": "phytosanitary"}
+    assert permit.extra == {"ephyto": "CN-PHYTO-650000-2026-08812"}
     assert any("primary quarantine control" in c for c in permit.conditions)
 
 
@@ -81,23 +97,25 @@ def test_request_and_answer_bytes_are_the_wire_bytes(
     # Take a genuine answer from the simulator, then send it (signed afresh for each request, as
     # an answer must be bound to its request) from a recording fake agency.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
-    genuine = adapter.send(AgencyRequest("case-9", "app-1", sample("fresh-apples-import")))
+    genuine = adapter.send(AgencyRequest("case-9", "app-1", granted(code)))
     sent: list[bytes] = []
 
     def reply(request):  # type: ignore[no-untyped-def]
-        headers, body = agency_reply(pki, code, genuine.answer_bytes, request)
+        headers, body = agency_reply(pki, code, body_of(genuine.answer_bytes), request)
         sent.append(body)
         return 200, headers, body
 
     fake = fake_agency(reply)
-    recorded = adapter_for(code, fake.url).send(
-        AgencyRequest("case-9", "app-1", sample("fresh-apples-import"))
-    )
+    recorded = adapter_for(code, fake.url).send(AgencyRequest("case-9", "app-1", granted(code)))
     ((headers, received),) = fake.requests
     # (a signed request is new each time: fresh Timestamp, ids and signature)
-    assert recorded.request_bytes == received
-    assert recorded.answer_bytes == sent[0]
+    assert body_of(recorded.request_bytes) == received
+    assert body_of(recorded.answer_bytes) == sent[0]
     if code in REST_CODES:
+        # A REST message is kept whole: what its signature covers and the signature itself.
+        kept = read_record(recorded.request_bytes)
+        assert (kept.method, kept.fields["signature"]) == ("POST", headers["Signature"])
+        assert set(read_record(recorded.answer_bytes).fields) == set(KEPT_FIELDS)
         assert headers["Idempotency-Key"] == "case-9"
         assert json.loads(received)["caseId"] == "case-9"
     else:
@@ -111,9 +129,9 @@ def test_retry_with_the_same_case_id_returns_the_same_permit(
     agency_server, code, adapter_for
 ) -> None:  # type: ignore[no-untyped-def]
     adapter, _ = live_adapter(agency_server, adapter_for, code)
-    first = adapter.send(AgencyRequest("case-1", "app-1", sample("fresh-apples-import")))
-    retry = adapter.send(AgencyRequest("case-1", "app-1", sample("fresh-apples-import")))
-    other = adapter.send(AgencyRequest("case-2", "app-1", sample("fresh-apples-import")))
+    first = adapter.send(AgencyRequest("case-1", "app-1", granted(code)))
+    retry = adapter.send(AgencyRequest("case-1", "app-1", granted(code)))
+    other = adapter.send(AgencyRequest("case-2", "app-1", granted(code)))
     assert first.permit_number and retry.permit_number == first.permit_number
     assert retry.agency_reference == first.agency_reference  # the same answer, signed afresh
     assert other.permit_number != first.permit_number
@@ -123,7 +141,7 @@ def test_retry_with_the_same_case_id_returns_the_same_permit(
 def test_outage_is_a_failed_call_with_status(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
     adapter, _ = live_adapter(agency_server, adapter_for, code, outage=True)
     with pytest.raises(AgencyCallFailed, match="503") as failed:
-        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+        adapter.send(AgencyRequest("c", "a", granted(code)))
     assert failed.value.status_code == 503
     assert failed.value.request_bytes  # kept for the trail
 
@@ -133,7 +151,7 @@ def test_server_error_is_a_failed_call(agency_server, code, adapter_for) -> None
     adapter, _ = live_adapter(agency_server, adapter_for, code, error_rate=1.0)
     expected = "SOAP Fault soap:Server" if code in SOAP_CODES else "HTTP 500"
     with pytest.raises(AgencyCallFailed, match=expected) as failed:
-        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+        adapter.send(AgencyRequest("c", "a", granted(code)))
     assert failed.value.status_code == 500 and failed.value.answer_bytes
 
 
@@ -141,7 +159,7 @@ def test_server_error_is_a_failed_call(agency_server, code, adapter_for) -> None
 def test_slow_agency_times_out(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
     adapter, _ = live_adapter(agency_server, adapter_for, code, timeout_s=0.1, latency_s=0.4)
     with pytest.raises(AgencyCallFailed, match="Timeout"):
-        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+        adapter.send(AgencyRequest("c", "a", granted(code)))
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -149,7 +167,7 @@ def test_stopped_agency_is_a_failed_call(agency_server, code, adapter_for) -> No
     adapter, agency = live_adapter(agency_server, adapter_for, code)
     agency.stop()
     with pytest.raises(AgencyCallFailed, match="ConnectionError") as failed:
-        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+        adapter.send(AgencyRequest("c", "a", granted(code)))
     assert failed.value.request_bytes and failed.value.status_code is None
 
 
@@ -184,9 +202,10 @@ def test_garbage_answers_are_failed_calls(fake_agency, code, case, adapter_for) 
     fake = fake_agency(lambda _: (status, headers, body))
     adapter = adapter_for(code, fake.url)
     with pytest.raises(AgencyCallFailed, match=message) as failed:
-        adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
-    assert failed.value.answer_bytes == body
-    assert failed.value.request_bytes == fake.requests[0][1]
+        adapter.send(AgencyRequest("c", "a", granted(code)))
+    # Kept whole for the trail: the exact bytes received and sent, with their signature fields.
+    assert body_of(failed.value.answer_bytes) == body
+    assert body_of(failed.value.request_bytes) == fake.requests[0][1]
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -195,12 +214,12 @@ def test_answer_for_another_case_is_refused(
 ) -> None:  # type: ignore[no-untyped-def]
     # Signed by the right agency, but for another case: believed as signed, refused as an answer.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
-    other = adapter.send(AgencyRequest("case-other", "a", sample("fresh-apples-import")))
-    fake = fake_agency(lambda request: (200, *agency_reply(pki, code, other.answer_bytes, request)))
+    other = adapter.send(AgencyRequest("case-other", "a", granted(code)))
+    fake = fake_agency(
+        lambda request: (200, *agency_reply(pki, code, body_of(other.answer_bytes), request))
+    )
     with pytest.raises(AgencyCallFailed, match="is for case 'case-other'"):
-        adapter_for(code, fake.url).send(
-            AgencyRequest("case-mine", "a", sample("fresh-apples-import"))
-        )
+        adapter_for(code, fake.url).send(AgencyRequest("case-mine", "a", granted(code)))
 
 
 def test_soap_answer_breaking_the_schema_is_refused(
@@ -274,21 +293,21 @@ def replace_text(old: str, new: str):  # type: ignore[no-untyped-def]
             "CUS-INVOICE-MISSING",
         ),
         (
-            "agriculture",
+            "phytosanitary",
             "fresh-apples-import",
             replace_text("<Type>phytosanitary-certificate<", "<Type>other<"),
             Outcome.REFUSED,
             "PHYTO-CERT-MISSING",
         ),
         (
-            "agriculture",
+            "veterinary",
             "live-cattle-import",
             replace_text("<OriginCountry>IN<", "<OriginCountry>NL<"),
             Outcome.GRANTED,
             "veterinary control post at KZ-ZHIBEKZHOLY",
         ),
         (
-            "agriculture",
+            "veterinary",
             "live-cattle-import",
             lambda raw: raw.replace(b"<OriginCountry>IN<", b"<OriginCountry>NL<").replace(
                 b"<Type>veterinary-certificate<", b"<Type>other<"
@@ -333,7 +352,7 @@ def test_an_answer_made_for_an_earlier_request_is_not_believed(
     # The agency plays back its first, genuine and still fresh answer for the case: RFC 9421 ";req"
     # components (REST) or WSS 1.1 SignatureConfirmation (SOAP) bind it to the first request only.
     adapter, _ = live_adapter(agency_server, adapter_for, code, tamper="replay")
-    request = AgencyRequest("case-1", "app-1", sample("fresh-apples-import"))
+    request = AgencyRequest("case-1", "app-1", granted(code))
     first = adapter.send(request)
     with pytest.raises(AgencyAnswerUntrusted, match="not believed") as refused:
         adapter.send(request)
@@ -346,7 +365,7 @@ def test_soap_answer_without_a_signed_confirmation_is_not_believed(
 ) -> None:  # type: ignore[no-untyped-def]
     # Signed by the agency, fresh, for the right case, but confirming no request (or not signed).
     adapter, _ = live_adapter(agency_server, adapter_for, code)
-    genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    genuine = adapter.send(AgencyRequest("c", "a", granted(code)))
     keys = AgencyKeys.load(code, pki.directory)
 
     def unconfirmed(request: bytes) -> bytes:
@@ -374,7 +393,7 @@ def test_soap_answer_without_a_signed_confirmation_is_not_believed(
             lambda request, a=answer: (200, {"Content-Type": "text/xml"}, a(request))
         )
         with pytest.raises(AgencyAnswerUntrusted, match=reason):
-            adapter_for(code, fake.url).send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+            adapter_for(code, fake.url).send(AgencyRequest("c", "a", granted(code)))
 
 
 @pytest.mark.parametrize("code", REST_CODES)
@@ -383,10 +402,10 @@ def test_rest_answer_not_signed_over_the_request_is_not_believed(
 ) -> None:  # type: ignore[no-untyped-def]
     # Signed by the agency over its own status, type and digest only (the profile before ";req").
     adapter, _ = live_adapter(agency_server, adapter_for, code)
-    genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+    genuine = adapter.send(AgencyRequest("c", "a", granted(code)))
     keys = AgencyKeys.load(code, pki.directory)
     message = Message({"Content-Type": "application/json"}, status_code=200)
     sign_http(message, genuine.answer_bytes, keys.key, keys.cert, RESPONSE_COMPONENTS[:3])
     fake = fake_agency(lambda _: (200, message.headers, genuine.answer_bytes))
     with pytest.raises(AgencyAnswerUntrusted, match="Required component"):
-        adapter_for(code, fake.url).send(AgencyRequest("c", "a", sample("fresh-apples-import")))
+        adapter_for(code, fake.url).send(AgencyRequest("c", "a", granted(code)))

@@ -112,15 +112,15 @@ def test_an_expired_probe_lease_lets_another_process_probe(
 ) -> None:
     crashed, survivor = two_processes
     for _ in range(3):
-        survivor["agriculture"].record_failure("down")
+        survivor["veterinary"].record_failure("down")
     clock.advance(10)
-    assert crashed["agriculture"].allow("crashed:0")  # ... and never reports: killed mid-probe
+    assert crashed["veterinary"].allow("crashed:0")  # ... and never reports: killed mid-probe
     clock.advance(29)
-    assert not survivor["agriculture"].allow("survivor:0")
+    assert not survivor["veterinary"].allow("survivor:0")
     clock.advance(1)  # the lease (30 s) has run out
     assert survivor.open_agencies() == frozenset()
-    assert survivor["agriculture"].allow("survivor:0")
-    assert not crashed["agriculture"].allow("crashed:1")
+    assert survivor["veterinary"].allow("survivor:0")
+    assert not crashed["veterinary"].allow("crashed:1")
     (row,) = rows(survivor)
     assert row.probe_owner == "survivor:0"
 

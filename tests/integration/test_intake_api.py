@@ -29,14 +29,15 @@ def test_accepted_application_gets_202_cases_and_outbox(client, signed_sample, p
     assert response.status_code == 202, response.json
     body = response.json
     assert body["id"].startswith("NSW-")
-    assert body["agencies"] == ["customs", "transport", "agriculture", "health"]
+    assert body["agencies"] == ["customs", "transport", "police", "phytosanitary", "health"]
     assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
     steppe = identity(pki, "trader-steppe")
     path = body["links"]["status"]
     status = client.get(path, headers=signature_headers(steppe, path)).json
     assert status["status"] == "in_progress"
-    assert [c["state"] for c in status["cases"]] == ["queued"] * 4
-    assert status["routing"]["agriculture"][0]["rule"] == "phytosanitary-decision-318"
+    assert [c["state"] for c in status["cases"]] == ["queued"] * 5
+    assert status["routing"]["phytosanitary"][0]["rule"] == "phytosanitary-decision-318"
+    assert status["routing"]["police"][0]["rule"] == "police-road-entry"
 
 
 def test_decision_before_it_exists_is_a_clear_not_yet(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +48,7 @@ def test_decision_before_it_exists_is_a_clear_not_yet(client, signed_sample, pki
     response = client.get(path, headers=signature_headers(identity(pki, "trader-altyn"), path))
     assert response.status_code == 409
     assert problem_code(response) == "decision-not-ready"
-    assert response.json["waiting_for"] == ["customs", "transport", "agriculture"]
+    assert response.json["waiting_for"] == ["customs", "transport", "police", "veterinary"]
 
 
 def test_unknown_application_is_404_problem(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]

@@ -15,11 +15,11 @@ import requests
 import zeep
 from lxml import etree
 
-from adapters import httpsig
-from adapters.credentials import load_certificate, load_rsa_key
-from adapters.wsse import sign_envelope
 from gateway.pki.dev import DevPki
 from tests.integration.conftest import ROOT, sample
+from wire import httpsig
+from wire.keys import load_certificate, load_rsa_key
+from wire.wsse import sign_envelope
 
 # The gateway's key and certificate from the test PKI: requests are signed as the gateway signs them.
 GATEWAY: dict[str, Any] = {}
@@ -38,9 +38,14 @@ def now() -> dt.datetime:
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP = {
     "customs": ("urn:kz:kgd:customs:declaration:1", "RegisterDeclarationResponse"),
-    "agriculture": ("urn:kz:moa:permits:1", "RequestPermitResponse"),
+    "phytosanitary": ("urn:kz:moa:phyto:1", "CheckConsignmentResponse"),
 }
-REST = {"health": "/v1/sanitary-permits", "transport": "/v1/transport-checks"}
+REST = {
+    "health": "/v1/sanitary-permits",
+    "transport": "/v1/transport-checks",
+    "police": "/v1/entry-checks",
+    "veterinary": "/v1/veterinary-permits",
+}
 
 
 # ----- SOAP agencies -----
@@ -254,7 +259,53 @@ def transport_body(
     }
 
 
-BODIES = {"health": health_body, "transport": transport_body}
+def police_body(
+    case_id: str, plate: str = "123ABC02", licence: str = "KZ02AB123456"
+) -> dict[str, Any]:
+    return {
+        "caseId": case_id,
+        "applicationId": "A1",
+        "procedure": "import",
+        "checkpoint": "KZ-NURZHOLY",
+        "plannedArrival": "2026-11-25T09:30:00+05:00",
+        "vehicle": {"plate": plate, "country": "KZ", "axles": 5, "grossMassKg": 36200},
+        "drivers": [{"name": "Driver", "licenceNumber": licence, "licenceCountry": "KZ"}],
+        "specialPermits": [],
+    }
+
+
+def veterinary_body(case_id: str, hs: str = "0204100000") -> dict[str, Any]:
+    return {
+        "caseId": case_id,
+        "applicationId": "A1",
+        "procedure": "import",
+        "borderPost": "KZ-ZHIBEKZHOLY",
+        "expectedOn": "2026-11-28",
+        "exporter": {
+            "name": "Samarkand Meat",
+            "country": "UZ",
+            "establishmentId": "UZ-VET-0417-SAM",
+        },
+        "importer": {"name": "Altyn Logistics LLP", "country": "KZ", "bin": "190340025677"},
+        "consignments": [
+            {
+                "line": 1,
+                "hsCode": hs,
+                "description": "lamb",
+                "originCountry": "UZ",
+                "netMassKg": 100,
+            }
+        ],
+        "veterinaryCertificates": [{"number": "UZ-VET-1", "date": "2026-11-27"}],
+    }
+
+
+BODIES = {
+    "health": health_body,
+    "transport": transport_body,
+    "police": police_body,
+    "veterinary": veterinary_body,
+}
 
 
 def post_json(
@@ -457,7 +508,7 @@ def test_soap_unsigned_or_badly_signed_request_gets_a_security_fault(agency_serv
 
 @pytest.mark.parametrize("code", SOAP)
 def test_soap_answer_is_signed_by_the_agency(agency_server, pki, code) -> None:  # type: ignore[no-untyped-def]
-    from adapters.wsse import verify_envelope
+    from wire.wsse import verify_envelope
 
     agency = agency_server(code)
     response = post_soap(agency.url, soap_body(code, "case-1"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -45,9 +46,42 @@ def test_bundle_of_a_decided_application_verifies_offline(decided, pki) -> None:
     assert {"application", "agency-request", "agency-answer", "decision"} <= kinds
     assert any("XML signature by the declarant" in c.check for c in checks)
     assert any("XML signature by the gateway" in c.check for c in checks)
-    # An agency's answer is not re-checked offline yet: it says so, and is never called "ok".
-    answers = [c for c in checks if " agency-answer " in c.what and c.check == "message signature"]
-    assert answers and all(not c.checked and c.line().startswith("n/c") for c in answers)
+    # Agency exchanges are re-checked from the trail alone: REST by RFC 9421 (answers bound to
+    # their requests), SOAP by WS-Security, with the agencies' certificates the bundle carries.
+    agency = [c for c in checks if " agency-" in c.what and "signature by" in c.check]
+    assert {c.check.split(" signature")[0] for c in agency} == {"RFC 9421", "WS-Security"}
+    assert all(c.ok and c.checked for c in agency)
+
+
+def test_an_agency_answer_without_its_certificate_is_not_checked_never_ok(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    bundle = gw.services.auditor.bundle(application_id)
+    bundle["agency_certificates"] = {}
+    checks = verify_bundle(
+        bundle, load_certificates(pki.directory / "root-ca.pem"), pki.certificate("gateway")
+    )
+    answers = [c for c in checks if " agency-answer " in c.what]
+    unchecked = [c for c in answers if not c.checked]
+    assert unchecked and all(c.line().startswith("n/c") for c in unchecked)
+    assert not any(c.ok and c.checked and "signature" in c.check for c in answers)
+
+
+def test_a_changed_byte_in_a_kept_agency_signature_fails(decided, pki) -> None:  # type: ignore[no-untyped-def]
+    gw, application_id = decided
+    bundle = gw.services.auditor.bundle(application_id)
+    for item in bundle["entries"]:
+        body = base64.b64decode(item["body"])
+        if b"nsw-http-message-1" in body and b'"status":200' in body:
+            record = json.loads(body)
+            record["fields"]["signature"] = record["fields"]["signature"].replace("A", "B", 1)
+            item["body"] = base64.b64encode(json.dumps(record).encode()).decode()
+            break
+    else:
+        raise AssertionError("no REST answer in the bundle")
+    checks = verify_bundle(
+        bundle, load_certificates(pki.directory / "root-ca.pem"), pki.certificate("gateway")
+    )
+    assert any(not c.ok and "RFC 9421" in c.check for c in checks)
 
 
 def _with_session(gw):  # type: ignore[no-untyped-def]

@@ -19,9 +19,11 @@ from gateway.pki.dev import DevPki
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
-from gateway.storage.repository import Message, Store
+from gateway.storage.repository import Store
+from gateway.storage.trail import StoredTrail
 from gateway.trail.audit import Auditor
 from gateway.trail.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from gateway.trail.messages import Message
 from gateway.trust.xmlsig import SigningIdentity
 from tests.polling import wait_until
 from tests.sql_statements import recorded
@@ -41,11 +43,17 @@ def _auditor(database_url: str, pki: DevPki, entries: int) -> Auditor:
                 s, application, Message("note", "in", "test", "text/plain", b"m%d" % n)
             )
     identity = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
-    return Auditor(store, identity, lambda: NOW)
+    return Auditor(StoredTrail(store), identity, lambda: NOW)
+
+
+def _store(auditor: Auditor) -> Store:
+    trail = auditor.trail
+    assert isinstance(trail, StoredTrail)
+    return trail.store
 
 
 def _leaves(auditor: Auditor) -> list[bytes]:
-    with auditor.store.reading() as s:
+    with _store(auditor).reading() as s:
         return [leaf_hash(e) for e in s.scalars(select(MessageRow.entry).order_by(MessageRow.seq))]
 
 
@@ -74,10 +82,10 @@ def test_node_lookups_of_appends_and_proofs_search_the_primary_key(
     database_url: str, pki: DevPki
 ) -> None:
     auditor = _auditor(database_url, pki, 23)
-    engine = auditor.store.engine
+    engine = _store(auditor).engine
     with _node_statements(engine) as statements:
-        with auditor.store.transaction() as s:  # seq 23 completes [16, 24): reads left children
-            auditor.store._add_message(s, "APP-2", Message("note", "in", "t", "text/plain", b"x"))
+        with _store(auditor).transaction() as s:  # seq 23 completes [16, 24): reads left children
+            _store(auditor)._add_message(s, "APP-2", Message("note", "in", "t", "text/plain", b"x"))
         auditor.inclusion(5, 24)
         auditor.consistency(7, 24)
     assert len(statements) == 3
@@ -99,7 +107,7 @@ def test_proofs_and_entries_do_not_wait_for_a_writer(database_url: str, pki: Dev
     writer_holds, release = threading.Event(), threading.Event()
 
     def long_writer() -> None:
-        with auditor.store.transaction() as s:  # BEGIN IMMEDIATE on SQLite: the write lock, held
+        with _store(auditor).transaction() as s:  # BEGIN IMMEDIATE on SQLite: the write lock, held
             s.connection().exec_driver_sql("SELECT 1")
             writer_holds.set()
             release.wait(30)
@@ -125,7 +133,7 @@ def test_proofs_and_entries_do_not_wait_for_a_writer(database_url: str, pki: Dev
         writer.join(10)
         if proving.ident is not None:
             proving.join(10)
-        auditor.store.engine.dispose()
+        _store(auditor).engine.dispose()
     verify_inclusion(leaves[3], 3, 20, results["inclusion"], root_of(leaves))
     verify_consistency(5, 20, root_of(leaves[:5]), root_of(leaves), results["consistency"])
     assert results["entries"] == list(range(1, 20, 3))
@@ -135,7 +143,7 @@ def test_a_bundle_fetches_all_its_proof_nodes_in_one_query(database_url: str, pk
     auditor = _auditor(database_url, pki, 40)
     leaves = _leaves(auditor)
     auditor.issue_tree_head()  # signed ahead, so the bundle's own head costs no node look-up
-    with _node_statements(auditor.store.engine) as statements:
+    with _node_statements(_store(auditor).engine) as statements:
         bundle = auditor.bundle("APP-1")
     assert len(statements) == 1  # 13 entries, ~6 nodes each: one per node before
     entries = bundle["entries"]
@@ -144,4 +152,4 @@ def test_a_bundle_fetches_all_its_proof_nodes_in_one_query(database_url: str, pk
         proof = [bytes.fromhex(p) for p in e["inclusion_proof"]]
         leaf = leaf_hash(base64.b64decode(e["entry"]))
         verify_inclusion(leaf, e["seq"], 40, proof, root_of(leaves))
-    auditor.store.engine.dispose()
+    _store(auditor).engine.dispose()

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway.clock import system_clock
-from gateway.fanout.wakeup import OUTBOX, TRAIL, Wakeup, Wakeups, wakeups_for
+from gateway.fanout.wakeup import OUTBOX, TRAIL, Wakeup, Wakeups
 from gateway.storage import wake
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import OutboxRow
 from gateway.storage.outbox import OutboxStore
-from gateway.storage.wake import PgListener
+from gateway.storage.wake import PgListener, wakeups_for
 from tests.polling import wait_until
 from tests.storage_helpers import lodge
 

@@ -32,7 +32,7 @@ OMC = {
 }
 ACCOUNTS = {
     "op": ("operator", None),
-    "vet": ("agency-officer", "agriculture"),
+    "phy": ("agency-officer", "phytosanitary"),
     "cus": ("agency-officer", "customs"),
     "aud": ("auditor", None),
     "adm": ("admin", None),

@@ -9,7 +9,7 @@ from flask import Flask
 
 from tests.omc.conftest import OMC, add_accounts, sign_in
 
-AGENCIES = ("agriculture", "customs", "health", "transport")
+AGENCIES = ("customs", "transport", "police", "veterinary", "phytosanitary", "health")
 
 
 def _app(app_factory: Callable[..., Flask], configured: tuple[str, ...]) -> Flask:
@@ -24,7 +24,7 @@ def test_readyz_names_the_agencies_without_an_endpoint(app_factory) -> None:  # 
     assert ready.status_code == 503
     body = ready.get_json()
     assert body["status"] == "not-ready"
-    assert body["checks"]["agencies"] == "no endpoint: agriculture, health"
+    assert body["checks"]["agencies"] == ("no endpoint: health, phytosanitary, police, veterinary")
     assert body["checks"]["database"] == "ok"
 
 
@@ -34,11 +34,12 @@ def test_readyz_is_ready_when_every_agency_has_an_endpoint(app_factory) -> None:
 
 
 def test_the_omc_shows_a_degraded_banner(app_factory) -> None:  # type: ignore[no-untyped-def]
-    client = _app(app_factory, ("customs", "transport", "health")).test_client()
+    client = _app(app_factory, AGENCIES[:-1]).test_client()  # all but health
     assert sign_in(client, "op").status_code == 302
     page = client.get("/omc/agencies").get_data(as_text=True)
     assert "Degraded: no endpoint is configured for" in page
-    assert "agriculture" in page and "NSW_AGENCY_AGRICULTURE_URL" in page
+    assert "health" in page and "NSW_AGENCY_HEALTH_URL" in page
+    assert "NSW_AGENCY_CUSTOMS_URL" not in page
 
 
 def test_no_banner_when_every_agency_has_an_endpoint(app_factory) -> None:  # type: ignore[no-untyped-def]

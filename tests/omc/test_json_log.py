@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.omc.operations import JsonFormatter
+from gateway.observability.logs import JsonFormatter
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 
 from gateway.checkpoint.registry import load_registry
 from gateway.errors import ConfigurationError
-from gateway.pki import DevPki
+from gateway.pki.dev import DevPki
 from gateway.resources import shipped
 from tests.omc.conftest import PASSWORD
 from tests.omc.test_browser import ARGS, CHROMIUM

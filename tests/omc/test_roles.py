@@ -9,12 +9,12 @@ from tests.omc.conftest import csrf
 
 PUBLIC = {"omc.login", "omc.logout", "omc.static"}
 PAGES = {  # path -> roles that may open it
-    "/omc/applications": {"op", "vet", "cus", "aud"},
-    "/omc/agencies": {"op", "vet", "cus", "aud", "adm"},
-    "/omc/checkpoints": {"op", "vet", "cus", "aud"},
-    "/omc/movements": {"op", "vet", "cus", "aud"},
-    "/omc/charts": {"op", "vet", "cus", "aud"},
-    "/omc/charts/data.json": {"op", "vet", "cus", "aud"},
+    "/omc/applications": {"op", "phy", "cus", "aud"},
+    "/omc/agencies": {"op", "phy", "cus", "aud", "adm"},
+    "/omc/checkpoints": {"op", "phy", "cus", "aud"},
+    "/omc/movements": {"op", "phy", "cus", "aud"},
+    "/omc/charts": {"op", "phy", "cus", "aud"},
+    "/omc/charts/data.json": {"op", "phy", "cus", "aud"},
     "/omc/audit": {"op", "aud"},
     "/omc/admin": {"adm"},
 }
@@ -27,7 +27,7 @@ def test_every_omc_view_declares_the_permission_it_needs(omc_app) -> None:  # ty
             assert isinstance(getattr(view, "omc_permission", None), Perm), rule.endpoint
 
 
-@pytest.mark.parametrize("username", ["op", "vet", "cus", "aud", "adm"])
+@pytest.mark.parametrize("username", ["op", "phy", "cus", "aud", "adm"])
 def test_each_role_opens_only_its_pages(client_as, username) -> None:  # type: ignore[no-untyped-def]
     client = client_as(username)
     for path, allowed in PAGES.items():
@@ -63,19 +63,19 @@ def test_read_only_roles_cannot_act(escalated, client_as, username) -> None:  # 
 
 
 def test_an_agency_officer_cannot_open_or_act_on_another_agencys_case(escalated, client_as) -> None:  # type: ignore[no-untyped-def]
-    app_id, case_id = escalated  # fresh apples: customs, agriculture (phytosanitary), ...
+    app_id, case_id = escalated  # fresh apples: customs, phytosanitary, ...
     assert case_id.endswith("-customs")
-    vet = client_as("vet")
-    page = vet.get(f"/omc/applications/{app_id}")
+    phy = client_as("phy")
+    page = phy.get(f"/omc/applications/{app_id}")
     assert page.status_code == 200
     assert f'data-case="{case_id}"' not in page.get_data(as_text=True)  # only its own case
-    token = csrf(vet, "/omc/agencies")
-    refused = vet.post(
+    token = csrf(phy, "/omc/agencies")
+    refused = phy.post(
         f"/omc/actions/retry/{case_id}", data={"csrf_token": token, "confirm": "yes"}
     )
     assert refused.status_code == 403
-    customs_seq = _message_seq_of(vet.application, case_id)
-    assert vet.get(f"/omc/trail/{customs_seq}").status_code == 403
+    customs_seq = _message_seq_of(phy.application, case_id)
+    assert phy.get(f"/omc/trail/{customs_seq}").status_code == 403
 
 
 def test_an_agency_officer_cannot_open_an_application_without_its_case(
@@ -88,7 +88,7 @@ def test_an_agency_officer_cannot_open_an_application_without_its_case(
         data=signed_sample("live-cattle-import"),
         content_type="application/xml",
     )
-    app_id = answer.get_json()["id"]  # customs, transport, agriculture: no health case
+    app_id = answer.get_json()["id"]  # customs, transport, police, veterinary: no health case
     omc_app.extensions["nsw-omc-accounts"].add(
         "sanepid", "agency-officer", "p" * 12, "health", by="t"
     )

@@ -122,8 +122,8 @@ def test_the_admin_page_changes_a_role_and_ends_that_account_s_sessions(
     )
     assert answer.status_code == 302
     assert ended(operator)
-    [op] = [a for a in omc_app.extensions["nsw-omc-accounts"].list() if a["username"] == "op"]
-    assert op["role"] == "auditor"
+    [op] = [a for a in omc_app.extensions["nsw-omc-accounts"].list() if a.username == "op"]
+    assert op.role == "auditor"
     own = admin.post(
         "/omc/admin/accounts/adm", data={"change": "role", "role": "auditor", "csrf_token": token}
     )

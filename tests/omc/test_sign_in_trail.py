@@ -69,10 +69,10 @@ def last_login(app: Flask, username: str) -> dt.datetime | None:
 
 
 def test_a_password_sign_in_is_recorded(omc_app: Flask) -> None:
-    assert sign_in(omc_app.test_client(), "vet").status_code == 302
-    entry = one(omc_app, "vet")
-    assert_entry(entry, "vet", "password", "signed-in")
-    assert (entry["body"]["role"], entry["body"]["agency"]) == ("agency-officer", "agriculture")
+    assert sign_in(omc_app.test_client(), "phy").status_code == 302
+    entry = one(omc_app, "phy")
+    assert_entry(entry, "phy", "password", "signed-in")
+    assert (entry["body"]["role"], entry["body"]["agency"]) == ("agency-officer", "phytosanitary")
     assert "certificate_sha256" not in entry["body"]
     assert PASSWORD not in json.dumps(entry["body"])
 

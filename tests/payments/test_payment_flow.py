@@ -54,7 +54,7 @@ def test_one_signed_order_paid_through_the_treasury(
     assert order["applicationId"] == application_id and order["currency"] == "KZT"
     assert order["total"] == sum(line["amount"] for line in order["lines"])
     assert order["paymentReference"].startswith("RF")
-    from adapters.credentials import load_certificate
+    from wire.keys import load_certificate
 
     verify_detached(
         first["signature"], canonical_json(order), load_certificate(pki.directory / "gateway.pem")

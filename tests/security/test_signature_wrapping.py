@@ -151,7 +151,7 @@ def test_comment_injection_at_the_api_reads_the_signed_bin(unsigned, steppe, cli
     response = client.post("/api/v1/applications", data=injected, headers=XML)
     assert response.status_code == 202, response.json
     app = client.application.extensions["nsw"].store.application(response.json["id"])
-    assert app["declarant_bin"] == "210540012341"
+    assert app.declarant_bin == "210540012341"
 
 
 def test_signature_not_last_child_is_refused(unsigned, steppe, trust) -> None:  # type: ignore[no-untyped-def]

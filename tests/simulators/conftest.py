@@ -1,5 +1,5 @@
 """The stand-in treasury as a real server, a client that signs as the gateway and verifies with the
-gateway's own verifier (adapters.httpsig), and a real HTTP receiver for its callbacks."""
+gateway's own verifier (wire.httpsig), and a real HTTP receiver for its callbacks."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
-from adapters import httpsig
-from adapters.credentials import load_certificate, load_rsa_key
 from gateway.pki.dev import DevPki
 from simulators.server import ServingThread
 from simulators.treasury import GET_COMPONENTS, RunningTreasury, start_treasury
+from wire import httpsig
+from wire.keys import load_certificate, load_rsa_key
 
 SKEW = dt.timedelta(seconds=30)
 STEPPE = {"bin": "210540012341", "name": "Steppe Agro LLP", "account": "KZ86125KZT5004100100"}

@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 import requests
 
-from adapters import httpsig
-from adapters.credentials import load_certificate, load_rsa_key
 from gateway.payments import Confirmation, DifferenceKind, Money, PaymentReference, Statement
 from gateway.payments import reconcile as reconcile_day
 from gateway.pki.dev import DevPki
@@ -24,6 +22,8 @@ from simulators.schema_check import SchemaChecker
 from simulators.treasury import CONTRACT, RunningTreasury
 from tests.polling import wait_until
 from tests.simulators.conftest import SKEW, STEPPE, GatewaySide, Receiver, now
+from wire import httpsig
+from wire.keys import load_certificate, load_rsa_key
 
 DAY = dt.date(2026, 12, 7)
 REF = str(PaymentReference.issue(DAY, 1))

@@ -21,10 +21,10 @@ def test_open_cases_keep_the_wait_going() -> None:
 
 def test_a_refused_case_ends_the_wait_with_the_agencys_reasons() -> None:
     refused = case(
-        "agriculture", "refused", reasons=[{"code": "vet", "text": "origin under restriction"}]
+        "veterinary", "refused", reasons=[{"code": "vet", "text": "origin under restriction"}]
     )
     assert stopper(status(case("customs", "queued"), refused)) == (
-        "agriculture refused: origin under restriction"
+        "veterinary refused: origin under restriction"
     )
 
 

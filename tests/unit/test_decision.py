@@ -29,7 +29,7 @@ def test_refusal_wins_and_keeps_every_reason() -> None:
     decision = compose(
         [
             case("customs", CaseState.INSPECTION, inspection="red channel"),
-            case("agriculture", CaseState.REFUSED, reasons=(("VET-1", "origin restricted"),)),
+            case("veterinary", CaseState.REFUSED, reasons=(("VET-1", "origin restricted"),)),
             case("health", CaseState.REFUSED, reasons=(("SAN-2", "not registered"),)),
         ]
     )

@@ -12,15 +12,18 @@ from adapters.answer_mapping import AnswerMapping, JsonReader, XmlReader
 from adapters.base import Outcome
 from adapters.errors import MalformedAnswer, MappingFailed
 from adapters.json_mapping import JsonMapping
-from adapters.xmlsafe import UnsafeXml, XsdValidator, parse_untrusted
 from adapters.xslt_mapping import XsltMapping
 from gateway.errors import ForbiddenXmlConstruct
 from gateway.trust.xmlparse import parse_xml
+from wire.xmlparse import XmlRefused, parse_untrusted
+from wire.xsd import XsdValidator
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings" / "agencies"
 CUS = "{urn:kz:kgd:customs:declaration:1}"
-MOA = "{urn:kz:moa:permits:1}"
+PHY = "{urn:kz:moa:phyto:1}"
+RSM = "{urn:un:unece:uncefact:data:standard:SPSCertificate:17}"
+RAM = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:21}"
 PARAMS = {"case-id": "case-1", "application-id": "app-1", "callback-url": ""}
 SIGNATURE = (
     b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/>'
@@ -46,9 +49,15 @@ def schema(code: str) -> XsdValidator:
 # ----- XSLT (SOAP agencies) -----
 
 
-@pytest.mark.parametrize("code", ["customs", "agriculture"])
+@pytest.mark.parametrize("code", ["customs", "phytosanitary"])
 @pytest.mark.parametrize(
-    "name", ["fresh-apples-import", "live-cattle-import", "overweight-machinery-transit"]
+    "name",
+    [
+        "fresh-apples-import",
+        "chilled-lamb-import",
+        "live-cattle-import",
+        "overweight-machinery-transit",
+    ],
 )
 def test_xslt_output_is_valid_and_ignores_the_signature(code, name) -> None:  # type: ignore[no-untyped-def]
     plain = xslt(code).render(application(name), PARAMS)
@@ -74,12 +83,33 @@ def test_customs_request_fields() -> None:
     assert out.find(f"{CUS}Declarant/{CUS}Name") is None
 
 
-def test_agriculture_request_passes_on_only_its_certificates() -> None:
-    out = xslt("agriculture").render(application("fresh-apples-import"), PARAMS)
-    kinds = [c.findtext(f"{MOA}Kind") for c in out.iter(f"{MOA}Certificate")]
-    assert kinds == ["phytosanitary"]  # not the invoice, not the CMR
-    assert out.findtext(f"{MOA}ExpectedOn") == "2026-11-25"
-    assert out.findtext(f"{MOA}Applicant/{MOA}Name") == "Steppe Agro LLP"
+def test_phytosanitary_request_is_the_consignment_as_an_sps_certificate() -> None:
+    out = xslt("phytosanitary").render(application("fresh-apples-import"), PARAMS)
+    assert out.tag == f"{PHY}CheckConsignmentRequest"
+    doc = out.find(f"{RSM}SPSCertificate/{RSM}SPSExchangedDocument")
+    assert doc is not None
+    # The certificate the trader quotes, not the invoice or the CMR.
+    assert doc.findtext(f"{RAM}ID") == "CN-PHYTO-650000-2026-08812"
+    assert (doc.findtext(f"{RAM}TypeCode"), doc.findtext(f"{RAM}StatusCode")) == ("851", "70")
+    consignment = out.find(f"{RSM}SPSCertificate/{RSM}SPSConsignment")
+    assert consignment is not None
+    assert consignment.findtext(f"{RAM}ConsigneeSPSParty/{RAM}Name") == "Steppe Agro LLP"
+    assert consignment.findtext(f"{RAM}ImportSPSCountry/{RAM}ID") == "KZ"
+    assert consignment.findtext(f"{RAM}MainCarriageSPSTransportMovement/{RAM}ModeCode") == "3"
+    line = consignment.find(f"{RAM}IncludedSPSConsignmentItem/{RAM}IncludedSPSTradeLineItem")
+    assert line is not None
+    assert line.findtext(f"{RAM}ApplicableSPSClassification/{RAM}ClassCode") == "0808108000"
+    weight = line.find(f"{RAM}NetWeightMeasure")
+    assert weight is not None and (weight.text, weight.get("unitCode")) == ("19800", "KGM")
+
+
+def test_phytosanitary_request_without_a_certificate_quotes_none() -> None:
+    raw = (ROOT / "samples" / "fresh-apples-import.xml").read_bytes()
+    out = xslt("phytosanitary").render(
+        parse_untrusted(raw.replace(b"<Type>phytosanitary-certificate<", b"<Type>other<")), PARAMS
+    )
+    assert schema("phytosanitary").errors(out) == []
+    assert out.find(f"{RSM}SPSCertificate/{RSM}SPSExchangedDocument/{RAM}ID") is None
 
 
 def test_xslt_parameters_are_text_not_xpath() -> None:
@@ -129,6 +159,52 @@ def test_transport_body() -> None:
         "carrier": {"name": "KazTrans Carrier LLP", "country": "KZ", "bin": "181240044780"},
         "cargoGrossMassKg": 25300,
     }
+
+
+def test_police_body_carries_the_drivers_and_only_the_special_permits() -> None:
+    raw = (ROOT / "samples" / "overweight-machinery-transit.xml").read_bytes()
+    permit = (
+        b"<Document><Type>special-permit</Type><Number>SP-206-0042</Number>"
+        b"<Date>2026-11-20</Date></Document></Documents>"
+    )
+    mapping = JsonMapping(MAPPINGS / "police" / "request.json")
+    body = mapping.render(
+        parse_untrusted(raw.replace(b"</Documents>", permit)),
+        {"case_id": "c", "application_id": "a", "callback_url": None},
+    )
+    assert mapping.operation == "requestEntryCheck"
+    assert body["vehicle"]["plate"] == "512KTC08" and body["vehicle"]["grossMassKg"] == 41800
+    assert body["drivers"] == [
+        {
+            "name": "Daniyar Seitkali",
+            "iin": "900101300017",
+            "licenceNumber": "KZ08LM445566",
+            "licenceCountry": "KZ",
+        }
+    ]
+    assert body["specialPermits"] == [{"number": "SP-206-0042", "date": "2026-11-20"}]
+    without = mapping.render(
+        application("overweight-machinery-transit"),
+        {"case_id": "c", "application_id": "a", "callback_url": None},
+    )
+    assert without["specialPermits"] == []  # the invoice and the CMR are not passed on
+
+
+def test_veterinary_body_names_the_establishment_and_only_veterinary_certificates() -> None:
+    mapping = JsonMapping(MAPPINGS / "veterinary" / "request.json")
+    body = mapping.render(
+        application("chilled-lamb-import", signed=True),
+        {"case_id": "c", "application_id": "a", "callback_url": None},
+    )
+    assert mapping.operation == "requestVeterinaryPermit"
+    assert body["expectedOn"] == "2026-11-28"
+    assert body["exporter"] == {
+        "name": "Samarkand Meat Processing JSC",
+        "country": "UZ",
+        "establishmentId": "UZ-VET-0417-SAM",
+    }
+    assert [c["hsCode"] for c in body["consignments"]] == ["0204100000"]
+    assert [c["number"] for c in body["veterinaryCertificates"]] == ["UZ-VET-2026-114507"]
 
 
 def test_health_body_has_one_product_per_item_and_typed_numbers() -> None:
@@ -220,24 +296,23 @@ def test_unbelievable_json_answers_are_malformed(changes, message) -> None:  # t
 
 def test_xml_answer_is_read() -> None:
     answer_xml = parse_untrusted(
-        b'<RequestPermitResponse xmlns="urn:kz:moa:permits:1"><CaseId>c1</CaseId>'
-        b"<FileNumber>MOA-1</FileNumber><Status>refused</Status>"
-        b"<Controls><Control><LineNumber>1</LineNumber><Kind>veterinary</Kind><Basis>317</Basis>"
-        b"</Control></Controls><Reasons><Reason><Code>VET-ORIGIN-RESTRICTED</Code>"
-        b"<Text>restricted</Text></Reason><Reason><Code>VET-CERT-MISSING</Code><Text>no cert</Text>"
-        b"</Reason></Reasons></RequestPermitResponse>"
+        b'<CheckConsignmentResponse xmlns="urn:kz:moa:phyto:1"><CaseId>c1</CaseId>'
+        b"<FileNumber>PHY-1</FileNumber><Status>refused</Status>"
+        b"<Reasons><Reason><Code>PHYTO-CERT-NOT-VALID</Code>"
+        b"<Text>annulled</Text></Reason><Reason><Code>PHYTO-CERT-MISMATCH</Code><Text>consignee</Text>"
+        b"</Reason></Reasons></CheckConsignmentResponse>"
     )
-    mapping = AnswerMapping(MAPPINGS / "agriculture" / "answer.json")
+    mapping = AnswerMapping(MAPPINGS / "phytosanitary" / "answer.json")
     answer = mapping.read(
         XmlReader(answer_xml, mapping.namespaces), case_id="c1", request_bytes=b"", answer_bytes=b""
     )
     assert answer.outcome is Outcome.REFUSED
     assert [(r.code, r.text) for r in answer.reasons] == [
-        ("VET-ORIGIN-RESTRICTED", "restricted"),
-        ("VET-CERT-MISSING", "no cert"),
+        ("PHYTO-CERT-NOT-VALID", "annulled"),
+        ("PHYTO-CERT-MISMATCH", "consignee"),
     ]
     assert answer.permit_number is None and answer.conditions == ()
-    assert answer.extra == {"controls": "veterinary"}
+    assert answer.extra == {}
 
 
 # ----- the safe parser -----
@@ -253,7 +328,7 @@ def test_xml_answer_is_read() -> None:
     ],
 )
 def test_safe_parser_refuses(data, message) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(UnsafeXml, match=message):
+    with pytest.raises(XmlRefused, match=message):
         parse_untrusted(data, max_bytes=64 if message == "limit" else 1024)
 
 
@@ -268,7 +343,7 @@ def test_safe_parser_refuses(data, message) -> None:  # type: ignore[no-untyped-
 def test_agency_answers_have_the_applications_caps(data, message) -> None:  # type: ignore[no-untyped-def]
     """Issue 15 item 4: an agency answer within the byte limit is read with the same depth and
     node caps as a trader's application: there is one parser, not a weaker second one."""
-    with pytest.raises(UnsafeXml, match=message):
+    with pytest.raises(XmlRefused, match=message):
         parse_untrusted(data)
     with pytest.raises(ForbiddenXmlConstruct, match=message):
         parse_xml(data)

@@ -28,13 +28,8 @@ TRADERS = {
     "trader-expired": ("Kaspi Trade LLP", "221140008918", rsa.RSAPublicKey),
     "trader-revoked": ("Revoked Goods LLP", "200740033101", rsa.RSAPublicKey),
 }
-AGENCIES = [
-    "agency-customs",
-    "agency-agriculture",
-    "agency-health",
-    "agency-transport",
-    "agency-treasury",
-]
+CODES = ("customs", "health", "transport", "police", "veterinary", "phytosanitary", "treasury")
+AGENCIES = [f"agency-{code}" for code in CODES]
 LEAVES = ["gateway", *AGENCIES, *TRADERS]
 NEW_DEVICES = ("device-expired", "device-revoked")  # added to the dev PKI after the others
 
@@ -64,8 +59,7 @@ def test_manifest_lists_exactly_the_parties_with_roles(pki: DevPki) -> None:
     assert roles == expected
     assert pki.bins == {slug: bin_ for slug, (_, bin_, _) in TRADERS.items()}
     assert {p["slug"]: p["agency"] for p in manifest["parties"] if p["agency"]} == {
-        f"agency-{code}": code
-        for code in ("customs", "agriculture", "health", "transport", "treasury")
+        f"agency-{code}": code for code in CODES
     }
 
 

@@ -28,7 +28,8 @@ from gateway.trust.certificates import TrustStore, load_certificates
 from gateway.trust.checks import check_client_auth_use
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
-GOOD = ["gateway", "agency-customs", "agency-agriculture", "agency-health", "agency-transport"]
+GOOD = ["gateway", "agency-customs", "agency-health", "agency-transport", "agency-police"]
+GOOD += ["agency-veterinary", "agency-phytosanitary"]
 GOOD += ["trader-steppe", "trader-altyn", "trader-kaztrans"]
 
 

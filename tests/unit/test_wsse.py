@@ -1,4 +1,4 @@
-"""The WS-Security profile (adapters/wsse.py): each check refuses what it exists to refuse."""
+"""The WS-Security profile (wire/wsse.py): each check refuses what it exists to refuse."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from adapters.credentials import load_certificate, load_rsa_key
-from adapters.wsse import (
+from wire.keys import load_certificate, load_rsa_key
+from wire.wsse import (
     DS,
     SOAP11,
     WSSE,
@@ -86,7 +86,7 @@ def test_a_signature_that_does_not_cover_body_and_timestamp_is_refused(keys, dro
     from signxml.algorithms import SignatureConstructionMethod
     from signxml.signer import XMLSigner
 
-    from adapters.wsse import EXC_C14N
+    from wire.wsse import EXC_C14N
 
     key = keys[0]
     root = signed(keys)

@@ -69,8 +69,8 @@ def test_a_new_vehicle_plate_reaches_transport_and_customs_but_not_item_controls
     new = dataclasses.replace(old, transport=dataclasses.replace(old.transport, plate="999ZZZ02"))
     routing = load_rules(MAPPINGS / "routing.toml")
     plan = plan_amendment(diff(old, new), route(old, routing), route(new, routing), rules)
-    assert {"customs", "transport"} <= set(plan.reopened)
-    assert "health" not in plan.reopened and "agriculture" not in plan.reopened
+    assert {"customs", "transport", "police"} <= set(plan.reopened)
+    assert "health" not in plan.reopened and "phytosanitary" not in plan.reopened
 
 
 def test_goods_that_need_another_agency_add_a_case_and_goods_removed_cancel_one(

@@ -59,7 +59,7 @@ def order(*lines: ChargeLine, serial: int = 1, application_id: str = "APP-1") ->
             charge(ChargeKind.CUSTOMS_DUTY, "150000.00"),
             charge(ChargeKind.VAT, "216000.00"),
             charge(ChargeKind.AGENCY_FEE, "19000.00"),
-            charge(ChargeKind.AGENCY_FEE, "5000.00", beneficiary="agriculture"),
+            charge(ChargeKind.AGENCY_FEE, "5000.00", beneficiary="veterinary"),
         ),
     )
 
@@ -75,7 +75,7 @@ def paid(
 def permit(granted: str = "1000", unit: str = "kg", **extra: object) -> Permit:
     fields: dict[str, object] = {
         "permit_id": "KZ-VET-20261207-000001",
-        "agency": "agriculture",
+        "agency": "veterinary",
         "holder": STEPPE,
         "hs_code": HsCode("0808108000"),
         "description": "fresh apples",

@@ -1,0 +1,121 @@
+"""What the fan-out services need from storage: the outbox the dispatchers work through, and the
+cases an agency's callback settles. Implemented by `gateway.storage.outbox.OutboxStore`; the
+in-memory fake is tests/fakes/outbox.py. Every write that is recorded in the trail takes its
+`Message`s and stores them in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.decision.ports import Decide
+from gateway.decision.rules import CaseState
+from gateway.trail.messages import Message
+
+
+@dataclass(frozen=True)
+class Claim:
+    outbox_id: int
+    case_id: str
+    agency: str
+    application_id: str
+    application_body: bytes
+    attempts: int
+    received_at: dt.datetime
+    request_id: str | None = None
+    worker: str = ""  # who holds the lease, and the row's lease generation at the claim: the
+    generation: int = 0  # fencing token every later write of this claim must match
+    lease_until: dt.datetime | None = None
+
+
+class Outbox(Protocol):
+    """Deliveries to agencies, claimed with a fenced lease by any number of dispatchers."""
+
+    def next_due(self) -> dt.datetime | None:
+        """When a delivery may next be ready to claim; None when none is owed."""
+        ...
+
+    def claim(
+        self,
+        worker: str,
+        lease_s: float,
+        limit: int = 1,
+        skip_agencies: frozenset[str] = frozenset(),
+    ) -> list[Claim]:
+        """Take up to `limit` ready deliveries for `lease_s` seconds, counting an attempt, leaving
+        alone those for `skip_agencies`."""
+        ...
+
+    def defer(self, claim: Claim, until: dt.datetime) -> None:
+        """Put a claimed delivery back without counting an attempt."""
+        ...
+
+    def settle(
+        self,
+        claim: Claim,
+        *,
+        state: CaseState,
+        fields: Mapping[str, object],
+        messages: list[Message],
+        decide: Decide,
+    ) -> str | None:
+        """Record an agency's answer, close the delivery and compose the decision if every case
+        is settled; the verdict when this call made one. A case settled meanwhile (a callback
+        overtook the answer) is left as it is, `messages` kept in the trail only. A claim whose
+        lease another worker took over changes nothing."""
+        ...
+
+    def reschedule(
+        self,
+        claim: Claim,
+        *,
+        error: str,
+        retry_at: dt.datetime | None,
+        messages: list[Message],
+    ) -> None:
+        """A failed delivery: try again at `retry_at`, or escalate the case when it is None."""
+        ...
+
+    def escalate_overdue(self, deadline_s: float) -> list[str]:
+        """Escalate every open case of an application older than `deadline_s`; their ids."""
+        ...
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """One agency's case as stored."""
+
+    id: str
+    application_id: str
+    agency: str
+    state: CaseState
+    permit_number: str | None
+    valid_until: str | None
+    reasons: tuple[tuple[str, str], ...]  # (code, text)
+    conditions: tuple[str, ...]
+    inspection: str | None
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """What an answer changes on a case: its state, its columns, and the messages recorded."""
+
+    state: CaseState
+    fields: Mapping[str, object]
+    messages: Sequence[Message]
+
+
+# Given the case as stored (None: no such case) under its application's lock: the update to make,
+# None to change nothing, or an exception to refuse (nothing is written).
+Judge = Callable[[CaseView | None], CaseUpdate | None]
+
+
+class CallbackCases(Protocol):
+    def answer_case(self, case_id: str, judge: Judge, decide: Decide) -> str | None:
+        """In one transaction, under the application's lock: `judge` the case; if it returns an
+        update, close the case's open deliveries, apply the update, store its messages and
+        compose the decision. Returns the verdict when a decision was written."""
+        ...

@@ -1,0 +1,49 @@
+"""The portal's session cookie, beside the OMC's.
+
+Flask keeps one session interface per app, and the OMC's cookie (`nsw_omc`, path /omc) must not
+be what signs a trader in. Requests under /portal therefore get a cookie of their own: another
+name, path /portal, and another salt, so neither cookie is accepted in place of the other even
+though one secret key signs both. Every other request keeps the app's settings unchanged.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Request, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Response
+
+from gateway.portal.blueprint import PREFIX
+
+COOKIE = "nsw_portal"
+
+
+def is_portal(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+class _PortalCookie(SecureCookieSessionInterface):
+    salt = "nsw-portal-session"
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return COOKIE
+
+    def get_cookie_path(self, app: Flask) -> str:
+        return PREFIX
+
+
+class ScopedSessions(SecureCookieSessionInterface):
+    """The portal's cookie for /portal, the app's own for everything else."""
+
+    def __init__(self) -> None:
+        self._portal = _PortalCookie()
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if is_portal(request.path):
+            return self._portal.open_session(app, request)
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if is_portal(request.path):
+            self._portal.save_session(app, session, response)
+        else:
+            super().save_session(app, session, response)

@@ -1,0 +1,127 @@
+"""The trail port (gateway.trail.ports) over the messages, trail_nodes, tree_heads and checkpoints
+tables: `trail_log`'s functions bound to one session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.clock import Clock
+from gateway.storage import trail_log
+from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
+from gateway.storage.repository import Store, trail_entry
+from gateway.trail.format import TreeHead
+from gateway.trail.merkle import SubtreeHashes
+from gateway.trail.messages import Message
+from gateway.trail.ports import LoadableHashes, StoredCheckpoint, TrailEntry
+
+T = TypeVar("T")
+
+
+def _checkpoint(row: CheckpointRow | None) -> StoredCheckpoint | None:
+    if row is None:
+        return None
+    return StoredCheckpoint(row.size, row.root, row.note, row.signed_at)
+
+
+class SessionTrailView:
+    """`TrailView` over one session (one transaction)."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def log_size(self) -> int:
+        return trail_log.log_size(self.session)
+
+    def latest_tree_head(self) -> TreeHead | None:
+        return trail_log.latest_tree_head(self.session)
+
+    def tree_head_at(self, size: int) -> TreeHead | None:
+        return trail_log.tree_head_at(self.session, size)
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        return _checkpoint(trail_log.latest_checkpoint(self.session))
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
+        return _checkpoint(trail_log.checkpoint_at(self.session, size))
+
+    def hashes(self) -> LoadableHashes:
+        return trail_log.DbSubtreeHashes(self.session)
+
+    def prefetched(
+        self, computations: Iterable[Callable[[SubtreeHashes], object]]
+    ) -> SubtreeHashes:
+        return trail_log.prefetched(self.session, computations)
+
+    def with_stored_hashes(self, compute: Callable[[SubtreeHashes], T]) -> T:
+        return trail_log.with_stored_hashes(self.session, compute)
+
+    def entries_between(self, start: int, end: int) -> list[bytes]:
+        return trail_log.entries_between(self.session, start, end)
+
+    def entries_of(self, application_id: str) -> list[TrailEntry]:
+        rows = self.session.scalars(
+            select(MessageRow)
+            .where(MessageRow.application_id == application_id)
+            .order_by(MessageRow.seq)
+        )
+        return [trail_entry(row) for row in rows]
+
+    def append(self, application_id: str | None, message: Message) -> int:
+        return trail_log.append_message(self.session, application_id, message, self.clock)
+
+
+class StoredTrail:
+    """`Trail` in the gateway's database, through `store`'s transactions (so a lost connection
+    is `DatabaseUnavailable` and an append wakes the tree-head signer)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @contextmanager
+    def writing(self) -> Iterator[SessionTrailView]:
+        with self.store.transaction() as s:
+            yield SessionTrailView(s, self.store.clock)
+
+    @contextmanager
+    def reading(self) -> Iterator[SessionTrailView]:
+        with self.store.reading() as s:
+            yield SessionTrailView(s, self.store.clock)
+
+    def store_tree_head(self, head: TreeHead) -> TreeHead:
+        try:
+            with self.store.transaction() as s:
+                s.add(
+                    TreeHeadRow(
+                        size=head.size,
+                        root=head.root,
+                        issued_at=head.issued_at,
+                        signature=head.signature,
+                    )
+                )
+        except IntegrityError:  # another process signed this size first; theirs stands
+            with self.store.transaction() as s:
+                existing = trail_log.tree_head_at(s, head.size)
+                assert existing is not None
+                return existing
+        return head
+
+    def store_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        try:
+            with self.store.transaction() as s:
+                s.add(
+                    CheckpointRow(
+                        size=checkpoint.size,
+                        root=checkpoint.root,
+                        note=checkpoint.note,
+                        signed_at=checkpoint.signed_at,
+                    )
+                )
+        except IntegrityError:  # another process stored this size first; both are the same tree
+            pass

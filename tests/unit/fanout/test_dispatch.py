@@ -1,0 +1,170 @@
+"""The dispatcher on the outbox port: claim, call the adapter, settle; retry, escalate, fence."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from adapters.base import AgencyCallFailed, Outcome
+from gateway.decision.rules import CaseState
+from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
+from gateway.fanout.dispatch import Dispatcher, RetryPolicy
+from gateway.fanout.ports import Outbox
+from tests.fakes.adapters import ScriptedAdapter, answer
+from tests.fakes.clock import FakeClock
+from tests.fakes.store import InMemoryStore
+from tests.unit.fanout.conftest import APP, decide, lodge
+
+
+def dispatcher(
+    store: Outbox, clock: FakeClock, *adapters: ScriptedAdapter, max_attempts: int = 3
+) -> Dispatcher:
+    return Dispatcher(
+        store,
+        {a.spec.code: a for a in adapters},
+        decide,
+        clock,
+        retry=RetryPolicy(max_attempts=max_attempts, base_s=1.0, cap_s=4.0),
+        lease_s=60.0,
+        breakers=Breakers(MemoryBreakerStore(), BreakerRule(failure_threshold=100), clock),
+        deadline_s=3600.0,
+        name="test-worker",
+    )
+
+
+def test_each_answer_settles_its_case_and_the_last_one_decides(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs", "health")
+    customs = ScriptedAdapter("customs", [answer(permit_number="C-1")])
+    health = ScriptedAdapter("health", [answer(Outcome.INSPECTION, inspection="lab sample")])
+
+    assert dispatcher(store, clock, customs, health).run_once() == 2
+
+    assert [r.case_id for r in customs.sent + health.sent] == [f"{APP}-customs", f"{APP}-health"]
+    assert store.cases[f"{APP}-customs"].permit_number == "C-1"
+    assert store.cases[f"{APP}-health"].state is CaseState.INSPECTION
+    app = store.applications[APP]
+    assert (app.status, app.verdict) == ("decided", "inspection")
+    assert app.decision_xml == f"<Decision of='{APP}'/>".encode()
+    kinds = store.kinds(APP)
+    assert kinds.count("agency-request") == kinds.count("agency-answer") == 2
+    assert kinds[-1] == "decision"
+    assert store.next_due() is None  # nothing owed any more
+
+
+def test_a_failed_call_is_retried_later_then_escalated(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs")
+    down = AgencyCallFailed("connection refused", request_bytes=b"<request/>")
+    customs = ScriptedAdapter("customs", [down, down, down])
+    worker = dispatcher(store, clock, customs, max_attempts=3)
+    case = store.cases[f"{APP}-customs"]
+
+    assert worker.run_once() == 1
+    assert case.state is CaseState.QUEUED and case.attempts == 1
+    assert case.last_error == "connection refused"
+    retry_at = store.next_due()
+    assert retry_at is not None and retry_at > clock()
+    assert worker.run_once() == 0  # not before its time
+
+    for _ in range(2):
+        clock.now = store.next_due() or clock.now
+        assert worker.run_once() == 1
+    assert (case.state, case.attempts) == (CaseState.ESCALATED, 3)
+    assert store.next_due() is None  # escalated: never dropped, never sent again by itself
+    assert store.kinds(APP) == ["agency-request"] * 3
+
+
+def test_a_request_the_agency_refuses_is_escalated_at_once(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs")
+    refused = AgencyCallFailed("HTTP 422", answer_bytes=b'{"error": "bad"}', retryable=False)
+    dispatcher(store, clock, ScriptedAdapter("customs", [refused])).run_once()
+
+    case = store.cases[f"{APP}-customs"]
+    assert case.state is CaseState.ESCALATED
+    assert "sending it again cannot help" in (case.last_error or "")
+    assert store.kinds(APP) == ["agency-answer"]
+
+
+def test_an_agency_without_endpoint_is_rescheduled_not_called(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs")
+    customs = ScriptedAdapter("customs", [], endpoint="")
+    dispatcher(store, clock, customs).run_once()
+    assert customs.sent == []
+    assert "No endpoint is configured" in (store.cases[f"{APP}-customs"].last_error or "")
+
+
+def test_an_answer_overtaken_by_a_callback_leaves_the_case_as_the_callback_set_it(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs")
+    (claim,) = store.claim("w1", 60.0)
+    store.cases[claim.case_id].state = CaseState.REFUSED  # a callback settled it meanwhile
+
+    verdict = store.settle(claim, state=CaseState.GRANTED, fields={}, messages=[], decide=decide)
+
+    assert verdict is None
+    assert store.cases[claim.case_id].state is CaseState.REFUSED
+    assert store.open_deliveries(claim.case_id) == []
+
+
+def test_a_claim_whose_lease_another_worker_took_writes_nothing(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs")
+    (stale,) = store.claim("w1", 10.0)
+    clock.advance(11)  # w1's lease ran out; w2 takes the row
+    (live,) = store.claim("w2", 10.0)
+
+    store.settle(stale, state=CaseState.GRANTED, fields={}, messages=[], decide=decide)
+    store.reschedule(stale, error="late", retry_at=None, messages=[])
+
+    assert store.fenced == {"outbox-settle": 1, "outbox-reschedule": 1}
+    assert store.cases[live.case_id].state is CaseState.QUEUED
+    assert store.open_deliveries(live.case_id)[0].lease_until is not None  # w2's lease stands
+
+
+def test_a_claim_too_old_for_a_call_is_put_back_without_spending_an_attempt(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs")
+    customs = ScriptedAdapter("customs", [answer()])
+    worker = dispatcher(store, clock, customs)
+    worker.lease_s = 2.0  # shorter than the adapter's 5 s timeout
+
+    assert worker.run_once() == 1
+    assert customs.sent == []
+    (delivery,) = store.open_deliveries(f"{APP}-customs")
+    assert delivery.attempts == 0 and delivery.lease_until is None
+
+
+def test_the_sweep_escalates_cases_past_their_deadline(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs")
+    worker = dispatcher(store, clock)
+    assert worker.sweep() == []
+    clock.advance(3601)
+    assert worker.sweep() == [f"{APP}-customs"]
+    assert store.cases[f"{APP}-customs"].state is CaseState.ESCALATED
+    assert store.next_due() is None
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 4])
+def test_retry_policy_bounds_the_delay(attempts: int) -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    policy = RetryPolicy(max_attempts=4, base_s=1.0, cap_s=3.0)
+    retry_at = policy.next_try(attempts, now)
+    if attempts >= 4:
+        assert retry_at is None
+    else:
+        assert retry_at is not None
+        bound = min(3.0, 2 ** (attempts - 1))
+        assert bound / 2 <= (retry_at - now).total_seconds() <= bound
