@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
 
 from devtools.processes import free_port
 from gateway.app import create_app
@@ -26,6 +25,7 @@ from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import DS_NS, SigningIdentity
 from simulators.server import RunningAgency, start_agency
 from tests.log_state import log_state_for
+from tests.serving import serving
 
 # Every agency of mappings/agencies.toml has a stand-in of the same code (simulators/server.py).
 AGENCY_CODES = tuple(tomllib.loads((shipped("mappings") / "agencies.toml").read_text())["agencies"])
@@ -123,25 +123,18 @@ def gateway(
     pki: DevPki, database_url: str, agencies: dict[str, str]
 ) -> Iterator[Callable[..., RunningGateway]]:
     """gateway(**config_overrides): the gateway serving on a free port with dispatcher threads."""
-    started: list[tuple[Any, threading.Thread, Services]] = []
+    with ExitStack() as stack:
 
-    def start(**overrides: Any) -> RunningGateway:
-        overrides.setdefault("poll_interval_s", 0.05)
-        config = gateway_config(pki, database_url, agencies, **overrides)
-        services = build_services(config)
-        app = create_app(config, services)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        started.append((server, thread, services))
-        url = f"http://127.0.0.1:{server.server_port}"
-        return RunningGateway(url, app, services, KeyringClient(url, pki))
+        def start(**overrides: Any) -> RunningGateway:
+            overrides.setdefault("poll_interval_s", 0.05)
+            config = gateway_config(pki, database_url, agencies, **overrides)
+            services = build_services(config)
+            stack.callback(services.close)  # after the server stops (callbacks run in reverse)
+            app = create_app(config, services)
+            url = stack.enter_context(serving(app))
+            return RunningGateway(url, app, services, KeyringClient(url, pki))
 
-    yield start
-    for server, thread, services in started:
-        server.shutdown()
-        thread.join(10)
-        services.close()
+        yield start
 
 
 @pytest.fixture
@@ -150,27 +143,21 @@ def gateway_at(
 ) -> Iterator[Callable[..., tuple[str, Services, KeyringClient]]]:
     """gateway_at(**overrides): a gateway whose NSW_PUBLIC_URL is its own address, so agencies
     may call back; returns (url, services, client)."""
-    started: list[tuple[Any, threading.Thread, Services]] = []
+    with ExitStack() as stack:
 
-    def start(**overrides: Any) -> tuple[str, Services, KeyringClient]:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        urls = {**agencies, **overrides.pop("agency_urls", {})}
-        config = gateway_config(
-            pki, database_url, urls, public_url=url, poll_interval_s=0.05, **overrides
-        )
-        services = build_services(config)
-        server = make_server("127.0.0.1", port, create_app(config, services), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        started.append((server, thread, services))
-        return url, services, KeyringClient(url, pki)
+        def start(**overrides: Any) -> tuple[str, Services, KeyringClient]:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            urls = {**agencies, **overrides.pop("agency_urls", {})}
+            config = gateway_config(
+                pki, database_url, urls, public_url=url, poll_interval_s=0.05, **overrides
+            )
+            services = build_services(config)
+            stack.callback(services.close)
+            stack.enter_context(serving(create_app(config, services), port=port))
+            return url, services, KeyringClient(url, pki)
 
-    yield start
-    for server, thread, services in started:
-        server.shutdown()
-        thread.join(10)
-        services.close()
+        yield start
 
 
 @pytest.fixture

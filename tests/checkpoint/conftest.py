@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import json
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
-from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import Services, build_services
@@ -27,6 +25,8 @@ from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 from tests.conftest import SAMPLES, trader_identity
 from tests.gateway_fixtures import gateway_config
+from tests.polling import wait_until
+from tests.serving import serving
 
 OFFICER_TOKEN = "officer-token-for-tests"
 CARRIER = "trader-kaztrans"  # KazTrans Carrier LLP, BIN 181240044780: carrier of both road samples
@@ -165,15 +165,12 @@ class Checkpoint:
         return app.to_json()
 
     def wait_decided(self, application_id: str, deadline_s: float = 30) -> dict[str, Any]:
-        import time
-
-        give_up = time.monotonic() + deadline_s
-        while time.monotonic() < give_up:
-            app = self.status(application_id)
-            if app["status"] == "decided":
-                return app
-            time.sleep(0.05)
-        raise TimeoutError(f"{application_id} not decided within {deadline_s} s")
+        decided: dict[str, Any] = wait_until(
+            lambda: (app := self.status(application_id))["status"] == "decided" and app,
+            deadline_s,
+            f"{application_id} decided",
+        )
+        return decided
 
     def notice(self, plate: str, applications: list[str], *, reference: str | None = None,
                version: int = 1, signer: str = CARRIER, declared_kg: int = 36200, axles: int = 5,
@@ -228,13 +225,8 @@ def checkpoint(pki: DevPki, database_url: str, agencies: dict[str, str]) -> Iter
                             operator_tokens=(OFFICER_TOKEN,))  # fmt: skip
     services = build_services(config, clock)
     app = create_app(config, services)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    yield Checkpoint(url, services, pki, clock, GatewayClient(url))
-    server.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield Checkpoint(url, services, pki, clock, GatewayClient(url))
     services.close()
 
 

@@ -5,16 +5,15 @@ programs; a BIN the trader may not act for ends in the gateway's sentence and ex
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
-from werkzeug.serving import make_server
 
 from gateway.cli.main import main
 from gateway.pki.dev import DevPki
+from tests.serving import serving
 
 STEPPE, ALTYN = "210540012341", "190340025677"
 
@@ -22,12 +21,8 @@ STEPPE, ALTYN = "210540012341", "190340025677"
 @pytest.fixture
 def served(app_factory: Callable[..., Flask]) -> Iterator[str]:
     """The in-process gateway (no agencies) on a free port of 127.0.0.1; its URL."""
-    server = make_server("127.0.0.1", 0, app_factory(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    with serving(app_factory()) as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,13 +4,10 @@ configuration and its certificate — and takes part in a decision, with no chan
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import build_services
@@ -19,6 +16,8 @@ from gateway.resources import shipped
 from simulators.server import start_configured_agency
 from tests.gateway_fixtures import KeyringClient, gateway_config
 from tests.paths import REPO_ROOT
+from tests.polling import wait_until
+from tests.serving import serving
 
 DATA = REPO_ROOT / "tests" / "data" / "fifth_agency"
 
@@ -94,29 +93,25 @@ def test_fifth_agency_joins_a_decision_from_data_only(  # type: ignore[no-untype
         poll_interval_s=0.05,
     )
     services = build_services(config)
-    server = make_server("127.0.0.1", 0, create_app(config, services), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        client = KeyringClient(f"http://127.0.0.1:{server.server_port}", pki)
-        submitted = client.submit(signed_sample("fresh-apples-import", edit=edit))
-        assert "radiation" in submitted["agencies"]
-        give_up = time.monotonic() + 30
-        while (status := client.status(submitted["id"]))["status"] != "decided":
-            assert time.monotonic() < give_up, status
-            time.sleep(0.05)
-        cases = {c["agency"]: c for c in status["cases"]}
-        # The six services and radiation; radioactive goods: customs, transport, police, radiation.
-        assert len(cases) == (6 if verdict else 4)
-        assert cases["radiation"]["state"] == radiation_state
-        if verdict:
-            assert status["verdict"] == verdict
-            assert cases["radiation"]["permit_number"].startswith("KZ-RAD-")
-        else:
-            assert status["verdict"] in ("inspection", "refused")
-            assert "dosimetric inspection" in cases["radiation"]["inspection"]
+        with serving(create_app(config, services)) as url:
+            client = KeyringClient(url, pki)
+            submitted = client.submit(signed_sample("fresh-apples-import", edit=edit))
+            assert "radiation" in submitted["agencies"]
+            status = wait_until(
+                lambda: (s := client.status(submitted["id"]))["status"] == "decided" and s,
+                what="the application decided",
+            )
+            cases = {c["agency"]: c for c in status["cases"]}
+            # The six services and radiation; radioactive goods: customs, transport, police, radiation.
+            assert len(cases) == (6 if verdict else 4)
+            assert cases["radiation"]["state"] == radiation_state
+            if verdict:
+                assert status["verdict"] == verdict
+                assert cases["radiation"]["permit_number"].startswith("KZ-RAD-")
+            else:
+                assert status["verdict"] in ("inspection", "refused")
+                assert "dosimetric inspection" in cases["radiation"]["inspection"]
     finally:
-        server.shutdown()
-        thread.join(10)
         services.close()
         radiation.stop()

@@ -4,16 +4,15 @@ SOAP endpoint), never cut at the limit and parsed."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
 
 from gateway.checkpoint.events import MAX_BODY as EVENT_LIMIT
 from gateway.web.api import SUBSCRIPTION_MAX_BYTES
+from tests.serving import serving
 
 LIMIT = 8 * 1024
 BIN = "210540012341"
@@ -24,12 +23,8 @@ OFFICER = "officer-token-for-tests"
 def served(app_factory: Callable[..., Flask]) -> Iterator[str]:
     """The gateway, capped at LIMIT bytes, on a free port of 127.0.0.1: its base URL."""
     app = app_factory(max_body_bytes=LIMIT, operator_tokens=(OFFICER,))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 def chunked(total: int, piece: bytes = b" ") -> Iterator[bytes]:

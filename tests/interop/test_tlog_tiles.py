@@ -4,14 +4,12 @@ over HTTP from a served gateway, and from the files `nsw audit export-tiles` wri
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
-from werkzeug.serving import make_server
 
 from gateway.bootstrap import Services
 from gateway.cli.main import main
@@ -19,6 +17,7 @@ from gateway.pki.dev import LOG_VKEY_FILE, DevPki
 from gateway.storage.repository import Message
 from tests.interop import tlog_client
 from tests.log_state import log_state_for
+from tests.serving import serving
 
 TOKEN = "trail-audit-token"
 ENTRIES = 300  # one full level-0 tile, one partial of 44, a level-1 tile of width 1
@@ -38,12 +37,8 @@ def served(app_factory: Callable[..., object]) -> Iterator[tuple[str, Services]]
     services: Services = app.extensions["nsw"]  # type: ignore[attr-defined]
     _append(services, ENTRIES)
     services.auditor.issue_tree_head()
-    server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/api/v1/trail", services
-    server.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield f"{url}/api/v1/trail", services
 
 
 def _check_log(fetch: tlog_client.Fetch, vkey: str) -> None:

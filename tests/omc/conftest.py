@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.bootstrap import build_services
@@ -19,6 +17,7 @@ from gateway.cli.client import GatewayClient
 from gateway.pki.dev import DevPki
 from tests.gateway_fixtures import gateway_config
 from tests.omc.trucks import OmcFloor
+from tests.serving import serving
 
 SECRET = "test-omc-session-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
@@ -115,11 +114,6 @@ def omc_floor(pki: DevPki, database_url: str, agencies: dict[str, str]) -> Itera
     services = build_services(config, clock)
     app = create_app(config, services)
     add_accounts(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    yield OmcFloor(Checkpoint(url, services, pki, clock, GatewayClient(url)), app)
-    server.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield OmcFloor(Checkpoint(url, services, pki, clock, GatewayClient(url)), app)
     services.close()
