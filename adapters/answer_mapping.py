@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from adapters.base import AgencyAnswer, Outcome, Reason
+from adapters.base import AgencyAnswer, AssessedCharge, Outcome, Reason
 from adapters.errors import MalformedAnswer
 
 
@@ -99,6 +99,7 @@ class JsonReader:
 
 
 PERMIT_MAX = 64
+CHARGE_KINDS = ("customs-duty", "vat", "excise", "agency-fee")
 
 
 class AnswerMapping:
@@ -149,7 +150,32 @@ class AnswerMapping:
             inspection=self._optional(reader, "inspection"),
             agency_reference=self._optional(reader, "agency_reference"),
             extra=extra,
+            charges=self._charges(reader),
         )
+
+    def _charges(self, reader: Reader) -> tuple[AssessedCharge, ...]:
+        """The answer's charges by the mapping's optional "charges" block; a charge the gateway
+        could not put on a payment order (no kind, no whole positive amount, no currency, legal
+        basis or due day) makes the whole answer malformed: money is never guessed."""
+        paths = self._raw.get("charges")
+        if not paths:
+            return ()
+        charges = []
+        for item in reader.each(paths["each"]):
+            kind, amount = item.scalar(paths["kind"]), item.scalar(paths["amount"])
+            currency, basis = item.scalar(paths["currency"]), item.scalar(paths["legal_basis"])
+            due = _date(item.scalar(paths["due"]))
+            if not kind or kind not in CHARGE_KINDS:
+                raise MalformedAnswer(f"a charge of unknown kind {kind!r}")
+            if amount is None or not amount.isdigit() or int(amount) <= 0:
+                raise MalformedAnswer(f"a charge amount {amount!r} is not whole minor units")
+            if not currency or len(currency) != 3 or not currency.isupper():
+                raise MalformedAnswer(f"a charge in {currency!r}, not an ISO 4217 code")
+            if not basis or due is None:
+                raise MalformedAnswer("a charge without its legal basis or due day")
+            kbk = item.scalar(paths["kbk"]) if "kbk" in paths else None
+            charges.append(AssessedCharge(kind, int(amount), currency, basis, due, kbk))
+        return tuple(charges)
 
     def _optional(self, reader: Reader, key: str) -> str | None:
         path = self._raw.get(key)

@@ -41,6 +41,31 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class AssessedCharge:
+    """One charge an agency assessed (issue 20), as its answer states it: `kind` (customs-duty,
+    vat, excise, agency-fee), `amount_minor` whole minor units of `currency`, the `legal_basis`,
+    the `due` day and the budget classification code if the agency sent one. The gateway checks
+    it again as a `gateway.payments.ChargeLine` (the beneficiary is the answering agency)."""
+
+    kind: str
+    amount_minor: int
+    currency: str
+    legal_basis: str
+    due: dt.date
+    kbk: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "amount": self.amount_minor,
+            "currency": self.currency,
+            "legalBasis": self.legal_basis,
+            "due": self.due.isoformat(),
+            "kbk": self.kbk,
+        }
+
+
+@dataclass(frozen=True)
 class AgencySpec:
     """One agency as configured: who it is and how to reach it."""
 
@@ -102,6 +127,7 @@ class AgencyAnswer:
     inspection: str | None = None  # where and why, when outcome is INSPECTION
     agency_reference: str | None = None  # the agency's own id for the case
     extra: dict[str, str] = field(default_factory=dict)  # e.g. customs risk channel
+    charges: tuple[AssessedCharge, ...] = ()  # what is payable before release (issue 20)
 
 
 class AgencyCallFailed(Exception):

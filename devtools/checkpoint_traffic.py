@@ -19,9 +19,13 @@ from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 CARRIER = "trader-kaztrans"  # KazTrans Carrier LLP carries both road samples
 # plate, sample, declared gross mass, simulator truck options, the outcome the demo expects
+UNPAID = "fresh-apples-import (unpaid)"
+UNPAID_PLATE = "777KZT02"
 TRUCKS = (
     ("123ABC02", "fresh-apples-import", 36200, "lane=L1", "open-barrier"),
     ("512KTC08", "overweight-machinery-transit", 41800, "lane=L2,mass=44900", "directed"),
+    # Granted by every agency, customs payments not paid: held in the payment lane at the exit.
+    (UNPAID_PLATE, UNPAID, 36200, "lane=L1", "directed"),
 )
 
 
@@ -111,3 +115,27 @@ def run_checkpoint_demo(
             failures += 1
             bad(f"{plate}: {results.get(plate)}, expected {expected}")
     return failures
+
+
+def exit_again(
+    gateway_url: str,
+    pki: DevPki,
+    plate: str,
+    ok: Callable[[str], None],
+    bad: Callable[[str], None],
+) -> int:
+    """The exit device reads the waiting truck again (the simulator's --exit-only)."""
+    command = [sys.executable, "-m", "simulators.checkpoint", "--gateway", gateway_url,
+               "--pki", str(Path(pki.directory)), "--exit-only", "--truck", f"{plate}:lane=L1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    results: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith('{"results"'):
+            results = json.loads(line)["results"]
+        else:
+            print(f"      {line}", flush=True)
+    if results.get(plate) == "open-barrier":
+        ok(f"{plate}: paid, released, the barrier opens")
+        return 0
+    bad(f"{plate}: {results.get(plate)} at the exit after payment, expected open-barrier")
+    return 1

@@ -51,9 +51,17 @@ def demo(workdir: Path | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Certificates the stand-ins sign with [default: NSW_PKI_DIR, else certs/dev].",
 )
-def standins(env_file: Path | None, base_port: int | None, pki_dir: Path | None) -> None:
-    """Run the stand-in agencies (mappings/agencies.toml) and a trader inbox on 127.0.0.1 until
-    Ctrl-C.
+@click.option(
+    "--gateway-url",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="Where the treasury confirms payments (the gateway's /api/v1/payments/callback).",
+)
+def standins(
+    env_file: Path | None, base_port: int | None, pki_dir: Path | None, gateway_url: str
+) -> None:
+    """Run the stand-in agencies (mappings/agencies.toml), the treasury and a trader inbox on
+    127.0.0.1 until Ctrl-C.
 
     Prints the `export NSW_AGENCY_<CODE>_URL=...` lines that point `nsw serve` at them."""
     from devtools.standins import run_standins
@@ -65,6 +73,7 @@ def standins(env_file: Path | None, base_port: int | None, pki_dir: Path | None)
         pki_dir,
         base_port,
         env_file,
+        gateway_url=gateway_url,
         echo=lambda line: click.echo(line),
         note=lambda line: click.echo(line, err=True),
     )

@@ -26,6 +26,8 @@ import click
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from devtools import payments_demo
+from devtools.checkpoint_traffic import UNPAID, UNPAID_PLATE, exit_again
 from devtools.processes import NotReady, ProcessGroup, free_port
 from gateway.cli.client import ApiProblem, GatewayClient
 from gateway.clock import system_clock
@@ -41,7 +43,10 @@ from simulators.trader_inbox import RunningInbox, start_trader_inbox
 
 # What answers once a stand-in is up: a SOAP service its WSDL, a REST one its OpenAPI contract.
 READY_PATH = {"soap": "/?wsdl", "rest": "/openapi.json"}
-VERDICT_COLOUR = {"released": "green", "refused": "red", "inspection": "yellow"}
+APPLES = "fresh-apples-import"
+VERDICT_COLOUR = {
+    "released": "green", "granted": "cyan", "refused": "red", "inspection": "yellow",
+}  # fmt: skip
 # Two stand-in witnesses, a quorum of one: stopping either still lets checkpoints be published.
 WITNESSES = ("witness-a", "witness-b")
 WITNESS_QUORUM = 1
@@ -115,8 +120,12 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         for w in witnesses:
             ok(f"{w.name:<12} {w.url}   vkey {w.vkey}")
 
+        step("Stand-in treasury (payments, signed confirmations and statements)")
+        port = free_port()  # the gateway's, which the treasury confirms payments to
+        env.update(payments_demo.start_treasury(group, pki_dir, port))
+        ok(f"treasury     {env['NSW_TREASURY_URL']}   collects into {env['NSW_PAYEE_ACCOUNT']}")
+
         step("Gateway (SQLite, dispatcher threads)")
-        port = free_port()
         env["NSW_DATABASE_URL"] = f"sqlite:///{workdir / 'nsw.db'}"
         # Each demo run starts a new log, so the checkpoint signer's memory of it starts afresh.
         env["NSW_LOG_STATE"] = str(workdir / "log-state")
@@ -159,6 +168,18 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
                 failures += 1
                 bad(f"expected agencies {expected[name]['agencies']}")
 
+        # A second consignment of apples: granted like the first, but nobody pays for it yet.
+        unpaid_xml = sign_enveloped(
+            parse_xml(
+                (samples / "fresh-apples-import.xml")
+                .read_bytes()
+                .replace(b"<TraderReference>", b"<TraderReference>UNPAID-", 1)
+            ),
+            readers[APPLES].identity,  # type: ignore[arg-type]
+        )
+        unpaid = client.submit(unpaid_xml)["id"]
+        ok(f"{APPLES} (second consignment, to stay unpaid): accepted as {unpaid}")
+
         step("Defences: a document the gateway must refuse")
         failures += _show_refusals(client, pki_dir, workdir)
 
@@ -189,6 +210,15 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         step("Traders' systems received each decision, signed (HTTP and XML signatures checked)")
         failures += _check_notifications(inbox, readers, submitted)
 
+        step("Payments: one signed order per application, paid through the treasury")
+        readers[APPLES].wait_for_decision(unpaid, deadline_s=60)
+        payments_demo.show_order(readers[APPLES], submitted[APPLES], click.echo)
+        failures += payments_demo.pay_and_release(
+            readers[APPLES], submitted[APPLES], env, pki_dir, ok, bad
+        )
+        left = payments_demo.show_order(readers[APPLES], unpaid, click.echo)
+        ok(f"{unpaid}: granted, {left['outstanding']['minor'] / 100:,.2f} KZT outstanding")
+
         step("Audit: evidence bundles verified offline (CA and gateway certificate only)")
         for application_id in submitted.values():
             failures += _verify_evidence(gateway_url, audit_token, application_id, pki_dir, workdir)
@@ -204,7 +234,11 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         step("Electronic checkpoint Nur Zholy: advance notices, six signed stages, exit permit")
         from devtools.checkpoint_traffic import run_checkpoint_demo
 
-        failures += run_checkpoint_demo(gateway_url, pki, submitted, ok, bad)
+        failures += run_checkpoint_demo(gateway_url, pki, {**submitted, UNPAID: unpaid}, ok, bad)
+
+        step("The unpaid truck waits at the exit until `nsw pay`")
+        failures += payments_demo.pay_and_release(readers[APPLES], unpaid, env, pki_dir, ok, bad)
+        failures += exit_again(gateway_url, pki, UNPAID_PLATE, ok, bad)
 
         step(f"Audit: with {stopped.name} stopped, the next checkpoint is still cosigned")
         failures += trail.show_checkpoint(

@@ -1,5 +1,5 @@
-"""`nsw standins`: the stand-in agencies of mappings/agencies.toml (`simulators/`, each its own process) and a trader
-inbox on 127.0.0.1, for using the gateway locally. Prints the `export NSW_AGENCY_<CODE>_URL=...`
+"""`nsw standins`: the stand-in agencies of mappings/agencies.toml and the treasury (`simulators/`, each its
+own process) and a trader inbox on 127.0.0.1, for using the gateway locally. Prints the `export NSW_AGENCY_<CODE>_URL=...`
 lines the gateway needs (and writes them to an env file on request), then runs until SIGINT or
 SIGTERM and stops everything it started."""
 
@@ -15,11 +15,18 @@ from gateway.cli.signals import stop_on_signals
 from gateway.fanout.agencies import standin_agencies
 from gateway.resources import shipped
 from simulators.trader_inbox import start_trader_inbox
+from simulators.treasury import ACCOUNT as TREASURY_ACCOUNT
 
 
-def env_lines(urls: dict[str, str], inbox_url: str) -> list[str]:
+def env_lines(urls: dict[str, str], inbox_url: str, treasury_url: str | None = None) -> list[str]:
     """Shell lines that point the gateway at the stand-ins."""
     lines = [f"export NSW_AGENCY_{code.upper()}_URL={url}" for code, url in urls.items()]
+    if treasury_url:
+        lines += [
+            "# The stand-in treasury: payment orders are paid into its (invented) account.",
+            f"export NSW_TREASURY_URL={treasury_url}",
+            f"export NSW_PAYEE_ACCOUNT={TREASURY_ACCOUNT}",
+        ]
     lines += [
         "# A trader's system that receives decisions: `nsw notify-url set BIN $NSW_TRADER_INBOX_URL`",
         "# (the gateway sends to plain http on 127.0.0.1 only with NSW_NOTIFY_ALLOW_HTTP=1 and",
@@ -35,6 +42,7 @@ def run_standins(
     env_file: Path | None,
     echo: Callable[[str], None],
     note: Callable[[str], None],
+    gateway_url: str = "http://127.0.0.1:8080",
 ) -> None:
     """Start the stand-ins, announce them, wait for a stop signal, stop them."""
     stopped = threading.Event()
@@ -49,9 +57,14 @@ def run_standins(
             port = base_port + n if base_port else free_port()
             args = ["-m", "simulators", code, "--port", str(port), "--pki-dir", str(pki_dir)]
             urls[code] = group.start(code, args, port, {})
+        port = base_port + len(agencies) + 1 if base_port else free_port()
+        callback = f"{gateway_url.rstrip('/')}/api/v1/payments/callback"
+        args = ["-m", "simulators", "treasury", "--port", str(port), "--pki-dir", str(pki_dir),
+                "--callback-url", callback]  # fmt: skip
+        treasury_url = group.start("treasury", args, port, {}, ready="/openapi.json")
         inbox_port = base_port + len(agencies) if base_port else 0
         inbox = start_trader_inbox(port=inbox_port, pki_dir=pki_dir)
-        lines = env_lines(urls, inbox.url)
+        lines = env_lines(urls, inbox.url, treasury_url)
         if env_file is not None:
             env_file.parent.mkdir(parents=True, exist_ok=True)
             # Written whole once every stand-in answers: its existence means "ready".

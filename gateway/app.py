@@ -6,6 +6,7 @@ import atexit
 
 from flask import Flask
 
+from gateway.billing.wiring import init_payments
 from gateway.bootstrap import Services, build_services
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
@@ -53,6 +54,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(callbacks_rest.bp)
     app.register_blueprint(openapi.bp)
     init_omc(app, config, services)
+    init_payments(app, config, services)
     init_portal(app, config)  # after the OMC: its session key signs the portal cookie too
 
     if config.dispatcher_threads > 0:

@@ -58,6 +58,12 @@ class Config:
     omc_client_cert_header: str = ""  # set by a TLS proxy that verified the client certificate
     # Addresses or networks of the TLS proxies whose client-certificate header is believed.
     omc_trusted_proxies: tuple[str, ...] = ()
+    # Payments (issue 20): the treasury account orders are paid into (a KZ IBAN; no default, so no
+    # order names an account nobody chose), the treasury's API and its pinned certificate
+    # (default: agency-treasury.pem of the PKI directory).
+    payee_account: str = ""
+    treasury_url: str = ""
+    treasury_cert: Path | None = None
     # The traders' portal (issue 21): sign-in only by a client certificate, from these proxies.
     portal_client_cert_header: str = ""
     portal_trusted_proxies: tuple[str, ...] = ()
@@ -155,6 +161,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         log_state=Path(env["NSW_LOG_STATE"]) if env.get("NSW_LOG_STATE") else None,
         witnesses=tuple(w.strip() for w in env.get("NSW_WITNESSES", "").split(";") if w.strip()),
         witness_quorum=int(env.get("NSW_WITNESS_QUORUM", 0)),
+        payee_account=env.get("NSW_PAYEE_ACCOUNT", ""),
+        treasury_url=env.get("NSW_TREASURY_URL", ""),
+        treasury_cert=Path(env["NSW_TREASURY_CERT"]) if env.get("NSW_TREASURY_CERT") else None,
     )
     return replace(config, **overrides) if overrides else config
 

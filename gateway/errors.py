@@ -162,17 +162,6 @@ class CallbackUrlRefused(GatewayError):
     code, status, title = "callback-url-refused", 422, "The notification URL is not acceptable"
 
 
-# --- agencies ----------------------------------------------------------------------------------
-
-
-class AgencyUnavailable(GatewayError):
-    code, status, title = "agency-unavailable", 502, "The agency could not be reached"
-
-
-class AgencyAnswerRejected(GatewayError):
-    code, status, title = "agency-answer-rejected", 502, "The agency's answer was not believed"
-
-
 # --- the gateway itself ----------------------------------------------------------------------
 
 

@@ -11,7 +11,8 @@ unless --corridor names a file. An entry outside the checkpoint's working hours 
 gateway (`checkpoint-closed`), and the truck is reported as "refused".
 
 Truck options (after the colon, comma-separated): mass=KG, axles=N, radiation=alarm, scanner=anomaly,
-documents=invoice+cmr, lane=L1, exit-tries=N. Each stage is printed as it happens. Devices sign every
+documents=invoice+cmr, lane=L1, exit-tries=N. With --exit-only the trucks only pass the exit
+(a truck held there, e.g. until its customs payments are paid, is read again). Each stage is printed as it happens. Devices sign every
 request (RFC 9421 HTTP Message Signatures, profile in wsdl/checkpoint/device-events.openapi.json)
 with the key of their dev certificate. Like the agency simulators, this shares nothing with the
 gateway package: only the contracts, the certificates and mappings/ (devices, corridors).
@@ -137,10 +138,11 @@ class Truck:
         return readings[stage]
 
 
-def drive(truck: Truck, devices: dict[str, SignedDevice], checkpoint: str, stage_s: float) -> str:
-    """Take one truck through the six stages; returns the last status."""
+def drive(truck: Truck, devices: dict[str, SignedDevice], checkpoint: str, stage_s: float,
+          stages: tuple[str, ...] = STAGES) -> str:  # fmt: skip
+    """Take one truck through the six stages (or `stages`); returns the last status."""
     status = "?"
-    for stage in STAGES:
+    for stage in stages:
         tries = truck.exit_tries if stage == "exit" else 1
         for attempt in range(tries):
             code, answer = devices[stage].post("/api/v1/checkpoint/events", {
@@ -221,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default="KZ-NURZHOLY")
     parser.add_argument("--truck", action="append", default=[], type=Truck.parse)
     parser.add_argument("--stage-seconds", type=float, default=0.5)
+    parser.add_argument(
+        "--exit-only",
+        action="store_true",
+        help="only the exit stage, for trucks already through the first five (e.g. after payment)",
+    )
     parser.add_argument("--transit", help="plate of a vehicle in transit to track")
     parser.add_argument(
         "--corridor", type=Path, help="default: the corridor that starts at --checkpoint"
@@ -255,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def run_lane(trucks: list[Truck]) -> None:
         for truck in trucks:
-            results[truck.plate] = drive(truck, devices, args.checkpoint, args.stage_seconds)
+            stages = ("exit",) if args.exit_only else STAGES
+            results[truck.plate] = drive(
+                truck, devices, args.checkpoint, args.stage_seconds, stages
+            )
 
     threads = [threading.Thread(target=run_lane, args=(t,)) for t in lanes.values()]
     for thread in threads:

@@ -6,8 +6,13 @@ Rules (simulator data, not an official risk profile or tariff):
   chapter 93) or a declared value per net kg below an implausibility floor;
 - yellow channel -> granted with a document check, for excise goods or a doubtful value per kg;
 - green channel -> granted;
-- duties: ad valorem by HS chapter plus VAT on (customs value + duty), in the invoice currency (the
-  simulator has no exchange rates); none for transit or export.
+- duties: ad valorem by HS chapter plus VAT on (customs value + duty), in the invoice currency;
+  none for transit or export;
+- charges (issue 20): what is payable before release, in KZT (payments are made in national
+  currency, reference customs-payments-kz.md row 15, C): duty and VAT on the customs value
+  converted at the simulator's own rate of the day (row 26 says the rate of the registration day
+  applies; the rates here are invented), plus the declaration fee of Government decree No. 171
+  (row 12, C, 2018 text). Each line is computed exactly and rounded once, half up, to the tiyn.
 """
 
 from __future__ import annotations
@@ -60,6 +65,23 @@ OFFICE_CODE = "99999"
 TRANSIT_DAYS = 8  # simulator value for the transit time limit
 
 CENT = Decimal("0.01")
+# Invented exchange rates (KZT per unit) standing in for the National Bank's rate of the day.
+KZT_PER_UNIT = {
+    "KZT": Decimal(1),
+    "USD": Decimal(500),
+    "EUR": Decimal(540),
+    "CNY": Decimal(70),
+    "RUB": Decimal("6.2"),
+}
+DECLARATION_FEE_TIYN = 19_000_00  # decree No. 171 of 05.04.2018: main sheet (reference row 12, C)
+PAYMENT_DAYS = 10  # simulator value: charges are due this many days after registration
+# KBKs confirmed in the reference (rows 7-9, C).
+KBK = {"customs-duty": "106104", "vat": "105102", "agency-fee": "106201"}
+LEGAL_BASIS = {
+    "customs-duty": "EAEU Common Customs Tariff, import duty at the simulator's rate for the chapter",
+    "vat": "Tax Code of the RK (2026): VAT on goods imported from outside the EAEU, 16 %",
+    "agency-fee": "Government decree No. 171 of 05.04.2018: customs fee for the declaration",
+}
 
 
 def create_app(options: SimulatorOptions | None = None) -> Flask:
@@ -73,7 +95,8 @@ def create_app(options: SimulatorOptions | None = None) -> Flask:
         if decision.status == "granted":
             decision.permit_number = releases.next(today)
         decision.reference = reference
-        return render(request, decision, channel, duties)
+        charges = assess(request, today) if decision.status == "granted" else []
+        return render(request, decision, channel, duties, charges)
 
     return create_soap_app(
         "customs",
@@ -156,8 +179,37 @@ def _duties(items: list[etree._Element]) -> Duties:
     return lines
 
 
+Charge = tuple[str, int, dt.date]  # kind, tiyn, due
+
+
+def assess(request: etree._Element, today: dt.date) -> list[Charge]:
+    """The charges payable in KZT for an import declaration (none for transit or export, and none
+    when an item's currency has no simulator rate: the declarant then pays at the office)."""
+    if text(request, "ProcedureCode") != "IM40":
+        return []
+    duty = vat = Decimal(0)
+    for item in children(request, "Goods/Item"):
+        value_node = children(item, "CustomsValue")[0]
+        rate_of_day = KZT_PER_UNIT.get(value_node.get("currency", ""))
+        if rate_of_day is None:
+            return []
+        value_tiyn = Decimal(value_node.text or "0") * rate_of_day * 100
+        rate = DUTY_PERCENT.get(chapter(text(item, "CommodityCode")), DEFAULT_DUTY_PERCENT)
+        line_duty = (value_tiyn * rate / 100).quantize(Decimal(1), ROUND_HALF_UP)
+        duty += line_duty
+        vat += ((value_tiyn + line_duty) * VAT_PERCENT / 100).quantize(Decimal(1), ROUND_HALF_UP)
+    due = today + dt.timedelta(days=PAYMENT_DAYS)
+    charges = [("customs-duty", int(duty), due), ("vat", int(vat), due)]
+    charges.append(("agency-fee", DECLARATION_FEE_TIYN, due))
+    return [c for c in charges if c[1] > 0]
+
+
 def render(
-    request: etree._Element, decision: Decision, channel: str, duties: Duties
+    request: etree._Element,
+    decision: Decision,
+    channel: str,
+    duties: Duties,
+    charges: list[Charge] | None = None,
 ) -> etree._Element:
     answer = etree.Element(f"{{{NS}}}RegisterDeclarationResponse", nsmap={None: NS})
     sub(answer, "CaseId", text(request, "CaseId"))
@@ -177,4 +229,13 @@ def render(
         currency = duties[0][4]
         sub(node, "TotalDuty", sum((d[2] for d in duties), Decimal(0))).set("currency", currency)
         sub(node, "TotalVAT", sum((d[3] for d in duties), Decimal(0))).set("currency", currency)
+    if charges:
+        node = sub(answer, "Charges")
+        for kind, tiyn, due in charges:
+            row = sub(node, "Charge")
+            sub(row, "Kind", kind)
+            sub(row, "Amount", tiyn).set("currency", "KZT")
+            sub(row, "LegalBasis", LEGAL_BASIS[kind])
+            sub(row, "Due", due.isoformat())
+            sub(row, "KBK", KBK[kind])
     return answer

@@ -27,7 +27,7 @@ from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 from tests.log_state import forget_log_state
 from tests.polling import wait_until
 
-pytest_plugins = ["tests.gateway_fixtures"]
+pytest_plugins = ["tests.gateway_fixtures", "tests.browser"]
 
 SAMPLES = shipped("samples")
 _real_connect = socket.socket.connect

@@ -51,6 +51,8 @@ def endpoints_never_called() -> dict[str, str]:
 
 def gateway_config(pki: DevPki, database_url: str, urls: dict[str, str], **overrides: Any):  # type: ignore[no-untyped-def]
     overrides.setdefault("log_state", log_state_for(database_url))
+    # Test gateways collect into the stand-in treasury's invented account (issue 20).
+    overrides.setdefault("payee_account", "KZ909980000000012345")
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": database_url}
     env.update({f"NSW_AGENCY_{code.upper()}_URL": url for code, url in urls.items()})
     return load_config(env, **overrides)

@@ -17,6 +17,7 @@ from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 NS = "urn:kz:nsw:barrier:1"
 CUSTOMS_LANE = "customs-inspection"
+PAYMENT_LANE = "customs-payment"  # the parking lane where an unpaid vehicle waits
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,24 @@ def exit_verdict(
                 f"{d.application_id}: {why or case.inspection or 'inspection required'}",
                 lane if why else f"{case.agency}-inspection",
                 case.agency,
+            )
+    for d in decisions:
+        if d.verdict == "granted":  # granted by every agency, charges not paid (issue 20)
+            return ExitVerdict(
+                "directed",
+                f"{d.application_id} is granted but not released: its customs payments are not "
+                "paid. The declarant pays the payment order (GET /api/v1/applications/"
+                f"{d.application_id}/payment-order); the gate opens once the treasury confirms.",
+                PAYMENT_LANE,
+                "customs",
+            )
+    for d in decisions:
+        if d.verdict != "released":
+            return ExitVerdict(
+                "manual",
+                f"{d.application_id} is {d.verdict}, not released.",
+                manual_lane,
+                "customs",
             )
     return ExitVerdict("open", "Every application released and every stage passed.")
 

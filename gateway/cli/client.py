@@ -104,6 +104,11 @@ class GatewayClient:
         result: dict[str, Any] = self._check(self._get(application_id, "/evidence")).json()
         return result
 
+    def payment_order(self, application_id: str) -> dict[str, Any]:
+        """The signed payment order with what was received and what is outstanding."""
+        result: dict[str, Any] = self._check(self._get(application_id, "/payment-order")).json()
+        return result
+
     def decision(self, application_id: str) -> bytes | None:
         response = self._get(application_id, "/decision")
         if response.status_code == 409:

@@ -24,6 +24,7 @@ from gateway.cli.options import (
     signing_identity,
     trader_client,
 )
+from gateway.cli.payments import pay, payments
 from gateway.cli.serve import serve
 from gateway.cli.signals import stop_on_signals
 from gateway.config import load_config
@@ -549,6 +550,8 @@ def _install_plugins() -> None:
         entry.load()(main)
 
 
+main.add_command(pay)
+main.add_command(payments)
 _install_plugins()
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
 from gateway.clock import iso
 from gateway.decision.ports import Decide, DecisionSubject
-from gateway.decision.rules import CaseResult, CaseState, Decision, compose
+from gateway.decision.rules import CaseResult, CaseState, Decision, Verdict, compose
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 NS = "urn:kz:nsw:decision:1"
@@ -24,6 +26,29 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     return node
 
 
+def _charge(parent: etree._Element, charge: dict[str, Any]) -> None:
+    """One assessed charge: the amount in minor units, as the agency's answer stated it."""
+    attrs = {
+        "kind": str(charge["kind"]),
+        "amountMinor": str(charge["amount"]),
+        "currency": str(charge["currency"]),
+        "due": str(charge["due"]),
+    }
+    if charge.get("kbk"):
+        attrs["kbk"] = str(charge["kbk"])
+    _sub(parent, "Charge", str(charge["legalBasis"]), **attrs)
+
+
+@dataclass(frozen=True)
+class PaymentNote:
+    """The paid order a released decision names (issue 20)."""
+
+    reference: str
+    total_minor: int
+    currency: str
+    paid_at: dt.datetime
+
+
 def render_decision(
     *,
     application_id: str,
@@ -32,6 +57,7 @@ def render_decision(
     application_sha256: str,
     decision: Decision,
     decided_at: dt.datetime,
+    payment: PaymentNote | None = None,
 ) -> etree._Element:
     root = etree.Element(f"{{{NS}}}Decision", nsmap={None: NS})
     _sub(root, "ApplicationId", application_id)
@@ -54,8 +80,19 @@ def render_decision(
             _sub(node, "Condition", condition)
         if case.inspection:
             _sub(node, "Inspection", case.inspection)
+        for charge in case.charges:
+            _charge(node, charge)
         if case.answer_sha256:
             _sub(node, "AnswerSHA256", case.answer_sha256)
+    if payment is not None:
+        _sub(
+            root,
+            "Payment",
+            reference=payment.reference,
+            totalMinor=str(payment.total_minor),
+            currency=payment.currency,
+            paidAt=iso(payment.paid_at),
+        )
     return root
 
 
@@ -68,6 +105,7 @@ def signed_decision(
     application_sha256: str,
     decision: Decision,
     decided_at: dt.datetime,
+    payment: PaymentNote | None = None,
 ) -> bytes:
     """Render and sign; the bytes returned are what is stored, served and put in the trail."""
     element = render_decision(
@@ -77,6 +115,7 @@ def signed_decision(
         application_sha256=application_sha256,
         decision=decision,
         decided_at=decided_at,
+        payment=payment,
     )
     return sign_enveloped(element, identity)
 
@@ -90,6 +129,9 @@ def make_decider(identity: SigningIdentity, clock: Callable[[], dt.datetime]) ->
         decision = compose(cases)
         if decision is None:
             return None
+        if decision.verdict is Verdict.GRANTED and app.released_at is not None:
+            # Paid before a case changed again (an inspection cleared): still released.
+            decision = Decision(Verdict.RELEASED, decision.cases)
         xml = signed_decision(
             identity,
             application_id=app.application_id,

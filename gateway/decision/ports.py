@@ -8,6 +8,7 @@ composes and signs.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ class DecisionSubject:
     declarant_bin: str
     trader_reference: str
     application_sha256: str
+    # When the application was released by a paid order (issue 20): a later re-decision of its
+    # cases (an inspection cleared) keeps it released.
+    released_at: dt.datetime | None = None
 
 
 # (verdict, signed decision XML) once every case is settled; None while any is open.

@@ -2,7 +2,8 @@
 
 - refused when any case is refused (every reason from every refusing agency is kept);
 - otherwise held for inspection when any agency requires one (which agency, where, why);
-- otherwise released when every case is granted;
+- otherwise, when every case is granted: granted while any agency charged something (released
+  only once the payment order is paid: gateway.billing), released when nothing is owed;
 - otherwise no decision yet (some case is still pending, queued or escalated).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class CaseState(enum.StrEnum):
@@ -27,6 +29,7 @@ class CaseState(enum.StrEnum):
 
 
 class Verdict(enum.StrEnum):
+    GRANTED = "granted"  # granted by every agency; charges are owed before release (issue 20)
     RELEASED = "released"
     REFUSED = "refused"
     INSPECTION = "inspection"
@@ -42,6 +45,9 @@ class CaseResult:
     conditions: tuple[str, ...] = ()
     inspection: str | None = None
     answer_sha256: str | None = None
+    # What the agency assessed, as stored: {kind, amount (minor units), currency, legalBasis,
+    # due, kbk}; gateway.payments.charge_json turns each into a checked ChargeLine.
+    charges: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,25 @@ class Decision:
             )
             return f"HELD FOR INSPECTION — {why}"
         permits = ", ".join(f"{c.agency} {c.permit_number}" for c in self.cases)
+        if self.verdict is Verdict.GRANTED:
+            owed = ", ".join(
+                f"{agency} {minor // 100}.{minor % 100:02d} {currency}"
+                for (agency, currency), minor in self.charged().items()
+            )
+            return (
+                f"GRANTED — permits: {permits}; released once the payment order is paid "
+                f"(charges: {owed})"
+            )
         return f"RELEASED — permits: {permits}"
+
+    def charged(self) -> dict[tuple[str, str], int]:
+        """(agency, currency) -> the minor units it charged, in case order."""
+        sums: dict[tuple[str, str], int] = {}
+        for case in self.cases:
+            for charge in case.charges:
+                key = (case.agency, str(charge["currency"]))
+                sums[key] = sums.get(key, 0) + int(charge["amount"])
+        return sums
 
 
 def compose(cases: Sequence[CaseResult]) -> Decision | None:
@@ -78,6 +102,8 @@ def compose(cases: Sequence[CaseResult]) -> Decision | None:
         verdict = Verdict.REFUSED
     elif CaseState.INSPECTION in states:
         verdict = Verdict.INSPECTION
+    elif any(c.charges for c in cases):
+        verdict = Verdict.GRANTED
     else:
         verdict = Verdict.RELEASED
     return Decision(verdict, tuple(cases))

@@ -31,6 +31,9 @@ class CaseStatus:
     extra: Mapping[str, Any]
     attempts: int
     last_error: str | None
+    # What the agency assessed (issue 20): {kind, amount (minor units), currency, legalBasis, due,
+    # kbk} each, as stored.
+    charges: tuple[Mapping[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class CaseStatus:
             "conditions": list(self.conditions),
             "inspection": self.inspection,
             "extra": dict(self.extra),
+            "charges": [dict(c) for c in self.charges],
             "attempts": self.attempts,
             "last_error": self.last_error,
         }

@@ -168,6 +168,7 @@ def answer_fields(answer: AgencyAnswer) -> dict[str, object]:
         "conditions": list(answer.conditions),
         "inspection": answer.inspection,
         "extra": dict(answer.extra),
+        "charges": [charge.as_json() for charge in answer.charges],
         "answer_sha256": sha256_hex(answer.answer_bytes),
     }
 

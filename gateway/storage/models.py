@@ -16,14 +16,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    pass
+from gateway.storage.base import Base as Base
+from gateway.storage.base import BigId as BigId
 
 
 class ApplicationRow(Base):
@@ -50,6 +46,8 @@ class ApplicationRow(Base):
     routing: Mapped[str] = mapped_column(Text)  # JSON: agency -> rule hits
     decision_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
     request_id: Mapped[str | None] = mapped_column(String(64))  # X-Request-Id at intake (logs)
+    # Released: granted by every agency and nothing owed (paid, or no charges). Issue 20.
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     cases: Mapped[list[CaseRow]] = relationship(
         back_populates="application", order_by="CaseRow.position"
@@ -71,6 +69,8 @@ class CaseRow(Base):
     conditions: Mapped[str] = mapped_column(Text, default="[]")  # JSON [text, ...]
     inspection: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[str] = mapped_column(Text, default="{}")  # JSON, e.g. customs risk channel
+    # JSON [{kind, amount, currency, legalBasis, due, kbk}, ...]: what the agency assessed
+    charges: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     answer_sha256: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -390,3 +390,7 @@ class AgencyBreakerRow(Base):
     probe_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The payment tables (issue 20) live beside; importing them here puts them in Base.metadata.
+from gateway.storage import payment_models as _payment_models  # noqa: E402, F401

@@ -118,14 +118,24 @@ class OutboxStore(Store):
         case.state = state.value
         case.updated_at = now
         for name, value in fields.items():
-            encoded = json.dumps(value) if name in ("reasons", "conditions", "extra") else value
+            encoded = (
+                json.dumps(value)
+                if name in ("reasons", "conditions", "extra", "charges")
+                else value
+            )
             setattr(case, name, encoded)
         for m in messages:
             self._add_message(s, case.application_id, m)
         s.flush()
         app = s.get_one(ApplicationRow, case.application_id)
         s.refresh(app, ["cases"])
-        subject = DecisionSubject(app.id, app.declarant_bin, app.trader_reference, app.body_sha256)
+        subject = DecisionSubject(
+            app.id,
+            app.declarant_bin,
+            app.trader_reference,
+            app.body_sha256,
+            released_at=utc(app.released_at),
+        )
         decided = decide(subject, [case_result(c) for c in app.cases])
         if decided is None:
             return None

@@ -85,6 +85,7 @@ def case_result(row: CaseRow) -> CaseResult:
         conditions=tuple(json.loads(row.conditions)),
         inspection=row.inspection,
         answer_sha256=row.answer_sha256,
+        charges=tuple(json.loads(row.charges or "[]")),
     )
 
 
@@ -348,6 +349,7 @@ class Store:
                         extra=json.loads(c.extra),
                         attempts=c.attempts,
                         last_error=c.last_error,
+                        charges=tuple(json.loads(c.charges or "[]")),
                     )
                     for c in row.cases
                 ),

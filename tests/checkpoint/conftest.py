@@ -151,6 +151,14 @@ class Checkpoint:
         self.wait_decided(str(answer["id"]))  # the trail stops growing: counts are stable after
         return str(answer["id"])
 
+    def pay(self, application_id: str) -> None:
+        """Settle the application's payment order in full, as a treasury confirmation would
+        (tests.payments.settle): granted becomes released."""
+        from tests.payments.settle import pay_in_full
+
+        pay_in_full(self.services, application_id)
+        assert self.status(application_id)["verdict"] == "released"
+
     def status(self, application_id: str) -> dict[str, Any]:
         app = self.services.store.application(application_id)
         assert app is not None

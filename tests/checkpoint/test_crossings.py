@@ -44,7 +44,8 @@ def _released_and_notified(cp: Checkpoint, code: str, plate: str, at: tuple[int,
     """Lodge and release an application at real time (the stand-in agencies judge freshness by
     their own clocks), then move the gateway's clock to `at` (Beijing time) and notify the truck."""
     application_id = cp.lodge("fresh-apples-import", fresh_plate(plate))
-    assert cp.wait_decided(application_id)["verdict"] == "released"
+    assert cp.wait_decided(application_id)["verdict"] == "granted"  # customs charges are owed
+    cp.pay(application_id)
     _at_local(cp, *at)
     assert cp.notice(plate, [application_id], checkpoint=code).status_code == 202
     return application_id

@@ -150,3 +150,19 @@ def test_each_stage_has_a_device_at_nur_zholy(stage: str, pki: DevPki) -> None:
 
     registry = load_registry(shipped("mappings") / "checkpoints.toml", pki.directory)
     assert stage in registry.checkpoints["KZ-NURZHOLY"].devices
+
+
+def test_exit_stays_shut_for_granted_but_unpaid_and_says_why() -> None:
+    passed = set(STAGES[:-1])
+    args = dict(manual_reason=None, manual_lane="M1", stages_passed=passed, findings=[])
+    unpaid = [
+        AppDecision("A", "released", (CaseView("customs", "granted"),)),
+        AppDecision("B", "granted", (CaseView("customs", "granted"),)),
+    ]
+    verdict = exit_verdict(**args, decisions=unpaid)  # type: ignore[arg-type]
+    assert (verdict.kind, verdict.lane, verdict.agency) == (
+        "directed",
+        "customs-payment",
+        "customs",
+    )
+    assert "B is granted but not released" in verdict.why and "payment-order" in verdict.why

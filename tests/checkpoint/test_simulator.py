@@ -12,6 +12,7 @@ from tests.paths import REPO_ROOT
 
 def test_the_simulator_drives_trucks_and_a_transit_with_a_deviation(checkpoint: Checkpoint) -> None:
     released = checkpoint.lodge("fresh-apples-import", fresh_plate("123ABC02"))
+    checkpoint.pay(released)
     notice = checkpoint.notice(
         "123ABC02", [released], transit=("china-uzbekistan", "KZ-ZHIBEKZHOLY")
     )

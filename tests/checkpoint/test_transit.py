@@ -87,6 +87,7 @@ def test_a_monitored_transit_from_nur_zholy_to_zhibek_zholy(
 ) -> None:
     cp = checkpoint
     application_id = cp.lodge("fresh-apples-import", fresh_plate("512KTC08"))
+    cp.pay(application_id)
     notice = cp.notice("512KTC08", [application_id], transit=("china-uzbekistan", "KZ-ZHIBEKZHOLY"))
     assert notice.status_code == 202, notice.text
     for stage in ("entry", "radiation", "parameters", "scan", "documents", "exit"):

@@ -170,7 +170,7 @@ def test_fault_is_retried_and_the_case_decides_once_it_stops(  # type: ignore[no
 
     switch_off(agency)
     xml = gw.client.wait_for_decision(application_id, deadline_s=30)
-    assert b"<Outcome>released</Outcome>" in xml
+    assert b"<Outcome>granted</Outcome>" in xml
     decision = assert_decided_once(gw.client, gw.services, application_id)
     case = case_of(gw.client, application_id, code)
     assert case["state"] == "granted" and case["last_error"] is None
@@ -264,7 +264,7 @@ def test_lasting_fault_is_escalated_then_an_operator_retry_decides_once(  # type
     )
     assert retried.status_code == 200
     xml = gw.client.wait_for_decision(application_id, deadline_s=30)
-    assert b"<Outcome>released</Outcome>" in xml
+    assert b"<Outcome>granted</Outcome>" in xml
     assert_decided_once(gw.client, gw.services, application_id)
     granted = case_of(gw.client, application_id, code)
     assert granted["state"] == "granted" and granted["last_error"] is None
@@ -287,7 +287,7 @@ def test_callback_then_a_reset_answer_settles_the_case_once(  # type: ignore[no-
     application_id = client.submit(signed_sample("fresh-apples-import"))["id"]
 
     xml = client.wait_for_decision(application_id, deadline_s=30)
-    assert b"<Outcome>released</Outcome>" in xml
+    assert b"<Outcome>granted</Outcome>" in xml
     case = case_of(client, application_id, code)
     wait_until(
         lambda: trail(services, application_id, case["id"], "agency-request"),
@@ -351,7 +351,7 @@ def test_a_request_the_agency_refuses_is_escalated_at_once_not_retried(  # type:
     assert gw.client.session.post(
         f"{gw.url}/api/v1/operations/cases/{case['id']}/retry", headers=ops
     ).ok
-    assert b"<Outcome>released</Outcome>" in gw.client.wait_for_decision(application_id, 30)
+    assert b"<Outcome>granted</Outcome>" in gw.client.wait_for_decision(application_id, 30)
     assert_decided_once(gw.client, gw.services, application_id)
 
 

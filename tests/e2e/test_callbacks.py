@@ -42,7 +42,7 @@ def test_agency_answering_later_reaches_the_decision(
     until("a callback", lambda: agency.callbacks.sent)
     assert agency.callbacks.sent[0].status == 200, agency.callbacks.sent
     until("decision", lambda: client.status(application_id)["status"] == "decided")
-    assert client.status(application_id)["verdict"] == "released"
+    assert client.status(application_id)["verdict"] == "granted"
     case = case_of(client, application_id, code)
     assert case["state"] == "granted" and case["permit_number"]
     (delivery,) = agency.callbacks.sent

@@ -51,17 +51,17 @@ def test_submit_wait_and_save_the_decision(  # type: ignore[no-untyped-def]
 
     waited = nsw("status", application_id, "--url", url, "--wait", "120", *trader(pki))
     assert waited.exit_code == 0, waited.output
-    assert f"{application_id}: decided, verdict released" in waited.output
+    assert f"{application_id}: decided, verdict granted" in waited.output
 
     saved = nsw("decision", application_id, "--url", url, "-o", "decision.xml", *trader(pki))
     assert saved.exit_code == 0, saved.output
-    assert b"<Outcome>released</Outcome>" in (tmp_path / "decision.xml").read_bytes()
+    assert b"<Outcome>granted</Outcome>" in (tmp_path / "decision.xml").read_bytes()
 
     # The same bytes again: not a new application, and the answer says so.
     again = nsw("submit", str(signed_file), "--url", url, "--json")
     answer = json.loads(again.stdout)
     assert answer["id"] == application_id and answer["replay"] is True
-    assert "this is that earlier application, now decided (released)" in answer["note"]
+    assert "this is that earlier application, now decided (granted)" in answer["note"]
 
 
 def test_a_replay_of_an_escalated_application_says_so(  # type: ignore[no-untyped-def]

@@ -72,7 +72,7 @@ def test_the_trader_receives_its_decision_signed_byte_for_byte_once(  # type: ig
 
     got = wait_until(lambda: endpoint.of(accepted["id"]), what="the decision reaches the trader")
     assert [r.body for r in got] == [decision]  # verified there: gateway's HTTP and XML signature
-    assert got[0].outcome == "released"
+    assert got[0].outcome == "granted"
     assert endpoint.state.refused == []
     state = wait_until(
         lambda: (n := notifications(gw, accepted["id"])) and n[0]["state"] == "delivered" and n,

@@ -19,7 +19,7 @@ DEC = "{urn:kz:nsw:decision:1}"
     [
         (
             "fresh-apples-import",
-            "released",
+            "granted",  # customs charges duty and VAT: released once paid
             {
                 "customs": "granted",
                 "transport": "granted",
@@ -30,7 +30,7 @@ DEC = "{urn:kz:nsw:decision:1}"
         ),
         (
             "chilled-lamb-import",
-            "released",
+            "granted",  # customs charges duty and VAT: released once paid
             {
                 "customs": "granted",
                 "transport": "granted",

@@ -59,6 +59,7 @@ class StoredCase:
     conditions: list[str] = field(default_factory=list)
     inspection: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    charges: list[dict[str, Any]] = field(default_factory=list)  # what the agency assessed
     answer_sha256: str | None = None
     attempts: int = 0
     last_error: str | None = None
@@ -73,6 +74,7 @@ class StoredCase:
             conditions=tuple(self.conditions),
             inspection=self.inspection,
             answer_sha256=self.answer_sha256,
+            charges=tuple(self.charges),
         )
 
     def view(self) -> CaseView:
@@ -138,6 +140,7 @@ class InMemoryStore:
                         c.id, c.agency, c.state.value, c.permit_number, c.valid_until,
                         tuple(ReasonView(code, text) for code, text in c.reasons),
                         tuple(c.conditions), c.inspection, c.extra, c.attempts, c.last_error,
+                        tuple(c.charges),
                     )
                     for c in cases
                 ),

@@ -18,8 +18,8 @@ from gateway.checkpoint.registry import load_registry
 from gateway.errors import ConfigurationError
 from gateway.pki.dev import DevPki
 from gateway.resources import shipped
+from tests.browser import ARGS, CHROMIUM
 from tests.omc.conftest import PASSWORD
-from tests.omc.test_browser import ARGS, CHROMIUM
 from tests.omc.trucks import in_transit_with_alert
 from tests.paths import REPO_ROOT
 

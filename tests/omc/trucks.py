@@ -45,7 +45,8 @@ def held_at_weighbridge(floor: OmcFloor, plate: str = "123ABC02") -> tuple[str, 
     set to inspection with two open findings (F1, F2). Returns (application id, visit id)."""
     cp = floor.cp
     application_id = cp.lodge("fresh-apples-import", fresh_plate(plate))
-    assert cp.wait_decided(application_id)["verdict"] == "released"
+    assert cp.wait_decided(application_id)["verdict"] == "granted"  # customs charges are owed
+    cp.pay(application_id)
     assert cp.notice(plate, [application_id]).status_code == 202
     visit = ""
     for stage in STAGES[:-1]:
@@ -69,6 +70,7 @@ def in_transit_with_alert(floor: OmcFloor, plate: str = "512KTC08") -> tuple[str
     Returns (application id, transit id, alert key)."""
     cp = floor.cp
     application_id = cp.lodge("fresh-apples-import", fresh_plate(plate))
+    cp.pay(application_id)
     notice = cp.notice(plate, [application_id], transit=(CORRIDOR, "KZ-ZHIBEKZHOLY"))
     assert notice.status_code == 202, notice.text
     for stage in STAGES:

@@ -49,3 +49,18 @@ def test_inspection_names_the_agency_and_the_place() -> None:
     assert decision is not None
     assert decision.verdict is Verdict.INSPECTION
     assert decision.summary == "HELD FOR INSPECTION — transport: weighing at KZ-NURZHOLY"
+
+
+def test_granted_not_released_while_an_agency_charged_something() -> None:
+    duty = {"kind": "customs-duty", "amount": 12345, "currency": "KZT",
+            "legalBasis": "tariff", "due": "2026-12-17", "kbk": "106104"}  # fmt: skip
+    decision = compose(
+        [
+            case("customs", CaseState.GRANTED, permit_number="C1", charges=(duty,)),
+            case("health", CaseState.GRANTED, permit_number="H1"),
+        ]
+    )
+    assert decision is not None
+    assert decision.verdict is Verdict.GRANTED
+    assert "released once the payment order is paid" in decision.summary
+    assert "customs 123.45 KZT" in decision.summary

@@ -29,7 +29,7 @@ from gateway.trail.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).parents[1] / "data" / "merkle"
+VECTORS = Path(__file__).parents[2] / "data" / "merkle"
 INCLUSION = sorted((VECTORS / "inclusion").rglob("*.json"))
 CONSISTENCY = sorted((VECTORS / "consistency").rglob("*.json"))
 

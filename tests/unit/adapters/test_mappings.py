@@ -18,7 +18,7 @@ from gateway.trust.xmlparse import parse_xml
 from wire.xmlparse import XmlRefused, parse_untrusted
 from wire.xsd import XsdValidator
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MAPPINGS = ROOT / "mappings" / "agencies"
 CUS = "{urn:kz:kgd:customs:declaration:1}"
 PHY = "{urn:kz:moa:phyto:1}"

@@ -1,0 +1,118 @@
+"""The payment part of `nsw demo` (issue 20): the stand-in treasury as a process, a signed payment
+order read by its declarant, `nsw pay` through the treasury, and the released decision after it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from devtools.processes import ProcessGroup, free_port
+from gateway.billing.service import kz_day
+from gateway.billing.wiring import build_payments
+from gateway.bootstrap import Services
+from gateway.cli.client import GatewayClient
+from gateway.clock import system_clock
+from gateway.payments.money import Money
+from gateway.payments.settlement import Confirmation, Settlement
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
+from simulators.treasury import ACCOUNT
+
+DEC = "{urn:kz:nsw:decision:1}"
+
+
+def start_treasury(group: ProcessGroup, pki_dir: Path, gateway_port: int) -> dict[str, str]:
+    """Start the stand-in treasury, confirming payments to the gateway that will listen on
+    `gateway_port`; returns the gateway's settings for it."""
+    port = free_port()
+    callback = f"http://127.0.0.1:{gateway_port}/api/v1/payments/callback"
+    url = group.start(
+        "treasury",
+        ["-m", "simulators", "treasury", "--port", str(port), "--pki-dir", str(pki_dir),
+         "--callback-url", callback],
+        port,
+        {},
+        ready="/openapi.json",
+    )  # fmt: skip
+    return {"NSW_TREASURY_URL": url, "NSW_PAYEE_ACCOUNT": ACCOUNT}
+
+
+def pay(env: dict[str, str], application_id: str) -> tuple[bool, str]:
+    """`nsw pay ID`, as a person would type it; (succeeded, what it printed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", "pay", application_id],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
+
+
+def show_order(reader: GatewayClient, application_id: str, echo: Callable[[str], None]) -> dict:  # type: ignore[type-arg]
+    """Print the application's payment order as its declarant reads it (a signed read)."""
+    state = reader.payment_order(application_id)
+    order = state["order"]
+    echo(
+        f"   {application_id}  order {order['paymentReference']}: "
+        f"{order['total'] / 100:,.2f} {order['currency']} due {order['due']} "
+        f"to {order['payeeAccount']} (signed: {state['signature'][:24]}...)"
+    )
+    for line in order["lines"]:
+        echo(
+            f"      {line['kind']:<13} {line['amount'] / 100:>14,.2f} {order['currency']}  "
+            f"KBK {line['kbk'] or '-':<6}  {line['legalBasis']}"
+        )
+    return state
+
+
+def pay_and_release(
+    reader: GatewayClient,
+    application_id: str,
+    env: dict[str, str],
+    pki_dir: Path,
+    ok: Callable[[str], None],
+    bad: Callable[[str], None],
+) -> int:
+    """`nsw pay`, then the released decision (signed, naming the paid order)."""
+    paid, output = pay(env, application_id)
+    for line in output.splitlines():
+        print(f"      {line}", flush=True)
+    if not paid:
+        bad(f"{application_id}: nsw pay failed")
+        return 1
+    xml = reader.decision(application_id) or b""
+    verified = verify_enveloped(
+        parse_xml(xml), TrustStore.from_directory(pki_dir, system_clock), now=system_clock()
+    )
+    outcome = verified.signed.findtext(f"{DEC}Outcome")
+    payment = verified.signed.find(f"{DEC}Payment")
+    if outcome == "released" and payment is not None:
+        ok(
+            f"{application_id}: released, the signed decision names paid order {payment.get('reference')}"
+        )
+        return 0
+    bad(f"{application_id}: {outcome} after payment, expected released")
+    return 1
+
+
+def settle_in_full(services: Services, application_id: str) -> Settlement:
+    """Settle an application's order as if the treasury had confirmed it in full, without a
+    treasury (screenshot traffic, tests of what follows payment). The real path is `pay`."""
+    payments = build_payments(services.config, services)
+    issued = payments.order(application_id)
+    order = issued.order
+    day = kz_day(services.clock())
+    confirmation = Confirmation(
+        payment_id=f"TRY-{day:%Y%m%d}-{secrets.randbelow(10**6):06d}",
+        reference=str(order.reference),
+        amount=order.total - Money(issued.received_minor, order.currency),
+        payer=str(order.payer),
+        paid_on=day,
+    )
+    return payments.confirm(confirmation, b'{"settled-by":"devtools.payments_demo"}')

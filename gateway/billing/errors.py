@@ -1,0 +1,41 @@
+"""Refusals of the payment edges, each with its own stable problem type (RFC 9457)."""
+
+from __future__ import annotations
+
+from gateway.errors import GatewayError
+
+
+class PaymentOrderNotReady(GatewayError):
+    code, status, title = "payment-order-not-ready", 409, "There is no payment order yet"
+
+
+class NothingToPay(GatewayError):
+    code, status, title = "nothing-to-pay", 409, "Nothing is owed for this application"
+
+
+class AssessmentNotPayable(GatewayError):
+    code, status, title = (
+        "assessment-not-payable",
+        409,
+        "The assessed charges cannot be put on a payment order",
+    )
+
+
+class PaymentsNotConfigured(GatewayError):
+    code, status, title = "payments-not-configured", 503, "Payments are not configured"
+
+
+class PaymentCallbackSignatureInvalid(GatewayError):
+    code, status, title = (
+        "payment-callback-signature-invalid",
+        401,
+        "The payment confirmation is not signed by the treasury",
+    )
+
+
+class InvalidPaymentCallback(GatewayError):
+    code, status, title = "invalid-payment-callback", 422, "The payment confirmation is not valid"
+
+
+class TreasuryUnavailable(GatewayError):
+    code, status, title = "treasury-unavailable", 502, "The treasury did not answer as agreed"

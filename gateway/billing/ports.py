@@ -1,0 +1,160 @@
+"""What the payment service needs of storage and of the treasury, as small Protocols (issue 20).
+
+Storage implements `PaymentOrders` in gateway/storage/payments.py; tests/fakes/payments.py holds an
+in-memory one honouring the same contract. The treasury client (gateway/billing/treasury.py)
+implements `Treasury`. They live here, not in gateway/payments/, because the pure domain may not
+import storage and the trail `Message` is still gateway.storage.repository's. Reads return frozen
+views; each write the trail must record in the same transaction is one method taking the trail
+messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.decision.rules import CaseResult
+from gateway.payments.check_digits import PaymentReference
+from gateway.payments.order import PaymentOrder
+from gateway.payments.reconcile import Statement
+from gateway.payments.settlement import ApplicationState, Confirmation, Settlement
+from gateway.trail.messages import Message
+
+
+@dataclass(frozen=True)
+class PayableApplication:
+    """What payment needs of an application: who declared it, how it was decided, and what each
+    agency assessed (agency -> its stored charges, in routing order)."""
+
+    id: str
+    declarant_bin: str
+    verdict: str | None  # None while undecided
+    decided_at: dt.datetime | None
+    released_at: dt.datetime | None
+    charges: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
+
+    @property
+    def granted_by_all(self) -> bool:
+        return self.verdict in ("granted", "released")
+
+
+@dataclass(frozen=True)
+class IssuedOrder:
+    """A stored order: the value, the signed document, and how far it is paid."""
+
+    order: PaymentOrder
+    signature: str  # detached JWS (RFC 7515 appendix F) over order.canonical_bytes()
+    status: str  # open | paid
+    received_minor: int
+    issued_at: dt.datetime
+    paid_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RecordedSettlement:
+    """A settlement as stored, with when the confirmation arrived."""
+
+    settlement: Settlement
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PaidApplication:
+    """An application whose order was just paid in full: what its released decision needs."""
+
+    id: str
+    declarant_bin: str
+    trader_reference: str
+    application_sha256: str
+    cases: tuple[CaseResult, ...]
+    reference: str
+    total_minor: int
+    currency: str
+    paid_at: dt.datetime
+
+
+# Signs the released decision of a paid application, inside the settling transaction.
+ReleaseDecision = Callable[[PaidApplication], bytes]
+
+# The one rule `settle_payment` runs inside its transaction (gateway.payments.settle, bound).
+SettleRule = Callable[
+    [PaymentOrder | None, ApplicationState, Sequence[Settlement], Confirmation], Settlement
+]
+# Makes the order and its signature for a reference, inside the issuing transaction.
+MakeOrder = Callable[[PaymentReference], tuple[PaymentOrder, str]]
+# The trail messages of an order just made (the order and its signature).
+OrderMessages = Callable[[PaymentOrder, str], Sequence[Message]]
+
+
+class PaymentOrders(Protocol):
+    def payable_application(self, application_id: str) -> PayableApplication | None: ...
+
+    def order_for(self, application_id: str) -> IssuedOrder | None: ...
+
+    def get(self, reference: str) -> IssuedOrder | None: ...
+
+    def issue(
+        self, application_id: str, day: dt.date, make: MakeOrder, messages: OrderMessages
+    ) -> IssuedOrder:
+        """The application's order: the existing one, or a new one with the next reference of
+        `day` (made by `make`), stored with `messages` in one transaction."""
+        ...
+
+    def settle_payment(
+        self,
+        confirmation: Confirmation,
+        rule: SettleRule,
+        messages: Callable[[Settlement], Sequence[Message]],
+    ) -> Settlement:
+        """In one transaction: the order (locked), the application's state and the earlier
+        settlements of the reference; `rule` decides; a new settlement is stored with its trail
+        messages, the order's received amount and status follow it, and an order paid in full
+        releases its application. A duplicate payment id stores nothing and returns the first
+        settlement with `duplicate=True` (or the rule's conflict error)."""
+        ...
+
+    def settlements(self, reference: str) -> list[RecordedSettlement]: ...
+
+    def refunds_owed(self) -> list[RecordedSettlement]: ...
+
+    def recorded_on(self, day: dt.date) -> list[Confirmation]:
+        """The payments the gateway recorded with value date `day` (refused ones too)."""
+        ...
+
+    def references(self) -> set[str]: ...
+
+    def add_reconciliation(
+        self,
+        day: dt.date,
+        statement: bytes,
+        differences: Sequence[dict[str, Any]],
+        messages: Sequence[Message],
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class VerifiedStatement:
+    """A treasury statement whose signature verified: the value, and the exact bytes and header
+    fields received (kept for the trail)."""
+
+    statement: Statement
+    final: bool
+    raw: bytes
+    headers: dict[str, str]
+
+
+class Treasury(Protocol):
+    def pay(
+        self,
+        instruction_id: str,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        payer: dict[str, str],
+    ) -> dict[str, Any]:
+        """Make a payment (the demo's `nsw pay`); the treasury's signed answer, verified."""
+        ...
+
+    def statement(self, day: dt.date) -> VerifiedStatement: ...

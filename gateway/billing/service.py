@@ -1,0 +1,260 @@
+"""The payment service: one signed payment order per application once every agency granted it,
+treasury confirmations settled by `gateway.payments.settle`, and reconciliation of a day.
+
+Orders are issued on first need (the trader's GET, `nsw pay`, the exit gate) and idempotently: the
+application's one order is the database's unique row, so a crash between the decision and the
+order loses nothing, and the payer cannot know a reference before the order exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.billing.errors import (
+    AssessmentNotPayable,
+    NothingToPay,
+    PaymentOrderNotReady,
+    PaymentsNotConfigured,
+)
+from gateway.billing.ports import (
+    IssuedOrder,
+    PaidApplication,
+    PayableApplication,
+    PaymentOrders,
+    ReleaseDecision,
+    Treasury,
+)
+from gateway.billing.signing import sign_detached
+from gateway.clock import Clock
+from gateway.decision.document import PaymentNote, signed_decision
+from gateway.decision.rules import Decision, Verdict
+from gateway.domain.identifiers import Bin
+from gateway.errors import NotFound
+from gateway.payments.charge_json import charge_lines
+from gateway.payments.check_digits import Iban, PaymentReference
+from gateway.payments.errors import InvalidCharge, InvalidPaymentOrder
+from gateway.payments.order import PaymentOrder, canonical_json
+from gateway.payments.reconcile import Difference, reconcile
+from gateway.payments.settlement import Confirmation, Settlement, settle
+from gateway.trail.messages import Message
+from gateway.trust.xmlsig import SigningIdentity
+
+# Value dates and order days are the day in Kazakhstan (one time zone, UTC+5, since 1 March 2024:
+# recalled, R; the stand-in treasury uses the same).
+KZ_TIME = dt.timezone(dt.timedelta(hours=5))
+TREASURY = "treasury"
+
+
+def kz_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(KZ_TIME).date()
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    day: dt.date
+    final: bool
+    differences: tuple[Difference, ...]
+
+
+def difference_json(d: Difference) -> dict[str, Any]:
+    return {
+        "kind": d.kind.value,
+        "paymentId": d.payment_id,
+        "reference": d.reference,
+        "expected": _money(d.expected),
+        "actual": _money(d.actual),
+        "detail": d.detail,
+    }
+
+
+def _money(amount: Any) -> dict[str, Any] | None:
+    return None if amount is None else {"minor": amount.minor, "currency": amount.currency}
+
+
+class Payments:
+    def __init__(
+        self,
+        orders: PaymentOrders,
+        identity: SigningIdentity,
+        clock: Clock,
+        *,
+        payee_account: str = "",
+        treasury: Treasury | None = None,
+    ) -> None:
+        self.orders, self.identity, self.clock = orders, identity, clock
+        self.payee_account = payee_account
+        self.treasury = treasury
+
+    # --- the order ------------------------------------------------------------------------------
+
+    def payable(self, application_id: str) -> PayableApplication:
+        app = self.orders.payable_application(application_id)
+        if app is None:
+            raise NotFound(f"There is no application {application_id}.")
+        return app
+
+    def order(self, application_id: str) -> IssuedOrder:
+        """The application's payment order, issued now if every agency granted it and it has
+        charges. Raises `PaymentOrderNotReady` (not decided, or not granted), `NothingToPay`."""
+        existing = self.orders.order_for(application_id)
+        if existing is not None:
+            return existing
+        app = self.payable(application_id)
+        if not app.granted_by_all or app.decided_at is None:
+            state = app.verdict or "not decided yet"
+            raise PaymentOrderNotReady(
+                f"Application {application_id} is {state}: a payment order is issued once every "
+                "agency has granted it.",
+                verdict=app.verdict,
+            )
+        try:
+            lines = charge_lines([(agency, charges) for agency, charges in app.charges])
+        except InvalidCharge as exc:
+            raise AssessmentNotPayable(
+                f"An agency's assessment cannot be paid as stated ({exc.detail}); the "
+                "application stays unreleased until the agency corrects it. Ask the operators."
+            ) from exc
+        if not lines:
+            raise NothingToPay(
+                f"No agency assessed a charge for {application_id}: there is nothing to pay."
+            )
+        if not self.payee_account:
+            raise PaymentsNotConfigured(
+                "The gateway has no treasury account to collect into; set NSW_PAYEE_ACCOUNT."
+            )
+        payee = Iban(self.payee_account)
+        day = kz_day(app.decided_at)
+
+        def make(reference: PaymentReference) -> tuple[PaymentOrder, str]:
+            try:
+                order = PaymentOrder(
+                    reference=reference,
+                    application_id=application_id,
+                    payer=Bin(app.declarant_bin),
+                    issued_on=day,
+                    payee_account=payee,
+                    lines=tuple(lines),
+                )
+            except InvalidPaymentOrder as exc:
+                raise AssessmentNotPayable(exc.detail) from exc
+            return order, sign_detached(order.canonical_bytes(), self.identity)
+
+        def messages(order: PaymentOrder, signature: str) -> Sequence[Message]:
+            return [
+                Message(
+                    "payment-order",
+                    "out",
+                    f"trader:{app.declarant_bin}",
+                    "application/json",
+                    document_bytes(order, signature),
+                )
+            ]
+
+        return self.orders.issue(application_id, day, make, messages)
+
+    # --- a treasury confirmation ----------------------------------------------------------------
+
+    def confirm(self, confirmation: Confirmation, raw_record: bytes) -> Settlement:
+        """Settle one verified treasury confirmation; the callback as received (`raw_record`:
+        body and signature header fields) and the settlement are trail entries."""
+
+        def messages(result: Settlement) -> Sequence[Message]:
+            if result.duplicate:
+                return []
+            return [
+                Message(
+                    "payment-callback", "in", f"agency:{TREASURY}", "application/json", raw_record
+                ),
+                Message(
+                    "payment-settlement",
+                    "out",
+                    f"agency:{TREASURY}",
+                    "application/json",
+                    canonical_json(settlement_json(result)),
+                ),
+            ]
+
+        return self.orders.settle_payment(confirmation, settle, messages)
+
+    # --- reconciliation -------------------------------------------------------------------------
+
+    def reconcile(self, day: dt.date) -> Reconciliation:
+        """The treasury's signed statement of `day` against what the gateway recorded; stored
+        with the statement as received and each difference (trail: statement in, result out)."""
+        if self.treasury is None:
+            raise PaymentsNotConfigured("No treasury is configured; set NSW_TREASURY_URL.")
+        verified = self.treasury.statement(day)
+        found = reconcile(
+            verified.statement, self.orders.recorded_on(day), self.orders.references()
+        )
+        differences = [difference_json(d) for d in found]
+        record = json.dumps(
+            {"headers": verified.headers, "body": verified.raw.decode("utf-8", "replace")},
+            sort_keys=True,
+        ).encode()
+        result = {"day": day.isoformat(), "final": verified.final, "differences": differences}
+        self.orders.add_reconciliation(
+            day,
+            verified.raw,
+            differences,
+            [
+                Message(
+                    "treasury-statement", "in", f"agency:{TREASURY}", "application/json", record
+                ),
+                Message(
+                    "reconciliation",
+                    "out",
+                    f"agency:{TREASURY}",
+                    "application/json",
+                    canonical_json(result),
+                ),
+            ],
+        )
+        return Reconciliation(day, verified.final, tuple(found))
+
+
+def document_bytes(order: PaymentOrder, signature: str) -> bytes:
+    """The signed order as served and kept in the trail: the order's JSON value and the
+    detached JWS over its canonical bytes."""
+    return canonical_json({"order": order.as_json(), "signature": signature})
+
+
+def settlement_json(s: Settlement) -> dict[str, Any]:
+    c = s.confirmation
+    return {
+        "paymentId": c.payment_id,
+        "reference": c.reference,
+        "amount": _money(c.amount),
+        "paidOn": c.paid_on.isoformat(),
+        "outcome": s.outcome.value,
+        "reason": s.reason,
+        "counted": s.counted,
+        "duplicate": s.duplicate,
+        "received": _money(s.received),
+        "outstanding": _money(s.outstanding),
+        "refundOwed": _money(s.refund_owed),
+        "detail": s.detail,
+    }
+
+
+def released_decision_signer(identity: SigningIdentity) -> ReleaseDecision:
+    """The released decision of a paid application: every case as granted, the paid order named,
+    signed by the gateway like the first decision."""
+
+    def sign(paid: PaidApplication) -> bytes:
+        return signed_decision(
+            identity,
+            application_id=paid.id,
+            declarant_bin=paid.declarant_bin,
+            trader_reference=paid.trader_reference,
+            application_sha256=paid.application_sha256,
+            decision=Decision(Verdict.RELEASED, paid.cases),
+            decided_at=paid.paid_at,
+            payment=PaymentNote(paid.reference, paid.total_minor, paid.currency, paid.paid_at),
+        )
+
+    return sign

@@ -1,0 +1,161 @@
+"""The payment edges: the declarant's payment order (a signed read, like every trader read) and
+the treasury's payment confirmations (RFC 9421, verified against the treasury's pinned
+certificate before anything in them is believed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.billing.errors import (
+    InvalidPaymentCallback,
+    PaymentCallbackSignatureInvalid,
+    PaymentsNotConfigured,
+)
+from gateway.billing.service import Payments, settlement_json
+from gateway.bootstrap import Services
+from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.limits import APPLICATION_ID
+from gateway.payments.money import Money
+from gateway.payments.settlement import Confirmation
+from gateway.web.body import read_body
+from gateway.web.params import path_text
+from gateway.web.trader_auth import add_accept_signature, may_act_for, require_trader
+from wire import httpsig
+
+bp = Blueprint("payments", __name__, url_prefix="/api/v1")
+bp.after_request(add_accept_signature)
+CALLBACK_MAX_BYTES = 16 * 1024
+
+
+def payments() -> Payments:
+    service: Payments = current_app.extensions["nsw-payments"]
+    return service
+
+
+def _services() -> Services:
+    svc: Services = current_app.extensions["nsw"]
+    return svc
+
+
+@bp.get("/applications/<application_id>/payment-order")
+def payment_order(application_id: str) -> Response:
+    """The signed payment order, with what was received, what is outstanding and every payment
+    the treasury confirmed for it. Only for the declarant and its representatives (the same
+    answer as an unknown id for anyone else)."""
+    signer = require_trader()
+    path_text(application_id, APPLICATION_ID, "application")
+    if not may_act_for(signer, _services().store.declarant_bin(application_id)):
+        raise NotFound(
+            f"There is no application {application_id} of your company or of a company you are "
+            "registered to represent."
+        )
+    service = payments()
+    issued = service.order(application_id)
+    order = issued.order
+    received = Money(issued.received_minor, order.currency)
+    outstanding = max(order.total - received, Money.zero(order.currency))
+    settlements = service.orders.settlements(str(order.reference))
+    app = service.payable(application_id)
+    value: dict[str, Any] = {
+        "order": order.as_json(),
+        "signature": issued.signature,
+        "status": issued.status,
+        "released": app.released_at is not None,
+        "received": {"minor": received.minor, "currency": received.currency},
+        "outstanding": {"minor": outstanding.minor, "currency": outstanding.currency},
+        "settlements": [settlement_json(r.settlement) for r in settlements],
+    }
+    response = jsonify(value)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/payments/callback")
+def payment_callback() -> Response:
+    service = payments()
+    svc = _services()
+    # Step 1: the treasury's pinned certificate.
+    pinned = current_app.extensions.get("nsw-treasury-cert")
+    if pinned is None:
+        raise PaymentsNotConfigured(
+            "The gateway has no treasury certificate to check confirmations against; set "
+            "NSW_TREASURY_CERT (or put agency-treasury.pem in the PKI directory)."
+        )
+    # Step 2: signed by the treasury over method, URI, type and the body's digest.
+    data = read_body(CALLBACK_MAX_BYTES)
+    message = httpsig.HttpMessage(
+        httpsig.header_items(request.headers.items()), method=request.method, url=request.url
+    )
+    try:
+        httpsig.verify(
+            message.view(),
+            data,
+            pinned,
+            now=service.clock(),
+            skew=dt.timedelta(seconds=svc.config.clock_skew_s),
+            components=httpsig.REQUEST_COMPONENTS,
+        )
+    except httpsig.UntrustedHttpMessage as exc:
+        raise PaymentCallbackSignatureInvalid(
+            f"Not signed by the treasury: {exc}. Nothing was recorded."
+        ) from exc
+    # Step 3: a payment-confirmed event, read strictly.
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the confirmation as application/json.")
+    confirmation = _confirmation(data, request.headers.get("Idempotency-Key"))
+    # Step 4: settle it (idempotent by payment id) and keep the callback byte-exact.
+    record = json.dumps(
+        {
+            "method": request.method,
+            "target": request.url,
+            "content-digest": request.headers.get("Content-Digest"),
+            "signature-input": request.headers.get("Signature-Input"),
+            "signature": request.headers.get("Signature"),
+            "idempotency-key": request.headers.get("Idempotency-Key"),
+            "body": data.decode("utf-8", "replace"),
+        },
+        sort_keys=True,
+    ).encode()
+    settlement = service.confirm(confirmation, record)
+    return jsonify(settlement_json(settlement))
+
+
+def _confirmation(data: bytes, idempotency_key: str | None) -> Confirmation:
+    try:
+        body = json.loads(data)
+        if not isinstance(body, dict) or body.get("event") != "payment-confirmed":
+            raise ValueError('the event must be "payment-confirmed"')
+        payment = body["payment"]
+        amount = payment["amount"]
+        minor = amount["minor"]
+        if type(minor) is not int or minor <= 0:
+            raise ValueError("amount.minor must be a positive whole number of minor units")
+        payer = payment["payer"]["bin"]
+        if not isinstance(payer, str) or len(payer) != 12 or not payer.isdigit():
+            raise ValueError("payer.bin must be 12 digits")
+        payment_id, reference = payment["paymentId"], payment["paymentReference"]
+        if not isinstance(payment_id, str) or not 0 < len(payment_id) <= 64:
+            raise ValueError("paymentId must be a string of 1 to 64 characters")
+        if not isinstance(reference, str) or not 0 < len(reference) <= 32:
+            raise ValueError("paymentReference must be a string of 1 to 32 characters")
+        confirmation = Confirmation(
+            payment_id=payment_id,
+            reference=reference,
+            amount=Money(minor, str(amount["currency"])),
+            payer=payer,
+            paid_on=dt.date.fromisoformat(str(payment["valueDate"])),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidPaymentCallback(
+            f"The body is not a payment confirmation of wsdl/treasury/openapi.json: {exc}."
+        ) from exc
+    if idempotency_key is not None and idempotency_key != confirmation.payment_id:
+        raise InvalidPaymentCallback(
+            f"Idempotency-Key {idempotency_key[:64]!r} is not the payment id "
+            f"{confirmation.payment_id}."
+        )
+    return confirmation

@@ -1,0 +1,57 @@
+"""Builds the payment service from the configuration and mounts its edges (called by the app
+factory, like the OMC's `init_omc`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+
+from gateway.billing import web
+from gateway.billing.service import Payments, released_decision_signer
+from gateway.billing.treasury import TreasuryClient
+from gateway.bootstrap import Services
+from gateway.config import Config
+from gateway.storage.payments import PaymentStore
+from wire.keys import load_certificate
+
+
+def treasury_cert_path(config: Config):  # type: ignore[no-untyped-def]
+    return config.treasury_cert or config.pki_dir / "agency-treasury.pem"
+
+
+def build_payments(config: Config, services: Services) -> Payments:
+    store = PaymentStore(services.store.engine, services.clock, services.store.fenced)
+    store.release_decision = released_decision_signer(services.identity)
+    treasury = None
+    cert_path = treasury_cert_path(config)
+    if config.treasury_url and cert_path.is_file():
+        key = services.identity.private_key
+        assert isinstance(key, rsa.RSAPrivateKey)
+        treasury = TreasuryClient(
+            config.treasury_url,
+            key,
+            services.identity.certificate,
+            load_certificate(cert_path),
+            services.clock,
+            skew=dt.timedelta(seconds=config.clock_skew_s),
+        )
+    return Payments(
+        store,
+        services.identity,
+        services.clock,
+        payee_account=config.payee_account,
+        treasury=treasury,
+    )
+
+
+def init_payments(app: Flask, config: Config, services: Services) -> Payments:
+    payments = build_payments(config, services)
+    app.extensions["nsw-payments"] = payments
+    cert_path = treasury_cert_path(config)
+    app.extensions["nsw-treasury-cert"] = (
+        load_certificate(cert_path) if cert_path.is_file() else None
+    )
+    app.register_blueprint(web.bp)
+    return payments

@@ -1,0 +1,99 @@
+"""Tables of payment orders, treasury confirmations and reconciliations (issue 20).
+
+Amounts are BIGINT minor units (1 KZT = 100 tiyn), never floats or NUMERIC with a fraction.
+Migration 0011 makes exactly these tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.storage.base import Base, BigId
+
+
+class PaymentOrderRow(Base):
+    """One order per application (the unique application_id), signed when issued."""
+
+    __tablename__ = "payment_orders"
+
+    reference: Mapped[str] = mapped_column(String(32), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), unique=True)
+    payer_bin: Mapped[str] = mapped_column(String(12))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    due: Mapped[dt.date] = mapped_column(Date)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    payee_account: Mapped[str] = mapped_column(String(34))
+    canonical: Mapped[bytes] = mapped_column(LargeBinary)  # PaymentOrder.canonical_bytes()
+    signature: Mapped[str] = mapped_column(Text)  # detached JWS over `canonical`
+    status: Mapped[str] = mapped_column(String(16))  # open | paid
+    received_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PaymentOrderLineRow(Base):
+    __tablename__ = "payment_order_lines"
+
+    reference: Mapped[str] = mapped_column(ForeignKey("payment_orders.reference"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    kbk: Mapped[str | None] = mapped_column(String(6))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    due: Mapped[dt.date] = mapped_column(Date)
+    beneficiary: Mapped[str] = mapped_column(String(32))
+
+
+class PaymentSerialRow(Base):
+    """The last reference serial of a day, incremented in the issuing transaction."""
+
+    __tablename__ = "payment_reference_serials"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class PaymentConfirmationRow(Base):
+    """One treasury payment, settled once: the primary key makes confirmations idempotent. The
+    reference is not a foreign key: a payment for an unknown reference is recorded too."""
+
+    __tablename__ = "payment_confirmations"
+
+    payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payer: Mapped[str] = mapped_column(String(12))
+    paid_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    counted: Mapped[bool] = mapped_column(Boolean)
+    received_minor: Mapped[int] = mapped_column(BigInteger)
+    outstanding_minor: Mapped[int] = mapped_column(BigInteger)
+    refund_owed_minor: Mapped[int] = mapped_column(BigInteger)
+    detail: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReconciliationRow(Base):
+    __tablename__ = "reconciliations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    statement: Mapped[bytes] = mapped_column(LargeBinary)  # the signed body, byte-exact
+    differences: Mapped[str] = mapped_column(Text)  # JSON list
+    run_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

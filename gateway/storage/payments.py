@@ -1,0 +1,389 @@
+"""`PaymentOrders` on the database (gateway.billing.ports): payment orders, settlements of
+treasury payments, reconciliations. Each write is one transaction with its trail entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.billing.ports import (
+    IssuedOrder,
+    MakeOrder,
+    OrderMessages,
+    PaidApplication,
+    PayableApplication,
+    RecordedSettlement,
+    ReleaseDecision,
+    SettleRule,
+)
+from gateway.domain.identifiers import Bin
+from gateway.payments.charges import ChargeKind, ChargeLine
+from gateway.payments.check_digits import Iban, PaymentReference
+from gateway.payments.money import Money
+from gateway.payments.order import PaymentOrder
+from gateway.payments.settlement import (
+    ApplicationState,
+    Confirmation,
+    Outcome,
+    Settlement,
+)
+from gateway.storage.models import ApplicationRow
+from gateway.storage.notifications import enqueue_decision
+from gateway.storage.payment_models import (
+    PaymentConfirmationRow,
+    PaymentOrderLineRow,
+    PaymentOrderRow,
+    PaymentSerialRow,
+    ReconciliationRow,
+)
+from gateway.storage.repository import Store, case_result, utc
+from gateway.trail.messages import Message
+
+
+class PaymentStore(Store):
+    """The database implementation of `PaymentOrders`. `release_decision` signs the released
+    decision of an application paid in full (set by the composition root); without it an order
+    paid in full releases nothing."""
+
+    release_decision: ReleaseDecision | None = None
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def payable_application(self, application_id: str) -> PayableApplication | None:
+        with self.reading() as s:
+            row = s.get(ApplicationRow, application_id)
+            if row is None:
+                return None
+            return PayableApplication(
+                id=row.id,
+                declarant_bin=row.declarant_bin,
+                verdict=row.verdict,
+                decided_at=utc(row.decided_at),
+                released_at=utc(row.released_at),
+                charges=tuple((c.agency, tuple(json.loads(c.charges or "[]"))) for c in row.cases),
+            )
+
+    def order_for(self, application_id: str) -> IssuedOrder | None:
+        with self.reading() as s:
+            row = s.scalars(
+                select(PaymentOrderRow).where(PaymentOrderRow.application_id == application_id)
+            ).first()
+            return _issued(s, row) if row else None
+
+    def get(self, reference: str) -> IssuedOrder | None:
+        with self.reading() as s:
+            row = s.get(PaymentOrderRow, reference)
+            return _issued(s, row) if row else None
+
+    def settlements(self, reference: str) -> list[RecordedSettlement]:
+        with self.reading() as s:
+            rows = s.scalars(
+                select(PaymentConfirmationRow)
+                .where(PaymentConfirmationRow.reference == reference)
+                .order_by(PaymentConfirmationRow.received_at, PaymentConfirmationRow.payment_id)
+            )
+            return [_recorded(s, r) for r in rows]
+
+    def refunds_owed(self) -> list[RecordedSettlement]:
+        with self.reading() as s:
+            rows = s.scalars(
+                select(PaymentConfirmationRow)
+                .where(PaymentConfirmationRow.refund_owed_minor > 0)
+                .order_by(PaymentConfirmationRow.received_at, PaymentConfirmationRow.payment_id)
+            )
+            return [_recorded(s, r) for r in rows]
+
+    def recorded_on(self, day: dt.date) -> list[Confirmation]:
+        with self.reading() as s:
+            rows = s.scalars(
+                select(PaymentConfirmationRow).where(PaymentConfirmationRow.paid_on == day)
+            )
+            return [_confirmation(r) for r in rows]
+
+    def references(self) -> set[str]:
+        with self.reading() as s:
+            return set(s.scalars(select(PaymentOrderRow.reference)))
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def issue(
+        self, application_id: str, day: dt.date, make: MakeOrder, messages: OrderMessages
+    ) -> IssuedOrder:
+        for attempt in range(2):  # a concurrent first serial of the day: once more
+            try:
+                with self.transaction() as s:
+                    return self._issue(s, application_id, day, make, messages)
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _issue(
+        self,
+        s: Session,
+        application_id: str,
+        day: dt.date,
+        make: MakeOrder,
+        messages: OrderMessages,
+    ) -> IssuedOrder:
+        now = self.clock()
+        # Lock the application: two readers asking for the first order make one.
+        s.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == application_id)
+            .values(updated_at=ApplicationRow.updated_at)
+        )
+        existing = s.scalars(
+            select(PaymentOrderRow).where(PaymentOrderRow.application_id == application_id)
+        ).first()
+        if existing is not None:
+            return _issued(s, existing)
+        serial = s.get(PaymentSerialRow, day, with_for_update=True)
+        if serial is None:
+            serial = PaymentSerialRow(day=day, last=0)
+            s.add(serial)
+        serial.last += 1
+        s.flush()
+        order, signature = make(PaymentReference.issue(day, serial.last))
+        row = PaymentOrderRow(
+            reference=str(order.reference),
+            application_id=order.application_id,
+            payer_bin=str(order.payer),
+            currency=order.currency,
+            total_minor=order.total.minor,
+            due=order.due,
+            issued_on=order.issued_on,
+            payee_account=str(order.payee_account),
+            canonical=order.canonical_bytes(),
+            signature=signature,
+            status="open",
+            received_minor=0,
+            issued_at=now,
+        )
+        s.add(row)
+        s.flush()
+        for number, line in enumerate(order.lines, start=1):
+            s.add(
+                PaymentOrderLineRow(
+                    reference=row.reference,
+                    line_no=number,
+                    kind=line.kind.value,
+                    amount_minor=line.amount.minor,
+                    kbk=line.kbk,
+                    legal_basis=line.legal_basis,
+                    due=line.due,
+                    beneficiary=line.beneficiary,
+                )
+            )
+        for m in messages(order, signature):
+            self._add_message(s, application_id, m)
+        s.flush()
+        return _issued(s, row)
+
+    def settle_payment(
+        self,
+        confirmation: Confirmation,
+        rule: SettleRule,
+        messages: Callable[[Settlement], Sequence[Message]],
+    ) -> Settlement:
+        try:
+            with self.transaction() as s:
+                return self._settle(s, confirmation, rule, messages)
+        except IntegrityError:
+            # The same payment id settled concurrently: the rule now sees it as a duplicate.
+            with self.transaction() as s:
+                return self._settle(s, confirmation, rule, messages)
+
+    def _settle(
+        self,
+        s: Session,
+        new: Confirmation,
+        rule: SettleRule,
+        messages: Callable[[Settlement], Sequence[Message]],
+    ) -> Settlement:
+        now = self.clock()
+        # Step 1: lock the order (settlements of one reference queue here), then read it.
+        s.execute(
+            update(PaymentOrderRow)
+            .where(PaymentOrderRow.reference == new.reference)
+            .values(status=PaymentOrderRow.status)
+        )
+        order_row = s.get(PaymentOrderRow, new.reference)
+        order = _order(s, order_row) if order_row else None
+        app = s.get(ApplicationRow, order_row.application_id) if order_row else None
+        state = (
+            ApplicationState.WITHDRAWN
+            if app is not None and app.status == "withdrawn"
+            else ApplicationState.OPEN
+        )
+        # Step 2: the earlier settlements of the reference, and this payment id if seen before.
+        rows = list(
+            s.scalars(
+                select(PaymentConfirmationRow).where(
+                    PaymentConfirmationRow.reference == new.reference
+                )
+            )
+        )
+        seen = s.get(PaymentConfirmationRow, new.payment_id)
+        if seen is not None and seen not in rows:
+            rows.append(seen)
+        earlier = [_settlement(s, r) for r in rows]
+        # Step 3: the rule.
+        result = rule(order, state, earlier, new)
+        if result.duplicate:
+            return result
+        # Step 4: record it; the order and the application follow.
+        s.add(
+            PaymentConfirmationRow(
+                payment_id=new.payment_id,
+                reference=new.reference,
+                amount_minor=new.amount.minor,
+                currency=new.amount.currency,
+                payer=new.payer[:12],
+                paid_on=new.paid_on,
+                outcome=result.outcome.value,
+                reason=result.reason,
+                counted=result.counted,
+                received_minor=result.received.minor,
+                outstanding_minor=result.outstanding.minor,
+                refund_owed_minor=result.refund_owed.minor,
+                detail=result.detail,
+                received_at=now,
+            )
+        )
+        s.flush()
+        if order_row is not None and result.counted:
+            order_row.received_minor = result.received.minor
+            if result.outcome is Outcome.PAID and order_row.status != "paid":
+                order_row.status, order_row.paid_at = "paid", now
+                if app is not None and app.released_at is None and self.release_decision:
+                    self._release(s, app, order_row, now)
+        application_id = order_row.application_id if order_row else None
+        for m in messages(result):
+            self._add_message(s, application_id, m)
+        return result
+
+    def _release(
+        self, s: Session, app: ApplicationRow, order: PaymentOrderRow, now: dt.datetime
+    ) -> None:
+        """Paid in full: the application is released, with a new signed decision that names the
+        paid order, kept in the trail and sent to the trader like the first one."""
+        assert self.release_decision is not None
+        s.refresh(app, ["cases"])
+        xml = self.release_decision(
+            PaidApplication(
+                id=app.id,
+                declarant_bin=app.declarant_bin,
+                trader_reference=app.trader_reference,
+                application_sha256=app.body_sha256,
+                cases=tuple(case_result(c) for c in app.cases),
+                reference=order.reference,
+                total_minor=order.total_minor,
+                currency=order.currency,
+                paid_at=now,
+            )
+        )
+        app.released_at, app.verdict, app.decision_xml = now, "released", xml
+        self._add_message(
+            s,
+            app.id,
+            Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
+        )
+        enqueue_decision(s, app, xml, self.clock)
+
+    def add_reconciliation(
+        self,
+        day: dt.date,
+        statement: bytes,
+        differences: Sequence[dict[str, Any]],
+        messages: Sequence[Message],
+    ) -> None:
+        with self.transaction() as s:
+            s.add(
+                ReconciliationRow(
+                    day=day,
+                    statement=statement,
+                    differences=json.dumps(list(differences), sort_keys=True),
+                    run_at=self.clock(),
+                )
+            )
+            for m in messages:
+                self._add_message(s, None, m)
+
+
+# --- rows -> values -----------------------------------------------------------------------------
+
+
+def _order(s: Session, row: PaymentOrderRow) -> PaymentOrder:
+    lines = s.scalars(
+        select(PaymentOrderLineRow)
+        .where(PaymentOrderLineRow.reference == row.reference)
+        .order_by(PaymentOrderLineRow.line_no)
+    )
+    return PaymentOrder(
+        reference=PaymentReference(row.reference),
+        application_id=row.application_id,
+        payer=Bin(row.payer_bin),
+        issued_on=row.issued_on,
+        payee_account=Iban(row.payee_account),
+        lines=tuple(
+            ChargeLine(
+                kind=ChargeKind(line.kind),
+                amount=Money(line.amount_minor, row.currency),
+                legal_basis=line.legal_basis,
+                due=line.due,
+                beneficiary=line.beneficiary,
+                kbk=line.kbk,
+            )
+            for line in lines
+        ),
+    )
+
+
+def _issued(s: Session, row: PaymentOrderRow) -> IssuedOrder:
+    return IssuedOrder(
+        order=_order(s, row),
+        signature=row.signature,
+        status=row.status,
+        received_minor=row.received_minor,
+        issued_at=utc(row.issued_at) or row.issued_at,
+        paid_at=utc(row.paid_at),
+    )
+
+
+def _confirmation(row: PaymentConfirmationRow) -> Confirmation:
+    return Confirmation(
+        payment_id=row.payment_id,
+        reference=row.reference,
+        amount=Money(row.amount_minor, row.currency),
+        payer=row.payer,
+        paid_on=row.paid_on,
+    )
+
+
+def _settlement(s: Session, row: PaymentConfirmationRow) -> Settlement:
+    order_currency = s.scalar(
+        select(PaymentOrderRow.currency).where(PaymentOrderRow.reference == row.reference)
+    )
+    currency = order_currency or row.currency
+    return Settlement(
+        confirmation=_confirmation(row),
+        outcome=Outcome(row.outcome),
+        reason=row.reason,
+        counted=row.counted,
+        duplicate=False,
+        received=Money(row.received_minor, currency),
+        outstanding=Money(row.outstanding_minor, currency),
+        refund_owed=Money(row.refund_owed_minor, row.currency),
+        detail=row.detail,
+    )
+
+
+def _recorded(s: Session, row: PaymentConfirmationRow) -> RecordedSettlement:
+    return RecordedSettlement(_settlement(s, row), utc(row.received_at) or row.received_at)
