@@ -3,7 +3,7 @@
 Only the `.po` files are kept (in git and in the wheel: package-data `gateway.i18n`): one source,
 nothing compiled to drift from it, and nothing written into site-packages (the package only reads
 what it ships). Compiling three catalogs of a few hundred messages takes milliseconds, once per
-process. `tests/unit/test_i18n_catalogs.py` fails when a catalog lacks a message.
+process. `tests/unit/i18n/test_catalogs.py` fails when a catalog lacks a message.
 """
 
 from __future__ import annotations

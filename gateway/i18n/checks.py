@@ -1,4 +1,4 @@
-"""The checks that keep every language complete (run by tests/unit/test_i18n_catalogs.py).
+"""The checks that keep every language complete (run by tests/unit/i18n/test_catalogs.py).
 
 `missing_translations` names the messages a catalog lacks (absent, empty or fuzzy);
 `placeholder_errors` the translations whose `%(name)s` placeholders do not match the message's;

@@ -2,7 +2,7 @@
 
 `python -m gateway.i18n.maintain` extracts every message of the gateway (babel.cfg, with the
 keywords below) and updates the kk, ru and en `.po` files: new messages arrive untranslated, gone
-ones become obsolete. `tests/unit/test_i18n_catalogs.py` runs the same extraction and fails while
+ones become obsolete. `tests/unit/i18n/test_catalogs.py` runs the same extraction and fails while
 a catalog lacks a translation.
 """
 

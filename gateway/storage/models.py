@@ -331,7 +331,7 @@ class OmcAccountRow(Base):
     # Raised by sign-out, password change, disabling, role change and lockout: a session made under
     # an older generation is refused, so every session of the account ends at once (migration 0006).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locale: Mapped[str | None] = mapped_column(String(8))  # kk | ru | en; None: not chosen (0010)
+    locale: Mapped[str | None] = mapped_column(String(8))  # kk | ru | en; None: not chosen (0012)
 
 
 # --- trader notifications and shared breakers (issue 6; migration 0005) ---------------------------

@@ -7,7 +7,12 @@ import pytest
 from gateway.omc.roles import Perm
 from tests.omc.conftest import csrf
 
-PUBLIC = {"omc.login", "omc.logout", "omc.static", "omc.set_language"}  # the switch: sign-in page too
+PUBLIC = {
+    "omc.login",
+    "omc.logout",
+    "omc.static",
+    "omc.set_language",
+}  # the switch: sign-in page too
 PAGES = {  # path -> roles that may open it
     "/omc/applications": {"op", "phy", "cus", "aud"},
     "/omc/agencies": {"op", "phy", "cus", "aud", "adm"},

@@ -3,8 +3,8 @@
 An officer's choice of kk, ru or en follows the account, not the browser: the OMC centre's
 workstations are shared between shifts. NULL: no choice yet (cookie, Accept-Language, default).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 03:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
