@@ -72,13 +72,13 @@ def record(
 
 
 def is_record(data: bytes) -> bool:
-    """Whether `data` looks like a record (keys sorted: the body comes first, the format after
-    it); `read_record` is the strict reader. The body's base64 holds no quote, so its end is the
-    first quote after the opening one — whatever the body's size."""
-    if not data.startswith(b'{"body":"'):
-        return False
-    end = data.find(b'"', len(b'{"body":"'))
-    return end > 0 and b'"format":"' + FORMAT.encode() + b'"' in data[end:]
+    """Whether `data` claims to be a record: a JSON object that names this format anywhere.
+
+    Deliberately loose: a record re-serialised in another key order or spacing (a tampered copy,
+    say) still counts, so `read_record` — the strict reader — refuses it instead of the verifier
+    waving it through as a message of another kind. Only the format's quoted name is looked for,
+    which a SOAP envelope or a plain JSON body does not carry, whatever the record's size."""
+    return data.lstrip()[:1] == b"{" and b'"' + FORMAT.encode() + b'"' in data
 
 
 def read_record(data: bytes) -> HttpRecord:
