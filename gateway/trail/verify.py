@@ -328,8 +328,10 @@ def _check_complete(bundle: dict[str, Any], sha_by_kind: dict[str, list[str]]) -
                 "refers to the application in the bundle",
             )
         )
+        # A case is answered synchronously or by callback: either message may be the one cited.
+        answers = sha_by_kind.get("agency-answer", []) + sha_by_kind.get("callback", [])
         for answer_sha in decision.iterfind(f"{DEC}Cases/{DEC}Case/{DEC}AnswerSHA256"):
-            present = answer_sha.text in sha_by_kind.get("agency-answer", [])
+            present = answer_sha.text in answers
             checks.append(
                 Check(
                     present,
