@@ -103,3 +103,25 @@ def test_a_callback_without_its_agency_certificate_is_not_checked_never_ok(
     (callback,) = _callback_checks(_verify(bundle, pki))
     assert not callback.checked and callback.line().startswith("n/c ")
     assert "NOT CHECKED" in callback.line()
+
+
+def test_one_changed_byte_in_a_kept_soap_callback_fails_naming_the_entry(
+    answered_by_callback, pki
+) -> None:  # type: ignore[no-untyped-def]
+    services, application_id = answered_by_callback("customs")
+    bundle = services.auditor.bundle(application_id)
+    for item in bundle["entries"]:
+        if item.get("kind") == "callback":
+            envelope = base64.b64decode(item["body"])
+            at = envelope.index(b"SignatureValue>") + len(b"SignatureValue>") + 4
+            changed = envelope[:at] + (b"A" if envelope[at : at + 1] != b"A" else b"B")
+            item["body"] = base64.b64encode(changed + envelope[at + 1 :]).decode()
+            seq = int(item["seq"])
+            break
+    else:
+        raise AssertionError("no SOAP callback in the bundle")
+    failures = [c.line() for c in _verify(bundle, pki) if not c.ok]
+    assert any(
+        line.startswith(f"FAIL entry {seq} callback in agency:customs: WS-Security signature")
+        for line in failures
+    ), failures
