@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import requests
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from gateway.app import create_app
 from gateway.bootstrap import build_services
 from gateway.cli.client import ApiProblem, GatewayClient
+from gateway.cli.main import main
 from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
 from gateway.trail.messages import Message
@@ -136,6 +138,24 @@ def test_the_choice_is_checked_and_shown(gateway, pki, inbox) -> None:  # type: 
     steppe.register_notification_url(STEPPE, endpoint.url, events=["checkpoint.exit", "decision"])
     shown = steppe.notification_url(STEPPE)
     assert shown is not None and shown["events"] == ["decision", "checkpoint.exit"]
+
+
+def test_the_cli_chooses_the_events(gateway, pki, inbox) -> None:  # type: ignore[no-untyped-def]
+    gw = gateway(**DEV_URLS)
+    trader(gw, pki, "trader-steppe")  # its certificate registered by the operators
+    endpoint = inbox()
+    signer = ["--key", str(pki.key_path("trader-steppe")), "--cert",
+              str(pki.cert_path("trader-steppe")), "--url", gw.url]  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["notify-url", "set", STEPPE, endpoint.url, "--event", "case.refused",
+               "--event", "decision", *signer],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["events"] == ["decision", "case.refused"]
+    wrong = CliRunner().invoke(
+        main, ["notify-url", "set", STEPPE, endpoint.url, "--event", "case.exploded", *signer]
+    )
+    assert wrong.exit_code == 2 and "case.exploded" in wrong.output
 
 
 # --- the checkpoint's exit ------------------------------------------------------------------------
