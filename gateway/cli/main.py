@@ -384,7 +384,7 @@ def audit_consistency(
         except UnreadableBundle as exc:
             raise click.ClickException(f"{path} holds no tree head ({exc}).") from exc
     if proof is not None:
-        hashes = _read_json(proof)["proof"]
+        hashes = _proof_hashes(_read_json(proof), str(proof))
     elif url:
         response = requests.get(
             f"{url}/api/v1/audit/proofs/consistency",
@@ -394,13 +394,28 @@ def audit_consistency(
         )
         if response.status_code != 200:
             raise click.ClickException(f"the gateway gave no proof: {response.text[:300]}")
-        hashes = response.json()["proof"]
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise click.ClickException(f"the gateway's proof is not JSON: {exc}") from exc
+        hashes = _proof_hashes(answer, url)
     else:
         raise click.ClickException("give --proof FILE or --url of the gateway")
-    checks = verify_tree_heads(
-        heads[0], heads[1], [bytes.fromhex(h) for h in hashes], load_certificates(gateway_cert)[0]
-    )
+    checks = verify_tree_heads(heads[0], heads[1], hashes, load_certificates(gateway_cert)[0])
     _report(checks, quiet=False)
+
+
+def _proof_hashes(document: Any, where: str) -> list[bytes]:
+    """The hashes of a consistency proof document {"proof": ["<hex>", ...]}."""
+    hashes = document.get("proof") if isinstance(document, dict) else None
+    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+        raise click.ClickException(
+            f'{where} holds no consistency proof: expected {{"proof": ["<hex>", ...]}}.'
+        )
+    try:
+        return [bytes.fromhex(h) for h in hashes]
+    except ValueError as exc:
+        raise click.ClickException(f"{where}: a proof hash is not hexadecimal.") from exc
 
 
 def _read_json(path: Path) -> Any:

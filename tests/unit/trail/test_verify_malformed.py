@@ -313,3 +313,38 @@ def test_the_cli_never_tracebacks_on_a_malformed_bundle(
         )
     else:
         assert "FAIL" in result.output
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [b"{}", b'{"proof": "zz"}', b'{"proof": ["zz"]}', b'{"proof": [1]}', b"[]", b"nope"],
+    ids=["no proof", "proof a string", "hash not hex", "hash a number", "an array", "not JSON"],
+)
+def test_nsw_audit_consistency_says_what_is_wrong_with_a_proof_file(
+    made: Any, pki: DevPki, tmp_path: Path, proof: bytes
+) -> None:
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps(made[0]["tree_head"]))
+    (tmp_path / "proof.json").write_bytes(proof)
+    result = CliRunner().invoke(
+        main,
+        ["audit", "consistency", str(head), str(head), "--gateway-cert",
+         str(pki.cert_path("gateway")), "--proof", str(tmp_path / "proof.json")],
+    )  # fmt: skip
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_nsw_audit_consistency_still_checks_a_good_proof(
+    made: Any, pki: DevPki, tmp_path: Path
+) -> None:
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps(made[0]))  # a bundle holds its tree head
+    (tmp_path / "proof.json").write_text('{"proof": []}')  # the same head: nothing to prove
+    result = CliRunner().invoke(
+        main,
+        ["audit", "consistency", str(head), str(head), "--gateway-cert",
+         str(pki.cert_path("gateway")), "--proof", str(tmp_path / "proof.json")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ok   size 4 -> 4: consistency proof" in result.output
