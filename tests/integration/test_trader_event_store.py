@@ -62,3 +62,22 @@ def test_a_document_request_and_an_inspection_are_owed_as_events(
         }  # fmt: skip
     finally:
         services.close()
+
+
+def test_migration_0018_makes_exactly_the_models(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from gateway.storage.db import make_engine
+    from gateway.storage.migrate import upgrade
+    from gateway.storage.models import Base
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    ours = ("trader_subscriptions", "'notifications'", "events", "payload")
+    assert [d for d in diff if any(name in repr(d) for name in ours)] == []
