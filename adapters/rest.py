@@ -172,9 +172,10 @@ class RestAdapter:
             raise failed(f"malformed answer: {exc}") from exc
 
     def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
-        """An answer that came by callback (its signature verified by the caller)."""
+        """An answer that came by callback (its signature verified by the caller). `answer_bytes`
+        is the callback kept whole (a `wire.exchange` record) or its bare JSON body."""
         try:
-            return self._read(answer_bytes, case_id, b"", answer_bytes)
+            return self._read(exchange.body_of(answer_bytes), case_id, b"", answer_bytes)
         except (ValueError, MalformedAnswer) as exc:
             raise AgencyCallFailed(
                 f"{self.spec.code}: malformed answer: {exc}", answer_bytes=answer_bytes

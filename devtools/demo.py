@@ -3,7 +3,8 @@
 Dev PKI → the stand-in agencies of mappings/agencies.toml and the gateway as real processes on free ports → the sample
 applications signed by their declarants → one decision each → every decision's signature verified →
 a forged application refused → the trail's checkpoint cosigned by two stand-in witnesses, and still
-cosigned by one when the other is stopped. Exits 0 only when every check passes.
+cosigned by one when the other is stopped → on the side, a third witness refusing a forked log and
+the gateway's alarm (devtools/fork_demo.py). Exits 0 only when every check passes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import click
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from devtools import payments_demo
+from devtools import fork_demo, payments_demo
 from devtools.checkpoint_traffic import UNPAID, UNPAID_PLATE, exit_again
 from devtools.processes import NotReady, ProcessGroup, free_port
 from gateway.cli.client import ApiProblem, GatewayClient
@@ -247,6 +248,10 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
 
         step("Audit: the whole log checked from its tiles (what `nsw audit verify-log` does)")
         failures += trail.verify_whole_log(quorum=WITNESS_QUORUM)
+
+        step("Audit, on the side: a witness fed a forked log refuses, and the gateway alarms")
+        failures += fork_demo.run_fork_demo(group, workdir, pki_dir, env, ok, bad)
+        failures += _unalarmed(gateway_url)
     except NotReady as exc:
         failures += 1
         bad(f"{exc} (logs: {workdir / 'logs'})")
@@ -389,6 +394,17 @@ class TrailAuditor:
         for check in report.checks:
             (ok if check.ok else bad)(f"{check.what}: {check.check} — {check.detail}")
         return 0 if report.ok else 1
+
+
+def _unalarmed(gateway_url: str) -> int:
+    """The demo's own gateway saw nothing of the side scenario's fork: no witness alarm."""
+    ready = requests.get(f"{gateway_url}/readyz", timeout=30).json()
+    alarm = str(ready.get("checks", {}).get("trail_witnesses", ""))
+    if "refuses" in alarm:
+        bad(f"the demo's own gateway is alarmed: {alarm}")
+        return 1
+    ok(f"the demo's own gateway: trail_witnesses {alarm} (the fork was another history)")
+    return 0
 
 
 def _onboard(reader: GatewayClient, env: dict[str, str]) -> None:

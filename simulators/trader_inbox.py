@@ -6,6 +6,9 @@ body is a decision whose XML signature verifies with the gateway's certificate �
 the gateway's certificate from the PKI directory, as a trader would pin it. It keeps the first
 delivery of each Idempotency-Key and answers repeats with 200 without keeping them again.
 
+Progress events (JSON, header NSW-Event-Type) are believed on the request's signature alone — its
+Content-Digest binds the body — and kept apart, in `events`, in the order they came.
+
 Faults for tests: `fail_next` answers that many requests with 503; `status` answers every request
 with that status (e.g. 410, or 302 with a Location to see that redirects are not followed).
 """
@@ -13,6 +16,7 @@ with that status (e.g. 410, or 302 with a Location to see that redirects are not
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +54,20 @@ class Received:
 
 
 @dataclass
+class ReceivedEvent:
+    idempotency_key: str
+    type: str
+    document: dict[str, Any]
+
+    @property
+    def application_id(self) -> str:
+        return str(self.document.get("applicationId", ""))
+
+
+@dataclass
 class InboxState:
     received: list[Received] = field(default_factory=list)
+    events: list[ReceivedEvent] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # why each refused request was refused
     attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,6 +90,8 @@ def create_app(options: InboxOptions, state: InboxState) -> Flask:
             return jsonify(title="as configured"), options.status, headers
         body = request.get_data()
         message = Message(dict(request.headers.items()), method=request.method, url=request.url)
+        if request.mimetype == "application/json":
+            return _event(message, body)
         try:
             verify_http(message, body, gateway, COMPONENTS)
             verified: Any = XMLVerifier().verify(body, x509_cert=gateway)
@@ -91,6 +109,26 @@ def create_app(options: InboxOptions, state: InboxState) -> Flask:
             state.received.append(
                 Received(key, application_id, body, hashlib.sha256(body).hexdigest(), outcome)
             )
+        return "", 204
+
+    def _event(message: Message, body: bytes) -> ResponseReturnValue:
+        try:
+            verify_http(message, body, gateway, COMPONENTS)
+            document = json.loads(body)
+        except (BadRequestSignature, ValueError) as exc:
+            with state.lock:
+                state.refused.append(str(exc))
+            return jsonify(title="not signed by the gateway", detail=str(exc)), 401
+        key = request.headers.get("Idempotency-Key", "")
+        kind = request.headers.get("NSW-Event-Type", "")
+        if not isinstance(document, dict) or document.get("type") != kind:
+            with state.lock:
+                state.refused.append(f"the event's type is not {kind!r}")
+            return jsonify(title="the event's type is not its header's"), 422
+        with state.lock:
+            if any(e.idempotency_key == key for e in state.events):
+                return jsonify(status="already received"), 200
+            state.events.append(ReceivedEvent(key, kind, document))
         return "", 204
 
     @app.get("/received")
@@ -128,6 +166,11 @@ class RunningInbox(ServingThread):
 
     def of(self, application_id: str) -> list[Received]:
         return [r for r in self.received if r.application_id == application_id]
+
+    def events_of(self, application_id: str) -> list[ReceivedEvent]:
+        """The progress events received for `application_id`, in the order they came."""
+        with self.state.lock:
+            return [e for e in self.state.events if e.application_id == application_id]
 
 
 class _QuietHandler(WSGIRequestHandler):

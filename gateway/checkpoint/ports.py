@@ -155,6 +155,11 @@ class CheckpointUnit(Protocol):
         """Store a message byte-exact and append it to the trail, with the rest of this unit."""
         ...
 
+    def tell_exit(self, application_ids: Sequence[str], detail: dict[str, object]) -> None:
+        """Owe each application's trader the `checkpoint.exit` progress event (if it chose it),
+        with the rest of this unit."""
+        ...
+
 
 class CheckpointUnits(Protocol):
     def unit(self) -> AbstractContextManager[CheckpointUnit]:

@@ -28,7 +28,7 @@ from gateway.checkpoint.ports import CheckpointUnit, CheckpointUnits, LostRace
 from gateway.checkpoint.registry import STAGES, CheckpointRegistry, Device
 from gateway.checkpoint.transit_service import TransitMonitor
 from gateway.checkpoint.views import DeviceEventRecord, GateFinding, StageMark, Visit, new_id
-from gateway.clock import Clock
+from gateway.clock import Clock, iso
 from gateway.trail.messages import Message
 from gateway.trust.xmlsig import SigningIdentity
 
@@ -237,6 +237,8 @@ class CheckpointService:
         u.record(apps[0] if apps else None,
                  Message("barrier-command", "out", f"device:{to}", "application/xml", xml))  # fmt: skip
         visit = replace(visit, state="exited", exited_at=at, exit_kind=kind, cleared_by=officer)
+        u.tell_exit(apps, {"visitId": visit.id, "checkpoint": visit.checkpoint, "plate": visit.plate,
+                           "exitedAt": iso(at), "exitKind": kind})  # fmt: skip
         if visit.notice_id is not None:
             plan = u.visits.notice(visit.notice_id).transit
             if plan and plan.corridor in self.transits.corridors:

@@ -150,10 +150,14 @@ class GatewayClient:
         result: dict[str, Any] = self._check(response).json()
         return result
 
-    def register_notification_url(self, bin_: str, url: str) -> dict[str, Any]:
-        """Have `bin_`'s decisions POSTed, signed by the gateway, to `url`."""
+    def register_notification_url(
+        self, bin_: str, url: str, events: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Have `bin_`'s decisions — or the notification types `events` (gateway.notify.events)
+        — POSTed, signed by the gateway, to `url`."""
+        body: dict[str, Any] = {"url": url} if events is None else {"url": url, "events": events}
         response = self.session.put(
-            self._subscription(bin_), json={"url": url}, auth=self.auth, timeout=self.timeout_s
+            self._subscription(bin_), json=body, auth=self.auth, timeout=self.timeout_s
         )
         result: dict[str, Any] = self._check(response).json()
         return result

@@ -342,12 +342,18 @@ def audit_export(application_id: str, output: Path | None) -> None:
 @click.option("--quiet", is_flag=True, help="Print only failures and the verdict.")
 def audit_verify(bundle: Path, ca: Path, gateway_cert: Path, quiet: bool) -> None:
     """Verify an evidence bundle offline: no database, no network."""
+    from gateway.trail.bundle import UnreadableBundle
     from gateway.trail.verify import verify_bundle
     from gateway.trust.certificates import load_certificates
 
-    checks = verify_bundle(
-        _read_json(bundle), load_certificates(ca), load_certificates(gateway_cert)[0]
-    )
+    document = _read_json(bundle)
+    try:
+        checks = verify_bundle(document, load_certificates(ca), load_certificates(gateway_cert)[0])
+    except UnreadableBundle as exc:
+        raise click.ClickException(
+            f"{bundle} is not an evidence bundle ({exc}): give the file saved by "
+            "`nsw audit export` or the audit API."
+        ) from exc
     _report(checks, quiet)
 
 
@@ -364,16 +370,21 @@ def audit_consistency(
     """Check that the tree head NEW extends the earlier tree head OLD (files: tree head JSON or bundles)."""
     import requests
 
-    from gateway.trail.format import TreeHead
+    from gateway.trail.bundle import UnreadableBundle, read_tree_head
     from gateway.trail.verify import verify_tree_heads
     from gateway.trust.certificates import load_certificates
 
     heads = []
     for path in (old, new):
         doc = _read_json(path)
-        heads.append(TreeHead.from_json(doc.get("tree_head", doc)))
+        try:
+            heads.append(
+                read_tree_head(doc.get("tree_head", doc) if isinstance(doc, dict) else doc)[0]
+            )
+        except UnreadableBundle as exc:
+            raise click.ClickException(f"{path} holds no tree head ({exc}).") from exc
     if proof is not None:
-        hashes = _read_json(proof)["proof"]
+        hashes = _proof_hashes(_read_json(proof), str(proof))
     elif url:
         response = requests.get(
             f"{url}/api/v1/audit/proofs/consistency",
@@ -383,22 +394,40 @@ def audit_consistency(
         )
         if response.status_code != 200:
             raise click.ClickException(f"the gateway gave no proof: {response.text[:300]}")
-        hashes = response.json()["proof"]
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise click.ClickException(f"the gateway's proof is not JSON: {exc}") from exc
+        hashes = _proof_hashes(answer, url)
     else:
         raise click.ClickException("give --proof FILE or --url of the gateway")
-    checks = verify_tree_heads(
-        heads[0], heads[1], [bytes.fromhex(h) for h in hashes], load_certificates(gateway_cert)[0]
-    )
+    checks = verify_tree_heads(heads[0], heads[1], hashes, load_certificates(gateway_cert)[0])
     _report(checks, quiet=False)
 
 
+def _proof_hashes(document: Any, where: str) -> list[bytes]:
+    """The hashes of a consistency proof document {"proof": ["<hex>", ...]}."""
+    hashes = document.get("proof") if isinstance(document, dict) else None
+    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+        raise click.ClickException(
+            f'{where} holds no consistency proof: expected {{"proof": ["<hex>", ...]}}.'
+        )
+    try:
+        return [bytes.fromhex(h) for h in hashes]
+    except ValueError as exc:
+        raise click.ClickException(f"{where}: a proof hash is not hexadecimal.") from exc
+
+
 def _read_json(path: Path) -> Any:
+    # ValueError: not JSON, not UTF-8, or a number of more than 4300 digits (Python's limit);
+    # RecursionError: arrays or objects nested deeper than the parser's stack.
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else "nested too deeply"
         raise click.ClickException(
-            f"{path} is not JSON: give the evidence bundle or tree head file as saved by "
-            "`nsw audit export` or the audit API."
+            f"{path} is not JSON ({str(reason)[:120]}): give the evidence bundle or tree head "
+            "file as saved by `nsw audit export` or the audit API."
         ) from exc
 
 
@@ -424,7 +453,11 @@ def audit_export_tiles(directory: Path) -> None:
 )
 @click.option("--witness-key", "witness_keys", multiple=True, help="A witness's vkey (repeat).")
 @click.option(
-    "--quorum", type=int, default=0, show_default=True, help="Witness cosignatures needed."
+    "--quorum",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Witness cosignatures needed.",
 )
 @click.option("--previous", help="A copy of the log checked before (directory or URL prefix).")
 @click.option("--token", envvar="NSW_AUDIT_TOKEN", help="Audit API bearer token (URL sources).")

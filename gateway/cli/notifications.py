@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from gateway.cli.options import TRADER_CERT, TRADER_KEY, URL, configured_services, trader_client
+from gateway.notify.events import EVENT_TYPES
 
 
 @contextmanager
@@ -31,15 +32,24 @@ def notify_url() -> None:
 @notify_url.command("set")
 @click.argument("bin_", metavar="BIN")
 @click.argument("target")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    type=click.Choice(EVENT_TYPES),
+    help="A notification type to receive (repeat); default: decision only.",
+)
 @URL
 @TRADER_KEY
 @TRADER_CERT
-def notify_url_set(bin_: str, target: str, url: str, key: Path, cert: Path) -> None:
-    """Send BIN's decisions to TARGET (https://...)."""
+def notify_url_set(
+    bin_: str, target: str, events: tuple[str, ...], url: str, key: Path, cert: Path
+) -> None:
+    """Send BIN's decisions (and the progress events chosen with --event) to TARGET (https://...)."""
     with _problems():
-        click.echo(
-            json.dumps(trader_client(url, key, cert).register_notification_url(bin_, target))
-        )
+        client = trader_client(url, key, cert)
+        chosen = list(events) if events else None
+        click.echo(json.dumps(client.register_notification_url(bin_, target, events=chosen)))
 
 
 @notify_url.command("show")

@@ -126,14 +126,15 @@ class Subscription:
     url: str
     registered_at: str  # RFC 3339 UTC
     registered_by: str  # the registering certificate's SHA-256 fingerprint
+    events: tuple[str, ...] = ("decision",)  # the event types chosen (gateway.notify.events)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "events": list(self.events)}
 
 
 @dataclass(frozen=True)
 class NotificationStatus:
-    """One decision notification owed to a trader, and how it went."""
+    """One notification owed to a trader (a decision or a progress event), and how it went."""
 
     id: int
     application_id: str
@@ -146,6 +147,7 @@ class NotificationStatus:
     last_error: str | None
     created_at: str | None
     done_at: str | None
+    kind: str = "decision"  # or a progress event's type (gateway.notify.events)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

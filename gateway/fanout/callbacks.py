@@ -12,8 +12,9 @@ agency's pinned certificate and hands the verified answer here. `CallbackService
    - the case is granted or refused with a different answer: `LateAnswer`, nothing written;
    - otherwise (queued, pending, escalated, or held for inspection and now decided): recorded;
 4. records it in the same transaction (`CallbackCases.answer_case`, gateway/fanout/ports.py): the
-   raw callback bytes as a message of kind "callback", the case fields, any open delivery closed,
-   the decision composed.
+   callback as the web layer kept it (`raw`: a REST callback whole as a `wire.exchange` record, a
+   SOAP callback as its signed envelope) as a message of kind "callback", the case fields, any open
+   delivery closed, the decision composed.
 
 Out of order: a callback may overtake the synchronous answer (the case is still queued, its
 delivery in flight). It is accepted and settles the case; the dispatcher then finds the case

@@ -1,9 +1,12 @@
-"""Tell the trader: each decision is POSTed, signed, to the URL the trader registered.
+"""Tell the trader: each decision — and each progress event the trader chose
+(gateway/notify/events.py) — is POSTed, signed, to the URL the trader registered.
 
 The request body is the signed decision, byte for byte (its XML signature is the gateway's word);
 the request itself carries the gateway's RFC 9421 signature in the same profile as requests to
 agencies ("@method" "@target-uri" "content-type" "content-digest", plus "idempotency-key"), so the
-trader can check both the sender and that nothing was changed on the way. Delivery is
+trader can check both the sender and that nothing was changed on the way. A progress event is a
+JSON document (`application/json`, header `NSW-Event-Type`), signed the same way on the wire; it is
+delivered by the same rows, retries and fencing as a decision, with its own Idempotency-Key. Delivery is
 at-least-once: every attempt of one notification carries the same Idempotency-Key, and the trader
 keeps the first. A 2xx answer is delivery; 410 Gone stops at once; anything else is retried with
 the dispatcher's jittered backoff until `max_attempts`, then the notification is *failed* — kept,
@@ -223,9 +226,10 @@ class Notifier:
             claim.url,
             data=claim.decision,
             headers={
-                "Content-Type": "application/xml",
+                "Content-Type": "application/json" if claim.is_event else "application/xml",
                 "Idempotency-Key": claim.idempotency_key,
                 "NSW-Application-Id": claim.application_id,
+                "NSW-Event-Type": claim.kind,
             },
         ).prepare()
         sign(

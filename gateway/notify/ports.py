@@ -20,11 +20,19 @@ class NotificationClaim:
     worker: str = ""  # the lease holder and the row's lease generation at the claim (fencing)
     generation: int = 0
     lease_until: dt.datetime | None = None
+    # "decision" (`decision` is the signed decision's XML), or a progress event's type
+    # (gateway.notify.events; `decision` is then the event's JSON body).
+    kind: str = "decision"
+
+    @property
+    def is_event(self) -> bool:
+        return self.kind != "decision"
 
     @property
     def idempotency_key(self) -> str:
-        """The same on every attempt of one delivery: the trader keeps the first, ignores repeats."""
-        return f"nsw-notification-{self.id}"
+        """The same on every attempt of one delivery: the trader keeps the first, ignores repeats.
+        Each notification has its own, a decision's and each event's alike."""
+        return f"nsw-{'event' if self.is_event else 'notification'}-{self.id}"
 
 
 class Deliveries(Protocol):

@@ -14,6 +14,7 @@ from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError, NotFound, NotYourApplication
 from gateway.i18n import Text
 from gateway.i18n.web import gettext
+from gateway.notify.events import DEFAULT_EVENTS
 from gateway.portal.auth import Trader, services, trader
 from gateway.portal.blueprint import bp
 from gateway.trail.messages import Message
@@ -74,8 +75,14 @@ def register_notification_url() -> WerkzeugResponse | tuple[str, int]:
             flash(gettext("The notification URL of %(bin)s was removed.", bin=bin_), "ok")
         else:
             url = services().url_policy().check(request.form.get("url", "").strip())
+            # A new URL keeps the event types chosen through the API (the page has no choice).
+            before = services().notifications.subscription(bin_)
             services().notifications.subscribe(
-                bin_, url, fingerprint=who.fingerprint, message=_record(who, bin_, "register", url)
+                bin_,
+                url,
+                fingerprint=who.fingerprint,
+                message=_record(who, bin_, "register", url),
+                events=before.events if before else DEFAULT_EVENTS,
             )
             flash(gettext("Decisions of %(bin)s are now sent to %(url)s.", bin=bin_, url=url), "ok")
     except GatewayError as exc:

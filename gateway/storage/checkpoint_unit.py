@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.checkpoint.exit_permit import AppDecision, CaseView
 from gateway.checkpoint.views import DeviceEventRecord, SeenEvent, TrackPoint, Transit, Visit
 from gateway.decision.rules import CaseState
+from gateway.notify.events import CHECKPOINT_EXIT
 from gateway.storage.checkpoint_rows import (
     new_transit_row,
     new_visit_row,
@@ -36,6 +37,7 @@ from gateway.storage.models import (
     TransitPositionRow,
     TransitRow,
 )
+from gateway.storage.notifications import enqueue_event
 from gateway.storage.repository import Message, utc
 
 if TYPE_CHECKING:
@@ -248,3 +250,7 @@ class SqlCheckpointUnit:
 
     def record(self, application_id: str | None, message: Message) -> None:
         self.store._add_message(self.s, application_id, message)
+
+    def tell_exit(self, application_ids: Sequence[str], detail: dict[str, object]) -> None:
+        for application_id in application_ids:
+            enqueue_event(self.s, application_id, CHECKPOINT_EXIT, detail, self.store.clock)

@@ -346,11 +346,14 @@ class TraderSubscriptionRow(Base):
     url: Mapped[str] = mapped_column(Text)
     registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     registered_by: Mapped[str] = mapped_column(String(64))  # fingerprint of the signing cert
+    # The event types chosen (gateway.notify.events), a JSON array; NULL: decisions only.
+    events: Mapped[str | None] = mapped_column(Text)
 
 
 class NotificationRow(Base):
-    """One signed decision to deliver to a trader's URL. Written in the transaction that writes
-    the decision; claimed with a lease like an outbox row; kept, with its outcome, once done."""
+    """One signed decision — or progress event (`kind`, migration 0018) — to deliver to a
+    trader's URL. Written in the transaction that writes the decision (or the change the event
+    tells); claimed with a lease like an outbox row; kept, with its outcome, once done."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -375,6 +378,9 @@ class NotificationRow(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_status: Mapped[int | None] = mapped_column(Integer)  # the trader's HTTP status
     last_error: Mapped[str | None] = mapped_column(Text)
+    # "decision", or an event type; an event's JSON body is `payload` (decision_sha256 its hash).
+    kind: Mapped[str] = mapped_column(String(32), default="decision", server_default="decision")
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class AgencyBreakerRow(Base):

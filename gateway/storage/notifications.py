@@ -1,7 +1,9 @@
 """Trader notifications in the store: the URL each trader registered, and the deliveries to make.
 
 A delivery row is written by `enqueue_decision` inside the transaction that writes a decision, so a
-decision is never made without its notification being owed. Rows are claimed with a lease exactly
+decision is never made without its notification being owed; likewise `enqueue_event` for a progress
+event (gateway/notify/events.py), in the transaction of the change it tells, when the trader chose
+that event's type. Rows are claimed with a lease exactly
 like outbox rows (FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite); a delivered or
 finally failed row is kept with its outcome, for the trader's status and for operators.
 """
@@ -18,10 +20,12 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock, iso
 from gateway.domain.views import NotificationStatus, Subscription
 from gateway.fanout.wakeup import NOTIFICATIONS
+from gateway.notify import events as ev
 from gateway.notify.ports import NotificationClaim as NotificationClaim
 from gateway.storage import wake
 from gateway.storage.models import (
     ApplicationRow,
+    CaseRow,
     MessageRow,
     NotificationRow,
     TraderSubscriptionRow,
@@ -35,7 +39,7 @@ def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) 
     """Inside the decision's transaction: owe the declarant a notification, if it registered a
     URL. A re-composed decision (a held case settled later) is owed again."""
     subscription = s.get(TraderSubscriptionRow, app.declarant_bin)
-    if subscription is None:
+    if subscription is None or ev.DECISION not in ev.chosen(subscription.events):
         return
     now = clock()
     s.add(
@@ -54,23 +58,94 @@ def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) 
     wake.owe(s, NOTIFICATIONS)
 
 
+def enqueue_event(
+    s: Session, application_id: str, event_type: str, detail: dict[str, Any], clock: Clock
+) -> None:
+    """Inside the transaction of the change it tells: owe the declarant the progress event
+    `event_type` (with `detail`), if it registered a URL and chose that type."""
+    app = s.get(ApplicationRow, application_id)
+    if app is None:
+        return
+    subscription = s.get(TraderSubscriptionRow, app.declarant_bin)
+    if subscription is None or event_type not in ev.chosen(subscription.events):
+        return
+    now = clock()
+    body = ev.event_document(event_type, app.id, app.trader_reference, iso(now), detail)
+    s.add(
+        NotificationRow(
+            application_id=app.id,
+            bin=app.declarant_bin,
+            url=subscription.url,
+            verdict=str(detail.get("state") or "")[:16],
+            decision_sha256=sha256_hex(body),
+            kind=event_type,
+            payload=body,
+            state=PENDING,
+            created_at=now,
+            available_at=now,
+            attempts=0,
+        )
+    )
+    wake.owe(s, NOTIFICATIONS)
+
+
+def enqueue_case_events(s: Session, case: CaseRow, clock: Clock) -> None:
+    """A case was just changed (in `s`, not yet committed): the events it raises for the
+    trader — its agency's outcome, a document asked for — told as the case now stands."""
+    extra = _json(case.extra, {})
+    extra = extra if isinstance(extra, dict) else {}
+    fields = {
+        "permit_number": case.permit_number,
+        "valid_until": case.valid_until,
+        "reasons": _json(case.reasons, []),
+        "inspection": case.inspection,
+        "extra": extra,
+        "answer_sha256": case.answer_sha256,
+    }
+    for event_type in ev.case_event_types(case.state, extra):
+        detail = ev.case_detail(case.id, case.agency, case.state, fields)
+        enqueue_event(s, case.application_id, event_type, detail, clock)
+
+
+def _json(value: Any, default: Any) -> Any:
+    """A JSON column's value, whether stored as text or (set this transaction) already decoded."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return default if value is None else value
+
+
 class NotificationStore(Store):
     # --- subscriptions --------------------------------------------------------------------------
 
-    def subscribe(self, bin_: str, url: str, *, fingerprint: str, message: Message) -> None:
-        """Register (or replace) where `bin_`'s decisions go; `message` (the signed request)
-        joins the trail in the same transaction, so the audit shows who pointed them where."""
+    def subscribe(
+        self,
+        bin_: str,
+        url: str,
+        *,
+        fingerprint: str,
+        message: Message,
+        events: tuple[str, ...] = ev.DEFAULT_EVENTS,
+    ) -> None:
+        """Register (or replace) where `bin_`'s decisions — and the progress `events` it chose —
+        go; `message` (the signed request) joins the trail in the same transaction, so the
+        audit shows who pointed them where."""
         now = self.clock()
+        chosen = ev.stored(events)
         with self.transaction() as s:
             row = s.get(TraderSubscriptionRow, bin_)
             if row is None:
                 s.add(
                     TraderSubscriptionRow(
-                        bin=bin_, url=url, registered_at=now, registered_by=fingerprint
+                        bin=bin_, url=url, registered_at=now, registered_by=fingerprint,
+                        events=chosen,
                     )
-                )
+                )  # fmt: skip
             else:
                 row.url, row.registered_at, row.registered_by = url, now, fingerprint
+                row.events = chosen
             self._add_message(s, None, message)
 
     def unsubscribe(self, bin_: str, *, message: Message) -> bool:
@@ -92,6 +167,7 @@ class NotificationStore(Store):
                 url=row.url,
                 registered_at=iso(utc(row.registered_at) or self.clock()),
                 registered_by=row.registered_by,
+                events=ev.chosen(row.events),
             )
 
     # --- deliveries -----------------------------------------------------------------------------
@@ -101,14 +177,17 @@ class NotificationStore(Store):
             return NotificationClaim(
                 row.id, row.application_id, row.bin, row.url, self._decision_bytes(s, row),
                 row.decision_sha256, row.attempts, worker, row.lease_generation,
-                utc(row.lease_until),
+                utc(row.lease_until), row.kind,
             )  # fmt: skip
 
         return self._lease(NotificationRow, worker, lease_s, limit, build)
 
     def _decision_bytes(self, s: Session, row: NotificationRow) -> bytes:
         """The exact decision this notification owes. The application keeps only its newest
-        decision; an older one (superseded meanwhile) is found in the trail by its hash."""
+        decision; an older one (superseded meanwhile) is found in the trail by its hash. An
+        event's body is the row's own."""
+        if row.kind != ev.DECISION:
+            return row.payload or b""
         app = s.get_one(ApplicationRow, row.application_id)
         if app.decision_xml is not None and sha256_hex(app.decision_xml) == row.decision_sha256:
             return app.decision_xml
@@ -225,13 +304,30 @@ def _public(row: NotificationRow) -> NotificationStatus:
         last_error=row.last_error,
         created_at=iso(c) if (c := utc(row.created_at)) else None,
         done_at=iso(d) if (d := utc(row.done_at)) else None,
+        kind=row.kind,
     )
 
 
 def _record_message(claim: NotificationClaim, record: dict[str, Any]) -> Message:
     """The trail entry of a delivery (or of giving up): the signed request's header fields and
     the trader's answer, as JSON. The body sent is the decision itself, byte for byte: it is in
-    the trail already and named here by its SHA-256."""
+    the trail already and named here by its SHA-256. An event's body is in no other entry, so its
+    record ("trader-event", not a notification of the decision) holds it."""
+    if claim.is_event:
+        event = {
+            "notification": claim.id,
+            "url": claim.url,
+            "idempotency_key": claim.idempotency_key,
+            "event_type": claim.kind,
+            "event": claim.decision.decode("utf-8"),
+            "event_sha256": claim.decision_sha256,
+            "attempts": claim.attempts,
+            **record,
+        }
+        return Message(
+            "trader-event", "out", f"trader:{claim.bin}", "application/json",
+            json.dumps(event, sort_keys=True).encode(),
+        )  # fmt: skip
     body = json.dumps(
         {
             "notification": claim.id,

@@ -22,7 +22,7 @@ from gateway.fanout.ports import CaseUpdate, CaseView, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
-from gateway.storage.notifications import enqueue_decision
+from gateway.storage.notifications import enqueue_case_events, enqueue_decision
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
 
 
@@ -126,6 +126,8 @@ class OutboxStore(Store):
             setattr(case, name, encoded)
         for m in messages:
             self._add_message(s, case.application_id, m)
+        # The trader's progress events (the ones it chose), owed in this same transaction.
+        enqueue_case_events(s, case, self.clock)
         s.flush()
         app = s.get_one(ApplicationRow, case.application_id)
         s.refresh(app, ["cases"])

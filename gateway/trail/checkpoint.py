@@ -32,6 +32,7 @@ from gateway.trail.note import (
 COSIGNATURE_V1 = 0x04  # signature type of timestamped Ed25519 cosignatures
 HASH_SIZE = 32
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
+MAX_SIZE = 2**64 - 1
 MAX_TIMESTAMP = 2**63 - 1
 
 
@@ -74,6 +75,10 @@ def parse_checkpoint(text: str) -> Checkpoint:
     origin, size, root, *extensions = lines
     if not _DECIMAL.match(size):
         raise CheckpointError(f"checkpoint size {size[:30]!r} is not a decimal without zeros")
+    # A tree size is a uint64 (what every tlog implementation reads); checked before int(),
+    # which refuses more than 4300 digits with a bare ValueError.
+    if len(size) > 20 or int(size) > MAX_SIZE:
+        raise CheckpointError(f"checkpoint size {size[:30]!r} is larger than 2^64-1")
     digest = b64decode(root, "checkpoint root hash")
     return Checkpoint(origin, int(size), digest, tuple(extensions))
 

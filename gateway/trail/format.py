@@ -42,9 +42,16 @@ def entry_bytes(fields: dict[str, Any]) -> bytes:
 
 
 def read_entry(entry: bytes) -> dict[str, Any]:
+    """The fields of a trail entry; ValueError for anything that is not one (the entry may come
+    from outside: a bundle, a tile)."""
     if not entry.startswith(ENTRY_PREFIX):
         raise ValueError("not a trail entry (wrong prefix)")
-    fields: dict[str, Any] = json.loads(entry[len(ENTRY_PREFIX) :])
+    try:
+        fields = json.loads(entry[len(ENTRY_PREFIX) :])
+    except RecursionError as exc:  # JSON nested deeper than the parser's stack
+        raise ValueError("not a trail entry (nested too deeply)") from exc
+    if not isinstance(fields, dict):
+        raise ValueError("not a trail entry (its fields are not a JSON object)")
     return fields
 
 

@@ -11,11 +11,14 @@ signature and Content-Digest — an answer also against the request it answers �
 its WS-Security signature (an answer with the SignatureConfirmation of the request). The time
 judged is the time the gateway received the message. What cannot be checked — a body kept without
 its signature fields, a missing certificate — is reported as not checked, never as ok.
+
+The bundle comes from outside: `read_bundle` (gateway/trail/bundle.py) reads it strictly first and
+refuses one of the wrong shape with `UnreadableBundle`, naming the member; an entry whose own
+fields cannot be read is a failed check naming the entry. Nothing in a bundle ends in a traceback.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
@@ -26,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway.errors import GatewayError
+from gateway.trail.bundle import Bundle, BundleEntry, read_bundle, read_time
 from gateway.trail.format import TreeHead, read_entry, tree_head_signature_valid
 from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
 from gateway.trust.certificates import TrustStore
@@ -68,20 +72,23 @@ def _trust_at(
 
 
 def verify_bundle(
-    bundle: dict[str, Any],
+    document: Any,
     anchors: Sequence[x509.Certificate],
     gateway_cert: x509.Certificate,
 ) -> list[Check]:
+    """Every check of the bundle `document` (parsed JSON); raises `UnreadableBundle` when it is
+    not an evidence bundle at all."""
+    # Step 0: the bundle's shape, read strictly (UnreadableBundle names the member at fault).
+    bundle = read_bundle(document)
     checks: list[Check] = []
     try:  # the bundle comes from outside: its certificates go through the one reader
         chain = [
-            certificates.certificate_from_pem(pem.encode())
-            for pem in bundle.get("gateway_chain", [])
+            certificates.certificate_from_pem(pem.encode("utf-8", "replace"))
+            for pem in bundle.gateway_chain
         ]
     except certificates.UnreadableCertificate as exc:
         return [Check(False, "gateway certificate", "can be read", str(exc))]
-    head = TreeHead.from_json(bundle["tree_head"])
-    head_time = dt.datetime.fromisoformat(head.issued_at.replace("Z", "+00:00"))
+    head, head_time = bundle.tree_head, bundle.head_time
 
     # Step 1: the gateway certificate is the one the auditor holds, and it chains to the CA.
     same = bool(chain) and _fingerprint(chain[0]) == _fingerprint(gateway_cert)
@@ -104,7 +111,7 @@ def verify_bundle(
     # Step 3: every entry — body hash, leaf, inclusion in the signed tree, its own signature.
     sha_by_kind: dict[str, list[str]] = {}
     peers = _Peers(_agency_certificates(bundle, checks), gateway_cert, anchors, chain)
-    for item in sorted(bundle.get("entries", []), key=lambda i: int(i["seq"])):
+    for item in sorted(bundle.entries, key=lambda i: i.seq):
         checks.extend(
             _check_entry(
                 item,
@@ -112,7 +119,7 @@ def verify_bundle(
                 anchors,
                 chain,
                 gateway_cert,
-                bundle["application_id"],
+                bundle.application_id,
                 sha_by_kind,
                 peers,
             )
@@ -124,7 +131,7 @@ def verify_bundle(
 
 
 def _check_entry(
-    item: dict[str, Any],
+    item: BundleEntry,
     head: TreeHead,
     anchors: Sequence[x509.Certificate],
     chain: Sequence[x509.Certificate],
@@ -133,31 +140,32 @@ def _check_entry(
     sha_by_kind: dict[str, list[str]],
     peers: _Peers,
 ) -> list[Check]:
-    seq = int(item["seq"])
-    entry = base64.b64decode(item["entry"])
-    body = base64.b64decode(item["body"])
+    seq, entry, body = item.seq, item.entry, item.body
     try:
         fields = read_entry(entry)
+        kind = fields.get("kind")
+        if not isinstance(kind, str):
+            raise ValueError("the entry names no kind")
+        when = read_time(fields.get("time"), "the entry's time")
     except ValueError as exc:
         return [Check(False, f"entry {seq}", "entry format", str(exc))]
-    what = f"entry {seq} {fields.get('kind')} {fields.get('direction')} {fields.get('counterpart')}"
+    what = f"entry {seq} {kind} {fields.get('direction')} {fields.get('counterpart')}"
     checks = [
         Check(fields.get("seq") == seq, what, "sequence number", f"entry says {fields.get('seq')}"),
         Check(fields.get("application_id") == application_id, what, "belongs to the application"),
     ]
     digest = hashlib.sha256(body).hexdigest()
     checks.append(Check(digest == fields.get("sha256"), what, "body SHA-256 matches the entry"))
-    sha_by_kind.setdefault(str(fields.get("kind")), []).append(digest)
+    sha_by_kind.setdefault(kind, []).append(digest)
     try:
-        proof = [bytes.fromhex(p) for p in item["inclusion_proof"]]
-        verify_inclusion(leaf_hash(entry), seq, head.size, proof, head.root)
+        verify_inclusion(leaf_hash(entry), seq, head.size, list(item.inclusion_proof), head.root)
         checks.append(Check(True, what, f"inclusion proof in tree of size {head.size}"))
     except (MerkleProofError, ValueError) as exc:
         checks.append(Check(False, what, f"inclusion proof in tree of size {head.size}", str(exc)))
-    if fields.get("kind") in AGENCY_KINDS:
-        checks.append(peers.check(fields, body, what))
+    if kind in AGENCY_KINDS:
+        checks.append(peers.check(fields, body, what, when))
     else:
-        checks.append(_check_signature(fields, body, what, anchors, chain, gateway_cert))
+        checks.append(_check_signature(fields, body, what, when, anchors, chain, gateway_cert))
     return checks
 
 
@@ -165,6 +173,7 @@ def _check_signature(
     fields: dict[str, Any],
     body: bytes,
     what: str,
+    when: dt.datetime,
     anchors: Sequence[x509.Certificate],
     chain: Sequence[x509.Certificate],
     gateway_cert: x509.Certificate,
@@ -176,7 +185,6 @@ def _check_signature(
             "message signature",
             "the offline verifier re-checks the signatures of applications and decisions only",
         )
-    when = dt.datetime.fromisoformat(str(fields["time"]).replace("Z", "+00:00"))
     try:
         root = parse_xml(body)
         verified = verify_enveloped(root, _trust_at(anchors, chain, when), now=when)
@@ -199,15 +207,13 @@ AGENCY_KINDS = frozenset({"agency-request", "agency-answer", "callback"})
 SKEW = dt.timedelta(minutes=5)
 
 
-def _agency_certificates(
-    bundle: dict[str, Any], checks: list[Check]
-) -> dict[str, x509.Certificate]:
+def _agency_certificates(bundle: Bundle, checks: list[Check]) -> dict[str, x509.Certificate]:
     """The agencies' certificates the bundle carries (code -> certificate), each read by the one
     reader; an unreadable one is a failed check and is left out."""
     found: dict[str, x509.Certificate] = {}
-    for code, pem in sorted((bundle.get("agency_certificates") or {}).items()):
+    for code, pem in sorted(bundle.agency_certificates.items()):
         try:
-            found[str(code)] = certificates.certificate_from_pem(str(pem).encode())
+            found[code] = certificates.certificate_from_pem(pem.encode("utf-8", "replace"))
         except certificates.UnreadableCertificate as exc:
             checks.append(Check(False, f"agency {code} certificate", "can be read", str(exc)))
     return found
@@ -223,9 +229,8 @@ class _Peers:
     chain: Sequence[x509.Certificate]
     requests: dict[str, bytes] = field(default_factory=dict)  # case -> last request sent
 
-    def check(self, fields: dict[str, Any], body: bytes, what: str) -> Check:
+    def check(self, fields: dict[str, Any], body: bytes, what: str, when: dt.datetime) -> Check:
         kind, case = fields.get("kind"), str(fields.get("case_id") or "")
-        when = dt.datetime.fromisoformat(str(fields["time"]).replace("Z", "+00:00"))
         if kind == "agency-request":
             self.requests[case] = body
             return self._verify(body, self.gateway_cert, when, what, None, "the gateway")
@@ -305,12 +310,8 @@ def _verify_http(
     )  # fmt: skip
 
 
-def _check_complete(bundle: dict[str, Any], sha_by_kind: dict[str, list[str]]) -> list[Check]:
-    decisions = [
-        base64.b64decode(e["body"])
-        for e in bundle.get("entries", [])
-        if e.get("kind") == "decision"
-    ]
+def _check_complete(bundle: Bundle, sha_by_kind: dict[str, list[str]]) -> list[Check]:
+    decisions = [e.body for e in bundle.entries if e.kind == "decision"]
     checks = [
         Check(bool(sha_by_kind.get("application")), "bundle", "holds the application as received")
     ]
@@ -328,8 +329,10 @@ def _check_complete(bundle: dict[str, Any], sha_by_kind: dict[str, list[str]]) -
                 "refers to the application in the bundle",
             )
         )
+        # A case is answered synchronously or by callback: either message may be the one cited.
+        answers = sha_by_kind.get("agency-answer", []) + sha_by_kind.get("callback", [])
         for answer_sha in decision.iterfind(f"{DEC}Cases/{DEC}Case/{DEC}AnswerSHA256"):
-            present = answer_sha.text in sha_by_kind.get("agency-answer", [])
+            present = answer_sha.text in answers
             checks.append(
                 Check(
                     present,

@@ -25,6 +25,7 @@ from gateway.errors import (
 from gateway.i18n import Text
 from gateway.intake.receipt import signed_receipt
 from gateway.limits import APPLICATION_ID
+from gateway.notify.events import DEFAULT_EVENTS, EVENT_TYPES, read_events
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
@@ -235,9 +236,25 @@ def register_notification_url(bin_: str) -> Response:
         raise InvalidValue(
             Text('Send {"url": "https://..."}: the field "url" is missing.'), field="url"
         )
+    events: tuple[str, ...] = DEFAULT_EVENTS
+    if isinstance(document, dict) and "events" in document:
+        try:
+            events = read_events(document["events"])
+        except ValueError as exc:
+            raise InvalidValue(
+                Text(
+                    'Send "events" as a list of event types, from: %(types)s.',
+                    types=", ".join(EVENT_TYPES),
+                ),
+                field="events",
+            ) from exc
     url = services().url_policy().check(url)
     services().notifications.subscribe(
-        bin_, url, fingerprint=signer.fingerprint_sha256, message=_request_record(signer, body)
+        bin_,
+        url,
+        fingerprint=signer.fingerprint_sha256,
+        message=_request_record(signer, body),
+        events=events,
     )
     subscription = services().notifications.subscription(bin_)
     return jsonify(subscription.to_json() if subscription else None)

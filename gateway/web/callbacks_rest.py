@@ -3,6 +3,10 @@
 The body is the agency's own answer object (its OpenAPI `Answer`), signed with Content-Digest over
 "@method" "@target-uri" "content-type" "content-digest" by the agency's pinned key. Refusals are
 RFC 9457 problem documents with stable types (gateway/fanout/callback_errors.py).
+
+The trail keeps the callback whole (a `wire.exchange` record: method, target, the signature and
+digest fields, the body), so the offline verifier re-checks its signature with the agency's pinned
+certificate from the trail alone (gateway/trail/verify.py).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.fanout.callback_errors import CallbackSignatureInvalid, InvalidCallback
 from gateway.limits import CASE_ID
 from gateway.web.body import read_body
-from wire import httpsig
+from wire import exchange, httpsig
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Services
@@ -34,9 +38,8 @@ def submit(agency: str) -> Response:
         raise NotFound(f"There is no agency {agency!r}.")
     # Step 2: the signature: that agency's key, over method, URI, type and the body's digest.
     data = read_body()
-    message = httpsig.HttpMessage(
-        httpsig.header_items(request.headers.items()), method=request.method, url=request.url
-    )
+    fields = httpsig.header_items(request.headers.items())
+    message = httpsig.HttpMessage(fields, method=request.method, url=request.url)
     try:
         httpsig.verify(
             message.view(),
@@ -59,6 +62,7 @@ def submit(agency: str) -> Response:
         raise InvalidCallback("The body must be the agency's answer object with a caseId.")
     if not CASE_ID.matches(answer["caseId"]):
         raise InvalidCallback(CASE_ID.sentence("caseId"), field="caseId")
-    # Step 4: the service judges and records it.
-    outcome = service.accept(agency, answer["caseId"], answer, data, "application/json")
+    # Step 4: the service judges and records it, kept whole: what was verified is what is kept.
+    kept = exchange.record(fields, data, method=request.method, target=request.url)
+    outcome = service.accept(agency, answer["caseId"], answer, kept, exchange.MEDIA_TYPE)
     return jsonify({"caseId": outcome.case_id, "result": outcome.result, "state": outcome.state})

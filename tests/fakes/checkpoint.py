@@ -65,6 +65,7 @@ class _State:
     transits: dict[str, Transit] = field(default_factory=dict)
     track: dict[str, list[TrackPoint]] = field(default_factory=dict)
     trail: list[tuple[str | None, Message]] = field(default_factory=list)
+    told: list[tuple[str, str, dict[str, object]]] = field(default_factory=list)  # trader events
 
 
 class _Unit:
@@ -77,6 +78,9 @@ class _Unit:
 
     def record(self, application_id: str | None, message: Message) -> None:
         self._state.trail.append((application_id, message))
+
+    def tell_exit(self, application_ids: Sequence[str], detail: dict[str, object]) -> None:
+        self._state.told.extend((a, "checkpoint.exit", detail) for a in application_ids)
 
 
 class _Visits:
