@@ -12,6 +12,8 @@ import pytest
 
 from gateway.checkpoint.exit_permit import AppDecision, exit_verdict
 from gateway.checkpoint.registry import STAGES
+from gateway.trail.verify import verify_bundle
+from gateway.trust.certificates import load_certificates
 from gateway.trust.xmlparse import parse_xml
 from tests.gateway_fixtures import AGENCY_CODES, RunningGateway
 from tests.lifecycle_documents import amends, withdrawal
@@ -19,6 +21,16 @@ from tests.polling import wait_until
 from tests.trader_requests import identity
 
 DEC = "{urn:kz:nsw:decision:1}"
+
+
+def _evidence_verifies(gw: RunningGateway, pki: Any, application_id: str) -> None:
+    """The application's evidence bundle, amendments and withdrawal included, verifies offline."""
+    checks = verify_bundle(
+        gw.services.auditor.bundle(application_id),
+        load_certificates(pki.directory / "root-ca.pem"),
+        load_certificates(pki.directory / "gateway.pem")[0],
+    )
+    assert [c.line() for c in checks if not c.ok] == []
 
 
 @pytest.fixture
@@ -75,10 +87,11 @@ def test_a_withdrawal_cancels_each_open_case_at_its_standin_and_the_exit_refuses
         findings=[], decisions=[AppDecision(lodged["id"], status["verdict"])],
     )  # fmt: skip
     assert verdict.kind == "directed" and "withdrawn" in verdict.why
+    _evidence_verifies(gw, pki, lodged["id"])
 
 
 def test_an_amendment_reaches_only_the_agencies_it_concerns(
-    gw: RunningGateway, standins: dict[str, Any], signed_sample: Callable[..., bytes]
+    gw: RunningGateway, standins: dict[str, Any], signed_sample: Callable[..., bytes], pki: Any
 ) -> None:
     sample = "overweight-machinery-transit"  # customs, transport, police; held for inspection
     lodged = gw.client.submit(signed_sample(sample))
@@ -117,3 +130,4 @@ def test_an_amendment_reaches_only_the_agencies_it_concerns(
     assert after["customs"]["permit_number"] != before["customs"]["permit_number"]
     assert standins["customs"].cases.get(case_id).superseded == [before["customs"]["permit_number"]]
     assert [v["version"] for v in status["versions"]] == [1, 2]
+    _evidence_verifies(gw, pki, lodged["id"])
