@@ -263,3 +263,19 @@ def test_cancelled_cases_take_no_part_in_the_decision() -> None:
     assert compose([granted, CaseResult("health", CaseState.CANCELLED)]) is not None
     assert compose([granted, CaseResult("health", CaseState.CANCELLING)]) is not None
     assert compose([CaseResult("health", CaseState.CANCELLED)]) is None
+
+
+def test_an_amendment_lodged_as_a_new_application_is_refused(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
+    lodged = _lodge(client, signed_sample)
+    body = signed_sample(
+        APPLES,
+        edit=lambda raw: amends(lodged["id"], lodged["application_sha256"], 1, quantity="1")(
+            raw.replace(b"<TraderReference>", b"<TraderReference>NEW-", 1)
+        ),
+    )
+    response = client.post("/api/v1/applications", data=body, headers=XML)
+    assert response.status_code == 422
+    assert problem_code(response) == "invalid-value"
+    assert f"/api/v1/applications/{lodged['id']}/versions" in response.json["detail"]
