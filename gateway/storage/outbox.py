@@ -290,11 +290,23 @@ class OutboxStore(Store):
                 raise ValueError(
                     f"Case {case_id} is {case.state}; only escalated cases are retried by hand."
                 )
-            case.state = CaseState.QUEUED.value
+            # The same question again: a request, an amendment or a cancellation (issue 19).
+            last = s.scalars(
+                select(OutboxRow).where(OutboxRow.case_id == case_id).order_by(OutboxRow.id.desc())
+            ).first()
+            again = OutboxRow(case_id=case_id, available_at=now, attempts=0)
+            if last is not None:
+                again.operation, again.version, again.reason = (
+                    last.operation,
+                    last.version,
+                    last.reason,
+                )
+            cancelling = again.operation == "cancel"
+            case.state = (CaseState.CANCELLING if cancelling else CaseState.QUEUED).value
             case.attempts = 0
             case.last_error = None
             case.updated_at = now
-            s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
+            s.add(again)
             wake.owe(s, OUTBOX)
             for m in messages:
                 self._add_message(s, case.application_id, m)

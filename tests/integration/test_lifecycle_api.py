@@ -279,3 +279,25 @@ def test_an_amendment_lodged_as_a_new_application_is_refused(
     assert response.status_code == 422
     assert problem_code(response) == "invalid-value"
     assert f"/api/v1/applications/{lodged['id']}/versions" in response.json["detail"]
+
+
+def test_an_escalated_cancellation_retried_by_an_operator_is_a_cancellation_again(
+    app: Flask, client: FlaskClient, signed_sample: Callable[..., bytes], pki: Any
+) -> None:
+    from sqlalchemy import select
+
+    from gateway.storage.models import CaseRow, OutboxRow
+
+    lodged = _lodge(client, signed_sample)
+    assert _withdraw(client, pki, lodged["id"]).status_code == 200
+    store = app.extensions["nsw"].store
+    case_id = f"{lodged['id']}-customs"
+    with store.transaction() as s:  # the cancel delivery failed until its last attempt
+        s.get_one(CaseRow, case_id).state = CaseState.ESCALATED.value
+    store.retry_case(case_id)
+    with store.reading() as s:
+        assert s.get_one(CaseRow, case_id).state == "cancelling"
+        operations = s.scalars(
+            select(OutboxRow.operation).where(OutboxRow.case_id == case_id).order_by(OutboxRow.id)
+        ).all()
+    assert operations == ["request", "cancel", "cancel"]
