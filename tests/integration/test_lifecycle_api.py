@@ -165,7 +165,7 @@ def _amend(client: FlaskClient, signed_sample: Callable[..., bytes], application
 
 
 def test_an_amendment_becomes_version_two_and_an_old_version_is_superseded(
-    client: FlaskClient, signed_sample: Callable[..., bytes], pki: Any
+    app: Flask, client: FlaskClient, signed_sample: Callable[..., bytes], pki: Any
 ) -> None:
     lodged = _lodge(client, signed_sample)
     first = _amend(client, signed_sample, lodged["id"], lodged["application_sha256"], 1,
@@ -180,6 +180,7 @@ def test_an_amendment_becomes_version_two_and_an_old_version_is_superseded(
     assert again.status_code == 409
     assert problem_code(again) == "version-superseded"
     assert again.json["current_version"] == 2
+    assert _kinds(app, lodged["id"]) == ["application", "amendment", "amendment-refused"]
     status = _status(client, pki, lodged["id"])
     assert [v["version"] for v in status["versions"]] == [1, 2]
     assert status["application_sha256"] == status["versions"][1]["sha256"]
