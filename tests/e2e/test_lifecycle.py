@@ -9,9 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from gateway.checkpoint.exit_permit import AppDecision, exit_verdict
 from gateway.checkpoint.registry import STAGES
+from gateway.resources import shipped
 from gateway.trail.verify import verify_bundle
 from gateway.trust.certificates import load_certificates
 from gateway.trust.xmlparse import parse_xml
@@ -21,6 +23,14 @@ from tests.polling import wait_until
 from tests.trader_requests import identity
 
 DEC = "{urn:kz:nsw:decision:1}"
+
+
+def _valid_decision(xml: bytes) -> Any:
+    """The decision, checked against wsdl/application/decision.xsd (Version, Replaces, withdrawn)."""
+    schema = etree.XMLSchema(etree.parse(str(shipped("wsdl") / "application" / "decision.xsd")))
+    decision = parse_xml(xml)
+    schema.assertValid(decision)
+    return decision
 
 
 def _evidence_verifies(gw: RunningGateway, pki: Any, application_id: str) -> None:
@@ -74,7 +84,7 @@ def test_a_withdrawal_cancels_each_open_case_at_its_standin_and_the_exit_refuses
     assert {p["state"] for p in status["permit_history"]} == {"cancelled"}
 
     # The signed withdrawn decision is version 2 and names the one it replaces.
-    decision = parse_xml(gw.client.decision(lodged["id"]) or b"")
+    decision = _valid_decision(gw.client.decision(lodged["id"]) or b"")
     assert decision.findtext(f"{DEC}Outcome") == "withdrawn"
     assert decision.findtext(f"{DEC}Version") == "2"
     replaces = decision.find(f"{DEC}Replaces")
@@ -112,7 +122,7 @@ def test_an_amendment_reaches_only_the_agencies_it_concerns(
         xml = gw.client.decision(lodged["id"])
         return xml if xml is not None and xml != first else None
 
-    second = parse_xml(wait_until(redecided, 60, "the new decision version"))
+    second = _valid_decision(wait_until(redecided, 60, "the new decision version"))
     assert second.findtext(f"{DEC}Version") == "2"
     replaces = second.find(f"{DEC}Replaces")
     assert replaces is not None and replaces.get("sha256") == hashlib.sha256(first).hexdigest()
