@@ -155,12 +155,19 @@ class CaseBook:
             record = self._cases.get(case_id)
             return record is not None and record.cancelled
 
+    def may_amend(self, case_id: str) -> bool:
+        """A live case, or one an earlier amendment took out of this agency's control (reason
+        "amended"), which a later amendment may bring back; never one of a withdrawn application."""
+        with self._lock:
+            record = self._cases.get(case_id)
+            return record is None or not record.cancelled or record.reason == "amended"
+
     def issued(self, case_id: str, permit: str | None, version: int = 1) -> None:
         with self._lock:
             record = self._cases.setdefault(case_id, CaseRecord())
             if record.permit and record.permit != permit:
                 record.superseded.append(record.permit)
-            record.permit = permit
+            record.permit, record.cancelled, record.reason = permit, False, None
             self.log.append(("request" if version == 1 else "amend", case_id, version))
 
     def cancel(self, case_id: str, reason: str) -> str | None:

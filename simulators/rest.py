@@ -211,7 +211,7 @@ def create_rest_app(
             errors = ["Idempotency-Key must be <request.caseId>.v<version>"]
         if errors:
             return problem(422, "Unprocessable Content", errors[0], errors=errors)
-        if book.cancelled(case_id):
+        if not book.may_amend(case_id):
             return problem(409, "Conflict", f"case {case_id} was cancelled; it cannot be amended")
 
         def make() -> bytes:

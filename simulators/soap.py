@@ -219,7 +219,7 @@ def create_soap_app(
             if handler is None:
                 return fault("Client", f"no operation accepts {payload.tag}")
         case_id = payload.findtext(f"{{{ns}}}CaseId") or ""
-        if book.cancelled(case_id):
+        if book.cancelled(case_id) if version == 1 else not book.may_amend(case_id):
             return fault("Client", f"case {case_id} was cancelled")
         key = case_id if version == 1 else f"{case_id}.v{version}"
         assert handler is not None

@@ -179,6 +179,9 @@ class VersionStore(Store):
                 replaces=current_decision(s, app),
             )  # fmt: skip
             xml = sign(subject, before, note)
+            # Payments arriving from now on are refused and owed back (gateway.payments.settlement
+            # reads status "withdrawn"). TODO(issue 19, billing): money already received on the
+            # application's order is not yet listed as a refund owed (`nsw payments refunds`).
             app.status, app.withdrawn_at, app.withdrawal_reason = "withdrawn", self.clock(), reason
             self._decision(s, app, "withdrawn", xml)
             return Withdrawn(app.id, cancelling, sha256_hex(xml))

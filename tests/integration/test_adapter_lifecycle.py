@@ -48,3 +48,17 @@ def test_amend_supersedes_and_cancel_cancels_at_the_standin(
         adapter.send(AgencyRequest(f"case-{code}-2", "app-2", body))
     with pytest.raises(AgencyCallFailed, match="cancelled"):
         adapter.send(AgencyRequest(f"case-{code}", "app-1", body, operation="amend", version=3))
+
+
+@pytest.mark.parametrize("code", ("customs", "health"))
+def test_a_case_cancelled_by_an_amendment_may_come_back_with_a_later_one(
+    agency_server: Any, adapter_for: Any, code: str
+) -> None:
+    agency = agency_server(code)
+    adapter = adapter_for(code, agency.url, 5.0)
+    body = sample("fresh-apples-import")
+    adapter.send(AgencyRequest("case-1", "app-1", body))
+    adapter.send(AgencyRequest("case-1", "app-1", body, operation="cancel", reason="amended"))
+    back = adapter.send(AgencyRequest("case-1", "app-1", body, operation="amend", version=3))
+    assert back.outcome is Outcome.GRANTED
+    assert not agency.cases.get("case-1").cancelled
