@@ -32,6 +32,7 @@ class Outcome(enum.StrEnum):
     REFUSED = "refused"
     INSPECTION = "inspection"
     PENDING = "pending"  # accepted, the agency answers later by callback
+    CANCELLED = "cancelled"  # the agency closed the case on our cancel request (issue 19)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,21 @@ class AgencyRequest:
     application_id: str
     application_xml: bytes  # the signed canonical application, exactly as verified
     callback_url: str | None = None
+    # What to ask (issue 19): "request" (decide the case), "amend" (decide it again for
+    # `version`, the application's new version) or "cancel" (close it; `reason` says why).
+    operation: str = "request"
+    version: int = 1
+    reason: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key the agency answers once for: the case id, for an amendment with `.v<N>`,
+        for a cancellation with `.cancel` (each a new question about the same case)."""
+        if self.operation == "amend":
+            return f"{self.case_id}.v{self.version}"
+        if self.operation == "cancel":
+            return f"{self.case_id}.cancel"
+        return self.case_id
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from adapters.base import (
     AgencyRequest,
     AgencySpec,
     Credentials,
+    Outcome,
 )
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.json_mapping import JsonMapping
@@ -58,19 +59,46 @@ class RestAdapter:
         self._mapping = JsonMapping(spec.mapping_dir / "request.json")
         self._answers = AnswerMapping(spec.mapping_dir / "answer.json")
         self.path = operation_path(spec.contract, self._mapping.operation)
+        # Life after lodging (issue 19): optional in a contract; asking an agency without them
+        # is a refused request (the case goes to an operator).
+        self.cancel_path = _optional_path(spec.contract, "cancelCase")
+        self.amend_path = _optional_path(spec.contract, "amendCase")
+
+    def _request_body(self, request: AgencyRequest) -> tuple[dict[str, Any], str]:
+        if request.operation == "cancel":
+            return {
+                "caseId": request.case_id,
+                "applicationId": request.application_id,
+                "reason": request.reason or "withdrawn",
+            }, self._path_for("cancelCase", self.cancel_path)
+        body = self._mapping.render(
+            parse_untrusted(request.application_xml),
+            {
+                "case_id": request.case_id,
+                "application_id": request.application_id,
+                "callback_url": request.callback_url,
+            },
+        )
+        if request.operation == "amend":
+            return {"version": request.version, "request": body}, self._path_for(
+                "amendCase", self.amend_path
+            )
+        return body, self.path
+
+    def _path_for(self, operation_id: str, path: str | None) -> str:
+        if path is None:
+            raise AgencyCallFailed(
+                f"{self.spec.code}: the agency's contract has no {operation_id} operation",
+                retryable=False,
+            )
+        return path
 
     def send(self, request: AgencyRequest) -> AgencyAnswer:
         """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
-        # Step 1: the agency's request body, from the verified application.
+        # Step 1: the agency's request body, from the verified application (a cancellation
+        # needs only the case), and the contract's operation for what is asked.
         try:
-            body = self._mapping.render(
-                parse_untrusted(request.application_xml),
-                {
-                    "case_id": request.case_id,
-                    "application_id": request.application_id,
-                    "callback_url": request.callback_url,
-                },
-            )
+            body, path = self._request_body(request)
         except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
         if not self.spec.endpoint:
@@ -80,12 +108,12 @@ class RestAdapter:
         prepared = self._session.prepare_request(
             requests.Request(
                 "POST",
-                self.spec.endpoint.rstrip("/") + self.path,
+                self.spec.endpoint.rstrip("/") + path,
                 data=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
                 headers={
                     "Content-Type": "application/json",
                     "Accept": "application/json, application/problem+json",
-                    "Idempotency-Key": request.case_id,
+                    "Idempotency-Key": request.idempotency_key,
                 },
             )
         )
@@ -167,6 +195,8 @@ class RestAdapter:
 
         # Step 6: parse strictly (no NaN or Infinity) and read it with the agency's answer mapping.
         try:
+            if request.operation == "cancel":
+                return _read_cancel(answer_bytes, request.case_id, request_record, answer_record)
             return self._read(answer_bytes, request.case_id, request_record, answer_record)
         except (ValueError, MalformedAnswer) as exc:
             raise failed(f"malformed answer: {exc}") from exc
@@ -204,6 +234,31 @@ def operation_path(contract: Path, operation_id: str) -> str:
         if post.get("operationId") == operation_id:
             return str(path)
     raise ValueError(f"{contract}: no POST operation {operation_id!r}")
+
+
+def _optional_path(contract: Path, operation_id: str) -> str | None:
+    try:
+        return operation_path(contract, operation_id)
+    except ValueError:
+        return None
+
+
+def _read_cancel(
+    body: bytes, case_id: str, request_bytes: bytes, answer_bytes: bytes
+) -> AgencyAnswer:
+    """The CancelAnswer of the agency contracts: the case id asked about, status "cancelled"."""
+    data = json.loads(body, parse_constant=_refuse_constant)
+    if not isinstance(data, dict) or data.get("status") != "cancelled":
+        raise MalformedAnswer("the answer to a cancellation is not status cancelled")
+    if data.get("caseId") != case_id:
+        raise MalformedAnswer(f"the answer is about case {data.get('caseId')!r}, not {case_id}")
+    permit = data.get("cancelledPermitNumber")
+    return AgencyAnswer(
+        Outcome.CANCELLED,
+        request_bytes,
+        answer_bytes,
+        permit_number=permit if isinstance(permit, str) else None,
+    )
 
 
 def _refuse_constant(name: str) -> Any:

@@ -29,6 +29,7 @@ from adapters.base import (
     AgencyRequest,
     AgencySpec,
     Credentials,
+    Outcome,
 )
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.xslt_mapping import XsltMapping
@@ -104,20 +105,17 @@ class SoapAdapter:
                 self._operations[str(op.input.body.qname)] = _Operation(
                     op_name, str(binding_name), op.soapaction or "", str(op.output.body.qname)
                 )
-        self._answer_tags = {op.answer_tag for op in self._operations.values()}
+        # Callbacks carry decisions only, never a cancellation's acknowledgement.
+        self._answer_tags = {
+            op.answer_tag for op in self._operations.values() if op.name != "CancelCase"
+        }
 
     def send(self, request: AgencyRequest) -> AgencyAnswer:
         """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
-        # Step 1: the agency's request element, from the verified application, valid per its XSD.
+        # Step 1: the agency's request element, from the verified application, valid per its XSD
+        # (a cancellation names only the case; an amendment wraps the usual request).
         try:
-            body = self._mapping.render(
-                parse_untrusted(request.application_xml),
-                {
-                    "case-id": request.case_id,
-                    "application-id": request.application_id,
-                    "callback-url": request.callback_url or "",
-                },
-            )
+            body = self._request_element(request)
             if errors := self._schema.errors(body):
                 raise MappingFailed("the mapped request breaks the agency schema: " + errors[0])
         except (XmlRefused, MappingFailed) as exc:
@@ -213,9 +211,53 @@ class SoapAdapter:
         if len(payload) != 1 or payload[0].tag != operation.answer_tag:
             raise failed(f"the answer body is not one {operation.answer_tag}")
         try:
+            if request.operation == "cancel":
+                if errors := self._schema.errors(_as_document(payload[0])):
+                    raise MalformedAnswer("the answer breaks the agency schema: " + errors[0])
+                return _read_cancel(payload[0], request.case_id, request_bytes, answer_bytes)
             return self._read(payload[0], request.case_id, request_bytes, answer_bytes)
         except MalformedAnswer as exc:
             raise failed(str(exc)) from exc
+
+    def _request_element(self, request: AgencyRequest) -> etree._Element:
+        if request.operation == "cancel":
+            tag = self._input_of("CancelCase")
+            ns = etree.QName(tag).namespace
+            element = etree.Element(tag, nsmap={None: ns})
+            for name, value in (
+                ("CaseId", request.case_id),
+                ("ApplicationId", request.application_id),
+                ("Reason", request.reason or "withdrawn"),
+            ):
+                etree.SubElement(element, f"{{{ns}}}{name}").text = value
+            return element
+        body = self._mapping.render(
+            parse_untrusted(request.application_xml),
+            {
+                "case-id": request.case_id,
+                "application-id": request.application_id,
+                "callback-url": request.callback_url or "",
+            },
+        )
+        if request.operation != "amend":
+            return body
+        tag = self._input_of("AmendCase")
+        ns = etree.QName(tag).namespace
+        wrapper = etree.Element(tag, nsmap={None: ns})
+        etree.SubElement(wrapper, f"{{{ns}}}Version").text = str(request.version)
+        wrapper.append(body)
+        return wrapper
+
+    def _input_of(self, operation_name: str) -> str:
+        """The request element of the WSDL operation `operation_name` (issue 19's CancelCase and
+        AmendCase); a contract without it makes the request one the agency cannot take."""
+        for tag, op in self._operations.items():
+            if op.name == operation_name:
+                return tag
+        raise AgencyCallFailed(
+            f"{self.spec.code}: the agency's contract has no {operation_name} operation",
+            retryable=False,
+        )
 
     def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
         """An answer element that came by callback (its envelope verified by the caller)."""
@@ -240,6 +282,20 @@ class SoapAdapter:
             )
         except MalformedAnswer as exc:
             raise MalformedAnswer(f"malformed answer: {exc}") from exc
+
+
+def _read_cancel(
+    payload: etree._Element, case_id: str, request_bytes: bytes, answer_bytes: bytes
+) -> AgencyAnswer:
+    """CancelCaseResponse: the case asked about, Status cancelled, the permit it cancelled."""
+    ns = etree.QName(payload).namespace
+    if (payload.findtext(f"{{{ns}}}Status") or "").strip() != "cancelled":
+        raise MalformedAnswer("the answer to a cancellation is not Status cancelled")
+    answered = (payload.findtext(f"{{{ns}}}CaseId") or "").strip()
+    if answered != case_id:
+        raise MalformedAnswer(f"the answer is about case {answered!r}, not {case_id}")
+    permit = (payload.findtext(f"{{{ns}}}CancelledPermitNumber") or "").strip() or None
+    return AgencyAnswer(Outcome.CANCELLED, request_bytes, answer_bytes, permit_number=permit)
 
 
 def _as_document(element: etree._Element) -> etree._Element:

@@ -220,6 +220,11 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         left = payments_demo.show_order(readers[APPLES], unpaid, click.echo)
         ok(f"{unpaid}: granted, {left['outstanding']['minor'] / 100:,.2f} KZT outstanding")
 
+        step("Life after lodging: one amendment, one withdrawal (signed by the declarants)")
+        from devtools.lifecycle_demo import run_lifecycle_demo
+
+        failures += run_lifecycle_demo(samples, readers, click.echo, ok, bad)
+
         step("Audit: evidence bundles verified offline (CA and gateway certificate only)")
         for application_id in submitted.values():
             failures += _verify_evidence(gateway_url, audit_token, application_id, pki_dir, workdir)

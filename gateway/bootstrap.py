@@ -24,6 +24,8 @@ from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, 
 from gateway.fanout.routing import load_rules
 from gateway.fanout.wakeup import TRAIL
 from gateway.intake.service import Intake, load_schema
+from gateway.lifecycle.service import Lifecycle
+from gateway.lifecycle.wiring import build_lifecycle
 from gateway.notify.delivery import Notifier, UrlPolicy
 from gateway.observability.timings import AgencyTimings, timed
 from gateway.omc.ports import OmcPorts
@@ -72,9 +74,14 @@ class Services:
     breakers: Breakers = field(init=False)
     timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency
     omc: OmcPorts = field(init=False)  # what the OMC reads and writes
+    lifecycle: Lifecycle = field(init=False)  # amendment and withdrawal (issue 19)
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
+        self.lifecycle = build_lifecycle(
+            self.config, self.store.engine, self.clock, trust=self.trust,
+            identity=self.identity, representatives=self.representatives, agencies=self.specs,
+        )  # fmt: skip
         self.omc = build_omc_ports(self.store)
         # Shared through the database: every web and worker process moves the same breakers. A
         # probe is held as long as a claimed delivery (a killed prober's claim comes back then too).

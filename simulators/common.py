@@ -125,6 +125,62 @@ class FirstSent(Generic[T]):
             return self._sent.setdefault(key, answer)
 
 
+@dataclass
+class CaseRecord:
+    """What a stand-in remembers of one case (issue 19): its permit now, the permits an
+    amendment superseded, and whether the case was cancelled (and the permit with it)."""
+
+    permit: str | None = None
+    superseded: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    cancelled_permit: str | None = None
+    reason: str | None = None
+
+
+class CaseBook:
+    """The cases a stand-in has seen, and every request it honoured, in order (`log`: (operation,
+    case id, version)); thread-safe. A cancelled case takes no further request or amendment."""
+
+    def __init__(self) -> None:
+        self._cases: dict[str, CaseRecord] = {}
+        self.log: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+
+    def get(self, case_id: str) -> CaseRecord:
+        with self._lock:
+            return self._cases.setdefault(case_id, CaseRecord())
+
+    def cancelled(self, case_id: str) -> bool:
+        with self._lock:
+            record = self._cases.get(case_id)
+            return record is not None and record.cancelled
+
+    def may_amend(self, case_id: str) -> bool:
+        """A live case, or one an earlier amendment took out of this agency's control (reason
+        "amended"), which a later amendment may bring back; never one of a withdrawn application."""
+        with self._lock:
+            record = self._cases.get(case_id)
+            return record is None or not record.cancelled or record.reason == "amended"
+
+    def issued(self, case_id: str, permit: str | None, version: int = 1) -> None:
+        with self._lock:
+            record = self._cases.setdefault(case_id, CaseRecord())
+            if record.permit and record.permit != permit:
+                record.superseded.append(record.permit)
+            record.permit, record.cancelled, record.reason = permit, False, None
+            self.log.append(("request" if version == 1 else "amend", case_id, version))
+
+    def cancel(self, case_id: str, reason: str) -> str | None:
+        """Cancel the case and its permit; the permit cancelled (None: none was issued)."""
+        with self._lock:
+            record = self._cases.setdefault(case_id, CaseRecord())
+            if not record.cancelled:
+                record.cancelled, record.reason = True, reason
+                record.cancelled_permit, record.permit = record.permit, None
+                self.log.append(("cancel", case_id, 0))
+            return record.cancelled_permit
+
+
 class Numbers:
     """Readable, unique (per running simulator) numbers like KZ-CUS-20261125-000123."""
 

@@ -103,6 +103,7 @@ def create_app(options: SimulatorOptions | None = None) -> Flask:
         WSDL,
         {f"{{{NS}}}RegisterDeclarationRequest": register},
         options or SimulatorOptions(),
+        permit_of=lambda answer: text(answer, "ReleaseNumber") or None,
     )
 
 

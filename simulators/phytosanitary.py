@@ -75,8 +75,14 @@ def create_app(options: SimulatorOptions | None = None, hub_dir: Path = HUB_DIR)
 
     return create_soap_app(
         "phytosanitary", WSDL, {f"{{{P}}}CheckConsignmentRequest": check},
-        options or SimulatorOptions(),
+        options or SimulatorOptions(), permit_of=_permit_of,
     )  # fmt: skip
+
+
+def _permit_of(answer: etree._Element) -> str | None:
+    """The permit's number: the ID of the SPS certificate the answer carries (issue 19)."""
+    found = answer.find(f"{{{P}}}Permit/{{{RSM}}}SPSCertificate/{{{RSM}}}SPSExchangedDocument")
+    return None if found is None else (found.findtext(f"{{{RAM}}}ID") or "").strip() or None
 
 
 def _declared(request: etree._Element) -> etree._Element:

@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from simulators.callbacks import CallbackSender, Delivery, post
 from simulators.common import (
+    CaseBook,
     Decision,
     FaultInjector,
     FirstSent,
@@ -128,8 +129,11 @@ def create_rest_app(
     def serve_contract() -> Response:
         return Response(contract.read_bytes(), content_type="application/json")
 
-    @app.post(path)
-    def call() -> Response:
+    book = CaseBook()
+    app.extensions["cases"] = book
+
+    def checked(schema: dict[str, Any]) -> Response | tuple[Message, str, dict[str, Any]]:
+        """Steps 1-4 of every operation: a problem to answer, or (request, key, body)."""
         # Step 1: simulated faults first, as a real outage would.
         injected = faults.fault()
         if injected == "outage":
@@ -154,11 +158,83 @@ def create_rest_app(
         except ValueError:
             return problem(400, "Bad Request", "The body is not JSON.")
         # Step 4: the contract.
-        errors = checker.problems(body, request_schema)
-        if not errors and body.get("caseId") != key:
-            errors = ["$.caseId must equal the Idempotency-Key header"]
+        errors = checker.problems(body, schema)
         if errors:
             return problem(422, "Unprocessable Content", errors[0], errors=errors)
+        return incoming, key, body
+
+    def answered(incoming: Message, content: bytes, status: int = 200) -> Response:
+        outgoing = Message(
+            {"Content-Type": "application/json"}, status_code=status, request=incoming
+        )
+        content = signed(outgoing, content, RESPONSE_COMPONENTS)
+        return Response(content, status=status, headers=outgoing.headers)
+
+    for op_id, suffix in (("cancelCase", "cancel"), ("amendCase", "amend")):
+        found = [
+            (p, item["post"])
+            for p, item in document["paths"].items()
+            if item.get("post", {}).get("operationId") == op_id
+        ]
+        if not found:
+            continue
+        op_path, op = found[0]
+        op_schema = op["requestBody"]["content"]["application/json"]["schema"]
+        app.add_url_rule(
+            op_path,
+            f"{suffix}_case",
+            (lambda s=op_schema, f=suffix: life_after_lodging(s, f)),
+            methods=["POST"],
+        )
+
+    def life_after_lodging(schema: dict[str, Any], operation: str) -> Response:
+        """Issue 19: cancel a case (its permit too), or decide it again for an amended version."""
+        got = checked(schema)
+        if isinstance(got, Response):
+            return got
+        incoming, key, body = got
+        if operation == "cancel":
+            case_id = body["caseId"]
+            if key != f"{case_id}.cancel":
+                return problem(
+                    422, "Unprocessable Content", "Idempotency-Key must be <caseId>.cancel"
+                )
+            permit = book.cancel(case_id, body["reason"])
+            answer: dict[str, Any] = {"caseId": case_id, "status": "cancelled"}
+            if permit:
+                answer["cancelledPermitNumber"] = permit
+            return answered(incoming, json.dumps(answer, separators=(",", ":")).encode())
+        inner, version = body["request"], int(body["version"])
+        case_id = inner.get("caseId", "")
+        errors = checker.problems(inner, request_schema)
+        if not errors and key != f"{case_id}.v{version}":
+            errors = ["Idempotency-Key must be <request.caseId>.v<version>"]
+        if errors:
+            return problem(422, "Unprocessable Content", errors[0], errors=errors)
+        if not book.may_amend(case_id):
+            return problem(409, "Conflict", f"case {case_id} was cancelled; it cannot be amended")
+
+        def make() -> bytes:
+            final = decision_json(case_id, handler(inner))
+            book.issued(case_id, final.get("permitNumber"), version)
+            return json.dumps(final, ensure_ascii=False, separators=(",", ":")).encode()
+
+        content, _replayed = answers.answer(key, make)
+        return answered(incoming, content)
+
+    @app.post(path)
+    def call() -> Response:
+        got = checked(request_schema)
+        if isinstance(got, Response):
+            return got
+        incoming, key, body = got
+        errors = (
+            [] if body.get("caseId") == key else ["$.caseId must equal the Idempotency-Key header"]
+        )
+        if errors:
+            return problem(422, "Unprocessable Content", errors[0], errors=errors)
+        if book.cancelled(key):
+            return problem(409, "Conflict", f"case {key} was cancelled")
         if options.fault == "client-fault":
             detail = f"simulated business fault: {name} refuses case {key}"
             return problem(422, "Unprocessable Content", detail)
@@ -168,6 +244,7 @@ def create_rest_app(
 
         def make() -> bytes:
             final = decision_json(key, handler(body))
+            book.issued(key, final.get("permitNumber"))
             content = json.dumps(final, ensure_ascii=False, separators=(",", ":")).encode()
             if not (options.answer_later and callback_url):
                 return content

@@ -21,7 +21,7 @@ from simulators import (
     veterinary,
 )
 from simulators.callbacks import CallbackSender
-from simulators.common import SimulatorOptions
+from simulators.common import CaseBook, SimulatorOptions
 
 FACTORIES: dict[str, Callable[[SimulatorOptions], Flask]] = {
     "customs": customs.create_app,
@@ -73,6 +73,8 @@ class RunningAgency(ServingThread):
         # Callbacks this agency sent (answer_later): their target, status and answer.
         app: Any = server.app
         self.callbacks: CallbackSender = app.extensions["callbacks"]
+        # The cases it saw, the permits it issued, superseded and cancelled (issue 19).
+        self.cases: CaseBook | None = app.extensions.get("cases")
         super().__init__(server, f"sim-{code}")
 
     def stop(self) -> None:

@@ -32,6 +32,7 @@ from simulators.callbacks import (
     submit_answer,
 )
 from simulators.common import (
+    CaseBook,
     Decision,
     FaultInjector,
     FirstSent,
@@ -110,9 +111,15 @@ class Schema:
 
 
 def create_soap_app(
-    name: str, wsdl: Path, operations: dict[str, Handler], options: SimulatorOptions
+    name: str,
+    wsdl: Path,
+    operations: dict[str, Handler],
+    options: SimulatorOptions,
+    permit_of: Callable[[etree._Element], str | None] = lambda answer: None,
 ) -> Flask:
-    """A Flask app answering `operations` (request element QName -> handler) per `wsdl`."""
+    """A Flask app answering `operations` (request element QName -> handler) per `wsdl`, and,
+    when the contract has them, CancelCase and AmendCase (issue 19) for those cases; `permit_of`
+    reads the permit number out of an answer, so a cancellation names the permit it cancelled."""
     app = Flask(name)
     schema = Schema(wsdl.parent / f"{wsdl.stem}.xsd")
     faults = FaultInjector(options)
@@ -121,6 +128,8 @@ def create_soap_app(
     keys = AgencyKeys.load(name, options.pki_dir)
     sender = CallbackSender()
     app.extensions["callbacks"] = sender
+    book = CaseBook()
+    app.extensions["cases"] = book
 
     def signed(payload: etree._Element, confirm: str | None = None) -> bytes:
         """The envelope, signed by the agency (or spoilt as `options.tamper` says); an answer
@@ -183,14 +192,37 @@ def create_soap_app(
             payload = wsse.verify(root, keys.gateway)[0]
         except wsse.SecurityFault as exc:
             return fault("wsse:FailedCheck", f"security: {exc}")
+        ns = etree.QName(payload).namespace
+        local = etree.QName(payload).localname
         handler = operations.get(payload.tag)
-        if handler is None:
+        if handler is None and local not in ("CancelCaseRequest", "AmendCaseRequest"):
             return fault("Client", f"no operation accepts {payload.tag}")
         # Step 4: the contract: the body must validate against the agency XSD.
         if errors := schema.errors(payload):
             return fault("Client", "the request does not match the schema: " + errors[0])
-        ns = etree.QName(payload).namespace
+        version = 1
+        if local == "CancelCaseRequest":  # issue 19: close the case, cancel its permit
+            case_id = text(payload, "CaseId")
+            cancelled = book.cancel(case_id, text(payload, "Reason"))
+            answer = etree.Element(f"{{{ns}}}CancelCaseResponse", nsmap={None: ns})
+            sub(answer, "CaseId", case_id)
+            sub(answer, "Status", "cancelled")
+            if cancelled:
+                sub(answer, "CancelledPermitNumber", cancelled)
+            return Response(
+                signed(answer, wsse.signature_value(root)), status=200, content_type=XML_TYPE
+            )
+        if local == "AmendCaseRequest":  # issue 19: the usual request, for a new version
+            version = int(text(payload, "Version"))
+            payload = payload[1]
+            handler = operations.get(payload.tag)
+            if handler is None:
+                return fault("Client", f"no operation accepts {payload.tag}")
         case_id = payload.findtext(f"{{{ns}}}CaseId") or ""
+        if book.cancelled(case_id) if version == 1 else not book.may_amend(case_id):
+            return fault("Client", f"case {case_id} was cancelled")
+        key = case_id if version == 1 else f"{case_id}.v{version}"
+        assert handler is not None
         if options.fault == "client-fault":
             return fault("Client", f"simulated business fault: {name} refuses case {case_id}")
         # Step 5: one answer per CaseId, the first one (signed afresh each time).
@@ -200,7 +232,8 @@ def create_soap_app(
             answer = handler(payload)
             if problems := schema.errors(answer):  # our own answer must keep the contract too
                 raise RuntimeError(f"{name} built an invalid answer: {problems[0]}")
-            if not (options.answer_later and callback_url):
+            book.issued(case_id, permit_of(answer), version)
+            if version > 1 or not (options.answer_later and callback_url):
                 return bytes(etree.tostring(answer))
             # Answer later: "pending" now (the first three elements: CaseId, file, Status).
             pending = copy.deepcopy(answer)
@@ -216,7 +249,7 @@ def create_soap_app(
             return bytes(etree.tostring(pending))
 
         try:
-            stored, _replayed = answers.answer(case_id, make)
+            stored, _replayed = answers.answer(key, make)
             answer = etree.fromstring(stored, parser=_parser())
             if options.fault == "off-contract":  # Status (the third element) outside the XSD
                 answer[2].text = "approved"

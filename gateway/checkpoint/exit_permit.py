@@ -83,6 +83,15 @@ def exit_verdict(
             f"Decision not ready for {', '.join(waiting)} (waiting for {', '.join(agencies) or 'an operator'}).",
         )
     for d in decisions:
+        if d.verdict == "withdrawn":  # issue 19: its permits are cancelled; nothing exits on it
+            return ExitVerdict(
+                "directed",
+                f"{d.application_id} was withdrawn by its declarant: its cases and permits are "
+                "cancelled, and the goods may not exit under it.",
+                CUSTOMS_LANE,
+                "customs",
+            )
+    for d in decisions:
         if d.verdict == "refused":
             refusing = [c.agency for c in d.cases if c.state == "refused"]
             return ExitVerdict(

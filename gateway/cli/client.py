@@ -93,6 +93,24 @@ class GatewayClient:
         result: dict[str, Any] = self._check(response).json()
         return result
 
+    def withdraw(self, application_id: str, signed_xml: bytes) -> dict[str, Any]:
+        """Lodge a signed withdrawal (issue 19); the gateway's answer."""
+        return self._post_xml(f"/api/v1/applications/{application_id}/withdrawal", signed_xml)
+
+    def amend(self, application_id: str, signed_xml: bytes) -> dict[str, Any]:
+        """Lodge a signed new version of the application (issue 19); the gateway's answer."""
+        return self._post_xml(f"/api/v1/applications/{application_id}/versions", signed_xml)
+
+    def _post_xml(self, path: str, signed_xml: bytes) -> dict[str, Any]:
+        response = self.session.post(
+            f"{self.base_url}{path}",
+            data=signed_xml,
+            headers={"Content-Type": "application/xml"},
+            timeout=self.timeout_s,
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
     def status(self, application_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._check(self._get(application_id)).json()
         return result

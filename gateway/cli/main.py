@@ -15,6 +15,7 @@ from lxml import etree
 from gateway.cli.applications import applications
 from gateway.cli.errors import FriendlyGroup
 from gateway.cli.identity import representatives, traders
+from gateway.cli.lifecycle import amend, withdraw
 from gateway.cli.notifications import notifications, notify_url
 from gateway.cli.options import (
     TRADER_CERT,
@@ -248,6 +249,8 @@ main.add_command(traders)
 main.add_command(omc)
 main.add_command(notify_url)
 main.add_command(notifications)
+main.add_command(withdraw)
+main.add_command(amend)
 
 
 @main.group()

@@ -37,6 +37,12 @@ def status_lines(status: dict[str, Any]) -> list[str]:
             or ""
         )
         lines.append(f"  {case['agency']:<12} {case['state']:<11} {detail}".rstrip())
+    # Issue 19: every signed version once amended, and the permits that no longer stand.
+    for version in status.get("versions", []):
+        changes = "; ".join(version.get("changes", [])) or "lodged"
+        lines.append(f"  version {version['version']} {version['received_at']}: {changes}")
+    for permit in status.get("permit_history", []):
+        lines.append(f"  permit {permit['permit_number']} ({permit['agency']}) {permit['state']}")
     return lines
 
 
@@ -44,6 +50,8 @@ def stopper(status: dict[str, Any]) -> str | None:
     """Why waiting for the decision is over, or None to go on waiting."""
     if status.get("status") == "decided":
         return None
+    if status.get("status") == "withdrawn":
+        return "the application was withdrawn by its declarant"
     for case in status.get("cases", []):
         if case["state"] == "escalated":
             return (

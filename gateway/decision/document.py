@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lxml import etree
 
 from gateway.clock import iso
-from gateway.decision.ports import Decide, DecisionSubject
+from gateway.decision.ports import Decide, DecisionRef, DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, Decision, Verdict, compose
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
@@ -58,6 +58,7 @@ def render_decision(
     decision: Decision,
     decided_at: dt.datetime,
     payment: PaymentNote | None = None,
+    replaces: DecisionRef | None = None,
 ) -> etree._Element:
     root = etree.Element(f"{{{NS}}}Decision", nsmap={None: NS})
     _sub(root, "ApplicationId", application_id)
@@ -70,7 +71,8 @@ def render_decision(
     cases = _sub(root, "Cases")
     for case in decision.cases:
         node = _sub(cases, "Case", agency=case.agency, outcome=case.state.value)
-        if case.state is CaseState.GRANTED and case.permit_number:
+        # A cancelled case (a withdrawn application) names the permit that was cancelled.
+        if case.state in (CaseState.GRANTED, CaseState.CANCELLED) and case.permit_number:
             permit = _sub(node, "Permit", number=case.permit_number)
             if case.valid_until:
                 permit.set("validUntil", case.valid_until)
@@ -93,6 +95,9 @@ def render_decision(
             currency=payment.currency,
             paidAt=iso(payment.paid_at),
         )
+    if replaces is not None:  # issue 19: a new decision version names the one it replaces
+        _sub(root, "Version", str(replaces.version + 1))
+        _sub(root, "Replaces", version=str(replaces.version), sha256=replaces.sha256)
     return root
 
 
@@ -106,9 +111,11 @@ def signed_decision(
     decision: Decision,
     decided_at: dt.datetime,
     payment: PaymentNote | None = None,
+    replaces: DecisionRef | None = None,
 ) -> bytes:
     """Render and sign; the bytes returned are what is stored, served and put in the trail."""
     element = render_decision(
+        replaces=replaces,
         application_id=application_id,
         declarant_bin=declarant_bin,
         trader_reference=trader_reference,
@@ -140,7 +147,34 @@ def make_decider(identity: SigningIdentity, clock: Callable[[], dt.datetime]) ->
             application_sha256=app.application_sha256,
             decision=decision,
             decided_at=clock(),
+            replaces=app.replaces,
         )
         return decision.verdict.value, xml
 
     return decide
+
+
+def make_withdrawn_signer(
+    identity: SigningIdentity, clock: Callable[[], dt.datetime]
+) -> Callable[[DecisionSubject, list[CaseResult], str], bytes]:
+    """The signed "withdrawn" decision (issue 19): every case cancelled, naming the permit it
+    cancelled, the declarant's reason in the summary, and the decision it replaces."""
+
+    def sign(app: DecisionSubject, cases: list[CaseResult], note: str) -> bytes:
+        cancelled = tuple(
+            replace(c, state=CaseState.CANCELLED, charges=(), inspection=None)
+            for c in cases
+            if not c.state.closed
+        )
+        return signed_decision(
+            identity,
+            application_id=app.application_id,
+            declarant_bin=app.declarant_bin,
+            trader_reference=app.trader_reference,
+            application_sha256=app.application_sha256,
+            decision=Decision(Verdict.WITHDRAWN, cancelled, note=note),
+            decided_at=clock(),
+            replaces=app.replaces,
+        )
+
+    return sign

@@ -24,6 +24,16 @@ class DecisionSubject:
     # When the application was released by a paid order (issue 20): a later re-decision of its
     # cases (an inspection cleared) keeps it released.
     released_at: dt.datetime | None = None
+    # Issue 19: the decision this one replaces (its version and SHA-256), when there was one.
+    replaces: DecisionRef | None = None
+
+
+@dataclass(frozen=True)
+class DecisionRef:
+    """One issued decision version: its number (1 for the first) and the SHA-256 of its bytes."""
+
+    version: int
+    sha256: str
 
 
 # (verdict, signed decision XML) once every case is settled; None while any is open.

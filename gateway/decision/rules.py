@@ -22,10 +22,25 @@ class CaseState(enum.StrEnum):
     REFUSED = "refused"
     INSPECTION = "inspection"
     ESCALATED = "escalated"  # could not be delivered before its deadline; needs a person
+    # Issue 19: the application was withdrawn, or amended out of this agency's control. The case
+    # is cancelling until the agency acknowledged the cancellation, then cancelled; neither
+    # counts in a decision, and no answer about the case is taken any more.
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
 
     @property
     def settled(self) -> bool:
-        return self in (CaseState.GRANTED, CaseState.REFUSED, CaseState.INSPECTION)
+        return self in (
+            CaseState.GRANTED,
+            CaseState.REFUSED,
+            CaseState.INSPECTION,
+            CaseState.CANCELLED,
+        )
+
+    @property
+    def closed(self) -> bool:
+        """Withdrawn from the decision: cancelled, or being cancelled at the agency."""
+        return self in (CaseState.CANCELLING, CaseState.CANCELLED)
 
 
 class Verdict(enum.StrEnum):
@@ -33,6 +48,7 @@ class Verdict(enum.StrEnum):
     RELEASED = "released"
     REFUSED = "refused"
     INSPECTION = "inspection"
+    WITHDRAWN = "withdrawn"  # by the declarant (issue 19): nothing may exit under it
 
 
 @dataclass(frozen=True)
@@ -54,10 +70,18 @@ class CaseResult:
 class Decision:
     verdict: Verdict
     cases: tuple[CaseResult, ...]
+    note: str = ""  # why, for a withdrawn decision: the reason the declarant gave
 
     @property
     def summary(self) -> str:
         """One line a person reads at a glance."""
+        if self.verdict is Verdict.WITHDRAWN:
+            cancelled = ", ".join(
+                f"{c.agency} {c.permit_number}" for c in self.cases if c.permit_number
+            )
+            return f"WITHDRAWN — {self.note}" + (
+                f"; permits cancelled: {cancelled}" if cancelled else ""
+            )
         if self.verdict is Verdict.REFUSED:
             why = "; ".join(
                 f"{c.agency}: {text} [{code}]"
@@ -94,7 +118,9 @@ class Decision:
 
 
 def compose(cases: Sequence[CaseResult]) -> Decision | None:
-    """The decision for these cases, or None while any case is unsettled."""
+    """The decision for these cases, or None while any case is unsettled. Cancelled cases (an
+    agency an amendment no longer routes to) take no part."""
+    cases = [c for c in cases if not c.state.closed]
     if not cases or not all(c.state.settled for c in cases):
         return None
     states = {c.state for c in cases}

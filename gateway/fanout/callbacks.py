@@ -142,7 +142,7 @@ class CallbackService:
             if state.settled and _same(case, answer):
                 outcome.append(CallbackOutcome(case_id, "duplicate", state.value))
                 return None
-            if state in (CaseState.GRANTED, CaseState.REFUSED):
+            if state in (CaseState.GRANTED, CaseState.REFUSED) or state.closed:
                 raise LateAnswer(
                     f"Case {case_id} is already {state.value}; a different answer is not taken.",
                     case_id=case_id,

@@ -38,6 +38,7 @@ OUTCOME_STATE = {
     Outcome.REFUSED: CaseState.REFUSED,
     Outcome.INSPECTION: CaseState.INSPECTION,
     Outcome.PENDING: CaseState.PENDING,
+    Outcome.CANCELLED: CaseState.CANCELLED,
 }
 
 
@@ -193,7 +194,12 @@ class Dispatcher:
             claim.case_id,
             claim.application_id,
             claim.application_body,
-            callback_url=callback_url(self.public_url, adapter.spec),
+            callback_url=(
+                None if claim.operation == "cancel" else callback_url(self.public_url, adapter.spec)
+            ),
+            operation=claim.operation,
+            version=claim.version,
+            reason=claim.reason,
         )
         try:
             answer = adapter.send(request)
@@ -229,6 +235,12 @@ class Dispatcher:
             _msg("agency-request", "out", counterpart, claim, answer.request_bytes),
             _msg("agency-answer", "in", counterpart, claim, answer.answer_bytes),
         ]
+        if (answer.outcome is Outcome.CANCELLED) != (claim.operation == "cancel"):
+            error = f"the agency answered {answer.outcome.value} to a {claim.operation}"
+            self._failed(claim, error, messages, escalate=True)
+            return
+        if claim.operation == "cancel":  # issue 19: the case keeps its permit, now cancelled
+            fields = {"answer_sha256": fields["answer_sha256"]}
         verdict = self.store.settle(
             claim,
             state=OUTCOME_STATE[answer.outcome],

@@ -29,6 +29,10 @@ class Claim:
     worker: str = ""  # who holds the lease, and the row's lease generation at the claim: the
     generation: int = 0  # fencing token every later write of this claim must match
     lease_until: dt.datetime | None = None
+    # Issue 19: what to ask — "request", "amend" (for the application's `version`) or "cancel".
+    operation: str = "request"
+    version: int = 1
+    reason: str | None = None
 
 
 class Outbox(Protocol):

@@ -14,6 +14,9 @@ LABELS: dict[str, str] = {
     "queued": N_("queued"), "pending": N_("pending"), "granted": N_("granted"),
     "refused": N_("refused"), "inspection": N_("inspection"), "escalated": N_("escalated"),
     "released": N_("released"), "in_progress": N_("in progress"),
+    # issue 19: a withdrawn application, and its cases closed at the agencies
+    "withdrawn": N_("withdrawn"), "cancelling": N_("cancelling"), "cancelled": N_("cancelled"),
+    "superseded": N_("superseded"),
     # breakers, transits, notifications, alerts
     "closed": N_("closed"), "open": N_("open"), "half-open": N_("half-open"),
     "delivered": N_("delivered"), "failed": N_("failed"), "cleared": N_("cleared"),

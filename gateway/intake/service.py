@@ -17,7 +17,7 @@ from lxml import etree
 
 from gateway.clock import Clock
 from gateway.domain.application import read_application
-from gateway.errors import ReferenceConflict, SchemaViolation, SignerNotDeclarant
+from gateway.errors import InvalidValue, ReferenceConflict, SchemaViolation, SignerNotDeclarant
 from gateway.fanout.routing import Rule, route
 from gateway.i18n import Text
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
@@ -87,7 +87,18 @@ class Intake:
         verified = verify_enveloped(root, self.trust, now=now)
         signed = verified.signed
         _validate(self.schema, signed)
-        # Step 4: typed values (BIN check digits, HS codes).
+        # Step 4: typed values (BIN check digits, HS codes). A new version of a lodged
+        # application (issue 19) is lodged at its own address, never as a new application.
+        amends = signed.find("{urn:kz:nsw:application:1}Amends")
+        if amends is not None:
+            raise InvalidValue(
+                Text(
+                    "This document amends application %(id)s: send it to "
+                    "/api/v1/applications/%(id)s/versions (nsw amend), not as a new application.",
+                    id=amends.get("id", ""),
+                ),
+                field="Amends",
+            )
         application = read_application(signed)
         # Step 5: the signer is the declarant, or registered to represent it.
         self._check_signer_may_act(verified.signer, str(application.declarant))

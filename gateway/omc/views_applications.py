@@ -93,7 +93,14 @@ def _detail(application_id: str) -> dict[str, object]:
     messages = queries.application_messages(services().omc.applications, application_id, who)
     # The trader's notifications carry the whole decision: not for one agency's officers.
     notifications = [] if who.agency else services().notifications.for_application(application_id)
-    return {"app": app, "messages": messages, "notifications": notifications}
+    # Issue 19: the signed versions, and the permits an amendment superseded or a withdrawal
+    # cancelled (an agency's officers see their agency's permits only).
+    versions, permits = services().lifecycle.store.history(application_id)
+    permits = [p for p in permits if who.sees_agency(p.agency)]
+    return {
+        "app": app, "messages": messages, "notifications": notifications,
+        "versions": versions, "permits": permits,
+    }  # fmt: skip
 
 
 @bp.get("/applications/<application_id>/decision.xml")

@@ -119,7 +119,9 @@ class SqlCarriedApplications:
             app = self.s.get_one(ApplicationRow, application_id)
             self.s.refresh(app, ["cases"])
             cases = tuple(CaseView(c.agency, c.state, c.inspection) for c in app.cases)
-            out.append(AppDecision(app.id, app.verdict if app.status == "decided" else None, cases))
+            # A withdrawn application's latest decision is "withdrawn" (issue 19).
+            decided = app.status in ("decided", "withdrawn")
+            out.append(AppDecision(app.id, app.verdict if decided else None, cases))
         return out
 
     def decided_at(self, application_ids: Sequence[str]) -> dt.datetime | None:

@@ -48,6 +48,12 @@ class ApplicationRow(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))  # X-Request-Id at intake (logs)
     # Released: granted by every agency and nothing owed (paid, or no charges). Issue 20.
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Issue 19 (migration 0014): the version now (compare-and-set by amendments), and withdrawal.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(32))
+    # The last accepted amendment: its reopened cases' deadline counts from here.
+    amended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     cases: Mapped[list[CaseRow]] = relationship(
         back_populates="application", order_by="CaseRow.position"
@@ -94,6 +100,10 @@ class OutboxRow(Base):
     lease_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Issue 19 (migration 0014): what is asked — request | amend (for `version`) | cancel (`reason`)
+    operation: Mapped[str] = mapped_column(String(16), default="request", server_default="request")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class MessageRow(Base):
@@ -400,3 +410,4 @@ class AgencyBreakerRow(Base):
 
 # The payment tables (issue 20) live beside; importing them here puts them in Base.metadata.
 from gateway.storage import payment_models as _payment_models  # noqa: E402, F401
+from gateway.storage import version_models as _version_models  # noqa: E402, F401

@@ -24,6 +24,7 @@ from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, enqueue_decision
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
+from gateway.storage.versions import current_decision
 
 
 class OutboxStore(Store):
@@ -49,10 +50,11 @@ class OutboxStore(Store):
         def build(s: Session, row: OutboxRow) -> Claim:
             case = s.get_one(CaseRow, row.case_id)
             app = s.get_one(ApplicationRow, case.application_id)
-            received = utc(app.received_at) or self.clock()
+            received = utc(app.amended_at or app.received_at) or self.clock()
             return Claim(
                 row.id, case.id, case.agency, app.id, app.body, row.attempts, received,
                 app.request_id, worker, row.lease_generation, utc(row.lease_until),
+                row.operation, row.version, row.reason,
             )  # fmt: skip
 
         return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)
@@ -130,6 +132,8 @@ class OutboxStore(Store):
         enqueue_case_events(s, case, self.clock)
         s.flush()
         app = s.get_one(ApplicationRow, case.application_id)
+        if state is CaseState.CANCELLED or app.withdrawn_at is not None:
+            return None  # an agency acknowledged a cancellation: nothing to decide (issue 19)
         s.refresh(app, ["cases"])
         subject = DecisionSubject(
             app.id,
@@ -137,6 +141,7 @@ class OutboxStore(Store):
             app.trader_reference,
             app.body_sha256,
             released_at=utc(app.released_at),
+            replaces=current_decision(s, app),
         )
         decided = decide(subject, [case_result(c) for c in app.cases])
         if decided is None:
@@ -253,7 +258,7 @@ class OutboxStore(Store):
             .join(ApplicationRow, ApplicationRow.id == CaseRow.application_id)
             .where(
                 CaseRow.state.in_([CaseState.QUEUED.value, CaseState.PENDING.value]),
-                ApplicationRow.received_at < cutoff,
+                func.coalesce(ApplicationRow.amended_at, ApplicationRow.received_at) < cutoff,
             )
         )
         with self.reading() as s:  # the usual answer, none, without SQLite's write lock
@@ -287,11 +292,23 @@ class OutboxStore(Store):
                 raise ValueError(
                     f"Case {case_id} is {case.state}; only escalated cases are retried by hand."
                 )
-            case.state = CaseState.QUEUED.value
+            # The same question again: a request, an amendment or a cancellation (issue 19).
+            last = s.scalars(
+                select(OutboxRow).where(OutboxRow.case_id == case_id).order_by(OutboxRow.id.desc())
+            ).first()
+            again = OutboxRow(case_id=case_id, available_at=now, attempts=0)
+            if last is not None:
+                again.operation, again.version, again.reason = (
+                    last.operation,
+                    last.version,
+                    last.reason,
+                )
+            cancelling = again.operation == "cancel"
+            case.state = (CaseState.CANCELLING if cancelling else CaseState.QUEUED).value
             case.attempts = 0
             case.last_error = None
             case.updated_at = now
-            s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
+            s.add(again)
             wake.owe(s, OUTBOX)
             for m in messages:
                 self._add_message(s, case.application_id, m)

@@ -16,7 +16,8 @@ entry by its index wherever one is to blame:
    first `old size` leaves (consistency);
 6. each application's closure holds (`CLOSURE_RULES`): the application comes first; every agency
    answer or callback follows that case's request; a decision follows an answer for every case
-   requested before it; a trader notification, checkpoint event or officer action follows the
+   requested before it (unless the application was withdrawn first: its open cases are cancelled,
+   issue 19); a trader notification, checkpoint event or officer action follows the
    application (and a notification its decision).
 
 Pure apart from reading the source: no database, no gateway configuration.
@@ -64,7 +65,7 @@ CHECKPOINT_EVENTS = frozenset(
 CLOSURE_RULES = (
     "an application's first entry is the application as received",
     "an agency answer or callback follows its case's request",
-    "a decision follows an answer for every case requested before it",
+    "a decision follows an answer for every case requested before it, unless a withdrawal does",
     "a trader notification follows the application's decision",
     "checkpoint events and officer actions follow the application",
 )
@@ -325,6 +326,7 @@ def _check_closure(entries: Sequence[bytes], report: LogReport) -> None:
     decided: set[str] = set()
     requested: dict[str, dict[str, int]] = {}  # application -> case -> request index
     answered: set[str] = set()
+    withdrawn: set[str] = set()  # a withdrawal's decision comes before its cases' last answers
     broken = 0
     for index, entry in enumerate(entries):
         try:
@@ -345,9 +347,11 @@ def _check_closure(entries: Sequence[bytes], report: LogReport) -> None:
             if case not in requested.get(app, {}):
                 problem = f"{kind} for case {case} has no request before it"
             answered.add(case)
+        elif kind == "withdrawal":
+            withdrawn.add(app)
         elif kind == "decision":
             open_cases = sorted(c for c in requested.get(app, {}) if c not in answered)
-            if open_cases:
+            if open_cases and app not in withdrawn:
                 problem = f"decision for {app} comes before any answer of case {open_cases[0]}"
             decided.add(app)
         elif kind == "trader-notification" and app not in decided:

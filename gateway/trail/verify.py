@@ -179,11 +179,13 @@ def _check_signature(
     gateway_cert: x509.Certificate,
 ) -> Check:
     kind = fields.get("kind")
-    if kind not in ("application", "decision"):
+    # An amendment (issue 19) is an application's new version, signed like the first.
+    if kind not in ("application", "amendment", "decision"):
         return not_checked(
             what,
             "message signature",
-            "the offline verifier re-checks the signatures of applications and decisions only",
+            "the offline verifier re-checks the signatures of applications, their amendments "
+            "and decisions only",
         )
     try:
         root = parse_xml(body)
@@ -322,9 +324,10 @@ def _check_complete(bundle: Bundle, sha_by_kind: dict[str, list[str]]) -> list[C
             checks.append(Check(False, "decision", "readable", exc.detail))
             continue
         app_sha = decision.findtext(f"{DEC}ApplicationSHA256")
+        versions = sha_by_kind.get("application", []) + sha_by_kind.get("amendment", [])
         checks.append(
             Check(
-                app_sha in sha_by_kind.get("application", []),
+                app_sha in versions,
                 "decision",
                 "refers to the application in the bundle",
             )

@@ -121,7 +121,74 @@ def _readable(application_id: str) -> ApplicationStatus:
 def status(application_id: str) -> Response:
     app = _readable(application_id)
     notifications = services().notifications.for_application(application_id)
-    return jsonify(app.to_json() | {"notifications": [n.to_json() for n in notifications]})
+    versions, permits = services().lifecycle.store.history(application_id)
+    return jsonify(
+        app.to_json()
+        | {
+            "notifications": [n.to_json() for n in notifications],
+            "versions": [v.to_json() for v in versions],  # issue 19: empty until amended
+            "permit_history": [p.to_json() for p in permits],
+        }
+    )
+
+
+# --- life after lodging (issue 19): withdrawal and amendment, each a signed XML document ---------
+
+
+def _signed_xml_body(wrong_type: Text, application_id: str) -> bytes:
+    if request.mimetype not in XML_TYPES:
+        raise UnsupportedMediaType(wrong_type)
+    path_text(application_id, APPLICATION_ID, "application")
+    return read_body()
+
+
+@bp.post("/applications/<application_id>/withdrawal")
+def withdraw(application_id: str) -> Response:
+    body = _signed_xml_body(Text("Send the signed withdrawal as application/xml."), application_id)
+    done = services().lifecycle.withdraw(application_id, body)
+    log.info("application %s withdrawn (request %s)", application_id, g.get("request_id"))
+    return jsonify(
+        {
+            "id": done.application_id,
+            "status": "withdrawn",
+            "cancelling": list(done.cancelling),
+            "decision_sha256": done.decision_sha256,
+            "links": {
+                name: url_for(f"api.{name}", application_id=application_id)
+                for name in ("status", "decision")
+            },
+        }
+    )
+
+
+@bp.post("/applications/<application_id>/versions")
+def amend(application_id: str) -> tuple[Response, int]:
+    body = _signed_xml_body(Text("Send the signed amendment as application/xml."), application_id)
+    done = services().lifecycle.amend(application_id, body)
+    log.info(
+        "application %s amended to version %d (request %s)",
+        application_id, done.version, g.get("request_id"),
+    )  # fmt: skip
+    links = {
+        name: url_for(f"api.{name}", application_id=application_id)
+        for name in ("status", "decision")
+    }
+    response = jsonify(
+        {
+            "id": done.application_id,
+            "version": done.version,
+            "changes": list(done.changes),
+            "agencies": {
+                "reopened": list(done.reopened),
+                "added": list(done.added),
+                "cancelled": list(done.cancelled),
+                "untouched": list(done.untouched),
+            },
+            "links": links,
+        }
+    )
+    response.headers["Location"] = links["status"]
+    return response, 202
 
 
 @bp.get("/applications/<application_id>/receipt")
@@ -140,7 +207,7 @@ def evidence(application_id: str) -> Response:
 def decision(application_id: str) -> Response:
     app = _readable(application_id)
     xml = services().store.decision_xml(application_id)
-    if xml is None:
+    if xml is None or app.status == "in_progress":  # an amendment is being checked again
         waiting = [
             c.agency for c in app.cases if c.state not in ("granted", "refused", "inspection")
         ]
