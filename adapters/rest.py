@@ -15,6 +15,7 @@ agency's signature offline from the trail alone.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,17 @@ class RestAdapter:
             )
         except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
+        if request.documents and isinstance(body, dict):  # inline, base64 (docs/attachments.md)
+            body["documents"] = [
+                {
+                    "type": d.type,
+                    "number": d.number,
+                    "mediaType": d.media_type,
+                    "sha256": d.sha256,
+                    "content": base64.b64encode(d.content).decode("ascii"),
+                }
+                for d in request.documents
+            ]
         if not self.spec.endpoint:
             raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")
 

@@ -20,6 +20,7 @@ from gateway.portal.wiring import init_portal
 from gateway.storage.errors import translate as translate_storage_error
 from gateway.web import (
     api,
+    attachments_api,
     audit_api,
     callbacks_rest,
     callbacks_soap,
@@ -46,6 +47,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     problems.install(app, translate_storage_error)
     headers.install(app, config)
     app.register_blueprint(api.bp)
+    app.register_blueprint(attachments_api.bp)
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(trail_api.bp)
     app.register_blueprint(operations_api.bp)

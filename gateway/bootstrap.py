@@ -24,10 +24,12 @@ from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, 
 from gateway.fanout.routing import load_rules
 from gateway.fanout.wakeup import TRAIL
 from gateway.intake.service import Intake, load_schema
+from gateway.lifecycle.ports import Attachments
 from gateway.notify.delivery import Notifier, UrlPolicy
 from gateway.observability.timings import AgencyTimings, timed
 from gateway.omc.ports import OmcPorts
 from gateway.resources import contracts_root
+from gateway.storage.attachments import AttachmentStore
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
@@ -72,10 +74,13 @@ class Services:
     breakers: Breakers = field(init=False)
     timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency
     omc: OmcPorts = field(init=False)  # what the OMC reads and writes
+    attachments: Attachments = field(init=False)  # supporting documents' bytes, once by digest
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
         self.omc = build_omc_ports(self.store)
+        self.attachments = AttachmentStore(self.store.engine, self.clock, self.store.fenced)
+        self.auditor.attachments = self.attachments  # the evidence bundle carries the documents
         # Shared through the database: every web and worker process moves the same breakers. A
         # probe is held as long as a claimed delivery (a killed prober's claim comes back then too).
         rule = BreakerRule(
@@ -100,6 +105,7 @@ class Services:
             deadline_s=self.config.case_deadline_s,
             public_url=self.config.public_url,
             name=worker_name(index),
+            documents=self.attachments,
         )
 
     def url_policy(self) -> UrlPolicy:
@@ -198,6 +204,7 @@ def build_services(
         max_bytes=config.max_body_bytes,
         representatives=representatives,
         trader_certs=trader_certs,
+        max_attachment_bytes=config.max_attachment_bytes,
     )
     log_signer = LogSigner(
         load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock

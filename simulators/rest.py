@@ -30,6 +30,7 @@ from simulators.common import (
     IdempotentAnswers,
     SimulatorOptions,
 )
+from simulators.documents import json_documents_problem
 from simulators.schema_check import SchemaChecker
 from simulators.security import (
     REQUEST_COMPONENTS,
@@ -44,7 +45,7 @@ from simulators.security import (
 )
 from simulators.wire import reset_mid_answer
 
-MAX_REQUEST_BYTES = 1024 * 1024
+MAX_REQUEST_BYTES = 32 * 1024 * 1024  # documents travel inline, base64
 
 # An operation: the validated request body -> the decision.
 Handler = Callable[[dict[str, Any]], Decision]
@@ -159,6 +160,8 @@ def create_rest_app(
             errors = ["$.caseId must equal the Idempotency-Key header"]
         if errors:
             return problem(422, "Unprocessable Content", errors[0], errors=errors)
+        if why := json_documents_problem(body):  # the documents are the ones the trader signed
+            return problem(422, "Unprocessable Content", why)
         if options.fault == "client-fault":
             detail = f"simulated business fault: {name} refuses case {key}"
             return problem(422, "Unprocessable Content", detail)

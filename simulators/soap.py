@@ -38,13 +38,14 @@ from simulators.common import (
     IdempotentAnswers,
     SimulatorOptions,
 )
+from simulators.documents import xml_attachments_problem
 from simulators.security import AgencyKeys, impostor, other_key, spoil_first_text
 from simulators.wire import reset_mid_answer
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-MAX_REQUEST_BYTES = 1024 * 1024
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # attachments travel inline, base64
 XML_TYPE = "text/xml; charset=utf-8"
 
 # An operation: the validated request element -> the answer element (in the agency namespace).
@@ -189,6 +190,8 @@ def create_soap_app(
         # Step 4: the contract: the body must validate against the agency XSD.
         if errors := schema.errors(payload):
             return fault("Client", "the request does not match the schema: " + errors[0])
+        if why := xml_attachments_problem(payload):  # the signed documents, or nothing
+            return fault("Client", why)
         ns = etree.QName(payload).namespace
         case_id = payload.findtext(f"{{{ns}}}CaseId") or ""
         if options.fault == "client-fault":

@@ -21,6 +21,8 @@ from gateway.errors import ReferenceConflict, SchemaViolation, SignerNotDeclaran
 from gateway.fanout.routing import Rule, route
 from gateway.i18n import Text
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
+from gateway.lifecycle.attachments import MAX_ATTACHMENT_BYTES
+from gateway.lifecycle.uploads import check_entries
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner, TrustStore
 from gateway.trust.representatives import Representatives
@@ -67,6 +69,7 @@ class Intake:
         max_bytes: int,
         representatives: Representatives,
         trader_certs: TraderCertificates,
+        max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
     ) -> None:
         self.schema = schema
         self.trust = trust
@@ -76,6 +79,7 @@ class Intake:
         self.max_bytes = max_bytes
         self.representatives = representatives
         self.trader_certs = trader_certs
+        self.max_attachment_bytes = max_attachment_bytes
 
     def submit(self, body: bytes, request_id: str | None = None) -> Accepted:
         now = self.clock()
@@ -89,6 +93,8 @@ class Intake:
         _validate(self.schema, signed)
         # Step 4: typed values (BIN check digits, HS codes).
         application = read_application(signed)
+        # ... and the documents to upload later are of accepted types and sizes (issue 19).
+        check_entries(application, self.max_attachment_bytes)
         # Step 5: the signer is the declarant, or registered to represent it.
         self._check_signer_may_act(verified.signer, str(application.declarant))
         # Step 6: routing, then persist everything in one transaction.

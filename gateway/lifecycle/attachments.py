@@ -10,19 +10,26 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from gateway.domain.application import Application
 from wire.xmlparse import XmlRefused, parse_untrusted
 
 MIB = 1024 * 1024
 
 
 class DocumentType(enum.StrEnum):
+    """The codes of `DocumentType` in wsdl/application/application.xsd, the same list."""
+
     INVOICE = "invoice"
+    CONTRACT = "contract"
     PACKING_LIST = "packing-list"
     CERTIFICATE_OF_ORIGIN = "certificate-of-origin"
     PHYTOSANITARY_CERTIFICATE = "phytosanitary-certificate"
     VETERINARY_CERTIFICATE = "veterinary-certificate"
+    REGISTRATION_CERTIFICATE = "registration-certificate"
+    SPECIAL_PERMIT = "special-permit"
     CMR = "cmr"  # the international consignment note (CMR Convention, 1956)
     LICENCE = "licence"
+    OTHER = "other"
 
 
 # What each media type's bytes must start with (after a UTF-8 BOM and whitespace for XML).
@@ -37,6 +44,14 @@ MAX_BYTES = {  # per media type; scans are larger than structured documents
     "image/png": 20 * MIB,
     "image/jpeg": 20 * MIB,
     "application/xml": 5 * MIB,
+}
+MAX_ATTACHMENT_BYTES = max(MAX_BYTES.values())  # the most any one upload may be
+# How each binary type must end: bytes appended after the end of the document (a ZIP or script
+# riding behind a real PNG: a polyglot) are refused, whatever the signed digest says.
+TRAILERS = {
+    "application/pdf": (b"%%EOF",),
+    "image/png": (b"IEND\xaeB`\x82",),
+    "image/jpeg": (b"\xff\xd9",),
 }
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -136,6 +151,13 @@ def check_upload(entry: Attachment, data: bytes) -> None:
             f"The signed entry calls {entry.type} {entry.number} {entry.media_type}, but its "
             f"content is {found or 'none of the accepted types'}.",
         )
+    trailers = TRAILERS.get(found)
+    if trailers and not data.rstrip(b"\r\n \t\x00").endswith(trailers):
+        raise AttachmentRefused(
+            AttachmentProblem.CONTENT_NOT_MEDIA_TYPE,
+            f"{entry.type} {entry.number} starts as {found} but does not end as one: something "
+            "follows the end of the document. Upload the document alone.",
+        )
     if found == "application/xml":
         try:  # the one hardened parser: no DTDs, entities or network, bounded depth and size
             parse_untrusted(data, max_bytes=MAX_BYTES["application/xml"])
@@ -144,3 +166,40 @@ def check_upload(entry: Attachment, data: bytes) -> None:
                 AttachmentProblem.CONTENT_NOT_MEDIA_TYPE,
                 f"{entry.type} {entry.number} is not an XML document we can accept: {exc}",
             ) from exc
+
+
+def attachments_of(
+    application: Application, max_bytes: int = MAX_ATTACHMENT_BYTES
+) -> tuple[Attachment, ...]:
+    """The application's signed entries that carry a digest (documents to upload), each checked:
+    an accepted media type, a size within its type's cap and `max_bytes` (the deployment's), one
+    entry per digest. Entries without a digest name a document and are not attachments."""
+    found: dict[str, Attachment] = {}
+    for doc in application.documents:
+        if doc.sha256 is None or doc.media_type is None or doc.size is None:
+            continue
+        try:
+            kind = DocumentType(doc.type)
+        except ValueError as exc:
+            raise AttachmentRefused(
+                AttachmentProblem.BAD_ENTRY,
+                f"{doc.type!r} is not a document type code; use one of "
+                f"{', '.join(t.value for t in DocumentType)}.",
+            ) from exc
+        entry = Attachment(
+            kind, doc.number, doc.issuer or "", doc.issued_on, doc.media_type, doc.size, doc.sha256
+        )
+        if entry.size > max_bytes:
+            raise AttachmentRefused(
+                AttachmentProblem.TOO_LARGE,
+                f"{entry.type} {entry.number}: {entry.size} bytes is more than the {max_bytes} "
+                "this gateway accepts for one document.",
+            )
+        if entry.sha256 in found:
+            raise AttachmentRefused(
+                AttachmentProblem.BAD_ENTRY,
+                f"{entry.type} {entry.number} has the same SHA-256 as "
+                f"{found[entry.sha256].type} {found[entry.sha256].number}: list each document once.",
+            )
+        found[entry.sha256] = entry
+    return tuple(found.values())

@@ -28,6 +28,7 @@ from gateway.limits import APPLICATION_ID
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
+from gateway.web.attachments_api import documents_json
 from gateway.web.body import read_body
 from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, authorise, may_act_for, require_trader
@@ -120,7 +121,13 @@ def _readable(application_id: str) -> ApplicationStatus:
 def status(application_id: str) -> Response:
     app = _readable(application_id)
     notifications = services().notifications.for_application(application_id)
-    return jsonify(app.to_json() | {"notifications": [n.to_json() for n in notifications]})
+    return jsonify(
+        app.to_json()
+        | {
+            "notifications": [n.to_json() for n in notifications],
+            "documents": documents_json(application_id),  # attachments and whether uploaded
+        }
+    )
 
 
 @bp.get("/applications/<application_id>/receipt")

@@ -1,0 +1,84 @@
+"""The offline verifier's step for supporting documents (issue 19, item 3): every document a
+bundle carries, and every upload the trail cites, is one the signed application lists — its
+SHA-256 and size equal the signed entry's.
+
+Returns plain findings (ok, what, check, detail) that gateway.trail.verify reports as checks.
+The application's entries are read from the application entries of the bundle, which step 3 of
+the verifier has checked (body hash, inclusion, the declarant's XML signature over the whole
+document)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from gateway.errors import GatewayError
+from gateway.trust.xmlparse import parse_xml
+
+APP = "{urn:kz:nsw:application:1}"
+Finding = tuple[bool, str, str, str]
+
+
+def signed_digests(bundle: dict[str, Any]) -> dict[str, int]:
+    """SHA-256 -> size of every document entry of the bundle's application(s)."""
+    found: dict[str, int] = {}
+    for item in bundle.get("entries", []):
+        if item.get("kind") != "application":
+            continue
+        try:
+            root = parse_xml(base64.b64decode(item["body"]))
+        except (GatewayError, ValueError):
+            continue  # reported by the entry's own checks
+        for doc in root.iterfind(f"{APP}Documents/{APP}Document"):
+            sha, size = doc.findtext(f"{APP}SHA256"), doc.findtext(f"{APP}Size")
+            if sha and size and size.strip().isdigit():
+                found[sha.strip()] = int(size)
+    return found
+
+
+def attachment_findings(bundle: dict[str, Any]) -> list[Finding]:
+    signed = signed_digests(bundle)
+    findings: list[Finding] = []
+    cited: set[str] = set()
+    for item in bundle.get("entries", []):
+        if item.get("kind") != "attachment":
+            continue
+        what = f"entry {item.get('seq')} attachment"
+        try:
+            record = json.loads(base64.b64decode(item["body"]))
+            sha = str(record["sha256"])
+            size = int(record["size"])
+        except (ValueError, KeyError, TypeError) as exc:
+            findings.append((False, what, "cites a document by digest", str(exc)))
+            continue
+        cited.add(sha)
+        findings.append(
+            (
+                signed.get(sha) == size,
+                what,
+                "cites a document the signed application lists",
+                f"{sha[:12]}…, {size} bytes",
+            )
+        )
+    for doc in bundle.get("attachments", []):
+        sha = str(doc.get("sha256", ""))
+        what = f"document {sha[:12]}…"
+        try:
+            data = base64.b64decode(doc["content"], validate=True)
+        except (ValueError, KeyError, TypeError) as exc:
+            findings.append((False, what, "content readable", str(exc)))
+            continue
+        actual = hashlib.sha256(data).hexdigest()
+        findings.append((actual == sha, what, "SHA-256 of the content", actual))
+        findings.append(
+            (
+                signed.get(actual) == len(data),
+                what,
+                "equals an entry (SHA-256 and size) of the signed application",
+                "",
+            )
+        )
+        findings.append((actual in cited, what, "its upload is in the trail", ""))
+    return findings
