@@ -15,6 +15,7 @@ from lxml import etree
 from gateway.cli.applications import applications
 from gateway.cli.errors import FriendlyGroup
 from gateway.cli.identity import representatives, traders
+from gateway.cli.attach import attach
 from gateway.cli.notifications import notifications, notify_url
 from gateway.cli.options import (
     TRADER_CERT,
@@ -247,6 +248,7 @@ main.add_command(representatives)
 main.add_command(traders)
 main.add_command(omc)
 main.add_command(notify_url)
+main.add_command(attach)
 main.add_command(notifications)
 
 
