@@ -8,7 +8,6 @@ none (the XML signature is the proof).
 from __future__ import annotations
 
 import hashlib
-
 import time
 from dataclasses import dataclass
 from typing import Any

@@ -13,9 +13,9 @@ import click
 from lxml import etree
 
 from gateway.cli.applications import applications
+from gateway.cli.attach import attach
 from gateway.cli.errors import FriendlyGroup
 from gateway.cli.identity import representatives, traders
-from gateway.cli.attach import attach
 from gateway.cli.notifications import notifications, notify_url
 from gateway.cli.options import (
     TRADER_CERT,
