@@ -114,7 +114,7 @@ class Credentials:
 class Document:
     """A supporting document sent with a request: the signed entry's type, number, media type and
     SHA-256, and the bytes, whose digest the gateway checked against the entry before sending.
-    REST carries it inline (base64) in `documents`, SOAP as an `Attachment` element (base64):
+    REST carries it inline (base64) in `attachments`, SOAP as an `Attachment` element (base64):
     docs/attachments.md."""
 
     type: str

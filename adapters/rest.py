@@ -74,8 +74,10 @@ class RestAdapter:
             )
         except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
-        if request.documents and isinstance(body, dict):  # inline, base64 (docs/attachments.md)
-            body["documents"] = [
+        if request.documents and isinstance(
+            body, dict
+        ):  # inline, base64, as `attachments` (docs/attachments.md)
+            body["attachments"] = [
                 {
                     "type": d.type,
                     "number": d.number,

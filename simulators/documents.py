@@ -33,9 +33,9 @@ def _check(sha256: str, content: str, what: str) -> str | None:
 
 
 def json_documents_problem(body: dict[str, Any]) -> str | None:
-    """Why the `documents` of a REST request body are refused; None when each digest matches."""
-    for doc in body.get("documents", []):
-        why = _check(str(doc.get("sha256", "")), str(doc.get("content", "")), "documents")
+    """Why the `attachments` of a REST request body are refused; None when each digest matches."""
+    for doc in body.get("attachments", []):
+        why = _check(str(doc.get("sha256", "")), str(doc.get("content", "")), "attachments")
         if why:
             return why
     return None

@@ -58,7 +58,8 @@ class AttachmentStore(Store):
                 )
             )
             self._add_message(s, application_id, message)
-            # Deliveries waiting for this document (gateway.fanout.documents) may go now.
+            # Deliveries waiting for this document (gateway.fanout.documents) may go now. (An
+            # upload that commits while a dispatcher is deciding to wait is seen one lease later.)
             s.execute(
                 update(OutboxRow)
                 .where(
@@ -68,7 +69,9 @@ class AttachmentStore(Store):
                     OutboxRow.done_at.is_(None),
                     OutboxRow.available_at > now,
                 )
-                .values(available_at=now)
+                # Not in flight (a claim leaves available_at in the past): a delivery put back
+                # to wait; its old lease would hold it until it ran out.
+                .values(available_at=now, lease_until=None)
                 .execution_options(synchronize_session=False)
             )
             wake.owe(s, OUTBOX)
