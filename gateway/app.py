@@ -8,6 +8,7 @@ from flask import Flask
 
 from gateway.billing.wiring import init_payments
 from gateway.bootstrap import Services, build_services
+from gateway.checkpoint import documents_check
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
 from gateway.fanout.agencies import missing_endpoints
@@ -52,6 +53,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.register_blueprint(trail_api.bp)
     app.register_blueprint(operations_api.bp)
     app.register_blueprint(checkpoint_web.bp)
+    app.register_blueprint(documents_check.bp)
     callbacks_soap.install(app)
     app.register_blueprint(callbacks_rest.bp)
     app.register_blueprint(openapi.bp)
