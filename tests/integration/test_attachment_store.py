@@ -110,3 +110,21 @@ def test_two_applications_uploading_the_same_bytes_at_once_keep_one_copy(store: 
     assert results == [True] * len(ids)
     assert store.copies() == 1
     assert all(store.port.uploaded(a) == {SHA} for a in ids)
+
+
+def test_migration_0015_makes_exactly_the_attachment_tables(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from gateway.storage.migrate import upgrade
+    from gateway.storage.models import Base
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    ours = ("attachment_blobs", "application_attachments")
+    assert [d for d in diff if any(name in repr(d) for name in ours)] == []
