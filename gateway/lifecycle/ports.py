@@ -42,6 +42,11 @@ class Attachments(Protocol):
         changes nothing and records nothing)."""
         ...
 
+    def refused(self, application_id: str, message: Message) -> None:
+        """Append `message`, a signed upload the gateway refused, to the application's trail;
+        nothing else changes."""
+        ...
+
     def uploaded(self, application_id: str) -> frozenset[str]:
         """The digests uploaded for this application."""
         ...

@@ -8,6 +8,7 @@ have expired since without changing what was signed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from gateway.domain.application import Application, read_application
@@ -57,6 +58,22 @@ def judge_upload(entry: Attachment, data: bytes) -> None:
         check_upload(entry, data)
     except AttachmentRefused as exc:
         raise problem_for(exc) from exc
+
+
+def refusal(
+    application_id: str, sha256: str, data: bytes, problem: str, request: dict[str, str | None]
+) -> bytes:
+    """The trail's record of a signed upload that was refused: what was asked for, the digest and
+    size of what was sent (never the bytes), the problem type, and the signed request."""
+    record = {
+        "application_id": application_id,
+        "sha256": sha256,
+        "sent_sha256": hashlib.sha256(data).hexdigest(),
+        "sent_size": len(data),
+        "problem": problem,
+        "request": request,
+    }
+    return json.dumps(record, sort_keys=True, ensure_ascii=False).encode()
 
 
 def citation(application_id: str, entry: Attachment, request: dict[str, str | None]) -> bytes:

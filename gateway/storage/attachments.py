@@ -77,6 +77,10 @@ class AttachmentStore(Store):
             wake.owe(s, OUTBOX)
         return True
 
+    def refused(self, application_id: str, message: Message) -> None:
+        with self.transaction() as s:
+            self._add_message(s, application_id, message)
+
     def uploaded(self, application_id: str) -> frozenset[str]:
         with self.reading() as s:
             return frozenset(

@@ -7,7 +7,8 @@ further than it (413 `attachment-too-large`); the request signature (401); the a
 and the signer's right to act for its declarant (403 `not-your-application`); the signed entry with
 this digest (404 `attachment-not-listed`); then the bytes against that entry — size and SHA-256
 (422), media type judged by content (415). Accepted bytes are kept once by digest, and the upload
-is cited in the trail by digest with the signed request that brought it.
+is cited in the trail by digest with the signed request that brought it; a refusal of the last two
+kinds is in the trail too (`attachment-refused`: what was sent, by digest), and changes nothing else.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.errors import BodyTooLarge, NotFound
+from gateway.errors import BodyTooLarge, GatewayError, NotFound
 from gateway.i18n import Text
 from gateway.lifecycle.attachment_errors import AttachmentTooLarge
 from gateway.lifecycle.attachments import MAX_ATTACHMENT_BYTES, Attachment
-from gateway.lifecycle.uploads import citation, entry_for, judge_upload, signed_entries
+from gateway.lifecycle.uploads import citation, entry_for, judge_upload, refusal, signed_entries
 from gateway.limits import APPLICATION_ID, SHA256
 from gateway.trail.messages import Message
 from gateway.web.body import read_body
@@ -86,8 +87,6 @@ def upload(application_id: str, sha256: str) -> tuple[Response, int]:
             )
         )
     authorise(signer, lodged.declarant_bin)
-    entry = entry_for(lodged, sha256)
-    judge_upload(entry, data)
     headers = request.headers
     record = {
         "method": request.method,
@@ -96,10 +95,26 @@ def upload(application_id: str, sha256: str) -> tuple[Response, int]:
         "signature-input": headers.get("Signature-Input"),
         "signature": headers.get("Signature"),
     }
+    counterpart = f"trader:{signer.bin or signer.fingerprint_sha256}"
+    try:
+        entry = entry_for(lodged, sha256)
+        judge_upload(entry, data)
+    except GatewayError as exc:
+        # A signed request by someone who may act for the declarant: on the record, though
+        # nothing changes (another company's request never writes to this application's trail).
+        refused = refusal(application_id, sha256, data, exc.code, record)
+        services().attachments.refused(
+            application_id,
+            Message(
+                "attachment-refused", "in", counterpart, "application/json", refused,
+                signer=signer.subject,
+            ),
+        )  # fmt: skip
+        raise
     message = Message(
         "attachment",
         "in",
-        f"trader:{signer.bin or signer.fingerprint_sha256}",
+        counterpart,
         "application/json",
         citation(application_id, entry, record),
         signer=signer.subject,

@@ -37,6 +37,10 @@ class InMemoryAttachments:
             self.trail.append((application_id, message))
             return True
 
+    def refused(self, application_id: str, message: Message) -> None:
+        with self._lock:
+            self.trail.append((application_id, message))
+
     def uploaded(self, application_id: str) -> frozenset[str]:
         return frozenset(self.links.get(application_id, ()))
 

@@ -3,6 +3,9 @@ are accepted, each refusal with its own problem type, and a refused upload chang
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -151,7 +154,12 @@ def test_bytes_that_are_not_the_signed_document_are_refused_and_change_nothing(
     assert response.status_code == status_code, response.json
     assert problem_code(response) == code
     assert [d["uploaded"] for d in status(client, pki, application_id)["documents"]] == [False]
-    assert trail_kinds(app, application_id) == before
+    # On the record (signed by the declarant), by digest; nothing else changed.
+    assert trail_kinds(app, application_id) == [*before, "attachment-refused"]
+    refused = app.extensions["nsw"].auditor.bundle(application_id)["entries"][-1]
+    record = json.loads(base64.b64decode(refused["body"]))
+    assert (record["sha256"], record["problem"]) == (entry.digest, code)
+    assert record["sent_sha256"] == hashlib.sha256(body).hexdigest()
     assert app.extensions["nsw"].attachments.contents(application_id, [entry.digest]) == {}
 
 
@@ -170,6 +178,8 @@ def test_another_trader_may_not_upload_and_changes_nothing(app, client, signed_s
     assert response.status_code == 403
     assert problem_code(response) == "not-your-application"
     assert app.extensions["nsw"].attachments.uploaded(application_id) == frozenset()
+    # Another company's request writes nothing, not even a refusal, to this application's trail.
+    assert "attachment-refused" not in trail_kinds(app, application_id)
 
 
 def test_an_unsigned_upload_is_401(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
