@@ -36,8 +36,20 @@ def status_lines(status: dict[str, Any]) -> list[str]:
             or case.get("last_error")
             or ""
         )
+        if case["state"] == "queued" and not detail:
+            detail = _waiting_for(status, case["agency"])
         lines.append(f"  {case['agency']:<12} {case['state']:<11} {detail}".rstrip())
     return lines
+
+
+def _waiting_for(status: dict[str, Any], agency: str) -> str:
+    """'waiting for the upload of ...' when the agency's case waits for documents."""
+    missing = [
+        f"{d['type']} {d['number']}"
+        for d in status.get("documents", [])
+        if not d.get("uploaded") and agency in d.get("wanted_by", [])
+    ]
+    return f"waiting for the upload of {', '.join(missing)} (nsw attach)" if missing else ""
 
 
 def stopper(status: dict[str, Any]) -> str | None:

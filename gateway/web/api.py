@@ -125,7 +125,8 @@ def status(application_id: str) -> Response:
         app.to_json()
         | {
             "notifications": [n.to_json() for n in notifications],
-            "documents": documents_json(application_id),  # attachments and whether uploaded
+            # attachments, whether uploaded, and the agencies waiting for them
+            "documents": documents_json(application_id, [c.agency for c in app.cases]),
         }
     )
 

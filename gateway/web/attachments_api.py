@@ -125,10 +125,20 @@ def upload(application_id: str, sha256: str) -> tuple[Response, int]:
     return jsonify(_entry_json(entry, True)), 201 if created else 200
 
 
-def documents_json(application_id: str) -> list[dict[str, object]]:
-    """The application's attachments and whether each is uploaded (for its status)."""
+def documents_json(application_id: str, agencies: list[str]) -> list[dict[str, object]]:
+    """The application's attachments, whether each is uploaded, and which of its `agencies` want
+    it (their cases wait until it is: gateway.fanout.documents)."""
     lodged = services().attachments.lodged(application_id)
     if lodged is None:
         return []
     uploaded = services().attachments.uploaded(application_id)
-    return [_entry_json(e, e.sha256 in uploaded) for e in signed_entries(lodged)]
+    specs = services().specs
+    return [
+        _entry_json(e, e.sha256 in uploaded)
+        | {
+            "wanted_by": [
+                a for a in agencies if a in specs and e.type.value in specs[a].wants_documents
+            ]
+        }
+        for e in signed_entries(lodged)
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.cli.trader import status_lines
 from gateway.trail.verify import verify_bundle
 from gateway.trust.certificates import load_certificates
 from simulators.documents import RECEIVED
@@ -39,7 +40,13 @@ def test_the_agency_that_wants_the_document_waits_for_it_then_checks_it(
     cases = wait_until(others_answered, 60, "the agencies that want no document answer")
     assert cases[agency] == "queued"  # waiting for the document, visibly
     status = gw.client.status(application_id)
-    assert [(d["sha256"], d["uploaded"]) for d in status["documents"]] == [(entry.digest, False)]
+    assert [(d["sha256"], d["uploaded"], d["wanted_by"]) for d in status["documents"]] == [
+        (entry.digest, False, [agency])
+    ]
+    assert any(
+        line.split()[:2] == [agency, "queued"] and "waiting for the upload of" in line
+        for line in status_lines(status)
+    )
     assert entry.digest not in RECEIVED
 
     uploaded = gw.client.attach(application_id, data)
