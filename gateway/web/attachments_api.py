@@ -21,6 +21,7 @@ from gateway.errors import BodyTooLarge, GatewayError, NotFound
 from gateway.i18n import Text
 from gateway.lifecycle.attachment_errors import AttachmentTooLarge
 from gateway.lifecycle.attachments import MAX_ATTACHMENT_BYTES, Attachment
+from gateway.lifecycle.ports import LodgedApplication
 from gateway.lifecycle.uploads import citation, entry_for, judge_upload, refusal, signed_entries
 from gateway.limits import APPLICATION_ID, SHA256
 from gateway.trail.messages import Message
@@ -40,24 +41,27 @@ def services() -> Services:
     return svc
 
 
-def _limit() -> int:
+def limit() -> int:
     return min(services().config.max_attachment_bytes, MAX_ATTACHMENT_BYTES)
 
 
 def _body() -> bytes:
     """The whole body, or 413 before reading past the cap (a declared length over it is refused
     unread; a chunked body is read to one byte past it)."""
-    limit = _limit()
+    cap = limit()
     try:
-        return read_body(limit)
+        return read_body(cap)
     except BodyTooLarge as exc:
-        raise AttachmentTooLarge(
-            Text(
-                "A supporting document may be at most %(limit)s bytes; this one is larger.",
-                limit=limit,
-            ),
-            limit=limit,
-        ) from exc
+        raise too_large(cap) from exc
+
+
+def too_large(cap: int) -> AttachmentTooLarge:
+    return AttachmentTooLarge(
+        Text(
+            "A supporting document may be at most %(limit)s bytes; this one is larger.", limit=cap
+        ),
+        limit=cap,
+    )
 
 
 def _entry_json(entry: Attachment, uploaded: bool) -> dict[str, object]:
@@ -96,18 +100,33 @@ def upload(application_id: str, sha256: str) -> tuple[Response, int]:
         "signature": headers.get("Signature"),
     }
     counterpart = f"trader:{signer.bin or signer.fingerprint_sha256}"
+    entry, created = accept(lodged, sha256, data, counterpart, signer.subject, record)
+    return jsonify(_entry_json(entry, True)), 201 if created else 200
+
+
+def accept(
+    lodged: LodgedApplication,
+    sha256: str,
+    data: bytes,
+    counterpart: str,
+    signer: str,
+    record: dict[str, str | None],
+) -> tuple[Attachment, bool]:
+    """Judge `data` against the signed entry `sha256` of `lodged` and keep it (the caller has
+    checked that the sender may act for the declarant). A refusal is recorded in the trail
+    (`attachment-refused`) and raised; acceptance returns the entry and whether it was new."""
     try:
         entry = entry_for(lodged, sha256)
         judge_upload(entry, data)
     except GatewayError as exc:
-        # A signed request by someone who may act for the declarant: on the record, though
-        # nothing changes (another company's request never writes to this application's trail).
-        refused = refusal(application_id, sha256, data, exc.code, record)
+        # The sender may act for the declarant: on the record, though nothing changes (another
+        # company's request never reaches here, so never writes to this application's trail).
+        refused = refusal(lodged.id, sha256, data, exc.code, record)
         services().attachments.refused(
-            application_id,
+            lodged.id,
             Message(
                 "attachment-refused", "in", counterpart, "application/json", refused,
-                signer=signer.subject,
+                signer=signer,
             ),
         )  # fmt: skip
         raise
@@ -116,13 +135,11 @@ def upload(application_id: str, sha256: str) -> tuple[Response, int]:
         "in",
         counterpart,
         "application/json",
-        citation(application_id, entry, record),
-        signer=signer.subject,
+        citation(lodged.id, entry, record),
+        signer=signer,
     )
-    created = services().attachments.put(
-        application_id, entry.sha256, entry.media_type, data, message
-    )
-    return jsonify(_entry_json(entry, True)), 201 if created else 200
+    created = services().attachments.put(lodged.id, entry.sha256, entry.media_type, data, message)
+    return entry, created
 
 
 def documents_json(application_id: str, agencies: list[str]) -> list[dict[str, object]]:
