@@ -7,8 +7,9 @@ further than it (413 `attachment-too-large`); the request signature (401); the a
 and the signer's right to act for its declarant (403 `not-your-application`); the signed entry with
 this digest (404 `attachment-not-listed`); then the bytes against that entry — size and SHA-256
 (422), media type judged by content (415). Accepted bytes are kept once by digest, and the upload
-is cited in the trail by digest with the signed request that brought it; a refusal of the last two
-kinds is in the trail too (`attachment-refused`: what was sent, by digest), and changes nothing else.
+is cited in the trail by digest with the signed request that brought it; a refusal of the last
+three steps (the sender may act) is in the trail too (`attachment-refused`: what was sent, by
+digest), and changes nothing else.
 """
 
 from __future__ import annotations
