@@ -45,7 +45,9 @@ from simulators.security import (
 )
 from simulators.wire import reset_mid_answer
 
-MAX_REQUEST_BYTES = 32 * 1024 * 1024  # documents travel inline, base64
+MAX_REQUEST_BYTES = 1024 * 1024
+# An agency's requests may carry supporting documents inline, base64 (issue 19): a larger cap.
+MAX_AGENCY_REQUEST_BYTES = 32 * 1024 * 1024
 
 # An operation: the validated request body -> the decision.
 Handler = Callable[[dict[str, Any]], Decision]
@@ -95,7 +97,7 @@ def create_rest_app(
     answers = IdempotentAnswers()
     sent: FirstSent[tuple[int, dict[str, str], bytes]] = FirstSent()
     app = Flask(name)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_AGENCY_REQUEST_BYTES
     keys = AgencyKeys.load(name, options.pki_dir)
     sender = CallbackSender()
     app.extensions["callbacks"] = sender
