@@ -28,7 +28,10 @@ def _check(sha256: str, content: str, what: str) -> str | None:
     if actual != sha256:
         return f"{what}: the content's SHA-256 is {actual}, not the signed {sha256}"
     with _lock:
+        RECEIVED.pop(sha256, None)
         RECEIVED[sha256] = data
+        while len(RECEIVED) > KEPT:
+            del RECEIVED[next(iter(RECEIVED))]
     return None
 
 
