@@ -12,6 +12,7 @@ import hashlib
 import json
 
 from gateway.domain.application import Application, read_application
+from gateway.i18n import Text
 from gateway.lifecycle.attachment_errors import AttachmentNotListed, problem_for
 from gateway.lifecycle.attachments import (
     MAX_ATTACHMENT_BYTES,
@@ -46,9 +47,13 @@ def entry_for(lodged: LodgedApplication, sha256: str) -> Attachment:
         if entry.sha256 == sha256:
             return entry
     raise AttachmentNotListed(
-        f"Application {lodged.id} lists no supporting document with SHA-256 {sha256}. Upload "
-        "only documents whose entry (type, number, media type, size and SHA-256) the signed "
-        "application lists; to add a document, lodge an application that lists it."
+        Text(
+            "Application %(id)s lists no supporting document with SHA-256 %(sha256)s. Upload "
+            "only documents whose entry (type, number, media type, size and SHA-256) the signed "
+            "application lists; to add a document, lodge an application that lists it.",
+            id=lodged.id,
+            sha256=sha256,
+        )
     )
 
 

@@ -240,3 +240,15 @@ def test_intake_refuses_one_document_listed_twice(client, signed_sample) -> None
     )
     assert response.status_code == 422
     assert problem_code(response) == "attachment-entry-invalid"
+
+
+def test_a_refusal_is_said_in_the_reader_s_language(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
+    pdf = Entry(PDF)
+    application_id = lodge(client, signed_sample, pdf)
+    path = f"/api/v1/applications/{application_id}/attachments/{pdf.digest}"
+    other = PDF.replace(b"Catalog", b"Catalox")
+    headers = signature_headers(identity(pki, "trader-steppe"), path, method="PUT", body=other)
+    response = client.put(path, data=other, headers=headers | {"Accept-Language": "ru"})
+    assert response.status_code == 422
+    assert response.json["detail"].startswith("SHA-256 загруженного файла")
+    assert pdf.digest in response.json["detail"]
