@@ -78,6 +78,9 @@ class AgencySpec:
     contract: Path  # WSDL (soap) or OpenAPI document (rest)
     timeout_s: float = 10.0
     officer: str = ""  # what the agency's officers are called, for people ("veterinary inspector")
+    # Supporting document types whose bytes the agency receives with its request
+    # (mappings/agencies/<code>/documents.toml); none: it gets the entries only.
+    wants_documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,26 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A supporting document sent with a request: the signed entry's type, number, media type and
+    SHA-256, and the bytes, whose digest the gateway checked against the entry before sending.
+    REST carries it inline (base64) in `attachments`, SOAP as an `Attachment` element (base64):
+    docs/attachments.md."""
+
+    type: str
+    number: str
+    media_type: str
+    sha256: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class AgencyRequest:
     case_id: str  # the gateway's case id; also the idempotency key the agency must honour
     application_id: str
     application_xml: bytes  # the signed canonical application, exactly as verified
     callback_url: str | None = None
+    documents: tuple[Document, ...] = ()  # those of the agency's `wants_documents` types
     # What to ask (issue 19): "request" (decide the case), "amend" (decide it again for
     # `version`, the application's new version) or "cancel" (close it; `reason` says why).
     operation: str = "request"

@@ -15,6 +15,7 @@ agency's signature offline from the trail alone.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,19 @@ class RestAdapter:
             body, path = self._request_body(request)
         except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
+        if request.documents and isinstance(
+            body, dict
+        ):  # inline, base64, as `attachments` (docs/attachments.md)
+            body["attachments"] = [
+                {
+                    "type": d.type,
+                    "number": d.number,
+                    "mediaType": d.media_type,
+                    "sha256": d.sha256,
+                    "content": base64.b64encode(d.content).decode("ascii"),
+                }
+                for d in request.documents
+            ]
         if not self.spec.endpoint:
             raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")
 

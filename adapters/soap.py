@@ -12,6 +12,7 @@ validate the signed body against the XSD and read it with the agency's answer ma
 
 from __future__ import annotations
 
+import base64
 import copy
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from adapters.base import (
     AgencyRequest,
     AgencySpec,
     Credentials,
+    Document,
     Outcome,
 )
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
@@ -239,6 +241,7 @@ class SoapAdapter:
                 "callback-url": request.callback_url or "",
             },
         )
+        _attach(body, request.documents)
         if request.operation != "amend":
             return body
         tag = self._input_of("AmendCase")
@@ -313,3 +316,20 @@ def _imported_schema(wsdl: Path) -> Path:
     if len(locations) != 1:
         raise ValueError(f"{wsdl}: expected one xs:import with a schemaLocation, found {locations}")
     return (wsdl.parent / str(locations[0])).resolve()
+
+
+def _attach(body: etree._Element, documents: tuple[Document, ...]) -> None:
+    """Each supporting document as the request's last children, one `Attachment` element (in the
+    request's namespace) per document: its bytes base64, with type, number, media type and the
+    signed SHA-256 as attributes (docs/attachments.md; MTOM is not used)."""
+    namespace = etree.QName(body).namespace
+    for doc in documents:
+        element = etree.SubElement(
+            body,
+            f"{{{namespace}}}Attachment" if namespace else "Attachment",
+            type=doc.type,
+            number=doc.number,
+            mediaType=doc.media_type,
+            sha256=doc.sha256,
+        )
+        element.text = base64.b64encode(doc.content).decode("ascii")

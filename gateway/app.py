@@ -8,6 +8,7 @@ from flask import Flask
 
 from gateway.billing.wiring import init_payments
 from gateway.bootstrap import Services, build_services
+from gateway.checkpoint import documents_check
 from gateway.checkpoint import web as checkpoint_web
 from gateway.config import Config, load_config
 from gateway.fanout.agencies import missing_endpoints
@@ -20,6 +21,7 @@ from gateway.portal.wiring import init_portal
 from gateway.storage.errors import translate as translate_storage_error
 from gateway.web import (
     api,
+    attachments_api,
     audit_api,
     callbacks_rest,
     callbacks_soap,
@@ -46,10 +48,12 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     problems.install(app, translate_storage_error)
     headers.install(app, config)
     app.register_blueprint(api.bp)
+    app.register_blueprint(attachments_api.bp)
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(trail_api.bp)
     app.register_blueprint(operations_api.bp)
     app.register_blueprint(checkpoint_web.bp)
+    app.register_blueprint(documents_check.bp)
     callbacks_soap.install(app)
     app.register_blueprint(callbacks_rest.bp)
     app.register_blueprint(openapi.bp)

@@ -23,13 +23,15 @@ from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.fanout.routing import load_rules
 from gateway.fanout.wakeup import TRAIL
-from gateway.intake.service import Intake, load_schema
+from gateway.intake.service import Intake
+from gateway.lifecycle.ports import Attachments
 from gateway.lifecycle.service import Lifecycle
 from gateway.lifecycle.wiring import build_lifecycle
 from gateway.notify.delivery import Notifier, UrlPolicy
 from gateway.observability.timings import AgencyTimings, timed
 from gateway.omc.ports import OmcPorts
 from gateway.resources import contracts_root
+from gateway.storage.attachments import AttachmentStore
 from gateway.storage.breakers import DatabaseBreakerStore
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
@@ -47,6 +49,7 @@ from gateway.trail.signer import LogSigner
 from gateway.trail.witness import Witnesses, parse_witnesses
 from gateway.trust.certificates import TrustStore
 from gateway.trust.representatives import Representatives
+from gateway.trust.schemas import load_schema
 from gateway.trust.trader_keys import NonceLedger, TraderCertificates
 from gateway.trust.xmlsig import SigningIdentity
 
@@ -75,6 +78,7 @@ class Services:
     timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency
     omc: OmcPorts = field(init=False)  # what the OMC reads and writes
     lifecycle: Lifecycle = field(init=False)  # amendment and withdrawal (issue 19)
+    attachments: Attachments = field(init=False)  # supporting documents' bytes, once by digest
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
@@ -83,6 +87,8 @@ class Services:
             identity=self.identity, representatives=self.representatives, agencies=self.specs,
         )  # fmt: skip
         self.omc = build_omc_ports(self.store)
+        self.attachments = AttachmentStore(self.store.engine, self.clock, self.store.fenced)
+        self.auditor.attachments = self.attachments  # the evidence bundle carries the documents
         # Shared through the database: every web and worker process moves the same breakers. A
         # probe is held as long as a claimed delivery (a killed prober's claim comes back then too).
         rule = BreakerRule(
@@ -107,6 +113,7 @@ class Services:
             deadline_s=self.config.case_deadline_s,
             public_url=self.config.public_url,
             name=worker_name(index),
+            documents=self.attachments,
         )
 
     def url_policy(self) -> UrlPolicy:
@@ -205,6 +212,7 @@ def build_services(
         max_bytes=config.max_body_bytes,
         representatives=representatives,
         trader_certs=trader_certs,
+        max_attachment_bytes=config.max_attachment_bytes,
     )
     log_signer = LogSigner(
         load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock

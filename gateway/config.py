@@ -30,6 +30,9 @@ class Config:
     mappings_dir: Path = field(default_factory=lambda: resources.shipped("mappings"))
     wsdl_dir: Path = field(default_factory=lambda: resources.shipped("wsdl"))
     max_body_bytes: int = 5 * MIB
+    # The most one supporting document may be (issue 19): below each media type's own cap
+    # (gateway.lifecycle.attachments.MAX_BYTES), never above it.
+    max_attachment_bytes: int = 20 * MIB
     dispatcher_threads: int = 2  # 0: no dispatcher in the web process (run `nsw worker`)
     # The loops wake on commit (gateway.fanout.wakeup); this is only their safety net: work written by
     # another process on SQLite, breakers closing, the deadline sweep.
@@ -125,6 +128,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         gateway_key=Path(env.get("NSW_GATEWAY_KEY", str(pki_dir / "gateway.key"))),
         gateway_cert=Path(env.get("NSW_GATEWAY_CERT", str(pki_dir / "gateway.pem"))),
         max_body_bytes=int(env.get("NSW_MAX_BODY_BYTES", 5 * MIB)),
+        max_attachment_bytes=int(env.get("NSW_MAX_ATTACHMENT_BYTES", 20 * MIB)),
         dispatcher_threads=int(env.get("NSW_DISPATCHER_THREADS", 2)),
         require_crl=env.get("NSW_REQUIRE_CRL", "1") not in ("0", "false", "no"),
         agency_urls=agency_urls,

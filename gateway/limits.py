@@ -56,6 +56,7 @@ STATE = Text("a state name", 16, r"[a-z_-]")
 USERNAME = Text("a user name", 64, r"[A-Za-z0-9._@-]")
 NONCE = Text("a nonce", 128, r"[\x21-\x7e]")  # RequestNonceRow.nonce is String(128)
 KEYID = Text("the SHA-256 fingerprint of a certificate, in hex", 64, r"[0-9a-f]", 64)
+SHA256 = Text("a SHA-256 digest in lowercase hex", 64, r"[0-9a-f]", 64)  # attachment_blobs.sha256
 PERSON = Text("a person's name", 128, r"[^\x00-\x1f\x7f]")  # who acted, kept in trail JSON
 ALERT_KEY = Text("an alert key", 64)  # e.g. speed@2026-11-27T06:00:00+00:00, kept in JSON
 PASSWORD = Text("a password", 1024, r"[^\x00-\x1f\x7f]", 0)  # hashed, but hashing megabytes is work

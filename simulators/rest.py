@@ -31,6 +31,7 @@ from simulators.common import (
     IdempotentAnswers,
     SimulatorOptions,
 )
+from simulators.documents import json_documents_problem
 from simulators.schema_check import SchemaChecker
 from simulators.security import (
     REQUEST_COMPONENTS,
@@ -46,6 +47,8 @@ from simulators.security import (
 from simulators.wire import reset_mid_answer
 
 MAX_REQUEST_BYTES = 1024 * 1024
+# An agency's requests may carry supporting documents inline, base64 (issue 19): a larger cap.
+MAX_AGENCY_REQUEST_BYTES = 32 * 1024 * 1024
 
 # An operation: the validated request body -> the decision.
 Handler = Callable[[dict[str, Any]], Decision]
@@ -95,7 +98,7 @@ def create_rest_app(
     answers = IdempotentAnswers()
     sent: FirstSent[tuple[int, dict[str, str], bytes]] = FirstSent()
     app = Flask(name)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_AGENCY_REQUEST_BYTES
     keys = AgencyKeys.load(name, options.pki_dir)
     sender = CallbackSender()
     app.extensions["callbacks"] = sender
@@ -211,6 +214,8 @@ def create_rest_app(
             errors = ["Idempotency-Key must be <request.caseId>.v<version>"]
         if errors:
             return problem(422, "Unprocessable Content", errors[0], errors=errors)
+        if why := json_documents_problem(inner):  # the documents are the ones the trader signed
+            return problem(422, "Unprocessable Content", why)
         if not book.may_amend(case_id):
             return problem(409, "Conflict", f"case {case_id} was cancelled; it cannot be amended")
 
@@ -235,6 +240,8 @@ def create_rest_app(
             return problem(422, "Unprocessable Content", errors[0], errors=errors)
         if book.cancelled(key):
             return problem(409, "Conflict", f"case {key} was cancelled")
+        if why := json_documents_problem(body):  # the documents are the ones the trader signed
+            return problem(422, "Unprocessable Content", why)
         if options.fault == "client-fault":
             detail = f"simulated business fault: {name} refuses case {key}"
             return problem(422, "Unprocessable Content", detail)

@@ -39,13 +39,14 @@ from simulators.common import (
     IdempotentAnswers,
     SimulatorOptions,
 )
+from simulators.documents import xml_attachments_problem
 from simulators.security import AgencyKeys, impostor, other_key, spoil_first_text
 from simulators.wire import reset_mid_answer
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-MAX_REQUEST_BYTES = 1024 * 1024
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # attachments travel inline, base64
 XML_TYPE = "text/xml; charset=utf-8"
 
 # An operation: the validated request element -> the answer element (in the agency namespace).
@@ -218,6 +219,8 @@ def create_soap_app(
             handler = operations.get(payload.tag)
             if handler is None:
                 return fault("Client", f"no operation accepts {payload.tag}")
+        if why := xml_attachments_problem(payload):  # the signed documents, or nothing
+            return fault("Client", why)
         case_id = payload.findtext(f"{{{ns}}}CaseId") or ""
         if book.cancelled(case_id) if version == 1 else not book.may_amend(case_id):
             return fault("Client", f"case {case_id} was cancelled")

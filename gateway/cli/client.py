@@ -7,6 +7,7 @@ none (the XML signature is the proof).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +114,20 @@ class GatewayClient:
 
     def status(self, application_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._check(self._get(application_id)).json()
+        return result
+
+    def attach(self, application_id: str, data: bytes) -> dict[str, Any]:
+        """Upload a supporting document the signed application lists (by the SHA-256 of `data`):
+        a signed PUT covering the body's Content-Digest."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        response = self.session.put(
+            f"{self.base_url}/api/v1/applications/{application_id}/attachments/{sha256}",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+            auth=self.auth_for(application_id),
+            timeout=self.timeout_s,
+        )
+        result: dict[str, Any] = self._check(response).json()
         return result
 
     def receipt(self, application_id: str) -> bytes:

@@ -13,6 +13,7 @@ import click
 from lxml import etree
 
 from gateway.cli.applications import applications
+from gateway.cli.attach import attach
 from gateway.cli.errors import FriendlyGroup
 from gateway.cli.identity import representatives, traders
 from gateway.cli.lifecycle import amend, withdraw
@@ -214,10 +215,10 @@ def route_cmd(file: Path) -> None:
 
 def _check_schema(file: Path, document: etree._Element, wsdl_dir: Path) -> None:
     from gateway.errors import SchemaViolation
-    from gateway.intake.service import _validate, load_schema
+    from gateway.trust.schemas import load_schema, validate
 
     try:
-        _validate(load_schema(wsdl_dir / "application" / "application.xsd"), document)
+        validate(load_schema(wsdl_dir / "application" / "application.xsd"), document)
     except SchemaViolation as exc:
         raise click.ClickException(
             f"{file} does not match the application schema: {exc.detail}"
@@ -248,6 +249,7 @@ main.add_command(representatives)
 main.add_command(traders)
 main.add_command(omc)
 main.add_command(notify_url)
+main.add_command(attach)
 main.add_command(notifications)
 main.add_command(withdraw)
 main.add_command(amend)

@@ -36,6 +36,8 @@ def status_lines(status: dict[str, Any]) -> list[str]:
             or case.get("last_error")
             or ""
         )
+        if case["state"] == "queued" and not detail:
+            detail = _waiting_for(status, case["agency"])
         lines.append(f"  {case['agency']:<12} {case['state']:<11} {detail}".rstrip())
     # Issue 19: every signed version once amended, and the permits that no longer stand.
     for version in status.get("versions", []):
@@ -44,6 +46,16 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     for permit in status.get("permit_history", []):
         lines.append(f"  permit {permit['permit_number']} ({permit['agency']}) {permit['state']}")
     return lines
+
+
+def _waiting_for(status: dict[str, Any], agency: str) -> str:
+    """'waiting for the upload of ...' when the agency's case waits for documents."""
+    missing = [
+        f"{d['type']} {d['number']}"
+        for d in status.get("documents", [])
+        if not d.get("uploaded") and agency in d.get("wanted_by", [])
+    ]
+    return f"waiting for the upload of {', '.join(missing)} (nsw attach)" if missing else ""
 
 
 def stopper(status: dict[str, Any]) -> str | None:

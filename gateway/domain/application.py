@@ -52,6 +52,21 @@ class Transport:
 
 
 @dataclass(frozen=True)
+class SupportingDocument:
+    """One `Documents/Document` entry as signed. `media_type`, `size` and `sha256` are all set (an
+    attachment whose bytes are uploaded separately) or all None (a document named, not attached);
+    the schema allows nothing else. Which of them are acceptable is gateway.lifecycle's rule."""
+
+    type: str
+    number: str
+    issued_on: dt.date
+    issuer: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class Application:
     declarant: Bin
     trader_reference: str
@@ -61,6 +76,7 @@ class Application:
     transport: Transport
     items: tuple[GoodsItem, ...]
     document_types: tuple[str, ...]
+    documents: tuple[SupportingDocument, ...] = ()
 
 
 def _text(node: etree._Element, path: str) -> str:
@@ -128,6 +144,20 @@ def read_application(signed: etree._Element) -> Application:
         document_types=tuple(
             (n.text or "").strip() for n in signed.iterfind("a:Documents/a:Document/a:Type", _N)
         ),
+        documents=tuple(_document(n) for n in signed.iterfind("a:Documents/a:Document", _N)),
+    )
+
+
+def _document(node: etree._Element) -> SupportingDocument:
+    size = _opt(node, "a:Size")
+    return SupportingDocument(
+        type=_text(node, "a:Type"),
+        number=_text(node, "a:Number"),
+        issued_on=dt.date.fromisoformat(_text(node, "a:Date")[:10]),
+        issuer=_opt(node, "a:Issuer"),
+        media_type=_opt(node, "a:MediaType"),
+        size=int(size) if size is not None else None,
+        sha256=_opt(node, "a:SHA256"),
     )
 
 

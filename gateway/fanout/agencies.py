@@ -28,11 +28,23 @@ def load_agency_specs(
                 contract=project_root / entry["contract"],
                 timeout_s=float(entry.get("timeout_s", 10)),
                 officer=str(entry.get("officer", "")),
+                wants_documents=_wants_documents(mappings_dir / "agencies" / code),
             )
             for code, entry in raw.items()
         }
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
+
+
+def _wants_documents(mapping_dir: Path) -> tuple[str, ...]:
+    """The document types the agency's mapping asks for (documents.toml `wants_documents`)."""
+    path = mapping_dir / "documents.toml"
+    if not path.is_file():
+        return ()
+    wants = tomllib.loads(path.read_text(encoding="utf-8"))["wants_documents"]
+    if not isinstance(wants, list) or not all(isinstance(w, str) for w in wants):
+        raise TypeError(f"{path}: wants_documents must be a list of document type codes")
+    return tuple(wants)
 
 
 def standin_agencies(mappings_dir: Path) -> dict[str, str]:

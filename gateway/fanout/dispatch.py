@@ -25,6 +25,12 @@ from gateway.decision.rules import CaseState
 from gateway.errors import DatabaseUnavailable
 from gateway.fanout.breakers import Breakers
 from gateway.fanout.callbacks import answer_fields, callback_url
+from gateway.fanout.documents import (
+    DOCUMENT_WAIT_S,
+    StoredDocumentChanged,
+    UploadedDocuments,
+    documents_for,
+)
 from gateway.fanout.ports import Claim, Outbox
 from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
 from gateway.observability.request_context import request_id_var
@@ -77,6 +83,7 @@ class Dispatcher:
         deadline_s: float,
         public_url: str = "",
         name: str | None = None,
+        documents: UploadedDocuments | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -88,6 +95,7 @@ class Dispatcher:
         self.deadline_s = deadline_s
         self.public_url = public_url  # base of the callback URL sent with each request
         self.name = name or worker_name()
+        self.documents = documents  # supporting documents' bytes (None: entries only)
         self._next_sweep = 0.0
         self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
         self.channel = OUTBOX  # the wake-up it waits on
@@ -185,6 +193,21 @@ class Dispatcher:
         if adapter is None or not adapter.spec.endpoint:
             self._failed(claim, f"No endpoint is configured for agency {claim.agency}.", [])
             return
+        try:
+            # A cancellation carries no documents and never waits for one.
+            documents = (
+                ()
+                if claim.operation == "cancel"
+                else documents_for(
+                    adapter.spec, claim.application_id, claim.application_body, self.documents
+                )
+            )
+        except StoredDocumentChanged as exc:
+            self._failed(claim, f"not sent: {exc}", [], escalate=True)
+            return
+        if documents is None:  # a wanted document is not uploaded yet: wait (docs/attachments.md)
+            self.store.defer(claim, self.clock() + dt.timedelta(seconds=DOCUMENT_WAIT_S))
+            return
         breaker = self.breakers[claim.agency]
         if not breaker.allow(self.name):
             # The breaker opened after the claim: put it back without spending an attempt.
@@ -200,6 +223,7 @@ class Dispatcher:
             operation=claim.operation,
             version=claim.version,
             reason=claim.reason,
+            documents=documents,
         )
         try:
             answer = adapter.send(request)

@@ -11,19 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from lxml import etree
 
 from gateway.clock import Clock
 from gateway.domain.application import read_application
-from gateway.errors import InvalidValue, ReferenceConflict, SchemaViolation, SignerNotDeclarant
+from gateway.errors import InvalidValue, ReferenceConflict, SignerNotDeclarant
 from gateway.fanout.routing import Rule, route
 from gateway.i18n import Text
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
+from gateway.lifecycle.attachments import MAX_ATTACHMENT_BYTES
+from gateway.lifecycle.uploads import check_entries
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner, TrustStore
 from gateway.trust.representatives import Representatives
+from gateway.trust.schemas import validate
 from gateway.trust.trader_keys import TraderCertificates
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
@@ -34,21 +36,6 @@ class Accepted:
     application_id: str
     created: bool  # False: the same signed bytes were sent before; this is the original
     received_at: dt.datetime | None
-
-
-def load_schema(path: Path) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(path)))
-
-
-def _validate(schema: etree.XMLSchema, element: etree._Element) -> None:
-    if schema.validate(element):
-        return
-    error = schema.error_log.last_error
-    raise SchemaViolation(
-        Text("Line %(line)s: %(message)s", line=error.line, message=error.message),
-        line=error.line,
-        path=error.path,
-    )
 
 
 def new_application_id(now: dt.datetime) -> str:
@@ -67,6 +54,7 @@ class Intake:
         max_bytes: int,
         representatives: Representatives,
         trader_certs: TraderCertificates,
+        max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
     ) -> None:
         self.schema = schema
         self.trust = trust
@@ -76,17 +64,18 @@ class Intake:
         self.max_bytes = max_bytes
         self.representatives = representatives
         self.trader_certs = trader_certs
+        self.max_attachment_bytes = max_attachment_bytes
 
     def submit(self, body: bytes, request_id: str | None = None) -> Accepted:
         now = self.clock()
         # Step 1: parse with the hardened parser (size cap, no DTD, no entities, no network).
         root = parse_xml(body, max_bytes=self.max_bytes)
         # Step 2: the schema, on the document as sent (line numbers match the trader's file).
-        _validate(self.schema, root)
+        validate(self.schema, root)
         # Step 3: the signature and the signer's certificate; from here on only `signed` is read.
         verified = verify_enveloped(root, self.trust, now=now)
         signed = verified.signed
-        _validate(self.schema, signed)
+        validate(self.schema, signed)
         # Step 4: typed values (BIN check digits, HS codes). A new version of a lodged
         # application (issue 19) is lodged at its own address, never as a new application.
         amends = signed.find("{urn:kz:nsw:application:1}Amends")
@@ -100,6 +89,8 @@ class Intake:
                 field="Amends",
             )
         application = read_application(signed)
+        # ... and the documents to upload later are of accepted types and sizes (issue 19).
+        check_entries(application, self.max_attachment_bytes)
         # Step 5: the signer is the declarant, or registered to represent it.
         self._check_signer_may_act(verified.signer, str(application.declarant))
         # Step 6: routing, then persist everything in one transaction.

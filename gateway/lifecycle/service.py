@@ -18,7 +18,6 @@ from gateway.domain.application import read_application
 from gateway.errors import InvalidValue
 from gateway.fanout.routing import Rule, route
 from gateway.i18n import Text
-from gateway.intake.service import _validate
 from gateway.lifecycle.changes import diff
 from gateway.lifecycle.errors import (
     AfterExit,
@@ -45,6 +44,7 @@ from gateway.lifecycle.rules import (
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner, TrustStore
 from gateway.trust.representatives import Representatives
+from gateway.trust.schemas import validate
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
 
@@ -221,10 +221,10 @@ class Lifecycle:
         # Step 1: the hardened parser (size cap, no DTD, no entities, no network).
         root = parse_xml(body, max_bytes=self.max_bytes)
         # Step 2: the schema, on the document as sent.
-        _validate(schema, root)
+        validate(schema, root)
         # Step 3: the signature and the signer's certificate; only `signed` is read afterwards.
         verified = verify_enveloped(root, self.trust, now=now)
-        _validate(schema, verified.signed)
+        validate(schema, verified.signed)
         return _Signed(verified.signed, verified.signer)
 
     def _current(self, application_id: str, signer: TrustedSigner) -> Current:

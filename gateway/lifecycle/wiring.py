@@ -11,12 +11,12 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.decision.document import make_decider, make_withdrawn_signer
 from gateway.fanout.routing import load_rules
-from gateway.intake.service import load_schema
 from gateway.lifecycle.rules import load_lifecycle_rules
 from gateway.lifecycle.service import Lifecycle
 from gateway.storage.versions import VersionStore
 from gateway.trust.certificates import TrustStore
 from gateway.trust.representatives import Representatives
+from gateway.trust.schemas import load_schema
 from gateway.trust.xmlsig import SigningIdentity
 
 

@@ -129,6 +129,10 @@ def load_trader() -> WerkzeugResponse | None:
         from gateway.portal.upload_limit import allow_upload_size
 
         allow_upload_size()  # before the form is parsed, by the CSRF check first of all
+    elif request.endpoint == "portal.upload_document":
+        from gateway.portal.upload_limit import allow_document_size
+
+        allow_document_size()
     check_csrf(
         CsrfRejected(
             Text(

@@ -20,6 +20,7 @@ from gateway.portal import live
 from gateway.portal.auth import services, trader
 from gateway.portal.blueprint import bp
 from gateway.web import application_list
+from gateway.web.attachments_api import documents_json
 from gateway.web.params import path_text
 
 SETTLED = ("granted", "refused", "inspection")
@@ -75,24 +76,25 @@ def readable(application_id: str) -> ApplicationStatus:
     return app
 
 
-def _detail(application_id: str) -> dict[str, Any]:
+def detail(application_id: str) -> dict[str, Any]:
     app = readable(application_id)
     return {
         "app": app,
         "waiting": [c.agency for c in app.cases if c.state not in SETTLED],
         "notifications": services().notifications.for_application(application_id),
+        "documents": documents_json(application_id, [c.agency for c in app.cases]),
     }
 
 
 @bp.get("/applications/<application_id>")
 def application(application_id: str) -> str:
-    return render_template("portal/application.html", **_detail(application_id))
+    return render_template("portal/application.html", **detail(application_id))
 
 
 @bp.get("/applications/<application_id>/body")
 def application_body(application_id: str) -> str:
     """The part of the page that the live stream refreshes."""
-    return render_template("portal/_application_body.html", **_detail(application_id))
+    return render_template("portal/_application_body.html", **detail(application_id))
 
 
 @bp.get("/applications/<application_id>/events")

@@ -15,6 +15,7 @@ from gateway.errors import GatewayError
 from gateway.i18n import Text
 from gateway.i18n.labels import label
 from gateway.portal import (  # noqa: F401 - the view modules add their routes to the blueprint
+    documents,
     language,
     notify_url,
     upload,

@@ -409,5 +409,6 @@ class AgencyBreakerRow(Base):
 
 
 # The payment tables (issue 20) live beside; importing them here puts them in Base.metadata.
+from gateway.storage import attachment_models as _attachment_models  # noqa: E402, F401
 from gateway.storage import payment_models as _payment_models  # noqa: E402, F401
 from gateway.storage import version_models as _version_models  # noqa: E402, F401

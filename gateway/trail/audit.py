@@ -10,10 +10,10 @@ import base64
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.clock import Clock, iso
 from gateway.errors import DatabaseUnavailable, GatewayError, NotFound
@@ -37,6 +37,14 @@ class BadProofRequest(GatewayError):
     code, status, title = "bad-proof-request", 400, "The proof cannot be given for these sizes"
 
 
+class DocumentBytes(Protocol):
+    """The uploaded supporting documents of an application (gateway.lifecycle.ports.Attachments)."""
+
+    def uploaded(self, application_id: str) -> frozenset[str]: ...
+
+    def contents(self, application_id: str, digests: Iterable[str]) -> Mapping[str, bytes]: ...
+
+
 @dataclass
 class Auditor:
     trail: Trail
@@ -47,6 +55,7 @@ class Auditor:
     # The agencies' pinned certificates (code -> PEM), carried in bundles so that an auditor can
     # re-check agency signatures offline; each must chain to the CA the auditor holds.
     agency_certificates: Mapping[str, str] = field(default_factory=dict)
+    attachments: DocumentBytes | None = None  # the documents a bundle carries beside the trail
 
     def issue_tree_head(self) -> TreeHead:
         """Sign a head for the current log size (or return the latest if the log has not grown),
@@ -218,7 +227,20 @@ class Auditor:
             "gateway_chain": [pem.decode("ascii") for pem in self.identity.chain_pem],
             "agency_certificates": dict(self.agency_certificates),
             "entries": entries,
+            "attachments": self._attachments(application_id),
         }
+
+    def _attachments(self, application_id: str) -> list[dict[str, str]]:
+        """Each uploaded document's bytes; the trail cites them by digest (kind `attachment`)."""
+        if self.attachments is None:
+            return []
+        contents = self.attachments.contents(
+            application_id, sorted(self.attachments.uploaded(application_id))
+        )
+        return [
+            {"sha256": sha, "content": base64.b64encode(data).decode("ascii")}
+            for sha, data in sorted(contents.items())
+        ]
 
 
 class TreeHeadThread:

@@ -38,6 +38,14 @@ class BundleEntry:
 
 
 @dataclass(frozen=True)
+class BundleDocument:
+    """A supporting document the bundle carries: the digest it claims and the bytes."""
+
+    sha256: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Bundle:
     application_id: str
     tree_head: TreeHead
@@ -45,6 +53,7 @@ class Bundle:
     gateway_chain: tuple[str, ...]
     agency_certificates: Mapping[str, str]
     entries: tuple[BundleEntry, ...]
+    attachments: tuple[BundleDocument, ...] = ()
 
 
 def read_bundle(document: Any) -> Bundle:
@@ -64,6 +73,10 @@ def read_bundle(document: Any) -> Bundle:
         entries=tuple(
             _entry(item, f"entries[{i}]")
             for i, item in enumerate(_list(doc.get("entries", []), "entries"))
+        ),
+        attachments=tuple(
+            _document(item, f"attachments[{i}]")
+            for i, item in enumerate(_list(doc.get("attachments", []), "attachments"))
         ),
     )
 
@@ -118,6 +131,14 @@ def _entry(value: Any, where: str) -> BundleEntry:
         inclusion_proof=tuple(
             _hex(node, f"{where}.inclusion_proof[{i}]") for i, node in enumerate(proof)
         ),
+    )
+
+
+def _document(value: Any, where: str) -> BundleDocument:
+    item = _object(value, where)
+    return BundleDocument(
+        sha256=_text(_member(item, "sha256", where), f"{where}.sha256"),
+        content=_base64(_member(item, "content", where), f"{where}.content"),
     )
 
 

@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway.errors import GatewayError
+from gateway.trail.attachment_checks import attachment_findings
 from gateway.trail.bundle import Bundle, BundleEntry, read_bundle, read_time
 from gateway.trail.format import TreeHead, read_entry, tree_head_signature_valid
 from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_consistency, verify_inclusion
@@ -127,6 +128,9 @@ def verify_bundle(
 
     # Step 4: nothing the decision relies on is missing from the bundle.
     checks.extend(_check_complete(bundle, sha_by_kind))
+
+    # Step 5: every supporting document, and every upload cited, is a signed entry's.
+    checks.extend(Check(*finding) for finding in attachment_findings(bundle))
     return checks
 
 

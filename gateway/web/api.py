@@ -29,6 +29,7 @@ from gateway.notify.events import DEFAULT_EVENTS, EVENT_TYPES, read_events
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner
 from gateway.web import application_list
+from gateway.web.attachments_api import documents_json
 from gateway.web.body import read_body
 from gateway.web.params import path_text
 from gateway.web.trader_auth import add_accept_signature, authorise, may_act_for, require_trader
@@ -128,6 +129,8 @@ def status(application_id: str) -> Response:
             "notifications": [n.to_json() for n in notifications],
             "versions": [v.to_json() for v in versions],  # issue 19: empty until amended
             "permit_history": [p.to_json() for p in permits],
+            # attachments, whether uploaded, and the agencies waiting for them
+            "documents": documents_json(application_id, [c.agency for c in app.cases]),
         }
     )
 

@@ -20,7 +20,8 @@ TRANSLATED_DETAILS = (
     "gateway.omc.csrf", "gateway.omc.client_cert", "gateway.omc.views_applications",
     "gateway.omc.views_admin", "gateway.omc.views_language", "gateway.portal.auth",
     "gateway.portal.views", "gateway.portal.upload", "gateway.portal.notify_url",
-    "gateway.portal.wiring", "gateway.portal.language",
+    "gateway.portal.wiring", "gateway.portal.language", "gateway.portal.documents",
+    "gateway.web.attachments_api", "gateway.lifecycle.attachments", "gateway.lifecycle.uploads",
 )  # fmt: skip
 
 

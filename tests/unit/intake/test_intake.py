@@ -12,11 +12,12 @@ from gateway.config import Config
 from gateway.domain.identifiers import Bin
 from gateway.errors import ReferenceConflict, SignerNotDeclarant
 from gateway.fanout.routing import load_rules
-from gateway.intake.service import Intake, load_schema
+from gateway.intake.service import Intake
 from gateway.pki.dev import DevPki
 from gateway.resources import shipped
 from gateway.trust.certificates import TrustStore
 from gateway.trust.representatives import Role
+from gateway.trust.schemas import load_schema
 from tests.fakes.store import InMemoryStore
 from tests.fakes.trust import MemoryRepresentatives, MemoryTraderCertificates
 

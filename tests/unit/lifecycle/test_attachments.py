@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 
 import pytest
 
+from gateway.domain.application import Application, SupportingDocument, read_application
 from gateway.lifecycle.attachments import (
     MAX_BYTES,
     Attachment,
     AttachmentProblem,
     AttachmentRefused,
     DocumentType,
+    attachments_of,
     check_upload,
     sniff,
 )
+from gateway.resources import shipped
+from gateway.trust.xmlparse import parse_xml
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32 + b"\xff\xd9"
 XML = b'\xef\xbb\xbf<?xml version="1.0"?>\n<SPSCertificate/>'
 
 
@@ -94,3 +99,54 @@ def test_entries_out_of_bounds_are_refused_when_read() -> None:
     with pytest.raises(AttachmentRefused) as digest:
         _entry(PDF, sha256="ABC")
     assert digest.value.problem is AttachmentProblem.BAD_ENTRY
+
+
+@pytest.mark.parametrize(
+    ("data", "media_type"),
+    [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg")],
+)
+def test_a_polyglot_with_something_behind_the_document_is_refused(
+    data: bytes, media_type: str
+) -> None:
+    polyglot = data + b"PK\x03\x04" + b"\x00" * 26 + b"<script>alert(1)</script>"
+    with pytest.raises(AttachmentRefused) as refused:
+        check_upload(_entry(polyglot, media_type), polyglot)
+    assert refused.value.problem is AttachmentProblem.CONTENT_NOT_MEDIA_TYPE
+    assert "does not end as one" in refused.value.detail
+
+
+APPLICATION = read_application(
+    parse_xml((shipped("samples") / "fresh-apples-import.xml").read_bytes())
+)
+
+
+def _application(*documents: SupportingDocument) -> Application:
+    return replace(APPLICATION, documents=documents)
+
+
+def _doc(data: bytes = PDF, **overrides: object) -> SupportingDocument:
+    fields: dict[str, object] = {
+        "type": "invoice", "number": "INV-7", "issued_on": dt.date(2026, 12, 1),
+        "media_type": "application/pdf", "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }  # fmt: skip
+    fields.update(overrides)
+    return SupportingDocument(**fields)  # type: ignore[arg-type]
+
+
+def test_only_entries_with_a_digest_are_attachments() -> None:
+    named = _doc(media_type=None, size=None, sha256=None)
+    found = attachments_of(_application(named, _doc()))
+    assert [(a.type, a.number) for a in found] == [(DocumentType.INVOICE, "INV-7")]
+
+
+def test_entries_that_could_never_be_uploaded_are_refused_at_intake() -> None:
+    with pytest.raises(AttachmentRefused) as kind:
+        attachments_of(_application(_doc(type="passport")))
+    assert kind.value.problem is AttachmentProblem.BAD_ENTRY
+    with pytest.raises(AttachmentRefused) as twice:
+        attachments_of(_application(_doc(), _doc(number="INV-8")))
+    assert twice.value.problem is AttachmentProblem.BAD_ENTRY
+    with pytest.raises(AttachmentRefused) as capped:
+        attachments_of(_application(_doc()), max_bytes=len(PDF) - 1)
+    assert capped.value.problem is AttachmentProblem.TOO_LARGE
