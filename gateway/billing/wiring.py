@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
 from gateway.billing import web
+from gateway.billing.permits import step_messages
 from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
@@ -24,6 +25,7 @@ def treasury_cert_path(config: Config):  # type: ignore[no-untyped-def]
 def build_payments(config: Config, services: Services) -> Payments:
     store = PaymentStore(services.store.engine, services.clock, services.store.fenced)
     store.release_decision = released_decision_signer(services.identity)
+    store.permit_steps = step_messages
     treasury = None
     cert_path = treasury_cert_path(config)
     if config.treasury_url and cert_path.is_file():

@@ -20,6 +20,7 @@ from gateway.domain.application import read_application
 from gateway.errors import ReferenceConflict, SchemaViolation, SignerNotDeclarant
 from gateway.fanout.routing import Rule, route
 from gateway.i18n import Text
+from gateway.intake.permit_citations import PermitLookup, cited_permits
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.trail.messages import Message
 from gateway.trust.certificates import TrustedSigner, TrustStore
@@ -67,6 +68,7 @@ class Intake:
         max_bytes: int,
         representatives: Representatives,
         trader_certs: TraderCertificates,
+        permits: PermitLookup | None = None,
     ) -> None:
         self.schema = schema
         self.trust = trust
@@ -76,6 +78,7 @@ class Intake:
         self.max_bytes = max_bytes
         self.representatives = representatives
         self.trader_certs = trader_certs
+        self.permits = permits
 
     def submit(self, body: bytes, request_id: str | None = None) -> Accepted:
         now = self.clock()
@@ -91,7 +94,9 @@ class Intake:
         application = read_application(signed)
         # Step 5: the signer is the declarant, or registered to represent it.
         self._check_signer_may_act(verified.signer, str(application.declarant))
-        # Step 6: routing, then persist everything in one transaction.
+        # Step 6: cited permits cover their items (issue 20); routing, then persist everything
+        # in one transaction.
+        citations = cited_permits(application, self.permits) if self.permits else ()
         routes = route(application, self.rules)
         new = NewApplication(
             id=new_application_id(now),
@@ -106,6 +111,7 @@ class Intake:
                 for r in routes
             },
             request_id=request_id,
+            citations=citations,
         )
         received = Message(
             "application",

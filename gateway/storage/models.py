@@ -394,3 +394,4 @@ class AgencyBreakerRow(Base):
 
 # The payment tables (issue 20) live beside; importing them here puts them in Base.metadata.
 from gateway.storage import payment_models as _payment_models  # noqa: E402, F401
+from gateway.storage import permit_models as _permit_models  # noqa: E402, F401

@@ -23,6 +23,7 @@ from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_decision
+from gateway.storage.permits import record_granted_permit
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
 
 
@@ -126,6 +127,8 @@ class OutboxStore(Store):
             setattr(case, name, encoded)
         for m in messages:
             self._add_message(s, case.application_id, m)
+        if state is CaseState.GRANTED:  # a grant with a permit block: the permit (issue 20)
+            record_granted_permit(s, case, self)
         s.flush()
         app = s.get_one(ApplicationRow, case.application_id)
         s.refresh(app, ["cases"])

@@ -1,0 +1,437 @@
+"""`Permits` on the database (gateway.billing.permit_ports): permits with a balance, write-offs
+under a row lock, credit-backs, the agency's suspension and revocation, and holds.
+
+The race for the last units (issue 20 item 4): every write-off locks its permit row first
+(`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds the write lock),
+reads the permit with its write-offs, lets the domain (`Permit.write_off`) decide, and applies it
+as one conditional UPDATE (`written_off + q` only while `granted - written_off >= q`). Of two
+transactions drawing on the last units, the second waits for the first, then sees the new balance
+and gets the domain's `PermitBalanceExceeded` with what remains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway.billing.permit_ports import Citation, Hold, StepMessages, WriteOffRecord
+from gateway.domain.identifiers import Bin, HsCode
+from gateway.errors import GatewayError, NotFound
+from gateway.payments.permits import Permit, Quantity, Standing, WriteOff
+from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
+from gateway.storage.permit_citations import add_citations, citations_of
+from gateway.storage.permit_models import (
+    PermitCitationRow,
+    PermitHoldRow,
+    PermitRow,
+    PermitWriteOffRow,
+)
+from gateway.storage.repository import Store, utc
+from gateway.trail.messages import Message
+
+log = logging.getLogger(__name__)
+# The day a permit is used on is the day in Kazakhstan (UTC+5), as for payments.
+KZ_TIME = dt.timezone(dt.timedelta(hours=5))
+
+
+def release_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(KZ_TIME).date()
+
+
+class PermitStore(Store):
+    # --- reads ----------------------------------------------------------------------------------
+
+    def get(self, permit_id: str) -> Permit | None:
+        with self.reading() as s:
+            row = s.get(PermitRow, permit_id)
+            return permit_of(s, row) if row else None
+
+    def for_holder(self, holder_bin: str) -> list[Permit]:
+        with self.reading() as s:
+            rows = s.scalars(
+                select(PermitRow)
+                .where(PermitRow.holder_bin == holder_bin)
+                .order_by(PermitRow.issued_at.desc(), PermitRow.permit_id)
+            )
+            return [permit_of(s, r) for r in rows]
+
+    def everything(self) -> list[Permit]:
+        with self.reading() as s:
+            rows = s.scalars(
+                select(PermitRow).order_by(PermitRow.issued_at.desc(), PermitRow.permit_id)
+            )
+            return [permit_of(s, r) for r in rows]
+
+    def write_offs(self, permit_id: str | None = None) -> list[WriteOffRecord]:
+        with self.reading() as s:
+            query = (
+                select(PermitWriteOffRow, PermitRow.unit)
+                .join(PermitRow, PermitRow.permit_id == PermitWriteOffRow.permit_id)
+                .order_by(PermitWriteOffRow.written_at, PermitWriteOffRow.id)
+            )
+            if permit_id is not None:
+                query = query.where(PermitWriteOffRow.permit_id == permit_id)
+            return [
+                WriteOffRecord(
+                    w.permit_id,
+                    w.application_id,
+                    w.quantity,
+                    unit,
+                    w.day,
+                    utc(w.written_at) or w.written_at,
+                    utc(w.credited_back_at),
+                )
+                for w, unit in s.execute(query)
+            ]
+
+    def citations(self, application_id: str) -> list[Citation]:
+        with self.reading() as s:
+            return citations_of(s, application_id)
+
+    def holds(self, application_id: str | None = None) -> list[Hold]:
+        with self.reading() as s:
+            query = (
+                select(PermitHoldRow)
+                .where(PermitHoldRow.cleared_at.is_(None))
+                .order_by(PermitHoldRow.held_at, PermitHoldRow.id)
+            )
+            if application_id is not None:
+                query = query.where(PermitHoldRow.application_id == application_id)
+            return [
+                Hold(
+                    h.application_id,
+                    h.permit_id,
+                    h.code,
+                    h.detail,
+                    utc(h.held_at) or h.held_at,
+                    utc(h.cleared_at),
+                )
+                for h in s.scalars(query)
+            ]
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def record_grant(
+        self, permit: Permit, granted_for: str | None, messages: Sequence[Message]
+    ) -> bool:
+        with self.transaction() as s:
+            return record_grant_in(s, permit, granted_for, messages, self)
+
+    def write_off_cited(self, application_id: str, day: dt.date, messages: StepMessages) -> None:
+        try:
+            with self.transaction() as s:
+                write_off_in(s, application_id, day, messages, self)
+        except GatewayError as refusal:
+            # Nothing was written off (the transaction rolled back); the hold and the attempt
+            # are stored on their own.
+            with self.transaction() as s:
+                hold_in(s, application_id, refusal, messages, self)
+            raise
+
+    def credit_back(self, application_id: str, messages: StepMessages) -> list[str]:
+        with self.transaction() as s:
+            now = self.clock()
+            rows = list(
+                s.scalars(
+                    select(PermitWriteOffRow)
+                    .where(
+                        PermitWriteOffRow.application_id == application_id,
+                        PermitWriteOffRow.credited_back_at.is_(None),
+                    )
+                    .order_by(PermitWriteOffRow.permit_id)
+                )
+            )
+            for w in rows:
+                _lock(s, w.permit_id)
+                s.execute(
+                    update(PermitRow)
+                    .where(PermitRow.permit_id == w.permit_id)
+                    .values(written_off=PermitRow.written_off - w.quantity)
+                )
+                w.credited_back_at = now
+                for m in messages(
+                    "permit-credit-back",
+                    {
+                        "permitId": w.permit_id,
+                        "applicationId": application_id,
+                        "quantity": f"{w.quantity:f}",
+                    },
+                ):
+                    self._add_message(s, application_id, m)
+            return [w.permit_id for w in rows]
+
+    def change_standing(
+        self, permit_id: str, action: str, messages: StepMessages
+    ) -> tuple[Permit, list[str]]:
+        with self.transaction() as s:
+            now = self.clock()
+            row = _lock(s, permit_id)
+            if row is None:
+                raise NotFound(f"There is no permit {permit_id}.")
+            before = permit_of(s, row)
+            after = {
+                "suspend": before.suspend,
+                "reinstate": before.reinstate,
+                "revoke": before.revoke,
+            }[action]()
+            row.standing = after.standing.value
+            affected = _not_exited(s, _citing(s, permit_id))
+            if action == "reinstate":
+                for hold in s.scalars(
+                    select(PermitHoldRow).where(
+                        PermitHoldRow.permit_id == permit_id,
+                        PermitHoldRow.cleared_at.is_(None),
+                        PermitHoldRow.code.in_(("permit-suspended",)),
+                    )
+                ):
+                    hold.cleared_at = now
+            else:
+                code = "permit-suspended" if action == "suspend" else "permit-revoked"
+                for application_id in affected:
+                    s.add(
+                        PermitHoldRow(
+                            application_id=application_id,
+                            permit_id=permit_id,
+                            code=code,
+                            detail=f"Permit {permit_id} was {after.standing.value} by "
+                            f"{after.agency}; the application is held until the agency "
+                            "reinstates it or another permit covers the goods.",
+                            held_at=now,
+                        )
+                    )
+            for m in messages(
+                f"permit-{action}",
+                {"permitId": permit_id, "standing": after.standing.value, "held": affected},
+            ):
+                self._add_message(s, None, m)
+            return after, affected
+
+
+# --- inside a transaction (also used by the outbox's case updates and the payment release) -------
+
+PERMIT_FIELDS = ("permitId", "permitHolder", "permitHsCode", "permitQuantity", "permitUnit",
+                 "permitValidFrom")  # fmt: skip
+
+
+def permit_from_grant(agency: str, extra: dict[str, str], valid_until: str | None) -> Permit:
+    """The permit an agency's grant describes: its answer's permit block, mapped into the case's
+    extra fields by the agency's answer mapping (`mappings/agencies/<code>/answer.json`), and the
+    case's validity. Raises `InvalidQuantity`, `InvalidIdentifier`, KeyError or ValueError."""
+    return Permit(
+        permit_id=extra["permitId"],
+        agency=agency,
+        holder=Bin(extra["permitHolder"]),
+        hs_code=HsCode(extra["permitHsCode"]),
+        description=extra.get("permitDescription", ""),
+        granted=Quantity(Decimal(extra["permitQuantity"]), extra["permitUnit"]),
+        valid_from=dt.date.fromisoformat(extra["permitValidFrom"]),
+        valid_until=dt.date.fromisoformat(str(valid_until)),
+    )
+
+
+def record_granted_permit(s: Session, case: CaseRow, store: Store) -> None:
+    """A case just granted with a permit block: store the permit (once), with its trail entry.
+    A block the gateway cannot read is logged and left out: the case stays granted."""
+    extra = json.loads(case.extra or "{}")
+    if not all(extra.get(name) for name in PERMIT_FIELDS):
+        return
+    try:
+        permit = permit_from_grant(case.agency, extra, case.valid_until)
+    except (GatewayError, KeyError, ValueError, ArithmeticError) as exc:
+        log.warning("case %s: the permit granted cannot be stored: %s", case.id, exc)
+        return
+    value = {"permitId": permit.permit_id, "agency": permit.agency, "holder": str(permit.holder),
+             "granted": str(permit.granted), "validUntil": permit.valid_until.isoformat(),
+             "grantedFor": case.application_id}  # fmt: skip
+    message = Message(
+        "permit-granted", "in", f"agency:{case.agency}", "application/json",
+        json.dumps(value, sort_keys=True, separators=(",", ":")).encode(), case_id=case.id,
+    )  # fmt: skip
+    record_grant_in(s, permit, case.application_id, [message], store)
+
+
+def record_grant_in(
+    s: Session, permit: Permit, granted_for: str | None, messages: Sequence[Message], store: Store
+) -> bool:
+    if s.get(PermitRow, permit.permit_id) is not None:
+        return False
+    s.add(
+        PermitRow(
+            permit_id=permit.permit_id,
+            agency=permit.agency,
+            holder_bin=str(permit.holder),
+            hs_code=permit.hs_code.value,
+            description=permit.description,
+            unit=permit.unit,
+            granted=permit.granted.value,
+            written_off=Decimal(0),
+            valid_from=permit.valid_from,
+            valid_until=permit.valid_until,
+            standing=permit.standing.value,
+            granted_for=granted_for,
+            issued_at=store.clock(),
+        )
+    )
+    s.flush()
+    for m in messages:
+        store._add_message(s, granted_for, m)
+    return True
+
+
+def write_off_in(
+    s: Session, application_id: str, day: dt.date, messages: StepMessages, store: Store
+) -> list[str]:
+    """Write off what `application_id` cites, in transaction `s`; raises the domain's refusal
+    (the caller rolls back). Returns the permits written off (none when nothing is cited)."""
+    app = s.get(ApplicationRow, application_id)
+    if app is None:
+        raise NotFound(f"There is no application {application_id}.")
+    holder = Bin(app.declarant_bin)
+    wanted: dict[str, list[Citation]] = {}
+    for c in citations_of(s, application_id):
+        wanted.setdefault(c.permit_id, []).append(c)
+    now = store.clock()
+    for permit_id in sorted(wanted):  # one lock order: two releases never deadlock
+        row = _lock(s, permit_id)
+        if row is None:
+            raise NotFound(f"Application {application_id} cites permit {permit_id}, which the "
+                           "gateway does not know.", permitId=permit_id)  # fmt: skip
+        cited = wanted[permit_id]
+        quantity = Quantity(sum((c.quantity for c in cited), Decimal(0)), cited[0].unit)
+        permit = permit_of(s, row)
+        after = permit.write_off(application_id, quantity, day, holder)  # raises a refusal
+        if after is permit:
+            continue  # the same write-off again: nothing to do
+        done = s.execute(
+            update(PermitRow)
+            .where(
+                PermitRow.permit_id == permit_id,
+                PermitRow.standing == Standing.ACTIVE.value,
+                PermitRow.granted - PermitRow.written_off >= quantity.value,
+            )
+            .values(written_off=PermitRow.written_off + quantity.value)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            # Changed since it was read: the domain states why with the balance as it is now.
+            s.refresh(row)
+            permit_of(s, row).write_off(application_id, quantity, day, holder)
+            raise AssertionError("a refused write-off was not refused")  # pragma: no cover
+        s.add(
+            PermitWriteOffRow(
+                permit_id=permit_id,
+                application_id=application_id,
+                quantity=quantity.value,
+                day=day,
+                written_at=now,
+            )
+        )
+        s.flush()
+        for m in messages(
+            "permit-write-off",
+            {
+                "permitId": permit_id,
+                "applicationId": application_id,
+                "quantity": f"{quantity.value:f}",
+                "unit": quantity.unit,
+                "day": day.isoformat(),
+                "balance": f"{after.balance.value:f}",
+            },
+        ):
+            store._add_message(s, application_id, m)
+    return sorted(wanted)
+
+
+def hold_in(
+    s: Session, application_id: str, refusal: GatewayError, messages: StepMessages, store: Store
+) -> None:
+    """Hold `application_id` for a refused write-off, with the attempt in the trail."""
+    permit_id = str(refusal.extensions.get("permitId", ""))
+    s.add(
+        PermitHoldRow(
+            application_id=application_id,
+            permit_id=permit_id,
+            code=refusal.code,
+            detail=refusal.detail,
+            held_at=store.clock(),
+        )
+    )
+    for m in messages(
+        "permit-write-off-refused",
+        {"applicationId": application_id, "problem": refusal.problem()},
+    ):
+        store._add_message(s, application_id, m)
+
+
+def permit_of(s: Session, row: PermitRow) -> Permit:
+    write_offs = s.scalars(
+        select(PermitWriteOffRow)
+        .where(
+            PermitWriteOffRow.permit_id == row.permit_id,
+            PermitWriteOffRow.credited_back_at.is_(None),
+        )
+        .order_by(PermitWriteOffRow.written_at, PermitWriteOffRow.id)
+    )
+    return Permit(
+        permit_id=row.permit_id,
+        agency=row.agency,
+        holder=Bin(row.holder_bin),
+        hs_code=HsCode(row.hs_code),
+        description=row.description,
+        granted=Quantity(row.granted, row.unit),
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        standing=Standing(row.standing),
+        write_offs=tuple(
+            WriteOff(w.application_id, Quantity(w.quantity, row.unit), w.day) for w in write_offs
+        ),
+    )
+
+
+def _lock(s: Session, permit_id: str) -> PermitRow | None:
+    """The permit row, locked for the rest of the transaction (PostgreSQL `FOR UPDATE`; on
+    SQLite the transaction holds the database's write lock from its BEGIN IMMEDIATE)."""
+    return s.scalars(
+        select(PermitRow).where(PermitRow.permit_id == permit_id).with_for_update()
+    ).first()
+
+
+def _citing(s: Session, permit_id: str) -> list[str]:
+    return sorted(
+        set(
+            s.scalars(
+                select(PermitCitationRow.application_id).where(
+                    PermitCitationRow.permit_id == permit_id
+                )
+            )
+        )
+    )
+
+
+def _not_exited(s: Session, application_ids: list[str]) -> list[str]:
+    """Those of `application_ids` that no vehicle has carried out through an exit barrier."""
+    exited: set[str] = set()
+    for carried in s.scalars(
+        select(CheckpointVisitRow.applications).where(CheckpointVisitRow.state == "exited")
+    ):
+        exited.update(json.loads(carried or "[]"))
+    return [a for a in application_ids if a not in exited]
+
+
+def permit_hold_for(s: Session, application_id: str) -> PermitHoldRow | None:
+    return s.scalars(
+        select(PermitHoldRow)
+        .where(PermitHoldRow.application_id == application_id, PermitHoldRow.cleared_at.is_(None))
+        .order_by(PermitHoldRow.held_at)
+    ).first()
+
+
+__all__ = [
+    "PermitStore", "add_citations", "hold_in", "record_grant_in", "record_granted_permit",
+    "write_off_in",
+]  # fmt: skip
