@@ -54,4 +54,4 @@ class InvalidPermitStanding(GatewayError):
 
 
 class NotYourPermit(GatewayError):
-    code, status, title = "not-your-permit", 403, "The permit was issued by another agency"
+    code, status, title = "not-your-permit", 403, "The permit is not yours to read or change"

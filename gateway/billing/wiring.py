@@ -8,13 +8,14 @@ import datetime as dt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
-from gateway.billing import web
-from gateway.billing.permits import step_messages
+from gateway.billing import permit_web, web
+from gateway.billing.permits import PermitBook, step_messages
 from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
 from gateway.config import Config
 from gateway.storage.payments import PaymentStore
+from gateway.storage.permits import PermitStore
 from wire.keys import load_certificate
 
 
@@ -56,4 +57,11 @@ def init_payments(app: Flask, config: Config, services: Services) -> Payments:
         load_certificate(cert_path) if cert_path.is_file() else None
     )
     app.register_blueprint(web.bp)
+    app.extensions["nsw-permits"] = build_permits(services)
+    app.register_blueprint(permit_web.bp)
     return payments
+
+
+def build_permits(services: Services) -> PermitBook:
+    store = PermitStore(services.store.engine, services.clock, services.store.fenced)
+    return PermitBook(store, services.clock)

@@ -36,6 +36,7 @@ from gateway.storage.models import (
     TransitPositionRow,
     TransitRow,
 )
+from gateway.storage.permits import permits_on_exit
 from gateway.storage.repository import Message, utc
 
 if TYPE_CHECKING:
@@ -117,7 +118,9 @@ class SqlCarriedApplications:
             app = self.s.get_one(ApplicationRow, application_id)
             self.s.refresh(app, ["cases"])
             cases = tuple(CaseView(c.agency, c.state, c.inspection) for c in app.cases)
-            out.append(AppDecision(app.id, app.verdict if app.status == "decided" else None, cases))
+            verdict = app.verdict if app.status == "decided" else None
+            cited, hold = permits_on_exit(self.s, application_id)
+            out.append(AppDecision(app.id, verdict, cases, cited, hold))
         return out
 
     def decided_at(self, application_ids: Sequence[str]) -> dt.datetime | None:

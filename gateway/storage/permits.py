@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.billing.permit_ports import Citation, Hold, StepMessages, WriteOffRecord
+from gateway.checkpoint.exit_permit import PermitOnExit
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.errors import GatewayError, NotFound
 from gateway.payments.permits import Permit, Quantity, Standing, WriteOff
@@ -423,15 +424,30 @@ def _not_exited(s: Session, application_ids: list[str]) -> list[str]:
     return [a for a in application_ids if a not in exited]
 
 
-def permit_hold_for(s: Session, application_id: str) -> PermitHoldRow | None:
-    return s.scalars(
+def permits_on_exit(s: Session, application_id: str) -> tuple[tuple[PermitOnExit, ...], str | None]:
+    """For the exit gate: the permits the application cites, and why it is held, if it is."""
+    cited = sorted({c.permit_id for c in citations_of(s, application_id)})
+    rows = [row for p in cited if (row := s.get(PermitRow, p)) is not None]
+    hold = s.scalars(
         select(PermitHoldRow)
         .where(PermitHoldRow.application_id == application_id, PermitHoldRow.cleared_at.is_(None))
         .order_by(PermitHoldRow.held_at)
     ).first()
+    return (
+        tuple(
+            PermitOnExit(r.permit_id, r.agency, r.standing, r.valid_from, r.valid_until)
+            for r in rows
+        ),
+        hold.detail if hold is not None else None,
+    )
 
 
 __all__ = [
-    "PermitStore", "add_citations", "hold_in", "record_grant_in", "record_granted_permit",
+    "PermitStore",
+    "add_citations",
+    "hold_in",
+    "permits_on_exit",
+    "record_grant_in",
+    "record_granted_permit",
     "write_off_in",
 ]  # fmt: skip

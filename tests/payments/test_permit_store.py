@@ -100,9 +100,7 @@ def test_each_refusal_changes_nothing_holds_the_application_and_is_in_the_trail(
 ) -> None:
     book, store = permits
     expired = case == "expired"
-    book.grant(
-        vet_permit(valid_until=TODAY - dt.timedelta(days=1) if expired else None), None
-    )
+    book.grant(vet_permit(valid_until=TODAY - dt.timedelta(days=1) if expired else None), None)
     if case in ("revoked", "suspended"):
         book.change_standing("VET-1", {"revoked": "revoke", "suspended": "suspend"}[case])
     lodge_citing(
