@@ -24,6 +24,7 @@ from gateway.billing.permit_ports import Citation, Hold, StepMessages, WriteOffR
 from gateway.checkpoint.exit_permit import PermitOnExit
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.errors import GatewayError, NotFound
+from gateway.intake.ports import CitedPermit
 from gateway.payments.permits import Permit, Quantity, Standing, WriteOff
 from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
 from gateway.storage.permit_citations import add_citations, citations_of
@@ -237,13 +238,21 @@ def permit_from_grant(agency: str, extra: dict[str, str], valid_until: str | Non
 
 
 def record_granted_permit(s: Session, case: CaseRow, store: Store) -> None:
-    """A case just granted with a permit block: store the permit (once), with its trail entry.
-    A block the gateway cannot read is logged and left out: the case stays granted."""
+    """A case just granted with a permit block: store the permit (once), with its trail entry,
+    and the consignment it was granted for as that application's citation of it. A block the
+    gateway cannot read is logged and left out: the case stays granted."""
     extra = json.loads(case.extra or "{}")
     if not all(extra.get(name) for name in PERMIT_FIELDS):
         return
     try:
         permit = permit_from_grant(case.agency, extra, case.valid_until)
+        # The consignment the permit was asked for draws on it too, at its application's release.
+        line, consignment = extra.get("permitLine"), extra.get("permitConsignment")
+        own = (
+            CitedPermit(int(line), case.agency, permit.permit_id, permit.hs_code.value,
+                        Quantity(Decimal(consignment), permit.unit).value, permit.unit)
+            if line and consignment else None
+        )  # fmt: skip
     except (GatewayError, KeyError, ValueError, ArithmeticError) as exc:
         log.warning("case %s: the permit granted cannot be stored: %s", case.id, exc)
         return
@@ -254,7 +263,10 @@ def record_granted_permit(s: Session, case: CaseRow, store: Store) -> None:
         "permit-granted", "in", f"agency:{case.agency}", "application/json",
         json.dumps(value, sort_keys=True, separators=(",", ":")).encode(), case_id=case.id,
     )  # fmt: skip
-    record_grant_in(s, permit, case.application_id, [message], store)
+    if not record_grant_in(s, permit, case.application_id, [message], store) or own is None:
+        return
+    if s.get(PermitCitationRow, (case.application_id, own.item_line)) is None:
+        add_citations(s, case.application_id, [own])
 
 
 def record_grant_in(
