@@ -14,11 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 import requests
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.billing.permits import PermitBook
+from gateway.cli.main import main
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.payments.permits import Permit, Quantity
 from gateway.storage.permits import PermitStore
@@ -27,6 +29,7 @@ from gateway.trust.xmlsig import sign_enveloped
 from tests.checkpoint.conftest import Checkpoint
 from tests.conftest import SAMPLES, trader_identity
 from tests.payments.settle import pay_in_full
+from tests.payments.test_payment_flow import _cli_env
 from wire import httpsig
 
 ALTYN = "190340025677"
@@ -79,7 +82,9 @@ def plate() -> str:
     return f"{secrets.randbelow(900) + 100}PRM02"
 
 
-def test_a_permit_written_off_across_applications_until_exhausted(checkpoint_with_treasury) -> None:  # type: ignore[no-untyped-def]
+def test_a_permit_written_off_across_applications_until_exhausted(
+    checkpoint_with_treasury, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     cp, _treasury = checkpoint_with_treasury
     permits = book(cp)
 
@@ -114,6 +119,17 @@ def test_a_permit_written_off_across_applications_until_exhausted(checkpoint_wit
     held = to_the_exit(cp, plate(), third)
     assert held["status"] == "directed" and held["direction"]["lane"] == "permit-control"
     assert "0.000 kg left" in held["direction"]["why"]
+
+    # Operators read it with `nsw permits`.
+    _cli_env(cp.services, monkeypatch)
+    shown = CliRunner().invoke(main, ["permits", "show", permit.permit_id], catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    assert "0.000 of 36400.000 kg\texhausted" in shown.output
+    assert f"{first}\t-18200.000 kg" in shown.output and f"{second}\t-18200.000 kg" in shown.output
+    listed = CliRunner().invoke(main, ["permits", "list"], catch_exceptions=False)
+    assert f"held\t{third}\t{permit.permit_id}\tpermit-balance-exceeded" in listed.output
+    unknown = CliRunner().invoke(main, ["permits", "show", "KZ-VET-NONE"])
+    assert unknown.exit_code == 1 and "There is no permit KZ-VET-NONE." in unknown.output
 
 
 def test_the_exit_judges_the_permit_on_the_day_of_exit(checkpoint_with_treasury) -> None:  # type: ignore[no-untyped-def]
