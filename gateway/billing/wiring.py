@@ -14,6 +14,7 @@ from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
 from gateway.config import Config
+from gateway.storage.omc_money import StoredMoneyViews
 from gateway.storage.payments import PaymentStore
 from gateway.storage.permits import PermitStore
 from wire.keys import load_certificate
@@ -58,6 +59,9 @@ def init_payments(app: Flask, config: Config, services: Services) -> Payments:
     )
     app.register_blueprint(web.bp)
     app.extensions["nsw-permits"] = build_permits(services)
+    app.extensions["nsw-omc-money"] = StoredMoneyViews(
+        services.store.engine, services.clock, services.store.fenced
+    )
     app.register_blueprint(permit_web.bp)
     return payments
 
