@@ -64,7 +64,9 @@ def _signing_agency() -> str | None:
     return None
 
 
-def _verify_agency(agency: str, data: bytes, components: Sequence[str]) -> None:
+def _verify_agency(
+    agency: str, data: bytes, components: Sequence[str], consequence: str = "Nothing was changed."
+) -> None:
     pinned = _pins().get(agency)
     if pinned is None:
         raise NotFound(f"There is no agency {agency[:32]!r}.")
@@ -83,7 +85,7 @@ def _verify_agency(agency: str, data: bytes, components: Sequence[str]) -> None:
         )
     except httpsig.UntrustedHttpMessage as exc:
         raise PermitStandingSignatureInvalid(
-            f"Not signed by agency {agency}: {exc}. Nothing was changed."
+            f"Not signed by agency {agency}: {exc}. {consequence}"
         ) from exc
 
 
@@ -104,7 +106,7 @@ def show(permit_id: str) -> Response:
     )
     if agency is not None:
         # Step 1 (agency): its pinned key, over the request and the empty body's digest.
-        _verify_agency(agency, read_body(), READ_COMPONENTS)
+        _verify_agency(agency, read_body(), READ_COMPONENTS, "Nothing is shown.")
         permit = book.permits.get(permit_id)
         if permit is None or permit.agency != agency:
             raise unknown

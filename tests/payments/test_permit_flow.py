@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import requests
 from click.testing import CliRunner
 from cryptography import x509
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.billing.permits import PermitBook
+from gateway.cli.client import ApiProblem, GatewayClient
 from gateway.cli.main import main
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.payments.permits import Permit, Quantity
@@ -157,11 +159,13 @@ def test_the_exit_judges_the_permit_on_the_day_of_exit(checkpoint_with_treasury)
     assert f"permit {permit.permit_id} expired on {today}" in refused["direction"]["why"]
 
 
-def _agency_request(cp: Checkpoint, method: str, path: str, body: bytes = b"") -> requests.Response:
+def _agency_request(
+    cp: Checkpoint, method: str, path: str, body: bytes = b"", agency: str = "veterinary"
+) -> requests.Response:
     key = serialization.load_pem_private_key(
-        (cp.pki.directory / "agency-veterinary.key").read_bytes(), password=None
+        (cp.pki.directory / f"agency-{agency}.key").read_bytes(), password=None
     )
-    cert = x509.load_pem_x509_certificate((cp.pki.directory / "agency-veterinary.pem").read_bytes())
+    cert = x509.load_pem_x509_certificate((cp.pki.directory / f"agency-{agency}.pem").read_bytes())
     assert isinstance(key, rsa.RSAPrivateKey)
     headers = {"Content-Type": "application/json"} if body else {}
     message = httpsig.HttpMessage(headers, method=method, url=f"{cp.url}{path}")
@@ -188,6 +192,14 @@ def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
     assert read.status_code == 200, read.text
     assert read.json()["writeOffs"][0]["applicationId"] == first
     assert requests.get(f"{cp.url}{path}", timeout=30).status_code == 401
+    # Read by its holder (a trader-signed read); another trader gets the same 404 as for nothing.
+    holder = GatewayClient(cp.url, identity=trader_identity(cp.pki, "trader-altyn"))
+    assert holder.permit(permit.permit_id)["balance"] == "18200.000"
+    steppe = trader_identity(cp.pki, "trader-steppe")
+    cp.services.trader_certs.register(cp.services.trust.verify(steppe.certificate), "test")
+    with pytest.raises(ApiProblem) as other:
+        GatewayClient(cp.url, identity=steppe).permit(permit.permit_id)
+    assert other.value.status == 404
 
     # Another agency's change is refused and changes nothing; the issuing agency's holds `first`.
     change = json.dumps(
@@ -196,6 +208,11 @@ def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
     forged = requests.post(f"{cp.url}{path}/standing", data=change, headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
     assert forged.status_code == 401
     assert forged.json()["type"] == "urn:kz:nsw:problem:permit-standing-signature-invalid"
+    other_agency = json.dumps({"agency": "phytosanitary", "action": "revoke"}).encode()
+    refused = _agency_request(cp, "POST", f"{path}/standing", other_agency, agency="phytosanitary")
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "urn:kz:nsw:problem:not-your-permit"
+    assert book(cp).permit(permit.permit_id).standing.value == "active"
     done = _agency_request(cp, "POST", f"{path}/standing", change)
     assert done.status_code == 200, done.text
     assert done.json() == {"permitId": permit.permit_id, "standing": "suspended", "applications": [first]}  # fmt: skip
