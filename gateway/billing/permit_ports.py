@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from gateway.payments.order import canonical_json
 from gateway.payments.permits import Permit
 from gateway.trail.messages import Message
 
@@ -58,6 +59,15 @@ class WriteOffRecord:
 # The trail messages of one step (a write-off, a refusal, a credit-back, a standing change),
 # given what it was, as canonical JSON values.
 StepMessages = Callable[[str, Mapping[str, object]], Sequence[Message]]
+
+
+def step_messages(kind: str, value: Mapping[str, object]) -> Sequence[Message]:
+    """The trail entry of one permit step (the default `StepMessages`): what happened, as
+    canonical JSON, addressed to the permit."""
+    permit_id = str(value.get("permitId") or "")
+    return [
+        Message(kind, "out", f"permit:{permit_id}"[:64], "application/json", canonical_json(value))
+    ]
 
 
 class Permits(Protocol):

@@ -25,7 +25,8 @@ from gateway.billing.errors import (
     NotYourPermit,
     PermitStandingSignatureInvalid,
 )
-from gateway.billing.permits import STANDING_ACTIONS, PermitBook, step_messages
+from gateway.billing.permit_ports import step_messages
+from gateway.billing.permits import STANDING_ACTIONS, PermitBook
 from gateway.bootstrap import Services
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.limits import AGENCY, IDENTIFIER

@@ -9,16 +9,14 @@ storage keeps them in the step's own transaction (`gateway.billing.permit_ports.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.billing.errors import InvalidPermitStanding
-from gateway.billing.permit_ports import Hold, Permits, WriteOffRecord
+from gateway.billing.permit_ports import Hold, Permits, WriteOffRecord, step_messages
 from gateway.clock import Clock
 from gateway.errors import NotFound
-from gateway.payments.order import canonical_json
 from gateway.payments.permits import Permit
-from gateway.trail.messages import Message
 
 # The day a permit is used on is the day in Kazakhstan (UTC+5), as for payments.
 KZ_TIME = dt.timezone(dt.timedelta(hours=5))
@@ -27,14 +25,6 @@ STANDING_ACTIONS = ("suspend", "reinstate", "revoke")
 
 def kz_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(KZ_TIME).date()
-
-
-def step_messages(kind: str, value: Mapping[str, object]) -> Sequence[Message]:
-    """The trail entry of one permit step (a `StepMessages`)."""
-    permit_id = str(value.get("permitId") or "")
-    return [
-        Message(kind, "out", f"permit:{permit_id}"[:64], "application/json", canonical_json(value))
-    ]
 
 
 def permit_json(permit: Permit, records: Sequence[WriteOffRecord], day: dt.date) -> dict[str, Any]:

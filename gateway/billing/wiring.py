@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
 from gateway.billing import permit_web, web
-from gateway.billing.permits import PermitBook, step_messages
+from gateway.billing.permit_ports import step_messages
+from gateway.billing.permits import PermitBook
 from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services

@@ -23,7 +23,7 @@ from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_decision
-from gateway.storage.permits import record_granted_permit
+from gateway.storage.permits import record_granted_permit, release_without_payment
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
 
 
@@ -143,6 +143,8 @@ class OutboxStore(Store):
         if decided is None:
             return None
         verdict, xml = decided
+        if verdict == "released" and app.released_at is None:  # nothing owed (issue 20)
+            release_without_payment(s, app.id, self)
         app.status = "decided"
         app.verdict = verdict
         app.decided_at = now

@@ -20,7 +20,13 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gateway.billing.permit_ports import Citation, Hold, StepMessages, WriteOffRecord
+from gateway.billing.permit_ports import (
+    Citation,
+    Hold,
+    StepMessages,
+    WriteOffRecord,
+    step_messages,
+)
 from gateway.checkpoint.exit_permit import PermitOnExit
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.errors import GatewayError, NotFound
@@ -235,6 +241,20 @@ def permit_from_grant(agency: str, extra: dict[str, str], valid_until: str | Non
         valid_from=dt.date.fromisoformat(extra["permitValidFrom"]),
         valid_until=dt.date.fromisoformat(str(valid_until)),
     )
+
+
+def release_without_payment(s: Session, application_id: str, store: Store) -> None:
+    """An application released by its decision alone (nothing was charged): its cited quantities
+    are written off in the same transaction, as a paid release does; on a refusal the application
+    is held (the exit gate refuses it) with the attempt in the trail. Its signed decision still
+    says released, as after a later suspension (docs/payments.md)."""
+    if not citations_of(s, application_id):
+        return
+    try:
+        with s.begin_nested():
+            write_off_in(s, application_id, release_day(store.clock()), step_messages, store)
+    except GatewayError as refusal:
+        hold_in(s, application_id, refusal, step_messages, store)
 
 
 def record_granted_permit(s: Session, case: CaseRow, store: Store) -> None:
@@ -460,6 +480,6 @@ __all__ = [
     "hold_in",
     "permits_on_exit",
     "record_grant_in",
-    "record_granted_permit",
+    "record_granted_permit", "release_without_payment",
     "write_off_in",
 ]  # fmt: skip

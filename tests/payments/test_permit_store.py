@@ -11,7 +11,9 @@ from decimal import Decimal
 import pytest
 
 from gateway.billing.permits import PermitBook
+from gateway.decision.rules import CaseState
 from gateway.errors import GatewayError
+from gateway.fanout.ports import CaseUpdate
 from gateway.payments.errors import (
     PermitBalanceExceeded,
     PermitExpired,
@@ -141,3 +143,25 @@ def test_a_suspension_holds_the_applications_citing_the_permit_until_reinstated(
     assert {h.application_id for h in book.holds()} == {"APP-1", "APP-2"}
     _, cleared = book.change_standing("VET-1", "reinstate")
     assert cleared == ["APP-1", "APP-2"] and book.holds() == []
+
+
+def _decided_released(store: OutboxStore, application_id: str) -> None:
+    """Its one case (customs) granted with nothing charged: the decision releases it."""
+    store.answer_case(
+        f"{application_id}-customs",
+        lambda case: CaseUpdate(CaseState.GRANTED, {"permit_number": "C-1"}, []),
+        lambda subject, cases: ("released", b"<Decision/>"),
+    )
+
+
+def test_a_release_with_nothing_owed_writes_off_too_or_holds(permits) -> None:  # type: ignore[no-untyped-def]
+    book, store = permits
+    book.grant(vet_permit(granted="10"), None)
+    lodge_citing(store, "APP-1", "6")
+    lodge_citing(store, "APP-2", "6")
+    _decided_released(store, "APP-1")
+    assert book.permit("VET-1").balance.value == Decimal("4")
+    assert "permit-write-off" in kinds(store, "APP-1")
+    _decided_released(store, "APP-2")  # released by its decision, but held: the gate refuses it
+    assert book.permit("VET-1").balance.value == Decimal("4")
+    assert [h.code for h in book.holds("APP-2")] == ["permit-balance-exceeded"]
