@@ -27,6 +27,7 @@ from gateway.billing.errors import (
 )
 from gateway.billing.permit_ports import step_messages
 from gateway.billing.permits import STANDING_ACTIONS, PermitBook
+from gateway.billing.service import Payments
 from gateway.bootstrap import Services
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.limits import AGENCY, IDENTIFIER
@@ -179,6 +180,10 @@ def change_standing(permit_id: str) -> Response:
         return [received, *step_messages(kind, value)]
 
     after, affected = book.permits.change_standing(permit_id, action, messages)
+    if action == "reinstate":  # a paid application the suspension held is released now
+        payments: Payments = current_app.extensions["nsw-payments"]
+        for application_id in affected:
+            payments.orders.release_if_paid(application_id)
     return _no_store(
         {"permitId": permit_id, "standing": after.standing.value, "applications": affected}
     )

@@ -275,6 +275,25 @@ class PaymentStore(Store):
             self._add_message(s, application_id, m)
         return result
 
+    def release_if_paid(self, application_id: str) -> bool:
+        """Release an application whose order is paid but which is not released (it was held for
+        a permit and the hold has cleared): its write-offs are tried again in the same
+        transaction. True when it is released now."""
+        with self.transaction() as s:
+            now = self.clock()
+            app = s.get(ApplicationRow, application_id)
+            order = s.scalars(
+                select(PaymentOrderRow)
+                .where(PaymentOrderRow.application_id == application_id)
+                .with_for_update()
+            ).first()
+            if app is None or order is None or order.status != "paid" or app.released_at:
+                return False
+            if self.release_decision is None:
+                return False
+            self._release(s, app, order, now)
+            return app.released_at is not None
+
     def _release(
         self, s: Session, app: ApplicationRow, order: PaymentOrderRow, now: dt.datetime
     ) -> None:

@@ -219,5 +219,16 @@ def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
     assert [h.code for h in book(cp).holds(first)] == ["permit-suspended"]
     held = to_the_exit(cp, plate(), first)
     assert held["status"] == "directed" and "suspended" in held["direction"]["why"]
+
+    # A paid application the suspension caught before its release is released on reinstatement.
+    second = lodge(cp, lamb(permit.permit_id, kg="1000"))
+    pay_in_full(cp.services, second)
+    assert cp.status(second)["verdict"] == "granted"
+    assert [h.code for h in book(cp).holds(second)] == ["permit-suspended"]
+    back = json.dumps({"agency": "veterinary", "action": "reinstate"}).encode()
+    reinstated = _agency_request(cp, "POST", f"{path}/standing", back)
+    assert reinstated.status_code == 200, reinstated.text
+    assert cp.status(second)["verdict"] == "released" and book(cp).holds() == []
+    assert book(cp).permit(permit.permit_id).balance.value == Decimal("17200")
     kinds = [m.kind for m in cp.services.store.messages(first)]
     assert "permit-granted" in kinds and "permit-write-off" in kinds
