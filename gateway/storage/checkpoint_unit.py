@@ -36,7 +36,7 @@ from gateway.storage.models import (
     TransitPositionRow,
     TransitRow,
 )
-from gateway.storage.permits import permits_on_exit
+from gateway.storage.permit_steps import permits_on_exit
 from gateway.storage.repository import Message, utc
 
 if TYPE_CHECKING:

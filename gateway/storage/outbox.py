@@ -23,7 +23,7 @@ from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_decision
-from gateway.storage.permits import record_granted_permit, release_without_payment
+from gateway.storage.permit_steps import record_granted_permit, release_without_payment
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
 
 

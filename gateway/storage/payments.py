@@ -44,7 +44,7 @@ from gateway.storage.payment_models import (
     PaymentSerialRow,
     ReconciliationRow,
 )
-from gateway.storage.permits import hold_in, release_day, write_off_in
+from gateway.storage.permit_steps import hold_in, release_day, write_off_in
 from gateway.storage.repository import Store, case_result, utc
 from gateway.trail.messages import Message
 
