@@ -28,7 +28,7 @@ from gateway.payments.permits import Permit, Quantity
 from gateway.storage.permits import PermitStore
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import sign_enveloped
-from tests.checkpoint.conftest import Checkpoint
+from tests.checkpoint.conftest import Checkpoint, fresh_plate
 from tests.conftest import SAMPLES, trader_identity
 from tests.payments.settle import pay_in_full
 from tests.payments.test_payment_flow import _cli_env
@@ -232,3 +232,21 @@ def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
     assert book(cp).permit(permit.permit_id).balance.value == Decimal("17200")
     kinds = [m.kind for m in cp.services.store.messages(first)]
     assert "permit-granted" in kinds and "permit-write-off" in kinds
+
+
+def test_the_phytosanitary_stand_in_grants_a_permit_with_a_balance_too(
+    checkpoint_with_treasury,
+) -> None:  # type: ignore[no-untyped-def]
+    cp, _treasury = checkpoint_with_treasury
+    apples = cp.lodge("fresh-apples-import", fresh_plate("123ABC02"))
+    [permit] = book(cp).permits.for_holder("210540012341")
+    phyto = next(c for c in cp.status(apples)["cases"] if c["agency"] == "phytosanitary")
+    assert (permit.permit_id, permit.agency, permit.unit) == (
+        phyto["permit_number"],
+        "phytosanitary",
+        "kg",
+    )
+    pay_in_full(cp.services, apples)
+    assert cp.status(apples)["verdict"] == "released"
+    after = book(cp).permit(permit.permit_id)
+    assert after.written_off.value * 2 == after.granted.value  # its own consignment, written off
