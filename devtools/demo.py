@@ -220,6 +220,12 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         left = payments_demo.show_order(readers[APPLES], unpaid, click.echo)
         ok(f"{unpaid}: granted, {left['outstanding']['minor'] / 100:,.2f} KZT outstanding")
 
+        step("Permits: a veterinary permit written off across two applications until exhausted")
+        failures += payments_demo.permit_story(
+            client, readers[payments_demo.LAMB], submitted[payments_demo.LAMB],
+            (samples / f"{payments_demo.LAMB}.xml").read_bytes(), env, pki_dir, ok, bad,
+        )  # fmt: skip
+
         step("Life after lodging: one amendment, one withdrawal (signed by the declarants)")
         from devtools.lifecycle_demo import run_lifecycle_demo
 

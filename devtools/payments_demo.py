@@ -1,5 +1,6 @@
 """The payment part of `nsw demo` (issue 20): the stand-in treasury as a process, a signed payment
-order read by its declarant, `nsw pay` through the treasury, and the released decision after it."""
+order read by its declarant, `nsw pay` through the treasury, and the released decision after it;
+a veterinary permit written off across two applications until exhausted, and a third held."""
 
 from __future__ import annotations
 
@@ -116,3 +117,79 @@ def settle_in_full(services: Services, application_id: str) -> Settlement:
         paid_on=day,
     )
     return payments.confirm(confirmation, b'{"settled-by":"devtools.payments_demo"}')
+
+
+LAMB = "chilled-lamb-import"
+
+
+def citing(sample: bytes, permit_id: str, reference: str, kg: str) -> bytes:
+    """The lamb sample as a further consignment (new reference, `kg` of it) citing `permit_id`."""
+    return (
+        sample.replace(b"<TraderReference>", f"<TraderReference>{reference}-".encode(), 1)
+        .replace(b'<Quantity unit="kg">18200</Quantity>', f'<Quantity unit="kg">{kg}</Quantity>'.encode())
+        .replace(b"</InvoiceValue>", f'</InvoiceValue><PermitReference agency="veterinary">{permit_id}</PermitReference>'.encode())
+    )  # fmt: skip
+
+
+def show_permit(reader: GatewayClient, permit_id: str, echo: Callable[[str], None]) -> dict:  # type: ignore[type-arg]
+    """Print the permit as its holder reads it (a signed read)."""
+    p = reader.permit(permit_id)
+    echo(f"   permit {p['permitId']} ({p['agency']}, holder {p['holder']}): {p['balance']} of "
+         f"{p['granted']} {p['unit']} left, {p['state']}, valid until {p['validUntil']}")  # fmt: skip
+    for w in p["writeOffs"]:
+        echo(f"      {w['day']}  {w['applicationId']}  -{w['quantity']} {p['unit']}")
+    return p
+
+
+def permit_story(
+    client: GatewayClient,
+    reader: GatewayClient,
+    first: str,
+    sample: bytes,
+    env: dict[str, str],
+    pki_dir: Path,
+    ok: Callable[[str], None],
+    bad: Callable[[str], None],
+) -> int:
+    """The lamb's veterinary permit covers two consignments: the first one's release writes it
+    off, a second application cites it and exhausts it, a third citing it is paid but held."""
+    from gateway.trust.xmlsig import sign_enveloped
+
+    failures = 0
+    reader.wait_for_decision(first, deadline_s=60)
+    vet = next(c for c in reader.status(first)["cases"] if c["agency"] == "veterinary")
+    permit_id = vet["permit_number"]
+    failures += pay_and_release(reader, first, env, pki_dir, ok, bad)
+    show_permit(reader, permit_id, print)
+    identity = reader.identity
+    assert identity is not None
+    for n, kg in ((2, "18200"), (3, "1000")):
+        signed = sign_enveloped(parse_xml(citing(sample, permit_id, f"PERMIT{n}", kg)), identity)
+        answer = client.submit(signed)
+        application_id = answer["id"]
+        ok(f"{application_id} cites {permit_id} for {kg} kg -> {', '.join(answer['agencies'])}")
+        if "veterinary" in answer["agencies"]:
+            failures += 1
+            bad("veterinary was asked again although a covering permit is cited")
+        reader.wait_for_decision(application_id, deadline_s=60)
+        if n == 2:
+            failures += pay_and_release(reader, application_id, env, pki_dir, ok, bad)
+            if show_permit(reader, permit_id, print)["state"] != "exhausted":
+                failures += 1
+                bad(f"{permit_id} is not exhausted after two consignments")
+            continue
+        paid, _output = pay(env, application_id)
+        state = reader.status(application_id)
+        if paid and state["verdict"] == "granted":
+            ok(f"{application_id}: paid, but held: nothing is left of {permit_id}")
+        else:
+            failures += 1
+            bad(f"{application_id}: {state['verdict']} after payment, expected held for the permit")
+        listed = subprocess.run(
+            [sys.executable, "-m", "gateway.cli.main", "permits", "list"],
+            env={**os.environ, **env}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        for line in listed.stdout.splitlines():
+            if line.startswith("held"):
+                print(f"      nsw permits list: {line}", flush=True)
+    return failures

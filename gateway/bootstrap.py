@@ -38,6 +38,7 @@ from gateway.storage.migrate import upgrade
 from gateway.storage.notifications import NotificationStore
 from gateway.storage.omc import build_omc_ports
 from gateway.storage.outbox import OutboxStore
+from gateway.storage.permits import PermitStore
 from gateway.storage.repository import FencedWrites
 from gateway.storage.representatives import StoredRepresentatives
 from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertificates
@@ -213,6 +214,7 @@ def build_services(
         representatives=representatives,
         trader_certs=trader_certs,
         max_attachment_bytes=config.max_attachment_bytes,
+        permits=PermitStore(engine, clock, fenced),
     )
     log_signer = LogSigner(
         load_log_signer(config.log_key_path, config.log_origin), config.log_state_path, clock

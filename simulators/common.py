@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -210,6 +210,7 @@ class Decision:
     conditions: list[str] = field(default_factory=list)
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (code, text)
     inspection: tuple[str, str] | None = None  # (place, reason)
+    permit: dict[str, Any] | None = None  # the permit with a balance it grants (issue 20)
 
 
 def chapter(hs_code: str) -> str:

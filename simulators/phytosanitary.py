@@ -52,6 +52,7 @@ CONTROLLED = (
     "5201",
 )  # fmt: skip
 PERMIT_VALID_DAYS = 30
+PERMIT_CONSIGNMENTS = 2  # SIMULATOR DATA: how many consignments like this one a permit covers
 ISSUER = "State Inspection Committee in the agro-industrial complex, Ministry of Agriculture of the Republic of Kazakhstan"
 # UNCL 1001 document name code for the permit: 911 "Import licence" (R: recalled, unconfirmed).
 PERMIT_TYPE_CODE = "911"
@@ -71,7 +72,7 @@ def create_app(options: SimulatorOptions | None = None, hub_dir: Path = HUB_DIR)
         if decision.status == "granted" and decision.valid_until:
             decision.permit_number = permits.next(today)
             permit = permit_certificate(request, decision, delivered)
-        return render(request, decision, permit)
+        return render(request, decision, permit, permit_balance(request, declared, decision, today))
 
     return create_soap_app(
         "phytosanitary", WSDL, {f"{{{P}}}CheckConsignmentRequest": check},
@@ -256,8 +257,35 @@ def _ram(parent: etree._Element, tag: str, value: str | None = None) -> etree._E
     return child
 
 
+def permit_balance(
+    request: etree._Element, declared: SpsCertificate, decision: Decision, today: dt.date
+) -> dict[str, str] | None:
+    """The permit's balance (issue 20): twice the first controlled line's net mass in kg
+    (SIMULATOR DATA, as for the veterinary stand-in), for an importer with a 12-digit BIN."""
+    holder = (request.findtext(f".//{{{RAM}}}ConsigneeSPSParty/{{{RAM}}}ID") or "").strip()
+    if not decision.permit_number or not (len(holder) == 12 and holder.isdigit()):
+        return None
+    line = next(
+        (x for x in declared.lines if any(c.startswith(CONTROLLED) for c in x.hs_codes)), None
+    )
+    if line is None or line.net_kg is None or not line.hs_codes or not line.sequence.isdigit():
+        return None
+    return {
+        "Holder": holder,
+        "HSCode": line.hs_codes[0],
+        "Description": line.description[:512],
+        "Quantity": f"{line.net_kg * PERMIT_CONSIGNMENTS:f}",
+        "ValidFrom": today.isoformat(),
+        "Line": line.sequence,
+        "Consignment": f"{line.net_kg:f}",
+    }
+
+
 def render(
-    request: etree._Element, decision: Decision, permit: etree._Element | None
+    request: etree._Element,
+    decision: Decision,
+    permit: etree._Element | None,
+    balance: dict[str, str] | None = None,
 ) -> etree._Element:
     answer = etree.Element(f"{{{P}}}CheckConsignmentResponse", nsmap={None: P})
     sub(answer, "CaseId", text(request, "CaseId"))
@@ -281,4 +309,13 @@ def render(
         inspection = sub(answer, "Inspection")
         sub(inspection, "Place", decision.inspection[0])
         sub(inspection, "Reason", decision.inspection[1])
+    if balance is not None:
+        node = sub(answer, "PermitBalance")
+        for tag in ("Holder", "HSCode", "Description"):
+            sub(node, tag, balance[tag])
+        sub(node, "Quantity", balance["Quantity"]).set("unit", "kg")
+        sub(node, "ValidFrom", balance["ValidFrom"])
+        consignment = sub(node, "Consignment")
+        sub(consignment, "Line", balance["Line"])
+        sub(consignment, "Quantity", balance["Consignment"]).set("unit", "kg")
     return answer

@@ -11,11 +11,18 @@ Rules (shared/reference/eaeu-control-lists.md §1; simulator data where marked):
   exporter that is not in the EAEU register of third-country establishments (VET-ESTABLISHMENT-
   NOT-LISTED; §1 "register = yes" for these headings);
 - granted otherwise, valid 30 days, with the veterinary control post's conditions.
+
+The permit granted has a balance (issue 20): it names the importer (holder), the first controlled
+consignment's HS code and description, and a quantity in kg of twice that consignment's net
+mass, valid from today for 30 days. SIMULATOR DATA: "this consignment and one more like it", so
+that a second application can cite the permit and exhaust it. The consignment it was asked for
+is written off it when that application is released (`consignment`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask
@@ -41,6 +48,7 @@ REGISTERED_ESTABLISHMENTS = {
     "BR-SIF-2143": "Frigorifico Exemplo (Brazil)",
 }
 PERMIT_VALID_DAYS = 30
+PERMIT_CONSIGNMENTS = 2  # SIMULATOR DATA: how many consignments like this one a permit covers
 
 
 def create_app(options: SimulatorOptions | None = None) -> Flask:
@@ -53,6 +61,7 @@ def create_app(options: SimulatorOptions | None = None) -> Flask:
         decision.reference = files.next(today)
         if decision.status == "granted" and decision.valid_until:  # nothing controlled: no permit
             decision.permit_number = permits.next(today)
+            decision.permit = permit_block(body, decision.permit_number, today)
         return decision
 
     return create_rest_app(
@@ -116,3 +125,24 @@ def decide(body: dict[str, Any], today: dt.date) -> Decision:
         f"veterinary control post at {body['borderPost']}"
     )
     return decision
+
+
+def permit_block(body: dict[str, Any], number: str, today: dt.date) -> dict[str, Any] | None:
+    """The permit with a balance for the first controlled consignment, or None when the importer
+    has no BIN (a permit is issued to a Kazakh holder)."""
+    holder = body["importer"].get("bin")
+    item = next(c for c in body["consignments"] if c["hsCode"].startswith(CONTROLLED))
+    if not holder:
+        return None
+    mass = Decimal(str(item["netMassKg"]))
+    return {
+        "id": number,
+        "holder": holder,
+        "hsCode": item["hsCode"],
+        "description": item["description"],
+        "quantity": f"{mass * PERMIT_CONSIGNMENTS:f}",
+        "unit": "kg",
+        "validFrom": today.isoformat(),
+        "validUntil": (today + dt.timedelta(days=PERMIT_VALID_DAYS)).isoformat(),
+        "consignment": {"line": item["line"], "quantity": f"{mass:f}"},
+    }

@@ -39,3 +39,19 @@ class InvalidPaymentCallback(GatewayError):
 
 class TreasuryUnavailable(GatewayError):
     code, status, title = "treasury-unavailable", 502, "The treasury did not answer as agreed"
+
+
+class PermitStandingSignatureInvalid(GatewayError):
+    code, status, title = (
+        "permit-standing-signature-invalid",
+        401,
+        "The permit change is not signed by the issuing agency",
+    )
+
+
+class InvalidPermitStanding(GatewayError):
+    code, status, title = "invalid-permit-standing", 422, "The permit change is not valid"
+
+
+class NotYourPermit(GatewayError):
+    code, status, title = "not-your-permit", 403, "The permit is not yours to read or change"

@@ -8,12 +8,16 @@ import datetime as dt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
-from gateway.billing import web
+from gateway.billing import permit_web, web
+from gateway.billing.permit_ports import step_messages
+from gateway.billing.permits import PermitBook
 from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
 from gateway.config import Config
+from gateway.storage.omc_money import StoredMoneyViews
 from gateway.storage.payments import PaymentStore
+from gateway.storage.permits import PermitStore
 from wire.keys import load_certificate
 
 
@@ -24,6 +28,7 @@ def treasury_cert_path(config: Config):  # type: ignore[no-untyped-def]
 def build_payments(config: Config, services: Services) -> Payments:
     store = PaymentStore(services.store.engine, services.clock, services.store.fenced)
     store.release_decision = released_decision_signer(services.identity)
+    store.permit_steps = step_messages
     treasury = None
     cert_path = treasury_cert_path(config)
     if config.treasury_url and cert_path.is_file():
@@ -54,4 +59,14 @@ def init_payments(app: Flask, config: Config, services: Services) -> Payments:
         load_certificate(cert_path) if cert_path.is_file() else None
     )
     app.register_blueprint(web.bp)
+    app.extensions["nsw-permits"] = build_permits(services)
+    app.extensions["nsw-omc-money"] = StoredMoneyViews(
+        services.store.engine, services.clock, services.store.fenced
+    )
+    app.register_blueprint(permit_web.bp)
     return payments
+
+
+def build_permits(services: Services) -> PermitBook:
+    store = PermitStore(services.store.engine, services.clock, services.store.fenced)
+    return PermitBook(store, services.clock)

@@ -18,6 +18,13 @@ from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 NS = "urn:kz:nsw:barrier:1"
 CUSTOMS_LANE = "customs-inspection"
 PAYMENT_LANE = "customs-payment"  # the parking lane where an unpaid vehicle waits
+PERMIT_LANE = "permit-control"  # where a vehicle waits whose permit does not hold on the day
+KZ_TIME = dt.timezone(dt.timedelta(hours=5))  # a permit's days are days in Kazakhstan (UTC+5)
+
+
+def exit_day(moment: dt.datetime) -> dt.date:
+    """The day of exit, in Kazakhstan, that a cited permit must be valid on."""
+    return moment.astimezone(KZ_TIME).date()
 
 
 @dataclass(frozen=True)
@@ -28,12 +35,26 @@ class CaseView:
 
 
 @dataclass(frozen=True)
+class PermitOnExit:
+    """A permit a carried application cites, as the gate judges it on the day of exit."""
+
+    permit_id: str
+    agency: str
+    standing: str  # active | suspended | revoked
+    valid_from: dt.date
+    valid_until: dt.date
+
+
+@dataclass(frozen=True)
 class AppDecision:
-    """One carried application as the gate sees it: its verdict (None: not decided) and cases."""
+    """One carried application as the gate sees it: its verdict (None: not decided), cases, the
+    permits it cites and why it is held for a permit (issue 20), if it is."""
 
     application_id: str
     verdict: str | None
     cases: tuple[CaseView, ...] = ()
+    permits: tuple[PermitOnExit, ...] = ()
+    permit_hold: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +82,10 @@ def exit_verdict(
     stages_passed: set[str],
     findings: Sequence[OpenFinding],
     decisions: Sequence[AppDecision],
+    day: dt.date | None = None,
 ) -> ExitVerdict:
-    """The rule of stage 6, in the order an officer would apply it."""
+    """The rule of stage 6, in the order an officer would apply it. `day` is the day of exit
+    (in Kazakhstan): a cited permit must be valid on it, not only when the decision was made."""
     if manual_reason is not None:
         return ExitVerdict("manual", manual_reason, manual_lane, "customs")
     for stage in STAGES[:-1]:
@@ -110,6 +133,9 @@ def exit_verdict(
                 lane if why else f"{case.agency}-inspection",
                 case.agency,
             )
+    refused = _permit_refusal(decisions, day)
+    if refused is not None:
+        return refused
     for d in decisions:
         if d.verdict == "granted":  # granted by every agency, charges not paid (issue 20)
             return ExitVerdict(
@@ -129,6 +155,32 @@ def exit_verdict(
                 "customs",
             )
     return ExitVerdict("open", "Every application released and every stage passed.")
+
+
+def _permit_refusal(decisions: Sequence[AppDecision], day: dt.date | None) -> ExitVerdict | None:
+    """Held for a permit, or a cited permit not valid on the day of exit: directed to the lane of
+    the permit's agency, saying which permit and why (issue 20)."""
+    for d in decisions:
+        if d.permit_hold is not None:
+            return ExitVerdict("directed", f"{d.application_id} is held: {d.permit_hold}",
+                               PERMIT_LANE, "customs")  # fmt: skip
+        for p in d.permits:
+            why = None
+            if p.standing in ("suspended", "revoked"):
+                why = f"permit {p.permit_id} is {p.standing} by {p.agency}"
+            elif day is not None and day > p.valid_until:
+                why = f"permit {p.permit_id} expired on {p.valid_until}; today is {day}"
+            elif day is not None and day < p.valid_from:
+                why = f"permit {p.permit_id} is valid from {p.valid_from}, not on {day}"
+            if why is not None:
+                return ExitVerdict(
+                    "directed",
+                    f"{d.application_id}: {why}. The declarant cites a valid permit (an "
+                    "amendment) or asks the agency.",
+                    PERMIT_LANE,
+                    p.agency,
+                )
+    return None
 
 
 def barrier_command(

@@ -223,6 +223,7 @@ class CheckpointService:
             stages_passed={m.stage for m in visit.stages if m.status in ("passed", "finding")},
             findings=open_findings,
             decisions=u.applications.decisions(apps),
+            day=permits.exit_day(visit.exit_requested_at) if visit.exit_requested_at else None,
         )
 
     def open_barrier(self, u: CheckpointUnit, visit: Visit, at: dt.datetime, kind: str,

@@ -142,6 +142,14 @@ class GatewayClient:
         result: dict[str, Any] = self._check(self._get(application_id, "/payment-order")).json()
         return result
 
+    def permit(self, permit_id: str) -> dict[str, Any]:
+        """A permit of the signer's company: balance, state today and every write-off."""
+        response = self.session.get(
+            f"{self.base_url}/api/v1/permits/{permit_id}", auth=self.auth, timeout=self.timeout_s
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
     def decision(self, application_id: str) -> bytes | None:
         response = self._get(application_id, "/decision")
         if response.status_code == 409:

@@ -27,6 +27,7 @@ from gateway.cli.options import (
     trader_client,
 )
 from gateway.cli.payments import pay, payments
+from gateway.cli.permits import permits
 from gateway.cli.serve import serve
 from gateway.cli.signals import stop_on_signals
 from gateway.config import load_config
@@ -590,6 +591,7 @@ def _install_plugins() -> None:
 
 main.add_command(pay)
 main.add_command(payments)
+main.add_command(permits)
 _install_plugins()
 
 

@@ -26,6 +26,14 @@ class Party:
 
 
 @dataclass(frozen=True)
+class PermitCitation:
+    """`<PermitReference agency="...">ID</PermitReference>` of a goods item."""
+
+    agency: str
+    permit_id: str
+
+
+@dataclass(frozen=True)
 class GoodsItem:
     line: int
     hs_code: HsCode
@@ -37,6 +45,7 @@ class GoodsItem:
     unit: str
     invoice_value: Decimal
     currency: str
+    permit: PermitCitation | None = None  # a permit already granted, cited instead of a new one
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,14 @@ def _item(node: etree._Element) -> GoodsItem:
         unit=quantity.get("unit", ""),
         invoice_value=Decimal((value.text or "").strip()),
         currency=value.get("currency", ""),
+        permit=_citation(node.find("a:PermitReference", _N)),
     )
+
+
+def _citation(node: etree._Element | None) -> PermitCitation | None:
+    if node is None:
+        return None
+    return PermitCitation(agency=node.get("agency", ""), permit_id=(node.text or "").strip())
 
 
 def read_application(signed: etree._Element) -> Application:

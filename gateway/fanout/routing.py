@@ -7,7 +7,7 @@ put it there, so the same result can be stored, shown to a trader and explained 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,8 +75,18 @@ def load_rules(path: Path) -> tuple[Rule, ...]:
     return rules
 
 
-def route(application: Application, rules: Sequence[Rule]) -> tuple[Route, ...]:
-    """Every agency that must act, in rule order, each with the hits that sent it there."""
+def cites_permit_of(item: GoodsItem, agency: str) -> bool:
+    """The default `covered`: the item cites a permit of `agency` (intake checks the permit)."""
+    return item.permit is not None and item.permit.agency == agency
+
+
+def route(
+    application: Application,
+    rules: Sequence[Rule],
+    covered: Callable[[GoodsItem, str], bool] = cites_permit_of,
+) -> tuple[Route, ...]:
+    """Every agency that must act, in rule order, each with the hits that sent it there. An item
+    that `covered` says a permit of the agency already covers is not sent to it (issue 20)."""
     hits: dict[str, list[Hit]] = {}
     for rule in rules:
         if not rule.applies_to(application):
@@ -85,7 +95,7 @@ def route(application: Application, rules: Sequence[Rule]) -> tuple[Route, ...]:
             hits.setdefault(rule.agency, []).append(Hit(rule.id, rule.why))
             continue
         for item in application.items:
-            if rule.covers(item):
+            if rule.covers(item) and not covered(item, rule.agency):
                 hits.setdefault(rule.agency, []).append(Hit(rule.id, rule.why, item.line))
     return tuple(Route(agency, tuple(agency_hits)) for agency, agency_hits in hits.items())
 
@@ -100,7 +110,9 @@ def explain(application: Application, routes: Sequence[Route]) -> list[str]:
     for item in application.items:
         sent = [(r.agency, h) for r in routes for h in r.hits if h.item_line == item.line]
         label = f"item {item.line} {item.hs_code.value} {item.description!r} from {item.origin}"
-        if not sent:
+        if item.permit is not None:
+            lines.append(f"{label}: cites {item.permit.agency} permit {item.permit.permit_id}")
+        if not sent and item.permit is None:
             lines.append(f"{label}: no item-level control")
         for agency, hit in sent:
             lines.append(f"{label} -> {agency}: {hit.rule} ({hit.why})")

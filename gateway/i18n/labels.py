@@ -44,6 +44,9 @@ LABELS: dict[str, str] = {
     # the portal: an application's state, and whose company it is (gateway.trust.representatives)
     "decided": N_("decided"), "own-company": N_("own company"),
     "customs-representative": N_("customs representative"), "carrier": N_("carrier"),
+    # payment orders and permits (issue 20: gateway.payments.permits.PermitState)
+    "paid": N_("paid"), "valid": N_("valid"), "suspended": N_("suspended"),
+    "revoked": N_("revoked"), "exhausted": N_("exhausted"), "expired": N_("expired"),
 }  # fmt: skip
 
 

@@ -6,9 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from gateway.trail.messages import Message
+
+
+@dataclass(frozen=True)
+class CitedPermit:
+    """A goods item citing a permit already granted, checked by intake (issue 20)."""
+
+    item_line: int
+    agency: str
+    permit_id: str
+    hs_code: str
+    quantity: Decimal
+    unit: str
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,7 @@ class NewApplication:
     signer_fingerprint: str
     routing: dict[str, list[dict[str, Any]]]  # agency -> rule hits, in routing order
     request_id: str | None = None  # X-Request-Id of the submission, for following it in logs
+    citations: tuple[CitedPermit, ...] = ()  # stored with the application, written off at release
 
 
 class DuplicateReference(Exception):

@@ -19,6 +19,7 @@ from gateway.domain.application import read_application
 from gateway.errors import InvalidValue, ReferenceConflict, SignerNotDeclarant
 from gateway.fanout.routing import Rule, route
 from gateway.i18n import Text
+from gateway.intake.permit_citations import PermitLookup, cited_permits
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.lifecycle.attachments import MAX_ATTACHMENT_BYTES
 from gateway.lifecycle.uploads import check_entries
@@ -55,6 +56,7 @@ class Intake:
         representatives: Representatives,
         trader_certs: TraderCertificates,
         max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+        permits: PermitLookup | None = None,
     ) -> None:
         self.schema = schema
         self.trust = trust
@@ -65,6 +67,7 @@ class Intake:
         self.representatives = representatives
         self.trader_certs = trader_certs
         self.max_attachment_bytes = max_attachment_bytes
+        self.permits = permits
 
     def submit(self, body: bytes, request_id: str | None = None) -> Accepted:
         now = self.clock()
@@ -93,7 +96,9 @@ class Intake:
         check_entries(application, self.max_attachment_bytes)
         # Step 5: the signer is the declarant, or registered to represent it.
         self._check_signer_may_act(verified.signer, str(application.declarant))
-        # Step 6: routing, then persist everything in one transaction.
+        # Step 6: cited permits cover their items (issue 20); routing, then persist everything
+        # in one transaction.
+        citations = cited_permits(application, self.permits) if self.permits else ()
         routes = route(application, self.rules)
         new = NewApplication(
             id=new_application_id(now),
@@ -108,6 +113,7 @@ class Intake:
                 for r in routes
             },
             request_id=request_id,
+            citations=citations,
         )
         received = Message(
             "application",

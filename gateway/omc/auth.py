@@ -40,6 +40,7 @@ PERM_TEXT = {
     Perm.RETRY_CASE: Text("retry a case"), Perm.ACK_ALERT: Text("acknowledge an alert"),
     Perm.RECORD_INSPECTION: Text("record an inspection"), Perm.CLEAR_VEHICLE: Text("clear a vehicle"),
     Perm.AUDIT: Text("audit"), Perm.ADMINISTER: Text("administer"),
+    Perm.VIEW_PAYMENTS: Text("view payments"), Perm.VIEW_PERMITS: Text("view permits"),
 }  # fmt: skip
 PUBLIC_ENDPOINTS = frozenset({"omc.login", "omc.static", "omc.set_language"})
 

@@ -180,7 +180,7 @@ SINCE_HOURS = {"1h": 1, "24h": 24, "7d": 24 * 7}
 
 @dataclass(frozen=True)
 class Filters:
-    status: str = ""  # in_progress | released | refused | inspection
+    status: str = ""  # in_progress | granted (not yet released) | released | refused | inspection
     agency: str = ""
     checkpoint: str = ""
     trader: str = ""  # declarant BIN or trader reference (prefix)

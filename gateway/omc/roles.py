@@ -22,6 +22,10 @@ class Perm(enum.StrEnum):
     RECORD_INSPECTION = "record-inspection"
     CLEAR_VEHICLE = "clear-vehicle"
     AUDIT = "audit"  # trail entries, proofs, evidence bundles
+    VIEW_PAYMENTS = "view-payments"  # payment orders, paid, outstanding, refunds owed
+    VIEW_PERMITS = (
+        "view-permits"  # permits, balances, write-offs, holds (own agency's, for officers)
+    )
     ADMINISTER = "administer"
 
 
@@ -38,12 +42,24 @@ GRANTS: dict[Role, frozenset[Perm]] = {
             # trail and evidence. Nothing under AUDIT changes anything, so no separation of duties
             # is lost; accounts and rules (ADMINISTER) stay with the administrator.
             Perm.AUDIT,
+            Perm.VIEW_PAYMENTS,
+            Perm.VIEW_PERMITS,
         }
     ),
     Role.AGENCY_OFFICER: frozenset(
-        {Perm.VIEW_OPS, Perm.VIEW_AGENCIES, Perm.RETRY_CASE, Perm.RECORD_INSPECTION}
+        {
+            Perm.VIEW_OPS,
+            Perm.VIEW_AGENCIES,
+            Perm.RETRY_CASE,
+            Perm.RECORD_INSPECTION,
+            # Their own agency's permits only (the view filters by `sees_agency`); money is the
+            # treasury's and customs', read by operators and auditors.
+            Perm.VIEW_PERMITS,
+        }
     ),
-    Role.AUDITOR: frozenset({Perm.VIEW_OPS, Perm.VIEW_AGENCIES, Perm.AUDIT}),
+    Role.AUDITOR: frozenset(
+        {Perm.VIEW_OPS, Perm.VIEW_AGENCIES, Perm.AUDIT, Perm.VIEW_PAYMENTS, Perm.VIEW_PERMITS}
+    ),
     Role.ADMIN: frozenset({Perm.VIEW_AGENCIES, Perm.ADMINISTER}),
 }
 

@@ -26,6 +26,7 @@ from gateway.omc import (  # noqa: F401 - the view modules add their routes to t
     views_charts,
     views_floor,
     views_language,
+    views_money,
 )
 from gateway.omc.accounts import Accounts
 from gateway.omc.blueprint import bp

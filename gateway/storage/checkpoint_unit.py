@@ -38,6 +38,7 @@ from gateway.storage.models import (
     TransitRow,
 )
 from gateway.storage.notifications import enqueue_event
+from gateway.storage.permit_steps import permits_on_exit
 from gateway.storage.repository import Message, utc
 
 if TYPE_CHECKING:
@@ -121,7 +122,8 @@ class SqlCarriedApplications:
             cases = tuple(CaseView(c.agency, c.state, c.inspection) for c in app.cases)
             # A withdrawn application's latest decision is "withdrawn" (issue 19).
             decided = app.status in ("decided", "withdrawn")
-            out.append(AppDecision(app.id, app.verdict if decided else None, cases))
+            cited, hold = permits_on_exit(self.s, application_id)
+            out.append(AppDecision(app.id, app.verdict if decided else None, cases, cited, hold))
         return out
 
     def decided_at(self, application_ids: Sequence[str]) -> dt.datetime | None:

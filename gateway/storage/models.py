@@ -361,7 +361,7 @@ class TraderSubscriptionRow(Base):
 
 
 class NotificationRow(Base):
-    """One signed decision — or progress event (`kind`, migration 0018) — to deliver to a
+    """One signed decision — or progress event (`kind`, migration 0013) — to deliver to a
     trader's URL. Written in the transaction that writes the decision (or the change the event
     tells); claimed with a lease like an outbox row; kept, with its outcome, once done."""
 
@@ -411,4 +411,5 @@ class AgencyBreakerRow(Base):
 # The payment tables (issue 20) live beside; importing them here puts them in Base.metadata.
 from gateway.storage import attachment_models as _attachment_models  # noqa: E402, F401
 from gateway.storage import payment_models as _payment_models  # noqa: E402, F401
+from gateway.storage import permit_models as _permit_models  # noqa: E402, F401
 from gateway.storage import version_models as _version_models  # noqa: E402, F401

@@ -23,6 +23,7 @@ from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, enqueue_decision
+from gateway.storage.permit_steps import record_granted_permit, release_without_payment
 from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
 from gateway.storage.versions import current_decision
 
@@ -130,6 +131,8 @@ class OutboxStore(Store):
             self._add_message(s, case.application_id, m)
         # The trader's progress events (the ones it chose), owed in this same transaction.
         enqueue_case_events(s, case, self.clock)
+        if state is CaseState.GRANTED:  # a grant with a permit block: the permit (issue 20)
+            record_granted_permit(s, case, self)
         s.flush()
         app = s.get_one(ApplicationRow, case.application_id)
         if state is CaseState.CANCELLED or app.withdrawn_at is not None:
@@ -147,6 +150,8 @@ class OutboxStore(Store):
         if decided is None:
             return None
         verdict, xml = decided
+        if verdict == "released" and app.released_at is None:  # nothing owed (issue 20)
+            release_without_payment(s, app.id, self)
         app.status = "decided"
         app.verdict = verdict
         app.decided_at = now

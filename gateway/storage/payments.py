@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.billing.permit_ports import StepMessages
 from gateway.billing.ports import (
     IssuedOrder,
     MakeOrder,
@@ -23,6 +24,7 @@ from gateway.billing.ports import (
     SettleRule,
 )
 from gateway.domain.identifiers import Bin
+from gateway.errors import GatewayError
 from gateway.payments.charges import ChargeKind, ChargeLine
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.money import Money
@@ -42,6 +44,7 @@ from gateway.storage.payment_models import (
     PaymentSerialRow,
     ReconciliationRow,
 )
+from gateway.storage.permit_steps import hold_in, release_day, write_off_in
 from gateway.storage.repository import Store, case_result, utc
 from gateway.trail.messages import Message
 
@@ -52,6 +55,9 @@ class PaymentStore(Store):
     paid in full releases nothing."""
 
     release_decision: ReleaseDecision | None = None
+    # The trail entries of permit write-offs at release (set by the composition root); without
+    # it nothing is written off.
+    permit_steps: StepMessages | None = None
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -269,12 +275,33 @@ class PaymentStore(Store):
             self._add_message(s, application_id, m)
         return result
 
+    def release_if_paid(self, application_id: str) -> bool:
+        """Release an application whose order is paid but which is not released (it was held for
+        a permit and the hold has cleared): its write-offs are tried again in the same
+        transaction. True when it is released now."""
+        with self.transaction() as s:
+            now = self.clock()
+            app = s.get(ApplicationRow, application_id)
+            order = s.scalars(
+                select(PaymentOrderRow)
+                .where(PaymentOrderRow.application_id == application_id)
+                .with_for_update()
+            ).first()
+            if app is None or order is None or order.status != "paid" or app.released_at:
+                return False
+            if self.release_decision is None:
+                return False
+            self._release(s, app, order, now)
+            return app.released_at is not None
+
     def _release(
         self, s: Session, app: ApplicationRow, order: PaymentOrderRow, now: dt.datetime
     ) -> None:
         """Paid in full: the application is released, with a new signed decision that names the
         paid order, kept in the trail and sent to the trader like the first one."""
         assert self.release_decision is not None
+        if not self._write_off_permits(s, app, now):
+            return  # paid, but held for a permit: not released (docs/payments.md)
         s.refresh(app, ["cases"])
         xml = self.release_decision(
             PaidApplication(
@@ -296,6 +323,20 @@ class PaymentStore(Store):
             Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
         )
         enqueue_decision(s, app, xml, self.clock)
+
+    def _write_off_permits(self, s: Session, app: ApplicationRow, now: dt.datetime) -> bool:
+        """The quantities the application cites, written off in its release transaction under
+        the permits' row locks (issue 20 item 4); on a refusal nothing is written off (the
+        savepoint), the application is held and the attempt is in the trail."""
+        if self.permit_steps is None:
+            return True
+        try:
+            with s.begin_nested():
+                write_off_in(s, app.id, release_day(now), self.permit_steps, self)
+        except GatewayError as refusal:
+            hold_in(s, app.id, refusal, self.permit_steps, self)
+            return False
+        return True
 
     def add_reconciliation(
         self,

@@ -48,6 +48,7 @@ from gateway.storage.db import (
     utc as utc,
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
+from gateway.storage.permit_citations import add_citations
 from gateway.storage.wake import wakeups_for
 from gateway.trail.messages import Message as Message
 from gateway.trail.messages import sha256_hex as sha256_hex
@@ -297,6 +298,7 @@ class Store:
                     s.flush()
                     s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
                     wake.owe(s, OUTBOX)
+                add_citations(s, new.id, new.citations)  # issue 20: written off at release
                 for m in messages:
                     self._add_message(s, new.id, m)
         except IntegrityError:

@@ -8,7 +8,7 @@ cancellation (with the reason). Permits an amendment superseded or a withdrawal 
 kept in case_permits, never deleted.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 06:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision = "0014"
-down_revision = "0018"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

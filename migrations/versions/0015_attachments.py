@@ -6,7 +6,7 @@ digest (attachment_blobs) however many applications list them, and each applicat
 row of application_attachments (its request is in the trail).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-07 07:00:00
 """
 

@@ -91,6 +91,9 @@ class FakePaymentOrders:
         self.trail += [(app_id, m) for m in messages(result)]
         return result
 
+    def release_if_paid(self, application_id: str) -> bool:
+        return False  # the fake holds no permits, so nothing it paid is ever held
+
     def settlements(self, reference: str) -> list[RecordedSettlement]:
         return [
             r for r in self.recorded.values() if r.settlement.confirmation.reference == reference

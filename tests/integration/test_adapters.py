@@ -86,7 +86,8 @@ def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: i
     phyto, _ = live_adapter(agency_server, adapter_for, "phytosanitary")
     permit = phyto.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
     assert permit.valid_until is not None and permit.permit_number.startswith("KZ-PHY-")  # type: ignore[union-attr]
-    assert permit.extra == {"ephyto": "CN-PHYTO-650000-2026-08812"}
+    assert permit.extra["ephyto"] == "CN-PHYTO-650000-2026-08812"
+    assert permit.extra["permitId"] == permit.permit_number  # with its balance (issue 20)
     assert any("primary quarantine control" in c for c in permit.conditions)
 
 

@@ -4,6 +4,7 @@ certificate on the stand-in's hub, and a granted permit comes back as an SPS cer
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,7 +61,15 @@ def test_apples_matching_their_ephyto_get_an_sps_shaped_permit(check) -> None:  
     answer = check()
     assert answer.outcome is Outcome.GRANTED
     assert answer.permit_number and answer.permit_number.startswith("KZ-PHY-")
-    assert answer.extra == {"ephyto": APPLES_PC}
+    assert answer.extra["ephyto"] == APPLES_PC
+    # The permit's balance (issue 20): twice the consignment, for the importer.
+    assert {k: v for k, v in answer.extra.items() if k.startswith("permit")} == {
+        "permitId": answer.permit_number, "permitHolder": "210540012341",
+        "permitHsCode": "0808108000", "permitDescription": "Fresh apples, Fuji, in cartons",
+        "permitQuantity": "39600", "permitUnit": "kg",
+        "permitValidFrom": dt.date.today().isoformat(), "permitLine": "1",
+        "permitConsignment": "19800",
+    }  # fmt: skip
     assert answer.conditions == (
         f"checked against ePhyto {APPLES_PC} of the CN NPPO; an act of primary quarantine "
         "control is issued at KZ-NURZHOLY; samples may be taken for laboratory examination",

@@ -64,7 +64,7 @@ def test_a_document_request_and_an_inspection_are_owed_as_events(
         services.close()
 
 
-def test_migration_0018_makes_exactly_the_models(database_url: str) -> None:
+def test_migration_0013_makes_exactly_the_models(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 

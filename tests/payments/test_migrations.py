@@ -1,4 +1,4 @@
-"""Migrations 0010 and 0011 make exactly the payment models (both databases)."""
+"""Migrations 0010, 0011 and 0016 make exactly the payment and permit models (both databases)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from gateway.storage.models import Base
 OURS = (
     "payment_orders", "payment_order_lines", "payment_reference_serials",
     "payment_confirmations", "reconciliations", "charges", "released_at",
+    "permits", "permit_write_offs", "permit_citations", "permit_holds",
 )  # fmt: skip
 
 

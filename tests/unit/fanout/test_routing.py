@@ -97,3 +97,14 @@ def test_a_malformed_rule_file_is_a_configuration_error(tmp_path: Path) -> None:
     bad.write_text('[[rule]]\nid = "x"\nagency = "customs"\n')  # no "why"
     with pytest.raises(ConfigurationError, match="cannot be read"):
         load_rules(bad)
+
+
+def test_an_item_citing_a_permit_is_not_sent_to_that_agency_again() -> None:
+    """Issue 20: the lamb citing a veterinary permit goes to every agency but veterinary."""
+    cite = b'</InvoiceValue><PermitReference agency="veterinary">KZ-VET-1</PermitReference>'
+    application = sample("chilled-lamb-import", (b"</InvoiceValue>", cite))
+    assert application.items[0].permit is not None
+    assert application.items[0].permit.permit_id == "KZ-VET-1"
+    routes = route(application, RULES)
+    assert [r.agency for r in routes] == ["customs", "transport", "police", "health"]
+    assert "cites veterinary permit KZ-VET-1" in "\n".join(explain(application, routes))

@@ -5,7 +5,7 @@ JSON array of event types; NULL: decisions only, as before). A notification row 
 (`kind` 'decision', its body the decision in the trail) or a progress event (`kind` its type,
 `payload` the event's JSON, since it is nowhere else).
 
-Revision ID: 0018
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07 07:00:00
 """
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0018"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,68 @@
+"""Goods items that cite a permit already granted (issue 20 item 4), checked at intake.
+
+A citation is accepted when the gateway knows the permit, it was issued by the agency the item
+names, for the item's HS code, in the unit the item declares its quantity in. Routing then does
+not ask that agency for a new permit for the item (`gateway.fanout.routing.cites_permit_of`).
+Whether the permit may be drawn on (holder, suspended or revoked, expiry, balance) is decided when
+the application is released, on that day, under the permit's row lock: it can change between
+lodging and release, and a refusal there holds the application with its own problem type.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from gateway.domain.application import Application
+from gateway.errors import GatewayError
+from gateway.intake.ports import CitedPermit
+from gateway.payments.permits import Permit
+
+
+class PermitCitationInvalid(GatewayError):
+    code, status, title = (
+        "permit-citation-invalid",
+        422,
+        "The cited permit does not cover the goods item",
+    )
+
+
+class PermitLookup(Protocol):
+    def get(self, permit_id: str) -> Permit | None: ...
+
+
+def cited_permits(application: Application, permits: PermitLookup) -> tuple[CitedPermit, ...]:
+    """The application's citations, each checked against the permit it names; raises
+    `PermitCitationInvalid` naming the first item whose permit does not cover it."""
+    cited = []
+    for item in application.items:
+        if item.permit is None:
+            continue
+        ref = item.permit
+        permit = permits.get(ref.permit_id)
+        why = None
+        if permit is None or permit.agency != ref.agency:
+            why = f"the gateway knows no {ref.agency} permit {ref.permit_id}"
+        elif permit.hs_code != item.hs_code:
+            why = f"permit {ref.permit_id} is for HS code {permit.hs_code.value}"
+        elif permit.unit != item.unit:
+            why = f"permit {ref.permit_id} is counted in {permit.unit}, the item in {item.unit}"
+        if why is not None:
+            raise PermitCitationInvalid(
+                f"Goods item {item.line} cites a permit that does not cover it: {why}. Cite a "
+                "permit granted for these goods, or leave PermitReference out to ask the agency "
+                "for a new one.",
+                line=item.line,
+                permitId=ref.permit_id,
+            )
+        cited.append(
+            CitedPermit(
+                item_line=item.line,
+                agency=ref.agency,
+                permit_id=ref.permit_id,
+                hs_code=item.hs_code.value,
+                quantity=Decimal(item.quantity),
+                unit=item.unit,
+            )
+        )
+    return tuple(cited)

@@ -1,0 +1,49 @@
+"""What the OMC's payments and permits pages read (issue 20 item 5), as a small Protocol.
+
+`gateway/storage/omc_money.py` implements it; the billing wiring puts it in
+`app.extensions["nsw-omc-money"]` beside the permit book (`nsw-permits`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One payment order and how far it is paid."""
+
+    reference: str
+    application_id: str
+    payer_bin: str
+    currency: str
+    total_minor: int
+    received_minor: int
+    status: str  # open | paid
+    issued_at: dt.datetime
+    paid_at: dt.datetime | None
+    released: bool
+
+    @property
+    def outstanding_minor(self) -> int:
+        return max(self.total_minor - self.received_minor, 0)
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    payment_id: str
+    reference: str
+    refund_minor: int
+    currency: str
+    reason: str
+    received_at: dt.datetime
+
+
+class MoneyViews(Protocol):
+    def orders(self, limit: int = 200) -> list[OrderLine]:
+        """The newest orders first."""
+        ...
+
+    def refunds_owed(self) -> list[RefundLine]: ...

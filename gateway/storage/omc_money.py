@@ -1,0 +1,55 @@
+"""The OMC's payments page on the database (gateway.omc.money_ports.MoneyViews)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway.omc.money_ports import OrderLine, RefundLine
+from gateway.storage.models import ApplicationRow
+from gateway.storage.payment_models import PaymentConfirmationRow, PaymentOrderRow
+from gateway.storage.repository import Store, utc
+
+
+class StoredMoneyViews(Store):
+    def orders(self, limit: int = 200) -> list[OrderLine]:
+        with self.reading() as s:
+            rows = s.execute(
+                select(PaymentOrderRow, ApplicationRow.released_at)
+                .join(ApplicationRow, ApplicationRow.id == PaymentOrderRow.application_id)
+                .order_by(PaymentOrderRow.issued_at.desc(), PaymentOrderRow.reference)
+                .limit(limit)
+            )
+            return [
+                OrderLine(
+                    reference=o.reference,
+                    application_id=o.application_id,
+                    payer_bin=o.payer_bin,
+                    currency=o.currency,
+                    total_minor=o.total_minor,
+                    received_minor=o.received_minor,
+                    status=o.status,
+                    issued_at=utc(o.issued_at) or o.issued_at,
+                    paid_at=utc(o.paid_at),
+                    released=released_at is not None,
+                )
+                for o, released_at in rows
+            ]
+
+    def refunds_owed(self) -> list[RefundLine]:
+        with self.reading() as s:
+            rows = s.scalars(
+                select(PaymentConfirmationRow)
+                .where(PaymentConfirmationRow.refund_owed_minor > 0)
+                .order_by(PaymentConfirmationRow.received_at, PaymentConfirmationRow.payment_id)
+            )
+            return [
+                RefundLine(
+                    r.payment_id,
+                    r.reference,
+                    r.refund_owed_minor,
+                    r.currency,
+                    r.reason,
+                    utc(r.received_at) or r.received_at,
+                )
+                for r in rows
+            ]
