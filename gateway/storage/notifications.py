@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
@@ -34,16 +34,23 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) -> None:
     """Inside the decision's transaction: owe the declarant a notification, if it registered a
     URL. A re-composed decision (a held case settled later) is owed again."""
-    subscription = s.get(TraderSubscriptionRow, app.declarant_bin)
-    if subscription is None:
+    owe_decision(s, app.id, app.declarant_bin, app.verdict or "", xml, clock)
+
+
+def owe_decision(
+    s: Session, application_id: str, bin_: str, verdict: str, xml: bytes, clock: Clock
+) -> None:
+    """`enqueue_decision` without an ORM row: one read of the subscription, one INSERT if any."""
+    url = s.scalar(select(TraderSubscriptionRow.url).where(TraderSubscriptionRow.bin == bin_))
+    if url is None:
         return
     now = clock()
-    s.add(
-        NotificationRow(
-            application_id=app.id,
-            bin=app.declarant_bin,
-            url=subscription.url,
-            verdict=app.verdict or "",
+    s.execute(
+        insert(cast(Table, NotificationRow.__table__)).values(
+            application_id=application_id,
+            bin=bin_,
+            url=url,
+            verdict=verdict,
             decision_sha256=sha256_hex(xml),
             state=PENDING,
             created_at=now,
