@@ -425,7 +425,7 @@ def test_soap_request_breaking_the_agency_schema_is_never_sent(
         return 500, {"Content-Type": "text/xml"}, b""
 
     fake = fake_agency(record)
-    with pytest.raises(AgencyCallFailed, match="cannot map the application: .*agency schema"):
+    with pytest.raises(AgencyCallFailed, match=r"cannot map the application: .*agency schema"):
         adapter_for(code, fake.url).send(
             AgencyRequest("not a key!", "a", sample("fresh-apples-import"))
         )
