@@ -24,10 +24,10 @@ from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import owe_decision
 from gateway.storage.outbox_sql import (
+    any_ready,
     claim_deliveries,
     decision_inputs,
     lock_application,
-    ready_deliveries,
     record_decision,
     set_case,
 )
@@ -41,15 +41,18 @@ class OutboxStore(Store):
         lease_s: float,
         limit: int = 1,
         skip_agencies: frozenset[str] = frozenset(),
+        *,
+        seen_ready: bool = False,
     ) -> list[Claim]:
         """Take up to `limit` ready deliveries for `lease_s` seconds, leaving alone those for
         `skip_agencies` (their breakers are open)."""
         # One statement (`outbox_sql.claim_deliveries`). On SQLite an idle claimer first looks in
-        # a read-only transaction, so that it does not queue for the write lock to find nothing;
-        # PostgreSQL's SKIP LOCKED claim never waits for a writer, so it goes straight in.
+        # a read-only transaction, so that it does not queue for the write lock to find nothing
+        # (unless its caller just looked: `seen_ready`); PostgreSQL's SKIP LOCKED claim never
+        # waits for a writer, so it goes straight in.
         now = self.clock()
         postgres = is_postgres(self.engine)
-        if not postgres and not self._any_ready(now):
+        if not postgres and not seen_ready and not self._any_ready(now):
             return []
         with self.transaction() as s:
             return claim_deliveries(
@@ -64,7 +67,7 @@ class OutboxStore(Store):
 
     def _any_ready(self, now: dt.datetime) -> bool:
         with self.reading() as s:
-            return s.scalar(select(OutboxRow.id).where(ready_deliveries(now)).limit(1)) is not None
+            return s.scalar(any_ready(), {"now": now}) is not None
 
     def next_due(self) -> dt.datetime | None:
         """When a delivery may next be ready to claim; None when none is owed. (Deliveries of

@@ -18,9 +18,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from gateway.decision.ports import DecisionSubject
@@ -61,17 +72,71 @@ _DECISION_INPUTS = (
 )
 
 
-def _free(now: dt.datetime) -> ColumnElement[bool]:
-    """Not done, and no lease that is still running."""
+# The statements are built once, with bound parameters, and cached: building a SQLAlchemy
+# expression costs more CPU than running the statement it makes (the compiled form is cached by
+# SQLAlchemy too, keyed by the statement's structure).
+NOW = bindparam("now", type_=OUTBOX.c.available_at.type)
+
+
+def _free() -> ColumnElement[bool]:
+    """Not done, and no lease that is still running at :now."""
     return and_(
         OUTBOX.c.done_at.is_(None),
-        or_(OUTBOX.c.lease_until.is_(None), OUTBOX.c.lease_until < now),
+        or_(OUTBOX.c.lease_until.is_(None), OUTBOX.c.lease_until < NOW),
     )
 
 
-def ready_deliveries(now: dt.datetime) -> ColumnElement[bool]:
-    """The outbox rows a dispatcher may claim at `now`."""
-    return and_(_free(now), OUTBOX.c.available_at <= now)
+def _ready() -> ColumnElement[bool]:
+    """The outbox rows a dispatcher may claim at :now."""
+    return and_(_free(), OUTBOX.c.available_at <= NOW)
+
+
+@cache
+def any_ready() -> Select[int]:
+    """One ready delivery's id, if any (parameter: now)."""
+    return select(OUTBOX.c.id).where(_ready()).limit(1)
+
+
+@cache
+def _claim(postgres: bool, skipping: bool) -> Executable:
+    """The claim (parameters: now, limit, worker, lease_until; skip: agencies, if `skipping`)."""
+    ready = select(OUTBOX.c.id).where(_ready())
+    if skipping:
+        ready = ready.where(
+            OUTBOX.c.case_id.not_in(
+                select(CASES.c.id).where(CASES.c.agency.in_(bindparam("skip", expanding=True)))
+            )
+        )
+    ready = ready.order_by(OUTBOX.c.available_at, OUTBOX.c.id).limit(bindparam("limit"))
+    if postgres:
+        ready = ready.with_for_update(skip_locked=True)
+    claimed = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(ready.scalar_subquery()), _free())
+        .values(
+            claimed_by=bindparam("worker"),
+            lease_until=bindparam("lease_until"),
+            lease_generation=OUTBOX.c.lease_generation + 1,
+            attempts=OUTBOX.c.attempts + 1,
+        )
+        .returning(OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.attempts, OUTBOX.c.lease_generation)
+    )
+    if not postgres:
+        return claimed
+    # One round trip: the UPDATE as a data-modifying CTE, joined to the case and application.
+    taken = claimed.cte("claimed")
+    return (
+        select(taken, *_CLAIM_DETAILS)
+        .join(CASES, CASES.c.id == taken.c.case_id)
+        .join(APPS, APPS.c.id == CASES.c.application_id)
+    )
+
+
+_CLAIMED_DETAILS = (
+    select(CASES.c.id.label("case_id"), *_CLAIM_DETAILS)
+    .join(APPS, APPS.c.id == CASES.c.application_id)
+    .where(CASES.c.id.in_(bindparam("case_ids", expanding=True)))
+)
 
 
 def claim_deliveries(
@@ -91,50 +156,22 @@ def claim_deliveries(
     has not expired is never taken twice. PostgreSQL: candidates are locked `FOR UPDATE SKIP
     LOCKED` in the sub-select, so concurrent claimers take different rows without waiting; SQLite:
     the transaction holds the database write lock (BEGIN IMMEDIATE)."""
-    ready = select(OUTBOX.c.id).where(ready_deliveries(now))
+    params: dict[str, Any] = {
+        "now": now, "limit": limit, "worker": worker, "lease_until": lease_until,
+    }  # fmt: skip
     if skip_agencies:
-        ready = ready.where(
-            OUTBOX.c.case_id.not_in(
-                select(CASES.c.id).where(CASES.c.agency.in_(sorted(skip_agencies)))
-            )
-        )
-    ready = ready.order_by(OUTBOX.c.available_at, OUTBOX.c.id).limit(limit)
+        params["skip"] = sorted(skip_agencies)
+    statement = _claim(postgres, bool(skip_agencies))
     if postgres:
-        ready = ready.with_for_update(skip_locked=True)
-    claimed = (
-        update(OUTBOX)
-        .where(OUTBOX.c.id.in_(ready.scalar_subquery()), _free(now))
-        .values(
-            claimed_by=worker,
-            lease_until=lease_until,
-            lease_generation=OUTBOX.c.lease_generation + 1,
-            attempts=OUTBOX.c.attempts + 1,
-        )
-        .returning(OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.attempts, OUTBOX.c.lease_generation)
-    )
-    if postgres:
-        # One round trip: the UPDATE as a data-modifying CTE, joined to the case and application.
-        taken = claimed.cte("claimed")
-        rows: list[Mapping[str, Any]] = [
-            dict(r._mapping)
-            for r in s.execute(
-                select(taken, *_CLAIM_DETAILS)
-                .join(CASES, CASES.c.id == taken.c.case_id)
-                .join(APPS, APPS.c.id == CASES.c.application_id)
-            )
-        ]
+        rows: list[Mapping[str, Any]] = [dict(r._mapping) for r in s.execute(statement, params)]
     else:
         # SQLite's RETURNING names only the updated table: the details are one more SELECT.
-        leased = {r.case_id: r._mapping for r in s.execute(claimed)}
+        leased = {r.case_id: r._mapping for r in s.execute(statement, params)}
         if not leased:
             return []
         rows = [
             {**leased[d.case_id], **d._mapping}
-            for d in s.execute(
-                select(CASES.c.id.label("case_id"), *_CLAIM_DETAILS)
-                .join(APPS, APPS.c.id == CASES.c.application_id)
-                .where(CASES.c.id.in_(list(leased)))
-            )
+            for d in s.execute(_CLAIMED_DETAILS, {"case_ids": list(leased)})
         ]
     claims = [
         Claim(
@@ -155,11 +192,28 @@ def claim_deliveries(
     return sorted(claims, key=lambda c: c.outbox_id)
 
 
+_LOCK_APPLICATION = (
+    update(APPS).where(APPS.c.id == bindparam("app_id")).values(updated_at=bindparam("now"))
+)
+
+
 def lock_application(s: Session, application_id: str, now: dt.datetime) -> None:
     """Lock the application's row until `s` ends: callbacks and dispatchers settling its cases
     queue here, so two settling its last two cases at once cannot both see "one still open"
     (PostgreSQL row lock; SQLite's write lock is held already)."""
-    s.execute(update(APPS).where(APPS.c.id == application_id).values(updated_at=now))
+    s.execute(_LOCK_APPLICATION, {"app_id": application_id, "now": now})
+
+
+@cache
+def _set_case(columns: frozenset[str], only_if_open: bool) -> Executable:
+    guard = [CASES.c.id == bindparam("case_id_")]
+    if only_if_open:
+        guard.append(CASES.c.state.not_in(SETTLED))
+    return (
+        update(CASES)
+        .where(and_(*guard))
+        .values({name: bindparam(f"{name}_") for name in sorted(columns)})
+    )
 
 
 def set_case(
@@ -179,21 +233,23 @@ def set_case(
         if name not in CASES.c:
             raise KeyError(f"cases has no column {name}")
         values[name] = json.dumps(value) if name in JSON_COLUMNS else value
-    guard = [CASES.c.id == case_id]
-    if only_if_open:
-        guard.append(CASES.c.state.not_in(SETTLED))
-    written = s.execute(update(CASES).where(and_(*guard)).values(values))
+    # (Parameter names end in "_": a bound name may not be a column's name in an UPDATE.)
+    params = {f"{name}_": value for name, value in values.items()}
+    written = s.execute(_set_case(frozenset(values), only_if_open), {"case_id_": case_id, **params})
     return bool(written.rowcount == 1)  # type: ignore[attr-defined]
+
+
+_DECISION_INPUTS_QUERY = (
+    select(*_DECISION_INPUTS)
+    .join(APPS, APPS.c.id == CASES.c.application_id)
+    .where(CASES.c.application_id == bindparam("app_id"))
+    .order_by(CASES.c.position)
+)
 
 
 def decision_inputs(s: Session, application_id: str) -> tuple[DecisionSubject, list[CaseResult]]:
     """The application's facts and all its cases (routing order), in one SELECT."""
-    rows = s.execute(
-        select(*_DECISION_INPUTS)
-        .join(APPS, APPS.c.id == CASES.c.application_id)
-        .where(CASES.c.application_id == application_id)
-        .order_by(CASES.c.position)
-    ).all()
+    rows = s.execute(_DECISION_INPUTS_QUERY, {"app_id": application_id}).all()
     if not rows:
         raise LookupError(f"application {application_id} has no cases")
     first = rows[0]
@@ -222,11 +278,21 @@ def case_result(row: Any) -> CaseResult:
     )
 
 
+_RECORD_DECISION = (
+    update(APPS)
+    .where(APPS.c.id == bindparam("app_id"))
+    .values(
+        status="decided",
+        verdict=bindparam("verdict"),
+        decided_at=bindparam("now"),
+        decision_xml=bindparam("xml"),
+    )
+)
+
+
 def record_decision(
     s: Session, application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
 ) -> None:
     s.execute(
-        update(APPS)
-        .where(APPS.c.id == application_id)
-        .values(status="decided", verdict=verdict, decided_at=now, decision_xml=xml)
+        _RECORD_DECISION, {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml}
     )

@@ -12,9 +12,22 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Table, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Executable,
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -76,6 +89,31 @@ def trail_entry(row: MessageRow) -> TrailEntry:
         sha256=row.sha256,
         signer=row.signer,
         created_at=utc(row.created_at) or row.created_at,
+    )
+
+
+@cache
+def _next_due_query(model: type[Leased]) -> Select[dt.datetime | None]:
+    """Built once per model (building it cost more than running it)."""
+    m: Any = model
+    due = case((m.lease_until > m.available_at, m.lease_until), else_=m.available_at)
+    return select(func.min(due)).where(m.done_at.is_(None))
+
+
+@cache
+def _fence_statement(model: type[Leased], also: frozenset[str]) -> Executable:
+    """The fenced release of a lease (parameters: row_id, worker, generation, and `also`'s
+    columns by their names), built once per model and set of further columns; a Core UPDATE, so
+    there is no ORM state to synchronise."""
+    table: Any = model.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.claimed_by == bindparam("worker"),
+            table.c.lease_generation == bindparam("generation"),
+        )
+        .values(lease_until=None, **{name: bindparam(name) for name in sorted(also)})
     )
 
 
@@ -197,10 +235,9 @@ class Store:
         """When the earliest unfinished row of `model` may next be claimed (one read): when it
         becomes available, or when its lease runs out if it is leased (a killed worker's row comes
         back then). None: nothing is owed. The loops sleep until then instead of polling."""
-        m: Any = model
-        due = case((m.lease_until > m.available_at, m.lease_until), else_=m.available_at)
+        query = _next_due_query(model) if not where else _next_due_query(model).where(*where)
         with self.reading() as s:
-            return utc(s.scalar(select(func.min(due)).where(m.done_at.is_(None), *where)))
+            return utc(s.scalar(query))
 
     def _fence(
         self,
@@ -219,15 +256,9 @@ class Store:
         out again. The UPDATE also locks the row for the rest of the transaction (PostgreSQL),
         so a new claim waits for this write or this write sees the new generation. `also` are
         further columns the same UPDATE sets (a settled delivery's `done_at`)."""
-        table: Any = model.__table__  # a Core UPDATE: no ORM state to synchronise
         released = s.execute(
-            update(table)
-            .where(
-                table.c.id == row_id,
-                table.c.claimed_by == worker,
-                table.c.lease_generation == generation,
-            )
-            .values(lease_until=None, **also)
+            _fence_statement(model, frozenset(also)),
+            {"row_id": row_id, "worker": worker, "generation": generation, **also},
         )
         if released.rowcount == 1:  # type: ignore[attr-defined]
             return True
