@@ -79,9 +79,10 @@ def test_settling_writes_the_case_once_and_never_reads_it_back(store: OutboxStor
     first, second = sorted(store.claim("w1", 60.0, limit=2), key=lambda c: c.agency)
     answer = {"permit_number": "P-1", "reasons": [], "conditions": []}
     with recorded(store.engine) as seen:
-        assert store.settle(
-            first, state=CaseState.GRANTED, fields=answer, messages=[], decide=decide
-        ) is None  # health is still open
+        assert (
+            store.settle(first, state=CaseState.GRANTED, fields=answer, messages=[], decide=decide)
+            is None
+        )  # health is still open
     statements = [sql for sql, _ in seen]
     assert writes_and_reads(statements, "cases") == (1, 1)  # one write; one read to decide
     assert writes_and_reads(statements, "outbox") == (1, 0)  # the fence closes the delivery
