@@ -142,12 +142,18 @@ class OutboxStore(Store):
         decide: Decide,
         now: dt.datetime,
     ) -> str | None:
-        """Inside `s`, after a case changed: store the messages, then compose the decision from
-        the application and its cases (one read) and record it when every case is settled."""
-        for m in messages:
-            self._add_message(s, application_id, m)
+        """Inside `s`, after a case changed: compose the decision from the application and its
+        cases (one read), store the messages, and record the decision when every case is settled.
+
+        The decision is composed and signed before the first message joins the trail: on
+        PostgreSQL an append holds the trail's sequencer lock until the commit, and signing is
+        the slowest step here, so it is done before that lock is taken, not while every other
+        writer to the trail waits. The trail's order is unchanged: the messages, then the
+        decision (which cites the answers by the hashes stored with the cases, not the trail)."""
         subject, cases = decision_inputs(s, application_id)
         decided = decide(subject, cases)
+        for m in messages:
+            self._add_message(s, application_id, m)
         if decided is None:
             return None
         verdict, xml = decided
