@@ -108,11 +108,16 @@ def _claim(postgres: bool, skipping: bool) -> Executable:
             )
         )
     ready = ready.order_by(OUTBOX.c.available_at, OUTBOX.c.id).limit(bindparam("limit"))
+    chosen: Any = ready.scalar_subquery()
     if postgres:
-        ready = ready.with_for_update(skip_locked=True)
+        # A MATERIALIZED CTE: PostgreSQL runs it once. As a plain `IN (SELECT ... LIMIT n)` the
+        # planner may run the sub-select again per outer row, and the UPDATE then takes more
+        # than n rows (tests/integration/test_outbox_statements.py claims one of three).
+        locked = ready.with_for_update(skip_locked=True).cte("ready").prefix_with("MATERIALIZED")
+        chosen = select(locked.c.id)
     claimed = (
         update(OUTBOX)
-        .where(OUTBOX.c.id.in_(ready.scalar_subquery()), _free())
+        .where(OUTBOX.c.id.in_(chosen), _free())
         .values(
             claimed_by=bindparam("worker"),
             lease_until=bindparam("lease_until"),

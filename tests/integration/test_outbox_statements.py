@@ -64,14 +64,25 @@ def test_a_claim_is_one_update(store: OutboxStore) -> None:
     assert {c.application_body for c in claims} == {b"<Application/>"}
     statements = [sql for sql, _ in seen if not sql.upper().startswith(("BEGIN", "COMMIT"))]
     if postgres:
-        # WITH claimed AS (UPDATE outbox ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
-        # RETURNING ...) SELECT ... FROM claimed JOIN cases JOIN applications
+        # WITH ready AS MATERIALIZED (SELECT ... FOR UPDATE SKIP LOCKED), claimed AS (UPDATE
+        # outbox ... WHERE id IN (SELECT id FROM ready) RETURNING ...) SELECT ... FROM claimed
+        # JOIN cases JOIN applications
         (claim,) = statements
         assert "UPDATE outbox" in claim and "SKIP LOCKED" in claim and "RETURNING" in claim
     else:
         claim, details = statements
         assert claim.startswith("UPDATE outbox") and "RETURNING" in claim
         assert details.startswith("SELECT") and "FROM cases JOIN applications" in details
+
+
+def test_a_claim_takes_no_more_than_its_limit(store: OutboxStore) -> None:
+    # PostgreSQL may run a plain `IN (SELECT ... LIMIT 1)` again per row it updates, and then
+    # takes all three: the sub-select is a MATERIALIZED CTE so that it runs once.
+    lodge(store, "customs", "health", "police")
+    (first,) = store.claim("w1", 60.0, limit=1, seen_ready=True)
+    second, third = store.claim("w2", 60.0, limit=2, seen_ready=True)
+    assert store.claim("w3", 60.0, limit=3, seen_ready=True) == []
+    assert len({first.agency, second.agency, third.agency}) == 3
 
 
 def test_settling_writes_the_case_once_and_never_reads_it_back(store: OutboxStore) -> None:
