@@ -8,6 +8,7 @@ import time
 from gateway.clock import iso, system_clock
 from gateway.decision.document import signed_decision
 from gateway.decision.rules import CaseResult, CaseState, compose
+from gateway.domain.views import ApplicationStatus
 from gateway.intake.receipt import signed_receipt
 from gateway.pki.dev import DevPki
 from gateway.resources import shipped
@@ -67,13 +68,21 @@ def signature_cost(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, flo
         ]
     )
     assert decision is not None
-    application = {
-        "id": "NSW-20260101-0000000000",
-        "declarant_bin": "210540012341",
-        "trader_reference": "BENCH-0",
-        "application_sha256": "0" * 64,
-        "received_at": iso(system_clock()),
-    }
+    application = ApplicationStatus(
+        id="NSW-20260101-0000000000",
+        declarant_bin="210540012341",
+        trader_reference="BENCH-0",
+        procedure="import",
+        status="in_progress",
+        verdict=None,
+        received_at=iso(system_clock()),
+        decided_at=None,
+        application_sha256="0" * 64,
+        signer="",
+        routing={},
+        request_id=None,
+        cases=(),
+    )
 
     def verify(i: int) -> None:
         verify_enveloped(parse_xml(corpus[i % len(corpus)]), trust, now=system_clock())
@@ -81,8 +90,8 @@ def signature_cost(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, flo
     def decide(_: int) -> None:
         signed_decision(
             gateway,
-            application_id=application["id"],
-            declarant_bin=application["declarant_bin"],
+            application_id=application.id,
+            declarant_bin=application.declarant_bin,
             trader_reference="BENCH-0",
             application_sha256="0" * 64,
             decision=decision,

@@ -75,6 +75,7 @@ class Setup:
     latency_s: float
     threads: int  # dispatcher threads per process that dispatches
     workers: int  # `nsw worker` processes; 0: the threads run in the web process
+    may_wipe: str | None = None  # a PostgreSQL database without 'bench' in its name it may wipe
 
 
 # --- the processes ------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def run_setup(
     timeout_s: float,
     closed_loop: bool,
 ) -> dict[str, object]:
-    fresh_database(setup.database_url).dispose()
+    fresh_database(setup.database_url, setup.may_wipe).dispose()
     reader = create_engine(setup.database_url)
     watcher = DecisionWatcher(reader)
     apps = ApplicationRow.__table__
@@ -275,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--postgres", metavar="URL", help="also PostgreSQL (database name must contain 'bench')"
     )
+    parser.add_argument(
+        "--may-wipe",
+        metavar="NAME",
+        help="a PostgreSQL database without 'bench' in its name that this run may wipe",
+    )
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     parser.add_argument(
         "--burst",
@@ -311,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for url in databases:
         for latency in (float(x) for x in args.latencies.split(",")):
-            setup = Setup(url, latency, args.threads, args.workers)
+            setup = Setup(url, latency, args.threads, args.workers, args.may_wipe)
             r = run_setup(setup, pki, corpus, c, args.timeout, not args.burst)
             wait = r["wait"] or dict.fromkeys(("p50", "p95", "p99"), float("nan"))
             row = [

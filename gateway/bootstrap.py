@@ -18,7 +18,7 @@ from gateway.config import Config, check_lease_outlasts_timeouts
 from gateway.decision.document import make_decider
 from gateway.errors import ConfigurationError
 from gateway.fanout.agencies import load_agency_specs
-from gateway.fanout.breakers import BreakerRule, Breakers
+from gateway.fanout.breakers import BreakerRule, Breakers, CachedBreakerStore
 from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.fanout.routing import load_rules
@@ -53,6 +53,8 @@ from gateway.trust.representatives import Representatives
 from gateway.trust.schemas import load_schema
 from gateway.trust.trader_keys import NonceLedger, TraderCertificates
 from gateway.trust.xmlsig import SigningIdentity
+
+BREAKER_FRESH_S = 1.0  # how long a process answers breaker questions from what it last read
 
 
 @dataclass
@@ -97,7 +99,10 @@ class Services:
             reset_after_s=self.config.breaker_reset_s,
             probe_lease_s=self.config.lease_s,
         )
-        store = DatabaseBreakerStore(self.store.engine, self.clock)
+        # Read at most once a BREAKER_FRESH_S per process (`CachedBreakerStore`), written at once.
+        store = CachedBreakerStore(
+            DatabaseBreakerStore(self.store.engine, self.clock), BREAKER_FRESH_S
+        )
         self.breakers = Breakers(store, rule, self.clock)
 
     def dispatcher(self, index: int = 0) -> Dispatcher:

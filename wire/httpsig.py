@@ -23,6 +23,7 @@ digest must match the body that was received. Nothing here keeps per-call state.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -61,8 +62,10 @@ class UntrustedHttpMessage(ValueError):
     does not match its Content-Digest."""
 
 
+@functools.lru_cache(maxsize=64)
 def key_id(cert: x509.Certificate) -> str:
-    """The keyid a party signs with: the SHA-256 fingerprint of its certificate (hex)."""
+    """The keyid a party signs with: the SHA-256 fingerprint of its certificate (hex). Computed
+    once per certificate: every signed request and every verified answer names one."""
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
 

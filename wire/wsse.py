@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def sign_envelope(
         f"{{{WSSE}}}BinarySecurityToken",
         {"EncodingType": BASE64, "ValueType": X509V3, WSU_ID: token_id},
     )
-    token.text = base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    token.text = _token_text(cert)
     timestamp = etree.SubElement(security, f"{{{WSU}}}Timestamp", {WSU_ID: ts_id})
     etree.SubElement(timestamp, f"{{{WSU}}}Created").text = now.strftime(TIME_FORMAT)
     etree.SubElement(timestamp, f"{{{WSU}}}Expires").text = (now + ttl).strftime(TIME_FORMAT)
@@ -130,6 +131,17 @@ def sign_envelope(
     )
     security.append(signature)
     return envelope
+
+
+@functools.lru_cache(maxsize=64)
+def _der(cert: x509.Certificate) -> bytes:
+    """A certificate's DER, encoded once per certificate (a token signed or pinned each call)."""
+    return cert.public_bytes(Encoding.DER)
+
+
+@functools.lru_cache(maxsize=64)
+def _token_text(cert: x509.Certificate) -> str:
+    return base64.b64encode(_der(cert)).decode()
 
 
 def signature_value(envelope: etree._Element) -> str:
@@ -176,7 +188,7 @@ def verify_envelope(
         presented = base64.b64decode("".join((token.text or "").split()), validate=True)
     except ValueError as exc:
         raise UntrustedMessage("the security token is not base64") from exc
-    if presented != pinned.public_bytes(Encoding.DER):
+    if presented != _der(pinned):
         raise UntrustedMessage("the message is signed with a certificate other than the pinned one")
 
     # Step 3: KeyInfo names that token (WSS X.509 profile §3.2: SecurityTokenReference).

@@ -107,7 +107,9 @@ class Dispatcher:
         if self._due is None or self._due > self.clock():
             return 0
         skipped = self.breakers.open_agencies()
-        claims = self.store.claim(self.name, self.lease_s, limit=batch, skip_agencies=skipped)
+        claims = self.store.claim(
+            self.name, self.lease_s, limit=batch, skip_agencies=skipped, seen_ready=True
+        )
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
             self._due = None

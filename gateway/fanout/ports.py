@@ -48,9 +48,12 @@ class Outbox(Protocol):
         lease_s: float,
         limit: int = 1,
         skip_agencies: frozenset[str] = frozenset(),
+        *,
+        seen_ready: bool = False,
     ) -> list[Claim]:
         """Take up to `limit` ready deliveries for `lease_s` seconds, counting an attempt, leaving
-        alone those for `skip_agencies`."""
+        alone those for `skip_agencies`. `seen_ready`: the caller has just read (`next_due`) that
+        one is ready, so the store need not look before it claims."""
         ...
 
     def defer(self, claim: Claim, until: dt.datetime) -> None:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from gateway.clock import Clock
+from gateway.clock import Clock, iso
+from gateway.decision.rules import CaseState
 from gateway.domain.application import read_application
+from gateway.domain.views import ApplicationStatus, CaseStatus
 from gateway.errors import InvalidValue, ReferenceConflict, SignerNotDeclarant
 from gateway.fanout.routing import Rule, route
 from gateway.i18n import Text
@@ -23,7 +25,7 @@ from gateway.intake.permit_citations import PermitLookup, cited_permits
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.lifecycle.attachments import MAX_ATTACHMENT_BYTES
 from gateway.lifecycle.uploads import check_entries
-from gateway.trail.messages import Message
+from gateway.trail.messages import Message, sha256_hex
 from gateway.trust.certificates import TrustedSigner, TrustStore
 from gateway.trust.representatives import Representatives
 from gateway.trust.schemas import validate
@@ -37,6 +39,43 @@ class Accepted:
     application_id: str
     created: bool  # False: the same signed bytes were sent before; this is the original
     received_at: dt.datetime | None
+    # Created: the application as it was just written (status in progress, every case queued),
+    # so the 202 and its receipt need not read back what this request wrote. None for a replay.
+    application: ApplicationStatus | None = None
+
+
+def as_written(new: NewApplication, received_at: dt.datetime) -> ApplicationStatus:
+    """The status `Store.application` reads for `new` right after `create_application`."""
+    return ApplicationStatus(
+        id=new.id,
+        declarant_bin=new.declarant_bin,
+        trader_reference=new.trader_reference,
+        procedure=new.procedure,
+        status="in_progress",
+        verdict=None,
+        received_at=iso(received_at),
+        decided_at=None,
+        application_sha256=sha256_hex(new.body),
+        signer=new.signer_subject,
+        routing=new.routing,
+        request_id=new.request_id,
+        cases=tuple(
+            CaseStatus(
+                id=f"{new.id}-{agency}",
+                agency=agency,
+                state=CaseState.QUEUED.value,
+                permit_number=None,
+                valid_until=None,
+                reasons=(),
+                conditions=(),
+                inspection=None,
+                extra={},
+                attempts=0,
+                last_error=None,
+            )
+            for agency in new.routing
+        ),
+    )
 
 
 def new_application_id(now: dt.datetime) -> str:
@@ -142,7 +181,9 @@ class Intake:
             ) from dup
         # Step 7: the signer's certificate may now sign HTTP requests to read its applications.
         self._register_key(verified.signer)
-        return Accepted(new.id, created=True, received_at=received_at)
+        return Accepted(
+            new.id, created=True, received_at=received_at, application=as_written(new, received_at)
+        )
 
     def _check_signer_may_act(self, signer: TrustedSigner, declarant: str) -> None:
         if signer.bin == declarant:

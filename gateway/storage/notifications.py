@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
@@ -38,16 +39,29 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) -> None:
     """Inside the decision's transaction: owe the declarant a notification, if it registered a
     URL. A re-composed decision (a held case settled later) is owed again."""
-    subscription = s.get(TraderSubscriptionRow, app.declarant_bin)
-    if subscription is None or ev.DECISION not in ev.chosen(subscription.events):
+    owe_decision(s, app.id, app.declarant_bin, app.verdict or "", xml, clock)
+
+
+def owe_decision(
+    s: Session, application_id: str, bin_: str, verdict: str, xml: bytes, clock: Clock
+) -> None:
+    """`enqueue_decision` without an ORM row: one read of the subscription, one INSERT if it
+    registered a URL and chose decisions."""
+    found = s.execute(
+        select(TraderSubscriptionRow.url, TraderSubscriptionRow.events).where(
+            TraderSubscriptionRow.bin == bin_
+        )
+    ).first()
+    if found is None or ev.DECISION not in ev.chosen(found.events):
         return
+    url = found.url
     now = clock()
-    s.add(
-        NotificationRow(
-            application_id=app.id,
-            bin=app.declarant_bin,
-            url=subscription.url,
-            verdict=app.verdict or "",
+    s.execute(
+        insert(cast(Table, NotificationRow.__table__)).values(
+            application_id=application_id,
+            bin=bin_,
+            url=url,
+            verdict=verdict,
             decision_sha256=sha256_hex(xml),
             state=PENDING,
             created_at=now,
@@ -59,22 +73,31 @@ def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) 
 
 
 def enqueue_event(
-    s: Session, application_id: str, event_type: str, detail: dict[str, Any], clock: Clock
+    s: Session,
+    application_id: str,
+    event_type: str,
+    detail: dict[str, Any],
+    clock: Clock,
+    declarant: tuple[str, str] | None = None,
 ) -> None:
     """Inside the transaction of the change it tells: owe the declarant the progress event
-    `event_type` (with `detail`), if it registered a URL and chose that type."""
-    app = s.get(ApplicationRow, application_id)
-    if app is None:
-        return
-    subscription = s.get(TraderSubscriptionRow, app.declarant_bin)
+    `event_type` (with `detail`), if it registered a URL and chose that type. `declarant` (its
+    BIN and the trader's reference), when the caller has read them already, spares a read."""
+    if declarant is None:
+        app = s.get(ApplicationRow, application_id)
+        if app is None:
+            return
+        declarant = (app.declarant_bin, app.trader_reference)
+    bin_, reference = declarant
+    subscription = s.get(TraderSubscriptionRow, bin_)
     if subscription is None or event_type not in ev.chosen(subscription.events):
         return
     now = clock()
-    body = ev.event_document(event_type, app.id, app.trader_reference, iso(now), detail)
+    body = ev.event_document(event_type, application_id, reference, iso(now), detail)
     s.add(
         NotificationRow(
-            application_id=app.id,
-            bin=app.declarant_bin,
+            application_id=application_id,
+            bin=bin_,
             url=subscription.url,
             verdict=str(detail.get("state") or "")[:16],
             decision_sha256=sha256_hex(body),
@@ -89,7 +112,12 @@ def enqueue_event(
     wake.owe(s, NOTIFICATIONS)
 
 
-def enqueue_case_events(s: Session, case: CaseRow, clock: Clock) -> None:
+def enqueue_case_events(
+    s: Session,
+    case: CaseRow | Row[Any],
+    clock: Clock,
+    declarant: tuple[str, str] | None = None,
+) -> None:
     """A case was just changed (in `s`, not yet committed): the events it raises for the
     trader — its agency's outcome, a document asked for — told as the case now stands."""
     extra = _json(case.extra, {})
@@ -104,7 +132,7 @@ def enqueue_case_events(s: Session, case: CaseRow, clock: Clock) -> None:
     }
     for event_type in ev.case_event_types(case.state, extra):
         detail = ev.case_detail(case.id, case.agency, case.state, fields)
-        enqueue_event(s, case.application_id, event_type, detail, clock)
+        enqueue_event(s, case.application_id, event_type, detail, clock, declarant)
 
 
 def _json(value: Any, default: Any) -> Any:

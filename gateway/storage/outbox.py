@@ -11,21 +11,32 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseState
 from gateway.domain.views import AgencyStats, CaseSummary
 from gateway.fanout.ports import CaseUpdate, CaseView, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.storage import wake
+from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
-from gateway.storage.notifications import enqueue_case_events, enqueue_decision
+from gateway.storage.notifications import enqueue_case_events, owe_decision
+from gateway.storage.outbox_sql import (
+    any_ready,
+    claim_deliveries,
+    decision_inputs,
+    lock_application,
+    record_decision,
+    set_case,
+)
 from gateway.storage.permit_steps import record_granted_permit, release_without_payment
-from gateway.storage.repository import Claim, Decide, Message, Store, case_result, utc
-from gateway.storage.versions import current_decision
+from gateway.storage.repository import Claim, Decide, Message, Store, utc
+from gateway.storage.versions import decision_in_force
 
 
 class OutboxStore(Store):
@@ -35,30 +46,33 @@ class OutboxStore(Store):
         lease_s: float,
         limit: int = 1,
         skip_agencies: frozenset[str] = frozenset(),
+        *,
+        seen_ready: bool = False,
     ) -> list[Claim]:
         """Take up to `limit` ready deliveries for `lease_s` seconds, leaving alone those for
         `skip_agencies` (their breakers are open)."""
-        skip = (
-            [
-                OutboxRow.case_id.not_in(
-                    select(CaseRow.id).where(CaseRow.agency.in_(sorted(skip_agencies)))
-                )
-            ]
-            if skip_agencies
-            else []
-        )
+        # One statement (`outbox_sql.claim_deliveries`). On SQLite an idle claimer first looks in
+        # a read-only transaction, so that it does not queue for the write lock to find nothing
+        # (unless its caller just looked: `seen_ready`); PostgreSQL's SKIP LOCKED claim never
+        # waits for a writer, so it goes straight in.
+        now = self.clock()
+        postgres = is_postgres(self.engine)
+        if not postgres and not seen_ready and not self._any_ready(now):
+            return []
+        with self.transaction() as s:
+            return claim_deliveries(
+                s,
+                worker=worker,
+                now=now,
+                lease_until=now + dt.timedelta(seconds=lease_s),
+                limit=limit,
+                skip_agencies=skip_agencies,
+                postgres=postgres,
+            )
 
-        def build(s: Session, row: OutboxRow) -> Claim:
-            case = s.get_one(CaseRow, row.case_id)
-            app = s.get_one(ApplicationRow, case.application_id)
-            received = utc(app.amended_at or app.received_at) or self.clock()
-            return Claim(
-                row.id, case.id, case.agency, app.id, app.body, row.attempts, received,
-                app.request_id, worker, row.lease_generation, utc(row.lease_until),
-                row.operation, row.version, row.reason,
-            )  # fmt: skip
-
-        return self._lease(OutboxRow, worker, lease_s, limit, build, *skip)
+    def _any_ready(self, now: dt.datetime) -> bool:
+        with self.reading() as s:
+            return s.scalar(any_ready(), {"now": now}) is not None
 
     def next_due(self) -> dt.datetime | None:
         """When a delivery may next be ready to claim; None when none is owed. (Deliveries of
@@ -80,20 +94,25 @@ class OutboxStore(Store):
         settled meanwhile (it overtook this synchronous answer) is left as it is: the delivery
         is closed and the late answer kept in the trail only. A claim whose lease was taken over
         by another worker changes nothing (`Store._fence`); that worker records its own answer."""
+        now = self.clock()
         with self.transaction() as s:
-            if not self._fenced(s, claim, "outbox-settle"):
+            # Release the lease and close the delivery in one fenced UPDATE.
+            if not self._fence(
+                s, OutboxRow, claim.outbox_id, claim.worker, claim.generation, "outbox-settle",
+                done_at=now,
+            ):  # fmt: skip
                 return None
-            outbox = s.get_one(OutboxRow, claim.outbox_id)
-            outbox.done_at = self.clock()
-            if self._settled_meanwhile(s, claim, messages):
+            lock_application(s, claim.application_id, now)
+            answered = {**fields, "attempts": claim.attempts, "last_error": None}
+            if not set_case(
+                s, claim.case_id, state=state, fields=answered, now=now, only_if_open=True
+            ):
+                # A callback settled the case meanwhile: the late answer joins the trail only.
+                for m in messages:
+                    self._add_message(s, claim.application_id, m)
                 return None
-            return self.update_case(
-                s,
-                claim.case_id,
-                state=state,
-                fields={**fields, "attempts": claim.attempts, "last_error": None},
-                messages=messages,
-                decide=decide,
+            return self._compose(
+                s, claim.application_id, messages, decide, now, (claim.case_id, state)
             )
 
     def update_case(
@@ -110,59 +129,73 @@ class OutboxStore(Store):
         the decision again. A decided application whose cases change (a held case settled later)
         gets a new signed decision; returns the verdict whenever a decision was written."""
         now = self.clock()
-        case = s.get_one(CaseRow, case_id)
-        # Lock the application first: two workers settling its last two cases at once must not
-        # both see "one still open" (PostgreSQL row lock; SQLite holds the write lock already).
-        s.execute(
-            update(ApplicationRow)
-            .where(ApplicationRow.id == case.application_id)
-            .values(updated_at=now)
-        )
-        case.state = state.value
-        case.updated_at = now
-        for name, value in fields.items():
-            encoded = (
-                json.dumps(value)
-                if name in ("reasons", "conditions", "extra", "charges")
-                else value
-            )
-            setattr(case, name, encoded)
+        s.flush()  # what the caller changed through the ORM is written before these statements
+        application_id = s.execute(
+            select(CaseRow.application_id).where(CaseRow.id == case_id)
+        ).scalar_one()
+        lock_application(s, application_id, now)
+        set_case(s, case_id, state=state, fields=fields, now=now, only_if_open=False)
+        # ORM objects the caller holds would still show the old values: load them again on use.
+        for loaded in list(s.identity_map.values()):
+            if isinstance(loaded, CaseRow | ApplicationRow):
+                s.expire(loaded)
+        return self._compose(s, application_id, messages, decide, now, (case_id, state))
+
+    def _compose(
+        self,
+        s: Session,
+        application_id: str,
+        messages: Sequence[Message],
+        decide: Decide,
+        now: dt.datetime,
+        changed: tuple[str, CaseState],
+    ) -> str | None:
+        """Inside `s`, after a case changed: compose the decision from the application and its
+        cases (one read), store the messages, and record the decision when every case is settled.
+
+        The decision is composed and signed before the first message joins the trail: on
+        PostgreSQL an append holds the trail's sequencer lock until the commit, and signing is
+        the slowest step here, so it is done before that lock is taken, not while every other
+        writer to the trail waits. The trail's order is unchanged: the messages, then the
+        decision (which cites the answers by the hashes stored with the cases, not the trail)."""
+        inputs = decision_inputs(s, application_id)
+        case_id, state = changed
+        # An agency acknowledged a cancellation, or the application is withdrawn (issue 19):
+        # nothing to decide; the answer and what the change owes are still recorded.
+        deciding = state is not CaseState.CANCELLED and not inputs.withdrawn
+        decided = None
+        if deciding:
+            replaces = decision_in_force(s, application_id, inputs.decision_xml)
+            decided = decide(replace(inputs.subject, replaces=replaces), inputs.cases)
         for m in messages:
-            self._add_message(s, case.application_id, m)
-        # The trader's progress events (the ones it chose), owed in this same transaction.
-        enqueue_case_events(s, case, self.clock)
-        if state is CaseState.GRANTED:  # a grant with a permit block: the permit (issue 20)
-            record_granted_permit(s, case, self)
-        s.flush()
-        app = s.get_one(ApplicationRow, case.application_id)
-        if state is CaseState.CANCELLED or app.withdrawn_at is not None:
-            return None  # an agency acknowledged a cancellation: nothing to decide (issue 19)
-        s.refresh(app, ["cases"])
-        subject = DecisionSubject(
-            app.id,
-            app.declarant_bin,
-            app.trader_reference,
-            app.body_sha256,
-            released_at=utc(app.released_at),
-            replaces=current_decision(s, app),
-        )
-        decided = decide(subject, [case_result(c) for c in app.cases])
+            self._add_message(s, application_id, m)
+        subject = inputs.subject
+        declarant = (subject.declarant_bin, subject.trader_reference)
+        self._case_changed(s, inputs.case(case_id), state, declarant)
         if decided is None:
             return None
         verdict, xml = decided
-        if verdict == "released" and app.released_at is None:  # nothing owed (issue 20)
-            release_without_payment(s, app.id, self)
-        app.status = "decided"
-        app.verdict = verdict
-        app.decided_at = now
-        app.decision_xml = xml
+        if verdict == "released" and inputs.subject.released_at is None:  # nothing owed (#20)
+            release_without_payment(s, application_id, self)
+        record_decision(s, application_id, verdict=verdict, xml=xml, now=now)
+        trader = inputs.subject.declarant_bin
         self._add_message(
             s,
-            app.id,
-            Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
+            application_id,
+            Message("decision", "out", f"trader:{trader}", "application/xml", xml),
         )
-        enqueue_decision(s, app, xml, self.clock)
+        owe_decision(s, application_id, trader, verdict, xml, self.clock)
         return verdict
+
+    def _case_changed(
+        self, s: Session, case: Row[Any], state: CaseState, declarant: tuple[str, str]
+    ) -> None:
+        """What a case's change owes in its own transaction: the trader's progress events (the
+        ones it chose) and, for a grant with a permit block, the permit (issue 20). `case` is
+        the row the decision's read returned: the case is not read again."""
+        enqueue_case_events(s, case, self.clock, declarant)
+        if state is CaseState.GRANTED:
+            record_granted_permit(s, case, self)
 
     def answer_case(self, case_id: str, judge: Judge, decide: Decide) -> str | None:
         """An agency's callback (`gateway.fanout.ports.CallbackCases`): under the application's

@@ -11,8 +11,10 @@ import json
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from gateway.billing.permit_ports import (
@@ -79,7 +81,7 @@ def release_without_payment(s: Session, application_id: str, store: Store) -> No
         hold_in(s, application_id, refusal, step_messages, store)
 
 
-def record_granted_permit(s: Session, case: CaseRow, store: Store) -> None:
+def record_granted_permit(s: Session, case: CaseRow | Row[Any], store: Store) -> None:
     """A case just granted with a permit block: store the permit (once), with its trail entry,
     and the consignment it was granted for as that application's citation of it. A block the
     gateway cannot read is logged and left out: the case stays granted."""

@@ -12,9 +12,22 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, case, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Executable,
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +36,7 @@ from gateway.clock import Clock, iso
 # The `X as X` imports re-export names other modules (checkpoint, OMC, tests) still import from
 # here; their homes are the ports of the services that use them.
 from gateway.decision.ports import Decide as Decide
-from gateway.decision.rules import CaseResult, CaseState
+from gateway.decision.rules import CaseState
 from gateway.domain.views import (
     ApplicationPage,
     ApplicationStatus,
@@ -32,7 +45,7 @@ from gateway.domain.views import (
     SortKey,
 )
 from gateway.fanout.ports import Claim as Claim
-from gateway.fanout.wakeup import OUTBOX
+from gateway.fanout.wakeup import OUTBOX as OUTBOX_CHANNEL
 from gateway.intake.ports import DuplicateReference as DuplicateReference
 from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
@@ -48,6 +61,7 @@ from gateway.storage.db import (
     utc as utc,
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
+from gateway.storage.outbox_sql import case_result as case_result
 from gateway.storage.permit_citations import add_citations
 from gateway.storage.wake import wakeups_for
 from gateway.trail.messages import Message as Message
@@ -56,6 +70,9 @@ from gateway.trail.ports import TrailEntry
 
 T = TypeVar("T")
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
+APPLICATIONS, CASES, OUTBOX = (
+    cast(Table, row.__table__) for row in (ApplicationRow, CaseRow, OutboxRow)
+)
 log = logging.getLogger(__name__)
 
 
@@ -76,17 +93,28 @@ def trail_entry(row: MessageRow) -> TrailEntry:
     )
 
 
-def case_result(row: CaseRow) -> CaseResult:
-    return CaseResult(
-        agency=row.agency,
-        state=CaseState(row.state),
-        permit_number=row.permit_number,
-        valid_until=row.valid_until,
-        reasons=tuple((code, text) for code, text in json.loads(row.reasons)),
-        conditions=tuple(json.loads(row.conditions)),
-        inspection=row.inspection,
-        answer_sha256=row.answer_sha256,
-        charges=tuple(json.loads(row.charges or "[]")),
+@cache
+def _next_due_query(model: type[Leased]) -> Select[dt.datetime | None]:
+    """Built once per model (building it cost more than running it)."""
+    m: Any = model
+    due = case((m.lease_until > m.available_at, m.lease_until), else_=m.available_at)
+    return select(func.min(due)).where(m.done_at.is_(None))
+
+
+@cache
+def _fence_statement(model: type[Leased], also: frozenset[str]) -> Executable:
+    """The fenced release of a lease (parameters: row_id, worker, generation, and `also`'s
+    columns by their names), built once per model and set of further columns; a Core UPDATE, so
+    there is no ORM state to synchronise."""
+    table: Any = model.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.claimed_by == bindparam("worker"),
+            table.c.lease_generation == bindparam("generation"),
+        )
+        .values(lease_until=None, **{name: bindparam(name) for name in sorted(also)})
     )
 
 
@@ -208,25 +236,30 @@ class Store:
         """When the earliest unfinished row of `model` may next be claimed (one read): when it
         becomes available, or when its lease runs out if it is leased (a killed worker's row comes
         back then). None: nothing is owed. The loops sleep until then instead of polling."""
-        m: Any = model
-        due = case((m.lease_until > m.available_at, m.lease_until), else_=m.available_at)
+        query = _next_due_query(model) if not where else _next_due_query(model).where(*where)
         with self.reading() as s:
-            return utc(s.scalar(select(func.min(due)).where(m.done_at.is_(None), *where)))
+            return utc(s.scalar(query))
 
     def _fence(
-        self, s: Session, model: type[Leased], row_id: int, worker: str, generation: int, kind: str
+        self,
+        s: Session,
+        model: type[Leased],
+        row_id: int,
+        worker: str,
+        generation: int,
+        kind: str,
+        **also: object,
     ) -> bool:
         """Inside transaction `s`, before any other write of a claim: release the claim's lease,
         if the row is still that claim's (same holder, same lease generation), and say whether it
         was. False means the lease expired and another worker claimed the row since: the caller
         must write nothing, or it would clear that worker's live lease and the delivery would go
         out again. The UPDATE also locks the row for the rest of the transaction (PostgreSQL),
-        so a new claim waits for this write or this write sees the new generation."""
-        m: Any = model
+        so a new claim waits for this write or this write sees the new generation. `also` are
+        further columns the same UPDATE sets (a settled delivery's `done_at`)."""
         released = s.execute(
-            update(m)
-            .where(m.id == row_id, m.claimed_by == worker, m.lease_generation == generation)
-            .values(lease_until=None)
+            _fence_statement(model, frozenset(also)),
+            {"row_id": row_id, "worker": worker, "generation": generation, **also},
         )
         if released.rowcount == 1:  # type: ignore[attr-defined]
             return True
@@ -260,9 +293,11 @@ class Store:
         now = self.clock()
         try:
             with self.transaction() as s:
-                self._raise_if_duplicate(s, new)
-                s.add(
-                    ApplicationRow(
+                # Three INSERTs (the cases and the deliveries each one multi-row statement), then
+                # the trail. No look for a duplicate first: the unique (declarant, reference)
+                # constraint refuses one, and the handler below says which application it was.
+                s.execute(
+                    insert(APPLICATIONS).values(
                         id=new.id,
                         declarant_bin=new.declarant_bin,
                         trader_reference=new.trader_reference,
@@ -278,32 +313,43 @@ class Store:
                         request_id=new.request_id,
                     )
                 )
-                s.flush()
-                for position, agency in enumerate(new.routing):
-                    case_id = f"{new.id}-{agency}"
-                    s.add(
-                        CaseRow(
-                            id=case_id,
-                            application_id=new.id,
-                            position=position,
-                            agency=agency,
-                            state=CaseState.QUEUED.value,
-                            reasons="[]",
-                            conditions="[]",
-                            extra="{}",
-                            attempts=0,
-                            updated_at=now,
-                        )
+                case_ids = [f"{new.id}-{agency}" for agency in new.routing]
+                if case_ids:
+                    s.execute(
+                        insert(CASES),
+                        [
+                            {
+                                "id": case_id,
+                                "application_id": new.id,
+                                "position": position,
+                                "agency": agency,
+                                "state": CaseState.QUEUED.value,
+                                "reasons": "[]",
+                                "conditions": "[]",
+                                "extra": "{}",
+                                "charges": "[]",
+                                "attempts": 0,
+                                "updated_at": now,
+                            }
+                            for position, (case_id, agency) in enumerate(
+                                zip(case_ids, new.routing, strict=True)
+                            )
+                        ],
                     )
-                    s.flush()
-                    s.add(OutboxRow(case_id=case_id, available_at=now, attempts=0))
-                    wake.owe(s, OUTBOX)
+                    s.execute(
+                        insert(OUTBOX),
+                        [
+                            {"case_id": case_id, "available_at": now, "attempts": 0}
+                            for case_id in case_ids
+                        ],
+                    )
+                    wake.owe(s, OUTBOX_CHANNEL)
                 add_citations(s, new.id, new.citations)  # issue 20: written off at release
                 for m in messages:
                     self._add_message(s, new.id, m)
         except IntegrityError:
-            # A concurrent submission with the same reference won the race.
-            with self.transaction() as s:
+            # The reference was used before, or a concurrent submission with it won the race.
+            with self.reading() as s:
                 self._raise_if_duplicate(s, new)
             raise
         return now

@@ -25,15 +25,22 @@ class StoredTraderCertificates:
         self._sessions = session_factory(engine)
         self._readers = read_session_factory(engine)
         self._clock = clock
+        # Fingerprints known to be stored: a trader's every submission registers its key, and
+        # the answer is "known" from the second on (set.add and `in` are atomic under the GIL).
+        self._known: set[str] = set()
 
     def register(self, signer: TrustedSigner, source: str) -> bool:
         """Record `signer`'s certificate (already judged by the trust store); False if known."""
         if signer.bin is None:
             raise ValueError("only certificates that name a BIN can be registered for a trader")
-        der = signer.certificate.public_bytes(serialization.Encoding.DER)
-        with unavailable_on_disconnect(), self._sessions.begin() as s:
-            if s.get(TraderCertificateRow, signer.fingerprint_sha256) is not None:
+        fingerprint = signer.fingerprint_sha256
+        if fingerprint in self._known:  # registered rows are never removed: no need to look
+            return False
+        with unavailable_on_disconnect(), self._readers.begin() as s:
+            if s.get(TraderCertificateRow, fingerprint) is not None:
+                self._known.add(fingerprint)
                 return False
+        der = signer.certificate.public_bytes(serialization.Encoding.DER)
         try:
             with unavailable_on_disconnect(), self._sessions.begin() as s:
                 s.add(
@@ -47,7 +54,9 @@ class StoredTraderCertificates:
                     )
                 )
         except IntegrityError:  # registered concurrently by another request
+            self._known.add(fingerprint)
             return False
+        self._known.add(fingerprint)
         return True
 
     def certificate(self, fingerprint: str) -> x509.Certificate | None:

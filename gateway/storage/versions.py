@@ -43,17 +43,24 @@ from gateway.storage.version_models import ApplicationVersionRow, CasePermitRow
 
 
 def current_decision(s: Session, app: ApplicationRow) -> DecisionRef | None:
+    """The decision in force, as the next one names it (see `decision_in_force`)."""
+    return decision_in_force(s, app.id, app.decision_xml)
+
+
+def decision_in_force(
+    s: Session, application_id: str, decision_xml: bytes | None
+) -> DecisionRef | None:
     """The decision in force, as the next one names it: its version is how many decisions the
     trail holds for the application (every decision ever signed is there), its SHA-256 that of
     the stored bytes. None before the first decision."""
-    if app.decision_xml is None:
+    if decision_xml is None:
         return None
     count = s.scalar(
         select(func.count(MessageRow.id)).where(
-            MessageRow.application_id == app.id, MessageRow.kind == "decision"
+            MessageRow.application_id == application_id, MessageRow.kind == "decision"
         )
     )
-    return DecisionRef(max(int(count or 0), 1), sha256_hex(app.decision_xml))
+    return DecisionRef(max(int(count or 0), 1), sha256_hex(decision_xml))
 
 
 def _exited(s: Session, application_id: str) -> bool:

@@ -64,7 +64,8 @@ def submit() -> tuple[Response, int]:
         log.info(
             "application %s accepted (request %s)", accepted.application_id, g.get("request_id")
         )
-    app = services().store.application(accepted.application_id)
+    # A new application is answered from what was just written; a replay reads the original.
+    app = accepted.application or services().store.application(accepted.application_id)
     assert app is not None
     receipt = signed_receipt(services().identity, app)
     links = {

@@ -191,6 +191,8 @@ class InMemoryStore:
         lease_s: float,
         limit: int = 1,
         skip_agencies: frozenset[str] = frozenset(),
+        *,
+        seen_ready: bool = False,  # nothing to save here: the look costs nothing in memory
     ) -> list[Claim]:
         now = self.clock()
         with self._lock:

@@ -1,0 +1,343 @@
+"""The outbox's hot statements in SQLAlchemy Core: claim deliveries, settle a case, read what a
+decision is composed from (issue 17 item 2).
+
+These run once or several times per case, so they are written as a few set-based statements on the
+tables, not as ORM loads, refreshes and flushes (which were two thirds of the gateway's CPU):
+
+- a claim is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` on
+  PostgreSQL, joined in the same statement to what the delivery needs; on SQLite the same UPDATE
+  (the transaction already holds the write lock) and one SELECT of the details;
+- a case is settled by one guarded UPDATE whose row count says whether it was still open;
+- the decision reads the application and its cases in one joined SELECT.
+
+Nothing here holds ORM objects, so nothing is re-read after it was written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from gateway.decision.ports import DecisionSubject
+from gateway.decision.rules import CaseResult, CaseState
+from gateway.fanout.ports import Claim
+from gateway.storage.db import utc
+from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
+
+OUTBOX = cast(Table, OutboxRow.__table__)
+CASES = cast(Table, CaseRow.__table__)
+APPS = cast(Table, ApplicationRow.__table__)
+JSON_COLUMNS = frozenset({"reasons", "conditions", "extra", "charges"})
+SETTLED = tuple(sorted(state.value for state in CaseState if state.settled))
+
+# What a Claim needs besides the outbox row: the case's agency and the application.
+_CLAIM_DETAILS = (
+    CASES.c.agency,
+    CASES.c.application_id,
+    APPS.c.body,
+    APPS.c.received_at,
+    APPS.c.amended_at,  # issue 19: an amended application's deadlines count from the amendment
+    APPS.c.request_id,
+)
+# What composing a decision reads: the application's facts and every case, in routing order.
+_DECISION_INPUTS = (
+    APPS.c.declarant_bin,
+    APPS.c.trader_reference,
+    APPS.c.body_sha256,
+    APPS.c.released_at,
+    APPS.c.withdrawn_at,
+    APPS.c.decision_xml,
+    CASES.c.id,  # with extra and application_id: what a changed case owes (events, a permit)
+    CASES.c.application_id,
+    CASES.c.extra,
+    CASES.c.agency,
+    CASES.c.state,
+    CASES.c.permit_number,
+    CASES.c.valid_until,
+    CASES.c.reasons,
+    CASES.c.conditions,
+    CASES.c.inspection,
+    CASES.c.answer_sha256,
+    CASES.c.charges,
+)
+
+
+# The statements are built once, with bound parameters, and cached: building a SQLAlchemy
+# expression costs more CPU than running the statement it makes (the compiled form is cached by
+# SQLAlchemy too, keyed by the statement's structure).
+NOW = bindparam("now", type_=OUTBOX.c.available_at.type)
+
+
+def _free() -> ColumnElement[bool]:
+    """Not done, and no lease that is still running at :now."""
+    return and_(
+        OUTBOX.c.done_at.is_(None),
+        or_(OUTBOX.c.lease_until.is_(None), OUTBOX.c.lease_until < NOW),
+    )
+
+
+def _ready() -> ColumnElement[bool]:
+    """The outbox rows a dispatcher may claim at :now."""
+    return and_(_free(), OUTBOX.c.available_at <= NOW)
+
+
+@cache
+def any_ready() -> Select[int]:
+    """One ready delivery's id, if any (parameter: now)."""
+    return select(OUTBOX.c.id).where(_ready()).limit(1)
+
+
+@cache
+def _claim(postgres: bool, skipping: bool) -> Executable:
+    """The claim (parameters: now, limit, worker, lease_until; skip: agencies, if `skipping`)."""
+    ready = select(OUTBOX.c.id).where(_ready())
+    if skipping:
+        ready = ready.where(
+            OUTBOX.c.case_id.not_in(
+                select(CASES.c.id).where(CASES.c.agency.in_(bindparam("skip", expanding=True)))
+            )
+        )
+    ready = ready.order_by(OUTBOX.c.available_at, OUTBOX.c.id).limit(bindparam("limit"))
+    chosen: Any = ready.scalar_subquery()
+    if postgres:
+        # A MATERIALIZED CTE: PostgreSQL runs it once. As a plain `IN (SELECT ... LIMIT n)` the
+        # planner may run the sub-select again per outer row, and the UPDATE then takes more
+        # than n rows (tests/integration/test_outbox_statements.py claims one of three).
+        locked = ready.with_for_update(skip_locked=True).cte("ready").prefix_with("MATERIALIZED")
+        chosen = select(locked.c.id)
+    claimed = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(chosen), _free())
+        .values(
+            claimed_by=bindparam("worker"),
+            lease_until=bindparam("lease_until"),
+            lease_generation=OUTBOX.c.lease_generation + 1,
+            attempts=OUTBOX.c.attempts + 1,
+        )
+        .returning(
+            OUTBOX.c.id,
+            OUTBOX.c.case_id,
+            OUTBOX.c.attempts,
+            OUTBOX.c.lease_generation,
+            OUTBOX.c.operation,  # issue 19: request | amend (for `version`) | cancel (`reason`)
+            OUTBOX.c.version,
+            OUTBOX.c.reason,
+        )
+    )
+    if not postgres:
+        return claimed
+    # One round trip: the UPDATE as a data-modifying CTE, joined to the case and application.
+    taken = claimed.cte("claimed")
+    return (
+        select(taken, *_CLAIM_DETAILS)
+        .join(CASES, CASES.c.id == taken.c.case_id)
+        .join(APPS, APPS.c.id == CASES.c.application_id)
+    )
+
+
+_CLAIMED_DETAILS = (
+    select(CASES.c.id.label("case_id"), *_CLAIM_DETAILS)
+    .join(APPS, APPS.c.id == CASES.c.application_id)
+    .where(CASES.c.id.in_(bindparam("case_ids", expanding=True)))
+)
+
+
+def claim_deliveries(
+    s: Session,
+    *,
+    worker: str,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    limit: int,
+    skip_agencies: frozenset[str],
+    postgres: bool,
+) -> list[Claim]:
+    """Inside transaction `s`: lease up to `limit` ready deliveries to `worker` until
+    `lease_until`, counting an attempt and a lease generation each, and return them as claims.
+
+    The guard (not done, available, no live lease) is in the UPDATE itself, so a row whose lease
+    has not expired is never taken twice. PostgreSQL: candidates are locked `FOR UPDATE SKIP
+    LOCKED` in the sub-select, so concurrent claimers take different rows without waiting; SQLite:
+    the transaction holds the database write lock (BEGIN IMMEDIATE)."""
+    params: dict[str, Any] = {
+        "now": now, "limit": limit, "worker": worker, "lease_until": lease_until,
+    }  # fmt: skip
+    if skip_agencies:
+        params["skip"] = sorted(skip_agencies)
+    statement = _claim(postgres, bool(skip_agencies))
+    if postgres:
+        rows: list[Mapping[str, Any]] = [dict(r._mapping) for r in s.execute(statement, params)]
+    else:
+        # SQLite's RETURNING names only the updated table: the details are one more SELECT.
+        leased = {r.case_id: r._mapping for r in s.execute(statement, params)}
+        if not leased:
+            return []
+        rows = [
+            {**leased[d.case_id], **d._mapping}
+            for d in s.execute(_CLAIMED_DETAILS, {"case_ids": list(leased)})
+        ]
+    claims = [
+        Claim(
+            outbox_id=r["id"],
+            case_id=r["case_id"],
+            agency=r["agency"],
+            application_id=r["application_id"],
+            application_body=r["body"],
+            attempts=r["attempts"],
+            received_at=utc(r["amended_at"] or r["received_at"]) or now,
+            request_id=r["request_id"],
+            worker=worker,
+            generation=r["lease_generation"],
+            lease_until=lease_until,
+            operation=r["operation"],
+            version=r["version"],
+            reason=r["reason"],
+        )
+        for r in rows
+    ]
+    return sorted(claims, key=lambda c: c.outbox_id)
+
+
+_LOCK_APPLICATION = (
+    update(APPS).where(APPS.c.id == bindparam("app_id")).values(updated_at=bindparam("now"))
+)
+
+
+def lock_application(s: Session, application_id: str, now: dt.datetime) -> None:
+    """Lock the application's row until `s` ends: callbacks and dispatchers settling its cases
+    queue here, so two settling its last two cases at once cannot both see "one still open"
+    (PostgreSQL row lock; SQLite's write lock is held already)."""
+    s.execute(_LOCK_APPLICATION, {"app_id": application_id, "now": now})
+
+
+@cache
+def _set_case(columns: frozenset[str], only_if_open: bool) -> Executable:
+    guard = [CASES.c.id == bindparam("case_id_")]
+    if only_if_open:
+        guard.append(CASES.c.state.not_in(SETTLED))
+    return (
+        update(CASES)
+        .where(and_(*guard))
+        .values({name: bindparam(f"{name}_") for name in sorted(columns)})
+    )
+
+
+def set_case(
+    s: Session,
+    case_id: str,
+    *,
+    state: CaseState,
+    fields: Mapping[str, object],
+    now: dt.datetime,
+    only_if_open: bool,
+) -> bool:
+    """Write a case's state and answer fields in one UPDATE; JSON columns are encoded. With
+    `only_if_open`, a case already settled (by a callback that overtook this answer) is left as
+    it is. Returns whether the case was written."""
+    values: dict[str, object] = {"state": state.value, "updated_at": now}
+    for name, value in fields.items():
+        if name not in CASES.c:
+            raise KeyError(f"cases has no column {name}")
+        values[name] = json.dumps(value) if name in JSON_COLUMNS else value
+    # (Parameter names end in "_": a bound name may not be a column's name in an UPDATE.)
+    params = {f"{name}_": value for name, value in values.items()}
+    written = s.execute(_set_case(frozenset(values), only_if_open), {"case_id_": case_id, **params})
+    return bool(written.rowcount == 1)  # type: ignore[attr-defined]
+
+
+_DECISION_INPUTS_QUERY = (
+    select(*_DECISION_INPUTS)
+    .join(APPS, APPS.c.id == CASES.c.application_id)
+    .where(CASES.c.application_id == bindparam("app_id"))
+    .order_by(CASES.c.position)
+)
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """What composing a decision reads, in one SELECT: the subject, every case (routing order),
+    and whether the application was withdrawn (issue 19: nothing more to decide then)."""
+
+    subject: DecisionSubject
+    cases: list[CaseResult]
+    withdrawn: bool
+    decision_xml: bytes | None
+    rows: list[Any]  # the cases as stored now (Core rows), with their ids and answer fields
+
+    def case(self, case_id: str) -> Any:
+        return next(row for row in self.rows if row.id == case_id)
+
+
+def decision_inputs(s: Session, application_id: str) -> DecisionInputs:
+    """The application's facts and all its cases (routing order), in one SELECT. The subject's
+    `replaces` is left for the caller (it needs one more count, only when a decision exists)."""
+    rows = s.execute(_DECISION_INPUTS_QUERY, {"app_id": application_id}).all()
+    if not rows:
+        raise LookupError(f"application {application_id} has no cases")
+    first = rows[0]
+    subject = DecisionSubject(
+        application_id,
+        first.declarant_bin,
+        first.trader_reference,
+        first.body_sha256,
+        released_at=utc(first.released_at),
+    )
+    return DecisionInputs(
+        subject,
+        [case_result(r) for r in rows],
+        first.withdrawn_at is not None,
+        first.decision_xml,
+        list(rows),
+    )
+
+
+def case_result(row: Any) -> CaseResult:
+    """A stored case (an ORM `CaseRow` or a Core row with its columns) as the decision reads it."""
+    return CaseResult(
+        agency=row.agency,
+        state=CaseState(row.state),
+        permit_number=row.permit_number,
+        valid_until=row.valid_until,
+        reasons=tuple((code, text) for code, text in json.loads(row.reasons)),
+        conditions=tuple(json.loads(row.conditions)),
+        inspection=row.inspection,
+        answer_sha256=row.answer_sha256,
+        charges=tuple(json.loads(row.charges or "[]")),
+    )
+
+
+_RECORD_DECISION = (
+    update(APPS)
+    .where(APPS.c.id == bindparam("app_id"))
+    .values(
+        status="decided",
+        verdict=bindparam("verdict"),
+        decided_at=bindparam("now"),
+        decision_xml=bindparam("xml"),
+    )
+)
+
+
+def record_decision(
+    s: Session, application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
+) -> None:
+    s.execute(
+        _RECORD_DECISION, {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml}
+    )
