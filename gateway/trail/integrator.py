@@ -11,7 +11,6 @@ least once every `interval_s`. A still log costs nothing but the safety-net look
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from typing import Protocol
@@ -64,7 +63,9 @@ class IntegratorThread:
     def _run(self) -> None:
         seen = -1  # not a count the wake-up has: the first look happens at once
         owed = True  # look once at start: the log may have grown while nothing was signing
-        last_signed = -math.inf
+        # The first checkpoint an interval after start, so the messages of that interval join
+        # it (the head of a still log is already signed; a new empty log needs none yet).
+        last_signed = time.monotonic()
         while not self._stop.is_set():
             if self.appended.wait(seen, self._timeout(owed, last_signed)):
                 owed = True  # an append, or another process's integration: the log may grow
