@@ -99,18 +99,22 @@ class StoredTrail:
         with self.store.reading() as s:
             yield SessionTrailView(s, self.store.clock)
 
-    def integrate(self, wait: bool = True, batch: int = INTEGRATION_BATCH) -> int:
-        """Sequence every message queued when this started, `batch` per transaction; returns
-        how many. `wait`: queue for the leader's lock (PostgreSQL) behind a running integrator,
-        then integrate what it left; otherwise give up at once (0) when another holds it.
+    def integrate(
+        self, wait: bool = True, max_batches: int | None = None, batch: int = INTEGRATION_BATCH
+    ) -> int:
+        """Sequence every message queued when this started (at most `max_batches` batches),
+        `batch` per transaction; returns how many. `wait`: queue for the leader's lock
+        (PostgreSQL) behind a running integrator, then integrate what it left; otherwise give up
+        at once (0) when another holds it.
 
         Looks first in a read-only snapshot, so an idle loop costs one index probe and never
         takes the lock."""
         with self.store.reading() as s:
             if not trail_log.has_pending(s):
                 return 0
-        total = 0
-        while True:
+        total, batches = 0, 0
+        while max_batches is None or batches < max_batches:
+            batches += 1
             with self.store.transaction() as s:
                 if not trail_log.take_leadership(s, wait):
                     return total
@@ -119,7 +123,8 @@ class StoredTrail:
                     wake.owe(s, TRAIL)  # a checkpoint is owed: wake the signers
             total += done
             if done < batch:
-                return total
+                break
+        return total
 
     def store_tree_head(self, head: TreeHead) -> TreeHead:
         try:

@@ -58,9 +58,9 @@ class Auditor:
     # re-check agency signatures offline; each must chain to the CA the auditor holds.
     agency_certificates: Mapping[str, str] = field(default_factory=dict)
 
-    def integrate(self, wait: bool = True) -> int:
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
         """Sequence the queued messages now (see `Trail.integrate`); how many were."""
-        return self.trail.integrate(wait)
+        return self.trail.integrate(wait, max_batches)
 
     def issue_tree_head(self, integrate: bool = True) -> TreeHead:
         """Sign a head for the current log size (or return the latest if the log has not grown),

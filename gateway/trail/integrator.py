@@ -35,7 +35,7 @@ class Wakeup(Protocol):
 class Integrates(Protocol):
     """What the loop needs of `gateway.trail.audit.Auditor`."""
 
-    def integrate(self, wait: bool = True) -> int: ...
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int: ...
 
     def issue_tree_head(self, integrate: bool = True) -> TreeHead: ...
 
@@ -73,9 +73,10 @@ class IntegratorThread:
                 return
             seen = self.appended.seen()  # commits from here on wake the next round
             try:
-                # Step 1: sequence what is queued, now; another leader's work is left to it
-                # (its commit wakes us again).
-                if self.auditor.integrate(wait=False):
+                # Step 1: sequence what is queued, now, one batch per round: the batch's commit
+                # wakes the next round, and a checkpoint falls due between two. Another leader's
+                # work is left to it (its commit wakes us again).
+                if self.auditor.integrate(wait=False, max_batches=1):
                     owed = True
                 # Step 2: sign the grown log once its checkpoint is due.
                 if owed and time.monotonic() >= last_signed + self.interval_s:

@@ -101,10 +101,11 @@ class TrailView(Protocol):
 
 
 class Trail(Protocol):
-    def integrate(self, wait: bool = True) -> int:
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
         """Sequence the queued messages (the integrator's work; any process may do it, one at a
-        time). `wait`: queue behind a running integrator rather than leave it the work. Returns
-        how many were sequenced."""
+        time). `wait`: queue behind a running integrator rather than leave it the work;
+        `max_batches`: stop after so many transactions (the rest is left queued, and the commit
+        wakes the loop for it). Returns how many were sequenced."""
         ...
 
     def writing(self) -> AbstractContextManager[TrailView]:

@@ -22,7 +22,7 @@ class FakeAuditor:
         self.integrations = 0
         self._lock = threading.Lock()
 
-    def integrate(self, wait: bool = True) -> int:
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
         with self._lock:
             self.integrations += 1
             done, self.queued = self.queued, 0
