@@ -14,7 +14,21 @@ from functools import cache
 from itertools import groupby
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    LargeBinary,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -228,18 +242,38 @@ def integrate(session: Session, limit: int) -> int:
         updates.append({"row_id": row_id, "seq": size + k, "entry": entry})
         leaves.append(leaf_hash(entry))
     nodes = _completed_nodes(session, size, leaves)
-    m = MessageRow.__table__.c
+    _place(session, updates)
+    session.execute(
+        insert(NODES),
+        [{"level": level, "idx": idx, "hash": digest} for (level, idx), digest in nodes.items()],
+    )
+    return len(queued)
+
+
+def _place(session: Session, updates: list[dict[str, Any]]) -> None:
+    """Give the queued rows their seq and entry: on PostgreSQL one `UPDATE ... FROM (VALUES ...)`
+    (one round trip for the batch); on SQLite, in-process, an executemany of one prepared UPDATE
+    (its VALUES cannot name columns)."""
+    m = MESSAGES.c
+    if session.get_bind().dialect.name == "postgresql":
+        batch = values(
+            column("row_id", BigInteger),
+            column("new_seq", BigInteger),
+            column("new_entry", LargeBinary),
+            name="placed",
+        ).data([(u["row_id"], u["seq"], u["entry"]) for u in updates])
+        session.execute(
+            update(MESSAGES)
+            .where(m.id == batch.c.row_id)
+            .values(seq=batch.c.new_seq, entry=batch.c.new_entry)
+        )
+        return
     session.execute(
         update(MESSAGES)
         .where(m.id == bindparam("row_id"))
         .values(seq=bindparam("seq"), entry=bindparam("entry")),
         updates,
     )
-    session.execute(
-        insert(NODES),
-        [{"level": level, "idx": idx, "hash": digest} for (level, idx), digest in nodes.items()],
-    )
-    return len(queued)
 
 
 def _completed_nodes(
