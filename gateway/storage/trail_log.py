@@ -15,19 +15,16 @@ from itertools import groupby
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
-    BigInteger,
-    LargeBinary,
     Select,
     Table,
     and_,
     bindparam,
-    column,
     func,
     insert,
     or_,
     select,
+    text,
     update,
-    values,
 )
 from sqlalchemy.orm import Session
 
@@ -229,8 +226,8 @@ def integrate(session: Session, limit: int) -> int:
     (`take_leadership`). Returns k (0: nothing waited).
 
     Set-based: one read of the queue, one of the old tree's frontier hashes the new subtrees
-    need as left children, one executemany UPDATE of the messages, one multi-row INSERT of the
-    nodes. RFC 9162 §2.1.1: each new perfect subtree is node_hash(left, right) of its halves."""
+    need as left children, one UPDATE of the messages and one INSERT of the nodes (`_place`).
+    RFC 9162 §2.1.1: each new perfect subtree is node_hash(left, right) of its halves."""
     size = log_size(session)
     queued = session.execute(_pending().limit(limit)).all()
     if not queued:
@@ -241,38 +238,58 @@ def integrate(session: Session, limit: int) -> int:
         entry = sequenced(pending, size + k)
         updates.append({"row_id": row_id, "seq": size + k, "entry": entry})
         leaves.append(leaf_hash(entry))
-    nodes = _completed_nodes(session, size, leaves)
-    _place(session, updates)
-    session.execute(
-        insert(NODES),
-        [{"level": level, "idx": idx, "hash": digest} for (level, idx), digest in nodes.items()],
-    )
+    _place(session, updates, _completed_nodes(session, size, leaves))
     return len(queued)
 
 
-def _place(session: Session, updates: list[dict[str, Any]]) -> None:
-    """Give the queued rows their seq and entry: on PostgreSQL one `UPDATE ... FROM (VALUES ...)`
-    (one round trip for the batch); on SQLite, in-process, an executemany of one prepared UPDATE
-    (its VALUES cannot name columns)."""
-    m = MESSAGES.c
+# PostgreSQL: a batch is three arrays, so each statement is one round trip and one fixed text
+# (prepared once), whatever the batch's size.
+_PLACE_PG = text(
+    "UPDATE messages SET seq = placed.seq, entry = placed.entry"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:entries AS bytea[]))"
+    " AS placed(id, seq, entry) WHERE messages.id = placed.id"
+)
+_NODES_PG = text(
+    "INSERT INTO trail_nodes (level, idx, hash)"
+    " SELECT * FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[]),"
+    " CAST(:hashes AS bytea[]))"
+)
+
+
+def _place(
+    session: Session, updates: list[dict[str, Any]], nodes: dict[tuple[int, int], bytes]
+) -> None:
+    """Give the queued rows their seq and entry, and store the new subtree hashes: on
+    PostgreSQL one UPDATE and one INSERT over arrays; on SQLite (in-process, no round trips)
+    an executemany of one prepared UPDATE and one multi-row INSERT."""
     if session.get_bind().dialect.name == "postgresql":
-        batch = values(
-            column("row_id", BigInteger),
-            column("new_seq", BigInteger),
-            column("new_entry", LargeBinary),
-            name="placed",
-        ).data([(u["row_id"], u["seq"], u["entry"]) for u in updates])
         session.execute(
-            update(MESSAGES)
-            .where(m.id == batch.c.row_id)
-            .values(seq=batch.c.new_seq, entry=batch.c.new_entry)
+            _PLACE_PG,
+            {
+                "ids": [u["row_id"] for u in updates],
+                "seqs": [u["seq"] for u in updates],
+                "entries": [u["entry"] for u in updates],
+            },
+        )
+        session.execute(
+            _NODES_PG,
+            {
+                "levels": [level for level, _ in nodes],
+                "idxs": [idx for _, idx in nodes],
+                "hashes": list(nodes.values()),
+            },
         )
         return
+    m = MESSAGES.c
     session.execute(
         update(MESSAGES)
         .where(m.id == bindparam("row_id"))
         .values(seq=bindparam("seq"), entry=bindparam("entry")),
         updates,
+    )
+    session.execute(
+        insert(NODES),
+        [{"level": level, "idx": idx, "hash": digest} for (level, idx), digest in nodes.items()],
     )
 
 
