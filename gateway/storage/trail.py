@@ -76,7 +76,9 @@ class SessionTrailView:
         return [trail_entry(row) for row in rows]
 
     def append(self, application_id: str | None, message: Message) -> int:
-        return trail_log.append_message(self.session, application_id, message, self.clock)
+        row = trail_log.queue_message(self.session, application_id, message, self.clock)
+        self.session.flush()  # its insertion id, for `seq_of`
+        return row.id
 
     def seq_of(self, message_id: int) -> int | None:
         return self.session.scalar(select(MessageRow.seq).where(MessageRow.id == message_id))

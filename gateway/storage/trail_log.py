@@ -150,15 +150,23 @@ def log_size(session: Session) -> int:
 
 def append_message(
     session: Session, application_id: str | None, message: Message, clock: Clock
-) -> int:
+) -> None:
     """The trail's one append: store `message` byte-exact, queued for the log, in `session`'s
-    transaction (so it commits, or not, with the write it records). Returns its insertion id
-    (the message's place in the queue); its seq is given later by `integrate`.
+    transaction (so it commits, or not, with the write it records); its seq is given later by
+    `integrate`. Not flushed: the transaction's messages go to the database in one multi-row
+    INSERT at commit, in the order they were appended (their insertion ids keep that order).
 
     No lock and no Merkle work here: the row is the queue entry (seq NULL), and everything the
     leaf will say except its seq is fixed now, in `entry`. Every storage module that records a
     message calls this, inside the transaction of the write the message belongs to; nothing
     outside gateway.storage opens that transaction."""
+    queue_message(session, application_id, message, clock)
+
+
+def queue_message(
+    session: Session, application_id: str | None, message: Message, clock: Clock
+) -> MessageRow:
+    """`append_message`, returning the (unflushed) row."""
     now = clock()
     digest = sha256_hex(message.body)
     fields = {
@@ -188,8 +196,7 @@ def append_message(
     )
     session.add(row)
     wake.owe(session, TRAIL)  # the integrator sequences it once this commits
-    session.flush()
-    return row.id
+    return row
 
 
 def _pending() -> Select[int, bytes]:

@@ -75,7 +75,9 @@ class Auditor:
             return self._issue(self.log_signer)
 
     def _issue(self, signer: LogSigner | None) -> TreeHead:
-        with self.trail.writing() as log_:
+        # A snapshot is enough: only the integrator writes the log, and the size and the stored
+        # hashes read here agree in it (SQLite: no write lock, so busy writers do not delay it).
+        with self.trail.reading() as log_:
             size = log_.log_size()
             latest = log_.latest_tree_head()
             have_checkpoint = signer is None or log_.checkpoint_at(size) is not None
