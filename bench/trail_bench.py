@@ -72,7 +72,7 @@ from gateway.trust.xmlsig import SigningIdentity
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
 CHUNK = 20_000
 ORIGIN = "bench.nsw.kz/trail"
-CHECKPOINT_INTERVAL_S = 1.0  # the gateway's default (Config.tree_head_interval_s)
+CHECKPOINT_INTERVAL_S = 0.8  # the gateway's default (Config.tree_head_interval_s)
 VERIFY_SAMPLE = 100
 # One application's messages, in order: what the bulk-loaded entries look like.
 CYCLE = (
