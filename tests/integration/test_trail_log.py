@@ -10,14 +10,17 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
+from gateway.pki.dev import DevPki
 from gateway.storage import trail_log
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
 from gateway.storage.trail import StoredTrail
+from gateway.trail.audit import Auditor, NotIntegrated
 from gateway.trail.format import read_entry
 from gateway.trail.merkle import inclusion_proof, leaf_hash, root_of, tree_root, verify_inclusion
+from gateway.trust.xmlsig import SigningIdentity
 
 
 def _store(database_url: str) -> Store:
@@ -148,4 +151,28 @@ def test_a_business_write_waits_for_no_integrator(database_url: str) -> None:
         assert done.is_set()  # committed while the leader's lock was held
         with store.transaction() as other:  # and no second integrator runs meanwhile
             assert not trail_log.take_leadership(other, wait=False)
+    store.engine.dispose()
+
+
+class _StalledTrail(StoredTrail):
+    """A trail whose integrator never gets to run (its leader stalled, say)."""
+
+    def integrate(self, wait: bool = True, max_batches: int | None = None, batch: int = 0) -> int:
+        return 0
+
+
+def test_a_bundle_of_queued_messages_says_so_and_entries_show_no_seq(
+    database_url: str, pki: DevPki
+) -> None:
+    store = _store(database_url)
+    identity = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
+    auditor = Auditor(
+        _StalledTrail(store), identity, lambda: dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    )
+    with store.transaction() as s:
+        store._add_message(s, "APP", _note(1))
+    (queued,) = auditor.entries("APP")
+    assert queued.seq is None
+    with pytest.raises(NotIntegrated, match="still waiting for their place"):
+        auditor.bundle("APP")
     store.engine.dispose()
