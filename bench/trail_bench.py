@@ -5,8 +5,15 @@
 
 Per database, on a schema made fresh for the run:
 
-1. append rate through the real path (`Store._add_message` -> `trail_log.append`, one transaction
-   per entry, then `--batch` entries per transaction) on the empty log;
+1. appends through the integrator (issue 17 item 1): `--writers` threads write messages through
+   the real path (`Store._add_message` -> `trail_log.append_message`: the queue), one or `--batch`
+   per transaction, while the real `IntegratorThread` sequences them and signs a C2SP checkpoint
+   (Ed25519, the signer's state file and consistency check included) at least every
+   `--checkpoint-interval` s. Reported: entries/s from the first write until the last entry is
+   integrated, checkpoints signed and the longest gap between two while the log grew; then the
+   integrator alone, draining a queue of `--appends` entries (what the log can absorb), and the
+   time it holds the leader's lock per entry — the only serial section; the business write holds
+   none;
 2. a BULK LOAD of `--size` entries: precomputed `messages` rows and every stored subtree hash
    (`InMemorySubtreeHashes`), inserted with executemany in chunks. This is not the append path;
    it only builds a log of a million entries in minutes so that proofs can be timed on it;
@@ -15,8 +22,9 @@ Per database, on a schema made fresh for the run:
    indexes; a sample verified against roots computed independently in memory; then `--bundles`
    evidence bundles (`Auditor.bundle`: 8 entries, their proofs fetched in one query) of random
    bulk-loaded applications;
-4. the append rate again on top of the loaded log, and a check that the real append path carried
-   on exactly where the bulk load stopped (root over the database == root computed in memory).
+4. appends through the integrator again on top of the loaded log, and a check that the
+   integrator carried on exactly where the bulk load stopped (root over the database == root
+   computed in memory).
 """
 
 from __future__ import annotations
@@ -24,23 +32,32 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import itertools
 import random
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from _support import describe_url, fresh_database, percentiles_ms, table
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert, select
 
 from gateway.clock import system_clock
+from gateway.fanout.wakeup import TRAIL
 from gateway.pki.dev import init_dev_pki
 from gateway.resources import shipped
+from gateway.storage import trail_log
 from gateway.storage.models import MessageRow, TrailNodeRow
 from gateway.storage.repository import Message, Store
+from gateway.storage.trail import StoredTrail
 from gateway.storage.trail_log import DbSubtreeHashes
+from gateway.storage.wake import wakeups_for
 from gateway.trail.audit import Auditor
-from gateway.trail.format import entry_bytes, precise
+from gateway.trail.format import TreeHead, entry_bytes, precise
+from gateway.trail.integrator import IntegratorThread
 from gateway.trail.merkle import (
     InMemorySubtreeHashes,
     leaf_hash,
@@ -48,10 +65,14 @@ from gateway.trail.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from gateway.trail.note import Ed25519Signer
+from gateway.trail.signer import LogSigner
 from gateway.trust.xmlsig import SigningIdentity
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
 CHUNK = 20_000
+ORIGIN = "bench.nsw.kz/trail"
+CHECKPOINT_INTERVAL_S = 0.8  # the gateway's default (Config.tree_head_interval_s)
 VERIFY_SAMPLE = 100
 # One application's messages, in order: what the bulk-loaded entries look like.
 CYCLE = (
@@ -66,19 +87,90 @@ CYCLE = (
 )
 
 
-def append_rate(store: Store, count: int, per_transaction: int) -> float:
-    """Entries per second through `Store._add_message`, `per_transaction` per transaction."""
+def _message() -> Message:
     body = (shipped("samples") / "fresh-apples-import.xml").read_bytes()  # a real-size body
-    message = Message("agency-answer", "in", "agency:customs", "application/xml", body)
+    return Message("agency-answer", "in", "agency:customs", "application/xml", body)
+
+
+class _TimedAuditor:
+    """The Auditor as the integrator loop sees it, noting when each checkpoint was signed."""
+
+    def __init__(self, auditor: Auditor) -> None:
+        self.auditor = auditor
+        self.signed: list[float] = []
+
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
+        return self.auditor.integrate(wait, max_batches)
+
+    def issue_tree_head(self, integrate: bool = True) -> TreeHead:
+        head = self.auditor.issue_tree_head(integrate)
+        self.signed.append(time.perf_counter())
+        return head
+
+
+def through_integrator(
+    store: Store,
+    auditor: Auditor,
+    count: int,
+    per_transaction: int,
+    writers: int,
+    interval_s: float,
+) -> tuple[float, int, float]:
+    """Entries per second written by `writers` threads and sequenced by the integrator loop, the
+    checkpoints it signed meanwhile, and the longest gap between two (or from the start)."""
+    message = _message()
     for _ in range(20):  # not timed: let SQLAlchemy compile and cache its statements first
         with store.transaction() as s:
             store._add_message(s, "NSW-BENCH-WARMUP", message)
+    auditor.issue_tree_head()
+    timed = _TimedAuditor(auditor)
+    loop = IntegratorThread(timed, interval_s, wakeups_for(store.engine)[TRAIL], poll_s=1.0)
+    share = count // writers // per_transaction  # transactions per writer
+    appended = share * per_transaction * writers
+    with store.reading() as s:
+        target = trail_log.log_size(s) + appended
+
+    def write() -> None:
+        for _ in range(share):
+            with store.transaction() as s:
+                for _ in range(per_transaction):
+                    store._add_message(s, "NSW-BENCH-APPEND", message)
+
     started = time.perf_counter()
-    for _ in range(count // per_transaction):
+    loop.start()
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    while True:  # the bench's own look, not the loop's: how long until the last is sequenced
+        with store.reading() as s:
+            if trail_log.log_size(s) >= target:
+                break
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    done = time.perf_counter()
+    while not timed.signed or timed.signed[-1] < done:  # the checkpoint covering the last entry
+        time.sleep(0.01)
+    loop.stop()
+    marks = [started, *timed.signed]
+    longest = max(b - a for a, b in itertools.pairwise(marks))
+    return appended / elapsed, len(timed.signed), longest
+
+
+def integrator_alone(store: Store, trail: StoredTrail, count: int) -> tuple[float, float, float]:
+    """Entries per second the integrator sequences from a queue of `count`, the milliseconds per
+    entry it holds the leader's lock (its transactions' time / entries), and the CPU time of the
+    integrating thread per entry (the database server's own CPU not included)."""
+    message = _message()
+    for _ in range(count // 100):
         with store.transaction() as s:
-            for _ in range(per_transaction):
-                store._add_message(s, "NSW-BENCH-APPEND", message)
-    return (count // per_transaction * per_transaction) / (time.perf_counter() - started)
+            for _ in range(100):
+                store._add_message(s, "NSW-BENCH-QUEUED", message)
+    started, cpu = time.perf_counter(), time.thread_time()
+    done = trail.integrate()
+    elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
+    return done / elapsed, elapsed / done * 1000, cpu / done * 1000
 
 
 def _bulk_rows(start: int, stop: int) -> Iterator[dict[str, object]]:
@@ -191,10 +283,47 @@ def _leaf(store: Store, seq: int) -> bytes:
     return leaf_hash(entry)
 
 
+def checkpointing(store: Store, gateway: SigningIdentity) -> Auditor:
+    """An Auditor that signs C2SP checkpoints as the gateway does, with a throw-away log key and a
+    signer state file of its own (its consistency check against the last signed tree included)."""
+    state = Path(tempfile.mkdtemp(prefix="nsw-trail-bench-")) / "log-state"
+    signer = LogSigner(Ed25519Signer(ORIGIN, Ed25519PrivateKey.generate()), state, system_clock)
+    return Auditor(StoredTrail(store), gateway, system_clock, signer)
+
+
+def appends(
+    label: str,
+    store: Store,
+    auditor: Auditor,
+    count: int,
+    batch: int,
+    writers: int,
+    where: str,
+) -> list[list[object]]:
+    """Step 1 and 4: appends through the integrator, one and `batch` per transaction, and the
+    integrator alone; printed, and returned as rows of the figures table."""
+    figures: list[list[object]] = []
+    for per_transaction in (1, batch):
+        rate, signed, longest = through_integrator(
+            store, auditor, count, per_transaction, writers, CHECKPOINT_INTERVAL_S
+        )
+        what = f"appends through the integrator, {where}: {writers} writers, {per_transaction} entries/txn"
+        figure = f"{rate:,.0f} entries/s; {signed} checkpoints, longest gap {longest:.2f} s"
+        print(f"{what}: {figure}", flush=True)
+        figures.append([label, what, figure])
+    rate, held_ms, cpu_ms = integrator_alone(store, StoredTrail(store), count)
+    what = f"integrator alone, {where}: a queue of {count:,} sequenced"
+    figure = f"{rate:,.0f} entries/s; lock held {held_ms:.3f} ms/entry, CPU {cpu_ms:.3f} ms/entry"
+    print(f"{what}: {figure}", flush=True)
+    figures.append([label, what, figure])
+    return figures
+
+
 def run(
     url: str,
     size: int,
-    appends: int,
+    appends_n: int,
+    writers: int,
     batch: int,
     proofs: int,
     bundles: int,
@@ -206,18 +335,9 @@ def run(
     print(f"\n=== {label}  ({url})", flush=True)
     figures: list[list[object]] = []
 
-    # 1. The real append path on an empty log.
-    single = append_rate(store, appends, 1)
-    batched = append_rate(store, appends, batch)
-    print(
-        f"append, empty log        {single:8,.0f} entries/s single, {batched:,.0f} entries/s in batches of {batch}",
-        flush=True,
-    )
-    figures.append(
-        [label, "append (real path), empty log: 1 entry/txn", f"{single:,.0f} entries/s"]
-    )
-    figures.append(
-        [label, f"append (real path), empty log: {batch} entries/txn", f"{batched:,.0f} entries/s"]
+    # 1. Appends through the integrator on an empty log.
+    figures += appends(
+        label, store, checkpointing(store, gateway), appends_n, batch, writers, "empty log"
     )
     store.engine.dispose()
 
@@ -245,7 +365,7 @@ def run(
     assert stored_root == root, "root over the stored hashes differs from the in-memory root"
 
     # 3. Proofs served by the Auditor from stored subtree hashes.
-    auditor = Auditor(store, gateway, system_clock)
+    auditor = Auditor(StoredTrail(store), gateway, system_clock)
     rng = random.Random(9162)
     inclusions, inclusion_times, consistencies, consistency_times = time_proofs(
         auditor, size, proofs, rng
@@ -295,18 +415,9 @@ def run(
             ]
         )
 
-    # 4. The real append path again, on top of the loaded log; it must carry on where it stopped.
-    single = append_rate(store, appends, 1)
-    batched = append_rate(store, appends, batch)
-    print(
-        f"append at {size:,}     {single:8,.0f} entries/s single, {batched:,.0f} entries/s in batches of {batch}",
-        flush=True,
-    )
-    figures.append(
-        [label, f"append (real path) at {size:,}: 1 entry/txn", f"{single:,.0f} entries/s"]
-    )
-    figures.append(
-        [label, f"append (real path) at {size:,}: {batch} entries/txn", f"{batched:,.0f} entries/s"]
+    # 4. Appends through the integrator again, on top of the loaded log.
+    figures += appends(
+        label, store, checkpointing(store, gateway), appends_n, batch, writers, f"at {size:,}"
     )
     with store.transaction() as s:
         grown = s.scalar(select(MessageRow.seq).order_by(MessageRow.seq.desc()).limit(1)) + 1
@@ -336,8 +447,9 @@ def main(argv: list[str] | None = None) -> int:
         "--size", type=int, default=1_000_000, help="entries in the bulk-loaded log"
     )
     parser.add_argument("--postgres-size", type=int, help="bulk size on PostgreSQL [--size]")
-    parser.add_argument("--appends", type=int, default=2_000, help="entries per append measurement")
+    parser.add_argument("--appends", type=int, default=6_000, help="entries per append measurement")
     parser.add_argument("--batch", type=int, default=10, help="entries per transaction, batched")
+    parser.add_argument("--writers", type=int, default=4, help="threads writing messages")
     parser.add_argument("--proofs", type=int, default=1_000)
     parser.add_argument("--bundles", type=int, default=200, help="evidence bundles to time")
     parser.add_argument(
@@ -355,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             f"sqlite:///{args.sqlite}",
             args.size,
             args.appends,
+            args.writers,
             args.batch,
             args.proofs,
             args.bundles,
@@ -365,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             args.postgres,
             args.postgres_size or args.size,
             args.appends,
+            args.writers,
             args.batch,
             args.proofs,
             args.bundles,

@@ -44,7 +44,8 @@ from gateway.storage.representatives import StoredRepresentatives
 from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertificates
 from gateway.storage.trail import StoredTrail
 from gateway.storage.wake import PgListener, wakeups_for
-from gateway.trail.audit import Auditor, TreeHeadThread
+from gateway.trail.audit import Auditor
+from gateway.trail.integrator import IntegratorThread
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner
 from gateway.trail.witness import Witnesses, parse_witnesses
@@ -75,7 +76,7 @@ class Services:
     notifications: NotificationStore
     callbacks: CallbackService  # agencies' later answers, for the SOAP and REST callback endpoints
     threads: DispatcherThreads = field(default_factory=DispatcherThreads)
-    tree_heads: TreeHeadThread | None = None
+    integrator: IntegratorThread | None = None  # sequences the trail, signs its checkpoints
     listener: PgListener | None = None  # PostgreSQL only: LISTEN for other processes' commits
     breakers: Breakers = field(init=False)
     timings: AgencyTimings = field(default_factory=AgencyTimings)  # per-agency call latency
@@ -142,7 +143,7 @@ class Services:
     def start_dispatchers(self, count: int) -> None:
         """`count` dispatcher threads with one notifier thread for every two of them (at least
         one, so a slow trader endpoint holds up only its own thread's deliveries), and the
-        thread that signs tree heads while entries arrive."""
+        trail's integrator, which sequences queued messages and signs checkpoints."""
         runners: list[Runner] = [self.dispatcher(i) for i in range(count)]
         if count:
             runners += [self.notifier(i) for i in range(max(1, count // 2))]
@@ -152,16 +153,19 @@ class Services:
             self.listener = PgListener(self.store.engine, wakeups)
             self.listener.start()
         self.threads.start(runners, self.config.poll_interval_s, wakeups)
-        if self.tree_heads is None:
-            self.tree_heads = TreeHeadThread(
-                self.auditor, self.config.tree_head_interval_s, wakeups[TRAIL]
+        if self.integrator is None:
+            self.integrator = IntegratorThread(
+                self.auditor,
+                self.config.tree_head_interval_s,
+                wakeups[TRAIL],
+                self.config.poll_interval_s,
             )
-            self.tree_heads.start()
+            self.integrator.start()
 
     def close(self) -> None:
         self.threads.stop()
-        if self.tree_heads is not None:
-            self.tree_heads.stop()
+        if self.integrator is not None:
+            self.integrator.stop()
         if self.listener is not None:
             self.listener.stop()
         self.store.engine.dispose()

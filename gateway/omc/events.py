@@ -1,5 +1,5 @@
 """Live updates by Server-Sent Events. Each open page holds one stream; the stream polls a cheap
-change marker (newest trail seq, newest case and visit changes, breaker states) every
+change marker (newest trail message and seq, newest case and visit changes, breaker states) every
 `POLL_S` on a short-lived connection — nothing is held between polls, so many waiting browsers
 cost no database connections, and changes made by other processes (workers, other web nodes)
 show up too. The page reloads only the parts that changed (htmx), never the whole page."""

@@ -216,7 +216,7 @@ class ApplicationLine:
 class TrailLine:
     """One trail message of an application, without its body."""
 
-    seq: int
+    seq: int | None  # None: queued, not yet in the log (the integrator gives it a place)
     kind: str
     direction: str
     counterpart: str
@@ -241,7 +241,7 @@ class TrailEntry:
 
 @dataclass(frozen=True)
 class TrailBody:
-    seq: int
+    seq: int | None  # None: queued, not yet in the log
     kind: str
     body: bytes
 

@@ -56,7 +56,7 @@ def message_row(views: ApplicationViews, seq: int) -> TrailEntry | None:
 class SignIn:
     """One OMC sign-in, refusal or sign-out as its trail entry records it."""
 
-    seq: int
+    seq: int | None  # None: queued, not yet in the log
     at: str | None
     username: str | None
     role: str | None

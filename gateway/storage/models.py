@@ -110,10 +110,23 @@ class MessageRow(Base):
     """Every message in and out, byte-exact: the raw material of the audit trail."""
 
     __tablename__ = "messages"
+    __table_args__ = (
+        # The integrator's queue (gateway/storage/trail_log.py): messages written but not yet
+        # sequenced, in insertion order. Partial, so it holds only the few waiting rows.
+        Index(
+            "ix_messages_pending",
+            "id",
+            sqlite_where=text("seq IS NULL"),
+            postgresql_where=text("seq IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)  # leaf index in the Merkle log
-    entry: Mapped[bytes] = mapped_column(LargeBinary)  # the leaf input (gateway.trail.format)
+    # The leaf index in the Merkle log; NULL until the integrator sequences the message.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # The leaf input (gateway.trail.format.entry_bytes) once sequenced; before, the same fields
+    # without "seq", fixed by the transaction that wrote the message.
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
     application_id: Mapped[str | None] = mapped_column(String(40), index=True)
     case_id: Mapped[str | None] = mapped_column(String(48))
     kind: Mapped[str] = mapped_column(String(32))  # application | agency-request | ...

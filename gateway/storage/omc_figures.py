@@ -96,11 +96,14 @@ class SqlChangeMarker:
     def marker(self) -> tuple[Any, ...]:
         # A bare connection, no ORM session: this runs every POLL_S for every open page.
         with self.store.engine.connect() as c:
-            seq = c.scalar(select(func.max(MessageRow.seq)))
+            # A message written, and its place in the log given by the integrator later.
+            trail = tuple(
+                c.execute(select(func.max(MessageRow.id), func.max(MessageRow.seq))).one()
+            )
             case = c.scalar(select(func.max(CaseRow.updated_at)))
             visits = c.scalar(select(func.count(CheckpointVisitRow.id)))
             transits = c.scalar(select(func.count(TransitRow.id)))
-        return (seq, str(case), visits, transits)
+        return (trail, str(case), visits, transits)
 
     def serving(self) -> object:
         # `Services.close` disposes the engine, which gives it a new pool.

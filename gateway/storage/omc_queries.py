@@ -113,7 +113,7 @@ class SqlApplicationViews:
                        MessageRow.counterpart, MessageRow.case_id, MessageRow.content_type,
                        MessageRow.sha256, MessageRow.created_at)
                 .where(MessageRow.application_id == application_id)
-                .order_by(MessageRow.seq)
+                .order_by(MessageRow.seq.asc().nulls_last(), MessageRow.id)
             ).all()  # fmt: skip
         return [
             TrailLine(
@@ -141,7 +141,7 @@ class SqlApplicationViews:
                 else None
             )
             return TrailEntry(
-                seq=row.seq,
+                seq=seq,
                 entry=bytes(row.entry),
                 application_id=row.application_id,
                 case_id=row.case_id,
@@ -156,7 +156,7 @@ class SqlApplicationViews:
             rows = s.scalars(
                 select(MessageRow)
                 .where(MessageRow.kind.in_(list(kinds)))
-                .order_by(MessageRow.seq.desc())
+                .order_by(MessageRow.id.desc())  # newest written first, sequenced or queued
                 .limit(limit)
             ).all()
             return [TrailBody(r.seq, r.kind, bytes(r.body)) for r in rows]

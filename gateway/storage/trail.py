@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
-from gateway.storage import trail_log
+from gateway.fanout.wakeup import TRAIL
+from gateway.storage import trail_log, wake
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store, trail_entry
 from gateway.trail.format import TreeHead
@@ -21,6 +22,7 @@ from gateway.trail.messages import Message
 from gateway.trail.ports import LoadableHashes, StoredCheckpoint, TrailEntry
 
 T = TypeVar("T")
+INTEGRATION_BATCH = 1000  # entries sequenced per integrator transaction
 
 
 def _checkpoint(row: CheckpointRow | None) -> StoredCheckpoint | None:
@@ -69,12 +71,17 @@ class SessionTrailView:
         rows = self.session.scalars(
             select(MessageRow)
             .where(MessageRow.application_id == application_id)
-            .order_by(MessageRow.seq)
+            .order_by(MessageRow.seq.asc().nulls_last(), MessageRow.id)
         )
         return [trail_entry(row) for row in rows]
 
     def append(self, application_id: str | None, message: Message) -> int:
-        return trail_log.append_message(self.session, application_id, message, self.clock)
+        row = trail_log.queue_message(self.session, application_id, message, self.clock)
+        self.session.flush()  # its insertion id, for `seq_of`
+        return row.id
+
+    def seq_of(self, message_id: int) -> int | None:
+        return self.session.scalar(select(MessageRow.seq).where(MessageRow.id == message_id))
 
 
 class StoredTrail:
@@ -93,6 +100,33 @@ class StoredTrail:
     def reading(self) -> Iterator[SessionTrailView]:
         with self.store.reading() as s:
             yield SessionTrailView(s, self.store.clock)
+
+    def integrate(
+        self, wait: bool = True, max_batches: int | None = None, batch: int = INTEGRATION_BATCH
+    ) -> int:
+        """Sequence every message queued when this started (at most `max_batches` batches),
+        `batch` per transaction; returns how many. `wait`: queue for the leader's lock
+        (PostgreSQL) behind a running integrator, then integrate what it left; otherwise give up
+        at once (0) when another holds it.
+
+        Looks first in a read-only snapshot, so an idle loop costs one index probe and never
+        takes the lock."""
+        with self.store.reading() as s:
+            if not trail_log.has_pending(s):
+                return 0
+        total, batches = 0, 0
+        while max_batches is None or batches < max_batches:
+            batches += 1
+            with self.store.transaction() as s:
+                if not trail_log.take_leadership(s, wait):
+                    return total
+                done = trail_log.integrate(s, batch)
+                if done:
+                    wake.owe(s, TRAIL)  # a checkpoint is owed: wake the signers
+            total += done
+            if done < batch:
+                break
+        return total
 
     def store_tree_head(self, head: TreeHead) -> TreeHead:
         try:

@@ -1,8 +1,10 @@
 """The append-only Merkle log over every message, kept in the same database.
 
-Appends happen inside the transaction that stores the message, so a message and its log entry commit
-together. One sequencer at a time: on PostgreSQL a transaction-scoped advisory lock, on SQLite the
-database write lock every write transaction already holds. Proofs read stored subtree hashes.
+The shape of Tessera and Trillian: the transaction that stores a message only queues it (its row,
+byte-exact, with no seq yet), so a message and its place in the queue commit together and no global
+lock is taken on the business path. One integrator at a time — whoever holds the leader's lock: on
+PostgreSQL a transaction-scoped advisory lock, on SQLite the write lock — sequences the queue in
+batches, in insertion order, and writes the subtree hashes. Proofs read stored subtree hashes.
 """
 
 from __future__ import annotations
@@ -10,16 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import cache
 from itertools import groupby
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
 from gateway.storage import wake
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
-from gateway.trail.format import TreeHead, entry_bytes, precise
+from gateway.trail.format import TreeHead, entry_bytes, precise, read_entry
 from gateway.trail.merkle import (
     HASH_SIZE,
     SubtreeHashes,
@@ -29,7 +42,9 @@ from gateway.trail.merkle import (
 )
 from gateway.trail.messages import Message, sha256_hex
 
-SEQUENCER_LOCK = 7270002
+SEQUENCER_LOCK = 7270002  # the integrator's leader lock (PostgreSQL advisory lock key)
+MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: the integrator writes in bulk
+NODES = cast(Table, TrailNodeRow.__table__)
 LOOKUP_CHUNK = 400  # keys per query: well under SQLite's bound-parameter limit
 T = TypeVar("T")
 
@@ -127,44 +142,44 @@ def with_stored_hashes(session: Session, compute: Callable[[SubtreeHashes], T]) 
 
 
 def log_size(session: Session) -> int:
+    """The integrated log's size: its entries are 0..size-1, contiguous by construction (only
+    the integrator assigns seq, each batch from the size it reads under the leader's lock)."""
     last = session.scalar(select(func.max(MessageRow.seq)))
     return 0 if last is None else int(last) + 1
 
 
-def append(session: Session, row: MessageRow, fields: dict[str, Any]) -> None:
-    """Give `row` the next sequence number, its entry, and write the subtree hashes it completes.
-
-    Appending leaf `seq` completes a chain of perfect subtrees (RFC 9162 §2.1.1): each one's right
-    child is the one just computed, its left child was stored earlier — fetched in one query."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(SEQUENCER_LOCK)))
-    seq = log_size(session)
-    row.seq = seq
-    row.entry = entry_bytes({**fields, "seq": seq})
-    session.add(row)
-    completed = perfect_subtrees_completed_by(seq)[1:]
-    lefts: dict[int, bytes] = {}
-    if completed:
-        wanted = [(n.level - 1, 2 * n.index) for n in completed]
-        lefts = {level: digest for (level, _), digest in fetch_nodes(session, wanted).items()}
-    current = leaf_hash(row.entry)
-    session.add(TrailNodeRow(level=0, idx=seq, hash=current))
-    for node in completed:
-        current = node_hash(lefts[node.level - 1], current)
-        session.add(TrailNodeRow(level=node.level, idx=node.index, hash=current))
-    session.flush()
-
-
 def append_message(
     session: Session, application_id: str | None, message: Message, clock: Clock
-) -> int:
-    """The trail's one append: store `message` byte-exact and append its entry to the log, in
-    `session`'s transaction (so it commits, or not, with the write it records). Returns its seq.
+) -> None:
+    """The trail's one append: store `message` byte-exact, queued for the log, in `session`'s
+    transaction (so it commits, or not, with the write it records); its seq is given later by
+    `integrate`. Not flushed: the transaction's messages go to the database in one multi-row
+    INSERT at commit, in the order they were appended (their insertion ids keep that order).
 
-    Every storage module that records a message calls this, inside the transaction of the write
-    the message belongs to; nothing outside gateway.storage opens that transaction."""
+    No lock and no Merkle work here: the row is the queue entry (seq NULL), and everything the
+    leaf will say except its seq is fixed now, in `entry`. Every storage module that records a
+    message calls this, inside the transaction of the write the message belongs to; nothing
+    outside gateway.storage opens that transaction."""
+    queue_message(session, application_id, message, clock)
+
+
+def queue_message(
+    session: Session, application_id: str | None, message: Message, clock: Clock
+) -> MessageRow:
+    """`append_message`, returning the (unflushed) row."""
     now = clock()
     digest = sha256_hex(message.body)
+    fields = {
+        "kind": message.kind,
+        "direction": message.direction,
+        "counterpart": message.counterpart,
+        "application_id": application_id,
+        "case_id": message.case_id,
+        "content_type": message.content_type,
+        "time": precise(now),
+        "signer": message.signer,
+        "sha256": digest,
+    }
     row = MessageRow(
         application_id=application_id,
         case_id=message.case_id,
@@ -176,24 +191,137 @@ def append_message(
         sha256=digest,
         signer=message.signer,
         created_at=now,
+        seq=None,
+        entry=entry_bytes(fields),
     )
-    wake.owe(session, TRAIL)  # the tree-head signer signs once the log has grown
-    append(
-        session,
-        row,
-        {
-            "kind": message.kind,
-            "direction": message.direction,
-            "counterpart": message.counterpart,
-            "application_id": application_id,
-            "case_id": message.case_id,
-            "content_type": message.content_type,
-            "time": precise(now),
-            "signer": message.signer,
-            "sha256": digest,
-        },
+    session.add(row)
+    wake.owe(session, TRAIL)  # the integrator sequences it once this commits
+    return row
+
+
+def _pending() -> Select[int, bytes]:
+    m = MessageRow.__table__.c
+    return select(m.id, m.entry).where(m.seq.is_(None)).order_by(m.id)
+
+
+def has_pending(session: Session) -> bool:
+    """Whether any committed message waits for its seq (one look-up in the partial index)."""
+    m = MessageRow.__table__.c
+    return session.scalar(select(m.id).where(m.seq.is_(None)).limit(1)) is not None
+
+
+def take_leadership(session: Session, wait: bool) -> bool:
+    """Inside the integrator's transaction: become the one integrator until it ends. PostgreSQL:
+    a transaction-scoped advisory lock (`wait`: queue for it, else give up at once); SQLite: the
+    write lock `BEGIN IMMEDIATE` already took. Business transactions never take it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        session.execute(select(func.pg_advisory_xact_lock(SEQUENCER_LOCK)))
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(SEQUENCER_LOCK))))
+
+
+def sequenced(pending: bytes, seq: int) -> bytes:
+    """The leaf input of a queued entry once it has `seq`: its fixed fields plus the seq."""
+    return entry_bytes({**read_entry(pending), "seq": seq})
+
+
+def integrate(session: Session, limit: int) -> int:
+    """Sequence up to `limit` queued messages, in insertion order, as entries size..size+k-1;
+    write their entries and every subtree hash they complete. Call with leadership taken
+    (`take_leadership`). Returns k (0: nothing waited).
+
+    Set-based: one read of the queue, one of the old tree's frontier hashes the new subtrees
+    need as left children, one UPDATE of the messages and one INSERT of the nodes (`_place`).
+    RFC 9162 §2.1.1: each new perfect subtree is node_hash(left, right) of its halves."""
+    size = log_size(session)
+    queued = session.execute(_pending().limit(limit)).all()
+    if not queued:
+        return 0
+    updates = []
+    leaves: list[bytes] = []
+    for k, (row_id, pending) in enumerate(queued):
+        entry = sequenced(pending, size + k)
+        updates.append({"row_id": row_id, "seq": size + k, "entry": entry})
+        leaves.append(leaf_hash(entry))
+    _place(session, updates, _completed_nodes(session, size, leaves))
+    return len(queued)
+
+
+# PostgreSQL: a batch is three arrays, so each statement is one round trip and one fixed text
+# (prepared once), whatever the batch's size.
+_PLACE_PG = text(
+    "UPDATE messages SET seq = placed.seq, entry = placed.entry"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:entries AS bytea[]))"
+    " AS placed(id, seq, entry) WHERE messages.id = placed.id"
+)
+_NODES_PG = text(
+    "INSERT INTO trail_nodes (level, idx, hash)"
+    " SELECT * FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[]),"
+    " CAST(:hashes AS bytea[]))"
+)
+
+
+def _place(
+    session: Session, updates: list[dict[str, Any]], nodes: dict[tuple[int, int], bytes]
+) -> None:
+    """Give the queued rows their seq and entry, and store the new subtree hashes: on
+    PostgreSQL one UPDATE and one INSERT over arrays; on SQLite (in-process, no round trips)
+    an executemany of one prepared UPDATE and one multi-row INSERT."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _PLACE_PG,
+            {
+                "ids": [u["row_id"] for u in updates],
+                "seqs": [u["seq"] for u in updates],
+                "entries": [u["entry"] for u in updates],
+            },
+        )
+        session.execute(
+            _NODES_PG,
+            {
+                "levels": [level for level, _ in nodes],
+                "idxs": [idx for _, idx in nodes],
+                "hashes": list(nodes.values()),
+            },
+        )
+        return
+    m = MESSAGES.c
+    session.execute(
+        update(MESSAGES)
+        .where(m.id == bindparam("row_id"))
+        .values(seq=bindparam("seq"), entry=bindparam("entry")),
+        updates,
     )
-    return row.seq
+    session.execute(
+        insert(NODES),
+        [{"level": level, "idx": idx, "hash": digest} for (level, idx), digest in nodes.items()],
+    )
+
+
+def _completed_nodes(
+    session: Session, size: int, leaves: list[bytes]
+) -> dict[tuple[int, int], bytes]:
+    """{(level, idx): hash} of every perfect subtree completed by appending `leaves` to a log of
+    `size`: the leaves themselves and their ancestors. Left children older than the batch are
+    fetched in one query (they are perfect subtrees of the old tree: at most log2(size))."""
+    completed = [perfect_subtrees_completed_by(size + k) for k in range(len(leaves))]
+    older = [
+        (node.level - 1, 2 * node.index)
+        for chain in completed
+        for node in chain[1:]
+        if (2 * node.index + 1) << (node.level - 1) <= size  # the left half ends before the batch
+    ]
+    known = fetch_nodes(session, older) if older else {}
+    new: dict[tuple[int, int], bytes] = {}
+    for chain, leaf in zip(completed, leaves, strict=True):
+        current = new[(0, chain[0].index)] = leaf
+        for node in chain[1:]:
+            left_key = (node.level - 1, 2 * node.index)
+            left = new.get(left_key) or known[left_key]
+            current = new[(node.level, node.index)] = node_hash(left, current)
+    return new
 
 
 def latest_tree_head(session: Session) -> TreeHead | None:

@@ -9,26 +9,23 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from gateway.clock import Clock, iso
-from gateway.errors import DatabaseUnavailable, GatewayError, NotFound
+from gateway.errors import GatewayError, NotFound, ServiceUnavailable
 from gateway.trail.format import TreeHead, sign_tree_head
 from gateway.trail.merkle import consistency_proof, inclusion_proof, tree_root
 from gateway.trail.messages import Message
 from gateway.trail.ports import StoredCheckpoint, Trail, TrailEntry
-from gateway.trail.signer import LogSigner, SignerRefusing
+from gateway.trail.signer import LogSigner
 from gateway.trail.tiles import TILE_WIDTH, TileId, entry_bundle, tile_hashes, tile_in_tree
 from gateway.trail.witness import Witnesses
 from gateway.trust.xmlsig import SigningIdentity
 
 BUNDLE_FORMAT = "nsw-evidence-bundle/1"
-if TYPE_CHECKING:
-    from gateway.fanout.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +42,19 @@ class DocumentBytes(Protocol):
     def contents(self, application_id: str, digests: Iterable[str]) -> Mapping[str, bytes]: ...
 
 
+class NotIntegrated(ServiceUnavailable):
+    """The messages asked for are still queued for the integrator: ask again shortly."""
+
+    code, status, title = (
+        "trail-not-integrated",
+        503,
+        "The trail has not yet given these messages their place in the log",
+    )
+
+
+INTEGRATION_TRIES = 5  # a bundle's integrate-and-read rounds before it says "not yet"
+
+
 @dataclass
 class Auditor:
     trail: Trail
@@ -57,17 +67,26 @@ class Auditor:
     agency_certificates: Mapping[str, str] = field(default_factory=dict)
     attachments: DocumentBytes | None = None  # the documents a bundle carries beside the trail
 
-    def issue_tree_head(self) -> TreeHead:
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
+        """Sequence the queued messages now (see `Trail.integrate`); how many were."""
+        return self.trail.integrate(wait, max_batches)
+
+    def issue_tree_head(self, integrate: bool = True) -> TreeHead:
         """Sign a head for the current log size (or return the latest if the log has not grown),
         and the C2SP checkpoint beside it; `SignerRefusing` if the stored log does not extend the
-        checkpoint the log's signer signed last (then neither is signed)."""
+        checkpoint the log's signer signed last (then neither is signed). `integrate`: first
+        sequence what is queued, so the head covers every message committed before the call."""
+        if integrate:
+            self.integrate()
         if self.log_signer is None:
             return self._issue(None)
         with self.log_signer.locked():
             return self._issue(self.log_signer)
 
     def _issue(self, signer: LogSigner | None) -> TreeHead:
-        with self.trail.writing() as log_:
+        # A snapshot is enough: only the integrator writes the log, and the size and the stored
+        # hashes read here agree in it (SQLite: no write lock, so busy writers do not delay it).
+        with self.trail.reading() as log_:
             size = log_.log_size()
             latest = log_.latest_tree_head()
             have_checkpoint = signer is None or log_.checkpoint_at(size) is not None
@@ -117,7 +136,10 @@ class Auditor:
             body,
         )
         with self.trail.writing() as log_:
-            seq = log_.append(None, message)
+            message_id = log_.append(None, message)
+        self.integrate()
+        with self.trail.reading() as log_:
+            seq = log_.seq_of(message_id)
         self.log_signer.reset(accept_current_log)
         return f"entry {seq}: {decision['action']}"
 
@@ -191,33 +213,50 @@ class Auditor:
             return log_.with_stored_hashes(lambda h: consistency_proof(first, second, h))
 
     def entries(self, application_id: str) -> list[TrailEntry]:
+        """The application's messages in log order, sequenced first if they were queued (one
+        arriving meanwhile may still be queued: its seq is None)."""
+        self.integrate()
         with self.trail.reading() as log_:
             rows = log_.entries_of(application_id)
         if not rows:
             raise NotFound(f"There is no application {application_id} in the trail.")
         return rows
 
+    def integrated_entries(self, application_id: str) -> list[TrailEntry]:
+        """`entries`, every one sequenced: integrates again while any is queued, a few rounds,
+        then `NotIntegrated` (the caller may ask again shortly)."""
+        for _ in range(INTEGRATION_TRIES):
+            rows = self.entries(application_id)
+            if all(row.seq is not None for row in rows):
+                return rows
+        raise NotIntegrated(
+            f"Messages of {application_id} are still waiting for their place in the trail; "
+            "ask again in a moment."
+        )
+
     def bundle(self, application_id: str) -> dict[str, Any]:
         """Every message of the application with its entry and inclusion proof, the signed tree
-        head they are proved against, and the gateway's certificate chain: all an auditor needs."""
-        rows = self.entries(application_id)
-        head = self.issue_tree_head()
+        head they are proved against, and the gateway's certificate chain: all an auditor needs.
+        Messages still queued are sequenced first (`NotIntegrated` if they stay queued)."""
+        rows = self.integrated_entries(application_id)
+        head = self.issue_tree_head(integrate=False)  # covers every row: they are sequenced
+        placed = [(row, row.seq) for row in rows if row.seq is not None]  # all, as said above
         with self.trail.reading() as log_:
             # Every node of every entry's proof in one query, not one look-up per node.
-            hashes = log_.prefetched([partial(inclusion_proof, row.seq, head.size) for row in rows])
+            hashes = log_.prefetched(
+                [partial(inclusion_proof, seq, head.size) for _, seq in placed]
+            )
             entries = [
                 {
-                    "seq": row.seq,
+                    "seq": seq,
                     "kind": row.kind,
                     "direction": row.direction,
                     "counterpart": row.counterpart,
                     "entry": base64.b64encode(row.entry).decode("ascii"),
                     "body": base64.b64encode(row.body).decode("ascii"),
-                    "inclusion_proof": [
-                        p.hex() for p in inclusion_proof(row.seq, head.size, hashes)
-                    ],
+                    "inclusion_proof": [p.hex() for p in inclusion_proof(seq, head.size, hashes)],
                 }
-                for row in rows
+                for row, seq in placed
             ]
         return {
             "format": BUNDLE_FORMAT,
@@ -241,44 +280,3 @@ class Auditor:
             {"sha256": sha, "content": base64.b64encode(data).decode("ascii")}
             for sha, data in sorted(contents.items())
         ]
-
-
-class TreeHeadThread:
-    """Signs a new tree head `interval_s` after entries are appended (woken by `appended`), so
-    at most one head per interval while entries arrive and none, and no query, while the log is
-    still. It looks once at start too: the log may have grown while nothing was signing."""
-
-    def __init__(self, auditor: Auditor, interval_s: float, appended: Wakeup) -> None:
-        self.auditor = auditor
-        self.interval_s = interval_s
-        self.appended = appended
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tree-heads", daemon=True)
-
-    def _run(self) -> None:
-        seen = -1  # not a count the wake-up has: the first wait returns at once
-        while not self._stop.is_set():
-            self.appended.wait(seen, None)
-            # Let the entries of the next interval_s join this head.
-            if self._stop.wait(self.interval_s):
-                return
-            seen = self.appended.seen()  # appends from here on call for the next head
-            try:
-                self.auditor.issue_tree_head()
-            except SignerRefusing:  # logged as an ERROR when it began; /readyz and the gauge tell
-                log.debug("tree head not signed: the trail signer refuses")
-            except Exception as exc:  # keep signing; the next round retries
-                if isinstance(exc, DatabaseUnavailable):
-                    log.warning("tree heads: database connection lost (%s)", exc.reason)
-                else:
-                    log.exception("tree head signing failed")
-                seen = -1
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.appended.signal()  # end the wait for appends
-        if self._thread.is_alive():
-            self._thread.join(10)

@@ -3,7 +3,8 @@
 `Auditor` (gateway/trail/audit.py) reads sizes, tree heads, checkpoints, entries and stored subtree
 hashes through a `TrailView`, opened by `Trail.writing()` (a transaction that may append) or
 `Trail.reading()` (a snapshot that takes no write lock on SQLite). Stored subtree hashes never
-change once written, so a snapshot's proof is final. The implementation is
+change once written, so a snapshot's proof is final. An append only queues a message; it has a seq
+(and a proof) once `Trail.integrate` has sequenced it. The implementation is
 gateway/storage/trail.py; no SQL or session reaches the services.
 """
 
@@ -24,10 +25,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class TrailEntry:
-    """One stored message with its place in the log."""
+    """One stored message with its place in the log (None: queued, not yet integrated)."""
 
-    seq: int
-    entry: bytes  # the leaf input (gateway.trail.format.entry_bytes)
+    seq: int | None
+    entry: bytes  # the leaf input (gateway.trail.format.entry_bytes) once `seq` is set
     application_id: str | None
     case_id: str | None
     kind: str
@@ -90,11 +91,23 @@ class TrailView(Protocol):
         ...
 
     def append(self, application_id: str | None, message: Message) -> int:
-        """The trail's one append, in this view's transaction; returns the entry's seq."""
+        """The trail's one append, in this view's transaction: the message is queued for the
+        integrator. Returns its insertion id (see `seq_of`)."""
+        ...
+
+    def seq_of(self, message_id: int) -> int | None:
+        """The seq of the message `append` returned `message_id` for (None: not integrated)."""
         ...
 
 
 class Trail(Protocol):
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
+        """Sequence the queued messages (the integrator's work; any process may do it, one at a
+        time). `wait`: queue behind a running integrator rather than leave it the work;
+        `max_batches`: stop after so many transactions (the rest is left queued, and the commit
+        wakes the loop for it). Returns how many were sequenced."""
+        ...
+
     def writing(self) -> AbstractContextManager[TrailView]:
         """One transaction that may append."""
         ...

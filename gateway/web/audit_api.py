@@ -77,6 +77,7 @@ def consistency() -> Response:
 @bp.get("/applications/<application_id>/entries")
 def entries(application_id: str) -> Response:
     rows = _auditor().entries(path_text(application_id, APPLICATION_ID, "application"))
+    # A message that arrived while we read may still be queued: no seq and no entry yet.
     return jsonify(
         [
             {
@@ -85,7 +86,7 @@ def entries(application_id: str) -> Response:
                 "direction": r.direction,
                 "counterpart": r.counterpart,
                 "sha256": r.sha256,
-                "entry": base64.b64encode(r.entry).decode("ascii"),
+                "entry": None if r.seq is None else base64.b64encode(r.entry).decode("ascii"),
             }
             for r in rows
         ]

@@ -53,7 +53,7 @@ def notifications(gw: Any, application_id: str) -> list[dict[str, Any]]:
 
 def trail_records(gw: Any, kind: str, application_id: str | None = None) -> list[dict[str, Any]]:
     with gw.services.store.transaction() as s:
-        query = select(MessageRow.body).where(MessageRow.kind == kind).order_by(MessageRow.seq)
+        query = select(MessageRow.body).where(MessageRow.kind == kind).order_by(MessageRow.id)
         if application_id:
             query = query.where(MessageRow.application_id == application_id)
         return [json.loads(body) for body in s.scalars(query)]

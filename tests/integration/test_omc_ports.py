@@ -48,7 +48,7 @@ class Sql:
         with self.store.reading() as s:
             rows = s.execute(
                 select(MessageRow.application_id, MessageRow.kind, MessageRow.body).order_by(
-                    MessageRow.seq
+                    MessageRow.id  # written order: a message waits in the queue for its seq
                 )
             ).all()
         return [(a, k, bytes(b)) for a, k, b in rows]

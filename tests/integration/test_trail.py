@@ -24,6 +24,7 @@ def decided(gateway, signed_sample):  # type: ignore[no-untyped-def]
     gw = gateway(audit_tokens=(TOKEN,))
     accepted = gw.client.submit(signed_sample("live-cattle-import"))
     gw.client.wait_for_decision(accepted["id"], deadline_s=60)
+    gw.services.auditor.integrate()  # every message in its place, as the tests below tamper by seq
     return gw, accepted["id"]
 
 

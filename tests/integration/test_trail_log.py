@@ -1,35 +1,63 @@
-"""The DB-backed Merkle log agrees with the RFC 9162 definition computed from its leaves."""
+"""The DB-backed Merkle log agrees with the RFC 9162 definition computed from its leaves, and the
+integrator (gateway/storage/trail_log.py) sequences the queue contiguously, in insertion order,
+whoever integrates and however the work is split into batches."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
+from gateway.pki.dev import DevPki
 from gateway.storage import trail_log
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
+from gateway.storage.trail import StoredTrail
+from gateway.trail.audit import Auditor, NotIntegrated
+from gateway.trail.format import read_entry
 from gateway.trail.merkle import inclusion_proof, leaf_hash, root_of, tree_root, verify_inclusion
+from gateway.trust.xmlsig import SigningIdentity
+
+
+def _store(database_url: str) -> Store:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    return Store(engine, lambda: dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
+
+
+def _note(n: int) -> Message:
+    return Message("note", "in", "test", "text/plain", b"m%d" % n)
 
 
 def test_stored_subtrees_give_the_rfc_root_and_proofs(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    store = Store(engine, lambda: dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
-    # 37 messages: some transactions append one entry, some several.
-    for batch in ([1], [2, 3], [4], list(range(5, 20)), list(range(20, 38))):
+    store = _store(database_url)
+    trail = StoredTrail(store)
+    # 37 messages: some transactions append one entry, some several; integrated in batches
+    # that start and end anywhere in the tree (1, 2, 3 and 1000 at a time).
+    for batch, integrate_by in (
+        ([1], 1),
+        ([2, 3], 1),
+        ([4], 2),
+        (list(range(5, 20)), 3),
+        (list(range(20, 38)), 1000),
+    ):
         with store.transaction() as s:
             for n in batch:
-                store._add_message(
-                    s, "APP", Message("note", "in", "test", "text/plain", b"m%d" % n)
-                )
+                store._add_message(s, "APP", _note(n))
+        assert trail.integrate(batch=integrate_by) == len(batch)
     with store.transaction() as s:
-        entries = [e for (e,) in s.execute(select(MessageRow.entry).order_by(MessageRow.seq))]
-        seqs = list(s.scalars(select(MessageRow.seq).order_by(MessageRow.seq)))
-        assert seqs == list(range(37))
-        leaves = [leaf_hash(e) for e in entries]
+        rows = s.execute(
+            select(MessageRow.seq, MessageRow.entry, MessageRow.body).order_by(MessageRow.seq)
+        ).all()
+        assert [seq for seq, _, _ in rows] == list(range(37))
+        # Insertion order is log order; each entry names its own seq.
+        assert [body for _, _, body in rows] == [b"m%d" % n for n in range(1, 38)]
+        assert [read_entry(entry)["seq"] for _, entry, _ in rows] == list(range(37))
+        leaves = [leaf_hash(entry) for _, entry, _ in rows]
         for size in (1, 2, 3, 8, 20, 37):
             expected = root_of(leaves[:size])
             assert trail_log.with_stored_hashes(s, lambda h, n=size: tree_root(n, h)) == expected
@@ -38,4 +66,113 @@ def test_stored_subtrees_give_the_rfc_root_and_proofs(database_url: str) -> None
                     s, lambda h, i=index, n=size: inclusion_proof(i, n, h)
                 )
                 verify_inclusion(leaves[index], index, size, proof, expected)
-    engine.dispose()
+    store.engine.dispose()
+
+
+def test_an_append_is_queued_until_integrated(database_url: str) -> None:
+    store = _store(database_url)
+    trail = StoredTrail(store)
+    with trail.writing() as log_:
+        message_id = log_.append("APP", _note(1))
+    with trail.reading() as log_:
+        assert log_.seq_of(message_id) is None
+        assert log_.log_size() == 0
+        (queued,) = log_.entries_of("APP")
+        assert queued.seq is None and "seq" not in read_entry(queued.entry)
+    assert trail.integrate() == 1
+    assert trail.integrate() == 0  # nothing is integrated twice
+    with trail.reading() as log_:
+        assert log_.seq_of(message_id) == 0
+        assert log_.log_size() == 1
+    store.engine.dispose()
+
+
+def test_concurrent_writers_and_integrators_give_a_contiguous_log(database_url: str) -> None:
+    """Four writer threads and two integrator threads at once (two processes' loops): every
+    message gets exactly one seq, the seqs are 0..n-1, and the stored tree is the RFC one."""
+    store = _store(database_url)
+    trail = StoredTrail(store)
+    writers_done = threading.Event()
+    failures: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for n in range(25):
+                with store.transaction() as s:
+                    store._add_message(s, f"APP-{worker}", _note(worker * 100 + n))
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    def integrate(wait: bool) -> None:
+        try:
+            while not writers_done.is_set():
+                trail.integrate(wait=wait, batch=7)
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    integrators = [threading.Thread(target=integrate, args=(w,)) for w in (True, False)]
+    for t in (*writers, *integrators):
+        t.start()
+    for t in writers:
+        t.join(120)
+    writers_done.set()
+    for t in integrators:
+        t.join(120)
+    assert not failures, failures
+    trail.integrate()
+    with store.reading() as s:
+        rows = s.execute(select(MessageRow.seq, MessageRow.entry).order_by(MessageRow.seq)).all()
+        assert [seq for seq, _ in rows] == list(range(100))
+        leaves = [leaf_hash(entry) for _, entry in rows]
+        assert trail_log.with_stored_hashes(s, lambda h: tree_root(100, h)) == root_of(leaves)
+    store.engine.dispose()
+
+
+def test_a_business_write_waits_for_no_integrator(database_url: str) -> None:
+    """The serial section is off the business path: while an integrator holds the leader's lock
+    (here, an open transaction that took it), another transaction appends and commits."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises every writer by its write lock anyway")
+    store = _store(database_url)
+    with store.transaction() as leader:
+        assert trail_log.take_leadership(leader, wait=False)
+        done = threading.Event()
+
+        def append() -> None:
+            with store.transaction() as s:
+                s.execute(text("SET LOCAL lock_timeout = '5s'"))
+                store._add_message(s, "APP", _note(1))
+            done.set()
+
+        writer = threading.Thread(target=append)
+        writer.start()
+        writer.join(30)
+        assert done.is_set()  # committed while the leader's lock was held
+        with store.transaction() as other:  # and no second integrator runs meanwhile
+            assert not trail_log.take_leadership(other, wait=False)
+    store.engine.dispose()
+
+
+class _StalledTrail(StoredTrail):
+    """A trail whose integrator never gets to run (its leader stalled, say)."""
+
+    def integrate(self, wait: bool = True, max_batches: int | None = None, batch: int = 0) -> int:
+        return 0
+
+
+def test_a_bundle_of_queued_messages_says_so_and_entries_show_no_seq(
+    database_url: str, pki: DevPki
+) -> None:
+    store = _store(database_url)
+    identity = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
+    auditor = Auditor(
+        _StalledTrail(store), identity, lambda: dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    )
+    with store.transaction() as s:
+        store._add_message(s, "APP", _note(1))
+    (queued,) = auditor.entries("APP")
+    assert queued.seq is None
+    with pytest.raises(NotIntegrated, match="still waiting for their place"):
+        auditor.bundle("APP")
+    store.engine.dispose()

@@ -41,6 +41,7 @@ def _append(services: Services, count: int) -> None:
         start = s.scalar(select(func.count()).select_from(MessageRow)) or 0
         for n in range(start, start + count):
             store._add_message(s, "APP", Message("note", "in", "test", "text/plain", b"m%d" % n))
+    services.auditor.integrate()  # sequenced, as the integrator loop would once they commit
 
 
 def _recompute_nodes(services: Services) -> None:

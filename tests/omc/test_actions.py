@@ -97,7 +97,7 @@ def test_trail_entries_link_to_a_verified_inclusion_proof(escalated, omc_app, cl
 def _trail(store, kind: str) -> list[tuple[str | None, str, dict]]:  # type: ignore[no-untyped-def]
     """(application id, counterpart, body) of every trail message of `kind`, in order."""
     with store.transaction() as s:
-        rows = s.scalars(select(MessageRow).where(MessageRow.kind == kind).order_by(MessageRow.seq))
+        rows = s.scalars(select(MessageRow).where(MessageRow.kind == kind).order_by(MessageRow.id))
         return [(r.application_id, r.counterpart, r.body) for r in rows]
 
 

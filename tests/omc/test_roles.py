@@ -108,6 +108,7 @@ def _message_seq_of(app, case_id: str) -> int:  # type: ignore[no-untyped-def]
 
     from gateway.storage.models import MessageRow
 
+    app.extensions["nsw"].auditor.integrate()  # its place in the log, as the integrator gives it
     store = app.extensions["nsw"].store
     with store.transaction() as s:
         return int(s.scalars(select(MessageRow.seq).where(MessageRow.case_id == case_id)).first())

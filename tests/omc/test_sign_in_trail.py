@@ -27,10 +27,11 @@ KINDS = ("omc-sign-in", "omc-sign-out")
 
 
 def trail(app: Flask, username: str | None = None) -> list[dict[str, Any]]:
-    """The sign-in and sign-out entries, oldest first (of one officer if `username`)."""
+    """The sign-in and sign-out entries, oldest first (of one officer if `username`); `seq` is None
+    for one still queued for the integrator."""
     with app.extensions["nsw"].store.reading() as s:
         rows = s.scalars(
-            select(MessageRow).where(MessageRow.kind.in_(KINDS)).order_by(MessageRow.seq)
+            select(MessageRow).where(MessageRow.kind.in_(KINDS)).order_by(MessageRow.id)
         ).all()
         found = [
             {

@@ -1,0 +1,94 @@
+"""The integrator loop sequences the queue as soon as an append commits, signs a checkpoint for the
+grown log at most once per interval, and is still while the log is."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from gateway.fanout.wakeup import Wakeup
+from gateway.trail.integrator import IntegratorThread
+from tests.polling import wait_until
+
+
+class FakeAuditor:
+    """Counts the loop's calls; `queued` messages wait until `integrate` takes them."""
+
+    def __init__(self) -> None:
+        self.queued = 0
+        self.integrated = 0
+        self.heads = 0
+        self.integrations = 0
+        self._lock = threading.Lock()
+
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
+        with self._lock:
+            self.integrations += 1
+            done, self.queued = self.queued, 0
+            self.integrated += done
+            return done
+
+    def issue_tree_head(self, integrate: bool = True) -> None:
+        assert not integrate  # the loop has just integrated
+        with self._lock:
+            self.heads += 1
+
+    def append(self, appended: Wakeup) -> None:
+        with self._lock:
+            self.queued += 1
+        appended.signal()
+
+
+def test_appends_are_integrated_when_they_commit_and_heads_follow() -> None:
+    auditor, appended = FakeAuditor(), Wakeup()
+    thread = IntegratorThread(auditor, 0.05, appended, poll_s=None)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        # One look at start: messages may have been queued while nothing was integrating.
+        wait_until(lambda: auditor.heads == 1, 10, "the first checkpoint, an interval after start")
+        looks = auditor.integrations
+        end = time.monotonic() + 0.3  # six intervals without an append
+        wait_until(lambda: time.monotonic() >= end, 10, "the window passed")
+        assert (auditor.integrations, auditor.heads) == (looks, 1)  # a still log: no query
+
+        auditor.append(appended)
+        wait_until(lambda: auditor.integrated == 1, 10, "the append integrated")
+        wait_until(lambda: auditor.heads == 2, 10, "a checkpoint for the grown log")
+    finally:
+        thread.stop()
+
+
+def test_a_growing_log_gets_one_checkpoint_per_interval_not_one_per_append() -> None:
+    auditor, appended = FakeAuditor(), Wakeup()
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_until(lambda: auditor.integrations == 1, 10, "the first look")
+        for _ in range(20):
+            auditor.append(appended)
+        wait_until(lambda: auditor.integrated == 20, 10, "every append integrated at once")
+        assert auditor.heads == 0  # the first checkpoint is due an hour after start
+    finally:
+        thread.stop()
+
+
+def test_the_safety_net_finds_messages_no_one_woke_it_for() -> None:
+    auditor, appended = FakeAuditor(), Wakeup()
+    thread = IntegratorThread(auditor, 0.01, appended, poll_s=0.05)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_until(lambda: auditor.heads == 1, 10, "the first look")
+        with auditor._lock:  # queued by another process on SQLite: no signal here
+            auditor.queued = 3
+        wait_until(lambda: auditor.integrated == 3, 10, "found by the safety-net look")
+        wait_until(lambda: auditor.heads == 2, 10, "and signed")
+    finally:
+        thread.stop()
+
+
+def test_stop_ends_the_wait_for_appends() -> None:
+    thread: Any = IntegratorThread(FakeAuditor(), 3600, Wakeup(), None)  # type: ignore[arg-type]
+    thread.start()
+    thread.stop()
+    assert not thread._thread.is_alive()
