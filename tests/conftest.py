@@ -11,7 +11,7 @@ import shutil
 import socket
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ def _loopback_only(self: socket.socket, address: object) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_network_beyond_loopback() -> Iterator[None]:
-    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign,assignment]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
@@ -76,7 +76,7 @@ _LONG_LIVED: set[threading.Thread] = set()  # started by session- or module-scop
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[object]:
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Generator[None, object, object]:
     if fixturedef.scope == "function":
         return (yield)
     before = set(threading.enumerate())
