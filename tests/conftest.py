@@ -202,9 +202,17 @@ class MigratedTemplates:
             with _server(base) as server:
                 server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
                 server.exec_driver_sql(f'CREATE DATABASE "{template}"')
+                # Databases an interrupted run set aside and never dropped.
+                left = server.execute(
+                    text(r"SELECT datname FROM pg_database WHERE datname LIKE :old ESCAPE '\'"),
+                    {"old": name.replace("_", r"\_") + r"\_old%"},
+                )
+                stale = list(left.scalars())
             _migrate(base.set(database=template).render_as_string(hide_password=False))
             self._postgres = (base.set(database=name), template)
             self._spare = self._copier.submit(self._copy_template)
+            for old in stale:
+                self._to_drop.put(old)
         url, template = self._postgres
         assert self._spare is not None and url.database is not None
         self._spare.result()  # raises what the copy raised
