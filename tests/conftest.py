@@ -197,6 +197,7 @@ class MigratedTemplates:
     def postgresql(self) -> str:
         if self._postgres is None:
             base = make_url(os.environ["NSW_TEST_DATABASE_URL"])
+            assert base.database, "NSW_TEST_DATABASE_URL names no database"
             name = base.database if self.worker == "master" else f"{base.database}_{self.worker}"
             template = f"{name}_template"
             with _server(base) as server:
