@@ -9,6 +9,8 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import select
 
+from gateway.config import load_config
+from gateway.omc.accounts import password_hasher
 from gateway.storage.models import OmcAccountRow
 from tests.omc.conftest import OMC, PASSWORD, sign_in
 
@@ -21,6 +23,13 @@ def stored_hash(app: Flask, username: str) -> str:
         return s.scalars(
             select(OmcAccountRow.password_hash).where(OmcAccountRow.username == username)
         ).one()
+
+
+def test_the_production_cost_is_the_default() -> None:
+    # Whatever the environment says: the opt-in is not read from it.
+    env = {"NSW_CHEAP_PASSWORD_HASHES_FOR_TESTS": "1"}
+    assert load_config(env).cheap_password_hashes_for_tests is False
+    assert password_hasher().hash(PASSWORD).startswith(PRODUCTION)
 
 
 def test_a_deployed_gateway_hashes_passwords_at_the_rfc_9106_cost(
