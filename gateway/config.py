@@ -60,6 +60,10 @@ class Config:
     session_cookie_secure: bool = True  # off only for plain http://127.0.0.1 tests and demos
     login_max_failures: int = 5  # consecutive failed logins that lock an account
     login_lockout_s: float = 900.0
+    # argon2id at its lowest cost for the OMC's password hashes: only for test suites, whose accounts
+    # and passwords are thrown away (gateway.omc.accounts.password_hasher). Never read from the
+    # environment, so no deployment can turn it on by a stray variable.
+    cheap_password_hashes_for_tests: bool = False
     omc_client_cert_header: str = ""  # set by a TLS proxy that verified the client certificate
     # Addresses or networks of the TLS proxies whose client-certificate header is believed.
     omc_trusted_proxies: tuple[str, ...] = ()

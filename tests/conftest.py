@@ -6,17 +6,20 @@ import contextlib
 import gc
 import ipaddress
 import os
+import queue
 import shutil
 import socket
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 
 from gateway.pki.dev import DevPki, init_dev_pki
 from gateway.resources import shipped
@@ -30,12 +33,20 @@ from tests.polling import wait_until
 pytest_plugins = ["tests.gateway_fixtures", "tests.browser"]
 
 SAMPLES = shipped("samples")
+DROPPERS = 4  # PostgreSQL test databases dropped at once (see MigratedTemplates)
 _real_connect = socket.socket.connect
 
 # Each of these runs for minutes in subprocesses of its own. xdist (--dist loadgroup) hands out
 # tests in collection order, so collected last they would start when the other worker is already
 # idle and the run would wait for them alone; collected first they overlap with everything else.
 STARTS_FIRST = ("tests/e2e/test_readme.py", "tests/e2e/test_installed_wheel.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The `nsw` processes the end-to-end tests start (serve, worker) inherit this: on SQLite, work
+    # one process commits reaches another's loops only by their safety-net poll (no NOTIFY; see
+    # gateway.storage.wake), which waits 2 s by default. A test that means the default sets it.
+    os.environ.setdefault("NSW_POLL_INTERVAL_S", "0.1")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,7 +67,7 @@ def _loopback_only(self: socket.socket, address: object) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_network_beyond_loopback() -> Iterator[None]:
-    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign,assignment]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
@@ -65,7 +76,7 @@ _LONG_LIVED: set[threading.Thread] = set()  # started by session- or module-scop
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Iterator[object]:
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Generator[None, object, object]:
     if fixturedef.scope == "function":
         return (yield)
     before = set(threading.enumerate())
@@ -150,14 +161,31 @@ class MigratedTemplates:
     them was most of a test's set-up).
 
     SQLite: one migrated file, copied into the test's directory. PostgreSQL: one template
-    database, and `CREATE DATABASE ... TEMPLATE` for each test. Each xdist worker has its own
-    template and test database, named after NSW_TEST_DATABASE_URL's with the worker's id."""
+    database, copied (`CREATE DATABASE ... TEMPLATE`) into a spare while the previous test runs; a
+    test's database is that spare renamed, and the one before it is renamed away and dropped by
+    background threads. DROP DATABASE forces a checkpoint, seconds on a busy server: done in line
+    it was most of a PostgreSQL test's set-up; DROPs sent together share a checkpoint. Each xdist
+    worker has its own template, spare and test database, named after NSW_TEST_DATABASE_URL's
+    with the worker's id."""
 
     def __init__(self, directory: Path, worker: str) -> None:
         self.directory = directory
         self.worker = worker
         self._sqlite: Path | None = None
         self._postgres: tuple[URL, str] | None = None  # (test database's URL, template's name)
+        self._spare: Future[None] | None = None  # the next test's database, being copied
+        self._discarded = 0
+        # The threads start now, in a session fixture: long-lived threads, not a test's. A test
+        # waits for a drop only when DROPPERS * 4 databases are waiting to be dropped.
+        self._copier = ThreadPoolExecutor(1, thread_name_prefix="test-database-copies")
+        self._copier.submit(lambda: None).result()
+        self._to_drop: queue.Queue[str | None] = queue.Queue(maxsize=DROPPERS * 4)
+        self._droppers = [
+            threading.Thread(target=self._drop_each, name=f"test-database-drops-{n}", daemon=True)
+            for n in range(DROPPERS)
+        ]
+        for dropper in self._droppers:
+            dropper.start()
 
     def sqlite(self, target: Path) -> str:
         if self._sqlite is None:
@@ -169,28 +197,92 @@ class MigratedTemplates:
     def postgresql(self) -> str:
         if self._postgres is None:
             base = make_url(os.environ["NSW_TEST_DATABASE_URL"])
+            assert base.database, "NSW_TEST_DATABASE_URL names no database"
             name = base.database if self.worker == "master" else f"{base.database}_{self.worker}"
             template = f"{name}_template"
             with _server(base) as server:
                 server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
                 server.exec_driver_sql(f'CREATE DATABASE "{template}"')
+                # Databases an interrupted run set aside and never dropped.
+                left = server.execute(
+                    text(r"SELECT datname FROM pg_database WHERE datname LIKE :old ESCAPE '\'"),
+                    {"old": name.replace("_", r"\_") + r"\_old%"},
+                )
+                stale = list(left.scalars())
             _migrate(base.set(database=template).render_as_string(hide_password=False))
             self._postgres = (base.set(database=name), template)
+            self._spare = self._copier.submit(self._copy_template)
+            for old in stale:
+                self._to_drop.put(old)
         url, template = self._postgres
+        assert self._spare is not None and url.database is not None
+        self._spare.result()  # raises what the copy raised
         with _server(url) as server:
-            # FORCE: a connection a previous test leaked must not keep its database alive.
-            server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            server.exec_driver_sql(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"')
+            old = self._set_aside(server, url.database)
+            server.exec_driver_sql(
+                f'ALTER DATABASE "{self._spare_name}" RENAME TO "{url.database}"'
+            )
+        self._spare = self._copier.submit(self._copy_template)  # for the next test
+        if old is not None:
+            self._to_drop.put(old)
         return url.render_as_string(hide_password=False)
 
+    @property
+    def _spare_name(self) -> str:
+        assert self._postgres is not None
+        return f"{self._postgres[0].database}_spare"
+
+    def _copy_template(self) -> None:
+        assert self._postgres is not None
+        url, template = self._postgres
+        with _server(url) as server:
+            # A spare a killed run left is not known to be a whole copy.
+            server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._spare_name}" WITH (FORCE)')
+            server.exec_driver_sql(f'CREATE DATABASE "{self._spare_name}" TEMPLATE "{template}"')
+
+    def _set_aside(self, server: Connection, name: str) -> str | None:
+        """Rename database `name` (if it exists) out of the way, for the droppers; its new name."""
+        exists = server.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.first() is None:
+            return None
+        # A connection a previous test leaked must not keep its database in use.
+        server.execute(
+            text(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                " WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        self._discarded += 1
+        old = f"{name}_old{self._discarded}_{os.getpid()}"
+        try:
+            server.exec_driver_sql(f'ALTER DATABASE "{name}" RENAME TO "{old}"')
+        except DBAPIError:  # still in use: drop it here after all
+            server.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+            return None
+        return old
+
+    def _drop_each(self) -> None:
+        while (name := self._to_drop.get()) is not None:
+            assert self._postgres is not None
+            with contextlib.suppress(DBAPIError), _server(self._postgres[0]) as server:
+                server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def close(self) -> None:
-        """Drop the template, and a worker's own test database (not the one the URL names)."""
+        """Drop the template and the spare, and a worker's own test database (not the one the
+        URL names), once the background threads have done their copies and drops."""
+        self._copier.shutdown(wait=True)
+        for _ in self._droppers:
+            self._to_drop.put(None)
+        for dropper in self._droppers:
+            dropper.join()
         if self._postgres is not None:
             url, template = self._postgres
             with _server(url) as server:
                 if self.worker != "master":
                     server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-                server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                for name in (self._spare_name, template):
+                    server.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _migrate(url: str) -> None:

@@ -51,6 +51,9 @@ def endpoints_never_called() -> dict[str, str]:
 
 def gateway_config(pki: DevPki, database_url: str, urls: dict[str, str], **overrides: Any):  # type: ignore[no-untyped-def]
     overrides.setdefault("log_state", log_state_for(database_url))
+    # argon2id at production cost is tens of milliseconds of CPU per hash, and the OMC tests hash
+    # for every account and sign-in; tests/omc/test_password_cost.py keeps the production profile.
+    overrides.setdefault("cheap_password_hashes_for_tests", True)
     # Test gateways collect into the stand-in treasury's invented account (issue 20).
     overrides.setdefault("payee_account", "KZ909980000000012345")
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": database_url}

@@ -28,7 +28,7 @@ from gateway.omc import (  # noqa: F401 - the view modules add their routes to t
     views_language,
     views_money,
 )
-from gateway.omc.accounts import Accounts
+from gateway.omc.accounts import Accounts, password_hasher
 from gateway.omc.blueprint import bp
 from gateway.omc.client_cert import CertificateSignIn
 from gateway.omc.csrf import csrf_token
@@ -70,6 +70,7 @@ def init_omc(app: Flask, config: Config, services: Services) -> None:
         agencies=frozenset(services.specs),
         max_failures=config.login_max_failures,
         lockout_s=config.login_lockout_s,
+        hasher=password_hasher(cheap_for_tests=config.cheap_password_hashes_for_tests),
     )
     app.register_blueprint(bp)
 

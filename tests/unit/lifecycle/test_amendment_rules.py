@@ -7,6 +7,7 @@ import dataclasses
 import tomllib
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def rules() -> LifecycleRules:
     return load_lifecycle_rules(MAPPINGS / "lifecycle.toml", agencies)
 
 
-def _with_item(app: Application, **changes: object) -> Application:
+def _with_item(app: Application, **changes: Any) -> Application:
     first = dataclasses.replace(app.items[0], **changes)
     return dataclasses.replace(app, items=(first, *app.items[1:]))
 

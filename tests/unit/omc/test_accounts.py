@@ -180,7 +180,8 @@ def test_a_certificate_of_a_disabled_account_lets_no_one_in(
     accounts: Accounts, store: FakeOfficerAccounts
 ) -> None:
     accounts.add("cus", "agency-officer", PASSWORD, "customs", by="adm", cert_fingerprint="AB" * 32)
-    assert accounts.sign_in_by_certificate("ab" * 32, address="127.0.0.9").username == "cus"
+    signed_in = accounts.sign_in_by_certificate("ab" * 32, address="127.0.0.9")
+    assert signed_in is not None and signed_in.username == "cus"
     accounts.change("cus", by="adm", disabled=True)
     assert accounts.sign_in_by_certificate("AB" * 32) is None
     assert accounts.sign_in_by_certificate("cd" * 32) is None  # bound to no account: no entry

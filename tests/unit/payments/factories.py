@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import settings
 
@@ -34,7 +35,7 @@ def charge(
     kind: ChargeKind = ChargeKind.CUSTOMS_DUTY,
     amount: str = "100000.00",
     beneficiary: str = "customs",
-    **extra: object,
+    **extra: Any,
 ) -> ChargeLine:
     basis = {
         ChargeKind.CUSTOMS_DUTY: "EAEU Common Customs Tariff",
@@ -42,7 +43,7 @@ def charge(
         ChargeKind.EXCISE: "Tax Code of the RK: excise",
         ChargeKind.AGENCY_FEE: "Government Decree No. 171 of 05.04.2018",
     }[kind]
-    fields: dict[str, object] = {"legal_basis": basis, "due": DAY + dt.timedelta(days=10)}
+    fields: dict[str, Any] = {"legal_basis": basis, "due": DAY + dt.timedelta(days=10)}
     fields.update(extra)
     return ChargeLine(kind, kzt(amount), beneficiary=beneficiary, **fields)
 
@@ -72,8 +73,8 @@ def paid(
     )
 
 
-def permit(granted: str = "1000", unit: str = "kg", **extra: object) -> Permit:
-    fields: dict[str, object] = {
+def permit(granted: str = "1000", unit: str = "kg", **extra: Any) -> Permit:
+    fields: dict[str, Any] = {
         "permit_id": "KZ-VET-20261207-000001",
         "agency": "veterinary",
         "holder": STEPPE,

@@ -16,7 +16,9 @@ ORDERS = {str(A.reference), str(B.reference)}
 RECORDED = [paid(A, "390000.00", "T-1"), paid(B, "100.00", "T-2")]
 
 
-def kinds(statement_lines: list[Confirmation], recorded: list[Confirmation] = RECORDED) -> list:
+def kinds(
+    statement_lines: list[Confirmation], recorded: list[Confirmation] = RECORDED
+) -> list[tuple[str, str]]:
     differences = reconcile(Statement(DAY, tuple(statement_lines)), recorded, ORDERS)
     return [(d.kind, d.payment_id) for d in differences]
 

@@ -7,6 +7,7 @@ import json
 import shutil
 import stat
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from cryptography import x509
@@ -20,6 +21,7 @@ from gateway.pki.dev import DevPki, describe, init_dev_pki
 from gateway.pki.profiles import DEVICES, PrivateKey, make_crl
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+E = TypeVar("E", bound=x509.ExtensionType)
 
 TRADERS = {
     "trader-steppe": ("Steppe Agro LLP", "210540012341", rsa.RSAPublicKey),
@@ -39,9 +41,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
     return init_dev_pki(tmp_path_factory.mktemp("pki"), now=NOW)
 
 
-def _ext(
-    cert: x509.Certificate, kind: type[x509.ExtensionType]
-) -> x509.Extension[x509.ExtensionType]:
+def _ext(cert: x509.Certificate, kind: type[E]) -> x509.Extension[E]:
     return cert.extensions.get_extension_for_class(kind)
 
 

@@ -66,7 +66,7 @@ def make_cert(
     *,
     ca: bool = False,
     usage: str = "sign",
-    algorithm: hashes.HashAlgorithm | None = None,
+    algorithm: hashes.SHA224 | hashes.SHA256 | None = None,
     purposes: list[x509.ObjectIdentifier] | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """A P-256 certificate named `subject`, issued in the name of signer[0] with key signer[1]."""
