@@ -94,8 +94,17 @@ def test_an_evidence_bundle_with_a_broken_gateway_certificate_fails_its_check(
     der = broken(pki.certificate("gateway").public_bytes(Encoding.DER), how)
     pem = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der).decode()
     pem += "-----END CERTIFICATE-----\n"
+    from gateway.trail.format import TREE_HEAD_ORIGIN
+
+    head = {  # well-formed, so the strict reader lets the bundle reach its certificate check
+        "origin": TREE_HEAD_ORIGIN,
+        "size": 1,
+        "root": "00" * 32,
+        "issued_at": "2026-01-01T00:00:00Z",
+        "signature": "",
+    }
     checks = verify_bundle(
-        {"gateway_chain": [pem], "application_id": "NSW-20260101-ABCDEF0123"},
+        {"gateway_chain": [pem], "application_id": "NSW-20260101-ABCDEF0123", "tree_head": head},
         [pki.certificate("root-ca")],
         pki.certificate("gateway"),
     )
