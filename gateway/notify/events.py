@@ -11,6 +11,8 @@ notification) and delivers through the same outbox-like rows, retries and fencin
 | `case.granted`, `case.refused`, `case.inspection` | an agency settled its case so |
 | `case.document-requested` | an agency's answer asks for a document (`document_requested`) |
 | `checkpoint.exit` | the vehicle carrying the application left through the checkpoint |
+| `application.amended` | a new version was accepted: which agencies are asked again |
+| `application.withdrawn` | the withdrawal was accepted: the reason and the agencies cancelling |
 
 A subscription that chose nothing (registered before events existed) gets decisions only.
 Pure: no web, no database.
@@ -27,6 +29,7 @@ DECISION = "decision"
 CASE_GRANTED, CASE_REFUSED = "case.granted", "case.refused"
 CASE_INSPECTION, CASE_DOCUMENT = "case.inspection", "case.document-requested"
 CHECKPOINT_EXIT = "checkpoint.exit"
+AMENDED, WITHDRAWN = "application.amended", "application.withdrawn"
 EVENT_TYPES = (
     DECISION,
     CASE_GRANTED,
@@ -34,6 +37,8 @@ EVENT_TYPES = (
     CASE_INSPECTION,
     CASE_DOCUMENT,
     CHECKPOINT_EXIT,
+    AMENDED,
+    WITHDRAWN,
 )
 DEFAULT_EVENTS: tuple[str, ...] = (DECISION,)
 MEDIA_TYPE = "application/json"

@@ -29,6 +29,7 @@ from gateway.lifecycle.ports import (
     Withdrawn,
 )
 from gateway.lifecycle.rules import Stage
+from gateway.notify import events as ev
 from gateway.storage import wake
 from gateway.storage.models import (
     ApplicationRow,
@@ -37,7 +38,7 @@ from gateway.storage.models import (
     MessageRow,
     OutboxRow,
 )
-from gateway.storage.notifications import enqueue_decision
+from gateway.storage.notifications import enqueue_decision, enqueue_event
 from gateway.storage.repository import Message, Store, case_result, sha256_hex, utc
 from gateway.storage.version_models import ApplicationVersionRow, CasePermitRow
 
@@ -191,6 +192,8 @@ class VersionStore(Store):
             # application's order is not yet listed as a refund owed (`nsw payments refunds`).
             app.status, app.withdrawn_at, app.withdrawal_reason = "withdrawn", self.clock(), reason
             self._decision(s, app, "withdrawn", xml)
+            detail = {"reason": reason, "cancelling": list(cancelling)}
+            enqueue_event(s, app.id, ev.WITHDRAWN, detail, self.clock)
             return Withdrawn(app.id, cancelling, sha256_hex(xml))
 
     def amend(self, new: NewVersion, messages: Sequence[Message], decide: Decide) -> None:
@@ -240,6 +243,10 @@ class VersionStore(Store):
             app.signer_subject, app.routing = new.signer_subject, json.dumps(new.routing)
             for m in messages:
                 self._add_message(s, app.id, m)
+            detail = {"version": new.version, "changes": list(new.changes)} | {
+                f"agencies_{k}": list(v) for k, v in affected.items()
+            }
+            enqueue_event(s, app.id, ev.AMENDED, detail, self.clock)
             # Step 3: the cases, as planned.
             s.refresh(app, ["cases"])
             cases = {c.agency: c for c in app.cases}

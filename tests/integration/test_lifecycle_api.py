@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from gateway.decision.rules import CaseState
 from gateway.lifecycle.ports import LifecycleConflict, NewVersion
 from gateway.storage.models import CheckpointVisitRow
+from gateway.trail.messages import Message
 from tests.lifecycle_documents import amends, withdrawal
 from tests.trader_requests import identity, signature_headers
 
@@ -302,3 +303,26 @@ def test_an_escalated_cancellation_retried_by_an_operator_is_a_cancellation_agai
             select(OutboxRow.operation).where(OutboxRow.case_id == case_id).order_by(OutboxRow.id)
         ).all()
     assert operations == ["request", "cancel", "cancel"]
+
+
+def test_an_amendment_and_a_withdrawal_are_owed_as_the_events_the_trader_chose(
+    app: Flask, client: FlaskClient, signed_sample: Callable[..., bytes], pki: Any
+) -> None:
+    services = app.extensions["nsw"]
+    lodged = _lodge(client, signed_sample)
+    declarant = _status(client, pki, lodged["id"])["declarant_bin"]
+    services.notifications.subscribe(
+        declarant, "https://trader.example/in", fingerprint="00" * 32,
+        events=("application.amended", "application.withdrawn"),
+        message=Message("notification-url", "in", f"trader:{declarant}", "text/plain", b"t"),
+    )  # fmt: skip
+    amended = _amend(client, signed_sample, lodged["id"], lodged["application_sha256"], 1,
+                     quantity="19000")  # fmt: skip
+    assert amended.status_code == 202, amended.json
+    assert _withdraw(client, pki, lodged["id"]).status_code == 200
+    owed = {c.kind: json.loads(c.decision) for c in services.notifications.claim("n1", 30.0)}
+    assert set(owed) == {"application.amended", "application.withdrawn"}
+    assert owed["application.amended"]["version"] == 2
+    assert owed["application.amended"]["agencies_untouched"] == ["transport", "police"]
+    assert owed["application.withdrawn"]["reason"] == "no-longer-shipping"
+    assert all(e["applicationId"] == lodged["id"] for e in owed.values())
