@@ -28,8 +28,9 @@ from gateway.errors import GatewayError
 from gateway.payments.charges import ChargeKind, ChargeLine
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.money import Money
-from gateway.payments.order import PaymentOrder
+from gateway.payments.order import PaymentOrder, canonical_json
 from gateway.payments.settlement import (
+    WITHDRAWN,
     ApplicationState,
     Confirmation,
     Outcome,
@@ -428,3 +429,53 @@ def _settlement(s: Session, row: PaymentConfirmationRow) -> Settlement:
 
 def _recorded(s: Session, row: PaymentConfirmationRow) -> RecordedSettlement:
     return RecordedSettlement(_settlement(s, row), utc(row.received_at) or row.received_at)
+
+
+# --- withdrawal -----------------------------------------------------------------------------------
+
+
+def owe_back_on_withdrawal(s: Session, app: ApplicationRow, store: Store) -> int:
+    """Inside the withdrawal's transaction: every payment already received on the application's
+    order is owed back in full (as one arriving after the withdrawal is: `settle`), so
+    `refunds_owed` lists it; the row keeps its outcome, its reason and detail say why the refund
+    grew. One `payment-refund-owed` trail entry states what is owed. Returns the minor units newly
+    owed (0 when nothing was paid, or no order was issued)."""
+    order = s.scalars(
+        select(PaymentOrderRow)
+        .where(PaymentOrderRow.application_id == app.id)
+        .with_for_update()  # a settlement of the same order waits for the withdrawal
+    ).first()
+    if order is None:
+        return 0
+    rows = list(
+        s.scalars(
+            select(PaymentConfirmationRow)
+            .where(
+                PaymentConfirmationRow.reference == order.reference,
+                PaymentConfirmationRow.refund_owed_minor < PaymentConfirmationRow.amount_minor,
+            )
+            .order_by(PaymentConfirmationRow.received_at, PaymentConfirmationRow.payment_id)
+        )
+    )
+    if not rows:
+        return 0
+    added = 0
+    payments = []
+    for row in rows:
+        added += row.amount_minor - row.refund_owed_minor
+        payments.append({"paymentId": row.payment_id, "amountMinor": row.amount_minor,
+                         "currency": row.currency, "earlier": row.reason})  # fmt: skip
+        row.refund_owed_minor = row.amount_minor
+        row.reason = WITHDRAWN
+        row.detail = (
+            f"Application {app.id} was withdrawn after this payment: the whole amount is owed back."
+        )
+    value = {"applicationId": app.id, "reference": order.reference, "payments": payments,
+             "refundOwedMinor": added, "currency": order.currency}  # fmt: skip
+    store._add_message(
+        s,
+        app.id,
+        Message("payment-refund-owed", "out", f"trader:{app.declarant_bin}", "application/json",
+                canonical_json(value)),
+    )  # fmt: skip
+    return added

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.billing.permit_ports import step_messages
 from gateway.clock import iso
 from gateway.decision.ports import Decide, DecisionRef, DecisionSubject
 from gateway.decision.rules import CaseState
@@ -38,6 +39,8 @@ from gateway.storage.models import (
     OutboxRow,
 )
 from gateway.storage.notifications import enqueue_decision
+from gateway.storage.payments import owe_back_on_withdrawal
+from gateway.storage.permit_steps import credit_back_in
 from gateway.storage.repository import Message, Store, case_result, sha256_hex, utc
 from gateway.storage.version_models import ApplicationVersionRow, CasePermitRow
 
@@ -187,9 +190,11 @@ class VersionStore(Store):
             )  # fmt: skip
             xml = sign(subject, before, note)
             # Payments arriving from now on are refused and owed back (gateway.payments.settlement
-            # reads status "withdrawn"). TODO(issue 19, billing): money already received on the
-            # application's order is not yet listed as a refund owed (`nsw payments refunds`).
+            # reads status "withdrawn"); money already received is owed back now, and quantities
+            # written off at a release return to their permits, in this transaction.
             app.status, app.withdrawn_at, app.withdrawal_reason = "withdrawn", self.clock(), reason
+            owe_back_on_withdrawal(s, app, self)
+            credit_back_in(s, app.id, step_messages, self)
             self._decision(s, app, "withdrawn", xml)
             return Withdrawn(app.id, cancelling, sha256_hex(xml))
 
