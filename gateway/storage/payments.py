@@ -358,6 +358,20 @@ class PaymentStore(Store):
             for m in messages:
                 self._add_message(s, None, m)
 
+    def record_refused(self, reference: str | None, messages: Sequence[Message]) -> None:
+        with self.transaction() as s:
+            application_id = (
+                s.scalar(
+                    select(PaymentOrderRow.application_id).where(
+                        PaymentOrderRow.reference == reference
+                    )
+                )
+                if reference
+                else None
+            )
+            for m in messages:
+                self._add_message(s, application_id, m)
+
 
 # --- rows -> values -----------------------------------------------------------------------------
 
