@@ -448,17 +448,27 @@ def _recorded(s: Session, row: PaymentConfirmationRow) -> RecordedSettlement:
 # --- withdrawal -----------------------------------------------------------------------------------
 
 
-def owe_back_on_withdrawal(s: Session, app: ApplicationRow, store: Store) -> int:
-    """Inside the withdrawal's transaction: every payment already received on the application's
-    order is owed back in full (as one arriving after the withdrawal is: `settle`), so
-    `refunds_owed` lists it; the row keeps its outcome, its reason and detail say why the refund
-    grew. One `payment-refund-owed` trail entry states what is owed. Returns the minor units newly
-    owed (0 when nothing was paid, or no order was issued)."""
-    order = s.scalars(
+def lock_order_of(s: Session, application_id: str) -> PaymentOrderRow | None:
+    """The application's order under its row lock (SQLite: the write lock), or None. A
+    withdrawal takes it before the application's row, in the order a settlement takes them
+    (order, then the application it releases), so the two never deadlock; a settlement of the
+    same order waits for the withdrawal and then sees the application withdrawn."""
+    return s.scalars(
         select(PaymentOrderRow)
-        .where(PaymentOrderRow.application_id == app.id)
-        .with_for_update()  # a settlement of the same order waits for the withdrawal
+        .where(PaymentOrderRow.application_id == application_id)
+        .with_for_update()
     ).first()
+
+
+def owe_back_on_withdrawal(
+    s: Session, app: ApplicationRow, order: PaymentOrderRow | None, store: Store
+) -> int:
+    """Inside the withdrawal's transaction, `order` locked (`lock_order_of`): every payment
+    already received on the application's order is owed back in full (as one arriving after
+    the withdrawal is: `settle`), so `refunds_owed` lists it; the row keeps its outcome, its
+    reason and detail say why the refund grew. One `payment-refund-owed` trail entry states
+    what is owed. Returns the minor units newly owed (0 when nothing was paid, or no order was
+    issued)."""
     if order is None:
         return 0
     rows = list(

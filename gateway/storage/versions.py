@@ -39,7 +39,7 @@ from gateway.storage.models import (
     OutboxRow,
 )
 from gateway.storage.notifications import enqueue_decision
-from gateway.storage.payments import owe_back_on_withdrawal
+from gateway.storage.payments import lock_order_of, owe_back_on_withdrawal
 from gateway.storage.permit_steps import credit_back_in
 from gateway.storage.repository import Message, Store, case_result, sha256_hex, utc
 from gateway.storage.version_models import ApplicationVersionRow, CasePermitRow
@@ -171,6 +171,7 @@ class VersionStore(Store):
         sign: SignWithdrawn,
     ) -> Withdrawn:  # fmt: skip
         with self.transaction() as s:
+            order = lock_order_of(s, application_id)  # before the application: see there
             app = self._locked(s, application_id)
             stage = _stage(s, app)
             if stage in (Stage.EXITED, Stage.WITHDRAWN):
@@ -193,7 +194,7 @@ class VersionStore(Store):
             # reads status "withdrawn"); money already received is owed back now, and quantities
             # written off at a release return to their permits, in this transaction.
             app.status, app.withdrawn_at, app.withdrawal_reason = "withdrawn", self.clock(), reason
-            owe_back_on_withdrawal(s, app, self)
+            owe_back_on_withdrawal(s, app, order, self)
             credit_back_in(s, app.id, step_messages, self)
             self._decision(s, app, "withdrawn", xml)
             return Withdrawn(app.id, cancelling, sha256_hex(xml))

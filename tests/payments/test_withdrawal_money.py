@@ -4,7 +4,8 @@ to its permit, both in the withdrawal's transaction with their trail entries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from gateway.decision.ports import DecisionSubject
 from gateway.payments import Confirmation, Money, PaymentOrder, PaymentReference, settle
 from gateway.payments.settlement import Outcome
 from gateway.storage.db import make_engine
+from gateway.storage.omc_money import StoredMoneyViews
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.payments import PaymentStore
 from gateway.storage.permits import PermitStore
@@ -99,6 +101,11 @@ def test_money_paid_before_a_withdrawal_is_owed_back_in_full(stores: Stores) -> 
     reasons = {r.settlement.reason for r in stores.payments.refunds_owed()}
     assert reasons == {"payment-application-withdrawn"}
     assert stores.kinds("APP-1").count("payment-refund-owed") == 1
+    omc = StoredMoneyViews(stores.payments.engine, system_clock).refunds_owed()
+    assert {(r.payment_id, r.refund_minor, r.reason) for r in omc} == {
+        ("P-1", 10_000_000, "payment-application-withdrawn"),
+        ("P-2", 6_900_000, "payment-application-withdrawn"),
+    }
     # A payment arriving after the withdrawal is refused and owed back whole (as before).
     assert pay(stores, order, "5.00", "P-3") is Outcome.REFUSED
     assert owed(stores) == {"P-1": 10_000_000, "P-2": 6_900_000, "P-3": 500}
@@ -159,3 +166,32 @@ def test_withdrawing_an_application_with_nothing_written_off_changes_no_permit(
 
     assert stores.permits.permit("VET-1").balance.value == Decimal("10")
     assert "permit-credit-back" not in stores.kinds("APP-1")
+
+
+def test_a_withdrawal_racing_the_payment_in_full_owes_it_back_either_way(stores: Stores) -> None:
+    # The payment releases (a decision is signed): it takes the order's lock, then the
+    # application's; the withdrawal takes them in the same order, so neither deadlocks, and
+    # whichever commits second sees the other.
+    stores.payments.release_decision = lambda paid: b"<Decision verdict='released'/>"
+    lodge_citing(stores.outbox, "APP-1", "1")
+    order = issue(stores, "APP-1")
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def run(step: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            step()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(lambda: pay(stores, order, "169000.00", "P-1"),)),
+        threading.Thread(target=run, args=(lambda: withdraw(stores, "APP-1"),)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failures == []
+    assert owed(stores) == {"P-1": 16_900_000}
