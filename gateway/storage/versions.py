@@ -41,6 +41,7 @@ from gateway.storage.models import (
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.payments import lock_order_of, owe_back_on_withdrawal
 from gateway.storage.permit_steps import credit_back_in
+from gateway.storage.recite import recite
 from gateway.storage.repository import Message, Store, case_result, sha256_hex, utc
 from gateway.storage.version_models import ApplicationVersionRow, CasePermitRow
 
@@ -246,6 +247,9 @@ class VersionStore(Store):
             app.signer_subject, app.routing = new.signer_subject, json.dumps(new.routing)
             for m in messages:
                 self._add_message(s, app.id, m)
+            # Step 2b: its permit citations; quantities drawn on the old ones are given back.
+            if new.application is not None:
+                recite(s, app, new.application, self)
             # Step 3: the cases, as planned.
             s.refresh(app, ["cases"])
             cases = {c.agency: c for c in app.cases}
