@@ -138,6 +138,11 @@ class PaymentOrders(Protocol):
         messages: Sequence[Message],
     ) -> None: ...
 
+    def record_refused(self, reference: str | None, messages: Sequence[Message]) -> None:
+        """Keep a refused treasury callback's trail `messages` in a transaction of their own,
+        with the application whose order has `reference` (none when no order has it)."""
+        ...
+
 
 @dataclass(frozen=True)
 class VerifiedStatement:

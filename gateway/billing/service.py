@@ -33,7 +33,7 @@ from gateway.clock import Clock
 from gateway.decision.document import PaymentNote, signed_decision
 from gateway.decision.rules import Decision, Verdict
 from gateway.domain.identifiers import Bin
-from gateway.errors import NotFound
+from gateway.errors import GatewayError, NotFound
 from gateway.payments.charge_json import charge_lines
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.errors import InvalidCharge, InvalidPaymentOrder
@@ -179,6 +179,24 @@ class Payments:
             ]
 
         return self.orders.settle_payment(confirmation, settle, messages)
+
+    def keep_refused(
+        self, raw_record: bytes, refusal: GatewayError, reference: str | None = None
+    ) -> None:
+        """A callback whose signature verified (it is the treasury's) but that is refused later
+        (not a confirmation, a conflicting repeat): kept in the trail as received with the
+        problem it got, like intake's refusals; nothing else is recorded. A callback that is
+        not the treasury's never gets here: anyone could fill the trail with those."""
+        self.orders.record_refused(
+            reference,
+            [
+                Message(
+                    "payment-callback-refused", "in", f"agency:{TREASURY}", "application/json",
+                    canonical_json({"callback": json.loads(raw_record),
+                                    "problem": refusal.problem()}),
+                )
+            ],
+        )  # fmt: skip
 
     # --- reconciliation -------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from gateway.billing.errors import (
 )
 from gateway.billing.service import Payments, settlement_json
 from gateway.bootstrap import Services
-from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
 from gateway.limits import APPLICATION_ID
 from gateway.payments.money import Money
 from gateway.payments.settlement import Confirmation
@@ -103,11 +103,7 @@ def payment_callback() -> Response:
         raise PaymentCallbackSignatureInvalid(
             f"Not signed by the treasury: {exc}. Nothing was recorded."
         ) from exc
-    # Step 3: a payment-confirmed event, read strictly.
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType("Send the confirmation as application/json.")
-    confirmation = _confirmation(data, request.headers.get("Idempotency-Key"))
-    # Step 4: settle it (idempotent by payment id) and keep the callback byte-exact.
+    # The callback as received (body and signature header fields), for the trail.
     record = json.dumps(
         {
             "method": request.method,
@@ -120,8 +116,27 @@ def payment_callback() -> Response:
         },
         sort_keys=True,
     ).encode()
-    settlement = service.confirm(confirmation, record)
+    try:
+        # Step 3: a payment-confirmed event, read strictly.
+        if request.mimetype != "application/json":
+            raise UnsupportedMediaType("Send the confirmation as application/json.")
+        confirmation = _confirmation(data, request.headers.get("Idempotency-Key"))
+        # Step 4: settle it (idempotent by payment id) and keep the callback byte-exact.
+        settlement = service.confirm(confirmation, record)
+    except GatewayError as refusal:
+        # The treasury's, but refused: kept in the trail with its problem (docs/payments.md).
+        service.keep_refused(record, refusal, _reference(data))
+        raise
     return jsonify(settlement_json(settlement))
+
+
+def _reference(data: bytes) -> str | None:
+    """The payment reference a refused callback names, if it names one we could store."""
+    try:
+        reference = json.loads(data)["payment"]["paymentReference"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return reference if isinstance(reference, str) and 0 < len(reference) <= 32 else None
 
 
 def _confirmation(data: bytes, idempotency_key: str | None) -> Confirmation:

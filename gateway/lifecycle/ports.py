@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from gateway.decision.ports import Decide, DecisionSubject
 from gateway.decision.rules import CaseResult
+from gateway.domain.application import Application
 from gateway.lifecycle.rules import Stage
 from gateway.trail.messages import Message
 
@@ -73,6 +74,9 @@ class NewVersion:
     cancelled: tuple[str, ...] = ()
     reopened: tuple[str, ...] = ()
     untouched: tuple[str, ...] = ()
+    # The new version as read (its goods items' permit citations are checked and stored with
+    # it); None keeps the citations stored before.
+    application: Application | None = None
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,7 @@ class Lifecycle:
                 cancelled=plan.cancelled,
                 reopened=plan.reopened,
                 untouched=plan.untouched,
+                application=new,
             )
             # Step 7: one transaction, a compare-and-set on the version: one amendment wins.
             try:

@@ -28,8 +28,9 @@ from gateway.errors import GatewayError
 from gateway.payments.charges import ChargeKind, ChargeLine
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.money import Money
-from gateway.payments.order import PaymentOrder
+from gateway.payments.order import PaymentOrder, canonical_json
 from gateway.payments.settlement import (
+    WITHDRAWN,
     ApplicationState,
     Confirmation,
     Outcome,
@@ -357,6 +358,20 @@ class PaymentStore(Store):
             for m in messages:
                 self._add_message(s, None, m)
 
+    def record_refused(self, reference: str | None, messages: Sequence[Message]) -> None:
+        with self.transaction() as s:
+            application_id = (
+                s.scalar(
+                    select(PaymentOrderRow.application_id).where(
+                        PaymentOrderRow.reference == reference
+                    )
+                )
+                if reference
+                else None
+            )
+            for m in messages:
+                self._add_message(s, application_id, m)
+
 
 # --- rows -> values -----------------------------------------------------------------------------
 
@@ -428,3 +443,63 @@ def _settlement(s: Session, row: PaymentConfirmationRow) -> Settlement:
 
 def _recorded(s: Session, row: PaymentConfirmationRow) -> RecordedSettlement:
     return RecordedSettlement(_settlement(s, row), utc(row.received_at) or row.received_at)
+
+
+# --- withdrawal -----------------------------------------------------------------------------------
+
+
+def lock_order_of(s: Session, application_id: str) -> PaymentOrderRow | None:
+    """The application's order under its row lock (SQLite: the write lock), or None. A
+    withdrawal takes it before the application's row, in the order a settlement takes them
+    (order, then the application it releases), so the two never deadlock; a settlement of the
+    same order waits for the withdrawal and then sees the application withdrawn."""
+    return s.scalars(
+        select(PaymentOrderRow)
+        .where(PaymentOrderRow.application_id == application_id)
+        .with_for_update()
+    ).first()
+
+
+def owe_back_on_withdrawal(
+    s: Session, app: ApplicationRow, order: PaymentOrderRow | None, store: Store
+) -> int:
+    """Inside the withdrawal's transaction, `order` locked (`lock_order_of`): every payment
+    already received on the application's order is owed back in full (as one arriving after
+    the withdrawal is: `settle`), so `refunds_owed` lists it; the row keeps its outcome, its
+    reason and detail say why the refund grew. One `payment-refund-owed` trail entry states
+    what is owed. Returns the minor units newly owed (0 when nothing was paid, or no order was
+    issued)."""
+    if order is None:
+        return 0
+    rows = list(
+        s.scalars(
+            select(PaymentConfirmationRow)
+            .where(
+                PaymentConfirmationRow.reference == order.reference,
+                PaymentConfirmationRow.refund_owed_minor < PaymentConfirmationRow.amount_minor,
+            )
+            .order_by(PaymentConfirmationRow.received_at, PaymentConfirmationRow.payment_id)
+        )
+    )
+    if not rows:
+        return 0
+    added = 0
+    payments = []
+    for row in rows:
+        added += row.amount_minor - row.refund_owed_minor
+        payments.append({"paymentId": row.payment_id, "amountMinor": row.amount_minor,
+                         "currency": row.currency, "earlier": row.reason})  # fmt: skip
+        row.refund_owed_minor = row.amount_minor
+        row.reason = WITHDRAWN
+        row.detail = (
+            f"Application {app.id} was withdrawn after this payment: the whole amount is owed back."
+        )
+    value = {"applicationId": app.id, "reference": order.reference, "payments": payments,
+             "refundOwedMinor": added, "currency": order.currency}  # fmt: skip
+    store._add_message(
+        s,
+        app.id,
+        Message("payment-refund-owed", "out", f"trader:{app.declarant_bin}", "application/json",
+                canonical_json(value)),
+    )  # fmt: skip
+    return added

@@ -204,6 +204,41 @@ def write_off_in(
     return sorted(wanted)
 
 
+def credit_back_in(
+    s: Session, application_id: str, messages: StepMessages, store: Store
+) -> list[str]:
+    """Return every write-off of `application_id` not yet credited back to its permit, in
+    transaction `s` (a withdrawal's, or `PermitStore.credit_back`'s), each under the permit's row
+    lock with a `permit-credit-back` trail entry. The write-off rows stay, marked credited back.
+    Returns the permits credited, in lock order."""
+    now = store.clock()
+    rows = list(
+        s.scalars(
+            select(PermitWriteOffRow)
+            .where(
+                PermitWriteOffRow.application_id == application_id,
+                PermitWriteOffRow.credited_back_at.is_(None),
+            )
+            .order_by(PermitWriteOffRow.permit_id)
+        )
+    )
+    for w in rows:
+        lock_permit(s, w.permit_id)
+        s.execute(
+            update(PermitRow)
+            .where(PermitRow.permit_id == w.permit_id)
+            .values(written_off=PermitRow.written_off - w.quantity)
+        )
+        w.credited_back_at = now
+        for m in messages(
+            "permit-credit-back",
+            {"permitId": w.permit_id, "applicationId": application_id,
+             "quantity": f"{w.quantity:f}"},
+        ):  # fmt: skip
+            store._add_message(s, application_id, m)
+    return [w.permit_id for w in rows]
+
+
 def hold_in(
     s: Session, application_id: str, refusal: GatewayError, messages: StepMessages, store: Store
 ) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from gateway.billing.permit_ports import (
     Citation,
@@ -32,6 +32,7 @@ from gateway.storage.permit_models import (
 )
 from gateway.storage.permit_steps import (
     citing,
+    credit_back_in,
     hold_in,
     lock_permit,
     not_exited,
@@ -135,35 +136,7 @@ class PermitStore(Store):
 
     def credit_back(self, application_id: str, messages: StepMessages) -> list[str]:
         with self.transaction() as s:
-            now = self.clock()
-            rows = list(
-                s.scalars(
-                    select(PermitWriteOffRow)
-                    .where(
-                        PermitWriteOffRow.application_id == application_id,
-                        PermitWriteOffRow.credited_back_at.is_(None),
-                    )
-                    .order_by(PermitWriteOffRow.permit_id)
-                )
-            )
-            for w in rows:
-                lock_permit(s, w.permit_id)
-                s.execute(
-                    update(PermitRow)
-                    .where(PermitRow.permit_id == w.permit_id)
-                    .values(written_off=PermitRow.written_off - w.quantity)
-                )
-                w.credited_back_at = now
-                for m in messages(
-                    "permit-credit-back",
-                    {
-                        "permitId": w.permit_id,
-                        "applicationId": application_id,
-                        "quantity": f"{w.quantity:f}",
-                    },
-                ):
-                    self._add_message(s, application_id, m)
-            return [w.permit_id for w in rows]
+            return credit_back_in(s, application_id, messages, self)
 
     def change_standing(
         self, permit_id: str, action: str, messages: StepMessages

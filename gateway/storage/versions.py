@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.billing.permit_ports import step_messages
 from gateway.clock import iso
 from gateway.decision.ports import Decide, DecisionRef, DecisionSubject
 from gateway.decision.rules import CaseState
@@ -39,6 +40,9 @@ from gateway.storage.models import (
     OutboxRow,
 )
 from gateway.storage.notifications import enqueue_decision, enqueue_event
+from gateway.storage.payments import lock_order_of, owe_back_on_withdrawal
+from gateway.storage.permit_steps import credit_back_in
+from gateway.storage.recite import recite
 from gateway.storage.repository import Message, Store, case_result, sha256_hex, utc
 from gateway.storage.version_models import ApplicationVersionRow, CasePermitRow
 
@@ -169,6 +173,7 @@ class VersionStore(Store):
         sign: SignWithdrawn,
     ) -> Withdrawn:  # fmt: skip
         with self.transaction() as s:
+            order = lock_order_of(s, application_id)  # before the application: see there
             app = self._locked(s, application_id)
             stage = _stage(s, app)
             if stage in (Stage.EXITED, Stage.WITHDRAWN):
@@ -188,9 +193,11 @@ class VersionStore(Store):
             )  # fmt: skip
             xml = sign(subject, before, note)
             # Payments arriving from now on are refused and owed back (gateway.payments.settlement
-            # reads status "withdrawn"). TODO(issue 19, billing): money already received on the
-            # application's order is not yet listed as a refund owed (`nsw payments refunds`).
+            # reads status "withdrawn"); money already received is owed back now, and quantities
+            # written off at a release return to their permits, in this transaction.
             app.status, app.withdrawn_at, app.withdrawal_reason = "withdrawn", self.clock(), reason
+            owe_back_on_withdrawal(s, app, order, self)
+            credit_back_in(s, app.id, step_messages, self)
             self._decision(s, app, "withdrawn", xml)
             detail = {"reason": reason, "cancelling": list(cancelling)}
             enqueue_event(s, app.id, ev.WITHDRAWN, detail, self.clock)
@@ -247,6 +254,9 @@ class VersionStore(Store):
                 f"agencies_{k}": list(v) for k, v in affected.items()
             }
             enqueue_event(s, app.id, ev.AMENDED, detail, self.clock)
+            # Step 2b: its permit citations; quantities drawn on the old ones are given back.
+            if new.application is not None:
+                recite(s, app, new.application, self)
             # Step 3: the cases, as planned.
             s.refresh(app, ["cases"])
             cases = {c.agency: c for c in app.cases}

@@ -41,3 +41,22 @@ def test_after_the_exit_a_withdrawal_is_refused(checkpoint: Checkpoint) -> None:
     else:
         raise AssertionError("a withdrawal after the exit was accepted")
     assert checkpoint.status(application_id)["verdict"] == "released"
+
+
+def test_withdrawing_a_paid_application_through_the_api_owes_the_payment_back(
+    checkpoint: Checkpoint,
+) -> None:
+    from gateway.billing.wiring import build_payments
+
+    application_id = _apples(checkpoint, "321WDR03")  # released: paid in full
+    orders = build_payments(checkpoint.services.config, checkpoint.services).orders
+    order = orders.order_for(application_id)
+    assert order is not None and orders.refunds_owed() == []
+
+    _withdraw(checkpoint, application_id)
+
+    owed = orders.refunds_owed()
+    assert sum(r.settlement.refund_owed.minor for r in owed) == order.order.total.minor
+    assert {r.settlement.reason for r in owed} == {"payment-application-withdrawn"}
+    kinds = [m.kind for m in checkpoint.services.store.messages(application_id)]
+    assert kinds.count("payment-refund-owed") == 1

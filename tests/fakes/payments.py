@@ -121,3 +121,8 @@ class FakePaymentOrders:
     ) -> None:
         self.reconciliations.append((day, statement, list(differences)))
         self.trail += [(None, m) for m in messages]
+
+    def record_refused(self, reference: str | None, messages: Sequence[Message]) -> None:
+        issued = self.orders.get(reference or "")
+        application_id = issued.order.application_id if issued else None
+        self.trail += [(application_id, m) for m in messages]
