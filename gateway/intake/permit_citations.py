@@ -15,6 +15,7 @@ from typing import Protocol
 
 from gateway.domain.application import Application
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.intake.ports import CitedPermit
 from gateway.payments.permits import Permit
 
@@ -49,9 +50,11 @@ def cited_permits(application: Application, permits: PermitLookup) -> tuple[Cite
             why = f"permit {ref.permit_id} is counted in {permit.unit}, the item in {item.unit}"
         if why is not None:
             raise PermitCitationInvalid(
-                f"Goods item {item.line} cites a permit that does not cover it: {why}. Cite a "
-                "permit granted for these goods, or leave PermitReference out to ask the agency "
-                "for a new one.",
+                Text(
+                    "Goods item %(line)s cites a permit that does not cover it: %(why)s. Cite a permit granted for these goods, or leave PermitReference out to ask the agency for a new one.",
+                    line=item.line,
+                    why=why,
+                ),
                 line=item.line,
                 permitId=ref.permit_id,
             )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.errors import GatewayError, NotFound
+from gateway.i18n.text import Text
 from gateway.limits import CASE_ID, STATE
 from gateway.web.bearer import bearer_token_in
 from gateway.web.params import path_text, query_text
@@ -41,7 +42,7 @@ def require_operator() -> None:
     if bearer_token_in(_services().config.operator_tokens):
         return
     raise OperatorOnly(
-        "The operations API is for gateway operators: send 'Authorization: Bearer <token>'."
+        Text("The operations API is for gateway operators: send 'Authorization: Bearer <token>'.")
     )
 
 
