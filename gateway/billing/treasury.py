@@ -113,9 +113,9 @@ class TreasuryClient:
         if status not in (200, 201):
             raise TreasuryUnavailable(
                 Text(
-                    "The treasury refused the payment (HTTP %(status)s): %(get)s",
+                    "The treasury refused the payment (HTTP %(status)s): %(detail)s",
                     status=status,
-                    get=answer.get("detail", ""),
+                    detail=answer.get("detail", ""),
                 )
             )
         return answer
@@ -126,10 +126,10 @@ class TreasuryClient:
         if status != 200:
             raise TreasuryUnavailable(
                 Text(
-                    "The treasury has no statement of %(day)s (HTTP %(status)s): %(get)s",
+                    "The treasury has no statement of %(day)s (HTTP %(status)s): %(detail)s",
                     day=day,
                     status=status,
-                    get=answer.get("detail", ""),
+                    detail=answer.get("detail", ""),
                 )
             )
         try:

@@ -79,7 +79,7 @@ def authenticate_device(
     key = device.certificate.public_key()
     if not isinstance(key, PublicKey):  # a CA may issue keys RFC 9421 has no algorithm for
         raise DeviceCertificateRefused(
-            Text("The certificate of device %(slug)s has a %(name)s, which cannot sign HTTP messages; issue the device an RSA, ECDSA or Ed25519 certificate.", slug=device.slug, name=type(key).__name__),
+            Text("The certificate of device %(slug)s has a %(key_type)s, which cannot sign HTTP messages; issue the device an RSA, ECDSA or Ed25519 certificate.", slug=device.slug, key_type=type(key).__name__),
             device=device.slug, certificate_problem="certificate-usage",
         )  # fmt: skip
     try:

@@ -93,9 +93,9 @@ class LogSigner:
             # Another log's memory: signing on from it would prove nothing.
             raise SignerRefusing(
                 Text(
-                    "The signer state %(state_path)s belongs to log %(get)r, not %(origin)r.",
+                    "The signer state %(state_path)s belongs to log %(found)r, not %(origin)r.",
                     state_path=self.state_path,
-                    get=raw.get("origin"),
+                    found=raw.get("origin"),
                     origin=self.origin,
                 )
             )
