@@ -110,7 +110,8 @@ def show(permit_id: str) -> Response:
     agency = _signing_agency()
     unknown = NotFound(
         Text(
-            "There is no permit %(permit_id)s issued to your company, to a company you represent or by your agency.",
+            "There is no permit %(permit_id)s issued to your company, to a company you represent "
+            "or by your agency.",
             permit_id=permit_id,
         )
     )
@@ -154,7 +155,8 @@ def change_standing(permit_id: str) -> Response:
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidPermitStanding(
             Text(
-                'The body is {"agency": code, "action": "suspend" | "reinstate" | "revoke", "reason": text}.'
+                'The body is {"agency": code, "action": "suspend" | "reinstate" | "revoke", '
+                '"reason": text}.'
             )
         ) from exc
     if not isinstance(agency, str) or not AGENCY.matches(agency):

@@ -111,7 +111,8 @@ class Payments:
             state = app.verdict or "not decided yet"
             raise PaymentOrderNotReady(
                 Text(
-                    "Application %(application_id)s is %(state)s: a payment order is issued once every agency has granted it.",
+                    "Application %(application_id)s is %(state)s: a payment order is issued once "
+                    "every agency has granted it.",
                     application_id=application_id,
                     state=state,
                 ),
@@ -122,7 +123,8 @@ class Payments:
         except InvalidCharge as exc:
             raise AssessmentNotPayable(
                 Text(
-                    "An agency's assessment cannot be paid as stated (%(detail)s); the application stays unreleased until the agency corrects it. Ask the operators.",
+                    "An agency's assessment cannot be paid as stated (%(detail)s); the application "
+                    "stays unreleased until the agency corrects it. Ask the operators.",
                     detail=exc.detail,
                 )
             ) from exc

@@ -52,7 +52,8 @@ def payment_order(application_id: str) -> Response:
     if not may_act_for(signer, _services().store.declarant_bin(application_id)):
         raise NotFound(
             Text(
-                "There is no application %(application_id)s of your company or of a company you are registered to represent.",
+                "There is no application %(application_id)s of your company or of a company you "
+                "are registered to represent.",
                 application_id=application_id,
             )
         )
@@ -86,7 +87,8 @@ def payment_callback() -> Response:
     if pinned is None:
         raise PaymentsNotConfigured(
             Text(
-                "The gateway has no treasury certificate to check confirmations against; set NSW_TREASURY_CERT (or put agency-treasury.pem in the PKI directory)."
+                "The gateway has no treasury certificate to check confirmations against; set "
+                "NSW_TREASURY_CERT (or put agency-treasury.pem in the PKI directory)."
             )
         )
     # Step 2: signed by the treasury over method, URI, type and the body's digest.

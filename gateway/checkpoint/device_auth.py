@@ -59,7 +59,8 @@ def authenticate_device(
     if device is None:
         raise UnknownDevice(
             Text(
-                "No checkpoint device with certificate fingerprint %(keyid)r is registered (mappings/checkpoints.toml binds each device to a checkpoint and a stage).",
+                "No checkpoint device with certificate fingerprint %(keyid)r is registered "
+                "(mappings/checkpoints.toml binds each device to a checkpoint and a stage).",
                 keyid=keyid[:64],
             )
         )
@@ -69,9 +70,15 @@ def authenticate_device(
         # The trust store's own code (revoked-certificate, expired-certificate, ...) goes along as
         # `certificate_problem`, with its facts (e.g. `revoked_at`), for the device's operators.
         raise DeviceCertificateRefused(
-            Text("The certificate of device %(slug)s is not accepted now: %(detail)s", slug=device.slug, detail=exc.detail),
-            device=device.slug, certificate_problem=exc.code, **exc.extensions,
-        ) from exc  # fmt: skip
+            Text(
+                "The certificate of device %(slug)s is not accepted now: %(detail)s",
+                slug=device.slug,
+                detail=exc.detail,
+            ),
+            device=device.slug,
+            certificate_problem=exc.code,
+            **exc.extensions,
+        ) from exc
     if not body:
         raise Unauthenticated(
             Text("A device event must have a body covered by Content-Digest. %(HOW)s", HOW=HOW)
@@ -79,9 +86,15 @@ def authenticate_device(
     key = device.certificate.public_key()
     if not isinstance(key, PublicKey):  # a CA may issue keys RFC 9421 has no algorithm for
         raise DeviceCertificateRefused(
-            Text("The certificate of device %(slug)s has a %(key_type)s, which cannot sign HTTP messages; issue the device an RSA, ECDSA or Ed25519 certificate.", slug=device.slug, key_type=type(key).__name__),
-            device=device.slug, certificate_problem="certificate-usage",
-        )  # fmt: skip
+            Text(
+                "The certificate of device %(slug)s has a %(key_type)s, which cannot sign HTTP "
+                "messages; issue the device an RSA, ECDSA or Ed25519 certificate.",
+                slug=device.slug,
+                key_type=type(key).__name__,
+            ),
+            device=device.slug,
+            certificate_problem="certificate-usage",
+        )
     try:
         signed = verify_request(request_view(request), keyid, key, clock, body, tag=DEVICE_TAG)
     except SignatureRefused as exc:
@@ -91,7 +104,8 @@ def authenticate_device(
     if not nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):
         raise ReplayedRequest(
             Text(
-                "This signed request was already used (same key and nonce). To send an event again, sign it afresh: the same event_id is answered idempotently."
+                "This signed request was already used (same key and nonce). To send an event "
+                "again, sign it afresh: the same event_id is answered idempotently."
             )
         )
     return device

@@ -63,7 +63,8 @@ def digest() -> Response:
     if device.stage != "documents":
         raise DeviceNotForThis(
             Text(
-                "Device %(slug)s reports %(stage)s; only a documents-stage device compares scanned documents.",
+                "Device %(slug)s reports %(stage)s; only a documents-stage device compares scanned "
+                "documents.",
                 slug=device.slug,
                 stage=device.stage,
             )

@@ -182,7 +182,8 @@ class NoticeIntake:
         if missing:
             raise UnknownApplication(
                 Text(
-                    "The notice names applications the gateway does not know: %(list)s. Lodge the applications first, then notify the vehicle.",
+                    "The notice names applications the gateway does not know: %(list)s. Lodge the "
+                    "applications first, then notify the vehicle.",
                     list=", ".join(missing),
                 ),
                 missing=missing,
@@ -199,7 +200,9 @@ class NoticeIntake:
         if not allowed:
             raise SignerNotCarrier(
                 Text(
-                    "The notice is signed with a certificate of BIN %(signer_bin)s, but the carrier is BIN %(carrier)s. Sign with the carrier's certificate, as its registered representative, or as the declarant of every application listed.",
+                    "The notice is signed with a certificate of BIN %(signer_bin)s, but the "
+                    "carrier is BIN %(carrier)s. Sign with the carrier's certificate, as its "
+                    "registered representative, or as the declarant of every application listed.",
                     signer_bin=signer_bin or "none",
                     carrier=carrier,
                 )

@@ -56,7 +56,8 @@ class CheckpointService:
         if device.checkpoint != event.checkpoint or device.stage != event.stage:
             raise DeviceNotForThis(
                 Text(
-                    "Device %(slug)s reports %(stage)s at %(checkpoint)s, not %(stage2)s at %(checkpoint2)s.",
+                    "Device %(slug)s reports %(stage)s at %(checkpoint)s, not %(stage2)s at "
+                    "%(checkpoint2)s.",
                     slug=device.slug,
                     stage=device.stage,
                     checkpoint=device.checkpoint or "no checkpoint",
@@ -76,15 +77,30 @@ class CheckpointService:
             )
         if event.measured_at > now + CLOCK_SKEW or event.measured_at < now - MAX_EVENT_AGE:
             raise InvalidEvent(
-                Text("The reading is dated %(measured_at)s, too far from the gateway's time %(now)s: check the device's clock.", measured_at=event.measured_at.isoformat(), now=now.isoformat()), field="measured_at",
-            )  # fmt: skip
+                Text(
+                    "The reading is dated %(measured_at)s, too far from the gateway's time "
+                    "%(now)s: check the device's clock.",
+                    measured_at=event.measured_at.isoformat(),
+                    now=now.isoformat(),
+                ),
+                field="measured_at",
+            )
         if event.stage == "entry" and not checkpoint.hours.is_open(event.measured_at):
             # A closed post takes no vehicle in: the barrier stays down and no visit is opened, so
             # nothing waits half-registered overnight. Vehicles already inside finish their stages.
             opens = checkpoint.hours.next_opening(event.measured_at)
             raise CheckpointClosed(
-                Text("%(checkpoint)s is closed at %(measured_at)s (working hours %(text)s); vehicle %(plate)s is not registered. It next opens at %(opens)s.", checkpoint=event.checkpoint, measured_at=event.measured_at.isoformat(), text=checkpoint.hours.text, plate=event.plate, opens=opens.isoformat()), opens_at=opens.isoformat(),
-            )  # fmt: skip
+                Text(
+                    "%(checkpoint)s is closed at %(measured_at)s (working hours %(text)s); vehicle "
+                    "%(plate)s is not registered. It next opens at %(opens)s.",
+                    checkpoint=event.checkpoint,
+                    measured_at=event.measured_at.isoformat(),
+                    text=checkpoint.hours.text,
+                    plate=event.plate,
+                    opens=opens.isoformat(),
+                ),
+                opens_at=opens.isoformat(),
+            )
         try:
             return self._judge(device, event, body, now)
         except LostRace:
@@ -132,8 +148,15 @@ class CheckpointService:
         existing = u.visits.open_visit(event.checkpoint, event.plate)
         if existing is not None:
             raise StageRepeated(
-                Text("Vehicle %(plate)s is already registered at %(checkpoint)s (visit %(id)s); entry is recorded once per pass.", plate=event.plate, checkpoint=event.checkpoint, id=existing.id), visit=existing.id,
-            )  # fmt: skip
+                Text(
+                    "Vehicle %(plate)s is already registered at %(checkpoint)s (visit %(id)s); "
+                    "entry is recorded once per pass.",
+                    plate=event.plate,
+                    checkpoint=event.checkpoint,
+                    id=existing.id,
+                ),
+                visit=existing.id,
+            )
         self.transits.close_at(u, event.checkpoint, event.plate, event.measured_at)
         checkpoint = self.registry.checkpoints[event.checkpoint]
         notices = u.visits.active_notices(event.checkpoint, event.plate)
@@ -169,7 +192,8 @@ class CheckpointService:
         if visit is None:
             raise StageOutOfOrder(
                 Text(
-                    "Vehicle %(plate)s has no entry registration at %(checkpoint)s; the %(stage)s reading cannot come first.",
+                    "Vehicle %(plate)s has no entry registration at %(checkpoint)s; the %(stage)s "
+                    "reading cannot come first.",
                     plate=event.plate,
                     checkpoint=event.checkpoint,
                     stage=event.stage,
@@ -187,9 +211,15 @@ class CheckpointService:
         missing = [st for st in STAGES[: STAGES.index(event.stage)] if visit.stage(st) is None]
         if missing:
             raise StageOutOfOrder(
-                Text("Stage %(stage)s of visit %(id)s came before %(list)s.", stage=event.stage, id=visit.id, list=', '.join(missing)),
-                visit=visit.id, missing=missing,
-            )  # fmt: skip
+                Text(
+                    "Stage %(stage)s of visit %(id)s came before %(list)s.",
+                    stage=event.stage,
+                    id=visit.id,
+                    list=", ".join(missing),
+                ),
+                visit=visit.id,
+                missing=missing,
+            )
         return visit
 
     def _measure(

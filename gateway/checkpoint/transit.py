@@ -193,7 +193,8 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
     if fix.at > now + CLOCK_SKEW:
         raise PositionRefused(
             Text(
-                "The fix is dated %(at)s, after the gateway's time %(now)s: check the tracker's clock.",
+                "The fix is dated %(at)s, after the gateway's time %(now)s: check the tracker's "
+                "clock.",
                 at=fix.at.isoformat(),
                 now=now.isoformat(),
             )
@@ -201,7 +202,8 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
     if track.last_at is not None and fix.at <= track.last_at:
         raise PositionRefused(
             Text(
-                "The fix is dated %(at)s, not after the last accepted fix (%(last_at)s); send fixes in order.",
+                "The fix is dated %(at)s, not after the last accepted fix (%(last_at)s); send "
+                "fixes in order.",
                 at=fix.at.isoformat(),
                 last_at=track.last_at.isoformat(),
             )

@@ -35,7 +35,8 @@ def attach(application_id: str, files: tuple[Path, ...], url: str, key: Path, ce
         click.echo(
             say(
                 Text(
-                    "%(file)s: %(type)s %(number)s (%(media_type)s, %(size)s bytes, SHA-256 %(sha256)s) "
+                    "%(file)s: %(type)s %(number)s (%(media_type)s, %(size)s bytes, SHA-256 "
+                    "%(sha256)s) "
                     "uploaded",
                     file=file,
                     type=answer["type"],

@@ -188,7 +188,8 @@ def decision(application_id: str, url: str, key: Path, cert: Path, output: Path 
         raise click.ClickException(
             say(
                 Text(
-                    "%(application_id)s has no decision yet: `nsw status %(application_id)s` says why.",
+                    "%(application_id)s has no decision yet: `nsw status %(application_id)s` says "
+                    "why.",
                     application_id=application_id,
                 )
             )
@@ -222,7 +223,8 @@ def route_cmd(file: Path) -> None:
         raise click.ClickException(
             say(
                 Text(
-                    '%(file)s is not a single-window application (its root element must be <Application xmlns="%(NS)s">); see samples/ for examples.',
+                    "%(file)s is not a single-window application (its root element must be "
+                    '<Application xmlns="%(NS)s">); see samples/ for examples.',
                     file=file,
                     NS=NS,
                 )
@@ -393,7 +395,8 @@ def audit_verify(bundle: Path, ca: Path, gateway_cert: Path, quiet: bool) -> Non
         raise click.ClickException(
             say(
                 Text(
-                    "%(bundle)s is not an evidence bundle (%(exc)s): give the file saved by `nsw audit export` or the audit API.",
+                    "%(bundle)s is not an evidence bundle (%(exc)s): give the file saved by `nsw "
+                    "audit export` or the audit API.",
                     bundle=bundle,
                     exc=exc,
                 )
@@ -486,7 +489,8 @@ def _read_json(path: Path) -> Any:
         raise click.ClickException(
             say(
                 Text(
-                    "%(path)s is not JSON (%(reason)s): give the evidence bundle or tree head file as saved by `nsw audit export` or the audit API.",
+                    "%(path)s is not JSON (%(reason)s): give the evidence bundle or tree head file "
+                    "as saved by `nsw audit export` or the audit API.",
                     path=path,
                     reason=str(reason)[:120],
                 )

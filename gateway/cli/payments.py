@@ -39,7 +39,8 @@ def pay(application_id: str, amount: str | None, wait_s: float) -> None:
             raise click.ClickException(
                 say(
                     Text(
-                        "No treasury is configured: set NSW_TREASURY_URL (and NSW_TREASURY_CERT unless agency-treasury.pem is in the PKI directory)."
+                        "No treasury is configured: set NSW_TREASURY_URL (and NSW_TREASURY_CERT "
+                        "unless agency-treasury.pem is in the PKI directory)."
                     )
                 )
             )

@@ -52,7 +52,8 @@ def serve(host: str, port: int, allow_missing_agencies: bool, dev: bool) -> None
     click.echo(
         say(
             Text(
-                "gateway listening on http://%(host)s:%(port)s (gunicorn, %(workers)s worker(s) x %(threads)s thread(s))",
+                "gateway listening on http://%(host)s:%(port)s (gunicorn, %(workers)s worker(s) x "
+                "%(threads)s thread(s))",
                 host=host,
                 port=port,
                 workers=settings.workers,

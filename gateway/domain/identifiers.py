@@ -68,7 +68,8 @@ class Bin:
         if not isinstance(self.value, str) or not _TWELVE_DIGITS.fullmatch(self.value):
             raise InvalidValue(
                 Text(
-                    "The BIN/IIN %(value)s must be exactly 12 digits (0-9) with no spaces or other characters; check that no digit is missing or extra.",
+                    "The BIN/IIN %(value)s must be exactly 12 digits (0-9) with no spaces or other "
+                    "characters; check that no digit is missing or extra.",
                     value=_shown(str(self.value)),
                 ),
                 field="bin",
@@ -77,7 +78,9 @@ class Bin:
         if expected is None:
             raise InvalidValue(
                 Text(
-                    "The BIN/IIN %(value)s cannot exist: no check digit is possible for its first 11 digits, so one of them is mistyped. Copy the number from the registration certificate.",
+                    "The BIN/IIN %(value)s cannot exist: no check digit is possible for its first "
+                    "11 digits, so one of them is mistyped. Copy the number from the registration "
+                    "certificate.",
                     value=_shown(self.value),
                 ),
                 field="bin",
@@ -85,7 +88,8 @@ class Bin:
         if expected != int(self.value[11]):
             raise InvalidValue(
                 Text(
-                    "The BIN/IIN %(value)s fails its check digit, so a digit is mistyped or two are swapped. Copy the number from the registration certificate.",
+                    "The BIN/IIN %(value)s fails its check digit, so a digit is mistyped or two "
+                    "are swapped. Copy the number from the registration certificate.",
                     value=_shown(self.value),
                 ),
                 field="bin",
@@ -109,7 +113,8 @@ class HsCode:
         if not isinstance(self.value, str) or not _TEN_DIGITS.fullmatch(self.value):
             raise InvalidValue(
                 Text(
-                    "The commodity code %(value)s must be the 10-digit EAEU TN VED code written as digits only (for example 0808108000, not 0808 10 800 0).",
+                    "The commodity code %(value)s must be the 10-digit EAEU TN VED code written as "
+                    "digits only (for example 0808108000, not 0808 10 800 0).",
                     value=_shown(str(self.value)),
                 ),
                 field="hs_code",
@@ -117,7 +122,8 @@ class HsCode:
         if self.value.startswith("00"):
             raise InvalidValue(
                 Text(
-                    "The commodity code %(value)s names chapter 00, which does not exist; TN VED chapters start at 01. Check the code against the tariff.",
+                    "The commodity code %(value)s names chapter 00, which does not exist; TN VED "
+                    "chapters start at 01. Check the code against the tariff.",
                     value=_shown(self.value),
                 ),
                 field="hs_code",

@@ -51,7 +51,9 @@ def cited_permits(application: Application, permits: PermitLookup) -> tuple[Cite
         if why is not None:
             raise PermitCitationInvalid(
                 Text(
-                    "Goods item %(line)s cites a permit that does not cover it: %(why)s. Cite a permit granted for these goods, or leave PermitReference out to ask the agency for a new one.",
+                    "Goods item %(line)s cites a permit that does not cover it: %(why)s. Cite a "
+                    "permit granted for these goods, or leave PermitReference out to ask the "
+                    "agency for a new one.",
                     line=item.line,
                     why=why,
                 ),

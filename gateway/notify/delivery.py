@@ -97,7 +97,8 @@ class UrlPolicy:
         if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
             raise CallbackUrlRefused(
                 Text(
-                    "Give the notification URL as a string of at most %(MAX_URL_LENGTH)s characters.",
+                    "Give the notification URL as a string of at most %(MAX_URL_LENGTH)s "
+                    "characters.",
                     MAX_URL_LENGTH=MAX_URL_LENGTH,
                 )
             )
@@ -119,7 +120,8 @@ class UrlPolicy:
         if parts.username is not None or parts.password is not None:
             raise CallbackUrlRefused(
                 Text(
-                    "Do not put a user name or password in the notification URL; the gateway signs each notification, so your endpoint can check who sent it."
+                    "Do not put a user name or password in the notification URL; the gateway signs "
+                    "each notification, so your endpoint can check who sent it."
                 )
             )
         if parts.fragment or not parts.hostname:
@@ -132,7 +134,8 @@ class UrlPolicy:
             if (why := refusal(address)) is not None:
                 raise CallbackUrlRefused(
                     Text(
-                        "The host %(host)s of the notification URL points to %(address)s, %(why)s; notifications go only to the public internet.",
+                        "The host %(host)s of the notification URL points to %(address)s, %(why)s; "
+                        "notifications go only to the public internet.",
                         host=host,
                         address=address,
                         why=why,

@@ -73,7 +73,8 @@ class ChargeLine:
         if not text or len(text) > MAX_TEXT:
             raise InvalidCharge(
                 Text(
-                    "A charge names its legal basis (1 to %(MAX_TEXT)s characters), e.g. the article of the Code or the decree that sets it.",
+                    "A charge names its legal basis (1 to %(MAX_TEXT)s characters), e.g. the "
+                    "article of the Code or the decree that sets it.",
                     MAX_TEXT=MAX_TEXT,
                 ),
                 field="legalBasis",
@@ -95,7 +96,8 @@ class ChargeLine:
         if expected is not None and kbk != expected:
             raise InvalidCharge(
                 Text(
-                    "A %(value)s charge to %(beneficiary)s is credited to KBK %(expected)s, not %(kbk)s: a payment under the wrong code does not reach the personal account.",
+                    "A %(value)s charge to %(beneficiary)s is credited to KBK %(expected)s, not "
+                    "%(kbk)s: a payment under the wrong code does not reach the personal account.",
                     value=kind.value,
                     beneficiary=self.beneficiary,
                     expected=expected,

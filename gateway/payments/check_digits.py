@@ -60,7 +60,8 @@ class Iban:
         if not _KZ_IBAN.fullmatch(compact):
             raise InvalidIban(
                 Text(
-                    "The account %(shown)s is not a Kazakh IBAN: 20 characters, KZ, two check digits, a 3-digit bank code and a 13-character account number.",
+                    "The account %(shown)s is not a Kazakh IBAN: 20 characters, KZ, two check "
+                    "digits, a 3-digit bank code and a 13-character account number.",
                     shown=shown,
                 ),
                 field="iban",
@@ -68,7 +69,8 @@ class Iban:
         if mod97(compact) != 1:
             raise InvalidIban(
                 Text(
-                    "The account %(shown)s fails its IBAN check digits (ISO 13616): a character is mistyped or two are swapped. Copy it from the bank's statement.",
+                    "The account %(shown)s fails its IBAN check digits (ISO 13616): a character is "
+                    "mistyped or two are swapped. Copy it from the bank's statement.",
                     shown=shown,
                 ),
                 field="iban",
@@ -104,7 +106,9 @@ class PaymentReference:
         if not _RF.fullmatch(compact) or mod97(compact) != 1:
             raise InvalidPaymentReference(
                 Text(
-                    "The payment reference %(value)r is not one this gateway issued: it must be RF, two check digits and up to 21 letters or digits, with valid check digits (ISO 11649). Copy it from the payment order.",
+                    "The payment reference %(value)r is not one this gateway issued: it must be "
+                    "RF, two check digits and up to 21 letters or digits, with valid check digits "
+                    "(ISO 11649). Copy it from the payment order.",
                     value=str(self.value)[:40],
                 ),
                 field="paymentReference",

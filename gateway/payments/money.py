@@ -44,7 +44,8 @@ def _currency(code: object) -> str:
     if not isinstance(code, str) or code not in MINOR_UNITS:
         raise InvalidMoney(
             Text(
-                "The currency %(code)r is not one the gateway takes; use an ISO 4217 code among %(list)s.",
+                "The currency %(code)r is not one the gateway takes; use an ISO 4217 code among "
+                "%(list)s.",
                 code=str(code)[:8],
                 list=", ".join(MINOR_UNITS),
             ),
@@ -93,7 +94,8 @@ class Money:
         if type(self.minor) is not int:
             raise InvalidMoney(
                 Text(
-                    "An amount is a whole number of minor units (%(currency)s: 1/%(value)s), not %(name)s.",
+                    "An amount is a whole number of minor units (%(currency)s: 1/%(value)s), not "
+                    "%(name)s.",
                     currency=self.currency,
                     value=10 ** MINOR_UNITS[self.currency],
                     name=type(self.minor).__name__,
@@ -113,7 +115,8 @@ class Money:
         if minor != minor.to_integral_value():
             raise InvalidMoney(
                 Text(
-                    "The amount %(amount)s has more decimals than %(currency)s has (%(exponent)s); it is refused, not rounded. Send it in whole minor units.",
+                    "The amount %(amount)s has more decimals than %(currency)s has (%(exponent)s); "
+                    "it is refused, not rounded. Send it in whole minor units.",
                     amount=amount,
                     currency=currency,
                     exponent=exponent,
@@ -140,7 +143,8 @@ class Money:
         if other.currency != self.currency:
             raise CurrencyMismatch(
                 Text(
-                    "%(self)s and %(other)s are in different currencies; convert one first (at the rate of the day the declaration was registered).",
+                    "%(self)s and %(other)s are in different currencies; convert one first (at the "
+                    "rate of the day the declaration was registered).",
                     self=self,
                     other=other,
                 )

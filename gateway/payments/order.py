@@ -45,7 +45,8 @@ class PaymentOrder:
         if not self.lines or len(self.lines) > MAX_LINES:
             raise InvalidPaymentOrder(
                 Text(
-                    "A payment order has 1 to %(MAX_LINES)s charge lines; an application with nothing to pay gets no order.",
+                    "A payment order has 1 to %(MAX_LINES)s charge lines; an application with "
+                    "nothing to pay gets no order.",
                     MAX_LINES=MAX_LINES,
                 )
             )
@@ -53,7 +54,9 @@ class PaymentOrder:
         if len(currencies) != 1:
             raise InvalidPaymentOrder(
                 Text(
-                    "The charges are in %(list)s: one order is paid in one currency (national currency, KZT), so convert the others at the rate of the day the declaration was registered before the order is made.",
+                    "The charges are in %(list)s: one order is paid in one currency (national "
+                    "currency, KZT), so convert the others at the rate of the day the declaration "
+                    "was registered before the order is made.",
                     list=", ".join(sorted(currencies)),
                 )
             )

@@ -39,7 +39,8 @@ class Quantity:
         if value < 0 or -value.as_tuple().exponent > MAX_DECIMALS:  # type: ignore[operator]
             raise errors.InvalidQuantity(
                 Text(
-                    "A quantity is not negative and has at most %(MAX_DECIMALS)s decimals, not %(value)s.",
+                    "A quantity is not negative and has at most %(MAX_DECIMALS)s decimals, not "
+                    "%(value)s.",
                     MAX_DECIMALS=MAX_DECIMALS,
                     value=value,
                 ),
@@ -132,7 +133,8 @@ class Permit:
         if holder != self.holder:
             raise errors.PermitOfAnotherHolder(
                 Text(
-                    "Permit %(permit_id)s was issued to another holder; cite a permit issued to BIN %(holder)s.",
+                    "Permit %(permit_id)s was issued to another holder; cite a permit issued to "
+                    "BIN %(holder)s.",
                     permit_id=self.permit_id,
                     holder=holder,
                 ),
@@ -151,7 +153,8 @@ class Permit:
         if state is PermitState.SUSPENDED:
             raise errors.PermitSuspended(
                 Text(
-                    "Permit %(permit_id)s is suspended by %(agency)s; it cannot be used until the agency reinstates it.",
+                    "Permit %(permit_id)s is suspended by %(agency)s; it cannot be used until the "
+                    "agency reinstates it.",
                     permit_id=self.permit_id,
                     agency=self.agency,
                 ),
@@ -160,7 +163,8 @@ class Permit:
         if state is PermitState.EXPIRED:
             raise errors.PermitExpired(
                 Text(
-                    "Permit %(permit_id)s was valid until %(valid_until)s; on %(day)s it has expired.",
+                    "Permit %(permit_id)s was valid until %(valid_until)s; on %(day)s it has "
+                    "expired.",
                     permit_id=self.permit_id,
                     valid_until=self.valid_until,
                     day=day,
@@ -190,7 +194,8 @@ class Permit:
                 return self
             raise errors.PermitWriteOffConflict(
                 Text(
-                    "Application %(application_id)s already wrote off %(quantity)s of permit %(permit_id)s; credit that back before writing off %(quantity2)s.",
+                    "Application %(application_id)s already wrote off %(quantity)s of permit "
+                    "%(permit_id)s; credit that back before writing off %(quantity2)s.",
                     application_id=application_id,
                     quantity=previous.quantity,
                     permit_id=self.permit_id,
@@ -202,7 +207,8 @@ class Permit:
         if quantity.unit != self.unit:
             raise errors.PermitUnitMismatch(
                 Text(
-                    "Permit %(permit_id)s is counted in %(unit)s; the application declares %(unit2)s. Declare the quantity in %(unit)s.",
+                    "Permit %(permit_id)s is counted in %(unit)s; the application declares "
+                    "%(unit2)s. Declare the quantity in %(unit)s.",
                     permit_id=self.permit_id,
                     unit=self.unit,
                     unit2=quantity.unit,
@@ -216,7 +222,8 @@ class Permit:
         if quantity.value > self.balance.value:
             raise errors.PermitBalanceExceeded(
                 Text(
-                    "Permit %(permit_id)s has %(balance)s left; %(quantity)s cannot be written off. The application is held until the quantity fits a permit.",
+                    "Permit %(permit_id)s has %(balance)s left; %(quantity)s cannot be written "
+                    "off. The application is held until the quantity fits a permit.",
                     permit_id=self.permit_id,
                     balance=self.balance,
                     quantity=quantity,

@@ -48,7 +48,8 @@ class Statement:
         if twice:
             raise InvalidStatement(
                 Text(
-                    "The statement of %(day)s lists payment %(twice)s more than once; a statement lists each payment once. Ask the treasury for a corrected statement.",
+                    "The statement of %(day)s lists payment %(twice)s more than once; a statement "
+                    "lists each payment once. Ask the treasury for a corrected statement.",
                     day=self.day,
                     twice=twice[0],
                 )

@@ -92,7 +92,9 @@ def settle(
         if seen != new:
             raise ConflictingConfirmation(
                 Text(
-                    "Payment %(payment_id)s was confirmed before as %(amount)s for %(reference)s on %(paid_on)s; a confirmation saying otherwise is refused and nothing is changed. Ask the treasury which is right.",
+                    "Payment %(payment_id)s was confirmed before as %(amount)s for %(reference)s "
+                    "on %(paid_on)s; a confirmation saying otherwise is refused and nothing is "
+                    "changed. Ask the treasury which is right.",
                     payment_id=new.payment_id,
                     amount=seen.amount,
                     reference=seen.reference,

@@ -105,7 +105,8 @@ class CheckpointStore(OutboxStore):
                 if latest is not None and latest.version >= notice.version:
                     raise NoticeConflict(
                         Text(
-                            "Notice %(reference)s of BIN %(carrier)s is already at version %(version)s; an amendment needs a higher version.",
+                            "Notice %(reference)s of BIN %(carrier)s is already at version "
+                            "%(version)s; an amendment needs a higher version.",
                             reference=notice.reference,
                             carrier=carrier,
                             version=latest.version,
@@ -115,7 +116,8 @@ class CheckpointStore(OutboxStore):
                 if latest is not None and latest.state == "used":
                     raise NoticeConflict(
                         Text(
-                            "The vehicle of notice %(reference)s has already entered the checkpoint under version %(version)s; it can no longer be amended.",
+                            "The vehicle of notice %(reference)s has already entered the "
+                            "checkpoint under version %(version)s; it can no longer be amended.",
                             reference=notice.reference,
                             version=latest.version,
                         )
@@ -148,7 +150,8 @@ class CheckpointStore(OutboxStore):
         except IntegrityError as exc:  # the same version raced in through another request
             raise NoticeConflict(
                 Text(
-                    "Version %(version)s of notice %(reference)s was just lodged by another request.",
+                    "Version %(version)s of notice %(reference)s was just lodged by another "
+                    "request.",
                     version=notice.version,
                     reference=notice.reference,
                 )

@@ -86,7 +86,8 @@ def unavailable_on_disconnect() -> Iterator[None]:
         if is_disconnect(exc):
             raise DatabaseUnavailable(
                 Text(
-                    "The gateway lost its database connection while handling this request; nothing was recorded that a resend would duplicate. Send the same request again."
+                    "The gateway lost its database connection while handling this request; nothing "
+                    "was recorded that a resend would duplicate. Send the same request again."
                 )
             ) from exc
         raise

@@ -160,7 +160,15 @@ def write_off_in(
     for permit_id in sorted(wanted):  # one lock order: two releases never deadlock
         row = lock_permit(s, permit_id)
         if row is None:
-            raise NotFound(Text("Application %(application_id)s cites permit %(permit_id)s, which the gateway does not know.", application_id=application_id, permit_id=permit_id), permitId=permit_id)  # fmt: skip
+            raise NotFound(
+                Text(
+                    "Application %(application_id)s cites permit %(permit_id)s, which the "
+                    "gateway does not know.",
+                    application_id=application_id,
+                    permit_id=permit_id,
+                ),
+                permitId=permit_id,
+            )
         cited = wanted[permit_id]
         quantity = Quantity(sum((c.quantity for c in cited), Decimal(0)), cited[0].unit)
         permit = permit_of(s, row)

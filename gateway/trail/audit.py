@@ -245,7 +245,8 @@ class Auditor:
                 return rows
         raise NotIntegrated(
             Text(
-                "Messages of %(application_id)s are still waiting for their place in the trail; ask again in a moment.",
+                "Messages of %(application_id)s are still waiting for their place in the trail; "
+                "ask again in a moment.",
                 application_id=application_id,
             )
         )

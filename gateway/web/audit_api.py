@@ -41,7 +41,8 @@ def require_auditor() -> None:
         return
     raise AuditorOnly(
         Text(
-            "The audit API is for auditors: send 'Authorization: Bearer <token>' with an audit token issued by the gateway operator."
+            "The audit API is for auditors: send 'Authorization: Bearer <token>' with an audit "
+            "token issued by the gateway operator."
         )
     )
 

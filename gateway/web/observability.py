@@ -73,7 +73,8 @@ def metrics() -> Response:
         refused = problem_response(
             ScraperOnly(
                 Text(
-                    "/metrics is for the Prometheus scraper: send 'Authorization: Bearer <token>' with a token from NSW_METRICS_TOKENS."
+                    "/metrics is for the Prometheus scraper: send 'Authorization: Bearer <token>' "
+                    "with a token from NSW_METRICS_TOKENS."
                 )
             )
         )
