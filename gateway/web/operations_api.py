@@ -79,9 +79,9 @@ def retry(case_id: str) -> Response:
     try:
         application_id = _services().store.retry_case(path_text(case_id, CASE_ID, "case"))
     except LookupError as exc:
-        raise NotFound(str(exc)) from exc
+        raise NotFound(_sentence(exc)) from exc
     except ValueError as exc:
-        raise CaseNotRetryable(str(exc)) from exc
+        raise CaseNotRetryable(_sentence(exc)) from exc
     return jsonify({"case": case_id, "application": application_id, "state": "queued"})
 
 
@@ -97,9 +97,16 @@ def retry_notification(notification_id: int) -> Response:
     try:
         application_id = _services().notifications.retry(notification_id)
     except LookupError as exc:
-        raise NotFound(str(exc)) from exc
+        raise NotFound(_sentence(exc)) from exc
     except ValueError as exc:
-        raise NotificationNotRetryable(str(exc)) from exc
+        raise NotificationNotRetryable(_sentence(exc)) from exc
     return jsonify(
         {"notification": notification_id, "application": application_id, "state": "pending"}
     )
+
+
+def _sentence(exc: Exception) -> str:
+    """The store's sentence as it was raised (a `Text` stays one, to be said in the reader's
+    language; `str(exc)` would make it plain English)."""
+    said = exc.args[0] if exc.args else None
+    return said if isinstance(said, str) else str(exc)
