@@ -68,7 +68,10 @@ def _signing_agency() -> str | None:
 
 
 def _verify_agency(
-    agency: str, data: bytes, components: Sequence[str], consequence: str = "Nothing was changed."
+    agency: str,
+    data: bytes,
+    components: Sequence[str],
+    consequence: str = Text("Nothing was changed."),
 ) -> None:
     pinned = _pins().get(agency)
     if pinned is None:

@@ -32,10 +32,11 @@ from gateway.trust.http_signatures import (
 from gateway.trust.trader_keys import NonceLedger
 from gateway.web.request_view import request_view
 
-HOW = (
+HOW = Text(
     'Sign the request with RFC 9421 HTTP Message Signatures: cover "@method" "@path" "@query" '
     '"content-digest", keyid = the SHA-256 fingerprint of the device certificate, created, '
-    f'expires, nonce and tag="{DEVICE_TAG}" (wsdl/checkpoint/device-events.openapi.json).'
+    'expires, nonce and tag="%(tag)s" (wsdl/checkpoint/device-events.openapi.json).',
+    tag=DEVICE_TAG,
 )
 
 
