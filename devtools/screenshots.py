@@ -50,6 +50,7 @@ def take_screenshots(
     from playwright.sync_api import sync_playwright
 
     from simulators.server import start_agency
+    from simulators.treasury import ACCOUNT
 
     directory.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="nsw-omc-shots-"))
@@ -61,6 +62,7 @@ def take_screenshots(
     agencies["health"] = start_agency("health", pki_dir=pki.directory, outage=True)
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": f"sqlite:///{work / 'nsw.db'}"}
     env |= {f"NSW_AGENCY_{c.upper()}_URL": a.url for c, a in agencies.items()}
+    env["NSW_PAYEE_ACCOUNT"] = ACCOUNT  # the apples are charged: settled in full before they exit
     config = load_config(env, secret_key=secrets.token_urlsafe(32), session_cookie_secure=False,
                          retry_base_s=0.05, max_attempts=2, breaker_failures=2,
                          breaker_reset_s=0.5)  # fmt: skip
