@@ -82,12 +82,15 @@ def standins(
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--chromium", default="/usr/bin/chromium", show_default=True)
-def screenshots(directory: Path, chromium: str) -> None:
+@click.option("--lang", "languages", multiple=True, default=("en",), show_default=True,
+              help="A language to photograph the OMC in; repeat for several.")  # fmt: skip
+def screenshots(directory: Path, chromium: str, languages: tuple[str, ...]) -> None:
     """Run a gateway with stand-in agencies and sample traffic, and save pictures of the OMC's
-    main views in DIRECTORY (needs Chromium and the `playwright` package; no browser download)."""
+    main views in DIRECTORY, one set per --lang (needs Chromium and the `playwright` package; no
+    browser download)."""
     from devtools.screenshots import take_screenshots
 
-    for path in take_screenshots(directory, chromium):
+    for path in take_screenshots(directory, chromium, languages):
         click.echo(str(path))
 
 

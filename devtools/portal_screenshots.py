@@ -45,7 +45,7 @@ def take_portal_screenshots(directory: Path, chromium: str, languages: Sequence[
     pki = init_dev_pki(work / "pki")
     agencies = {
         c: start_agency(c, pki_dir=pki.directory)
-        for c in ("customs", "transport", "agriculture", "health")
+        for c in ("customs", "transport", "police", "veterinary", "phytosanitary", "health")
     }
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": f"sqlite:///{work / 'nsw.db'}"}
     env |= {f"NSW_AGENCY_{c.upper()}_URL": a.url for c, a in agencies.items()}

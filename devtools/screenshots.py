@@ -11,7 +11,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from werkzeug.serving import make_server
 
@@ -42,10 +44,13 @@ VIEWS = [  # file name, path (after sign-in as the operator)
 ]
 
 
-def take_screenshots(directory: Path, chromium: str) -> list[Path]:
+def take_screenshots(
+    directory: Path, chromium: str, languages: Sequence[str] = ("en",)
+) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     from simulators.server import start_agency
+    from simulators.treasury import ACCOUNT
 
     directory.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="nsw-omc-shots-"))
@@ -57,6 +62,7 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
     agencies["health"] = start_agency("health", pki_dir=pki.directory, outage=True)
     env = {"NSW_PKI_DIR": str(pki.directory), "NSW_DATABASE_URL": f"sqlite:///{work / 'nsw.db'}"}
     env |= {f"NSW_AGENCY_{c.upper()}_URL": a.url for c, a in agencies.items()}
+    env["NSW_PAYEE_ACCOUNT"] = ACCOUNT  # the apples are charged: settled in full before they exit
     config = load_config(env, secret_key=secrets.token_urlsafe(32), session_cookie_secure=False,
                          retry_base_s=0.05, max_attempts=2, breaker_failures=2,
                          breaker_reset_s=0.5)  # fmt: skip
@@ -75,22 +81,8 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
         put_vehicles_on_the_floor(url, pki, services, work)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-            page = browser.new_page(base_url=url, viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(30_000)
-            page.goto("/omc/login")
-            page.fill("input[name=username]", "operator")
-            page.fill("input[name=password]", password)
-            page.click("section.login button[type=submit]")  # not the language switch
-            page.wait_for_url("**/omc/")
-            for name, path in VIEWS:
-                page.goto(path or f"/omc/applications/{ids[0]}")
-                page.wait_for_load_state("load")
-                if path == "/omc/movements":  # the map's base layer is fetched after the page
-                    page.wait_for_selector("#map.base-drawn")
-                page.wait_for_timeout(600)  # let the charts draw and the first live refresh land
-                target = directory / f"omc-{name}.png"
-                page.screenshot(path=str(target), full_page=True)
-                saved.append(target)
+            for lang in languages:
+                saved += _photograph(browser, url, password, ids, directory, lang)
             browser.close()
     finally:
         server.shutdown()
@@ -98,6 +90,36 @@ def take_screenshots(directory: Path, chromium: str) -> list[Path]:
         for agency in agencies.values():
             agency.stop()
         shutil.rmtree(work, ignore_errors=True)
+    return saved
+
+
+def _photograph(
+    browser: Any, url: str, password: str, ids: list[str], directory: Path, lang: str
+) -> list[Path]:
+    """The OMC's main views as the operator sees them, the browser asking for `lang` (files
+    `omc-<view>.png` in English, `omc-<view>-<lang>.png` in another language)."""
+    context = browser.new_context(
+        base_url=url, viewport={"width": 1400, "height": 900}, locale=lang,
+        extra_http_headers={"Accept-Language": lang},
+    )  # fmt: skip
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto("/omc/login")
+    page.fill("input[name=username]", "operator")
+    page.fill("input[name=password]", password)
+    page.click("section.login button[type=submit]")  # not the language switch
+    page.wait_for_url("**/omc/")
+    saved = []
+    for name, path in VIEWS:
+        page.goto(path or f"/omc/applications/{ids[0]}")
+        page.wait_for_load_state("load")
+        if path == "/omc/movements":  # the map's base layer is fetched after the page
+            page.wait_for_selector("#map.base-drawn")
+        page.wait_for_timeout(600)  # let the charts draw and the first live refresh land
+        target = directory / (f"omc-{name}.png" if lang == "en" else f"omc-{name}-{lang}.png")
+        page.screenshot(path=str(target), full_page=True)
+        saved.append(target)
+    context.close()
     return saved
 
 

@@ -30,6 +30,7 @@ from gateway.billing.permits import STANDING_ACTIONS, PermitBook
 from gateway.billing.service import Payments
 from gateway.bootstrap import Services
 from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.i18n.text import Text
 from gateway.limits import AGENCY, IDENTIFIER
 from gateway.trail.messages import Message
 from gateway.web.body import read_body
@@ -67,11 +68,14 @@ def _signing_agency() -> str | None:
 
 
 def _verify_agency(
-    agency: str, data: bytes, components: Sequence[str], consequence: str = "Nothing was changed."
+    agency: str,
+    data: bytes,
+    components: Sequence[str],
+    consequence: str = Text("Nothing was changed."),
 ) -> None:
     pinned = _pins().get(agency)
     if pinned is None:
-        raise NotFound(f"There is no agency {agency[:32]!r}.")
+        raise NotFound(Text("There is no agency %(agency)r.", agency=agency[:32]))
     svc = _services()
     message = httpsig.HttpMessage(
         httpsig.header_items(request.headers.items()), method=request.method, url=request.url
@@ -87,7 +91,12 @@ def _verify_agency(
         )
     except httpsig.UntrustedHttpMessage as exc:
         raise PermitStandingSignatureInvalid(
-            f"Not signed by agency {agency}: {exc}. {consequence}"
+            Text(
+                "Not signed by agency %(agency)s: %(exc)s. %(consequence)s",
+                agency=agency,
+                exc=exc,
+                consequence=consequence,
+            )
         ) from exc
 
 
@@ -103,8 +112,11 @@ def show(permit_id: str) -> Response:
     book = permit_book()
     agency = _signing_agency()
     unknown = NotFound(
-        f"There is no permit {permit_id} issued to your company, to a company you represent or "
-        "by your agency."
+        Text(
+            "There is no permit %(permit_id)s issued to your company, to a company you represent "
+            "or by your agency.",
+            permit_id=permit_id,
+        )
     )
     if agency is not None:
         # Step 1 (agency): its pinned key, over the request and the empty body's digest.
@@ -127,7 +139,10 @@ def of_holder() -> Response:
     holder = request.args.get("holder") or signer.bin or ""
     if not may_act_for(signer, holder):
         raise NotYourPermit(
-            f"BIN {holder[:12]} is neither your company nor one you are registered to represent."
+            Text(
+                "BIN %(holder)s is neither your company nor one you are registered to represent.",
+                holder=holder[:12],
+            )
         )
     return _no_store({"holder": holder, "permits": permit_book().of_holder(holder)})
 
@@ -142,26 +157,34 @@ def change_standing(permit_id: str) -> Response:
         agency, action = body["agency"], body["action"]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidPermitStanding(
-            'The body is {"agency": code, "action": "suspend" | "reinstate" | "revoke", '
-            '"reason": text}.'
+            Text(
+                'The body is {"agency": code, "action": "suspend" | "reinstate" | "revoke", '
+                '"reason": text}.'
+            )
         ) from exc
     if not isinstance(agency, str) or not AGENCY.matches(agency):
         raise InvalidPermitStanding(AGENCY.sentence("agency"), field="agency")
     # Step 2: signed by that agency's pinned key over method, URI, type and the body's digest.
     _verify_agency(agency, data, httpsig.REQUEST_COMPONENTS)
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType("Send the change as application/json.")
+        raise UnsupportedMediaType(Text("Send the change as application/json."))
     if action not in STANDING_ACTIONS:
         raise InvalidPermitStanding(
-            f"action must be one of {', '.join(STANDING_ACTIONS)}.", field="action"
+            Text("action must be one of %(list)s.", list=", ".join(STANDING_ACTIONS)),
+            field="action",
         )
     # Step 3: only the issuing agency changes its permit.
     book = permit_book()
     permit = book.permits.get(permit_id)
     if permit is None:
-        raise NotFound(f"There is no permit {permit_id}.")
+        raise NotFound(Text("There is no permit %(permit_id)s.", permit_id=permit_id))
     if permit.agency != agency:
-        raise NotYourPermit(f"Permit {permit_id} was issued by another agency. Nothing changed.")
+        raise NotYourPermit(
+            Text(
+                "Permit %(permit_id)s was issued by another agency. Nothing changed.",
+                permit_id=permit_id,
+            )
+        )
     # Step 4: change it, hold what it affects; the request as received is in the trail.
     record = json.dumps(
         {

@@ -16,6 +16,7 @@ from gateway.billing.errors import InvalidPermitStanding
 from gateway.billing.permit_ports import Hold, Permits, WriteOffRecord, step_messages
 from gateway.clock import Clock
 from gateway.errors import NotFound
+from gateway.i18n.text import Text
 from gateway.payments.permits import Permit
 
 # The day a permit is used on is the day in Kazakhstan (UTC+5), as for payments.
@@ -63,7 +64,7 @@ class PermitBook:
     def permit(self, permit_id: str) -> Permit:
         found = self.permits.get(permit_id)
         if found is None:
-            raise NotFound(f"There is no permit {permit_id}.")
+            raise NotFound(Text("There is no permit %(permit_id)s.", permit_id=permit_id))
         return found
 
     def show(self, permit_id: str) -> dict[str, Any]:
@@ -96,7 +97,9 @@ class PermitBook:
 
     def change_standing(self, permit_id: str, action: str) -> tuple[Permit, list[str]]:
         if action not in STANDING_ACTIONS:
-            raise InvalidPermitStanding(f"The action is one of {', '.join(STANDING_ACTIONS)}.")
+            raise InvalidPermitStanding(
+                Text("The action is one of %(list)s.", list=", ".join(STANDING_ACTIONS))
+            )
         return self.permits.change_standing(permit_id, action, step_messages)
 
     def holds(self, application_id: str | None = None) -> list[Hold]:

@@ -34,6 +34,7 @@ from gateway.decision.document import PaymentNote, signed_decision
 from gateway.decision.rules import Decision, Verdict
 from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError, NotFound
+from gateway.i18n.text import Text
 from gateway.payments.charge_json import charge_lines
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.errors import InvalidCharge, InvalidPaymentOrder
@@ -94,7 +95,9 @@ class Payments:
     def payable(self, application_id: str) -> PayableApplication:
         app = self.orders.payable_application(application_id)
         if app is None:
-            raise NotFound(f"There is no application {application_id}.")
+            raise NotFound(
+                Text("There is no application %(application_id)s.", application_id=application_id)
+            )
         return app
 
     def order(self, application_id: str) -> IssuedOrder:
@@ -107,24 +110,34 @@ class Payments:
         if not app.granted_by_all or app.decided_at is None:
             state = app.verdict or "not decided yet"
             raise PaymentOrderNotReady(
-                f"Application {application_id} is {state}: a payment order is issued once every "
-                "agency has granted it.",
+                Text(
+                    "Application %(application_id)s is %(state)s: a payment order is issued once "
+                    "every agency has granted it.",
+                    application_id=application_id,
+                    state=state,
+                ),
                 verdict=app.verdict,
             )
         try:
             lines = charge_lines([(agency, charges) for agency, charges in app.charges])
         except InvalidCharge as exc:
             raise AssessmentNotPayable(
-                f"An agency's assessment cannot be paid as stated ({exc.detail}); the "
-                "application stays unreleased until the agency corrects it. Ask the operators."
+                Text(
+                    "An agency's assessment cannot be paid as stated (%(detail)s); the application "
+                    "stays unreleased until the agency corrects it. Ask the operators.",
+                    detail=exc.detail,
+                )
             ) from exc
         if not lines:
             raise NothingToPay(
-                f"No agency assessed a charge for {application_id}: there is nothing to pay."
+                Text(
+                    "No agency assessed a charge for %(application_id)s: there is nothing to pay.",
+                    application_id=application_id,
+                )
             )
         if not self.payee_account:
             raise PaymentsNotConfigured(
-                "The gateway has no treasury account to collect into; set NSW_PAYEE_ACCOUNT."
+                Text("The gateway has no treasury account to collect into; set NSW_PAYEE_ACCOUNT.")
             )
         payee = Iban(self.payee_account)
         day = kz_day(app.decided_at)
@@ -204,7 +217,7 @@ class Payments:
         """The treasury's signed statement of `day` against what the gateway recorded; stored
         with the statement as received and each difference (trail: statement in, result out)."""
         if self.treasury is None:
-            raise PaymentsNotConfigured("No treasury is configured; set NSW_TREASURY_URL.")
+            raise PaymentsNotConfigured(Text("No treasury is configured; set NSW_TREASURY_URL."))
         verified = self.treasury.statement(day)
         found = reconcile(
             verified.statement, self.orders.recorded_on(day), self.orders.references()

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.errors import BadSignature, UnusableKey
+from gateway.i18n.text import Text
 from gateway.trust.xmlsig import SigningIdentity
 
 
@@ -38,7 +39,7 @@ def sign_detached(payload: bytes, identity: SigningIdentity) -> str:
     """`<protected>..<signature>`: the compact JWS with the payload left out."""
     key = identity.private_key
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise UnusableKey("The gateway signs payment orders with an RSA key (RS256).")
+        raise UnusableKey(Text("The gateway signs payment orders with an RSA key (RS256)."))
     der = identity.certificate.public_bytes(Encoding.DER)
     header = {
         "alg": "RS256",
@@ -60,15 +61,17 @@ def verify_detached(jws: str, payload: bytes, pinned: x509.Certificate) -> dict[
         header = json.loads(_unb64url(protected))
         sig = _unb64url(signature)
     except ValueError as exc:
-        raise BadSignature(f"The payment order signature is not a detached JWS: {exc}") from exc
+        raise BadSignature(
+            Text("The payment order signature is not a detached JWS: %(exc)s", exc=exc)
+        ) from exc
     der = pinned.public_bytes(Encoding.DER)
     if empty or not isinstance(header, dict) or header.get("alg") != "RS256":
-        raise BadSignature("The payment order signature must be a detached RS256 JWS.")
+        raise BadSignature(Text("The payment order signature must be a detached RS256 JWS."))
     if header.get("x5c") != [base64.b64encode(der).decode("ascii")]:
-        raise BadSignature("The payment order is signed by another certificate.")
+        raise BadSignature(Text("The payment order is signed by another certificate."))
     key = pinned.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
-        raise BadSignature("The pinned certificate has no RSA key.")
+        raise BadSignature(Text("The pinned certificate has no RSA key."))
     try:
         key.verify(
             sig,
@@ -77,5 +80,5 @@ def verify_detached(jws: str, payload: bytes, pinned: x509.Certificate) -> dict[
             hashes.SHA256(),
         )
     except InvalidSignature as exc:
-        raise BadSignature("The payment order's signature does not verify.") from exc
+        raise BadSignature(Text("The payment order's signature does not verify.")) from exc
     return header

@@ -16,6 +16,7 @@ from gateway.billing.errors import TreasuryUnavailable
 from gateway.billing.ports import VerifiedStatement
 from gateway.clock import Clock
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.payments.money import Money
 from gateway.payments.reconcile import Statement
 from gateway.payments.settlement import Confirmation
@@ -57,11 +58,15 @@ class TreasuryClient:
             response = self._session.send(prepared, timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as exc:
             raise TreasuryUnavailable(
-                f"The treasury at {self.base_url} did not answer: {exc}."
+                Text(
+                    "The treasury at %(base_url)s did not answer: %(exc)s.",
+                    base_url=self.base_url,
+                    exc=exc,
+                )
             ) from exc
         content = response.content
         if len(content) > MAX_ANSWER_BYTES:
-            raise TreasuryUnavailable("The treasury's answer is larger than any statement.")
+            raise TreasuryUnavailable(Text("The treasury's answer is larger than any statement."))
         try:
             httpsig.verify(
                 response,
@@ -74,7 +79,11 @@ class TreasuryClient:
             )
         except httpsig.UntrustedHttpMessage as exc:
             raise TreasuryUnavailable(
-                f"The treasury's answer is not believed (HTTP {response.status_code}): {exc}."
+                Text(
+                    "The treasury's answer is not believed (HTTP %(status_code)s): %(exc)s.",
+                    status_code=response.status_code,
+                    exc=exc,
+                )
             ) from exc
         return response.status_code, content, dict(response.headers.items())
 
@@ -103,7 +112,11 @@ class TreasuryClient:
         answer = _json(content)
         if status not in (200, 201):
             raise TreasuryUnavailable(
-                f"The treasury refused the payment (HTTP {status}): {answer.get('detail', '')}"
+                Text(
+                    "The treasury refused the payment (HTTP %(status)s): %(detail)s",
+                    status=status,
+                    detail=answer.get("detail", ""),
+                )
             )
         return answer
 
@@ -112,8 +125,12 @@ class TreasuryClient:
         answer = _json(content)
         if status != 200:
             raise TreasuryUnavailable(
-                f"The treasury has no statement of {day} (HTTP {status}): "
-                f"{answer.get('detail', '')}"
+                Text(
+                    "The treasury has no statement of %(day)s (HTTP %(status)s): %(detail)s",
+                    day=day,
+                    status=status,
+                    detail=answer.get("detail", ""),
+                )
             )
         try:
             lines = tuple(_confirmation(p) for p in answer["payments"])
@@ -122,9 +139,15 @@ class TreasuryClient:
         except GatewayError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise TreasuryUnavailable(f"The treasury's statement is malformed: {exc}.") from exc
+            raise TreasuryUnavailable(
+                Text("The treasury's statement is malformed: %(exc)s.", exc=exc)
+            ) from exc
         if statement.day != day:
-            raise TreasuryUnavailable(f"Asked for the statement of {day}, got {statement.day}.")
+            raise TreasuryUnavailable(
+                Text(
+                    "Asked for the statement of %(day)s, got %(day2)s.", day=day, day2=statement.day
+                )
+            )
         kept = {
             k: v
             for k, v in headers.items()
@@ -137,9 +160,9 @@ def _json(content: bytes) -> dict[str, Any]:
     try:
         value = json.loads(content)
     except ValueError as exc:
-        raise TreasuryUnavailable("The treasury's answer is not JSON.") from exc
+        raise TreasuryUnavailable(Text("The treasury's answer is not JSON.")) from exc
     if not isinstance(value, dict):
-        raise TreasuryUnavailable("The treasury's answer is not a JSON object.")
+        raise TreasuryUnavailable(Text("The treasury's answer is not a JSON object."))
     return value
 
 

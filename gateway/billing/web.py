@@ -18,6 +18,7 @@ from gateway.billing.errors import (
 from gateway.billing.service import Payments, settlement_json
 from gateway.bootstrap import Services
 from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
+from gateway.i18n.text import Text
 from gateway.limits import APPLICATION_ID
 from gateway.payments.money import Money
 from gateway.payments.settlement import Confirmation
@@ -50,8 +51,11 @@ def payment_order(application_id: str) -> Response:
     path_text(application_id, APPLICATION_ID, "application")
     if not may_act_for(signer, _services().store.declarant_bin(application_id)):
         raise NotFound(
-            f"There is no application {application_id} of your company or of a company you are "
-            "registered to represent."
+            Text(
+                "There is no application %(application_id)s of your company or of a company you "
+                "are registered to represent.",
+                application_id=application_id,
+            )
         )
     service = payments()
     issued = service.order(application_id)
@@ -82,8 +86,10 @@ def payment_callback() -> Response:
     pinned = current_app.extensions.get("nsw-treasury-cert")
     if pinned is None:
         raise PaymentsNotConfigured(
-            "The gateway has no treasury certificate to check confirmations against; set "
-            "NSW_TREASURY_CERT (or put agency-treasury.pem in the PKI directory)."
+            Text(
+                "The gateway has no treasury certificate to check confirmations against; set "
+                "NSW_TREASURY_CERT (or put agency-treasury.pem in the PKI directory)."
+            )
         )
     # Step 2: signed by the treasury over method, URI, type and the body's digest.
     data = read_body(CALLBACK_MAX_BYTES)
@@ -101,7 +107,7 @@ def payment_callback() -> Response:
         )
     except httpsig.UntrustedHttpMessage as exc:
         raise PaymentCallbackSignatureInvalid(
-            f"Not signed by the treasury: {exc}. Nothing was recorded."
+            Text("Not signed by the treasury: %(exc)s. Nothing was recorded.", exc=exc)
         ) from exc
     # The callback as received (body and signature header fields), for the trail.
     record = json.dumps(
@@ -119,7 +125,7 @@ def payment_callback() -> Response:
     try:
         # Step 3: a payment-confirmed event, read strictly.
         if request.mimetype != "application/json":
-            raise UnsupportedMediaType("Send the confirmation as application/json.")
+            raise UnsupportedMediaType(Text("Send the confirmation as application/json."))
         confirmation = _confirmation(data, request.headers.get("Idempotency-Key"))
         # Step 4: settle it (idempotent by payment id) and keep the callback byte-exact.
         settlement = service.confirm(confirmation, record)
@@ -166,11 +172,17 @@ def _confirmation(data: bytes, idempotency_key: str | None) -> Confirmation:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidPaymentCallback(
-            f"The body is not a payment confirmation of wsdl/treasury/openapi.json: {exc}."
+            Text(
+                "The body is not a payment confirmation of wsdl/treasury/openapi.json: %(exc)s.",
+                exc=exc,
+            )
         ) from exc
     if idempotency_key is not None and idempotency_key != confirmation.payment_id:
         raise InvalidPaymentCallback(
-            f"Idempotency-Key {idempotency_key[:64]!r} is not the payment id "
-            f"{confirmation.payment_id}."
+            Text(
+                "Idempotency-Key %(idempotency_key)r is not the payment id %(payment_id)s.",
+                idempotency_key=idempotency_key[:64],
+                payment_id=confirmation.payment_id,
+            )
         )
     return confirmation

@@ -18,6 +18,7 @@ from gateway.checkpoint.errors import DeviceCertificateRefused, UnknownDevice
 from gateway.checkpoint.registry import CheckpointRegistry, Device
 from gateway.clock import Clock
 from gateway.errors import GatewayError, ReplayedRequest, Unauthenticated
+from gateway.i18n.text import Text
 from gateway.trust.certificates import TrustStore
 from gateway.trust.http_signatures import (
     CLOCK_SKEW,
@@ -31,10 +32,11 @@ from gateway.trust.http_signatures import (
 from gateway.trust.trader_keys import NonceLedger
 from gateway.web.request_view import request_view
 
-HOW = (
+HOW = Text(
     'Sign the request with RFC 9421 HTTP Message Signatures: cover "@method" "@path" "@query" '
     '"content-digest", keyid = the SHA-256 fingerprint of the device certificate, created, '
-    f'expires, nonce and tag="{DEVICE_TAG}" (wsdl/checkpoint/device-events.openapi.json).'
+    'expires, nonce and tag="%(tag)s" (wsdl/checkpoint/device-events.openapi.json).',
+    tag=DEVICE_TAG,
 )
 
 
@@ -51,12 +53,17 @@ def authenticate_device(
     try:
         keyid = requested_keyid(request.headers.items(), DEVICE_TAG)
     except SignatureRefused as exc:
-        raise Unauthenticated(f"This event is not signed as required ({exc}). {HOW}") from exc
+        raise Unauthenticated(
+            Text("This event is not signed as required (%(exc)s). %(HOW)s", exc=exc, HOW=HOW)
+        ) from exc
     device = registry.device(keyid)
     if device is None:
         raise UnknownDevice(
-            f"No checkpoint device with certificate fingerprint {keyid[:64]!r} is registered "
-            "(mappings/checkpoints.toml binds each device to a checkpoint and a stage)."
+            Text(
+                "No checkpoint device with certificate fingerprint %(keyid)r is registered "
+                "(mappings/checkpoints.toml binds each device to a checkpoint and a stage).",
+                keyid=keyid[:64],
+            )
         )
     try:
         trust.verify(device.certificate)
@@ -64,25 +71,42 @@ def authenticate_device(
         # The trust store's own code (revoked-certificate, expired-certificate, ...) goes along as
         # `certificate_problem`, with its facts (e.g. `revoked_at`), for the device's operators.
         raise DeviceCertificateRefused(
-            f"The certificate of device {device.slug} is not accepted now: {exc.detail}",
-            device=device.slug, certificate_problem=exc.code, **exc.extensions,
-        ) from exc  # fmt: skip
+            Text(
+                "The certificate of device %(slug)s is not accepted now: %(detail)s",
+                slug=device.slug,
+                detail=exc.detail,
+            ),
+            device=device.slug,
+            certificate_problem=exc.code,
+            **exc.extensions,
+        ) from exc
     if not body:
-        raise Unauthenticated(f"A device event must have a body covered by Content-Digest. {HOW}")
+        raise Unauthenticated(
+            Text("A device event must have a body covered by Content-Digest. %(HOW)s", HOW=HOW)
+        )
     key = device.certificate.public_key()
     if not isinstance(key, PublicKey):  # a CA may issue keys RFC 9421 has no algorithm for
         raise DeviceCertificateRefused(
-            f"The certificate of device {device.slug} has a {type(key).__name__}, which cannot "
-            "sign HTTP messages; issue the device an RSA, ECDSA or Ed25519 certificate.",
-            device=device.slug, certificate_problem="certificate-usage",
-        )  # fmt: skip
+            Text(
+                "The certificate of device %(slug)s has a %(key_type)s, which cannot sign HTTP "
+                "messages; issue the device an RSA, ECDSA or Ed25519 certificate.",
+                slug=device.slug,
+                key_type=type(key).__name__,
+            ),
+            device=device.slug,
+            certificate_problem="certificate-usage",
+        )
     try:
         signed = verify_request(request_view(request), keyid, key, clock, body, tag=DEVICE_TAG)
     except SignatureRefused as exc:
-        raise Unauthenticated(f"The event signature does not verify: {exc}. {HOW}") from exc
+        raise Unauthenticated(
+            Text("The event signature does not verify: %(exc)s. %(HOW)s", exc=exc, HOW=HOW)
+        ) from exc
     if not nonces.first_use(keyid, signed.nonce, signed.created + MAX_AGE + CLOCK_SKEW):
         raise ReplayedRequest(
-            "This signed request was already used (same key and nonce). To send an event again, "
-            "sign it afresh: the same event_id is answered idempotently."
+            Text(
+                "This signed request was already used (same key and nonce). To send an event "
+                "again, sign it afresh: the same event_id is answered idempotently."
+            )
         )
     return device

@@ -19,6 +19,7 @@ from gateway.checkpoint.device_auth import authenticate_device
 from gateway.checkpoint.errors import DeviceNotForThis, InvalidEvent
 from gateway.checkpoint.events import MAX_BODY
 from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.i18n.text import Text
 from gateway.lifecycle.uploads import signed_entries
 from gateway.web.body import read_body
 
@@ -38,14 +39,21 @@ def _services() -> Services:
 def _field(data: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidEvent(f"{name!r} must be a string matching {pattern.pattern}.", field=name)
+        raise InvalidEvent(
+            Text(
+                "%(name)r must be a string matching %(pattern)s.",
+                name=name,
+                pattern=pattern.pattern,
+            ),
+            field=name,
+        )
     return value
 
 
 @bp.post("/documents/digest")
 def digest() -> Response:
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType("Send the scanned digest as application/json.")
+        raise UnsupportedMediaType(Text("Send the scanned digest as application/json."))
     body = read_body(MAX_BODY)
     svc = _services()
     device = authenticate_device(
@@ -54,20 +62,28 @@ def digest() -> Response:
     )  # fmt: skip
     if device.stage != "documents":
         raise DeviceNotForThis(
-            f"Device {device.slug} reports {device.stage}; only a documents-stage device compares "
-            "scanned documents."
+            Text(
+                "Device %(slug)s reports %(stage)s; only a documents-stage device compares scanned "
+                "documents.",
+                slug=device.slug,
+                stage=device.stage,
+            )
         )
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEvent(f"The body is not JSON: {exc}") from exc
+        raise InvalidEvent(Text("The body is not JSON: %(exc)s", exc=exc)) from exc
     if not isinstance(data, dict) or set(data) - {"application_id", "sha256"}:
-        raise InvalidEvent('Send {"application_id": "...", "sha256": "<64 hex>"} and nothing else.')
+        raise InvalidEvent(
+            Text('Send {"application_id": "...", "sha256": "<64 hex>"} and nothing else.')
+        )
     application_id = _field(data, "application_id", _APPLICATION_ID)
     sha256 = _field(data, "sha256", _SHA256)
     lodged = svc.attachments.lodged(application_id)
     if lodged is None:
-        raise NotFound(f"There is no application {application_id}.")
+        raise NotFound(
+            Text("There is no application %(application_id)s.", application_id=application_id)
+        )
     entries = signed_entries(lodged)
     found = next((e for e in entries if e.sha256 == sha256), None)
     answer: dict[str, Any] = {

@@ -21,6 +21,7 @@ from gateway.checkpoint.registry import CheckpointRegistry
 from gateway.clock import Clock
 from gateway.domain.identifiers import Bin
 from gateway.errors import InvalidValue, SchemaViolation
+from gateway.i18n.text import Text
 from gateway.limits import INT32_MAX
 from gateway.trust.certificates import TrustStore
 from gateway.trust.representatives import Representatives
@@ -59,7 +60,7 @@ class Notice:
 def _text(node: etree._Element, path: str) -> str:
     found = node.find(path, _N)
     if found is None or found.text is None:
-        raise SchemaViolation(f"missing {path}")
+        raise SchemaViolation(Text("missing %(path)s", path=path))
     return str(found.text).strip()
 
 
@@ -73,26 +74,28 @@ def read_notice(signed: etree._Element) -> Notice:
     try:
         carrier = Bin(_text(signed, "n:CarrierBIN"))
     except ValueError as exc:
-        raise InvalidValue(f"CarrierBIN: {exc}", field="CarrierBIN") from exc
+        raise InvalidValue(Text("CarrierBIN: %(exc)s", exc=exc), field="CarrierBIN") from exc
     applications = tuple(
         (n.text or "").strip() for n in signed.iterfind("n:Applications/n:ApplicationId", _N)
     )
     if len(set(applications)) != len(applications):
-        raise InvalidValue("An application is listed twice in the notice.")
+        raise InvalidValue(Text("An application is listed twice in the notice."))
     # The schema's xs:positiveInteger and xs:dateTime are unbounded; the columns are not
     # (ArrivalNoticeRow.version is an Integer, expected_arrival a timestamp with a zone).
     version = int(_text(signed, "n:Version"))
     if version > INT32_MAX:
-        raise InvalidValue(f"Version must be at most {INT32_MAX}.", field="Version")
+        raise InvalidValue(
+            Text("Version must be at most %(INT32_MAX)s.", INT32_MAX=INT32_MAX), field="Version"
+        )
     try:
         arrival = dt.datetime.fromisoformat(_text(signed, "n:ExpectedArrival"))
     except ValueError as exc:
         raise InvalidValue(
-            "ExpectedArrival must be a date-time of years 1-9999.", field="ExpectedArrival"
+            Text("ExpectedArrival must be a date-time of years 1-9999."), field="ExpectedArrival"
         ) from exc
     if arrival.tzinfo is None:
         raise InvalidValue(
-            "ExpectedArrival must carry its offset (Z or +05:00).", field="ExpectedArrival"
+            Text("ExpectedArrival must carry its offset (Z or +05:00)."), field="ExpectedArrival"
         )
     return Notice(
         carrier_bin=carrier,
@@ -144,7 +147,10 @@ class NoticeIntake:
     def _validate(self, element: etree._Element) -> None:
         if not self.schema.validate(element):
             error = self.schema.error_log.last_error
-            raise SchemaViolation(f"Line {error.line}: {error.message}", line=error.line)
+            raise SchemaViolation(
+                Text("Line %(line)s: %(message)s", line=error.line, message=error.message),
+                line=error.line,
+            )
 
     def submit(self, body: bytes) -> NoticeSaved:
         now = self.clock()
@@ -159,18 +165,27 @@ class NoticeIntake:
         notice = read_notice(verified.signed)
         for code in filter(None, (notice.checkpoint, notice.exit_checkpoint)):
             if self.registry.checkpoint(code) is None:
-                raise UnknownCheckpoint(f"There is no electronic checkpoint {code}.")
+                raise UnknownCheckpoint(
+                    Text("There is no electronic checkpoint %(code)s.", code=code)
+                )
         if notice.corridor is not None and notice.corridor not in self.corridors:
             raise InvalidValue(
-                f"There is no transit corridor {notice.corridor!r}; known: {sorted(self.corridors)}."
+                Text(
+                    "There is no transit corridor %(corridor)r; known: %(corridors)s.",
+                    corridor=notice.corridor,
+                    corridors=sorted(self.corridors),
+                )
             )
         # Step 5: every listed application exists.
         declarants = self.store.declarants(notice.applications)
         missing = [a for a in notice.applications if a not in declarants]
         if missing:
             raise UnknownApplication(
-                f"The notice names applications the gateway does not know: {', '.join(missing)}. "
-                "Lodge the applications first, then notify the vehicle.",
+                Text(
+                    "The notice names applications the gateway does not know: %(list)s. Lodge the "
+                    "applications first, then notify the vehicle.",
+                    list=", ".join(missing),
+                ),
                 missing=missing,
             )
         # Step 6: the signer is the carrier, its registered representative, or the declarant of
@@ -184,9 +199,13 @@ class NoticeIntake:
         )
         if not allowed:
             raise SignerNotCarrier(
-                f"The notice is signed with a certificate of BIN {signer_bin or 'none'}, but the "
-                f"carrier is BIN {carrier}. Sign with the carrier's certificate, as its registered "
-                "representative, or as the declarant of every application listed."
+                Text(
+                    "The notice is signed with a certificate of BIN %(signer_bin)s, but the "
+                    "carrier is BIN %(carrier)s. Sign with the carrier's certificate, as its "
+                    "registered representative, or as the declarant of every application listed.",
+                    signer_bin=signer_bin or "none",
+                    carrier=carrier,
+                )
             )
         # Step 7: persist, superseding an earlier version, with the bytes in the trail.
         return self.store.save_notice(notice, body, verified.signer.subject)

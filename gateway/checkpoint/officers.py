@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.checkpoint.errors import ActionNotAllowed, VisitNotFound
 from gateway.checkpoint.ports import CheckpointUnit
 from gateway.checkpoint.views import Visit
+from gateway.i18n.text import Text
 from gateway.trail.messages import Message
 
 if TYPE_CHECKING:
@@ -25,7 +26,13 @@ def manual_clearance(
     with service.units.unit() as u:
         visit = _visit(u, visit_id)
         if visit.state == "exited":
-            raise ActionNotAllowed(f"Visit {visit_id} has already exited ({visit.exit_kind}).")
+            raise ActionNotAllowed(
+                Text(
+                    "Visit %(visit_id)s has already exited (%(exit_kind)s).",
+                    visit_id=visit_id,
+                    exit_kind=visit.exit_kind,
+                )
+            )
         apps = visit.applications
         body = json.dumps({"visit": visit_id, "officer": officer, "reason": reason}).encode()
         u.record(apps[0] if apps else None,
@@ -56,7 +63,13 @@ def inspection_result(
         visit = _visit(u, visit_id)
         finding = next((f for f in visit.findings if f.id == finding_id), None)
         if finding is None or finding.status != "open":
-            raise ActionNotAllowed(f"Visit {visit_id} has no open finding {finding_id}.")
+            raise ActionNotAllowed(
+                Text(
+                    "Visit %(visit_id)s has no open finding %(finding_id)s.",
+                    visit_id=visit_id,
+                    finding_id=finding_id,
+                )
+            )
         finding = replace(
             finding, status="cleared" if cleared else "refused", resolved_by=officer, note=note
         )
@@ -86,5 +99,5 @@ def visit(service: CheckpointService, visit_id: str) -> Visit:
 def _visit(u: CheckpointUnit, visit_id: str) -> Visit:
     found = u.visits.visit(visit_id)
     if found is None:
-        raise VisitNotFound(f"There is no checkpoint visit {visit_id}.")
+        raise VisitNotFound(Text("There is no checkpoint visit %(visit_id)s.", visit_id=visit_id))
     return found

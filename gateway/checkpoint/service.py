@@ -29,6 +29,7 @@ from gateway.checkpoint.registry import STAGES, CheckpointRegistry, Device
 from gateway.checkpoint.transit_service import TransitMonitor
 from gateway.checkpoint.views import DeviceEventRecord, GateFinding, StageMark, Visit, new_id
 from gateway.clock import Clock, iso
+from gateway.i18n.text import Text
 from gateway.trail.messages import Message
 from gateway.trust.xmlsig import SigningIdentity
 
@@ -54,26 +55,52 @@ class CheckpointService:
         now = self.clock()
         if device.checkpoint != event.checkpoint or device.stage != event.stage:
             raise DeviceNotForThis(
-                f"Device {device.slug} reports {device.stage} at {device.checkpoint or 'no checkpoint'}, "
-                f"not {event.stage} at {event.checkpoint}."
+                Text(
+                    "Device %(slug)s reports %(stage)s at %(checkpoint)s, not %(stage2)s at "
+                    "%(checkpoint2)s.",
+                    slug=device.slug,
+                    stage=device.stage,
+                    checkpoint=device.checkpoint or "no checkpoint",
+                    stage2=event.stage,
+                    checkpoint2=event.checkpoint,
+                )
             )
         checkpoint = self.registry.checkpoints[event.checkpoint]
         if event.lane not in (*checkpoint.lanes, checkpoint.manual_lane):
-            raise InvalidEvent(f"{event.checkpoint} has no lane {event.lane}.", field="lane")
+            raise InvalidEvent(
+                Text(
+                    "%(checkpoint)s has no lane %(lane)s.",
+                    checkpoint=event.checkpoint,
+                    lane=event.lane,
+                ),
+                field="lane",
+            )
         if event.measured_at > now + CLOCK_SKEW or event.measured_at < now - MAX_EVENT_AGE:
             raise InvalidEvent(
-                f"The reading is dated {event.measured_at.isoformat()}, too far from the gateway's "
-                f"time {now.isoformat()}: check the device's clock.", field="measured_at",
-            )  # fmt: skip
+                Text(
+                    "The reading is dated %(measured_at)s, too far from the gateway's time "
+                    "%(now)s: check the device's clock.",
+                    measured_at=event.measured_at.isoformat(),
+                    now=now.isoformat(),
+                ),
+                field="measured_at",
+            )
         if event.stage == "entry" and not checkpoint.hours.is_open(event.measured_at):
             # A closed post takes no vehicle in: the barrier stays down and no visit is opened, so
             # nothing waits half-registered overnight. Vehicles already inside finish their stages.
             opens = checkpoint.hours.next_opening(event.measured_at)
             raise CheckpointClosed(
-                f"{event.checkpoint} is closed at {event.measured_at.isoformat()} (working hours "
-                f"{checkpoint.hours.text}); vehicle {event.plate} is not registered. It next opens "
-                f"at {opens.isoformat()}.", opens_at=opens.isoformat(),
-            )  # fmt: skip
+                Text(
+                    "%(checkpoint)s is closed at %(measured_at)s (working hours %(text)s); vehicle "
+                    "%(plate)s is not registered. It next opens at %(opens)s.",
+                    checkpoint=event.checkpoint,
+                    measured_at=event.measured_at.isoformat(),
+                    text=checkpoint.hours.text,
+                    plate=event.plate,
+                    opens=opens.isoformat(),
+                ),
+                opens_at=opens.isoformat(),
+            )
         try:
             return self._judge(device, event, body, now)
         except LostRace:
@@ -92,7 +119,10 @@ class CheckpointService:
             if seen is not None:
                 if seen.body_sha256 != digest:
                     raise EventIdReused(
-                        f"Event id {event.event_id} was already used for another event."
+                        Text(
+                            "Event id %(event_id)s was already used for another event.",
+                            event_id=event.event_id,
+                        )
                     )
                 return seen.answer, False
             if event.stage == "entry":
@@ -118,9 +148,15 @@ class CheckpointService:
         existing = u.visits.open_visit(event.checkpoint, event.plate)
         if existing is not None:
             raise StageRepeated(
-                f"Vehicle {event.plate} is already registered at {event.checkpoint} (visit "
-                f"{existing.id}); entry is recorded once per pass.", visit=existing.id,
-            )  # fmt: skip
+                Text(
+                    "Vehicle %(plate)s is already registered at %(checkpoint)s (visit %(id)s); "
+                    "entry is recorded once per pass.",
+                    plate=event.plate,
+                    checkpoint=event.checkpoint,
+                    id=existing.id,
+                ),
+                visit=existing.id,
+            )
         self.transits.close_at(u, event.checkpoint, event.plate, event.measured_at)
         checkpoint = self.registry.checkpoints[event.checkpoint]
         notices = u.visits.active_notices(event.checkpoint, event.plate)
@@ -155,19 +191,35 @@ class CheckpointService:
         visit = u.visits.open_visit(event.checkpoint, event.plate)
         if visit is None:
             raise StageOutOfOrder(
-                f"Vehicle {event.plate} has no entry registration at {event.checkpoint}; the "
-                f"{event.stage} reading cannot come first."
+                Text(
+                    "Vehicle %(plate)s has no entry registration at %(checkpoint)s; the %(stage)s "
+                    "reading cannot come first.",
+                    plate=event.plate,
+                    checkpoint=event.checkpoint,
+                    stage=event.stage,
+                )
             )
         if visit.stage(event.stage) is not None:
             raise StageRepeated(
-                f"Stage {event.stage} of visit {visit.id} was already recorded.", visit=visit.id
+                Text(
+                    "Stage %(stage)s of visit %(id)s was already recorded.",
+                    stage=event.stage,
+                    id=visit.id,
+                ),
+                visit=visit.id,
             )
         missing = [st for st in STAGES[: STAGES.index(event.stage)] if visit.stage(st) is None]
         if missing:
             raise StageOutOfOrder(
-                f"Stage {event.stage} of visit {visit.id} came before {', '.join(missing)}.",
-                visit=visit.id, missing=missing,
-            )  # fmt: skip
+                Text(
+                    "Stage %(stage)s of visit %(id)s came before %(list)s.",
+                    stage=event.stage,
+                    id=visit.id,
+                    list=", ".join(missing),
+                ),
+                visit=visit.id,
+                missing=missing,
+            )
         return visit
 
     def _measure(

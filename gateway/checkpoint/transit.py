@@ -23,6 +23,7 @@ from gateway.checkpoint.errors import PositionRefused
 from gateway.checkpoint.events import Position
 from gateway.checkpoint.registry import Checkpoint
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 
 GEOD = Geod(ellps="WGS84")
 CLOCK_SKEW = dt.timedelta(seconds=30)
@@ -191,13 +192,21 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
     spec = corridor.spec
     if fix.at > now + CLOCK_SKEW:
         raise PositionRefused(
-            f"The fix is dated {fix.at.isoformat()}, after the gateway's time {now.isoformat()}: "
-            "check the tracker's clock."
+            Text(
+                "The fix is dated %(at)s, after the gateway's time %(now)s: check the tracker's "
+                "clock.",
+                at=fix.at.isoformat(),
+                now=now.isoformat(),
+            )
         )
     if track.last_at is not None and fix.at <= track.last_at:
         raise PositionRefused(
-            f"The fix is dated {fix.at.isoformat()}, not after the last accepted fix "
-            f"({track.last_at.isoformat()}); send fixes in order."
+            Text(
+                "The fix is dated %(at)s, not after the last accepted fix (%(last_at)s); send "
+                "fixes in order.",
+                at=fix.at.isoformat(),
+                last_at=track.last_at.isoformat(),
+            )
         )
     alerts: list[Alert] = []
     moved = None

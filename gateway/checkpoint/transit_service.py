@@ -24,6 +24,7 @@ from gateway.checkpoint.views import (
     new_id,
 )
 from gateway.clock import Clock
+from gateway.i18n.text import Text
 from gateway.trail.messages import Message
 
 OMC = "omc"  # the Operative Management Centre: where alerts go
@@ -100,7 +101,9 @@ class TransitMonitor:
         bytes returns the first answer; a refused fix (from the future, out of order) changes
         nothing and leaves no record."""
         if device.stage != TRACKER:
-            raise DeviceNotForThis(f"Device {device.slug} is not a transit tracker.")
+            raise DeviceNotForThis(
+                Text("Device %(slug)s is not a transit tracker.", slug=device.slug)
+            )
         now = self.clock()
         digest = hashlib.sha256(body).hexdigest()
         with self.units.unit() as u:
@@ -108,12 +111,17 @@ class TransitMonitor:
             if seen is not None:
                 if seen.body_sha256 != digest:
                     raise EventIdReused(
-                        f"Event id {fix.event_id} was already used for another report."
+                        Text(
+                            "Event id %(event_id)s was already used for another report.",
+                            event_id=fix.event_id,
+                        )
                     )
                 return seen.answer, False
             transit = u.transits.open_of(fix.plate)
             if transit is None:
-                raise NoOpenTransit(f"No transit is open for vehicle {fix.plate}.")
+                raise NoOpenTransit(
+                    Text("No transit is open for vehicle %(plate)s.", plate=fix.plate)
+                )
             corridor = self.corridors[transit.corridor]
             judgement = judge(corridor, _track(transit), fix, now)
             u.record(

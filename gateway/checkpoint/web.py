@@ -18,6 +18,7 @@ from gateway.checkpoint.errors import InvalidEvent
 from gateway.checkpoint.events import MAX_BODY, parse_position, parse_stage_event
 from gateway.checkpoint.reports import timing_report
 from gateway.errors import GatewayError, NotFound, UnsupportedMediaType
+from gateway.i18n.text import Text
 from gateway.limits import CHECKPOINT, NOTE, PERSON, RECORD_ID
 from gateway.web.bearer import bearer_token_in
 from gateway.web.body import read_body
@@ -42,12 +43,12 @@ def _require_officer() -> None:
     # The operator tokens of the operations API, until the OMC's accounts and roles arrive.
     if bearer_token_in(_services().config.operator_tokens):
         return
-    raise OfficerOnly("Send 'Authorization: Bearer <token>' with an operator token.")
+    raise OfficerOnly(Text("Send 'Authorization: Bearer <token>' with an operator token."))
 
 
 def _device_body() -> tuple[bytes, Any]:
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType("Send the event as application/json.")
+        raise UnsupportedMediaType(Text("Send the event as application/json."))
     body = read_body(MAX_BODY)
     svc = _services()
     device = authenticate_device(
@@ -60,7 +61,7 @@ def _device_body() -> tuple[bytes, Any]:
 @bp.post("/notices")
 def notice() -> tuple[Response, int]:
     if request.mimetype not in ("application/xml", "text/xml"):
-        raise UnsupportedMediaType("Send the signed notice as application/xml.")
+        raise UnsupportedMediaType(Text("Send the signed notice as application/xml."))
     saved = _services().checkpoint.notices.submit(read_body())
     payload = {
         "id": saved.id, "version": saved.version, "plate": saved.plate,
@@ -105,13 +106,13 @@ def _officer_form() -> dict[str, Any]:
         or not isinstance(data.get("officer"), str)
         or not data["officer"]
     ):
-        raise InvalidEvent('Send JSON naming the acting officer: {"officer": ..., ...}.')
+        raise InvalidEvent(Text('Send JSON naming the acting officer: {"officer": ..., ...}.'))
     # What the officer wrote lands in the visit (cleared_by, findings) and the trail: bounded.
     check_text(data["officer"], "officer", PERSON)
     for name in ("reason", "note"):
         if name in data:
             if not isinstance(data[name], str):
-                raise InvalidEvent(f"{name!r} must be a string.", field=name)
+                raise InvalidEvent(Text("%(name)r must be a string.", name=name), field=name)
             check_text(data[name], name, NOTE)
     return data
 
@@ -138,7 +139,7 @@ def inspection_result(visit_id: str, finding_id: str) -> Response:
     _record_id(finding_id, "finding")
     form = _officer_form()
     if not isinstance(form.get("cleared"), bool):
-        raise InvalidEvent("'cleared' must be true or false.")
+        raise InvalidEvent(Text("'cleared' must be true or false."))
     return jsonify(
         _services().checkpoint.service.inspection_result(
             visit_id,
@@ -155,7 +156,7 @@ def transit(transit_id: str) -> Response:
     _require_officer()
     found = _services().checkpoint.transits.transit(_record_id(transit_id, "transit"))
     if found is None:
-        raise NotFound(f"There is no transit {transit_id}.")
+        raise NotFound(Text("There is no transit %(transit_id)s.", transit_id=transit_id))
     return jsonify(found.as_dict())
 
 

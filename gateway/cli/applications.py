@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from gateway.cli.options import TRADER_CERT, TRADER_KEY, URL, trader_client
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 
 COLUMNS = ("id", "trader_reference", "state", "verdict", "received_at", "decided_at")
 HEADINGS = ("ID", "REFERENCE", "STATE", "VERDICT", "RECEIVED", "DECIDED")
@@ -75,9 +77,11 @@ def list_applications(
         click.echo(json.dumps(document, indent=2))
         return
     if not items:
-        click.echo(f"no applications of {declarant} match", err=True)
+        click.echo(
+            say(Text("no applications of %(declarant)s match", declarant=declarant)), err=True
+        )
         return
     for line in table_lines(items):
         click.echo(line)
     if last.get("links", {}).get("next"):
-        click.echo("more applications follow: --all lists every page", err=True)
+        click.echo(say(Text("more applications follow: --all lists every page")), err=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from gateway.cli.options import TRADER_CERT, TRADER_KEY, URL, trader_client
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 
 
 @click.command()
@@ -31,6 +33,17 @@ def attach(application_id: str, files: tuple[Path, ...], url: str, key: Path, ce
         except ApiProblem as exc:
             raise click.ClickException(f"{file}: {exc}") from exc
         click.echo(
-            f"{file}: {answer['type']} {answer['number']} ({answer['media_type']}, "
-            f"{answer['size']} bytes, SHA-256 {answer['sha256']}) uploaded"
+            say(
+                Text(
+                    "%(file)s: %(type)s %(number)s (%(media_type)s, %(size)s bytes, SHA-256 "
+                    "%(sha256)s) "
+                    "uploaded",
+                    file=file,
+                    type=answer["type"],
+                    number=answer["number"],
+                    media_type=answer["media_type"],
+                    size=answer["size"],
+                    sha256=answer["sha256"],
+                )
+            )
         )

@@ -19,6 +19,7 @@ import requests
 
 from gateway.errors import GatewayError
 from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 
 
 class FriendlyGroup(click.Group):
@@ -43,30 +44,55 @@ def explain(exc: BaseException) -> str | None:
     from gateway.storage.errors import unusable
 
     if (sentence := unusable(exc, os.environ.get("NSW_DATABASE_URL", ""))) is not None:
-        return sentence
+        return say(sentence)
     if isinstance(exc, GatewayError):
         return say(exc.detail)  # in NSW_LANG (gateway.i18n.cli)
     if isinstance(exc, ApiProblem):
         return str(exc)
     if isinstance(exc, requests.ConnectionError):
-        return (
-            f"Nothing answers at {_where(exc)}: start the gateway (`nsw serve`) or point --url "
-            "(or NSW_URL) at a running one."
+        return say(
+            Text(
+                "Nothing answers at %(where)s: start the gateway (`nsw serve`) or point --url "
+                "(or NSW_URL) at a running one.",
+                where=_where(exc),
+            )
         )
     if isinstance(exc, requests.Timeout):
-        return f"The gateway at {_where(exc)} did not answer in time; try again, or check its log."
+        return say(
+            Text(
+                "The gateway at %(where)s did not answer in time; try again, or check its log.",
+                where=_where(exc),
+            )
+        )
     if isinstance(exc, json.JSONDecodeError):
-        return f"That file is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
+        return say(
+            Text(
+                "That file is not JSON (%(error)s at line %(line)s, column %(column)s).",
+                error=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            )
+        )
     if isinstance(exc, OSError) and exc.filename is not None:
         reason = exc.strerror or type(exc).__name__
         database = _sqlite_file()
         if database is not None and database.is_relative_to(Path(str(exc.filename))):
-            return (
-                f"The SQLite database {database} cannot be made there ({reason}: {exc.filename}). "
-                "Set NSW_DATABASE_URL to a file in a directory you can write."
+            return say(
+                Text(
+                    "The SQLite database %(database)s cannot be made there (%(reason)s: "
+                    "%(filename)s). Set NSW_DATABASE_URL to a file in a directory you can write.",
+                    database=database,
+                    reason=reason,
+                    filename=exc.filename,
+                )
             )
-        return (
-            f"{reason}: {exc.filename}. Check the path (and, for the database, NSW_DATABASE_URL)."
+        return say(
+            Text(
+                "%(reason)s: %(filename)s. Check the path (and, for the database, "
+                "NSW_DATABASE_URL).",
+                reason=reason,
+                filename=exc.filename,
+            )
         )
     if isinstance(exc, TimeoutError):
         return str(exc)

@@ -12,6 +12,8 @@ import click
 from gateway.config import load_config
 from gateway.domain.identifiers import Bin
 from gateway.errors import InvalidValue
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 
 if TYPE_CHECKING:
     from gateway.trust.wiring import Registries
@@ -58,7 +60,17 @@ def representatives_add(principal_bin: str, representative_bin: str, role: str, 
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     state = "registered" if made else "was already registered"
-    click.echo(f"{representative_bin} {state} as {role} for {principal_bin}")
+    click.echo(
+        say(
+            Text(
+                "%(representative_bin)s %(state)s as %(role)s for %(principal_bin)s",
+                representative_bin=representative_bin,
+                state=state,
+                role=role,
+                principal_bin=principal_bin,
+            )
+        )
+    )
 
 
 @representatives.command("revoke")
@@ -77,8 +89,25 @@ def representatives_revoke(principal_bin: str, representative_bin: str, role: st
             Role(role) if role else None,
         )
     if not ended:
-        raise click.ClickException(f"{representative_bin} has no registration for {principal_bin}")
-    click.echo(f"{ended} registration(s) of {representative_bin} for {principal_bin} revoked")
+        raise click.ClickException(
+            say(
+                Text(
+                    "%(representative_bin)s has no registration for %(principal_bin)s",
+                    representative_bin=representative_bin,
+                    principal_bin=principal_bin,
+                )
+            )
+        )
+    click.echo(
+        say(
+            Text(
+                "%(ended)s registration(s) of %(representative_bin)s for %(principal_bin)s revoked",
+                ended=ended,
+                representative_bin=representative_bin,
+                principal_bin=principal_bin,
+            )
+        )
+    )
 
 
 @representatives.command("list")
@@ -117,11 +146,21 @@ def traders_register(cert: Path) -> None:
     except GatewayError as exc:
         raise click.ClickException(exc.detail) from exc
     if signer.bin is None:
-        raise click.ClickException("the certificate names no BIN (subject OU=BIN…)")
+        raise click.ClickException(say(Text("the certificate names no BIN (subject OU=BIN…)")))
     with _registries() as registries:
         made = registries.trader_certs.register(signer, "operator")
     state = "registered" if made else "was already registered"
-    click.echo(f"{signer.fingerprint_sha256} ({signer.subject}) {state} for BIN {signer.bin}")
+    click.echo(
+        say(
+            Text(
+                "%(fingerprint_sha256)s (%(subject)s) %(state)s for BIN %(bin)s",
+                fingerprint_sha256=signer.fingerprint_sha256,
+                subject=signer.subject,
+                state=state,
+                bin=signer.bin,
+            )
+        )
+    )
 
 
 @traders.command("list")

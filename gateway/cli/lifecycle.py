@@ -13,6 +13,8 @@ import click
 from lxml import etree
 
 from gateway.cli.options import TRADER_CERT, TRADER_KEY, URL, signing_identity, trader_client
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 
 NS = "urn:kz:nsw:application:1"
 WITHDRAWAL_NS = "urn:kz:nsw:withdrawal:1"
@@ -72,8 +74,23 @@ def withdraw(
         click.echo(json.dumps(answer, indent=2))
         return
     cancelling = ", ".join(answer["cancelling"]) or "none"
-    click.echo(f"{application_id}: withdrawn; cancelling at {cancelling}")
-    click.echo(f"  withdrawn decision (signed by the gateway): sha256 {answer['decision_sha256']}")
+    click.echo(
+        say(
+            Text(
+                "%(application_id)s: withdrawn; cancelling at %(cancelling)s",
+                application_id=application_id,
+                cancelling=cancelling,
+            )
+        )
+    )
+    click.echo(
+        say(
+            Text(
+                "  withdrawn decision (signed by the gateway): sha256 %(answer)s",
+                answer=answer["decision_sha256"],
+            )
+        )
+    )
 
 
 @click.command()
@@ -100,7 +117,9 @@ def amend(
     except GatewayError as exc:
         raise click.ClickException(f"{file}: {exc.detail}") from exc
     if document.tag != f"{{{NS}}}Application":
-        raise click.ClickException(f"{file} is not a single-window application.")
+        raise click.ClickException(
+            say(Text("%(file)s is not a single-window application.", file=file))
+        )
     with_amends(document, application_id, status["application_sha256"], current_version(status))
     signed = sign_enveloped(document, signing_identity(key, cert, *chain))
     answer = client.amend(application_id, signed)
@@ -108,9 +127,17 @@ def amend(
         click.echo(json.dumps(answer, indent=2))
         return
     agencies = answer["agencies"]
-    click.echo(f"{application_id}: version {answer['version']} accepted")
+    click.echo(
+        say(
+            Text(
+                "%(application_id)s: version %(answer)s accepted",
+                application_id=application_id,
+                answer=answer["version"],
+            )
+        )
+    )
     for change in answer["changes"]:
-        click.echo(f"  changed: {change}")
+        click.echo(say(Text("  changed: %(change)s", change=change)))
     for kind in ("reopened", "added", "cancelled", "untouched"):
         if agencies.get(kind):
             click.echo(f"  {kind}: {', '.join(agencies[kind])}")

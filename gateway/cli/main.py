@@ -31,6 +31,8 @@ from gateway.cli.permits import permits
 from gateway.cli.serve import serve
 from gateway.cli.signals import stop_on_signals
 from gateway.config import load_config
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 from gateway.omc.cli import omc
 
 if TYPE_CHECKING:
@@ -81,7 +83,7 @@ def sign(file: Path, key: Path, cert: Path, chain: tuple[Path, ...], output: Pat
     signed = sign_enveloped(_parse_file(file), identity)
     if output:
         output.write_bytes(signed)
-        click.echo(f"signed {file} -> {output}", err=True)
+        click.echo(say(Text("signed %(file)s -> %(output)s", file=file, output=output)), err=True)
     else:
         sys.stdout.buffer.write(signed)
 
@@ -184,11 +186,26 @@ def decision(application_id: str, url: str, key: Path, cert: Path, output: Path 
     xml = trader_client(url, key, cert).decision(application_id)
     if xml is None:
         raise click.ClickException(
-            f"{application_id} has no decision yet: `nsw status {application_id}` says why."
+            say(
+                Text(
+                    "%(application_id)s has no decision yet: `nsw status %(application_id)s` says "
+                    "why.",
+                    application_id=application_id,
+                )
+            )
         )
     if output:
         output.write_bytes(xml)
-        click.echo(f"decision of {application_id} saved to {output}", err=True)
+        click.echo(
+            say(
+                Text(
+                    "decision of %(application_id)s saved to %(output)s",
+                    application_id=application_id,
+                    output=output,
+                )
+            ),
+            err=True,
+        )
     else:
         sys.stdout.buffer.write(xml)
 
@@ -204,8 +221,14 @@ def route_cmd(file: Path) -> None:
     document = _parse_file(file)
     if document.tag != f"{{{NS}}}Application":
         raise click.ClickException(
-            f"{file} is not a single-window application (its root element must be "
-            f'<Application xmlns="{NS}">); see samples/ for examples.'
+            say(
+                Text(
+                    "%(file)s is not a single-window application (its root element must be "
+                    '<Application xmlns="%(NS)s">); see samples/ for examples.',
+                    file=file,
+                    NS=NS,
+                )
+            )
         )
     _check_schema(file, document, config.wsdl_dir)
     application = read_application(document)
@@ -222,7 +245,13 @@ def _check_schema(file: Path, document: etree._Element, wsdl_dir: Path) -> None:
         validate(load_schema(wsdl_dir / "application" / "application.xsd"), document)
     except SchemaViolation as exc:
         raise click.ClickException(
-            f"{file} does not match the application schema: {exc.detail}"
+            say(
+                Text(
+                    "%(file)s does not match the application schema: %(detail)s",
+                    file=file,
+                    detail=exc.detail,
+                )
+            )
         ) from exc
 
 
@@ -239,7 +268,7 @@ def worker(threads: int) -> None:
     stopped = threading.Event()
     stop_on_signals(stopped.set)
     services.start_dispatchers(threads)
-    click.echo(f"worker running {threads} dispatcher(s)", err=True)
+    click.echo(say(Text("worker running %(threads)s dispatcher(s)", threads=threads)), err=True)
     stopped.wait()
     services.close()
 
@@ -268,7 +297,7 @@ def db_upgrade() -> None:
     from gateway.storage.migrate import upgrade
 
     upgrade(make_engine(load_config().database_url))
-    click.echo("database is at the newest schema")
+    click.echo(say(Text("database is at the newest schema")))
 
 
 @main.group()
@@ -296,7 +325,7 @@ def cases_retry(case_ids: tuple[str, ...]) -> None:
                 services.store.retry_case(case_id)
             except (LookupError, ValueError) as exc:
                 raise click.ClickException(str(exc)) from exc
-            click.echo(f"{case_id}: queued again")
+            click.echo(say(Text("%(case_id)s: queued again", case_id=case_id)))
 
 
 @main.group()
@@ -337,7 +366,14 @@ def audit_export(application_id: str, output: Path | None) -> None:
     output = output or Path(f"{application_id}.bundle.json")
     output.write_text(json.dumps(bundle, indent=1))
     click.echo(
-        f"{len(bundle['entries'])} entries, tree size {bundle['tree_head']['size']} -> {output}"
+        say(
+            Text(
+                "%(entries)s entries, tree size %(size)s -> %(output)s",
+                entries=len(bundle["entries"]),
+                size=bundle["tree_head"]["size"],
+                output=output,
+            )
+        )
     )
 
 
@@ -357,8 +393,14 @@ def audit_verify(bundle: Path, ca: Path, gateway_cert: Path, quiet: bool) -> Non
         checks = verify_bundle(document, load_certificates(ca), load_certificates(gateway_cert)[0])
     except UnreadableBundle as exc:
         raise click.ClickException(
-            f"{bundle} is not an evidence bundle ({exc}): give the file saved by "
-            "`nsw audit export` or the audit API."
+            say(
+                Text(
+                    "%(bundle)s is not an evidence bundle (%(exc)s): give the file saved by `nsw "
+                    "audit export` or the audit API.",
+                    bundle=bundle,
+                    exc=exc,
+                )
+            )
         ) from exc
     _report(checks, quiet)
 
@@ -388,7 +430,9 @@ def audit_consistency(
                 read_tree_head(doc.get("tree_head", doc) if isinstance(doc, dict) else doc)[0]
             )
         except UnreadableBundle as exc:
-            raise click.ClickException(f"{path} holds no tree head ({exc}).") from exc
+            raise click.ClickException(
+                say(Text("%(path)s holds no tree head (%(exc)s).", path=path, exc=exc))
+            ) from exc
     if proof is not None:
         hashes = _proof_hashes(_read_json(proof), str(proof))
     elif url:
@@ -399,14 +443,18 @@ def audit_consistency(
             timeout=30,
         )
         if response.status_code != 200:
-            raise click.ClickException(f"the gateway gave no proof: {response.text[:300]}")
+            raise click.ClickException(
+                say(Text("the gateway gave no proof: %(text)s", text=response.text[:300]))
+            )
         try:
             answer = response.json()
         except ValueError as exc:
-            raise click.ClickException(f"the gateway's proof is not JSON: {exc}") from exc
+            raise click.ClickException(
+                say(Text("the gateway's proof is not JSON: %(exc)s", exc=exc))
+            ) from exc
         hashes = _proof_hashes(answer, url)
     else:
-        raise click.ClickException("give --proof FILE or --url of the gateway")
+        raise click.ClickException(say(Text("give --proof FILE or --url of the gateway")))
     checks = verify_tree_heads(heads[0], heads[1], hashes, load_certificates(gateway_cert)[0])
     _report(checks, quiet=False)
 
@@ -416,12 +464,19 @@ def _proof_hashes(document: Any, where: str) -> list[bytes]:
     hashes = document.get("proof") if isinstance(document, dict) else None
     if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
         raise click.ClickException(
-            f'{where} holds no consistency proof: expected {{"proof": ["<hex>", ...]}}.'
+            say(
+                Text(
+                    '%(where)s holds no consistency proof: expected {"proof": ["<hex>", ...]}.',
+                    where=where,
+                )
+            )
         )
     try:
         return [bytes.fromhex(h) for h in hashes]
     except ValueError as exc:
-        raise click.ClickException(f"{where}: a proof hash is not hexadecimal.") from exc
+        raise click.ClickException(
+            say(Text("%(where)s: a proof hash is not hexadecimal.", where=where))
+        ) from exc
 
 
 def _read_json(path: Path) -> Any:
@@ -432,8 +487,14 @@ def _read_json(path: Path) -> Any:
     except (ValueError, RecursionError) as exc:
         reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else "nested too deeply"
         raise click.ClickException(
-            f"{path} is not JSON ({str(reason)[:120]}): give the evidence bundle or tree head "
-            "file as saved by `nsw audit export` or the audit API."
+            say(
+                Text(
+                    "%(path)s is not JSON (%(reason)s): give the evidence bundle or tree head file "
+                    "as saved by `nsw audit export` or the audit API.",
+                    path=path,
+                    reason=str(reason)[:120],
+                )
+            )
         ) from exc
 
 
@@ -446,7 +507,16 @@ def audit_export_tiles(directory: Path) -> None:
     with configured_services() as services:
         services.auditor.issue_tree_head()
         size, files = export_tiles(services.auditor, directory)
-    click.echo(f"tree size {size}: {files} files -> {directory}")
+    click.echo(
+        say(
+            Text(
+                "tree size %(size)s: %(files)s files -> %(directory)s",
+                size=size,
+                files=files,
+                directory=directory,
+            )
+        )
+    )
 
 
 @audit.command("verify-log")
@@ -487,12 +557,18 @@ def audit_verify_log(
         key = verifier_from_vkey(log_key.read_text(encoding="ascii").strip())
         witnesses = [verifier_from_vkey(w.strip()) for w in witness_keys]
     except (CheckpointError, ValueError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"a verifier key is not a C2SP vkey: {exc}") from exc
+        raise click.ClickException(
+            say(Text("a verifier key is not a C2SP vkey: %(exc)s", exc=exc))
+        ) from exc
     cosigners = [w for w in witnesses if isinstance(w, CosignatureVerifier)]
     if len(cosigners) != len(witnesses):
-        raise click.ClickException("a --witness-key is a note key, not a cosignature (0x04) key")
+        raise click.ClickException(
+            say(Text("a --witness-key is a note key, not a cosignature (0x04) key"))
+        )
     if quorum > len(cosigners):
-        raise click.ClickException(f"--quorum {quorum} needs at least {quorum} --witness-key")
+        raise click.ClickException(
+            say(Text("--quorum %(quorum)s needs at least %(quorum)s --witness-key", quorum=quorum))
+        )
     report = verify_log(
         _tiles(source, token),
         key,
@@ -510,7 +586,9 @@ def _tiles(source: str, token: str | None) -> Any:
 
     if not source.startswith(("http://", "https://")):
         if not Path(source).is_dir():
-            raise click.ClickException(f"{source} is neither a directory nor an http(s) URL")
+            raise click.ClickException(
+                say(Text("%(source)s is neither a directory nor an http(s) URL", source=source))
+            )
         return DirectoryTiles(Path(source))
     import requests
 
@@ -527,7 +605,15 @@ def _tiles(source: str, token: str | None) -> Any:
             return None
         if answer.status_code != 200:
             raise click.ClickException(
-                f"{source}/{path} answered {answer.status_code}: {answer.text[:200]}"
+                say(
+                    Text(
+                        "%(source)s/%(path)s answered %(status_code)s: %(text)s",
+                        source=source,
+                        path=path,
+                        status_code=answer.status_code,
+                        text=answer.text[:200],
+                    )
+                )
             )
         return answer.content
 
@@ -555,7 +641,7 @@ def audit_signer_reset(
 ) -> None:
     """Let the trail's checkpoint signer sign again after it refused; records the decision in the trail."""
     if not investigated:
-        raise click.ClickException("pass --i-have-investigated")
+        raise click.ClickException(say(Text("pass --i-have-investigated")))
     with configured_services() as services:
         click.echo(services.auditor.reset_signer(operator, reason, accept_current_log))
 
@@ -566,18 +652,33 @@ def _report(checks: Sequence[Check], quiet: bool) -> None:
         if not quiet or not check.ok:
             click.echo(check.line())
     if failed:
-        click.secho(f"{len(failed)} of {len(checks)} checks FAILED", fg="red", bold=True)
+        click.secho(
+            say(
+                Text(
+                    "%(failed)s of %(checks)s checks FAILED", failed=len(failed), checks=len(checks)
+                )
+            ),
+            fg="red",
+            bold=True,
+        )
         sys.exit(1)
     unchecked = sum(1 for c in checks if not c.checked)
     if unchecked:
         click.secho(
-            f"all {len(checks) - unchecked} checks passed; {unchecked} could not be checked "
-            "(marked n/c)",
+            say(
+                Text(
+                    "all %(passed)s checks passed; %(unchecked)s could not be checked (marked n/c)",
+                    passed=len(checks) - unchecked,
+                    unchecked=unchecked,
+                )
+            ),
             fg="yellow",
             bold=True,
         )
         return
-    click.secho(f"all {len(checks)} checks passed", fg="green", bold=True)
+    click.secho(
+        say(Text("all %(checks)s checks passed", checks=len(checks))), fg="green", bold=True
+    )
 
 
 def _install_plugins() -> None:

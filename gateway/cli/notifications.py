@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 
 from gateway.cli.options import TRADER_CERT, TRADER_KEY, URL, configured_services, trader_client
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 from gateway.notify.events import EVENT_TYPES
 
 
@@ -71,7 +73,7 @@ def notify_url_show(bin_: str, url: str, key: Path, cert: Path) -> None:
 def notify_url_remove(bin_: str, url: str, key: Path, cert: Path) -> None:
     with _problems():
         trader_client(url, key, cert).remove_notification_url(bin_)
-    click.echo(f"decisions of {bin_} are no longer sent anywhere")
+    click.echo(say(Text("decisions of %(bin)s are no longer sent anywhere", bin=bin_)))
 
 
 @click.group()
@@ -100,4 +102,11 @@ def notifications_retry(ids: tuple[int, ...]) -> None:
                 services.notifications.retry(notification_id)
             except (LookupError, ValueError) as exc:
                 raise click.ClickException(str(exc)) from exc
-            click.echo(f"notification {notification_id}: pending again")
+            click.echo(
+                say(
+                    Text(
+                        "notification %(notification_id)s: pending again",
+                        notification_id=notification_id,
+                    )
+                )
+            )

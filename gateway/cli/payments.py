@@ -12,6 +12,8 @@ import click
 
 from gateway.cli.options import configured_services
 from gateway.config import load_config
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 from gateway.payments.check_digits import Iban
 from gateway.payments.money import Money
 
@@ -35,8 +37,12 @@ def pay(application_id: str, amount: str | None, wait_s: float) -> None:
         payments = build_payments(config, services)
         if payments.treasury is None:
             raise click.ClickException(
-                "No treasury is configured: set NSW_TREASURY_URL (and NSW_TREASURY_CERT unless "
-                "agency-treasury.pem is in the PKI directory)."
+                say(
+                    Text(
+                        "No treasury is configured: set NSW_TREASURY_URL (and NSW_TREASURY_CERT "
+                        "unless agency-treasury.pem is in the PKI directory)."
+                    )
+                )
             )
         try:
             issued = payments.order(application_id)
@@ -46,7 +52,9 @@ def pay(application_id: str, amount: str | None, wait_s: float) -> None:
         outstanding = order.total - Money(issued.received_minor, order.currency)
         paying = Money.parse(amount, order.currency) if amount else outstanding
         if paying.minor <= 0:
-            raise click.ClickException(f"Nothing is outstanding on {order.reference}.")
+            raise click.ClickException(
+                say(Text("Nothing is outstanding on %(reference)s.", reference=order.reference))
+            )
         payer = {
             "bin": str(order.payer),
             "name": f"Declarant {order.payer}",
@@ -60,7 +68,16 @@ def pay(application_id: str, amount: str | None, wait_s: float) -> None:
             payer,
         )
         payment_id = answer["paymentId"]
-        click.echo(f"paid {paying} for {order.reference}: treasury payment {payment_id}")
+        click.echo(
+            say(
+                Text(
+                    "paid %(paying)s for %(reference)s: treasury payment %(payment_id)s",
+                    paying=paying,
+                    reference=order.reference,
+                    payment_id=payment_id,
+                )
+            )
+        )
         deadline = time.monotonic() + wait_s
         while True:
             found = [
@@ -97,13 +114,27 @@ def reconcile(day: dt.datetime) -> None:
         result = build_payments(config, services).reconcile(day.date())
     state = "final" if result.final else "not final (the day is not over)"
     if not result.differences:
-        click.echo(f"{result.day}: the statement ({state}) and the gateway agree")
+        click.echo(
+            say(
+                Text(
+                    "%(day)s: the statement (%(state)s) and the gateway agree",
+                    day=result.day,
+                    state=state,
+                )
+            )
+        )
         return
     for d in result.differences:
         click.echo(f"{d.kind.value}\t{d.payment_id}\t{d.reference}\t{d.detail}")
     raise click.ClickException(
-        f"{result.day}: {len(result.differences)} difference(s) with the treasury's statement "
-        f"({state})"
+        say(
+            Text(
+                "%(day)s: %(differences)s difference(s) with the treasury's statement (%(state)s)",
+                day=result.day,
+                differences=len(result.differences),
+                state=state,
+            )
+        )
     )
 
 
@@ -120,4 +151,4 @@ def refunds() -> None:
         c = s.confirmation
         click.echo(f"{c.payment_id}\t{c.reference}\t{s.refund_owed}\t{s.reason}\t{s.detail}")
     if not owed:
-        click.echo("no refunds owed")
+        click.echo(say(Text("no refunds owed")))

@@ -9,6 +9,8 @@ from typing import Any
 import click
 
 from gateway.cli.options import configured_services
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 
 
 def _echo_permit(p: dict[str, Any], *, write_offs: bool) -> None:
@@ -23,7 +25,7 @@ def _echo_permit(p: dict[str, Any], *, write_offs: bool) -> None:
         back = "  (credited back)" if w["creditedBack"] else ""
         click.echo(f"  {w['day']}\t{w['applicationId']}\t-{w['quantity']} {p['unit']}{back}")
     if not p["writeOffs"]:
-        click.echo("  no write-offs")
+        click.echo(say(Text("  no write-offs")))
 
 
 @click.group()
@@ -68,6 +70,6 @@ def list_(holder: str | None) -> None:
     for p in shown:
         _echo_permit(p, write_offs=False)
     if not shown:
-        click.echo("no permits")
+        click.echo(say(Text("no permits")))
     for h in holds:
         click.echo(f"held\t{h.application_id}\t{h.permit_id}\t{h.code}\t{h.detail}")

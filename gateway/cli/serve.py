@@ -6,6 +6,8 @@ import click
 
 from gateway.cli.signals import stop_on_signals
 from gateway.config import load_config
+from gateway.i18n.cli import say
+from gateway.i18n.text import Text
 
 
 @click.command()
@@ -36,7 +38,11 @@ def serve(host: str, port: int, allow_missing_agencies: bool, dev: bool) -> None
             "--allow-missing-agencies."
         )
     if missing:
-        click.secho(f"DEGRADED: {missing_endpoints_sentence(missing)}", fg="yellow", err=True)
+        click.secho(
+            f"DEGRADED: {missing_endpoints_sentence(missing)}",
+            fg="yellow",
+            err=True,
+        )
     if dev:
         _serve_dev(host, port)
         return
@@ -44,8 +50,16 @@ def serve(host: str, port: int, allow_missing_agencies: bool, dev: bool) -> None
 
     settings = WebSettings.from_env()
     click.echo(
-        f"gateway listening on http://{host}:{port} (gunicorn, {settings.workers} worker(s) x "
-        f"{settings.threads} thread(s))",
+        say(
+            Text(
+                "gateway listening on http://%(host)s:%(port)s (gunicorn, %(workers)s worker(s) x "
+                "%(threads)s thread(s))",
+                host=host,
+                port=port,
+                workers=settings.workers,
+                threads=settings.threads,
+            )
+        ),
         err=True,
     )
     GatewayServer(f"{host}:{port}", settings).run()
@@ -59,7 +73,16 @@ def _serve_dev(host: str, port: int) -> None:
     app = create_app()
     server = make_server(host, port, app, threaded=True)
     stop_on_signals(server.shutdown)
-    click.echo(f"gateway (dev server) listening on http://{host}:{server.server_port}", err=True)
+    click.echo(
+        say(
+            Text(
+                "gateway (dev server) listening on http://%(host)s:%(server_port)s",
+                host=host,
+                server_port=server.server_port,
+            )
+        ),
+        err=True,
+    )
     try:
         server.serve_forever()
     finally:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from gateway.errors import InvalidValue
+from gateway.i18n.text import Text
 
 # §2: first pass weights 1..11; if that gives 10, a second pass with the weights rotated by two.
 _WEIGHTS_1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
@@ -66,22 +67,31 @@ class Bin:
     def __post_init__(self) -> None:
         if not isinstance(self.value, str) or not _TWELVE_DIGITS.fullmatch(self.value):
             raise InvalidValue(
-                f"The BIN/IIN {_shown(str(self.value))} must be exactly 12 digits (0-9) with no "
-                "spaces or other characters; check that no digit is missing or extra.",
+                Text(
+                    "The BIN/IIN %(value)s must be exactly 12 digits (0-9) with no spaces or other "
+                    "characters; check that no digit is missing or extra.",
+                    value=_shown(str(self.value)),
+                ),
                 field="bin",
             )
         expected = kz_check_digit(self.value[:11])
         if expected is None:
             raise InvalidValue(
-                f"The BIN/IIN {_shown(self.value)} cannot exist: no check digit is possible for "
-                "its first 11 digits, so one of them is mistyped. Copy the number from the "
-                "registration certificate.",
+                Text(
+                    "The BIN/IIN %(value)s cannot exist: no check digit is possible for its first "
+                    "11 digits, so one of them is mistyped. Copy the number from the registration "
+                    "certificate.",
+                    value=_shown(self.value),
+                ),
                 field="bin",
             )
         if expected != int(self.value[11]):
             raise InvalidValue(
-                f"The BIN/IIN {_shown(self.value)} fails its check digit, so a digit is mistyped "
-                "or two are swapped. Copy the number from the registration certificate.",
+                Text(
+                    "The BIN/IIN %(value)s fails its check digit, so a digit is mistyped or two "
+                    "are swapped. Copy the number from the registration certificate.",
+                    value=_shown(self.value),
+                ),
                 field="bin",
             )
 
@@ -102,14 +112,20 @@ class HsCode:
     def __post_init__(self) -> None:
         if not isinstance(self.value, str) or not _TEN_DIGITS.fullmatch(self.value):
             raise InvalidValue(
-                f"The commodity code {_shown(str(self.value))} must be the 10-digit EAEU TN VED "
-                "code written as digits only (for example 0808108000, not 0808 10 800 0).",
+                Text(
+                    "The commodity code %(value)s must be the 10-digit EAEU TN VED code written as "
+                    "digits only (for example 0808108000, not 0808 10 800 0).",
+                    value=_shown(str(self.value)),
+                ),
                 field="hs_code",
             )
         if self.value.startswith("00"):
             raise InvalidValue(
-                f"The commodity code {_shown(self.value)} names chapter 00, which does not exist; "
-                "TN VED chapters start at 01. Check the code against the tariff.",
+                Text(
+                    "The commodity code %(value)s names chapter 00, which does not exist; TN VED "
+                    "chapters start at 01. Check the code against the tariff.",
+                    value=_shown(self.value),
+                ),
                 field="hs_code",
             )
 

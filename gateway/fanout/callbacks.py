@@ -51,6 +51,7 @@ from gateway.fanout.callback_errors import (
     UnknownCase,
 )
 from gateway.fanout.ports import CallbackCases, CaseUpdate, CaseView
+from gateway.i18n.text import Text
 from gateway.trail.messages import Message, sha256_hex
 
 SOAP_CALLBACK_PATH = "/soap/callbacks"
@@ -121,10 +122,17 @@ class CallbackService:
         def judge(case: CaseView | None) -> CaseUpdate | None:
             # Step 1: the case exists and is this agency's (read again under the row lock).
             if case is None:
-                raise UnknownCase(f"There is no case {case_id!r}.", case_id=case_id)
+                raise UnknownCase(
+                    Text("There is no case %(case_id)r.", case_id=case_id), case_id=case_id
+                )
             if case.agency != agency:
                 raise NotYourCase(
-                    f"Case {case_id} is not a case of agency {agency}.", case_id=case_id
+                    Text(
+                        "Case %(case_id)s is not a case of agency %(agency)s.",
+                        case_id=case_id,
+                        agency=agency,
+                    ),
+                    case_id=case_id,
                 )
             # Step 2: the agency's own mapping reads it; a callback answer must be final.
             try:
@@ -135,7 +143,7 @@ class CallbackService:
                 raise MalformedCallbackAnswer(str(exc), case_id=case_id) from exc
             if answer.outcome is Outcome.PENDING:
                 raise MalformedCallbackAnswer(
-                    "A callback must carry the final answer, not 'pending'.", case_id=case_id
+                    Text("A callback must carry the final answer, not 'pending'."), case_id=case_id
                 )
             # Step 3: duplicate, late, or to be recorded.
             state = case.state
@@ -144,7 +152,11 @@ class CallbackService:
                 return None
             if state in (CaseState.GRANTED, CaseState.REFUSED) or state.closed:
                 raise LateAnswer(
-                    f"Case {case_id} is already {state.value}; a different answer is not taken.",
+                    Text(
+                        "Case %(case_id)s is already %(value)s; a different answer is not taken.",
+                        case_id=case_id,
+                        value=state.value,
+                    ),
                     case_id=case_id,
                     state=state.value,
                 )

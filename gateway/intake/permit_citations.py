@@ -15,6 +15,7 @@ from typing import Protocol
 
 from gateway.domain.application import Application
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.intake.ports import CitedPermit
 from gateway.payments.permits import Permit
 
@@ -42,16 +43,33 @@ def cited_permits(application: Application, permits: PermitLookup) -> tuple[Cite
         permit = permits.get(ref.permit_id)
         why = None
         if permit is None or permit.agency != ref.agency:
-            why = f"the gateway knows no {ref.agency} permit {ref.permit_id}"
+            why = Text(
+                "the gateway knows no %(agency)s permit %(permit_id)s",
+                agency=ref.agency,
+                permit_id=ref.permit_id,
+            )
         elif permit.hs_code != item.hs_code:
-            why = f"permit {ref.permit_id} is for HS code {permit.hs_code.value}"
+            why = Text(
+                "permit %(permit_id)s is for HS code %(hs_code)s",
+                permit_id=ref.permit_id,
+                hs_code=permit.hs_code.value,
+            )
         elif permit.unit != item.unit:
-            why = f"permit {ref.permit_id} is counted in {permit.unit}, the item in {item.unit}"
+            why = Text(
+                "permit %(permit_id)s is counted in %(unit)s, the item in %(item_unit)s",
+                permit_id=ref.permit_id,
+                unit=permit.unit,
+                item_unit=item.unit,
+            )
         if why is not None:
             raise PermitCitationInvalid(
-                f"Goods item {item.line} cites a permit that does not cover it: {why}. Cite a "
-                "permit granted for these goods, or leave PermitReference out to ask the agency "
-                "for a new one.",
+                Text(
+                    "Goods item %(line)s cites a permit that does not cover it: %(why)s. Cite a "
+                    "permit granted for these goods, or leave PermitReference out to ask the "
+                    "agency for a new one.",
+                    line=item.line,
+                    why=why,
+                ),
                 line=item.line,
                 permitId=ref.permit_id,
             )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gateway.errors import ConfigurationError
 from gateway.fanout.routing import Route
+from gateway.i18n.text import Text
 from gateway.lifecycle.changes import Change, matches
 
 IDENTITY = frozenset({"declarant", "trader_reference", "procedure"})
@@ -88,27 +89,36 @@ def check_amendable(
     """None when every change may be made in `stage`, else the first reason it may not."""
     if not changes:
         return Refusal(
-            "nothing-changed", "The amendment changes nothing: it is the same application."
+            "nothing-changed", Text("The amendment changes nothing: it is the same application.")
         )
     identity = [c for c in changes if c.field in IDENTITY]
     if identity:
         c = identity[0]
         return Refusal(
             "identity-changed",
-            f"An amendment cannot change the {c.field.replace('_', ' ')} ({c.before} -> {c.after}); "
-            "withdraw this application and lodge a new one.",
+            Text(
+                "An amendment cannot change the %(field)s (%(before)s -> %(after)s); withdraw "
+                "this application and lodge a new one.",
+                field=c.field.replace("_", " "),
+                before=c.before,
+                after=c.after,
+            ),
         )
     allowed = rules.amendable.get(stage, ())
     if not allowed:
         return Refusal(
             "not-amendable-now",
-            f"An application that is {stage.value} cannot be amended.",
+            Text("An application that is %(stage)s cannot be amended.", stage=stage.value),
         )
     for change in changes:
         if not _covered(change, allowed):
             return Refusal(
                 "field-not-amendable",
-                f"{change.sentence()} cannot be changed once the application is {stage.value}.",
+                Text(
+                    "%(change)s cannot be changed once the application is %(stage)s.",
+                    change=change.sentence(),
+                    stage=stage.value,
+                ),
             )
     return None
 
@@ -159,13 +169,19 @@ def check_withdrawable(stage: Stage, reason: str, rules: LifecycleRules) -> Refu
     if reason not in rules.withdraw_reasons:
         return Refusal(
             "unknown-reason",
-            f"{reason!r} is not a withdrawal reason; use one of "
-            f"{', '.join(sorted(rules.withdraw_reasons))}.",
+            Text(
+                "%(reason)r is not a withdrawal reason; use one of %(reasons)s.",
+                reason=reason,
+                reasons=", ".join(sorted(rules.withdraw_reasons)),
+            ),
         )
     if stage not in rules.withdraw_from:
         because = {
-            Stage.EXITED: "the vehicle has already exited through the checkpoint",
-            Stage.WITHDRAWN: "it was already withdrawn",
-        }.get(stage, f"it is {stage.value}")
-        return Refusal("not-withdrawable-now", f"The application cannot be withdrawn: {because}.")
+            Stage.EXITED: Text("the vehicle has already exited through the checkpoint"),
+            Stage.WITHDRAWN: Text("it was already withdrawn"),
+        }.get(stage) or Text("it is %(stage)s", stage=stage.value)
+        return Refusal(
+            "not-withdrawable-now",
+            Text("The application cannot be withdrawn: %(because)s.", because=because),
+        )
     return None

@@ -38,6 +38,7 @@ from gateway.clock import Clock, iso
 from gateway.errors import CallbackUrlRefused
 from gateway.fanout.dispatch import RetryPolicy, worker_name
 from gateway.fanout.wakeup import NOTIFICATIONS
+from gateway.i18n.text import Text
 from gateway.notify.ports import Deliveries, NotificationClaim
 from gateway.notify.public_address import refusal
 from gateway.trust.xmlsig import SigningIdentity
@@ -73,7 +74,7 @@ class UrlPolicy:
         except OSError as exc:
             host, _ = _host_port(url)
             raise CallbackUrlRefused(
-                f"The host {host} of the notification URL does not resolve."
+                Text("The host %(host)s of the notification URL does not resolve.", host=host)
             ) from exc
         return url
 
@@ -95,32 +96,50 @@ class UrlPolicy:
         """The URL's own form: length, scheme, no credentials, a host, no fragment."""
         if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
             raise CallbackUrlRefused(
-                f"Give the notification URL as a string of at most {MAX_URL_LENGTH} characters."
+                Text(
+                    "Give the notification URL as a string of at most %(MAX_URL_LENGTH)s "
+                    "characters.",
+                    MAX_URL_LENGTH=MAX_URL_LENGTH,
+                )
             )
         try:
             parts = urlsplit(url)
             _ = parts.port  # raises ValueError for a port out of range
         except ValueError as exc:
-            raise CallbackUrlRefused(f"The notification URL cannot be read: {exc}.") from exc
+            raise CallbackUrlRefused(
+                Text("The notification URL cannot be read: %(exc)s.", exc=exc)
+            ) from exc
         allowed = ("https", "http") if self.allow_http else ("https",)
         if parts.scheme not in allowed:
             raise CallbackUrlRefused(
-                f"The notification URL must start with {' or '.join(a + '://' for a in allowed)}."
+                Text(
+                    "The notification URL must start with %(list)s.",
+                    list=" or ".join(a + "://" for a in allowed),
+                )
             )
         if parts.username is not None or parts.password is not None:
             raise CallbackUrlRefused(
-                "Do not put a user name or password in the notification URL; the gateway signs "
-                "each notification, so your endpoint can check who sent it."
+                Text(
+                    "Do not put a user name or password in the notification URL; the gateway signs "
+                    "each notification, so your endpoint can check who sent it."
+                )
             )
         if parts.fragment or not parts.hostname:
-            raise CallbackUrlRefused("The notification URL needs a host name and no #fragment.")
+            raise CallbackUrlRefused(
+                Text("The notification URL needs a host name and no #fragment.")
+            )
 
     def _judge(self, host: str, addresses: list[str]) -> None:
         for address in addresses:
             if (why := refusal(address)) is not None:
                 raise CallbackUrlRefused(
-                    f"The host {host} of the notification URL points to {address}, {why}; "
-                    "notifications go only to the public internet."
+                    Text(
+                        "The host %(host)s of the notification URL points to %(address)s, %(why)s; "
+                        "notifications go only to the public internet.",
+                        host=host,
+                        address=address,
+                        why=why,
+                    )
                 )
 
 

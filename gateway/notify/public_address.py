@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 
-NOT_PUBLIC = "which is not a public address"
+from gateway.i18n.text import Text
+
+NOT_PUBLIC = Text("which is not a public address")
 IPv4 = ipaddress.IPv4Address
 IPv6 = ipaddress.IPv6Address
 Net6 = ipaddress.IPv6Network
@@ -34,13 +36,13 @@ def refusal(address: str) -> str | None:
     if isinstance(ip, IPv4):
         return None if ip.is_global else NOT_PUBLIC
     if ip in NAT64_LOCAL_USE:
-        return (
+        return Text(
             "a local-use NAT64 address whose IPv4 address cannot be told, so not a public address"
         )
     embedded = _embedded(ip)
     for inside in embedded:
         if not inside.is_global:
-            return f"an IPv6 form of {inside}, which is not a public address"
+            return Text("an IPv6 form of %(ipv4)s, which is not a public address", ipv4=inside)
     # A form that only carries an IPv4 address is as public as that address; any other IPv6
     # address (Teredo included, which the registry does not count as global) must be global itself.
     carries_only_ipv4 = embedded and ip not in TEREDO

@@ -67,7 +67,8 @@ def retry_case(svc: ActionServices, who: Officer, case_id: str) -> str:
     try:
         return svc.store.retry_case(case_id, [message])
     except (LookupError, ValueError) as exc:
-        raise ActionRefused(str(exc)) from exc
+        said = exc.args[0] if exc.args else None  # a Text from the store stays one (kk, ru)
+        raise ActionRefused(said if isinstance(said, str) else str(exc)) from exc
 
 
 def acknowledge_alert(svc: ActionServices, who: Officer, transit_id: str, key: str) -> None:

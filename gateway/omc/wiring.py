@@ -16,6 +16,7 @@ from gateway.bootstrap import Services
 from gateway.config import Config
 from gateway.errors import GatewayError
 from gateway.fanout.agencies import missing_endpoints
+from gateway.i18n.text import Text
 from gateway.omc import (  # noqa: F401 - the view modules add their routes to the blueprint
     events,
     views_actions,
@@ -82,7 +83,7 @@ def _not_configured() -> Blueprint:
     @stub.route("/<path:rest>")
     def off(rest: str) -> Response:
         raise OmcNotConfigured(
-            "The OMC needs a session key: set NSW_SECRET_KEY (the same on every web node)."
+            Text("The OMC needs a session key: set NSW_SECRET_KEY (the same on every web node).")
         )
 
     return stub

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gateway.i18n.text import Text
 from gateway.payments.charges import ChargeKind, ChargeLine
 from gateway.payments.errors import InvalidCharge
 from gateway.payments.money import Money
@@ -30,7 +31,13 @@ def charge_line(beneficiary: str, value: Mapping[str, Any]) -> ChargeLine:
             kbk=value.get("kbk"),
         )
     except (KeyError, ValueError) as exc:
-        raise InvalidCharge(f"A charge of {beneficiary} is incomplete or malformed: {exc}") from exc
+        raise InvalidCharge(
+            Text(
+                "A charge of %(beneficiary)s is incomplete or malformed: %(exc)s",
+                beneficiary=beneficiary,
+                exc=exc,
+            )
+        ) from exc
 
 
 def charge_lines(by_agency: Iterable[tuple[str, Iterable[Mapping[str, Any]]]]) -> list[ChargeLine]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.i18n.text import Text
 from gateway.payments.errors import InvalidCharge
 from gateway.payments.money import Money
 
@@ -58,37 +59,50 @@ class ChargeLine:
             kind = ChargeKind(self.kind)
         except ValueError:
             raise InvalidCharge(
-                f"The charge kind {str(self.kind)[:32]!r} is not one of "
-                f"{', '.join(k.value for k in ChargeKind)}.",
+                Text(
+                    "The charge kind %(kind)r is not one of %(list)s.",
+                    kind=str(self.kind)[:32],
+                    list=", ".join(k.value for k in ChargeKind),
+                ),
                 field="kind",
             ) from None
         object.__setattr__(self, "kind", kind)
         if not isinstance(self.amount, Money) or self.amount.minor <= 0:
-            raise InvalidCharge("A charge is a positive amount of money.", field="amount")
+            raise InvalidCharge(Text("A charge is a positive amount of money."), field="amount")
         text = self.legal_basis.strip() if isinstance(self.legal_basis, str) else ""
         if not text or len(text) > MAX_TEXT:
             raise InvalidCharge(
-                f"A charge names its legal basis (1 to {MAX_TEXT} characters), e.g. the article of "
-                "the Code or the decree that sets it.",
+                Text(
+                    "A charge names its legal basis (1 to %(MAX_TEXT)s characters), e.g. the "
+                    "article of the Code or the decree that sets it.",
+                    MAX_TEXT=MAX_TEXT,
+                ),
                 field="legalBasis",
             )
         if not isinstance(self.due, dt.date) or isinstance(self.due, dt.datetime):
-            raise InvalidCharge("A charge has a due date (a day, not a moment).", field="due")
+            raise InvalidCharge(Text("A charge has a due date (a day, not a moment)."), field="due")
         if not isinstance(self.beneficiary, str) or not _AGENCY.fullmatch(self.beneficiary):
             raise InvalidCharge(
-                "A charge names its beneficiary by agency code (lower case, e.g. customs).",
+                Text("A charge names its beneficiary by agency code (lower case, e.g. customs)."),
                 field="beneficiary",
             )
         expected = confirmed_kbk(kind, self.beneficiary)
         kbk = self.kbk if self.kbk is not None else expected
         if kbk is not None and (not isinstance(kbk, str) or not _KBK.fullmatch(kbk)):
             raise InvalidCharge(
-                f"The budget classification code {str(kbk)[:12]!r} must be 6 digits.", field="kbk"
+                Text("The budget classification code %(kbk)r must be 6 digits.", kbk=str(kbk)[:12]),
+                field="kbk",
             )
         if expected is not None and kbk != expected:
             raise InvalidCharge(
-                f"A {kind.value} charge to {self.beneficiary} is credited to KBK {expected}, not "
-                f"{kbk}: a payment under the wrong code does not reach the personal account.",
+                Text(
+                    "A %(value)s charge to %(beneficiary)s is credited to KBK %(expected)s, not "
+                    "%(kbk)s: a payment under the wrong code does not reach the personal account.",
+                    value=kind.value,
+                    beneficiary=self.beneficiary,
+                    expected=expected,
+                    kbk=kbk,
+                ),
                 field="kbk",
             )
         object.__setattr__(self, "kbk", kbk)

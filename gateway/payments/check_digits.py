@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from gateway.i18n.text import Text
 from gateway.payments.errors import InvalidIban, InvalidPaymentReference
 
 _KZ_IBAN = re.compile(r"KZ[0-9]{2}[0-9]{3}[0-9A-Z]{13}")
@@ -58,14 +59,20 @@ class Iban:
         shown = repr(str(self.value)[:40])
         if not _KZ_IBAN.fullmatch(compact):
             raise InvalidIban(
-                f"The account {shown} is not a Kazakh IBAN: 20 characters, KZ, two check digits, "
-                "a 3-digit bank code and a 13-character account number.",
+                Text(
+                    "The account %(shown)s is not a Kazakh IBAN: 20 characters, KZ, two check "
+                    "digits, a 3-digit bank code and a 13-character account number.",
+                    shown=shown,
+                ),
                 field="iban",
             )
         if mod97(compact) != 1:
             raise InvalidIban(
-                f"The account {shown} fails its IBAN check digits (ISO 13616): a character is "
-                "mistyped or two are swapped. Copy it from the bank's statement.",
+                Text(
+                    "The account %(shown)s fails its IBAN check digits (ISO 13616): a character is "
+                    "mistyped or two are swapped. Copy it from the bank's statement.",
+                    shown=shown,
+                ),
                 field="iban",
             )
         object.__setattr__(self, "value", compact)
@@ -98,9 +105,12 @@ class PaymentReference:
         compact = _compact(self.value)
         if not _RF.fullmatch(compact) or mod97(compact) != 1:
             raise InvalidPaymentReference(
-                f"The payment reference {str(self.value)[:40]!r} is not one this gateway issued: "
-                "it must be RF, two check digits and up to 21 letters or digits, with valid check "
-                "digits (ISO 11649). Copy it from the payment order.",
+                Text(
+                    "The payment reference %(value)r is not one this gateway issued: it must be "
+                    "RF, two check digits and up to 21 letters or digits, with valid check digits "
+                    "(ISO 11649). Copy it from the payment order.",
+                    value=str(self.value)[:40],
+                ),
                 field="paymentReference",
             )
         object.__setattr__(self, "value", compact)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.payments.errors import CurrencyMismatch, InvalidMoney
 
 # ISO 4217 minor units of the currencies the gateway takes. KZT first: customs payments are made
@@ -42,8 +43,12 @@ _AMOUNT = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,19})?")
 def _currency(code: object) -> str:
     if not isinstance(code, str) or code not in MINOR_UNITS:
         raise InvalidMoney(
-            f"The currency {str(code)[:8]!r} is not one the gateway takes; use an ISO 4217 code "
-            f"among {', '.join(MINOR_UNITS)}.",
+            Text(
+                "The currency %(code)r is not one the gateway takes; use an ISO 4217 code among "
+                "%(list)s.",
+                code=str(code)[:8],
+                list=", ".join(MINOR_UNITS),
+            ),
             field="currency",
         )
     return code
@@ -88,12 +93,17 @@ class Money:
         _currency(self.currency)
         if type(self.minor) is not int:
             raise InvalidMoney(
-                f"An amount is a whole number of minor units ({self.currency}: 1/"
-                f"{10 ** MINOR_UNITS[self.currency]}), not {type(self.minor).__name__}.",
+                Text(
+                    "An amount is a whole number of minor units (%(currency)s: 1/%(value)s), not "
+                    "%(name)s.",
+                    currency=self.currency,
+                    value=10 ** MINOR_UNITS[self.currency],
+                    name=type(self.minor).__name__,
+                ),
                 field="amount",
             )
         if abs(self.minor) > MAX_MINOR:
-            raise InvalidMoney("The amount is beyond any payment the gateway handles.")
+            raise InvalidMoney(Text("The amount is beyond any payment the gateway handles."))
 
     @classmethod
     def parse(cls, amount: object, currency: str) -> Money:
@@ -104,8 +114,13 @@ class Money:
         minor = value.scaleb(exponent)
         if minor != minor.to_integral_value():
             raise InvalidMoney(
-                f"The amount {amount} has more decimals than {currency} has ({exponent}); it is "
-                "refused, not rounded. Send it in whole minor units.",
+                Text(
+                    "The amount %(amount)s has more decimals than %(currency)s has (%(exponent)s); "
+                    "it is refused, not rounded. Send it in whole minor units.",
+                    amount=amount,
+                    currency=currency,
+                    exponent=exponent,
+                ),
                 field="amount",
             )
         return cls(int(minor), currency)
@@ -127,8 +142,12 @@ class Money:
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
             raise CurrencyMismatch(
-                f"{self} and {other} are in different currencies; convert one first (at the rate "
-                "of the day the declaration was registered)."
+                Text(
+                    "%(self)s and %(other)s are in different currencies; convert one first (at the "
+                    "rate of the day the declaration was registered).",
+                    self=self,
+                    other=other,
+                )
             )
         return other
 
@@ -175,7 +194,7 @@ def apply_rate(base: Money, percent: object, *, whole_units: bool = False) -> Mo
     `whole_units`, to a whole major unit (R3)."""
     rate = decimal_of(percent, "rate")
     if rate < 0 or base.minor < 0:
-        raise InvalidMoney("A rate and the amount it applies to are never negative.")
+        raise InvalidMoney(Text("A rate and the amount it applies to are never negative."))
     step = 10**base.exponent if whole_units else 1
     with localcontext() as ctx:
         ctx.prec = 60  # exact for any amount within MAX_MINOR and any rate of up to 30 digits
@@ -187,7 +206,7 @@ def allocate(amount: Money, weights: Sequence[object]) -> list[Money]:
     percent), by the largest-remainder method (R5): the shares sum exactly to `amount`."""
     shares = [decimal_of(w, "weight") for w in weights]
     if not shares or any(w < 0 for w in shares) or sum(shares) <= 0 or amount.minor < 0:
-        raise InvalidMoney("Shares need non-negative weights with a positive sum.")
+        raise InvalidMoney(Text("Shares need non-negative weights with a positive sum."))
     whole = sum(shares)
     with localcontext() as ctx:
         ctx.prec = 60

@@ -16,6 +16,7 @@ from typing import Any
 
 from gateway.domain.identifiers import Bin
 from gateway.errors import InvalidValue
+from gateway.i18n.text import Text
 from gateway.payments.charges import ChargeLine
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.errors import InvalidPaymentOrder
@@ -43,18 +44,26 @@ class PaymentOrder:
     def __post_init__(self) -> None:
         if not self.lines or len(self.lines) > MAX_LINES:
             raise InvalidPaymentOrder(
-                f"A payment order has 1 to {MAX_LINES} charge lines; an application with nothing "
-                "to pay gets no order."
+                Text(
+                    "A payment order has 1 to %(MAX_LINES)s charge lines; an application with "
+                    "nothing to pay gets no order.",
+                    MAX_LINES=MAX_LINES,
+                )
             )
         currencies = {line.amount.currency for line in self.lines}
         if len(currencies) != 1:
             raise InvalidPaymentOrder(
-                f"The charges are in {', '.join(sorted(currencies))}: one order is paid in one "
-                "currency (national currency, KZT), so convert the others at the rate of the day "
-                "the declaration was registered before the order is made."
+                Text(
+                    "The charges are in %(list)s: one order is paid in one currency (national "
+                    "currency, KZT), so convert the others at the rate of the day the declaration "
+                    "was registered before the order is made.",
+                    list=", ".join(sorted(currencies)),
+                )
             )
         if not self.application_id or len(self.application_id) > 64:
-            raise InvalidPaymentOrder("A payment order names its application (1-64 characters).")
+            raise InvalidPaymentOrder(
+                Text("A payment order names its application (1-64 characters).")
+            )
 
     @property
     def currency(self) -> str:
@@ -121,7 +130,9 @@ def canonical_json(value: Mapping[str, Any]) -> bytes:
 
 def _no_floats(value: Any) -> None:
     if isinstance(value, float):
-        raise InvalidValue("canonical JSON carries no floats: amounts are integer minor units")
+        raise InvalidValue(
+            Text("canonical JSON carries no floats: amounts are integer minor units")
+        )
     if isinstance(value, Mapping):
         for item in value.values():
             _no_floats(item)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from gateway.domain.identifiers import Bin, HsCode
+from gateway.i18n.text import Text
 from gateway.payments import errors
 from gateway.payments.money import decimal_of
 
@@ -37,12 +38,22 @@ class Quantity:
         value = decimal_of(self.value, "quantity", errors.InvalidQuantity)
         if value < 0 or -value.as_tuple().exponent > MAX_DECIMALS:  # type: ignore[operator]
             raise errors.InvalidQuantity(
-                f"A quantity is not negative and has at most {MAX_DECIMALS} decimals, not {value}.",
+                Text(
+                    "A quantity is not negative and has at most %(MAX_DECIMALS)s decimals, not "
+                    "%(value)s.",
+                    MAX_DECIMALS=MAX_DECIMALS,
+                    value=value,
+                ),
                 field="quantity",
             )
         if self.unit not in UNITS:
             raise errors.InvalidQuantity(
-                f"The unit {str(self.unit)[:12]!r} is not one of {', '.join(UNITS)}.", field="unit"
+                Text(
+                    "The unit %(unit)r is not one of %(list)s.",
+                    unit=str(self.unit)[:12],
+                    list=", ".join(UNITS),
+                ),
+                field="unit",
             )
         object.__setattr__(self, "value", value)
 
@@ -88,9 +99,11 @@ class Permit:
 
     def __post_init__(self) -> None:
         if self.valid_until < self.valid_from:
-            raise errors.InvalidQuantity("A permit's validity ends after it starts.")
+            raise errors.InvalidQuantity(Text("A permit's validity ends after it starts."))
         if self.granted.value <= 0:
-            raise errors.InvalidQuantity("A permit grants a positive quantity.", field="quantity")
+            raise errors.InvalidQuantity(
+                Text("A permit grants a positive quantity."), field="quantity"
+            )
 
     @property
     def written_off(self) -> Quantity:
@@ -119,29 +132,53 @@ class Permit:
         """Raise unless `holder` may draw on this permit on `day` (the balance aside)."""
         if holder != self.holder:
             raise errors.PermitOfAnotherHolder(
-                f"Permit {self.permit_id} was issued to another holder; cite a permit issued to "
-                f"BIN {holder}.",
+                Text(
+                    "Permit %(permit_id)s was issued to another holder; cite a permit issued to "
+                    "BIN %(holder)s.",
+                    permit_id=self.permit_id,
+                    holder=holder,
+                ),
                 permitId=self.permit_id,
             )
         state = self.state_on(day)
         if state is PermitState.REVOKED:
             raise errors.PermitRevoked(
-                f"Permit {self.permit_id} was revoked by {self.agency}; apply for a new one.",
+                Text(
+                    "Permit %(permit_id)s was revoked by %(agency)s; apply for a new one.",
+                    permit_id=self.permit_id,
+                    agency=self.agency,
+                ),
                 permitId=self.permit_id,
             )
         if state is PermitState.SUSPENDED:
             raise errors.PermitSuspended(
-                f"Permit {self.permit_id} is suspended by {self.agency}; it cannot be used until the agency reinstates it.",
+                Text(
+                    "Permit %(permit_id)s is suspended by %(agency)s; it cannot be used until the "
+                    "agency reinstates it.",
+                    permit_id=self.permit_id,
+                    agency=self.agency,
+                ),
                 permitId=self.permit_id,
             )
         if state is PermitState.EXPIRED:
             raise errors.PermitExpired(
-                f"Permit {self.permit_id} was valid until {self.valid_until}; on {day} it has expired.",
+                Text(
+                    "Permit %(permit_id)s was valid until %(valid_until)s; on %(day)s it has "
+                    "expired.",
+                    permit_id=self.permit_id,
+                    valid_until=self.valid_until,
+                    day=day,
+                ),
                 permitId=self.permit_id,
             )
         if day < self.valid_from:
             raise errors.PermitNotValidYet(
-                f"Permit {self.permit_id} is valid from {self.valid_from}, not on {day}.",
+                Text(
+                    "Permit %(permit_id)s is valid from %(valid_from)s, not on %(day)s.",
+                    permit_id=self.permit_id,
+                    valid_from=self.valid_from,
+                    day=day,
+                ),
                 permitId=self.permit_id,
             )
 
@@ -156,23 +193,41 @@ class Permit:
             if previous.quantity == quantity:
                 return self
             raise errors.PermitWriteOffConflict(
-                f"Application {application_id} already wrote off {previous.quantity} of permit "
-                f"{self.permit_id}; credit that back before writing off {quantity}.",
+                Text(
+                    "Application %(application_id)s already wrote off %(quantity)s of permit "
+                    "%(permit_id)s; credit that back before writing off %(quantity2)s.",
+                    application_id=application_id,
+                    quantity=previous.quantity,
+                    permit_id=self.permit_id,
+                    quantity2=quantity,
+                ),
                 permitId=self.permit_id,
             )
         self.check_usable(day, holder)
         if quantity.unit != self.unit:
             raise errors.PermitUnitMismatch(
-                f"Permit {self.permit_id} is counted in {self.unit}; the application declares "
-                f"{quantity.unit}. Declare the quantity in {self.unit}.",
+                Text(
+                    "Permit %(permit_id)s is counted in %(unit)s; the application declares "
+                    "%(unit2)s. Declare the quantity in %(unit)s.",
+                    permit_id=self.permit_id,
+                    unit=self.unit,
+                    unit2=quantity.unit,
+                ),
                 permitId=self.permit_id,
             )
         if quantity.value <= 0:
-            raise errors.InvalidQuantity("A write-off is a positive quantity.", field="quantity")
+            raise errors.InvalidQuantity(
+                Text("A write-off is a positive quantity."), field="quantity"
+            )
         if quantity.value > self.balance.value:
             raise errors.PermitBalanceExceeded(
-                f"Permit {self.permit_id} has {self.balance} left; {quantity} cannot be written "
-                "off. The application is held until the quantity fits a permit.",
+                Text(
+                    "Permit %(permit_id)s has %(balance)s left; %(quantity)s cannot be written "
+                    "off. The application is held until the quantity fits a permit.",
+                    permit_id=self.permit_id,
+                    balance=self.balance,
+                    quantity=quantity,
+                ),
                 permitId=self.permit_id,
                 remaining=f"{self.balance.value:f}",
                 unit=self.unit,
@@ -185,7 +240,11 @@ class Permit:
         kept = tuple(w for w in self.write_offs if w.application_id != application_id)
         if len(kept) == len(self.write_offs):
             raise errors.NothingToCreditBack(
-                f"Application {application_id} wrote nothing off permit {self.permit_id}.",
+                Text(
+                    "Application %(application_id)s wrote nothing off permit %(permit_id)s.",
+                    application_id=application_id,
+                    permit_id=self.permit_id,
+                ),
                 permitId=self.permit_id,
             )
         return replace(self, write_offs=kept)
@@ -202,8 +261,12 @@ class Permit:
     def _become(self, standing: Standing, frm: tuple[Standing, ...]) -> Permit:
         if self.standing not in frm:
             raise errors.PermitTransitionRefused(
-                f"Permit {self.permit_id} is {self.standing.value}; it cannot become "
-                f"{standing.value}.",
+                Text(
+                    "Permit %(permit_id)s is %(value)s; it cannot become %(value2)s.",
+                    permit_id=self.permit_id,
+                    value=self.standing.value,
+                    value2=standing.value,
+                ),
                 permitId=self.permit_id,
             )
         return replace(self, standing=standing)

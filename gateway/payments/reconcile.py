@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.i18n.text import Text
 from gateway.payments.errors import InvalidStatement
 from gateway.payments.money import Money
 from gateway.payments.settlement import Confirmation
@@ -46,13 +47,21 @@ class Statement:
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
             raise InvalidStatement(
-                f"The statement of {self.day} lists payment {twice[0]} more than once; a "
-                "statement lists each payment once. Ask the treasury for a corrected statement."
+                Text(
+                    "The statement of %(day)s lists payment %(twice)s more than once; a statement "
+                    "lists each payment once. Ask the treasury for a corrected statement.",
+                    day=self.day,
+                    twice=twice[0],
+                )
             )
         other_days = [line.payment_id for line in self.lines if line.paid_on != self.day]
         if other_days:
             raise InvalidStatement(
-                f"The statement of {self.day} lists payment {other_days[0]} of another day."
+                Text(
+                    "The statement of %(day)s lists payment %(other_days)s of another day.",
+                    day=self.day,
+                    other_days=other_days[0],
+                )
             )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from gateway.i18n.text import Text
 from gateway.payments.errors import ConflictingConfirmation
 from gateway.payments.money import Money, total
 from gateway.payments.order import PaymentOrder
@@ -90,9 +91,15 @@ def settle(
             continue
         if seen != new:
             raise ConflictingConfirmation(
-                f"Payment {new.payment_id} was confirmed before as {seen.amount} for "
-                f"{seen.reference} on {seen.paid_on}; a confirmation saying otherwise is refused "
-                "and nothing is changed. Ask the treasury which is right.",
+                Text(
+                    "Payment %(payment_id)s was confirmed before as %(amount)s for %(reference)s "
+                    "on %(paid_on)s; a confirmation saying otherwise is refused and nothing is "
+                    "changed. Ask the treasury which is right.",
+                    payment_id=new.payment_id,
+                    amount=seen.amount,
+                    reference=seen.reference,
+                    paid_on=seen.paid_on,
+                ),
                 paymentId=new.payment_id,
             )
         return replace(first, duplicate=True)

@@ -17,6 +17,7 @@ from gateway.checkpoint.errors import NoticeConflict
 from gateway.checkpoint.ports import CheckpointUnit, LostRace
 from gateway.checkpoint.views import NoticeSaved, Visit, new_id
 from gateway.clock import Clock
+from gateway.i18n.text import Text
 from gateway.storage.checkpoint_rows import visit_view
 from gateway.storage.checkpoint_unit import SqlCheckpointUnit
 from gateway.storage.models import ApplicationRow, ArrivalNoticeRow, CheckpointVisitRow
@@ -103,14 +104,23 @@ class CheckpointStore(OutboxStore):
                 latest = earlier[-1] if earlier else None
                 if latest is not None and latest.version >= notice.version:
                     raise NoticeConflict(
-                        f"Notice {notice.reference} of BIN {carrier} is already at version "
-                        f"{latest.version}; an amendment needs a higher version.",
+                        Text(
+                            "Notice %(reference)s of BIN %(carrier)s is already at version "
+                            "%(version)s; an amendment needs a higher version.",
+                            reference=notice.reference,
+                            carrier=carrier,
+                            version=latest.version,
+                        ),
                         current_version=latest.version,
                     )
                 if latest is not None and latest.state == "used":
                     raise NoticeConflict(
-                        f"The vehicle of notice {notice.reference} has already entered the "
-                        f"checkpoint under version {latest.version}; it can no longer be amended."
+                        Text(
+                            "The vehicle of notice %(reference)s has already entered the "
+                            "checkpoint under version %(version)s; it can no longer be amended.",
+                            reference=notice.reference,
+                            version=latest.version,
+                        )
                     )
                 row = ArrivalNoticeRow(
                     id=new_id("PAN", now),
@@ -139,8 +149,12 @@ class CheckpointStore(OutboxStore):
                 return self._saved(row, latest.id if latest else None, created=True)
         except IntegrityError as exc:  # the same version raced in through another request
             raise NoticeConflict(
-                f"Version {notice.version} of notice {notice.reference} was just lodged by "
-                "another request."
+                Text(
+                    "Version %(version)s of notice %(reference)s was just lodged by another "
+                    "request.",
+                    version=notice.version,
+                    reference=notice.reference,
+                )
             ) from exc
 
     @staticmethod

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
+from gateway.i18n.text import Text
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
 
@@ -84,8 +85,10 @@ def unavailable_on_disconnect() -> Iterator[None]:
     except DBAPIError as exc:
         if is_disconnect(exc):
             raise DatabaseUnavailable(
-                "The gateway lost its database connection while handling this request; "
-                "nothing was recorded that a resend would duplicate. Send the same request again."
+                Text(
+                    "The gateway lost its database connection while handling this request; nothing "
+                    "was recorded that a resend would duplicate. Send the same request again."
+                )
             ) from exc
         raise
 

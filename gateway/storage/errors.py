@@ -34,21 +34,25 @@ def unusable(exc: BaseException, database_url: str) -> str | None:
     """Why the database at `database_url` cannot be used, if `exc` says so (the CLI's sentence
     for a database it cannot open, a URL that is not one); None for anything else."""
     if isinstance(exc, ArgumentError):
-        return f"NSW_DATABASE_URL is not a database URL ({exc}); e.g. sqlite:///var/nsw.db."
+        return Text(
+            "NSW_DATABASE_URL is not a database URL (%(exc)s); e.g. sqlite:///var/nsw.db.", exc=exc
+        )
     if not isinstance(exc, DBAPIError):
         return None
     try:
         shown = (
             make_url(database_url).render_as_string(hide_password=True)
             if database_url
-            else "the default"
+            else Text("the default")
         )
     except ArgumentError:
         shown = database_url
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-    return (
-        f"The database {shown} cannot be used: {reason}. Check NSW_DATABASE_URL (host, port, "
-        "database name, user) and that the database exists and is running."
+    return Text(
+        "The database %(shown)s cannot be used: %(reason)s. Check NSW_DATABASE_URL (host, port, "
+        "database name, user) and that the database exists and is running.",
+        shown=shown,
+        reason=reason,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock, iso
 from gateway.domain.views import NotificationStatus, Subscription
 from gateway.fanout.wakeup import NOTIFICATIONS
+from gateway.i18n.text import Text
 from gateway.notify import events as ev
 from gateway.notify.ports import NotificationClaim as NotificationClaim
 from gateway.storage import wake
@@ -289,10 +290,14 @@ class NotificationStore(Store):
         with self.transaction() as s:
             row = s.get(NotificationRow, notification_id)
             if row is None:
-                raise LookupError(f"There is no notification {notification_id}.")
+                raise LookupError(Text("There is no notification %(id)s.", id=notification_id))
             if row.state != FAILED:
                 raise ValueError(
-                    f"Notification {notification_id} is {row.state}; only failed ones are retried."
+                    Text(
+                        "Notification %(id)s is %(state)s; only failed ones are retried.",
+                        id=notification_id,
+                        state=row.state,
+                    )
                 )
             subscription = s.get(TraderSubscriptionRow, row.bin)
             if subscription is not None:

@@ -22,6 +22,7 @@ from gateway.decision.rules import CaseState
 from gateway.domain.views import AgencyStats, CaseSummary
 from gateway.fanout.ports import CaseUpdate, CaseView, Judge
 from gateway.fanout.wakeup import OUTBOX
+from gateway.i18n.text import Text
 from gateway.storage import wake
 from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
@@ -325,10 +326,14 @@ class OutboxStore(Store):
         with self.transaction() as s:
             case = s.get(CaseRow, case_id)
             if case is None:
-                raise LookupError(f"There is no case {case_id}.")
+                raise LookupError(Text("There is no case %(case_id)s.", case_id=case_id))
             if case.state != CaseState.ESCALATED.value:
                 raise ValueError(
-                    f"Case {case_id} is {case.state}; only escalated cases are retried by hand."
+                    Text(
+                        "Case %(case_id)s is %(state)s; only escalated cases are retried by hand.",
+                        case_id=case_id,
+                        state=case.state,
+                    )
                 )
             # The same question again: a request, an amendment or a cancellation (issue 19).
             last = s.scalars(

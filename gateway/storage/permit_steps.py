@@ -25,6 +25,7 @@ from gateway.billing.permit_ports import (
 from gateway.checkpoint.exit_permit import PermitOnExit
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.errors import GatewayError, NotFound
+from gateway.i18n.text import Text
 from gateway.intake.ports import CitedPermit
 from gateway.payments.permits import Permit, Quantity, Standing, WriteOff
 from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
@@ -148,7 +149,9 @@ def write_off_in(
     (the caller rolls back). Returns the permits written off (none when nothing is cited)."""
     app = s.get(ApplicationRow, application_id)
     if app is None:
-        raise NotFound(f"There is no application {application_id}.")
+        raise NotFound(
+            Text("There is no application %(application_id)s.", application_id=application_id)
+        )
     holder = Bin(app.declarant_bin)
     wanted: dict[str, list[Citation]] = {}
     for c in citations_of(s, application_id):
@@ -157,8 +160,15 @@ def write_off_in(
     for permit_id in sorted(wanted):  # one lock order: two releases never deadlock
         row = lock_permit(s, permit_id)
         if row is None:
-            raise NotFound(f"Application {application_id} cites permit {permit_id}, which the "
-                           "gateway does not know.", permitId=permit_id)  # fmt: skip
+            raise NotFound(
+                Text(
+                    "Application %(application_id)s cites permit %(permit_id)s, which the "
+                    "gateway does not know.",
+                    application_id=application_id,
+                    permit_id=permit_id,
+                ),
+                permitId=permit_id,
+            )
         cited = wanted[permit_id]
         quantity = Quantity(sum((c.quantity for c in cited), Decimal(0)), cited[0].unit)
         permit = permit_of(s, row)

@@ -23,6 +23,7 @@ from gateway.billing.permit_ports import (
     WriteOffRecord,
 )
 from gateway.errors import GatewayError, NotFound
+from gateway.i18n.text import Text
 from gateway.payments.permits import Permit
 from gateway.storage.permit_citations import citations_of
 from gateway.storage.permit_models import (
@@ -145,7 +146,7 @@ class PermitStore(Store):
             now = self.clock()
             row = lock_permit(s, permit_id)
             if row is None:
-                raise NotFound(f"There is no permit {permit_id}.")
+                raise NotFound(Text("There is no permit %(permit_id)s.", permit_id=permit_id))
             before = permit_of(s, row)
             after = {
                 "suspend": before.suspend,

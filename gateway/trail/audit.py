@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from gateway.clock import Clock, iso
 from gateway.errors import GatewayError, NotFound, ServiceUnavailable
+from gateway.i18n.text import Text
 from gateway.trail.format import TreeHead, sign_tree_head
 from gateway.trail.merkle import consistency_proof, inclusion_proof, tree_root
 from gateway.trail.messages import Message
@@ -117,7 +118,7 @@ class Auditor:
         `accept_current_log`, let the signer sign the stored log as it now is). The decision is
         itself appended to the trail, so the next checkpoint commits to it."""
         if self.log_signer is None:
-            raise GatewayError("This gateway has no checkpoint signer to reset.")
+            raise GatewayError(Text("This gateway has no checkpoint signer to reset."))
         # The decision is written to the trail first: a reset that is not on record never happens.
         before = self.log_signer.state()
         decision = {
@@ -152,7 +153,7 @@ class Auditor:
             with self.trail.writing() as log_:
                 row = log_.latest_checkpoint()
         if row is None:
-            raise NotFound("The trail has no signed checkpoint yet.")
+            raise NotFound(Text("The trail has no signed checkpoint yet."))
         return row.note
 
     def tile(self, tile: TileId) -> bytes:
@@ -160,7 +161,7 @@ class Auditor:
         with self.trail.writing() as log_:
             row = log_.latest_checkpoint()
             if row is None or not tile_in_tree(tile, row.size):
-                raise NotFound(f"No {tile.path} in the latest signed checkpoint.")
+                raise NotFound(Text("No %(path)s in the latest signed checkpoint.", path=tile.path))
             if tile.entries:
                 start = tile.index * TILE_WIDTH
                 return entry_bundle(log_.entries_between(start, start + tile.width))
@@ -194,7 +195,7 @@ class Auditor:
         with self.trail.writing() as log_:
             head = log_.tree_head_at(size)
         if head is None:
-            raise NotFound(f"No signed tree head of size {size}.")
+            raise NotFound(Text("No signed tree head of size %(size)s.", size=size))
         return head
 
     # Proofs only read, so they use `reading()`: on SQLite a snapshot that neither takes nor
@@ -203,13 +204,21 @@ class Auditor:
     def inclusion(self, seq: int, size: int) -> list[bytes]:
         with self.trail.reading() as log_:
             if not 0 <= seq < size <= log_.log_size():
-                raise BadProofRequest(f"Entry {seq} is not inside a log of size {size}.")
+                raise BadProofRequest(
+                    Text("Entry %(seq)s is not inside a log of size %(size)s.", seq=seq, size=size)
+                )
             return log_.with_stored_hashes(lambda h: inclusion_proof(seq, size, h))
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         with self.trail.reading() as log_:
             if not 0 < first <= second <= log_.log_size():
-                raise BadProofRequest(f"No consistency proof from size {first} to size {second}.")
+                raise BadProofRequest(
+                    Text(
+                        "No consistency proof from size %(first)s to size %(second)s.",
+                        first=first,
+                        second=second,
+                    )
+                )
             return log_.with_stored_hashes(lambda h: consistency_proof(first, second, h))
 
     def entries(self, application_id: str) -> list[TrailEntry]:
@@ -219,7 +228,12 @@ class Auditor:
         with self.trail.reading() as log_:
             rows = log_.entries_of(application_id)
         if not rows:
-            raise NotFound(f"There is no application {application_id} in the trail.")
+            raise NotFound(
+                Text(
+                    "There is no application %(application_id)s in the trail.",
+                    application_id=application_id,
+                )
+            )
         return rows
 
     def integrated_entries(self, application_id: str) -> list[TrailEntry]:
@@ -230,8 +244,11 @@ class Auditor:
             if all(row.seq is not None for row in rows):
                 return rows
         raise NotIntegrated(
-            f"Messages of {application_id} are still waiting for their place in the trail; "
-            "ask again in a moment."
+            Text(
+                "Messages of %(application_id)s are still waiting for their place in the trail; "
+                "ask again in a moment.",
+                application_id=application_id,
+            )
         )
 
     def bundle(self, application_id: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from gateway.clock import Clock, iso
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.trail.checkpoint import Checkpoint
 from gateway.trail.consistency import InconsistentTree, SignedTree, check_extends, frontier
 from gateway.trail.merkle import SubtreeHashes
@@ -91,8 +92,12 @@ class LogSigner:
         if raw.get("origin") != self.origin:
             # Another log's memory: signing on from it would prove nothing.
             raise SignerRefusing(
-                f"The signer state {self.state_path} belongs to log {raw.get('origin')!r}, "
-                f"not {self.origin!r}."
+                Text(
+                    "The signer state %(state_path)s belongs to log %(found)r, not %(origin)r.",
+                    state_path=self.state_path,
+                    found=raw.get("origin"),
+                    origin=self.origin,
+                )
             )
         raw.pop("version", None)
         raw["frontier"] = tuple(raw["frontier"])
@@ -113,7 +118,13 @@ class LogSigner:
         # Step 1: a signer that refused once keeps refusing until an operator resets it.
         last = self.state()
         if last is not None and last.refusing:
-            raise SignerRefusing(f"Refusing since {last.refusing_since}: {last.refusing}")
+            raise SignerRefusing(
+                Text(
+                    "Refusing since %(refusing_since)s: %(refusing)s",
+                    refusing_since=last.refusing_since,
+                    refusing=last.refusing,
+                )
+            )
         # Step 2: the new tree extends the last signed one (tlog-checkpoint § Signatures).
         try:
             check_extends(last.tree() if last else None, size, root, hashes)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.limits import APPLICATION_ID
 from gateway.trail.audit import Auditor, BadProofRequest
 from gateway.web.bearer import bearer_token_in
@@ -39,8 +40,10 @@ def require_auditor() -> None:
     if bearer_token_in(_services().config.audit_tokens):
         return
     raise AuditorOnly(
-        "The audit API is for auditors: send 'Authorization: Bearer <token>' with an audit token "
-        "issued by the gateway operator."
+        Text(
+            "The audit API is for auditors: send 'Authorization: Bearer <token>' with an audit "
+            "token issued by the gateway operator."
+        )
     )
 
 
@@ -49,7 +52,9 @@ def _int_arg(name: str) -> int:
     BIGINT), so an out-of-range one is a 400 problem, never an overflow in the query."""
     value = query_int(name)
     if value is None:
-        raise BadProofRequest(f"Query parameter {name!r} is required: a non-negative integer.")
+        raise BadProofRequest(
+            Text("Query parameter %(name)r is required: a non-negative integer.", name=name)
+        )
     return value
 
 

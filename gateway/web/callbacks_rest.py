@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.fanout.callback_errors import CallbackSignatureInvalid, InvalidCallback
+from gateway.i18n.text import Text
 from gateway.limits import CASE_ID
 from gateway.web.body import read_body
 from wire import exchange, httpsig
@@ -35,7 +36,7 @@ def submit(agency: str) -> Response:
     # Step 1: an agency we know, and its pinned certificate.
     pinned = service.pins.get(agency)
     if pinned is None:
-        raise NotFound(f"There is no agency {agency!r}.")
+        raise NotFound(Text("There is no agency %(agency)r.", agency=agency))
     # Step 2: the signature: that agency's key, over method, URI, type and the body's digest.
     data = read_body()
     fields = httpsig.header_items(request.headers.items())
@@ -50,16 +51,18 @@ def submit(agency: str) -> Response:
             components=httpsig.REQUEST_COMPONENTS,
         )
     except httpsig.UntrustedHttpMessage as exc:
-        raise CallbackSignatureInvalid(f"Not signed by agency {agency}: {exc}") from exc
+        raise CallbackSignatureInvalid(
+            Text("Not signed by agency %(agency)s: %(exc)s", agency=agency, exc=exc)
+        ) from exc
     # Step 3: a JSON object naming the case.
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType("Send the answer as application/json.")
+        raise UnsupportedMediaType(Text("Send the answer as application/json."))
     try:
         answer = json.loads(data)
     except ValueError as exc:
-        raise InvalidCallback("The body is not JSON.") from exc
+        raise InvalidCallback(Text("The body is not JSON.")) from exc
     if not isinstance(answer, dict) or not isinstance(answer.get("caseId"), str):
-        raise InvalidCallback("The body must be the agency's answer object with a caseId.")
+        raise InvalidCallback(Text("The body must be the agency's answer object with a caseId."))
     if not CASE_ID.matches(answer["caseId"]):
         raise InvalidCallback(CASE_ID.sentence("caseId"), field="caseId")
     # Step 4: the service judges and records it, kept whole: what was verified is what is kept.

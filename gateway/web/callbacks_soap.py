@@ -27,6 +27,7 @@ from gateway.fanout.callback_errors import (
     InvalidCallback,
     VersionMismatch,
 )
+from gateway.i18n.text import Text
 from gateway.resources import shipped
 from gateway.trust.xmlparse import parse_xml
 from gateway.web.body import read_body
@@ -86,30 +87,40 @@ def _submit(data: bytes) -> Response:
     root = parse_xml(data)
     if root.tag != f"{{{SOAP11}}}Envelope":
         raise VersionMismatch(
-            f"The root element is {root.tag}; send a SOAP 1.1 envelope ({{{SOAP11}}}Envelope)."
+            Text(
+                "The root element is %(tag)s; send a SOAP 1.1 envelope ({%(SOAP11)s}Envelope).",
+                tag=root.tag,
+                SOAP11=SOAP11,
+            )
         )
     # Step 2: who signed: the agency whose pinned certificate is the token, verified with it.
     tokens = root.findall(f"{{{SOAP11}}}Header/{{{WSSE}}}Security/{{{WSSE}}}BinarySecurityToken")
     try:
         der = base64.b64decode("".join((tokens[0].text or "").split()), validate=True)
     except (IndexError, ValueError) as exc:
-        raise CallbackSignatureInvalid("The envelope carries no WS-Security token.") from exc
+        raise CallbackSignatureInvalid(Text("The envelope carries no WS-Security token.")) from exc
     agency = service.agency_by_certificate(der)
     if agency is None:
-        raise CallbackSignatureInvalid("The envelope is not signed with an agency's certificate.")
+        raise CallbackSignatureInvalid(
+            Text("The envelope is not signed with an agency's certificate.")
+        )
     try:
         verified = verify_envelope(
             root, service.pins[agency], now=service.clock(), skew=service.skew
         )
     except UntrustedMessage as exc:
-        raise CallbackSignatureInvalid(f"Not believed from agency {agency}: {exc}") from exc
+        raise CallbackSignatureInvalid(
+            Text("Not believed from agency %(agency)s: %(exc)s", agency=agency, exc=exc)
+        ) from exc
     # Step 3: the signed Body holds one SubmitAgencyAnswer, valid per gateway.xsd.
     payload = verified.payload
     if len(payload) != 1 or payload[0].tag != f"{{{GATEWAY_NS}}}SubmitAgencyAnswer":
-        raise InvalidCallback("The Body must hold one SubmitAgencyAnswer.")
+        raise InvalidCallback(Text("The Body must hold one SubmitAgencyAnswer."))
     schema: XsdValidator = current_app.extensions[SCHEMA]
     if errors := schema.errors(copy.deepcopy(payload[0])):  # validated as a document of its own
-        raise InvalidCallback("SubmitAgencyAnswer breaks gateway.xsd: " + errors[0])
+        raise InvalidCallback(
+            Text("SubmitAgencyAnswer breaks gateway.xsd: %(error)s", error=errors[0])
+        )
     case_id = payload[0].findtext(f"{{{GATEWAY_NS}}}CaseId") or ""
     answer = payload[0].find(f"{{{GATEWAY_NS}}}Answer")
     assert answer is not None  # the schema requires it, with exactly one element

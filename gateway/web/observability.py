@@ -24,6 +24,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.observability.health import Probes
 from gateway.observability.logs import install_json_logs
 from gateway.observability.request_context import request_id_var
@@ -71,8 +72,10 @@ def metrics() -> Response:
     if not bearer_token_in(_observability().metrics_tokens):
         refused = problem_response(
             ScraperOnly(
-                "/metrics is for the Prometheus scraper: send 'Authorization: Bearer <token>' "
-                "with a token from NSW_METRICS_TOKENS."
+                Text(
+                    "/metrics is for the Prometheus scraper: send 'Authorization: Bearer <token>' "
+                    "with a token from NSW_METRICS_TOKENS."
+                )
             )
         )
         refused.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'  # RFC 6750 §3

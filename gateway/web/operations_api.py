@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, current_app, jsonify
 
 from gateway.errors import GatewayError, NotFound
+from gateway.i18n.text import Text
 from gateway.limits import CASE_ID, STATE
 from gateway.web.bearer import bearer_token_in
 from gateway.web.params import path_text, query_text
@@ -41,7 +42,7 @@ def require_operator() -> None:
     if bearer_token_in(_services().config.operator_tokens):
         return
     raise OperatorOnly(
-        "The operations API is for gateway operators: send 'Authorization: Bearer <token>'."
+        Text("The operations API is for gateway operators: send 'Authorization: Bearer <token>'.")
     )
 
 
@@ -78,9 +79,9 @@ def retry(case_id: str) -> Response:
     try:
         application_id = _services().store.retry_case(path_text(case_id, CASE_ID, "case"))
     except LookupError as exc:
-        raise NotFound(str(exc)) from exc
+        raise NotFound(_sentence(exc)) from exc
     except ValueError as exc:
-        raise CaseNotRetryable(str(exc)) from exc
+        raise CaseNotRetryable(_sentence(exc)) from exc
     return jsonify({"case": case_id, "application": application_id, "state": "queued"})
 
 
@@ -96,9 +97,16 @@ def retry_notification(notification_id: int) -> Response:
     try:
         application_id = _services().notifications.retry(notification_id)
     except LookupError as exc:
-        raise NotFound(str(exc)) from exc
+        raise NotFound(_sentence(exc)) from exc
     except ValueError as exc:
-        raise NotificationNotRetryable(str(exc)) from exc
+        raise NotificationNotRetryable(_sentence(exc)) from exc
     return jsonify(
         {"notification": notification_id, "application": application_id, "state": "pending"}
     )
+
+
+def _sentence(exc: Exception) -> str:
+    """The store's sentence as it was raised (a `Text` stays one, to be said in the reader's
+    language; `str(exc)` would make it plain English)."""
+    said = exc.args[0] if exc.args else None
+    return said if isinstance(said, str) else str(exc)

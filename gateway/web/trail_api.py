@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, current_app
 
 from gateway.errors import NotFound
+from gateway.i18n.text import Text
 from gateway.trail.audit import Auditor
 from gateway.trail.tiles import TileError, parse_tile_path
 from gateway.web.audit_api import require_auditor
@@ -47,7 +48,7 @@ def tile(rest: str) -> Response:
     try:
         wanted = parse_tile_path("tile/" + rest)
     except TileError as exc:
-        raise NotFound(f"No such tile: {exc}") from exc
+        raise NotFound(Text("No such tile: %(exc)s", exc=exc)) from exc
     response = Response(_auditor().tile(wanted), content_type="application/octet-stream")
     response.headers["Cache-Control"] = FULL_CACHE if wanted.full else PARTIAL_CACHE
     return response

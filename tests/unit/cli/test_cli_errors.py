@@ -65,6 +65,19 @@ def test_submit_with_the_server_down(nobody: str) -> None:
     assert f"Nothing answers at {nobody}" in output and "nsw serve" in output
 
 
+def test_the_server_down_is_said_in_nsw_lang(nobody: str) -> None:
+    args = ["submit", str(SAMPLES / "fresh-apples-import.xml"), "--url", nobody]
+    assert f"По адресу {nobody} никто не отвечает" in _fails_cleanly(args, {"NSW_LANG": "ru"})
+    assert f"{nobody} мекенжайында ешкім жауап бермейді" in _fails_cleanly(args, {"NSW_LANG": "kk"})
+
+
+def test_a_file_that_is_not_an_application_is_said_in_nsw_lang(tmp_path: Path) -> None:
+    other = tmp_path / "invoice.xml"
+    other.write_text("<Invoice><Total>10</Total></Invoice>")
+    output = _fails_cleanly(["route", str(other)], {"NSW_LANG": "ru"})
+    assert "invoice.xml — не заявление единого окна" in output
+
+
 def test_status_with_the_server_down(pki: DevPki, nobody: str) -> None:
     output = _fails_cleanly(["status", "NSW-20261123-0000000000", "--url", nobody, *_trader(pki)])
     assert f"Nothing answers at {nobody}" in output

@@ -14,6 +14,8 @@ import pytest
 from gateway.domain.application import Application, read_application
 from gateway.errors import ConfigurationError
 from gateway.fanout.routing import load_rules, route
+from gateway.i18n import localize
+from gateway.i18n.catalogs import translations
 from gateway.lifecycle.changes import diff
 from gateway.lifecycle.rules import (
     LifecycleRules,
@@ -134,6 +136,15 @@ def test_withdrawal_needs_a_known_reason_and_a_vehicle_still_here(rules: Lifecyc
     assert "no-longer-shipping" in unknown.detail
     exited = check_withdrawable(Stage.EXITED, "no-longer-shipping", rules)
     assert exited is not None and "already exited" in exited.detail
+
+
+def test_a_refused_withdrawal_is_said_in_the_readers_language(rules: LifecycleRules) -> None:
+    exited = check_withdrawable(Stage.EXITED, "no-longer-shipping", rules)
+    assert exited is not None
+    russian = localize(exited.detail, translations("ru").gettext)
+    assert russian == (
+        "Заявление нельзя отозвать: транспортное средство уже выехало через пункт пропуска."
+    )
 
 
 def test_rules_naming_an_unknown_agency_do_not_load(tmp_path: Path) -> None:
