@@ -102,10 +102,11 @@ class RestAdapter:
             body, path = self._request_body(request)
         except (XmlRefused, MappingFailed) as exc:
             raise AgencyCallFailed(f"{self.spec.code}: cannot map the application: {exc}") from exc
-        if request.documents and isinstance(
-            body, dict
-        ):  # inline, base64, as `attachments` (docs/attachments.md)
-            body["attachments"] = [
+        if request.documents and isinstance(body, dict):
+            # Inline, base64, as `attachments` of the agency's request (docs/attachments.md) —
+            # of the request inside an amendment too, where the contract has it.
+            target = body["request"] if request.operation == "amend" else body
+            target["attachments"] = [
                 {
                     "type": d.type,
                     "number": d.number,

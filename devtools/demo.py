@@ -66,15 +66,21 @@ def bad(text: str) -> None:
     click.echo(f"   {click.style('FAIL', fg='red', bold=True)}  {text}")
 
 
-def _trader_for(pki: DevPki, declarant: str) -> SigningIdentity:
+APPLICATION_BIN = "{urn:kz:nsw:application:1}DeclarantBIN"
+
+
+def _trader_slug(pki: DevPki, declarant: str) -> str:
     for party in pki.parties:
         if party.role == "trader" and party.bin == declarant and "expired" not in party.slug:
-            return SigningIdentity.from_files(
-                pki.key_path(party.slug),
-                pki.cert_path(party.slug),
-                pki.directory / "issuing-ca.pem",
-            )
+            return party.slug
     raise LookupError(f"no dev trader certificate for BIN {declarant}")
+
+
+def _trader_for(pki: DevPki, declarant: str) -> SigningIdentity:
+    slug = _trader_slug(pki, declarant)
+    return SigningIdentity.from_files(
+        pki.key_path(slug), pki.cert_path(slug), pki.directory / "issuing-ca.pem"
+    )
 
 
 def run_demo(workdir: Path, pki_dir: Path) -> int:
@@ -230,6 +236,16 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         from devtools.lifecycle_demo import run_lifecycle_demo
 
         failures += run_lifecycle_demo(samples, readers, click.echo, ok, bad)
+
+        step("A supporting document: lodged by digest, waited for, uploaded, checked")
+        from devtools.documents_demo import LAMB, run_documents_demo
+
+        lamb = _trader_slug(pki, documents[LAMB].findtext(APPLICATION_BIN) or "")
+        failures += run_documents_demo(
+            samples, readers[LAMB], (pki.key_path(lamb), pki.cert_path(lamb)), gateway_url,
+            workdir, lambda id_: _verify_evidence(gateway_url, audit_token, id_, pki_dir, workdir),
+            click.echo, ok, bad,
+        )  # fmt: skip
 
         step("Audit: evidence bundles verified offline (CA and gateway certificate only)")
         for application_id in submitted.values():

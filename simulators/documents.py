@@ -28,6 +28,8 @@ def _check(sha256: str, content: str, what: str) -> str | None:
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
         return f"{what}: the content's SHA-256 is {actual}, not the signed {sha256}"
+    # Said where an operator reads the stand-in's output (the demo shows this line).
+    print(f"{what}: {len(data)} bytes whose SHA-256 {actual} is the signed one", flush=True)
     with _lock:
         RECEIVED.pop(sha256, None)
         RECEIVED[sha256] = data

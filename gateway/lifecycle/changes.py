@@ -67,11 +67,21 @@ def diff(old: Application, new: Application) -> tuple[Change, ...]:
             changes.append(Change("item", _item_summary(before), None, line))
         elif before is not None and after is not None:
             changes.extend(_fields(before, after, "item", line))
-    if sorted(old.document_types) != sorted(new.document_types):
-        changes.append(
-            Change("documents", ", ".join(old.document_types), ", ".join(new.document_types))
-        )
+    # A document added, removed or renumbered, or an attachment whose digest changed (another
+    # file: to be uploaded, docs/attachments.md) is a change of "documents": the agencies whose
+    # rules re-check documents are asked again, and those that want the new bytes wait for them.
+    before_docs, after_docs = _documents(old), _documents(new)
+    if before_docs != after_docs or sorted(old.document_types) != sorted(new.document_types):
+        changes.append(Change("documents", ", ".join(before_docs), ", ".join(after_docs)))
     return tuple(changes)
+
+
+def _documents(app: Application) -> list[str]:
+    """Each entry as `type number` and, when attached, the start of its SHA-256; sorted."""
+    return sorted(
+        f"{d.type} {d.number}" + (f" (SHA-256 {d.sha256[:12]}...)" if d.sha256 else "")
+        for d in app.documents
+    )
 
 
 def _transport(old: Transport, new: Transport) -> Iterable[Change]:

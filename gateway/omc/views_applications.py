@@ -18,7 +18,14 @@ from gateway.omc.errors import RoleForbidden
 from gateway.omc.roles import Perm
 from gateway.trail.format import read_entry
 from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_inclusion
+from gateway.web.attachments_api import documents_json
 from gateway.web.params import path_text
+
+
+def may_download(agency: str | None, wanted_by: object) -> bool:
+    """Operators and auditors (no agency) may download a supporting document; an agency's
+    officer when the agency wants it (its mapping's `wants_documents`, and it has a case)."""
+    return agency is None or (isinstance(wanted_by, list) and agency in wanted_by)
 
 
 def _filters_context() -> dict[str, object]:
@@ -97,9 +104,15 @@ def _detail(application_id: str) -> dict[str, object]:
     # cancelled (an agency's officers see their agency's permits only).
     versions, permits = services().lifecycle.store.history(application_id)
     permits = [p for p in permits if who.sees_agency(p.agency)]
+    # Every entry of the signed application; which of the visible cases' agencies want each, and
+    # whether this officer may download it (gateway.omc.views_documents checks it again).
+    documents = [
+        d | {"downloadable": d["uploaded"] and may_download(who.agency, d["wanted_by"])}
+        for d in documents_json(application_id, [c.agency for c in app.cases])
+    ]
     return {
         "app": app, "messages": messages, "notifications": notifications,
-        "versions": versions, "permits": permits,
+        "versions": versions, "permits": permits, "documents": documents,
     }  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from gateway.omc import (  # noqa: F401 - the view modules add their routes to t
     views_applications,
     views_audit,
     views_charts,
+    views_documents,
     views_floor,
     views_language,
     views_money,

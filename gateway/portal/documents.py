@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from gateway.errors import GatewayError, InvalidValue
+from gateway.errors import GatewayError, InvalidValue, NotFound
 from gateway.i18n import Text
 from gateway.i18n.web import gettext
+from gateway.lifecycle.uploads import entry_for
+from gateway.limits import SHA256
 from gateway.portal.auth import services, trader
 from gateway.portal.blueprint import bp
 from gateway.portal.views import detail, readable
-from gateway.web.attachments_api import accept, limit, too_large
+from gateway.web.attachments_api import accept, document_download, limit, too_large
+from gateway.web.params import path_text
 from gateway.web.problems import localized_problem
 
 FIELD = "document"
@@ -66,3 +69,15 @@ def upload_document(application_id: str) -> WerkzeugResponse | tuple[str, int]:
         "ok",
     )
     return redirect(url_for("portal.application", application_id=application_id))
+
+
+@bp.get("/applications/<application_id>/documents/<sha256>")
+def download_document(application_id: str, sha256: str) -> Response:
+    """An uploaded document of the trader's own application, as a download (the API's rules:
+    gateway.web.attachments_api.document_download); another company's: 404, as the page."""
+    readable(application_id)
+    path_text(sha256, SHA256, "document")
+    lodged = services().attachments.lodged(application_id)
+    if lodged is None:  # readable() found it; applications are never deleted
+        raise NotFound(Text("There is no application %(id)s.", id=application_id))
+    return document_download(lodged, entry_for(lodged, sha256))

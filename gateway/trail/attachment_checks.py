@@ -3,9 +3,9 @@ bundle carries, and every upload the trail cites, is one the signed application 
 SHA-256 and size equal the signed entry's.
 
 Returns plain findings (ok, what, check, detail) that gateway.trail.verify reports as checks.
-The application's entries are read from the application entries of the bundle, which step 3 of
-the verifier has checked (body hash, inclusion, the declarant's XML signature over the whole
-document)."""
+The application's entries are read from the application and amendment entries of the bundle (any
+signed version), which step 3 of the verifier has checked (body hash, inclusion, the declarant's
+XML signature over the whole document)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ Finding = tuple[bool, str, str, str]
 
 
 def signed_digests(bundle: Bundle) -> dict[str, int]:
-    """SHA-256 -> size of every document entry of the bundle's application(s)."""
+    """SHA-256 -> size of every document entry of the bundle's application(s), in every signed
+    version: a document uploaded for version 1 and replaced by an amendment (another digest) was
+    a signed entry when it was uploaded, and stays in the evidence."""
     found: dict[str, int] = {}
     for item in bundle.entries:
-        if item.kind != "application":
+        if item.kind not in ("application", "amendment"):
             continue
         try:
             root = parse_xml(item.body)

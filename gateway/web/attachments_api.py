@@ -14,6 +14,7 @@ digest), and changes nothing else.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -28,7 +29,12 @@ from gateway.limits import APPLICATION_ID, SHA256
 from gateway.trail.messages import Message
 from gateway.web.body import read_body
 from gateway.web.params import path_text
-from gateway.web.trader_auth import add_accept_signature, authorise, require_trader
+from gateway.web.trader_auth import (
+    add_accept_signature,
+    authorise,
+    may_act_for,
+    require_trader,
+)
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Services
@@ -103,6 +109,62 @@ def upload(application_id: str, sha256: str) -> tuple[Response, int]:
     counterpart = f"trader:{signer.bin or signer.fingerprint_sha256}"
     entry, created = accept(lodged, sha256, data, counterpart, signer.subject, record)
     return jsonify(_entry_json(entry, True)), 201 if created else 200
+
+
+@bp.get("/applications/<application_id>/attachments/<sha256>")
+def download(application_id: str, sha256: str) -> Response:
+    """The trader's own uploaded document: a signed read like the status, and another company's
+    application answers exactly as an unknown id (404), as the other reads do."""
+    signer = require_trader()
+    path_text(application_id, APPLICATION_ID, "application")
+    path_text(sha256, SHA256, "document")
+    lodged = None
+    if may_act_for(signer, services().store.declarant_bin(application_id)):
+        lodged = services().attachments.lodged(application_id)
+    if lodged is None:
+        raise NotFound(
+            Text(
+                "There is no application %(id)s of your company or of a company you are "
+                "registered to represent.",
+                id=application_id,
+            )
+        )
+    return document_download(lodged, entry_for(lodged, sha256))
+
+
+def document_download(lodged: LodgedApplication, entry: Attachment) -> Response:
+    """The uploaded bytes of `entry` (the caller has checked who may read them), as a download:
+    the signed entry's media type, `Content-Disposition: attachment` and a sandboxing CSP, so a
+    browser never shows a document inline as a page of the gateway's origin (an XML document
+    with a stylesheet could otherwise run script there); nosniff is on every answer
+    (gateway.web.headers). 404 `not-found` while it is not uploaded."""
+    data = services().attachments.contents(lodged.id, [entry.sha256]).get(entry.sha256)
+    if data is None:
+        raise NotFound(
+            Text(
+                "Document %(type)s %(number)s of application %(id)s is not uploaded yet.",
+                type=entry.type.value,
+                number=entry.number,
+                id=lodged.id,
+            )
+        )
+    response = Response(data, mimetype=entry.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name(entry)}"'
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+_EXTENSIONS = {
+    "application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "application/xml": "xml",
+}  # fmt: skip
+
+
+def file_name(entry: Attachment) -> str:
+    """`<type>-<number>.<ext>` with anything but letters, digits, dot and dash as `_`: the
+    number is the trader's text and must not break out of the header's quoted string."""
+    stem = re.sub(r"[^A-Za-z0-9.-]", "_", f"{entry.type.value}-{entry.number}")
+    return f"{stem[:100]}.{_EXTENSIONS.get(entry.media_type, 'bin')}"
 
 
 def accept(

@@ -68,3 +68,27 @@ def test_the_agency_refuses_bytes_that_are_not_the_signed_document(
         )
     assert refused.value.retryable is False  # the agency refused the request itself
     assert claimed not in RECEIVED
+
+
+@pytest.mark.parametrize(("code", "name", "kind", "data", "media_type"), CASES)
+def test_an_amendment_carries_the_document_inside_the_amended_request(
+    agency_server, adapter_for, signed_sample, code, name, kind, data, media_type
+) -> None:  # type: ignore[no-untyped-def]
+    adapter = adapter_for(code, agency_server(code).url, 5.0)
+    # Bytes of their own, so the stand-in's record of them is this test's.
+    changed = data.replace(b"CN-1", b"CN-AMEND").replace(b"/Catalog", b"/Catalog /Lang (v2)")
+    document = _document(kind, changed, media_type)
+    case = f"case-amend-doc-{code}"
+    adapter.send(AgencyRequest(case, "app-doc", signed_sample(name)))
+    answer = adapter.send(
+        AgencyRequest(
+            case, "app-doc", signed_sample(name), documents=(document,), operation="amend",
+            version=2,
+        )
+    )  # fmt: skip
+    assert answer.outcome is Outcome.GRANTED
+    assert RECEIVED[document.sha256] == document.content  # checked by the stand-in
+    if code == "veterinary":  # REST: in `request`, as the amendCase schema has it
+        body = json.loads(body_of(answer.request_bytes))
+        assert [a["sha256"] for a in body["request"]["attachments"]] == [document.sha256]
+        assert "attachments" not in body

@@ -64,3 +64,31 @@ def test_a_listed_document_is_uploaded_from_the_application_page(  # type: ignor
     altyn = trader_client("trader-altyn")
     other = send(altyn, application_id, PDF)
     assert other.status_code == 404  # another company's application: as if there were none
+
+
+def test_an_uploaded_document_is_downloaded_by_its_trader_only(  # type: ignore[no-untyped-def]
+    portal_app: Flask, trader_client: Client, signed_sample: Any
+) -> None:
+    invoice = Entry(PDF)
+    api = portal_app.test_client()
+    application_id = api.post(
+        "/api/v1/applications",
+        data=signed_sample("fresh-apples-import", edit=listing(invoice)),
+        content_type="application/xml",
+    ).get_json()["id"]
+    api.post(  # registers trader-altyn
+        "/api/v1/applications", data=signed_sample("live-cattle-import"),
+        content_type="application/xml",
+    )  # fmt: skip
+    steppe = trader_client("trader-steppe")
+    path = f"/portal/applications/{application_id}/documents/{invoice.digest}"
+    assert steppe.get(path).status_code == 404  # not uploaded yet
+    assert send(steppe, application_id, PDF).status_code == 302
+    assert path in steppe.get(f"/portal/applications/{application_id}").get_data(as_text=True)
+
+    own = steppe.get(path)
+    assert own.status_code == 200 and own.data == PDF and own.mimetype == "application/pdf"
+    assert own.headers["Content-Disposition"].startswith("attachment;")
+    assert own.headers["X-Content-Type-Options"] == "nosniff"
+    other = trader_client("trader-altyn").get(path)
+    assert other.status_code == 404 and PDF not in other.data

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gateway.domain.application import Application, read_application
+from gateway.domain.application import Application, SupportingDocument, read_application
 from gateway.errors import ConfigurationError
 from gateway.fanout.routing import load_rules, route
 from gateway.i18n import localize
@@ -154,3 +154,33 @@ def test_rules_naming_an_unknown_agency_do_not_load(tmp_path: Path) -> None:
     (tmp_path / "lifecycle.toml").write_text(text)
     with pytest.raises(ConfigurationError, match="mystery"):
         load_lifecycle_rules(tmp_path / "lifecycle.toml", ["customs"])
+
+
+def test_a_changed_document_digest_asks_the_agencies_that_check_documents_again(
+    rules: LifecycleRules,
+) -> None:
+    old = _sample("chilled-lamb-import")
+    certificate = next(d for d in old.documents if d.type == "veterinary-certificate")
+    attached = dataclasses.replace(
+        certificate, media_type="application/pdf", size=100, sha256="a" * 64
+    )
+
+    def with_certificate(doc: SupportingDocument) -> Application:
+        return dataclasses.replace(
+            old, documents=tuple(doc if d is certificate else d for d in old.documents)
+        )
+
+    first, second = (
+        with_certificate(attached),
+        with_certificate(dataclasses.replace(attached, sha256="b" * 64)),
+    )
+    changes = diff(first, second)
+    assert [c.field for c in changes] == ["documents"]
+    assert "SHA-256 aaaaaaaaaaaa" in changes[0].sentence()
+    assert "SHA-256 bbbbbbbbbbbb" in changes[0].sentence()
+    assert check_amendable(changes, Stage.DECIDED, rules) is None
+    routing = load_rules(MAPPINGS / "routing.toml")
+    plan = plan_amendment(changes, route(first, routing), route(second, routing), rules)
+    assert "veterinary" in plan.reopened  # it wants the certificate: asked again, with the new one
+    assert "transport" in plan.untouched
+    assert diff(first, first) == ()
