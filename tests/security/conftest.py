@@ -9,12 +9,14 @@ from cryptography import x509
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
+from werkzeug.test import TestResponse
 
 from gateway.clock import system_clock
 from gateway.pki.dev import DevPki
 from gateway.resources import shipped
 from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
+from tests.responses import json_of
 from tests.security.forge import load_key
 
 SAMPLES = shipped("samples")
@@ -51,10 +53,10 @@ def client(app_factory: Callable[..., Flask]) -> FlaskClient:
     return app_factory().test_client()
 
 
-def problem_code(response) -> str:  # type: ignore[no-untyped-def]
+def problem_code(response: TestResponse) -> str:
     assert response.mimetype == "application/problem+json", response.data[:300]
-    return str(response.json["type"]).rsplit(":", 1)[-1]
+    return str(json_of(response)["type"]).rsplit(":", 1)[-1]
 
 
 def text_of(root: etree._Element, path: str) -> str:
-    return "".join(root.find(path).itertext())  # type: ignore[union-attr]
+    return "".join(root.find(path).itertext())
