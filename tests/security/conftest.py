@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
@@ -40,7 +41,7 @@ def trust(pki: DevPki) -> TrustStore:
 
 
 @pytest.fixture(scope="session")
-def steppe(pki: DevPki) -> tuple[object, list[x509.Certificate]]:
+def steppe(pki: DevPki) -> tuple[rsa.RSAPrivateKey, list[x509.Certificate]]:
     """(RSA key, [leaf, issuing CA]) of the declarant of fresh-apples-import."""
     return load_key(pki.key_path("trader-steppe")), [
         pki.certificate("trader-steppe"),
