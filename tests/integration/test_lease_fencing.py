@@ -5,14 +5,16 @@ is a no-op, counted in /metrics, and the live claim is left exactly as it was.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from adapters.base import AgencyCallFailed, AgencyRequest, AgencySpec
-from gateway.decision.rules import CaseState
+from gateway.decision.ports import DecisionSubject
+from gateway.decision.rules import CaseResult, CaseState
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
 from gateway.storage.db import make_engine
@@ -39,7 +41,7 @@ class MovableClock:
         self.now += dt.timedelta(seconds=seconds)
 
 
-def no_decision(_app: ApplicationRow, _results: object) -> None:
+def no_decision(_app: DecisionSubject, _results: list[CaseResult]) -> None:
     return None
 
 
@@ -128,7 +130,7 @@ def test_a_late_notifiers_delivered_and_failed_change_nothing(stores) -> None:  
         assert s.query(NotificationRow).one().state == "delivered"
 
 
-def test_fenced_writes_are_counted_in_metrics(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_fenced_writes_are_counted_in_metrics(app_factory: Callable[..., Flask]) -> None:
     app = app_factory(**OMC)
     store: OutboxStore = app.extensions["nsw"].store
     lodge(store, APP_ID)
