@@ -5,7 +5,9 @@ planted in the treasury's signed statement (issue 20 items 2-3)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -25,12 +27,15 @@ def _cli(*args: str):  # type: ignore[no-untyped-def]
 def _refused_with(paying: Paying, status: int) -> bytes:
     sent = wait_until(lambda: paying.treasury.callbacks.sent, what="the treasury's callback")
     assert sent[0].status == status, sent[0]
-    return sent[0].body
+    body: bytes = sent[0].body
+    return body
 
 
 def test_a_confirmation_signed_by_another_party_is_refused_and_changes_nothing(
-    paying_gateway, signed_sample, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway(tamper="other-agency")  # signed with another agency's valid key
     application_id = _granted(paying, signed_sample)
     order = paying.client.payment_order(application_id)
@@ -47,7 +52,11 @@ def test_a_confirmation_signed_by_another_party_is_refused_and_changes_nothing(
     assert "payment-callback" not in kinds
 
 
-def test_an_unsigned_confirmation_is_refused(paying_gateway, signed_sample, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsigned_confirmation_is_refused(
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway(tamper="unsigned")
     application_id = _granted(paying, signed_sample)
     assert _cli_pay(paying, application_id, monkeypatch).exit_code == 1
@@ -62,8 +71,10 @@ def _cli_pay(paying: Paying, application_id: str, monkeypatch):  # type: ignore[
 
 
 def test_reconcile_finds_a_difference_planted_in_the_statement(
-    paying_gateway, signed_sample, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway()
     application_id = _granted(paying, signed_sample)
     _pay(paying, application_id, monkeypatch)
