@@ -3,6 +3,8 @@ barrier stays shut with the reason until the treasury confirms the payment, then
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from lxml import etree
 
@@ -18,7 +20,7 @@ STAGES = ("entry", "radiation", "parameters", "scan", "documents")
 PLATE = "123ABC02"
 
 
-def _to_the_exit(cp: Checkpoint, application_id: str) -> dict:  # type: ignore[type-arg]
+def _to_the_exit(cp: Checkpoint, application_id: str) -> dict[str, Any]:
     assert cp.notice(PLATE, [application_id]).status_code == 202
     for stage in STAGES:
         cp.clock.advance(seconds=3)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from gateway.billing.service import kz_day
@@ -18,7 +18,7 @@ from tests.payments.test_payment_flow import _cli_env, _granted, _pay
 from tests.polling import wait_until
 
 
-def _cli(*args: str):  # type: ignore[no-untyped-def]
+def _cli(*args: str) -> Result:
     from gateway.cli.main import main
 
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
@@ -65,7 +65,7 @@ def test_an_unsigned_confirmation_is_refused(
     assert paying.client.payment_order(application_id)["status"] == "open"
 
 
-def _cli_pay(paying: Paying, application_id: str, monkeypatch):  # type: ignore[no-untyped-def]
+def _cli_pay(paying: Paying, application_id: str, monkeypatch: pytest.MonkeyPatch) -> Result:
     _cli_env(paying.services, monkeypatch)
     return _cli("pay", application_id, "--wait", "2")
 
