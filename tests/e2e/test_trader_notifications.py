@@ -17,6 +17,7 @@ from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 from tests.conftest import trader_identity
+from tests.gateway_fixtures import RunningGateway
 from tests.polling import wait_until
 
 STEPPE, KAZTRANS = "210540012341", "181240044780"  # declarants of two samples
@@ -265,7 +266,9 @@ def test_urls_that_could_turn_the_gateway_against_its_own_network_are_refused(  
     assert why in refused.value.problem["detail"]
 
 
-def test_a_body_that_is_not_the_expected_json_gets_a_problem(gateway, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_the_expected_json_gets_a_problem(
+    gateway: Callable[..., RunningGateway], pki: DevPki
+) -> None:
     gw = gateway(**DEV_URLS)
     steppe = trader(gw, pki, "trader-steppe")
     url = f"{gw.url}/api/v1/traders/{STEPPE}/notification-url"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from gateway.pki.dev import DevPki
 from gateway.storage.models import OutboxRow
 from simulators.server import start_agency
 from tests.gateway_fixtures import AGENCY_CODES
@@ -25,7 +26,7 @@ APPLE_AGENCIES = ("customs", "transport", "police", "phytosanitary", "health")
 
 
 @pytest.fixture
-def slow_agencies(pki) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+def slow_agencies(pki: DevPki) -> Iterator[dict[str, str]]:
     """Fresh simulators (permit serials from 1) slow enough that a kill lands mid-call."""
     running = [start_agency(code, latency_s=0.3, pki_dir=pki.directory) for code in AGENCY_CODES]
     yield {a.code: a.url for a in running}
