@@ -246,7 +246,12 @@ GARBAGE = {
 
 @pytest.mark.parametrize("code", CODES)
 @pytest.mark.parametrize("case", GARBAGE)
-def test_garbage_answers_are_failed_calls(fake_agency, code, case, adapter_for) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_answers_are_failed_calls(
+    fake_agency: Callable[[Reply], FakeAgency],
+    code: str,
+    case: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     status, content_type, body, message = GARBAGE[case]
     headers = {"Content-Type": content_type}
     if status == 302:

@@ -60,7 +60,9 @@ def outbox_row(store: OutboxStore) -> tuple[str | None, dt.datetime | None, int,
         return row.claimed_by, utc(row.lease_until), row.lease_generation, row.done_at, row.attempts
 
 
-def test_a_late_workers_settle_reschedule_and_defer_change_nothing(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_late_workers_settle_reschedule_and_defer_change_nothing(
+    stores: tuple[OutboxStore, NotificationStore, MovableClock],
+) -> None:
     store, _notifications, clock = stores
     lodge(store, APP_ID)
     (late,) = store.claim("worker-a", lease_s=10)
@@ -95,7 +97,9 @@ def test_a_late_workers_settle_reschedule_and_defer_change_nothing(stores) -> No
         assert s.get_one(CaseRow, live.case_id).permit_number == "P-1"
 
 
-def test_a_late_notifiers_delivered_and_failed_change_nothing(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_late_notifiers_delivered_and_failed_change_nothing(
+    stores: tuple[OutboxStore, NotificationStore, MovableClock],
+) -> None:
     store, notifications, clock = stores
     lodge(store, APP_ID)
     with store.transaction() as s:
@@ -159,7 +163,9 @@ class SlowFailingAgency:
         raise AgencyCallFailed("the agency did not answer in time")
 
 
-def test_a_claim_whose_lease_cannot_cover_a_call_is_put_back_not_sent(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_claim_whose_lease_cannot_cover_a_call_is_put_back_not_sent(
+    stores: tuple[OutboxStore, NotificationStore, MovableClock],
+) -> None:
     # A dispatcher's claims now go out at once (an application's cases in parallel), so a batch
     # no longer eats the lease of its later claims; what stays is the check before each call.
     store, _notifications, clock = stores

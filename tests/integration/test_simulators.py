@@ -162,7 +162,9 @@ BAD_SOAP = {
 
 @pytest.mark.parametrize("code", SOAP)
 @pytest.mark.parametrize("case", BAD_SOAP)
-def test_soap_bad_input_gets_a_client_fault_not_a_crash(agency_server, code, case) -> None:  # type: ignore[no-untyped-def]
+def test_soap_bad_input_gets_a_client_fault_not_a_crash(
+    agency_server: Callable[..., RunningAgency], code: str, case: str
+) -> None:
     agency = agency_server(code)
     response = post_soap(agency.url, BAD_SOAP[case])
     assert response.status_code == 500
@@ -398,7 +400,9 @@ def test_rest_same_key_returns_the_first_answer(
         ("key mismatch", 422),
     ],
 )
-def test_rest_bad_input_gets_a_problem_document(agency_server, code, case, status) -> None:  # type: ignore[no-untyped-def]
+def test_rest_bad_input_gets_a_problem_document(
+    agency_server: Callable[..., RunningAgency], code: str, case: str, status: int
+) -> None:
     agency = agency_server(code)
     url = agency.url + REST[code]
     body = BODIES[code]("k-1")
@@ -553,7 +557,9 @@ def test_soap_answer_is_signed_by_the_agency(
 
 @pytest.mark.parametrize("code", REST)
 @pytest.mark.parametrize("case", ["unsigned", "body changed after signing"])
-def test_rest_unsigned_or_tampered_request_is_401(agency_server, code, case) -> None:  # type: ignore[no-untyped-def]
+def test_rest_unsigned_or_tampered_request_is_401(
+    agency_server: Callable[..., RunningAgency], code: str, case: str
+) -> None:
     agency = agency_server(code)
     body = BODIES[code]("k-1")
     if case == "unsigned":
