@@ -36,8 +36,10 @@ def dispatch_log() -> Iterator[RequestIds]:
     logger.removeHandler(handler)
 
 
-def test_the_intake_request_id_is_kept_and_carried_to_the_decision(  # type: ignore[no-untyped-def]
-    gateway, signed_sample, dispatch_log
+def test_the_intake_request_id_is_kept_and_carried_to_the_decision(
+    gateway: Callable[..., RunningGateway],
+    signed_sample: Callable[..., bytes],
+    dispatch_log: RequestIds,
 ) -> None:
     gw = gateway()
     gw.client.session.headers["X-Request-Id"] = "trader-run-7f3a9c"

@@ -111,8 +111,8 @@ def audit_get(url: str, path: str, **params: Any) -> Any:
     return response.json()
 
 
-def test_two_web_processes_decide_each_application_once(  # type: ignore[no-untyped-def]
-    web_processes, pki, signed_sample, tmp_path
+def test_two_web_processes_decide_each_application_once(
+    web_processes: list[str], pki: DevPki, signed_sample: Callable[..., bytes], tmp_path: Path
 ) -> None:
     urls = web_processes
     lodged: list[tuple[str, str]] = []  # (application id, sample)
