@@ -18,7 +18,7 @@ from devtools.processes import free_port
 from gateway.app import create_app
 from gateway.bootstrap import Services, build_services
 from gateway.cli.client import GatewayClient, TraderSignatureAuth
-from gateway.config import load_config
+from gateway.config import Config, load_config
 from gateway.pki.dev import DevPki
 from gateway.resources import shipped
 from gateway.trust.xmlparse import parse_xml
@@ -49,7 +49,9 @@ def endpoints_never_called() -> dict[str, str]:
     return {code: "http://127.0.0.1:9/" for code in agencies}
 
 
-def gateway_config(pki: DevPki, database_url: str, urls: dict[str, str], **overrides: Any):  # type: ignore[no-untyped-def]
+def gateway_config(
+    pki: DevPki, database_url: str, urls: dict[str, str], **overrides: Any
+) -> Config:
     overrides.setdefault("log_state", log_state_for(database_url))
     # argon2id at production cost is tens of milliseconds of CPU per hash, and the OMC tests hash
     # for every account and sign-in; tests/omc/test_password_cost.py keeps the production profile.

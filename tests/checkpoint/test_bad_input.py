@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
 from gateway.trust.http_signatures import TRADER_TAG
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 
 
-def _problem(response: object) -> str:
-    body = response.json()  # type: ignore[attr-defined]
+def _problem(response: requests.Response) -> str:
+    body = response.json()
     return str(body["type"]).rsplit(":", 1)[-1]
 
 

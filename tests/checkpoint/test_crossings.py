@@ -9,9 +9,11 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 
 from gateway.bootstrap import build_services
 from gateway.checkpoint.registry import STAGES, WorkingHours, load_registry, parse_hours
@@ -51,7 +53,7 @@ def _released_and_notified(cp: Checkpoint, code: str, plate: str, at: tuple[int,
     return application_id
 
 
-def _event(cp: Checkpoint, code: str, stage: str, plate: str):  # type: ignore[no-untyped-def]
+def _event(cp: Checkpoint, code: str, stage: str, plate: str) -> requests.Response:
     return cp.device(_devices(cp, code)[stage]).event(stage, plate, checkpoint=code)
 
 
@@ -178,8 +180,8 @@ def _corridor_dir(tmp_path: Path, text: str) -> Path:
 def test_a_malformed_corridor_is_refused_with_a_sentence(
     tmp_path: Path,
     pki: DevPki,
-    edit,
-    sentence: str,  # type: ignore[no-untyped-def]
+    edit: Callable[[str], str],
+    sentence: str,
 ) -> None:
     registry = load_registry(shipped("mappings") / "checkpoints.toml", pki.directory)
     directory = _corridor_dir(tmp_path, edit(GOOD))

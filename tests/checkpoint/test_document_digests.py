@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 
+import requests
+
 from tests.attachments import PDF, Entry, listing
-from tests.checkpoint.conftest import STAGE_DEVICES, Checkpoint, fresh_plate
+from tests.checkpoint.conftest import STAGE_DEVICES, Checkpoint, Device, fresh_plate
 
 PATH = "/api/v1/checkpoint/documents/digest"
 
@@ -19,7 +21,7 @@ def test_the_document_stage_tells_a_lodged_document_from_another(checkpoint: Che
     )
     docs = checkpoint.device(STAGE_DEVICES["documents"])
 
-    def ask(sha256: str, who=docs, app: str = application_id):  # type: ignore[no-untyped-def]
+    def ask(sha256: str, who: Device = docs, app: str = application_id) -> requests.Response:
         return who.post(PATH, json.dumps({"application_id": app, "sha256": sha256}).encode())
 
     same = ask(invoice.digest)

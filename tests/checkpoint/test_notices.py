@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import requests
+
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 
 
-def _type(response: object) -> str:
-    return str(response.json()["type"]).rsplit(":", 1)[-1]  # type: ignore[attr-defined]
+def _type(response: requests.Response) -> str:
+    return str(response.json()["type"]).rsplit(":", 1)[-1]
 
 
 def test_amended_notice_supersedes_the_earlier_and_both_stay_in_the_trail(
@@ -48,8 +50,6 @@ def test_unknown_applications_and_checkpoints_are_refused(checkpoint: Checkpoint
 
 
 def test_an_unsigned_or_tampered_notice_is_refused(checkpoint: Checkpoint) -> None:
-    import requests
-
     from tests.checkpoint.conftest import notice_xml
 
     application_id = checkpoint.lodge("fresh-apples-import", fresh_plate("123ABC02"))

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,23 +64,25 @@ def test_axle_dimension_radiation_scanner_and_document_rules() -> None:
 def test_exit_opens_only_when_released_every_stage_passed_and_no_finding() -> None:
     released = [AppDecision("A", "released", (CaseView("customs", "granted"),))]
     passed = set(STAGES[:-1])
-    args = dict(manual_reason=None, manual_lane="M1", stages_passed=passed, findings=[])
-    assert exit_verdict(**args, decisions=released).kind == "open"  # type: ignore[arg-type]
+    args: dict[str, Any] = dict(
+        manual_reason=None, manual_lane="M1", stages_passed=passed, findings=[]
+    )
+    assert exit_verdict(**args, decisions=released).kind == "open"
     assert (
         exit_verdict(**args | {"stages_passed": passed - {"scan"}}, decisions=released).kind
         == "directed"
-    )  # type: ignore[arg-type]
-    found = exit_verdict(**args | {"findings": [OpenFinding("transport", "transport-control", "x")]},  # type: ignore[arg-type]
+    )
+    found = exit_verdict(**args | {"findings": [OpenFinding("transport", "transport-control", "x")]},
                          decisions=released)  # fmt: skip
     assert (found.kind, found.lane, found.agency) == ("directed", "transport-control", "transport")
     pending = [AppDecision("A", None, (CaseView("health", "pending"),))]
-    assert exit_verdict(**args, decisions=pending).kind == "wait"  # type: ignore[arg-type]
+    assert exit_verdict(**args, decisions=pending).kind == "wait"
     held = [
         AppDecision(
             "A", "inspection", (CaseView("transport", "inspection", "transport-control: weigh"),)
         )
     ]
-    verdict = exit_verdict(**args, decisions=held)  # type: ignore[arg-type]
+    verdict = exit_verdict(**args, decisions=held)
     assert (verdict.kind, verdict.lane, verdict.agency) == (
         "directed",
         "transport-control",
@@ -87,8 +90,8 @@ def test_exit_opens_only_when_released_every_stage_passed_and_no_finding() -> No
     )
     assert (
         exit_verdict(**args | {"manual_reason": "no notice"}, decisions=released).kind == "manual"
-    )  # type: ignore[arg-type]
-    assert exit_verdict(**args, decisions=[]).kind == "manual"  # type: ignore[arg-type]
+    )
+    assert exit_verdict(**args, decisions=[]).kind == "manual"
 
 
 def test_visit_timing_splits_stages_and_waiting() -> None:
@@ -154,12 +157,14 @@ def test_each_stage_has_a_device_at_nur_zholy(stage: str, pki: DevPki) -> None:
 
 def test_exit_stays_shut_for_granted_but_unpaid_and_says_why() -> None:
     passed = set(STAGES[:-1])
-    args = dict(manual_reason=None, manual_lane="M1", stages_passed=passed, findings=[])
+    args: dict[str, Any] = dict(
+        manual_reason=None, manual_lane="M1", stages_passed=passed, findings=[]
+    )
     unpaid = [
         AppDecision("A", "released", (CaseView("customs", "granted"),)),
         AppDecision("B", "granted", (CaseView("customs", "granted"),)),
     ]
-    verdict = exit_verdict(**args, decisions=unpaid)  # type: ignore[arg-type]
+    verdict = exit_verdict(**args, decisions=unpaid)
     assert (verdict.kind, verdict.lane, verdict.agency) == (
         "directed",
         "customs-payment",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -20,10 +21,10 @@ def corridor() -> Corridor:
     return load_corridors(shipped("mappings") / "corridors")["china-uzbekistan"]
 
 
-def _track(**changes: object) -> Track:
-    base = dict(last_lat=None, last_lon=None, last_at=None, stopped_since=None, seal="closed",
+def _track(**changes: Any) -> Track:
+    base: dict[str, Any] = dict(last_lat=None, last_lon=None, last_at=None, stopped_since=None, seal="closed",
                 due_by=T0 + dt.timedelta(hours=48))  # fmt: skip
-    return Track(**(base | changes))  # type: ignore[arg-type]
+    return Track(**(base | changes))
 
 
 def _fix(lat: float, lon: float, minutes: float, seal: str = "closed") -> Position:

@@ -47,9 +47,9 @@ def documented_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
     return {(path, m) for path, item in doc["paths"].items() for m in item if m in METHODS}
 
 
-def response_schema(path: str, method: str, status: int, mimetype: str) -> dict[str, Any]:
+def response_schema(path: str, method: str, status: int, mimetype: str | None) -> dict[str, Any]:
     """The documented schema of that answer, resolvable against the document's components;
-    KeyError when the document does not describe such an answer."""
+    KeyError when the document does not describe such an answer (or it has no media type)."""
     doc = document()
     media = doc["paths"][path][method]["responses"][str(status)]["content"][mimetype]
     return {"components": doc["components"], **media["schema"]}

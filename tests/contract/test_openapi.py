@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from flask import Flask, Response
+from flask import Flask
 from openapi_spec_validator import validate as validate_spec
+from werkzeug.test import TestResponse
 
 from gateway.errors import PROBLEM_BASE, GatewayError
 from gateway.pki.dev import DevPki
@@ -19,6 +20,7 @@ from tests.contract.openapi_doc import (
     served_operations,
     validate,
 )
+from tests.responses import json_of
 from tests.trader_requests import identity, signature_headers
 
 XML = {"Content-Type": "application/xml"}
@@ -116,7 +118,7 @@ def test_the_document_and_docs_page_are_served(app: Flask) -> None:
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
-def _matches(response: Response, path: str, method: str = "get") -> None:
+def _matches(response: TestResponse, path: str, method: str = "get") -> None:
     schema = response_schema(path, method, response.status_code, response.mimetype)
     validate(response.json, schema)
 
@@ -130,11 +132,11 @@ def test_real_answers_match_their_documented_schemas(
     )
     _matches(accepted, "/api/v1/applications", "post")
     altyn = identity(pki, "trader-altyn")
-    status_path = accepted.json["links"]["status"]
+    status_path = json_of(accepted)["links"]["status"]
     status = client.get(status_path, headers=signature_headers(altyn, status_path))
     assert status.status_code == 200
     _matches(status, "/api/v1/applications/{application_id}")
-    decision_path = accepted.json["links"]["decision"]
+    decision_path = json_of(accepted)["links"]["decision"]
     not_ready = client.get(decision_path, headers=signature_headers(altyn, decision_path))
     assert not_ready.status_code == 409
     _matches(not_ready, "/api/v1/applications/{application_id}/decision")

@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from gateway.bootstrap import Services
+from simulators.server import RunningAgency
+from tests.gateway_fixtures import KeyringClient
 from tests.polling import wait_until
 from wire.exchange import body_of
 
@@ -277,8 +280,11 @@ def test_lasting_fault_is_escalated_then_an_operator_retry_decides_once(  # type
 
 
 @pytest.mark.parametrize("code", ["customs", "transport"])
-def test_callback_then_a_reset_answer_settles_the_case_once(  # type: ignore[no-untyped-def]
-    gateway_at, own_agency, signed_sample, code
+def test_callback_then_a_reset_answer_settles_the_case_once(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
+    code: str,
 ) -> None:
     # The agency calls back with its final answer, then its synchronous "pending" answer breaks
     # off mid-body. The case stays as the callback settled it: not retried, not escalated.

@@ -4,13 +4,17 @@ digest; the other agencies are not held up; the evidence bundle carries it and v
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from gateway.cli.trader import status_lines
+from gateway.pki.dev import DevPki
 from gateway.trail.verify import verify_bundle
 from gateway.trust.certificates import load_certificates
 from simulators.documents import RECEIVED
 from tests.attachments import PDF, XML, Entry, listing
+from tests.gateway_fixtures import RunningGateway
 from tests.polling import wait_until
 
 CASES = [
@@ -25,8 +29,15 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "agency", "kind", "media_type", "data"), CASES)
 def test_the_agency_that_wants_the_document_waits_for_it_then_checks_it(
-    gateway, signed_sample, pki, name, agency, kind, media_type, data
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway],
+    signed_sample: Callable[..., bytes],
+    pki: DevPki,
+    name: str,
+    agency: str,
+    kind: str,
+    media_type: str,
+    data: bytes,
+) -> None:
     gw = gateway()
     entry = Entry(data, type=kind, number="CERT-E2E-1", media_type=media_type)
     RECEIVED.pop(entry.digest, None)  # the stand-ins live for the session: forget earlier runs

@@ -11,8 +11,11 @@ import pytest
 import requests
 from lxml import etree
 
+from gateway.bootstrap import Services
 from simulators.callbacks import signed_json, signed_soap, soap_callback
 from simulators.security import AgencyKeys
+from simulators.server import RunningAgency
+from tests.gateway_fixtures import KeyringClient
 from tests.polling import wait_until
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -34,8 +37,11 @@ def kinds(services: Any, application_id: str) -> list[str]:
 
 @pytest.mark.parametrize("code", ["customs", "health"])
 def test_agency_answering_later_reaches_the_decision(
-    gateway_at, own_agency, signed_sample, code
-) -> None:  # type: ignore[no-untyped-def]
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
+    code: str,
+) -> None:
     agency = own_agency(code, answer_later=True, callback_delay_s=0.3)
     url, services, client = gateway_at(agency_urls={code: agency.url})
     application_id = client.submit(signed_sample("fresh-apples-import"))["id"]
@@ -52,8 +58,11 @@ def test_agency_answering_later_reaches_the_decision(
 
 @pytest.mark.parametrize("code", ["customs", "transport"])
 def test_callback_before_the_synchronous_answer_settles_and_is_kept(
-    gateway_at, own_agency, signed_sample, code
-) -> None:  # type: ignore[no-untyped-def]
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
+    code: str,
+) -> None:
     # The agency calls back first, then answers "pending": the case stays granted.
     agency = own_agency(code, answer_later=True, callback_first=True)
     _, services, client = gateway_at(agency_urls={code: agency.url})
@@ -68,8 +77,12 @@ def test_callback_before_the_synchronous_answer_settles_and_is_kept(
 @pytest.mark.parametrize("tamper", ["body", "wrong-key", "unsigned"])
 @pytest.mark.parametrize("code", ["customs", "health"])
 def test_untrusted_answer_is_a_security_failure_never_believed(
-    gateway_at, own_agency, signed_sample, code, tamper
-) -> None:  # type: ignore[no-untyped-def]
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
+    code: str,
+    tamper: str,
+) -> None:
     agency = own_agency(code, tamper=tamper)
     _, _, client = gateway_at(agency_urls={code: agency.url}, max_attempts=2, retry_base_s=0.05)
     application_id = client.submit(signed_sample("fresh-apples-import"))["id"]
@@ -102,7 +115,7 @@ def soap_post(url: str, data: bytes) -> tuple[int, str, str]:
     fault = root.find(f"{{{SOAP11}}}Body/{{{SOAP11}}}Fault")
     if fault is not None:
         return response.status_code, fault.findtext("faultcode") or "", ""
-    result = root.find(f"{{{SOAP11}}}Body")[0]  # type: ignore[index]
+    result = root.find(f"{{{SOAP11}}}Body")[0]
     return response.status_code, "", result.findtext("{urn:kz:nsw:gateway:1}Result") or ""
 
 
@@ -166,11 +179,13 @@ def test_soap_callbacks_the_gateway_refuses(pending_customs, pki) -> None:  # ty
     assert case_of(client, application_id, "customs")["permit_number"] == "KZ-CUS-1"
 
 
-def test_soap_callback_wsdl_is_served_and_loads(gateway_at) -> None:  # type: ignore[no-untyped-def]
+def test_soap_callback_wsdl_is_served_and_loads(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+) -> None:
     import zeep
 
     url, _, _ = gateway_at()
-    client = zeep.Client(url + "/soap/callbacks?wsdl")
+    client: Any = zeep.Client(url + "/soap/callbacks?wsdl")  # type: ignore[no-untyped-call]
     (binding,) = client.wsdl.bindings.values()
     assert list(binding.all()) == ["SubmitAgencyAnswer"]
 

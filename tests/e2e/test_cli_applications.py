@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -26,7 +27,7 @@ def served(app_factory: Callable[..., Flask]) -> Iterator[str]:
 
 
 @pytest.fixture
-def five(served: str, signed_sample: Callable[..., bytes], tmp_path) -> list[str]:  # type: ignore[no-untyped-def]
+def five(served: str, signed_sample: Callable[..., bytes], tmp_path: Path) -> list[str]:
     """Five steppe applications lodged with `nsw submit`, in order; their ids."""
     ids = []
     for n in range(1, 6):

@@ -8,13 +8,18 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from gateway.bootstrap import Services
 from gateway.cli.main import main
 from gateway.pki.dev import DevPki
 from tests.attachments import PDF, PNG, Entry, listing
+from tests.gateway_fixtures import KeyringClient
 
 
-def test_attach_uploads_each_listed_file_and_says_why_one_is_refused(  # type: ignore[no-untyped-def]
-    gateway_at, pki: DevPki, signed_sample: Callable[..., bytes], tmp_path: Path
+def test_attach_uploads_each_listed_file_and_says_why_one_is_refused(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    pki: DevPki,
+    signed_sample: Callable[..., bytes],
+    tmp_path: Path,
 ) -> None:
     url, services, client = gateway_at()
     pdf, png = Entry(PDF), Entry(PNG, type="cmr", number="CMR-1", media_type="image/png")

@@ -13,8 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from devtools.processes import free_port
+from gateway.bootstrap import Services
 from gateway.cli.main import main
 from gateway.pki.dev import DevPki
+from tests.gateway_fixtures import KeyringClient
 
 
 def nsw(*args: str) -> Result:
@@ -37,8 +39,12 @@ def trader(pki: DevPki) -> list[str]:
     ]
 
 
-def test_submit_wait_and_save_the_decision(  # type: ignore[no-untyped-def]
-    gateway_at, pki: DevPki, signed_file: Path, tmp_path: Path, monkeypatch
+def test_submit_wait_and_save_the_decision(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    pki: DevPki,
+    signed_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, _, _ = gateway_at()
     monkeypatch.chdir(tmp_path)
@@ -64,8 +70,12 @@ def test_submit_wait_and_save_the_decision(  # type: ignore[no-untyped-def]
     assert "this is that earlier application, now decided (granted)" in answer["note"]
 
 
-def test_a_replay_of_an_escalated_application_says_so(  # type: ignore[no-untyped-def]
-    gateway_at, pki: DevPki, signed_file: Path, tmp_path: Path, monkeypatch
+def test_a_replay_of_an_escalated_application_says_so(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    pki: DevPki,
+    signed_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"
     url, _, _ = gateway_at(agency_urls={"customs": nobody}, max_attempts=1)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from simulators.server import RunningAgency
+from tests.gateway_fixtures import RunningGateway
 from tests.polling import wait_until
 
 OPERATOR = "test-operator-token"
@@ -21,8 +24,11 @@ def fast(agencies: dict[str, str], **changed: str) -> dict[str, Any]:
     }
 
 
-def test_agency_down_then_back_opens_the_breaker_and_still_decides(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agency, signed_sample
+def test_agency_down_then_back_opens_the_breaker_and_still_decides(
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     transport = own_agency("transport", outage=True)
     gw = gateway(
@@ -57,8 +63,11 @@ def test_agency_down_then_back_opens_the_breaker_and_still_decides(  # type: ign
     assert after["transport"]["breaker"]["state"] == "closed"
 
 
-def test_agency_slower_than_its_timeout_is_retried_then_escalated(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agency, signed_sample
+def test_agency_slower_than_its_timeout_is_retried_then_escalated(
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     slow = own_agency("customs", latency_s=1.0)
     gw = gateway(**fast(agencies, customs=slow.url), agency_timeout_s=0.2, max_attempts=2)
@@ -72,8 +81,11 @@ def test_agency_slower_than_its_timeout_is_retried_then_escalated(  # type: igno
     assert gw.client.decision(accepted["id"]) is None
 
 
-def test_http_500_is_retried_until_the_agency_recovers(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agency, signed_sample
+def test_http_500_is_retried_until_the_agency_recovers(
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     health = own_agency("health", error_rate=1.0)
     gw = gateway(**fast(agencies, health=health.url), max_attempts=100, breaker_failures=1000)
@@ -89,8 +101,11 @@ def test_http_500_is_retried_until_the_agency_recovers(  # type: ignore[no-untyp
     assert granted["state"] == "granted" and granted["last_error"] is None
 
 
-def test_escalated_case_is_retried_by_an_operator_and_decides(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agency, signed_sample
+def test_escalated_case_is_retried_by_an_operator_and_decides(
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     customs = own_agency("customs", outage=True)
     gw = gateway(**fast(agencies, customs=customs.url), max_attempts=2, breaker_failures=1000)
@@ -118,8 +133,11 @@ def test_escalated_case_is_retried_by_an_operator_and_decides(  # type: ignore[n
     assert b"<Outcome>refused</Outcome>" in xml
 
 
-def test_case_past_its_deadline_is_escalated_not_dropped(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agency, signed_sample
+def test_case_past_its_deadline_is_escalated_not_dropped(
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     transport = own_agency("transport", outage=True)
     gw = gateway(**fast(agencies, transport=transport.url), max_attempts=1000, case_deadline_s=1.0)
@@ -132,7 +150,9 @@ def test_case_past_its_deadline_is_escalated_not_dropped(  # type: ignore[no-unt
     assert gw.client.status(accepted["id"])["status"] == "in_progress"
 
 
-def test_operations_api_needs_an_operator_token(gateway, agencies) -> None:  # type: ignore[no-untyped-def]
+def test_operations_api_needs_an_operator_token(
+    gateway: Callable[..., RunningGateway], agencies: dict[str, str]
+) -> None:
     gw = gateway(**fast(agencies))
     for headers in ({}, {"Authorization": "Bearer nope"}):
         response = gw.client.session.get(f"{gw.url}/api/v1/operations/agencies", headers=headers)

@@ -6,14 +6,16 @@ once with one permit per case, and every dispatcher, notifier and signer thread 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select, text
 
-from gateway.cli.client import ApiProblem
+from gateway.cli.client import ApiProblem, GatewayClient
 from gateway.storage.db import make_engine
 from gateway.storage.models import MessageRow
-from tests.gateway_fixtures import AGENCY_CODES
+from simulators.server import RunningAgency
+from tests.gateway_fixtures import AGENCY_CODES, RunningGateway
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +55,7 @@ class BackendKiller:
         self.engine.dispose()
 
 
-def submit_until_accepted(client, body: bytes, answered: list[int]) -> str:  # type: ignore[no-untyped-def]
+def submit_until_accepted(client: GatewayClient, body: bytes, answered: list[int]) -> str:
     """Submit; on 503 (with Retry-After) send the same bytes again, as a trader's system would."""
     for _ in range(50):
         try:
@@ -68,8 +70,11 @@ def submit_until_accepted(client, body: bytes, answered: list[int]) -> str:  # t
     raise AssertionError("50 tries and still not accepted")
 
 
-def test_killed_backends_make_no_500_and_no_duplicate_decision(  # type: ignore[no-untyped-def]
-    gateway, own_agency, database_url, signed_sample
+def test_killed_backends_make_no_500_and_no_duplicate_decision(
+    gateway: Callable[..., RunningGateway],
+    own_agency: Callable[..., RunningAgency],
+    database_url: str,
+    signed_sample: Callable[..., bytes],
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("terminates PostgreSQL backends; set NSW_TEST_DATABASE_URL")

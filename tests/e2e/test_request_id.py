@@ -4,11 +4,12 @@ shown in its status, and carried by the dispatchers' log lines about its cases."
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from gateway.observability.request_context import request_id_var
+from tests.gateway_fixtures import RunningGateway
 from tests.polling import wait_until
 
 
@@ -35,8 +36,10 @@ def dispatch_log() -> Iterator[RequestIds]:
     logger.removeHandler(handler)
 
 
-def test_the_intake_request_id_is_kept_and_carried_to_the_decision(  # type: ignore[no-untyped-def]
-    gateway, signed_sample, dispatch_log
+def test_the_intake_request_id_is_kept_and_carried_to_the_decision(
+    gateway: Callable[..., RunningGateway],
+    signed_sample: Callable[..., bytes],
+    dispatch_log: RequestIds,
 ) -> None:
     gw = gateway()
     gw.client.session.headers["X-Request-Id"] = "trader-run-7f3a9c"
@@ -57,8 +60,8 @@ def test_the_intake_request_id_is_kept_and_carried_to_the_decision(  # type: ign
     assert {rid for rid, _ in about_it} == {"trader-run-7f3a9c"}
 
 
-def test_without_a_request_id_the_gateway_makes_one_and_keeps_it(  # type: ignore[no-untyped-def]
-    gateway, signed_sample
+def test_without_a_request_id_the_gateway_makes_one_and_keeps_it(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
 ) -> None:
     gw = gateway()
     accepted = gw.client.submit(signed_sample("live-cattle-import"))

@@ -23,7 +23,7 @@ from gateway.trail.messages import Message
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 from tests.checkpoint.conftest import OFFICER_TOKEN, Checkpoint, MovableClock, fresh_plate
 from tests.conftest import trader_identity
-from tests.gateway_fixtures import gateway_config
+from tests.gateway_fixtures import RunningGateway, gateway_config
 from tests.polling import wait_until
 from tests.serving import serving
 
@@ -62,8 +62,11 @@ def trail(services: Any, kind: str, application_id: str) -> list[dict[str, Any]]
         return [json.loads(body) for body in bodies]
 
 
-def test_a_trader_gets_each_agency_s_answer_as_a_signed_event_then_the_decision(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox, signed_sample
+def test_a_trader_gets_each_agency_s_answer_as_a_signed_event_then_the_decision(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox(fail_next=1)  # the first attempt fails: events are retried like decisions
@@ -100,8 +103,11 @@ def test_a_trader_gets_each_agency_s_answer_as_a_signed_event_then_the_decision(
     assert sorted(kinds) == ["case.granted"] * 5 + ["decision"]
 
 
-def test_only_the_chosen_types_are_sent(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox, signed_sample
+def test_only_the_chosen_types_are_sent(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
@@ -122,7 +128,9 @@ def test_only_the_chosen_types_are_sent(  # type: ignore[no-untyped-def]
     assert [e.type for e in endpoint.events_of(accepted["id"])] == ["case.refused"]
 
 
-def test_the_choice_is_checked_and_shown(gateway, pki, inbox) -> None:  # type: ignore[no-untyped-def]
+def test_the_choice_is_checked_and_shown(
+    gateway: Callable[..., RunningGateway], pki: DevPki, inbox: Callable[..., RunningInbox]
+) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
     steppe = trader(gw, pki, "trader-steppe")
@@ -140,7 +148,9 @@ def test_the_choice_is_checked_and_shown(gateway, pki, inbox) -> None:  # type: 
     assert shown is not None and shown["events"] == ["decision", "checkpoint.exit"]
 
 
-def test_the_cli_chooses_the_events(gateway, pki, inbox) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_chooses_the_events(
+    gateway: Callable[..., RunningGateway], pki: DevPki, inbox: Callable[..., RunningInbox]
+) -> None:
     gw = gateway(**DEV_URLS)
     trader(gw, pki, "trader-steppe")  # its certificate registered by the operators
     endpoint = inbox()
@@ -175,7 +185,9 @@ def checkpoint_notifying(
     services.close()
 
 
-def test_the_vehicle_s_exit_is_an_event(checkpoint_notifying: Checkpoint, inbox) -> None:  # type: ignore[no-untyped-def]
+def test_the_vehicle_s_exit_is_an_event(
+    checkpoint_notifying: Checkpoint, inbox: Callable[..., RunningInbox]
+) -> None:
     cp, endpoint, plate = checkpoint_notifying, inbox(), "123ABC02"
     cp.services.notifications.subscribe(
         STEPPE, endpoint.url, fingerprint="00" * 32, events=("checkpoint.exit",),

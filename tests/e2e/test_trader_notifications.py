@@ -17,6 +17,7 @@ from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
 from simulators.trader_inbox import RunningInbox, start_trader_inbox
 from tests.conftest import trader_identity
+from tests.gateway_fixtures import RunningGateway
 from tests.polling import wait_until
 
 STEPPE, KAZTRANS = "210540012341", "181240044780"  # declarants of two samples
@@ -59,8 +60,11 @@ def trail_records(gw: Any, kind: str, application_id: str | None = None) -> list
         return [json.loads(body) for body in s.scalars(query)]
 
 
-def test_the_trader_receives_its_decision_signed_byte_for_byte_once(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox, signed_sample
+def test_the_trader_receives_its_decision_signed_byte_for_byte_once(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
@@ -86,8 +90,11 @@ def test_the_trader_receives_its_decision_signed_byte_for_byte_once(  # type: ig
     assert "idempotency-key" in sent[0]["signature-input"]
 
 
-def test_a_busy_endpoint_gets_the_same_notification_until_it_takes_it(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox, signed_sample
+def test_a_busy_endpoint_gets_the_same_notification_until_it_takes_it(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox(fail_next=2)
@@ -103,8 +110,11 @@ def test_a_busy_endpoint_gets_the_same_notification_until_it_takes_it(  # type: 
     assert len(endpoint.of(accepted["id"])) == 1
 
 
-def test_an_endpoint_that_keeps_failing_ends_failed_and_an_operator_sends_it_again(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox, signed_sample
+def test_an_endpoint_that_keeps_failing_ends_failed_and_an_operator_sends_it_again(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS, notify_max_attempts=2, operator_tokens=("ops-token",))
     endpoint = inbox(status=500)
@@ -135,8 +145,11 @@ def test_an_endpoint_that_keeps_failing_ends_failed_and_an_operator_sends_it_aga
     assert again.json()["type"] == "urn:kz:nsw:problem:notification-not-retryable"
 
 
-def test_gone_stops_at_once_and_redirects_are_not_followed(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox, signed_sample
+def test_gone_stops_at_once_and_redirects_are_not_followed(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS)
     elsewhere = inbox()
@@ -164,8 +177,11 @@ def test_gone_stops_at_once_and_redirects_are_not_followed(  # type: ignore[no-u
     assert gone[0]["attempts"] == 1 and "410" in gone[0]["last_error"]
 
 
-def test_a_decision_made_anew_is_sent_anew(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox, signed_sample
+def test_a_decision_made_anew_is_sent_anew(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
@@ -200,8 +216,10 @@ def test_a_decision_made_anew_is_sent_anew(  # type: ignore[no-untyped-def]
     assert both[1].body == gw.client.decision(accepted["id"])
 
 
-def test_without_a_registered_url_nothing_is_sent(  # type: ignore[no-untyped-def]
-    gateway, inbox, signed_sample
+def test_without_a_registered_url_nothing_is_sent(
+    gateway: Callable[..., RunningGateway],
+    inbox: Callable[..., RunningInbox],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
@@ -214,8 +232,8 @@ def test_without_a_registered_url_nothing_is_sent(  # type: ignore[no-untyped-de
 # --- registering the URL ------------------------------------------------------------------------
 
 
-def test_registration_needs_the_companys_own_signature_and_is_in_the_trail(  # type: ignore[no-untyped-def]
-    gateway, pki, inbox
+def test_registration_needs_the_companys_own_signature_and_is_in_the_trail(
+    gateway: Callable[..., RunningGateway], pki: DevPki, inbox: Callable[..., RunningInbox]
 ) -> None:
     gw = gateway(**DEV_URLS)
     endpoint = inbox()
@@ -265,7 +283,9 @@ def test_urls_that_could_turn_the_gateway_against_its_own_network_are_refused(  
     assert why in refused.value.problem["detail"]
 
 
-def test_a_body_that_is_not_the_expected_json_gets_a_problem(gateway, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_the_expected_json_gets_a_problem(
+    gateway: Callable[..., RunningGateway], pki: DevPki
+) -> None:
     gw = gateway(**DEV_URLS)
     steppe = trader(gw, pki, "trader-steppe")
     url = f"{gw.url}/api/v1/traders/{STEPPE}/notification-url"

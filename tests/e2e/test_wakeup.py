@@ -9,13 +9,17 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyRequest
 from gateway.cli.client import GatewayClient
 from gateway.config import Config
+from gateway.pki.dev import DevPki
+from simulators.server import RunningAgency
 from simulators.trader_inbox import start_trader_inbox
 from tests.conftest import trader_identity
+from tests.gateway_fixtures import RunningGateway
 from tests.polling import wait_until
 from tests.sql_statements import recorded
 
@@ -48,15 +52,17 @@ class InFlight:
         return Counted()
 
 
-def test_a_decision_arrives_without_waiting_for_a_poll(gateway, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_a_decision_arrives_without_waiting_for_a_poll(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
+) -> None:
     gw = gateway(poll_interval_s=NO_POLL)
     accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
     # The dispatchers were asleep for a minute; the intake's commit woke them.
     gw.client.wait_for_decision(accepted["id"], deadline_s=15)
 
 
-def test_the_trader_is_notified_without_waiting_for_a_poll(  # type: ignore[no-untyped-def]
-    gateway, pki, signed_sample
+def test_the_trader_is_notified_without_waiting_for_a_poll(
+    gateway: Callable[..., RunningGateway], pki: DevPki, signed_sample: Callable[..., bytes]
 ) -> None:
     gw = gateway(poll_interval_s=NO_POLL, notify_allow_http=True, notify_allow_private=True)
     identity = trader_identity(pki, "trader-steppe")
@@ -72,8 +78,11 @@ def test_the_trader_is_notified_without_waiting_for_a_poll(  # type: ignore[no-u
         inbox.stop()
 
 
-def test_a_retry_is_made_at_its_time_not_at_the_next_poll(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agency, signed_sample
+def test_a_retry_is_made_at_its_time_not_at_the_next_poll(
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     customs = own_agency("customs", outage=True)
     gw = gateway(
@@ -95,8 +104,11 @@ def test_a_retry_is_made_at_its_time_not_at_the_next_poll(  # type: ignore[no-un
     gw.client.wait_for_decision(accepted["id"], deadline_s=15)
 
 
-def test_an_applications_cases_are_in_flight_at_once(  # type: ignore[no-untyped-def]
-    gateway, agencies, own_agency, signed_sample
+def test_an_applications_cases_are_in_flight_at_once(
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
 ) -> None:
     slow = {code: own_agency(code, latency_s=0.5) for code in ("customs", "transport")}
     # One dispatcher thread: before, it called customs, waited, then called transport.
@@ -117,7 +129,7 @@ def test_an_applications_cases_are_in_flight_at_once(  # type: ignore[no-untyped
     assert states == {"customs": "granted", "transport": "inspection", "police": "inspection"}
 
 
-def test_an_idle_gateway_leaves_the_database_alone(gateway) -> None:  # type: ignore[no-untyped-def]
+def test_an_idle_gateway_leaves_the_database_alone(gateway: Callable[..., RunningGateway]) -> None:
     # What a deployment gets: the default safety-net poll and tree-head interval.
     defaults = {f.name: f.default for f in dataclasses.fields(Config)}
     gw = gateway(poll_interval_s=defaults["poll_interval_s"])

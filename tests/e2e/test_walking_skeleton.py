@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
 from gateway.clock import system_clock
+from gateway.pki.dev import DevPki
 from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
+from tests.gateway_fixtures import RunningGateway
 
 DEC = "{urn:kz:nsw:decision:1}"
 
@@ -57,8 +60,13 @@ DEC = "{urn:kz:nsw:decision:1}"
     ],
 )
 def test_sample_reaches_its_signed_decision(
-    gateway, signed_sample, pki, sample, verdict, states
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway],
+    signed_sample: Callable[..., bytes],
+    pki: DevPki,
+    sample: str,
+    verdict: str,
+    states: dict[str, str],
+) -> None:
     gw = gateway()
     accepted = gw.client.submit(signed_sample(sample))
 
@@ -85,7 +93,9 @@ def test_sample_reaches_its_signed_decision(
     assert kinds.count("agency-request") == kinds.count("agency-answer") == len(states)
 
 
-def test_refusal_reasons_reach_the_decision(gateway, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_refusal_reasons_reach_the_decision(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
+) -> None:
     gw = gateway()
     accepted = gw.client.submit(signed_sample("live-cattle-import"))
     decision = parse_xml(gw.client.wait_for_decision(accepted["id"], deadline_s=60))
@@ -96,8 +106,10 @@ def test_refusal_reasons_reach_the_decision(gateway, signed_sample) -> None:  # 
 
 
 def test_agency_without_endpoint_escalates_instead_of_losing_the_case(
-    gateway, agencies, signed_sample
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    signed_sample: Callable[..., bytes],
+) -> None:
     gw = gateway(max_attempts=2, agency_urls={**agencies, "customs": ""})
     accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
 

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from gateway.pki.dev import DevPki
 from gateway.trail.format import TreeHead
 from gateway.trail.verify import verify_bundle, verify_tree_heads
 from gateway.trust.certificates import load_certificates
+from simulators.server import RunningAgency
 from tests.conftest import SAMPLE_SIGNER, SAMPLES, trader_identity
 from tests.gateway_fixtures import AGENCY_CODES
 from tests.log_state import log_state_for
@@ -45,7 +47,9 @@ DEC = "{urn:kz:nsw:decision:1}"
 
 
 @pytest.fixture
-def web_processes(pki, empty_database_url, own_agency, tmp_path) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+def web_processes(
+    pki: DevPki, empty_database_url: str, own_agency: Callable[..., RunningAgency], tmp_path: Path
+) -> Iterator[list[str]]:
     """Two `nsw serve` processes (two dispatcher threads each) on one database, started at once so
     both migrate the empty database together, with fresh agencies (permit serials from 1)."""
     env = {
@@ -107,8 +111,8 @@ def audit_get(url: str, path: str, **params: Any) -> Any:
     return response.json()
 
 
-def test_two_web_processes_decide_each_application_once(  # type: ignore[no-untyped-def]
-    web_processes, pki, signed_sample, tmp_path
+def test_two_web_processes_decide_each_application_once(
+    web_processes: list[str], pki: DevPki, signed_sample: Callable[..., bytes], tmp_path: Path
 ) -> None:
     urls = web_processes
     lodged: list[tuple[str, str]] = []  # (application id, sample)

@@ -8,14 +8,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from gateway.pki.dev import DevPki
 from gateway.storage.models import OutboxRow
 from simulators.server import start_agency
-from tests.gateway_fixtures import AGENCY_CODES
+from tests.gateway_fixtures import AGENCY_CODES, RunningGateway
 from tests.log_state import log_state_for
 from tests.paths import REPO_ROOT
 
@@ -25,7 +27,7 @@ APPLE_AGENCIES = ("customs", "transport", "police", "phytosanitary", "health")
 
 
 @pytest.fixture
-def slow_agencies(pki) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+def slow_agencies(pki: DevPki) -> Iterator[dict[str, str]]:
     """Fresh simulators (permit serials from 1) slow enough that a kill lands mid-call."""
     running = [start_agency(code, latency_s=0.3, pki_dir=pki.directory) for code in AGENCY_CODES]
     yield {a.code: a.url for a in running}
@@ -43,8 +45,13 @@ def start_worker(env: dict[str, str], logfile) -> subprocess.Popen[bytes]:  # ty
     )
 
 
-def test_killed_worker_loses_nothing_and_duplicates_nothing(  # type: ignore[no-untyped-def]
-    gateway, pki, database_url, slow_agencies, signed_sample, tmp_path
+def test_killed_worker_loses_nothing_and_duplicates_nothing(
+    gateway: Callable[..., RunningGateway],
+    pki: DevPki,
+    database_url: str,
+    slow_agencies: dict[str, str],
+    signed_sample: Callable[..., bytes],
+    tmp_path: Path,
 ) -> None:
     gw = gateway(dispatcher_threads=0, agency_urls=slow_agencies)
     env = {

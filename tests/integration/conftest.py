@@ -130,7 +130,7 @@ def fake_agency() -> Iterator[Callable[[Reply], FakeAgency]]:
             start_response(f"{status} X", list(out_headers.items()))
             return [out]
 
-        server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
+        server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         running.append((server, thread))

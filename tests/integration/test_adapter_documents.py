@@ -7,12 +7,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 
 import pytest
 
-from adapters import AgencyCallFailed, AgencyRequest, Outcome
+from adapters import AgencyAdapter, AgencyCallFailed, AgencyRequest, Outcome
 from adapters.base import Document
 from simulators.documents import RECEIVED
+from simulators.server import RunningAgency
 from tests.attachments import PDF, XML
 from wire.exchange import body_of
 
@@ -30,8 +32,15 @@ def _document(kind: str, data: bytes, media_type: str, sha256: str | None = None
 
 @pytest.mark.parametrize(("code", "name", "kind", "data", "media_type"), CASES)
 def test_the_document_reaches_the_agency_and_its_digest_is_checked_there(
-    agency_server, adapter_for, signed_sample, code, name, kind, data, media_type
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    adapter_for: Callable[..., AgencyAdapter],
+    signed_sample: Callable[..., bytes],
+    code: str,
+    name: str,
+    kind: str,
+    data: bytes,
+    media_type: str,
+) -> None:
     adapter = adapter_for(code, agency_server(code).url, 5.0)
     document = _document(kind, data, media_type)
     answer = adapter.send(
@@ -55,8 +64,15 @@ def test_the_document_reaches_the_agency_and_its_digest_is_checked_there(
 
 @pytest.mark.parametrize(("code", "name", "kind", "data", "media_type"), CASES)
 def test_the_agency_refuses_bytes_that_are_not_the_signed_document(
-    agency_server, adapter_for, signed_sample, code, name, kind, data, media_type
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    adapter_for: Callable[..., AgencyAdapter],
+    signed_sample: Callable[..., bytes],
+    code: str,
+    name: str,
+    kind: str,
+    data: bytes,
+    media_type: str,
+) -> None:
     adapter = adapter_for(code, agency_server(code).url, 5.0)
     claimed = hashlib.sha256(b"the document that was signed").hexdigest()
     forged = _document(kind, data, media_type, sha256=claimed)

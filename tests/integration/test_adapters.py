@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
 
-from adapters import AgencyAnswerUntrusted, AgencyCallFailed, AgencyRequest, Outcome, build_adapter
+from adapters import (
+    AgencyAdapter,
+    AgencyAnswerUntrusted,
+    AgencyCallFailed,
+    AgencyRequest,
+    Outcome,
+    build_adapter,
+)
+from gateway.pki.dev import DevPki
 from simulators import wsse
 from simulators.security import RESPONSE_COMPONENTS, AgencyKeys, Message, sign_http
+from simulators.server import RunningAgency
 from tests.integration.conftest import (
+    FakeAgency,
+    Received,
+    Reply,
     agency_reply,
     agency_spec,
     credentials,
@@ -46,15 +61,26 @@ def granted(code: str) -> bytes:
     return sample(GRANTED.get(code, "fresh-apples-import"))
 
 
-def live_adapter(agency_server, adapter_for, code, timeout_s=5.0, **options):  # type: ignore[no-untyped-def]
+def live_adapter(
+    agency_server: Callable[..., RunningAgency],
+    adapter_for: Callable[..., AgencyAdapter],
+    code: str,
+    timeout_s: float = 5.0,
+    **options: Any,
+) -> tuple[AgencyAdapter, RunningAgency]:
     agency = agency_server(code, **options)
     return adapter_for(code, agency.url, timeout_s), agency
 
 
 @pytest.mark.parametrize(("name", "code", "outcome"), EXPECTED)
 def test_signed_sample_gets_its_expected_outcome(
-    agency_server, signed_sample, name, code, outcome, adapter_for
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
+    name: str,
+    code: str,
+    outcome: Outcome,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     # Signed samples: the trader's enveloped ds:Signature must not disturb any mapping.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     answer = adapter.send(AgencyRequest(f"case-{code}", "app-1", signed_sample(name)))
@@ -74,7 +100,9 @@ def test_signed_sample_gets_its_expected_outcome(
         assert "no special permit for heavy carriage" in answer.inspection
 
 
-def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: ignore[no-untyped-def]
+def test_answer_details_are_read(
+    agency_server: Callable[..., RunningAgency], adapter_for: Callable[..., AgencyAdapter]
+) -> None:
     customs, _ = live_adapter(agency_server, adapter_for, "customs")
     answer = customs.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
     assert answer.permit_number and answer.permit_number.startswith("KZ-CUS-")
@@ -85,7 +113,7 @@ def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: i
     }
     phyto, _ = live_adapter(agency_server, adapter_for, "phytosanitary")
     permit = phyto.send(AgencyRequest("c1", "a1", sample("fresh-apples-import")))
-    assert permit.valid_until is not None and permit.permit_number.startswith("KZ-PHY-")  # type: ignore[union-attr]
+    assert permit.valid_until is not None and (permit.permit_number or "").startswith("KZ-PHY-")
     assert permit.extra["ephyto"] == "CN-PHYTO-650000-2026-08812"
     assert permit.extra["permitId"] == permit.permit_number  # with its balance (issue 20)
     assert any("primary quarantine control" in c for c in permit.conditions)
@@ -93,8 +121,12 @@ def test_answer_details_are_read(agency_server, adapter_for) -> None:  # type: i
 
 @pytest.mark.parametrize("code", CODES)
 def test_request_and_answer_bytes_are_the_wire_bytes(
-    agency_server, fake_agency, code, adapter_for, pki
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    fake_agency: Callable[[Reply], FakeAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+    pki: DevPki,
+) -> None:
     # Take a genuine answer from the simulator, then send it (signed afresh for each request, as
     # an answer must be bound to its request) from a recording fake agency.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
@@ -128,8 +160,10 @@ def test_request_and_answer_bytes_are_the_wire_bytes(
 
 @pytest.mark.parametrize("code", CODES)
 def test_retry_with_the_same_case_id_returns_the_same_permit(
-    agency_server, code, adapter_for
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     first = adapter.send(AgencyRequest("case-1", "app-1", granted(code)))
     retry = adapter.send(AgencyRequest("case-1", "app-1", granted(code)))
@@ -140,7 +174,11 @@ def test_retry_with_the_same_case_id_returns_the_same_permit(
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_outage_is_a_failed_call_with_status(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+def test_outage_is_a_failed_call_with_status(
+    agency_server: Callable[..., RunningAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     adapter, _ = live_adapter(agency_server, adapter_for, code, outage=True)
     with pytest.raises(AgencyCallFailed, match="503") as failed:
         adapter.send(AgencyRequest("c", "a", granted(code)))
@@ -149,7 +187,11 @@ def test_outage_is_a_failed_call_with_status(agency_server, code, adapter_for) -
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_server_error_is_a_failed_call(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+def test_server_error_is_a_failed_call(
+    agency_server: Callable[..., RunningAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     adapter, _ = live_adapter(agency_server, adapter_for, code, error_rate=1.0)
     expected = "SOAP Fault soap:Server" if code in SOAP_CODES else "HTTP 500"
     with pytest.raises(AgencyCallFailed, match=expected) as failed:
@@ -158,14 +200,22 @@ def test_server_error_is_a_failed_call(agency_server, code, adapter_for) -> None
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_slow_agency_times_out(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+def test_slow_agency_times_out(
+    agency_server: Callable[..., RunningAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     adapter, _ = live_adapter(agency_server, adapter_for, code, timeout_s=0.1, latency_s=0.4)
     with pytest.raises(AgencyCallFailed, match="Timeout"):
         adapter.send(AgencyRequest("c", "a", granted(code)))
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_stopped_agency_is_a_failed_call(agency_server, code, adapter_for) -> None:  # type: ignore[no-untyped-def]
+def test_stopped_agency_is_a_failed_call(
+    agency_server: Callable[..., RunningAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     adapter, agency = live_adapter(agency_server, adapter_for, code)
     agency.stop()
     with pytest.raises(AgencyCallFailed, match="ConnectionError") as failed:
@@ -196,7 +246,12 @@ GARBAGE = {
 
 @pytest.mark.parametrize("code", CODES)
 @pytest.mark.parametrize("case", GARBAGE)
-def test_garbage_answers_are_failed_calls(fake_agency, code, case, adapter_for) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_answers_are_failed_calls(
+    fake_agency: Callable[[Reply], FakeAgency],
+    code: str,
+    case: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     status, content_type, body, message = GARBAGE[case]
     headers = {"Content-Type": content_type}
     if status == 302:
@@ -212,8 +267,12 @@ def test_garbage_answers_are_failed_calls(fake_agency, code, case, adapter_for) 
 
 @pytest.mark.parametrize("code", CODES)
 def test_answer_for_another_case_is_refused(
-    agency_server, fake_agency, code, adapter_for, pki
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    fake_agency: Callable[[Reply], FakeAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+    pki: DevPki,
+) -> None:
     # Signed by the right agency, but for another case: believed as signed, refused as an answer.
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     other = adapter.send(AgencyRequest("case-other", "a", granted(code)))
@@ -225,8 +284,11 @@ def test_answer_for_another_case_is_refused(
 
 
 def test_soap_answer_breaking_the_schema_is_refused(
-    agency_server, fake_agency, adapter_for, pki
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    fake_agency: Callable[[Reply], FakeAgency],
+    adapter_for: Callable[..., AgencyAdapter],
+    pki: DevPki,
+) -> None:
     # Properly signed by customs, but not what its contract allows.
     adapter, _ = live_adapter(agency_server, adapter_for, "customs")
     genuine = adapter.send(AgencyRequest("c", "a", sample("fresh-apples-import")))
@@ -242,7 +304,9 @@ def test_soap_answer_breaking_the_schema_is_refused(
         )
 
 
-def test_unknown_protocol_and_missing_endpoint(tmp_path, adapter_for, pki) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_protocol_and_missing_endpoint(
+    tmp_path: Path, adapter_for: Callable[..., AgencyAdapter], pki: DevPki
+) -> None:
     spec = agency_spec("health", "")
     with pytest.raises(AgencyCallFailed, match="no endpoint"):
         build_adapter(spec, credentials(pki, "health")).send(
@@ -349,8 +413,10 @@ def test_agency_rules(agency_server, code, name, edit, outcome, detail, adapter_
 
 @pytest.mark.parametrize("code", CODES)
 def test_an_answer_made_for_an_earlier_request_is_not_believed(
-    agency_server, code, adapter_for
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
     # The agency plays back its first, genuine and still fresh answer for the case: RFC 9421 ";req"
     # components (REST) or WSS 1.1 SignatureConfirmation (SOAP) bind it to the first request only.
     adapter, _ = live_adapter(agency_server, adapter_for, code, tamper="replay")
@@ -363,8 +429,12 @@ def test_an_answer_made_for_an_earlier_request_is_not_believed(
 
 @pytest.mark.parametrize("code", SOAP_CODES)
 def test_soap_answer_without_a_signed_confirmation_is_not_believed(
-    agency_server, fake_agency, code, adapter_for, pki
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    fake_agency: Callable[[Reply], FakeAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+    pki: DevPki,
+) -> None:
     # Signed by the agency, fresh, for the right case, but confirming no request (or not signed).
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     genuine = adapter.send(AgencyRequest("c", "a", granted(code)))
@@ -391,17 +461,25 @@ def test_soap_answer_without_a_signed_confirmation_is_not_believed(
         (unconfirmed, "found 0"),
         (unsigned_confirmation, "not among the signed references"),
     ):
-        fake = fake_agency(
-            lambda request, a=answer: (200, {"Content-Type": "text/xml"}, a(request))
-        )
+
+        def reply(
+            request: Received, a: Callable[[bytes], bytes] = answer
+        ) -> tuple[int, dict[str, str], bytes]:
+            return 200, {"Content-Type": "text/xml"}, a(request)
+
+        fake = fake_agency(reply)
         with pytest.raises(AgencyAnswerUntrusted, match=reason):
             adapter_for(code, fake.url).send(AgencyRequest("c", "a", granted(code)))
 
 
 @pytest.mark.parametrize("code", REST_CODES)
 def test_rest_answer_not_signed_over_the_request_is_not_believed(
-    agency_server, fake_agency, code, adapter_for, pki
-) -> None:  # type: ignore[no-untyped-def]
+    agency_server: Callable[..., RunningAgency],
+    fake_agency: Callable[[Reply], FakeAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+    pki: DevPki,
+) -> None:
     # Signed by the agency over its own status, type and digest only (the profile before ";req").
     adapter, _ = live_adapter(agency_server, adapter_for, code)
     genuine = adapter.send(AgencyRequest("c", "a", granted(code)))
@@ -415,8 +493,8 @@ def test_rest_answer_not_signed_over_the_request_is_not_believed(
 
 @pytest.mark.parametrize("code", ["customs", "phytosanitary"])
 def test_soap_request_breaking_the_agency_schema_is_never_sent(
-    fake_agency, adapter_for, code
-) -> None:  # type: ignore[no-untyped-def]
+    fake_agency: Callable[[Reply], FakeAgency], adapter_for: Callable[..., AgencyAdapter], code: str
+) -> None:
     # The mapped request is wrapped and signed as it is (zeep no longer re-renders it from typed
     # values), so the agency XSD is what keeps a value outside the contract off the wire.
     posted: list[bytes] = []

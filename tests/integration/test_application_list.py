@@ -15,11 +15,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
+from werkzeug.test import TestResponse
 
 from gateway.bootstrap import Services
 from gateway.domain.identifiers import Bin
+from gateway.pki.dev import DevPki
 from gateway.storage.models import ApplicationRow
 from gateway.trust.representatives import Role
+from tests.responses import json_of
 from tests.security.conftest import XML, problem_code
 from tests.trader_requests import identity, signature_headers
 
@@ -45,7 +48,7 @@ def services(app: Flask) -> Services:
 
 
 @pytest.fixture
-def lodge(client, signed_sample) -> Callable[[str], str]:  # type: ignore[no-untyped-def]
+def lodge(client: FlaskClient, signed_sample: Callable[..., bytes]) -> Callable[[str], str]:
     """lodge(reference): a steppe application under that trader reference; returns its id."""
 
     def submit(reference: str) -> str:
@@ -55,18 +58,18 @@ def lodge(client, signed_sample) -> Callable[[str], str]:  # type: ignore[no-unt
         )
         response = client.post("/api/v1/applications", data=body, headers=XML)
         assert response.status_code == 202, response.json
-        return str(response.json["id"])
+        return str(json_of(response)["id"])
 
     return submit
 
 
 @pytest.fixture
-def seven(lodge) -> list[str]:  # type: ignore[no-untyped-def]
+def seven(lodge: Callable[[str], str]) -> list[str]:
     """Seven steppe applications, in the order lodged."""
     return [lodge(f"LIST-{n}") for n in range(1, 8)]
 
 
-def get(client: FlaskClient, pki, who: str, path: str):  # type: ignore[no-untyped-def]
+def get(client: FlaskClient, pki: DevPki, who: str | None, path: str) -> TestResponse:
     """`path` read with a fresh signature of `who` (a dev PKI slug), or unsigned for None."""
     headers = signature_headers(identity(pki, who), path) if who else {}
     return client.get(path, headers=headers)
@@ -76,15 +79,17 @@ def listing(**params: Any) -> str:
     return "/api/v1/applications?" + urlencode({k: v for k, v in params.items() if v is not None})
 
 
-def pages(client: FlaskClient, pki, path: str, who: str = "trader-steppe") -> list[list[str]]:  # type: ignore[no-untyped-def]
+def pages(
+    client: FlaskClient, pki: DevPki, path: str, who: str = "trader-steppe"
+) -> list[list[str]]:
     """Every page's ids, following `next` links to the end."""
     ids: list[list[str]] = []
     next_path: str | None = path
     while next_path:
         response = get(client, pki, who, next_path)
         assert response.status_code == 200, response.json
-        ids.append([item["id"] for item in response.json["items"]])
-        next_path = response.json["links"].get("next")
+        ids.append([item["id"] for item in json_of(response)["items"]])
+        next_path = json_of(response)["links"].get("next")
     return ids
 
 
@@ -100,24 +105,26 @@ def set_rows(services: Services, ids: list[str], **values: Any) -> None:
 # --- paging ------------------------------------------------------------------------------------
 
 
-def test_pages_are_newest_first_without_repeats_or_gaps(client, pki, seven, lodge) -> None:  # type: ignore[no-untyped-def]
+def test_pages_are_newest_first_without_repeats_or_gaps(
+    client: FlaskClient, pki: DevPki, seven: list[str], lodge: Callable[[str], str]
+) -> None:
     first = get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=3))
     assert first.status_code == 200
     assert first.headers["Cache-Control"] == "no-store"
-    assert [item["id"] for item in first.json["items"]] == seven[::-1][:3]
+    assert [item["id"] for item in json_of(first)["items"]] == seven[::-1][:3]
 
     newer = lodge("LIST-8")  # lodged between two pages: the next pages neither shift nor repeat
-    rest = pages(client, pki, first.json["links"]["next"])
+    rest = pages(client, pki, json_of(first)["links"]["next"])
     assert rest == [seven[::-1][3:6], seven[::-1][6:]]
 
     # A fresh listing starts with the newest, and the default page holds them all.
-    everything = get(client, pki, "trader-steppe", listing(declarant=STEPPE)).json
+    everything = json_of(get(client, pki, "trader-steppe", listing(declarant=STEPPE)))
     assert [item["id"] for item in everything["items"]] == [newer, *seven[::-1]]
     assert everything["links"] == {}
 
 
-def test_applications_received_at_the_same_instant_page_by_id(  # type: ignore[no-untyped-def]
-    client, pki, seven, services
+def test_applications_received_at_the_same_instant_page_by_id(
+    client: FlaskClient, pki: DevPki, seven: list[str], services: Services
 ) -> None:
     set_rows(services, seven, received_at=dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC))
     got = pages(client, pki, listing(declarant=STEPPE, limit=3))
@@ -125,13 +132,15 @@ def test_applications_received_at_the_same_instant_page_by_id(  # type: ignore[n
     assert flat(got) == sorted(seven, reverse=True)
 
 
-def test_an_item_says_what_the_status_says(client, pki, lodge, services) -> None:  # type: ignore[no-untyped-def]
+def test_an_item_says_what_the_status_says(
+    client: FlaskClient, pki: DevPki, lodge: Callable[[str], str], services: Services
+) -> None:
     application_id = lodge("LIST-ITEM")
     decided = dt.datetime(2026, 12, 7, 9, 30, 15, 123456, tzinfo=dt.UTC)
     set_rows(services, [application_id], status="decided", verdict="released", decided_at=decided)
-    item = get(client, pki, "trader-steppe", listing(declarant=STEPPE)).json["items"][0]
+    item = json_of(get(client, pki, "trader-steppe", listing(declarant=STEPPE)))["items"][0]
     status_path = f"/api/v1/applications/{application_id}"
-    status = get(client, pki, "trader-steppe", status_path).json
+    status = json_of(get(client, pki, "trader-steppe", status_path))
     assert item == {
         "id": application_id,
         "trader_reference": "LIST-ITEM",
@@ -146,35 +155,43 @@ def test_an_item_says_what_the_status_says(client, pki, lodge, services) -> None
 # --- filters -----------------------------------------------------------------------------------
 
 
-def test_filters_by_state(client, pki, seven, services) -> None:  # type: ignore[no-untyped-def]
+def test_filters_by_state(
+    client: FlaskClient, pki: DevPki, seven: list[str], services: Services
+) -> None:
     set_rows(services, seven[1:3], status="decided", verdict="refused")
     decided = get(client, pki, "trader-steppe", listing(declarant=STEPPE, state="decided"))
-    assert [i["id"] for i in decided.json["items"]] == [seven[2], seven[1]]
-    assert {i["verdict"] for i in decided.json["items"]} == {"refused"}
+    assert [i["id"] for i in json_of(decided)["items"]] == [seven[2], seven[1]]
+    assert {i["verdict"] for i in json_of(decided)["items"]} == {"refused"}
     # The filter holds across pages: the next link carries it.
     open_ = pages(client, pki, listing(declarant=STEPPE, state="in_progress", limit=2))
     assert flat(open_) == [seven[6], seven[5], seven[4], seven[3], seven[0]]
 
 
-def test_filters_by_since_in_any_offset(client, pki, seven, services) -> None:  # type: ignore[no-untyped-def]
+def test_filters_by_since_in_any_offset(
+    client: FlaskClient, pki: DevPki, seven: list[str], services: Services
+) -> None:
     set_rows(services, seven[:2], received_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     later = get(
         client, pki, "trader-steppe", listing(declarant=STEPPE, since="2026-06-01T00:00:00Z")
     )
-    assert [i["id"] for i in later.json["items"]] == seven[::-1][:5]
+    assert [i["id"] for i in json_of(later)["items"]] == seven[::-1][:5]
     # 05:00 at +05:00 is midnight UTC: received at or after it, so the two old ones are in.
     offset = listing(declarant=STEPPE, since="2026-01-01T05:00:00+05:00", limit=4)
     old = sorted(seven[:2], reverse=True)  # received at the same instant: larger id first
     assert flat(pages(client, pki, offset)) == seven[::-1][:5] + old
     just_after = listing(declarant=STEPPE, since="2026-01-01T00:00:00.000001Z")
-    assert len(get(client, pki, "trader-steppe", just_after).json["items"]) == 5
+    assert len(json_of(get(client, pki, "trader-steppe", just_after))["items"]) == 5
 
 
 # --- who sees what -----------------------------------------------------------------------------
 
 
-def test_a_representative_lists_the_bin_it_represents_and_no_other(  # type: ignore[no-untyped-def]
-    client, pki, seven, services, signed_sample
+def test_a_representative_lists_the_bin_it_represents_and_no_other(
+    client: FlaskClient,
+    pki: DevPki,
+    seven: list[str],
+    services: Services,
+    signed_sample: Callable[..., bytes],
 ) -> None:
     # kaztrans and altyn register their keys by lodging their own applications.
     for sample in ("overweight-machinery-transit", "live-cattle-import"):
@@ -185,15 +202,17 @@ def test_a_representative_lists_the_bin_it_represents_and_no_other(  # type: ign
     services.representatives.register(Bin(STEPPE), Bin(KAZTRANS), Role.CARRIER)
 
     mine = get(client, pki, "trader-kaztrans", listing(declarant=STEPPE))
-    assert [i["id"] for i in mine.json["items"]] == seven[::-1]
-    own = get(client, pki, "trader-kaztrans", listing(declarant=KAZTRANS)).json["items"]
+    assert [i["id"] for i in json_of(mine)["items"]] == seven[::-1]
+    own = json_of(get(client, pki, "trader-kaztrans", listing(declarant=KAZTRANS)))["items"]
     assert [i["trader_reference"] for i in own] != [] and not set(seven) & {i["id"] for i in own}
 
     refused = get(client, pki, "trader-kaztrans", listing(declarant=ALTYN))
-    assert refused.status_code == 403 and "items" not in refused.json
+    assert refused.status_code == 403 and "items" not in json_of(refused)
 
 
-def test_another_trader_learns_nothing_of_the_declarant(client, pki, seven, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_another_trader_learns_nothing_of_the_declarant(
+    client: FlaskClient, pki: DevPki, seven: list[str], signed_sample: Callable[..., bytes]
+) -> None:
     assert (
         client.post(
             "/api/v1/applications", data=signed_sample("live-cattle-import"), headers=XML
@@ -207,14 +226,14 @@ def test_another_trader_learns_nothing_of_the_declarant(client, pki, seven, sign
     assert theirs.json == unknown.json  # the same answer, whether or not the BIN lodged anything
     assert not any(ref in theirs.data for ref in (b"LIST-", *(i.encode() for i in seven)))
     # The steppe list shows none of altyn's.
-    steppe = get(client, pki, "trader-steppe", listing(declarant=STEPPE)).json["items"]
+    steppe = json_of(get(client, pki, "trader-steppe", listing(declarant=STEPPE)))["items"]
     assert {i["trader_reference"] for i in steppe} == {f"LIST-{n}" for n in range(1, 8)}
 
 
-def test_an_unsigned_list_is_401(client, pki, seven) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsigned_list_is_401(client: FlaskClient, pki: DevPki, seven: list[str]) -> None:
     response = get(client, pki, None, listing(declarant=STEPPE))
     assert response.status_code == 401 and problem_code(response) == "unauthenticated"
-    assert "items" not in response.json
+    assert "items" not in json_of(response)
     assert 'tag="nsw-trader"' in response.headers["Accept-Signature"]
 
 
@@ -237,7 +256,9 @@ BAD_PARAMETERS = [
 ]
 
 
-def test_bad_parameters_are_400(client, pki, lodge) -> None:  # type: ignore[no-untyped-def]
+def test_bad_parameters_are_400(
+    client: FlaskClient, pki: DevPki, lodge: Callable[[str], str]
+) -> None:
     lodge("LIST-1")  # registers steppe's key; one database for every case keeps this fast
     for params in BAD_PARAMETERS:
         response = get(client, pki, "trader-steppe", listing(**params))
@@ -245,10 +266,10 @@ def test_bad_parameters_are_400(client, pki, lodge) -> None:  # type: ignore[no-
         assert problem_code(response) == "invalid-parameter", params
 
 
-def test_limit_bounds_are_inclusive(client, pki, seven) -> None:  # type: ignore[no-untyped-def]
-    one = get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=1)).json
+def test_limit_bounds_are_inclusive(client: FlaskClient, pki: DevPki, seven: list[str]) -> None:
+    one = json_of(get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=1)))
     assert len(one["items"]) == 1 and "next" in one["links"]
-    hundred = get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=100)).json
+    hundred = json_of(get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=100)))
     assert len(hundred["items"]) == 7 and hundred["links"] == {}
 
 
@@ -260,8 +281,10 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def test_a_forged_or_tampered_cursor_is_400(client, pki, seven) -> None:  # type: ignore[no-untyped-def]
-    first = get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=3)).json
+def test_a_forged_or_tampered_cursor_is_400(
+    client: FlaskClient, pki: DevPki, seven: list[str]
+) -> None:
+    first = json_of(get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=3)))
     cursor = parse_qs(urlsplit(first["links"]["next"]).query)["cursor"][0]
     sort_key, mac = cursor.split(".")
     moment, last_id = _unb64(sort_key).decode().split(" ")
@@ -271,7 +294,7 @@ def test_a_forged_or_tampered_cursor_is_400(client, pki, seven) -> None:  # type
         params = {"declarant": STEPPE, "limit": 3, **params, "cursor": bad}
         response = get(client, pki, "trader-steppe", listing(**params))
         assert response.status_code == 400, (bad, response.json)
-        assert problem_code(response) == "invalid-parameter" and "items" not in response.json
+        assert problem_code(response) == "invalid-parameter" and "items" not in json_of(response)
 
     # Another position with the genuine MAC: skip ahead, or back to the start.
     refused(f"{_b64(f'{moment} {seven[0]}'.encode())}.{mac}")
@@ -287,10 +310,12 @@ def test_a_forged_or_tampered_cursor_is_400(client, pki, seven) -> None:  # type
     refused(cursor, since="2026-01-01T00:00:00Z")
     # ... and the genuine one still works, with a different page size.
     ok = get(client, pki, "trader-steppe", listing(declarant=STEPPE, limit=10, cursor=cursor))
-    assert [i["id"] for i in ok.json["items"]] == seven[::-1][3:]
+    assert [i["id"] for i in json_of(ok)["items"]] == seven[::-1][3:]
 
 
-def test_hostile_values_in_every_parameter_are_400(client, pki, lodge) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_values_in_every_parameter_are_400(
+    client: FlaskClient, pki: DevPki, lodge: Callable[[str], str]
+) -> None:
     lodge("LIST-1")  # a registered signer, so each request gets past the signature check
     hostile = [str(2**64), "9" * 10_000, "x" * 10_000, "NSW\n1", "²", "..", "a.b.c"]
     for name in ("declarant", "state", "since", "limit", "cursor"):

@@ -13,9 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gateway.pki.dev import DevPki
 from gateway.trail.verify import verify_bundle
 from gateway.trust.certificates import load_certificates
 from tests.attachments import PDF, PNG, XML, Entry, listing
+from tests.responses import json_of
 from tests.trader_requests import identity, signature_headers
 
 XML_BODY = {"Content-Type": "application/xml"}
@@ -43,7 +45,7 @@ def lodge(
         "/api/v1/applications", data=signed_sample(name, edit=listing(*entries)), headers=XML_BODY
     )
     assert response.status_code == 202, response.json
-    return response.json["id"]
+    return json_of(response)["id"]
 
 
 def put(
@@ -69,8 +71,8 @@ def trail_kinds(app: Flask, application_id: str) -> list[str]:
 
 
 def test_the_signed_document_is_accepted_once_cited_in_the_trail_and_in_the_bundle(
-    app, client, signed_sample, pki
-) -> None:  # type: ignore[no-untyped-def]
+    app: Flask, client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     pdf, png = Entry(PDF), Entry(PNG, type="cmr", number="CMR-1", media_type="image/png")
     application_id = lodge(client, signed_sample, pdf, png)
     assert [d["uploaded"] for d in status(client, pki, application_id)["documents"]] == [
@@ -102,8 +104,8 @@ def test_the_signed_document_is_accepted_once_cited_in_the_trail_and_in_the_bund
 
 
 def test_the_offline_verifier_refuses_a_document_that_is_not_the_signed_one(
-    app, client, signed_sample, pki
-) -> None:  # type: ignore[no-untyped-def]
+    app: Flask, client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     import base64
 
     pdf = Entry(PDF)
@@ -146,8 +148,15 @@ def test_the_offline_verifier_refuses_a_document_that_is_not_the_signed_one(
     ],
 )
 def test_bytes_that_are_not_the_signed_document_are_refused_and_change_nothing(
-    app, client, signed_sample, pki, entry, body, status_code, code
-) -> None:  # type: ignore[no-untyped-def]
+    app: Flask,
+    client: FlaskClient,
+    signed_sample: Callable[..., bytes],
+    pki: DevPki,
+    entry: Entry,
+    body: bytes,
+    status_code: int,
+    code: str,
+) -> None:
     application_id = lodge(client, signed_sample, entry)
     before = trail_kinds(app, application_id)
     response = put(client, pki, application_id, entry.digest, body)
@@ -163,14 +172,18 @@ def test_bytes_that_are_not_the_signed_document_are_refused_and_change_nothing(
     assert app.extensions["nsw"].attachments.contents(application_id, [entry.digest]) == {}
 
 
-def test_a_digest_the_application_does_not_list_is_404(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_digest_the_application_does_not_list_is_404(
+    client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     application_id = lodge(client, signed_sample, Entry(PDF))
     response = put(client, pki, application_id, Entry(XML).digest, XML)
     assert response.status_code == 404
     assert problem_code(response) == "attachment-not-listed"
 
 
-def test_another_trader_may_not_upload_and_changes_nothing(app, client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
+def test_another_trader_may_not_upload_and_changes_nothing(
+    app: Flask, client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     pdf = Entry(PDF)
     application_id = lodge(client, signed_sample, pdf)
     lodge(client, signed_sample, name="live-cattle-import")  # registers trader-altyn's key
@@ -182,7 +195,9 @@ def test_another_trader_may_not_upload_and_changes_nothing(app, client, signed_s
     assert "attachment-refused" not in trail_kinds(app, application_id)
 
 
-def test_an_unsigned_upload_is_401(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsigned_upload_is_401(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
     pdf = Entry(PDF)
     application_id = lodge(client, signed_sample, pdf)
     response = client.put(
@@ -193,8 +208,8 @@ def test_an_unsigned_upload_is_401(client, signed_sample) -> None:  # type: igno
 
 
 def test_an_oversize_upload_is_refused_before_its_body_is_read(
-    app_factory, signed_sample, pki
-) -> None:  # type: ignore[no-untyped-def]
+    app_factory: Callable[..., Flask], signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     client = app_factory(max_attachment_bytes=64).test_client()
     refused = client.post(  # intake already says an entry over the cap will never be accepted
         "/api/v1/applications",
@@ -219,8 +234,12 @@ def test_an_oversize_upload_is_refused_before_its_body_is_read(
     ],
 )
 def test_intake_refuses_entries_it_would_never_accept_bytes_for(
-    client, signed_sample, entry, status_code, code
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    signed_sample: Callable[..., bytes],
+    entry: Entry,
+    status_code: int,
+    code: str,
+) -> None:
     response = client.post(
         "/api/v1/applications",
         data=signed_sample("fresh-apples-import", edit=listing(entry)),
@@ -230,7 +249,9 @@ def test_intake_refuses_entries_it_would_never_accept_bytes_for(
     assert problem_code(response) == code
 
 
-def test_intake_refuses_one_document_listed_twice(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_intake_refuses_one_document_listed_twice(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
     response = client.post(
         "/api/v1/applications",
         data=signed_sample(
@@ -242,7 +263,9 @@ def test_intake_refuses_one_document_listed_twice(client, signed_sample) -> None
     assert problem_code(response) == "attachment-entry-invalid"
 
 
-def test_a_refusal_is_said_in_the_reader_s_language(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_refusal_is_said_in_the_reader_s_language(
+    client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     pdf = Entry(PDF)
     application_id = lodge(client, signed_sample, pdf)
     path = f"/api/v1/applications/{application_id}/attachments/{pdf.digest}"
@@ -250,5 +273,5 @@ def test_a_refusal_is_said_in_the_reader_s_language(client, signed_sample, pki) 
     headers = signature_headers(identity(pki, "trader-steppe"), path, method="PUT", body=other)
     response = client.put(path, data=other, headers=headers | {"Accept-Language": "ru"})
     assert response.status_code == 422
-    assert response.json["detail"].startswith("SHA-256 загруженного файла")
-    assert pdf.digest in response.json["detail"]
+    assert json_of(response)["detail"].startswith("SHA-256 загруженного файла")
+    assert pdf.digest in json_of(response)["detail"]

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from flask import Flask
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -57,7 +59,9 @@ def applications(engine: Engine) -> int:
         return c.execute(select(func.count()).select_from(ApplicationRow)).scalar_one()
 
 
-def test_a_submission_survives_a_lost_connection(app_factory, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_a_submission_survives_a_lost_connection(
+    app_factory: Callable[..., Flask], signed_sample: Callable[..., bytes]
+) -> None:
     app = app_factory()
     engine = app.extensions["nsw"].store.engine
     killed = lose_connection_on_insert(engine, times=1)
@@ -69,7 +73,9 @@ def test_a_submission_survives_a_lost_connection(app_factory, signed_sample) -> 
     assert applications(engine) == 1
 
 
-def test_a_second_loss_is_a_503_and_the_resend_is_accepted(app_factory, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_loss_is_a_503_and_the_resend_is_accepted(
+    app_factory: Callable[..., Flask], signed_sample: Callable[..., bytes]
+) -> None:
     app = app_factory()
     engine = app.extensions["nsw"].store.engine
     killed = lose_connection_on_insert(engine, times=2)
@@ -113,7 +119,7 @@ class FlakyRunner:
         return 0
 
 
-def test_a_worker_loop_logs_one_line_and_carries_on(caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_loop_logs_one_line_and_carries_on(caplog: pytest.LogCaptureFixture) -> None:
     runner, stop = FlakyRunner(), threading.Event()
     thread = threading.Thread(target=poll, args=(runner, stop, 0.01))
     with caplog.at_level(logging.WARNING, logger="gateway.fanout.dispatch"):

@@ -13,6 +13,7 @@ from gateway.pki.dev import init_dev_pki
 from gateway.resources import shipped
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
+from tests.responses import json_of
 
 XML = {"Content-Type": "application/xml"}
 
@@ -37,7 +38,7 @@ def test_intake_accepts_again_after_pki_init_renews_a_month_old_crl(
     ).test_client()
 
     stale = client.post("/api/v1/applications", data=signed, headers=XML)
-    assert stale.status_code == 503 and stale.json["type"] == "urn:kz:nsw:problem:stale-crl"
+    assert stale.status_code == 503 and json_of(stale)["type"] == "urn:kz:nsw:problem:stale-crl"
 
     init_dev_pki(pki.directory)  # what `nsw pki init` and the demo do
     accepted = client.post("/api/v1/applications", data=signed, headers=XML)

@@ -10,9 +10,11 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from gateway.pki.dev import DevPki
 from tests.omc.conftest import OMC, OPERATOR_TOKEN, add_accounts, sign_in
+from tests.responses import json_of
 from tests.trader_requests import identity, signature_headers
 
 XML = {"Content-Type": "application/xml"}
@@ -37,7 +39,7 @@ def lodged(app: Flask, signed_sample: Callable[..., bytes]) -> str:
         "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML
     )
     assert response.status_code == 202, response.get_data(as_text=True)
-    return str(response.json["id"])  # type: ignore[index]
+    return str(json_of(response)["id"])
 
 
 def signed_in(app: Flask, username: str) -> FlaskClient:
@@ -46,9 +48,9 @@ def signed_in(app: Flask, username: str) -> FlaskClient:
     return client
 
 
-def problem_type(response) -> str:  # type: ignore[no-untyped-def]
+def problem_type(response: TestResponse) -> str:
     assert response.mimetype == "application/problem+json", response.get_data(as_text=True)[:300]
-    return str(response.json["type"]).rsplit(":", 1)[-1]
+    return str(json_of(response)["type"]).rsplit(":", 1)[-1]
 
 
 # --- RFC 9421 parameters: the nonce as reported ------------------------------------------------
@@ -64,7 +66,7 @@ def test_signed_read_with_an_over_long_nonce_is_401_not_500(
         response = app.test_client().get(path, headers=headers)
         assert response.status_code == 401, response.get_data(as_text=True)
         assert problem_type(response) == "unauthenticated"
-        assert '"nonce" must be a string of 1 to 128' in response.json["detail"]  # type: ignore[index]
+        assert '"nonce" must be a string of 1 to 128' in json_of(response)["detail"]
     # As long as its column (RequestNonceRow.nonce, String(128)) is still a nonce.
     headers = signature_headers(steppe, path, nonce="n" * 128)
     assert app.test_client().get(path, headers=headers).status_code == 200
@@ -73,7 +75,7 @@ def test_signed_read_with_an_over_long_nonce_is_401_not_500(
     headers = signature_headers(identity(pki, "trader-steppe"), path, keyid="K" * 5000)
     response = app.test_client().get(path, headers=headers)
     assert response.status_code == 401
-    assert '"keyid" must be the SHA-256 fingerprint' in response.json["detail"]  # type: ignore[index]
+    assert '"keyid" must be the SHA-256 fingerprint' in json_of(response)["detail"]
 
 
 # --- the trader API ----------------------------------------------------------------------------
@@ -189,4 +191,4 @@ def test_rest_callback_with_an_over_long_case_id_is_refused_as_invalid(
     response = app.test_client().post(target, data=body, headers=dict(message.headers))
     assert response.status_code == 400, response.get_data(as_text=True)
     assert problem_type(response) == "invalid-callback"
-    assert "'caseId' must be a case id" in response.json["detail"]  # type: ignore[index]
+    assert "'caseId' must be a case id" in json_of(response)["detail"]

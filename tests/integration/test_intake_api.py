@@ -6,52 +6,62 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
+from gateway.pki.dev import DevPki
+from tests.responses import json_of
 from tests.trader_requests import identity, signature_headers
 
 XML = {"Content-Type": "application/xml"}
 
 
-def problem_code(response) -> str:  # type: ignore[no-untyped-def]
+def problem_code(response: TestResponse) -> str:
     assert response.mimetype == "application/problem+json", response.data[:300]
-    return str(response.json["type"]).rsplit(":", 1)[-1]
+    return str(json_of(response)["type"]).rsplit(":", 1)[-1]
 
 
 @pytest.fixture
-def client(app_factory: Callable[..., Flask]):  # type: ignore[no-untyped-def]
+def client(app_factory: Callable[..., Flask]) -> FlaskClient:
     return app_factory().test_client()
 
 
-def test_accepted_application_gets_202_cases_and_outbox(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
+def test_accepted_application_gets_202_cases_and_outbox(
+    client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     response = client.post(
         "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML
     )
     assert response.status_code == 202, response.json
-    body = response.json
+    body = json_of(response)
     assert body["id"].startswith("NSW-")
     assert body["agencies"] == ["customs", "transport", "police", "phytosanitary", "health"]
     assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
     steppe = identity(pki, "trader-steppe")
     path = body["links"]["status"]
-    status = client.get(path, headers=signature_headers(steppe, path)).json
+    status = json_of(client.get(path, headers=signature_headers(steppe, path)))
     assert status["status"] == "in_progress"
     assert [c["state"] for c in status["cases"]] == ["queued"] * 5
     assert status["routing"]["phytosanitary"][0]["rule"] == "phytosanitary-decision-318"
     assert status["routing"]["police"][0]["rule"] == "police-road-entry"
 
 
-def test_decision_before_it_exists_is_a_clear_not_yet(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
-    accepted = client.post(
-        "/api/v1/applications", data=signed_sample("live-cattle-import"), headers=XML
-    ).json
+def test_decision_before_it_exists_is_a_clear_not_yet(
+    client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
+    accepted = json_of(
+        client.post("/api/v1/applications", data=signed_sample("live-cattle-import"), headers=XML)
+    )
     path = accepted["links"]["decision"]
     response = client.get(path, headers=signature_headers(identity(pki, "trader-altyn"), path))
     assert response.status_code == 409
     assert problem_code(response) == "decision-not-ready"
-    assert response.json["waiting_for"] == ["customs", "transport", "police", "veterinary"]
+    assert json_of(response)["waiting_for"] == ["customs", "transport", "police", "veterinary"]
 
 
-def test_unknown_application_is_404_problem(client, signed_sample, pki) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_application_is_404_problem(
+    client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     # The key is registered by its first accepted submission.
     client.post("/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML)
     path = "/api/v1/applications/NSW-20260101-0000000000"
@@ -60,15 +70,19 @@ def test_unknown_application_is_404_problem(client, signed_sample, pki) -> None:
     assert problem_code(response) == "not-found"
 
 
-def test_same_signed_bytes_again_return_the_original(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_same_signed_bytes_again_return_the_original(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
     signed = signed_sample("fresh-apples-import")
     first = client.post("/api/v1/applications", data=signed, headers=XML)
     again = client.post("/api/v1/applications", data=signed, headers=XML)
     assert (first.status_code, again.status_code) == (202, 200)
-    assert again.json["id"] == first.json["id"]
+    assert json_of(again)["id"] == json_of(first)["id"]
 
 
-def test_other_content_under_the_same_reference_is_a_conflict(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_other_content_under_the_same_reference_is_a_conflict(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
     client.post("/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML)
     changed = signed_sample(
         "fresh-apples-import", edit=lambda raw: raw.replace(b"Fuji", b"Golden Delicious")
@@ -86,7 +100,9 @@ def test_other_content_under_the_same_reference_is_a_conflict(client, signed_sam
         ("trader-altyn", "signer-not-declarant", 403),
     ],
 )
-def test_certificates_that_may_not_sign(client, signed_sample, signer, code, status) -> None:  # type: ignore[no-untyped-def]
+def test_certificates_that_may_not_sign(
+    client: FlaskClient, signed_sample: Callable[..., bytes], signer: str, code: str, status: int
+) -> None:
     response = client.post(
         "/api/v1/applications",
         data=signed_sample("fresh-apples-import", signer=signer),
@@ -96,21 +112,23 @@ def test_certificates_that_may_not_sign(client, signed_sample, signer, code, sta
     assert problem_code(response) == code
 
 
-def test_content_changed_after_signing_is_refused(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_content_changed_after_signing_is_refused(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
     tampered = signed_sample("fresh-apples-import").replace(b">19800<", b">9800<", 1)
     response = client.post("/api/v1/applications", data=tampered, headers=XML)
     assert response.status_code == 422
     assert problem_code(response) == "bad-signature"
 
 
-def test_unsigned_application_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+def test_unsigned_application_is_refused(client: FlaskClient) -> None:
     from gateway.resources import shipped
 
     raw = (shipped("samples") / "fresh-apples-import.xml").read_bytes()
     response = client.post("/api/v1/applications", data=raw, headers=XML)
     assert response.status_code == 422
     assert problem_code(response) == "bad-signature"
-    assert "not signed" in response.json["detail"]
+    assert "not signed" in json_of(response)["detail"]
 
 
 @pytest.mark.parametrize(
@@ -128,7 +146,9 @@ def test_unsigned_application_is_refused(client) -> None:  # type: ignore[no-unt
         (b'<Application xmlns="urn:kz:nsw:application:1"/>', XML, "schema-violation", 422),
     ],
 )
-def test_bad_bytes_get_a_problem_document(client, body, headers, code, status) -> None:  # type: ignore[no-untyped-def]
+def test_bad_bytes_get_a_problem_document(
+    client: FlaskClient, body: bytes, headers: dict[str, str], code: str, status: int
+) -> None:
     response = client.post("/api/v1/applications", data=body, headers=headers)
     assert response.status_code == status
     assert problem_code(response) == code

@@ -5,14 +5,16 @@ is a no-op, counted in /metrics, and the live claim is left exactly as it was.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from adapters.base import AgencyCallFailed, AgencyRequest, AgencySpec
-from gateway.decision.rules import CaseState
+from gateway.decision.ports import DecisionSubject
+from gateway.decision.rules import CaseResult, CaseState
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
 from gateway.storage.db import make_engine
@@ -39,7 +41,7 @@ class MovableClock:
         self.now += dt.timedelta(seconds=seconds)
 
 
-def no_decision(_app: ApplicationRow, _results: object) -> None:
+def no_decision(_app: DecisionSubject, _results: list[CaseResult]) -> None:
     return None
 
 
@@ -58,7 +60,9 @@ def outbox_row(store: OutboxStore) -> tuple[str | None, dt.datetime | None, int,
         return row.claimed_by, utc(row.lease_until), row.lease_generation, row.done_at, row.attempts
 
 
-def test_a_late_workers_settle_reschedule_and_defer_change_nothing(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_late_workers_settle_reschedule_and_defer_change_nothing(
+    stores: tuple[OutboxStore, NotificationStore, MovableClock],
+) -> None:
     store, _notifications, clock = stores
     lodge(store, APP_ID)
     (late,) = store.claim("worker-a", lease_s=10)
@@ -93,7 +97,9 @@ def test_a_late_workers_settle_reschedule_and_defer_change_nothing(stores) -> No
         assert s.get_one(CaseRow, live.case_id).permit_number == "P-1"
 
 
-def test_a_late_notifiers_delivered_and_failed_change_nothing(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_late_notifiers_delivered_and_failed_change_nothing(
+    stores: tuple[OutboxStore, NotificationStore, MovableClock],
+) -> None:
     store, notifications, clock = stores
     lodge(store, APP_ID)
     with store.transaction() as s:
@@ -128,7 +134,7 @@ def test_a_late_notifiers_delivered_and_failed_change_nothing(stores) -> None:  
         assert s.query(NotificationRow).one().state == "delivered"
 
 
-def test_fenced_writes_are_counted_in_metrics(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_fenced_writes_are_counted_in_metrics(app_factory: Callable[..., Flask]) -> None:
     app = app_factory(**OMC)
     store: OutboxStore = app.extensions["nsw"].store
     lodge(store, APP_ID)
@@ -157,7 +163,9 @@ class SlowFailingAgency:
         raise AgencyCallFailed("the agency did not answer in time")
 
 
-def test_a_claim_whose_lease_cannot_cover_a_call_is_put_back_not_sent(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_claim_whose_lease_cannot_cover_a_call_is_put_back_not_sent(
+    stores: tuple[OutboxStore, NotificationStore, MovableClock],
+) -> None:
     # A dispatcher's claims now go out at once (an application's cases in parallel), so a batch
     # no longer eats the lease of its later claims; what stays is the check before each call.
     store, _notifications, clock = stores

@@ -20,6 +20,7 @@ from gateway.lifecycle.ports import LifecycleConflict, NewVersion
 from gateway.storage.models import CheckpointVisitRow
 from gateway.trail.messages import Message
 from tests.lifecycle_documents import amends, withdrawal
+from tests.responses import json_of
 from tests.trader_requests import identity, signature_headers
 
 XML = {"Content-Type": "application/xml"}
@@ -44,15 +45,15 @@ def client(app: Flask) -> FlaskClient:
 def _lodge(client: FlaskClient, signed_sample: Callable[..., bytes]) -> dict[str, Any]:
     response = client.post("/api/v1/applications", data=signed_sample(APPLES), headers=XML)
     assert response.status_code == 202, response.json
-    answer: dict[str, Any] = response.json
+    answer: dict[str, Any] = json_of(response)
     return answer
 
 
 def _status(client: FlaskClient, pki: Any, application_id: str) -> dict[str, Any]:
     path = f"/api/v1/applications/{application_id}"
-    answer: dict[str, Any] = client.get(
-        path, headers=signature_headers(identity(pki, "trader-steppe"), path)
-    ).json
+    answer: dict[str, Any] = json_of(
+        client.get(path, headers=signature_headers(identity(pki, "trader-steppe"), path))
+    )
     return answer
 
 
@@ -280,7 +281,7 @@ def test_an_amendment_lodged_as_a_new_application_is_refused(
     response = client.post("/api/v1/applications", data=body, headers=XML)
     assert response.status_code == 422
     assert problem_code(response) == "invalid-value"
-    assert f"/api/v1/applications/{lodged['id']}/versions" in response.json["detail"]
+    assert f"/api/v1/applications/{lodged['id']}/versions" in json_of(response)["detail"]
 
 
 def test_an_escalated_cancellation_retried_by_an_operator_is_a_cancellation_again(

@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ import zeep
 from lxml import etree
 
 from gateway.pki.dev import DevPki
+from simulators.server import RunningAgency
 from tests.integration.conftest import ROOT, sample
 from wire import httpsig
 from wire.keys import load_certificate, load_rsa_key
@@ -23,6 +25,9 @@ from wire.wsse import sign_envelope
 
 # The gateway's key and certificate from the test PKI: requests are signed as the gateway signs them.
 GATEWAY: dict[str, Any] = {}
+
+# zeep is untyped; reached through Any as adapters/soap.py does.
+_zeep: Any = zeep
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +98,9 @@ def fault_of(response: requests.Response) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("code", SOAP)
-def test_soap_answer_validates_against_the_agency_xsd(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_soap_answer_validates_against_the_agency_xsd(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     response = post_soap(agency.url, soap_body(code, "case-1"))
     assert response.status_code == 200
@@ -107,7 +114,9 @@ def test_soap_answer_validates_against_the_agency_xsd(agency_server, code) -> No
 
 
 @pytest.mark.parametrize("code", SOAP)
-def test_soap_wsdl_is_served_with_this_address_and_loads_in_zeep(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_soap_wsdl_is_served_with_this_address_and_loads_in_zeep(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     response = requests.get(agency.url + "/?wsdl", timeout=5)
     assert response.status_code == 200
@@ -115,12 +124,14 @@ def test_soap_wsdl_is_served_with_this_address_and_loads_in_zeep(agency_server, 
     address = wsdl.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
     assert address is not None and address.get("location") == agency.url + "/"
     # The imported schema is served next to it, so a client can build itself from the URL alone.
-    client = zeep.Client(agency.url + "/?wsdl")
+    client = _zeep.Client(agency.url + "/?wsdl")
     assert [str(q) for q in client.wsdl.bindings]
 
 
 @pytest.mark.parametrize("code", SOAP)
-def test_soap_same_case_id_returns_the_first_answer_byte_for_byte(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_soap_same_case_id_returns_the_first_answer_byte_for_byte(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     first, again, other = (
         payload_of(post_soap(agency.url, soap_body(code, case)))
@@ -133,7 +144,7 @@ def test_soap_same_case_id_returns_the_first_answer_byte_for_byte(agency_server,
 def payload_of(response: requests.Response) -> bytes:
     body = etree.fromstring(response.content).find(f"{{{SOAP11}}}Body")
     assert body is not None
-    return etree.tostring(body[0], method="c14n")
+    return bytes(etree.tostring(body[0], method="c14n"))
 
 
 BAD_SOAP = {
@@ -151,7 +162,9 @@ BAD_SOAP = {
 
 @pytest.mark.parametrize("code", SOAP)
 @pytest.mark.parametrize("case", BAD_SOAP)
-def test_soap_bad_input_gets_a_client_fault_not_a_crash(agency_server, code, case) -> None:  # type: ignore[no-untyped-def]
+def test_soap_bad_input_gets_a_client_fault_not_a_crash(
+    agency_server: Callable[..., RunningAgency], code: str, case: str
+) -> None:
     agency = agency_server(code)
     response = post_soap(agency.url, BAD_SOAP[case])
     assert response.status_code == 500
@@ -161,7 +174,9 @@ def test_soap_bad_input_gets_a_client_fault_not_a_crash(agency_server, code, cas
 
 
 @pytest.mark.parametrize("code", SOAP)
-def test_soap_request_breaking_the_schema_is_a_client_fault(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_soap_request_breaking_the_schema_is_a_client_fault(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     broken = soap_body(code, "case-1").replace(b"<CaseId>case-1</CaseId>", b"")
     assert broken != soap_body(code, "case-1")
@@ -170,14 +185,16 @@ def test_soap_request_breaking_the_schema_is_a_client_fault(agency_server, code)
     assert "schema" in faultstring
 
 
-def test_soap_12_envelope_is_a_version_mismatch(agency_server) -> None:  # type: ignore[no-untyped-def]
+def test_soap_12_envelope_is_a_version_mismatch(
+    agency_server: Callable[..., RunningAgency],
+) -> None:
     agency = agency_server("customs")
     data = b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body/></e:Envelope>'
     assert fault_of(post_soap(agency.url, data))[0] == "soap:VersionMismatch"
 
 
 @pytest.mark.parametrize("code", SOAP)
-def test_soap_simulated_faults(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_soap_simulated_faults(agency_server: Callable[..., RunningAgency], code: str) -> None:
     agency = agency_server(code, outage=True)
     assert post_soap(agency.url, soap_body(code, "c")).status_code == 503
     agency.options.outage = False
@@ -193,7 +210,8 @@ def test_soap_simulated_faults(agency_server, code) -> None:  # type: ignore[no-
 
 
 def openapi(code: str) -> dict[str, Any]:
-    return json.loads((ROOT / "wsdl" / code / "openapi.json").read_text())
+    doc: dict[str, Any] = json.loads((ROOT / "wsdl" / code / "openapi.json").read_text())
+    return doc
 
 
 def conforms(value: Any, schema: dict[str, Any], doc: dict[str, Any], path: str = "$") -> list[str]:
@@ -204,7 +222,13 @@ def conforms(value: Any, schema: dict[str, Any], doc: dict[str, Any], path: str 
         for part in schema["$ref"][2:].split("/"):
             node = node[part]
         schema = node
-    types = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float)}
+    types: dict[str, type | tuple[type, ...]] = {
+        "object": dict,
+        "array": list,
+        "string": str,
+        "integer": int,
+        "number": (int, float),
+    }
     if "type" in schema and not isinstance(value, types[schema["type"]]):
         return [f"{path}: not {schema['type']}"]
     if "enum" in schema and value not in schema["enum"]:
@@ -300,7 +324,7 @@ def veterinary_body(case_id: str, hs: str = "0204100000") -> dict[str, Any]:
     }
 
 
-BODIES = {
+BODIES: dict[str, Callable[..., dict[str, Any]]] = {
     "health": health_body,
     "transport": transport_body,
     "police": police_body,
@@ -340,7 +364,9 @@ def post_json(
 
 
 @pytest.mark.parametrize("code", REST)
-def test_rest_answer_conforms_to_the_openapi_answer_schema(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_rest_answer_conforms_to_the_openapi_answer_schema(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     response = post_json(agency.url + REST[code], BODIES[code]("k-1"))
     assert response.status_code == 200
@@ -352,7 +378,9 @@ def test_rest_answer_conforms_to_the_openapi_answer_schema(agency_server, code) 
 
 
 @pytest.mark.parametrize("code", REST)
-def test_rest_same_key_returns_the_first_answer(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_rest_same_key_returns_the_first_answer(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     url = agency.url + REST[code]
     first, again = (post_json(url, BODIES[code]("k-1"), key="k-1") for _ in range(2))
@@ -372,7 +400,9 @@ def test_rest_same_key_returns_the_first_answer(agency_server, code) -> None:  #
         ("key mismatch", 422),
     ],
 )
-def test_rest_bad_input_gets_a_problem_document(agency_server, code, case, status) -> None:  # type: ignore[no-untyped-def]
+def test_rest_bad_input_gets_a_problem_document(
+    agency_server: Callable[..., RunningAgency], code: str, case: str, status: int
+) -> None:
     agency = agency_server(code)
     url = agency.url + REST[code]
     body = BODIES[code]("k-1")
@@ -398,7 +428,9 @@ def test_rest_bad_input_gets_a_problem_document(agency_server, code, case, statu
 
 
 @pytest.mark.parametrize("code", REST)
-def test_rest_unknown_route_and_method_are_problems_too(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_rest_unknown_route_and_method_are_problems_too(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     missing = requests.get(agency.url + "/nowhere", timeout=5)
     wrong_method = requests.get(agency.url + REST[code], timeout=5)
@@ -409,7 +441,7 @@ def test_rest_unknown_route_and_method_are_problems_too(agency_server, code) -> 
 
 
 @pytest.mark.parametrize("code", REST)
-def test_rest_simulated_faults(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_rest_simulated_faults(agency_server: Callable[..., RunningAgency], code: str) -> None:
     agency = agency_server(code, outage=True)
     url = agency.url + REST[code]
     down = post_json(url, BODIES[code]("k-1"))
@@ -421,7 +453,7 @@ def test_rest_simulated_faults(agency_server, code) -> None:  # type: ignore[no-
     assert failing.headers["Content-Type"] == "application/problem+json"
 
 
-def test_transport_rules(agency_server) -> None:  # type: ignore[no-untyped-def]
+def test_transport_rules(agency_server: Callable[..., RunningAgency]) -> None:
     url = agency_server("transport").url + REST["transport"]
     heavy = post_json(url, transport_body("t1", axles=5, mass=41800), key="t1").json()
     assert heavy["status"] == "inspection"
@@ -437,7 +469,7 @@ def test_transport_rules(agency_server) -> None:  # type: ignore[no-untyped-def]
     assert two["status"] == "inspection"  # 18 t for 2 axles is R (unconfirmed) in the reference
 
 
-def test_health_rules(agency_server) -> None:  # type: ignore[no-untyped-def]
+def test_health_rules(agency_server: Callable[..., RunningAgency]) -> None:
     url = agency_server("health").url + REST["health"]
     medicine = post_json(url, health_body("h1", hs="3004900009"), key="h1").json()
     assert medicine["status"] == "refused"
@@ -451,7 +483,7 @@ def test_health_rules(agency_server) -> None:  # type: ignore[no-untyped-def]
 # ----- as a process -----
 
 
-def test_python_m_simulators_prints_its_url_and_stops_on_sigterm(pki) -> None:  # type: ignore[no-untyped-def]
+def test_python_m_simulators_prints_its_url_and_stops_on_sigterm(pki: DevPki) -> None:
     # The agency signs its answers, so it needs its key: the test PKI, not a certs/dev that a
     # fresh clone does not have.
     process = subprocess.Popen(
@@ -492,7 +524,9 @@ def test_python_m_simulators_prints_its_url_and_stops_on_sigterm(pki) -> None:  
 
 
 @pytest.mark.parametrize("code", SOAP)
-def test_soap_unsigned_or_badly_signed_request_gets_a_security_fault(agency_server, code) -> None:  # type: ignore[no-untyped-def]
+def test_soap_unsigned_or_badly_signed_request_gets_a_security_fault(
+    agency_server: Callable[..., RunningAgency], code: str
+) -> None:
     agency = agency_server(code)
     unsigned = post_soap(agency.url, soap_body(code, "case-1"), sign=False)
     assert fault_of(unsigned) == (
@@ -507,7 +541,9 @@ def test_soap_unsigned_or_badly_signed_request_gets_a_security_fault(agency_serv
 
 
 @pytest.mark.parametrize("code", SOAP)
-def test_soap_answer_is_signed_by_the_agency(agency_server, pki, code) -> None:  # type: ignore[no-untyped-def]
+def test_soap_answer_is_signed_by_the_agency(
+    agency_server: Callable[..., RunningAgency], pki: DevPki, code: str
+) -> None:
     from wire.wsse import verify_envelope
 
     agency = agency_server(code)
@@ -521,7 +557,9 @@ def test_soap_answer_is_signed_by_the_agency(agency_server, pki, code) -> None: 
 
 @pytest.mark.parametrize("code", REST)
 @pytest.mark.parametrize("case", ["unsigned", "body changed after signing"])
-def test_rest_unsigned_or_tampered_request_is_401(agency_server, code, case) -> None:  # type: ignore[no-untyped-def]
+def test_rest_unsigned_or_tampered_request_is_401(
+    agency_server: Callable[..., RunningAgency], code: str, case: str
+) -> None:
     agency = agency_server(code)
     body = BODIES[code]("k-1")
     if case == "unsigned":
@@ -534,7 +572,9 @@ def test_rest_unsigned_or_tampered_request_is_401(agency_server, code, case) -> 
 
 
 @pytest.mark.parametrize("code", REST)
-def test_rest_answer_is_signed_by_the_agency(agency_server, pki, code) -> None:  # type: ignore[no-untyped-def]
+def test_rest_answer_is_signed_by_the_agency(
+    agency_server: Callable[..., RunningAgency], pki: DevPki, code: str
+) -> None:
     agency = agency_server(code)
     response = post_json(agency.url + REST[code], BODIES[code]("k-1"))
     pinned = load_certificate(pki.directory / f"agency-{code}.pem")

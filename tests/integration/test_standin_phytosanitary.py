@@ -13,7 +13,8 @@ import pytest
 from lxml import etree
 from werkzeug.serving import make_server
 
-from adapters import AgencyAnswer, AgencyRequest, Outcome
+from adapters import AgencyAdapter, AgencyAnswer, AgencyRequest, Outcome
+from gateway.pki.dev import DevPki
 from simulators import phytosanitary
 from simulators.common import SimulatorOptions
 from simulators.ephyto import HUB_DIR, SPS_XSD, Hub, InvalidCertificate
@@ -40,7 +41,9 @@ def hub_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def check(pki, hub_dir, adapter_for) -> Iterator[Callable[..., AgencyAnswer]]:  # type: ignore[no-untyped-def]
+def check(
+    pki: DevPki, hub_dir: Path, adapter_for: Callable[..., AgencyAdapter]
+) -> Iterator[Callable[..., AgencyAnswer]]:
     options = SimulatorOptions(pki_dir=pki.directory)
     server = make_server(
         "127.0.0.1", 0, phytosanitary.create_app(options, hub_dir=hub_dir), threaded=True
@@ -49,7 +52,7 @@ def check(pki, hub_dir, adapter_for) -> Iterator[Callable[..., AgencyAnswer]]:  
     adapter = adapter_for("phytosanitary", agency.url)
     counter = iter(range(1000))
 
-    def send(edit=None) -> AgencyAnswer:  # type: ignore[no-untyped-def]
+    def send(edit: Callable[[bytes], bytes] | None = None) -> AgencyAnswer:
         request = AgencyRequest(f"case-{next(counter)}", "a", sample("fresh-apples-import", edit))
         return adapter.send(request)
 
@@ -57,7 +60,9 @@ def check(pki, hub_dir, adapter_for) -> Iterator[Callable[..., AgencyAnswer]]:  
     agency.stop()
 
 
-def test_apples_matching_their_ephyto_get_an_sps_shaped_permit(check) -> None:  # type: ignore[no-untyped-def]
+def test_apples_matching_their_ephyto_get_an_sps_shaped_permit(
+    check: Callable[..., AgencyAnswer],
+) -> None:
     answer = check()
     assert answer.outcome is Outcome.GRANTED
     assert answer.permit_number and answer.permit_number.startswith("KZ-PHY-")
@@ -108,8 +113,8 @@ def test_apples_matching_their_ephyto_get_an_sps_shaped_permit(check) -> None:  
     ],
 )  # fmt: skip
 def test_an_ephyto_that_does_not_certify_this_consignment_is_refused(
-    check, edit, code, said
-) -> None:  # type: ignore[no-untyped-def]
+    check: Callable[..., AgencyAnswer], edit: Callable[[bytes], bytes], code: str, said: str
+) -> None:
     answer = check(edit)
     assert answer.outcome is Outcome.REFUSED
     assert [r.code for r in answer.reasons] == [code]
@@ -117,7 +122,9 @@ def test_an_ephyto_that_does_not_certify_this_consignment_is_refused(
     assert answer.permit_number is None
 
 
-def test_a_certificate_not_on_the_hub_is_checked_on_paper_at_the_post(check) -> None:  # type: ignore[no-untyped-def]
+def test_a_certificate_not_on_the_hub_is_checked_on_paper_at_the_post(
+    check: Callable[..., AgencyAnswer],
+) -> None:
     answer = check(swap(APPLES_PC.encode(), b"CN-PAPER-2026-1"))
     assert answer.outcome is Outcome.INSPECTION
     assert answer.inspection == (
@@ -126,14 +133,16 @@ def test_a_certificate_not_on_the_hub_is_checked_on_paper_at_the_post(check) -> 
     )
 
 
-def test_goods_outside_the_list_need_no_permit(check) -> None:  # type: ignore[no-untyped-def]
+def test_goods_outside_the_list_need_no_permit(check: Callable[..., AgencyAnswer]) -> None:
     answer = check(swap(b"<HSCode>0808108000<", b"<HSCode>8431490000<"))
     assert answer.outcome is Outcome.GRANTED
     assert answer.permit_number is None
     assert answer.conditions == ("no goods under quarantine phytosanitary control",)
 
 
-def test_a_certificate_delivered_later_is_read_from_the_hub(check, hub_dir) -> None:  # type: ignore[no-untyped-def]
+def test_a_certificate_delivered_later_is_read_from_the_hub(
+    check: Callable[..., AgencyAnswer], hub_dir: Path
+) -> None:
     # The hub inbox is read at start: a stand-in started with a new certificate finds it.
     source = (hub_dir / f"{APPLES_PC}.xml").read_bytes()
     (hub_dir / "CN-PHYTO-650000-2026-09999.xml").write_bytes(
@@ -142,7 +151,7 @@ def test_a_certificate_delivered_later_is_read_from_the_hub(check, hub_dir) -> N
     assert Hub(hub_dir).find("CN-PHYTO-650000-2026-09999") is not None
 
 
-def test_a_hub_certificate_breaking_the_sps_schema_stops_the_stand_in(hub_dir) -> None:  # type: ignore[no-untyped-def]
+def test_a_hub_certificate_breaking_the_sps_schema_stops_the_stand_in(hub_dir: Path) -> None:
     source = (hub_dir / f"{APPLES_PC}.xml").read_text()
     broken = source.replace("<ram:TypeCode>851</ram:TypeCode>", "")  # TypeCode is required
     (hub_dir / "broken.xml").write_text(broken)

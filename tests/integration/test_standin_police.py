@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters import AgencyAnswer, AgencyRequest, Outcome
+from adapters import AgencyAdapter, AgencyAnswer, AgencyRequest, Outcome
+from simulators.server import RunningAgency
 from tests.integration.conftest import sample
 
 DRIVER = b"<LicenceNumber>KZ02AB123456</LicenceNumber>\n      <LicenceCountry>KZ</LicenceCountry>"
@@ -34,17 +35,21 @@ def licence(number: str, country: str = "KZ") -> Callable[[bytes], bytes]:
 
 
 @pytest.fixture
-def check(agency_server, adapter_for) -> Callable[..., AgencyAnswer]:  # type: ignore[no-untyped-def]
+def check(
+    agency_server: Callable[..., RunningAgency], adapter_for: Callable[..., AgencyAdapter]
+) -> Callable[..., AgencyAnswer]:
     police = adapter_for("police", agency_server("police").url)
     counter = iter(range(1000))
 
-    def send(name: str = "fresh-apples-import", edit=None) -> AgencyAnswer:  # type: ignore[no-untyped-def]
+    def send(
+        name: str = "fresh-apples-import", edit: Callable[[bytes], bytes] | None = None
+    ) -> AgencyAnswer:
         return police.send(AgencyRequest(f"case-{next(counter)}", "app-1", sample(name, edit)))
 
     return send
 
 
-def test_a_clean_truck_and_driver_are_cleared_at_entry(check) -> None:  # type: ignore[no-untyped-def]
+def test_a_clean_truck_and_driver_are_cleared_at_entry(check: Callable[..., AgencyAnswer]) -> None:
     answer = check()
     assert answer.outcome is Outcome.GRANTED
     assert answer.permit_number and answer.permit_number.startswith("KZ-POL-")
@@ -66,7 +71,9 @@ def test_a_clean_truck_and_driver_are_cleared_at_entry(check) -> None:  # type: 
         (licence("KZ99ZZ000000"), "POL-LICENCE-UNKNOWN", "no driving licence KZ99ZZ000000"),
     ],
 )  # fmt: skip
-def test_stolen_vehicles_and_bad_licences_are_refused(check, edit, code, said) -> None:  # type: ignore[no-untyped-def]
+def test_stolen_vehicles_and_bad_licences_are_refused(
+    check: Callable[..., AgencyAnswer], edit: Callable[[bytes], bytes], code: str, said: str
+) -> None:
     answer = check(edit=edit)
     assert answer.outcome is Outcome.REFUSED
     assert [r.code for r in answer.reasons] == [code]
@@ -74,7 +81,7 @@ def test_stolen_vehicles_and_bad_licences_are_refused(check, edit, code, said) -
     assert answer.permit_number is None
 
 
-def test_a_wanted_vehicle_is_stopped_for_a_police_check(check) -> None:  # type: ignore[no-untyped-def]
+def test_a_wanted_vehicle_is_stopped_for_a_police_check(check: Callable[..., AgencyAnswer]) -> None:
     answer = check(edit=swap((b"<Plate>123ABC02</Plate>", b"<Plate>404WNT05</Plate>")))
     assert answer.outcome is Outcome.INSPECTION
     assert answer.inspection == (
@@ -83,7 +90,9 @@ def test_a_wanted_vehicle_is_stopped_for_a_police_check(check) -> None:  # type:
     )
 
 
-def test_a_foreign_licence_or_no_driver_is_checked_at_the_booth(check) -> None:  # type: ignore[no-untyped-def]
+def test_a_foreign_licence_or_no_driver_is_checked_at_the_booth(
+    check: Callable[..., AgencyAnswer],
+) -> None:
     foreign = check(edit=licence("UZAB1234567", "UZ"))
     assert foreign.outcome is Outcome.GRANTED
     assert any("issued in UZ is checked at the entry booth" in c for c in foreign.conditions)
@@ -99,7 +108,7 @@ def test_a_foreign_licence_or_no_driver_is_checked_at_the_booth(check) -> None: 
     )
 
 
-def test_overweight_needs_a_special_permit(check) -> None:  # type: ignore[no-untyped-def]
+def test_overweight_needs_a_special_permit(check: Callable[..., AgencyAnswer]) -> None:
     held = check("overweight-machinery-transit")
     assert held.outcome is Outcome.INSPECTION
     assert held.inspection == (

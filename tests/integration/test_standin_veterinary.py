@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters import AgencyAnswer, AgencyRequest, Outcome
+from adapters import AgencyAdapter, AgencyAnswer, AgencyRequest, Outcome
+from simulators.server import RunningAgency
 from tests.integration.conftest import sample
 
 
@@ -20,17 +21,23 @@ def swap(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
 
 
 @pytest.fixture
-def permit(agency_server, adapter_for) -> Callable[..., AgencyAnswer]:  # type: ignore[no-untyped-def]
+def permit(
+    agency_server: Callable[..., RunningAgency], adapter_for: Callable[..., AgencyAdapter]
+) -> Callable[..., AgencyAnswer]:
     veterinary = adapter_for("veterinary", agency_server("veterinary").url)
     counter = iter(range(1000))
 
-    def send(name: str = "chilled-lamb-import", edit=None) -> AgencyAnswer:  # type: ignore[no-untyped-def]
+    def send(
+        name: str = "chilled-lamb-import", edit: Callable[[bytes], bytes] | None = None
+    ) -> AgencyAnswer:
         return veterinary.send(AgencyRequest(f"case-{next(counter)}", "app-1", sample(name, edit)))
 
     return send
 
 
-def test_meat_from_a_registered_establishment_is_granted(permit) -> None:  # type: ignore[no-untyped-def]
+def test_meat_from_a_registered_establishment_is_granted(
+    permit: Callable[..., AgencyAnswer],
+) -> None:
     answer = permit()
     assert answer.outcome is Outcome.GRANTED
     assert answer.permit_number and answer.permit_number.startswith("KZ-VET-")
@@ -53,21 +60,25 @@ def test_meat_from_a_registered_establishment_is_granted(permit) -> None:  # typ
          "originating in PK is under a veterinary restriction"),
     ],
 )  # fmt: skip
-def test_meat_is_refused_for_each_missing_guarantee(permit, edit, code, said) -> None:  # type: ignore[no-untyped-def]
+def test_meat_is_refused_for_each_missing_guarantee(
+    permit: Callable[..., AgencyAnswer], edit: Callable[[bytes], bytes], code: str, said: str
+) -> None:
     answer = permit(edit=edit)
     assert answer.outcome is Outcome.REFUSED
     assert [r.code for r in answer.reasons] == [code]
     assert said in answer.reasons[0].text
 
 
-def test_goods_outside_the_list_need_no_permit(permit) -> None:  # type: ignore[no-untyped-def]
+def test_goods_outside_the_list_need_no_permit(permit: Callable[..., AgencyAnswer]) -> None:
     answer = permit("fresh-apples-import")
     assert answer.outcome is Outcome.GRANTED
     assert answer.permit_number is None
     assert answer.conditions == ("no goods under veterinary control",)
 
 
-def test_the_register_applies_to_meat_not_to_live_animals(permit) -> None:  # type: ignore[no-untyped-def]
+def test_the_register_applies_to_meat_not_to_live_animals(
+    permit: Callable[..., AgencyAnswer],
+) -> None:
     # Live cattle from the Netherlands with a certificate: no establishment register for chapter 01.
     answer = permit(
         "live-cattle-import",

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from gateway.bootstrap import build_services
-from gateway.decision.rules import CaseState
+from gateway.decision.ports import DecisionSubject
+from gateway.decision.rules import CaseResult, CaseState
 from gateway.intake.ports import NewApplication
 from gateway.pki.dev import DevPki
 from gateway.trail.messages import Message
@@ -16,7 +17,7 @@ from tests.gateway_fixtures import endpoints_never_called, gateway_config
 BIN = "210540012341"
 
 
-def _unused_decide(subject, cases):  # type: ignore[no-untyped-def]
+def _unused_decide(subject: DecisionSubject, cases: list[CaseResult]) -> None:
     return None  # no decision: only the events are looked at
 
 

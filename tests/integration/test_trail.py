@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow, TreeHeadRow
 from gateway.trail.format import TreeHead
 from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.trail.verify import verify_bundle, verify_tree_heads
 from gateway.trust.certificates import load_certificates
+from tests.gateway_fixtures import RunningGateway
 
 TOKEN = "test-audit-token"
 
 
 @pytest.fixture
-def decided(gateway, signed_sample):  # type: ignore[no-untyped-def]
+def decided(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
+) -> tuple[RunningGateway, str]:
     """A gateway with one decided application (the refused cattle import)."""
     gw = gateway(audit_tokens=(TOKEN,))
     accepted = gw.client.submit(signed_sample("live-cattle-import"))
@@ -28,7 +35,7 @@ def decided(gateway, signed_sample):  # type: ignore[no-untyped-def]
     return gw, accepted["id"]
 
 
-def _verify(gw, pki, application_id: str) -> list[Any]:  # type: ignore[no-untyped-def]
+def _verify(gw: RunningGateway, pki: DevPki, application_id: str) -> list[Any]:
     bundle = gw.services.auditor.bundle(application_id)
     return verify_bundle(
         bundle, load_certificates(pki.directory / "root-ca.pem"), pki.certificate("gateway")
@@ -39,7 +46,9 @@ def _failures(checks: list[Any]) -> list[str]:
     return [c.line() for c in checks if not c.ok]
 
 
-def test_bundle_of_a_decided_application_verifies_offline(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_bundle_of_a_decided_application_verifies_offline(
+    decided: tuple[RunningGateway, str], pki: DevPki
+) -> None:
     gw, application_id = decided
     checks = _verify(gw, pki, application_id)
     assert _failures(checks) == []
@@ -54,7 +63,9 @@ def test_bundle_of_a_decided_application_verifies_offline(decided, pki) -> None:
     assert all(c.ok and c.checked for c in agency)
 
 
-def test_an_agency_answer_without_its_certificate_is_not_checked_never_ok(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_an_agency_answer_without_its_certificate_is_not_checked_never_ok(
+    decided: tuple[RunningGateway, str], pki: DevPki
+) -> None:
     gw, application_id = decided
     bundle = gw.services.auditor.bundle(application_id)
     bundle["agency_certificates"] = {}
@@ -67,7 +78,9 @@ def test_an_agency_answer_without_its_certificate_is_not_checked_never_ok(decide
     assert not any(c.ok and c.checked and "signature" in c.check for c in answers)
 
 
-def test_a_changed_byte_in_a_kept_agency_signature_fails(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_changed_byte_in_a_kept_agency_signature_fails(
+    decided: tuple[RunningGateway, str], pki: DevPki
+) -> None:
     gw, application_id = decided
     bundle = gw.services.auditor.bundle(application_id)
     for item in bundle["entries"]:
@@ -85,11 +98,13 @@ def test_a_changed_byte_in_a_kept_agency_signature_fails(decided, pki) -> None: 
     assert any(not c.ok and "RFC 9421" in c.check for c in checks)
 
 
-def _with_session(gw):  # type: ignore[no-untyped-def]
+def _with_session(gw: RunningGateway) -> AbstractContextManager[Session]:
     return gw.services.store.transaction()
 
 
-def test_one_changed_byte_in_a_stored_message_is_named(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_one_changed_byte_in_a_stored_message_is_named(
+    decided: tuple[RunningGateway, str], pki: DevPki
+) -> None:
     gw, application_id = decided
     with _with_session(gw) as s:
         row = s.scalars(
@@ -97,6 +112,7 @@ def test_one_changed_byte_in_a_stored_message_is_named(decided, pki) -> None:  #
                 MessageRow.kind == "agency-answer", MessageRow.application_id == application_id
             )
         ).first()
+        assert row is not None
         body = bytearray(row.body)
         body[len(body) // 2] ^= 0x01
         row.body = bytes(body)
@@ -107,10 +123,13 @@ def test_one_changed_byte_in_a_stored_message_is_named(decided, pki) -> None:  #
     )
 
 
-def test_a_rewritten_entry_breaks_its_inclusion_proof(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_rewritten_entry_breaks_its_inclusion_proof(
+    decided: tuple[RunningGateway, str], pki: DevPki
+) -> None:
     gw, application_id = decided
     with _with_session(gw) as s:
         row = s.scalars(select(MessageRow).where(MessageRow.kind == "application")).first()
+        assert row is not None
         row.entry = row.entry.replace(b'"direction":"in"', b'"direction":"out"')
         seq = row.seq
     failures = _failures(_verify(gw, pki, application_id))
@@ -119,7 +138,9 @@ def test_a_rewritten_entry_breaks_its_inclusion_proof(decided, pki) -> None:  # 
     )
 
 
-def test_a_deleted_agency_answer_is_missed_by_the_decision_check(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_agency_answer_is_missed_by_the_decision_check(
+    decided: tuple[RunningGateway, str], pki: DevPki
+) -> None:
     gw, application_id = decided
     with _with_session(gw) as s:
         row = s.scalars(
@@ -134,7 +155,7 @@ def test_a_deleted_agency_answer_is_missed_by_the_decision_check(decided, pki) -
     )
 
 
-def test_two_swapped_entries_are_named(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_two_swapped_entries_are_named(decided: tuple[RunningGateway, str], pki: DevPki) -> None:
     gw, application_id = decided
     with _with_session(gw) as s:
         rows = s.scalars(
@@ -151,7 +172,9 @@ def test_two_swapped_entries_are_named(decided, pki) -> None:  # type: ignore[no
         assert any(f.startswith(f"FAIL entry {seq} ") for f in failures), failures
 
 
-def test_a_rewritten_tree_head_fails_its_signature(decided, pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_rewritten_tree_head_fails_its_signature(
+    decided: tuple[RunningGateway, str], pki: DevPki
+) -> None:
     gw, application_id = decided
     head = gw.services.auditor.issue_tree_head()
     with _with_session(gw) as s:
@@ -162,7 +185,9 @@ def test_a_rewritten_tree_head_fails_its_signature(decided, pki) -> None:  # typ
     assert any("tree head" in f and "gateway signature" in f for f in failures), failures
 
 
-def test_proofs_from_the_audit_api(decided, pki, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_proofs_from_the_audit_api(
+    decided: tuple[RunningGateway, str], pki: DevPki, signed_sample: Callable[..., bytes]
+) -> None:
     gw, application_id = decided
     session = gw.client.session
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -205,7 +230,9 @@ def test_proofs_from_the_audit_api(decided, pki, signed_sample) -> None:  # type
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}"])
-def test_audit_api_is_for_auditors_only(decided, header) -> None:  # type: ignore[no-untyped-def]
+def test_audit_api_is_for_auditors_only(
+    decided: tuple[RunningGateway, str], header: str | None
+) -> None:
     gw, application_id = decided
     headers = {"Authorization": header} if header else {}
     response = gw.client.session.get(

@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from gateway.bootstrap import Services
+from gateway.pki.dev import DevPki
 from gateway.trail.verify import Check, verify_bundle
 from gateway.trust.certificates import load_certificates
+from simulators.server import RunningAgency
+from tests.gateway_fixtures import KeyringClient
 from tests.polling import wait_until
 from wire import exchange
 
 
 @pytest.fixture
-def answered_by_callback(gateway_at, own_agency, signed_sample):  # type: ignore[no-untyped-def]
+def answered_by_callback(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    own_agency: Callable[..., RunningAgency],
+    signed_sample: Callable[..., bytes],
+) -> Callable[[str], tuple[Any, str]]:
     """answered_by_callback(code): a decided application whose `code` case was answered later."""
 
     def make(code: str) -> tuple[Any, str]:
@@ -45,8 +54,8 @@ def _callback_checks(checks: list[Check]) -> list[Check]:
     [("health", "RFC 9421 signature by health"), ("customs", "WS-Security signature by customs")],
 )
 def test_a_callback_is_rechecked_offline_from_the_bundle(
-    answered_by_callback, pki, code, check
-) -> None:  # type: ignore[no-untyped-def]
+    answered_by_callback: Callable[[str], tuple[Any, str]], pki: DevPki, code: str, check: str
+) -> None:
     services, application_id = answered_by_callback(code)
     (kept,) = [m for m in services.store.messages(application_id) if m.kind == "callback"]
     if code == "health":  # REST: kept whole, as the record the verifier reads
@@ -82,8 +91,8 @@ def _tamper_signature(bundle: dict[str, Any]) -> int:
 
 
 def test_one_changed_byte_in_a_kept_callback_signature_fails_naming_the_entry(
-    answered_by_callback, pki
-) -> None:  # type: ignore[no-untyped-def]
+    answered_by_callback: Callable[[str], tuple[Any, str]], pki: DevPki
+) -> None:
     services, application_id = answered_by_callback("health")
     bundle = services.auditor.bundle(application_id)
     seq = _tamper_signature(bundle)
@@ -95,8 +104,8 @@ def test_one_changed_byte_in_a_kept_callback_signature_fails_naming_the_entry(
 
 
 def test_a_callback_without_its_agency_certificate_is_not_checked_never_ok(
-    answered_by_callback, pki
-) -> None:  # type: ignore[no-untyped-def]
+    answered_by_callback: Callable[[str], tuple[Any, str]], pki: DevPki
+) -> None:
     services, application_id = answered_by_callback("health")
     bundle = services.auditor.bundle(application_id)
     bundle["agency_certificates"] = {}
@@ -106,8 +115,8 @@ def test_a_callback_without_its_agency_certificate_is_not_checked_never_ok(
 
 
 def test_one_changed_byte_in_a_kept_soap_callback_fails_naming_the_entry(
-    answered_by_callback, pki
-) -> None:  # type: ignore[no-untyped-def]
+    answered_by_callback: Callable[[str], tuple[Any, str]], pki: DevPki
+) -> None:
     services, application_id = answered_by_callback("customs")
     bundle = services.auditor.bundle(application_id)
     for item in bundle["entries"]:

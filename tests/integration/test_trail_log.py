@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from functools import partial
 
 import pytest
 from sqlalchemy import select, text
@@ -60,11 +61,9 @@ def test_stored_subtrees_give_the_rfc_root_and_proofs(database_url: str) -> None
         leaves = [leaf_hash(entry) for _, entry, _ in rows]
         for size in (1, 2, 3, 8, 20, 37):
             expected = root_of(leaves[:size])
-            assert trail_log.with_stored_hashes(s, lambda h, n=size: tree_root(n, h)) == expected
+            assert trail_log.with_stored_hashes(s, partial(tree_root, size)) == expected
             for index in (0, size // 2, size - 1):
-                proof = trail_log.with_stored_hashes(
-                    s, lambda h, i=index, n=size: inclusion_proof(i, n, h)
-                )
+                proof = trail_log.with_stored_hashes(s, partial(inclusion_proof, index, size))
                 verify_inclusion(leaves[index], index, size, proof, expected)
     store.engine.dispose()
 

@@ -70,7 +70,9 @@ def test_an_operators_retry_and_a_rescheduled_delivery_wake_the_dispatchers(engi
     assert outbox.wait(seen, 0)
 
 
-def test_another_processs_listener_is_woken_by_notify(engine: Engine, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_another_processs_listener_is_woken_by_notify(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     if not is_postgres(engine):
         pytest.skip("SQLite has no notifications across processes (the loops poll there)")
     # The other process: its own engine, its own wake-ups, its own LISTEN connection.

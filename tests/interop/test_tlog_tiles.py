@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
+from flask import Flask
 
 from gateway.bootstrap import Services
 from gateway.cli.main import main
@@ -32,9 +33,9 @@ def _append(services: Services, count: int) -> None:
 
 
 @pytest.fixture
-def served(app_factory: Callable[..., object]) -> Iterator[tuple[str, Services]]:
+def served(app_factory: Callable[..., Flask]) -> Iterator[tuple[str, Services]]:
     app = app_factory(audit_tokens=(TOKEN,))
-    services: Services = app.extensions["nsw"]  # type: ignore[attr-defined]
+    services: Services = app.extensions["nsw"]
     _append(services, ENTRIES)
     services.auditor.issue_tree_head()
     with serving(app) as url:

@@ -12,12 +12,18 @@ import base64
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from lxml import etree
 
+from gateway.pki.dev import DevPki
 from gateway.resources import shipped
+from tests.gateway_fixtures import RunningGateway
+from tests.responses import json_of
 from tests.security.conftest import XML
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -26,7 +32,7 @@ ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 
 
 @pytest.fixture
-def client(app_factory):  # type: ignore[no-untyped-def]
+def client(app_factory: Callable[..., Flask]) -> FlaskClient:
     return app_factory().test_client()
 
 
@@ -93,8 +99,14 @@ def xmlsec1_verify(xmlsec1: str, tmp: Path, document: bytes, ca: Path, *, x509_o
     ids=["rsa", "ecdsa"],
 )
 def test_application_signed_with_xmlsec1_is_accepted(
-    xmlsec1, tmp_path, pki, client, sample, slug, method
-) -> None:  # type: ignore[no-untyped-def]
+    xmlsec1: str,
+    tmp_path: Path,
+    pki: DevPki,
+    client: FlaskClient,
+    sample: str,
+    slug: str,
+    method: str,
+) -> None:
     keys = f"{pki.key_path(slug)},{pki.cert_path(slug)},{pki.directory / 'issuing-ca.pem'}"
     unsigned = (shipped("samples") / f"{sample}.xml").read_bytes()
     signed = xmlsec1_sign(xmlsec1, tmp_path, unsigned, method, keys)
@@ -104,11 +116,17 @@ def test_application_signed_with_xmlsec1_is_accepted(
     assert xmlsec1_verify(xmlsec1, tmp_path, signed, pki.directory / "root-ca.pem").returncode == 0
 
 
-def test_receipt_verifies_with_xmlsec1(xmlsec1, tmp_path, pki, client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_receipt_verifies_with_xmlsec1(
+    xmlsec1: str,
+    tmp_path: Path,
+    pki: DevPki,
+    client: FlaskClient,
+    signed_sample: Callable[..., bytes],
+) -> None:
     answer = client.post(
         "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML
     )
-    receipt = base64.b64decode(answer.json["receipt"])
+    receipt = base64.b64decode(json_of(answer)["receipt"])
     ca = pki.directory / "root-ca.pem"
     result = xmlsec1_verify(xmlsec1, tmp_path, receipt, ca)
     assert result.returncode == 0, result.stderr.decode()
@@ -117,7 +135,13 @@ def test_receipt_verifies_with_xmlsec1(xmlsec1, tmp_path, pki, client, signed_sa
 
 
 @pytest.mark.slow
-def test_decision_verifies_with_xmlsec1(xmlsec1, tmp_path, pki, gateway, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_decision_verifies_with_xmlsec1(
+    xmlsec1: str,
+    tmp_path: Path,
+    pki: DevPki,
+    gateway: Callable[..., RunningGateway],
+    signed_sample: Callable[..., bytes],
+) -> None:
     gw = gateway()
     accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
     decision = gw.client.wait_for_decision(accepted["id"], deadline_s=60)
@@ -125,7 +149,9 @@ def test_decision_verifies_with_xmlsec1(xmlsec1, tmp_path, pki, gateway, signed_
     assert result.returncode == 0, result.stderr.decode()
 
 
-def test_cross_check_can_fail_on_a_bare_key_value(xmlsec1, tmp_path, pki) -> None:  # type: ignore[no-untyped-def]
+def test_cross_check_can_fail_on_a_bare_key_value(
+    xmlsec1: str, tmp_path: Path, pki: DevPki
+) -> None:
     """The control: a document signed by any key with a bare KeyValue passes `--trusted-pem` alone
     (the trap), and fails once only X509 key data is enabled, as every check above runs."""
     rogue = f"{pki.key_path('trader-steppe')}"  # any key; KeyValue carries its public half

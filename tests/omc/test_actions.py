@@ -6,25 +6,31 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 import requests
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.clock import system_clock
 from gateway.decision.document import NS as DECISION_NS
+from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
+from gateway.storage.outbox import OutboxStore
 from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
 from tests.omc.conftest import OPERATOR_TOKEN, csrf
-from tests.omc.trucks import held_at_weighbridge, in_transit_with_alert, without_notice
+from tests.omc.trucks import OmcFloor, held_at_weighbridge, in_transit_with_alert, without_notice
 
 DECISION = f"{{{DECISION_NS}}}"
 
 
 def test_retry_asks_for_confirmation_then_queues_the_case_and_records_the_officer(
-    escalated, omc_app, client_as
-) -> None:  # type: ignore[no-untyped-def]
+    escalated: tuple[str, str], omc_app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
     app_id, case_id = escalated
     operator = client_as("op")
     token = csrf(operator, f"/omc/applications/{app_id}")
@@ -50,7 +56,9 @@ def test_retry_asks_for_confirmation_then_queues_the_case_and_records_the_office
     )
 
 
-def test_an_agency_officer_retries_its_own_agencys_case(escalated, omc_app, client_as) -> None:  # type: ignore[no-untyped-def]
+def test_an_agency_officer_retries_its_own_agencys_case(
+    escalated: tuple[str, str], omc_app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
     app_id, case_id = escalated
     customs = client_as("cus")
     token = csrf(customs, "/omc/agencies")
@@ -62,7 +70,9 @@ def test_an_agency_officer_retries_its_own_agencys_case(escalated, omc_app, clie
     assert next(c for c in cases if c.id == case_id).state == "queued"
 
 
-def test_a_case_that_is_not_escalated_is_not_retried(escalated, client_as) -> None:  # type: ignore[no-untyped-def]
+def test_a_case_that_is_not_escalated_is_not_retried(
+    escalated: tuple[str, str], client_as: Callable[[str], FlaskClient]
+) -> None:
     _, case_id = escalated
     operator = client_as("op")
     token = csrf(operator, "/omc/agencies")
@@ -78,7 +88,9 @@ def test_a_case_that_is_not_escalated_is_not_retried(escalated, client_as) -> No
     assert again.status_code == 409
 
 
-def test_trail_entries_link_to_a_verified_inclusion_proof(escalated, omc_app, client_as) -> None:  # type: ignore[no-untyped-def]
+def test_trail_entries_link_to_a_verified_inclusion_proof(
+    escalated: tuple[str, str], omc_app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
     app_id, _ = escalated
     omc_app.extensions["nsw"].auditor.issue_tree_head()
     auditor = client_as("aud")
@@ -94,7 +106,7 @@ def test_trail_entries_link_to_a_verified_inclusion_proof(escalated, omc_app, cl
 # --- at the checkpoint and in transit --------------------------------------------------------------
 
 
-def _trail(store, kind: str) -> list[tuple[str | None, str, dict]]:  # type: ignore[no-untyped-def]
+def _trail(store: OutboxStore, kind: str) -> list[tuple[str | None, str, bytes]]:
     """(application id, counterpart, body) of every trail message of `kind`, in order."""
     with store.transaction() as s:
         rows = s.scalars(select(MessageRow).where(MessageRow.kind == kind).order_by(MessageRow.id))
@@ -102,8 +114,8 @@ def _trail(store, kind: str) -> list[tuple[str | None, str, dict]]:  # type: ign
 
 
 def test_an_inspection_result_settles_the_held_case_and_the_decision_is_signed_again(
-    omc_floor, pki
-) -> None:  # type: ignore[no-untyped-def]
+    omc_floor: OmcFloor, pki: DevPki
+) -> None:
     app_id, visit = held_at_weighbridge(omc_floor)
     store = omc_floor.cp.services.store
     inspector = omc_floor.client_as("trn")  # the transport control officer: the findings are theirs
@@ -155,7 +167,9 @@ def test_an_inspection_result_settles_the_held_case_and_the_decision_is_signed_a
     }  # fmt: skip
 
 
-def test_a_vehicle_is_cleared_by_hand_and_leaves_with_the_officers_name(omc_floor) -> None:  # type: ignore[no-untyped-def]
+def test_a_vehicle_is_cleared_by_hand_and_leaves_with_the_officers_name(
+    omc_floor: OmcFloor,
+) -> None:
     visit = without_notice(omc_floor)
     operator = omc_floor.client_as("op")
     floor = operator.get("/omc/checkpoints").get_data(as_text=True)
@@ -195,7 +209,7 @@ def test_a_vehicle_is_cleared_by_hand_and_leaves_with_the_officers_name(omc_floo
     assert again.status_code == 409 and "has already exited" in again.get_data(as_text=True)
 
 
-def test_an_alert_is_acknowledged_with_who_and_when(omc_floor) -> None:  # type: ignore[no-untyped-def]
+def test_an_alert_is_acknowledged_with_who_and_when(omc_floor: OmcFloor) -> None:
     app_id, transit, key = in_transit_with_alert(omc_floor)
     operator = omc_floor.client_as("op")
     movements = operator.get("/omc/movements").get_data(as_text=True)
@@ -232,18 +246,20 @@ def test_an_alert_is_acknowledged_with_who_and_when(omc_floor) -> None:  # type:
     assert again.status_code == 409 and "acknowledged by op already" in again.get_data(as_text=True)
 
 
-def _case(store, app_id: str, agency: str) -> dict:  # type: ignore[no-untyped-def]
-    return next(c for c in store.application(app_id).to_json()["cases"] if c["agency"] == agency)
+def _case(store: OutboxStore, app_id: str, agency: str) -> dict[str, Any]:
+    application = store.application(app_id)
+    assert application is not None, app_id
+    return next(c for c in application.to_json()["cases"] if c["agency"] == agency)
 
 
-def _visit(floor, visit: str) -> dict:  # type: ignore[no-untyped-def]
+def _visit(floor: OmcFloor, visit: str) -> dict[str, Any]:
     answer = requests.get(f"{floor.url}/api/v1/checkpoint/visits/{visit}", timeout=30,
                           headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})  # fmt: skip
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 
 
-def _transit(floor, transit: str) -> dict:  # type: ignore[no-untyped-def]
+def _transit(floor: OmcFloor, transit: str) -> dict[str, Any]:
     answer = requests.get(f"{floor.url}/api/v1/checkpoint/transits/{transit}", timeout=30,
                           headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})  # fmt: skip
     assert answer.status_code == 200, answer.text

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
 
 SERVICES = {
     "customs": "customs officer",
@@ -18,7 +22,9 @@ def _rows(page: str) -> dict[str, str]:
     return dict(re.findall(r'<tr data-agency="([a-z]+)">(.*?)</tr>', page, re.S))
 
 
-def test_the_operator_sees_six_services_each_with_its_officers(client_as) -> None:  # type: ignore[no-untyped-def]
+def test_the_operator_sees_six_services_each_with_its_officers(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
     page = client_as("op").get("/omc/agencies").get_data(as_text=True)
     rows = _rows(page)
     assert sorted(rows) == sorted(SERVICES)
@@ -33,7 +39,9 @@ def test_the_operator_sees_six_services_each_with_its_officers(client_as) -> Non
     assert "data-officer" not in rows["health"]
 
 
-def test_an_officer_added_for_the_road_police_appears_under_it(omc_app, client_as) -> None:  # type: ignore[no-untyped-def]
+def test_an_officer_added_for_the_road_police_appears_under_it(
+    omc_app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
     omc_app.extensions["nsw-omc-accounts"].add(
         "patrol", "agency-officer", "p" * 12, "police", by="test"
     )
@@ -42,6 +50,8 @@ def test_an_officer_added_for_the_road_police_appears_under_it(omc_app, client_a
     assert "no account" not in rows["police"]
 
 
-def test_an_agency_officer_sees_only_its_own_service(client_as) -> None:  # type: ignore[no-untyped-def]
+def test_an_agency_officer_sees_only_its_own_service(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
     rows = _rows(client_as("phy").get("/omc/agencies").get_data(as_text=True))
     assert list(rows) == ["phytosanitary"]

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+
 from gateway.storage.models import ApplicationRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.repository import Message
 
 
-def test_request_id_and_trader_notifications_on_the_application_page(  # type: ignore[no-untyped-def]
-    omc_app, client_as, signed_sample
+def test_request_id_and_trader_notifications_on_the_application_page(
+    omc_app: Flask, client_as: Callable[[str], FlaskClient], signed_sample: Callable[..., bytes]
 ) -> None:
     answer = omc_app.test_client().post(
         "/api/v1/applications",

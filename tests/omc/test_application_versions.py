@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from gateway.storage.models import CaseRow
 from tests.lifecycle_documents import amends
+from tests.responses import json_of
 
 XML = {"Content-Type": "application/xml"}
 
@@ -18,9 +19,9 @@ def test_versions_and_superseded_permits_on_the_application_page(
     omc_app: Flask, client_as: Callable[[str], FlaskClient], signed_sample: Callable[..., bytes]
 ) -> None:
     api = omc_app.test_client()
-    lodged = api.post(
-        "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML
-    ).json
+    lodged = json_of(
+        api.post("/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML)
+    )
     store = omc_app.extensions["nsw"].store
     with store.transaction() as s:  # customs and health granted, as their answers would
         for agency, permit in (("customs", "KZ-CUS-1"), ("health", "KZ-SEC-1")):

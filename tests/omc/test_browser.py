@@ -4,14 +4,16 @@ downloaded browser) against the gateway serving on 127.0.0.1 with the stand-in a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from gateway.pki.dev import DevPki
 from tests.browser import NEEDS_CHROMIUM
+from tests.gateway_fixtures import RunningGateway
 from tests.omc.conftest import OMC, PASSWORD, add_accounts
-from tests.omc.trucks import held_at_weighbridge, in_transit_with_alert, without_notice
+from tests.omc.trucks import OmcFloor, held_at_weighbridge, in_transit_with_alert, without_notice
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.slow, NEEDS_CHROMIUM]
@@ -20,7 +22,7 @@ expect.set_options(timeout=30_000)
 
 
 @pytest.fixture
-def page_as(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def page_as(browser: Any) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def open_as(base_url: str, username: str) -> Any:
@@ -40,15 +42,17 @@ def page_as(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         context.close()
 
 
-def _gateway(gateway, **overrides):  # type: ignore[no-untyped-def]
+def _gateway(gateway: Callable[..., RunningGateway], **overrides: Any) -> RunningGateway:
     gw = gateway(**OMC, **overrides)
     add_accounts(gw.app)
     return gw
 
 
 def test_an_application_appears_and_reaches_its_decision_live(
-    gateway, page_as, signed_sample
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway],
+    page_as: Callable[[str, str], Any],
+    signed_sample: Callable[..., bytes],
+) -> None:
     gw = _gateway(gateway)
     page = page_as(gw.url, "op")
     page.goto("/omc/applications")
@@ -63,8 +67,12 @@ def test_an_application_appears_and_reaches_its_decision_live(
 
 
 def test_an_agency_goes_down_its_case_escalates_and_is_retried(
-    gateway, agencies, pki, page_as, signed_sample
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway],
+    agencies: dict[str, str],
+    pki: DevPki,
+    page_as: Callable[[str, str], Any],
+    signed_sample: Callable[..., bytes],
+) -> None:
     from simulators.server import start_agency
 
     transport = start_agency("transport", pki_dir=pki.directory, outage=True)
@@ -98,8 +106,10 @@ def test_an_agency_goes_down_its_case_escalates_and_is_retried(
 
 
 def test_an_agency_officer_cannot_open_another_agencys_case(
-    gateway, page_as, signed_sample
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway],
+    page_as: Callable[[str, str], Any],
+    signed_sample: Callable[..., bytes],
+) -> None:
     gw = _gateway(gateway)
     gw.app.extensions["nsw-omc-accounts"].add(
         "sanepid", "agency-officer", PASSWORD, "health", by="t"
@@ -112,8 +122,10 @@ def test_an_agency_officer_cannot_open_another_agencys_case(
 
 
 def test_an_auditor_sees_no_action_and_a_posted_action_is_refused(
-    gateway, page_as, signed_sample
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway],
+    page_as: Callable[[str, str], Any],
+    signed_sample: Callable[..., bytes],
+) -> None:
     gw = _gateway(gateway)
     accepted = gw.client.submit(signed_sample("fresh-apples-import"))
     page = page_as(gw.url, "aud")
@@ -127,7 +139,9 @@ def test_an_auditor_sees_no_action_and_a_posted_action_is_refused(
     assert answer.status == 403
 
 
-def test_a_form_posted_without_its_csrf_token_is_refused(gateway, page_as) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_posted_without_its_csrf_token_is_refused(
+    gateway: Callable[..., RunningGateway], page_as: Callable[[str, str], Any]
+) -> None:
     gw = _gateway(gateway)
     page = page_as(gw.url, "op")
     page.goto("/omc/agencies")
@@ -140,8 +154,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused(gateway, page_as) -> No
 
 
 def test_an_inspection_recorded_by_the_inspector_releases_the_decision_on_the_operators_screen(
-    omc_floor, page_as
-) -> None:  # type: ignore[no-untyped-def]
+    omc_floor: OmcFloor, page_as: Callable[[str, str], Any]
+) -> None:
     app_id, visit = held_at_weighbridge(omc_floor)
     watcher = page_as(omc_floor.url, "op")
     watcher.goto(f"/omc/applications/{app_id}")
@@ -168,8 +182,8 @@ def test_an_inspection_recorded_by_the_inspector_releases_the_decision_on_the_op
 
 
 def test_a_vehicle_cleared_by_the_operator_leaves_the_lane_on_the_customs_screen(
-    omc_floor, page_as
-) -> None:  # type: ignore[no-untyped-def]
+    omc_floor: OmcFloor, page_as: Callable[[str, str], Any]
+) -> None:
     visit = without_notice(omc_floor)
     watcher = page_as(omc_floor.url, "cus")
     watcher.goto("/omc/checkpoints")
@@ -192,8 +206,8 @@ def test_a_vehicle_cleared_by_the_operator_leaves_the_lane_on_the_customs_screen
 
 
 def test_an_alert_acknowledged_by_the_operator_shows_who_and_when_on_the_auditors_screen(
-    omc_floor, page_as
-) -> None:  # type: ignore[no-untyped-def]
+    omc_floor: OmcFloor, page_as: Callable[[str, str], Any]
+) -> None:
     _, transit, key = in_transit_with_alert(omc_floor)
     watcher = page_as(omc_floor.url, "aud")
     watcher.goto("/omc/movements")
@@ -218,7 +232,9 @@ def test_an_alert_acknowledged_by_the_operator_shows_who_and_when_on_the_auditor
     expect(watcher.locator(f'.vehicle-mark.alerting[data-transit="{transit}"]')).to_have_count(0)
 
 
-def test_a_live_refresh_keeps_what_an_officer_is_typing(omc_floor, page_as) -> None:  # type: ignore[no-untyped-def]
+def test_a_live_refresh_keeps_what_an_officer_is_typing(
+    omc_floor: OmcFloor, page_as: Callable[[str, str], Any]
+) -> None:
     first = without_notice(omc_floor, "999ZZZ01")
     operator = page_as(omc_floor.url, "op")
     operator.goto("/omc/checkpoints")

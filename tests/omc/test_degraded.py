@@ -19,7 +19,7 @@ def _app(app_factory: Callable[..., Flask], configured: tuple[str, ...]) -> Flas
     return app
 
 
-def test_readyz_names_the_agencies_without_an_endpoint(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_names_the_agencies_without_an_endpoint(app_factory: Callable[..., Flask]) -> None:
     ready = _app(app_factory, ("customs", "transport")).test_client().get("/readyz")
     assert ready.status_code == 503
     body = ready.get_json()
@@ -28,12 +28,14 @@ def test_readyz_names_the_agencies_without_an_endpoint(app_factory) -> None:  # 
     assert body["checks"]["database"] == "ok"
 
 
-def test_readyz_is_ready_when_every_agency_has_an_endpoint(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_is_ready_when_every_agency_has_an_endpoint(
+    app_factory: Callable[..., Flask],
+) -> None:
     ready = _app(app_factory, AGENCIES).test_client().get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"]["agencies"] == "ok"
 
 
-def test_the_omc_shows_a_degraded_banner(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_the_omc_shows_a_degraded_banner(app_factory: Callable[..., Flask]) -> None:
     client = _app(app_factory, AGENCIES[:-1]).test_client()  # all but health
     assert sign_in(client, "op").status_code == 302
     page = client.get("/omc/agencies").get_data(as_text=True)
@@ -42,7 +44,7 @@ def test_the_omc_shows_a_degraded_banner(app_factory) -> None:  # type: ignore[n
     assert "NSW_AGENCY_CUSTOMS_URL" not in page
 
 
-def test_no_banner_when_every_agency_has_an_endpoint(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_no_banner_when_every_agency_has_an_endpoint(app_factory: Callable[..., Flask]) -> None:
     client = _app(app_factory, AGENCIES).test_client()
     assert sign_in(client, "op").status_code == 302
     assert "Degraded" not in client.get("/omc/agencies").get_data(as_text=True)

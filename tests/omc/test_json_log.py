@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from flask import Flask
 
 from gateway.observability.logs import JsonFormatter
 
@@ -25,7 +26,9 @@ def json_lines() -> Iterator[io.StringIO]:
     gateway_log.removeHandler(handler)
 
 
-def test_a_500_is_logged_with_its_cause_and_request_id(app_factory, json_lines) -> None:  # type: ignore[no-untyped-def]
+def test_a_500_is_logged_with_its_cause_and_request_id(
+    app_factory: Callable[..., Flask], json_lines: io.StringIO
+) -> None:
     app = app_factory()
 
     def broken() -> str:
@@ -44,7 +47,7 @@ def test_a_500_is_logged_with_its_cause_and_request_id(app_factory, json_lines) 
     assert "in broken" in failure["exc"]["stack"]  # the frame that raised
 
 
-def test_a_line_without_an_exception_has_no_exc_field(json_lines) -> None:  # type: ignore[no-untyped-def]
+def test_a_line_without_an_exception_has_no_exc_field(json_lines: io.StringIO) -> None:
     logging.getLogger("gateway.test").warning("plain %s", "line")
     (line,) = [json.loads(x) for x in json_lines.getvalue().splitlines()]
     assert line["message"] == "plain line" and "exc" not in line

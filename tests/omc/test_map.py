@@ -8,11 +8,12 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from gateway.checkpoint.registry import load_registry
 from gateway.errors import ConfigurationError
@@ -20,14 +21,14 @@ from gateway.pki.dev import DevPki
 from gateway.resources import shipped
 from tests.browser import ARGS, CHROMIUM
 from tests.omc.conftest import PASSWORD
-from tests.omc.trucks import in_transit_with_alert
+from tests.omc.trucks import OmcFloor, in_transit_with_alert
 from tests.paths import REPO_ROOT
 
 STATIC = REPO_ROOT / "gateway/omc/static"
 CHINA_CROSSINGS = ["KZ-BAKHTY", "KZ-DOSTYK", "KZ-KOLZHAT", "KZ-MAIKAPSHAGAI", "KZ-NURZHOLY"]
 
 
-def _map_data(html: str) -> dict:  # type: ignore[type-arg]
+def _map_data(html: str) -> dict[str, Any]:
     found = re.search(r"<div id=\"map-data\" hidden data-map='([^']*)'>", html)
     assert found, "the movements page carries no map data"
     return dict(json.loads(found.group(1)))
@@ -61,7 +62,9 @@ def test_the_base_map_is_a_small_natural_earth_extract_of_kazakhstan_and_its_nei
         assert all(west <= x <= east and south <= y <= north for x, y in points), feature["id"]
 
 
-def test_the_movements_page_carries_the_five_china_crossings_and_the_corridors(client_as) -> None:  # type: ignore[no-untyped-def]
+def test_the_movements_page_carries_the_five_china_crossings_and_the_corridors(
+    client_as: Callable[[str], FlaskClient],
+) -> None:
     data = _map_data(client_as("op").get("/omc/movements").get_data(as_text=True))
     drawn = {c["code"]: c for c in data["checkpoints"]}
     assert set(CHINA_CROSSINGS) <= set(drawn)
@@ -82,7 +85,7 @@ def test_a_crossing_position_is_either_sourced_or_unconfirmed(pki: DevPki, tmp_p
 
 
 @pytest.fixture
-def operator_page(omc_floor) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def operator_page(omc_floor: OmcFloor) -> Iterator[Any]:
     """Debian's Chromium (never a downloaded browser), signed in to the OMC as the operator."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
@@ -101,8 +104,8 @@ def operator_page(omc_floor) -> Iterator[Any]:  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
 def test_the_map_draws_borders_crossings_corridors_and_a_vehicle_in_transit_live(
-    omc_floor, operator_page
-) -> None:  # type: ignore[no-untyped-def]
+    omc_floor: OmcFloor, operator_page: Any
+) -> None:
     from playwright.sync_api import expect
 
     page = operator_page

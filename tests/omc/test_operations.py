@@ -3,9 +3,12 @@ accounts table exactly as migration 0004 makes it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
@@ -13,7 +16,7 @@ from gateway.storage.models import Base
 from tests.omc.conftest import METRICS_TOKEN, OMC, OPERATOR_TOKEN
 
 
-def test_health_readiness_and_metrics(escalated, omc_app) -> None:  # type: ignore[no-untyped-def]
+def test_health_readiness_and_metrics(escalated: tuple[str, str], omc_app: Flask) -> None:
     client = omc_app.test_client()
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")  # this app has no agency endpoints: up, but not ready
@@ -30,7 +33,9 @@ def test_health_readiness_and_metrics(escalated, omc_app) -> None:  # type: igno
     "authorization",
     [None, "Bearer wrong-token", f"Basic {METRICS_TOKEN}", f"Bearer {OPERATOR_TOKEN}"],
 )
-def test_metrics_are_refused_without_the_scrapers_token(omc_app, authorization) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_are_refused_without_the_scrapers_token(
+    omc_app: Flask, authorization: str | None
+) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     refused = omc_app.test_client().get("/metrics", headers=headers)
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
@@ -38,7 +43,7 @@ def test_metrics_are_refused_without_the_scrapers_token(omc_app, authorization) 
     assert "nsw_applications" not in refused.get_data(as_text=True)
 
 
-def test_metrics_are_closed_when_no_token_is_configured(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_are_closed_when_no_token_is_configured(app_factory: Callable[..., Flask]) -> None:
     client = app_factory(**(OMC | {"metrics_tokens": ()})).test_client()
     for token in ("", METRICS_TOKEN):
         assert (
@@ -48,7 +53,7 @@ def test_metrics_are_closed_when_no_token_is_configured(app_factory) -> None:  #
     assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 503
 
 
-def test_a_request_id_is_kept_or_made(omc_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_id_is_kept_or_made(omc_app: Flask) -> None:
     client = omc_app.test_client()
     assert (
         client.get("/healthz", headers={"X-Request-Id": "trace-12345678"}).headers["X-Request-Id"]
@@ -58,7 +63,7 @@ def test_a_request_id_is_kept_or_made(omc_app) -> None:  # type: ignore[no-untyp
     assert len(made) == 16 and made.isalnum()
 
 
-def test_migration_0004_creates_exactly_the_accounts_model(database_url) -> None:  # type: ignore[no-untyped-def]
+def test_migration_0004_creates_exactly_the_accounts_model(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         upgrade(engine)

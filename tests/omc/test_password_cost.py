@@ -20,9 +20,10 @@ PRODUCTION = "$argon2id$v=19$m=65536,t=3,p=4$"
 
 def stored_hash(app: Flask, username: str) -> str:
     with app.extensions["nsw"].store.transaction() as s:
-        return s.scalars(
+        stored: str = s.scalars(
             select(OmcAccountRow.password_hash).where(OmcAccountRow.username == username)
         ).one()
+        return stored
 
 
 def test_the_production_cost_is_the_default() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from gateway.omc.roles import Perm
 from tests.omc.conftest import csrf
@@ -25,7 +29,7 @@ PAGES = {  # path -> roles that may open it
 }
 
 
-def test_every_omc_view_declares_the_permission_it_needs(omc_app) -> None:  # type: ignore[no-untyped-def]
+def test_every_omc_view_declares_the_permission_it_needs(omc_app: Flask) -> None:
     for rule in omc_app.url_map.iter_rules():
         if rule.endpoint.startswith("omc.") and rule.endpoint not in PUBLIC:
             view = omc_app.view_functions[rule.endpoint]
@@ -33,14 +37,16 @@ def test_every_omc_view_declares_the_permission_it_needs(omc_app) -> None:  # ty
 
 
 @pytest.mark.parametrize("username", ["op", "phy", "cus", "aud", "adm"])
-def test_each_role_opens_only_its_pages(client_as, username) -> None:  # type: ignore[no-untyped-def]
+def test_each_role_opens_only_its_pages(
+    client_as: Callable[[str], FlaskClient], username: str
+) -> None:
     client = client_as(username)
     for path, allowed in PAGES.items():
         status = client.get(path).status_code
         assert status == (200 if username in allowed else 403), (username, path, status)
 
 
-def test_nothing_is_served_before_sign_in(omc_app) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_is_served_before_sign_in(omc_app: Flask) -> None:
     client = omc_app.test_client()
     for path in PAGES:
         response = client.get(path)
@@ -51,7 +57,9 @@ def test_nothing_is_served_before_sign_in(omc_app) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize("username", ["aud", "adm"])
-def test_read_only_roles_cannot_act(escalated, client_as, username) -> None:  # type: ignore[no-untyped-def]
+def test_read_only_roles_cannot_act(
+    escalated: tuple[str, str], client_as: Callable[[str], FlaskClient], username: str
+) -> None:
     app_id, case_id = escalated
     client = client_as(username)
     token = csrf(client, "/omc/agencies")
@@ -67,7 +75,9 @@ def test_read_only_roles_cannot_act(escalated, client_as, username) -> None:  # 
     assert "escalated" in state
 
 
-def test_an_agency_officer_cannot_open_or_act_on_another_agencys_case(escalated, client_as) -> None:  # type: ignore[no-untyped-def]
+def test_an_agency_officer_cannot_open_or_act_on_another_agencys_case(
+    escalated: tuple[str, str], client_as: Callable[[str], FlaskClient]
+) -> None:
     app_id, case_id = escalated  # fresh apples: customs, phytosanitary, ...
     assert case_id.endswith("-customs")
     phy = client_as("phy")
@@ -84,8 +94,8 @@ def test_an_agency_officer_cannot_open_or_act_on_another_agencys_case(escalated,
 
 
 def test_an_agency_officer_cannot_open_an_application_without_its_case(
-    omc_app, signed_sample
-) -> None:  # type: ignore[no-untyped-def]
+    omc_app: Flask, signed_sample: Callable[..., bytes]
+) -> None:
     from tests.omc.conftest import sign_in
 
     answer = omc_app.test_client().post(
@@ -103,7 +113,7 @@ def test_an_agency_officer_cannot_open_an_application_without_its_case(
     assert app_id not in officer.get("/omc/applications").get_data(as_text=True)
 
 
-def _message_seq_of(app, case_id: str) -> int:  # type: ignore[no-untyped-def]
+def _message_seq_of(app: Flask, case_id: str) -> int:
     from sqlalchemy import select
 
     from gateway.storage.models import MessageRow

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from devtools.screenshot_traffic import IN_TRANSIT, put_vehicles_on_the_floor
+from gateway.pki.dev import DevPki
+from tests.gateway_fixtures import RunningGateway
 from tests.omc.conftest import OMC, add_accounts, sign_in
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_screenshots_show_vehicles_at_the_lanes_and_in_transit(
-    gateway, pki, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: Callable[..., RunningGateway], pki: DevPki, tmp_path: Path
+) -> None:
     gw = gateway(**OMC)
     add_accounts(gw.app)
     put_vehicles_on_the_floor(gw.url, pki, gw.services, tmp_path)

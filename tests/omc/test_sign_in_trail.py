@@ -66,7 +66,8 @@ def assert_entry(entry: dict[str, Any], username: str, method: str, outcome: str
 
 def last_login(app: Flask, username: str) -> dt.datetime | None:
     with app.extensions["nsw"].store.reading() as s:
-        return s.get_one(OmcAccountRow, username).last_login_at
+        at: dt.datetime | None = s.get_one(OmcAccountRow, username).last_login_at
+        return at
 
 
 def test_a_password_sign_in_is_recorded(omc_app: Flask) -> None:

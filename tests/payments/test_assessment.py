@@ -3,16 +3,21 @@ keeps them and the signed decision lists them, each document valid against its c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lxml import etree
 
 from gateway.payments.charge_json import charge_lines
 from gateway.resources import contracts_root
 from gateway.trust.xmlparse import parse_xml
+from tests.gateway_fixtures import RunningGateway
 
 DEC = "{urn:kz:nsw:decision:1}"
 
 
-def test_customs_charges_reach_the_case_and_the_signed_decision(gateway, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_customs_charges_reach_the_case_and_the_signed_decision(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
+) -> None:
     gw = gateway()
     accepted = gw.client.submit(signed_sample("fresh-apples-import"))
     xml = gw.client.wait_for_decision(accepted["id"], deadline_s=60)
@@ -47,7 +52,9 @@ def test_customs_charges_reach_the_case_and_the_signed_decision(gateway, signed_
     assert all(c.text for c in listed)  # the legal basis
 
 
-def test_no_charges_for_a_transit(gateway, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_no_charges_for_a_transit(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
+) -> None:
     gw = gateway()
     accepted = gw.client.submit(signed_sample("overweight-machinery-transit"))
     gw.client.wait_for_decision(accepted["id"], deadline_s=60)

@@ -16,7 +16,7 @@ OURS = (
 )  # fmt: skip
 
 
-def test_migrations_make_exactly_the_payment_models(database_url) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_make_exactly_the_payment_models(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         upgrade(engine)

@@ -4,6 +4,7 @@ callback (issue 20 items 2-3), over real sockets on both databases."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -12,16 +13,19 @@ from gateway.billing.signing import verify_detached
 from gateway.bootstrap import Services
 from gateway.cli.client import ApiProblem
 from gateway.payments.order import canonical_json
+from gateway.pki.dev import DevPki
 from tests.payments.conftest import Paying
 
 
-def _granted(paying: Paying, signed_sample, sample: str = "fresh-apples-import") -> str:  # type: ignore[no-untyped-def]
+def _granted(
+    paying: Paying, signed_sample: Callable[..., bytes], sample: str = "fresh-apples-import"
+) -> str:
     accepted = paying.client.submit(signed_sample(sample))
     paying.client.wait_for_decision(accepted["id"], deadline_s=60)
     return str(accepted["id"])
 
 
-def _cli_env(services: Services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def _cli_env(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     """The environment `nsw` reads, pointing at this gateway's database and treasury."""
     config = services.config
     monkeypatch.setenv("NSW_DATABASE_URL", config.database_url)
@@ -31,7 +35,7 @@ def _cli_env(services: Services, monkeypatch) -> None:  # type: ignore[no-untype
     monkeypatch.setenv("NSW_LOG_STATE", str(config.log_state or ""))
 
 
-def _pay(paying: Paying, application_id: str, monkeypatch, *args: str) -> str:  # type: ignore[no-untyped-def]
+def _pay(paying: Paying, application_id: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
     """`nsw pay ID` against this gateway's database and treasury, as the demo runs it."""
     from gateway.cli.main import main
 
@@ -42,8 +46,11 @@ def _pay(paying: Paying, application_id: str, monkeypatch, *args: str) -> str:  
 
 
 def test_one_signed_order_paid_through_the_treasury(
-    paying_gateway, signed_sample, pki, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    pki: DevPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway()
     application_id = _granted(paying, signed_sample)
 
@@ -78,8 +85,10 @@ def test_one_signed_order_paid_through_the_treasury(
 
 
 def test_partial_then_over_payment_is_held_then_refund_owed(
-    paying_gateway, signed_sample, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway()
     application_id = _granted(paying, signed_sample)
     total = paying.client.payment_order(application_id)["order"]["total"]
@@ -102,7 +111,9 @@ def test_partial_then_over_payment_is_held_then_refund_owed(
     assert "500.00 KZT" in listed.output and "payment-overpaid" in listed.output
 
 
-def test_no_order_before_every_agency_granted(paying_gateway, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_no_order_before_every_agency_granted(
+    paying_gateway: Callable[..., Paying], signed_sample: Callable[..., bytes]
+) -> None:
     paying = paying_gateway()
     refused = _granted(paying, signed_sample, "live-cattle-import")
     with pytest.raises(ApiProblem) as caught:

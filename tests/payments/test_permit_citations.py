@@ -16,6 +16,7 @@ from gateway.payments.permits import Quantity
 from gateway.storage.models import ApplicationRow
 from tests.payments.permit_rows import vet_permit
 from tests.payments.test_permit_flow import lamb
+from tests.responses import json_of
 
 XML = {"Content-Type": "application/xml"}
 
@@ -33,12 +34,14 @@ def app(app_factory: Callable[..., Flask]) -> Flask:
     return app
 
 
-def test_a_covering_citation_skips_the_agency_and_is_kept(app: Flask, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_a_covering_citation_skips_the_agency_and_is_kept(
+    app: Flask, signed_sample: Callable[..., bytes]
+) -> None:
     body = signed_sample("chilled-lamb-import", edit=lamb("KZ-VET-CITE-1"))
     answer = app.test_client().post("/api/v1/applications", data=body, headers=XML)
     assert answer.status_code == 202, answer.json
-    assert "veterinary" not in answer.json["agencies"]
-    [citation] = app.extensions["nsw-permits"].permits.citations(answer.json["id"])
+    assert "veterinary" not in json_of(answer)["agencies"]
+    [citation] = app.extensions["nsw-permits"].permits.citations(json_of(answer)["id"])
     assert (citation.permit_id, f"{citation.quantity:.0f}", citation.unit) == (
         "KZ-VET-CITE-1", "18200", "kg",
     )  # fmt: skip
@@ -51,13 +54,13 @@ def test_a_covering_citation_skips_the_agency_and_is_kept(app: Flask, signed_sam
         ("KZ-VET-MEAT-T", "permit KZ-VET-MEAT-T is for HS code 0201100001"),
     ],
 )
-def test_a_citation_that_does_not_cover_its_item_is_refused(  # type: ignore[no-untyped-def]
-    app: Flask, signed_sample, cited: str, why: str
+def test_a_citation_that_does_not_cover_its_item_is_refused(
+    app: Flask, signed_sample: Callable[..., bytes], cited: str, why: str
 ) -> None:
     body = signed_sample("chilled-lamb-import", edit=lamb(cited))
     answer = app.test_client().post("/api/v1/applications", data=body, headers=XML)
     assert answer.status_code == 422
-    assert answer.json["type"] == "urn:kz:nsw:problem:permit-citation-invalid"
-    assert why in answer.json["detail"] and answer.json["line"] == 1
+    assert json_of(answer)["type"] == "urn:kz:nsw:problem:permit-citation-invalid"
+    assert why in json_of(answer)["detail"] and json_of(answer)["line"] == 1
     with app.extensions["nsw"].store.reading() as s:  # nothing stored
         assert s.scalar(select(func.count(ApplicationRow.id))) == 0

@@ -28,6 +28,7 @@ from gateway.payments.permits import Permit, Quantity
 from gateway.storage.permits import PermitStore
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import sign_enveloped
+from simulators.treasury import RunningTreasury
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 from tests.conftest import SAMPLES, trader_identity
 from tests.payments.settle import pay_in_full
@@ -85,8 +86,8 @@ def plate() -> str:
 
 
 def test_a_permit_written_off_across_applications_until_exhausted(
-    checkpoint_with_treasury, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cp, _treasury = checkpoint_with_treasury
     permits = book(cp)
 
@@ -124,17 +125,23 @@ def test_a_permit_written_off_across_applications_until_exhausted(
 
     # Operators read it with `nsw permits`.
     _cli_env(cp.services, monkeypatch)
-    shown = CliRunner().invoke(main, ["permits", "show", permit.permit_id], catch_exceptions=False)
-    assert shown.exit_code == 0, shown.output
-    assert "0.000 of 36400.000 kg\texhausted" in shown.output
-    assert f"{first}\t-18200.000 kg" in shown.output and f"{second}\t-18200.000 kg" in shown.output
+    printed = CliRunner().invoke(
+        main, ["permits", "show", permit.permit_id], catch_exceptions=False
+    )
+    assert printed.exit_code == 0, printed.output
+    assert "0.000 of 36400.000 kg\texhausted" in printed.output
+    assert (
+        f"{first}\t-18200.000 kg" in printed.output and f"{second}\t-18200.000 kg" in printed.output
+    )
     listed = CliRunner().invoke(main, ["permits", "list"], catch_exceptions=False)
     assert f"held\t{third}\t{permit.permit_id}\tpermit-balance-exceeded" in listed.output
     unknown = CliRunner().invoke(main, ["permits", "show", "KZ-VET-NONE"])
     assert unknown.exit_code == 1 and "There is no permit KZ-VET-NONE." in unknown.output
 
 
-def test_the_exit_judges_the_permit_on_the_day_of_exit(checkpoint_with_treasury) -> None:  # type: ignore[no-untyped-def]
+def test_the_exit_judges_the_permit_on_the_day_of_exit(
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury],
+) -> None:
     cp, _treasury = checkpoint_with_treasury
     permits = book(cp)
     today = permits.today()
@@ -179,8 +186,8 @@ def _agency_request(
 
 
 def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
-    checkpoint_with_treasury,
-) -> None:  # type: ignore[no-untyped-def]
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury],
+) -> None:
     cp, _treasury = checkpoint_with_treasury
     first = lodge(cp, lamb())
     [permit] = book(cp).permits.for_holder(ALTYN)
@@ -235,8 +242,8 @@ def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
 
 
 def test_the_phytosanitary_stand_in_grants_a_permit_with_a_balance_too(
-    checkpoint_with_treasury,
-) -> None:  # type: ignore[no-untyped-def]
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury],
+) -> None:
     cp, _treasury = checkpoint_with_treasury
     apples = cp.lodge("fresh-apples-import", fresh_plate("123ABC02"))
     [permit] = book(cp).permits.for_holder("210540012341")

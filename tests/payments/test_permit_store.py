@@ -37,7 +37,9 @@ def kinds(store: OutboxStore, application_id: str) -> list[str]:
     return [m.kind for m in store.messages(application_id)]
 
 
-def test_two_applications_drawing_on_the_last_units_at_once_one_wins(permits) -> None:  # type: ignore[no-untyped-def]
+def test_two_applications_drawing_on_the_last_units_at_once_one_wins(
+    permits: tuple[PermitBook, OutboxStore],
+) -> None:
     book, store = permits
     book.grant(vet_permit(granted="10"), None)
     lodge_citing(store, "APP-A", "6")
@@ -72,7 +74,9 @@ def test_two_applications_drawing_on_the_last_units_at_once_one_wins(permits) ->
     assert "permit-write-off-refused" in kinds(store, loser)
 
 
-def test_write_offs_exhaust_a_permit_across_two_applications(permits) -> None:  # type: ignore[no-untyped-def]
+def test_write_offs_exhaust_a_permit_across_two_applications(
+    permits: tuple[PermitBook, OutboxStore],
+) -> None:
     book, store = permits
     book.grant(vet_permit(granted="10"), None)
     lodge_citing(store, "APP-1", "6.5")
@@ -97,8 +101,8 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize(("case", "error", "code"), REFUSALS, ids=[r[0] for r in REFUSALS])
-def test_each_refusal_changes_nothing_holds_the_application_and_is_in_the_trail(  # type: ignore[no-untyped-def]
-    permits, case: str, error: type[GatewayError], code: str
+def test_each_refusal_changes_nothing_holds_the_application_and_is_in_the_trail(
+    permits: tuple[PermitBook, OutboxStore], case: str, error: type[GatewayError], code: str
 ) -> None:
     book, store = permits
     expired = case == "expired"
@@ -118,7 +122,9 @@ def test_each_refusal_changes_nothing_holds_the_application_and_is_in_the_trail(
     assert "permit-write-off-refused" in kinds(store, "APP-1")
 
 
-def test_credit_back_returns_what_an_application_wrote_off(permits) -> None:  # type: ignore[no-untyped-def]
+def test_credit_back_returns_what_an_application_wrote_off(
+    permits: tuple[PermitBook, OutboxStore],
+) -> None:
     book, store = permits
     book.grant(vet_permit(granted="10"), None)
     lodge_citing(store, "APP-1", "10")
@@ -132,7 +138,9 @@ def test_credit_back_returns_what_an_application_wrote_off(permits) -> None:  # 
     assert book.permit("VET-1").balance.value == 0
 
 
-def test_a_suspension_holds_the_applications_citing_the_permit_until_reinstated(permits) -> None:  # type: ignore[no-untyped-def]
+def test_a_suspension_holds_the_applications_citing_the_permit_until_reinstated(
+    permits: tuple[PermitBook, OutboxStore],
+) -> None:
     book, store = permits
     book.grant(vet_permit(), None)
     lodge_citing(store, "APP-1", "2")
@@ -154,7 +162,9 @@ def _decided_released(store: OutboxStore, application_id: str) -> None:
     )
 
 
-def test_a_release_with_nothing_owed_writes_off_too_or_holds(permits) -> None:  # type: ignore[no-untyped-def]
+def test_a_release_with_nothing_owed_writes_off_too_or_holds(
+    permits: tuple[PermitBook, OutboxStore],
+) -> None:
     book, store = permits
     book.grant(vet_permit(granted="10"), None)
     lodge_citing(store, "APP-1", "6")

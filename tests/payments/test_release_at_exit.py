@@ -3,10 +3,14 @@ barrier stays shut with the reason until the treasury confirms the payment, then
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from lxml import etree
 
 from gateway.resources import contracts_root
 from gateway.trust.xmlparse import parse_xml
+from simulators.treasury import RunningTreasury
 from tests.checkpoint.conftest import Checkpoint, fresh_plate
 from tests.payments.test_payment_flow import _cli_env
 from tests.polling import wait_until
@@ -16,7 +20,7 @@ STAGES = ("entry", "radiation", "parameters", "scan", "documents")
 PLATE = "123ABC02"
 
 
-def _to_the_exit(cp: Checkpoint, application_id: str) -> dict:  # type: ignore[type-arg]
+def _to_the_exit(cp: Checkpoint, application_id: str) -> dict[str, Any]:
     assert cp.notice(PLATE, [application_id]).status_code == 202
     for stage in STAGES:
         cp.clock.advance(seconds=3)
@@ -25,7 +29,9 @@ def _to_the_exit(cp: Checkpoint, application_id: str) -> dict:  # type: ignore[t
     return dict(cp.stage("exit", PLATE).json())
 
 
-def test_assessed_ordered_paid_released_and_out(checkpoint_with_treasury, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_assessed_ordered_paid_released_and_out(
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The clock moves by seconds only: the treasury signs with real time, which must stay fresh.
     cp, _treasury = checkpoint_with_treasury
     application_id = cp.lodge("fresh-apples-import", fresh_plate(PLATE))
@@ -60,7 +66,7 @@ def test_assessed_ordered_paid_released_and_out(checkpoint_with_treasury, monkey
     schema.assertValid(released)
     assert released.findtext(f"{DEC}Outcome") == "released"
     payment = released.find(f"{DEC}Payment")
-    order = cp.client.payment_order(application_id)  # type: ignore[attr-defined]
+    order = cp.client.payment_order(application_id)
     assert payment is not None
     assert payment.get("reference") == order["order"]["paymentReference"]
     assert int(payment.get("totalMinor", "0")) == order["order"]["total"]

@@ -5,8 +5,10 @@ planted in the treasury's signed statement (issue 20 items 2-3)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from gateway.billing.service import kz_day
@@ -16,7 +18,7 @@ from tests.payments.test_payment_flow import _cli_env, _granted, _pay
 from tests.polling import wait_until
 
 
-def _cli(*args: str):  # type: ignore[no-untyped-def]
+def _cli(*args: str) -> Result:
     from gateway.cli.main import main
 
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
@@ -25,12 +27,15 @@ def _cli(*args: str):  # type: ignore[no-untyped-def]
 def _refused_with(paying: Paying, status: int) -> bytes:
     sent = wait_until(lambda: paying.treasury.callbacks.sent, what="the treasury's callback")
     assert sent[0].status == status, sent[0]
-    return sent[0].body
+    body: bytes = sent[0].body
+    return body
 
 
 def test_a_confirmation_signed_by_another_party_is_refused_and_changes_nothing(
-    paying_gateway, signed_sample, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway(tamper="other-agency")  # signed with another agency's valid key
     application_id = _granted(paying, signed_sample)
     order = paying.client.payment_order(application_id)
@@ -47,7 +52,11 @@ def test_a_confirmation_signed_by_another_party_is_refused_and_changes_nothing(
     assert "payment-callback" not in kinds
 
 
-def test_an_unsigned_confirmation_is_refused(paying_gateway, signed_sample, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsigned_confirmation_is_refused(
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway(tamper="unsigned")
     application_id = _granted(paying, signed_sample)
     assert _cli_pay(paying, application_id, monkeypatch).exit_code == 1
@@ -56,14 +65,16 @@ def test_an_unsigned_confirmation_is_refused(paying_gateway, signed_sample, monk
     assert paying.client.payment_order(application_id)["status"] == "open"
 
 
-def _cli_pay(paying: Paying, application_id: str, monkeypatch):  # type: ignore[no-untyped-def]
+def _cli_pay(paying: Paying, application_id: str, monkeypatch: pytest.MonkeyPatch) -> Result:
     _cli_env(paying.services, monkeypatch)
     return _cli("pay", application_id, "--wait", "2")
 
 
 def test_reconcile_finds_a_difference_planted_in_the_statement(
-    paying_gateway, signed_sample, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    paying_gateway: Callable[..., Paying],
+    signed_sample: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     paying = paying_gateway()
     application_id = _granted(paying, signed_sample)
     _pay(paying, application_id, monkeypatch)

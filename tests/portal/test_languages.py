@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from gateway.i18n import COOKIE
 from gateway.pki.dev import DevPki
@@ -20,7 +21,7 @@ from tests.portal.test_portal import STEPPE, upload
 Client = Callable[[str], FlaskClient]
 
 
-def text(answer) -> str:  # type: ignore[no-untyped-def]
+def text(answer: TestResponse) -> str:
     return " ".join(html.unescape(answer.get_data(as_text=True)).split())
 
 

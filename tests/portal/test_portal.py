@@ -38,7 +38,7 @@ def lodge(app: Flask, signed: bytes) -> str:
     return identifier
 
 
-def text(answer) -> str:  # type: ignore[no-untyped-def]
+def text(answer: TestResponse) -> str:
     """The page as a person reads it: entities decoded, whitespace runs as one space."""
     return " ".join(html.unescape(answer.get_data(as_text=True)).split())
 
@@ -171,7 +171,9 @@ def test_a_failed_upload_shows_the_apis_problem(
     steppe = trader_client("trader-steppe")
     api = portal_app.test_client()
 
-    def same_as_api(answer, body: bytes, content_type: str = "application/xml") -> None:  # type: ignore[no-untyped-def]
+    def same_as_api(
+        answer: TestResponse, body: bytes, content_type: str = "application/xml"
+    ) -> None:
         problem = api.post("/api/v1/applications", data=body, content_type=content_type).get_json()
         page = text(answer)
         assert answer.status_code == problem["status"], page
@@ -213,7 +215,7 @@ def test_the_notification_url_follows_the_apis_rules(
 ) -> None:
     steppe = trader_client("trader-steppe")
 
-    def register(url: str, declarant: str = STEPPE):  # type: ignore[no-untyped-def]
+    def register(url: str, declarant: str = STEPPE) -> TestResponse:
         token = csrf(steppe, "/portal/notifications")
         return steppe.post(
             "/portal/notifications",

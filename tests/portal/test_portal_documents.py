@@ -34,7 +34,7 @@ def send(client: FlaskClient, application_id: str, body: bytes) -> TestResponse:
     )
 
 
-def test_a_listed_document_is_uploaded_from_the_application_page(  # type: ignore[no-untyped-def]
+def test_a_listed_document_is_uploaded_from_the_application_page(
     portal_app: Flask, trader_client: Client, signed_sample: Any
 ) -> None:
     invoice = Entry(PDF)

@@ -6,15 +6,18 @@ from collections.abc import Callable
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
+from werkzeug.test import TestResponse
 
 from gateway.clock import system_clock
 from gateway.pki.dev import DevPki
 from gateway.resources import shipped
 from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
+from tests.responses import json_of
 from tests.security.forge import load_key
 
 SAMPLES = shipped("samples")
@@ -38,7 +41,7 @@ def trust(pki: DevPki) -> TrustStore:
 
 
 @pytest.fixture(scope="session")
-def steppe(pki: DevPki) -> tuple[object, list[x509.Certificate]]:
+def steppe(pki: DevPki) -> tuple[rsa.RSAPrivateKey, list[x509.Certificate]]:
     """(RSA key, [leaf, issuing CA]) of the declarant of fresh-apples-import."""
     return load_key(pki.key_path("trader-steppe")), [
         pki.certificate("trader-steppe"),
@@ -51,10 +54,10 @@ def client(app_factory: Callable[..., Flask]) -> FlaskClient:
     return app_factory().test_client()
 
 
-def problem_code(response) -> str:  # type: ignore[no-untyped-def]
+def problem_code(response: TestResponse) -> str:
     assert response.mimetype == "application/problem+json", response.data[:300]
-    return str(response.json["type"]).rsplit(":", 1)[-1]
+    return str(json_of(response)["type"]).rsplit(":", 1)[-1]
 
 
 def text_of(root: etree._Element, path: str) -> str:
-    return "".join(root.find(path).itertext())  # type: ignore[union-attr]
+    return "".join(root.find(path).itertext())

@@ -13,6 +13,7 @@ import base64
 import copy
 import hashlib
 import hmac
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -35,7 +36,11 @@ SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
 MD5 = "http://www.w3.org/2001/04/xmldsig-more#md5"
 
 _DIGESTS = {SHA256: hashlib.sha256, SHA1: hashlib.sha1, MD5: hashlib.md5}
-_RSA_HASHES = {RSA_SHA256: hashes.SHA256, RSA_SHA1: hashes.SHA1, RSA_MD5: hashes.MD5}
+_RSA_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    RSA_SHA256: hashes.SHA256,
+    RSA_SHA1: hashes.SHA1,
+    RSA_MD5: hashes.MD5,
+}
 _HMAC_HASHES = {HMAC_SHA256: hashlib.sha256, HMAC_SHA1: hashlib.sha1}
 
 
@@ -102,7 +107,7 @@ def naive_verify(root: etree._Element, cert: x509.Certificate) -> etree._Element
     """What a careless integration does: signxml with its defaults (any one reference, anywhere),
     then it goes on reading the tree it was given. Returns that tree if the signature 'verifies'."""
     config = SignatureConfiguration(location=".//", expect_references=1)
-    pem = cert.public_bytes(serialization.Encoding.PEM)
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()  # signxml takes PEM text
     XMLVerifier().verify(
         copy.deepcopy(root), x509_cert=pem, expect_config=config, id_attribute="Id"
     )

@@ -21,7 +21,16 @@ from tests.omc.conftest import OMC, OPERATOR_TOKEN, add_accounts, sign_in
 from tests.trader_requests import identity, keyid_of
 
 HOSTILE = [str(2**64), "9" * 10_000, "x" * 10_000, "NSW%0A1", "%C2%B2"]
-QUERY_NAMES = ("seq", "size", "first", "second", "state", "checkpoint", "since", "agency")
+QUERY_NAMES: tuple[str, ...] = (
+    "seq",
+    "size",
+    "first",
+    "second",
+    "state",
+    "checkpoint",
+    "since",
+    "agency",
+)
 QUERY_NAMES += ("status", "trader", "next", "limit", "wsdl")
 TRADER_ROUTES = ("/api/v1/applications", "/api/v1/traders")
 STREAMING = {"omc.events"}  # answers with an endless event stream, by design
@@ -39,7 +48,11 @@ def _paths(rule: str, arguments: list[str]) -> Iterator[str]:
     """The rule with one argument at a time set to each hostile value, the others to "1"."""
     for target in arguments:
         for value in HOSTILE:
-            yield ARGUMENT.sub(lambda m, t=target, v=value: v if m.group(1) == t else "1", rule)
+
+            def hostile(m: re.Match[str], t: str = target, v: str = value) -> str:
+                return v if m.group(1) == t else "1"
+
+            yield ARGUMENT.sub(hostile, rule)
 
 
 def _get_routes(app: Flask) -> list[tuple[str, list[str]]]:

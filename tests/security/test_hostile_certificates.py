@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from flask.testing import FlaskClient
 
 from gateway.errors import UnreadableCertificate
 from gateway.pki.dev import DevPki
@@ -18,6 +20,7 @@ from gateway.trust.certificates import TrustStore
 from gateway.trust.xmlparse import parse_xml
 from tests.checkpoint.conftest import notice_xml
 from tests.conftest import trader_identity
+from tests.responses import json_of
 from tests.security.conftest import problem_code
 from tests.security.hostile_certs import BREAKAGES, broken, with_broken_leaf
 from wire import certificates
@@ -27,19 +30,19 @@ XML = {"Content-Type": "application/xml"}
 
 @pytest.mark.parametrize("how", BREAKAGES)
 def test_an_application_signed_with_a_broken_certificate_is_a_certificate_problem(
-    client, signed_sample, how: str
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, signed_sample: Callable[..., bytes], how: str
+) -> None:
     body = with_broken_leaf(signed_sample("fresh-apples-import"), how)
     response = client.post("/api/v1/applications", data=body, headers=XML)
     assert response.status_code == 422, response.data[:300]
     assert problem_code(response) == "unreadable-certificate"
-    assert "KeyInfo cannot be read" in response.json["detail"]
+    assert "KeyInfo cannot be read" in json_of(response)["detail"]
 
 
 @pytest.mark.parametrize("how", BREAKAGES)
 def test_an_arrival_notice_signed_with_a_broken_certificate_is_a_certificate_problem(
-    client, pki: DevPki, how: str
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, pki: DevPki, how: str
+) -> None:
     from gateway.trust.xmlsig import sign_enveloped
 
     unsigned = notice_xml("123ABC02", ["NSW-20260101-ABCDEF0123"], reference="PAN-HOSTILE",
@@ -114,8 +117,8 @@ def test_an_evidence_bundle_with_a_broken_gateway_certificate_fails_its_check(
 
 
 def test_a_public_key_in_keyinfo_that_cannot_be_read_is_refused_not_a_500(
-    client, signed_sample, pki: DevPki
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient, signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     """A dsig11:DEREncodedKeyValue beside the certificate is a key from outside too: signxml
     loads it to compare with the certificate's, and an unknown key type escaped as
     UnsupportedAlgorithm."""

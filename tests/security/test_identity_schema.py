@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -12,7 +15,7 @@ from gateway.storage.models import Base
 TABLES = {"representatives", "trader_certificates", "request_nonces"}
 
 
-def test_migrations_match_the_identity_models(database_url) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_match_the_identity_models(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         upgrade(engine)
@@ -24,7 +27,7 @@ def test_migrations_match_the_identity_models(database_url) -> None:  # type: ig
     assert ours == []
 
 
-def _objects(entry):  # type: ignore[no-untyped-def]
+def _objects(entry: Any) -> Iterator[Any]:
     items = entry if isinstance(entry, list) else [entry]
     for item in items:
         for part in item if isinstance(item, tuple) else (item,):

@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.pki.dev import DevPki
+from tests.responses import json_of
 from tests.security.conftest import XML
 from tests.sql_statements import statements
 from tests.trader_requests import identity, signature_headers
@@ -24,7 +25,7 @@ def ids(client: FlaskClient, signed_sample: Any) -> tuple[str, str]:
         answer = client.post("/api/v1/applications", data=signed_sample(sample), headers=XML)
         assert answer.status_code == 202
         if sample == "fresh-apples-import":
-            lodged = answer.json["id"]
+            lodged = json_of(answer)["id"]
     unknown = lodged[:-1] + ("A" if lodged[-1] != "A" else "B")
     return lodged, unknown
 
@@ -34,7 +35,7 @@ def read(client: FlaskClient, pki: DevPki, path: str) -> tuple[int, dict[str, An
     headers = signature_headers(altyn, path)
     with statements(client.application.extensions["nsw"].store.engine) as seen:
         answer = client.get(path, headers=headers)
-    return answer.status_code, answer.json, seen
+    return answer.status_code, json_of(answer), seen
 
 
 @pytest.mark.parametrize("suffix", READS)

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from click.testing import CliRunner
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from gateway.cli.main import main
+from gateway.pki.dev import DevPki
 from tests.security.conftest import XML, problem_code
 
 STEPPE, KAZTRANS = "210540012341", "181240044780"
 
 
 @pytest.fixture
-def nsw(pki, database_url):  # type: ignore[no-untyped-def]
+def nsw(pki: DevPki, database_url: str) -> Callable[..., str]:
     """nsw(*args): run the CLI against the test database; returns the output (exit code 0)."""
 
     def run(*args: str) -> str:
@@ -25,7 +30,9 @@ def nsw(pki, database_url):  # type: ignore[no-untyped-def]
     return run
 
 
-def _carrier_signs_for_steppe(client, signed_sample, reference):  # type: ignore[no-untyped-def]
+def _carrier_signs_for_steppe(
+    client: FlaskClient, signed_sample: Callable[..., bytes], reference: str
+) -> TestResponse:
     body = signed_sample(
         "fresh-apples-import",
         signer="trader-kaztrans",
@@ -34,7 +41,9 @@ def _carrier_signs_for_steppe(client, signed_sample, reference):  # type: ignore
     return client.post("/api/v1/applications", data=body, headers=XML)
 
 
-def test_representative_signs_only_while_registered(client, signed_sample, nsw) -> None:  # type: ignore[no-untyped-def]
+def test_representative_signs_only_while_registered(
+    client: FlaskClient, signed_sample: Callable[..., bytes], nsw: Callable[..., str]
+) -> None:
     refused = _carrier_signs_for_steppe(client, signed_sample, "REP-1")
     assert refused.status_code == 403 and problem_code(refused) == "signer-not-declarant"
 
@@ -51,13 +60,15 @@ def test_representative_signs_only_while_registered(client, signed_sample, nsw) 
     assert again.status_code == 403 and problem_code(again) == "signer-not-declarant"
 
 
-def test_registration_is_per_principal(client, signed_sample, nsw) -> None:  # type: ignore[no-untyped-def]
+def test_registration_is_per_principal(
+    client: FlaskClient, signed_sample: Callable[..., bytes], nsw: Callable[..., str]
+) -> None:
     nsw("representatives", "add", "190340025677", KAZTRANS, "--role", "customs-representative")
     response = _carrier_signs_for_steppe(client, signed_sample, "REP-4")
     assert response.status_code == 403
 
 
-def test_cli_refuses_invalid_bins(pki, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_cli_refuses_invalid_bins(pki: DevPki, database_url: str) -> None:
     env = {"NSW_DATABASE_URL": database_url, "NSW_PKI_DIR": str(pki.directory)}
     result = CliRunner(env=env).invoke(
         main, ["representatives", "add", "210540012342", KAZTRANS, "--role", "carrier"]
@@ -65,14 +76,14 @@ def test_cli_refuses_invalid_bins(pki, database_url) -> None:  # type: ignore[no
     assert result.exit_code != 0 and "check digit" in result.output.lower()
 
 
-def test_traders_register_and_list(pki, nsw) -> None:  # type: ignore[no-untyped-def]
+def test_traders_register_and_list(pki: DevPki, nsw: Callable[..., str]) -> None:
     out = nsw("traders", "register", str(pki.cert_path("trader-kaztrans")))
     assert f"registered for BIN {KAZTRANS}" in out
     assert KAZTRANS in nsw("traders", "list")
     assert "already registered" in nsw("traders", "register", str(pki.cert_path("trader-kaztrans")))
 
 
-def test_traders_register_refuses_a_revoked_certificate(pki, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_traders_register_refuses_a_revoked_certificate(pki: DevPki, database_url: str) -> None:
     env = {"NSW_DATABASE_URL": database_url, "NSW_PKI_DIR": str(pki.directory)}
     result = CliRunner(env=env).invoke(
         main, ["traders", "register", str(pki.cert_path("trader-revoked"))]

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from gateway.config import ONE_YEAR_S, load_config
 from gateway.pki.dev import DevPki
+from tests.responses import json_of
 from tests.security.conftest import XML
 from tests.trader_requests import identity, signature_headers
 
@@ -24,7 +25,7 @@ def test_a_trader_read_is_not_cached_nor_sniffed(
     lodged = client.post(
         "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=XML
     )
-    path = f"/api/v1/applications/{lodged.json['id']}{suffix}"
+    path = f"/api/v1/applications/{json_of(lodged)['id']}{suffix}"
     answer = client.get(path, headers=signature_headers(identity(pki, "trader-steppe"), path))
     assert answer.status_code in (200, 409)  # 409: the decision is not made yet (a problem)
     assert answer.headers["Cache-Control"] == "no-store"

@@ -6,11 +6,18 @@ shows a forged document with allowed algorithms is accepted, so each refusal is 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask.testing import FlaskClient
 from lxml import etree
+from werkzeug.test import TestResponse
 
+from gateway.pki.dev import DevPki
 from gateway.pki.profiles import PARTIES, issue_certificate, new_key
+from tests.responses import json_of
 from tests.security.conftest import XML, problem_code
 from tests.security.forge import (
     DS,
@@ -27,12 +34,16 @@ from tests.security.forge import (
 )
 
 
-def _post(client, root):  # type: ignore[no-untyped-def]
+def _post(client: FlaskClient, root: etree._Element) -> TestResponse:
     body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return client.post("/api/v1/applications", data=body, headers=XML)
 
 
-def test_control_forged_with_allowed_algorithms_is_accepted(client, unsigned, steppe) -> None:  # type: ignore[no-untyped-def]
+def test_control_forged_with_allowed_algorithms_is_accepted(
+    client: FlaskClient,
+    unsigned: Callable[..., etree._Element],
+    steppe: tuple[rsa.RSAPrivateKey, list[x509.Certificate]],
+) -> None:
     key, certs = steppe
     response = _post(client, forge(unsigned(), key, certs))
     assert response.status_code == 202, response.json
@@ -51,7 +62,13 @@ def test_control_forged_with_allowed_algorithms_is_accepted(client, unsigned, st
     ],
     ids=lambda uri: uri.rsplit("#", 1)[-1],
 )
-def test_forbidden_algorithms_are_refused(client, unsigned, steppe, method, digest) -> None:  # type: ignore[no-untyped-def]
+def test_forbidden_algorithms_are_refused(
+    client: FlaskClient,
+    unsigned: Callable[..., etree._Element],
+    steppe: tuple[rsa.RSAPrivateKey, list[x509.Certificate]],
+    method: str,
+    digest: str,
+) -> None:
     key, certs = steppe
     # HMAC: the "key" is a secret the attacker chooses; the certificate is only decoration.
     signing_key = b"attacker-chosen-secret" if "hmac" in method else key
@@ -60,43 +77,61 @@ def test_forbidden_algorithms_are_refused(client, unsigned, steppe, method, dige
     assert problem_code(response) == "bad-signature"
 
 
-def test_stripped_signature_is_refused(client, unsigned, steppe) -> None:  # type: ignore[no-untyped-def]
+def test_stripped_signature_is_refused(
+    client: FlaskClient,
+    unsigned: Callable[..., etree._Element],
+    steppe: tuple[rsa.RSAPrivateKey, list[x509.Certificate]],
+) -> None:
     key, certs = steppe
     signed = forge(unsigned(), key, certs)
     signed.remove(signed.find(f"{{{DS}}}Signature"))
     response = _post(client, signed)
     assert response.status_code == 422
     assert problem_code(response) == "bad-signature"
-    assert "not signed" in response.json["detail"]
+    assert "not signed" in json_of(response)["detail"]
 
 
-def test_content_changed_after_signing_is_refused(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_content_changed_after_signing_is_refused(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
     tampered = signed_sample("fresh-apples-import").replace(b"Fuji", b"Gala", 1)
     response = client.post("/api/v1/applications", data=tampered, headers=XML)
     assert response.status_code == 422
     assert problem_code(response) == "bad-signature"
 
 
-def test_key_value_without_certificate_is_refused(client, unsigned, steppe) -> None:  # type: ignore[no-untyped-def]
+def test_key_value_without_certificate_is_refused(
+    client: FlaskClient,
+    unsigned: Callable[..., etree._Element],
+    steppe: tuple[rsa.RSAPrivateKey, list[x509.Certificate]],
+) -> None:
     key, _certs = steppe
     response = _post(client, forge(unsigned(), key, []))
     assert response.status_code == 422
     assert problem_code(response) == "bad-signature"
-    assert "X509Certificate" in response.json["detail"]
+    assert "X509Certificate" in json_of(response)["detail"]
 
 
-def test_two_end_entity_certificates_are_ambiguous(client, unsigned, steppe, pki) -> None:  # type: ignore[no-untyped-def]
+def test_two_end_entity_certificates_are_ambiguous(
+    client: FlaskClient,
+    unsigned: Callable[..., etree._Element],
+    steppe: tuple[rsa.RSAPrivateKey, list[x509.Certificate]],
+    pki: DevPki,
+) -> None:
     key, certs = steppe
     response = _post(client, forge(unsigned(), key, [*certs, pki.certificate("trader-altyn")]))
     assert response.status_code == 422
-    assert "exactly one end-entity" in response.json["detail"]
+    assert "exactly one end-entity" in json_of(response)["detail"]
 
 
-def test_certificate_from_an_untrusted_ca_with_the_same_names_is_refused(client, unsigned) -> None:  # type: ignore[no-untyped-def]
+def test_certificate_from_an_untrusted_ca_with_the_same_names_is_refused(
+    client: FlaskClient, unsigned: Callable[..., etree._Element]
+) -> None:
     """A look-alike PKI: a root named like ours, a leaf with the declarant's subject."""
     specs = {spec.slug: spec for spec in PARTIES}
     now = dt.datetime.now(dt.UTC)
     root_key, leaf_key = new_key("rsa2048"), new_key("rsa2048")
+    assert isinstance(leaf_key, rsa.RSAPrivateKey)  # what forge signs with
     root = issue_certificate(specs["root-ca"], root_key, None, now)
     leaf = issue_certificate(specs["trader-steppe"], leaf_key, (root, root_key), now)
     response = _post(client, forge(unsigned(), leaf_key, [leaf, root]))
@@ -113,8 +148,13 @@ def test_certificate_from_an_untrusted_ca_with_the_same_names_is_refused(client,
     ],
 )
 def test_certificates_that_may_not_sign_for_the_declarant(
-    client, unsigned, pki, slug, code, status
-) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    unsigned: Callable[..., etree._Element],
+    pki: DevPki,
+    slug: str,
+    code: str,
+    status: int,
+) -> None:
     certs = [pki.certificate(slug), pki.certificate("issuing-ca")]
     key = pki.key_path(slug)
     if slug == "trader-altyn":  # P-256: sign through the real signer
@@ -131,11 +171,13 @@ def test_certificates_that_may_not_sign_for_the_declarant(
     assert problem_code(response) == code
 
 
-def test_replay_returns_the_original_and_fans_out_once(client, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_replay_returns_the_original_and_fans_out_once(
+    client: FlaskClient, signed_sample: Callable[..., bytes]
+) -> None:
     signed = signed_sample("fresh-apples-import")
     first = client.post("/api/v1/applications", data=signed, headers=XML)
     again = client.post("/api/v1/applications", data=signed, headers=XML)
     assert (first.status_code, again.status_code) == (202, 200)
-    assert again.json["id"] == first.json["id"]
+    assert json_of(again)["id"] == json_of(first)["id"]
     store = client.application.extensions["nsw"].store
-    assert store.count_open_outbox() == len(first.json["agencies"])
+    assert store.count_open_outbox() == len(json_of(first)["agencies"])

@@ -5,13 +5,15 @@ sender learns which version to speak, instead of the service's own nsw:InvalidRe
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 from lxml import etree
+from werkzeug.test import TestResponse
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 
 
-def faultcode(response) -> str:  # type: ignore[no-untyped-def]
+def faultcode(response: TestResponse) -> str:
     assert response.status_code == 500  # SOAP 1.1 §6.2: a Fault travels with HTTP 500
     assert response.mimetype == "text/xml"
     root = etree.fromstring(response.data)
@@ -29,14 +31,18 @@ def faultcode(response) -> str:  # type: ignore[no-untyped-def]
     ],
     ids=["soap-1.2", "no-namespace", "body-as-root", "no-envelope"],
 )
-def test_an_envelope_that_is_not_soap_1_1_is_a_version_mismatch(client, body: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_envelope_that_is_not_soap_1_1_is_a_version_mismatch(
+    client: FlaskClient, body: str
+) -> None:
     response = client.post(
         "/soap/callbacks", data=body.encode(), headers={"Content-Type": "text/xml"}
     )
     assert faultcode(response) == "soap:VersionMismatch"
 
 
-def test_a_soap_1_1_envelope_without_signature_is_not_a_version_mismatch(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_soap_1_1_envelope_without_signature_is_not_a_version_mismatch(
+    client: FlaskClient,
+) -> None:
     body = f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body/></soap:Envelope>'
     response = client.post(
         "/soap/callbacks", data=body.encode(), headers={"Content-Type": "text/xml"}

@@ -46,8 +46,8 @@ def nothing_kept(app: Flask, application_id: str) -> bool:
 
 
 def test_a_chunked_body_over_the_cap_is_refused_without_reading_it_all(
-    gateway, signed_sample, pki: DevPki
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: tuple[str, Flask], signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     url, app = gateway
     entry = Entry(PDF)
     application_id = lodge(url, signed_sample, entry)
@@ -69,8 +69,8 @@ def test_a_chunked_body_over_the_cap_is_refused_without_reading_it_all(
 
 
 def test_a_signature_over_other_bytes_or_another_document_is_refused(
-    gateway, signed_sample, pki: DevPki
-) -> None:  # type: ignore[no-untyped-def]
+    gateway: tuple[str, Flask], signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     url, app = gateway
     pdf, png = Entry(PDF), Entry(PNG, type="cmr", number="CMR-1", media_type="image/png")
     application_id = lodge(url, signed_sample, pdf, png)
@@ -97,7 +97,9 @@ def test_a_signature_over_other_bytes_or_another_document_is_refused(
     assert nothing_kept(app, application_id)
 
 
-def test_a_replayed_upload_is_refused(gateway, signed_sample, pki: DevPki) -> None:  # type: ignore[no-untyped-def]
+def test_a_replayed_upload_is_refused(
+    gateway: tuple[str, Flask], signed_sample: Callable[..., bytes], pki: DevPki
+) -> None:
     url, app = gateway
     entry = Entry(PDF)
     application_id = lodge(url, signed_sample, entry)

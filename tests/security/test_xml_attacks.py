@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from lxml import etree
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from gateway.errors import ForbiddenXmlConstruct, MalformedXml, TooLarge
@@ -67,7 +70,7 @@ NAMES = list(attacks("http://x"))
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_parser_refuses_and_fetches_nothing(name, bait) -> None:  # type: ignore[no-untyped-def]
+def test_parser_refuses_and_fetches_nothing(name: str, bait: tuple[str, list[str]]) -> None:
     url, hits = bait
     with pytest.raises((ForbiddenXmlConstruct, MalformedXml)):
         parse_xml(attacks(url)[name])
@@ -75,7 +78,9 @@ def test_parser_refuses_and_fetches_nothing(name, bait) -> None:  # type: ignore
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_api_refuses_with_a_problem_and_leaks_nothing(name, bait, client) -> None:  # type: ignore[no-untyped-def]
+def test_api_refuses_with_a_problem_and_leaks_nothing(
+    name: str, bait: tuple[str, list[str]], client: FlaskClient
+) -> None:
     url, hits = bait
     response = client.post("/api/v1/applications", data=attacks(url)[name], headers=XML)
     assert response.status_code == 400, response.data[:300]
@@ -85,7 +90,9 @@ def test_api_refuses_with_a_problem_and_leaks_nothing(name, bait, client) -> Non
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_parser_settings_alone_expand_and_fetch_nothing(name, bait) -> None:  # type: ignore[no-untyped-def]
+def test_parser_settings_alone_expand_and_fetch_nothing(
+    name: str, bait: tuple[str, list[str]]
+) -> None:
     """The second line of defence: even before the DOCTYPE refusal, the parser itself neither
     expands entities nor loads anything."""
     url, hits = bait
@@ -134,16 +141,15 @@ class EndlessBody:
 
 
 def _environ(body: EndlessBody, **headers: str) -> dict[str, object]:
-    environ = EnvironBuilder(
-        method="POST",
-        path="/api/v1/applications",
-        headers={"Content-Type": "application/xml", **headers},
-    ).get_environ()
+    sent = Headers({"Content-Type": "application/xml", **headers})
+    environ = EnvironBuilder(method="POST", path="/api/v1/applications", headers=sent).get_environ()
     environ["wsgi.input"] = body
     return environ
 
 
-def test_endless_chunked_body_is_refused_without_being_read_whole(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_endless_chunked_body_is_refused_without_being_read_whole(
+    app_factory: Callable[..., Flask],
+) -> None:
     limit = 64 * 1024
     app = app_factory(max_body_bytes=limit)
     body = EndlessBody()
@@ -155,7 +161,9 @@ def test_endless_chunked_body_is_refused_without_being_read_whole(app_factory) -
     assert body.read_bytes <= 2 * limit
 
 
-def test_declared_oversize_body_is_refused_without_reading(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_declared_oversize_body_is_refused_without_reading(
+    app_factory: Callable[..., Flask],
+) -> None:
     app = app_factory(max_body_bytes=1024)
     body = EndlessBody()
     environ = _environ(body)
@@ -166,7 +174,7 @@ def test_declared_oversize_body_is_refused_without_reading(app_factory) -> None:
     assert body.read_bytes == 0
 
 
-def test_oversize_body_gets_a_problem(client) -> None:  # type: ignore[no-untyped-def]
+def test_oversize_body_gets_a_problem(client: FlaskClient) -> None:
     response = client.post("/api/v1/applications", data=b"<a/>" + b" " * 6_000_000, headers=XML)
     assert response.status_code == 413
     assert problem_code(response) == "body-too-large"
@@ -175,7 +183,9 @@ def test_oversize_body_gets_a_problem(client) -> None:  # type: ignore[no-untype
 @pytest.mark.parametrize(
     "content_type", ["application/json", "text/plain", "multipart/form-data; boundary=x", None]
 )
-def test_wrong_media_type_is_refused(client, signed_sample, content_type) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_media_type_is_refused(
+    client: FlaskClient, signed_sample: Callable[..., bytes], content_type: str
+) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     response = client.post(
         "/api/v1/applications", data=signed_sample("fresh-apples-import"), headers=headers
@@ -184,7 +194,9 @@ def test_wrong_media_type_is_refused(client, signed_sample, content_type) -> Non
     assert problem_code(response) == "unsupported-media-type"
 
 
-def test_chunked_body_just_over_the_limit_is_refused_not_cut(app_factory, signed_sample) -> None:  # type: ignore[no-untyped-def]
+def test_chunked_body_just_over_the_limit_is_refused_not_cut(
+    app_factory: Callable[..., Flask], signed_sample: Callable[..., bytes]
+) -> None:
     """A signed application padded past the limit: cut at the limit it would still be a valid
     document, so only refusing (not truncating) keeps the cap honest."""
     import io

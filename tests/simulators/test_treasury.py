@@ -228,10 +228,10 @@ def test_an_answer_replayed_for_another_request_does_not_verify(
     message = httpsig.HttpMessage(
         httpsig.header_items(response.headers.items()), status_code=response.status_code
     )
-    verify = dict(now=now(), skew=SKEW, components=httpsig.RESPONSE_COMPONENTS)
-    httpsig.verify(message, response.content, side.treasury, request=first, **verify)  # type: ignore[arg-type]
+    verify: dict[str, Any] = dict(now=now(), skew=SKEW, components=httpsig.RESPONSE_COMPONENTS)
+    httpsig.verify(message, response.content, side.treasury, request=first, **verify)
     with pytest.raises(httpsig.UntrustedHttpMessage):
-        httpsig.verify(message, response.content, side.treasury, request=second, **verify)  # type: ignore[arg-type]
+        httpsig.verify(message, response.content, side.treasury, request=second, **verify)
 
 
 def confirmations(payments: list[dict[str, Any]]) -> list[Confirmation]:
