@@ -87,9 +87,9 @@ def test_the_agency_refuses_bytes_that_are_not_the_signed_document(
 
 
 @pytest.mark.parametrize(("code", "name", "kind", "data", "media_type"), CASES)
-def test_an_amendment_carries_the_document_inside_the_amended_request(
+def test_an_amendment_carries_the_document_inside_the_amended_request(  # type: ignore[no-untyped-def]
     agency_server, adapter_for, signed_sample, code, name, kind, data, media_type
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     adapter = adapter_for(code, agency_server(code).url, 5.0)
     # Bytes of their own, so the stand-in's record of them is this test's.
     changed = data.replace(b"CN-1", b"CN-AMEND").replace(b"/Catalog", b"/Catalog /Lang (v2)")

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.attachments import PDF, Entry, listing
+from tests.responses import json_of
 from tests.trader_requests import identity, signature_headers
 
 XML_BODY = {"Content-Type": "application/xml"}
@@ -36,7 +37,8 @@ def test_the_trader_downloads_their_document_and_no_one_else_does(
         headers=XML_BODY,
     )
     assert lodged.status_code == 202, lodged.json
-    path = f"/api/v1/applications/{lodged.json['id']}/attachments/{INVOICE.digest}"
+    lodged_id = json_of(lodged)["id"]
+    path = f"/api/v1/applications/{lodged_id}/attachments/{INVOICE.digest}"
 
     before = get(client, pki, path)
     assert before.status_code == 404 and "not uploaded yet" in before.json["detail"]
@@ -54,7 +56,7 @@ def test_the_trader_downloads_their_document_and_no_one_else_does(
     )
     assert altyn.status_code == 202
     other = get(client, pki, path, who="trader-altyn")
-    unknown = get(client, pki, path.replace(lodged.json["id"], "NSW-20260101-0000000000"))
+    unknown = get(client, pki, path.replace(lodged_id, "NSW-20260101-0000000000"))
     assert other.status_code == unknown.status_code == 404
     assert other.json["type"] == unknown.json["type"]
     assert PDF not in other.data

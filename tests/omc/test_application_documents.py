@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.attachments import PDF, XML, Entry, listing
+from tests.responses import json_of
 from tests.trader_requests import identity, signature_headers
 
 XML_BODY = {"Content-Type": "application/xml"}
@@ -31,7 +32,7 @@ def lodged(omc_app: Flask, signed_sample: Callable[..., bytes], pki: Any) -> str
         headers=XML_BODY,
     )
     assert response.status_code == 202, response.json
-    application_id: str = response.json["id"]
+    application_id: str = json_of(response)["id"]
     path = f"/api/v1/applications/{application_id}/attachments/{CERT.digest}"
     headers = signature_headers(identity(pki, "trader-steppe"), path, method="PUT", body=XML)
     assert api.put(path, data=XML, headers=headers).status_code == 201

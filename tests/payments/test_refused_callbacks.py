@@ -55,9 +55,9 @@ def _kept(paying: Paying, kind: str) -> list[tuple[str | None, dict[str, Any]]]:
     return [(r.application_id, json.loads(r.body)) for r in rows]
 
 
-def test_a_conflicting_or_malformed_treasury_callback_is_kept_and_changes_nothing(
+def test_a_conflicting_or_malformed_treasury_callback_is_kept_and_changes_nothing(  # type: ignore[no-untyped-def]
     paying_gateway, signed_sample, pki, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     paying = paying_gateway()
     application_id = _granted(paying, signed_sample)
     _pay(paying, application_id, monkeypatch)
@@ -85,9 +85,9 @@ def test_a_conflicting_or_malformed_treasury_callback_is_kept_and_changes_nothin
     assert kept[0][1]["callback"]["signature"]
 
 
-def test_refused_payments_are_in_the_trail_and_a_stranger_s_callback_is_not(
+def test_refused_payments_are_in_the_trail_and_a_stranger_s_callback_is_not(  # type: ignore[no-untyped-def]
     paying_gateway, signed_sample, pki
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     paying = paying_gateway()
     application_id = _granted(paying, signed_sample)
     reference = paying.client.payment_order(application_id)["order"]["paymentReference"]

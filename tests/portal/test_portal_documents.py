@@ -66,7 +66,7 @@ def test_a_listed_document_is_uploaded_from_the_application_page(
     assert other.status_code == 404  # another company's application: as if there were none
 
 
-def test_an_uploaded_document_is_downloaded_by_its_trader_only(  # type: ignore[no-untyped-def]
+def test_an_uploaded_document_is_downloaded_by_its_trader_only(
     portal_app: Flask, trader_client: Client, signed_sample: Any
 ) -> None:
     invoice = Entry(PDF)
