@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 
+from gateway.cli.client import GatewayClient
 from gateway.clock import system_clock
 from gateway.pki.dev import DevPki
 from gateway.trust.http_signatures import TRADER_TAG, PrivateKey, RequestView, Tag, sign_request
@@ -48,3 +50,11 @@ def signature_headers(
         nonce=nonce,
     )
     return dict(view.headers)
+
+
+def registered_trader(gw: Any, pki: DevPki, slug: str) -> GatewayClient:
+    """The trader's own client against a running gateway `gw`, its certificate registered by the
+    operators (nsw traders register) so that it can sign requests before it has lodged anything."""
+    who = identity(pki, slug)
+    gw.services.trader_certs.register(gw.services.trust.verify(who.certificate), "operator")
+    return GatewayClient(gw.url, identity=who)

@@ -20,36 +20,16 @@ from gateway.cli.main import main
 from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
 from gateway.trail.messages import Message
-from simulators.trader_inbox import RunningInbox, start_trader_inbox
+from simulators.trader_inbox import RunningInbox
 from tests.checkpoint.conftest import OFFICER_TOKEN, Checkpoint, MovableClock, fresh_plate
-from tests.conftest import trader_identity
 from tests.gateway_fixtures import RunningGateway, gateway_config
 from tests.polling import wait_until
 from tests.serving import serving
+from tests.trader_requests import registered_trader as trader
 
 STEPPE, ALTYN = "210540012341", "190340025677"  # declarants of the apples and the cattle
 DEV_URLS = {"notify_allow_http": True, "notify_allow_private": True, "retry_base_s": 0.05}
 APPLE_AGENCIES = {"customs", "transport", "police", "phytosanitary", "health"}
-
-
-@pytest.fixture
-def inbox(pki: DevPki) -> Iterator[Callable[..., RunningInbox]]:
-    started: list[RunningInbox] = []
-
-    def start(**options: Any) -> RunningInbox:
-        running = start_trader_inbox(pki_dir=pki.directory, **options)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
-
-
-def trader(gw: Any, pki: DevPki, slug: str) -> GatewayClient:
-    identity = trader_identity(pki, slug)
-    gw.services.trader_certs.register(gw.services.trust.verify(identity.certificate), "operator")
-    return GatewayClient(gw.url, identity=identity)
 
 
 def trail(services: Any, kind: str, application_id: str) -> list[dict[str, Any]]:

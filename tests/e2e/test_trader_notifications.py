@@ -5,46 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from gateway.cli.client import ApiProblem, GatewayClient
+from gateway.cli.client import ApiProblem
 from gateway.pki.dev import DevPki
 from gateway.storage.models import MessageRow
-from simulators.trader_inbox import RunningInbox, start_trader_inbox
-from tests.conftest import trader_identity
+from simulators.trader_inbox import RunningInbox
 from tests.gateway_fixtures import RunningGateway
 from tests.polling import wait_until
+from tests.trader_requests import registered_trader as trader
 
 STEPPE, KAZTRANS = "210540012341", "181240044780"  # declarants of two samples
 OPERATOR = {"Authorization": "Bearer ops-token"}
 DEV_URLS = {"notify_allow_http": True, "notify_allow_private": True, "retry_base_s": 0.05}
-
-
-@pytest.fixture
-def inbox(pki: DevPki) -> Iterator[Callable[..., RunningInbox]]:
-    started: list[RunningInbox] = []
-
-    def start(**options: Any) -> RunningInbox:
-        running = start_trader_inbox(pki_dir=pki.directory, **options)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
-
-
-def trader(gw: Any, pki: DevPki, slug: str) -> GatewayClient:
-    """The trader's own client, its certificate registered by the operators (nsw traders
-    register) so that it can sign requests before it has lodged anything."""
-    identity = trader_identity(pki, slug)
-    gw.services.trader_certs.register(gw.services.trust.verify(identity.certificate), "operator")
-    return GatewayClient(gw.url, identity=identity)
 
 
 def notifications(gw: Any, application_id: str) -> list[dict[str, Any]]:
