@@ -35,6 +35,7 @@ from gateway.limits import AGENCY, IDENTIFIER
 from gateway.trail.messages import Message
 from gateway.web.body import read_body
 from gateway.web.params import path_text
+from gateway.web.pinned_signature import verify_pinned
 from gateway.web.trader_auth import add_accept_signature, may_act_for, require_trader
 from wire import httpsig
 
@@ -77,18 +78,8 @@ def _verify_agency(
     if pinned is None:
         raise NotFound(Text("There is no agency %(agency)r.", agency=agency[:32]))
     svc = _services()
-    message = httpsig.HttpMessage(
-        httpsig.header_items(request.headers.items()), method=request.method, url=request.url
-    )
     try:
-        httpsig.verify(
-            message.view(),
-            data,
-            pinned,
-            now=svc.clock(),
-            skew=svc.callbacks.skew,
-            components=components,
-        )
+        verify_pinned(data, pinned, now=svc.clock(), skew=svc.callbacks.skew, components=components)
     except httpsig.UntrustedHttpMessage as exc:
         raise PermitStandingSignatureInvalid(
             Text(

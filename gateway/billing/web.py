@@ -24,6 +24,7 @@ from gateway.payments.money import Money
 from gateway.payments.settlement import Confirmation
 from gateway.web.body import read_body
 from gateway.web.params import path_text
+from gateway.web.pinned_signature import verify_pinned
 from gateway.web.trader_auth import add_accept_signature, may_act_for, require_trader
 from wire import httpsig
 
@@ -93,17 +94,9 @@ def payment_callback() -> Response:
         )
     # Step 2: signed by the treasury over method, URI, type and the body's digest.
     data = read_body(CALLBACK_MAX_BYTES)
-    message = httpsig.HttpMessage(
-        httpsig.header_items(request.headers.items()), method=request.method, url=request.url
-    )
     try:
-        httpsig.verify(
-            message.view(),
-            data,
-            pinned,
-            now=service.clock(),
-            skew=dt.timedelta(seconds=svc.config.clock_skew_s),
-            components=httpsig.REQUEST_COMPONENTS,
+        verify_pinned(
+            data, pinned, now=service.clock(), skew=dt.timedelta(seconds=svc.config.clock_skew_s)
         )
     except httpsig.UntrustedHttpMessage as exc:
         raise PaymentCallbackSignatureInvalid(

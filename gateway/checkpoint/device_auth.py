@@ -12,12 +12,15 @@ once.
 
 from __future__ import annotations
 
-from flask import Request
+from typing import TYPE_CHECKING
+
+from flask import Request, current_app, request
 
 from gateway.checkpoint.errors import DeviceCertificateRefused, UnknownDevice
+from gateway.checkpoint.events import MAX_BODY
 from gateway.checkpoint.registry import CheckpointRegistry, Device
 from gateway.clock import Clock
-from gateway.errors import GatewayError, ReplayedRequest, Unauthenticated
+from gateway.errors import GatewayError, ReplayedRequest, Unauthenticated, UnsupportedMediaType
 from gateway.i18n.text import Text
 from gateway.trust.certificates import TrustStore
 from gateway.trust.http_signatures import (
@@ -30,7 +33,11 @@ from gateway.trust.http_signatures import (
     verify_request,
 )
 from gateway.trust.trader_keys import NonceLedger
+from gateway.web.body import read_body
 from gateway.web.request_view import request_view
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Services
 
 HOW = Text(
     'Sign the request with RFC 9421 HTTP Message Signatures: cover "@method" "@path" "@query" '
@@ -110,3 +117,18 @@ def authenticate_device(
             )
         )
     return device
+
+
+def signed_device_json(wrong_type: Text) -> tuple[bytes, Device]:
+    """The body of this JSON request (at most MAX_BODY bytes) and the device that signed it.
+
+    `wrong_type` is the sentence a request of another media type gets (415)."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(wrong_type)
+    body = read_body(MAX_BODY)
+    svc: Services = current_app.extensions["nsw"]
+    device = authenticate_device(
+        request, body, registry=svc.checkpoint.registry, trust=svc.trust,
+        nonces=svc.nonces, clock=svc.clock,
+    )  # fmt: skip
+    return body, device

@@ -13,15 +13,13 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
-from gateway.checkpoint.device_auth import authenticate_device
+from gateway.checkpoint.device_auth import signed_device_json
 from gateway.checkpoint.errors import DeviceNotForThis, InvalidEvent
-from gateway.checkpoint.events import MAX_BODY
-from gateway.errors import NotFound, UnsupportedMediaType
+from gateway.errors import NotFound
 from gateway.i18n.text import Text
 from gateway.lifecycle.uploads import signed_entries
-from gateway.web.body import read_body
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Services
@@ -52,14 +50,8 @@ def _field(data: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
 
 @bp.post("/documents/digest")
 def digest() -> Response:
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType(Text("Send the scanned digest as application/json."))
-    body = read_body(MAX_BODY)
+    body, device = signed_device_json(Text("Send the scanned digest as application/json."))
     svc = _services()
-    device = authenticate_device(
-        request, body, registry=svc.checkpoint.registry, trust=svc.trust,
-        nonces=svc.nonces, clock=svc.clock,
-    )  # fmt: skip
     if device.stage != "documents":
         raise DeviceNotForThis(
             Text(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.checkpoint.device_auth import authenticate_device
+from gateway.checkpoint.device_auth import signed_device_json
 from gateway.checkpoint.errors import InvalidEvent
 from gateway.checkpoint.events import MAX_BODY, parse_position, parse_stage_event
 from gateway.checkpoint.reports import timing_report
@@ -46,18 +46,6 @@ def _require_officer() -> None:
     raise OfficerOnly(Text("Send 'Authorization: Bearer <token>' with an operator token."))
 
 
-def _device_body() -> tuple[bytes, Any]:
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType(Text("Send the event as application/json."))
-    body = read_body(MAX_BODY)
-    svc = _services()
-    device = authenticate_device(
-        request, body, registry=svc.checkpoint.registry, trust=svc.trust,
-        nonces=svc.nonces, clock=svc.clock,
-    )  # fmt: skip
-    return body, device
-
-
 @bp.post("/notices")
 def notice() -> tuple[Response, int]:
     if request.mimetype not in ("application/xml", "text/xml"):
@@ -73,7 +61,7 @@ def notice() -> tuple[Response, int]:
 
 @bp.post("/events")
 def event() -> tuple[Response, int]:
-    body, device = _device_body()
+    body, device = signed_device_json(Text("Send the event as application/json."))
     answer, created = _services().checkpoint.service.record_event(
         device, parse_stage_event(body), body
     )
@@ -82,7 +70,7 @@ def event() -> tuple[Response, int]:
 
 @bp.post("/positions")
 def position() -> tuple[Response, int]:
-    body, device = _device_body()
+    body, device = signed_device_json(Text("Send the event as application/json."))
     answer, created = _services().checkpoint.transits.record_position(
         device, parse_position(body), body
     )
