@@ -13,6 +13,10 @@ here is recalled or guessed; a town with no sourced position is left out (and sa
 
 Coordinates: decimal degrees, 2 decimals, as in `shared/reference/checkpoints-and-corridors.md`
 ("the reference"); a crossing's point is the one in `mappings/checkpoints.toml`.
+
+Not drawn: AH67, which enters at Bakhty and joins AH60 at Taskesken towards Semey (ja.wikipedia),
+and AH60 Semey - Taskesken - Usharal - Saryozek - Almaty (MLIT): Taskesken and Saryozek have no
+sourced position. Kolzhat has no route: no source names one through it.
 """
 
 from __future__ import annotations
@@ -54,27 +58,36 @@ TOWNS: dict[str, tuple[float, float, str]] = {
     ),
 }
 
+MLIT = (
+    "Japan MLIT, 'Asian Highway routes in Kazakhstan' (mlit.go.jp/kokusai/kokusai_tk3_000089), "
+    "table 1"
+)
 ROUTES: list[dict[str, Any]] = [
     {
         "id": "AH5",
         "ref": "AH5 · A-2",
         "name": "Nur Zholy (Khorgos) - Almaty - Taraz - Shymkent - Zhibek Zholy",
-        "source": "ESCAP Asian Highway Handbook (2003), p. 32, via en.wikipedia 'AH5' (mirror): "
-        "A2 Khorgos - Koktal - Shonzhy - Almaty - Kaskelen - Torgap - Merke - Taraz - "
-        "Shymkent - Zhibek Zholy",
+        "source": f"{MLIT}: Khorgos (CN border) - Koktal - Almaty - Kordai (KG border), 570 km; "
+        "Merke (KG border) - Shymkent - Zhibek Zholy (UZ border), 463 km. ESCAP Asian Highway "
+        "Handbook (2003), p. 32, via en.wikipedia 'AH5' (mirror)",
         "towns": ["Nur Zholy", "Zharkent", "Almaty", "Kordai", "Taraz", "Shymkent", "Zhibek Zholy"],
-        "note": "Koktal, Shonzhy, Kaskelen, Torgap and Merke have no sourced position: the line "
-        "joins the reference's towns instead. Since 2012 the Kazakh road bypasses Kyrgyzstan "
-        "between Kordai and Merke (tengrinews.kz, 22 Nov 2012).",
+        "note": "Koktal and Merke have no sourced position: the line joins the reference's towns "
+        "instead. Between Kordai and Merke AH5 runs through Bishkek; on the Kazakh side that "
+        "stretch is AH61 (MLIT), and since 2012 the Kazakh road bypasses Kyrgyzstan "
+        "(tengrinews.kz, 22 Nov 2012).",
     },
     {
-        "id": "WE-WC",
-        "ref": "Western Europe - Western China",
+        "id": "AH61",
+        "ref": "AH61 · Western Europe - Western China",
         "name": "Shymkent - Kyzylorda - Aral - Aktobe (towards Orenburg)",
-        "source": "the reference, corridor A (europe-china.kz): the Kazakh section, 2,787 km",
+        "source": f"{MLIT}: AH61 Shymkent - Kyzylorda - Aralsk - Karabutak - Uralsk - Kamenka "
+        "(RU border). The reference, corridor A (europe-china.kz): Western Europe - Western China "
+        "through Kyzylorda, Aral, Karabutak/Irgiz and Aktobe, 2,787 km in Kazakhstan",
         "towns": ["Shymkent", "Kyzylorda", "Aral", "Aktobe"],
-        "note": "Karabutak/Irgiz and Zhaisan have no sourced position; from Nur Zholy to Shymkent "
-        "the route is AH5's.",
+        "note": "After Aral, AH61 turns to Uralsk and Western Europe - Western China to Aktobe, "
+        "both through Karabutak; Karabutak and Uralsk have no sourced position, so the line "
+        "follows Western Europe - Western China to Aktobe. From Nur Zholy to Shymkent that "
+        "route is AH5's.",
     },
     {
         "id": "AH68",

@@ -95,7 +95,7 @@ def test_the_main_routes_are_straight_lines_between_sourced_towns_written_by_the
     towns = {(t["lon"], t["lat"]): name for name, t in geo["towns"].items() if t["source"]}
     assert len(towns) == len(geo["towns"]), "a town without a source, or two at one point"
     routes = {f["id"]: f for f in geo["features"]}
-    assert set(routes) == {"AH5", "WE-WC", "AH68", "E127"}
+    assert set(routes) == {"AH5", "AH61", "AH68", "E127"}
     for rid, route in routes.items():
         props = route["properties"]
         assert props["kind"] == "route" and props["ref"] and props["name"] and props["source"], rid
@@ -188,14 +188,14 @@ def test_the_map_draws_borders_routes_crossings_corridors_and_a_vehicle_in_trans
     below = routes_pane.evaluate("e => Number(getComputedStyle(e).zIndex)")
     above = overlay_pane.evaluate("e => Number(getComputedStyle(e).zIndex)")
     assert below < above, "the routes are drawn over the corridors"
-    # a route's tooltip names it: the middle of Western Europe - Western China, where no corridor
-    # lies over it
-    middle = the_map.locator('path.route[data-route="WE-WC"]').evaluate(
+    # a route's tooltip names it: the middle of AH61 (Western Europe - Western China), where no
+    # corridor lies over it
+    middle = the_map.locator('path.route[data-route="AH61"]').evaluate(
         """p => { const at = p.getPointAtLength(p.getTotalLength() / 2);
                   const on = at.matrixTransform(p.getScreenCTM()); return [on.x, on.y]; }"""
     )
     page.mouse.move(middle[0], middle[1])
-    expect(page.locator(".leaflet-tooltip")).to_contain_text("Western Europe - Western China")
+    expect(page.locator(".leaflet-tooltip")).to_contain_text("AH61 · Western Europe")
     expect(the_map.locator(".vehicle-mark")).to_have_count(0)
 
     _, transit, _ = in_transit_with_alert(omc_floor)  # after the page opened: drawn live
