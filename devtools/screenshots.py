@@ -113,8 +113,8 @@ def _photograph(
     for name, path in VIEWS:
         page.goto(path or f"/omc/applications/{ids[0]}")
         page.wait_for_load_state("load")
-        if path == "/omc/movements":  # the map's base layer is fetched after the page
-            page.wait_for_selector("#map.base-drawn")
+        if path == "/omc/movements":  # the map's base layer and routes are fetched after the page
+            page.wait_for_selector("#map.base-drawn.routes-drawn")
         page.wait_for_timeout(600)  # let the charts draw and the first live refresh land
         target = directory / (f"omc-{name}.png" if lang == "en" else f"omc-{name}-{lang}.png")
         page.screenshot(path=str(target), full_page=True)

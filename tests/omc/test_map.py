@@ -1,6 +1,7 @@
 """The movements map (issue 21 item 5): Kazakhstan and its neighbours from the vendored Natural Earth
-extract, the five China-border crossings, the corridors and the vehicles in transit, drawn by the
-vendored Leaflet under the OMC's strict Content-Security-Policy, with nothing fetched from outside."""
+extract, the main international routes, the five China-border crossings, the corridors and the
+vehicles in transit, drawn by the vendored Leaflet under the OMC's strict Content-Security-Policy,
+with nothing fetched from outside."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,10 +72,56 @@ def test_the_movements_page_carries_the_five_china_crossings_and_the_corridors(
     drawn = {c["code"]: c for c in data["checkpoints"]}
     assert set(CHINA_CROSSINGS) <= set(drawn)
     assert data["unplaced"] == []
-    # the two crossings without a sourced position are drawn as approximate, and say so
-    assert {c for c, v in drawn.items() if v["unconfirmed"]} == {"KZ-KOLZHAT", "KZ-MAIKAPSHAGAI"}
+    # the crossing without a sourced position is drawn as approximate, and says so
+    assert {c for c, v in drawn.items() if v["unconfirmed"]} == {"KZ-KOLZHAT"}
     assert {c["id"] for c in data["corridors"]} == {"china-uzbekistan", "dostyk-uzbekistan"}
     assert data["vehicles"] == []
+
+
+def test_the_main_routes_are_straight_lines_between_sourced_towns_written_by_the_tool(
+    tmp_path: Path,
+) -> None:
+    """No roads data set is reachable: the routes layer is tools/map_routes.py's table, each point
+    a town with the source of its coordinates, each line a route number with its source."""
+    vendored = STATIC / "map/main-routes.geojson"
+    fresh = tmp_path / "main-routes.geojson"
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools/map_routes.py"), "-o", str(fresh)],
+        check=True,
+        capture_output=True,
+    )
+    assert fresh.read_bytes() == vendored.read_bytes(), "rerun tools/map_routes.py"
+    geo = json.loads(vendored.read_text(encoding="utf-8"))
+    towns = {(t["lon"], t["lat"]): name for name, t in geo["towns"].items() if t["source"]}
+    assert len(towns) == len(geo["towns"]), "a town without a source, or two at one point"
+    routes = {f["id"]: f for f in geo["features"]}
+    assert set(routes) == {"AH5", "AH61", "AH68", "E127"}
+    for rid, route in routes.items():
+        props = route["properties"]
+        assert props["kind"] == "route" and props["ref"] and props["name"] and props["source"], rid
+        assert route["geometry"]["type"] == "LineString"
+        points = [tuple(p) for p in route["geometry"]["coordinates"]]
+        assert len(points) >= 2 and all(p in towns for p in points), rid
+        assert [towns[p] for p in points] == props["towns"], rid
+
+
+def test_a_route_through_a_crossing_starts_or_ends_where_the_crossing_is_drawn(
+    pki: DevPki,
+) -> None:
+    registry = load_registry(shipped("mappings") / "checkpoints.toml", pki.directory).checkpoints
+    geo = json.loads((STATIC / "map/main-routes.geojson").read_text(encoding="utf-8"))
+    ends = {
+        f["id"]: {tuple(f["geometry"]["coordinates"][0]), tuple(f["geometry"]["coordinates"][-1])}
+        for f in geo["features"]
+    }
+    for route, code in [
+        ("AH5", "KZ-NURZHOLY"),
+        ("AH5", "KZ-ZHIBEKZHOLY"),
+        ("AH68", "KZ-DOSTYK"),
+        ("E127", "KZ-MAIKAPSHAGAI"),
+    ]:
+        crossing = registry[code]
+        assert (crossing.lon, crossing.lat) in ends[route], (route, code)
 
 
 def test_a_crossing_position_is_either_sourced_or_unconfirmed(pki: DevPki, tmp_path: Path) -> None:
@@ -103,7 +152,7 @@ def operator_page(omc_floor: OmcFloor) -> Iterator[Any]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed")
-def test_the_map_draws_borders_crossings_corridors_and_a_vehicle_in_transit_live(
+def test_the_map_draws_borders_routes_crossings_corridors_and_a_vehicle_in_transit_live(
     omc_floor: OmcFloor, operator_page: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -127,8 +176,26 @@ def test_the_map_draws_borders_crossings_corridors_and_a_vehicle_in_transit_live
     assert the_map.locator("path.country").count() >= 10
     for code in CHINA_CROSSINGS:
         expect(the_map.locator(f'.checkpoint-mark[data-checkpoint="{code}"]')).to_be_visible()
-    expect(the_map.locator(".checkpoint-mark.unconfirmed")).to_have_count(2)
+    expect(the_map.locator(".checkpoint-mark.unconfirmed")).to_have_count(1)
     expect(the_map.locator("path.corridor")).to_have_count(2)
+    # the main international routes, under the corridors, each with its number in its tooltip
+    expect(the_map).to_have_class(re.compile(r"\broutes-drawn\b"))
+    expect(the_map.locator("path.route")).to_have_count(4)
+    ah5 = the_map.locator('path.route[data-route="AH5"]')
+    expect(ah5).to_be_visible()
+    routes_pane = the_map.locator(".leaflet-routes-pane")
+    overlay_pane = the_map.locator(".leaflet-overlay-pane")
+    below = routes_pane.evaluate("e => Number(getComputedStyle(e).zIndex)")
+    above = overlay_pane.evaluate("e => Number(getComputedStyle(e).zIndex)")
+    assert below < above, "the routes are drawn over the corridors"
+    # a route's tooltip names it: the middle of AH61 (Western Europe - Western China), where no
+    # corridor lies over it
+    middle = the_map.locator('path.route[data-route="AH61"]').evaluate(
+        """p => { const at = p.getPointAtLength(p.getTotalLength() / 2);
+                  const on = at.matrixTransform(p.getScreenCTM()); return [on.x, on.y]; }"""
+    )
+    page.mouse.move(middle[0], middle[1])
+    expect(page.locator(".leaflet-tooltip")).to_contain_text("AH61 · Western Europe")
     expect(the_map.locator(".vehicle-mark")).to_have_count(0)
 
     _, transit, _ = in_transit_with_alert(omc_floor)  # after the page opened: drawn live

@@ -1,8 +1,8 @@
 // The movements map: Leaflet (vendored) over vector layers only — the Natural Earth extract served
-// by the OMC (no tile server, nothing from outside), then the crossings, corridors and vehicles from
-// the page's #map-data. A live refresh swaps #map-data (htmx): vehicles move, appear, leave and turn
-// red or blue; the map, with the officer's zoom and pan, stays. Text goes in as textContent, never
-// as HTML.
+// by the OMC (no tile server, nothing from outside) and the main international routes, then the
+// crossings, corridors and vehicles from the page's #map-data. A live refresh swaps #map-data (htmx):
+// vehicles move, appear, leave and turn red or blue; the map, with the officer's zoom and pan, stays.
+// Text goes in as textContent, never as HTML.
 (function () {
   "use strict";
   var holder = document.getElementById("map");
@@ -20,6 +20,7 @@
   map.attributionControl.addAttribution(say("attribution", "Borders: Natural Earth (public domain) · Leaflet"));
   map.fitBounds([[40.5, 46.5], [55.5, 87.5]]);  // Kazakhstan
   map.createPane("base").style.zIndex = 250;
+  map.createPane("routes").style.zIndex = 350;  // over the base, under the corridors (overlayPane, 400)
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -44,6 +45,27 @@
       holder.classList.add("base-drawn");
     })
     .catch(function () { holder.classList.add("base-missing"); });
+
+  // The main international routes: straight lines between sourced towns (no roads data set is
+  // reachable; see static/map/README.md), each with its route number and source in its tooltip.
+  if (holder.dataset.routes) {
+    fetch(holder.dataset.routes, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (geo) {
+        L.geoJSON(geo, {
+          pane: "routes",
+          style: function () { return { className: "route", weight: 3, lineCap: "round" }; },
+          onEachFeature: function (f, layer) {
+            tag(layer, "data-route", f.id);
+            layer.bindTooltip(tooltip([f.properties.ref, f.properties.name,
+                                       say("route", "straight lines between towns, not the course of the road")]),
+                              { sticky: true });
+          }
+        }).addTo(map);
+        holder.classList.add("routes-drawn");
+      })
+      .catch(function () { holder.classList.add("routes-missing"); });
+  }
 
   var fixed = null;  // crossings and corridors: configuration, drawn once
   var vehicles = {};  // transit id -> marker, kept across refreshes (a hovered tooltip stays open)
