@@ -9,9 +9,11 @@ does not exist (404, the API's sentence); another company's list, the API's `not
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, render_template, request
+from flask_babel import format_decimal
 
 from gateway.billing.errors import NotYourPermit
 from gateway.billing.permits import PermitBook
@@ -21,6 +23,11 @@ from gateway.limits import IDENTIFIER
 from gateway.portal.auth import trader
 from gateway.portal.blueprint import bp
 from gateway.web.params import path_text
+
+
+def quantity(value: str, unit: str) -> str:
+    """A stored quantity ("6.500") in the reader's number format, with its unit ("6,5 t")."""
+    return f"{format_decimal(Decimal(value), format='#,##0.###')} {unit}"
 
 
 def _book() -> PermitBook:
@@ -44,6 +51,7 @@ def permits() -> str:
         holder=holder,
         companies=who.companies(),
         permits=_book().of_holder(holder),
+        quantity=quantity,
     )
 
 
@@ -60,4 +68,4 @@ def permit(permit_id: str) -> str:
             )
         )
     shown: dict[str, Any] = _book().show(permit_id)
-    return render_template("portal/permit.html", permit=shown)
+    return render_template("portal/permit.html", permit=shown, quantity=quantity)
