@@ -144,3 +144,22 @@ def test_another_companys_application_cannot_be_amended_or_withdrawn(
         )  # fmt: skip
         assert answer.status_code == 404
     assert portal_app.extensions["nsw"].store.application(lodged["id"]).status == "in_progress"
+
+
+def test_an_amendment_as_large_as_the_api_takes_is_taken_and_one_byte_more_is_not(
+    portal_app: Flask, trader_client: Client, signed_sample: Callable[..., bytes]
+) -> None:
+    lodged = lodge(portal_app, signed_sample)
+    steppe = trader_client("trader-steppe")
+    limit = portal_app.extensions["nsw"].config.max_body_bytes
+    signed = signed_sample(APPLES, edit=amends(lodged["id"], lodged["application_sha256"], 1,
+                                               quantity="19000"))  # fmt: skip
+    at_limit = signed + b"\n" * (limit - len(signed))  # whitespace after the document
+    over = upload(steppe, lodged["id"], "versions", at_limit + b"\n")
+    assert over.status_code == 413
+    assert 'data-problem-type="urn:kz:nsw:problem:body-too-large"' in text(over)
+    # The file within the API's limit, the form around it over it: still taken (the form's own
+    # limit is the file's and the multipart framing).
+    done = upload(steppe, lodged["id"], "versions", at_limit)
+    assert done.status_code == 302, text(done)
+    assert portal_app.extensions["nsw"].lifecycle.store.current(lodged["id"]).version == 2
