@@ -117,6 +117,7 @@ def test_a_trader_reads_its_payment_order_and_permits_but_not_another_traders(
     # The payment order, once every agency granted the application (customs assessed charges).
     page.goto(f"/portal/applications/{ours}")
     expect(page.locator("#decision .verdict.granted")).to_be_visible()
+    expect(page.locator("#decision-version")).to_have_text("version 1")
     page.click("#payment-link")
     expect(page.locator("#reference")).to_contain_text("RF")
     total = page.locator("#total").inner_text()
