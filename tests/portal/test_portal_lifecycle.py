@@ -4,6 +4,7 @@ shows the API's problem, translated, on the page. Another company's application 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
+from gateway.storage.models import ApplicationRow, CaseRow
 from tests.lifecycle_documents import amends, withdrawal
 from tests.portal.conftest import csrf
 from tests.trader_requests import identity
@@ -163,3 +165,30 @@ def test_an_amendment_as_large_as_the_api_takes_is_taken_and_one_byte_more_is_no
     done = upload(steppe, lodged["id"], "versions", at_limit)
     assert done.status_code == 302, text(done)
     assert portal_app.extensions["nsw"].lifecycle.store.current(lodged["id"]).version == 2
+
+
+def test_while_an_amendment_is_checked_again_no_decision_is_offered(
+    portal_app: Flask, trader_client: Client, signed_sample: Callable[..., bytes]
+) -> None:
+    lodged = lodge(portal_app, signed_sample)
+    store = portal_app.extensions["nsw"].store
+    with store.transaction() as s:  # decided, customs granted, as the agencies' answers would
+        case = s.get_one(CaseRow, f"{lodged['id']}-customs")
+        case.state, case.permit_number = "granted", "KZ-CUS-1"
+        app = s.get_one(ApplicationRow, lodged["id"])
+        app.status, app.verdict = "decided", "granted"
+        app.decided_at, app.decision_xml = dt.datetime.now(dt.UTC), b"<Decision/>"
+    steppe = trader_client("trader-steppe")
+    page = f"/portal/applications/{lodged['id']}"
+    assert 'id="decision-xml"' in steppe.get(page).get_data(as_text=True)
+    assert steppe.get(f"{page}/decision.xml").data == b"<Decision/>"
+
+    body = signed_sample(APPLES, edit=amends(lodged["id"], lodged["application_sha256"], 1,
+                                             quantity="19000"))  # fmt: skip
+    assert upload(steppe, lodged["id"], "versions", body).status_code == 302
+    after = steppe.get(page).get_data(as_text=True)
+    assert 'id="decision-xml"' not in after and 'id="decision-version"' not in after
+    assert 'id="retired-permits"' in after and "KZ-CUS-1" in after  # superseded by version 2
+    refused = steppe.get(f"{page}/decision.xml")  # the API's answer: not made yet
+    assert refused.status_code == 409
+    assert "urn:kz:nsw:problem:decision-not-ready" in text(refused)
