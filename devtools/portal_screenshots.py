@@ -8,6 +8,7 @@ language (Accept-Language), and the files are named `portal-<view>-<lang>.png`."
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,12 @@ from werkzeug.serving import make_server
 
 from devtools.screenshots import ARGS
 from gateway.app import create_app
+from gateway.billing.permits import PermitBook
 from gateway.bootstrap import build_services
 from gateway.cli.client import GatewayClient
 from gateway.config import load_config
+from gateway.domain.identifiers import Bin, HsCode
+from gateway.payments.permits import Permit, Quantity
 from gateway.pki.dev import DevPki, init_dev_pki
 from gateway.resources import shipped
 from gateway.trust.xmlparse import parse_xml
@@ -39,6 +44,7 @@ def take_portal_screenshots(directory: Path, chromium: str, languages: Sequence[
     from playwright.sync_api import sync_playwright
 
     from simulators.server import start_agency
+    from simulators.treasury import ACCOUNT
 
     directory.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="nsw-portal-shots-"))
@@ -51,9 +57,12 @@ def take_portal_screenshots(directory: Path, chromium: str, languages: Sequence[
     env |= {f"NSW_AGENCY_{c.upper()}_URL": a.url for c, a in agencies.items()}
     config = load_config(env, secret_key=secrets.token_urlsafe(32), session_cookie_secure=False,
                          portal_client_cert_header=HEADER, portal_trusted_proxies=("127.0.0.1",),
-                         retry_base_s=0.05, max_attempts=1000, breaker_failures=1000)  # fmt: skip
+                         retry_base_s=0.05, max_attempts=1000, breaker_failures=1000,
+                         payee_account=ACCOUNT)  # fmt: skip
     services = build_services(config)
-    server = make_server("127.0.0.1", 0, create_app(config, services), threaded=True)
+    app = create_app(config, services)
+    _grant_permits(app.extensions["nsw-permits"], pki)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"
     saved: list[Path] = []
@@ -101,6 +110,12 @@ def _photograph(
     page.goto(f"/portal/applications/{ids[0]}")
     page.wait_for_selector("#live.on")
     shot("application")
+    page.goto(f"/portal/applications/{ids[0]}/payment")
+    page.wait_for_selector("#order")
+    shot("payment")
+    page.goto("/portal/permits")
+    page.wait_for_selector("#permits")
+    shot("permits")
     page.goto("/portal/upload")
     unsigned = (shipped("samples") / "fresh-apples-import.xml").read_bytes()
     page.set_input_files(
@@ -114,6 +129,27 @@ def _photograph(
     shot("notifications")
     context.close()
     return saved
+
+
+def _grant_permits(book: PermitBook, pki: DevPki) -> None:
+    """Two veterinary permits of the trader's, as the veterinary agency would grant them."""
+    today = dt.date.today()
+    holder_bin = pki.party(TRADER).bin
+    assert holder_bin is not None  # a trader of the dev PKI names its company
+    holder = Bin(holder_bin)
+    for permit_id, tonnes, description in (
+        ("VET-2026-0001", "20", "Beef carcasses, fresh"),
+        ("VET-2026-0002", "5", "Lamb carcasses, fresh"),
+    ):
+        book.grant(
+            Permit(
+                permit_id=permit_id, agency="veterinary", holder=holder,
+                hs_code=HsCode("0201100001"), description=description,
+                granted=Quantity(Decimal(tonnes), "t"), valid_from=today,
+                valid_until=today + dt.timedelta(days=90),
+            ),
+            None,
+        )  # fmt: skip
 
 
 def _lodge(url: str, pki: DevPki) -> list[str]:

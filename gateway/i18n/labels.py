@@ -47,6 +47,9 @@ LABELS: dict[str, str] = {
     # payment orders and permits (issue 20: gateway.payments.permits.PermitState)
     "paid": N_("paid"), "valid": N_("valid"), "suspended": N_("suspended"),
     "revoked": N_("revoked"), "exhausted": N_("exhausted"), "expired": N_("expired"),
+    # charge kinds (gateway.payments.charges.ChargeKind) and a payment held (settlement.Outcome)
+    "customs-duty": N_("customs duty"), "vat": N_("VAT"), "excise": N_("excise"),
+    "agency-fee": N_("agency fee"), "held": N_("held"), "active": N_("active"),
 }  # fmt: skip
 
 

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 PUBLIC_ENDPOINTS = frozenset({"portal.login", "portal.static", "portal.set_language"})
 EXTENSION = "nsw-portal-cert-sign-in"
+# The forms that upload a signed XML document: the API's body limit applies to their file.
+SIGNED_XML_FORMS = frozenset({"portal.upload", "portal.amend", "portal.withdraw"})
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def presented() -> TrustedSigner | None:
 @bp.before_request
 def load_trader() -> WerkzeugResponse | None:
     """CSRF on every unsafe request, then who is signed in, with the very same certificate."""
-    if request.endpoint == "portal.upload":
+    if request.endpoint in SIGNED_XML_FORMS:
         from gateway.portal.upload_limit import allow_upload_size
 
         allow_upload_size()  # before the form is parsed, by the CSRF check first of all

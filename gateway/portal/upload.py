@@ -11,6 +11,8 @@ and sentence — and three checks come first, each the API's own problem too:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -38,19 +40,23 @@ def too_large(limit: int) -> BodyTooLarge:
     )
 
 
-def _read_file() -> bytes:
+def _wrong_application_type(mimetype: str) -> Text:
+    # The API's sentences (gateway.web.api.submit).
+    if mimetype:
+        return Text("Send the signed application as application/xml, not %(type)s.", type=mimetype)
+    return Text("Send the signed application as application/xml; this request names no type.")
+
+
+def read_signed_xml(field: str, missing: Text, wrong_type: Callable[[str], Text]) -> bytes:
+    """The signed XML file of the form's `field`, read whole (steps 2 and 3). `wrong_type`
+    gives the API's sentence for a file of another media type."""
     limit = default_limit()
     # Step 2: a file, of an XML type.
-    chosen = request.files.get(FIELD)
+    chosen = request.files.get(field)
     if chosen is None or not chosen.filename:
-        raise InvalidValue(Text("Choose the signed application file (XML) to upload."), field=FIELD)
+        raise InvalidValue(missing, field=field)
     if chosen.mimetype not in XML_TYPES:
-        raise UnsupportedMediaType(  # the API's sentences (gateway.web.api.submit)
-            Text("Send the signed application as application/xml, not %(type)s.",
-                 type=chosen.mimetype)
-            if chosen.mimetype
-            else Text("Send the signed application as application/xml; this request names no type.")
-        )  # fmt: skip
+        raise UnsupportedMediaType(wrong_type(chosen.mimetype))
     # Step 3: the file within the API's body limit, read whole or refused.
     try:
         body = chosen.stream.read(limit + 1)
@@ -59,6 +65,14 @@ def _read_file() -> bytes:
     if len(body) > limit:
         raise too_large(limit)
     return body
+
+
+def _read_file() -> bytes:
+    return read_signed_xml(
+        FIELD,
+        Text("Choose the signed application file (XML) to upload."),
+        _wrong_application_type,
+    )
 
 
 @bp.route("/upload", methods=["GET", "POST"])

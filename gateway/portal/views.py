@@ -15,6 +15,7 @@ from gateway.domain.views import APPLICATION_STATES, ApplicationStatus
 from gateway.errors import DecisionNotReady, NotFound, NotYourApplication
 from gateway.i18n import Text
 from gateway.intake.receipt import signed_receipt
+from gateway.lifecycle.rules import Stage
 from gateway.limits import APPLICATION_ID
 from gateway.portal import live
 from gateway.portal.auth import services, trader
@@ -76,13 +77,40 @@ def readable(application_id: str) -> ApplicationStatus:
     return app
 
 
+def decided(app: ApplicationStatus) -> bool:
+    """Whether a decision is in force: made, and not being made again after an amendment (the
+    API's decision answers 409 until the agencies asked again have answered)."""
+    return app.decided_at is not None and app.status != "in_progress"
+
+
+def decision_version(application_id: str, decided: bool) -> int | None:
+    """The version of the decision in force, as the next one names it: how many decisions the
+    trail holds for the application (every decision ever signed is there). None before the
+    first."""
+    if not decided:
+        return None
+    kinds = [m.kind for m in services().store.messages(application_id)]
+    return max(kinds.count("decision"), 1)
+
+
 def detail(application_id: str) -> dict[str, Any]:
     app = readable(application_id)
+    lifecycle = services().lifecycle.store
+    versions, retired_permits = lifecycle.history(application_id)
+    current = lifecycle.current(application_id)
+    assert current is not None  # readable: it exists, and applications are never deleted
     return {
         "app": app,
+        "decided": decided(app),
         "waiting": [c.agency for c in app.cases if c.state not in SETTLED],
         "notifications": services().notifications.for_application(application_id),
         "documents": documents_json(application_id, [c.agency for c in app.cases]),
+        "versions": versions,
+        "retired_permits": retired_permits,
+        "current": current,
+        "changeable": current.stage not in (Stage.WITHDRAWN, Stage.EXITED),
+        "withdraw_reasons": sorted(services().lifecycle.rules.withdraw_reasons),
+        "decision_version": decision_version(application_id, decided(app)),
     }
 
 
@@ -116,7 +144,7 @@ def _download(body: bytes, mimetype: str, name: str) -> Response:
 def decision(application_id: str) -> Response:
     app = readable(application_id)
     xml = services().store.decision_xml(application_id)
-    if xml is None:
+    if xml is None or app.status == "in_progress":  # as the API: an amendment is checked again
         waiting = [c.agency for c in app.cases if c.state not in SETTLED]
         raise DecisionNotReady(
             Text(

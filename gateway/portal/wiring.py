@@ -17,7 +17,10 @@ from gateway.i18n.labels import label
 from gateway.portal import (  # noqa: F401 - the view modules add their routes to the blueprint
     documents,
     language,
+    lifecycle,
     notify_url,
+    payments,
+    permits,
     upload,
     views,
 )

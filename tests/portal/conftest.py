@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -57,3 +58,28 @@ def trader_client(portal_app: Flask, pki: DevPki) -> Callable[[str], FlaskClient
         return client
 
     return make
+
+
+@pytest.fixture
+def page_as(browser: Any, pki: DevPki) -> Iterator[Callable[[str, str], Any]]:
+    """page_as(base_url, trader slug): a browser page signed in to the portal with the trader's
+    certificate (the proxy's header on every request of the context). For the browser tests."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    contexts: list[Any] = []
+
+    def open_as(base_url: str, slug: str) -> Any:
+        context = browser.new_context(
+            base_url=base_url, extra_http_headers={HEADER: cert_header(pki, slug)}
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto("/portal/")  # a page first: it leads through the sign-in
+        expect(page).to_have_url(re.compile("/portal/login"))
+        page.click("#sign-in")
+        expect(page.locator("#who")).to_contain_text(f"BIN {pki.party(slug).bin}")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -5,48 +5,22 @@ sets the certificate header on every request, as the TLS proxy in front of the p
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from gateway.pki.dev import DevPki
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
 from tests.browser import NEEDS_CHROMIUM
 from tests.conftest import SAMPLES
 from tests.gateway_fixtures import RunningGateway
-from tests.portal.conftest import HEADER, PORTAL, cert_header
+from tests.portal.conftest import PORTAL
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.slow, NEEDS_CHROMIUM]
 expect = sync_api.expect
 expect.set_options(timeout=30_000)
-
-
-@pytest.fixture
-def page_as(browser: Any, pki: DevPki) -> Iterator[Callable[[str, str], Any]]:
-    """page_as(base_url, trader slug): a browser page signed in to the portal with the trader's
-    certificate (the proxy's header on every request of the context)."""
-    contexts: list[Any] = []
-
-    def open_as(base_url: str, slug: str) -> Any:
-        context = browser.new_context(
-            base_url=base_url, extra_http_headers={HEADER: cert_header(pki, slug)}
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.goto("/portal/")  # a page first: it leads through the sign-in
-        expect(page).to_have_url(re.compile("/portal/login"))
-        page.click("#sign-in")
-        expect(page.locator("#who")).to_contain_text(f"BIN {pki.party(slug).bin}")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def test_a_trader_follows_its_application_live_and_downloads_the_signed_decision(

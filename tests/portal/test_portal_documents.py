@@ -48,6 +48,7 @@ def test_a_listed_document_is_uploaded_from_the_application_page(
     page = steppe.get(f"/portal/applications/{application_id}")
     assert "Supporting documents" in text(page)
     assert "not yet" in text(page)
+    assert 'id="awaited">Still awaited: INV-ATT-1.' in text(page)
 
     refused = send(steppe, application_id, PDF.replace(b"Catalog", b"Catalox"))
     assert refused.status_code == 404
@@ -57,6 +58,7 @@ def test_a_listed_document_is_uploaded_from_the_application_page(
     assert done.status_code == 302
     after = steppe.get(f"/portal/applications/{application_id}")
     assert "Document invoice INV-ATT-1 was uploaded." in text(after)
+    assert "Still awaited" not in text(after)
     assert portal_app.extensions["nsw"].attachments.uploaded(application_id) == {invoice.digest}
     kinds = [e.kind for e in portal_app.extensions["nsw"].auditor.entries(application_id)]
     assert kinds.count("attachment") == 1 and kinds.count("attachment-refused") == 1
