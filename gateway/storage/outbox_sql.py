@@ -338,6 +338,8 @@ _RECORD_DECISION = (
 def record_decision(
     s: Session, application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
 ) -> None:
-    s.execute(
-        _RECORD_DECISION, {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml}
-    )
+    with s.no_autoflush:  # the trail messages pending in `s` go out together at commit
+        s.execute(
+            _RECORD_DECISION,
+            {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml},
+        )
