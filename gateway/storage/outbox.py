@@ -60,9 +60,9 @@ class OutboxStore(Store):
         postgres = is_postgres(self.engine)
         if not postgres and not seen_ready and not self._any_ready(now):
             return []
-        with self.transaction() as s:
+        with self.statements() as connection:
             return claim_deliveries(
-                s,
+                connection,
                 worker=worker,
                 now=now,
                 lease_until=now + dt.timedelta(seconds=lease_s),
@@ -72,8 +72,7 @@ class OutboxStore(Store):
             )
 
     def _any_ready(self, now: dt.datetime) -> bool:
-        with self.reading() as s:
-            return s.scalar(any_ready(), {"now": now}) is not None
+        return self.read_scalar(any_ready(), {"now": now}) is not None
 
     def next_due(self) -> dt.datetime | None:
         """When a delivery may next be ready to claim; None when none is owed. (Deliveries of
