@@ -108,8 +108,7 @@ class OutboxStore(Store):
                 s, claim.case_id, state=state, fields=answered, now=now, only_if_open=True
             ):
                 # A callback settled the case meanwhile: the late answer joins the trail only.
-                for m in messages:
-                    self._add_message(s, claim.application_id, m)
+                self._add_messages(s, claim.application_id, messages)
                 return None
             return self._compose(
                 s, claim.application_id, messages, decide, now, (claim.case_id, state)
@@ -167,8 +166,7 @@ class OutboxStore(Store):
         if deciding:
             replaces = decision_in_force(s, application_id, inputs.decision_xml)
             decided = decide(replace(inputs.subject, replaces=replaces), inputs.cases)
-        for m in messages:
-            self._add_message(s, application_id, m)
+        self._add_messages(s, application_id, messages)
         subject = inputs.subject
         declarant = (subject.declarant_bin, subject.trader_reference)
         self._case_changed(s, inputs.case(case_id), state, declarant)

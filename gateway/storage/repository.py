@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar, cast
@@ -294,6 +294,12 @@ class Store:
         (`trail_log.append_message`, the trail's one append)."""
         trail_log.append_message(session, application_id, m, self.clock)
 
+    def _add_messages(
+        self, session: Session, application_id: str | None, messages: Sequence[Message]
+    ) -> None:
+        """`_add_message` for each of `messages`, in order, in one statement."""
+        trail_log.append_messages(session, application_id, messages, self.clock)
+
     # --- intake ---------------------------------------------------------------------------------
 
     def create_application(self, new: NewApplication, messages: list[Message]) -> dt.datetime:
@@ -363,8 +369,7 @@ class Store:
                     )
                     wake.owe(s, OUTBOX_CHANNEL)
                 add_citations(s, new.id, new.citations)  # issue 20: written off at release
-                for m in messages:
-                    self._add_message(s, new.id, m)
+                self._add_messages(s, new.id, messages)
         except IntegrityError:
             # The reference was used before, or a concurrent submission with it won the race.
             with self.reading() as s:
