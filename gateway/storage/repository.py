@@ -320,22 +320,25 @@ class Store:
                 # Three INSERTs (the cases and the deliveries each one multi-row statement), then
                 # the trail. No look for a duplicate first: the unique (declarant, reference)
                 # constraint refuses one, and the handler below says which application it was.
+                # (Values as parameters, not `.values()`: a new statement per call would be
+                # built and its cache key computed each time.)
                 s.execute(
-                    insert(APPLICATIONS).values(
-                        id=new.id,
-                        declarant_bin=new.declarant_bin,
-                        trader_reference=new.trader_reference,
-                        procedure=new.procedure,
-                        status="in_progress",
-                        received_at=now,
-                        updated_at=now,
-                        body=new.body,
-                        body_sha256=sha256_hex(new.body),
-                        signer_subject=new.signer_subject,
-                        signer_fingerprint=new.signer_fingerprint,
-                        routing=json.dumps(new.routing),
-                        request_id=new.request_id,
-                    )
+                    insert(APPLICATIONS),
+                    {
+                        "id": new.id,
+                        "declarant_bin": new.declarant_bin,
+                        "trader_reference": new.trader_reference,
+                        "procedure": new.procedure,
+                        "status": "in_progress",
+                        "received_at": now,
+                        "updated_at": now,
+                        "body": new.body,
+                        "body_sha256": sha256_hex(new.body),
+                        "signer_subject": new.signer_subject,
+                        "signer_fingerprint": new.signer_fingerprint,
+                        "routing": json.dumps(new.routing),
+                        "request_id": new.request_id,
+                    },
                 )
                 case_ids = [f"{new.id}-{agency}" for agency in new.routing]
                 if case_ids:
