@@ -32,6 +32,7 @@ from adapters.base import (
     Credentials,
     Outcome,
 )
+from adapters.environment import EnvironmentSettings
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.json_mapping import JsonMapping
 from wire import exchange, httpsig
@@ -57,6 +58,7 @@ class RestAdapter:
         self.spec = spec
         self._credentials = credentials
         self._session = session or requests.Session()
+        self._environment = EnvironmentSettings(self._session)
         self._mapping = JsonMapping(spec.mapping_dir / "request.json")
         self._answers = AnswerMapping(spec.mapping_dir / "answer.json")
         self.path = operation_path(spec.contract, self._mapping.operation)
@@ -153,7 +155,10 @@ class RestAdapter:
         # Step 3: send; no redirects (an answer must come from the configured endpoint).
         try:
             response = self._session.send(
-                prepared, timeout=self.spec.timeout_s, allow_redirects=False
+                prepared,
+                timeout=self.spec.timeout_s,
+                allow_redirects=False,
+                proxies=self._environment.proxies(self.spec.endpoint),
             )
         except requests.RequestException as exc:
             raise AgencyCallFailed(

@@ -33,6 +33,7 @@ from adapters.base import (
     Document,
     Outcome,
 )
+from adapters.environment import EnvironmentSettings
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.xslt_mapping import XsltMapping
 from wire.wsse import UntrustedMessage, WsSecurity, signature_value
@@ -88,6 +89,7 @@ class SoapAdapter:
         wsse = self._wsse
         self._plugins = list(plugins or [])
         self._transport = _zeep.Transport(timeout=spec.timeout_s, operation_timeout=spec.timeout_s)
+        self._environment = EnvironmentSettings(self._transport.session)
         self._client = _zeep.Client(
             str(spec.contract),
             transport=self._transport,
@@ -150,12 +152,18 @@ class SoapAdapter:
         try:
             # The zeep transport's session, but no redirects: the answer must come from the
             # configured endpoint (zeep's own post() would follow them).
-            response = self._transport.session.post(
-                self.spec.endpoint,
-                data=request_bytes,
-                headers=headers,
+            # Prepared and sent as `Session.post` would, with what the environment says for
+            # this endpoint read once (adapters/environment.py).
+            session = self._transport.session
+            response = session.send(
+                session.prepare_request(
+                    requests.Request(
+                        "POST", self.spec.endpoint, data=request_bytes, headers=headers
+                    )
+                ),
                 timeout=self.spec.timeout_s,
                 allow_redirects=False,
+                **self._environment.for_endpoint(self.spec.endpoint),
             )
         except requests.RequestException as exc:
             raise AgencyCallFailed(

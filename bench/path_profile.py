@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--top", type=int, default=0, help="profile (CPU) and list the N costliest functions"
     )
+    parser.add_argument(
+        "--dump", metavar="FILE", help="with --top, also write the profile to FILE (pstats)"
+    )
     args = parser.parse_args(argv)
 
     pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.top:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+        if args.dump:
+            profile.dump_stats(args.dump)
     return 0
 
 

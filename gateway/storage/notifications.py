@@ -35,6 +35,26 @@ from gateway.storage.models import (
 from gateway.storage.repository import Message, Store, sha256_hex, utc
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+NOTIFICATIONS_TABLE = cast(Table, NotificationRow.__table__)
+SUBSCRIPTIONS_TABLE = cast(Table, TraderSubscriptionRow.__table__)
+
+
+def _subscription(s: Session, bin_: str) -> Row[str, str | None] | None:
+    """The trader's URL and chosen events. Neither this read nor the INSERT that may follow
+    (`_owe`) depends on the rows the transaction has pending, so neither flushes them: the
+    transaction's trail messages then go out together at commit instead of one INSERT each
+    ahead of every statement."""
+    table = SUBSCRIPTIONS_TABLE
+    with s.no_autoflush:
+        return s.execute(select(table.c.url, table.c.events).where(table.c.bin == bin_)).first()
+
+
+def _owe(s: Session, **row: Any) -> None:
+    """INSERT one notification row (see `_subscription` for why without a flush), and wake the
+    notifier at commit."""
+    with s.no_autoflush:
+        s.execute(insert(NOTIFICATIONS_TABLE).values(**row))
+    wake.owe(s, NOTIFICATIONS)
 
 
 def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) -> None:
@@ -48,29 +68,23 @@ def owe_decision(
 ) -> None:
     """`enqueue_decision` without an ORM row: one read of the subscription, one INSERT if it
     registered a URL and chose decisions."""
-    found = s.execute(
-        select(TraderSubscriptionRow.url, TraderSubscriptionRow.events).where(
-            TraderSubscriptionRow.bin == bin_
-        )
-    ).first()
+    found = _subscription(s, bin_)
     if found is None or ev.DECISION not in ev.chosen(found.events):
         return
     url = found.url
     now = clock()
-    s.execute(
-        insert(cast(Table, NotificationRow.__table__)).values(
-            application_id=application_id,
-            bin=bin_,
-            url=url,
-            verdict=verdict,
-            decision_sha256=sha256_hex(xml),
-            state=PENDING,
-            created_at=now,
-            available_at=now,
-            attempts=0,
-        )
+    _owe(
+        s,
+        application_id=application_id,
+        bin=bin_,
+        url=url,
+        verdict=verdict,
+        decision_sha256=sha256_hex(xml),
+        state=PENDING,
+        created_at=now,
+        available_at=now,
+        attempts=0,
     )
-    wake.owe(s, NOTIFICATIONS)
 
 
 def enqueue_event(
@@ -90,27 +104,25 @@ def enqueue_event(
             return
         declarant = (app.declarant_bin, app.trader_reference)
     bin_, reference = declarant
-    subscription = s.get(TraderSubscriptionRow, bin_)
+    subscription = _subscription(s, bin_)
     if subscription is None or event_type not in ev.chosen(subscription.events):
         return
     now = clock()
     body = ev.event_document(event_type, application_id, reference, iso(now), detail)
-    s.add(
-        NotificationRow(
-            application_id=application_id,
-            bin=bin_,
-            url=subscription.url,
-            verdict=str(detail.get("state") or "")[:16],
-            decision_sha256=sha256_hex(body),
-            kind=event_type,
-            payload=body,
-            state=PENDING,
-            created_at=now,
-            available_at=now,
-            attempts=0,
-        )
+    _owe(
+        s,
+        application_id=application_id,
+        bin=bin_,
+        url=subscription.url,
+        verdict=str(detail.get("state") or "")[:16],
+        decision_sha256=sha256_hex(body),
+        kind=event_type,
+        payload=body,
+        state=PENDING,
+        created_at=now,
+        available_at=now,
+        attempts=0,
     )
-    wake.owe(s, NOTIFICATIONS)
 
 
 def enqueue_case_events(

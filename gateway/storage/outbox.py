@@ -60,9 +60,9 @@ class OutboxStore(Store):
         postgres = is_postgres(self.engine)
         if not postgres and not seen_ready and not self._any_ready(now):
             return []
-        with self.transaction() as s:
+        with self.statements() as connection:
             return claim_deliveries(
-                s,
+                connection,
                 worker=worker,
                 now=now,
                 lease_until=now + dt.timedelta(seconds=lease_s),
@@ -72,8 +72,7 @@ class OutboxStore(Store):
             )
 
     def _any_ready(self, now: dt.datetime) -> bool:
-        with self.reading() as s:
-            return s.scalar(any_ready(), {"now": now}) is not None
+        return self.read_scalar(any_ready(), {"now": now}) is not None
 
     def next_due(self) -> dt.datetime | None:
         """When a delivery may next be ready to claim; None when none is owed. (Deliveries of
@@ -109,8 +108,7 @@ class OutboxStore(Store):
                 s, claim.case_id, state=state, fields=answered, now=now, only_if_open=True
             ):
                 # A callback settled the case meanwhile: the late answer joins the trail only.
-                for m in messages:
-                    self._add_message(s, claim.application_id, m)
+                self._add_messages(s, claim.application_id, messages)
                 return None
             return self._compose(
                 s, claim.application_id, messages, decide, now, (claim.case_id, state)
@@ -168,8 +166,7 @@ class OutboxStore(Store):
         if deciding:
             replaces = decision_in_force(s, application_id, inputs.decision_xml)
             decided = decide(replace(inputs.subject, replaces=replaces), inputs.cases)
-        for m in messages:
-            self._add_message(s, application_id, m)
+        self._add_messages(s, application_id, messages)
         subject = inputs.subject
         declarant = (subject.declarant_bin, subject.trader_reference)
         self._case_changed(s, inputs.case(case_id), state, declarant)

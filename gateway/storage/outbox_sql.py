@@ -33,6 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.decision.ports import DecisionSubject
@@ -160,7 +161,7 @@ _CLAIMED_DETAILS = (
 
 
 def claim_deliveries(
-    s: Session,
+    s: Session | Connection,
     *,
     worker: str,
     now: dt.datetime,
@@ -169,7 +170,7 @@ def claim_deliveries(
     skip_agencies: frozenset[str],
     postgres: bool,
 ) -> list[Claim]:
-    """Inside transaction `s`: lease up to `limit` ready deliveries to `worker` until
+    """Inside transaction `s` (a Core connection will do): lease up to `limit` ready deliveries to `worker` until
     `lease_until`, counting an attempt and a lease generation each, and return them as claims.
 
     The guard (not done, available, no live lease) is in the UPDATE itself, so a row whose lease
@@ -338,6 +339,8 @@ _RECORD_DECISION = (
 def record_decision(
     s: Session, application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
 ) -> None:
-    s.execute(
-        _RECORD_DECISION, {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml}
-    )
+    with s.no_autoflush:  # the trail messages pending in `s` go out together at commit
+        s.execute(
+            _RECORD_DECISION,
+            {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml},
+        )

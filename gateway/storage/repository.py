@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar, cast
@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,7 @@ from gateway.intake.ports import DuplicateReference as DuplicateReference
 from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
 from gateway.storage.db import (
+    READ_ONLY,
     DatabaseUnavailable,
     disconnect_reason,
     is_postgres,
@@ -95,10 +97,11 @@ def trail_entry(row: MessageRow) -> TrailEntry:
 
 @cache
 def _next_due_query(model: type[Leased]) -> Select[dt.datetime | None]:
-    """Built once per model (building it cost more than running it)."""
-    m: Any = model
-    due = case((m.lease_until > m.available_at, m.lease_until), else_=m.available_at)
-    return select(func.min(due)).where(m.done_at.is_(None))
+    """Built once per model (building it cost more than running it), over the table's columns:
+    a statement over the mapped class goes through the ORM's compile and result steps."""
+    t: Any = model.__table__
+    due = case((t.c.lease_until > t.c.available_at, t.c.lease_until), else_=t.c.available_at)
+    return select(func.min(due)).where(t.c.done_at.is_(None))
 
 
 @cache
@@ -142,6 +145,7 @@ class Store:
         self.fenced = fenced or FencedWrites()
         self._sessions = session_factory(engine)
         self._readers = read_session_factory(engine)
+        self._read_engine = engine.execution_options(**{READ_ONLY: True})
         self.wakeups = wakeups_for(engine)
 
     @contextmanager
@@ -158,6 +162,21 @@ class Store:
         """A transaction that only reads: on SQLite it does not take the write lock."""
         with unavailable_on_disconnect(), self._readers.begin() as session:
             yield session
+
+    @contextmanager
+    def statements(self) -> Iterator[Connection]:
+        """A write transaction (as `transaction`) on a Core connection, without an ORM session:
+        for a few Core statements made every turn (the claim) that write no trail message and owe
+        no wake-up, where the session's set-up and tear-down would cost more than they do."""
+        with unavailable_on_disconnect(), self.engine.begin() as connection:
+            yield connection
+
+    def read_scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
+        """One Core statement's scalar, in a transaction that only reads (`reading`), on a
+        connection without an ORM session: for the loops' one-statement looks, made every turn,
+        where the session's own set-up and tear-down cost more than the statement."""
+        with unavailable_on_disconnect(), self._read_engine.begin() as connection:
+            return connection.execute(statement, params or {}).scalar()
 
     def retry_once_on_disconnect(self, work: Callable[[], T], what: str) -> T:
         """`work()`, and once more on a fresh connection if the database connection was lost.
@@ -237,8 +256,7 @@ class Store:
         becomes available, or when its lease runs out if it is leased (a killed worker's row comes
         back then). None: nothing is owed. The loops sleep until then instead of polling."""
         query = _next_due_query(model) if not where else _next_due_query(model).where(*where)
-        with self.reading() as s:
-            return utc(s.scalar(query))
+        return utc(self.read_scalar(query))
 
     def _fence(
         self,
@@ -276,6 +294,12 @@ class Store:
         (`trail_log.append_message`, the trail's one append)."""
         trail_log.append_message(session, application_id, m, self.clock)
 
+    def _add_messages(
+        self, session: Session, application_id: str | None, messages: Sequence[Message]
+    ) -> None:
+        """`_add_message` for each of `messages`, in order, in one statement."""
+        trail_log.append_messages(session, application_id, messages, self.clock)
+
     # --- intake ---------------------------------------------------------------------------------
 
     def create_application(self, new: NewApplication, messages: list[Message]) -> dt.datetime:
@@ -296,22 +320,25 @@ class Store:
                 # Three INSERTs (the cases and the deliveries each one multi-row statement), then
                 # the trail. No look for a duplicate first: the unique (declarant, reference)
                 # constraint refuses one, and the handler below says which application it was.
+                # (Values as parameters, not `.values()`: a new statement per call would be
+                # built and its cache key computed each time.)
                 s.execute(
-                    insert(APPLICATIONS).values(
-                        id=new.id,
-                        declarant_bin=new.declarant_bin,
-                        trader_reference=new.trader_reference,
-                        procedure=new.procedure,
-                        status="in_progress",
-                        received_at=now,
-                        updated_at=now,
-                        body=new.body,
-                        body_sha256=sha256_hex(new.body),
-                        signer_subject=new.signer_subject,
-                        signer_fingerprint=new.signer_fingerprint,
-                        routing=json.dumps(new.routing),
-                        request_id=new.request_id,
-                    )
+                    insert(APPLICATIONS),
+                    {
+                        "id": new.id,
+                        "declarant_bin": new.declarant_bin,
+                        "trader_reference": new.trader_reference,
+                        "procedure": new.procedure,
+                        "status": "in_progress",
+                        "received_at": now,
+                        "updated_at": now,
+                        "body": new.body,
+                        "body_sha256": sha256_hex(new.body),
+                        "signer_subject": new.signer_subject,
+                        "signer_fingerprint": new.signer_fingerprint,
+                        "routing": json.dumps(new.routing),
+                        "request_id": new.request_id,
+                    },
                 )
                 case_ids = [f"{new.id}-{agency}" for agency in new.routing]
                 if case_ids:
@@ -345,8 +372,7 @@ class Store:
                     )
                     wake.owe(s, OUTBOX_CHANNEL)
                 add_citations(s, new.id, new.citations)  # issue 20: written off at release
-                for m in messages:
-                    self._add_message(s, new.id, m)
+                self._add_messages(s, new.id, messages)
         except IntegrityError:
             # The reference was used before, or a concurrent submission with it won the race.
             with self.reading() as s:

@@ -9,7 +9,8 @@ batches, in insertion order, and writes the subtree hashes. Proofs read stored s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from itertools import groupby
 from typing import Any, TypeVar, cast
@@ -41,6 +42,8 @@ from gateway.trail.merkle import (
     perfect_subtrees_completed_by,
 )
 from gateway.trail.messages import Message, sha256_hex
+
+MESSAGES = cast(Table, MessageRow.__table__)
 
 SEQUENCER_LOCK = 7270002  # the integrator's leader lock (PostgreSQL advisory lock key)
 MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: the integrator writes in bulk
@@ -153,21 +156,41 @@ def append_message(
 ) -> None:
     """The trail's one append: store `message` byte-exact, queued for the log, in `session`'s
     transaction (so it commits, or not, with the write it records); its seq is given later by
-    `integrate`. Not flushed: the transaction's messages go to the database in one multi-row
-    INSERT at commit, in the order they were appended (their insertion ids keep that order).
+    `integrate`. `append_messages` for several at once.
 
     No lock and no Merkle work here: the row is the queue entry (seq NULL), and everything the
     leaf will say except its seq is fixed now, in `entry`. Every storage module that records a
     message calls this, inside the transaction of the write the message belongs to; nothing
     outside gateway.storage opens that transaction."""
-    queue_message(session, application_id, message, clock)
+    append_messages(session, application_id, [message], clock)
+
+
+def append_messages(
+    session: Session, application_id: str | None, messages: Sequence[Message], clock: Clock
+) -> None:
+    """`append_message` for each of `messages`, in their order, as one Core INSERT (a multi-row
+    statement on PostgreSQL, executemany on SQLite), written at once: the queue's order is
+    the order of appends, whatever the session still has pending. (Through the ORM each row
+    cost a unit-of-work flush and an INSERT ... RETURNING of its own, for an id nobody read.)"""
+    if not messages:
+        return
+    now = clock()
+    session.execute(insert(MESSAGES), [_queued(application_id, m, now) for m in messages])
+    wake.owe(session, TRAIL)  # the integrator sequences them once this commits
 
 
 def queue_message(
     session: Session, application_id: str | None, message: Message, clock: Clock
 ) -> MessageRow:
-    """`append_message`, returning the (unflushed) row."""
-    now = clock()
+    """`append_message` as an ORM row, for a caller that needs its insertion id (it flushes)."""
+    row = MessageRow(**_queued(application_id, message, clock()))
+    session.add(row)
+    wake.owe(session, TRAIL)  # the integrator sequences it once this commits
+    return row
+
+
+def _queued(application_id: str | None, message: Message, now: dt.datetime) -> dict[str, Any]:
+    """The queue row of `message`: its bytes and digest, and its entry without a seq."""
     digest = sha256_hex(message.body)
     fields = {
         "kind": message.kind,
@@ -180,23 +203,20 @@ def queue_message(
         "signer": message.signer,
         "sha256": digest,
     }
-    row = MessageRow(
-        application_id=application_id,
-        case_id=message.case_id,
-        kind=message.kind,
-        direction=message.direction,
-        counterpart=message.counterpart,
-        content_type=message.content_type,
-        body=message.body,
-        sha256=digest,
-        signer=message.signer,
-        created_at=now,
-        seq=None,
-        entry=entry_bytes(fields),
-    )
-    session.add(row)
-    wake.owe(session, TRAIL)  # the integrator sequences it once this commits
-    return row
+    return {
+        "application_id": application_id,
+        "case_id": message.case_id,
+        "kind": message.kind,
+        "direction": message.direction,
+        "counterpart": message.counterpart,
+        "content_type": message.content_type,
+        "body": message.body,
+        "sha256": digest,
+        "signer": message.signer,
+        "created_at": now,
+        "seq": None,
+        "entry": entry_bytes(fields),
+    }
 
 
 def _pending() -> Select[int, bytes]:

@@ -509,3 +509,25 @@ def test_soap_request_breaking_the_agency_schema_is_never_sent(
             AgencyRequest("not a key!", "a", sample("fresh-apples-import"))
         )
     assert posted == []
+
+
+@pytest.mark.parametrize("code", ["customs", "transport"])  # one SOAP, one REST agency
+def test_a_proxy_named_by_the_environment_carries_the_call(
+    fake_agency: Callable[[Reply], FakeAgency],
+    adapter_for: Callable[..., AgencyAdapter],
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+) -> None:
+    # The adapters read the environment's proxy settings once per endpoint, not per call
+    # (adapters/environment.py): a proxy set for the process must still carry every call.
+    proxy = fake_agency(lambda _: (503, {"Content-Type": "text/plain"}, b"proxy says no"))
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("http_proxy", proxy.url)
+    # Nothing listens at the agency's address: only the proxy can have answered.
+    adapter = adapter_for(code, "http://agency.invalid:9/agency")
+    for attempt in range(2):
+        with pytest.raises(AgencyCallFailed, match="503"):
+            adapter.send(AgencyRequest(f"case-{attempt}", "a", granted(code)))
+    assert len(proxy.requests) == 2
