@@ -215,9 +215,13 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
         hours = (fix.at - track.last_at).total_seconds() / 3600
         speed = moved / 1000 / hours
         if speed > spec.max_speed_kmh:
-            detail = (
-                f"{moved / 1000:.1f} km in {hours * 60:.1f} min = {speed:.0f} km/h "
-                f"(> {spec.max_speed_kmh:.0f}): fix not accepted"
+            # Stored as English and said in the reader's language when read (gateway.i18n.stored).
+            detail = Text(
+                "%(km)s km in %(minutes)s min = %(speed)s km/h (> %(limit)s): fix not accepted",
+                km=format(moved / 1000, ".1f"),
+                minutes=format(hours * 60, ".1f"),
+                speed=format(speed, ".0f"),
+                limit=format(spec.max_speed_kmh, ".0f"),
             )
             return Judgement(
                 False,
@@ -233,14 +237,22 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
         alerts.append(
             Alert(
                 "off-corridor",
-                f"{offset / 1000:.1f} km from the centre line of {spec.id} "
-                f"(half-width {spec.width_km / 2:.1f} km)",
+                Text(
+                    "%(km)s km from the centre line of %(corridor)s (half-width %(half)s km)",
+                    km=format(offset / 1000, ".1f"),
+                    corridor=spec.id,
+                    half=format(spec.width_km / 2, ".1f"),
+                ),
                 f"off@{fix.at.isoformat()}",
             )
         )
     if fix.seal == "open" and track.seal != "open":
         alerts.append(
-            Alert("seal-opened", "the electronic seal reports open", f"seal@{fix.at.isoformat()}")
+            Alert(
+                "seal-opened",
+                Text("the electronic seal reports open"),
+                f"seal@{fix.at.isoformat()}",
+            )
         )
     stopped_since = None
     if moved is not None and moved < STOP_RADIUS_M:
@@ -251,7 +263,13 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
         if minutes > spec.max_stop_minutes and key not in track.alerted:
             alerts.append(
                 Alert(
-                    "long-stop", f"stopped {minutes:.0f} min (> {spec.max_stop_minutes:.0f})", key
+                    "long-stop",
+                    Text(
+                        "stopped %(minutes)s min (> %(limit)s)",
+                        minutes=format(minutes, ".0f"),
+                        limit=format(spec.max_stop_minutes, ".0f"),
+                    ),
+                    key,
                 )
             )
     alerts += overdue(track, fix.at)
@@ -262,6 +280,10 @@ def overdue(track: Track, now: dt.datetime) -> list[Alert]:
     """The overdue alert, once, when the transit is past its due time at the exit checkpoint."""
     if now > track.due_by and "overdue" not in track.alerted:
         return [
-            Alert("overdue", f"not at the exit checkpoint by {track.due_by.isoformat()}", "overdue")
+            Alert(
+                "overdue",
+                Text("not at the exit checkpoint by %(due)s", due=track.due_by.isoformat()),
+                "overdue",
+            )
         ]
     return []
