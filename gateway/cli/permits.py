@@ -44,7 +44,7 @@ def show(permit_id: str) -> None:
         try:
             shown = build_permits(services).show(permit_id)
         except GatewayError as exc:
-            raise click.ClickException(exc.detail) from exc
+            raise click.ClickException(say(exc.detail)) from exc
     _echo_permit(shown, write_offs=True)
 
 
