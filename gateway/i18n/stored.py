@@ -78,6 +78,12 @@ class _Pattern:
 
 
 @functools.cache
+def pattern(msgid: str) -> _Pattern:
+    """The regular expression that finds `msgid`'s English, each placeholder a named group."""
+    return _Pattern(msgid)
+
+
+@functools.cache
 def _patterns() -> tuple[dict[str, str], tuple[_Pattern, ...]]:
     """(plain message ids, patterns of those with placeholders), most literal first."""
     plain: dict[str, str] = {}
@@ -88,7 +94,7 @@ def _patterns() -> tuple[dict[str, str], tuple[_Pattern, ...]]:
         if not PLACEHOLDER.search(message.id):
             plain[message.id] = message.id
         elif len(_LETTER.findall(PLACEHOLDER.sub("", message.id))) >= _MIN_LETTERS:
-            patterns.append(_Pattern(message.id))
+            patterns.append(pattern(message.id))
     patterns.sort(key=lambda p: -p.weight)
     return plain, tuple(patterns)
 

@@ -47,6 +47,7 @@ from gateway.errors import (
     UntrustedCertificate,
 )
 from gateway.i18n import Text
+from gateway.i18n.library import library_words
 from gateway.trust.checks import (
     check_ca,
     check_signing_use,
@@ -163,7 +164,7 @@ class TrustStore:
                     Text(
                         "A certificate presented to the gateway cannot be read (%(why)s). Use the "
                         "certificate your certification authority issued, unchanged.",
-                        why=str(exc),
+                        why=library_words(str(exc)),
                     )
                 ) from exc
 

@@ -27,6 +27,7 @@ from gateway.fanout.callback_errors import (
     InvalidCallback,
     VersionMismatch,
 )
+from gateway.i18n.library import library_words
 from gateway.i18n.text import Text, localize
 from gateway.i18n.web import current_locale, gettext
 from gateway.resources import shipped
@@ -112,7 +113,11 @@ def _submit(data: bytes) -> Response:
         )
     except UntrustedMessage as exc:
         raise CallbackSignatureInvalid(
-            Text("Not believed from agency %(agency)s: %(exc)s", agency=agency, exc=exc)
+            Text(
+                "Not believed from agency %(agency)s: %(exc)s",
+                agency=agency,
+                exc=library_words(str(exc)),
+            )
         ) from exc
     # Step 3: the signed Body holds one SubmitAgencyAnswer, valid per gateway.xsd.
     payload = verified.payload
@@ -121,7 +126,7 @@ def _submit(data: bytes) -> Response:
     schema: XsdValidator = current_app.extensions[SCHEMA]
     if errors := schema.errors(copy.deepcopy(payload[0])):  # validated as a document of its own
         raise InvalidCallback(
-            Text("SubmitAgencyAnswer breaks gateway.xsd: %(error)s", error=errors[0])
+            Text("SubmitAgencyAnswer breaks gateway.xsd: %(error)s", error=library_words(errors[0]))
         )
     case_id = payload[0].findtext(f"{{{GATEWAY_NS}}}CaseId") or ""
     answer = payload[0].find(f"{{{GATEWAY_NS}}}Answer")
