@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Kazakh and Russian words, in Cyrillic on purpose
 """A transit alert's detail, kept in the database as English, is shown in the officer's language
 (issue 21, item 2; gateway.i18n.stored)."""
 
@@ -7,7 +8,7 @@ import re
 
 import pytest
 
-from tests.omc.trucks import OmcFloor, in_transit_with_alert
+from tests.omc.trucks import OmcFloor, in_transit_with_alert, without_notice
 
 
 @pytest.mark.parametrize(
@@ -28,3 +29,11 @@ def test_an_alert_detail_is_shown_in_the_officers_language(
     )
     assert row and f"<td>{detail}</td>" in row.group(0)
     assert "seal-opened" in row.group(0)  # the kind is a code: the same in every language
+
+
+def test_a_visits_reason_is_shown_in_the_officers_language(omc_floor: OmcFloor) -> None:
+    without_notice(omc_floor, "777RUS01")
+    page = omc_floor.client_as("op").get("/omc/checkpoints", headers={"Accept-Language": "ru"})
+    html = page.get_data(as_text=True)
+    assert "Нет предварительного уведомления о транспортном средстве 777RUS01" in html
+    assert "No advance notice" not in html

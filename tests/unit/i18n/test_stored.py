@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from gateway.checkpoint import transit
+from gateway.checkpoint import exit_permit, transit
 from gateway.i18n import Text
 from gateway.i18n.catalogs import translations
 from gateway.i18n.cli import say_read
@@ -83,6 +83,7 @@ def test_the_cli_reads_a_stored_sentence_in_nsw_lang() -> None:
 # What is written to the database as a sentence: (module, function called, argument position).
 WRITTEN = [
     (transit, "Alert", 1),
+    (exit_permit, "ExitVerdict", 1),
     (settlement, "_refused", 4),
     (settlement, "_counted", 6),
 ]
@@ -115,3 +116,11 @@ def test_details_assigned_to_stored_rows_are_texts() -> None:
         and any(isinstance(t, ast.Attribute) and t.attr == "detail" for t in node.targets)
     ]
     assert assigned and not [ast.unparse(a)[:80] for a in assigned if _words(a.value)]
+
+
+def test_a_gate_verdict_with_a_hold_inside_is_said_whole() -> None:
+    """The exit gate's reason, stored with the visit, holds the hold's reason: both are said."""
+    stored = f"NSW-20261207-0000000001 is held: {HELD}"
+    said = say_stored(stored, translations("ru").gettext)
+    assert said.startswith("Заявление NSW-20261207-0000000001 задержано: ")
+    assert said.endswith(_ru(HELD.msgid) % HELD.params)
