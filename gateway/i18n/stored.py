@@ -25,6 +25,7 @@ from gateway.i18n.text import Text, localize
 
 # A python-format placeholder with a name: %(name)s, %(count)d, %(speed).1f, %(name)r.
 PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
+_GROUPS = PLACEHOLDER.groups  # re.split also returns each placeholder's name
 # A message id that is only placeholders and punctuation would match anything: not recalled.
 _MIN_LETTERS = 4
 _LETTER = re.compile(r"[^\W\d_]")
@@ -58,7 +59,7 @@ def _rebuild(msgid: str, english: str, params: dict[str, str]) -> Recalled:
 
 
 class _Pattern:
-    __slots__ = ("msgid", "prefix", "regex", "weight")
+    __slots__ = ("longest", "msgid", "prefix", "regex", "weight")
 
     def __init__(self, msgid: str) -> None:
         self.msgid = msgid
@@ -71,6 +72,10 @@ class _Pattern:
             names.append(name)
             last = match.end()
         pieces.append(re.escape(msgid[last:].replace("%%", "%")))
+        # Cheap tests before the expression: the text before the first placeholder starts the
+        # sentence, and the longest literal piece is somewhere in it.
+        literals = [p.replace("%%", "%") for p in PLACEHOLDER.split(msgid)[:: 1 + _GROUPS]]
+        self.longest = max(literals, key=len)
         self.regex = re.compile("".join(pieces), re.DOTALL)
         self.prefix = msgid[: PLACEHOLDER.search(msgid).start()] if names else msgid  # type: ignore[union-attr]
         # The most literal text wins where two ids match the same sentence.
@@ -103,11 +108,16 @@ def recall(stored: str) -> str:
     """`stored` as the message it was written from (a `Text`), or as it is when it is none."""
     if isinstance(stored, Text) or not stored:
         return stored
+    return _recall(str(stored))
+
+
+@functools.lru_cache(maxsize=4096)  # a page shows the same last error on many rows
+def _recall(stored: str) -> str:
     plain, patterns = _patterns()
     if stored in plain:
         return Text(stored)
     for pattern in patterns:
-        if not stored.startswith(pattern.prefix):
+        if not stored.startswith(pattern.prefix) or pattern.longest not in stored:
             continue
         match = pattern.regex.fullmatch(stored)
         if match is not None:
