@@ -7,9 +7,9 @@ first time, so a second run in another language (tests, a long-lived process) st
 The message ids are the English as click cleans it (`inspect.cleandoc`); `gateway.i18n.extract`
 finds them in the source (docstrings of commands and groups, `help=` of options).
 
-Click's own headings (`Usage:`, `Options:`, `Commands:`) stay English: click says them itself,
-through the standard library's gettext, which reads no catalog of ours. `--help`'s own line is
-translated: its option is one more parameter.
+Click's own headings (`Usage:`, `Options:`, `Commands:`) are said through a formatter of ours
+(click says them through the standard library's gettext, which reads no catalog of ours), and
+`--help`'s own line is one more parameter. Click's error prefix (`Error:`) stays English.
 """
 
 from __future__ import annotations
@@ -25,6 +25,26 @@ from gateway.i18n.text import N_
 _ENGLISH: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 # The help of click's --help option (click.decorators.help_option), a message of ours.
 HELP_OPTION = N_("Show this message and exit.")
+# Click's headings (click.core, click.formatting), messages of ours.
+HEADINGS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("Positional arguments"))
+
+
+class _Formatter(click.HelpFormatter):
+    """Click's help formatter with its headings in the command's language."""
+
+    gettext: Callable[[str], str] = staticmethod(lambda text: text)
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        if prefix is None:
+            prefix = f"{self.gettext('Usage:')} "
+        super().write_usage(prog, args, prefix)
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(self.gettext(heading))
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
 
 
 def commands(root: click.Command) -> Iterator[click.Command]:
@@ -44,7 +64,9 @@ def help_texts(root: click.Command) -> Iterator[str]:
 
 def localize_help(root: click.Command, gettext: Callable[[str], str]) -> None:
     """Say every help text of the tree under `root` in the language of `gettext`."""
+    _Formatter.gettext = staticmethod(gettext)
     for command in commands(root):
+        command.context_class = _Context
         for owner, text in _helps(command):
             english = _ENGLISH.setdefault(owner, text)
             owner.help = gettext(english)  # type: ignore[attr-defined]

@@ -32,6 +32,13 @@ def test_nsw_help_is_in_nsw_lang(language: str, words: list[str]) -> None:
     assert "National Single Window gateway." not in output
 
 
+def test_clicks_headings_are_in_nsw_lang() -> None:
+    output = _help(["audit"], "ru")
+    assert output.startswith("Использование: ") and "audit [OPTIONS] COMMAND" in output
+    assert "\nПараметры:\n" in output and "\nКоманды:\n" in output
+    assert "Usage:" not in output and "Options:" not in output
+
+
 def test_a_subcommands_help_and_its_options_are_in_nsw_lang() -> None:
     output = _help(["submit"], "ru")
     assert "Подать подписанное заявление и сохранить подписанную квитанцию шлюза." in output
@@ -45,6 +52,7 @@ def test_english_comes_back_after_another_language() -> None:
     _help(["status"], "ru")
     output = _help(["status"], None)
     assert "Show an application's status and cases." in output
+    assert output.startswith("Usage: ") and "\nOptions:\n" in output
 
 
 def test_every_help_text_of_the_command_is_a_translated_message() -> None:
