@@ -43,13 +43,14 @@ def extract() -> Catalog:
     # The developer tools' commands (`nsw demo`, `nsw standins`, screenshots) hang on `nsw` too:
     # their help is the command's help (gateway.cli.help), read with the same extractor.
     python = [(pattern, method) for pattern, method in method_map if pattern.endswith(".py")]
-    found = extract_from_dir(
-        str(DEVTOOLS), python, options_map, keywords=KEYWORDS,
-        comment_tags=("NOTE:",), strip_comment_tags=True,
-    )  # fmt: skip
-    for filename, lineno, message, comments, context in found:
-        where = f"devtools/{Path(filename).as_posix()}"
-        template.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
+    if DEVTOOLS.is_dir():  # a source checkout, devtools/ beside gateway/
+        tools = extract_from_dir(
+            str(DEVTOOLS), python, options_map, keywords=KEYWORDS,
+            comment_tags=("NOTE:",), strip_comment_tags=True,
+        )  # fmt: skip
+        for filename, lineno, message, comments, context in tools:
+            where = f"devtools/{Path(filename).as_posix()}"
+            template.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
     return template
 
 
