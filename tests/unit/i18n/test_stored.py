@@ -16,8 +16,10 @@ from gateway.i18n import Text
 from gateway.i18n.catalogs import translations
 from gateway.i18n.cli import say_read
 from gateway.i18n.stored import Recalled, recall, say_stored
-from gateway.payments import settlement
+from gateway.payments import reconcile, settlement
 from gateway.storage import payments as stored_payments
+from gateway.storage import permit_steps
+from gateway.storage import permits as stored_permits
 from tests.unit.i18n.test_details import _words
 
 
@@ -86,6 +88,7 @@ WRITTEN = [
     (exit_permit, "ExitVerdict", 1),
     (settlement, "_refused", 4),
     (settlement, "_counted", 6),
+    (reconcile, "_diff", 4),
 ]
 
 
@@ -124,3 +127,16 @@ def test_a_gate_verdict_with_a_hold_inside_is_said_whole() -> None:
     said = say_stored(stored, translations("ru").gettext)
     assert said.startswith("Заявление NSW-20261207-0000000001 задержано: ")
     assert said.endswith(_ru(HELD.msgid) % HELD.params)
+
+
+@pytest.mark.parametrize("module", [stored_permits, permit_steps])
+def test_hold_details_written_to_the_database_are_texts(module: ModuleType) -> None:
+    """`PermitHoldRow(detail=...)`: a hold's reason, shown on the OMC's permits page."""
+    details = [
+        k.value
+        for node in ast.walk(ast.parse(inspect.getsource(module)))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "PermitHoldRow"
+        for k in node.keywords
+        if k.arg == "detail"
+    ]
+    assert details and not [ast.unparse(d)[:80] for d in details if _words(d)]
