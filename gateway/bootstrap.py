@@ -23,6 +23,7 @@ from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
 from gateway.fanout.routing import load_rules
 from gateway.fanout.wakeup import TRAIL
+from gateway.i18n.text import Text
 from gateway.intake.service import Intake
 from gateway.lifecycle.ports import Attachments
 from gateway.lifecycle.service import Lifecycle
@@ -175,9 +176,12 @@ def _gateway_identity(config: Config) -> SigningIdentity:
     for path in (config.gateway_key, config.gateway_cert):
         if not path.is_file():
             raise ConfigurationError(
-                f"The gateway's signing key or certificate is missing: {path}. "
-                "For development run `nsw pki init`; in production set NSW_GATEWAY_KEY and "
-                "NSW_GATEWAY_CERT."
+                Text(
+                    "The gateway's signing key or certificate is missing: %(path)s. For "
+                    "development run `nsw pki init`; in production set NSW_GATEWAY_KEY and "
+                    "NSW_GATEWAY_CERT.",
+                    path=path,
+                )
             )
     chain = [p for p in (config.pki_dir / "issuing-ca.pem",) if p.is_file()]
     return SigningIdentity.from_files(config.gateway_key, config.gateway_cert, *chain)
@@ -187,8 +191,12 @@ def _witnesses(config: Config) -> Witnesses | None:
     configs = parse_witnesses(config.witnesses)
     if config.witness_quorum > len(configs):
         raise ConfigurationError(
-            f"NSW_WITNESS_QUORUM is {config.witness_quorum} but only {len(configs)} witnesses "
-            "are configured in NSW_WITNESSES."
+            Text(
+                "NSW_WITNESS_QUORUM is %(witness_quorum)s but only %(count)s witnesses are "
+                "configured in NSW_WITNESSES.",
+                witness_quorum=config.witness_quorum,
+                count=len(configs),
+            )
         )
     return Witnesses(configs, config.witness_quorum) if configs else None
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway import resources
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 
 MIB = 1024 * 1024
 ONE_YEAR_S = 365 * 24 * 3600
@@ -194,10 +195,16 @@ def check_lease_outlasts_timeouts(config: Config, agency_timeouts: Mapping[str, 
         needed = LEASE_MARGIN * timeout
         if config.lease_s < needed:
             raise ConfigurationError(
-                f"NSW_LEASE_S is {config.lease_s:g} s but a call to {what} may take up to "
-                f"{timeout:g} s: a lease that runs out during a call lets a second worker send the "
-                f"same request again. Set NSW_LEASE_S to at least {needed:g} s or lower that "
-                "timeout."
+                Text(
+                    "NSW_LEASE_S is %(lease_s)s s but a call to %(what)s may take up to "
+                    "%(timeout)s s: a lease that runs out during a call lets a second worker send "
+                    "the same request again. Set NSW_LEASE_S to at least %(needed)s s or lower "
+                    "that timeout.",
+                    lease_s=format(config.lease_s, "g"),
+                    what=what,
+                    timeout=format(timeout, "g"),
+                    needed=format(needed, "g"),
+                )
             )
 
 

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 
 SHIPPED = ("wsdl", "mappings", "samples", "migrations")
 
@@ -32,12 +33,20 @@ def shipped(name: str) -> Path:
         root = resources.files(name)
     except ModuleNotFoundError as exc:
         raise ConfigurationError(
-            f"The gateway's {name}/ data is not installed with it; reinstall the nsw-gateway package."
+            Text(
+                "The gateway's %(name)s/ data is not installed with it; reinstall the nsw-gateway "
+                "package.",
+                name=name,
+            )
         ) from exc
     if not isinstance(root, Path) or not root.is_dir():
         raise ConfigurationError(
-            f"The gateway's {name}/ data is not a directory on disk ({root}); install the "
-            "nsw-gateway wheel unzipped (pip does), since the XML tools need real file names."
+            Text(
+                "The gateway's %(name)s/ data is not a directory on disk (%(root)s); install the "
+                "nsw-gateway wheel unzipped (pip does), since the XML tools need real file names.",
+                name=name,
+                root=root,
+            )
         )
     return root
 

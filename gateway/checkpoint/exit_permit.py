@@ -13,6 +13,7 @@ from lxml import etree
 
 from gateway.checkpoint.registry import STAGES
 from gateway.clock import iso
+from gateway.i18n.text import Text
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 
 NS = "urn:kz:nsw:barrier:1"
@@ -90,12 +91,19 @@ def exit_verdict(
         return ExitVerdict("manual", manual_reason, manual_lane, "customs")
     for stage in STAGES[:-1]:
         if stage not in stages_passed:
-            return ExitVerdict("directed", f"Stage {stage} has not passed.", manual_lane, "customs")
+            return ExitVerdict(
+                "directed",
+                Text("Stage %(stage)s has not passed.", stage=stage),
+                manual_lane,
+                "customs",
+            )
     if findings:
         first = findings[0]
         return ExitVerdict("directed", first.why, first.lane, first.agency)
     if not decisions:
-        return ExitVerdict("manual", "The vehicle carries no application.", manual_lane, "customs")
+        return ExitVerdict(
+            "manual", Text("The vehicle carries no application."), manual_lane, "customs"
+        )
     waiting = [d.application_id for d in decisions if d.verdict is None]
     if waiting:
         agencies = sorted(
@@ -103,14 +111,21 @@ def exit_verdict(
         )
         return ExitVerdict(
             "wait",
-            f"Decision not ready for {', '.join(waiting)} (waiting for {', '.join(agencies) or 'an operator'}).",
+            Text(
+                "Decision not ready for %(list)s (waiting for %(agencies)s).",
+                list=", ".join(waiting),
+                agencies=", ".join(agencies) or Text("an operator"),
+            ),
         )
     for d in decisions:
         if d.verdict == "withdrawn":  # issue 19: its permits are cancelled; nothing exits on it
             return ExitVerdict(
                 "directed",
-                f"{d.application_id} was withdrawn by its declarant: its cases and permits are "
-                "cancelled, and the goods may not exit under it.",
+                Text(
+                    "%(application_id)s was withdrawn by its declarant: its cases and permits are "
+                    "cancelled, and the goods may not exit under it.",
+                    application_id=d.application_id,
+                ),
                 CUSTOMS_LANE,
                 "customs",
             )
@@ -119,7 +134,11 @@ def exit_verdict(
             refusing = [c.agency for c in d.cases if c.state == "refused"]
             return ExitVerdict(
                 "directed",
-                f"{d.application_id} is refused by {', '.join(refusing)}.",
+                Text(
+                    "%(application_id)s is refused by %(list)s.",
+                    application_id=d.application_id,
+                    list=", ".join(refusing),
+                ),
                 CUSTOMS_LANE,
                 refusing[0] if refusing else "customs",
             )
@@ -140,9 +159,13 @@ def exit_verdict(
         if d.verdict == "granted":  # granted by every agency, charges not paid (issue 20)
             return ExitVerdict(
                 "directed",
-                f"{d.application_id} is granted but not released: its customs payments are not "
-                "paid. The declarant pays the payment order (GET /api/v1/applications/"
-                f"{d.application_id}/payment-order); the gate opens once the treasury confirms.",
+                Text(
+                    "%(application_id)s is granted but not released: its customs payments are not "
+                    "paid. The declarant pays the payment order (GET "
+                    "/api/v1/applications/%(application_id)s/payment-order); the gate opens once "
+                    "the treasury confirms.",
+                    application_id=d.application_id,
+                ),
                 PAYMENT_LANE,
                 "customs",
             )
@@ -150,11 +173,15 @@ def exit_verdict(
         if d.verdict != "released":
             return ExitVerdict(
                 "manual",
-                f"{d.application_id} is {d.verdict}, not released.",
+                Text(
+                    "%(application_id)s is %(verdict)s, not released.",
+                    application_id=d.application_id,
+                    verdict=d.verdict,
+                ),
                 manual_lane,
                 "customs",
             )
-    return ExitVerdict("open", "Every application released and every stage passed.")
+    return ExitVerdict("open", Text("Every application released and every stage passed."))
 
 
 def _permit_refusal(decisions: Sequence[AppDecision], day: dt.date | None) -> ExitVerdict | None:
@@ -162,21 +189,40 @@ def _permit_refusal(decisions: Sequence[AppDecision], day: dt.date | None) -> Ex
     the permit's agency, saying which permit and why (issue 20)."""
     for d in decisions:
         if d.permit_hold is not None:
-            return ExitVerdict("directed", f"{d.application_id} is held: {d.permit_hold}",
+            return ExitVerdict("directed", Text('%(application_id)s is held: %(permit_hold)s', application_id=d.application_id, permit_hold=d.permit_hold),
                                PERMIT_LANE, "customs")  # fmt: skip
         for p in d.permits:
             why = None
             if p.standing in ("suspended", "revoked"):
-                why = f"permit {p.permit_id} is {p.standing} by {p.agency}"
+                why = Text(
+                    "permit %(permit_id)s is %(standing)s by %(agency)s",
+                    permit_id=p.permit_id,
+                    standing=p.standing,
+                    agency=p.agency,
+                )
             elif day is not None and day > p.valid_until:
-                why = f"permit {p.permit_id} expired on {p.valid_until}; today is {day}"
+                why = Text(
+                    "permit %(permit_id)s expired on %(valid_until)s; today is %(day)s",
+                    permit_id=p.permit_id,
+                    valid_until=p.valid_until,
+                    day=day,
+                )
             elif day is not None and day < p.valid_from:
-                why = f"permit {p.permit_id} is valid from {p.valid_from}, not on {day}"
+                why = Text(
+                    "permit %(permit_id)s is valid from %(valid_from)s, not on %(day)s",
+                    permit_id=p.permit_id,
+                    valid_from=p.valid_from,
+                    day=day,
+                )
             if why is not None:
                 return ExitVerdict(
                     "directed",
-                    f"{d.application_id}: {why}. The declarant cites a valid permit (an "
-                    "amendment) or asks the agency.",
+                    Text(
+                        "%(application_id)s: %(why)s. The declarant cites a valid permit (an "
+                        "amendment) or asks the agency.",
+                        application_id=d.application_id,
+                        why=why,
+                    ),
                     PERMIT_LANE,
                     p.agency,
                 )

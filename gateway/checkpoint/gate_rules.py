@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.checkpoint.registry import STAGES
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 
 
 @dataclass(frozen=True)
@@ -132,14 +133,23 @@ def load_gate_rules(path: Path) -> tuple[GateRule, ...]:
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"The gate rules {path} cannot be read: {exc}") from exc
+        raise ConfigurationError(
+            Text("The gate rules %(path)s cannot be read: %(exc)s", path=path, exc=exc)
+        ) from exc
     rules = []
     for entry in raw.get("rule", []):
         missing = _RULE_KEYS - set(entry)
         if missing or entry["check"] not in CHECKS or entry["stage"] not in STAGES:
             raise ConfigurationError(
-                f"{path}: rule {entry.get('id')!r} needs {sorted(_RULE_KEYS)}, a check among "
-                f"{sorted(CHECKS)} and a stage among {list(STAGES)}"
+                Text(
+                    "%(path)s: rule %(rule)r needs %(keys)s, a check among %(checks)s and a stage "
+                    "among %(stages)s",
+                    path=path,
+                    rule=entry.get("id"),
+                    keys=sorted(_RULE_KEYS),
+                    checks=sorted(CHECKS),
+                    stages=list(STAGES),
+                )
             )
         params = {k: v for k, v in entry.items() if k not in _RULE_KEYS}
         rules.append(GateRule(**{k: entry[k] for k in _RULE_KEYS}, params=params))

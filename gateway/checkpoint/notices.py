@@ -21,6 +21,7 @@ from gateway.checkpoint.registry import CheckpointRegistry
 from gateway.clock import Clock
 from gateway.domain.identifiers import Bin
 from gateway.errors import InvalidValue, SchemaViolation
+from gateway.i18n.library import library_words
 from gateway.i18n.text import Text
 from gateway.limits import INT32_MAX
 from gateway.trust.certificates import TrustStore
@@ -148,7 +149,11 @@ class NoticeIntake:
         if not self.schema.validate(element):
             error = self.schema.error_log.last_error
             raise SchemaViolation(
-                Text("Line %(line)s: %(message)s", line=error.line, message=error.message),
+                Text(
+                    "Line %(line)s: %(message)s",
+                    line=error.line,
+                    message=library_words(error.message),
+                ),
                 line=error.line,
             )
 

@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 from wire import certificates
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,20 @@ def parse_hours(where: str, raw: Any) -> WorkingHours:
         return WorkingHours()
     if not isinstance(raw, dict) or not raw.get("windows"):
         raise ConfigurationError(
-            f'{where}: hours must be "24/7" or a table with utc_offset and windows, not {raw!r}.'
+            Text(
+                '%(where)s: hours must be "24/7" or a table with utc_offset and windows, not %(raw)r.',
+                where=where,
+                raw=raw,
+            )
         )
     offset = _OFFSET.match(str(raw.get("utc_offset", "")))
     if offset is None:
         raise ConfigurationError(
-            f"{where}: utc_offset must look like +05:00, not {raw.get('utc_offset')!r}."
+            Text(
+                "%(where)s: utc_offset must look like +05:00, not %(utc_offset)r.",
+                where=where,
+                utc_offset=raw.get("utc_offset"),
+            )
         )
     sign = 1 if offset[1] == "+" else -1
     tz = dt.timezone(sign * dt.timedelta(hours=int(offset[2]), minutes=int(offset[3])))
@@ -85,7 +94,12 @@ def parse_hours(where: str, raw: Any) -> WorkingHours:
         opens, closes = (int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])) if m else (0, 0)
         if m is None or opens >= closes or closes > 24 * 60:
             raise ConfigurationError(
-                f"{where}: the working-hours window {text!r} is not HH:MM-HH:MM with opening first."
+                Text(
+                    "%(where)s: the working-hours window %(text)r is not HH:MM-HH:MM with opening "
+                    "first.",
+                    where=where,
+                    text=text,
+                )
             )
         windows.append((opens, closes))
     windows.sort()
@@ -138,23 +152,44 @@ def load_registry(path: Path, pki_dir: Path) -> CheckpointRegistry:
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"The checkpoint mapping {path} cannot be read: {exc}") from exc
+        raise ConfigurationError(
+            Text("The checkpoint mapping %(path)s cannot be read: %(exc)s", path=path, exc=exc)
+        ) from exc
     if tuple(raw.get("stages", ())) != STAGES:
-        raise ConfigurationError(f"{path}: stages must be exactly {', '.join(STAGES)}")
+        raise ConfigurationError(
+            Text("%(path)s: stages must be exactly %(list)s", path=path, list=", ".join(STAGES))
+        )
     checkpoints: dict[str, Checkpoint] = {}
     bindings: list[tuple[str, str, str]] = []  # slug, checkpoint, stage
     for code, entry in raw.get("checkpoints", {}).items():
         devices = dict(entry.get("devices", {}))
         unknown = set(devices) - set(STAGES)
         if unknown:
-            raise ConfigurationError(f"{path}: {code} names unknown stages {sorted(unknown)}")
+            raise ConfigurationError(
+                Text(
+                    "%(path)s: %(code)s names unknown stages %(list)s",
+                    path=path,
+                    code=code,
+                    list=sorted(unknown),
+                )
+            )
         position = entry.get("lat"), entry.get("lon")
         if (position[0] is None) != (position[1] is None):
             raise ConfigurationError(
-                f"{path}: {code} has one of lat and lon; give both or neither."
+                Text(
+                    "%(path)s: %(code)s has one of lat and lon; give both or neither.",
+                    path=path,
+                    code=code,
+                )
             )
         if entry.get("position", "sourced") not in ("sourced", "unconfirmed"):
-            raise ConfigurationError(f"{path}: {code}: position must be sourced or unconfirmed.")
+            raise ConfigurationError(
+                Text(
+                    "%(path)s: %(code)s: position must be sourced or unconfirmed.",
+                    path=path,
+                    code=code,
+                )
+            )
         checkpoints[code] = Checkpoint(
             code=code,
             name=str(entry["name"]),
@@ -180,7 +215,12 @@ def load_registry(path: Path, pki_dir: Path) -> CheckpointRegistry:
             cert = certificates.certificate_from_pem(cert_path.read_bytes())
         except certificates.UnreadableCertificate as exc:
             raise ConfigurationError(
-                f"Device {slug}: {cert_path} holds no readable certificate: {exc}"
+                Text(
+                    "Device %(slug)s: %(cert_path)s holds no readable certificate: %(exc)s",
+                    slug=slug,
+                    cert_path=cert_path,
+                    exc=exc,
+                )
             ) from exc
         device = Device(slug, code, stage, cert)
         devices_by_key[device.keyid] = device

@@ -166,14 +166,16 @@ class CheckpointService:
             arrived_at=event.measured_at,
         )  # fmt: skip
         if not notices:
-            visit = replace(visit, state="manual", lane=checkpoint.manual_lane, reason=(
-                f"No advance notice for vehicle {event.plate} at {event.checkpoint}: registered and "
-                f"sent to the manual lane {checkpoint.manual_lane} (declaration at the border)."
+            visit = replace(visit, state="manual", lane=checkpoint.manual_lane, reason=Text(
+                "No advance notice for vehicle %(plate)s at %(checkpoint)s: registered and sent "
+                "to the manual lane %(lane)s (declaration at the border).",
+                plate=event.plate, checkpoint=event.checkpoint, lane=checkpoint.manual_lane,
             ))  # fmt: skip
         elif len(notices) > 1:
-            visit = replace(visit, state="manual", lane=checkpoint.manual_lane, reason=(
-                f"Plate {event.plate} matches {len(notices)} active notices "
-                f"({', '.join(n.id for n in notices)}); an officer must establish which applies."
+            visit = replace(visit, state="manual", lane=checkpoint.manual_lane, reason=Text(
+                "Plate %(plate)s matches %(count)s active notices (%(notices)s); an officer must "
+                "establish which applies.", plate=event.plate, count=len(notices),
+                notices=", ".join(n.id for n in notices),
             ))  # fmt: skip
         else:
             notice = notices[0]

@@ -48,7 +48,9 @@ class Corridor:
 
     def __init__(self, spec: CorridorSpec) -> None:
         if len(spec.waypoints) < 2 or spec.width_km <= 0:
-            raise ConfigurationError(f"corridor {spec.id}: two waypoints and a width are needed")
+            raise ConfigurationError(
+                Text("corridor %(id)s: two waypoints and a width are needed", id=spec.id)
+            )
         self.spec = spec
         lat0 = sum(p[0] for p in spec.waypoints) / len(spec.waypoints)
         lon0 = sum(p[1] for p in spec.waypoints) / len(spec.waypoints)
@@ -93,10 +95,14 @@ def load_corridors(
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigurationError(f"The corridor {path} cannot be read: {exc}") from exc
+            raise ConfigurationError(
+                Text("The corridor %(path)s cannot be read: %(exc)s", path=path, exc=exc)
+            ) from exc
         missing = [name for name in _FIELDS if name not in raw]
         if missing:
-            raise ConfigurationError(f"The corridor {path} lacks {', '.join(missing)}.")
+            raise ConfigurationError(
+                Text("The corridor %(path)s lacks %(list)s.", path=path, list=", ".join(missing))
+            )
         try:
             spec = CorridorSpec(
                 id=str(raw["id"]),
@@ -111,11 +117,19 @@ def load_corridors(
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(
-                f"The corridor {path} has a value of the wrong type: {exc}"
+                Text(
+                    "The corridor %(path)s has a value of the wrong type: %(exc)s",
+                    path=path,
+                    exc=exc,
+                )
             ) from exc
         if spec.id in corridors:
             raise ConfigurationError(
-                f"The corridor {path} repeats the id {spec.id!r} of another file."
+                Text(
+                    "The corridor %(path)s repeats the id %(id)r of another file.",
+                    path=path,
+                    id=spec.id,
+                )
             )
         corridor = Corridor(spec)
         if checkpoints is not None:
@@ -131,8 +145,13 @@ def _waypoint(path: Path, number: int, point: object) -> tuple[float, float]:
         or not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180)
     ):  # fmt: skip
         raise ConfigurationError(
-            f"Waypoint {number} of the corridor {path} is {point!r}, not a [lat, lon] pair of "
-            "degrees (latitude -90..90, longitude -180..180)."
+            Text(
+                "Waypoint %(number)s of the corridor %(path)s is %(point)r, not a [lat, lon] pair "
+                "of degrees (latitude -90..90, longitude -180..180).",
+                number=number,
+                path=path,
+                point=point,
+            )
         )
     return float(point[0]), float(point[1])
 
@@ -145,15 +164,26 @@ def _check_ends(path: Path, corridor: Corridor, checkpoints: Mapping[str, Checkp
         checkpoint = checkpoints.get(code)
         if checkpoint is None:
             raise ConfigurationError(
-                f"The corridor {path} names the checkpoint {code}, which is not configured."
+                Text(
+                    "The corridor %(path)s names the checkpoint %(code)s, which is not configured.",
+                    path=path,
+                    code=code,
+                )
             )
         if checkpoint.lat is None or checkpoint.lon is None:
             continue  # no sourced position to compare with
         _, _, metres = GEOD.inv(lon, lat, checkpoint.lon, checkpoint.lat)
         if metres > spec.width_km * 500.0:
             raise ConfigurationError(
-                f"The {which} waypoint of the corridor {path} is {metres / 1000:.0f} km from its "
-                f"checkpoint {code}, more than half the corridor's width ({spec.width_km / 2:g} km)."
+                Text(
+                    "The %(which)s waypoint of the corridor %(path)s is %(km)s km from its "
+                    "checkpoint %(code)s, more than half the corridor's width (%(half)s km).",
+                    which=which,
+                    path=path,
+                    km=format(metres / 1000, ".0f"),
+                    code=code,
+                    half=format(spec.width_km / 2, "g"),
+                )
             )
 
 
@@ -215,9 +245,13 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
         hours = (fix.at - track.last_at).total_seconds() / 3600
         speed = moved / 1000 / hours
         if speed > spec.max_speed_kmh:
-            detail = (
-                f"{moved / 1000:.1f} km in {hours * 60:.1f} min = {speed:.0f} km/h "
-                f"(> {spec.max_speed_kmh:.0f}): fix not accepted"
+            # Stored as English and said in the reader's language when read (gateway.i18n.stored).
+            detail = Text(
+                "%(km)s km in %(minutes)s min = %(speed)s km/h (> %(limit)s): fix not accepted",
+                km=format(moved / 1000, ".1f"),
+                minutes=format(hours * 60, ".1f"),
+                speed=format(speed, ".0f"),
+                limit=format(spec.max_speed_kmh, ".0f"),
             )
             return Judgement(
                 False,
@@ -233,14 +267,22 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
         alerts.append(
             Alert(
                 "off-corridor",
-                f"{offset / 1000:.1f} km from the centre line of {spec.id} "
-                f"(half-width {spec.width_km / 2:.1f} km)",
+                Text(
+                    "%(km)s km from the centre line of %(corridor)s (half-width %(half)s km)",
+                    km=format(offset / 1000, ".1f"),
+                    corridor=spec.id,
+                    half=format(spec.width_km / 2, ".1f"),
+                ),
                 f"off@{fix.at.isoformat()}",
             )
         )
     if fix.seal == "open" and track.seal != "open":
         alerts.append(
-            Alert("seal-opened", "the electronic seal reports open", f"seal@{fix.at.isoformat()}")
+            Alert(
+                "seal-opened",
+                Text("the electronic seal reports open"),
+                f"seal@{fix.at.isoformat()}",
+            )
         )
     stopped_since = None
     if moved is not None and moved < STOP_RADIUS_M:
@@ -251,7 +293,13 @@ def judge(corridor: Corridor, track: Track, fix: Position, now: dt.datetime) -> 
         if minutes > spec.max_stop_minutes and key not in track.alerted:
             alerts.append(
                 Alert(
-                    "long-stop", f"stopped {minutes:.0f} min (> {spec.max_stop_minutes:.0f})", key
+                    "long-stop",
+                    Text(
+                        "stopped %(minutes)s min (> %(limit)s)",
+                        minutes=format(minutes, ".0f"),
+                        limit=format(spec.max_stop_minutes, ".0f"),
+                    ),
+                    key,
                 )
             )
     alerts += overdue(track, fix.at)
@@ -262,6 +310,10 @@ def overdue(track: Track, now: dt.datetime) -> list[Alert]:
     """The overdue alert, once, when the transit is past its due time at the exit checkpoint."""
     if now > track.due_by and "overdue" not in track.alerted:
         return [
-            Alert("overdue", f"not at the exit checkpoint by {track.due_by.isoformat()}", "overdue")
+            Alert(
+                "overdue",
+                Text("not at the exit checkpoint by %(due)s", due=track.due_by.isoformat()),
+                "overdue",
+            )
         ]
     return []

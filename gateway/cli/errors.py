@@ -18,13 +18,20 @@ import click
 import requests
 
 from gateway.errors import GatewayError
-from gateway.i18n.cli import say
+from gateway.i18n.cli import cli_gettext, say
 from gateway.i18n.text import Text
 
 
 class FriendlyGroup(click.Group):
     """A click group whose commands (and their sub-groups) end expected failures with a
     sentence. Click prints a `ClickException` as `Error: <sentence>` and exits 1."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command with its help texts in NSW_LANG (gateway.cli.help)."""
+        from gateway.cli.help import localize_help
+
+        localize_help(self, cli_gettext())
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

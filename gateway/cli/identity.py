@@ -144,7 +144,7 @@ def traders_register(cert: Path) -> None:
     try:
         signer = trust.verify(certificates[0], certificates[1:])
     except GatewayError as exc:
-        raise click.ClickException(exc.detail) from exc
+        raise click.ClickException(say(exc.detail)) from exc
     if signer.bin is None:
         raise click.ClickException(say(Text("the certificate names no BIN (subject OU=BIN…)")))
     with _registries() as registries:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gateway.config import load_config
+from gateway.i18n.cli import say
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Services
@@ -89,4 +90,4 @@ def configured_services() -> Iterator[Services]:
         finally:
             services.close()
     except GatewayError as exc:
-        raise click.ClickException(exc.detail) from exc
+        raise click.ClickException(say(exc.detail)) from exc

@@ -12,7 +12,7 @@ import click
 
 from gateway.cli.options import configured_services
 from gateway.config import load_config
-from gateway.i18n.cli import say
+from gateway.i18n.cli import say, say_read
 from gateway.i18n.text import Text
 from gateway.payments.check_digits import Iban
 from gateway.payments.money import Money
@@ -86,7 +86,7 @@ def pay(application_id: str, amount: str | None, wait_s: float) -> None:
                 if r.settlement.confirmation.payment_id == payment_id
             ]
             if found:
-                click.echo(f"{found[0].outcome.value}: {found[0].detail}")
+                click.echo(f"{found[0].outcome.value}: {say_read(found[0].detail)}")
                 return
             if time.monotonic() > deadline:
                 raise click.ClickException(
@@ -125,7 +125,7 @@ def reconcile(day: dt.datetime) -> None:
         )
         return
     for d in result.differences:
-        click.echo(f"{d.kind.value}\t{d.payment_id}\t{d.reference}\t{d.detail}")
+        click.echo(f"{d.kind.value}\t{d.payment_id}\t{d.reference}\t{say_read(d.detail)}")
     raise click.ClickException(
         say(
             Text(
@@ -149,6 +149,8 @@ def refunds() -> None:
     for r in owed:
         s = r.settlement
         c = s.confirmation
-        click.echo(f"{c.payment_id}\t{c.reference}\t{s.refund_owed}\t{s.reason}\t{s.detail}")
+        click.echo(
+            f"{c.payment_id}\t{c.reference}\t{s.refund_owed}\t{s.reason}\t{say_read(s.detail)}"
+        )
     if not owed:
         click.echo(say(Text("no refunds owed")))

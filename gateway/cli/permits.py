@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from gateway.cli.options import configured_services
-from gateway.i18n.cli import say
+from gateway.i18n.cli import say, say_read
 from gateway.i18n.text import Text
 
 
@@ -44,7 +44,7 @@ def show(permit_id: str) -> None:
         try:
             shown = build_permits(services).show(permit_id)
         except GatewayError as exc:
-            raise click.ClickException(exc.detail) from exc
+            raise click.ClickException(say(exc.detail)) from exc
     _echo_permit(shown, write_offs=True)
 
 
@@ -72,4 +72,4 @@ def list_(holder: str | None) -> None:
     if not shown:
         click.echo(say(Text("no permits")))
     for h in holds:
-        click.echo(f"held\t{h.application_id}\t{h.permit_id}\t{h.code}\t{h.detail}")
+        click.echo(f"held\t{h.application_id}\t{h.permit_id}\t{h.code}\t{say_read(h.detail)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from adapters.base import AgencySpec
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 
 
 def load_agency_specs(
@@ -33,7 +34,9 @@ def load_agency_specs(
             for code, entry in raw.items()
         }
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
+        raise ConfigurationError(
+            Text("The agency register %(path)s cannot be read: %(exc)s", path=path, exc=exc)
+        ) from exc
 
 
 def _wants_documents(mapping_dir: Path) -> tuple[str, ...]:
@@ -55,7 +58,9 @@ def standin_agencies(mappings_dir: Path) -> dict[str, str]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))["agencies"]
         return {code: str(entry["protocol"]) for code, entry in raw.items()}
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"The agency register {path} cannot be read: {exc}") from exc
+        raise ConfigurationError(
+            Text("The agency register %(path)s cannot be read: %(exc)s", path=path, exc=exc)
+        ) from exc
 
 
 def missing_endpoints(specs: Mapping[str, AgencySpec]) -> list[str]:

@@ -81,7 +81,9 @@ def agency_credentials(
             skew=dt.timedelta(seconds=config.clock_skew_s),
         )
     except ValueError as exc:
-        raise ConfigurationError(f"Agency {spec.code} cannot be secured: {exc}") from exc
+        raise ConfigurationError(
+            Text("Agency %(code)s cannot be secured: %(exc)s", code=spec.code, exc=exc)
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gateway.domain.application import Application, GoodsItem
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,14 @@ def load_rules(path: Path) -> tuple[Rule, ...]:
             for r in raw.get("rule", [])
         )
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"Routing rules in {path} cannot be read: {exc}") from exc
+        raise ConfigurationError(
+            Text("Routing rules in %(path)s cannot be read: %(exc)s", path=path, exc=exc)
+        ) from exc
     for rule in rules:
         if rule.scope not in ("application", "item"):
-            raise ConfigurationError(f"Routing rule {rule.id}: scope must be application or item.")
+            raise ConfigurationError(
+                Text("Routing rule %(id)s: scope must be application or item.", id=rule.id)
+            )
     return rules
 
 

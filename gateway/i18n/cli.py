@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from gateway.i18n.catalogs import translations
 from gateway.i18n.locales import DEFAULT, supported
+from gateway.i18n.stored import say_stored
 from gateway.i18n.text import localize
 
 ENV = "NSW_LANG"
@@ -31,3 +32,9 @@ def cli_gettext(env: Mapping[str, str] | None = None) -> Callable[[str], str]:
 def say(sentence: str, env: Mapping[str, str] | None = None) -> str:
     """`sentence` (a `Text` or plain string) in the command's language."""
     return localize(sentence, cli_gettext(env))
+
+
+def say_read(stored: str | None, env: Mapping[str, str] | None = None) -> str:
+    """A sentence read back from the database (a hold's reason, a payment's detail) in the
+    command's language (gateway.i18n.stored)."""
+    return say_stored(stored, cli_gettext(env))

@@ -1,4 +1,5 @@
-"""The Babel extractor for the gateway's Python: gettext calls, plus the `title` of every error class.
+"""The Babel extractor for the gateway's Python: gettext calls, the `title` of every error class
+and the `nsw` command's help texts.
 
 Problem titles are class constants (`code, status, title = "not-found", 404, "Not found"`), read
 where they are shown (`gateway.web.problems`); wrapping each in a call would change nothing but
@@ -9,6 +10,7 @@ noise, so this extractor finds them: in a class body that assigns `code`, the st
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 from collections.abc import Collection, Iterator, Mapping
 from typing import IO, Any
@@ -16,6 +18,9 @@ from typing import IO, Any
 from babel.messages.extract import extract_python
 
 TITLE_COMMENT = "problem title (RFC 9457 `title`): a short heading"
+HELP_COMMENT = (
+    "help of the nsw command (nsw ... --help): keep options, names and `code` as they are"
+)
 
 
 def extract_gateway_python(
@@ -29,6 +34,30 @@ def extract_gateway_python(
     source = fileobj.read()
     yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)  # type: ignore[arg-type]
     yield from _titles(source)
+    if b"import click" in source:
+        yield from _cli_help(source)
+
+
+def _cli_help(source: bytes) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """The `nsw` command's help: each command's or group's docstring and each `help=` of an
+    option, cleaned as click cleans them (gateway.cli.help says them in NSW_LANG)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and any(map(_is_command, node.decorator_list)):
+            docstring = ast.get_docstring(node, clean=True)
+            if docstring:
+                yield node.lineno, None, docstring, [HELP_COMMENT]
+        elif isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                value = keyword.value
+                if keyword.arg == "help" and isinstance(value, ast.Constant) and value.value:
+                    yield value.lineno, None, inspect.cleandoc(str(value.value)), [HELP_COMMENT]
+
+
+def _is_command(decorator: ast.expr) -> bool:
+    """`@x.command(...)`, `@click.group()`, `@main.command`: the function is a click command."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+    return name in ("command", "group")
 
 
 def _titles(source: bytes) -> Iterator[tuple[int, str | None, str, list[str]]]:

@@ -20,6 +20,7 @@ from gateway.i18n.locales import SUPPORTED
 
 HERE = Path(__file__).parent
 PACKAGE = HERE.parent  # gateway/
+DEVTOOLS = PACKAGE.parent / "devtools"
 TRANSLATIONS = HERE / "translations"
 # Text(...) (imported as Sentence where a module has a Text of its own: gateway.limits) is a
 # sentence translated where shown (gateway.i18n.text); _l the lazy gettext.
@@ -39,6 +40,17 @@ def extract() -> Catalog:
     for filename, lineno, message, comments, context in found:
         where = f"gateway/{Path(filename).as_posix()}"
         template.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
+    # The developer tools' commands (`nsw demo`, `nsw standins`, screenshots) hang on `nsw` too:
+    # their help is the command's help (gateway.cli.help), read with the same extractor.
+    python = [(pattern, method) for pattern, method in method_map if pattern.endswith(".py")]
+    if DEVTOOLS.is_dir():  # a source checkout, devtools/ beside gateway/
+        tools = extract_from_dir(
+            str(DEVTOOLS), python, options_map, keywords=KEYWORDS,
+            comment_tags=("NOTE:",), strip_comment_tags=True,
+        )  # fmt: skip
+        for filename, lineno, message, comments, context in tools:
+            where = f"devtools/{Path(filename).as_posix()}"
+            template.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
     return template
 
 

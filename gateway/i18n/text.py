@@ -30,6 +30,10 @@ class Text(str):
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (multiprocessing) as itself
         return (_rebuild, (self.msgid, dict(self.params)))
 
+    def fill(self, template: str, params: Mapping[str, Any]) -> str:
+        """`template` (a translation of the message id) with `params` put in."""
+        return template % params
+
 
 def _rebuild(msgid: str, params: dict[str, Any]) -> Text:
     return Text(msgid, **params)
@@ -50,6 +54,6 @@ def localize(value: str, gettext: Callable[[str], str]) -> str:
         return translated
     params = {k: localize(v, gettext) if isinstance(v, str) else v for k, v in value.params.items()}
     try:
-        return translated % params
+        return value.fill(translated, params)
     except (KeyError, ValueError, TypeError):
         return str(value)  # a broken translation must not hide the sentence: English instead

@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from gateway.errors import ConfigurationError
 from gateway.i18n.catalogs import translations
 from gateway.i18n.locales import COOKIE, DEFAULT, NAMES, SUPPORTED, negotiate, supported
-from gateway.i18n.text import localize
+from gateway.i18n.stored import say_stored
+from gateway.i18n.text import Text
 
 # Kazakhstan keeps one time zone, UTC+5, since 1 March 2024; Asia/Almaty says so in the tz database.
 DISPLAY_TIMEZONE = "Asia/Almaty"
@@ -43,7 +44,11 @@ def init_i18n(app: Flask, *, default_locale: str = DEFAULT) -> None:
     """Install Flask-Babel with the gateway's locale selection on `app`."""
     if supported(default_locale) != default_locale:
         raise ConfigurationError(
-            f"NSW_DEFAULT_LOCALE is {default_locale!r}: it must be one of {', '.join(SUPPORTED)}."
+            Text(
+                "NSW_DEFAULT_LOCALE is %(default_locale)r: it must be one of %(list)s.",
+                default_locale=default_locale,
+                list=", ".join(SUPPORTED),
+            )
         )
     app.config["BABEL_DEFAULT_LOCALE"] = default_locale
     app.config["BABEL_DEFAULT_TIMEZONE"] = DISPLAY_TIMEZONE
@@ -53,7 +58,8 @@ def init_i18n(app: Flask, *, default_locale: str = DEFAULT) -> None:
     # {% trans %} blocks are read with their whitespace collapsed, as the extractor reads them.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.filters["when"] = when
-    app.jinja_env.filters["say"] = lambda value: localize(value, gettext) if value else ""
+    # A Text, or a sentence read back from the database (gateway.i18n.stored), in the reader's language.
+    app.jinja_env.filters["say"] = lambda value: say_stored(value, gettext)
     app.jinja_env.globals.update(
         LANGUAGES=SUPPORTED, LANGUAGE_NAMES=NAMES, current_locale=current_locale
     )

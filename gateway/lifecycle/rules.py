@@ -68,14 +68,20 @@ def load_lifecycle_rules(path: Path, agencies: Iterable[str]) -> LifecycleRules:
         withdraw_from = frozenset(Stage(s) for s in withdraw["allowed"])
         reasons = {str(code): str(text) for code, text in withdraw["reasons"].items()}
     except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as exc:
-        raise ConfigurationError(f"{path}: the lifecycle rules cannot be read ({exc}).") from exc
+        raise ConfigurationError(
+            Text("%(path)s: the lifecycle rules cannot be read (%(exc)s).", path=path, exc=exc)
+        ) from exc
     unknown = sorted(set(recheck) - set(agencies))
     if unknown:
         raise ConfigurationError(
-            f"{path}: [recheck] names agencies the register does not have: {', '.join(unknown)}."
+            Text(
+                "%(path)s: [recheck] names agencies the register does not have: %(list)s.",
+                path=path,
+                list=", ".join(unknown),
+            )
         )
     if not reasons:
-        raise ConfigurationError(f"{path}: [withdraw.reasons] lists no reason.")
+        raise ConfigurationError(Text("%(path)s: [withdraw.reasons] lists no reason.", path=path))
     return LifecycleRules(amend, recheck, withdraw_from, reasons)
 
 

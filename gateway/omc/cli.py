@@ -7,6 +7,7 @@ import os
 import click
 
 from gateway.config import load_config
+from gateway.i18n.cli import say
 
 
 @click.group()
@@ -47,7 +48,7 @@ def users_add(username: str, role: str, agency: str | None, cert_fingerprint: st
         )
         accounts.add(username, role, password, agency, by="cli", cert_fingerprint=cert_fingerprint)
     except BadAccount as exc:
-        raise click.ClickException(exc.detail) from exc
+        raise click.ClickException(say(exc.detail)) from exc
     finally:
         services.close()
     click.echo(f"account {username} ({role}{', ' + agency if agency else ''}) added")

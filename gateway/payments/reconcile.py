@@ -94,8 +94,12 @@ def reconcile(
                     mine,
                     mine.amount,
                     None,
-                    f"the gateway recorded {mine.amount} for {mine.reference}; the "
-                    "statement does not list it",
+                    Text(
+                        "the gateway recorded %(amount)s for %(reference)s; the statement does "
+                        "not list it",
+                        amount=mine.amount,
+                        reference=mine.reference,
+                    ),
                 )
             )
         elif mine is None and bank is not None:
@@ -106,8 +110,12 @@ def reconcile(
                         bank,
                         None,
                         bank.amount,
-                        f"the statement lists {bank.amount} for {bank.reference}; the "
-                        "gateway never recorded it",
+                        Text(
+                            "the statement lists %(amount)s for %(reference)s; the gateway never "
+                            "recorded it",
+                            amount=bank.amount,
+                            reference=bank.reference,
+                        ),
                     )
                 )
             else:
@@ -117,8 +125,12 @@ def reconcile(
                         bank,
                         None,
                         bank.amount,
-                        f"the statement lists {bank.amount} for {bank.reference}, "
-                        "which is no payment order of the gateway",
+                        Text(
+                            "the statement lists %(amount)s for %(reference)s, which is no "
+                            "payment order of the gateway",
+                            amount=bank.amount,
+                            reference=bank.reference,
+                        ),
                     )
                 )
         elif mine is not None and bank is not None:
@@ -135,7 +147,11 @@ def _compare(mine: Confirmation, bank: Confirmation) -> list[Difference]:
                 mine,
                 mine.amount,
                 bank.amount,
-                f"recorded for {mine.reference}, stated for {bank.reference}",
+                Text(
+                    "recorded for %(recorded)s, stated for %(stated)s",
+                    recorded=mine.reference,
+                    stated=bank.reference,
+                ),
             )
         )
     if mine.amount.currency != bank.amount.currency:
@@ -145,7 +161,11 @@ def _compare(mine: Confirmation, bank: Confirmation) -> list[Difference]:
                 mine,
                 mine.amount,
                 bank.amount,
-                f"recorded in {mine.amount.currency}, stated in {bank.amount.currency}",
+                Text(
+                    "recorded in %(recorded)s, stated in %(stated)s",
+                    recorded=mine.amount.currency,
+                    stated=bank.amount.currency,
+                ),
             )
         )
     elif mine.amount != bank.amount:
@@ -155,8 +175,12 @@ def _compare(mine: Confirmation, bank: Confirmation) -> list[Difference]:
                 mine,
                 mine.amount,
                 bank.amount,
-                f"recorded {mine.amount}, stated {bank.amount} (difference "
-                f"{bank.amount - mine.amount})",
+                Text(
+                    "recorded %(recorded)s, stated %(stated)s (difference %(difference)s)",
+                    recorded=mine.amount,
+                    stated=bank.amount,
+                    difference=bank.amount - mine.amount,
+                ),
             )
         )
     return found

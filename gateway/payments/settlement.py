@@ -113,8 +113,12 @@ def settle(
             new,
             zero,
             zero,
-            f"No payment order has the reference {new.reference}; {new.amount} is owed back "
-            "to the payer.",
+            Text(
+                "No payment order has the reference %(reference)s; %(amount)s is owed back to "
+                "the payer.",
+                reference=new.reference,
+                amount=str(new.amount),
+            ),
         )
     counted_before = [s.confirmation.amount for s in earlier if s.counted]
     received = total(counted_before, order.currency)
@@ -126,8 +130,12 @@ def settle(
             new,
             received,
             outstanding,
-            f"Application {order.application_id} was withdrawn; {new.amount} is owed back to "
-            "the payer.",
+            Text(
+                "Application %(application_id)s was withdrawn; %(amount)s is owed back to the "
+                "payer.",
+                application_id=order.application_id,
+                amount=str(new.amount),
+            ),
         )
     # Step 4: paid in another currency.
     if new.amount.currency != order.currency:
@@ -136,8 +144,13 @@ def settle(
             new,
             received,
             outstanding,
-            f"Order {order.reference} is payable in {order.currency}; the payment of "
-            f"{new.amount} does not count and is owed back.",
+            Text(
+                "Order %(reference)s is payable in %(currency)s; the payment of %(amount)s does "
+                "not count and is owed back.",
+                reference=str(order.reference),
+                currency=order.currency,
+                amount=str(new.amount),
+            ),
         )
     # Step 5: it counts.
     before, received = received, received + new.amount
@@ -150,8 +163,13 @@ def settle(
             received,
             outstanding,
             zero,
-            f"{received} of {order.total} received; {outstanding} is outstanding, and the goods "
-            "are held until it is paid.",
+            Text(
+                "%(received)s of %(total)s received; %(outstanding)s is outstanding, and the "
+                "goods are held until it is paid.",
+                received=str(received),
+                total=str(order.total),
+                outstanding=str(outstanding),
+            ),
         )
     # Only what this payment adds beyond the total is owed back because of it (an earlier excess
     # was owed back with the payment that made it).
@@ -164,7 +182,11 @@ def settle(
             received,
             zero,
             zero,
-            f"Order {order.reference} is paid in full ({order.total}).",
+            Text(
+                "Order %(reference)s is paid in full (%(total)s).",
+                reference=str(order.reference),
+                total=str(order.total),
+            ),
         )
     return _counted(
         Outcome.PAID,
@@ -173,8 +195,13 @@ def settle(
         received,
         zero,
         excess,
-        f"Order {order.reference} is paid ({order.total}); {excess} was paid in excess and is "
-        "owed back to the payer.",
+        Text(
+            "Order %(reference)s is paid (%(total)s); %(excess)s was paid in excess and is owed "
+            "back to the payer.",
+            reference=str(order.reference),
+            total=str(order.total),
+            excess=str(excess),
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 from gateway.pki.profiles import PrivateKey, make_crl
 
 # A CRL with less than this left before its next update is issued afresh by `nsw pki init`: a
@@ -71,5 +72,5 @@ def load_issuer(cert: Path, key: Path) -> tuple[x509.Certificate, PrivateKey]:
     """A CA's certificate and private key from PEM files."""
     private = serialization.load_pem_private_key(key.read_bytes(), password=None)
     if not isinstance(private, PrivateKey):
-        raise ConfigurationError(f"The CA key {key} is not RSA or ECDSA.")
+        raise ConfigurationError(Text("The CA key %(key)s is not RSA or ECDSA.", key=key))
     return x509.load_pem_x509_certificate(cert.read_bytes()), private

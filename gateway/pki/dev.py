@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 from gateway.pki.crl import refresh_stale_crls, reissue_crl
 from gateway.pki.profiles import (
     ISSUING_CA,
@@ -208,8 +209,12 @@ def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
         return pki
     if any(s.slug in (ROOT_CA, ISSUING_CA) for s in missing):
         raise ConfigurationError(
-            f"The dev PKI in {pki.directory} lacks {', '.join(s.slug for s in missing)}, which "
-            "cannot be added to it; run `nsw pki init --force` to make a new one."
+            Text(
+                "The dev PKI in %(directory)s lacks %(list)s, which cannot be added to it; run "
+                "`nsw pki init --force` to make a new one.",
+                directory=pki.directory,
+                list=", ".join(s.slug for s in missing),
+            )
         )
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     issuing = pki.directory / pki.party(ISSUING_CA).cert
@@ -217,7 +222,11 @@ def _add_missing_leaves(pki: DevPki, now: dt.datetime | None) -> DevPki:
         (pki.directory / pki.party(ISSUING_CA).key).read_bytes(), password=None
     )
     if not isinstance(issuing_key, PrivateKey):
-        raise ConfigurationError(f"The issuing CA key in {pki.directory} is not RSA or ECDSA.")
+        raise ConfigurationError(
+            Text(
+                "The issuing CA key in %(directory)s is not RSA or ECDSA.", directory=pki.directory
+            )
+        )
     issuer = (x509.load_pem_x509_certificate(issuing.read_bytes()), issuing_key)
     records = list(pki.parties)
     revoked: list[tuple[int, dt.datetime]] = []
@@ -252,14 +261,23 @@ def load_dev_pki(directory: Path) -> DevPki:
         created = str(raw["created"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigurationError(
-            f"The dev PKI manifest {path} cannot be read ({exc}); run `nsw pki init --force`."
+            Text(
+                "The dev PKI manifest %(path)s cannot be read (%(exc)s); run `nsw pki init "
+                "--force`.",
+                path=path,
+                exc=exc,
+            )
         ) from exc
     files = [n for p in parties for n in (p.cert, p.key)] + list(raw.get("crls", {}))
     missing = [name for name in files if not (path.parent / name).is_file()]
     if missing:
         raise ConfigurationError(
-            f"The dev PKI in {path.parent} is incomplete (missing {', '.join(missing)}); "
-            "run `nsw pki init --force` to make a new one."
+            Text(
+                "The dev PKI in %(parent)s is incomplete (missing %(list)s); run `nsw pki init "
+                "--force` to make a new one.",
+                parent=path.parent,
+                list=", ".join(missing),
+            )
         )
     return DevPki(Path(directory), parties, created)
 

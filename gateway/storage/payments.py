@@ -25,6 +25,7 @@ from gateway.billing.ports import (
 )
 from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError
+from gateway.i18n.text import Text
 from gateway.payments.charges import ChargeKind, ChargeLine
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.money import Money
@@ -491,9 +492,10 @@ def owe_back_on_withdrawal(
                          "currency": row.currency, "earlier": row.reason})  # fmt: skip
         row.refund_owed_minor = row.amount_minor
         row.reason = WITHDRAWN
-        row.detail = (
-            f"Application {app.id} was withdrawn after this payment: the whole amount is owed back."
-        )
+        row.detail = Text(
+            "Application %(application_id)s was withdrawn after this payment: the whole amount "
+            "is owed back.", application_id=app.id,
+        )  # fmt: skip
     value = {"applicationId": app.id, "reference": order.reference, "payments": payments,
              "refundOwedMinor": added, "currency": order.currency}  # fmt: skip
     store._add_message(

@@ -172,9 +172,14 @@ class PermitStore(Store):
                             application_id=application_id,
                             permit_id=permit_id,
                             code=code,
-                            detail=f"Permit {permit_id} was {after.standing.value} by "
-                            f"{after.agency}; the application is held until the agency "
-                            "reinstates it or another permit covers the goods.",
+                            detail=Text(
+                                "Permit %(permit_id)s was %(standing)s by %(agency)s; the "
+                                "application is held until the agency reinstates it or another "
+                                "permit covers the goods.",
+                                permit_id=permit_id,
+                                standing=after.standing.value,
+                                agency=after.agency,
+                            ),
                             held_at=now,
                         )
                     )

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 from gateway.trail.note import Ed25519Signer, NoteError
 
 
@@ -18,12 +19,20 @@ def load_log_signer(path: Path, origin: str) -> Ed25519Signer:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError) as exc:
         raise ConfigurationError(
-            f"The trail log's signing key {path} cannot be read ({exc}). For development run "
-            "`nsw pki init`; in production set NSW_LOG_KEY to an Ed25519 key (PKCS#8 PEM)."
+            Text(
+                "The trail log's signing key %(path)s cannot be read (%(exc)s). For development "
+                "run `nsw pki init`; in production set NSW_LOG_KEY to an Ed25519 key (PKCS#8 PEM).",
+                path=path,
+                exc=exc,
+            )
         ) from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigurationError(f"The trail log's signing key {path} is not an Ed25519 key.")
+        raise ConfigurationError(
+            Text("The trail log's signing key %(path)s is not an Ed25519 key.", path=path)
+        )
     try:
         return Ed25519Signer(origin, key)
     except NoteError as exc:
-        raise ConfigurationError(f"NSW_LOG_ORIGIN {origin!r} cannot name a key: {exc}") from exc
+        raise ConfigurationError(
+            Text("NSW_LOG_ORIGIN %(origin)r cannot name a key: %(exc)s", origin=origin, exc=exc)
+        ) from exc

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import requests
 
 from gateway.errors import ConfigurationError
+from gateway.i18n.text import Text
 from gateway.trail.checkpoint import CosignatureVerifier, verifier_from_vkey
 from gateway.trail.note import NoteError, Signature, format_note, parse_note, verify_note
 
@@ -41,15 +42,21 @@ def parse_witnesses(entries: Sequence[str]) -> list[WitnessConfig]:
     for entry in entries:
         parts = entry.split()
         if len(parts) != 3:
-            raise ConfigurationError(f"NSW_WITNESSES entry {entry!r} is not '<name> <url> <vkey>'")
+            raise ConfigurationError(
+                Text("NSW_WITNESSES entry %(entry)r is not '<name> <url> <vkey>'", entry=entry)
+            )
         name, url, vkey = parts
         try:
             verifier = verifier_from_vkey(vkey)
         except NoteError as exc:
-            raise ConfigurationError(f"witness {name}: {exc}") from exc
+            raise ConfigurationError(Text("witness %(name)s: %(exc)s", name=name, exc=exc)) from exc
         if not isinstance(verifier, CosignatureVerifier) or verifier.name != name:
             raise ConfigurationError(
-                f"witness {name}: its vkey must be a cosignature key (type 0x04) named {name}"
+                Text(
+                    "witness %(name)s: its vkey must be a cosignature key (type 0x04) named "
+                    "%(name)s",
+                    name=name,
+                )
             )
         witnesses.append(WitnessConfig(name, url.rstrip("/"), verifier))
     return witnesses

@@ -47,6 +47,7 @@ from gateway.errors import (
     UntrustedCertificate,
 )
 from gateway.i18n import Text
+from gateway.i18n.library import library_words
 from gateway.trust.checks import (
     check_ca,
     check_signing_use,
@@ -84,7 +85,9 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
     try:
         return certificates.certificates_from_pem(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"No certificate can be read from {path}: {exc}") from exc
+        raise ConfigurationError(
+            Text("No certificate can be read from %(path)s: %(exc)s", path=path, exc=exc)
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ class TrustStore:
         """`require_crl=False` only lets through certificates whose issuer has no CRL file at all;
         a stale or unverifiable CRL from an issuer is refused either way."""
         if not anchors:
-            raise ConfigurationError("The trust store needs at least one trust anchor (root CA).")
+            raise ConfigurationError(
+                Text("The trust store needs at least one trust anchor (root CA).")
+            )
         self._anchors = tuple(anchors)
         self._intermediates = tuple(intermediates)
         self._crl_paths = tuple(Path(p) for p in crl_paths)
@@ -159,7 +164,7 @@ class TrustStore:
                     Text(
                         "A certificate presented to the gateway cannot be read (%(why)s). Use the "
                         "certificate your certification authority issued, unchanged.",
-                        why=str(exc),
+                        why=library_words(str(exc)),
                     )
                 ) from exc
 
@@ -215,8 +220,10 @@ class TrustStore:
             raise UntrustedCertificate(
                 Text(
                     "The certificate '%(name)s', issued by '%(issuer)s', does not chain to a "
-                    "certification authority the gateway trusts. Sign with a certificate issued by the "
-                    "National Certification Authority and include its issuing CA certificate in the "
+                    "certification authority the gateway trusts. Sign with a certificate issued "
+                    "by the "
+                    "National Certification Authority and include its issuing CA certificate in "
+                    "the "
                     "signature.",
                     name=describe_name(leaf.subject),
                     issuer=describe_name(leaf.issuer),
@@ -265,7 +272,8 @@ class TrustStore:
             if named:
                 raise StaleRevocationList(
                     Text(
-                        "The revocation list naming '%(by)s' is not signed by that authority, so the "
+                        "The revocation list naming '%(by)s' is not signed by that authority, so "
+                        "the "
                         "revocation status of '%(who)s' cannot be checked. Try again later; the "
                         "gateway's operators have to install a genuine revocation list.",
                         by=by,
@@ -275,7 +283,8 @@ class TrustStore:
             if self._require_crl:
                 raise StaleRevocationList(
                     Text(
-                        "The gateway has no revocation list from '%(by)s', so the revocation status "
+                        "The gateway has no revocation list from '%(by)s', so the revocation "
+                        "status "
                         "of '%(who)s' cannot be checked. Try again later; the gateway's operators "
                         "have to install that authority's revocation list.",
                         by=by,
@@ -307,7 +316,8 @@ class TrustStore:
             log.error(
                 "The revocation list %s from '%s' was due for renewal at %s, so every certificate "
                 "that authority issued is refused. Fetch a fresh CRL from '%s' and put it in "
-                "place of that file (in NSW_PKI_DIR); the gateway reads it again without a restart.",
+                "place of that file (in NSW_PKI_DIR); the gateway reads it again without a "
+                "restart.",
                 self._source_of(crl) or "(unknown file)", by, due, by,
             )  # fmt: skip
             raise StaleRevocationList(

@@ -11,6 +11,7 @@ from lxml import etree
 
 from gateway.errors import SchemaViolation
 from gateway.i18n import Text
+from gateway.i18n.library import library_words
 
 
 def load_schema(path: Path) -> etree.XMLSchema:
@@ -23,7 +24,7 @@ def validate(schema: etree.XMLSchema, element: etree._Element) -> None:
         return
     error = schema.error_log.last_error
     raise SchemaViolation(
-        Text("Line %(line)s: %(message)s", line=error.line, message=error.message),
+        Text("Line %(line)s: %(message)s", line=error.line, message=library_words(error.message)),
         line=error.line,
         path=error.path,
     )

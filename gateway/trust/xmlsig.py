@@ -33,6 +33,7 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from gateway.errors import BadSignature, UnreadableCertificate
 from gateway.i18n import Text
+from gateway.i18n.library import library_words
 from gateway.trust.certificates import TrustedSigner, TrustStore
 from wire import certificates
 
@@ -130,7 +131,7 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
                 Text(
                     "A certificate in the signature's KeyInfo cannot be read (%(why)s). Sign again "
                     "with your certificate as your signing tool writes it, unchanged.",
-                    why=str(exc),
+                    why=library_words(str(exc)),
                 )
             ) from exc
     # A key beside the certificate (XML-DSig 1.1 §4.5.3): signxml loads it to compare with the
@@ -142,7 +143,7 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
             raise UnreadableCertificate(
                 Text(
                     "The public key in the signature's KeyInfo cannot be read (%(why)s).",
-                    why=str(exc),
+                    why=library_words(str(exc)),
                 )
             ) from exc
     return certs
@@ -252,7 +253,7 @@ def verify_enveloped(
         etree.LxmlError,
     ) as exc:
         raise BadSignature(
-            Text("The XML signature does not verify: %(why)s", why=str(exc))
+            Text("The XML signature does not verify: %(why)s", why=library_words(str(exc)))
         ) from exc
 
     # Step 4: what the signature covers is the document as received, less the signature (and

@@ -3,8 +3,8 @@
 POST /soap/callbacks takes a WS-Security-signed envelope (wire/wsse.py, the same profile the
 gateway uses towards the agencies) from a SOAP agency answering later; GET /soap/callbacks?wsdl
 serves the contract with this server's address, GET /soap/gateway.xsd its schema. Every refusal is
-a SOAP 1.1 Fault (HTTP 500) with a stable faultcode in urn:kz:nsw:gateway:1 (nsw:UnknownCase, ...),
-except an envelope that is not SOAP 1.1's, which gets soap:VersionMismatch (SOAP 1.1 §4.4.1).
+a SOAP 1.1 Fault (HTTP 500) with a stable faultcode in urn:kz:nsw:gateway:1 (nsw:UnknownCase, ...)
+and a faultstring in the language the request asks for (Accept-Language: kk, ru or en), except an envelope that is not SOAP 1.1's, which gets soap:VersionMismatch (SOAP 1.1 §4.4.1).
 
 `install` registers the service on an app with gateway.xsd read once for it; the callback service
 itself is the app's (`Services.callbacks`, built by the composition root).
@@ -27,7 +27,9 @@ from gateway.fanout.callback_errors import (
     InvalidCallback,
     VersionMismatch,
 )
-from gateway.i18n.text import Text
+from gateway.i18n.library import library_words
+from gateway.i18n.text import Text, localize
+from gateway.i18n.web import current_locale, gettext
 from gateway.resources import shipped
 from gateway.trust.xmlparse import parse_xml
 from gateway.web.body import read_body
@@ -42,6 +44,7 @@ bp = Blueprint("callbacks_soap", __name__)
 XML = "text/xml; charset=utf-8"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 SCHEMA = "nsw-soap-callbacks-schema"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def install(app: Flask) -> None:
@@ -110,7 +113,11 @@ def _submit(data: bytes) -> Response:
         )
     except UntrustedMessage as exc:
         raise CallbackSignatureInvalid(
-            Text("Not believed from agency %(agency)s: %(exc)s", agency=agency, exc=exc)
+            Text(
+                "Not believed from agency %(agency)s: %(exc)s",
+                agency=agency,
+                exc=library_words(str(exc)),
+            )
         ) from exc
     # Step 3: the signed Body holds one SubmitAgencyAnswer, valid per gateway.xsd.
     payload = verified.payload
@@ -119,7 +126,7 @@ def _submit(data: bytes) -> Response:
     schema: XsdValidator = current_app.extensions[SCHEMA]
     if errors := schema.errors(copy.deepcopy(payload[0])):  # validated as a document of its own
         raise InvalidCallback(
-            Text("SubmitAgencyAnswer breaks gateway.xsd: %(error)s", error=errors[0])
+            Text("SubmitAgencyAnswer breaks gateway.xsd: %(error)s", error=library_words(errors[0]))
         )
     case_id = payload[0].findtext(f"{{{GATEWAY_NS}}}CaseId") or ""
     answer = payload[0].find(f"{{{GATEWAY_NS}}}Answer")
@@ -142,10 +149,19 @@ def _submit(data: bytes) -> Response:
 
 def fault(code: str, text: str, status: int = 500) -> Response:
     """A SOAP 1.1 Fault (§4.4, HTTP 500 per §6.2, 413 for a body over the limit); nsw: codes are
-    in urn:kz:nsw:gateway:1."""
+    in urn:kz:nsw:gateway:1 and the same in every language.
+
+    SOAP 1.1 has one faultstring: it is said in the language the request asks for
+    (Accept-Language, else NSW_DEFAULT_LOCALE), marked with xml:lang as the WS-I Basic Profile 1.1
+    (§3.3.4, R1017) allows, and named again in Content-Language."""
+    language = current_locale()
     env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11, "nsw": GATEWAY_NS})
     node = etree.SubElement(etree.SubElement(env, f"{{{SOAP11}}}Body"), f"{{{SOAP11}}}Fault")
     etree.SubElement(node, "faultcode").text = code
-    etree.SubElement(node, "faultstring").text = text
+    reason = etree.SubElement(node, "faultstring", {XML_LANG: language})
+    reason.text = localize(text, gettext)
     body = etree.tostring(env, xml_declaration=True, encoding="utf-8")
-    return Response(body, status=status, content_type=XML)
+    response = Response(body, status=status, content_type=XML)
+    response.headers["Content-Language"] = language
+    response.vary.add("Accept-Language")
+    return response

@@ -41,8 +41,12 @@ def trusted_proxies(
     network, is a `ConfigurationError` naming the settings."""
     if not values:
         raise ConfigurationError(
-            f"{header_setting} is set but {proxies_setting} is not: name the "
-            "TLS proxies (addresses or networks) whose certificate header may be believed."
+            Text(
+                "%(header_setting)s is set but %(proxies_setting)s is not: name the TLS proxies "
+                "(addresses or networks) whose certificate header may be believed.",
+                header_setting=header_setting,
+                proxies_setting=proxies_setting,
+            )
         )
     try:
         return tuple(ipaddress.ip_network(p.strip()) for p in values)

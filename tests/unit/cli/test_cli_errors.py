@@ -33,6 +33,22 @@ def test_a_missing_gateway_key_is_named(tmp_path: Path) -> None:
     assert isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("ru", "Нет ключа подписи или сертификата шлюза"), ("kk", "кілті немесе сертификаты жоқ")],
+)
+def test_a_configuration_error_is_said_in_nsw_lang(
+    tmp_path: Path, language: str, words: str
+) -> None:
+    env = {
+        "NSW_PKI_DIR": str(tmp_path / "nowhere"),
+        "NSW_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "NSW_LANG": language,
+    }
+    output = _fails_cleanly(["cases", "list"], env)
+    assert words in output and str(tmp_path / "nowhere") in output and "nsw pki init" in output
+
+
 # --- everyday mistakes: one or two sentences and exit code 1, never a traceback ------------------
 
 
