@@ -121,6 +121,8 @@ class Decision:
             )
         if self.basis == "secured":
             return f"RELEASED — secured by guarantee {self.guarantee}; permits: {permits}"
+        if self.basis == "paid" and self.guarantee:
+            return f"RELEASED — paid; guarantee {self.guarantee} discharged; permits: {permits}"
         if self.basis == "paid":
             return f"RELEASED — paid; permits: {permits}"
         return f"RELEASED — permits: {permits}"
