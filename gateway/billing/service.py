@@ -277,7 +277,9 @@ def released_decision_signer(identity: SigningIdentity) -> ReleaseDecision:
     order and/or the guarantee named, signed by the gateway like the first decision."""
 
     def sign(paid: PaidApplication) -> bytes:
-        basis = "paid" if paid.payment is not None else "secured"
+        basis = (
+            "paid" if paid.payment is not None else "secured" if paid.guarantee is not None else ""
+        )
         reference = paid.guarantee.reference if paid.guarantee is not None else None
         return signed_decision(
             identity,

@@ -93,4 +93,5 @@ def build_guarantees(config: Config, services: Services, payments: Payments) -> 
 
 def build_permits(services: Services) -> PermitBook:
     store = PermitStore(services.store.engine, services.clock, services.store.fenced)
+    store.release_decision = released_decision_signer(services.identity)
     return PermitBook(store, services.clock)

@@ -1,8 +1,11 @@
 """A release with nothing owed whose permit write-off is refused (issue 20): the application is
-held, and its signed decision says so, with the reason, instead of "released" (both databases)."""
+held, and its signed decision says so, with the reason, instead of "released"; a credit-back that
+gives units back releases the held applications, the oldest hold first, each exactly once (both
+databases)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -10,6 +13,7 @@ import pytest
 from lxml import etree
 
 from gateway.billing.permits import PermitBook
+from gateway.billing.service import released_decision_signer
 from gateway.clock import system_clock
 from gateway.decision.document import NS, make_decider
 from gateway.decision.rules import CaseState
@@ -66,3 +70,76 @@ def test_a_refused_write_off_makes_the_decision_held_with_the_reason(
     app = store.application("APP-2")
     assert app is not None and app.verdict == "held"
     assert book.permit("VET-1").balance.value == Decimal("4")
+
+
+# --- a hold for the balance is retried when a credit-back gives units back ----------------------
+
+
+def _kinds(store: OutboxStore, application_id: str) -> list[str]:
+    return [m.kind for m in store.messages(application_id)]
+
+
+def _signing(book: PermitBook, pki: DevPki) -> None:
+    book.permits.release_decision = released_decision_signer(identity(pki, "gateway"))  # type: ignore[attr-defined]
+
+
+def test_a_credit_back_releases_the_application_held_for_the_balance(
+    permits: tuple[PermitBook, OutboxStore], pki: DevPki
+) -> None:
+    book, store = permits
+    _signing(book, pki)
+    book.grant(vet_permit(granted="10"), None)
+    for application_id in ("APP-1", "APP-2", "APP-3"):
+        lodge_citing(store, application_id, "6")
+    assert _granted_with_nothing_owed(store, pki, "APP-1") == "released"
+    assert _granted_with_nothing_owed(store, pki, "APP-2") == "held"
+    assert _granted_with_nothing_owed(store, pki, "APP-3") == "held"
+
+    assert book.credit_back("APP-1") == ["VET-1"]
+    # The oldest hold gets the units; the other stays held with the balance as it is now.
+    decision = _decision(store, "APP-2")
+    assert decision.findtext(f"{{{NS}}}Outcome") == "released"
+    assert book.holds("APP-2") == []
+    assert "permit-hold-cleared" in _kinds(store, "APP-2")
+    assert _decision(store, "APP-3").findtext(f"{{{NS}}}Outcome") == "held"
+    assert [h.code for h in book.holds("APP-3")] == ["permit-balance-exceeded"]
+    assert book.permit("VET-1").balance.value == Decimal("4")
+
+
+def test_racing_credit_backs_release_each_held_application_exactly_once(
+    permits: tuple[PermitBook, OutboxStore], pki: DevPki
+) -> None:
+    book, store = permits
+    _signing(book, pki)
+    book.grant(vet_permit(granted="12"), None)
+    for application_id in ("APP-1", "APP-2", "APP-3", "APP-4"):
+        lodge_citing(store, application_id, "6")
+    for application_id in ("APP-1", "APP-2"):
+        assert _granted_with_nothing_owed(store, pki, application_id) == "released"
+    for application_id in ("APP-3", "APP-4"):
+        assert _granted_with_nothing_owed(store, pki, application_id) == "held"
+
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def credit(application_id: str) -> None:
+        start.wait()
+        try:
+            book.credit_back(application_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    # Two withdrawals' credit-backs at once, and one of them twice.
+    threads = [threading.Thread(target=credit, args=(a,)) for a in ("APP-1", "APP-2", "APP-1")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert book.permit("VET-1").balance.value == Decimal("0")
+    live = [w for w in book.permits.write_offs("VET-1") if w.credited_back_at is None]
+    assert sorted(w.application_id for w in live) == ["APP-3", "APP-4"]
+    for application_id in ("APP-3", "APP-4"):
+        assert _decision(store, application_id).findtext(f"{{{NS}}}Outcome") == "released"
+        assert _kinds(store, application_id).count("permit-hold-cleared") == 1
+        assert _kinds(store, application_id).count("decision") == 2  # held, then released
