@@ -281,9 +281,9 @@ class PaymentStore(Store):
         return result
 
     def release_if_paid(self, application_id: str) -> bool:
-        """Release an application whose order is paid but which is not released (it was held for
-        a permit and the hold has cleared): its write-offs are tried again in the same
-        transaction. True when it is released now."""
+        """Release an application whose order is paid, or secured by an accepted guarantee, but
+        which is not released (it was held for a permit and the hold has cleared): its
+        write-offs are tried again in the same transaction. True when it is released now."""
         with self.transaction() as s:
             now = self.clock()
             app = s.get(ApplicationRow, application_id)
@@ -292,11 +292,17 @@ class PaymentStore(Store):
                 .where(PaymentOrderRow.application_id == application_id)
                 .with_for_update()
             ).first()
-            if app is None or order is None or order.status != "paid" or app.released_at:
+            if app is None or order is None or app.released_at or self.release_decision is None:
                 return False
-            if self.release_decision is None:
+            if order.status == "paid":
+                self._release(s, app, order, now)
+                return app.released_at is not None
+            # Secured by a guarantee customs accepted (issue 20), held for a permit since.
+            guarantee = accepted_guarantee(s, application_id)
+            if guarantee is None or guarantee.discharged_at is not None:
                 return False
-            self._release(s, app, order, now)
+            if self._write_off_permits(s, app, now):
+                self._sign_release(s, app, now, guarantee=note_of(guarantee))
             return app.released_at is not None
 
     def _release(
