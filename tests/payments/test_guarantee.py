@@ -9,6 +9,7 @@ guarantee."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 import pytest
@@ -31,6 +32,12 @@ DEC = "{urn:kz:nsw:decision:1}"
 STAGES = ("entry", "radiation", "parameters", "scan", "documents")
 PLATE = "456GUA02"
 BANK_BIN, SURETY_BIN = "960340000158", "991140000015"
+
+
+def fresh(series: str = "KZ-BG-9") -> str:
+    """A reference of the stand-in's open series: a valid, unused guarantee (the customs
+    stand-in outlives a test and remembers what each guarantee secures)."""
+    return f"{series}{secrets.randbelow(10**10):010d}"
 
 
 def _schema() -> etree.XMLSchema:
@@ -99,7 +106,8 @@ def test_an_accepted_guarantee_releases_secured_the_exit_opens_and_payment_disch
     held = _to_the_exit(cp, application_id)
     assert held["direction"]["lane"] == "customs-payment"
 
-    offered = _offer(cp, application_id, "--ref", "KZ-BG-0001")
+    reference = fresh()
+    offered = _offer(cp, application_id, "--ref", reference)
     assert offered.exit_code == 0, offered.output
     assert '"released": true' in offered.output
     assert cp.status(application_id)["verdict"] == "released"
@@ -108,8 +116,8 @@ def test_an_accepted_guarantee_releases_secured_the_exit_opens_and_payment_disch
     assert decision.findtext(f"{DEC}Outcome") == "released"
     assert decision.find(f"{DEC}Payment") is None
     guarantee = decision.find(f"{DEC}Guarantee")
-    assert guarantee is not None and guarantee.get("reference") == "KZ-BG-0001"
-    assert "secured by guarantee KZ-BG-0001" in (decision.findtext(f"{DEC}Summary") or "")
+    assert guarantee is not None and guarantee.get("reference") == reference
+    assert f"secured by guarantee {reference}" in (decision.findtext(f"{DEC}Summary") or "")
     kinds = _kinds(cp, application_id)
     assert {"guarantee-offer", "guarantee-check", "guarantee-answer"} <= set(kinds)
     assert kinds.count("decision") == 2  # granted, then released (secured)
@@ -132,7 +140,7 @@ def test_an_accepted_guarantee_releases_secured_the_exit_opens_and_payment_disch
     assert after.find(f"{DEC}Payment") is not None
     discharged = after.find(f"{DEC}Guarantee")
     assert discharged is not None and discharged.get("dischargedAt")
-    assert "guarantee KZ-BG-0001 discharged" in (after.findtext(f"{DEC}Summary") or "")
+    assert f"guarantee {reference} discharged" in (after.findtext(f"{DEC}Summary") or "")
 
 
 REFUSALS: list[tuple[str, dict[str, Any], str, bool]] = [
@@ -174,14 +182,15 @@ def test_a_guarantee_already_securing_another_application_is_refused(
     cp, _treasury = checkpoint_with_treasury
     first = cp.lodge("fresh-apples-import", fresh_plate(PLATE))
     second = cp.lodge("fresh-apples-import", fresh_plate("789GUA02"))
-    assert _offer(cp, first, "--ref", "KZ-SR-0003", "--guarantor", SURETY_BIN).exit_code == 0
-    refused = _refused(cp, second, "KZ-SR-0003", guarantor=SURETY_BIN)
+    surety = fresh("KZ-SR-9")
+    assert _offer(cp, first, "--ref", surety, "--guarantor", SURETY_BIN).exit_code == 0
+    refused = _refused(cp, second, surety, guarantor=SURETY_BIN)
     assert refused["type"] == "urn:kz:nsw:problem:guarantee-already-used"
     assert cp.status(second)["verdict"] == "granted"
     assert "guarantee-answer" in _kinds(cp, second)
     # Offered again once released: not needed, and customs is not asked.
     answers = _kinds(cp, first).count("guarantee-answer")
-    again = _refused(cp, first, "KZ-BG-0002")
+    again = _refused(cp, first, fresh())
     assert again["type"] == "urn:kz:nsw:problem:guarantee-not-needed"
     assert _kinds(cp, first).count("guarantee-answer") == answers
     assert "guarantee-offer-refused" in _kinds(cp, first)
