@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,14 +18,18 @@ import requests
 from click.testing import CliRunner, Result
 from lxml import etree
 
+from gateway.bootstrap import Services
 from gateway.cli.guarantee import guarantee_document
 from gateway.cli.main import main
+from gateway.pki.dev import DevPki
 from gateway.resources import contracts_root
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import sign_enveloped
-from simulators.treasury import RunningTreasury
-from tests.checkpoint.conftest import Checkpoint, fresh_plate
-from tests.conftest import trader_identity
+from simulators.server import RunningAgency
+from simulators.treasury import ACCOUNT, RunningTreasury
+from tests.checkpoint.conftest import Checkpoint, MovableClock, fresh_plate
+from tests.conftest import SAMPLES, trader_identity
+from tests.gateway_fixtures import KeyringClient
 from tests.payments.test_payment_flow import _cli_env
 from tests.polling import wait_until
 
@@ -56,7 +61,7 @@ def _offer(cp: Checkpoint, application_id: str, *args: str) -> Result:
     )  # fmt: skip
 
 
-def _refused(
+def _post_offer(
     cp: Checkpoint,
     application_id: str,
     reference: str,
@@ -64,21 +69,26 @@ def _refused(
     guarantor: str = BANK_BIN,
     amount_minor: int | None = None,
     valid_until: dt.date | None = None,
-) -> dict[str, Any]:
-    """POST a signed offer; the problem document it was refused with (checked: 4xx)."""
+) -> requests.Response:
+    """POST a signed offer (by the declarant, Steppe Agro) for the order's total by default."""
     owed = cp.client.payment_order(application_id)["order"]["total"]
     document = guarantee_document(
         application_id, reference, "bank-guarantee", guarantor, amount_minor or owed, "KZT",
         valid_until or dt.date.today() + dt.timedelta(days=30),
     )  # fmt: skip
     signed = sign_enveloped(document, trader_identity(cp.pki, "trader-steppe"))
-    response = requests.post(
+    return requests.post(
         f"{cp.url}/api/v1/applications/{application_id}/guarantee",
         data=signed,
         headers={"Content-Type": "application/xml"},
         timeout=30,
     )
-    assert 400 <= response.status_code < 500, response.text
+
+
+def _refused(cp: Checkpoint, application_id: str, reference: str, **offer: Any) -> dict[str, Any]:
+    """The problem document a signed offer was refused with (checked: an error status)."""
+    response = _post_offer(cp, application_id, reference, **offer)
+    assert response.status_code >= 400, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
     problem: dict[str, Any] = response.json()
     return problem
@@ -194,3 +204,30 @@ def test_a_guarantee_already_securing_another_application_is_refused(
     assert again["type"] == "urn:kz:nsw:problem:guarantee-not-needed"
     assert _kinds(cp, first).count("guarantee-answer") == answers
     assert "guarantee-offer-refused" in _kinds(cp, first)
+
+
+def test_an_answer_from_customs_that_is_not_believed_changes_nothing(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    own_agency: Callable[..., RunningAgency],
+    pki: DevPki,
+) -> None:
+    customs = own_agency("customs")
+    url, services, client = gateway_at(payee_account=ACCOUNT, agency_urls={"customs": customs.url})
+    raw = (SAMPLES / "fresh-apples-import.xml").read_bytes()
+    signed = sign_enveloped(parse_xml(raw), trader_identity(pki, "trader-steppe"))
+    application_id = str(client.submit(signed)["id"])
+    client.wait_for_decision(application_id, deadline_s=60)
+    customs.options.tamper = "body"  # from now on a byte of its signed answers is changed
+    cp = Checkpoint(url, services, pki, MovableClock(), client)
+
+    problem = _refused(cp, application_id, fresh())
+    assert problem["type"] == "urn:kz:nsw:problem:guarantee-check-unavailable"
+    assert client.status(application_id)["verdict"] == "granted"
+    kinds = _kinds(cp, application_id)
+    assert {"guarantee-offer-refused", "guarantee-check"} <= set(kinds)
+    assert "guarantee-refused" not in kinds  # no answer was believed: nothing was decided
+
+    customs.options.tamper = None
+    accepted = _post_offer(cp, application_id, fresh())
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["released"] is True
