@@ -151,6 +151,8 @@ def test_an_accepted_guarantee_releases_secured_the_exit_opens_and_payment_disch
     discharged = after.find(f"{DEC}Guarantee")
     assert discharged is not None and discharged.get("dischargedAt")
     assert f"guarantee {reference} discharged" in (after.findtext(f"{DEC}Summary") or "")
+    offers = cp.client.guarantees(application_id)["guarantees"]
+    assert [(o["reference"], o["state"]) for o in offers] == [(reference, "discharged")]
 
 
 REFUSALS: list[tuple[str, dict[str, Any], str, bool]] = [
