@@ -17,7 +17,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -190,6 +190,43 @@ class AgencyAnswerUntrusted(AgencyCallFailed):
     """An answer came back but is not believed: unsigned, signed with a key other than the
     agency's pinned one, signed over the wrong parts, stale, or changed after signing. Handled
     like any failed call (retried, then escalated); its content is never used."""
+
+
+@dataclass(frozen=True)
+class GuaranteeQuery:
+    """Issue 20: does a guarantee the declarant offers secure what the application owes? The
+    amounts are whole minor units; `owed_*` is the payment order's total."""
+
+    application_id: str
+    reference: str
+    guarantor_bin: str
+    declarant_bin: str
+    amount_minor: int
+    currency: str
+    valid_until: dt.date
+    owed_minor: int
+    owed_currency: str
+
+
+@dataclass(frozen=True)
+class GuaranteeAnswer:
+    """Customs' answer: accepted, or refused with its reason code (unknown, insufficient-amount,
+    expired, already-used) and sentence; the exact bytes both ways, for the trail."""
+
+    accepted: bool
+    reason_code: str | None
+    reason: str
+    request_bytes: bytes
+    answer_bytes: bytes
+
+
+@runtime_checkable
+class GuaranteeChecker(Protocol):
+    """An adapter whose agency checks guarantees (customs' CheckGuarantee)."""
+
+    def check_guarantee(self, query: GuaranteeQuery) -> GuaranteeAnswer:
+        """Ask; raise `AgencyCallFailed` when no believable answer came back."""
+        ...
 
 
 class AgencyAdapter(Protocol):

@@ -31,6 +31,8 @@ from adapters.base import (
     AgencySpec,
     Credentials,
     Document,
+    GuaranteeAnswer,
+    GuaranteeQuery,
     Outcome,
 )
 from adapters.environment import EnvironmentSettings
@@ -56,6 +58,25 @@ def safe_settings() -> Any:
         forbid_external=True,
         xml_huge_tree=False,
     )
+
+
+@dataclass(frozen=True)
+class _Exchanged:
+    """One verified exchange: the answer element, the exact bytes both ways, the HTTP status."""
+
+    agency: str
+    payload: etree._Element
+    sent: bytes
+    received: bytes
+    status: int
+
+    def failed(self, reason: str) -> AgencyCallFailed:
+        return AgencyCallFailed(
+            f"{self.agency}: HTTP {self.status}: {reason}",
+            request_bytes=self.sent,
+            answer_bytes=self.received,
+            status_code=self.status,
+        )
 
 
 @dataclass(frozen=True)
@@ -134,6 +155,20 @@ class SoapAdapter:
         if operation is None:
             raise AgencyCallFailed(f"{self.spec.code}: no WSDL operation takes {body.tag}")
 
+        exchanged = self._exchange(body, operation)
+        payload, request_bytes, answer_bytes = exchanged.payload, exchanged.sent, exchanged.received
+        try:
+            if request.operation == "cancel":
+                if errors := self._schema.errors(_as_document(payload)):
+                    raise MalformedAnswer("the answer breaks the agency schema: " + errors[0])
+                return _read_cancel(payload, request.case_id, request_bytes, answer_bytes)
+            return self._read(payload, request.case_id, request_bytes, answer_bytes)
+        except MalformedAnswer as exc:
+            raise exchanged.failed(str(exc)) from exc
+
+    def _exchange(self, body: etree._Element, operation: _Operation) -> _Exchanged:
+        """Steps 2-7 of any call: sign `body` into an envelope, post it, and return the agency's
+        verified answer element (the operation's output), or raise `AgencyCallFailed`."""
         # Step 2: the envelope around it, signed by the wsse object (`_envelope`).
         try:
             envelope = self._envelope(body, operation)
@@ -222,14 +257,51 @@ class SoapAdapter:
         payload = verified.payload
         if len(payload) != 1 or payload[0].tag != operation.answer_tag:
             raise failed(f"the answer body is not one {operation.answer_tag}")
-        try:
-            if request.operation == "cancel":
-                if errors := self._schema.errors(_as_document(payload[0])):
-                    raise MalformedAnswer("the answer breaks the agency schema: " + errors[0])
-                return _read_cancel(payload[0], request.case_id, request_bytes, answer_bytes)
-            return self._read(payload[0], request.case_id, request_bytes, answer_bytes)
-        except MalformedAnswer as exc:
-            raise failed(str(exc)) from exc
+        return _Exchanged(self.spec.code, payload[0], request_bytes, answer_bytes, status)
+
+    def check_guarantee(self, query: GuaranteeQuery) -> GuaranteeAnswer:
+        """Issue 20: customs' CheckGuarantee: accepted, or refused with its reason code. Raises
+        `AgencyCallFailed` when no believable answer came back (nothing is decided then)."""
+        tag = self._input_of("CheckGuarantee")
+        ns = etree.QName(tag).namespace
+        body = etree.Element(tag, nsmap={None: ns})
+        for name, value, currency in (
+            ("ApplicationId", query.application_id, None),
+            ("GuaranteeReference", query.reference, None),
+            ("GuarantorBIN", query.guarantor_bin, None),
+            ("DeclarantBIN", query.declarant_bin, None),
+            ("Amount", str(query.amount_minor), query.currency),
+            ("ValidUntil", query.valid_until.isoformat(), None),
+            ("AmountOwed", str(query.owed_minor), query.owed_currency),
+        ):
+            node = etree.SubElement(body, f"{{{ns}}}{name}")
+            node.text = value
+            if currency is not None:
+                node.set("currency", currency)
+        if errors := self._schema.errors(body):
+            raise AgencyCallFailed(
+                f"{self.spec.code}: the guarantee query breaks the agency schema: {errors[0]}",
+                retryable=False,
+            )
+        exchanged = self._exchange(body, self._operations[tag])
+        answer = exchanged.payload
+        if errors := self._schema.errors(_as_document(answer)):
+            raise exchanged.failed("the answer breaks the agency schema: " + errors[0])
+        if (answer.findtext(f"{{{ns}}}GuaranteeReference") or "").strip() != query.reference or (
+            answer.findtext(f"{{{ns}}}ApplicationId") or ""
+        ).strip() != query.application_id:
+            raise exchanged.failed("the answer is about another guarantee or application")
+        status = (answer.findtext(f"{{{ns}}}Status") or "").strip()
+        code = (answer.findtext(f"{{{ns}}}ReasonCode") or "").strip() or None
+        if status == "refused" and code is None:
+            raise exchanged.failed("a refusal without a reason code")
+        return GuaranteeAnswer(
+            accepted=status == "accepted",
+            reason_code=None if status == "accepted" else code,
+            reason=(answer.findtext(f"{{{ns}}}Reason") or "").strip(),
+            request_bytes=exchanged.sent,
+            answer_bytes=exchanged.received,
+        )
 
     def _request_element(self, request: AgencyRequest) -> etree._Element:
         if request.operation == "cancel":

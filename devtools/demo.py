@@ -226,6 +226,11 @@ def run_demo(workdir: Path, pki_dir: Path) -> int:
         left = payments_demo.show_order(readers[APPLES], unpaid, click.echo)
         ok(f"{unpaid}: granted, {left['outstanding']['minor'] / 100:,.2f} KZT outstanding")
 
+        step("A guarantee instead of payment: customs checks it, the application is released")
+        failures += payments_demo.guarantee_story(
+            client, readers[APPLES], (samples / f"{APPLES}.xml").read_bytes(), ok, bad
+        )
+
         step("Permits: a veterinary permit written off across two applications until exhausted")
         failures += payments_demo.permit_story(
             client, readers[payments_demo.LAMB], submitted[payments_demo.LAMB],

@@ -4,6 +4,7 @@ a veterinary permit written off across two applications until exhausted, and a t
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import subprocess
@@ -192,4 +193,49 @@ def permit_story(
         for line in listed.stdout.splitlines():
             if line.startswith("held"):
                 print(f"      nsw permits list: {line}", flush=True)
+    return failures
+
+
+def guarantee_story(
+    client: GatewayClient,
+    reader: GatewayClient,
+    sample: bytes,
+    ok: Callable[[str], None],
+    bad: Callable[[str], None],
+) -> int:
+    """A third apples consignment is released on a guarantee instead of payment: a guarantee too
+    small for its charges is refused by customs, a bank guarantee customs knows releases it."""
+    from gateway.cli.client import ApiProblem
+    from gateway.cli.guarantee import DEMO_BANK_BIN, guarantee_document
+    from gateway.trust.xmlsig import sign_enveloped
+
+    identity = reader.identity
+    assert identity is not None
+    lodged = sign_enveloped(
+        parse_xml(sample.replace(b"<TraderReference>", b"<TraderReference>SECURED-", 1)), identity
+    )
+    application_id = client.submit(lodged)["id"]
+    reader.wait_for_decision(application_id, deadline_s=60)
+    owed = reader.payment_order(application_id)["order"]["total"]
+    failures = 0
+    until = kz_day(system_clock()) + dt.timedelta(days=365)
+    for reference in ("KZ-BG-0010", "KZ-BG-0001"):
+        offer = guarantee_document(
+            application_id, reference, "bank-guarantee", DEMO_BANK_BIN, owed, "KZT", until
+        )
+        try:
+            answer = reader.guarantee(application_id, sign_enveloped(offer, identity))
+        except ApiProblem as refused:
+            ok(f"{application_id}: guarantee {reference} refused ({refused.problem.get('type')})")
+            continue
+        if not answer["released"]:
+            failures += 1
+            bad(f"{application_id}: guarantee {reference} accepted but not released")
+    xml = reader.decision(application_id) or b""
+    summary = parse_xml(xml).findtext(f"{DEC}Summary") or ""
+    if "secured by guarantee KZ-BG-0001" in summary:
+        ok(f"{application_id}: {summary.split(';')[0]}, {owed / 100:,.2f} KZT still to pay")
+    else:
+        failures += 1
+        bad(f"{application_id}: the decision says {summary!r}, expected secured by KZ-BG-0001")
     return failures

@@ -30,6 +30,7 @@ from simulators.common import (
     SimulatorOptions,
     chapter,
 )
+from simulators.guarantees import GuaranteeRegister
 from simulators.soap import append_outcome, children, create_soap_app, sub, text
 
 NS = "urn:kz:kgd:customs:declaration:1"
@@ -98,13 +99,38 @@ def create_app(options: SimulatorOptions | None = None) -> Flask:
         charges = assess(request, today) if decision.status == "granted" else []
         return render(request, decision, channel, duties, charges)
 
-    return create_soap_app(
+    guarantees = GuaranteeRegister()
+
+    def check_guarantee(request: etree._Element) -> etree._Element:
+        """Issue 20: does the offered guarantee secure what the application owes?"""
+        owed = children(request, "AmountOwed")[0]
+        verdict = guarantees.check(
+            application_id=text(request, "ApplicationId"),
+            reference=text(request, "GuaranteeReference"),
+            guarantor_bin=text(request, "GuarantorBIN"),
+            owed_minor=int(owed.text or "0"),
+            owed_currency=owed.get("currency", ""),
+            today=dt.date.today(),
+        )
+        answer = etree.Element(f"{{{NS}}}CheckGuaranteeResponse", nsmap={None: NS})
+        sub(answer, "GuaranteeReference", text(request, "GuaranteeReference"))
+        sub(answer, "ApplicationId", text(request, "ApplicationId"))
+        sub(answer, "Status", "accepted" if verdict.accepted else "refused")
+        if verdict.code:
+            sub(answer, "ReasonCode", verdict.code)
+            sub(answer, "Reason", verdict.reason)
+        return answer
+
+    app = create_soap_app(
         "customs",
         WSDL,
         {f"{{{NS}}}RegisterDeclarationRequest": register},
         options or SimulatorOptions(),
         permit_of=lambda answer: text(answer, "ReleaseNumber") or None,
+        direct={f"{{{NS}}}CheckGuaranteeRequest": check_guarantee},
     )
+    app.extensions["guarantees"] = guarantees
+    return app
 
 
 Duties = list[tuple[str, Decimal, Decimal, Decimal, str]]  # line, rate %, duty, VAT, currency

@@ -117,10 +117,13 @@ def create_soap_app(
     operations: dict[str, Handler],
     options: SimulatorOptions,
     permit_of: Callable[[etree._Element], str | None] = lambda answer: None,
+    direct: dict[str, Handler] | None = None,
 ) -> Flask:
     """A Flask app answering `operations` (request element QName -> handler) per `wsdl`, and,
     when the contract has them, CancelCase and AmendCase (issue 19) for those cases; `permit_of`
-    reads the permit number out of an answer, so a cancellation names the permit it cancelled."""
+    reads the permit number out of an answer, so a cancellation names the permit it cancelled.
+    `direct` handlers (customs' CheckGuarantee, issue 20) answer at once about no case: their
+    answers are checked against the schema and signed, never kept or sent later."""
     app = Flask(name)
     schema = Schema(wsdl.parent / f"{wsdl.stem}.xsd")
     faults = FaultInjector(options)
@@ -196,12 +199,31 @@ def create_soap_app(
         ns = etree.QName(payload).namespace
         local = etree.QName(payload).localname
         handler = operations.get(payload.tag)
-        if handler is None and local not in ("CancelCaseRequest", "AmendCaseRequest"):
+        answer_now = (direct or {}).get(payload.tag)
+        if (
+            handler is None
+            and answer_now is None
+            and local
+            not in (
+                "CancelCaseRequest",
+                "AmendCaseRequest",
+            )
+        ):
             return fault("Client", f"no operation accepts {payload.tag}")
         # Step 4: the contract: the body must validate against the agency XSD.
         if errors := schema.errors(payload):
             return fault("Client", "the request does not match the schema: " + errors[0])
         version = 1
+        if answer_now is not None:
+            try:
+                answer = answer_now(payload)
+                if problems := schema.errors(answer):
+                    raise RuntimeError(f"{name} built an invalid answer: {problems[0]}")
+            except Exception as exc:  # a simulator bug is a Server fault, never an HTML 500
+                return fault("Server", f"internal error: {exc}")
+            return Response(
+                signed(answer, wsse.signature_value(root)), status=200, content_type=XML_TYPE
+            )
         if local == "CancelCaseRequest":  # issue 19: close the case, cancel its permit
             case_id = text(payload, "CaseId")
             cancelled = book.cancel(case_id, text(payload, "Reason"))

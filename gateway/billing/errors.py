@@ -55,3 +55,54 @@ class InvalidPermitStanding(GatewayError):
 
 class NotYourPermit(GatewayError):
     code, status, title = "not-your-permit", 403, "The permit is not yours to read or change"
+
+
+# --- guarantees (issue 20 item 3): each refusal its own problem type ---------------------------
+
+
+class GuaranteeUnknown(GatewayError):
+    code, status, title = "guarantee-unknown", 422, "Customs does not know this guarantee"
+
+
+class GuaranteeInsufficient(GatewayError):
+    code, status, title = (
+        "guarantee-insufficient",
+        422,
+        "The guarantee does not cover what the application owes",
+    )
+
+
+class GuaranteeExpired(GatewayError):
+    code, status, title = "guarantee-expired", 422, "The guarantee has expired"
+
+
+class GuaranteeAlreadyUsed(GatewayError):
+    code, status, title = (
+        "guarantee-already-used",
+        409,
+        "The guarantee already secures another application",
+    )
+
+
+class GuaranteeNotNeeded(GatewayError):
+    code, status, title = (
+        "guarantee-not-needed",
+        409,
+        "The application is already released or paid",
+    )
+
+
+class GuaranteeNotAllowed(GatewayError):
+    code, status, title = (
+        "guarantee-not-allowed",
+        403,
+        "The signer may not act for the application's declarant",
+    )
+
+
+class GuaranteeCheckUnavailable(GatewayError):
+    code, status, title = (
+        "guarantee-check-unavailable",
+        502,
+        "Customs did not answer about the guarantee",
+    )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gateway.decision.document import GuaranteeNote, PaymentNote
 from gateway.decision.rules import CaseResult
 from gateway.payments.check_digits import PaymentReference
 from gateway.payments.order import PaymentOrder
@@ -62,20 +63,21 @@ class RecordedSettlement:
 
 @dataclass(frozen=True)
 class PaidApplication:
-    """An application whose order was just paid in full: what its released decision needs."""
+    """An application being released: paid in full (`payment`), or secured by a guarantee
+    customs accepted (`guarantee`; issue 20), or both once a secured application is paid (the
+    guarantee discharged). What its released decision needs."""
 
     id: str
     declarant_bin: str
     trader_reference: str
     application_sha256: str
     cases: tuple[CaseResult, ...]
-    reference: str
-    total_minor: int
-    currency: str
-    paid_at: dt.datetime
+    released_at: dt.datetime
+    payment: PaymentNote | None = None
+    guarantee: GuaranteeNote | None = None
 
 
-# Signs the released decision of a paid application, inside the settling transaction.
+# Signs the released decision of a paid or secured application, inside the releasing transaction.
 ReleaseDecision = Callable[[PaidApplication], bytes]
 
 # The one rule `settle_payment` runs inside its transaction (gateway.payments.settle, bound).

@@ -30,7 +30,7 @@ from gateway.billing.ports import (
 )
 from gateway.billing.signing import sign_detached
 from gateway.clock import Clock
-from gateway.decision.document import PaymentNote, signed_decision
+from gateway.decision.document import signed_decision
 from gateway.decision.rules import Decision, Verdict
 from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError, NotFound
@@ -273,19 +273,24 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
 
 
 def released_decision_signer(identity: SigningIdentity) -> ReleaseDecision:
-    """The released decision of a paid application: every case as granted, the paid order named,
-    signed by the gateway like the first decision."""
+    """The released decision of a paid or secured application: every case as granted, the paid
+    order and/or the guarantee named, signed by the gateway like the first decision."""
 
     def sign(paid: PaidApplication) -> bytes:
+        basis = (
+            "paid" if paid.payment is not None else "secured" if paid.guarantee is not None else ""
+        )
+        reference = paid.guarantee.reference if paid.guarantee is not None else None
         return signed_decision(
             identity,
             application_id=paid.id,
             declarant_bin=paid.declarant_bin,
             trader_reference=paid.trader_reference,
             application_sha256=paid.application_sha256,
-            decision=Decision(Verdict.RELEASED, paid.cases),
-            decided_at=paid.paid_at,
-            payment=PaymentNote(paid.reference, paid.total_minor, paid.currency, paid.paid_at),
+            decision=Decision(Verdict.RELEASED, paid.cases, basis=basis, guarantee=reference),
+            decided_at=paid.released_at,
+            payment=paid.payment,
+            guarantee=paid.guarantee,
         )
 
     return sign

@@ -8,16 +8,19 @@ import datetime as dt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
-from gateway.billing import permit_web, web
+from gateway.billing import guarantee_web, permit_web, web
+from gateway.billing.guarantees import Guarantees
 from gateway.billing.permit_ports import step_messages
 from gateway.billing.permits import PermitBook
 from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
 from gateway.config import Config
+from gateway.storage.guarantees import GuaranteeStore
 from gateway.storage.omc_money import StoredMoneyViews
 from gateway.storage.payments import PaymentStore
 from gateway.storage.permits import PermitStore
+from gateway.trust.schemas import load_schema
 from wire.keys import load_certificate
 
 
@@ -64,9 +67,31 @@ def init_payments(app: Flask, config: Config, services: Services) -> Payments:
         services.store.engine, services.clock, services.store.fenced
     )
     app.register_blueprint(permit_web.bp)
+    app.extensions["nsw-guarantees"] = build_guarantees(config, services, payments)
+    app.register_blueprint(guarantee_web.bp)
     return payments
+
+
+def build_guarantees(config: Config, services: Services, payments: Payments) -> Guarantees:
+    """Issue 20 item 3: customs checks the guarantee through its adapter (CheckGuarantee)."""
+    store = GuaranteeStore(services.store.engine, services.clock, services.store.fenced)
+    store.release_decision = released_decision_signer(services.identity)
+    store.permit_steps = step_messages
+    customs = services.adapters.get("customs")
+    unwrap = getattr(customs, "guarantee_checker", None)  # the timed wrapper's inner adapter
+    return Guarantees(
+        book=store,
+        payments=payments,
+        checker=unwrap() if unwrap is not None else None,
+        schema=load_schema(config.wsdl_dir / "application" / "guarantee.xsd"),
+        trust=services.trust,
+        representatives=services.representatives,
+        clock=services.clock,
+        max_bytes=config.max_body_bytes,
+    )
 
 
 def build_permits(services: Services) -> PermitBook:
     store = PermitStore(services.store.engine, services.clock, services.store.fenced)
+    store.release_decision = released_decision_signer(services.identity)
     return PermitBook(store, services.clock)

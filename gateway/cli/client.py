@@ -102,6 +102,15 @@ class GatewayClient:
         """Lodge a signed new version of the application (issue 19); the gateway's answer."""
         return self._post_xml(f"/api/v1/applications/{application_id}/versions", signed_xml)
 
+    def guarantee(self, application_id: str, signed_xml: bytes) -> dict[str, Any]:
+        """Offer a signed guarantee as security for the application's payment (issue 20)."""
+        return self._post_xml(f"/api/v1/applications/{application_id}/guarantee", signed_xml)
+
+    def guarantees(self, application_id: str) -> dict[str, Any]:
+        """Every guarantee offered for the application and what became of it (a signed read)."""
+        result: dict[str, Any] = self._check(self._get(application_id, "/guarantee")).json()
+        return result
+
     def _post_xml(self, path: str, signed_xml: bytes) -> dict[str, Any]:
         response = self.session.post(
             f"{self.base_url}{path}",

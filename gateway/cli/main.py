@@ -15,6 +15,7 @@ from lxml import etree
 from gateway.cli.applications import applications
 from gateway.cli.attach import attach
 from gateway.cli.errors import FriendlyGroup
+from gateway.cli.guarantee import guarantee
 from gateway.cli.identity import representatives, traders
 from gateway.cli.lifecycle import amend, withdraw
 from gateway.cli.notifications import notifications, notify_url
@@ -283,6 +284,7 @@ main.add_command(attach)
 main.add_command(notifications)
 main.add_command(withdraw)
 main.add_command(amend)
+main.add_command(guarantee)
 
 
 @main.group()

@@ -49,6 +49,20 @@ class PaymentNote:
     paid_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class GuaranteeNote:
+    """The guarantee a secured release rests on (issue 20): customs accepted it as security for
+    the order's total; `discharged_at` once the duties were paid after all."""
+
+    reference: str
+    guarantor_bin: str
+    amount_minor: int
+    currency: str
+    valid_until: dt.date
+    accepted_at: dt.datetime
+    discharged_at: dt.datetime | None = None
+
+
 def render_decision(
     *,
     application_id: str,
@@ -59,6 +73,7 @@ def render_decision(
     decided_at: dt.datetime,
     payment: PaymentNote | None = None,
     replaces: DecisionRef | None = None,
+    guarantee: GuaranteeNote | None = None,
 ) -> etree._Element:
     root = etree.Element(f"{{{NS}}}Decision", nsmap={None: NS})
     _sub(root, "ApplicationId", application_id)
@@ -95,6 +110,21 @@ def render_decision(
             currency=payment.currency,
             paidAt=iso(payment.paid_at),
         )
+    if guarantee is not None:  # a secured release, or one whose guarantee was discharged
+        node = _sub(
+            root,
+            "Guarantee",
+            reference=guarantee.reference,
+            guarantorBIN=guarantee.guarantor_bin,
+            amountMinor=str(guarantee.amount_minor),
+            currency=guarantee.currency,
+            validUntil=guarantee.valid_until.isoformat(),
+            acceptedAt=iso(guarantee.accepted_at),
+        )
+        if guarantee.discharged_at is not None:
+            node.set("dischargedAt", iso(guarantee.discharged_at))
+    if decision.verdict is Verdict.HELD and decision.hold is not None:
+        _sub(root, "Hold", decision.hold[1], code=decision.hold[0])
     if replaces is not None:  # issue 19: a new decision version names the one it replaces
         _sub(root, "Version", str(replaces.version + 1))
         _sub(root, "Replaces", version=str(replaces.version), sha256=replaces.sha256)
@@ -112,10 +142,12 @@ def signed_decision(
     decided_at: dt.datetime,
     payment: PaymentNote | None = None,
     replaces: DecisionRef | None = None,
+    guarantee: GuaranteeNote | None = None,
 ) -> bytes:
     """Render and sign; the bytes returned are what is stored, served and put in the trail."""
     element = render_decision(
         replaces=replaces,
+        guarantee=guarantee,
         application_id=application_id,
         declarant_bin=declarant_bin,
         trader_reference=trader_reference,
@@ -139,6 +171,9 @@ def make_decider(identity: SigningIdentity, clock: Callable[[], dt.datetime]) ->
         if decision.verdict is Verdict.GRANTED and app.released_at is not None:
             # Paid before a case changed again (an inspection cleared): still released.
             decision = Decision(Verdict.RELEASED, decision.cases)
+        if decision.verdict is Verdict.RELEASED and app.held is not None:
+            # Nothing owed, but the release's permit write-off was refused: held, and why.
+            decision = Decision(Verdict.HELD, decision.cases, hold=app.held)
         xml = signed_decision(
             identity,
             application_id=app.application_id,

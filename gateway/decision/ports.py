@@ -26,6 +26,9 @@ class DecisionSubject:
     released_at: dt.datetime | None = None
     # Issue 19: the decision this one replaces (its version and SHA-256), when there was one.
     replaces: DecisionRef | None = None
+    # Issue 20: the release's permit write-off was refused (problem code, sentence): a decision
+    # that would release says held instead.
+    held: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 - refused when any case is refused (every reason from every refusing agency is kept);
 - otherwise held for inspection when any agency requires one (which agency, where, why);
 - otherwise, when every case is granted: granted while any agency charged something (released
-  only once the payment order is paid: gateway.billing), released when nothing is owed;
+  only once the payment order is paid or secured by a guarantee customs accepted:
+  gateway.billing), released when nothing is owed — or held, when the release's permit write-off
+  was refused (issue 20: the decision says what is true, with the reason);
 - otherwise no decision yet (some case is still pending, queued or escalated).
 """
 
@@ -49,6 +51,9 @@ class Verdict(enum.StrEnum):
     REFUSED = "refused"
     INSPECTION = "inspection"
     WITHDRAWN = "withdrawn"  # by the declarant (issue 19): nothing may exit under it
+    # Granted and nothing owed (or paid, or secured), but the write-off of a cited permit was
+    # refused at release (issue 20): nothing may exit until the hold clears.
+    HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,12 @@ class Decision:
     verdict: Verdict
     cases: tuple[CaseResult, ...]
     note: str = ""  # why, for a withdrawn decision: the reason the declarant gave
+    # Why a held decision is held: the refusal's problem code and its sentence (issue 20).
+    hold: tuple[str, str] | None = None
+    # What a released decision rests on: "paid" (the order was paid), "secured" (a guarantee
+    # customs accepted, named by `guarantee`) or "" (nothing was owed).
+    basis: str = ""
+    guarantee: str | None = None
 
     @property
     def summary(self) -> str:
@@ -96,6 +107,9 @@ class Decision:
             )
             return f"HELD FOR INSPECTION — {why}"
         permits = ", ".join(f"{c.agency} {c.permit_number}" for c in self.cases)
+        if self.verdict is Verdict.HELD:
+            code, why = self.hold or ("held", "")
+            return f"HELD — not released: {why} [{code}]; permits: {permits}"
         if self.verdict is Verdict.GRANTED:
             owed = ", ".join(
                 f"{agency} {minor // 100}.{minor % 100:02d} {currency}"
@@ -105,6 +119,12 @@ class Decision:
                 f"GRANTED — permits: {permits}; released once the payment order is paid "
                 f"(charges: {owed})"
             )
+        if self.basis == "secured":
+            return f"RELEASED — secured by guarantee {self.guarantee}; permits: {permits}"
+        if self.basis == "paid" and self.guarantee:
+            return f"RELEASED — paid; guarantee {self.guarantee} discharged; permits: {permits}"
+        if self.basis == "paid":
+            return f"RELEASED — paid; permits: {permits}"
         return f"RELEASED — permits: {permits}"
 
     def charged(self) -> dict[tuple[str, str], int]:

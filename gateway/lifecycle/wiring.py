@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine
 
+from gateway.billing.service import released_decision_signer
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.decision.document import make_decider, make_withdrawn_signer
@@ -30,13 +31,15 @@ def build_lifecycle(
     representatives: Representatives,
     agencies: Iterable[str],
 ) -> Lifecycle:
+    store = VersionStore(engine, clock)
+    store.release_decision = released_decision_signer(identity)
     return Lifecycle(
         withdrawal_schema=load_schema(config.wsdl_dir / "application" / "withdrawal.xsd"),
         application_schema=load_schema(config.wsdl_dir / "application" / "application.xsd"),
         trust=trust,
         routing=load_rules(config.mappings_dir / "routing.toml"),
         rules=load_lifecycle_rules(config.mappings_dir / "lifecycle.toml", agencies),
-        store=VersionStore(engine, clock),
+        store=store,
         clock=clock,
         max_bytes=config.max_body_bytes,
         representatives=representatives,

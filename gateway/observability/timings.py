@@ -13,7 +13,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import AgencyAdapter, AgencyAnswer, AgencyRequest, AgencySpec
+from adapters.base import (
+    AgencyAdapter,
+    AgencyAnswer,
+    AgencyRequest,
+    AgencySpec,
+    GuaranteeChecker,
+)
 
 WINDOW_S = 900.0  # percentiles and error rate over the last 15 minutes
 MAX_SAMPLES = 2000
@@ -85,6 +91,10 @@ class TimedAdapter:
 
     def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
         return self.inner.read_answer(payload, case_id=case_id, answer_bytes=answer_bytes)
+
+    def guarantee_checker(self) -> GuaranteeChecker | None:
+        """The inner adapter when its agency checks guarantees (customs, issue 20)."""
+        return self.inner if isinstance(self.inner, GuaranteeChecker) else None
 
 
 def timed(adapters: dict[str, AgencyAdapter], timings: AgencyTimings) -> dict[str, AgencyAdapter]:

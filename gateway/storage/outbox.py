@@ -174,7 +174,15 @@ class OutboxStore(Store):
             return None
         verdict, xml = decided
         if verdict == "released" and inputs.subject.released_at is None:  # nothing owed (#20)
-            release_without_payment(s, application_id, self)
+            refusal = release_without_payment(s, application_id, self)
+            if refusal is not None:
+                # A cited permit could not be written off: the decision says held, and why
+                # (signed again; rare, so the sequencer lock's wait is accepted here).
+                held = replace(
+                    inputs.subject, replaces=replaces, held=(refusal.code, refusal.detail)
+                )
+                decided = decide(held, inputs.cases) or decided
+                verdict, xml = decided
         record_decision(s, application_id, verdict=verdict, xml=xml, now=now)
         trader = inputs.subject.declarant_bin
         self._add_message(

@@ -97,3 +97,24 @@ class ReconciliationRow(Base):
     statement: Mapped[bytes] = mapped_column(LargeBinary)  # the signed body, byte-exact
     differences: Mapped[str] = mapped_column(Text)  # JSON list
     run_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GuaranteeRow(Base):
+    """A guarantee offered as security for an application's payment (issue 20 item 3): what
+    the declarant offered and what customs answered. Migration 0018 makes exactly this table."""
+
+    __tablename__ = "guarantees"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    guarantor_bin: Mapped[str] = mapped_column(String(12))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    owed_minor: Mapped[int] = mapped_column(BigInteger)  # the order's total when offered
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | refused
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    offered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    discharged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -23,6 +23,7 @@ from gateway.billing.ports import (
     ReleaseDecision,
     SettleRule,
 )
+from gateway.decision.document import GuaranteeNote, PaymentNote
 from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError
 from gateway.i18n.text import Text
@@ -37,6 +38,7 @@ from gateway.payments.settlement import (
     Outcome,
     Settlement,
 )
+from gateway.storage.guarantee_steps import accepted_guarantee, note_of
 from gateway.storage.models import ApplicationRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.payment_models import (
@@ -272,15 +274,17 @@ class PaymentStore(Store):
                 order_row.status, order_row.paid_at = "paid", now
                 if app is not None and app.released_at is None and self.release_decision:
                     self._release(s, app, order_row, now)
+                elif app is not None and self.release_decision:
+                    self._discharge(s, app, order_row, now)
         application_id = order_row.application_id if order_row else None
         for m in messages(result):
             self._add_message(s, application_id, m)
         return result
 
     def release_if_paid(self, application_id: str) -> bool:
-        """Release an application whose order is paid but which is not released (it was held for
-        a permit and the hold has cleared): its write-offs are tried again in the same
-        transaction. True when it is released now."""
+        """Release an application whose order is paid, or secured by an accepted guarantee, but
+        which is not released (it was held for a permit and the hold has cleared): its
+        write-offs are tried again in the same transaction. True when it is released now."""
         with self.transaction() as s:
             now = self.clock()
             app = s.get(ApplicationRow, application_id)
@@ -289,11 +293,17 @@ class PaymentStore(Store):
                 .where(PaymentOrderRow.application_id == application_id)
                 .with_for_update()
             ).first()
-            if app is None or order is None or order.status != "paid" or app.released_at:
+            if app is None or order is None or app.released_at or self.release_decision is None:
                 return False
-            if self.release_decision is None:
+            if order.status == "paid":
+                self._release(s, app, order, now)
+                return app.released_at is not None
+            # Secured by a guarantee customs accepted (issue 20), held for a permit since.
+            guarantee = accepted_guarantee(s, application_id)
+            if guarantee is None or guarantee.discharged_at is not None:
                 return False
-            self._release(s, app, order, now)
+            if self._write_off_permits(s, app, now):
+                self._sign_release(s, app, now, guarantee=note_of(guarantee))
             return app.released_at is not None
 
     def _release(
@@ -304,6 +314,21 @@ class PaymentStore(Store):
         assert self.release_decision is not None
         if not self._write_off_permits(s, app, now):
             return  # paid, but held for a permit: not released (docs/payments.md)
+        payment = PaymentNote(order.reference, order.total_minor, order.currency, now)
+        self._sign_release(s, app, now, payment=payment)
+
+    def _sign_release(
+        self,
+        s: Session,
+        app: ApplicationRow,
+        now: dt.datetime,
+        *,
+        payment: PaymentNote | None = None,
+        guarantee: GuaranteeNote | None = None,
+    ) -> None:
+        """The released decision (paid, secured, or paid with its guarantee discharged): signed,
+        stored, kept in the trail and sent to the trader like the first one."""
+        assert self.release_decision is not None
         s.refresh(app, ["cases"])
         xml = self.release_decision(
             PaidApplication(
@@ -312,19 +337,42 @@ class PaymentStore(Store):
                 trader_reference=app.trader_reference,
                 application_sha256=app.body_sha256,
                 cases=tuple(case_result(c) for c in app.cases),
-                reference=order.reference,
-                total_minor=order.total_minor,
-                currency=order.currency,
-                paid_at=now,
+                released_at=now,
+                payment=payment,
+                guarantee=guarantee,
             )
         )
-        app.released_at, app.verdict, app.decision_xml = now, "released", xml
+        app.released_at = app.released_at or now
+        app.verdict, app.decision_xml = "released", xml
         self._add_message(
             s,
             app.id,
             Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
         )
         enqueue_decision(s, app, xml, self.clock)
+
+    def _discharge(
+        self, s: Session, app: ApplicationRow, order: PaymentOrderRow, now: dt.datetime
+    ) -> None:
+        """Paid in full after a guarantee secured the release (issue 20): the guarantee is
+        discharged (trail entry) and a new released decision names the payment and the
+        discharged guarantee."""
+        row = accepted_guarantee(s, app.id)
+        if row is None or row.discharged_at is not None:
+            return
+        row.discharged_at = now
+        value = {"applicationId": app.id, "guarantee": row.reference,
+                 "guarantorBIN": row.guarantor_bin, "paidReference": order.reference,
+                 "dischargedAt": now.isoformat()}  # fmt: skip
+        self._add_message(
+            s,
+            app.id,
+            Message("guarantee-discharged", "out", f"trader:{app.declarant_bin}",
+                    "application/json", canonical_json(value)),
+        )  # fmt: skip
+        if app.verdict == "released":
+            payment = PaymentNote(order.reference, order.total_minor, order.currency, now)
+            self._sign_release(s, app, now, payment=payment, guarantee=note_of(row))
 
     def _write_off_permits(self, s: Session, app: ApplicationRow, now: dt.datetime) -> bool:
         """The quantities the application cites, written off in its release transaction under

@@ -68,18 +68,20 @@ def permit_from_grant(agency: str, extra: dict[str, str], valid_until: str | Non
     )
 
 
-def release_without_payment(s: Session, application_id: str, store: Store) -> None:
+def release_without_payment(s: Session, application_id: str, store: Store) -> GatewayError | None:
     """An application released by its decision alone (nothing was charged): its cited quantities
     are written off in the same transaction, as a paid release does; on a refusal the application
-    is held (the exit gate refuses it) with the attempt in the trail. Its signed decision still
-    says released, as after a later suspension (docs/payments.md)."""
+    is held (the exit gate refuses it) with the attempt in the trail, and the refusal is returned:
+    the caller signs a held decision instead of a released one (docs/payments.md)."""
     if not citations_of(s, application_id):
-        return
+        return None
     try:
         with s.begin_nested():
             write_off_in(s, application_id, release_day(store.clock()), step_messages, store)
     except GatewayError as refusal:
         hold_in(s, application_id, refusal, step_messages, store)
+        return refusal
+    return None
 
 
 def record_granted_permit(s: Session, case: CaseRow | Row[Any], store: Store) -> None:

@@ -22,9 +22,11 @@ from gateway.billing.permit_ports import (
     StepMessages,
     WriteOffRecord,
 )
+from gateway.billing.ports import ReleaseDecision
 from gateway.errors import GatewayError, NotFound
 from gateway.i18n.text import Text
 from gateway.payments.permits import Permit
+from gateway.storage.held_retry import retry_held
 from gateway.storage.permit_citations import citations_of
 from gateway.storage.permit_models import (
     PermitHoldRow,
@@ -46,6 +48,10 @@ from gateway.trail.messages import Message
 
 
 class PermitStore(Store):
+    # Signs the released decision of a held application a credit-back releases (issue 20; set
+    # by the composition root).
+    release_decision: ReleaseDecision | None = None
+
     # --- reads ----------------------------------------------------------------------------------
 
     def get(self, permit_id: str) -> Permit | None:
@@ -137,7 +143,9 @@ class PermitStore(Store):
 
     def credit_back(self, application_id: str, messages: StepMessages) -> list[str]:
         with self.transaction() as s:
-            return credit_back_in(s, application_id, messages, self)
+            credited = credit_back_in(s, application_id, messages, self)
+            retry_held(s, credited, self, self.release_decision)
+            return credited
 
     def change_standing(
         self, permit_id: str, action: str, messages: StepMessages

@@ -23,6 +23,7 @@ from gateway.billing.permit_ports import step_messages
 from gateway.domain.application import Application
 from gateway.intake.permit_citations import cited_permits
 from gateway.payments.permits import Permit
+from gateway.storage.held_retry import retry_held
 from gateway.storage.models import ApplicationRow
 from gateway.storage.permit_citations import add_citations
 from gateway.storage.permit_models import PermitCitationRow, PermitRow
@@ -70,7 +71,9 @@ def recite(s: Session, app: ApplicationRow, application: Application, store: Sto
     s.flush()
     add_citations(s, app.id, wanted)
     s.flush()
-    credit_back_in(s, app.id, step_messages, store)
+    credited = credit_back_in(s, app.id, step_messages, store)
     if app.released_at is not None:
         release_without_payment(s, app.id, store)
+    # What this application no longer draws may release another held for those permits.
+    retry_held(s, credited, store, getattr(store, "release_decision", None))
     return True

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.billing.permit_ports import step_messages
+from gateway.billing.ports import ReleaseDecision
 from gateway.clock import iso
 from gateway.decision.ports import Decide, DecisionRef, DecisionSubject
 from gateway.decision.rules import CaseState
@@ -32,6 +33,7 @@ from gateway.lifecycle.ports import (
 from gateway.lifecycle.rules import Stage
 from gateway.notify import events as ev
 from gateway.storage import wake
+from gateway.storage.held_retry import retry_held
 from gateway.storage.models import (
     ApplicationRow,
     CaseRow,
@@ -88,6 +90,10 @@ def _stage(s: Session, app: ApplicationRow) -> Stage:
 
 
 class VersionStore(Store):
+    # Signs the released decision of a held application a credit-back releases (issue 20; set
+    # by the composition root); without it such an application is drawn but not re-signed.
+    release_decision: ReleaseDecision | None = None
+
     def current(self, application_id: str) -> Current | None:
         with self.reading() as s:
             app = s.get(ApplicationRow, application_id)
@@ -197,7 +203,9 @@ class VersionStore(Store):
             # written off at a release return to their permits, in this transaction.
             app.status, app.withdrawn_at, app.withdrawal_reason = "withdrawn", self.clock(), reason
             owe_back_on_withdrawal(s, app, order, self)
-            credit_back_in(s, app.id, step_messages, self)
+            credited = credit_back_in(s, app.id, step_messages, self)
+            # Units given back: applications held for those permits' balance are tried again.
+            retry_held(s, credited, self, self.release_decision)
             self._decision(s, app, "withdrawn", xml)
             detail = {"reason": reason, "cancelling": list(cancelling)}
             enqueue_event(s, app.id, ev.WITHDRAWN, detail, self.clock)

@@ -21,6 +21,7 @@ from gateway.domain.identifiers import Bin, HsCode
 from gateway.intake.permit_citations import PermitCitationInvalid
 from gateway.intake.ports import CitedPermit, NewApplication
 from gateway.lifecycle.ports import NewVersion
+from gateway.payments.errors import PermitBalanceExceeded
 from gateway.payments.permits import Permit, Quantity
 from gateway.storage.db import make_engine
 from gateway.storage.models import ApplicationRow
@@ -168,3 +169,37 @@ def test_an_amendment_citing_an_unknown_permit_is_refused_and_changes_nothing(
     current = stores.versions.current("APP-1")
     assert current is not None and current.version == 1
     assert stores.balance() == Decimal("4000")
+
+
+def test_an_amendment_drawing_less_releases_the_units_to_an_application_held_for_them(
+    stores: Stores,
+) -> None:
+    lodge(stores, "6000", released=True)
+    stores.outbox.create_application(
+        NewApplication(
+            id="APP-2", declarant_bin=ALTYN, trader_reference="REF-APP-2", procedure="import",
+            body=b"<Application/>", signer_subject="CN=test", signer_fingerprint="00" * 32,
+            routing={"customs": []},
+            citations=(CitedPermit(1, "veterinary", "VET-L", LAMB_HS, Decimal("6000"), "kg"),),
+        ),
+        [],
+    )  # fmt: skip
+    with pytest.raises(PermitBalanceExceeded):
+        stores.permits.write_off("APP-2")  # released too (paid), but held: 4000 kg left
+    with stores.outbox.engine.begin() as c:
+        c.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == "APP-2")
+            .values(released_at=dt.datetime.now(dt.UTC))
+        )
+    assert [h.code for h in stores.permits.holds("APP-2")] == ["permit-balance-exceeded"]
+
+    amend(stores, lamb("4000"))  # APP-1 draws 2000 kg less: 6000 kg are free for APP-2
+
+    assert stores.permits.holds("APP-2") == []
+    assert sorted(stores.live_write_offs()) == [
+        ("APP-1", Decimal("4000")),
+        ("APP-2", Decimal("6000")),
+    ]
+    assert stores.balance() == Decimal("0")
+    assert "permit-hold-cleared" in stores.kinds("APP-2")

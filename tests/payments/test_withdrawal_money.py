@@ -11,7 +11,9 @@ from decimal import Decimal
 
 import pytest
 
+from gateway.billing.permit_ports import step_messages
 from gateway.billing.permits import PermitBook
+from gateway.billing.ports import PaidApplication
 from gateway.clock import system_clock
 from gateway.decision.ports import DecisionSubject
 from gateway.payments import Confirmation, Money, PaymentOrder, PaymentReference, settle
@@ -195,3 +197,26 @@ def test_a_withdrawal_racing_the_payment_in_full_owes_it_back_either_way(stores:
         t.join(30)
     assert failures == []
     assert owed(stores) == {"P-1": 16_900_000}
+
+
+def test_a_withdrawal_releases_a_paid_application_held_for_the_balance(stores: Stores) -> None:
+    def sign(paid: PaidApplication) -> bytes:
+        return f"<Decision released='{paid.id}' paid='{paid.payment is not None}'/>".encode()
+
+    stores.payments.release_decision = stores.versions.release_decision = sign
+    stores.payments.permit_steps = step_messages
+    stores.permits.grant(vet_permit(granted="10"), None)
+    lodge_citing(stores.outbox, "APP-1", "6")
+    lodge_citing(stores.outbox, "APP-2", "6")
+    stores.permits.write_off("APP-1")
+    assert pay(stores, issue(stores, "APP-2"), "169000.00", "P-2") is Outcome.PAID
+    assert [h.code for h in stores.permits.holds("APP-2")] == ["permit-balance-exceeded"]
+
+    withdraw(stores, "APP-1")  # 6 t come back: APP-2, paid and held, draws them and is released
+
+    assert stores.permits.holds("APP-2") == []
+    assert stores.permits.permit("VET-1").balance.value == Decimal("4")
+    app = stores.outbox.application("APP-2")
+    assert app is not None and app.verdict == "released"
+    assert stores.outbox.decision_xml("APP-2") == b"<Decision released='APP-2' paid='True'/>"
+    assert "permit-hold-cleared" in stores.kinds("APP-2")

@@ -1,0 +1,150 @@
+"""Applications held for a permit's balance, tried again when the balance grows (issue 20).
+
+A credit-back (a withdrawal, an amendment that changes a citation, `PermitBook.credit_back`)
+gives units back to a permit. In the same transaction, `retry_held` takes the applications held
+for the balance of those permits, the oldest hold first, and writes off what each cites, as its
+release would have: the permit's row lock is held already, and each write-off is the usual
+conditional UPDATE in a savepoint, so of two applications waiting for the same units exactly one
+gets them and the other stays held. An application drawn in full is released with a new signed
+decision: paid (the order was paid), secured (a guarantee customs accepted), or nothing owed (it
+was held by its decision); one already released (an amendment's new quantities) just keeps its
+release. Its balance holds are cleared, with a `permit-hold-cleared` trail entry.
+
+Lock order: the permit (held), then the application with SKIP LOCKED: an application another
+transaction holds now (its settlement, which then draws on the permit itself, or its own
+withdrawal) is left to that transaction, so the two never wait for each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.billing.permit_ports import step_messages
+from gateway.billing.ports import PaidApplication, ReleaseDecision
+from gateway.decision.document import PaymentNote
+from gateway.errors import GatewayError
+from gateway.storage.guarantee_steps import accepted_guarantee, note_of
+from gateway.storage.models import ApplicationRow
+from gateway.storage.notifications import enqueue_decision
+from gateway.storage.payment_models import GuaranteeRow, PaymentOrderRow
+from gateway.storage.permit_models import PermitHoldRow
+from gateway.storage.permit_steps import release_day, write_off_in
+from gateway.storage.repository import Store, case_result
+from gateway.trail.messages import Message
+
+BALANCE = "permit-balance-exceeded"
+
+
+def retry_held(
+    s: Session, permit_ids: Iterable[str], store: Store, sign: ReleaseDecision | None
+) -> list[str]:
+    """Inside the credit-back's transaction, after it: retry the applications held for the
+    balance of `permit_ids`; returns those drawn in full now (released, or kept released)."""
+    wanted = sorted(set(permit_ids))
+    if not wanted:
+        return []
+    holds = s.scalars(
+        select(PermitHoldRow)
+        .where(
+            PermitHoldRow.permit_id.in_(wanted),
+            PermitHoldRow.code == BALANCE,
+            PermitHoldRow.cleared_at.is_(None),
+        )
+        .order_by(PermitHoldRow.held_at, PermitHoldRow.id)
+    ).all()
+    done: list[str] = []
+    for application_id in dict.fromkeys(h.application_id for h in holds):
+        if _retry(s, application_id, store, sign):
+            done.append(application_id)
+    return done
+
+
+def _retry(s: Session, application_id: str, store: Store, sign: ReleaseDecision | None) -> bool:
+    app = s.scalars(
+        select(ApplicationRow)
+        .where(ApplicationRow.id == application_id)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if app is None or app.status == "withdrawn":
+        return False  # another transaction holds it now, or it is gone: not ours to retry
+    order = s.scalars(
+        select(PaymentOrderRow).where(PaymentOrderRow.application_id == application_id)
+    ).first()
+    guarantee = accepted_guarantee(s, application_id)
+    if app.released_at is not None:
+        basis = "kept"  # released already (an amendment's new quantities were refused)
+    elif order is not None and order.status == "paid":
+        basis = "paid"
+    elif guarantee is not None and guarantee.discharged_at is None:
+        basis = "secured"
+    elif app.verdict == "held":
+        basis = "nothing-owed"
+    else:
+        return False  # granted and unpaid: it draws on its permits when it is released
+    now = store.clock()
+    try:
+        with s.begin_nested():
+            written = write_off_in(s, application_id, release_day(now), step_messages, store)
+    except GatewayError:
+        return False  # still not enough (or another refusal): it stays held, as it was
+    cleared = s.scalars(
+        select(PermitHoldRow).where(
+            PermitHoldRow.application_id == application_id,
+            PermitHoldRow.code == BALANCE,
+            PermitHoldRow.cleared_at.is_(None),
+        )
+    ).all()
+    for hold in cleared:
+        hold.cleared_at = now
+    value = {"applicationId": application_id, "permits": written, "basis": basis,
+             "reason": "a credit-back gave units back to the permit"}  # fmt: skip
+    store._add_message(
+        s,
+        application_id,
+        Message("permit-hold-cleared", "out", f"trader:{app.declarant_bin}", "application/json",
+                json.dumps(value, sort_keys=True, separators=(",", ":")).encode()),
+    )  # fmt: skip
+    if basis != "kept" and sign is not None:
+        _release(s, app, now, sign, order if basis == "paid" else None,
+                 guarantee if basis == "secured" else None, store)  # fmt: skip
+    return True
+
+
+def _release(
+    s: Session,
+    app: ApplicationRow,
+    now: dt.datetime,
+    sign: ReleaseDecision,
+    order: PaymentOrderRow | None,
+    guarantee: GuaranteeRow | None,
+    store: Store,
+) -> None:
+    s.refresh(app, ["cases"])
+    payment = (
+        PaymentNote(order.reference, order.total_minor, order.currency, now) if order else None
+    )
+    note = note_of(guarantee) if guarantee is not None else None
+    xml = sign(
+        PaidApplication(
+            id=app.id,
+            declarant_bin=app.declarant_bin,
+            trader_reference=app.trader_reference,
+            application_sha256=app.body_sha256,
+            cases=tuple(case_result(c) for c in app.cases),
+            released_at=now,
+            payment=payment,
+            guarantee=note,
+        )
+    )
+    if payment is not None or note is not None:
+        app.released_at = now
+    app.verdict, app.decision_xml = "released", xml
+    store._add_message(
+        s, app.id, Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml)
+    )
+    enqueue_decision(s, app, xml, store.clock)
