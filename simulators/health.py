@@ -6,6 +6,10 @@ Rules (shared/reference/eaeu-control-lists.md):
   (HEALTH-REGISTRATION-MISSING; §4: MoH Order ҚР ДСМ-237/2020 governs import of medicines);
 - food (Decision 299 section I group 1 chapters, §3, C) -> sanitary permit granted, valid 30 days;
 - other goods sent here (cosmetics, disinfectants) -> granted, valid 30 days.
+
+Fees (issue 20): a permit granted for an import carries one fee, paid through the single window's
+one payment order (the `charges` of the answer). SIMULATOR DATA, ILLUSTRATIVE: no source in
+shared/reference gives the amount or the article that sets it; the legal basis names the code only.
 """
 
 from __future__ import annotations
@@ -15,7 +19,14 @@ from typing import Any
 
 from flask import Flask
 
-from simulators.common import CONTRACTS, Decision, Numbers, SimulatorOptions, chapter
+from simulators.common import (
+    CONTRACTS,
+    Decision,
+    Numbers,
+    SimulatorOptions,
+    agency_fee,
+    chapter,
+)
 from simulators.rest import create_rest_app
 
 CONTRACT = CONTRACTS / "health" / "openapi.json"
@@ -23,6 +34,14 @@ MEDICINE_CHAPTERS = {"30"}
 # Decision 299 section I, group 1 (food products): chapters 02-05, 07-09, 11-25 (C).
 FOOD_CHAPTERS = {"02", "03", "04", "05", "07", "08", "09"} | {f"{c}" for c in range(11, 26)}
 PERMIT_VALID_DAYS = 30
+# SIMULATOR DATA, ILLUSTRATIVE (no source gives it): the fee for a sanitary permit on import, in
+# tiyn (6 000 KZT), due in as many days as the customs stand-in's payments.
+FEE_TIYN = 600_000
+FEE_DAYS = 10
+FEE_BASIS = (
+    'Code of the Republic of Kazakhstan No. 360-VI of 07.07.2020 "On the health of the people '
+    'and the healthcare system" (illustrative fee)'
+)
 
 
 def create_app(options: SimulatorOptions | None = None) -> Flask:
@@ -35,6 +54,8 @@ def create_app(options: SimulatorOptions | None = None) -> Flask:
         decision.reference = files.next(today)
         if decision.status == "granted":
             decision.permit_number = permits.next(today)
+            if body["procedure"] == "import":
+                decision.charges = [agency_fee("health", FEE_TIYN, FEE_BASIS, today, FEE_DAYS)]
         return decision
 
     return create_rest_app(

@@ -11,6 +11,7 @@ from gateway.payments.charge_json import charge_lines
 from gateway.resources import contracts_root
 from gateway.trust.xmlparse import parse_xml
 from tests.gateway_fixtures import RunningGateway
+from tests.payments.conftest import Paying
 
 DEC = "{urn:kz:nsw:decision:1}"
 
@@ -37,7 +38,9 @@ def test_customs_charges_reach_the_case_and_the_signed_decision(
     assert all(line.beneficiary == "customs" for line in lines)
     fee = next(c for c in charges if c["kind"] == "agency-fee")
     assert fee["amount"] == 19_000_00  # decree No. 171: 19 000 KZT for the declaration
-    assert all(cases[a]["charges"] == [] for a in cases if a != "customs")
+    # Health's sanitary permit fee is the only other charge (a REST agency, see the next test).
+    others = {a: c["charges"] for a, c in cases.items() if a != "customs" and c["charges"]}
+    assert list(others) == ["health"]
 
     # The signed decision lists them and is valid against decision.xsd.
     schema = etree.XMLSchema(
@@ -60,3 +63,39 @@ def test_no_charges_for_a_transit(
     gw.client.wait_for_decision(accepted["id"], deadline_s=60)
     cases = gw.client.status(accepted["id"])["cases"]
     assert all(c["charges"] == [] for c in cases)
+
+
+def test_rest_agencies_fees_reach_the_decision_and_the_order_breakdown(
+    paying_gateway: Callable[..., Paying], signed_sample: Callable[..., bytes]
+) -> None:
+    paying = paying_gateway()
+    accepted = paying.client.submit(signed_sample("chilled-lamb-import"))
+    xml = paying.client.wait_for_decision(accepted["id"], deadline_s=60)
+
+    # The veterinary and health stand-ins (REST, JSON) answer with a fee each, in whole tiyn,
+    # with its legal basis and due day; the case keeps it as customs' charges are kept.
+    cases = {c["agency"]: c for c in paying.client.status(accepted["id"])["cases"]}
+    for agency in ("veterinary", "health"):
+        (fee,) = cases[agency]["charges"]
+        assert fee["kind"] == "agency-fee" and fee["currency"] == "KZT"
+        assert isinstance(fee["amount"], int) and fee["amount"] > 0
+        assert "illustrative" in fee["legalBasis"] and fee["due"]
+        assert fee["kbk"] is None  # no KBK for these fees is confirmed (reference row 11, R)
+
+    # The signed decision lists them under their agency's case.
+    decision = parse_xml(xml)
+    for agency in ("veterinary", "health"):
+        listed = decision.findall(f"{DEC}Cases/{DEC}Case[@agency='{agency}']/{DEC}Charge")
+        assert [int(c.get("amountMinor", "0")) for c in listed] == [
+            cases[agency]["charges"][0]["amount"]
+        ]
+
+    # The one payment order's breakdown names each beneficiary with what it is owed.
+    order = paying.client.payment_order(accepted["id"])["order"]
+    breakdown = {b["beneficiary"]: b["amount"] for b in order["breakdown"]}
+    assert set(breakdown) == {"customs", "health", "veterinary"}
+    for agency in ("veterinary", "health"):
+        assert breakdown[agency] == cases[agency]["charges"][0]["amount"]
+    assert sum(breakdown.values()) == order["total"]
+    fee_lines = [line for line in order["lines"] if line["beneficiary"] != "customs"]
+    assert {line["beneficiary"] for line in fee_lines} == {"health", "veterinary"}
