@@ -7,8 +7,11 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from gateway.billing.permits import PermitBook
+from gateway.clock import system_clock
 from gateway.payments.charge_json import charge_lines
 from gateway.resources import contracts_root
+from gateway.storage.permits import PermitStore
 from gateway.trust.xmlparse import parse_xml
 from tests.gateway_fixtures import RunningGateway
 from tests.payments.conftest import Paying
@@ -99,3 +102,32 @@ def test_rest_agencies_fees_reach_the_decision_and_the_order_breakdown(
     assert sum(breakdown.values()) == order["total"]
     fee_lines = [line for line in order["lines"] if line["beneficiary"] != "customs"]
     assert {line["beneficiary"] for line in fee_lines} == {"health", "veterinary"}
+
+
+def test_health_grants_a_sanitary_permit_with_a_balance_to_the_importer(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
+) -> None:
+    gw = gateway()
+    # Fruit juice (2009): food that only the sanitary service controls, so its permit is the one
+    # the item draws on (apples themselves draw on the phytosanitary permit: no health permit).
+    juice = signed_sample(
+        "fresh-apples-import",
+        edit=lambda raw: raw.replace(
+            b"<HSCode>0808108000</HSCode>", b"<HSCode>2009710000</HSCode>"
+        ),
+    )
+    accepted = gw.client.submit(juice)
+    gw.client.wait_for_decision(accepted["id"], deadline_s=60)
+    cases = {c["agency"]: c for c in gw.client.status(accepted["id"])["cases"]}
+    assert "phytosanitary" not in cases
+    health = cases["health"]
+    assert health["state"] == "granted" and health["permit_number"].startswith("KZ-SEC")
+
+    # Stored like the veterinary and phytosanitary permits: the importer (consignee) holds it,
+    # for the apples' HS code, twice the consignment's net mass in kg (simulator data).
+    book = PermitBook(PermitStore(gw.services.store.engine, system_clock), system_clock)
+    shown = book.show(health["permit_number"])
+    assert (shown["agency"], shown["holder"], shown["goods"]["hsCode"]) == (
+        "health", "210540012341", "2009710000",
+    )  # fmt: skip
+    assert (shown["granted"], shown["unit"], shown["state"]) == ("39600.000", "kg", "valid")
