@@ -20,6 +20,7 @@ from gateway.payments import Confirmation, Money
 from gateway.pki.dev import DevPki
 from gateway.storage.db import make_engine
 from gateway.storage.models import ApplicationRow, CaseRow
+from gateway.storage.omc_money import StoredMoneyViews
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.payments import PaymentStore
 from gateway.storage.versions import VersionStore
@@ -94,6 +95,10 @@ def test_a_reassessment_supersedes_the_order_and_credits_what_was_paid(money: Or
     assert money.payments.order("APP-1") == money.store.order_for("APP-1") == new
     assert money.kinds().count("payment-order") == 2
     assert money.kinds().count("payment-order-superseded") == 1
+    # The OMC's payments page owes nothing on the superseded order, the balance on the new one.
+    omc = {o.reference: o for o in StoredMoneyViews(money.store.engine, system_clock).orders()}
+    assert (omc[old].status, omc[old].outstanding_minor) == ("superseded", 0)
+    assert omc[reference].outstanding_minor == 99_000_00
 
     # A payment to the old reference is refused and owed back; the balance pays the new order.
     assert money.pay(old, 5_00, "P-2") == "payment-order-superseded"
