@@ -108,6 +108,8 @@ class AnswerMapping:
     def __init__(self, path: Path) -> None:
         raw = json.loads(path.read_text(encoding="utf-8"))
         self.path = path
+        # mappings/agencies/<code>/answer.json: the code of the agency whose answers these are.
+        self.agency = path.parent.name
         self.namespaces: dict[str, str] = dict(raw.get("namespaces", {}))
         self._raw: dict[str, Any] = raw
         self._outcomes = {k: Outcome(v) for k, v in raw["status_values"].items()}
@@ -173,6 +175,10 @@ class AnswerMapping:
                 raise MalformedAnswer(f"a charge in {currency!r}, not an ISO 4217 code")
             if not basis or due is None:
                 raise MalformedAnswer("a charge without its legal basis or due day")
+            if "beneficiary" in paths and item.scalar(paths["beneficiary"]) != self.agency:
+                # An agency assesses its own fees: a line for another beneficiary would move
+                # money to a budget the answering agency does not speak for.
+                raise MalformedAnswer(f"a charge for another beneficiary than {self.agency!r}")
             kbk = item.scalar(paths["kbk"]) if "kbk" in paths else None
             charges.append(AssessedCharge(kind, int(amount), currency, basis, due, kbk))
         return tuple(charges)

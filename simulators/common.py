@@ -211,6 +211,22 @@ class Decision:
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (code, text)
     inspection: tuple[str, str] | None = None  # (place, reason)
     permit: dict[str, Any] | None = None  # the permit with a balance it grants (issue 20)
+    charges: list[dict[str, Any]] = field(default_factory=list)  # its fees (issue 20), JSON lines
+
+
+def agency_fee(
+    beneficiary: str, tiyn: int, legal_basis: str, today: dt.date, days: int
+) -> dict[str, Any]:
+    """One fee line of a REST agency's answer (the Charge schema of its OpenAPI document): whole
+    tiyn, KZT, due `days` after `today`, for `beneficiary` (the agency's own code)."""
+    return {
+        "kind": "agency-fee",
+        "amount": tiyn,
+        "currency": "KZT",
+        "legalBasis": legal_basis,
+        "due": (today + dt.timedelta(days=days)).isoformat(),
+        "beneficiary": beneficiary,
+    }
 
 
 def chapter(hs_code: str) -> str:

@@ -81,6 +81,8 @@ def decision_json(case_id: str, decision: Decision) -> dict[str, Any]:
         answer["inspection"] = {"place": decision.inspection[0], "reason": decision.inspection[1]}
     if decision.permit:
         answer["permit"] = decision.permit
+    if decision.charges:
+        answer["charges"] = decision.charges
     return answer
 
 
@@ -262,7 +264,7 @@ def create_rest_app(
             else:
                 sender.later(options.callback_delay_s, lambda: call_back(callback_url, content))
             pending = {**final, "status": "pending", "conditions": [], "reasons": []}
-            for field in ("permitNumber", "validUntil", "inspection", "permit"):
+            for field in ("permitNumber", "validUntil", "inspection", "permit", "charges"):
                 pending.pop(field, None)
             return json.dumps(pending, ensure_ascii=False, separators=(",", ":")).encode()
 

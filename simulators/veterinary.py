@@ -17,6 +17,11 @@ consignment's HS code and description, and a quantity in kg of twice that consig
 mass, valid from today for 30 days. SIMULATOR DATA: "this consignment and one more like it", so
 that a second application can cite the permit and exhaust it. The consignment it was asked for
 is written off it when that application is released (`consignment`).
+
+Fees (issue 20): an import permit granted carries a fee per controlled consignment line, paid
+through the single window's one payment order (the `charges` of the answer). SIMULATOR DATA,
+ILLUSTRATIVE: no source in shared/reference gives the amount or the article that sets it; the legal
+basis names the law, not an article.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ from typing import Any
 
 from flask import Flask
 
-from simulators.common import CONTRACTS, Decision, Numbers, SimulatorOptions, chapter
+from simulators.common import (
+    CONTRACTS,
+    Decision,
+    Numbers,
+    SimulatorOptions,
+    agency_fee,
+    chapter,
+)
 from simulators.rest import create_rest_app
 
 CONTRACT = CONTRACTS / "veterinary" / "openapi.json"
@@ -49,6 +61,13 @@ REGISTERED_ESTABLISHMENTS = {
 }
 PERMIT_VALID_DAYS = 30
 PERMIT_CONSIGNMENTS = 2  # SIMULATOR DATA: how many consignments like this one a permit covers
+# SIMULATOR DATA, ILLUSTRATIVE (no source gives it): the fee per controlled consignment line of an
+# import permit, in tiyn (8 500 KZT), due in as many days as the customs stand-in's payments.
+FEE_PER_LINE_TIYN = 850_000
+FEE_DAYS = 10
+FEE_BASIS = (
+    'Law of the Republic of Kazakhstan No. 339 of 10.07.2002 "On veterinary" (illustrative fee)'
+)
 
 
 def create_app(options: SimulatorOptions | None = None) -> Flask:
@@ -62,6 +81,7 @@ def create_app(options: SimulatorOptions | None = None) -> Flask:
         if decision.status == "granted" and decision.valid_until:  # nothing controlled: no permit
             decision.permit_number = permits.next(today)
             decision.permit = permit_block(body, decision.permit_number, today)
+            decision.charges = fees(body, today)
         return decision
 
     return create_rest_app(
@@ -125,6 +145,14 @@ def decide(body: dict[str, Any], today: dt.date) -> Decision:
         f"veterinary control post at {body['borderPost']}"
     )
     return decision
+
+
+def fees(body: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
+    """The import permit's fee: one line for all its controlled consignments (none otherwise)."""
+    lines = [c for c in body["consignments"] if c["hsCode"].startswith(CONTROLLED)]
+    if body["procedure"] != "import" or not lines:
+        return []
+    return [agency_fee("veterinary", FEE_PER_LINE_TIYN * len(lines), FEE_BASIS, today, FEE_DAYS)]
 
 
 def permit_block(body: dict[str, Any], number: str, today: dt.date) -> dict[str, Any] | None:

@@ -47,7 +47,7 @@ class IssuedOrder:
 
     order: PaymentOrder
     signature: str  # detached JWS (RFC 7515 appendix F) over order.canonical_bytes()
-    status: str  # open | paid
+    status: str  # open | paid | superseded
     received_minor: int
     issued_at: dt.datetime
     paid_at: dt.datetime | None
@@ -86,6 +86,9 @@ SettleRule = Callable[
 ]
 # Makes the order and its signature for a reference, inside the issuing transaction.
 MakeOrder = Callable[[PaymentReference], tuple[PaymentOrder, str]]
+# Makes the superseding order and its signature for a new reference, given what the superseded
+# order received (minor units), inside the superseding transaction.
+MakeSuperseding = Callable[[PaymentReference, int], tuple[PaymentOrder, str]]
 # The trail messages of an order just made (the order and its signature).
 OrderMessages = Callable[[PaymentOrder, str], Sequence[Message]]
 
@@ -102,6 +105,21 @@ class PaymentOrders(Protocol):
     ) -> IssuedOrder:
         """The application's order: the existing one, or a new one with the next reference of
         `day` (made by `make`), stored with `messages` in one transaction."""
+        ...
+
+    def supersede(
+        self,
+        application_id: str,
+        reference: str,
+        day: dt.date,
+        make: MakeSuperseding,
+        messages: OrderMessages,
+    ) -> IssuedOrder:
+        """In one transaction: the order in force `reference` is marked superseded by a new one
+        with the next reference of `day`, made by `make` with what `reference` received (a
+        credit beyond the new total is owed back on its payments, the latest first); an order
+        the credit pays in full is paid, and releases a granted application. If `reference` is
+        no longer in force, the order in force is returned unchanged."""
         ...
 
     def settle_payment(

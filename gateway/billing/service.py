@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.billing.errors import (
@@ -36,6 +36,7 @@ from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError, NotFound
 from gateway.i18n.text import Text
 from gateway.payments.charge_json import charge_lines
+from gateway.payments.charges import ChargeLine
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.errors import InvalidCharge, InvalidPaymentOrder
 from gateway.payments.order import PaymentOrder, canonical_json
@@ -104,9 +105,9 @@ class Payments:
         """The application's payment order, issued now if every agency granted it and it has
         charges. Raises `PaymentOrderNotReady` (not decided, or not granted), `NothingToPay`."""
         existing = self.orders.order_for(application_id)
-        if existing is not None:
-            return existing
         app = self.payable(application_id)
+        if existing is not None:
+            return self._reassessed(app, existing)
         if not app.granted_by_all or app.decided_at is None:
             state = app.verdict or "not decided yet"
             raise PaymentOrderNotReady(
@@ -118,16 +119,7 @@ class Payments:
                 ),
                 verdict=app.verdict,
             )
-        try:
-            lines = charge_lines([(agency, charges) for agency, charges in app.charges])
-        except InvalidCharge as exc:
-            raise AssessmentNotPayable(
-                Text(
-                    "An agency's assessment cannot be paid as stated (%(detail)s); the application "
-                    "stays unreleased until the agency corrects it. Ask the operators.",
-                    detail=exc.detail,
-                )
-            ) from exc
+        lines = _assessed(app)
         if not lines:
             raise NothingToPay(
                 Text(
@@ -168,6 +160,53 @@ class Payments:
             ]
 
         return self.orders.issue(application_id, day, make, messages)
+
+    def _reassessed(self, app: PayableApplication, existing: IssuedOrder) -> IssuedOrder:
+        """The order in force, or (when an amendment was decided again with other charges) the
+        new order that supersedes it, credited with what it received (docs/payments.md,
+        "Re-assessment"). While the application is being decided again, or if it now owes
+        nothing, the order in force stands."""
+        if not app.granted_by_all or app.decided_at is None:
+            return existing
+        lines = tuple(_assessed(app))
+        if not lines or lines == existing.order.lines:
+            return existing
+        old = existing.order
+        day = kz_day(app.decided_at)
+        received_by: dict[str, int] = {}  # what the old order received, from make to messages
+
+        def make(reference: PaymentReference, received: int) -> tuple[PaymentOrder, str]:
+            try:
+                order = PaymentOrder(
+                    reference=reference, application_id=app.id, payer=Bin(app.declarant_bin),
+                    issued_on=day, payee_account=old.payee_account, lines=lines,
+                    supersedes=old.reference, credited=0,
+                )  # fmt: skip
+                credited = min(received, order.total.minor)  # beyond the total: owed back
+                order = replace(order, credited=credited)
+            except InvalidPaymentOrder as exc:
+                raise AssessmentNotPayable(exc.detail) from exc
+            received_by[str(order.reference)] = received
+            return order, sign_detached(order.canonical_bytes(), self.identity)
+
+        def messages(order: PaymentOrder, signature: str) -> Sequence[Message]:
+            received = received_by.get(str(order.reference), order.credited)
+            superseded = {
+                "applicationId": app.id, "reference": str(old.reference),
+                "supersededBy": str(order.reference), "currency": order.currency,
+                "oldTotal": old.total.minor, "newTotal": order.total.minor,
+                "received": received, "credited": order.credited,
+                "refundOwed": received - order.credited, "balanceDue": order.balance_due.minor,
+            }  # fmt: skip
+            trader = f"trader:{app.declarant_bin}"
+            return [
+                Message("payment-order-superseded", "out", trader, "application/json",
+                        canonical_json(superseded)),
+                Message("payment-order", "out", trader, "application/json",
+                        document_bytes(order, signature)),
+            ]  # fmt: skip
+
+        return self.orders.supersede(app.id, str(old.reference), day, make, messages)
 
     # --- a treasury confirmation ----------------------------------------------------------------
 
@@ -246,6 +285,20 @@ class Payments:
             ],
         )
         return Reconciliation(day, verified.final, tuple(found))
+
+
+def _assessed(app: PayableApplication) -> list[ChargeLine]:
+    """The charge lines of what the agencies assessed, as an order lists them."""
+    try:
+        return charge_lines([(agency, charges) for agency, charges in app.charges])
+    except InvalidCharge as exc:
+        raise AssessmentNotPayable(
+            Text(
+                "An agency's assessment cannot be paid as stated (%(detail)s); the application "
+                "stays unreleased until the agency corrects it. Ask the operators.",
+                detail=exc.detail,
+            )
+        ) from exc
 
 
 def document_bytes(order: PaymentOrder, signature: str) -> bytes:

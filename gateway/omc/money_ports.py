@@ -21,13 +21,16 @@ class OrderLine:
     currency: str
     total_minor: int
     received_minor: int
-    status: str  # open | paid
+    status: str  # open | paid | superseded
     issued_at: dt.datetime
     paid_at: dt.datetime | None
     released: bool
 
     @property
     def outstanding_minor(self) -> int:
+        """Nothing on a superseded order: what is owed is on the order that superseded it."""
+        if self.status == "superseded":
+            return 0
         return max(self.total_minor - self.received_minor, 0)
 
 

@@ -37,7 +37,7 @@ def payments() -> str:
     return render_template(
         "omc/payments.html",
         orders=orders,
-        open_count=sum(1 for o in orders if o.status != "paid"),
+        open_count=sum(1 for o in orders if o.status == "open"),
         refunds=_money().refunds_owed(),
         amount=amount,
     )

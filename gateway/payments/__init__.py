@@ -8,7 +8,7 @@ from gateway.payments.charges import ChargeKind, ChargeLine, confirmed_kbk
 from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.money import Money, allocate, apply_rate, total
 from gateway.payments.order import PaymentOrder, canonical_json
-from gateway.payments.permits import Permit, PermitState, Quantity, Standing, WriteOff
+from gateway.payments.permits import Drawer, Permit, PermitState, Quantity, Standing, WriteOff
 from gateway.payments.reconcile import Difference, DifferenceKind, Statement, reconcile
 from gateway.payments.settlement import (
     ApplicationState,
@@ -25,6 +25,7 @@ __all__ = [
     "Confirmation",
     "Difference",
     "DifferenceKind",
+    "Drawer",
     "Iban",
     "Money",
     "Outcome",

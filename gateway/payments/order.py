@@ -32,6 +32,10 @@ class PaymentOrder:
 
     `payee_account` is the treasury account that collects (the stand-in's is invented, bank code
     998, reference open question 6).
+
+    An order that `supersedes` another (an amendment changed the assessment) carries what was
+    received on the one it replaces as `credited` (minor units of its currency): the payer owes
+    `balance_due`, the total less that credit (docs/payments.md, "Re-assessment").
     """
 
     reference: PaymentReference
@@ -40,8 +44,21 @@ class PaymentOrder:
     issued_on: dt.date
     payee_account: Iban
     lines: tuple[ChargeLine, ...]
+    supersedes: PaymentReference | None = None
+    credited: int = 0
 
     def __post_init__(self) -> None:
+        if (
+            not isinstance(self.credited, int)
+            or self.credited < 0
+            or (self.credited and self.supersedes is None)
+        ):
+            raise InvalidPaymentOrder(
+                Text(
+                    "Only an order that supersedes another is credited with what was paid on "
+                    "it, and a credit is not negative."
+                )
+            )
         if not self.lines or len(self.lines) > MAX_LINES:
             raise InvalidPaymentOrder(
                 Text(
@@ -75,6 +92,16 @@ class PaymentOrder:
         return total([line.amount for line in self.lines], self.currency)
 
     @property
+    def credit(self) -> Money:
+        """What was received on the order this one supersedes, counted towards this one."""
+        return Money(self.credited, self.currency)
+
+    @property
+    def balance_due(self) -> Money:
+        """The total less the credit, never below zero (a credit beyond it is owed back)."""
+        return max(self.total - self.credit, Money.zero(self.currency))
+
+    @property
     def due(self) -> dt.date:
         """The earliest due date of its lines: paying the whole order by then pays every line."""
         return min(line.due for line in self.lines)
@@ -89,7 +116,16 @@ class PaymentOrder:
         return dict(sorted(by_agency.items()))
 
     def as_json(self) -> dict[str, Any]:
-        """The order as a JSON value (what `canonical_bytes` serialises)."""
+        """The order as a JSON value (what `canonical_bytes` serialises). A superseding order
+        also names the order it supersedes, the credit carried from it and the balance due."""
+        value = self._json()
+        if self.supersedes is not None:
+            value["supersedes"] = str(self.supersedes)
+            value["credited"] = self.credited
+            value["balanceDue"] = self.balance_due.minor
+        return value
+
+    def _json(self) -> dict[str, Any]:
         return {
             "format": ORDER_FORMAT,
             "paymentReference": str(self.reference),

@@ -78,6 +78,21 @@ class Standing(StrEnum):
 
 
 @dataclass(frozen=True)
+class Drawer:
+    """Who draws on a permit for an application. A permit is issued to the goods' owner (the
+    importer, the application's consignee); the owner may draw on it, and so may a declarant who
+    is the owner's registered representative (a customs representative declaring the owner's
+    goods), but only for an application whose consignee is that owner. `owner` is set only when
+    that registration is active: anyone else's declaration is another holder's."""
+
+    declarant: Bin
+    owner: Bin | None = None
+
+    def may_draw_on(self, holder: Bin) -> bool:
+        return holder in (self.declarant, self.owner)
+
+
+@dataclass(frozen=True)
 class WriteOff:
     application_id: str
     quantity: Quantity
@@ -128,9 +143,12 @@ class Permit:
             return PermitState.EXHAUSTED
         return PermitState.VALID
 
-    def check_usable(self, day: dt.date, holder: Bin) -> None:
-        """Raise unless `holder` may draw on this permit on `day` (the balance aside)."""
-        if holder != self.holder:
+    def check_usable(self, day: dt.date, holder: Bin | Drawer) -> None:
+        """Raise unless `holder` (a declarant, or a `Drawer`) may draw on this permit on `day`
+        (the balance aside)."""
+        drawer = holder if isinstance(holder, Drawer) else Drawer(holder)
+        holder = drawer.declarant
+        if not drawer.may_draw_on(self.holder):
             raise errors.PermitOfAnotherHolder(
                 Text(
                     "Permit %(permit_id)s was issued to another holder; cite a permit issued to "
@@ -183,7 +201,7 @@ class Permit:
             )
 
     def write_off(
-        self, application_id: str, quantity: Quantity, day: dt.date, holder: Bin
+        self, application_id: str, quantity: Quantity, day: dt.date, holder: Bin | Drawer
     ) -> Permit:
         """The permit with `quantity` written off for `application_id` on `day`. One write-off per
         application: the same one again returns the permit unchanged; another quantity is refused

@@ -8,8 +8,11 @@ application, the settlements already recorded for the reference and the new conf
    refused whole (`ConflictingConfirmation`): one treasury payment cannot have two amounts.
 2. unknown reference (no order): refused, the amount is owed back (reason payment-unknown-reference).
 3. withdrawn application: refused, the amount is owed back (payment-application-withdrawn).
+   An order superseded by a re-assessment takes no more payments either: refused, the amount is
+   owed back (payment-order-superseded); what it received before is credited to the new order.
 4. other currency than the order's: refused, the amount is owed back (payment-wrong-currency).
-5. otherwise the payment counts: with everything received before it, exactly the total -> paid;
+5. otherwise the payment counts: with everything received before it (and the credit a
+   superseding order carries), exactly the total -> paid;
    less -> held with the outstanding amount (payment-partial); more -> paid, and what this payment
    added beyond the total is owed back (payment-overpaid).
 """
@@ -30,6 +33,9 @@ from gateway.payments.order import PaymentOrder
 class ApplicationState(StrEnum):
     OPEN = "open"  # lodged, being decided, decided or released: it takes payments
     WITHDRAWN = "withdrawn"
+    # The order's reference was superseded by a re-assessment's new order (an amendment changed
+    # the charges): the application goes on, but this reference takes no more payments.
+    SUPERSEDED = "superseded"
 
 
 class Outcome(StrEnum):
@@ -45,6 +51,7 @@ OVERPAID = "payment-overpaid"
 UNKNOWN_REFERENCE = "payment-unknown-reference"
 WITHDRAWN = "payment-application-withdrawn"
 WRONG_CURRENCY = "payment-wrong-currency"
+SUPERSEDED = "payment-order-superseded"
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ def settle(
             ),
         )
     counted_before = [s.confirmation.amount for s in earlier if s.counted]
-    received = total(counted_before, order.currency)
+    received = total([order.credit, *counted_before], order.currency)
     outstanding = max(order.total - received, zero)
     # Step 3: the application was withdrawn.
     if state is ApplicationState.WITHDRAWN:
@@ -136,6 +143,15 @@ def settle(
                 application_id=order.application_id,
                 amount=str(new.amount),
             ),
+        )
+    if state is ApplicationState.SUPERSEDED:
+        return _refused(
+            SUPERSEDED,
+            new,
+            received,
+            outstanding,
+            f"Order {order.reference} was superseded by a new order after the application was "
+            f"re-assessed; {new.amount} is owed back to the payer: pay the new order.",
         )
     # Step 4: paid in another currency.
     if new.amount.currency != order.currency:

@@ -73,7 +73,10 @@ def _retry(s: Session, application_id: str, store: Store, sign: ReleaseDecision 
     if app is None or app.status == "withdrawn":
         return False  # another transaction holds it now, or it is gone: not ours to retry
     order = s.scalars(
-        select(PaymentOrderRow).where(PaymentOrderRow.application_id == application_id)
+        select(PaymentOrderRow).where(
+            PaymentOrderRow.application_id == application_id,
+            PaymentOrderRow.status != "superseded",  # the order in force (an amendment's)
+        )
     ).first()
     guarantee = accepted_guarantee(s, application_id)
     if app.released_at is not None:

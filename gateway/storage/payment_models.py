@@ -1,7 +1,7 @@
 """Tables of payment orders, treasury confirmations and reconciliations (issue 20).
 
 Amounts are BIGINT minor units (1 KZT = 100 tiyn), never floats or NUMERIC with a fraction.
-Migration 0011 makes exactly these tables.
+Migration 0011 makes exactly these tables; 0019 lets a re-assessment supersede an order.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,12 +27,23 @@ from gateway.storage.base import Base, BigId
 
 
 class PaymentOrderRow(Base):
-    """One order per application (the unique application_id), signed when issued."""
+    """One order in force per application (the unique index over the orders not superseded),
+    signed when issued. A re-assessment supersedes it (status superseded, `superseded_by`) with
+    a new one that `supersedes` it and carries what it received as `credited_minor`."""
 
     __tablename__ = "payment_orders"
+    __table_args__ = (
+        Index(
+            "ux_payment_orders_in_force",
+            "application_id",
+            unique=True,
+            sqlite_where=text("status <> 'superseded'"),
+            postgresql_where=text("status <> 'superseded'"),
+        ),
+    )
 
     reference: Mapped[str] = mapped_column(String(32), primary_key=True)
-    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), unique=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
     payer_bin: Mapped[str] = mapped_column(String(12))
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(BigInteger)
@@ -39,10 +52,13 @@ class PaymentOrderRow(Base):
     payee_account: Mapped[str] = mapped_column(String(34))
     canonical: Mapped[bytes] = mapped_column(LargeBinary)  # PaymentOrder.canonical_bytes()
     signature: Mapped[str] = mapped_column(Text)  # detached JWS over `canonical`
-    status: Mapped[str] = mapped_column(String(16))  # open | paid
-    received_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16))  # open | paid | superseded
+    received_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # the credit included
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    supersedes: Mapped[str | None] = mapped_column(String(32))
+    superseded_by: Mapped[str | None] = mapped_column(String(32))
+    credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class PaymentOrderLineRow(Base):

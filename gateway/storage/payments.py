@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from gateway.billing.permit_ports import StepMessages
 from gateway.billing.ports import (
     IssuedOrder,
     MakeOrder,
+    MakeSuperseding,
     OrderMessages,
     PaidApplication,
     PayableApplication,
@@ -32,6 +33,7 @@ from gateway.payments.check_digits import Iban, PaymentReference
 from gateway.payments.money import Money
 from gateway.payments.order import PaymentOrder, canonical_json
 from gateway.payments.settlement import (
+    SUPERSEDED,
     WITHDRAWN,
     ApplicationState,
     Confirmation,
@@ -81,9 +83,7 @@ class PaymentStore(Store):
 
     def order_for(self, application_id: str) -> IssuedOrder | None:
         with self.reading() as s:
-            row = s.scalars(
-                select(PaymentOrderRow).where(PaymentOrderRow.application_id == application_id)
-            ).first()
+            row = s.scalars(in_force(application_id)).first()
             return _issued(s, row) if row else None
 
     def get(self, reference: str) -> IssuedOrder | None:
@@ -149,9 +149,7 @@ class PaymentStore(Store):
             .where(ApplicationRow.id == application_id)
             .values(updated_at=ApplicationRow.updated_at)
         )
-        existing = s.scalars(
-            select(PaymentOrderRow).where(PaymentOrderRow.application_id == application_id)
-        ).first()
+        existing = s.scalars(in_force(application_id)).first()
         if existing is not None:
             return _issued(s, existing)
         serial = s.get(PaymentSerialRow, day, with_for_update=True)
@@ -161,39 +159,76 @@ class PaymentStore(Store):
         serial.last += 1
         s.flush()
         order, signature = make(PaymentReference.issue(day, serial.last))
-        row = PaymentOrderRow(
-            reference=str(order.reference),
-            application_id=order.application_id,
-            payer_bin=str(order.payer),
-            currency=order.currency,
-            total_minor=order.total.minor,
-            due=order.due,
-            issued_on=order.issued_on,
-            payee_account=str(order.payee_account),
-            canonical=order.canonical_bytes(),
-            signature=signature,
-            status="open",
-            received_minor=0,
-            issued_at=now,
-        )
-        s.add(row)
-        s.flush()
-        for number, line in enumerate(order.lines, start=1):
-            s.add(
-                PaymentOrderLineRow(
-                    reference=row.reference,
-                    line_no=number,
-                    kind=line.kind.value,
-                    amount_minor=line.amount.minor,
-                    kbk=line.kbk,
-                    legal_basis=line.legal_basis,
-                    due=line.due,
-                    beneficiary=line.beneficiary,
-                )
-            )
+        row = _order_row(order, signature, now)
+        _add_order(s, row, order)
         for m in messages(order, signature):
             self._add_message(s, application_id, m)
         s.flush()
+        return _issued(s, row)
+
+    def supersede(
+        self,
+        application_id: str,
+        reference: str,
+        day: dt.date,
+        make: MakeSuperseding,
+        messages: OrderMessages,
+    ) -> IssuedOrder:
+        for attempt in range(2):  # a concurrent first serial of the day: once more
+            try:
+                with self.transaction() as s:
+                    return self._supersede(s, application_id, reference, day, make, messages)
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _supersede(
+        self,
+        s: Session,
+        application_id: str,
+        reference: str,
+        day: dt.date,
+        make: MakeSuperseding,
+        messages: OrderMessages,
+    ) -> IssuedOrder:
+        now = self.clock()
+        # Step 1: the order first, then the application, in the order a settlement takes them;
+        # a settlement of the old reference waits, then finds it superseded.
+        old = s.scalars(
+            select(PaymentOrderRow).where(PaymentOrderRow.reference == reference).with_for_update()
+        ).first()
+        app = s.get(ApplicationRow, application_id, with_for_update=True)
+        if old is None or app is None or old.status == "superseded":
+            current = s.scalars(in_force(application_id)).first()
+            if current is None:
+                raise AssertionError("supersede() was given no order in force")
+            return _issued(s, current)  # superseded concurrently: the one in force now
+        # Step 2: the new reference, the order made with what the old one received.
+        serial = s.get(PaymentSerialRow, day, with_for_update=True)
+        if serial is None:
+            serial = PaymentSerialRow(day=day, last=0)
+            s.add(serial)
+        serial.last += 1
+        s.flush()
+        order, signature = make(PaymentReference.issue(day, serial.last), old.received_minor)
+        old.status, old.superseded_by = "superseded", str(order.reference)
+        s.flush()  # out of the unique index of orders in force before the new one enters it
+        paid = order.balance_due.minor == 0
+        row = _order_row(order, signature, now)
+        row.received_minor, row.credited_minor = order.credited, order.credited
+        row.status, row.paid_at = ("paid", now) if paid else ("open", None)
+        _add_order(s, row, order)
+        # Step 3: a credit beyond the new total is owed back, from the latest payments first.
+        excess = old.received_minor - order.credited
+        if excess > 0:
+            _owe_back(s, reference, excess, str(order.reference))
+        for m in messages(order, signature):
+            self._add_message(s, application_id, m)
+        s.flush()
+        # Step 4: the credit pays the new order in full: released as a payment would release it.
+        if paid and app.released_at is None and app.verdict == "granted" and self.release_decision:
+            self._release(s, app, row, now)
         return _issued(s, row)
 
     def settle_payment(
@@ -230,6 +265,8 @@ class PaymentStore(Store):
         state = (
             ApplicationState.WITHDRAWN
             if app is not None and app.status == "withdrawn"
+            else ApplicationState.SUPERSEDED
+            if order_row is not None and order_row.status == "superseded"
             else ApplicationState.OPEN
         )
         # Step 2: the earlier settlements of the reference, and this payment id if seen before.
@@ -288,11 +325,7 @@ class PaymentStore(Store):
         with self.transaction() as s:
             now = self.clock()
             app = s.get(ApplicationRow, application_id)
-            order = s.scalars(
-                select(PaymentOrderRow)
-                .where(PaymentOrderRow.application_id == application_id)
-                .with_for_update()
-            ).first()
+            order = s.scalars(in_force(application_id).with_for_update()).first()
             if app is None or order is None or app.released_at or self.release_decision is None:
                 return False
             if order.status == "paid":
@@ -422,7 +455,83 @@ class PaymentStore(Store):
                 self._add_message(s, application_id, m)
 
 
+# --- values -> rows -----------------------------------------------------------------------------
+
+
+def _order_row(order: PaymentOrder, signature: str, now: dt.datetime) -> PaymentOrderRow:
+    return PaymentOrderRow(
+        reference=str(order.reference),
+        application_id=order.application_id,
+        payer_bin=str(order.payer),
+        currency=order.currency,
+        total_minor=order.total.minor,
+        due=order.due,
+        issued_on=order.issued_on,
+        payee_account=str(order.payee_account),
+        canonical=order.canonical_bytes(),
+        signature=signature,
+        status="open",
+        received_minor=0,
+        issued_at=now,
+        supersedes=str(order.supersedes) if order.supersedes else None,
+        credited_minor=order.credited,
+    )
+
+
+def _add_order(s: Session, row: PaymentOrderRow, order: PaymentOrder) -> None:
+    s.add(row)
+    s.flush()
+    for number, line in enumerate(order.lines, start=1):
+        s.add(
+            PaymentOrderLineRow(
+                reference=row.reference,
+                line_no=number,
+                kind=line.kind.value,
+                amount_minor=line.amount.minor,
+                kbk=line.kbk,
+                legal_basis=line.legal_basis,
+                due=line.due,
+                beneficiary=line.beneficiary,
+            )
+        )
+
+
+def _owe_back(s: Session, reference: str, excess: int, new_reference: str) -> None:
+    """`excess` minor units received on `reference` are owed back: added to the refund owed of
+    its counted payments, the latest first, each up to its amount."""
+    rows = s.scalars(
+        select(PaymentConfirmationRow)
+        .where(
+            PaymentConfirmationRow.reference == reference,
+            PaymentConfirmationRow.counted.is_(True),
+            PaymentConfirmationRow.refund_owed_minor < PaymentConfirmationRow.amount_minor,
+        )
+        .order_by(
+            PaymentConfirmationRow.received_at.desc(), PaymentConfirmationRow.payment_id.desc()
+        )
+    )
+    for row in rows:
+        if excess <= 0:
+            break
+        more = min(excess, row.amount_minor - row.refund_owed_minor)
+        row.refund_owed_minor += more
+        excess -= more
+        row.reason = SUPERSEDED
+        row.detail = (
+            f"Order {reference} was superseded by {new_reference} after a re-assessment that "
+            "costs less than was paid: the difference is owed back."
+        )
+
+
 # --- rows -> values -----------------------------------------------------------------------------
+
+
+def in_force(application_id: str) -> Select[PaymentOrderRow]:
+    """The application's order in force: the one no re-assessment superseded (at most one)."""
+    return select(PaymentOrderRow).where(
+        PaymentOrderRow.application_id == application_id,
+        PaymentOrderRow.status != "superseded",
+    )
 
 
 def _order(s: Session, row: PaymentOrderRow) -> PaymentOrder:
@@ -448,6 +557,8 @@ def _order(s: Session, row: PaymentOrderRow) -> PaymentOrder:
             )
             for line in lines
         ),
+        supersedes=PaymentReference(row.supersedes) if row.supersedes else None,
+        credited=row.credited_minor,
     )
 
 
@@ -502,11 +613,7 @@ def lock_order_of(s: Session, application_id: str) -> PaymentOrderRow | None:
     withdrawal takes it before the application's row, in the order a settlement takes them
     (order, then the application it releases), so the two never deadlock; a settlement of the
     same order waits for the withdrawal and then sees the application withdrawn."""
-    return s.scalars(
-        select(PaymentOrderRow)
-        .where(PaymentOrderRow.application_id == application_id)
-        .with_for_update()
-    ).first()
+    return s.scalars(in_force(application_id).with_for_update()).first()
 
 
 def owe_back_on_withdrawal(
@@ -524,8 +631,14 @@ def owe_back_on_withdrawal(
         s.scalars(
             select(PaymentConfirmationRow)
             .where(
-                PaymentConfirmationRow.reference == order.reference,
+                # The orders it superseded too: what they received was credited to this one.
+                PaymentConfirmationRow.reference.in_(
+                    select(PaymentOrderRow.reference).where(
+                        PaymentOrderRow.application_id == app.id
+                    )
+                ),
                 PaymentConfirmationRow.refund_owed_minor < PaymentConfirmationRow.amount_minor,
+                PaymentConfirmationRow.counted.is_(True),
             )
             .order_by(PaymentConfirmationRow.received_at, PaymentConfirmationRow.payment_id)
         )

@@ -30,6 +30,7 @@ from gateway.intake.ports import CitedPermit
 from gateway.payments.permits import Permit, Quantity, Standing, WriteOff
 from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
 from gateway.storage.permit_citations import add_citations, citations_of
+from gateway.storage.permit_drawer import drawer_of
 from gateway.storage.permit_models import (
     PermitCitationRow,
     PermitHoldRow,
@@ -154,10 +155,12 @@ def write_off_in(
         raise NotFound(
             Text("There is no application %(application_id)s.", application_id=application_id)
         )
-    holder = Bin(app.declarant_bin)
     wanted: dict[str, list[Citation]] = {}
     for c in citations_of(s, application_id):
         wanted.setdefault(c.permit_id, []).append(c)
+    if not wanted:
+        return []
+    holder = drawer_of(s, app)
     now = store.clock()
     for permit_id in sorted(wanted):  # one lock order: two releases never deadlock
         row = lock_permit(s, permit_id)

@@ -11,6 +11,7 @@ from typing import Any
 from gateway.billing.ports import (
     IssuedOrder,
     MakeOrder,
+    MakeSuperseding,
     OrderMessages,
     PayableApplication,
     RecordedSettlement,
@@ -37,7 +38,12 @@ class FakePaymentOrders:
 
     def order_for(self, application_id: str) -> IssuedOrder | None:
         return next(
-            (o for o in self.orders.values() if o.order.application_id == application_id), None
+            (
+                o
+                for o in self.orders.values()
+                if o.order.application_id == application_id and o.status != "superseded"
+            ),
+            None,
         )
 
     def get(self, reference: str) -> IssuedOrder | None:
@@ -56,6 +62,31 @@ class FakePaymentOrders:
         self.trail += [(application_id, m) for m in messages(order, signature)]
         return issued
 
+    def supersede(
+        self,
+        application_id: str,
+        reference: str,
+        day: dt.date,
+        make: MakeSuperseding,
+        messages: OrderMessages,
+    ) -> IssuedOrder:
+        old = self.orders[reference]
+        if old.status == "superseded":
+            current = self.order_for(application_id)
+            assert current is not None
+            return current
+        self.serials[day] = self.serials.get(day, 0) + 1
+        order, signature = make(PaymentReference.issue(day, self.serials[day]), old.received_minor)
+        self.orders[reference] = replace(old, status="superseded")
+        paid = order.balance_due.minor == 0
+        issued = IssuedOrder(
+            order, signature, "paid" if paid else "open", order.credited, self.clock(),
+            self.clock() if paid else None,
+        )  # fmt: skip
+        self.orders[str(order.reference)] = issued
+        self.trail += [(application_id, m) for m in messages(order, signature)]
+        return issued
+
     def settle_payment(
         self,
         confirmation: Confirmation,
@@ -64,7 +95,13 @@ class FakePaymentOrders:
     ) -> Settlement:
         issued = self.orders.get(confirmation.reference)
         app_id = issued.order.application_id if issued else None
-        state = ApplicationState.WITHDRAWN if app_id in self.withdrawn else ApplicationState.OPEN
+        state = (
+            ApplicationState.WITHDRAWN
+            if app_id in self.withdrawn
+            else ApplicationState.SUPERSEDED
+            if issued is not None and issued.status == "superseded"
+            else ApplicationState.OPEN
+        )
         earlier = [
             r.settlement
             for r in self.recorded.values()

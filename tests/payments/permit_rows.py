@@ -43,12 +43,20 @@ def lodge_citing(
     quantity: str,
     permit_id: str = "VET-1",
     declarant: str = STEPPE,
+    consignee: str | None = None,
 ) -> None:
-    """An application routed to customs alone whose one item cites `permit_id`."""
+    """An application routed to customs alone whose one item cites `permit_id`; its body names
+    only the `consignee` (the goods' owner), when given."""
+    body = b"<Application/>"
+    if consignee is not None:
+        body = (
+            f'<Application xmlns="urn:kz:nsw:application:1"><Consignee><BIN>{consignee}</BIN>'
+            "</Consignee></Application>"
+        ).encode()
     store.create_application(
         NewApplication(
             id=app_id, declarant_bin=declarant, trader_reference=f"REF-{app_id}",
-            procedure="import", body=b"<Application/>", signer_subject="CN=test",
+            procedure="import", body=body, signer_subject="CN=test",
             signer_fingerprint="00" * 32, routing={"customs": []},
             citations=(CitedPermit(1, "veterinary", permit_id, HS, Decimal(quantity), "t"),),
         ),

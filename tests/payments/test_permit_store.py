@@ -11,7 +11,9 @@ from decimal import Decimal
 import pytest
 
 from gateway.billing.permits import PermitBook
+from gateway.clock import system_clock
 from gateway.decision.rules import CaseState
+from gateway.domain.identifiers import Bin
 from gateway.errors import GatewayError
 from gateway.fanout.ports import CaseUpdate
 from gateway.payments.errors import (
@@ -22,7 +24,9 @@ from gateway.payments.errors import (
     PermitSuspended,
 )
 from gateway.storage.outbox import OutboxStore
-from tests.payments.permit_rows import ALTYN, TODAY, book, lodge_citing, vet_permit
+from gateway.storage.representatives import StoredRepresentatives
+from gateway.trust.representatives import Role
+from tests.payments.permit_rows import ALTYN, STEPPE, TODAY, book, lodge_citing, vet_permit
 from tests.polling import wait_until
 
 
@@ -120,6 +124,39 @@ def test_each_refusal_changes_nothing_holds_the_application_and_is_in_the_trail(
     assert permit.written_off.value == 0 and book.permits.write_offs("VET-1") == []
     assert [h.code for h in book.holds("APP-1")] == [code]
     assert "permit-write-off-refused" in kinds(store, "APP-1")
+
+
+def test_the_owners_registered_representative_draws_on_the_owners_permit_a_stranger_does_not(
+    permits: tuple[PermitBook, OutboxStore],
+) -> None:
+    # The veterinary permit is issued to the importer STEPPE. ALTYN, a customs representative,
+    # declares STEPPE's goods (STEPPE is the consignee): only a registration lets it draw.
+    book, store = permits
+    book.grant(vet_permit(granted="10"), None)
+    registry = StoredRepresentatives(store.engine, system_clock)
+    lodge_citing(store, "APP-STRANGER", "2", declarant=ALTYN, consignee=STEPPE)
+    with pytest.raises(PermitOfAnotherHolder):
+        book.write_off("APP-STRANGER")
+    assert [h.code for h in book.holds("APP-STRANGER")] == ["permit-other-holder"]
+
+    registry.register(Bin(STEPPE), Bin(ALTYN), Role.CUSTOMS_REPRESENTATIVE)
+    lodge_citing(store, "APP-REP", "2", declarant=ALTYN, consignee=STEPPE)
+    book.write_off("APP-REP")
+    assert book.permit("VET-1").balance.value == Decimal("8")
+    assert "permit-write-off" in kinds(store, "APP-REP")
+
+    # A representative cites the owner's permit only for the owner's goods: goods it declares
+    # for another consignee (here itself) cannot draw on STEPPE's permit.
+    lodge_citing(store, "APP-OWN-GOODS", "2", declarant=ALTYN, consignee=ALTYN)
+    with pytest.raises(PermitOfAnotherHolder):
+        book.write_off("APP-OWN-GOODS")
+
+    # Once the registration is revoked, the representative draws on nothing of the owner's.
+    registry.revoke(Bin(STEPPE), Bin(ALTYN))
+    lodge_citing(store, "APP-REVOKED", "2", declarant=ALTYN, consignee=STEPPE)
+    with pytest.raises(PermitOfAnotherHolder):
+        book.write_off("APP-REVOKED")
+    assert book.permit("VET-1").balance.value == Decimal("8")
 
 
 def test_credit_back_returns_what_an_application_wrote_off(

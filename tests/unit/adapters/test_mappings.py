@@ -294,6 +294,43 @@ def test_unbelievable_json_answers_are_malformed(changes, message) -> None:  # t
         read_json(json_answer(**changes))
 
 
+def fee(**changes: object) -> dict[str, object]:
+    line: dict[str, object] = {
+        "kind": "agency-fee", "amount": 850_000, "currency": "KZT", "legalBasis": "a law",
+        "due": "2026-12-17", "beneficiary": "veterinary",
+    }  # fmt: skip
+    line.update(changes)
+    return line
+
+
+def read_veterinary(answer: dict[str, object]):  # type: ignore[no-untyped-def]
+    mapping = AnswerMapping(MAPPINGS / "veterinary" / "answer.json")
+    return mapping.read(JsonReader(answer), case_id="c1", request_bytes=b"", answer_bytes=b"")
+
+
+def test_a_rest_agencys_fee_is_read_as_a_charge() -> None:
+    answer = read_veterinary(json_answer(status="granted", charges=[fee()]))
+    (charge,) = answer.charges
+    assert (charge.kind, charge.amount_minor, charge.currency) == ("agency-fee", 850_000, "KZT")
+    assert (charge.legal_basis, str(charge.due), charge.kbk) == ("a law", "2026-12-17", None)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (fee(beneficiary="customs"), "another beneficiary than 'veterinary'"),
+        (fee(amount=8500.5), "not whole minor units"),
+        (fee(amount="8500.50"), "not whole minor units"),
+        (fee(currency="kzt"), "not an ISO 4217 code"),
+        (fee(kind="fine"), "unknown kind"),
+        (fee(due="soon"), "not a date"),
+    ],
+)
+def test_a_rest_fee_that_cannot_be_paid_as_stated_is_malformed(line, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(MalformedAnswer, match=message):
+        read_veterinary(json_answer(status="granted", charges=[line]))
+
+
 def test_xml_answer_is_read() -> None:
     answer_xml = parse_untrusted(
         b'<CheckConsignmentResponse xmlns="urn:kz:moa:phyto:1"><CaseId>c1</CaseId>'

@@ -4,6 +4,7 @@ release when paid (no database, no network)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -97,3 +98,69 @@ def test_a_payment_for_an_unknown_reference_is_refused_and_owed_back(service) ->
     settled = payments.confirm(_paid("RF18539007547034", 500), b"{}")
     assert settled.reason == "payment-unknown-reference"
     assert [r.settlement.refund_owed for r in fake.refunds_owed()] == [Money(500, "KZT")]
+
+
+VET_FEE = {"kind": "agency-fee", "amount": 8_500_00, "currency": "KZT",
+           "legalBasis": "veterinary law", "due": "2026-12-17"}  # fmt: skip
+
+
+def _reassessed(fake: FakePaymentOrders, *charges: dict[str, object]) -> None:
+    """An amendment decided again: customs' charges, and the veterinary fee it now assessed."""
+    app = fake.applications["NSW-1"]
+    fake.applications["NSW-1"] = replace(
+        app, charges=(("customs", CHARGES), ("veterinary", tuple(charges)))
+    )
+
+
+def test_a_reassessment_supersedes_the_order_crediting_what_was_paid(service) -> None:  # type: ignore[no-untyped-def]
+    payments, fake = service
+    fake.applications["NSW-1"] = _app(verdict="granted")
+    first = payments.order("NSW-1")
+    old = str(first.order.reference)
+    assert payments.confirm(_paid(old, 300_000_00, "P-1"), b"{}").reason == "payment-partial"
+
+    # Being decided again: the order in force stands.
+    fake.applications["NSW-1"] = replace(fake.applications["NSW-1"], verdict=None)
+    assert payments.order("NSW-1").order.reference == first.order.reference
+    # Decided again with the same charges: the same order.
+    fake.applications["NSW-1"] = replace(fake.applications["NSW-1"], verdict="granted")
+    assert payments.order("NSW-1") == payments.order("NSW-1")
+    assert payments.order("NSW-1").order.reference == first.order.reference
+
+    # Decided again with a new fee: a new order supersedes it, credited with what was paid.
+    _reassessed(fake, VET_FEE)
+    new = payments.order("NSW-1")
+    assert new.order.reference != first.order.reference
+    assert str(new.order.supersedes) == old and new.order.credited == 300_000_00
+    assert new.order.total == Money(819_500_00, "KZT")
+    assert new.order.balance_due == Money(519_500_00, "KZT")
+    document = new.order.as_json()
+    assert (document["supersedes"], document["credited"], document["balanceDue"]) == (
+        old, 300_000_00, 519_500_00,
+    )  # fmt: skip
+    assert fake.orders[old].status == "superseded"
+    assert payments.order("NSW-1") == new  # issued once
+    kinds = [m.kind for _, m in fake.trail]
+    assert kinds.count("payment-order") == 2 and kinds.count("payment-order-superseded") == 1
+
+    # A payment to the old reference is refused and owed back; the balance pays the new one.
+    late = payments.confirm(_paid(old, 1_000_00, "P-2"), b"{}")
+    assert late.reason == "payment-order-superseded" and late.refund_owed == Money(1_000_00, "KZT")
+    paid = payments.confirm(_paid(str(new.order.reference), 519_500_00, "P-3"), b"{}")
+    assert paid.reason == "payment-paid" and paid.outstanding == Money(0, "KZT")
+    assert fake.applications["NSW-1"].released_at == NOW
+
+
+def test_a_reassessment_below_what_was_paid_is_paid_at_once_and_the_rest_owed_back(service) -> None:  # type: ignore[no-untyped-def]
+    payments, fake = service
+    fake.applications["NSW-1"] = _app(verdict="granted")
+    old = str(payments.order("NSW-1").order.reference)
+    payments.confirm(_paid(old, 811_000_00, "P-1"), b"{}")
+    fake.applications["NSW-1"] = replace(
+        fake.applications["NSW-1"], verdict="granted", charges=(("customs", CHARGES[1:]),)
+    )
+    new = payments.order("NSW-1")
+    assert new.status == "paid" and new.order.credited == 19_000_00
+    assert new.order.balance_due == Money(0, "KZT")
+    (superseded,) = [m for _, m in fake.trail if m.kind == "payment-order-superseded"]
+    assert b'"refundOwed":79200000' in superseded.body

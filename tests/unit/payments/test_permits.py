@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.payments import PermitState, Quantity
+from gateway.payments import Drawer, PermitState, Quantity
 from gateway.payments.errors import (
     InvalidQuantity,
     NothingToCreditBack,
@@ -49,6 +49,15 @@ def test_a_write_off_beyond_the_balance_is_refused_stating_what_is_left() -> Non
 def test_a_permit_of_another_holder_is_refused() -> None:
     with pytest.raises(PermitOfAnotherHolder, match="another holder"):
         permit().write_off("A1", qty("1"), DAY, ALTYN)
+
+
+def test_the_owners_registered_representative_may_draw_on_the_owners_permit() -> None:
+    # STEPPE holds the permit; ALTYN declares STEPPE's goods as its registered representative.
+    p = permit("10").write_off("A1", qty("4"), DAY, Drawer(ALTYN, owner=STEPPE))
+    assert p.balance == qty("6")
+    # Without the registration (no owner in the drawer) it is another holder's permit.
+    with pytest.raises(PermitOfAnotherHolder, match="another holder"):
+        permit().write_off("A1", qty("1"), DAY, Drawer(ALTYN))
 
 
 def test_validity_is_checked_on_the_day_of_use() -> None:
