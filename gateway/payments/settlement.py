@@ -150,8 +150,12 @@ def settle(
             new,
             received,
             outstanding,
-            f"Order {order.reference} was superseded by a new order after the application was "
-            f"re-assessed; {new.amount} is owed back to the payer: pay the new order.",
+            Text(
+                "Order %(reference)s was superseded by a new order after the application was "
+                "re-assessed; %(amount)s is owed back to the payer: pay the new order.",
+                reference=str(order.reference),
+                amount=str(new.amount),
+            ),
         )
     # Step 4: paid in another currency.
     if new.amount.currency != order.currency:

@@ -517,9 +517,11 @@ def _owe_back(s: Session, reference: str, excess: int, new_reference: str) -> No
         row.refund_owed_minor += more
         excess -= more
         row.reason = SUPERSEDED
-        row.detail = (
-            f"Order {reference} was superseded by {new_reference} after a re-assessment that "
-            "costs less than was paid: the difference is owed back."
+        row.detail = Text(
+            "Order %(reference)s was superseded by %(new_reference)s after a re-assessment that "
+            "costs less than was paid: the difference is owed back.",
+            reference=str(reference),
+            new_reference=str(new_reference),
         )
 
 
