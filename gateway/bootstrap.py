@@ -45,7 +45,7 @@ from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertifica
 from gateway.storage.trail import StoredTrail
 from gateway.storage.wake import PgListener, wakeups_for
 from gateway.trail.audit import Auditor
-from gateway.trail.integrator import IntegratorThread
+from gateway.trail.integrator import GATHER_S, IntegratorThread
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner
 from gateway.trail.witness import Witnesses, parse_witnesses
@@ -159,6 +159,7 @@ class Services:
                 self.config.tree_head_interval_s,
                 wakeups[TRAIL],
                 self.config.poll_interval_s,
+                gather_s=GATHER_S,
             )
             self.integrator.start()
 
