@@ -250,18 +250,22 @@ def _locks(records: list[list[Any]]) -> str:
             waits.append((t - open_settles.pop((app, thread))) * 1000)
     integrations: list[float] = []
     held: list[float] = []
+    held_cpu: list[float] = []
     started: dict[str, float] = {}
-    leading: dict[str, float] = {}
-    for t, stage, _app, _agency, thread, _extra, *_ in records:
-        key = thread
+    leading: dict[str, list[Any]] = {}
+    for rec in records:
+        t, stage, _app, _agency, key, _extra, *cpu = rec
         if stage == "integrate":
             started[key] = t
         elif stage == "lead":
-            leading.setdefault(key, t)
+            leading.setdefault(key, rec)
         elif stage == "integrated" and key in started:
             integrations.append((t - started.pop(key)) * 1000)
             if key in leading:
-                held.append((t - leading.pop(key)) * 1000)
+                lead = leading.pop(key)
+                held.append((t - lead[0]) * 1000)
+                if cpu and len(lead) > 6:
+                    held_cpu.append((cpu[0] - lead[6]) * 1000)
     apps = len({app for _t, stage, app, *_ in records if stage == "intake"})
     parts = []
     if waits:
@@ -277,7 +281,8 @@ def _locks(records: list[list[Any]]) -> str:
     if apps:
         parts.append(
             f"  serial section (integrator leadership held): {sum(held) / apps:.1f} ms per "
-            f"application ({sum(held):.0f} ms in {len(held)} rounds for {apps} applications)"
+            f"application ({sum(held):.0f} ms in {len(held)} rounds for {apps} applications); "
+            f"the holder's CPU meanwhile: {sum(held_cpu) / apps:.1f} ms per application"
         )
     return "\n".join(parts)
 
