@@ -34,16 +34,21 @@ class DeliverySlots:
             self._changed.wait_for(lambda: self._busy < self.size or self._closing, timeout_s)
             return 0 if self._closing else self.size - self._busy
 
-    def run(self, work: Callable[[], None], name: str) -> None:
-        """Start `work` in a thread of its own, holding a slot until it returns. An exception
-        from it is logged: the work's own records (a claim's lease) bring back what it left."""
+    def run(self, work: Callable[[], None], name: str) -> bool:
+        """Start `work` in a thread of its own, holding a slot until it returns; False (nothing
+        started) once `close` was called — a claim not sent comes back when its lease runs out.
+        An exception from the work is logged: its own records (a claim's lease) bring back what
+        it left."""
         with self._changed:
+            if self._closing:
+                return False
             self._busy += 1
         try:
             threading.Thread(target=self._hold, args=(work,), name=name, daemon=True).start()
         except BaseException:  # no thread, no slot held
             self._release()
             raise
+        return True
 
     def _hold(self, work: Callable[[], None]) -> None:
         try:

@@ -114,6 +114,9 @@ def test_finish_ends_a_wait_for_a_slot_and_waits_for_what_is_in_flight() -> None
     assert slots.close(WAIT_S)
     waiter.join(WAIT_S)
     assert waited in ([0], [1]) and slots.wait_free() == 0  # closed: no more work taken
+    started: list[str] = []
+    assert not slots.run(lambda: started.append("late"), "late")  # a claim made as it closed
+    assert started == [] and slots.busy == 0  # is left to its lease
     with pytest.raises(ValueError, match="at least one"):
         DeliverySlots(0)
 
