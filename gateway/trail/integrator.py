@@ -12,8 +12,8 @@ what an application's transactions queue close together — its intake, then eac
 and its decision — instead of one round per commit. Nothing on an application's path waits for
 its integration (the decision cites answers by their hashes), and a round per commit competed
 with that path for the database and the CPU: about six rounds per application, each holding the
-leader's lock (issue 17: 37 → 8 ms of integrator CPU per application, p50 submit → decision
-700 → 280 ms on PostgreSQL, same loaded machine, back to back). Inclusion proofs come at most
+leader's lock (issue 17: 37 → 8.5 ms of integrator CPU per application, p50 submit → decision
+702 → 364 ms on PostgreSQL, loaded machine, back to back). Inclusion proofs come at most
 `gather_s` later; checkpoints keep their `interval_s`.
 """
 
