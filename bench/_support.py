@@ -130,11 +130,18 @@ def machine_jiffies() -> tuple[int, int]:
     return sum(ticks) - idle, sum(ticks)
 
 
-def start_worker(group: ProcessGroup, name: str, threads: int, env: dict[str, str]) -> None:
-    """A `nsw worker` has no port to wait on: wait for the line it logs once dispatching."""
+def start_worker(
+    group: ProcessGroup,
+    name: str,
+    threads: int,
+    env: dict[str, str],
+    entry: Sequence[str] = ("-m", "gateway.cli.main"),
+) -> None:
+    """A `nsw worker` has no port to wait on: wait for the line it logs once dispatching.
+    `entry`: how Python starts the `nsw` command (bench/_stages.py wraps it to stamp times)."""
     log = group.logdir / f"{name}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", "worker", "--threads", str(threads)],
+        [sys.executable, *entry, "worker", "--threads", str(threads)],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env={**os.environ, **env},

@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import _stages as stages
 import requests
 from _corpus import signed_corpus
 from _floor import crypto_floor
@@ -76,6 +77,7 @@ class Setup:
     threads: int  # dispatcher threads per process that dispatches
     workers: int  # `nsw worker` processes; 0: the threads run in the web process
     may_wipe: str | None = None  # a PostgreSQL database without 'bench' in its name it may wipe
+    stages: Path | None = None  # record stage timestamps here (bench/_stages.py)
 
 
 # --- the processes ------------------------------------------------------------------------------
@@ -97,10 +99,14 @@ def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, 
     port = free_port()
     # --dev: one process, as the published figures were measured; its CPU time is read from its
     # pid, and gunicorn's workers would be children that this does not see.
-    serve = ["-m", "gateway.cli.main", "serve", "--dev", "--port", str(port)]
-    url = group.start("gateway", serve, port, env)
+    entry = ["-m", "gateway.cli.main"]
+    if setup.stages is not None:  # the same gateway, with a few functions wrapped to stamp times
+        setup.stages.unlink(missing_ok=True)
+        env[stages.ENV] = str(setup.stages)
+        entry = [str(Path(__file__).with_name("_stages.py"))]
+    url = group.start("gateway", [*entry, "serve", "--dev", "--port", str(port)], port, env)
     for i in range(setup.workers):
-        start_worker(group, f"worker-{i}", setup.threads, env)
+        start_worker(group, f"worker-{i}", setup.threads, env, entry)
     return url, [p.pid for p in group.processes]
 
 
@@ -252,6 +258,11 @@ def run_setup(
         )
         / ((finished - started) * (os.cpu_count() or 1)),
         "verdicts": Counter(r.verdict for r in rows),
+        "stages": (
+            stages.stage_report(stages.read(setup.stages), ids, visible)
+            if setup.stages is not None
+            else None
+        ),
     }
 
 
@@ -288,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         help="send all K at once (C threads) and let the backlog drain; default: closed loop, "
         "each client thread sends its next application when its last one is decided",
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="stamp each stage of each application in the gateway (bench/_stages.py) and print "
+        "where the latency goes",
+    )
     parser.add_argument("--quick", action="store_true", help="K=24, C=4: about 20-30 s on SQLite")
     parser.add_argument(
         "--timeout", type=float, default=240, help="seconds to wait for decisions per configuration"
@@ -317,7 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for url in databases:
         for latency in (float(x) for x in args.latencies.split(",")):
-            setup = Setup(url, latency, args.threads, args.workers, args.may_wipe)
+            database = "sqlite" if url.startswith("sqlite") else "postgres"
+            name = f"stages-{database}-{latency:g}s-{args.workers}w.jsonl"
+            trace = WORKDIR / name if args.stages else None
+            setup = Setup(url, latency, args.threads, args.workers, args.may_wipe, trace)
             r = run_setup(setup, pki, corpus, c, args.timeout, not args.burst)
             wait = r["wait"] or dict.fromkeys(("p50", "p95", "p99"), float("nan"))
             row = [
@@ -345,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"p99 {early['p99']:.0f} ms (poll every {POLL_S * 1000:.0f} ms included)",
                     flush=True,
                 )
+            if r["stages"]:
+                print(r["stages"], flush=True)
     mode = "burst, then drained" if args.burst else f"closed loop: {c} applications in flight"
     print(f"\nK={k} applications, C={c} client threads ({mode}), {os.cpu_count()} cores")
     print(f"crypto floor: {floor_s * 1000:.1f} ms CPU per application")

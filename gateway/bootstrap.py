@@ -20,7 +20,14 @@ from gateway.errors import ConfigurationError
 from gateway.fanout.agencies import load_agency_specs
 from gateway.fanout.breakers import BreakerRule, Breakers, CachedBreakerStore
 from gateway.fanout.callbacks import CallbackService, agency_credentials
-from gateway.fanout.dispatch import Dispatcher, DispatcherThreads, RetryPolicy, Runner, worker_name
+from gateway.fanout.dispatch import (
+    DEFAULT_SLOTS,
+    Dispatcher,
+    DispatcherThreads,
+    RetryPolicy,
+    Runner,
+    worker_name,
+)
 from gateway.fanout.routing import load_rules
 from gateway.fanout.wakeup import TRAIL
 from gateway.i18n.text import Text
@@ -46,7 +53,7 @@ from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertifica
 from gateway.storage.trail import StoredTrail
 from gateway.storage.wake import PgListener, wakeups_for
 from gateway.trail.audit import Auditor
-from gateway.trail.integrator import IntegratorThread
+from gateway.trail.integrator import GATHER_S, IntegratorThread
 from gateway.trail.keys import load_log_signer
 from gateway.trail.signer import LogSigner
 from gateway.trail.witness import Witnesses, parse_witnesses
@@ -107,7 +114,7 @@ class Services:
         )
         self.breakers = Breakers(store, rule, self.clock)
 
-    def dispatcher(self, index: int = 0) -> Dispatcher:
+    def dispatcher(self, index: int = 0, slots: int = DEFAULT_SLOTS) -> Dispatcher:
         return Dispatcher(
             self.store,
             self.adapters,
@@ -122,6 +129,7 @@ class Services:
             public_url=self.config.public_url,
             name=worker_name(index),
             documents=self.attachments,
+            slots=slots,
         )
 
     def url_policy(self) -> UrlPolicy:
@@ -142,11 +150,19 @@ class Services:
         )
 
     def start_dispatchers(self, count: int) -> None:
-        """`count` dispatcher threads with one notifier thread for every two of them (at least
-        one, so a slow trader endpoint holds up only its own thread's deliveries), and the
-        trail's integrator, which sequences queued messages and signs checkpoints."""
-        runners: list[Runner] = [self.dispatcher(i) for i in range(count)]
+        """Dispatching worth `count` dispatcher threads: one claiming loop with `count` x
+        DEFAULT_SLOTS delivery slots (so at most that many agency calls in flight, as `count`
+        threads of DEFAULT_SLOTS each had), one notifier thread for every two (at least one, so
+        a slow trader endpoint holds up only its own thread's deliveries), and the trail's
+        integrator, which sequences queued messages and signs checkpoints.
+
+        One claimer per process, not one per thread: a commit of new work wakes one loop, which
+        claims an application's cases in one statement and sends them all at once, instead of
+        waking `count` loops that race to claim them (each woken loop cost a read and often an
+        empty claim, and on PostgreSQL the NOTIFY echo woke them all a second time)."""
+        runners: list[Runner] = []
         if count:
+            runners.append(self.dispatcher(0, slots=count * DEFAULT_SLOTS))
             runners += [self.notifier(i) for i in range(max(1, count // 2))]
         wakeups = wakeups_for(self.store.engine)  # signalled by the stores after each commit
         if self.listener is None and is_postgres(self.store.engine):
@@ -160,6 +176,7 @@ class Services:
                 self.config.tree_head_interval_s,
                 wakeups[TRAIL],
                 self.config.poll_interval_s,
+                gather_s=GATHER_S,
             )
             self.integrator.start()
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
@@ -32,12 +33,14 @@ from gateway.fanout.documents import (
     documents_for,
 )
 from gateway.fanout.ports import Claim, Outbox
+from gateway.fanout.slots import DeliverySlots
 from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
 from gateway.observability.request_context import request_id_var
 from gateway.trail.messages import Message
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 5.0  # how often a dispatcher escalates cases past their deadline
+DEFAULT_SLOTS = 4  # deliveries a dispatcher thread has in flight at most
 
 OUTCOME_STATE = {
     Outcome.GRANTED: CaseState.GRANTED,
@@ -84,6 +87,7 @@ class Dispatcher:
         public_url: str = "",
         name: str | None = None,
         documents: UploadedDocuments | None = None,
+        slots: int = DEFAULT_SLOTS,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -99,16 +103,25 @@ class Dispatcher:
         self._next_sweep = 0.0
         self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
         self.channel = OUTBOX  # the wake-up it waits on
+        self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
 
-    def run_once(self, batch: int = 4) -> int:
-        """Claim up to `batch` rows and deliver them at once; return how many were claimed."""
+    def run_once(self, batch: int = DEFAULT_SLOTS) -> int:
+        """Claim up to `batch` rows, deliver them at once and return when all are done; returns
+        how many were claimed. (Tests and profiles drive a dispatcher this way; the threads of
+        `DispatcherThreads` turn `step`, which does not wait for the deliveries.)"""
+        claimed, ready = self._claim(batch)
+        self._deliver_all(ready)
+        return claimed
+
+    def _claim(self, limit: int) -> tuple[int, list[Claim]]:
+        """Claim up to `limit` ready rows: how many were claimed, and those to deliver now."""
         # One cheap read first: an idle turn ends here, knowing when to look again.
         self._due = self.store.next_due()
         if self._due is None or self._due > self.clock():
-            return 0
+            return 0, []
         skipped = self.breakers.open_agencies()
         claims = self.store.claim(
-            self.name, self.lease_s, limit=batch, skip_agencies=skipped, seen_ready=True
+            self.name, self.lease_s, limit=limit, skip_agencies=skipped, seen_ready=True
         )
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
@@ -121,14 +134,11 @@ class Dispatcher:
                 self.store.defer(claim, self.clock())
                 continue
             ready.append(claim)
-        self._deliver_all(ready)
-        return len(claims)
+        return len(claims), ready
 
     def _deliver_all(self, claims: list[Claim]) -> None:
-        """Deliver each claim in its own thread, all at once: an application's cases are claimed
-        together, and it should wait for its slowest agency, not for the sum of them. Each
-        delivery keeps its own lease, fence, breaker check and idempotency key; returns when all
-        are done and raises the first error any of them raised (the loop logs it)."""
+        """Deliver each claim in its own thread, all at once, and wait for them all; raises the
+        first error any of them raised."""
         if len(claims) <= 1:
             for claim in claims:
                 self.deliver(claim)
@@ -161,12 +171,28 @@ class Dispatcher:
         return left < adapter.spec.timeout_s
 
     def step(self) -> int:
-        """One turn of the loop: the deadline sweep when it is due, then a claim. (The loop turns
-        at least every safety-net poll, so the sweep runs every max(SWEEP_EVERY_S, poll) s.)"""
+        """One turn of the loop: the deadline sweep when it is due, then, once a delivery slot is
+        free, claim as many ready rows as slots are free and start each in its slot. Returns how
+        many were claimed without waiting for their deliveries: the next turn claims again as
+        soon as a slot frees, so an application's cases go out together and a slow agency holds
+        up only its own slot. (The loop turns at least every safety-net poll, so the sweep runs
+        every max(SWEEP_EVERY_S, poll) s.)"""
         if time.monotonic() >= self._next_sweep:
             self.sweep()
             self._next_sweep = time.monotonic() + SWEEP_EVERY_S
-        return self.run_once()
+        free = self.slots.wait_free()  # blocks only while every slot is busy
+        if not free:
+            return 0  # closing
+        claimed, ready = self._claim(free)
+        for claim in ready:
+            self.slots.run(partial(self.deliver, claim), f"{self.name}:{claim.agency}")
+        return claimed
+
+    def finish(self, timeout_s: float) -> None:
+        """Claim no more and wait up to `timeout_s` for the deliveries in flight (a delivery
+        still running then is left to its lease, as if this process had been killed)."""
+        if not self.slots.close(timeout_s):
+            log.warning("%s: deliveries still running after %.0f s", self.name, timeout_s)
 
     def next_due(self) -> dt.datetime | None:
         """When a delivery may next be ready without a wake-up (a retry's time, a lease running
@@ -314,6 +340,10 @@ class Runner(Protocol):
 
     def next_due(self) -> dt.datetime | None: ...
 
+    def finish(self, timeout_s: float) -> None:
+        """After the loop stopped: wait up to `timeout_s` for work it started in the
+        background."""
+
 
 MIN_WAIT_S = 0.05  # a due time already past yet nothing claimed (a race): do not spin on it
 
@@ -360,10 +390,12 @@ class DispatcherThreads:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._runners: list[Runner] = []
         self._wakeups: Wakeups | None = None
 
     def start(self, dispatchers: Sequence[Runner], poll_s: float, wakeups: Wakeups) -> None:
         self._wakeups = wakeups
+        self._runners += dispatchers
         for d in dispatchers:
             t = threading.Thread(
                 target=poll,
@@ -378,6 +410,9 @@ class DispatcherThreads:
         self._stop.set()
         if self._wakeups is not None:
             self._wakeups.signal_all()  # end the waits now
+        for runner in self._runners:  # ends a wait for a free slot; deliveries run to their end
+            runner.finish(timeout_s)
         for t in self._threads:
             t.join(timeout_s)
         self._threads.clear()
+        self._runners.clear()

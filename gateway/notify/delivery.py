@@ -213,6 +213,9 @@ class Notifier:
         as read by the last turn; None when none is owed."""
         return self._due
 
+    def finish(self, timeout_s: float) -> None:
+        """Nothing to wait for: a notifier delivers inside `step`."""
+
     def step(self, batch: int = 4) -> int:
         self._due = self.store.next_due()  # one cheap read: an idle turn ends here
         if self._due is None or self._due > self.clock():

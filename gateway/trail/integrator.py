@@ -6,6 +6,15 @@ queue at once — whoever takes the leader's lock first does it, the others find
 signs a checkpoint for the grown log, at most one per `interval_s`: a log that grows is signed at
 least once every `interval_s`. A still log costs nothing but the safety-net look every `poll_s`
 (messages queued by a process that runs no loop, such as a CLI command on SQLite).
+
+Woken, the loop first gathers for `gather_s` (GATHER_S in the gateway), so that one round takes
+what an application's transactions queue close together — its intake, then each agency's answer
+and its decision — instead of one round per commit. Nothing on an application's path waits for
+its integration (the decision cites answers by their hashes), and a round per commit competed
+with that path for the database and the CPU: about six rounds per application, each holding the
+leader's lock (issue 17: 37 → 8.5 ms of integrator CPU per application, p50 submit → decision
+702 → 364 ms on PostgreSQL, loaded machine, back to back). Inclusion proofs come at most
+`gather_s` later; checkpoints keep their `interval_s`.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from gateway.trail.format import TreeHead
 from gateway.trail.signer import SignerRefusing
 
 log = logging.getLogger(__name__)
+GATHER_S = 0.2  # how long a woken loop lets appends gather before a round (see above)
 
 
 class Wakeup(Protocol):
@@ -42,12 +52,19 @@ class Integrates(Protocol):
 
 class IntegratorThread:
     def __init__(
-        self, auditor: Integrates, interval_s: float, appended: Wakeup, poll_s: float | None
+        self,
+        auditor: Integrates,
+        interval_s: float,
+        appended: Wakeup,
+        poll_s: float | None,
+        gather_s: float = 0.0,
     ) -> None:
         self.auditor = auditor
         self.interval_s = interval_s
         self.appended = appended
         self.poll_s = poll_s
+        self.gather_s = gather_s
+        self.gathering = threading.Event()  # set while a woken loop lets appends gather
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trail-integrator", daemon=True)
 
@@ -69,6 +86,11 @@ class IntegratorThread:
         while not self._stop.is_set():
             if self.appended.wait(seen, self._timeout(owed, last_signed)):
                 owed = True  # an append, or another process's integration: the log may grow
+                if self.gather_s > 0 and seen >= 0:  # (not the first look, at start)
+                    # Let the rest of a burst of commits join this round.
+                    self.gathering.set()
+                    self._stop.wait(self.gather_s)
+                    self.gathering.clear()
             if self._stop.is_set():
                 return
             seen = self.appended.seen()  # commits from here on wake the next round

@@ -12,10 +12,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyRequest
 from gateway.cli.client import GatewayClient
 from gateway.config import Config
 from gateway.pki.dev import DevPki
+from gateway.storage.models import CaseRow, OutboxRow
 from simulators.server import RunningAgency
 from simulators.trader_inbox import start_trader_inbox
 from tests.conftest import trader_identity
@@ -127,6 +130,24 @@ def test_an_applications_cases_are_in_flight_at_once(
     assert in_flight.most == 2
     states = {c["agency"]: c["state"] for c in gw.client.status(accepted["id"])["cases"]}
     assert states == {"customs": "granted", "transport": "inspection", "police": "inspection"}
+
+
+def test_one_commit_wakes_one_claimer_that_takes_every_case_at_once(
+    gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
+) -> None:
+    # Worth two dispatcher threads (8 slots). Before, two loops of 4 woke and raced: one claimed
+    # four of the application's five cases, the other the fifth.
+    gw = gateway(dispatcher_threads=2, poll_interval_s=NO_POLL)
+    accepted = gw.client.submit(signed_sample("fresh-apples-import"))
+    gw.client.wait_for_decision(accepted["id"], deadline_s=15)
+
+    with gw.services.store.engine.connect() as c:
+        claimers = c.execute(
+            select(OutboxRow.claimed_by)
+            .join(CaseRow, CaseRow.id == OutboxRow.case_id)
+            .where(CaseRow.application_id == accepted["id"])
+        ).all()
+    assert len(claimers) == 5 and len({who for (who,) in claimers}) == 1
 
 
 def test_an_idle_gateway_leaves_the_database_alone(gateway: Callable[..., RunningGateway]) -> None:

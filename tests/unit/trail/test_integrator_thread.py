@@ -92,3 +92,35 @@ def test_stop_ends_the_wait_for_appends() -> None:
     thread.start()
     thread.stop()
     assert not thread._thread.is_alive()
+
+
+def test_commits_close_together_wait_for_the_gathering() -> None:
+    auditor, appended = FakeAuditor(), Wakeup()
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=3600)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_until(lambda: auditor.integrations == 1, 10, "the first look")
+        auditor.append(appended)  # an intake commits ...
+        wait_until(thread.gathering.is_set, 10, "the loop lets appends gather")
+        for _ in range(5):  # ... then its cases' answers and the decision
+            auditor.append(appended)
+        assert auditor.integrated == 0  # nothing yet: the round waits for the gathering
+    finally:
+        thread.stop()  # ends the gathering at once
+    assert not thread._thread.is_alive()
+
+
+def test_a_gathered_round_takes_every_append_of_the_window() -> None:
+    auditor, appended = FakeAuditor(), Wakeup()
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=0.05)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_until(lambda: auditor.integrations == 1, 10, "the first look")
+        auditor.append(appended)
+        wait_until(thread.gathering.is_set, 10, "the loop lets appends gather")
+        for _ in range(5):
+            auditor.append(appended)
+        wait_until(lambda: auditor.integrated == 6, 10, "all six integrated")
+        assert auditor.integrations == 2  # in one round
+    finally:
+        thread.stop()

@@ -1,0 +1,131 @@
+"""A dispatcher's delivery slots: it claims again as soon as a slot frees, never waiting for the
+slowest delivery of its last claim, and never has more in flight than it has slots."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from adapters.base import AgencyAnswer, AgencyRequest
+from gateway.decision.rules import CaseState
+from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
+from gateway.fanout.dispatch import Dispatcher, RetryPolicy
+from gateway.fanout.slots import DeliverySlots
+from tests.fakes.adapters import ScriptedAdapter, answer
+from tests.fakes.clock import FakeClock
+from tests.fakes.store import InMemoryStore
+from tests.unit.fanout.conftest import decide, lodge
+
+WAIT_S = 10.0  # a deadline for what should happen at once, never a sleep
+
+
+class HeldAdapter(ScriptedAdapter):
+    """Answers only once the test lets it: an agency still thinking."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code, [answer()])
+        self.called = threading.Event()
+        self.answer = threading.Event()
+
+    def send(self, request: AgencyRequest) -> AgencyAnswer:
+        self.called.set()
+        if not self.answer.wait(WAIT_S):
+            raise AssertionError("the test never let the agency answer")
+        return super().send(request)
+
+
+def dispatcher(
+    store: InMemoryStore, clock: FakeClock, *adapters: ScriptedAdapter, slots: int
+) -> Dispatcher:
+    return Dispatcher(
+        store,
+        {a.spec.code: a for a in adapters},
+        decide,
+        clock,
+        retry=RetryPolicy(max_attempts=3, base_s=1.0, cap_s=4.0),
+        lease_s=60.0,
+        breakers=Breakers(MemoryBreakerStore(), BreakerRule(failure_threshold=100), clock),
+        deadline_s=3600.0,
+        name="test-worker",
+        slots=slots,
+    )
+
+
+def settled(store: InMemoryStore, case_id: str) -> bool:
+    return store.cases[case_id].state is not CaseState.QUEUED
+
+
+def test_a_slow_agency_does_not_hold_up_the_next_claim(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    slow, quick = HeldAdapter("customs"), ScriptedAdapter("health", [answer()])
+    worker = dispatcher(store, clock, slow, quick, slots=4)
+    lodge(store, "customs", app_id="NSW-20261123-0000000001")
+
+    assert worker.step() == 1  # returns with the call to customs still in flight
+    assert slow.called.wait(WAIT_S)
+    lodge(store, "health", app_id="NSW-20261123-0000000002")
+    assert worker.step() == 1  # claimed while customs is still thinking
+    try:
+        assert wait_until(lambda: settled(store, "NSW-20261123-0000000002-health"))
+        assert not settled(store, "NSW-20261123-0000000001-customs")
+    finally:
+        slow.answer.set()
+        worker.finish(WAIT_S)
+    assert store.cases["NSW-20261123-0000000001-customs"].state is CaseState.GRANTED
+    assert worker.slots.busy == 0
+
+
+def test_no_more_is_claimed_than_there_are_free_slots(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    held = [HeldAdapter(code) for code in ("customs", "health", "police")]
+    worker = dispatcher(store, clock, *held, slots=2)
+    lodge(store, "customs", "health", "police")
+
+    assert worker.step() == 2
+    try:
+        assert worker.slots.wait_free(0) == 0  # both slots busy: the third case stays queued
+        unclaimed = [d for d in store.deliveries.values() if d.lease_until is None]
+        assert len(unclaimed) == 1
+    finally:
+        for adapter in held:
+            adapter.answer.set()
+    assert worker.slots.wait_free(WAIT_S) >= 1  # a slot freed: the next turn claims the last
+    assert worker.step() == 1
+    worker.finish(WAIT_S)
+    assert all(c.state is CaseState.GRANTED for c in store.cases.values())
+
+
+def test_finish_ends_a_wait_for_a_slot_and_waits_for_what_is_in_flight() -> None:
+    slots = DeliverySlots(1)
+    release, waited = threading.Event(), []
+
+    def held() -> None:
+        release.wait(WAIT_S)
+
+    slots.run(held, "held")
+    waiter = threading.Thread(target=lambda: waited.append(slots.wait_free()))
+    waiter.start()
+    release.set()
+    assert slots.close(WAIT_S)
+    waiter.join(WAIT_S)
+    assert waited in ([0], [1]) and slots.wait_free() == 0  # closed: no more work taken
+    started: list[str] = []
+    assert not slots.run(lambda: started.append("late"), "late")  # a claim made as it closed
+    assert started == [] and slots.busy == 0  # is left to its lease
+    with pytest.raises(ValueError, match="at least one"):
+        DeliverySlots(0)
+
+
+def wait_until(done: Callable[[], bool], deadline_s: float = WAIT_S) -> bool:
+    """Poll `done` until it holds or the deadline passes."""
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        if done():
+            return True
+        time.sleep(0.01)
+    return False
