@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
 from gateway.storage import trail_log, wake
+from gateway.storage.db import READ_ONLY, unavailable_on_disconnect
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store, trail_entry
 from gateway.trail.format import TreeHead
@@ -90,6 +91,15 @@ class StoredTrail:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Proofs read with one statement, which sees one snapshot by itself: on PostgreSQL in
+        # autocommit, so no BEGIN and no ROLLBACK round trip around it; on SQLite a deferred
+        # BEGIN (in-process, no round trips), which takes no write lock.
+        engine = store.engine
+        self._prover = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine.execution_options(**{READ_ONLY: True})
+        )
 
     @contextmanager
     def writing(self) -> Iterator[SessionTrailView]:
@@ -100,6 +110,12 @@ class StoredTrail:
     def reading(self) -> Iterator[SessionTrailView]:
         with self.store.reading() as s:
             yield SessionTrailView(s, self.store.clock)
+
+    def proof(self, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
+        """`compute` over the stored hashes of the first `size` entries, read in one statement
+        through Core (no ORM session); None when the log is smaller (`trail_log.prove`)."""
+        with unavailable_on_disconnect(), self._prover.connect() as c:
+            return trail_log.prove(c, size, compute)
 
     def integrate(
         self, wait: bool = True, max_batches: int | None = None, batch: int = INTEGRATION_BATCH

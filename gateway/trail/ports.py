@@ -108,6 +108,12 @@ class Trail(Protocol):
         wakes the loop for it). Returns how many were sequenced."""
         ...
 
+    def proof(self, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
+        """`compute` — a root or proof over the first `size` entries (size >= 1) — on the
+        stored subtree hashes, read in one round trip that takes no lock and no transaction of
+        two statements; None when the log has fewer than `size` entries."""
+        ...
+
     def writing(self) -> AbstractContextManager[TrailView]:
         """One transaction that may append."""
         ...
