@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
 from gateway.storage import trail_log, wake
-from gateway.storage.db import READ_ONLY, unavailable_on_disconnect
+from gateway.storage.db import unavailable_on_disconnect
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store, trail_entry
 from gateway.trail.format import TreeHead
@@ -91,15 +92,6 @@ class StoredTrail:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # Proofs read with one statement, which sees one snapshot by itself: on PostgreSQL in
-        # autocommit, so no BEGIN and no ROLLBACK round trip around it; on SQLite a deferred
-        # BEGIN (in-process, no round trips), which takes no write lock.
-        engine = store.engine
-        self._prover = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql"
-            else engine.execution_options(**{READ_ONLY: True})
-        )
 
     @contextmanager
     def writing(self) -> Iterator[SessionTrailView]:
@@ -113,9 +105,38 @@ class StoredTrail:
 
     def proof(self, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
         """`compute` over the stored hashes of the first `size` entries, read in one statement
-        through Core (no ORM session); None when the log is smaller (`trail_log.prove`)."""
-        with unavailable_on_disconnect(), self._prover.connect() as c:
-            return trail_log.prove(c, size, compute)
+        (`trail_log.prove`); None when the log is smaller.
+
+        On a pooled DB-API connection, without SQLAlchemy's execution layer and with no
+        transaction: one statement sees one snapshot by itself. PostgreSQL: in autocommit, so no
+        BEGIN and no ROLLBACK round trip around it; SQLite: the connection is in autocommit
+        already (`db.make_engine`), and a lone SELECT takes no write lock."""
+        engine = self.store.engine
+        dialect = engine.dialect.name
+        with unavailable_on_disconnect():
+            raw = engine.raw_connection()
+            try:
+                if dialect == "postgresql":
+                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+                cursor = raw.cursor()
+                try:
+                    return trail_log.prove(
+                        partial(trail_log.read_nodes_raw, cursor, dialect), size, compute
+                    )
+                finally:
+                    cursor.close()
+                    if dialect == "postgresql":
+                        raw.driver_connection.autocommit = False  # type: ignore[union-attr]
+            except engine.dialect.loaded_dbapi.Error as exc:
+                # As SQLAlchemy would wrap it, so a lost connection is `DatabaseUnavailable`
+                # and the pool drops the dead connection.
+                wrapped = DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error)
+                if engine.dialect.is_disconnect(exc, raw.dbapi_connection, None):
+                    wrapped.connection_invalidated = True
+                    raw.invalidate(exc)
+                raise wrapped from exc
+            finally:
+                raw.close()
 
     def integrate(
         self, wait: bool = True, max_batches: int | None = None, batch: int = INTEGRATION_BATCH

@@ -16,7 +16,6 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import (
     Select,
     Table,
-    TextClause,
     bindparam,
     func,
     insert,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -48,45 +46,43 @@ T = TypeVar("T")
 
 
 # Every node look-up is one statement of fixed text, whatever the number of keys: the keys go in
-# as one parameter (two arrays on PostgreSQL, one JSON array of [level, idx] pairs on SQLite), and
+# as arrays (two on PostgreSQL, one JSON array of [level, idx] pairs on SQLite), and
 # each key is a search of the primary key, joined from the parameter's rows. So the statement is
 # prepared once (PostgreSQL prepares it after a few runs), costs no SQL rendering per proof (the
 # per-level `IN` lists it replaces cost more Python than the look-ups themselves), and has no
 # bound-parameter limit to chunk around. The row-value form `(level, idx) IN (...)` made SQLite
 # scan the whole table (O(n) per proof and per append); tests/integration/test_trail_lookups.py
 # checks the plans.
-NODES_PG = text(
-    "SELECT trail_nodes.level, trail_nodes.idx, trail_nodes.hash FROM trail_nodes"
-    " JOIN unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[])) AS k(level, idx)"
-    " ON trail_nodes.level = k.level AND trail_nodes.idx = k.idx"
-)
-NODES_SQLITE = text(
-    "SELECT trail_nodes.level, trail_nodes.idx, trail_nodes.hash FROM trail_nodes"
-    " JOIN json_each(:keys) AS k"
-    " ON trail_nodes.level = json_extract(k.value, '$[0]')"
-    " AND trail_nodes.idx = json_extract(k.value, '$[1]')"
-)
+NODE_LOOKUP = {
+    "postgresql": (
+        "SELECT trail_nodes.level, trail_nodes.idx, trail_nodes.hash FROM trail_nodes"
+        " JOIN unnest(%s::integer[], %s::bigint[]) AS k(level, idx)"
+        " ON trail_nodes.level = k.level AND trail_nodes.idx = k.idx"
+    ),
+    "sqlite": (
+        "SELECT trail_nodes.level, trail_nodes.idx, trail_nodes.hash FROM trail_nodes"
+        " JOIN json_each(?) AS k"
+        " ON trail_nodes.level = json_extract(k.value, '$[0]')"
+        " AND trail_nodes.idx = json_extract(k.value, '$[1]')"
+    ),
+}  # in the drivers' own parameter styles: sent as they are, by SQLAlchemy or on a DB-API cursor
 
 
-def nodes_lookup(
-    dialect: str, keys: Iterable[tuple[int, int]]
-) -> tuple[TextClause, dict[str, Any]]:
-    """The statement and parameters that read the stored hashes of these (level, idx) keys."""
+def nodes_parameters(dialect: str, keys: Iterable[tuple[int, int]]) -> tuple[Any, ...]:
+    """The parameters of `NODE_LOOKUP[dialect]` for these (level, idx) keys."""
     unique = set(keys)
     if dialect == "postgresql":
-        return NODES_PG, {"levels": [k[0] for k in unique], "idxs": [k[1] for k in unique]}
-    return NODES_SQLITE, {"keys": json.dumps([list(k) for k in unique], separators=(",", ":"))}
+        return [k[0] for k in unique], [k[1] for k in unique]
+    return (json.dumps([list(k) for k in unique]),)
 
 
-def fetch_nodes(
-    connection: Session | Connection, keys: Iterable[tuple[int, int]]
-) -> dict[tuple[int, int], bytes]:
+def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """{(level, idx): hash} of the stored keys among these, in one statement."""
-    dialect = (
-        connection.dialect if isinstance(connection, Connection) else connection.get_bind().dialect
+    dialect = session.get_bind().dialect.name
+    rows = session.connection().exec_driver_sql(
+        NODE_LOOKUP[dialect], nodes_parameters(dialect, keys)
     )
-    statement, params = nodes_lookup(dialect.name, keys)
-    return {(level, idx): digest for level, idx, digest in connection.execute(statement, params)}
+    return {(level, idx): digest for level, idx, digest in rows}
 
 
 def node_key(start: int, end: int) -> tuple[int, int]:
@@ -154,9 +150,22 @@ class _Fetched:
             raise LookupError(f"no stored hash for leaves [{start}, {end})") from None
 
 
-def prove(connection: Connection, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
+NodeReader = Callable[[Iterable[tuple[int, int]]], dict[tuple[int, int], bytes]]
+
+
+def read_nodes_raw(
+    cursor: Any, dialect: str, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """`fetch_nodes` on a DB-API cursor: the proofs' path, where SQLAlchemy's execution
+    machinery (events, result wrapping, row by row) cost more than the look-up itself."""
+    cursor.execute(NODE_LOOKUP[dialect], nodes_parameters(dialect, keys))
+    return {(level, idx): bytes(digest) for level, idx, digest in cursor.fetchall()}
+
+
+def prove(read: NodeReader, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
     """`compute` — a root or proof over the tree of the first `size` entries (size >= 1) — run
-    on stored hashes read in one statement; None when the log has fewer than `size` entries.
+    on stored hashes read by one `read` (one statement); None when the log has fewer than
+    `size` entries.
 
     That statement also reads leaf size-1, so it answers "is the log that big?" too, with no
     `max(seq)` and no transaction around two statements: leaves are stored contiguously from 0
@@ -168,7 +177,7 @@ def prove(connection: Connection, size: int, compute: Callable[[SubtreeHashes], 
     recorder = _Recorder()
     compute(recorder)
     last = (0, size - 1)
-    found = fetch_nodes(connection, [last, *(node_key(s, e) for s, e in recorder.ranges)])
+    found = read([last, *(node_key(s, e) for s, e in recorder.ranges)])
     if last not in found:
         return None
     return compute(_Fetched(found))
