@@ -4,7 +4,9 @@ Business transactions only queue messages (`Trail.append`); this loop, woken whe
 (the `nsw_trail` wake-up, and on PostgreSQL `NOTIFY nsw_trail` from any process), sequences the
 queue at once — whoever takes the leader's lock first does it, the others find nothing left — and
 signs a checkpoint for the grown log, at most one per `interval_s`: a log that grows is signed at
-least once every `interval_s`. A still log costs nothing but the safety-net look every `poll_s`
+least once every `interval_s`. Signing takes time of its own (the signer's state file is synced,
+the checkpoint stored, witnesses asked), and it varies with the machine's load, so a signing
+starts early by the longest of the last few: checkpoints are *done* an interval apart. A still log costs nothing but the safety-net look every `poll_s`
 (messages queued by a process that runs no loop, such as a CLI command on SQLite).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from typing import Protocol
 
 from gateway.errors import DatabaseUnavailable
@@ -20,6 +23,7 @@ from gateway.trail.format import TreeHead
 from gateway.trail.signer import SignerRefusing
 
 log = logging.getLogger(__name__)
+SIGNINGS_REMEMBERED = 8  # how many recent signing durations the loop plans with
 
 
 class Wakeup(Protocol):
@@ -50,13 +54,20 @@ class IntegratorThread:
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trail-integrator", daemon=True)
+        self._signings: deque[float] = deque(maxlen=SIGNINGS_REMEMBERED)  # seconds each took
+
+    def _due(self, last_signed: float) -> float:
+        """When the next signing starts: an interval after the last was done, less what a
+        signing has lately taken (at most half an interval early)."""
+        lead = min(max(self._signings, default=0.0), self.interval_s / 2)
+        return last_signed + self.interval_s - lead
 
     def _timeout(self, owed: bool, last_signed: float) -> float | None:
         """How long to sleep: until the next checkpoint is due if one is owed, else until the
         safety-net look (None: until woken)."""
         timeout = self.poll_s
         if owed:
-            due = max(0.0, last_signed + self.interval_s - time.monotonic())
+            due = max(0.0, self._due(last_signed) - time.monotonic())
             timeout = due if timeout is None else min(timeout, due)
         return timeout
 
@@ -79,9 +90,12 @@ class IntegratorThread:
                 if self.auditor.integrate(wait=False, max_batches=1):
                     owed = True
                 # Step 2: sign the grown log once its checkpoint is due.
-                if owed and time.monotonic() >= last_signed + self.interval_s:
-                    last_signed, owed = time.monotonic(), False
+                if owed and time.monotonic() >= self._due(last_signed):
+                    started, owed = time.monotonic(), False
+                    last_signed = started  # if signing fails, the retry is an interval on
                     self.auditor.issue_tree_head(integrate=False)
+                    last_signed = time.monotonic()
+                    self._signings.append(last_signed - started)
             except SignerRefusing:  # logged as an ERROR when it began; /readyz and the gauge tell
                 log.debug("checkpoint not signed: the trail signer refuses")
             except Exception as exc:  # keep integrating; the next round retries
