@@ -30,36 +30,35 @@ Per database, on a schema made fresh for the run:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hashlib
 import itertools
 import random
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+from _bulk_log import CYCLE, application_of, bulk_log
 from _support import describe_url, fresh_database, percentiles_ms, table
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from gateway.clock import system_clock
 from gateway.fanout.wakeup import TRAIL
 from gateway.pki.dev import init_dev_pki
 from gateway.resources import shipped
 from gateway.storage import trail_log
-from gateway.storage.models import MessageRow, TrailNodeRow
+from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
 from gateway.storage.trail import StoredTrail
 from gateway.storage.trail_log import DbSubtreeHashes
 from gateway.storage.wake import wakeups_for
 from gateway.trail.audit import Auditor
-from gateway.trail.format import TreeHead, entry_bytes, precise
+from gateway.trail.format import TreeHead
 from gateway.trail.integrator import IntegratorThread
 from gateway.trail.merkle import (
-    InMemorySubtreeHashes,
     leaf_hash,
     tree_root,
     verify_consistency,
@@ -70,21 +69,9 @@ from gateway.trail.signer import LogSigner
 from gateway.trust.xmlsig import SigningIdentity
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
-CHUNK = 20_000
 ORIGIN = "bench.nsw.kz/trail"
 CHECKPOINT_INTERVAL_S = 0.8  # the gateway's default (Config.tree_head_interval_s)
 VERIFY_SAMPLE = 100
-# One application's messages, in order: what the bulk-loaded entries look like.
-CYCLE = (
-    ("application", "in", "trader:210540012341", None),
-    ("agency-request", "out", "agency:customs", "customs"),
-    ("agency-answer", "in", "agency:customs", "customs"),
-    ("agency-request", "out", "agency:transport", "transport"),
-    ("agency-answer", "in", "agency:transport", "transport"),
-    ("agency-request", "out", "agency:phytosanitary", "phytosanitary"),
-    ("agency-answer", "in", "agency:phytosanitary", "phytosanitary"),
-    ("decision", "out", "trader:210540012341", None),
-)
 
 
 def _message() -> Message:
@@ -173,65 +160,6 @@ def integrator_alone(store: Store, trail: StoredTrail, count: int) -> tuple[floa
     return done / elapsed, elapsed / done * 1000, cpu / done * 1000
 
 
-def _bulk_rows(start: int, stop: int) -> Iterator[dict[str, object]]:
-    """The rows `_add_message` would have written for entries start..stop-1 (short bodies)."""
-    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    for seq in range(start, stop):
-        kind, direction, counterpart, agency = CYCLE[seq % len(CYCLE)]
-        application_id = f"NSW-20260101-{seq // len(CYCLE):010X}"
-        case_id = f"{application_id}-{agency}" if agency else None
-        body = b"<bulk-loaded seq='%d'/>" % seq
-        digest = hashlib.sha256(body).hexdigest()
-        created = base + dt.timedelta(milliseconds=seq)
-        fields = {
-            "kind": kind,
-            "direction": direction,
-            "counterpart": counterpart,
-            "application_id": application_id,
-            "case_id": case_id,
-            "content_type": "application/xml",
-            "time": precise(created),
-            "signer": None,
-            "sha256": digest,
-            "seq": seq,
-        }
-        yield {
-            "seq": seq,
-            "entry": entry_bytes(fields),
-            "application_id": application_id,
-            "case_id": case_id,
-            "kind": kind,
-            "direction": direction,
-            "counterpart": counterpart,
-            "content_type": "application/xml",
-            "body": body,
-            "sha256": digest,
-            "signer": None,
-            "created_at": created,
-        }
-
-
-def bulk_load(engine: Engine, size: int) -> InMemorySubtreeHashes:
-    """Insert `size` precomputed entries and all their subtree hashes; return the hashes."""
-    hashes = InMemorySubtreeHashes()
-    messages, nodes = MessageRow.__table__, TrailNodeRow.__table__
-    for start in range(0, size, CHUNK):
-        rows = list(_bulk_rows(start, min(size, start + CHUNK)))
-        for row in rows:
-            hashes.append(leaf_hash(row["entry"]))  # type: ignore[arg-type]
-        with engine.begin() as c:
-            c.execute(insert(messages), rows)
-    for level, level_hashes in enumerate(hashes.levels):
-        for start in range(0, len(level_hashes), CHUNK * 5):
-            chunk = level_hashes[start : start + CHUNK * 5]
-            with engine.begin() as c:
-                c.execute(
-                    insert(nodes),
-                    [{"level": level, "idx": start + i, "hash": h} for i, h in enumerate(chunk)],
-                )
-    return hashes
-
-
 Proofs = list[tuple[int, int, list[bytes]]]
 Times = tuple[list[float], list[float]]  # wall seconds, this process's CPU seconds
 
@@ -268,7 +196,7 @@ def time_bundles(auditor: Auditor, size: int, count: int, rng: random.Random) ->
     auditor.issue_tree_head()  # not timed: sign the head once, as the tree-head thread would
     times = []
     for _ in range(count):
-        application_id = f"NSW-20260101-{rng.randrange(size // len(CYCLE)):010X}"
+        application_id = application_of(rng.randrange(size // len(CYCLE)) * len(CYCLE))
         t0 = time.perf_counter()
         bundle = auditor.bundle(application_id)
         times.append(time.perf_counter() - t0)
@@ -328,39 +256,35 @@ def run(
     proofs: int,
     bundles: int,
     gateway: SigningIdentity,
-    may_wipe: str | None = None,
+    empty_url: str | None,
+    cache_dir: Path,
+    may_wipe: Callable[[str], str | None],
+    rebuild: bool,
 ) -> list[list[object]]:
-    store = Store(fresh_database(url, may_wipe), system_clock)
     label = describe_url(url)
     print(f"\n=== {label}  ({url})", flush=True)
     figures: list[list[object]] = []
 
-    # 1. Appends through the integrator on an empty log.
-    figures += appends(
-        label, store, checkpointing(store, gateway), appends_n, batch, writers, "empty log"
-    )
-    store.engine.dispose()
+    # 1. Appends through the integrator on an empty log (a database of its own: the bulk log is
+    # kept between runs).
+    if empty_url is not None:
+        store = Store(fresh_database(empty_url, may_wipe(empty_url)), system_clock)
+        figures += appends(
+            label, store, checkpointing(store, gateway), appends_n, batch, writers, "empty log"
+        )
+        store.engine.dispose()
 
-    # 2. BULK LOAD, not the append path.
-    engine = fresh_database(url, may_wipe)
+    # 2. The bulk log of `size` entries, reused from an earlier run when it checks out.
+    engine, hashes, how = bulk_log(url, size, cache_dir, may_wipe(url), rebuild)
     store = Store(engine, system_clock)
-    t0 = time.perf_counter()
-    hashes = bulk_load(engine, size)
-    loaded = time.perf_counter() - t0
     print(
-        f"BULK LOAD (not the append path): {size:,} entries + {sum(map(len, hashes.levels)):,} subtree hashes in {loaded:.1f} s",
+        f"BULK LOG (not the append path): {size:,} entries + {sum(map(len, hashes.levels)):,} "
+        f"subtree hashes, {how}",
         flush=True,
     )
-    figures.append(
-        [label, f"BULK LOAD (not the append path) of {size:,} entries", f"{loaded:.0f} s"]
-    )
-    if engine.dialect.name == "postgresql":
-        # As autovacuum would, eventually: without it the first minutes after a bulk load measure
-        # autovacuum competing for this machine's two cores, not the log.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("VACUUM ANALYZE messages, trail_nodes")
+    figures.append([label, f"BULK LOG (not the append path) of {size:,} entries", how])
     root = tree_root(size, hashes)
-    with store.transaction() as s:
+    with store.reading() as s:
         stored_root = tree_root(size, DbSubtreeHashes(s))
     assert stored_root == root, "root over the stored hashes differs from the in-memory root"
 
@@ -437,32 +361,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sqlite",
         default=str(REPO_ROOT / "var" / "bench" / "trail.db"),
-        help="SQLite file (recreated)",
+        help="SQLite file of the bulk log (kept between runs; the empty-log step uses a file "
+        "beside it, recreated)",
     )
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     parser.add_argument(
-        "--postgres", metavar="URL", help="also PostgreSQL (database name must contain 'bench')"
+        "--postgres",
+        metavar="URL",
+        help="also PostgreSQL: the database of the bulk log, kept between runs (its name must "
+        "contain 'bench', or be named in --may-wipe)",
+    )
+    parser.add_argument(
+        "--postgres-empty",
+        metavar="URL",
+        help="PostgreSQL database for the empty-log appends (wiped; without it that step is "
+        "left out on PostgreSQL)",
     )
     parser.add_argument(
         "--size", type=int, default=1_000_000, help="entries in the bulk-loaded log"
     )
     parser.add_argument("--postgres-size", type=int, help="bulk size on PostgreSQL [--size]")
-    parser.add_argument("--appends", type=int, default=6_000, help="entries per append measurement")
+    parser.add_argument("--appends", type=int, default=3_000, help="entries per append measurement")
     parser.add_argument("--batch", type=int, default=10, help="entries per transaction, batched")
     parser.add_argument("--writers", type=int, default=4, help="threads writing messages")
     parser.add_argument("--proofs", type=int, default=1_000)
     parser.add_argument("--bundles", type=int, default=200, help="evidence bundles to time")
     parser.add_argument(
+        "--rebuild", action="store_true", help="build the bulk log afresh even if one is kept"
+    )
+    parser.add_argument(
         "--may-wipe",
         metavar="NAME",
-        help="a PostgreSQL database without 'bench' in its name that this run may wipe",
+        action="append",
+        default=[],
+        help="a PostgreSQL database without 'bench' in its name that this run may wipe "
+        "(repeatable)",
     )
     args = parser.parse_args(argv)
 
+    def may_wipe(url: str) -> str | None:
+        name = make_url(url).database
+        return name if name in args.may_wipe else None
+
     pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
     gateway = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
+    cache_dir = REPO_ROOT / "var" / "bench"
     figures = []
+    wall, cpu = time.perf_counter(), time.process_time()
     if not args.no_sqlite:
+        empty = Path(args.sqlite).with_name(Path(args.sqlite).stem + "-empty.db")
         figures += run(
             f"sqlite:///{args.sqlite}",
             args.size,
@@ -472,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
             args.proofs,
             args.bundles,
             gateway,
+            f"sqlite:///{empty}",
+            cache_dir,
+            may_wipe,
+            args.rebuild,
         )
     if args.postgres:
         figures += run(
@@ -483,8 +434,13 @@ def main(argv: list[str] | None = None) -> int:
             args.proofs,
             args.bundles,
             gateway,
-            args.may_wipe,
+            args.postgres_empty,
+            cache_dir,
+            may_wipe,
+            args.rebuild,
         )
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    figures.append(["(this run)", "wall / CPU of the bench process", f"{wall:.0f} s / {cpu:.0f} s"])
     print("\n" + table(["database", "measurement", "figure"], figures, "llr"))
     return 0
 
