@@ -1,27 +1,28 @@
-"""The DB-backed message trail at a million entries (issue 7). Not a test: it prints figures.
+"""The DB-backed message trail at a million entries (issues 7, 17). Not a test: it prints figures.
 
     .venv/bin/python bench/trail_bench.py                        # SQLite, 1,000,000 entries
-    .venv/bin/python bench/trail_bench.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench
+    .venv/bin/python bench/trail_bench.py --no-sqlite \
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench \
+        --postgres-empty postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench_empty
 
-Per database, on a schema made fresh for the run:
+Per database:
 
-1. appends through the integrator (issue 17 item 1): `--writers` threads write messages through
-   the real path (`Store._add_message` -> `trail_log.append_message`: the queue), one or `--batch`
-   per transaction, while the real `IntegratorThread` sequences them and signs a C2SP checkpoint
-   (Ed25519, the signer's state file and consistency check included) at least every
-   `--checkpoint-interval` s. Reported: entries/s from the first write until the last entry is
-   integrated, checkpoints signed and the longest gap between two while the log grew; then the
-   integrator alone, draining a queue of `--appends` entries (what the log can absorb), and the
-   time it holds the leader's lock per entry — the only serial section; the business write holds
-   none;
-2. a BULK LOAD of `--size` entries: precomputed `messages` rows and every stored subtree hash
-   (`InMemorySubtreeHashes`), inserted with executemany in chunks. This is not the append path;
-   it only builds a log of a million entries in minutes so that proofs can be timed on it;
-3. `--proofs` inclusion and consistency proofs served by `Auditor.inclusion/consistency` (stored
-   subtree hashes read through `DbSubtreeHashes`, in read-only sessions), random sizes and
-   indexes; a sample verified against roots computed independently in memory; then `--bundles`
-   evidence bundles (`Auditor.bundle`: 8 entries, their proofs fetched in one query) of random
-   bulk-loaded applications;
+1. appends through the integrator on an empty log (a database of its own, made fresh):
+   `--writers` threads write messages through the real path (`Store._add_message` ->
+   `trail_log.append_message`: the queue), one or `--batch` per transaction, while the real
+   `IntegratorThread` sequences them and signs a C2SP checkpoint (Ed25519, the signer's state
+   file and consistency check included) every 0.8 s while the log grows. Reported: entries/s
+   from the first write until the last entry is integrated, this process's CPU per entry (on
+   SQLite the database's too), checkpoints signed and the longest gap between two (or from the
+   start); then the integrator alone, draining a queue of `--appends` entries, and the time it
+   holds the leader's lock per entry — the only serial section; the business write holds none;
+2. the BULK LOG of `--size` entries (bench/_bulk_log.py: not the append path), built with the
+   drivers' bulk paths the first time and kept between runs, trimmed back and checked before use;
+3. `--proofs` inclusion and consistency proofs served by `Auditor.inclusion/consistency` (one
+   statement each), random sizes and indexes, back to back; then inclusion proofs one every
+   `--pace-ms`, as requests arrive; wall and CPU; a sample verified against roots computed
+   independently in memory; then `--bundles` evidence bundles (`Auditor.bundle`: 8 entries,
+   their proofs fetched in one query) of random bulk-loaded applications;
 4. appends through the integrator again on top of the loaded log, and a check that the
    integrator carried on exactly where the bulk load stopped (root over the database == root
    computed in memory).
@@ -102,9 +103,10 @@ def through_integrator(
     per_transaction: int,
     writers: int,
     interval_s: float,
-) -> tuple[float, int, float]:
+) -> tuple[float, int, float, float]:
     """Entries per second written by `writers` threads and sequenced by the integrator loop, the
-    checkpoints it signed meanwhile, and the longest gap between two (or from the start)."""
+    checkpoints it signed meanwhile, the longest gap between two (or from the start), and this
+    process's CPU seconds per entry (writers, integrator, and on SQLite the database)."""
     message = _message()
     for _ in range(20):  # not timed: let SQLAlchemy compile and cache its statements first
         with store.transaction() as s:
@@ -123,7 +125,7 @@ def through_integrator(
                 for _ in range(per_transaction):
                     store._add_message(s, "NSW-BENCH-APPEND", message)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     loop.start()
     threads = [threading.Thread(target=write) for _ in range(writers)]
     for t in threads:
@@ -135,14 +137,14 @@ def through_integrator(
             if trail_log.log_size(s) >= target:
                 break
         time.sleep(0.005)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     done = time.perf_counter()
     while not timed.signed or timed.signed[-1] < done:  # the checkpoint covering the last entry
         time.sleep(0.01)
     loop.stop()
     marks = [started, *timed.signed]
     longest = max(b - a for a, b in itertools.pairwise(marks))
-    return appended / elapsed, len(timed.signed), longest
+    return appended / elapsed, len(timed.signed), longest, cpu / appended
 
 
 def integrator_alone(store: Store, trail: StoredTrail, count: int) -> tuple[float, float, float]:
@@ -191,6 +193,23 @@ def time_proofs(
     return inclusions, inclusion_times, consistencies, consistency_times
 
 
+def time_paced_inclusions(
+    auditor: Auditor, size: int, count: int, rng: random.Random, pace_s: float
+) -> Times:
+    """Inclusion proofs as requests arrive at a server, one every `pace_s` (the pause not timed),
+    rather than back to back: a thread that never sleeps is the one a loaded machine's scheduler
+    sets back first, so back-to-back wall times measure the bench's own CPU hogging too."""
+    times: Times = ([], [])
+    for n in (rng.randrange(2, size + 1) for _ in range(count)):
+        i = rng.randrange(n)
+        time.sleep(pace_s)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        auditor.inclusion(i, n)
+        times[1].append(time.thread_time() - c0)
+        times[0].append(time.perf_counter() - t0)
+    return times
+
+
 def time_bundles(auditor: Auditor, size: int, count: int, rng: random.Random) -> list[float]:
     """Seconds per `Auditor.bundle` of a random bulk-loaded application (len(CYCLE) entries)."""
     auditor.issue_tree_head()  # not timed: sign the head once, as the tree-head thread would
@@ -232,11 +251,14 @@ def appends(
     integrator alone; printed, and returned as rows of the figures table."""
     figures: list[list[object]] = []
     for per_transaction in (1, batch):
-        rate, signed, longest = through_integrator(
+        rate, signed, longest, cpu = through_integrator(
             store, auditor, count, per_transaction, writers, CHECKPOINT_INTERVAL_S
         )
         what = f"appends through the integrator, {where}: {writers} writers, {per_transaction} entries/txn"
-        figure = f"{rate:,.0f} entries/s; {signed} checkpoints, longest gap {longest:.2f} s"
+        figure = (
+            f"{rate:,.0f} entries/s; {signed} checkpoints, longest gap {longest:.2f} s; "
+            f"CPU {cpu * 1000:.2f} ms/entry"
+        )
         print(f"{what}: {figure}", flush=True)
         figures.append([label, what, figure])
     rate, held_ms, cpu_ms = integrator_alone(store, StoredTrail(store), count)
@@ -260,6 +282,7 @@ def run(
     cache_dir: Path,
     may_wipe: Callable[[str], str | None],
     rebuild: bool,
+    pace_s: float,
 ) -> list[list[object]]:
     label = describe_url(url)
     print(f"\n=== {label}  ({url})", flush=True)
@@ -315,6 +338,16 @@ def run(
                 f"mean {c['mean']:.2f} / p50 {c['p50']:.2f} / p99 {c['p99']:.2f} ms",
             ]
         )
+    if pace_s:
+        times, cpu = time_paced_inclusions(auditor, size, proofs, rng, pace_s)
+        p, c = percentiles_ms(times), percentiles_ms(cpu)
+        what = f"inclusion proof, one every {pace_s * 1000:.0f} ms (log of {size:,})"
+        figure = (
+            f"mean {p['mean']:.2f} / p50 {p['p50']:.2f} / p99 {p['p99']:.2f} ms; "
+            f"CPU p50 {c['p50']:.2f} / p99 {c['p99']:.2f} ms"
+        )
+        print(f"{what}: {figure}", flush=True)
+        figures.append([label, what, figure])
     # Not timed: the figures mean nothing unless the proofs verify against independent roots.
     for (i, n, proof), (m, n2, cproof) in zip(
         inclusions[:VERIFY_SAMPLE], consistencies[:VERIFY_SAMPLE], strict=True
@@ -387,6 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--proofs", type=int, default=1_000)
     parser.add_argument("--bundles", type=int, default=200, help="evidence bundles to time")
     parser.add_argument(
+        "--pace-ms",
+        type=float,
+        default=5.0,
+        help="also time --proofs inclusion proofs one every this many ms (0: not)",
+    )
+    parser.add_argument(
         "--rebuild", action="store_true", help="build the bulk log afresh even if one is kept"
     )
     parser.add_argument(
@@ -423,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir,
             may_wipe,
             args.rebuild,
+            args.pace_ms / 1000,
         )
     if args.postgres:
         figures += run(
@@ -438,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir,
             may_wipe,
             args.rebuild,
+            args.pace_ms / 1000,
         )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     figures.append(["(this run)", "wall / CPU of the bench process", f"{wall:.0f} s / {cpu:.0f} s"])
