@@ -9,7 +9,9 @@ from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -184,34 +186,34 @@ class StoredTrail:
                 break
         return total
 
-    def store_tree_head(self, head: TreeHead) -> TreeHead:
-        try:
-            with self._leading() as s:
-                s.add(
-                    TreeHeadRow(
-                        size=head.size,
-                        root=head.root,
-                        issued_at=head.issued_at,
-                        signature=head.signature,
-                    )
-                )
-        except IntegrityError:  # another process signed this size first; theirs stands
-            with self._leading() as s:
-                existing = trail_log.tree_head_at(s, head.size)
-                assert existing is not None
-                return existing
-        return head
-
-    def store_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        try:
-            with self._leading() as s:
-                s.add(
-                    CheckpointRow(
+    def store_signed(self, head: TreeHead, checkpoint: StoredCheckpoint | None) -> TreeHead:
+        """Both rows in one transaction of the integrator's (one commit: on SQLite each is a
+        sync of the log file, which a loaded disk makes slow); a row of that size stored first
+        by another process stands (ON CONFLICT DO NOTHING), and the head that stands is
+        returned."""
+        insert = pg_insert if self.store.engine.dialect.name == "postgresql" else sqlite_insert
+        with self._leading() as s:
+            if checkpoint is not None:
+                s.execute(
+                    insert(CheckpointRow)
+                    .values(
                         size=checkpoint.size,
                         root=checkpoint.root,
                         note=checkpoint.note,
                         signed_at=checkpoint.signed_at,
                     )
+                    .on_conflict_do_nothing()
                 )
-        except IntegrityError:  # another process stored this size first; both are the same tree
-            pass
+            s.execute(
+                insert(TreeHeadRow)
+                .values(
+                    size=head.size,
+                    root=head.root,
+                    issued_at=head.issued_at,
+                    signature=head.signature,
+                )
+                .on_conflict_do_nothing()
+            )
+            stands = trail_log.tree_head_at(s, head.size)
+        assert stands is not None
+        return stands

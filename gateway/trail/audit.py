@@ -121,9 +121,11 @@ class Auditor:
             # Published only with enough cosignatures; without, the next round asks again.
             note, enough = self.witnesses.cosign(note, size, self.consistency, self._log_size)
             note = note if enough else None
+        checkpoint = None
         if note is not None:
-            self._store_checkpoint(size, root, note)
-        return self.trail.store_tree_head(head)  # another process's head of this size stands
+            checkpoint = StoredCheckpoint(size, root, note, iso(self.clock()))
+        # One transaction (one commit to wait for); another process's head of this size stands.
+        return self.trail.store_signed(head, checkpoint)
 
     def reset_signer(self, operator: str, reason: str, accept_current_log: bool) -> str:
         """An operator's decision after investigating a refusal: clear it (and with
@@ -194,9 +196,6 @@ class Auditor:
     def _log_size(self) -> int:
         with self.trail.writing() as log_:
             return log_.log_size()
-
-    def _store_checkpoint(self, size: int, root: bytes, note: str) -> None:
-        self.trail.store_checkpoint(StoredCheckpoint(size, root, note, iso(self.clock())))
 
     def latest_tree_head(self) -> TreeHead:
         with self.trail.writing() as log_:

@@ -122,11 +122,8 @@ class Trail(Protocol):
         """A transaction that only reads (no write lock on SQLite)."""
         ...
 
-    def store_tree_head(self, head: TreeHead) -> TreeHead:
-        """Keep a signed tree head; if another process stored one of that size first, that one
-        stands and is returned."""
-        ...
-
-    def store_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        """Keep a published checkpoint; one of that size stored first (the same tree) stands."""
+    def store_signed(self, head: TreeHead, checkpoint: StoredCheckpoint | None) -> TreeHead:
+        """Keep a signed tree head and the published checkpoint of the same tree (if any), in
+        one transaction; of each, one of that size stored first stands (the same tree). Returns
+        the head that stands."""
         ...
