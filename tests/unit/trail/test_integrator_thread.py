@@ -91,4 +91,34 @@ def test_stop_ends_the_wait_for_appends() -> None:
     thread: Any = IntegratorThread(FakeAuditor(), 3600, Wakeup(), None)  # type: ignore[arg-type]
     thread.start()
     thread.stop()
-    assert not thread._thread.is_alive()
+    assert not any(t.is_alive() for t in thread._threads)  # the integrator and checkpoint loops
+
+
+class SlowBatches(FakeAuditor):
+    """Each integration takes `batch_s` (a long batch on a loaded machine)."""
+
+    def __init__(self, batch_s: float) -> None:
+        super().__init__()
+        self.batch_s = batch_s
+        self.busy = threading.Event()
+        self.release = threading.Event()  # set at the end: each batch lasts until then
+
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
+        self.busy.set()
+        self.release.wait(self.batch_s)
+        return super().integrate(wait, max_batches)
+
+
+def test_a_long_batch_does_not_hold_the_checkpoint_back() -> None:
+    auditor, appended = SlowBatches(batch_s=3600), Wakeup()
+    thread = IntegratorThread(auditor, 0.05, appended, poll_s=None)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_until(auditor.busy.is_set, 10, "a batch under way")
+        # The checkpoint falls due while the batch runs, and is signed meanwhile: it is a loop
+        # of its own (one loop waited for the batch, so a checkpoint came a batch late).
+        wait_until(lambda: auditor.heads >= 1, 10, "a checkpoint during the batch")
+        assert auditor.integrated == 0  # the batch is still running
+    finally:
+        auditor.release.set()
+        thread.stop()
