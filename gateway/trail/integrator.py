@@ -67,8 +67,10 @@ class IntegratorThread:
 
     def _due(self, last_signed: float) -> float:
         """When the next signing starts: an interval after the last was done, less what a
-        signing has lately taken (at most half an interval early; half, before the first)."""
-        lead = min(max(self._signings, default=self.interval_s / 2), self.interval_s / 2)
+        signing has lately taken (at most half an interval early). The first is a whole
+        interval after start, so that a new log's first messages join it (an empty log's head,
+        signed sooner, is what a client might take as the first tree it saw)."""
+        lead = min(max(self._signings, default=0.0), self.interval_s / 2)
         return last_signed + self.interval_s - lead
 
     def _integrate(self) -> None:
