@@ -1,27 +1,28 @@
-"""The DB-backed message trail at a million entries (issue 7). Not a test: it prints figures.
+"""The DB-backed message trail at a million entries (issues 7, 17). Not a test: it prints figures.
 
     .venv/bin/python bench/trail_bench.py                        # SQLite, 1,000,000 entries
-    .venv/bin/python bench/trail_bench.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench
+    .venv/bin/python bench/trail_bench.py --no-sqlite \
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench \
+        --postgres-empty postgresql+psycopg://postgres@127.0.0.1:5432/nsw_bench_empty
 
-Per database, on a schema made fresh for the run:
+Per database:
 
-1. appends through the integrator (issue 17 item 1): `--writers` threads write messages through
-   the real path (`Store._add_message` -> `trail_log.append_message`: the queue), one or `--batch`
-   per transaction, while the real `IntegratorThread` sequences them and signs a C2SP checkpoint
-   (Ed25519, the signer's state file and consistency check included) at least every
-   `--checkpoint-interval` s. Reported: entries/s from the first write until the last entry is
-   integrated, checkpoints signed and the longest gap between two while the log grew; then the
-   integrator alone, draining a queue of `--appends` entries (what the log can absorb), and the
-   time it holds the leader's lock per entry — the only serial section; the business write holds
-   none;
-2. a BULK LOAD of `--size` entries: precomputed `messages` rows and every stored subtree hash
-   (`InMemorySubtreeHashes`), inserted with executemany in chunks. This is not the append path;
-   it only builds a log of a million entries in minutes so that proofs can be timed on it;
-3. `--proofs` inclusion and consistency proofs served by `Auditor.inclusion/consistency` (stored
-   subtree hashes read through `DbSubtreeHashes`, in read-only sessions), random sizes and
-   indexes; a sample verified against roots computed independently in memory; then `--bundles`
-   evidence bundles (`Auditor.bundle`: 8 entries, their proofs fetched in one query) of random
-   bulk-loaded applications;
+1. appends through the integrator on an empty log (a database of its own, made fresh):
+   `--writers` threads write messages through the real path (`Store._add_message` ->
+   `trail_log.append_message`: the queue), one or `--batch` per transaction, while the real
+   `IntegratorThread` sequences them and signs a C2SP checkpoint (Ed25519, the signer's state
+   file and consistency check included) every 0.8 s while the log grows. Reported: entries/s
+   from the first write until the last entry is integrated, this process's CPU per entry (on
+   SQLite the database's too), checkpoints signed and the longest gap between two (or from the
+   start); then the integrator alone, draining a queue of `--appends` entries, and the time it
+   holds the leader's lock per entry — the only serial section; the business write holds none;
+2. the BULK LOG of `--size` entries (bench/_bulk_log.py: not the append path), built with the
+   drivers' bulk paths the first time and kept between runs, trimmed back and checked before use;
+3. `--proofs` inclusion and consistency proofs served by `Auditor.inclusion/consistency` (one
+   statement each), random sizes and indexes, back to back; then inclusion proofs one every
+   `--pace-ms`, as requests arrive; wall and CPU; a sample verified against roots computed
+   independently in memory; then `--bundles` evidence bundles (`Auditor.bundle`: 8 entries,
+   their proofs fetched in one query) of random bulk-loaded applications;
 4. appends through the integrator again on top of the loaded log, and a check that the
    integrator carried on exactly where the bulk load stopped (root over the database == root
    computed in memory).
@@ -30,36 +31,35 @@ Per database, on a schema made fresh for the run:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hashlib
 import itertools
 import random
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+from _bulk_log import CYCLE, application_of, bulk_log
 from _support import describe_url, fresh_database, percentiles_ms, table
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from gateway.clock import system_clock
 from gateway.fanout.wakeup import TRAIL
 from gateway.pki.dev import init_dev_pki
 from gateway.resources import shipped
 from gateway.storage import trail_log
-from gateway.storage.models import MessageRow, TrailNodeRow
+from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
 from gateway.storage.trail import StoredTrail
 from gateway.storage.trail_log import DbSubtreeHashes
 from gateway.storage.wake import wakeups_for
 from gateway.trail.audit import Auditor
-from gateway.trail.format import TreeHead, entry_bytes, precise
+from gateway.trail.format import TreeHead
 from gateway.trail.integrator import IntegratorThread
 from gateway.trail.merkle import (
-    InMemorySubtreeHashes,
     leaf_hash,
     tree_root,
     verify_consistency,
@@ -70,21 +70,9 @@ from gateway.trail.signer import LogSigner
 from gateway.trust.xmlsig import SigningIdentity
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
-CHUNK = 20_000
 ORIGIN = "bench.nsw.kz/trail"
 CHECKPOINT_INTERVAL_S = 0.8  # the gateway's default (Config.tree_head_interval_s)
 VERIFY_SAMPLE = 100
-# One application's messages, in order: what the bulk-loaded entries look like.
-CYCLE = (
-    ("application", "in", "trader:210540012341", None),
-    ("agency-request", "out", "agency:customs", "customs"),
-    ("agency-answer", "in", "agency:customs", "customs"),
-    ("agency-request", "out", "agency:transport", "transport"),
-    ("agency-answer", "in", "agency:transport", "transport"),
-    ("agency-request", "out", "agency:phytosanitary", "phytosanitary"),
-    ("agency-answer", "in", "agency:phytosanitary", "phytosanitary"),
-    ("decision", "out", "trader:210540012341", None),
-)
 
 
 def _message() -> Message:
@@ -115,9 +103,10 @@ def through_integrator(
     per_transaction: int,
     writers: int,
     interval_s: float,
-) -> tuple[float, int, float]:
+) -> tuple[float, int, float, float]:
     """Entries per second written by `writers` threads and sequenced by the integrator loop, the
-    checkpoints it signed meanwhile, and the longest gap between two (or from the start)."""
+    checkpoints it signed meanwhile, the longest gap between two (or from the start), and this
+    process's CPU seconds per entry (writers, integrator, and on SQLite the database)."""
     message = _message()
     for _ in range(20):  # not timed: let SQLAlchemy compile and cache its statements first
         with store.transaction() as s:
@@ -136,7 +125,7 @@ def through_integrator(
                 for _ in range(per_transaction):
                     store._add_message(s, "NSW-BENCH-APPEND", message)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     loop.start()
     threads = [threading.Thread(target=write) for _ in range(writers)]
     for t in threads:
@@ -148,14 +137,14 @@ def through_integrator(
             if trail_log.log_size(s) >= target:
                 break
         time.sleep(0.005)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     done = time.perf_counter()
     while not timed.signed or timed.signed[-1] < done:  # the checkpoint covering the last entry
         time.sleep(0.01)
     loop.stop()
     marks = [started, *timed.signed]
     longest = max(b - a for a, b in itertools.pairwise(marks))
-    return appended / elapsed, len(timed.signed), longest
+    return appended / elapsed, len(timed.signed), longest, cpu / appended
 
 
 def integrator_alone(store: Store, trail: StoredTrail, count: int) -> tuple[float, float, float]:
@@ -171,65 +160,6 @@ def integrator_alone(store: Store, trail: StoredTrail, count: int) -> tuple[floa
     done = trail.integrate()
     elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
     return done / elapsed, elapsed / done * 1000, cpu / done * 1000
-
-
-def _bulk_rows(start: int, stop: int) -> Iterator[dict[str, object]]:
-    """The rows `_add_message` would have written for entries start..stop-1 (short bodies)."""
-    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    for seq in range(start, stop):
-        kind, direction, counterpart, agency = CYCLE[seq % len(CYCLE)]
-        application_id = f"NSW-20260101-{seq // len(CYCLE):010X}"
-        case_id = f"{application_id}-{agency}" if agency else None
-        body = b"<bulk-loaded seq='%d'/>" % seq
-        digest = hashlib.sha256(body).hexdigest()
-        created = base + dt.timedelta(milliseconds=seq)
-        fields = {
-            "kind": kind,
-            "direction": direction,
-            "counterpart": counterpart,
-            "application_id": application_id,
-            "case_id": case_id,
-            "content_type": "application/xml",
-            "time": precise(created),
-            "signer": None,
-            "sha256": digest,
-            "seq": seq,
-        }
-        yield {
-            "seq": seq,
-            "entry": entry_bytes(fields),
-            "application_id": application_id,
-            "case_id": case_id,
-            "kind": kind,
-            "direction": direction,
-            "counterpart": counterpart,
-            "content_type": "application/xml",
-            "body": body,
-            "sha256": digest,
-            "signer": None,
-            "created_at": created,
-        }
-
-
-def bulk_load(engine: Engine, size: int) -> InMemorySubtreeHashes:
-    """Insert `size` precomputed entries and all their subtree hashes; return the hashes."""
-    hashes = InMemorySubtreeHashes()
-    messages, nodes = MessageRow.__table__, TrailNodeRow.__table__
-    for start in range(0, size, CHUNK):
-        rows = list(_bulk_rows(start, min(size, start + CHUNK)))
-        for row in rows:
-            hashes.append(leaf_hash(row["entry"]))  # type: ignore[arg-type]
-        with engine.begin() as c:
-            c.execute(insert(messages), rows)
-    for level, level_hashes in enumerate(hashes.levels):
-        for start in range(0, len(level_hashes), CHUNK * 5):
-            chunk = level_hashes[start : start + CHUNK * 5]
-            with engine.begin() as c:
-                c.execute(
-                    insert(nodes),
-                    [{"level": level, "idx": start + i, "hash": h} for i, h in enumerate(chunk)],
-                )
-    return hashes
 
 
 Proofs = list[tuple[int, int, list[bytes]]]
@@ -263,12 +193,29 @@ def time_proofs(
     return inclusions, inclusion_times, consistencies, consistency_times
 
 
+def time_paced_inclusions(
+    auditor: Auditor, size: int, count: int, rng: random.Random, pace_s: float
+) -> Times:
+    """Inclusion proofs as requests arrive at a server, one every `pace_s` (the pause not timed),
+    rather than back to back: a thread that never sleeps is the one a loaded machine's scheduler
+    sets back first, so back-to-back wall times measure the bench's own CPU hogging too."""
+    times: Times = ([], [])
+    for n in (rng.randrange(2, size + 1) for _ in range(count)):
+        i = rng.randrange(n)
+        time.sleep(pace_s)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        auditor.inclusion(i, n)
+        times[1].append(time.thread_time() - c0)
+        times[0].append(time.perf_counter() - t0)
+    return times
+
+
 def time_bundles(auditor: Auditor, size: int, count: int, rng: random.Random) -> list[float]:
     """Seconds per `Auditor.bundle` of a random bulk-loaded application (len(CYCLE) entries)."""
     auditor.issue_tree_head()  # not timed: sign the head once, as the tree-head thread would
     times = []
     for _ in range(count):
-        application_id = f"NSW-20260101-{rng.randrange(size // len(CYCLE)):010X}"
+        application_id = application_of(rng.randrange(size // len(CYCLE)) * len(CYCLE))
         t0 = time.perf_counter()
         bundle = auditor.bundle(application_id)
         times.append(time.perf_counter() - t0)
@@ -304,11 +251,14 @@ def appends(
     integrator alone; printed, and returned as rows of the figures table."""
     figures: list[list[object]] = []
     for per_transaction in (1, batch):
-        rate, signed, longest = through_integrator(
+        rate, signed, longest, cpu = through_integrator(
             store, auditor, count, per_transaction, writers, CHECKPOINT_INTERVAL_S
         )
         what = f"appends through the integrator, {where}: {writers} writers, {per_transaction} entries/txn"
-        figure = f"{rate:,.0f} entries/s; {signed} checkpoints, longest gap {longest:.2f} s"
+        figure = (
+            f"{rate:,.0f} entries/s; {signed} checkpoints, longest gap {longest:.2f} s; "
+            f"CPU {cpu * 1000:.2f} ms/entry"
+        )
         print(f"{what}: {figure}", flush=True)
         figures.append([label, what, figure])
     rate, held_ms, cpu_ms = integrator_alone(store, StoredTrail(store), count)
@@ -328,39 +278,36 @@ def run(
     proofs: int,
     bundles: int,
     gateway: SigningIdentity,
-    may_wipe: str | None = None,
+    empty_url: str | None,
+    cache_dir: Path,
+    may_wipe: Callable[[str], str | None],
+    rebuild: bool,
+    pace_s: float,
 ) -> list[list[object]]:
-    store = Store(fresh_database(url, may_wipe), system_clock)
     label = describe_url(url)
     print(f"\n=== {label}  ({url})", flush=True)
     figures: list[list[object]] = []
 
-    # 1. Appends through the integrator on an empty log.
-    figures += appends(
-        label, store, checkpointing(store, gateway), appends_n, batch, writers, "empty log"
-    )
-    store.engine.dispose()
+    # 1. Appends through the integrator on an empty log (a database of its own: the bulk log is
+    # kept between runs).
+    if empty_url is not None:
+        store = Store(fresh_database(empty_url, may_wipe(empty_url)), system_clock)
+        figures += appends(
+            label, store, checkpointing(store, gateway), appends_n, batch, writers, "empty log"
+        )
+        store.engine.dispose()
 
-    # 2. BULK LOAD, not the append path.
-    engine = fresh_database(url, may_wipe)
+    # 2. The bulk log of `size` entries, reused from an earlier run when it checks out.
+    engine, hashes, how = bulk_log(url, size, cache_dir, may_wipe(url), rebuild)
     store = Store(engine, system_clock)
-    t0 = time.perf_counter()
-    hashes = bulk_load(engine, size)
-    loaded = time.perf_counter() - t0
     print(
-        f"BULK LOAD (not the append path): {size:,} entries + {sum(map(len, hashes.levels)):,} subtree hashes in {loaded:.1f} s",
+        f"BULK LOG (not the append path): {size:,} entries + {sum(map(len, hashes.levels)):,} "
+        f"subtree hashes, {how}",
         flush=True,
     )
-    figures.append(
-        [label, f"BULK LOAD (not the append path) of {size:,} entries", f"{loaded:.0f} s"]
-    )
-    if engine.dialect.name == "postgresql":
-        # As autovacuum would, eventually: without it the first minutes after a bulk load measure
-        # autovacuum competing for this machine's two cores, not the log.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("VACUUM ANALYZE messages, trail_nodes")
+    figures.append([label, f"BULK LOG (not the append path) of {size:,} entries", how])
     root = tree_root(size, hashes)
-    with store.transaction() as s:
+    with store.reading() as s:
         stored_root = tree_root(size, DbSubtreeHashes(s))
     assert stored_root == root, "root over the stored hashes differs from the in-memory root"
 
@@ -391,6 +338,16 @@ def run(
                 f"mean {c['mean']:.2f} / p50 {c['p50']:.2f} / p99 {c['p99']:.2f} ms",
             ]
         )
+    if pace_s:
+        times, cpu = time_paced_inclusions(auditor, size, proofs, rng, pace_s)
+        p, c = percentiles_ms(times), percentiles_ms(cpu)
+        what = f"inclusion proof, one every {pace_s * 1000:.0f} ms (log of {size:,})"
+        figure = (
+            f"mean {p['mean']:.2f} / p50 {p['p50']:.2f} / p99 {p['p99']:.2f} ms; "
+            f"CPU p50 {c['p50']:.2f} / p99 {c['p99']:.2f} ms"
+        )
+        print(f"{what}: {figure}", flush=True)
+        figures.append([label, what, figure])
     # Not timed: the figures mean nothing unless the proofs verify against independent roots.
     for (i, n, proof), (m, n2, cproof) in zip(
         inclusions[:VERIFY_SAMPLE], consistencies[:VERIFY_SAMPLE], strict=True
@@ -437,32 +394,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sqlite",
         default=str(REPO_ROOT / "var" / "bench" / "trail.db"),
-        help="SQLite file (recreated)",
+        help="SQLite file of the bulk log (kept between runs; the empty-log step uses a file "
+        "beside it, recreated)",
     )
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     parser.add_argument(
-        "--postgres", metavar="URL", help="also PostgreSQL (database name must contain 'bench')"
+        "--postgres",
+        metavar="URL",
+        help="also PostgreSQL: the database of the bulk log, kept between runs (its name must "
+        "contain 'bench', or be named in --may-wipe)",
+    )
+    parser.add_argument(
+        "--postgres-empty",
+        metavar="URL",
+        help="PostgreSQL database for the empty-log appends (wiped; without it that step is "
+        "left out on PostgreSQL)",
     )
     parser.add_argument(
         "--size", type=int, default=1_000_000, help="entries in the bulk-loaded log"
     )
     parser.add_argument("--postgres-size", type=int, help="bulk size on PostgreSQL [--size]")
-    parser.add_argument("--appends", type=int, default=6_000, help="entries per append measurement")
+    parser.add_argument("--appends", type=int, default=3_000, help="entries per append measurement")
     parser.add_argument("--batch", type=int, default=10, help="entries per transaction, batched")
     parser.add_argument("--writers", type=int, default=4, help="threads writing messages")
     parser.add_argument("--proofs", type=int, default=1_000)
     parser.add_argument("--bundles", type=int, default=200, help="evidence bundles to time")
     parser.add_argument(
+        "--pace-ms",
+        type=float,
+        default=5.0,
+        help="also time --proofs inclusion proofs one every this many ms (0: not)",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build the bulk log afresh even if one is kept"
+    )
+    parser.add_argument(
         "--may-wipe",
         metavar="NAME",
-        help="a PostgreSQL database without 'bench' in its name that this run may wipe",
+        action="append",
+        default=[],
+        help="a PostgreSQL database without 'bench' in its name that this run may wipe "
+        "(repeatable)",
     )
     args = parser.parse_args(argv)
 
+    def may_wipe(url: str) -> str | None:
+        name = make_url(url).database
+        return name if name in args.may_wipe else None
+
     pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
     gateway = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
+    cache_dir = REPO_ROOT / "var" / "bench"
     figures = []
+    wall, cpu = time.perf_counter(), time.process_time()
     if not args.no_sqlite:
+        empty = Path(args.sqlite).with_name(Path(args.sqlite).stem + "-empty.db")
         figures += run(
             f"sqlite:///{args.sqlite}",
             args.size,
@@ -472,6 +458,11 @@ def main(argv: list[str] | None = None) -> int:
             args.proofs,
             args.bundles,
             gateway,
+            f"sqlite:///{empty}",
+            cache_dir,
+            may_wipe,
+            args.rebuild,
+            args.pace_ms / 1000,
         )
     if args.postgres:
         figures += run(
@@ -483,8 +474,14 @@ def main(argv: list[str] | None = None) -> int:
             args.proofs,
             args.bundles,
             gateway,
-            args.may_wipe,
+            args.postgres_empty,
+            cache_dir,
+            may_wipe,
+            args.rebuild,
+            args.pace_ms / 1000,
         )
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    figures.append(["(this run)", "wall / CPU of the bench process", f"{wall:.0f} s / {cpu:.0f} s"])
     print("\n" + table(["database", "measurement", "figure"], figures, "llr"))
     return 0
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +20,14 @@ from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
 from gateway.i18n.text import Text
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
+# Execution option (SQLite): this transaction takes the write lock first. SQLite's busy handler
+# backs off (sleeps growing to 100 ms), so writers that loop retake the lock before a waiter that
+# has slept a while: the trail's integrator, which holds the lock for a moment per batch, waited
+# seconds behind busy writers, and the checkpoints with it (issue 17). Such a transaction polls
+# for the lock every this many seconds, and this process's other writers hold back meanwhile.
+WRITE_LOCK_POLL_S = "nsw_write_lock_poll_s"
+HOLD_BACK_S = 1.0  # the longest a writer holds back for one that goes first
+BUSY_TIMEOUT_S = 30.0
 
 
 def make_engine(url: str) -> Engine:
@@ -36,17 +47,71 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cursor.close()
+
+    turnstile = _Turnstile()
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
         # A reader (see `read_session_factory`) begins deferred: in WAL mode it reads a snapshot
         # without the write lock, so status polls and claim checks never queue behind writers.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+        elif options.get(WRITE_LOCK_POLL_S):
+            with turnstile.first():
+                _begin_immediate_polling(
+                    conn.connection.dbapi_connection, options[WRITE_LOCK_POLL_S]
+                )
+        else:
+            turnstile.let_first_pass()
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class _Turnstile:
+    """Within one process: writers hold back while a transaction that goes first waits for the
+    write lock, so it gets the lock when the present holder commits."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting = 0
+
+    @contextmanager
+    def first(self) -> Iterator[None]:
+        with self._changed:
+            self._waiting += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._waiting -= 1
+                self._changed.notify_all()
+
+    def let_first_pass(self) -> None:
+        with self._changed:
+            if self._waiting:
+                self._changed.wait_for(lambda: not self._waiting, HOLD_BACK_S)
+
+
+def _begin_immediate_polling(dbapi_connection: Any, poll_s: float) -> None:
+    """BEGIN IMMEDIATE, retried every `poll_s` while another connection holds the write lock
+    (for at most the busy timeout; then SQLite's own "database is locked")."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(poll_s)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
 
 
 def is_disconnect(exc: BaseException) -> bool:

@@ -10,19 +10,16 @@ batches, in insertion order, and writes the subtree hashes. Proofs read stored s
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
-from itertools import groupby
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Select,
     Table,
-    and_,
     bindparam,
     func,
     insert,
-    or_,
     select,
     text,
     update,
@@ -48,44 +45,53 @@ MESSAGES = cast(Table, MessageRow.__table__)
 SEQUENCER_LOCK = 7270002  # the integrator's leader lock (PostgreSQL advisory lock key)
 MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: the integrator writes in bulk
 NODES = cast(Table, TrailNodeRow.__table__)
-LOOKUP_CHUNK = 400  # keys per query: well under SQLite's bound-parameter limit
 T = TypeVar("T")
 
 
-@cache
-def nodes_query(terms: int) -> Select[int, int, bytes]:
-    """The stored hashes of `terms` levels' keys, as primary-key look-ups on both databases:
-    parameters `level<k>` (an int) and `idx<k>` (a list) for k < terms.
+# Every node look-up is one statement of fixed text, whatever the number of keys: the keys go in
+# as arrays (two on PostgreSQL, one JSON array of [level, idx] pairs on SQLite), and
+# each key is a search of the primary key, joined from the parameter's rows. So the statement is
+# prepared once (PostgreSQL prepares it after a few runs), costs no SQL rendering per proof (the
+# per-level `IN` lists it replaces cost more Python than the look-ups themselves), and has no
+# bound-parameter limit to chunk around. The row-value form `(level, idx) IN (...)` made SQLite
+# scan the whole table (O(n) per proof and per append); tests/integration/test_trail_lookups.py
+# checks the plans.
+NODE_LOOKUP = {
+    "postgresql": (
+        "SELECT trail_nodes.level, trail_nodes.idx, trail_nodes.hash FROM trail_nodes"
+        " JOIN unnest(%s::integer[], %s::bigint[]) AS k(level, idx)"
+        " ON trail_nodes.level = k.level AND trail_nodes.idx = k.idx"
+    ),
+    "sqlite": (
+        "SELECT trail_nodes.level, trail_nodes.idx, trail_nodes.hash FROM trail_nodes"
+        " JOIN json_each(?) AS k"
+        " ON trail_nodes.level = json_extract(k.value, '$[0]')"
+        " AND trail_nodes.idx = json_extract(k.value, '$[1]')"
+    ),
+}  # in the drivers' own parameter styles: sent as they are, by SQLAlchemy or on a DB-API cursor
 
-    Written as `level = ? AND idx IN (...)` per level, OR-ed: SQLite runs each term as a search of
-    the primary key (MULTI-INDEX OR) and PostgreSQL as index scans of it (BitmapOr). The row-value
-    form `(level, idx) IN (...)` made SQLite scan the whole table, so every proof and every append
-    cost O(n) (tests/integration/test_trail_lookups.py checks the plans). One statement per
-    number of levels, built once: building the expression per proof cost more than the look-ups."""
-    nodes = TrailNodeRow.__table__.c
-    per_level = [
-        and_(
-            nodes.level == bindparam(f"level{k}"),
-            nodes.idx.in_(bindparam(f"idx{k}", expanding=True)),
-        )
-        for k in range(terms)
-    ]
-    return select(nodes.level, nodes.idx, nodes.hash).where(or_(*per_level))
+
+def nodes_parameters(dialect: str, keys: Iterable[tuple[int, int]]) -> tuple[Any, ...]:
+    """The parameters of `NODE_LOOKUP[dialect]` for these (level, idx) keys."""
+    unique = set(keys)
+    if dialect == "postgresql":
+        return [k[0] for k in unique], [k[1] for k in unique]
+    return (json.dumps([list(k) for k in unique]),)
 
 
 def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """{(level, idx): hash} of the stored keys among these; one query per `LOOKUP_CHUNK` keys."""
-    ordered = sorted(set(keys))
-    found: dict[tuple[int, int], bytes] = {}
-    for chunk in range(0, len(ordered), LOOKUP_CHUNK):
-        params: dict[str, Any] = {}
-        for k, (level, group) in enumerate(
-            groupby(ordered[chunk : chunk + LOOKUP_CHUNK], key=lambda key: key[0])
-        ):
-            params[f"level{k}"], params[f"idx{k}"] = level, [idx for _, idx in group]
-        rows = session.execute(nodes_query(len(params) // 2), params)
-        found.update({(level, idx): digest for level, idx, digest in rows})
-    return found
+    """{(level, idx): hash} of the stored keys among these, in one statement."""
+    dialect = session.get_bind().dialect.name
+    rows = session.connection().exec_driver_sql(
+        NODE_LOOKUP[dialect], nodes_parameters(dialect, keys)
+    )
+    return {(level, idx): digest for level, idx, digest in rows}
+
+
+def node_key(start: int, end: int) -> tuple[int, int]:
+    """The (level, idx) key of the perfect aligned subtree over leaves [start, end)."""
+    level = (end - start).bit_length() - 1
+    return level, start >> level
 
 
 class DbSubtreeHashes:
@@ -95,17 +101,12 @@ class DbSubtreeHashes:
         self.session = session
         self._cache: dict[tuple[int, int], bytes] = {}
 
-    @staticmethod
-    def _key(start: int, end: int) -> tuple[int, int]:
-        level = (end - start).bit_length() - 1
-        return level, start >> level
-
     def load(self, ranges: list[tuple[int, int]]) -> None:
-        """Fetch the hashes of these ranges in one query (per `LOOKUP_CHUNK` distinct ones)."""
-        self._cache.update(fetch_nodes(self.session, (self._key(s, e) for s, e in ranges)))
+        """Fetch the hashes of these ranges in one query."""
+        self._cache.update(fetch_nodes(self.session, (node_key(s, e) for s, e in ranges)))
 
     def subtree(self, start: int, end: int) -> bytes:
-        key = self._key(start, end)
+        key = node_key(start, end)
         if key not in self._cache:
             found = self.session.get(TrailNodeRow, key)
             if found is None:
@@ -137,6 +138,52 @@ def prefetched(
     store = DbSubtreeHashes(session)
     store.load(recorder.ranges)
     return store
+
+
+class _Fetched:
+    """`SubtreeHashes` over hashes already read."""
+
+    def __init__(self, found: dict[tuple[int, int], bytes]) -> None:
+        self.found = found
+
+    def subtree(self, start: int, end: int) -> bytes:
+        try:
+            return self.found[node_key(start, end)]
+        except KeyError:
+            raise LookupError(f"no stored hash for leaves [{start}, {end})") from None
+
+
+NodeReader = Callable[[Iterable[tuple[int, int]]], dict[tuple[int, int], bytes]]
+
+
+def read_nodes_raw(
+    cursor: Any, dialect: str, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """`fetch_nodes` on a DB-API cursor: the proofs' path, where SQLAlchemy's execution
+    machinery (events, result wrapping, row by row) cost more than the look-up itself."""
+    cursor.execute(NODE_LOOKUP[dialect], nodes_parameters(dialect, keys))
+    return {(level, idx): bytes(digest) for level, idx, digest in cursor.fetchall()}
+
+
+def prove(read: NodeReader, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
+    """`compute` — a root or proof over the tree of the first `size` entries (size >= 1) — run
+    on stored hashes read by one `read` (one statement); None when the log has fewer than
+    `size` entries.
+
+    That statement also reads leaf size-1, so it answers "is the log that big?" too, with no
+    `max(seq)` and no transaction around two statements: leaves are stored contiguously from 0
+    (the integrator writes them in order, in the transactions that give the seqs), so leaf
+    size-1 is stored exactly when the log has `size` entries. One statement reads one snapshot,
+    and stored hashes never change, so the answer is final."""
+    if size < 1:
+        raise ValueError(f"no tree of size {size} to prove in")
+    recorder = _Recorder()
+    compute(recorder)
+    last = (0, size - 1)
+    found = read([last, *(node_key(s, e) for s, e in recorder.ranges)])
+    if last not in found:
+        return None
+    return compute(_Fetched(found))
 
 
 def with_stored_hashes(session: Session, compute: Callable[[SubtreeHashes], T]) -> T:

@@ -108,6 +108,12 @@ class Trail(Protocol):
         wakes the loop for it). Returns how many were sequenced."""
         ...
 
+    def proof(self, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
+        """`compute` — a root or proof over the first `size` entries (size >= 1) — on the
+        stored subtree hashes, read in one round trip that takes no lock and no transaction of
+        two statements; None when the log has fewer than `size` entries."""
+        ...
+
     def writing(self) -> AbstractContextManager[TrailView]:
         """One transaction that may append."""
         ...
@@ -116,11 +122,8 @@ class Trail(Protocol):
         """A transaction that only reads (no write lock on SQLite)."""
         ...
 
-    def store_tree_head(self, head: TreeHead) -> TreeHead:
-        """Keep a signed tree head; if another process stored one of that size first, that one
-        stands and is returned."""
-        ...
-
-    def store_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        """Keep a published checkpoint; one of that size stored first (the same tree) stands."""
+    def store_signed(self, head: TreeHead, checkpoint: StoredCheckpoint | None) -> TreeHead:
+        """Keep a signed tree head and the published checkpoint of the same tree (if any), in
+        one transaction; of each, one of that size stored first stands (the same tree). Returns
+        the head that stands."""
         ...

@@ -126,5 +126,5 @@ def test_killed_backends_make_no_500_and_no_duplicate_decision(
             for i in ids
         ]
         assert sorted(int(p.rsplit("-", 1)[1]) for p in permits) == list(range(1, APPS + 1))
-    threads = [*gw.services.threads._threads, gw.services.integrator._thread]  # type: ignore[union-attr]
+    threads = [*gw.services.threads._threads, *gw.services.integrator._threads]  # type: ignore[union-attr]
     assert all(t.is_alive() for t in threads)

@@ -13,15 +13,17 @@ import threading
 from contextlib import AbstractContextManager
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from gateway.pki.dev import DevPki
+from gateway.storage import trail_log
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Store
 from gateway.storage.trail import StoredTrail
-from gateway.trail.audit import Auditor
+from gateway.trail.audit import Auditor, BadProofRequest
 from gateway.trail.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
 from gateway.trail.messages import Message
 from gateway.trust.xmlsig import SigningIdentity
@@ -67,6 +69,20 @@ def _node_statements(engine: Engine) -> AbstractContextManager[list[tuple[str, A
     )
 
 
+class _RecordingCursor:
+    """A DB-API cursor that notes what the proof path sends on it (it bypasses SQLAlchemy)."""
+
+    def __init__(self, cursor: Any, seen: list[tuple[str, Any]]) -> None:
+        self.cursor, self.seen = cursor, seen
+
+    def execute(self, sql: str, parameters: Any) -> Any:
+        self.seen.append((sql, parameters))
+        return self.cursor.execute(sql, parameters)
+
+    def fetchall(self) -> Any:
+        return self.cursor.fetchall()
+
+
 def _plan(engine: Engine, statement: str, parameters: Any) -> str:
     with engine.connect() as c:
         if engine.dialect.name == "sqlite":
@@ -81,18 +97,31 @@ def _plan(engine: Engine, statement: str, parameters: Any) -> str:
 
 
 def test_node_lookups_of_appends_and_proofs_search_the_primary_key(
-    database_url: str, pki: DevPki
+    database_url: str, pki: DevPki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     auditor = _auditor(database_url, pki, 23)
     engine = _store(auditor).engine
+    proof_statements: list[tuple[str, Any]] = []
+    read = trail_log.read_nodes_raw
+    monkeypatch.setattr(
+        trail_log,
+        "read_nodes_raw",
+        lambda cursor, dialect, keys: read(
+            _RecordingCursor(cursor, proof_statements), dialect, keys
+        ),
+    )
     with _node_statements(engine) as statements:
         with _store(auditor).transaction() as s:  # queued: no node read in the business write
             _store(auditor)._add_message(s, "APP-2", Message("note", "in", "t", "text/plain", b"x"))
         auditor.integrate()  # seq 23 completes [16, 24): reads the left children, in one query
-        auditor.inclusion(5, 24)
-        auditor.consistency(7, 24)
-    assert len(statements) == 3
-    for statement, parameters in statements:
+        inclusion = auditor.inclusion(5, 24)
+        consistency = auditor.consistency(7, 24)
+    assert len(statements) == 1  # the integrator's, through SQLAlchemy
+    assert len(proof_statements) == 2  # one statement per proof, size check included
+    leaves = _leaves(auditor)
+    verify_inclusion(leaves[5], 5, 24, inclusion, root_of(leaves))
+    verify_consistency(7, 24, root_of(leaves[:7]), root_of(leaves), consistency)
+    for statement, parameters in statements + proof_statements:
         plan = _plan(engine, statement, parameters)
         if engine.dialect.name == "sqlite":
             # Row-value IN was planned as "SCAN trail_nodes": O(n) per proof and per append.
@@ -156,3 +185,33 @@ def test_a_bundle_fetches_all_its_proof_nodes_in_one_query(database_url: str, pk
         leaf = leaf_hash(base64.b64decode(e["entry"]))
         verify_inclusion(leaf, e["seq"], 40, proof, root_of(leaves))
     _store(auditor).engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("proof", "first", "second"),
+    [
+        # Leaf 20 of a log of 20 is not there, though every hash of its path is: the size check
+        # must not rest on the path's hashes alone.
+        ("inclusion", 20, 21),
+        ("inclusion", 3, 21),
+        ("inclusion", 20, 20),
+        ("inclusion", -1, 5),
+        ("consistency", 5, 21),
+        ("consistency", 0, 5),
+        ("consistency", 7, 6),
+    ],
+)
+def test_a_proof_outside_the_log_is_a_bad_request(
+    database_url: str, pki: DevPki, proof: str, first: int, second: int
+) -> None:
+    auditor = _auditor(database_url, pki, 20)
+    try:
+        with pytest.raises(BadProofRequest):
+            getattr(auditor, proof)(first, second)
+        leaves = _leaves(auditor)  # and the whole log still proves
+        verify_inclusion(leaves[19], 19, 20, auditor.inclusion(19, 20), root_of(leaves))
+        verify_consistency(
+            19, 20, root_of(leaves[:19]), root_of(leaves), auditor.consistency(19, 20)
+        )
+    finally:
+        _store(auditor).engine.dispose()

@@ -91,7 +91,7 @@ def test_stop_ends_the_wait_for_appends() -> None:
     thread: Any = IntegratorThread(FakeAuditor(), 3600, Wakeup(), None)  # type: ignore[arg-type]
     thread.start()
     thread.stop()
-    assert not thread._thread.is_alive()
+    assert not any(t.is_alive() for t in thread._threads)  # the integrator and checkpoint loops
 
 
 def test_commits_close_together_wait_for_the_gathering() -> None:
@@ -107,7 +107,7 @@ def test_commits_close_together_wait_for_the_gathering() -> None:
         assert auditor.integrated == 0  # nothing yet: the round waits for the gathering
     finally:
         thread.stop()  # ends the gathering at once
-    assert not thread._thread.is_alive()
+    assert not any(t.is_alive() for t in thread._threads)
 
 
 def test_a_gathered_round_takes_every_append_of_the_window() -> None:
@@ -123,4 +123,51 @@ def test_a_gathered_round_takes_every_append_of_the_window() -> None:
         wait_until(lambda: auditor.integrated == 6, 10, "all six integrated")
         assert auditor.integrations == 2  # in one round
     finally:
+        thread.stop()
+    assert not any(t.is_alive() for t in thread._threads)
+
+
+def test_a_round_that_found_work_does_not_gather_before_the_next() -> None:
+    """A backlog (each batch's commit wakes the next round) goes at full speed: only a loop
+    woken from a still log gathers."""
+    auditor, appended = FakeAuditor(), Wakeup()
+    auditor.append(appended)  # queued before the loop starts: the first look finds it
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=3600)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_until(lambda: auditor.integrated == 1, 10, "the first look integrates the backlog")
+        auditor.append(appended)  # the next batch: taken at once, no hour of gathering
+        wait_until(lambda: auditor.integrated == 2, 10, "the next round, without gathering")
+    finally:
+        thread.stop()
+    assert not any(t.is_alive() for t in thread._threads)
+
+
+class SlowBatches(FakeAuditor):
+    """Each integration takes `batch_s` (a long batch on a loaded machine)."""
+
+    def __init__(self, batch_s: float) -> None:
+        super().__init__()
+        self.batch_s = batch_s
+        self.busy = threading.Event()
+        self.release = threading.Event()  # set at the end: each batch lasts until then
+
+    def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
+        self.busy.set()
+        self.release.wait(self.batch_s)
+        return super().integrate(wait, max_batches)
+
+
+def test_a_long_batch_does_not_hold_the_checkpoint_back() -> None:
+    auditor, appended = SlowBatches(batch_s=3600), Wakeup()
+    thread = IntegratorThread(auditor, 0.05, appended, poll_s=None)  # type: ignore[arg-type]
+    thread.start()
+    try:
+        wait_until(auditor.busy.is_set, 10, "a batch under way")
+        # The checkpoint falls due while the batch runs, and is signed meanwhile: it is a loop
+        # of its own (one loop waited for the batch, so a checkpoint came a batch late).
+        wait_until(lambda: auditor.heads >= 1, 10, "a checkpoint during the batch")
+        assert auditor.integrated == 0  # the batch is still running
+    finally:
+        auditor.release.set()
         thread.stop()
