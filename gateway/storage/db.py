@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
 from gateway.i18n.text import Text
+from gateway.storage import wake
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
 # Execution option (SQLite): this transaction takes the write lock first. SQLite's busy handler
@@ -34,7 +35,9 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`; creates the directory of a SQLite file and turns on WAL there."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        wake.track_backends(engine)  # so the listener can tell our own NOTIFY echoes
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

@@ -6,6 +6,10 @@ for a rolled-back transaction; repeats in one transaction are folded into one) a
 process's own `Wakeups` after the commit. `PgListener` is the other half: one thread per process
 holding a dedicated connection that `LISTEN`s and signals the wake-ups. SQLite has no such thing;
 loops there fall back to their safety-net poll for work written by other processes.
+
+The listener skips notifications sent by this process's own connections (`own_backends`): their
+commits woke the loops in-process already, and the echo woke them all a second time, each for a
+read and usually an empty claim (issue 17).
 """
 
 from __future__ import annotations
@@ -15,18 +19,22 @@ import select
 import socket
 import threading
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from gateway.fanout.wakeup import CHANNELS, Wakeups
 
 log = logging.getLogger(__name__)
 _OWED = "nsw_wake_owed"  # Session.info key: channels this transaction must wake at commit
+_PID = "nsw_backend_pid"  # connection record's info key: its server process id
 
 
 _by_engine: weakref.WeakKeyDictionary[Engine, Wakeups] = weakref.WeakKeyDictionary()
+_backends: weakref.WeakKeyDictionary[Engine, frozenset[int]] = weakref.WeakKeyDictionary()
 _registry_lock = threading.Lock()
 
 
@@ -39,6 +47,38 @@ def wakeups_for(engine: Engine) -> Wakeups:
         if found is None:
             found = _by_engine[engine] = Wakeups()
         return found
+
+
+def track_backends(engine: Engine) -> None:
+    """Note the server process id of each connection `engine`'s pool opens, and forget it when
+    the pool closes the connection (`own_backends`). Called by `db.make_engine` for PostgreSQL,
+    before any connection exists. The pid comes from the connection's handshake: no round trip."""
+    with _registry_lock:
+        _backends[engine] = frozenset()
+
+    def _opened(dbapi_connection: Any, record: Any) -> None:
+        pid = dbapi_connection.info.backend_pid
+        record.info[_PID] = pid
+        _change(engine, lambda pids: pids | {pid})
+
+    def _closed(_dbapi_connection: Any, record: Any, *_exc: Any) -> None:
+        pid = record.info.pop(_PID, None)
+        if pid is not None:  # forgotten at once: another process may be given the pid next
+            _change(engine, lambda pids: pids - {pid})
+
+    event.listen(engine, "connect", _opened)
+    event.listen(engine, "close", _closed)
+    event.listen(engine, "invalidate", _closed)
+
+
+def _change(engine: Engine, edit: Callable[[frozenset[int]], frozenset[int]]) -> None:
+    with _registry_lock:
+        _backends[engine] = edit(_backends.get(engine, frozenset()))
+
+
+def own_backends(engine: Engine) -> frozenset[int]:
+    """The server process ids of `engine`'s open connections (empty unless `track_backends`)."""
+    return _backends.get(engine, frozenset())
 
 
 def owe(s: Session, channel: str) -> None:
@@ -66,6 +106,7 @@ class PgListener:
         url = engine.url.set(drivername="postgresql")
         self.conninfo = url.render_as_string(hide_password=False)
         self.wakeups = wakeups
+        self.engine = engine  # whose own notifications are echoes (`own_backends`)
         self.max_backoff_s = max_backoff_s
         self._stopped = threading.Event()
         # Writing a byte to _poke ends the select() at once, so stop() never waits for a timeout.
@@ -130,6 +171,8 @@ class PgListener:
                 return
             pgconn.consume_input()  # raises (OperationalError) when the connection is gone
             channels = set()
+            ours = own_backends(self.engine)
             while (note := pgconn.notifies()) is not None:
-                channels.add(note.relname.decode())
+                if note.be_pid not in ours:  # our own commits signalled in-process already
+                    channels.add(note.relname.decode())
             self.wakeups.signal(c for c in channels if c in CHANNELS)
