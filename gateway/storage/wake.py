@@ -30,6 +30,7 @@ from gateway.fanout.wakeup import CHANNELS, Wakeups
 
 log = logging.getLogger(__name__)
 _OWED = "nsw_wake_owed"  # Session.info key: channels this transaction must wake at commit
+_SIGNAL_ONLY = "nsw_wake_notified"  # Session.info key: channels NOTIFYed by a statement already
 _PID = "nsw_backend_pid"  # connection record's info key: its server process id
 
 
@@ -81,19 +82,21 @@ def own_backends(engine: Engine) -> frozenset[int]:
     return _backends.get(engine, frozenset())
 
 
-def owe(s: Session, channel: str) -> None:
-    """Inside transaction `s`: wake `channel`'s loops once it commits."""
-    s.info.setdefault(_OWED, set()).add(channel)
+def owe(s: Session, channel: str, notified: bool = False) -> None:
+    """Inside transaction `s`: wake `channel`'s loops once it commits. `notified`: a statement
+    of the transaction sent the PostgreSQL `pg_notify` itself (saving the NOTIFY's round trip,
+    where it counts: under the integrator's lock), so only this process is left to wake."""
+    s.info.setdefault(_SIGNAL_ONLY if notified else _OWED, set()).add(channel)
 
 
 def announce(s: Session) -> frozenset[str]:
     """Last thing inside transaction `s`: NOTIFY the owed channels (PostgreSQL) and return them,
-    for the caller to signal in-process after the commit."""
+    with those notified already, for the caller to signal in-process after the commit."""
     owed = frozenset(s.info.pop(_OWED, ()))
     if owed and s.get_bind().dialect.name == "postgresql":
         for channel in sorted(owed):  # names are our constants, never outside input
             s.execute(text(f"NOTIFY {channel}"))
-    return owed
+    return owed | frozenset(s.info.pop(_SIGNAL_ONLY, ()))
 
 
 class PgListener:

@@ -67,10 +67,14 @@ def _leaves(auditor: Auditor) -> list[bytes]:
 
 
 def _node_statements(engine: Engine) -> AbstractContextManager[list[tuple[str, Any]]]:
-    """Every statement (with its parameters) sent to the database that reads trail_nodes."""
+    """Every statement (with its parameters) sent to the database that reads trail_nodes
+    (PostgreSQL's integrator reads them in its one read, `trail_batch_pg`)."""
     return recorded(
         engine,
-        lambda sql: sql.lstrip().upper().startswith("SELECT") and "FROM trail_nodes" in sql,
+        lambda sql: (
+            sql.lstrip().upper().startswith(("SELECT", "WITH"))
+            and ("FROM trail_nodes" in sql or "JOIN trail_nodes" in sql)
+        ),
     )
 
 
