@@ -218,12 +218,26 @@ def _witnesses(config: Config) -> Witnesses | None:
     return Witnesses(configs, config.witness_quorum) if configs else None
 
 
+def pool_connections(config: Config) -> int:
+    """How many database connections this process's threads can hold at once, which is what its
+    pool keeps: one per web thread (a request's transaction); one per delivery slot
+    (`dispatcher_threads` x DEFAULT_SLOTS: each delivery settles in a transaction of its own
+    while the others call their agencies); one each for the claiming loop, the notifier loops
+    (one per two dispatcher threads) and the trail's integrator and checkpoint loops. The
+    wake-up listener holds a connection of its own, outside the pool. Too small a pool made
+    deliveries queue for a connection (PostgreSQL kept 10 whatever the slots), too large a one
+    only costs idle connections: size PostgreSQL's max_connections for every process's pool."""
+    threads = config.dispatcher_threads
+    loops = 1 + max(1, threads // 2) if threads else 0
+    return max(1, config.web_threads + threads * DEFAULT_SLOTS + loops + 2)
+
+
 def build_services(
     config: Config, clock: Clock = system_clock, *, migrate: bool = True
 ) -> Services:
     identity = _gateway_identity(config)
     trust = TrustStore.from_directory(config.pki_dir, clock, require_crl=config.require_crl)
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, pool_connections(config))
     if migrate:
         upgrade(engine)
     fenced = FencedWrites()  # one count of fenced late writes for /metrics, outbox and notifiers

@@ -35,6 +35,9 @@ class Config:
     # (gateway.lifecycle.attachments.MAX_BYTES), never above it.
     max_attachment_bytes: int = 20 * MIB
     dispatcher_threads: int = 2  # 0: no dispatcher in the web process (run `nsw worker`)
+    # Requests one process serves at once (NSW_WEB_THREADS, gunicorn's threads; 0 in `nsw
+    # worker`): the database pool keeps a connection for each (`bootstrap.pool_connections`).
+    web_threads: int = 8
     # The loops wake on commit (gateway.fanout.wakeup); this is only their safety net: work written by
     # another process on SQLite, breakers closing, the deadline sweep.
     poll_interval_s: float = 2.0
@@ -137,6 +140,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         max_body_bytes=int(env.get("NSW_MAX_BODY_BYTES", 5 * MIB)),
         max_attachment_bytes=int(env.get("NSW_MAX_ATTACHMENT_BYTES", 20 * MIB)),
         dispatcher_threads=int(env.get("NSW_DISPATCHER_THREADS", 2)),
+        web_threads=int(env.get("NSW_WEB_THREADS", 8)),
         require_crl=env.get("NSW_REQUIRE_CRL", "1") not in ("0", "false", "no"),
         agency_urls=agency_urls,
         audit_tokens=_tokens(env, "NSW_AUDIT_TOKENS"),

@@ -265,7 +265,8 @@ def worker(threads: int) -> None:
     """Run dispatchers as a separate process (several can run against one PostgreSQL)."""
     from gateway.bootstrap import build_services
 
-    services = build_services(load_config())
+    # Its pool is sized for these dispatcher threads and no web requests.
+    services = build_services(load_config(dispatcher_threads=threads, web_threads=0))
     stopped = threading.Event()
     stop_on_signals(stopped.set)
     services.start_dispatchers(threads)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
 from gateway.i18n.text import Text
+from gateway.storage import wake
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
 # Execution option (SQLite): this transaction takes the write lock first. SQLite's busy handler
@@ -28,16 +29,24 @@ READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions 
 WRITE_LOCK_POLL_S = "nsw_write_lock_poll_s"
 HOLD_BACK_S = 1.0  # the longest a writer holds back for one that goes first
 BUSY_TIMEOUT_S = 30.0
+DEFAULT_CONNECTIONS = 10  # a pool for tools and tests; the gateway sizes its own
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; creates the directory of a SQLite file and turns on WAL there."""
+def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
+    """An engine for `url` whose pool keeps `connections` (how many the process's threads can
+    hold at once: `bootstrap.pool_connections`), and lends half as many again for a burst
+    beyond it, instead of making a thread wait for a connection (and, after 30 s, fail).
+    Creates the directory of a SQLite file and turns on WAL there."""
     parsed = make_url(url)
+    pool = {"pool_size": connections, "max_overflow": max(2, connections // 2)}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
+        wake.track_backends(engine)  # so the listener can tell our own NOTIFY echoes
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    # No pre-ping: a SQLite connection is a file handle in this process, it cannot go away.
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

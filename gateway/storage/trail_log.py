@@ -21,14 +21,13 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
-from gateway.storage import wake
+from gateway.storage import trail_batch_pg, wake
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
 from gateway.trail.format import TreeHead, entry_bytes, precise, read_entry
 from gateway.trail.merkle import (
@@ -294,16 +293,23 @@ def sequenced(pending: bytes, seq: int) -> bytes:
     return entry_bytes({**read_entry(pending), "seq": seq})
 
 
-def integrate(session: Session, limit: int) -> int:
+def integrate(session: Session, limit: int, notify: str | None = None) -> int:
     """Sequence up to `limit` queued messages, in insertion order, as entries size..size+k-1;
     write their entries and every subtree hash they complete. Call with leadership taken
-    (`take_leadership`). Returns k (0: nothing waited).
+    (`take_leadership`). Returns k (0: nothing waited). `notify` (PostgreSQL): a channel to
+    `pg_notify` in the batch's write, when it wrote something.
 
-    Set-based: one read of the queue, one of the old tree's frontier hashes the new subtrees
-    need as left children, one UPDATE of the messages and one INSERT of the nodes (`_place`).
+    Set-based. PostgreSQL: one statement reads the size, the queue and the old tree's frontier,
+    one writes (`trail_batch_pg`). SQLite (in-process, no round trips): the size, the queue, the
+    frontier hashes the new subtrees need as left children, then `_place`.
     RFC 9162 §2.1.1: each new perfect subtree is node_hash(left, right) of its halves."""
-    size = log_size(session)
-    queued = session.execute(_pending().limit(limit)).all()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    known: dict[tuple[int, int], bytes] | None = None
+    if postgres:
+        size, queued, known = trail_batch_pg.read_batch(session, limit)
+    else:
+        size = log_size(session)
+        queued = [(row_id, pending) for row_id, pending in session.execute(_pending().limit(limit))]
     if not queued:
         return 0
     updates = []
@@ -312,48 +318,19 @@ def integrate(session: Session, limit: int) -> int:
         entry = sequenced(pending, size + k)
         updates.append({"row_id": row_id, "seq": size + k, "entry": entry})
         leaves.append(leaf_hash(entry))
-    _place(session, updates, _completed_nodes(session, size, leaves))
+    nodes = _completed_nodes(session, size, leaves, known)
+    if postgres:
+        trail_batch_pg.write_batch(session, updates, nodes, notify)
+    else:
+        _place(session, updates, nodes)
     return len(queued)
-
-
-# PostgreSQL: a batch is three arrays, so each statement is one round trip and one fixed text
-# (prepared once), whatever the batch's size.
-_PLACE_PG = text(
-    "UPDATE messages SET seq = placed.seq, entry = placed.entry"
-    " FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:entries AS bytea[]))"
-    " AS placed(id, seq, entry) WHERE messages.id = placed.id"
-)
-_NODES_PG = text(
-    "INSERT INTO trail_nodes (level, idx, hash)"
-    " SELECT * FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS bigint[]),"
-    " CAST(:hashes AS bytea[]))"
-)
 
 
 def _place(
     session: Session, updates: list[dict[str, Any]], nodes: dict[tuple[int, int], bytes]
 ) -> None:
-    """Give the queued rows their seq and entry, and store the new subtree hashes: on
-    PostgreSQL one UPDATE and one INSERT over arrays; on SQLite (in-process, no round trips)
-    an executemany of one prepared UPDATE and one multi-row INSERT."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            _PLACE_PG,
-            {
-                "ids": [u["row_id"] for u in updates],
-                "seqs": [u["seq"] for u in updates],
-                "entries": [u["entry"] for u in updates],
-            },
-        )
-        session.execute(
-            _NODES_PG,
-            {
-                "levels": [level for level, _ in nodes],
-                "idxs": [idx for _, idx in nodes],
-                "hashes": list(nodes.values()),
-            },
-        )
-        return
+    """SQLite: give the queued rows their seq and entry, and store the new subtree hashes (an
+    executemany of one prepared UPDATE and one multi-row INSERT; in-process, no round trips)."""
     m = MESSAGES.c
     session.execute(
         update(MESSAGES)
@@ -368,11 +345,15 @@ def _place(
 
 
 def _completed_nodes(
-    session: Session, size: int, leaves: list[bytes]
+    session: Session,
+    size: int,
+    leaves: list[bytes],
+    known: dict[tuple[int, int], bytes] | None = None,
 ) -> dict[tuple[int, int], bytes]:
     """{(level, idx): hash} of every perfect subtree completed by appending `leaves` to a log of
     `size`: the leaves themselves and their ancestors. Left children older than the batch are
-    fetched in one query (they are perfect subtrees of the old tree: at most log2(size))."""
+    among `known` (the old tree's frontier) or, without it, fetched in one query (they are
+    perfect subtrees of the old tree: at most log2(size))."""
     completed = [perfect_subtrees_completed_by(size + k) for k in range(len(leaves))]
     older = [
         (node.level - 1, 2 * node.index)
@@ -380,7 +361,8 @@ def _completed_nodes(
         for node in chain[1:]
         if (2 * node.index + 1) << (node.level - 1) <= size  # the left half ends before the batch
     ]
-    known = fetch_nodes(session, older) if older else {}
+    if known is None:
+        known = fetch_nodes(session, older) if older else {}
     new: dict[tuple[int, int], bytes] = {}
     for chain, leaf in zip(completed, leaves, strict=True):
         current = new[(0, chain[0].index)] = leaf

@@ -6,6 +6,10 @@ for a rolled-back transaction; repeats in one transaction are folded into one) a
 process's own `Wakeups` after the commit. `PgListener` is the other half: one thread per process
 holding a dedicated connection that `LISTEN`s and signals the wake-ups. SQLite has no such thing;
 loops there fall back to their safety-net poll for work written by other processes.
+
+The listener skips notifications sent by this process's own connections (`own_backends`): their
+commits woke the loops in-process already, and the echo woke them all a second time, each for a
+read and usually an empty claim (issue 17).
 """
 
 from __future__ import annotations
@@ -15,18 +19,23 @@ import select
 import socket
 import threading
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from gateway.fanout.wakeup import CHANNELS, Wakeups
 
 log = logging.getLogger(__name__)
 _OWED = "nsw_wake_owed"  # Session.info key: channels this transaction must wake at commit
+_SIGNAL_ONLY = "nsw_wake_notified"  # Session.info key: channels NOTIFYed by a statement already
+_PID = "nsw_backend_pid"  # connection record's info key: its server process id
 
 
 _by_engine: weakref.WeakKeyDictionary[Engine, Wakeups] = weakref.WeakKeyDictionary()
+_backends: weakref.WeakKeyDictionary[Engine, frozenset[int]] = weakref.WeakKeyDictionary()
 _registry_lock = threading.Lock()
 
 
@@ -41,19 +50,53 @@ def wakeups_for(engine: Engine) -> Wakeups:
         return found
 
 
-def owe(s: Session, channel: str) -> None:
-    """Inside transaction `s`: wake `channel`'s loops once it commits."""
-    s.info.setdefault(_OWED, set()).add(channel)
+def track_backends(engine: Engine) -> None:
+    """Note the server process id of each connection `engine`'s pool opens, and forget it when
+    the pool closes the connection (`own_backends`). Called by `db.make_engine` for PostgreSQL,
+    before any connection exists. The pid comes from the connection's handshake: no round trip."""
+    with _registry_lock:
+        _backends[engine] = frozenset()
+
+    def _opened(dbapi_connection: Any, record: Any) -> None:
+        pid = dbapi_connection.info.backend_pid
+        record.info[_PID] = pid
+        _change(engine, lambda pids: pids | {pid})
+
+    def _closed(_dbapi_connection: Any, record: Any, *_exc: Any) -> None:
+        pid = record.info.pop(_PID, None)
+        if pid is not None:  # forgotten at once: another process may be given the pid next
+            _change(engine, lambda pids: pids - {pid})
+
+    event.listen(engine, "connect", _opened)
+    event.listen(engine, "close", _closed)
+    event.listen(engine, "invalidate", _closed)
+
+
+def _change(engine: Engine, edit: Callable[[frozenset[int]], frozenset[int]]) -> None:
+    with _registry_lock:
+        _backends[engine] = edit(_backends.get(engine, frozenset()))
+
+
+def own_backends(engine: Engine) -> frozenset[int]:
+    """The server process ids of `engine`'s open connections (empty unless `track_backends`)."""
+    return _backends.get(engine, frozenset())
+
+
+def owe(s: Session, channel: str, notified: bool = False) -> None:
+    """Inside transaction `s`: wake `channel`'s loops once it commits. `notified`: a statement
+    of the transaction sent the PostgreSQL `pg_notify` itself (saving the NOTIFY's round trip,
+    where it counts: under the integrator's lock), so only this process is left to wake."""
+    s.info.setdefault(_SIGNAL_ONLY if notified else _OWED, set()).add(channel)
 
 
 def announce(s: Session) -> frozenset[str]:
     """Last thing inside transaction `s`: NOTIFY the owed channels (PostgreSQL) and return them,
-    for the caller to signal in-process after the commit."""
+    with those notified already, for the caller to signal in-process after the commit."""
     owed = frozenset(s.info.pop(_OWED, ()))
     if owed and s.get_bind().dialect.name == "postgresql":
         for channel in sorted(owed):  # names are our constants, never outside input
             s.execute(text(f"NOTIFY {channel}"))
-    return owed
+    return owed | frozenset(s.info.pop(_SIGNAL_ONLY, ()))
 
 
 class PgListener:
@@ -66,6 +109,7 @@ class PgListener:
         url = engine.url.set(drivername="postgresql")
         self.conninfo = url.render_as_string(hide_password=False)
         self.wakeups = wakeups
+        self.engine = engine  # whose own notifications are echoes (`own_backends`)
         self.max_backoff_s = max_backoff_s
         self._stopped = threading.Event()
         # Writing a byte to _poke ends the select() at once, so stop() never waits for a timeout.
@@ -130,6 +174,8 @@ class PgListener:
                 return
             pgconn.consume_input()  # raises (OperationalError) when the connection is gone
             channels = set()
+            ours = own_backends(self.engine)
             while (note := pgconn.notifies()) is not None:
-                channels.add(note.relname.decode())
+                if note.be_pid not in ours:  # our own commits signalled in-process already
+                    channels.add(note.relname.decode())
             self.wakeups.signal(c for c in channels if c in CHANNELS)

@@ -158,13 +158,15 @@ class Auditor:
         self.log_signer.reset(accept_current_log)
         return f"entry {seq}: {decision['action']}"
 
+    # The reads below only read (rows that, once written, never change): a read-only session,
+    # so on SQLite they take no write lock and never queue behind an append or the integrator.
     def checkpoint_note(self) -> str:
         """The latest signed checkpoint with the cosignatures gathered for it."""
-        with self.trail.writing() as log_:
+        with self.trail.reading() as log_:
             row = log_.latest_checkpoint()
         if row is None:
             self.issue_tree_head()
-            with self.trail.writing() as log_:
+            with self.trail.reading() as log_:
                 row = log_.latest_checkpoint()
         if row is None:
             raise NotFound(Text("The trail has no signed checkpoint yet."))
@@ -172,7 +174,7 @@ class Auditor:
 
     def tile(self, tile: TileId) -> bytes:
         """A tile or entry bundle (c2sp.org/tlog-tiles) of the tree of the latest checkpoint."""
-        with self.trail.writing() as log_:
+        with self.trail.reading() as log_:
             row = log_.latest_checkpoint()
             if row is None or not tile_in_tree(tile, row.size):
                 raise NotFound(Text("No %(path)s in the latest signed checkpoint.", path=tile.path))
@@ -194,16 +196,16 @@ class Auditor:
         return {w.name: self.witnesses.alarms.get(w.name, "") for w in self.witnesses.configs}
 
     def _log_size(self) -> int:
-        with self.trail.writing() as log_:
+        with self.trail.reading() as log_:
             return log_.log_size()
 
     def latest_tree_head(self) -> TreeHead:
-        with self.trail.writing() as log_:
+        with self.trail.reading() as log_:
             latest = log_.latest_tree_head()
         return latest if latest is not None else self.issue_tree_head()
 
     def tree_head(self, size: int) -> TreeHead:
-        with self.trail.writing() as log_:
+        with self.trail.reading() as log_:
             head = log_.tree_head_at(size)
         if head is None:
             raise NotFound(Text("No signed tree head of size %(size)s.", size=size))

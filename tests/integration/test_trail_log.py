@@ -11,17 +11,20 @@ from functools import partial
 import pytest
 from sqlalchemy import select, text
 
+from gateway.fanout.wakeup import TRAIL, Wakeups
 from gateway.pki.dev import DevPki
 from gateway.storage import trail_log
-from gateway.storage.db import make_engine
+from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
 from gateway.storage.trail import StoredTrail
+from gateway.storage.wake import PgListener
 from gateway.trail.audit import Auditor, NotIntegrated
 from gateway.trail.format import read_entry
 from gateway.trail.merkle import inclusion_proof, leaf_hash, root_of, tree_root, verify_inclusion
 from gateway.trust.xmlsig import SigningIdentity
+from tests.sql_statements import statements
 
 
 def _store(database_url: str) -> Store:
@@ -175,3 +178,38 @@ def test_a_bundle_of_queued_messages_says_so_and_entries_show_no_seq(
     with pytest.raises(NotIntegrated, match="still waiting for their place"):
         auditor.bundle("APP")
     store.engine.dispose()
+
+
+def test_a_postgresql_batch_is_lock_read_write_and_wakes_other_processes(
+    database_url: str,
+) -> None:
+    store = _store(database_url)
+    if not is_postgres(store.engine):
+        store.engine.dispose()
+        pytest.skip("SQLite's batch runs in-process: no round trips to save")
+    trail = StoredTrail(store)
+    # Another process: its own engine and wake-ups, woken only by NOTIFY.
+    other_engine = make_engine(store.engine.url.render_as_string(hide_password=False))
+    heard = Wakeups()
+    listener = PgListener(other_engine, heard, max_backoff_s=0.2)
+    listener.start()
+    try:
+        assert listener.connected.wait(10)
+        seen = heard[TRAIL].seen()
+        with store.transaction() as s:
+            for n in range(5):
+                store._add_message(s, "APP", _note(n))
+        assert heard[TRAIL].wait(seen, 10)  # the appends' own NOTIFY
+        seen = heard[TRAIL].seen()
+        with statements(store.engine) as sent:
+            assert trail.integrate() == 5
+        # The queue check (a read-only snapshot, no lock), then the serial section: the lock,
+        # one read (size, queue, frontier), one write (seqs, entries, nodes, pg_notify).
+        assert len(sent) == 4, sent
+        assert "pg_advisory_xact_lock" in sent[1]
+        assert "pg_notify" in sent[3]
+        assert heard[TRAIL].wait(seen, 10)  # the checkpoint signers elsewhere are woken
+    finally:
+        listener.stop()
+        other_engine.dispose()
+        store.engine.dispose()

@@ -11,9 +11,11 @@ import base64
 import datetime as dt
 import threading
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 
 from gateway.pki.dev import DevPki
@@ -26,6 +28,9 @@ from gateway.storage.trail import StoredTrail
 from gateway.trail.audit import Auditor, BadProofRequest
 from gateway.trail.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
 from gateway.trail.messages import Message
+from gateway.trail.note import Ed25519Signer
+from gateway.trail.signer import LogSigner
+from gateway.trail.tiles import TileId
 from gateway.trust.xmlsig import SigningIdentity
 from tests.polling import wait_until
 from tests.sql_statements import recorded
@@ -62,10 +67,14 @@ def _leaves(auditor: Auditor) -> list[bytes]:
 
 
 def _node_statements(engine: Engine) -> AbstractContextManager[list[tuple[str, Any]]]:
-    """Every statement (with its parameters) sent to the database that reads trail_nodes."""
+    """Every statement (with its parameters) sent to the database that reads trail_nodes
+    (PostgreSQL's integrator reads them in its one read, `trail_batch_pg`)."""
     return recorded(
         engine,
-        lambda sql: sql.lstrip().upper().startswith("SELECT") and "FROM trail_nodes" in sql,
+        lambda sql: (
+            sql.lstrip().upper().startswith(("SELECT", "WITH"))
+            and ("FROM trail_nodes" in sql or "JOIN trail_nodes" in sql)
+        ),
     )
 
 
@@ -169,6 +178,53 @@ def test_proofs_and_entries_do_not_wait_for_a_writer(database_url: str, pki: Dev
     verify_inclusion(leaves[3], 3, 20, results["inclusion"], root_of(leaves))
     verify_consistency(5, 20, root_of(leaves[:5]), root_of(leaves), results["consistency"])
     assert results["entries"] == list(range(1, 20, 3))
+
+
+def test_checkpoints_tiles_and_tree_heads_do_not_wait_for_a_writer(
+    database_url: str, pki: DevPki, tmp_path: Path
+) -> None:
+    auditor = _auditor(database_url, pki, 20)
+    auditor.log_signer = LogSigner(
+        Ed25519Signer("nsw.example/log", Ed25519PrivateKey.generate()),
+        tmp_path / "log-signer.json",
+        lambda: NOW,
+    )
+    head = auditor.issue_tree_head()  # a head and a checkpoint of size 20, before the writer
+    leaves = _leaves(auditor)
+    writer_holds, release = threading.Event(), threading.Event()
+
+    def long_writer() -> None:
+        with _store(auditor).transaction() as s:  # BEGIN IMMEDIATE on SQLite: the write lock, held
+            s.connection().exec_driver_sql("SELECT 1")
+            writer_holds.set()
+            release.wait(30)
+
+    results: dict[str, Any] = {}
+
+    def reader() -> None:
+        results["note"] = auditor.checkpoint_note()
+        results["tile"] = auditor.tile(TileId(0, 0, 20))
+        results["latest"] = auditor.latest_tree_head()
+        results["head"] = auditor.tree_head(20)
+
+    writer = threading.Thread(target=long_writer)
+    writer.start()
+    reading = threading.Thread(target=reader)
+    try:
+        assert writer_holds.wait(10)
+        reading.start()
+        wait_until(
+            lambda: len(results) == 4, deadline_s=10, what="log reads done while a writer waits"
+        )
+    finally:
+        release.set()
+        writer.join(10)
+        if reading.ident is not None:
+            reading.join(10)
+        _store(auditor).engine.dispose()
+    assert results["note"].startswith("nsw.example/log\n20\n")
+    assert results["tile"] == b"".join(leaves)
+    assert results["latest"] == head == results["head"]
 
 
 def test_a_bundle_fetches_all_its_proof_nodes_in_one_query(database_url: str, pki: DevPki) -> None:

@@ -110,3 +110,26 @@ def test_another_processs_listener_is_woken_by_notify(
     finally:
         listener.stop()
         other_engine.dispose()
+
+
+def test_the_listener_skips_the_echo_of_its_own_processs_commits(engine: Engine) -> None:
+    if not is_postgres(engine):
+        pytest.skip("SQLite has no notifications across processes (the loops poll there)")
+    # This process's listener: the same engine the stores write through, fresh wake-ups to count.
+    heard = Wakeups()
+    listener = PgListener(engine, heard, max_backoff_s=0.2)
+    other_engine = make_engine(engine.url.render_as_string(hide_password=False))
+    listener.start()
+    try:
+        assert listener.connected.wait(10)
+        outbox, trail = heard[OUTBOX].seen(), heard[TRAIL].seen()
+        with OutboxStore(engine, system_clock).transaction() as s:  # ours: woke us in-process
+            wake.owe(s, OUTBOX)
+        with OutboxStore(other_engine, system_clock).transaction() as s:  # another process's
+            wake.owe(s, TRAIL)
+        # NOTIFYs arrive in commit order: once the other's is heard, ours was read before it.
+        assert heard[TRAIL].wait(trail, 10)
+        assert not heard[OUTBOX].wait(outbox, 0)
+    finally:
+        listener.stop()
+        other_engine.dispose()
