@@ -115,8 +115,9 @@ def signature_cost(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, flo
         signed = signed_receipt(gateway, application)
         made["receipt"].append(lambda: _pure_floor.xmldsig(parse_xml(signed), key=key))
 
-    key = gateway.private_key
-    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+    any_key = gateway.private_key
+    assert isinstance(any_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+    key: _pure_floor.Signer = any_key
 
     cost = {}
     for name, work in (("verify", verify), ("decision", decide), ("receipt", receipt)):

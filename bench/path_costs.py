@@ -28,6 +28,7 @@ from typing import Any
 import _pure_floor
 import path_profile
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fanout_bench import REPO_ROOT
 
 from gateway.pki.dev import init_dev_pki
 from gateway.trust.xmlparse import parse_xml
@@ -146,7 +147,7 @@ def main(argv: list[str]) -> int:
     cpu = next(c for c in _Cpu.made if isinstance(c.get("intake"), float))
     path = cpu["intake"] + cpu["dispatch"]
     crypto = sum(spent[label] for label in CRYPTO)
-    _pure_floor.know_keys(init_dev_pki(path_profile.REPO_ROOT / "certs" / "dev"))
+    _pure_floor.know_keys(init_dev_pki(REPO_ROOT / "certs" / "dev"))
     pure = sum(job() for job in pure_jobs)
     print(
         f"path CPU {path / k * 1000:.1f} ms per application, crypto in run "
