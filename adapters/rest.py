@@ -96,6 +96,10 @@ class RestAdapter:
             )
         return path
 
+    def close(self) -> None:
+        """Close the connections the session keeps open to the agency (HTTP keep-alive)."""
+        self._session.close()
+
     def send(self, request: AgencyRequest) -> AgencyAnswer:
         """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
         # Step 1: the agency's request body, from the verified application (a cancellation

@@ -141,6 +141,10 @@ class SoapAdapter:
             op.answer_tag for op in self._operations.values() if op.name != "CancelCase"
         }
 
+    def close(self) -> None:
+        """Close the connections the zeep transport's session keeps open (HTTP keep-alive)."""
+        self._transport.session.close()
+
     def send(self, request: AgencyRequest) -> AgencyAnswer:
         """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
         # Step 1: the agency's request element, from the verified application, valid per its XSD

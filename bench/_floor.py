@@ -17,6 +17,11 @@ The agencies an application needs come from the routing rules. The agency calls 
 the adapters post to the stand-in agencies running in this process on 127.0.0.1, with the four
 adapter functions wrapped to add up their own thread CPU time — so what is signed and verified is
 byte for byte what the gateway signs and verifies, and zeep, mapping and HTTP work are left out.
+
+Two floors come out. "as called" times those calls whole: the protocol's work as the gateway's
+libraries do it (RFC 9421 structured-field parsing, signxml's re-parse, the trust path). "pure"
+times, for the same calls over the same bytes and keys, only the RSA/ECDSA operations, the SHA-256
+digests and the exclusive c14n (`bench/_pure_floor.py`): the least any implementation must spend.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+import _pure_floor
 from _corpus import signature_cost
 
 import wire.httpsig
@@ -51,18 +57,38 @@ WRAPPED = (
 )
 
 
+def _pure_job(label: str, args: tuple[Any, ...]) -> Callable[[], float]:
+    """The cryptography alone of one wrapped call, to be timed later (`_pure_floor`)."""
+    if label == "WS-Security sign":
+        envelope, key = args[0], args[1]
+        return lambda: _pure_floor.xmldsig(envelope, key=key)
+    if label == "WS-Security verify":
+        envelope, public = args[0], _pure_floor.public_of(args[1])
+        return lambda: _pure_floor.xmldsig(envelope, public=public)
+    if label == "RFC 9421 sign + Content-Digest":
+        body, key = args[1], args[2]
+        return lambda: _pure_floor.httpsig(body, key=key)
+    body, public = args[1], _pure_floor.public_of(args[2])
+    return lambda: _pure_floor.httpsig(body, public=public)
+
+
 @contextmanager
-def _timed(spent: dict[str, list[float]]) -> Iterator[None]:
-    """Wrap the adapters' crypto functions so each call adds its thread CPU seconds to `spent`."""
+def _timed(
+    spent: dict[str, list[float]], pure: dict[str, list[Callable[[], float]]]
+) -> Iterator[None]:
+    """Wrap the adapters' crypto functions so each call adds its thread CPU seconds to `spent`,
+    and what it signed or verified to `pure` (timed after the run, outside these figures)."""
     originals = [(module, name, getattr(module, name)) for module, name, _ in WRAPPED]
 
     def wrap(label: str, original: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             t0 = time.thread_time()
             try:
-                return original(*args, **kwargs)
+                result = original(*args, **kwargs)
             finally:
                 spent[label].append(time.thread_time() - t0)
+            pure[label].append(_pure_job(label, args))
+            return result
 
         return timed
 
@@ -75,9 +101,12 @@ def _timed(spent: dict[str, list[float]]) -> Iterator[None]:
             setattr(module, name, original)
 
 
-def agency_crypto(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, tuple[float, float]]:
+def agency_crypto(
+    pki: DevPki, corpus: list[bytes], reps: int
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
     """(CPU seconds, calls) per application of each adapter crypto call, averaged over `reps`
-    rounds of the corpus's samples, one of each (each sent to every agency its routing names)."""
+    rounds of the corpus's samples, one of each (each sent to every agency its routing names):
+    as called, and their cryptography alone."""
     rules = load_rules(shipped("mappings") / "routing.toml")
     # The corpus cycles through the samples: its first len(samples) are one of each.
     samples = corpus[: len(list(shipped("samples").glob("*.xml")))]
@@ -104,35 +133,58 @@ def agency_crypto(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, tupl
             [r.agency for r in route(read_application(parse_xml(xml)), rules)] for xml in samples
         ]
         spent: dict[str, list[float]] = defaultdict(list)
+        pure: dict[str, list[Callable[[], float]]] = defaultdict(list)
         for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):  # warm-up
             for code in agencies:
                 adapters_by_code[code].send(AgencyRequest(f"FLOOR-W{n}-{code}", "FLOOR", xml))
-        with _timed(spent):
+        with _timed(spent, pure):
             for rep in range(reps):
                 for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):
                     for code in agencies:
                         request = AgencyRequest(f"FLOOR-{rep}-{n}-{code}", "FLOOR", xml)
                         adapters_by_code[code].send(request)
     applications = reps * len(samples)
-    return {
+    as_called = {
         label: (sum(times) / applications, len(times) / applications)
         for label, times in spent.items()
     }
+    alone = {
+        label: (sum(job() for job in jobs) / applications, len(jobs) / applications)
+        for label, jobs in pure.items()
+    }
+    return as_called, alone
 
 
-def crypto_floor(pki: DevPki, corpus: list[bytes], reps: int) -> dict[str, tuple[float, float]]:
+Floor = dict[str, tuple[float, float]]
+
+
+def crypto_floors(pki: DevPki, corpus: list[bytes], reps: int) -> tuple[Floor, Floor]:
     """(CPU seconds, calls) per application for each cryptographic call the gateway makes (see
-    the module docstring), and their sum under "total"."""
+    the module docstring), and their sum under "total": as called, and pure."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines per call
+    _pure_floor.know_keys(pki)
     intake = signature_cost(pki, corpus, reps * 3)
+    as_called, alone = agency_crypto(pki, corpus, reps)
     floor = {
         "XML-DSig verify (chain, CRL)": (intake["verify"], 1.0),
         "receipt signature": (intake["receipt"], 1.0),
         "decision signature": (intake["decision"], 1.0),
-        **agency_crypto(pki, corpus, reps),
+        **as_called,
     }
-    floor["total"] = (
-        sum(cpu for cpu, _ in floor.values()),
-        sum(calls for _, calls in floor.values()),
-    )
-    return floor
+    pure = {
+        "XML-DSig verify (chain, CRL)": (intake["verify pure"], 1.0),
+        "receipt signature": (intake["receipt pure"], 1.0),
+        "decision signature": (intake["decision pure"], 1.0),
+        **alone,
+    }
+    for each in (floor, pure):
+        each["total"] = (
+            sum(cpu for cpu, _ in each.values()),
+            sum(calls for _, calls in each.values()),
+        )
+    return floor, pure
+
+
+def crypto_floor(pki: DevPki, corpus: list[bytes], reps: int) -> Floor:
+    """The floor as called (`crypto_floors`' first)."""
+    return crypto_floors(pki, corpus, reps)[0]

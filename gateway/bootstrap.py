@@ -186,6 +186,10 @@ class Services:
             self.integrator.stop()
         if self.listener is not None:
             self.listener.stop()
+        for adapter in self.adapters.values():  # their kept-alive connections to the agencies
+            close = getattr(adapter, "close", None)
+            if callable(close):
+                close()
         self.store.engine.dispose()
 
 

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from simulators import (
     configured,
@@ -22,6 +22,7 @@ from simulators import (
 )
 from simulators.callbacks import CallbackSender
 from simulators.common import CaseBook, SimulatorOptions
+from simulators.keepalive import KeepAliveServer
 
 FACTORIES: dict[str, Callable[[SimulatorOptions], Flask]] = {
     "customs": customs.create_app,
@@ -46,10 +47,13 @@ class ServingThread:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice."""
+        """Stop serving and release the port; safe to call twice. Kept-alive connections end
+        too: a stopped agency answers nothing more."""
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(10)
+        if isinstance(self._server, KeepAliveServer):
+            self._server.close_connections()
         self._server.server_close()
 
     def __enter__(self) -> Self:
@@ -93,7 +97,7 @@ def start_agency(
     except KeyError:
         raise ValueError(f"no simulator {code!r}; known: {', '.join(sorted(FACTORIES))}") from None
     settings = SimulatorOptions(**options)
-    server = make_server(host, port, factory(settings), threaded=True)
+    server = KeepAliveServer(host, port, factory(settings))
     return RunningAgency(code, server, settings)
 
 
@@ -103,5 +107,5 @@ def start_configured_agency(
     """Start a REST agency described by a TOML file (simulators/configured.py)."""
     config = configured.load(config_file)
     settings = SimulatorOptions(**options)
-    server = make_server(host, port, configured.create_app(config, settings), threaded=True)
+    server = KeepAliveServer(host, port, configured.create_app(config, settings))
     return RunningAgency(config["code"], server, settings)

@@ -92,6 +92,12 @@ class TimedAdapter:
     def read_answer(self, payload: Any, *, case_id: str, answer_bytes: bytes) -> AgencyAnswer:
         return self.inner.read_answer(payload, case_id=case_id, answer_bytes=answer_bytes)
 
+    def close(self) -> None:
+        """Close the inner adapter's kept-alive connections, if it keeps any."""
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()
+
     def guarantee_checker(self) -> GuaranteeChecker | None:
         """The inner adapter when its agency checks guarantees (customs, issue 20)."""
         return self.inner if isinstance(self.inner, GuaranteeChecker) else None

@@ -18,6 +18,13 @@ detail tells the trader what to do:
 
 A store holds no per-call state; CRL files are re-read when their stat changes, under a lock, so
 one store can be shared by every request thread.
+
+A verdict of trust is remembered (`_Verdict`), keyed by the DER digests of the certificates
+presented, the step-4 check and the digests of the CRLs in force, for as long as it can hold: until
+the first `notAfter` on the path or `nextUpdate` of a CRL used, and never before the last
+`notBefore`. A new CRL file changes the key, so every certificate is judged again against it (a
+revocation takes effect on the first request after the file is replaced); refusals are never
+remembered.
 """
 
 from __future__ import annotations
@@ -94,6 +101,16 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
 class _CrlFile:
     stamp: tuple[int, int, int]  # (inode, mtime_ns, size): a change means "read it again"
     crl: x509.CertificateRevocationList | None  # None: missing or unreadable
+    digest: bytes = b""  # SHA-256 of the CRL's DER: its identity in a verdict's key
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """A certificate judged trusted by every step, and the times between which that holds."""
+
+    signer: TrustedSigner
+    valid_from: dt.datetime  # the latest notBefore on the path
+    valid_until: dt.datetime  # the earliest notAfter on the path or nextUpdate of a CRL used
 
 
 class TrustStore:
@@ -125,6 +142,7 @@ class TrustStore:
         # every request. Validity, usage and revocation are still judged on every call.
         self._paths: dict[tuple[bytes, ...], tuple[x509.Certificate, ...]] = {}
         self._crl_signed: dict[tuple[bytes, bytes], bool] = {}
+        self._verdicts: dict[tuple[object, ...], _Verdict] = {}
 
     @classmethod
     def from_directory(
@@ -154,6 +172,14 @@ class TrustStore:
         if now.tzinfo is None:
             raise ValueError("the trust store's clock must return an aware datetime")
 
+        # A verdict reached before stands while no CRL changed and its times hold (see above).
+        crl_files = self._current_crl_files()
+        digests = tuple(c.fingerprint(hashes.SHA256()) for c in (leaf, *extra_chain))
+        key = (digests, usage, tuple(f.digest for f in crl_files))
+        known = self._verdicts.get(key)
+        if known is not None and known.valid_from <= now <= known.valid_until:
+            return known.signer
+
         # Step 0: every certificate presented can be read whole (`wire.certificates`), whoever
         # loaded it: a lazily parsed part that fails in the steps below would be a 500.
         for cert in (leaf, *extra_chain):
@@ -169,7 +195,7 @@ class TrustStore:
                 ) from exc
 
         # Step 1: build the path leaf -> intermediates -> anchor.
-        path = self._remembered_path(leaf, extra_chain)
+        path = self._remembered_path(leaf, extra_chain, digests)
 
         # Step 2: every CA on the path may issue certificates, to this depth.
         for below, ca in enumerate(path[1:]):  # `below`: intermediates between this CA and leaf
@@ -183,27 +209,36 @@ class TrustStore:
         usage(leaf)
 
         # Step 5: nothing below the anchor is revoked, per a current CRL from its issuer.
-        crls = self._current_crls()
-        for cert, issuer in itertools.pairwise(path):
+        crls = [f.crl for f in crl_files if f.crl is not None]
+        used = [
             self._check_revocation(cert, issuer, crls, now)
+            for cert, issuer in itertools.pairwise(path)
+        ]
 
-        return TrustedSigner(
+        signer = TrustedSigner(
             certificate=leaf,
             chain=path,
             bin=subject_id(leaf, NameOID.ORGANIZATIONAL_UNIT_NAME, "BIN"),
             iin=subject_id(leaf, NameOID.SERIAL_NUMBER, "IIN"),
             subject=describe_name(leaf.subject),
-            fingerprint_sha256=leaf.fingerprint(hashes.SHA256()).hex(),
+            fingerprint_sha256=digests[0].hex(),
         )
+        until = [c.not_valid_after_utc for c in path]
+        until += [crl.next_update_utc for crl in used if crl is not None and crl.next_update_utc]
+        verdict = _Verdict(signer, max(c.not_valid_before_utc for c in path), min(until))
+        _remember(self._verdicts, key, verdict, self._lock)
+        return signer
 
     # --- step 1 --------------------------------------------------------------------------------
 
     def _remembered_path(
-        self, leaf: x509.Certificate, extra_chain: Sequence[x509.Certificate]
+        self,
+        leaf: x509.Certificate,
+        extra_chain: Sequence[x509.Certificate],
+        key: tuple[bytes, ...],
     ) -> tuple[x509.Certificate, ...]:
-        """`_build_path`, remembered by the DER digests of the leaf and the extra certificates
-        (the anchors and known intermediates are fixed for the store's life)."""
-        key = tuple(c.fingerprint(hashes.SHA256()) for c in (leaf, *extra_chain))
+        """`_build_path`, remembered by `key`, the DER digests of the leaf and the extra
+        certificates (the anchors and known intermediates are fixed for the store's life)."""
         path = self._paths.get(key)
         if path is None:
             path = self._build_path(leaf, tuple(self._intermediates) + tuple(extra_chain))
@@ -257,7 +292,9 @@ class TrustStore:
         issuer: x509.Certificate,
         crls: Sequence[x509.CertificateRevocationList],
         now: dt.datetime,
-    ) -> None:
+    ) -> x509.CertificateRevocationList | None:
+        """Step 5 for one link; the CRL that cleared `cert` (None if the issuer has none and
+        none is required)."""
         who, by = describe_name(cert.subject), describe_name(issuer.subject)
         named = [crl for crl in crls if crl.issuer == issuer.subject]
         key = _issuer_key(issuer)
@@ -291,7 +328,7 @@ class TrustStore:
                         who=who,
                     )
                 )
-            return
+            return None
         crl = max(believed, key=_crl_order)
         # A serial on the newest believed CRL is revoked even if that CRL is past its next update
         # (revocation is permanent): check it before freshness so the trader hears the reason.
@@ -329,6 +366,7 @@ class TrustStore:
                     who=who,
                 ),
             )
+        return crl
 
     def _crl_signed_by(
         self,
@@ -348,15 +386,17 @@ class TrustStore:
         with self._lock:
             return next((p for p, f in self._crl_files.items() if f.crl is crl), None)
 
-    def _current_crls(self) -> list[x509.CertificateRevocationList]:
-        """The CRLs in the configured files, re-read only for files whose stat changed."""
+    def _current_crl_files(self) -> list[_CrlFile]:
+        """The configured CRL files, re-read only for those whose stat changed."""
         with self._lock:
             for path in self._crl_paths:
                 stamp = _stamp(path)
                 cached = self._crl_files.get(path)
                 if cached is None or cached.stamp != stamp:
-                    self._crl_files[path] = _CrlFile(stamp, _read_crl(path))
-            return [f.crl for f in self._crl_files.values() if f.crl is not None]
+                    crl = _read_crl(path)
+                    digest = crl.fingerprint(hashes.SHA256()) if crl is not None else b""
+                    self._crl_files[path] = _CrlFile(stamp, crl, digest)
+            return [self._crl_files[path] for path in self._crl_paths]
 
 
 _REMEMBERED = 1024

@@ -326,6 +326,65 @@ def test_a_missing_crl_is_refused_unless_crls_are_optional(pki: DevPki, pki_copy
     assert lenient.verify(pki.certificate("trader-steppe")).bin == "210540012341"
 
 
+# --- a verdict remembered -------------------------------------------------------------------------
+
+
+class Clock:
+    """A clock a test moves: the store's verdicts must hold only while their times do."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> dt.datetime:
+        return self.moment
+
+
+def test_a_remembered_verdict_ends_when_the_crl_is_due(pki: DevPki) -> None:
+    clock = Clock(NOW + dt.timedelta(hours=1))
+    store = TrustStore.from_directory(pki.directory, clock)
+    steppe = pki.certificate("trader-steppe")
+    assert store.verify(steppe) is store.verify(steppe)  # the second answer is the first one
+    clock.moment = NOW + dt.timedelta(days=7, seconds=1)
+    with pytest.raises(StaleRevocationList, match="due for renewal at 2026-03-09"):
+        store.verify(steppe)
+
+
+def test_a_remembered_verdict_ends_with_the_certificate(pki: DevPki) -> None:
+    issuing = (pki.certificate("issuing-ca").subject, key_of(pki, "issuing-ca"))
+    leaf, _ = make_cert("Short Lived", issuing)  # valid NOW - 1 day .. NOW + 30 days
+    clock = Clock(NOW + dt.timedelta(hours=1))
+    lenient = TrustStore(
+        [pki.certificate("root-ca")], [pki.certificate("issuing-ca")], [], clock, require_crl=False
+    )
+    lenient.verify(leaf)
+    clock.moment = NOW + dt.timedelta(days=30, seconds=1)
+    with pytest.raises(ExpiredCertificate, match="has expired"):
+        lenient.verify(leaf)
+    clock.moment = NOW - dt.timedelta(days=2)  # a clock set back is judged again too
+    with pytest.raises(ExpiredCertificate, match="is not valid yet"):
+        lenient.verify(leaf)
+
+
+def test_a_remembered_verdict_is_for_one_use(pki: DevPki, store: TrustStore) -> None:
+    issuing = (pki.certificate("issuing-ca").subject, key_of(pki, "issuing-ca"))
+    client, _ = make_cert("TLS Client Again", issuing, usage="kex",
+                          purposes=[ExtendedKeyUsageOID.CLIENT_AUTH])  # fmt: skip
+    store.verify(client, usage=check_client_auth_use)
+    with pytest.raises(CertificateNotForSigning, match="not issued for signing"):
+        store.verify(client)
+
+
+def test_a_revocation_stops_a_remembered_intermediate(pki: DevPki, pki_copy: Path) -> None:
+    store = TrustStore.from_directory(pki_copy, at(NOW + dt.timedelta(hours=1)))
+    kaztrans = pki.certificate("trader-kaztrans")
+    store.verify(kaztrans)
+    listed = [(pki.certificate("issuing-ca").serial_number, NOW)]
+    crl = make_crl(pki.certificate("root-ca"), key_of(pki, "root-ca"), listed, now=NOW, number=2)
+    (pki_copy / "root-crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(RevokedCertificate, match=r"'CN=NSW Dev Issuing CA.*was revoked"):
+        store.verify(kaztrans)
+
+
 # --- loading -------------------------------------------------------------------------------------
 
 

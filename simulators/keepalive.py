@@ -1,0 +1,142 @@
+"""A werkzeug server whose connections stay open between requests (HTTP/1.1 keep-alive).
+
+werkzeug's own handler always answers `Connection: close`: Python's `http.server` does not drain
+a request body the application left unread, so the next "request line" on the connection could be
+the rest of that body. This handler keeps a connection open only when it is safe to: the request
+had a Content-Length (no chunked body) and the application read all of it. Otherwise it answers
+`Connection: close` as before. So a gateway calling an agency once per case reuses one TCP
+connection per dispatcher thread instead of opening one per call.
+
+werkzeug also reads away, after every answer, whatever else the client has sent (it can, since it
+always closes): on a kept connection that would swallow the client's next request. While an answer
+is made, the handler therefore shows werkzeug a socket with nothing to read (`_QUIET`) whenever the
+connection stays open.
+
+`KeepAliveServer.close_connections()` ends the open connections (what `stop()` must do: a
+thread serving an idle connection would otherwise keep answering on it after the server stopped).
+An idle connection is also closed by the server after `IDLE_TIMEOUT_S`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Any
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+IDLE_TIMEOUT_S = 60.0  # longer than any pause between a dispatcher's calls in a busy run
+_QUIET, _QUIET_PEER = socket.socketpair()  # nothing is ever written to _QUIET_PEER
+
+
+class _CountingInput:
+    """`wsgi.input`, counting the bytes the application read from it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._stream.read(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data: bytes = self._stream.readline(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        n: int = self._stream.readinto(buffer)
+        self.read_bytes += n or 0
+        return n
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT_S  # socket timeout: an idle connection ends after it
+    _input: _CountingInput | None = None
+    _answering = False
+    _socket: socket.socket
+
+    @property
+    def connection(self) -> socket.socket:
+        # werkzeug's drain after an answer reads from this: on a kept connection, nothing.
+        if self._answering and not self.close_connection and self._body_consumed():
+            return _QUIET
+        return self._socket
+
+    @connection.setter
+    def connection(self, value: socket.socket) -> None:
+        self._socket = value
+
+    def setup(self) -> None:
+        super().setup()
+        server: Any = self.server
+        server.track(self._socket, add=True)
+
+    def finish(self) -> None:
+        server: Any = self.server
+        server.track(self._socket, add=False)
+        super().finish()
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        self._input = _CountingInput(environ["wsgi.input"])
+        environ["wsgi.input"] = self._input
+        environ["werkzeug.socket"] = self._socket
+        return environ
+
+    def _body_consumed(self) -> bool:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return False
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return False
+        reader = getattr(self, "_input", None)
+        return length == 0 or (reader is not None and reader.read_bytes >= length)
+
+    def send_header(self, keyword: str, value: str) -> None:
+        # werkzeug sends "Connection: close" on every answer; it is dropped only when the body
+        # was read whole, so the next bytes on the connection are the next request's.
+        closing = keyword.lower() == "connection" and value.lower() == "close"
+        if closing and not self.close_connection and self._body_consumed():
+            return
+        super().send_header(keyword, value)
+
+    def run_wsgi(self) -> None:
+        self._input = None
+        self._answering = True
+        try:
+            super().run_wsgi()
+        finally:
+            self._answering = False
+        if not self._body_consumed():  # read after the answer started, or not at all
+            self.close_connection = True
+
+
+class KeepAliveServer(ThreadedWSGIServer):
+    """A threaded werkzeug server with `KeepAliveHandler`, which knows its open connections."""
+
+    def __init__(self, host: str, port: int, app: Any) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(host, port, app, handler=KeepAliveHandler)
+
+    def track(self, connection: socket.socket, *, add: bool) -> None:
+        with self._open_lock:
+            if add:
+                self._open.add(connection)
+            else:
+                self._open.discard(connection)
+
+    def close_connections(self) -> None:
+        """End every open connection, both ways: its client sees it closed, its thread ends (an
+        answer still being written is cut: the server is stopping)."""
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)

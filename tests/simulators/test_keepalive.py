@@ -1,0 +1,90 @@
+"""The stand-in agencies keep a connection open between requests (HTTP/1.1 keep-alive) only when
+the next bytes on it are surely the next request, and a stopped agency answers nothing more."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+from flask import Flask, request
+
+from simulators.keepalive import KeepAliveServer
+from simulators.server import ServingThread
+
+
+def _app() -> Flask:
+    app = Flask("keepalive-test")
+
+    @app.post("/read")
+    def read() -> str:
+        return f"read {len(request.get_data())}"
+
+    @app.post("/ignore")
+    def ignore() -> str:
+        return "did not read the body"
+
+    @app.get("/hello")
+    def hello() -> str:
+        return "hello"
+
+    return app
+
+
+@pytest.fixture
+def serving() -> Iterator[ServingThread]:
+    server = ServingThread(KeepAliveServer("127.0.0.1", 0, _app()), "keepalive-test")
+    yield server
+    server.stop()
+
+
+def _exchange(sock: socket.socket, raw: bytes) -> bytes:
+    """Send `raw` and read one answer with a Content-Length body."""
+    sock.sendall(raw)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head + b"\r\n\r\n" + body
+
+
+def test_one_connection_carries_many_requests(serving: ServingThread) -> None:
+    host, port = serving.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        for n in range(3):
+            answer = _exchange(
+                sock,
+                b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            )
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"read 5"), n
+            assert b"connection: close" not in answer.lower()
+
+
+def test_an_unread_body_closes_the_connection(serving: ServingThread) -> None:
+    # Were it kept open, "GET /hello ..." inside the body would be answered as a request.
+    smuggled = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+    host, port = serving.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        answer = _exchange(
+            sock,
+            b"POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(smuggled), smuggled),
+        )
+        assert b"connection: close" in answer.lower()
+        assert sock.recv(4096) == b""  # closed: nothing else is answered
+
+
+def test_a_stopped_server_answers_nothing_on_a_kept_connection(serving: ServingThread) -> None:
+    session = requests.Session()
+    assert session.get(f"{serving.url}/hello", timeout=5).text == "hello"
+    serving.stop()
+    with pytest.raises(requests.ConnectionError):
+        session.get(f"{serving.url}/hello", timeout=5)
