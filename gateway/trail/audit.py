@@ -195,6 +195,15 @@ class Auditor:
             return {}
         return {w.name: self.witnesses.alarms.get(w.name, "") for w in self.witnesses.configs}
 
+    def sign_checkpoint(self) -> TreeHead | None:
+        """The integrator loop's signing: a head and checkpoint for the log as integrated, or
+        None while the log is empty. A new gateway's loop would otherwise sign size 0 first, and
+        an auditor who took that as the first tree it saw could ask for no consistency proof
+        from it (proofs start at size 1)."""
+        if self._log_size() == 0:
+            return None
+        return self.issue_tree_head(integrate=False)
+
     def _log_size(self) -> int:
         with self.trail.reading() as log_:
             return log_.log_size()

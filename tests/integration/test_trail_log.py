@@ -213,3 +213,22 @@ def test_a_postgresql_batch_is_lock_read_write_and_wakes_other_processes(
         listener.stop()
         other_engine.dispose()
         store.engine.dispose()
+
+
+def test_the_loop_signs_no_checkpoint_for_an_empty_log(database_url: str, pki: DevPki) -> None:
+    """A new gateway's first signed head is never size 0: no consistency proof starts there, so
+    an auditor who saw it first could check nothing later (the audit API's consistency proof
+    from size 0 is a `bad-proof-request`)."""
+    store = _store(database_url)
+    identity = SigningIdentity.from_files(pki.key_path("gateway"), pki.cert_path("gateway"))
+    auditor = Auditor(
+        StoredTrail(store), identity, lambda: dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    )
+    assert auditor.sign_checkpoint() is None
+    with store.transaction() as s:
+        store._add_message(s, "APP", _note(1))
+    auditor.integrate()
+    head = auditor.sign_checkpoint()
+    assert head is not None and head.size == 1
+    assert auditor.latest_tree_head().size == 1  # the first head there is
+    store.engine.dispose()

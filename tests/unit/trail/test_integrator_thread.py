@@ -29,8 +29,7 @@ class FakeAuditor:
             self.integrated += done
             return done
 
-    def issue_tree_head(self, integrate: bool = True) -> None:
-        assert not integrate  # the loop has just integrated
+    def sign_checkpoint(self) -> None:
         with self._lock:
             self.heads += 1
 
@@ -42,7 +41,7 @@ class FakeAuditor:
 
 def test_appends_are_integrated_when_they_commit_and_heads_follow() -> None:
     auditor, appended = FakeAuditor(), Wakeup()
-    thread = IntegratorThread(auditor, 0.05, appended, poll_s=None)  # type: ignore[arg-type]
+    thread = IntegratorThread(auditor, 0.05, appended, poll_s=None)
     thread.start()
     try:
         # One look at start: messages may have been queued while nothing was integrating.
@@ -61,7 +60,7 @@ def test_appends_are_integrated_when_they_commit_and_heads_follow() -> None:
 
 def test_a_growing_log_gets_one_checkpoint_per_interval_not_one_per_append() -> None:
     auditor, appended = FakeAuditor(), Wakeup()
-    thread = IntegratorThread(auditor, 3600, appended, poll_s=None)  # type: ignore[arg-type]
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None)
     thread.start()
     try:
         wait_until(lambda: auditor.integrations == 1, 10, "the first look")
@@ -75,7 +74,7 @@ def test_a_growing_log_gets_one_checkpoint_per_interval_not_one_per_append() -> 
 
 def test_the_safety_net_finds_messages_no_one_woke_it_for() -> None:
     auditor, appended = FakeAuditor(), Wakeup()
-    thread = IntegratorThread(auditor, 0.01, appended, poll_s=0.05)  # type: ignore[arg-type]
+    thread = IntegratorThread(auditor, 0.01, appended, poll_s=0.05)
     thread.start()
     try:
         wait_until(lambda: auditor.heads == 1, 10, "the first look")
@@ -88,7 +87,7 @@ def test_the_safety_net_finds_messages_no_one_woke_it_for() -> None:
 
 
 def test_stop_ends_the_wait_for_appends() -> None:
-    thread: Any = IntegratorThread(FakeAuditor(), 3600, Wakeup(), None)  # type: ignore[arg-type]
+    thread: Any = IntegratorThread(FakeAuditor(), 3600, Wakeup(), None)
     thread.start()
     thread.stop()
     assert not any(t.is_alive() for t in thread._threads)  # the integrator and checkpoint loops
@@ -96,7 +95,7 @@ def test_stop_ends_the_wait_for_appends() -> None:
 
 def test_commits_close_together_wait_for_the_gathering() -> None:
     auditor, appended = FakeAuditor(), Wakeup()
-    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=3600)  # type: ignore[arg-type]
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=3600)
     thread.start()
     try:
         wait_until(lambda: auditor.integrations == 1, 10, "the first look")
@@ -112,7 +111,7 @@ def test_commits_close_together_wait_for_the_gathering() -> None:
 
 def test_a_gathered_round_takes_every_append_of_the_window() -> None:
     auditor, appended = FakeAuditor(), Wakeup()
-    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=0.05)  # type: ignore[arg-type]
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=0.05)
 
     class AppendWhileGathering(threading.Event):
         """The rest of the burst commits as the gathering begins: inside the window whatever
@@ -140,7 +139,7 @@ def test_a_round_that_found_work_does_not_gather_before_the_next() -> None:
     woken from a still log gathers."""
     auditor, appended = FakeAuditor(), Wakeup()
     auditor.append(appended)  # queued before the loop starts: the first look finds it
-    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=3600)  # type: ignore[arg-type]
+    thread = IntegratorThread(auditor, 3600, appended, poll_s=None, gather_s=3600)
     thread.start()
     try:
         wait_until(lambda: auditor.integrated == 1, 10, "the first look integrates the backlog")
@@ -168,7 +167,7 @@ class SlowBatches(FakeAuditor):
 
 def test_a_long_batch_does_not_hold_the_checkpoint_back() -> None:
     auditor, appended = SlowBatches(batch_s=3600), Wakeup()
-    thread = IntegratorThread(auditor, 0.05, appended, poll_s=None)  # type: ignore[arg-type]
+    thread = IntegratorThread(auditor, 0.05, appended, poll_s=None)
     thread.start()
     try:
         wait_until(auditor.busy.is_set, 10, "a batch under way")
