@@ -10,6 +10,10 @@ decision: paid (the order was paid), secured (a guarantee customs accepted), or 
 was held by its decision); one already released (an amendment's new quantities) just keeps its
 release. Its balance holds are cleared, with a `permit-hold-cleared` trail entry.
 
+A reinstatement (`PermitStore.change_standing`) does the same for the applications its
+suspension held, in the reinstating transaction (`retry_reinstated`): an application held by its
+decision (nothing owed), or paid or secured and held, is released once its write-offs succeed.
+
 Lock order: the permit (held), then the application with SKIP LOCKED: an application another
 transaction holds now (its settlement, which then draws on the permit itself, or its own
 withdrawal) is left to that transaction, so the two never wait for each other.
@@ -59,12 +63,33 @@ def retry_held(
     ).all()
     done: list[str] = []
     for application_id in dict.fromkeys(h.application_id for h in holds):
-        if _retry(s, application_id, store, sign):
+        if _retry(s, application_id, store, sign, CREDITED):
             done.append(application_id)
     return done
 
 
-def _retry(s: Session, application_id: str, store: Store, sign: ReleaseDecision | None) -> bool:
+CREDITED = "a credit-back gave units back to the permit"
+REINSTATED = "the agency reinstated the permit"
+
+
+def retry_reinstated(
+    s: Session, application_ids: Iterable[str], store: Store, sign: ReleaseDecision | None
+) -> list[str]:
+    """Inside the reinstating transaction, after the suspension's holds are cleared: retry the
+    release of `application_ids` (those the suspension held); returns those drawn in full now."""
+    done: list[str] = []
+    for application_id in sorted(set(application_ids)):
+        # Another permit still suspended (or revoked, or short) refuses the write-off: it stays
+        # held. Two reinstatements at once: the one that takes the application waits for the
+        # other's permit lock, so it sees that permit reinstated; the other skips it.
+        if _retry(s, application_id, store, sign, REINSTATED):
+            done.append(application_id)
+    return done
+
+
+def _retry(
+    s: Session, application_id: str, store: Store, sign: ReleaseDecision | None, reason: str
+) -> bool:
     app = s.scalars(
         select(ApplicationRow)
         .where(ApplicationRow.id == application_id)
@@ -105,7 +130,7 @@ def _retry(s: Session, application_id: str, store: Store, sign: ReleaseDecision 
     for hold in cleared:
         hold.cleared_at = now
     value = {"applicationId": application_id, "permits": written, "basis": basis,
-             "reason": "a credit-back gave units back to the permit"}  # fmt: skip
+             "reason": reason}  # fmt: skip
     store._add_message(
         s,
         application_id,
