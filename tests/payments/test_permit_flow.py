@@ -286,13 +286,19 @@ def test_a_secured_application_held_for_a_suspension_says_held_until_reinstated(
     summary = decision.findtext(f"{{{NS}}}Summary") or ""
     assert summary.startswith(f"HELD — secured by guarantee {reference}, not released")
 
-    # The reinstatement releases it, secured, in the reinstating transaction.
+    # Paid while held: still held; the reinstatement releases it, paid, the guarantee discharged.
+    pay_in_full(cp.services, second)
+    assert cp.status(second)["verdict"] == "held"
     back = json.dumps({"agency": "veterinary", "action": "reinstate"}).encode()
     assert _agency_request(cp, "POST", f"{path}/standing", back).status_code == 200
     assert cp.status(second)["verdict"] == "released"
     released = parse_xml(cp.client.decision(second) or b"")
     assert released.findtext(f"{{{NS}}}Outcome") == "released"
     assert released.find(f"{{{NS}}}Guarantee").get("reference") == reference
+    assert released.find(f"{{{NS}}}Guarantee").get("dischargedAt") is not None
+    assert released.find(f"{{{NS}}}Payment") is not None
+    kinds = [m.kind for m in cp.services.store.messages(second)]
+    assert kinds.count("guarantee-discharged") == 1
     assert book(cp).permit(permit.permit_id).balance.value == Decimal("17200")
 
 
