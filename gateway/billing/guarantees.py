@@ -170,6 +170,17 @@ class Guarantees:
             raise _not_needed(application_id) from conflict
         return Secured(application_id, offer.reference, outcome)
 
+    def release_withdrawn(self, application_id: str) -> None:
+        """After a withdrawal (its transaction committed): ask customs to release every guarantee
+        still securing the application, each exchange in the trail. Asked once (not queued)."""
+        for g in self.book.of(application_id):
+            if g.state != "accepted":
+                continue  # refused, or discharged by a payment: customs holds no reservation
+            offer = Offer(application_id, g.reference, g.guarantor_bin, g.amount_minor,
+                          g.currency, g.valid_until, g.owed_minor)  # fmt: skip
+            if messages := self._release_at_customs(offer, "withdrawn"):
+                self.book.record(application_id, messages)
+
     def _release_at_customs(self, offer: Offer, reason: str) -> list[Message]:
         """ReleaseGuarantee for a reservation customs made for an offer the gateway then could
         not use; the exchange, for the trail. Asked once, now: a failure is logged and its
