@@ -220,6 +220,27 @@ class GuaranteeAnswer:
     answer_bytes: bytes
 
 
+@dataclass(frozen=True)
+class GuaranteeReleased:
+    """Customs' answer to ReleaseGuarantee: `released` (the reservation was the application's
+    and is gone) or not (customs held none for it); the exact bytes both ways, for the trail."""
+
+    released: bool
+    request_bytes: bytes
+    answer_bytes: bytes
+
+
+@runtime_checkable
+class GuaranteeReleaser(Protocol):
+    """An adapter whose agency releases the guarantees it reserved (customs' ReleaseGuarantee)."""
+
+    def release_guarantee(
+        self, application_id: str, reference: str, reason: str
+    ) -> GuaranteeReleased:
+        """Ask; raise `AgencyCallFailed` when no believable answer came back."""
+        ...
+
+
 @runtime_checkable
 class GuaranteeChecker(Protocol):
     """An adapter whose agency checks guarantees (customs' CheckGuarantee)."""

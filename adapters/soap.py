@@ -33,6 +33,7 @@ from adapters.base import (
     Document,
     GuaranteeAnswer,
     GuaranteeQuery,
+    GuaranteeReleased,
     Outcome,
 )
 from adapters.environment import EnvironmentSettings
@@ -303,6 +304,40 @@ class SoapAdapter:
             accepted=status == "accepted",
             reason_code=None if status == "accepted" else code,
             reason=(answer.findtext(f"{{{ns}}}Reason") or "").strip(),
+            request_bytes=exchanged.sent,
+            answer_bytes=exchanged.received,
+        )
+
+    def release_guarantee(
+        self, application_id: str, reference: str, reason: str
+    ) -> GuaranteeReleased:
+        """Issue 20: customs' ReleaseGuarantee (`reason` withdrawn | not-needed): the reservation
+        for the application released, or none was held. Raises `AgencyCallFailed` when no
+        believable answer came back (the caller asks again later)."""
+        tag = self._input_of("ReleaseGuarantee")
+        ns = etree.QName(tag).namespace
+        body = etree.Element(tag, nsmap={None: ns})
+        for name, value in (
+            ("ApplicationId", application_id),
+            ("GuaranteeReference", reference),
+            ("Reason", reason),
+        ):
+            etree.SubElement(body, f"{{{ns}}}{name}").text = value
+        if errors := self._schema.errors(body):
+            raise AgencyCallFailed(
+                f"{self.spec.code}: the guarantee release breaks the agency schema: {errors[0]}",
+                retryable=False,
+            )
+        exchanged = self._exchange(body, self._operations[tag])
+        answer = exchanged.payload
+        if errors := self._schema.errors(_as_document(answer)):
+            raise exchanged.failed("the answer breaks the agency schema: " + errors[0])
+        if (answer.findtext(f"{{{ns}}}GuaranteeReference") or "").strip() != reference or (
+            answer.findtext(f"{{{ns}}}ApplicationId") or ""
+        ).strip() != application_id:
+            raise exchanged.failed("the answer is about another guarantee or application")
+        return GuaranteeReleased(
+            released=(answer.findtext(f"{{{ns}}}Status") or "").strip() == "released",
             request_bytes=exchanged.sent,
             answer_bytes=exchanged.received,
         )

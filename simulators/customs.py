@@ -121,13 +121,28 @@ def create_app(options: SimulatorOptions | None = None) -> Flask:
             sub(answer, "Reason", verdict.reason)
         return answer
 
+    def release_guarantee(request: etree._Element) -> etree._Element:
+        """Issue 20: the gateway no longer needs the guarantee reserved for the application."""
+        released = guarantees.release(
+            application_id=text(request, "ApplicationId"),
+            reference=text(request, "GuaranteeReference"),
+        )
+        answer = etree.Element(f"{{{NS}}}ReleaseGuaranteeResponse", nsmap={None: NS})
+        sub(answer, "GuaranteeReference", text(request, "GuaranteeReference"))
+        sub(answer, "ApplicationId", text(request, "ApplicationId"))
+        sub(answer, "Status", "released" if released else "not-reserved")
+        return answer
+
     app = create_soap_app(
         "customs",
         WSDL,
         {f"{{{NS}}}RegisterDeclarationRequest": register},
         options or SimulatorOptions(),
         permit_of=lambda answer: text(answer, "ReleaseNumber") or None,
-        direct={f"{{{NS}}}CheckGuaranteeRequest": check_guarantee},
+        direct={
+            f"{{{NS}}}CheckGuaranteeRequest": check_guarantee,
+            f"{{{NS}}}ReleaseGuaranteeRequest": release_guarantee,
+        },
     )
     app.extensions["guarantees"] = guarantees
     return app

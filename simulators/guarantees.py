@@ -92,6 +92,15 @@ class GuaranteeRegister:
             self.used_by[reference] = application_id
             return Verdict(True)
 
+    def release(self, *, application_id: str, reference: str) -> bool:
+        """ReleaseGuarantee (issue 20): the reservation for `application_id` is gone; True when
+        there was one (False: customs held none for it, or another application holds it)."""
+        with self._lock:
+            if self.used_by.get(reference) != application_id:
+                return False
+            del self.used_by[reference]
+            return True
+
 
 def _of_series(reference: str, today: dt.date) -> Registered | None:
     for pattern, issuer in SERIES.items():

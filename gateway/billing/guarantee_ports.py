@@ -42,6 +42,14 @@ class RecordedGuarantee:
     offered_at: dt.datetime
     discharged_at: dt.datetime | None
 
+    @property
+    def state(self) -> str:
+        """What became of it, as the OMC and the portal show it: accepted (securing the
+        release), refused, or discharged (the order was paid)."""
+        if self.outcome == "refused":
+            return "refused"
+        return "discharged" if self.discharged_at else "accepted"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "reference": self.reference,

@@ -27,7 +27,6 @@ from gateway.billing.errors import (
 )
 from gateway.billing.permit_ports import step_messages
 from gateway.billing.permits import STANDING_ACTIONS, PermitBook
-from gateway.billing.service import Payments
 from gateway.bootstrap import Services
 from gateway.errors import NotFound, UnsupportedMediaType
 from gateway.i18n.text import Text
@@ -193,11 +192,9 @@ def change_standing(permit_id: str) -> Response:
         received = Message("permit-standing", "in", f"agency:{agency}", "application/json", record)
         return [received, *step_messages(kind, value)]
 
+    # A reinstatement releases what the suspension held (paid, secured or nothing owed) in the
+    # same transaction (gateway.storage.held_retry.retry_reinstated).
     after, affected = book.permits.change_standing(permit_id, action, messages)
-    if action == "reinstate":  # a paid application the suspension held is released now
-        payments: Payments = current_app.extensions["nsw-payments"]
-        for application_id in affected:
-            payments.orders.release_if_paid(application_id)
     return _no_store(
         {"permitId": permit_id, "standing": after.standing.value, "applications": affected}
     )

@@ -75,6 +75,9 @@ class PaidApplication:
     released_at: dt.datetime
     payment: PaymentNote | None = None
     guarantee: GuaranteeNote | None = None
+    # Paid or secured, but a cited permit's write-off was refused: the decision is signed as
+    # held, with the refusal's problem code and sentence, not released (issue 20).
+    held: tuple[str, str] | None = None
 
 
 # Signs the released decision of a paid or secured application, inside the releasing transaction.

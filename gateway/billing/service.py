@@ -327,7 +327,8 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
 
 def released_decision_signer(identity: SigningIdentity) -> ReleaseDecision:
     """The released decision of a paid or secured application: every case as granted, the paid
-    order and/or the guarantee named, signed by the gateway like the first decision."""
+    order and/or the guarantee named, signed by the gateway like the first decision; or its held
+    decision, with the same notes, when a cited permit's write-off was refused."""
 
     def sign(paid: PaidApplication) -> bytes:
         basis = (
@@ -340,7 +341,13 @@ def released_decision_signer(identity: SigningIdentity) -> ReleaseDecision:
             declarant_bin=paid.declarant_bin,
             trader_reference=paid.trader_reference,
             application_sha256=paid.application_sha256,
-            decision=Decision(Verdict.RELEASED, paid.cases, basis=basis, guarantee=reference),
+            decision=Decision(
+                Verdict.HELD if paid.held is not None else Verdict.RELEASED,
+                paid.cases,
+                hold=paid.held,
+                basis=basis,
+                guarantee=reference,
+            ),
             decided_at=paid.released_at,
             payment=paid.payment,
             guarantee=paid.guarantee,

@@ -78,7 +78,7 @@ class Decision:
     note: str = ""  # why, for a withdrawn decision: the reason the declarant gave
     # Why a held decision is held: the refusal's problem code and its sentence (issue 20).
     hold: tuple[str, str] | None = None
-    # What a released decision rests on: "paid" (the order was paid), "secured" (a guarantee
+    # What a released (or a paid or secured held) decision rests on: "paid" (the order was paid), "secured" (a guarantee
     # customs accepted, named by `guarantee`) or "" (nothing was owed).
     basis: str = ""
     guarantee: str | None = None
@@ -109,7 +109,11 @@ class Decision:
         permits = ", ".join(f"{c.agency} {c.permit_number}" for c in self.cases)
         if self.verdict is Verdict.HELD:
             code, why = self.hold or ("held", "")
-            return f"HELD — not released: {why} [{code}]; permits: {permits}"
+            basis = {"paid": "paid, ", "secured": f"secured by guarantee {self.guarantee}, "}
+            return (
+                f"HELD — {basis.get(self.basis, '')}not released: {why} [{code}]; "
+                f"permits: {permits}"
+            )
         if self.verdict is Verdict.GRANTED:
             owed = ", ".join(
                 f"{agency} {minor // 100}.{minor % 100:02d} {currency}"

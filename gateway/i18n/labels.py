@@ -50,6 +50,8 @@ LABELS: dict[str, str] = {
     # charge kinds (gateway.payments.charges.ChargeKind) and a payment held (settlement.Outcome)
     "customs-duty": N_("customs duty"), "vat": N_("VAT"), "excise": N_("excise"),
     "agency-fee": N_("agency fee"), "held": N_("held"), "active": N_("active"),
+    # a guarantee offered as security for payment (gateway.billing.guarantee_ports)
+    "accepted": N_("accepted"), "discharged": N_("discharged"),
 }  # fmt: skip
 
 

@@ -44,9 +44,30 @@ class RefundLine:
     received_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class GuaranteeLine:
+    """One guarantee offered as security for an application's payment, and what became of it:
+    accepted (securing the release), refused (with customs' or the gateway's reason code), or
+    discharged (the order was paid since)."""
+
+    application_id: str
+    reference: str
+    guarantor_bin: str
+    amount_minor: int
+    currency: str
+    valid_until: dt.date
+    state: str  # accepted | refused | discharged
+    reason_code: str | None
+    offered_at: dt.datetime
+
+
 class MoneyViews(Protocol):
     def orders(self, limit: int = 200) -> list[OrderLine]:
         """The newest orders first."""
         ...
 
     def refunds_owed(self) -> list[RefundLine]: ...
+
+    def guarantees(self, limit: int = 200) -> list[GuaranteeLine]:
+        """The newest offers first."""
+        ...

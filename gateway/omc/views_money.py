@@ -39,6 +39,7 @@ def payments() -> str:
         orders=orders,
         open_count=sum(1 for o in orders if o.status == "open"),
         refunds=_money().refunds_owed(),
+        guarantees=_money().guarantees(),
         amount=amount,
     )
 

@@ -1,6 +1,7 @@
 """An application's payment (issue 21, item 3, after issue 20): its payment order — reference,
 total, the breakdown by beneficiary agency, what was received, what is outstanding and any refund
-owed —, the signed order as a download, and every payment the treasury confirmed for it.
+owed —, the signed order as a download, every payment the treasury confirmed for it, and every
+guarantee offered as security for it (issue 20: reference, guarantor, amount, state).
 
 The portal reads what the API's `GET /api/v1/applications/<id>/payment-order` reads, through the
 same payment service (`gateway.billing.service.Payments`): the order is issued on first need, once
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from flask import Response, current_app, render_template, request
 from flask_babel import format_decimal
 
+from gateway.billing.guarantee_ports import RecordedGuarantee
 from gateway.billing.ports import IssuedOrder, RecordedSettlement
 from gateway.billing.service import Payments, document_bytes
 from gateway.errors import GatewayError
@@ -56,6 +58,13 @@ def standing(issued: IssuedOrder, settlements: list[RecordedSettlement]) -> Stan
     return Standing(received, outstanding, refund)
 
 
+def _guarantees(application_id: str) -> list[RecordedGuarantee]:
+    """The guarantees offered for the application, oldest first (none where the gateway has no
+    guarantee service)."""
+    service = current_app.extensions.get("nsw-guarantees")
+    return [] if service is None else list(service.book.of(application_id))
+
+
 def _order(application_id: str) -> IssuedOrder:
     readable(application_id)  # 404 for another company's application, as every page
     return _payments().order(application_id)
@@ -82,6 +91,8 @@ def payment(application_id: str) -> str | tuple[str, int]:
         standing=standing(issued, settlements),
         settlements=settlements,
         released=released,
+        guarantees=_guarantees(application_id),
+        Money=Money,
         amount=amount,
     )
 

@@ -38,9 +38,12 @@ class GuaranteeStore(PaymentStore):
             s.flush()
             for m in messages:
                 self._add_message(s, offer.application_id, m)
-            if self.release_decision is None or not self._write_off_permits(s, app, now):
-                return "held"  # secured, but held for a permit: not released
-            self._sign_release(s, app, now, guarantee=note_of(row))
+            note = note_of(row)
+            if self.release_decision is None or not self._write_off_permits(
+                s, app, now, guarantee=note
+            ):
+                return "held"  # secured, but held for a permit: not released (a held decision)
+            self._sign_release(s, app, now, guarantee=note)
             return "released"
 
     def refuse(self, offer: Offer, code: str, detail: str, messages: Sequence[Message]) -> None:

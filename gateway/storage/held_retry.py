@@ -10,6 +10,10 @@ decision: paid (the order was paid), secured (a guarantee customs accepted), or 
 was held by its decision); one already released (an amendment's new quantities) just keeps its
 release. Its balance holds are cleared, with a `permit-hold-cleared` trail entry.
 
+A reinstatement (`PermitStore.change_standing`) does the same for the applications its
+suspension held, in the reinstating transaction (`retry_reinstated`): an application held by its
+decision (nothing owed), or paid or secured and held, is released once its write-offs succeed.
+
 Lock order: the permit (held), then the application with SKIP LOCKED: an application another
 transaction holds now (its settlement, which then draws on the permit itself, or its own
 withdrawal) is left to that transaction, so the two never wait for each other.
@@ -28,6 +32,7 @@ from gateway.billing.permit_ports import step_messages
 from gateway.billing.ports import PaidApplication, ReleaseDecision
 from gateway.decision.document import PaymentNote
 from gateway.errors import GatewayError
+from gateway.payments.order import canonical_json
 from gateway.storage.guarantee_steps import accepted_guarantee, note_of
 from gateway.storage.models import ApplicationRow
 from gateway.storage.notifications import enqueue_decision
@@ -59,12 +64,33 @@ def retry_held(
     ).all()
     done: list[str] = []
     for application_id in dict.fromkeys(h.application_id for h in holds):
-        if _retry(s, application_id, store, sign):
+        if _retry(s, application_id, store, sign, CREDITED):
             done.append(application_id)
     return done
 
 
-def _retry(s: Session, application_id: str, store: Store, sign: ReleaseDecision | None) -> bool:
+CREDITED = "a credit-back gave units back to the permit"
+REINSTATED = "the agency reinstated the permit"
+
+
+def retry_reinstated(
+    s: Session, application_ids: Iterable[str], store: Store, sign: ReleaseDecision | None
+) -> list[str]:
+    """Inside the reinstating transaction, after the suspension's holds are cleared: retry the
+    release of `application_ids` (those the suspension held); returns those drawn in full now."""
+    done: list[str] = []
+    for application_id in sorted(set(application_ids)):
+        # Another permit still suspended (or revoked, or short) refuses the write-off: it stays
+        # held. Two reinstatements at once: the one that takes the application waits for the
+        # other's permit lock, so it sees that permit reinstated; the other skips it.
+        if _retry(s, application_id, store, sign, REINSTATED):
+            done.append(application_id)
+    return done
+
+
+def _retry(
+    s: Session, application_id: str, store: Store, sign: ReleaseDecision | None, reason: str
+) -> bool:
     app = s.scalars(
         select(ApplicationRow)
         .where(ApplicationRow.id == application_id)
@@ -105,7 +131,7 @@ def _retry(s: Session, application_id: str, store: Store, sign: ReleaseDecision 
     for hold in cleared:
         hold.cleared_at = now
     value = {"applicationId": application_id, "permits": written, "basis": basis,
-             "reason": "a credit-back gave units back to the permit"}  # fmt: skip
+             "reason": reason}  # fmt: skip
     store._add_message(
         s,
         application_id,
@@ -113,9 +139,35 @@ def _retry(s: Session, application_id: str, store: Store, sign: ReleaseDecision 
                 json.dumps(value, sort_keys=True, separators=(",", ":")).encode()),
     )  # fmt: skip
     if basis != "kept" and sign is not None:
-        _release(s, app, now, sign, order if basis == "paid" else None,
-                 guarantee if basis == "secured" else None, store)  # fmt: skip
+        if basis == "paid" and guarantee is not None and guarantee.discharged_at is None:
+            assert order is not None
+            _discharge(s, app, guarantee, order, now, store)  # secured, held, paid since
+        paid = basis == "paid"
+        _release(s, app, now, sign, order if paid else None,
+                 guarantee if basis == "secured" or (paid and guarantee) else None, store)  # fmt: skip
     return True
+
+
+def _discharge(
+    s: Session,
+    app: ApplicationRow,
+    row: GuaranteeRow,
+    order: PaymentOrderRow,
+    now: dt.datetime,
+    store: Store,
+) -> None:
+    """A guarantee that secured a held application whose order was paid while it was held: it
+    is discharged as a settlement discharges it (`PaymentStore._discharge`), with its entry."""
+    row.discharged_at = now
+    value = {"applicationId": app.id, "guarantee": row.reference,
+             "guarantorBIN": row.guarantor_bin, "paidReference": order.reference,
+             "dischargedAt": now.isoformat()}  # fmt: skip
+    store._add_message(
+        s,
+        app.id,
+        Message("guarantee-discharged", "out", f"trader:{app.declarant_bin}",
+                "application/json", canonical_json(value)),
+    )  # fmt: skip
 
 
 def _release(

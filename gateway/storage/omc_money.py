@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway.omc.money_ports import OrderLine, RefundLine
+from gateway.omc.money_ports import GuaranteeLine, OrderLine, RefundLine
 from gateway.storage.models import ApplicationRow
-from gateway.storage.payment_models import PaymentConfirmationRow, PaymentOrderRow
+from gateway.storage.payment_models import GuaranteeRow, PaymentConfirmationRow, PaymentOrderRow
 from gateway.storage.repository import Store, utc
 
 
@@ -50,6 +50,34 @@ class StoredMoneyViews(Store):
                     r.currency,
                     r.reason,
                     utc(r.received_at) or r.received_at,
+                )
+                for r in rows
+            ]
+
+    def guarantees(self, limit: int = 200) -> list[GuaranteeLine]:
+        with self.reading() as s:
+            rows = s.scalars(
+                select(GuaranteeRow)
+                .order_by(GuaranteeRow.offered_at.desc(), GuaranteeRow.id.desc())
+                .limit(limit)
+            )
+            return [
+                GuaranteeLine(
+                    application_id=r.application_id,
+                    reference=r.reference,
+                    guarantor_bin=r.guarantor_bin,
+                    amount_minor=r.amount_minor,
+                    currency=r.currency,
+                    valid_until=r.valid_until,
+                    state=(
+                        "refused"
+                        if r.outcome == "refused"
+                        else "discharged"
+                        if r.discharged_at
+                        else "accepted"
+                    ),
+                    reason_code=r.reason_code,
+                    offered_at=utc(r.offered_at) or r.offered_at,
                 )
                 for r in rows
             ]

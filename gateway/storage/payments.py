@@ -335,8 +335,9 @@ class PaymentStore(Store):
             guarantee = accepted_guarantee(s, application_id)
             if guarantee is None or guarantee.discharged_at is not None:
                 return False
-            if self._write_off_permits(s, app, now):
-                self._sign_release(s, app, now, guarantee=note_of(guarantee))
+            note = note_of(guarantee)
+            if self._write_off_permits(s, app, now, guarantee=note):
+                self._sign_release(s, app, now, guarantee=note)
             return app.released_at is not None
 
     def _release(
@@ -345,9 +346,9 @@ class PaymentStore(Store):
         """Paid in full: the application is released, with a new signed decision that names the
         paid order, kept in the trail and sent to the trader like the first one."""
         assert self.release_decision is not None
-        if not self._write_off_permits(s, app, now):
-            return  # paid, but held for a permit: not released (docs/payments.md)
         payment = PaymentNote(order.reference, order.total_minor, order.currency, now)
+        if not self._write_off_permits(s, app, now, payment=payment):
+            return  # paid, but held for a permit: not released (docs/payments.md)
         self._sign_release(s, app, now, payment=payment)
 
     def _sign_release(
@@ -358,9 +359,11 @@ class PaymentStore(Store):
         *,
         payment: PaymentNote | None = None,
         guarantee: GuaranteeNote | None = None,
+        held: tuple[str, str] | None = None,
     ) -> None:
         """The released decision (paid, secured, or paid with its guarantee discharged): signed,
-        stored, kept in the trail and sent to the trader like the first one."""
+        stored, kept in the trail and sent to the trader like the first one. With `held` (a cited
+        permit's write-off was refused), the held decision instead: not released."""
         assert self.release_decision is not None
         s.refresh(app, ["cases"])
         xml = self.release_decision(
@@ -373,10 +376,12 @@ class PaymentStore(Store):
                 released_at=now,
                 payment=payment,
                 guarantee=guarantee,
+                held=held,
             )
         )
-        app.released_at = app.released_at or now
-        app.verdict, app.decision_xml = "released", xml
+        if held is None:
+            app.released_at = app.released_at or now
+        app.verdict, app.decision_xml = ("released" if held is None else "held"), xml
         self._add_message(
             s,
             app.id,
@@ -407,10 +412,19 @@ class PaymentStore(Store):
             payment = PaymentNote(order.reference, order.total_minor, order.currency, now)
             self._sign_release(s, app, now, payment=payment, guarantee=note_of(row))
 
-    def _write_off_permits(self, s: Session, app: ApplicationRow, now: dt.datetime) -> bool:
+    def _write_off_permits(
+        self,
+        s: Session,
+        app: ApplicationRow,
+        now: dt.datetime,
+        *,
+        payment: PaymentNote | None = None,
+        guarantee: GuaranteeNote | None = None,
+    ) -> bool:
         """The quantities the application cites, written off in its release transaction under
         the permits' row locks (issue 20 item 4); on a refusal nothing is written off (the
-        savepoint), the application is held and the attempt is in the trail."""
+        savepoint), the application is held, the attempt is in the trail, and a held decision
+        naming the payment or guarantee says why (signed again only when the hold is new)."""
         if self.permit_steps is None:
             return True
         try:
@@ -418,6 +432,9 @@ class PaymentStore(Store):
                 write_off_in(s, app.id, release_day(now), self.permit_steps, self)
         except GatewayError as refusal:
             hold_in(s, app.id, refusal, self.permit_steps, self)
+            if self.release_decision is not None and app.verdict != "held":
+                held = (refusal.code, refusal.detail)
+                self._sign_release(s, app, now, payment=payment, guarantee=guarantee, held=held)
             return False
         return True
 

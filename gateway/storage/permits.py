@@ -26,7 +26,7 @@ from gateway.billing.ports import ReleaseDecision
 from gateway.errors import GatewayError, NotFound
 from gateway.i18n.text import Text
 from gateway.payments.permits import Permit
-from gateway.storage.held_retry import retry_held
+from gateway.storage.held_retry import retry_held, retry_reinstated
 from gateway.storage.permit_citations import citations_of
 from gateway.storage.permit_models import (
     PermitHoldRow,
@@ -163,6 +163,7 @@ class PermitStore(Store):
             }[action]()
             row.standing = after.standing.value
             affected = not_exited(s, citing(s, permit_id))
+            held: list[str] = []
             if action == "reinstate":
                 for hold in s.scalars(
                     select(PermitHoldRow).where(
@@ -172,6 +173,7 @@ class PermitStore(Store):
                     )
                 ):
                     hold.cleared_at = now
+                    held.append(hold.application_id)
             else:
                 code = "permit-suspended" if action == "suspend" else "permit-revoked"
                 for application_id in affected:
@@ -196,4 +198,8 @@ class PermitStore(Store):
                 {"permitId": permit_id, "standing": after.standing.value, "held": affected},
             ):
                 self._add_message(s, None, m)
+            # Held by the suspension (by its decision, or paid or secured): released now in
+            # this transaction, once, under the permit's lock (issue 20).
+            s.flush()
+            retry_reinstated(s, held, self, self.release_decision)
             return after, affected

@@ -3,6 +3,7 @@ the applications filter that knows `granted` (granted by every agency, not yet r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -11,6 +12,7 @@ from flask.testing import FlaskClient
 
 from gateway.billing.permits import PermitBook
 from gateway.payments.errors import PermitBalanceExceeded
+from tests.payments.guarantee_rows import store_guarantees
 from tests.payments.permit_rows import lodge_citing, vet_permit
 
 
@@ -41,6 +43,29 @@ def test_operators_and_auditors_see_payments_and_permits(
         assert "NSW-OMC-P1" in permits  # its write-off
         assert "permit-balance-exceeded" in permits and "NSW-OMC-P2" in permits  # held
         assert "3 t" in permits or "3.000 t" in permits  # the balance
+
+
+def test_the_payments_page_shows_every_guarantee_and_its_state(
+    omc_app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    lodge_citing(omc_app.extensions["nsw"].store, "NSW-OMC-G1", "1")
+    store_guarantees(omc_app.extensions["nsw"].store.engine, "NSW-OMC-G1")
+    for who in ("op", "aud"):
+        page = client_as(who).get("/omc/payments").get_data(as_text=True)
+        rows = dict(re.findall(r'<tr data-guarantee="([^"]+)">(.*?)</tr>', page, re.S))
+        assert set(rows) == {"KZ-BG-0020", "KZ-SR-0003", "KZ-BG-0001"}
+        assert "NSW-OMC-G1" in rows["KZ-BG-0001"] and "960340000158" in rows["KZ-BG-0001"]
+        assert "811\u00a0000.00 KZT" in rows["KZ-BG-0001"] and "accepted" in rows["KZ-BG-0001"]
+        assert "refused" in rows["KZ-BG-0020"] and "<code>expired</code>" in rows["KZ-BG-0020"]
+        assert "discharged" in rows["KZ-SR-0003"]
+    ru = client_as("op").get("/omc/payments", headers={"Accept-Language": "ru"})
+    assert "Гарант" in ru.get_data(as_text=True) and "прекращена (оплачено)" in ru.get_data(
+        as_text=True
+    )
+    kk = client_as("op").get("/omc/payments", headers={"Accept-Language": "kk"})
+    assert "Кепілдік нөмірі" in kk.get_data(as_text=True)
+    # An agency officer sees no money, guarantees included.
+    assert client_as("phy").get("/omc/payments").status_code == 403
 
 
 def test_agency_officers_see_only_their_agency_s_permits_and_no_money(

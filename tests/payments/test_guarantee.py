@@ -18,8 +18,11 @@ import requests
 from click.testing import CliRunner, Result
 from lxml import etree
 
+from adapters.base import GuaranteeAnswer, GuaranteeQuery
+from adapters.soap import SoapAdapter
 from gateway.bootstrap import Services
 from gateway.cli.guarantee import guarantee_document
+from gateway.cli.lifecycle import withdrawal_document
 from gateway.cli.main import main
 from gateway.pki.dev import DevPki
 from gateway.resources import contracts_root
@@ -30,6 +33,7 @@ from simulators.treasury import ACCOUNT, RunningTreasury
 from tests.checkpoint.conftest import Checkpoint, MovableClock, fresh_plate
 from tests.conftest import SAMPLES, trader_identity
 from tests.gateway_fixtures import KeyringClient
+from tests.payments.settle import pay_in_full
 from tests.payments.test_payment_flow import _cli_env
 from tests.polling import wait_until
 
@@ -231,5 +235,57 @@ def test_an_answer_from_customs_that_is_not_believed_changes_nothing(
 
     customs.options.tamper = None
     accepted = _post_offer(cp, application_id, fresh())
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["released"] is True
+
+
+def test_a_guarantee_reserved_but_not_needed_is_released_at_customs(
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cp, _treasury = checkpoint_with_treasury
+    first = cp.lodge("fresh-apples-import", fresh_plate(PLATE))
+    second = cp.lodge("fresh-apples-import", fresh_plate("789GUA02"))
+    real = SoapAdapter.check_guarantee
+
+    def paid_meanwhile(adapter: SoapAdapter, query: GuaranteeQuery) -> GuaranteeAnswer:
+        answer = real(adapter, query)  # customs reserves it for `first` ...
+        if query.application_id == first:
+            pay_in_full(cp.services, first)  # ... and `first` is paid before it is stored
+        return answer
+
+    monkeypatch.setattr(SoapAdapter, "check_guarantee", paid_meanwhile)
+    reference = fresh()
+    refused = _refused(cp, first, reference)
+    assert refused["type"] == "urn:kz:nsw:problem:guarantee-not-needed"
+    kinds = _kinds(cp, first)
+    assert {"guarantee-release", "guarantee-release-answer"} <= set(kinds)
+    # Customs released its reservation: the guarantee secures another application now.
+    accepted = _post_offer(cp, second, reference)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["released"] is True
+
+
+def test_a_withdrawn_secured_application_s_guarantee_is_released_at_customs(
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury],
+) -> None:
+    cp, _treasury = checkpoint_with_treasury
+    first = cp.lodge("fresh-apples-import", fresh_plate(PLATE))
+    second = cp.lodge("fresh-apples-import", fresh_plate("789GUA02"))
+    reference = fresh()
+    assert _post_offer(cp, first, reference).json()["released"] is True
+    withdrawal = sign_enveloped(
+        withdrawal_document(first, "no-longer-shipping", None),
+        trader_identity(cp.pki, "trader-steppe"),
+    )
+    withdrawn = requests.post(
+        f"{cp.url}/api/v1/applications/{first}/withdrawal",
+        data=withdrawal,
+        headers={"Content-Type": "application/xml"},
+        timeout=30,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert {"guarantee-release", "guarantee-release-answer"} <= set(_kinds(cp, first))
+    # Customs released its reservation: the guarantee secures another application now.
+    accepted = _post_offer(cp, second, reference)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["released"] is True

@@ -18,10 +18,11 @@ from gateway.clock import system_clock
 from gateway.decision.document import NS, make_decider
 from gateway.decision.rules import CaseState
 from gateway.fanout.ports import CaseUpdate
+from gateway.intake.ports import CitedPermit, NewApplication
 from gateway.pki.dev import DevPki
 from gateway.resources import shipped_file
 from gateway.storage.outbox import OutboxStore
-from tests.payments.permit_rows import book, lodge_citing, vet_permit
+from tests.payments.permit_rows import HS, STEPPE, book, lodge_citing, vet_permit
 from tests.trader_requests import identity
 
 
@@ -143,3 +144,77 @@ def test_racing_credit_backs_release_each_held_application_exactly_once(
         assert _decision(store, application_id).findtext(f"{{{NS}}}Outcome") == "released"
         assert _kinds(store, application_id).count("permit-hold-cleared") == 1
         assert _kinds(store, application_id).count("decision") == 2  # held, then released
+
+
+# --- a hold for a suspension is retried when the agency reinstates the permit --------------------
+
+
+def test_a_reinstatement_releases_the_application_its_suspension_held(
+    permits: tuple[PermitBook, OutboxStore], pki: DevPki
+) -> None:
+    book, store = permits
+    _signing(book, pki)
+    book.grant(vet_permit(granted="10"), None)
+    lodge_citing(store, "APP-1", "6")
+    book.change_standing("VET-1", "suspend")
+    assert _granted_with_nothing_owed(store, pki, "APP-1") == "held"
+    hold = _decision(store, "APP-1").find(f"{{{NS}}}Hold")
+    assert hold is not None and hold.get("code") == "permit-suspended"
+
+    book.change_standing("VET-1", "reinstate")
+    assert _decision(store, "APP-1").findtext(f"{{{NS}}}Outcome") == "released"
+    app = store.application("APP-1")
+    assert app is not None and app.verdict == "released"
+    assert book.holds("APP-1") == []
+    assert book.permit("VET-1").balance.value == Decimal("4")
+    assert _kinds(store, "APP-1").count("permit-hold-cleared") == 1
+
+
+def _lodge_citing_two(store: OutboxStore, app_id: str) -> None:
+    """An application whose two items cite VET-1 and VET-2."""
+    store.create_application(
+        NewApplication(
+            id=app_id, declarant_bin=STEPPE, trader_reference=f"REF-{app_id}",
+            procedure="import", body=b"<Application/>", signer_subject="CN=test",
+            signer_fingerprint="00" * 32, routing={"customs": []},
+            citations=(CitedPermit(1, "veterinary", "VET-1", HS, Decimal("2"), "t"),
+                       CitedPermit(2, "veterinary", "VET-2", HS, Decimal("3"), "t")),
+        ),
+        [],
+    )  # fmt: skip
+
+
+def test_racing_reinstatements_release_the_held_application_exactly_once(
+    permits: tuple[PermitBook, OutboxStore], pki: DevPki
+) -> None:
+    book, store = permits
+    _signing(book, pki)
+    book.grant(vet_permit("VET-1", granted="10"), None)
+    book.grant(vet_permit("VET-2", granted="10"), None)
+    _lodge_citing_two(store, "APP-1")
+    book.change_standing("VET-1", "suspend")
+    book.change_standing("VET-2", "suspend")
+    assert _granted_with_nothing_owed(store, pki, "APP-1") == "held"
+
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def reinstate(permit_id: str) -> None:
+        start.wait()
+        try:
+            book.change_standing(permit_id, "reinstate")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reinstate, args=(p,)) for p in ("VET-1", "VET-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    # Whichever reinstatement came second released it, once; both quantities are written off.
+    assert _decision(store, "APP-1").findtext(f"{{{NS}}}Outcome") == "released"
+    assert _kinds(store, "APP-1").count("decision") == 2  # held, then released
+    assert book.permit("VET-1").balance.value == Decimal("8")
+    assert book.permit("VET-2").balance.value == Decimal("7")
+    assert book.holds("APP-1") == []

@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.billing.permits import PermitBook
 from gateway.cli.client import ApiProblem, GatewayClient
+from gateway.cli.guarantee import guarantee_document
 from gateway.cli.main import main
+from gateway.decision.document import NS
 from gateway.domain.identifiers import Bin, HsCode
 from gateway.payments.permits import Permit, Quantity
 from gateway.storage.permits import PermitStore
@@ -114,7 +116,7 @@ def test_a_permit_written_off_across_applications_until_exhausted(
     # A third: paid, but held with the balance stated; the exit says why.
     third = lodge(cp, lamb(permit.permit_id, kg="500"))
     pay_in_full(cp.services, third)
-    assert cp.status(third)["verdict"] == "granted"
+    assert cp.status(third)["verdict"] == "held"
     [hold] = permits.holds(third)
     assert hold.code == "permit-balance-exceeded" and "0.000 kg left" in hold.detail
     kinds = [m.kind for m in cp.services.store.messages(third)]
@@ -230,7 +232,15 @@ def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
     # A paid application the suspension caught before its release is released on reinstatement.
     second = lodge(cp, lamb(permit.permit_id, kg="1000"))
     pay_in_full(cp.services, second)
-    assert cp.status(second)["verdict"] == "granted"
+    # Paid, but held: its signed decision says so, names the payment and the hold's reason.
+    assert cp.status(second)["verdict"] == "held"
+    held_xml = cp.services.store.decision_xml(second)
+    assert held_xml is not None
+    decision = parse_xml(held_xml)
+    assert decision.findtext(f"{{{NS}}}Outcome") == "held"
+    assert decision.find(f"{{{NS}}}Hold").get("code") == "permit-suspended"
+    assert decision.find(f"{{{NS}}}Payment") is not None
+    assert (decision.findtext(f"{{{NS}}}Summary") or "").startswith("HELD — paid, not released")
     assert [h.code for h in book(cp).holds(second)] == ["permit-suspended"]
     back = json.dumps({"agency": "veterinary", "action": "reinstate"}).encode()
     reinstated = _agency_request(cp, "POST", f"{path}/standing", back)
@@ -239,6 +249,57 @@ def test_the_agency_suspends_a_permit_and_an_application_not_exited_is_held(
     assert book(cp).permit(permit.permit_id).balance.value == Decimal("17200")
     kinds = [m.kind for m in cp.services.store.messages(first)]
     assert "permit-granted" in kinds and "permit-write-off" in kinds
+
+
+def test_a_secured_application_held_for_a_suspension_says_held_until_reinstated(
+    checkpoint_with_treasury: tuple[Checkpoint, RunningTreasury],
+) -> None:
+    cp, _treasury = checkpoint_with_treasury
+    first = lodge(cp, lamb())
+    [permit] = book(cp).permits.for_holder(ALTYN)
+    pay_in_full(cp.services, first)
+    path = f"/api/v1/permits/{permit.permit_id}"
+    suspend = json.dumps({"agency": "veterinary", "action": "suspend"}).encode()
+    assert _agency_request(cp, "POST", f"{path}/standing", suspend).status_code == 200
+
+    # Customs accepts the guarantee, but the cited permit is suspended: secured and held.
+    second = lodge(cp, lamb(permit.permit_id, kg="1000"))
+    owed = cp.client.payment_order(second)["order"]["total"]
+    reference = f"KZ-BG-9{secrets.randbelow(10**10):010d}"
+    offer = guarantee_document(
+        second, reference, "bank-guarantee", "960340000158", owed, "KZT",
+        dt.date.today() + dt.timedelta(days=30),
+    )  # fmt: skip
+    offered = requests.post(
+        f"{cp.url}/api/v1/applications/{second}/guarantee",
+        data=sign_enveloped(offer, trader_identity(cp.pki, "trader-altyn")),
+        headers={"Content-Type": "application/xml"},
+        timeout=30,
+    )
+    assert offered.status_code == 200, offered.text
+    assert offered.json()["outcome"] == "held"
+    assert cp.status(second)["verdict"] == "held"
+    decision = parse_xml(cp.client.decision(second) or b"")
+    assert decision.findtext(f"{{{NS}}}Outcome") == "held"
+    assert decision.find(f"{{{NS}}}Hold").get("code") == "permit-suspended"
+    assert decision.find(f"{{{NS}}}Guarantee").get("reference") == reference
+    summary = decision.findtext(f"{{{NS}}}Summary") or ""
+    assert summary.startswith(f"HELD — secured by guarantee {reference}, not released")
+
+    # Paid while held: still held; the reinstatement releases it, paid, the guarantee discharged.
+    pay_in_full(cp.services, second)
+    assert cp.status(second)["verdict"] == "held"
+    back = json.dumps({"agency": "veterinary", "action": "reinstate"}).encode()
+    assert _agency_request(cp, "POST", f"{path}/standing", back).status_code == 200
+    assert cp.status(second)["verdict"] == "released"
+    released = parse_xml(cp.client.decision(second) or b"")
+    assert released.findtext(f"{{{NS}}}Outcome") == "released"
+    assert released.find(f"{{{NS}}}Guarantee").get("reference") == reference
+    assert released.find(f"{{{NS}}}Guarantee").get("dischargedAt") is not None
+    assert released.find(f"{{{NS}}}Payment") is not None
+    kinds = [m.kind for m in cp.services.store.messages(second)]
+    assert kinds.count("guarantee-discharged") == 1
+    assert book(cp).permit(permit.permit_id).balance.value == Decimal("17200")
 
 
 def test_the_phytosanitary_stand_in_grants_a_permit_with_a_balance_too(

@@ -28,6 +28,7 @@ from gateway.payments.settlement import Confirmation
 from gateway.pki.dev import DevPki
 from gateway.trust.xmlsig import SigningIdentity
 from tests.fakes.payments import FakePaymentOrders
+from tests.payments.guarantee_rows import store_guarantees
 from wire.keys import load_certificate
 
 Client = Callable[[str], FlaskClient]
@@ -126,6 +127,31 @@ def test_the_order_its_payments_and_the_refund_owed_are_shown(
         canonical_json(document["order"]),
         load_certificate(pki.cert_path("gateway")),
     )
+
+
+def test_the_application_s_guarantees_are_shown_in_the_reader_s_language(
+    portal_app: Flask, fake: FakePaymentOrders, trader_client: Client,
+    signed_sample: Callable[..., bytes],
+) -> None:  # fmt: skip
+    application_id = lodge(portal_app, signed_sample, "fresh-apples-import")
+    steppe = trader_client("trader-steppe")
+    path = f"/portal/applications/{application_id}/payment"
+    granted(fake, application_id, "granted")
+    assert "No guarantee has been offered for this application." in words(steppe.get(path))
+
+    store_guarantees(portal_app.extensions["nsw"].store.engine, application_id)
+    page = text(steppe.get(path))
+    rows = re.findall(r'<tr data-guarantee="([^"]+)">(.*?)</tr>', page)
+    shown = {ref: " ".join(re.sub(r"<[^>]+>", " ", cells).split()) for ref, cells in rows}
+    assert set(shown) == {"KZ-BG-0020", "KZ-SR-0003", "KZ-BG-0001"}
+    assert shown["KZ-BG-0001"].startswith("KZ-BG-0001 960340000158 811,000.00 KZT 2027-01-06")
+    assert "accepted" in shown["KZ-BG-0001"]
+    assert "refused · expired" in shown["KZ-BG-0020"]
+    assert "discharged" in shown["KZ-SR-0003"] and "991140000015" in shown["KZ-SR-0003"]
+    ru = words(steppe.get(path, headers={"Accept-Language": "ru"}))
+    assert "Обеспечение (гарантии)" in ru and "Гарант" in ru and "принята" in ru
+    kk = words(steppe.get(path, headers={"Accept-Language": "kk"}))
+    assert "Кепілгер" in kk and "қабылданды" in kk and "тоқтатылды (төленді)" in kk
 
 
 def test_another_companys_payment_is_not_found(
