@@ -47,6 +47,7 @@ READY_PATH = {"soap": "/?wsdl", "rest": "/openapi.json"}
 APPLES = "fresh-apples-import"
 VERDICT_COLOUR = {
     "released": "green", "granted": "cyan", "refused": "red", "inspection": "yellow",
+    "held": "yellow",
 }  # fmt: skip
 # Two stand-in witnesses, a quorum of one: stopping either still lets checkpoints be published.
 WITNESSES = ("witness-a", "witness-b")

@@ -181,7 +181,7 @@ def permit_story(
             continue
         paid, _output = pay(env, application_id)
         state = reader.status(application_id)
-        if paid and state["verdict"] == "granted":
+        if paid and state["verdict"] == "held":
             ok(f"{application_id}: paid, but held: nothing is left of {permit_id}")
         else:
             failures += 1
