@@ -264,12 +264,14 @@ def _check_schema(file: Path, document: etree._Element, wsdl_dir: Path) -> None:
 def worker(threads: int) -> None:
     """Run dispatchers as a separate process (several can run against one PostgreSQL)."""
     from gateway.bootstrap import build_services
+    from gateway.heap import settle_heap
 
     # Its pool is sized for these dispatcher threads and no web requests.
     services = build_services(load_config(dispatcher_threads=threads, web_threads=0))
     stopped = threading.Event()
     stop_on_signals(stopped.set)
     services.start_dispatchers(threads)
+    settle_heap()
     click.echo(say(Text("worker running %(threads)s dispatcher(s)", threads=threads)), err=True)
     stopped.wait()
     services.close()

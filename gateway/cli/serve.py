@@ -69,8 +69,10 @@ def _serve_dev(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from gateway.app import create_app
+    from gateway.heap import settle_heap
 
     app = create_app()
+    settle_heap()
     server = make_server(host, port, app, threaded=True)
     stop_on_signals(server.shutdown)
     click.echo(

@@ -137,8 +137,11 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from gateway.app import create_app
+        from gateway.heap import settle_heap
 
-        return create_app()
+        app = create_app()
+        settle_heap()
+        return app
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
