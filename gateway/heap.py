@@ -8,7 +8,7 @@ application is in flight (measured with `gc.callbacks` in `bench/fanout_bench.py
 `settle_heap()` is called once by each serving process after it is built (gunicorn worker,
 `nsw worker`, `nsw serve --dev`), never by `create_app` itself: tests build many apps in one process
 and must have theirs collected. It collects what start-up left behind, moves the survivors to the
-permanent generation (`gc.freeze`, PEP-less API of CPython 3.7+, meant for exactly this), and
+permanent generation (`gc.freeze`, CPython 3.7+, meant for exactly this), and
 raises the first generation's threshold so that a request's short-lived objects are collected in
 fewer, larger sweeps. Cycles among the frozen objects are never collected; they live as long as
 the process anyway.
