@@ -67,7 +67,7 @@ from gateway.storage.models import ApplicationRow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # var/ and certs/dev/ of the checkout
 WORKDIR = REPO_ROOT / "var" / "bench" / "fanout"
-POLL_S = 0.01  # how often the watcher reads which decisions are committed
+POLL_S = 0.002  # how often the watcher reads which decisions are committed
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,11 @@ def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, 
 
 
 def send_all(
-    url: str, corpus: list[bytes], concurrency: int, wait_for: Callable[[str], None] | None
+    url: str,
+    corpus: list[bytes],
+    concurrency: int,
+    wait_for: Callable[[str], None] | None,
+    watch: Callable[[str], None],
 ) -> list[tuple[str | None, float]]:
     """POST every application from `concurrency` threads; (id or None, wall time sent) each.
 
@@ -134,6 +138,8 @@ def send_all(
             timeout=60,
         )
         app_id = response.json()["id"] if response.status_code == 202 else None
+        if app_id:
+            watch(app_id)
         if app_id and wait_for:
             wait_for(app_id)
         return app_id, sent
@@ -145,7 +151,9 @@ def send_all(
 class DecisionWatcher:
     """Stamps each application with the wall time its decision was first seen committed.
 
-    One thread reads the ids of decided applications every POLL_S, each read a fresh transaction:
+    One thread reads which of the applications accepted and not yet seen decided are decided, every
+    POLL_S, each read a fresh transaction (a statement over the few ids in flight, so it costs the
+    same at the end of a run as at its start):
     what it sees is what the decision endpoint would serve the trader. Decisions are read from the
     database, not polled through the API: polling would add its own CPU to the gateway's (and
     status reads need an HTTP signature per request)."""
@@ -155,6 +163,8 @@ class DecisionWatcher:
         self.seen: dict[str, float] = {}
         self._events: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="decision-watcher", daemon=True)
 
@@ -162,18 +172,32 @@ class DecisionWatcher:
         with self._lock:
             return self._events.setdefault(app_id, threading.Event())
 
+    def watch(self, app_id: str) -> None:
+        """Start looking for `app_id`'s decision (called as soon as the gateway accepted it)."""
+        with self._lock:
+            if app_id not in self.seen:
+                self._pending.add(app_id)
+        self._wake.set()
+
     def _run(self) -> None:
         apps = ApplicationRow.__table__
-        query = select(apps.c.id).where(apps.c.status == "decided")
         with self.reader.connect() as c:
             while not self._stop.is_set():
+                with self._lock:
+                    pending = list(self._pending)
+                if not pending:
+                    self._wake.wait(POLL_S)
+                    self._wake.clear()
+                    continue
+                query = select(apps.c.id).where(apps.c.status == "decided", apps.c.id.in_(pending))
                 decided = c.scalars(query).all()
                 c.rollback()
                 now = time.time()
                 for app_id in decided:
-                    if app_id not in self.seen:
-                        self.seen[app_id] = now
-                        self._event(app_id).set()
+                    with self._lock:
+                        self._pending.discard(app_id)
+                        self.seen.setdefault(app_id, now)
+                    self._event(app_id).set()
                 self._stop.wait(POLL_S)
 
     def wait_for(self, app_id: str, give_up: float) -> None:
@@ -216,7 +240,7 @@ def run_setup(
         give_up = time.monotonic() + timeout_s
         watcher.start()
         waiter = (lambda app_id: watcher.wait_for(app_id, give_up)) if closed_loop else None
-        sent = send_all(url, corpus, concurrency, waiter)
+        sent = send_all(url, corpus, concurrency, waiter, watcher.watch)
         accepted_in = time.time() - started
         ids = {app_id: at for app_id, at in sent if app_id}
         for app_id in ids:
