@@ -40,12 +40,20 @@ from gateway.resources import contracts_root, shipped
 from gateway.trust.xmlparse import parse_xml
 from simulators.server import start_agency
 
+try:
+    import adapters.http
+
+    _HTTP = True
+except ImportError:  # before the adapters had their own HTTP client
+    _HTTP = False
+
 PARTS: tuple[tuple[Any, str], ...] = (
     (wire.wsse, "sign_envelope"),
     (wire.wsse, "verify_envelope"),
     (wire.httpsig, "sign"),
     (wire.httpsig, "verify"),
     (requests.sessions.Session, "send"),
+    *([(adapters.http.AgencyConnection, "post")] if _HTTP else []),
 )
 
 spent: defaultdict[str, float] = defaultdict(float)

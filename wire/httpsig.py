@@ -47,7 +47,7 @@ from http_message_signatures import (
 from http_sf.compat import Dictionary, Item
 
 LABEL = "nsw"
-ALGORITHM = algorithms.RSA_V1_5_SHA256
+ALGORITHM: Any = algorithms.RSA_V1_5_SHA256  # the library's classes are untyped
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
 RESPONSE_COMPONENTS = (
     "@status",
