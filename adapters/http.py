@@ -56,6 +56,13 @@ class HttpAnswer:
     complete: bool = True
 
 
+@dataclass(frozen=True)
+class _Target:
+    url: str  # as requests normalises it
+    request_target: str  # the path, or the whole URL through an HTTP proxy
+    pool: Any  # urllib3's connection pool for it, built by requests' HTTPAdapter
+
+
 class AgencyConnection:
     """POSTs to one agency endpoint. Safe to share between dispatcher threads (urllib3's pools
     are thread-safe; the settings are read once, under a lock)."""
@@ -66,43 +73,49 @@ class AgencyConnection:
         self._environment = EnvironmentSettings(self._session)
         self._timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
         self._lock = threading.Lock()
-        self._targets: dict[str, tuple[requests.PreparedRequest, str]] = {}
+        self._targets: dict[str, _Target] = {}
 
     def close(self) -> None:
         """Close the kept-alive connections (a later call opens new ones)."""
-        self._session.close()
+        with self._lock:
+            self._targets.clear()
+            self._session.close()
 
     def url(self, url: str) -> str:
         """`url` as it goes on the wire (requests' normalisation: what a signature covers)."""
-        return str(self._target(url)[0].url)
+        return str(self._target(url).url)
 
-    def _target(self, url: str) -> tuple[requests.PreparedRequest, str]:
-        """A request for `url` (what the adapter reads the pool and TLS settings from) and the
-        request target to send: the path, or the whole URL through an HTTP proxy."""
+    def _target(self, url: str) -> _Target:
+        """Where a POST to `url` goes: found once per URL (and again after `close`)."""
         found = self._targets.get(url)
         if found is None:
             with self._lock:
                 shape = requests.Request("POST", url).prepare()
-                proxies = self._environment.for_endpoint(self.endpoint)["proxies"]
+                settings = self._environment.for_endpoint(self.endpoint)
                 adapter: Any = self._session.get_adapter(url)
-                found = self._targets[url] = (shape, adapter.request_url(shape, proxies))
+                try:
+                    pool = adapter.get_connection_with_tls_context(
+                        shape,
+                        settings["verify"],
+                        proxies=settings["proxies"],
+                        cert=settings["cert"],
+                    )
+                except urllib3.exceptions.LocationValueError as exc:
+                    raise requests.exceptions.InvalidURL(exc) from exc
+                adapter.cert_verify(pool, url, settings["verify"], settings["cert"])
+                target = adapter.request_url(shape, settings["proxies"])
+                found = self._targets[url] = _Target(str(shape.url), target, pool)
         return found
 
     def post(self, url: str, body: bytes, headers: dict[str, str], *, max_bytes: int) -> HttpAnswer:
         """POST `body` with exactly `headers` (plus Host and Content-Length) to `url`, on the
         endpoint's pool. Raises a `requests.RequestException` when no answer arrived whole; reads
         no more than `max_bytes` of the body (`HttpAnswer.complete` says whether that was all)."""
-        shape, target = self._target(url)
-        settings = self._environment.for_endpoint(self.endpoint)
-        adapter: Any = self._session.get_adapter(url)
+        target = self._target(url)
         try:
-            pool = adapter.get_connection_with_tls_context(
-                shape, settings["verify"], proxies=settings["proxies"], cert=settings["cert"]
-            )
-            adapter.cert_verify(pool, url, settings["verify"], settings["cert"])
-            response = pool.urlopen(
+            response = target.pool.urlopen(
                 "POST",
-                target,
+                target.request_target,
                 body=body,
                 headers=headers,
                 redirect=False,
@@ -112,8 +125,6 @@ class AgencyConnection:
                 retries=False,
                 timeout=self._timeout,
             )
-        except urllib3.exceptions.LocationValueError as exc:
-            raise requests.exceptions.InvalidURL(exc) from exc
         except (HTTPError, OSError) as exc:
             raise _sending_error(exc) from exc
         try:
