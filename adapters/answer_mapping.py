@@ -9,6 +9,7 @@ agency's status values map to `Outcome`. Anything the mapping cannot read is a `
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,11 +32,11 @@ class Reader(Protocol):
 class XmlReader:
     def __init__(self, element: etree._Element, namespaces: Mapping[str, str]) -> None:
         self._element = element
-        self._ns = dict(namespaces)
+        self._ns = tuple(sorted(namespaces.items()))
 
     def _xpath(self, expr: str) -> Any:
         try:
-            return self._element.xpath(expr, namespaces=self._ns)
+            return _compiled(expr, self._ns)(self._element)
         except etree.XPathError as exc:
             raise MalformedAnswer(f"cannot evaluate {expr!r}: {exc}") from exc
 
@@ -46,13 +47,20 @@ class XmlReader:
         return [_node_text(node) for node in self._nodes(path)]
 
     def each(self, path: str) -> list[Reader]:
-        return [XmlReader(node, self._ns) for node in self._nodes(path)]
+        return [XmlReader(node, dict(self._ns)) for node in self._nodes(path)]
 
     def _nodes(self, path: str) -> list[Any]:
         found = self._xpath(path)
         if not isinstance(found, list):
             raise MalformedAnswer(f"{path!r} does not select nodes")
         return found
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(expr: str, namespaces: tuple[tuple[str, str], ...]) -> etree.XPath:
+    """`expr` compiled once: a mapping's few paths are evaluated for every answer. (lxml
+    serialises calls of one XPath object with a lock of its own, so threads may share it.)"""
+    return etree.XPath(expr, namespaces=dict(namespaces))
 
 
 def _node_text(node: Any) -> str:

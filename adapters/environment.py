@@ -33,8 +33,3 @@ class EnvironmentSettings:
                 merged = self._session.merge_environment_settings(endpoint, {}, None, None, None)
                 found = self._by_endpoint[endpoint] = dict(merged)
         return dict(found)  # send() may change its keyword arguments: each call its own copy
-
-    def proxies(self, endpoint: str) -> dict[str, str]:
-        """The proxies for `endpoint` alone (what `Session.send` resolves when given none)."""
-        proxies: dict[str, str] = self.for_endpoint(endpoint)["proxies"]
-        return dict(proxies)

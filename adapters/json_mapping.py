@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,9 @@ class _Field:
     param: str | None = None
     each: str | None = None
     fields: tuple[_Field, ...] | None = None
+    # Compiled once (lxml serialises calls of one XPath object with a lock of its own): `xpath`
+    # as the string value of its first match, `each` as the nodes it selects.
+    select: Any = field(default=None, compare=False)
 
 
 class JsonMapping:
@@ -64,9 +67,12 @@ class JsonMapping:
         kind = spec.get("type", "string")
         if kind not in _TYPES:
             raise ValueError(f"{self.path}: field {name!r} has unknown type {kind!r}")
-        for expr in (spec.get("xpath"), spec.get("each")):
-            if expr is not None:
-                self._compile(name, expr)
+        xpath, each = spec.get("xpath"), spec.get("each")
+        select = None
+        if each is not None:
+            select = self._compile(name, each)
+        elif xpath is not None:
+            select = self._compile(name, f"string({xpath})")
         return _Field(
             name=name,
             xpath=spec.get("xpath"),
@@ -77,11 +83,12 @@ class JsonMapping:
             fields=None
             if children is None
             else tuple(self._field(k, v) for k, v in children.items()),
+            select=select,
         )
 
-    def _compile(self, name: str, expr: str) -> None:
+    def _compile(self, name: str, expr: str) -> etree.XPath:
         try:
-            etree.XPath(expr, namespaces=self._namespaces)
+            return etree.XPath(expr, namespaces=self._namespaces)
         except etree.XPathSyntaxError as exc:
             raise ValueError(f"{self.path}: field {name!r}: bad XPath {expr!r}: {exc}") from exc
 
@@ -104,7 +111,7 @@ class JsonMapping:
         if f.param is not None:
             return params.get(f.param) or None
         if f.each is not None:
-            matches = node.xpath(f.each, namespaces=self._namespaces)
+            matches = f.select(node)
             if not isinstance(matches, list):
                 raise MappingFailed(f"field {f.name!r}: {f.each!r} does not select elements")
             elements = [m for m in matches if isinstance(m, etree._Element)]
@@ -112,7 +119,7 @@ class JsonMapping:
         if f.fields is not None:
             return self._object(f.fields, node, params)
         assert f.xpath is not None
-        text = str(node.xpath(f"string({f.xpath})", namespaces=self._namespaces)).strip()
+        text = str(f.select(node)).strip()
         return _typed(text, f) if text else None
 
 

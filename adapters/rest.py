@@ -32,8 +32,8 @@ from adapters.base import (
     Credentials,
     Outcome,
 )
-from adapters.environment import EnvironmentSettings
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
+from adapters.http import AgencyConnection
 from adapters.json_mapping import JsonMapping
 from wire import exchange, httpsig
 from wire.xmlparse import XmlRefused, parse_untrusted
@@ -44,21 +44,14 @@ MAX_ANSWER_BYTES = 1024 * 1024
 class RestAdapter:
     """`AgencyAdapter` for a JSON agency described by an OpenAPI document.
 
-    Building reads the contract and mappings once. The session is shared by dispatcher threads; the
-    agencies set no cookies, which is the part of a requests session that is not thread-safe.
+    Building reads the contract and mappings once. The connection pool to the agency is shared by
+    dispatcher threads (`adapters.http`).
     """
 
-    def __init__(
-        self,
-        spec: AgencySpec,
-        credentials: Credentials,
-        *,
-        session: requests.Session | None = None,
-    ) -> None:
+    def __init__(self, spec: AgencySpec, credentials: Credentials) -> None:
         self.spec = spec
         self._credentials = credentials
-        self._session = session or requests.Session()
-        self._environment = EnvironmentSettings(self._session)
+        self._http = AgencyConnection(spec.endpoint, spec.timeout_s)
         self._mapping = JsonMapping(spec.mapping_dir / "request.json")
         self._answers = AnswerMapping(spec.mapping_dir / "answer.json")
         self.path = operation_path(spec.contract, self._mapping.operation)
@@ -97,8 +90,8 @@ class RestAdapter:
         return path
 
     def close(self) -> None:
-        """Close the connections the session keeps open to the agency (HTTP keep-alive)."""
-        self._session.close()
+        """Close the connections kept open to the agency (HTTP keep-alive)."""
+        self._http.close()
 
     def send(self, request: AgencyRequest) -> AgencyAnswer:
         """Deliver one case; raise `AgencyCallFailed` unless a believable answer came back."""
@@ -125,45 +118,33 @@ class RestAdapter:
         if not self.spec.endpoint:
             raise AgencyCallFailed(f"{self.spec.code}: no endpoint is configured")
 
-        # Step 2: prepare the exact bytes, with the idempotency key, and sign them (RFC 9421).
-        prepared = self._session.prepare_request(
-            requests.Request(
-                "POST",
-                self.spec.endpoint.rstrip("/") + path,
-                data=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
-                headers={
-                    "Content-Type": "application/json",
-                    "Accept": "application/json, application/problem+json",
-                    "Idempotency-Key": request.idempotency_key,
-                },
-            )
-        )
-        request_bytes = prepared.body if isinstance(prepared.body, bytes) else b""
+        # Step 2: the exact bytes, with the idempotency key, signed (RFC 9421) for the URL as it
+        # goes on the wire.
+        url = self._http.url(self.spec.endpoint.rstrip("/") + path)
+        request_bytes = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        sent = httpsig.HttpMessage(
+            {
+                "Content-Type": "application/json",
+                "Accept": "application/json, application/problem+json",
+                "Idempotency-Key": request.idempotency_key,
+            },
+            method="POST",
+            url=url,
+        ).view()
         creds = self._credentials
         httpsig.sign(
-            prepared,
+            sent,
             request_bytes,
             creds.key,
             creds.cert,
             now=creds.clock(),
             components=httpsig.REQUEST_COMPONENTS,
         )
-
-        request_record = exchange.record(
-            httpsig.header_items(prepared.headers),
-            request_bytes,
-            method=str(prepared.method),
-            target=str(prepared.url),
-        )
+        request_record = exchange.record(sent.headers, request_bytes, method="POST", target=url)
 
         # Step 3: send; no redirects (an answer must come from the configured endpoint).
         try:
-            response = self._session.send(
-                prepared,
-                timeout=self.spec.timeout_s,
-                allow_redirects=False,
-                proxies=self._environment.proxies(self.spec.endpoint),
-            )
+            response = self._http.post(url, request_bytes, sent.headers, max_bytes=MAX_ANSWER_BYTES)
         except requests.RequestException as exc:
             raise AgencyCallFailed(
                 transport_failure(self.spec.code, exc, self.spec.timeout_s),
@@ -193,8 +174,8 @@ class RestAdapter:
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             raise failed(f"the answer is {media_type or 'untyped'}, not application/json")
-        if len(answer_bytes) > MAX_ANSWER_BYTES:
-            raise failed(f"the answer has {len(answer_bytes)} bytes; limit {MAX_ANSWER_BYTES}")
+        if not response.complete:
+            raise failed(f"the answer has more than {MAX_ANSWER_BYTES} bytes; limit reached")
 
         # Step 5: signed by the agency's pinned key over status, type and digest, and over this
         # request's method, URI, digest and signature (`;req`: the answer is to *this* request);
@@ -207,7 +188,7 @@ class RestAdapter:
                 now=creds.clock(),
                 skew=creds.skew,
                 components=httpsig.RESPONSE_COMPONENTS,
-                request=prepared,
+                request=sent,
             )
         except httpsig.UntrustedHttpMessage as exc:
             raise AgencyAnswerUntrusted(

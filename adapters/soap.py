@@ -36,11 +36,11 @@ from adapters.base import (
     GuaranteeReleased,
     Outcome,
 )
-from adapters.environment import EnvironmentSettings
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
+from adapters.http import AgencyConnection
 from adapters.xslt_mapping import XsltMapping
 from wire.wsse import UntrustedMessage, WsSecurity, signature_value
-from wire.xmlparse import XmlRefused, parse_untrusted
+from wire.xmlparse import DEFAULT_MAX_BYTES, XmlRefused, parse_untrusted
 from wire.xsd import XsdValidator
 
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -110,8 +110,9 @@ class SoapAdapter:
         )
         wsse = self._wsse
         self._plugins = list(plugins or [])
+        # zeep's transport reads the WSDL (local files); calls go through `self._http`.
         self._transport = _zeep.Transport(timeout=spec.timeout_s, operation_timeout=spec.timeout_s)
-        self._environment = EnvironmentSettings(self._transport.session)
+        self._http = AgencyConnection(spec.endpoint, spec.timeout_s)
         self._client = _zeep.Client(
             str(spec.contract),
             transport=self._transport,
@@ -143,7 +144,8 @@ class SoapAdapter:
         }
 
     def close(self) -> None:
-        """Close the connections the zeep transport's session keeps open (HTTP keep-alive)."""
+        """Close the connections kept open to the agency (HTTP keep-alive)."""
+        self._http.close()
         self._transport.session.close()
 
     def send(self, request: AgencyRequest) -> AgencyAnswer:
@@ -190,20 +192,10 @@ class SoapAdapter:
             "SOAPAction": f'"{operation.soap_action}"',
         }
         try:
-            # The zeep transport's session, but no redirects: the answer must come from the
-            # configured endpoint (zeep's own post() would follow them).
-            # Prepared and sent as `Session.post` would, with what the environment says for
-            # this endpoint read once (adapters/environment.py).
-            session = self._transport.session
-            response = session.send(
-                session.prepare_request(
-                    requests.Request(
-                        "POST", self.spec.endpoint, data=request_bytes, headers=headers
-                    )
-                ),
-                timeout=self.spec.timeout_s,
-                allow_redirects=False,
-                **self._environment.for_endpoint(self.spec.endpoint),
+            # No redirects: the answer must come from the configured endpoint (zeep's own post()
+            # would follow them). What the environment says for this endpoint is read once.
+            response = self._http.post(
+                self.spec.endpoint, request_bytes, headers, max_bytes=DEFAULT_MAX_BYTES
             )
         except requests.RequestException as exc:
             raise AgencyCallFailed(
@@ -225,6 +217,8 @@ class SoapAdapter:
         # Step 4: only 200 (an answer) and 500 (a Fault, SOAP 1.1 §6.2) carry a SOAP envelope.
         if status not in (200, 500):
             raise failed(str(response.reason or "unexpected status"))
+        if not response.complete:
+            raise failed(f"the answer has more than {DEFAULT_MAX_BYTES} bytes; limit reached")
         try:
             answer = parse_untrusted(answer_bytes)
         except XmlRefused as exc:

@@ -56,6 +56,7 @@ TIMED = (
     "adapters.rest:RestAdapter.send",
     "adapters.soap:SoapAdapter.send",
     "requests.sessions:Session.send",
+    "adapters.http:AgencyConnection.post",
     "sqlalchemy.orm.session:Session.flush",
     "sqlalchemy.orm.session:Session.get",
 )

@@ -30,20 +30,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import http_sf
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from http_message_signatures import (
+    ContentDigest,
     HTTPMessageSignaturesException,
     HTTPMessageSigner,
     HTTPMessageVerifier,
     InvalidSignature,
     MappingKeyResolver,
+    PreparedSignature,
     algorithms,
 )
+from http_sf.compat import Dictionary, Item
 
 LABEL = "nsw"
-ALGORITHM = algorithms.RSA_V1_5_SHA256
+ALGORITHM: Any = algorithms.RSA_V1_5_SHA256  # the library's classes are untyped
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
 RESPONSE_COMPONENTS = (
     "@status",
@@ -121,11 +125,11 @@ def sign(
     and either method+url or status_code, e.g. a `requests.PreparedRequest`; a response signed
     over `;req` components also needs `request`). The signature carries a random nonce."""
     kid = key_id(cert)
-    signer: Any = HTTPMessageSigner(
-        signature_algorithm=ALGORITHM,
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={kid: key}),
-    )
-    signer.sign(
+    # The library's prepare() builds and checks the signature base; its sign() would then call
+    # apply(), which parses the signature parameters prepare() has just written and builds the
+    # base a second time (to catch a message changed while an external signer worked). The
+    # signing happens here, in this call, so the fields are set from prepare()'s output at once.
+    prepared = _signer().prepare(
         message,
         key_id=kid,
         created=now,
@@ -134,6 +138,22 @@ def sign(
         covered_component_ids=tuple(components),
         body=body,
     )
+    attach(message, prepared, ALGORITHM(private_key=key).sign(prepared.signature_base))
+
+
+@functools.cache
+def _signer() -> Any:
+    # prepare() resolves no key, and the signer keeps no per-call state: one serves every call.
+    return HTTPMessageSigner(signature_algorithm=ALGORITHM)
+
+
+def attach(message: Any, prepared: PreparedSignature, signature: bytes) -> None:
+    """Set the Signature-Input and Signature fields for `prepared`, signed as `signature`,
+    replacing any there: the fields `HTTPMessageSigner.apply` writes (a test holds them equal)."""
+    for name in [n for n in message.headers if n.lower() in ("signature-input", "signature")]:
+        del message.headers[name]
+    message.headers["Signature-Input"] = f"{prepared.label}={prepared.signature_params}"
+    message.headers["Signature"] = str(Dictionary({prepared.label: signature}))
 
 
 class _Verifier(HTTPMessageVerifier):
@@ -195,18 +215,37 @@ def verify(
     # keyid other than the pinned certificate's.
     verifier = _Verifier(public_key, key_id(pinned), now, skew)
     try:
-        results = verifier.verify(
-            message,
-            expect_tag=None,
-            require_components=tuple(components),
-            body=body,
-        )
+        results = verifier.verify(message, expect_tag=None)
+        # Step 2: it covers the profile's components. Exactly the profile's serialisation is
+        # checked here; anything else (the same components with their parameters in another
+        # order, or a component missing) goes through the library's own check, which accepts
+        # the one and names the other.
+        covered = results[0].covered_components if len(results) == 1 else {}
+        if not _covered_keys(tuple(components)) <= covered.keys():
+            verifier.verify(message, expect_tag=None, require_components=tuple(components))
+        # Step 3: the signed Content-Digest matches `body` (RFC 9530). The message's own digest
+        # field, covered, is checked directly; otherwise the library looks for a covered digest.
+        if '"content-digest"' in covered:
+            ContentDigest.verify(covered['"content-digest"'], body)
+        elif verifier.verify_body(message, results, body)[0].body != body:
+            raise InvalidSignature("The message body requires a signed Content-Digest")
     except (InvalidSignature, HTTPMessageSignaturesException) as exc:
         raise UntrustedHttpMessage(f"the HTTP message signature does not verify: {exc}") from exc
-    # Step 2: the one signature verified covered the body (its digest matched `body`).
-    if len(results) != 1 or results[0].label != LABEL or results[0].body != body:
+    if len(results) != 1 or results[0].label != LABEL:
         raise UntrustedHttpMessage("the signature does not cover the message body")
     return VerifiedHttpMessage(body, pinned, int(results[0].parameters["created"]))
+
+
+@functools.lru_cache(maxsize=16)
+def _covered_keys(components: tuple[str, ...]) -> frozenset[str]:
+    """`components` as `VerifyResult.covered_components` names them: each a serialised
+    Structured Field String with its parameters (RFC 9421 §2)."""
+    keys = set()
+    for component in components:
+        item = Item()
+        item.parse((component if component.startswith('"') else http_sf.ser(component)).encode())
+        keys.add(str(item))
+    return frozenset(keys)
 
 
 def header_items(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> dict[str, str]:

@@ -265,6 +265,22 @@ def test_garbage_answers_are_failed_calls(
     assert body_of(failed.value.request_bytes) == fake.requests[0][1]
 
 
+@pytest.mark.parametrize("code", ["customs", "transport"])  # one SOAP, one REST agency
+def test_an_answer_over_the_size_limit_is_refused_unread(
+    fake_agency: Callable[[Reply], FakeAgency],
+    code: str,
+    adapter_for: Callable[..., AgencyAdapter],
+) -> None:
+    # Read up to the limit (REST 1 MiB, SOAP the XML parser's 5 MiB) and no further: the answer
+    # is refused as too large, and what was read is kept for the trail.
+    huge = b" " * (6 * 1024 * 1024)
+    content_type = "text/xml" if code in SOAP_CODES else "application/json"
+    fake = fake_agency(lambda _: (200, {"Content-Type": content_type}, huge))
+    with pytest.raises(AgencyCallFailed, match=r"more than [0-9]+ bytes") as failed:
+        adapter_for(code, fake.url).send(AgencyRequest("c", "a", granted(code)))
+    assert 0 < len(body_of(failed.value.answer_bytes)) < len(huge)
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_answer_for_another_case_is_refused(
     agency_server: Callable[..., RunningAgency],
