@@ -32,8 +32,7 @@ from gateway.billing.permit_ports import step_messages
 from gateway.billing.ports import PaidApplication, ReleaseDecision
 from gateway.decision.document import PaymentNote
 from gateway.errors import GatewayError
-from gateway.payments.order import canonical_json
-from gateway.storage.guarantee_steps import accepted_guarantee, note_of
+from gateway.storage.guarantee_steps import accepted_guarantee, discharge, note_of
 from gateway.storage.models import ApplicationRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.payment_models import GuaranteeRow, PaymentOrderRow
@@ -141,33 +140,11 @@ def _retry(
     if basis != "kept" and sign is not None:
         if basis == "paid" and guarantee is not None and guarantee.discharged_at is None:
             assert order is not None
-            _discharge(s, app, guarantee, order, now, store)  # secured, held, paid since
+            discharge(s, app, guarantee, order, now, store)  # secured, held, paid since
         paid = basis == "paid"
         _release(s, app, now, sign, order if paid else None,
                  guarantee if basis == "secured" or (paid and guarantee) else None, store)  # fmt: skip
     return True
-
-
-def _discharge(
-    s: Session,
-    app: ApplicationRow,
-    row: GuaranteeRow,
-    order: PaymentOrderRow,
-    now: dt.datetime,
-    store: Store,
-) -> None:
-    """A guarantee that secured a held application whose order was paid while it was held: it
-    is discharged as a settlement discharges it (`PaymentStore._discharge`), with its entry."""
-    row.discharged_at = now
-    value = {"applicationId": app.id, "guarantee": row.reference,
-             "guarantorBIN": row.guarantor_bin, "paidReference": order.reference,
-             "dischargedAt": now.isoformat()}  # fmt: skip
-    store._add_message(
-        s,
-        app.id,
-        Message("guarantee-discharged", "out", f"trader:{app.declarant_bin}",
-                "application/json", canonical_json(value)),
-    )  # fmt: skip
 
 
 def _release(

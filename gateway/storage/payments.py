@@ -40,7 +40,7 @@ from gateway.payments.settlement import (
     Outcome,
     Settlement,
 )
-from gateway.storage.guarantee_steps import accepted_guarantee, note_of
+from gateway.storage.guarantee_steps import accepted_guarantee, discharge, note_of
 from gateway.storage.models import ApplicationRow
 from gateway.storage.notifications import enqueue_decision
 from gateway.storage.payment_models import (
@@ -398,16 +398,7 @@ class PaymentStore(Store):
         row = accepted_guarantee(s, app.id)
         if row is None or row.discharged_at is not None:
             return
-        row.discharged_at = now
-        value = {"applicationId": app.id, "guarantee": row.reference,
-                 "guarantorBIN": row.guarantor_bin, "paidReference": order.reference,
-                 "dischargedAt": now.isoformat()}  # fmt: skip
-        self._add_message(
-            s,
-            app.id,
-            Message("guarantee-discharged", "out", f"trader:{app.declarant_bin}",
-                    "application/json", canonical_json(value)),
-        )  # fmt: skip
+        discharge(s, app, row, order, now, self)
         if app.verdict == "released":
             payment = PaymentNote(order.reference, order.total_minor, order.currency, now)
             self._sign_release(s, app, now, payment=payment, guarantee=note_of(row))
