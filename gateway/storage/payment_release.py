@@ -58,12 +58,19 @@ class PaymentRelease(Store):
         self, s: Session, app: ApplicationRow, order: PaymentOrderRow, now: dt.datetime
     ) -> None:
         """Paid in full: the application is released, with a new signed decision that names the
-        paid order, kept in the trail and sent to the trader like the first one."""
+        paid order, kept in the trail and sent to the trader like the first one. A guarantee
+        that secured it (and a permit held it since) is discharged by the payment, and the
+        decision names it too."""
         assert self.release_decision is not None
         payment = PaymentNote(order.reference, order.total_minor, order.currency, now)
-        if not self._write_off_permits(s, app, now, payment=payment):
+        guarantee = accepted_guarantee(s, app.id)
+        note = None
+        if guarantee is not None and guarantee.discharged_at is None:
+            discharge(s, app, guarantee, order, now, self)
+            note = note_of(guarantee)
+        if not self._write_off_permits(s, app, now, payment=payment, guarantee=note):
             return  # paid, but held for a permit: not released (docs/payments.md)
-        self._sign_release(s, app, now, payment=payment)
+        self._sign_release(s, app, now, payment=payment, guarantee=note)
 
     def _sign_release(
         self,
