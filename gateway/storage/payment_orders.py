@@ -4,6 +4,7 @@ each one transaction with its trail entries, the day's reference serial incremen
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,14 +31,7 @@ class PaymentOrderWrites(PaymentRelease):
     def issue(
         self, application_id: str, day: dt.date, make: MakeOrder, messages: OrderMessages
     ) -> IssuedOrder:
-        for attempt in range(2):  # a concurrent first serial of the day: once more
-            try:
-                with self.transaction() as s:
-                    return self._issue(s, application_id, day, make, messages)
-            except IntegrityError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._twice(lambda s: self._issue(s, application_id, day, make, messages))
 
     def _issue(
         self,
@@ -57,13 +51,8 @@ class PaymentOrderWrites(PaymentRelease):
         existing = s.scalars(in_force(application_id)).first()
         if existing is not None:
             return issued(s, existing)
-        serial = s.get(PaymentSerialRow, day, with_for_update=True)
-        if serial is None:
-            serial = PaymentSerialRow(day=day, last=0)
-            s.add(serial)
-        serial.last += 1
-        s.flush()
-        order, signature = make(PaymentReference.issue(day, serial.last))
+        serial = next_serial(s, day)
+        order, signature = make(PaymentReference.issue(day, serial))
         row = order_row(order, signature, now)
         add_order(s, row, order)
         for m in messages(order, signature):
@@ -79,14 +68,19 @@ class PaymentOrderWrites(PaymentRelease):
         make: MakeSuperseding,
         messages: OrderMessages,
     ) -> IssuedOrder:
-        for attempt in range(2):  # a concurrent first serial of the day: once more
-            try:
-                with self.transaction() as s:
-                    return self._supersede(s, application_id, reference, day, make, messages)
-            except IntegrityError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._twice(
+            lambda s: self._supersede(s, application_id, reference, day, make, messages)
+        )
+
+    def _twice(self, work: Callable[[Session], IssuedOrder]) -> IssuedOrder:
+        """`work` in a transaction, and once more when a concurrent transaction took the day's
+        first serial (the serial row's primary key) before it."""
+        try:
+            with self.transaction() as s:
+                return work(s)
+        except IntegrityError:
+            with self.transaction() as s:
+                return work(s)
 
     def _supersede(
         self,
@@ -110,13 +104,8 @@ class PaymentOrderWrites(PaymentRelease):
                 raise AssertionError("supersede() was given no order in force")
             return issued(s, current)  # superseded concurrently: the one in force now
         # Step 2: the new reference, the order made with what the old one received.
-        serial = s.get(PaymentSerialRow, day, with_for_update=True)
-        if serial is None:
-            serial = PaymentSerialRow(day=day, last=0)
-            s.add(serial)
-        serial.last += 1
-        s.flush()
-        order, signature = make(PaymentReference.issue(day, serial.last), old.received_minor)
+        serial = next_serial(s, day)
+        order, signature = make(PaymentReference.issue(day, serial), old.received_minor)
         old.status, old.superseded_by = "superseded", str(order.reference)
         s.flush()  # out of the unique index of orders in force before the new one enters it
         paid = order.balance_due.minor == 0
@@ -135,6 +124,18 @@ class PaymentOrderWrites(PaymentRelease):
         if paid and app.released_at is None and app.verdict == "granted" and self.release_decision:
             self._release(s, app, row, now)
         return issued(s, row)
+
+
+def next_serial(s: Session, day: dt.date) -> int:
+    """The next reference serial of `day`, taken under the serial row's lock in the issuing
+    transaction (the day's first makes the row: a concurrent first fails on its key)."""
+    serial = s.get(PaymentSerialRow, day, with_for_update=True)
+    if serial is None:
+        serial = PaymentSerialRow(day=day, last=0)
+        s.add(serial)
+    serial.last += 1
+    s.flush()
+    return serial.last
 
 
 def _owe_back(s: Session, reference: str, excess: int, new_reference: str) -> None:
