@@ -82,33 +82,10 @@ class PaymentRelease(Store):
         guarantee: GuaranteeNote | None = None,
         held: tuple[str, str] | None = None,
     ) -> None:
-        """The released decision (paid, secured, or paid with its guarantee discharged): signed,
-        stored, kept in the trail and sent to the trader like the first one. With `held` (a cited
-        permit's write-off was refused), the held decision instead: not released."""
+        """`sign_release` with the store's signer (set: the callers check it)."""
         assert self.release_decision is not None
-        s.refresh(app, ["cases"])
-        xml = self.release_decision(
-            PaidApplication(
-                id=app.id,
-                declarant_bin=app.declarant_bin,
-                trader_reference=app.trader_reference,
-                application_sha256=app.body_sha256,
-                cases=tuple(case_result(c) for c in app.cases),
-                released_at=now,
-                payment=payment,
-                guarantee=guarantee,
-                held=held,
-            )
-        )
-        if held is None:
-            app.released_at = app.released_at or now
-        app.verdict, app.decision_xml = ("released" if held is None else "held"), xml
-        self._add_message(
-            s,
-            app.id,
-            Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
-        )
-        enqueue_decision(s, app, xml, self.clock)
+        sign_release(s, app, now, self.release_decision, self,
+                     payment=payment, guarantee=guarantee, held=held)  # fmt: skip
 
     def _discharge(
         self, s: Session, app: ApplicationRow, order: PaymentOrderRow, now: dt.datetime
@@ -149,3 +126,44 @@ class PaymentRelease(Store):
                 self._sign_release(s, app, now, payment=payment, guarantee=guarantee, held=held)
             return False
         return True
+
+
+def sign_release(
+    s: Session,
+    app: ApplicationRow,
+    now: dt.datetime,
+    sign: ReleaseDecision,
+    store: Store,
+    *,
+    payment: PaymentNote | None = None,
+    guarantee: GuaranteeNote | None = None,
+    held: tuple[str, str] | None = None,
+) -> None:
+    """Inside the releasing transaction: the released decision (paid, secured, paid with its
+    guarantee discharged, or nothing owed when neither is named), signed, stored, kept in the
+    trail and sent to the trader like the first one; a paid or secured release sets
+    `released_at`. With `held` (a cited permit's write-off was refused), the held decision
+    instead: not released."""
+    s.refresh(app, ["cases"])
+    xml = sign(
+        PaidApplication(
+            id=app.id,
+            declarant_bin=app.declarant_bin,
+            trader_reference=app.trader_reference,
+            application_sha256=app.body_sha256,
+            cases=tuple(case_result(c) for c in app.cases),
+            released_at=now,
+            payment=payment,
+            guarantee=guarantee,
+            held=held,
+        )
+    )
+    if held is None and (payment is not None or guarantee is not None):
+        app.released_at = app.released_at or now
+    app.verdict, app.decision_xml = ("released" if held is None else "held"), xml
+    store._add_message(
+        s,
+        app.id,
+        Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml),
+    )
+    enqueue_decision(s, app, xml, store.clock)
