@@ -164,6 +164,12 @@ class Services:
         if count:
             runners.append(self.dispatcher(0, slots=count * DEFAULT_SLOTS))
             runners += [self.notifier(i) for i in range(max(1, count // 2))]
+            # Guarantees customs should release (issue 20). Imported here: the payment wiring
+            # imports this module.
+            from gateway.billing.wiring import release_loop
+
+            if (releases := release_loop(self)) is not None:
+                runners.append(releases)
         wakeups = wakeups_for(self.store.engine)  # signalled by the stores after each commit
         if self.listener is None and is_postgres(self.store.engine):
             # NOTIFY from other processes (web workers, `nsw worker`) wakes this one's loops too.

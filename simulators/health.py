@@ -24,11 +24,11 @@ shared/reference gives the amount or the article that sets it; the legal basis n
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask
 
+from simulators.balance_permits import balance_permit
 from simulators.common import (
     CONTRACTS,
     Decision,
@@ -112,15 +112,7 @@ def permit_block(body: dict[str, Any], number: str, today: dt.date) -> dict[str,
     item = next((p for p in body["products"] if p["hsCode"].startswith(PERMIT_PREFIXES)), None)
     if not holder or item is None:
         return None
-    mass = Decimal(str(item["netMassKg"]))
-    return {
-        "id": number,
-        "holder": holder,
-        "hsCode": item["hsCode"],
-        "description": item["description"],
-        "quantity": f"{mass * PERMIT_CONSIGNMENTS:f}",
-        "unit": "kg",
-        "validFrom": today.isoformat(),
-        "validUntil": (today + dt.timedelta(days=PERMIT_VALID_DAYS)).isoformat(),
-        "consignment": {"line": item["line"], "quantity": f"{mass:f}"},
-    }
+    return balance_permit(
+        holder, item, number, today,
+        consignments=PERMIT_CONSIGNMENTS, valid_days=PERMIT_VALID_DAYS,
+    )  # fmt: skip

@@ -27,11 +27,11 @@ basis names the law, not an article.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask
 
+from simulators.balance_permits import balance_permit
 from simulators.common import (
     CONTRACTS,
     Decision,
@@ -162,15 +162,7 @@ def permit_block(body: dict[str, Any], number: str, today: dt.date) -> dict[str,
     item = next(c for c in body["consignments"] if c["hsCode"].startswith(CONTROLLED))
     if not holder:
         return None
-    mass = Decimal(str(item["netMassKg"]))
-    return {
-        "id": number,
-        "holder": holder,
-        "hsCode": item["hsCode"],
-        "description": item["description"],
-        "quantity": f"{mass * PERMIT_CONSIGNMENTS:f}",
-        "unit": "kg",
-        "validFrom": today.isoformat(),
-        "validUntil": (today + dt.timedelta(days=PERMIT_VALID_DAYS)).isoformat(),
-        "consignment": {"line": item["line"], "quantity": f"{mass:f}"},
-    }
+    return balance_permit(
+        holder, item, number, today,
+        consignments=PERMIT_CONSIGNMENTS, valid_days=PERMIT_VALID_DAYS,
+    )  # fmt: skip

@@ -41,14 +41,12 @@ class RecordedGuarantee:
     detail: str | None
     offered_at: dt.datetime
     discharged_at: dt.datetime | None
+    released_at: dt.datetime | None = None  # customs answered the gateway's release
 
     @property
     def state(self) -> str:
-        """What became of it, as the OMC and the portal show it: accepted (securing the
-        release), refused, or discharged (the order was paid)."""
-        if self.outcome == "refused":
-            return "refused"
-        return "discharged" if self.discharged_at else "accepted"
+        """What became of it, as the OMC and the portal show it (`guarantee_state`)."""
+        return guarantee_state(self.outcome, self.discharged_at, self.released_at)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,14 +60,23 @@ class RecordedGuarantee:
             "detail": self.detail,
             "offeredAt": self.offered_at.isoformat(),
             "dischargedAt": self.discharged_at.isoformat() if self.discharged_at else None,
-            "state": (
-                "refused"
-                if self.outcome == "refused"
-                else "discharged"
-                if self.discharged_at
-                else "securing"
-            ),
+            "releasedAt": self.released_at.isoformat() if self.released_at else None,
+            # "securing" is the API's word for the pages' "accepted"
+            "state": "securing" if self.state == "accepted" else self.state,
         }
+
+
+def guarantee_state(
+    outcome: str, discharged_at: dt.datetime | None, released_at: dt.datetime | None
+) -> str:
+    """released (customs answered the gateway's ReleaseGuarantee: it holds no reservation),
+    refused (by customs, or by the gateway after customs reserved it: then released later),
+    discharged (the order was paid since), or accepted (securing the release)."""
+    if released_at is not None:
+        return "released"
+    if outcome == "refused":
+        return "refused"
+    return "discharged" if discharged_at else "accepted"
 
 
 class GuaranteeConflict(Exception):
@@ -92,6 +99,15 @@ class GuaranteeBook(Protocol):
 
     def refuse(self, offer: Offer, code: str, detail: str, messages: Sequence[Message]) -> None:
         """Store the refused offer (customs' or the gateway's reason) with `messages`."""
+        ...
+
+    def refuse_reserved(
+        self, offer: Offer, reason: str, detail: str, messages: Sequence[Message]
+    ) -> None:
+        """Customs accepted (and so reserved) `offer`, but the application no longer needs it
+        (paid, released or withdrawn meanwhile: `GuaranteeConflict`). One transaction: store the
+        offer refused as `not-needed` with `messages`, and queue its release at customs with
+        `reason` (withdrawn | not-needed)."""
         ...
 
     def record(self, application_id: str, messages: Sequence[Message]) -> None:

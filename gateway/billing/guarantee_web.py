@@ -55,7 +55,7 @@ def offer_guarantee(application_id: str) -> Response:
 @bp.get("/applications/<application_id>/guarantee")
 def guarantee(application_id: str) -> Response:
     """Every guarantee offered for the application and what became of it (securing, refused,
-    discharged). Only for the declarant and its representatives."""
+    discharged, released by customs). Only for the declarant and its representatives."""
     signer = require_trader()
     path_text(application_id, APPLICATION_ID, "application")
     svc: Services = current_app.extensions["nsw"]

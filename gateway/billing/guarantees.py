@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from dataclasses import dataclass
 
 from lxml import etree
 
-from adapters.base import AgencyCallFailed, GuaranteeChecker, GuaranteeQuery, GuaranteeReleaser
+from adapters.base import AgencyCallFailed, GuaranteeChecker, GuaranteeQuery
 from gateway.billing.errors import (
     GuaranteeAlreadyUsed,
     GuaranteeCheckUnavailable,
@@ -39,8 +38,6 @@ from gateway.trust.representatives import Representatives
 from gateway.trust.schemas import validate
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import verify_enveloped
-
-log = logging.getLogger(__name__)
 
 NS = "urn:kz:nsw:guarantee:1"
 CUSTOMS = "customs"
@@ -163,40 +160,20 @@ class Guarantees:
         try:
             outcome = self.book.secure(offer, [received, *exchange])
         except GuaranteeConflict as conflict:
-            # Customs reserved it a moment ago: release the reservation there (issue 20).
+            # Customs reserved it a moment ago for an application that no longer needs it: the
+            # offer is stored refused and its release at customs queued, in one transaction
+            # (issue 20; the release loop, gateway.billing.releases, asks customs).
             reason = "withdrawn" if conflict.kind == "withdrawn" else "not-needed"
-            released = self._release_at_customs(offer, reason)
-            self.book.record(application_id, [_refused(received), *exchange, *released])
-            raise _not_needed(application_id) from conflict
+            error = _not_needed(application_id)
+            self.book.refuse_reserved(offer, reason, error.detail, [_refused(received), *exchange])
+            raise error from conflict
         return Secured(application_id, offer.reference, outcome)
 
     def release_withdrawn(self, application_id: str) -> None:
-        """After a withdrawal (its transaction committed): ask customs to release every guarantee
-        still securing the application, each exchange in the trail. Asked once (not queued)."""
-        for g in self.book.of(application_id):
-            if g.state != "accepted":
-                continue  # refused, or discharged by a payment: customs holds no reservation
-            offer = Offer(application_id, g.reference, g.guarantor_bin, g.amount_minor,
-                          g.currency, g.valid_until, g.owed_minor)  # fmt: skip
-            if messages := self._release_at_customs(offer, "withdrawn"):
-                self.book.record(application_id, messages)
-
-    def _release_at_customs(self, offer: Offer, reason: str) -> list[Message]:
-        """ReleaseGuarantee for a reservation customs made for an offer the gateway then could
-        not use; the exchange, for the trail. Asked once, now: a failure is logged and its
-        attempt kept, not retried (no queue yet; docs/payments.md)."""
-        releaser = self.checker
-        if not isinstance(releaser, GuaranteeReleaser):
-            return []
-        try:
-            done = releaser.release_guarantee(offer.application_id, offer.reference, reason)
-        except AgencyCallFailed as exc:
-            log.warning(
-                "customs did not release guarantee %s of %s: %s",
-                offer.reference, offer.application_id, exc,
-            )  # fmt: skip
-            return _release_exchange(exc.request_bytes, exc.answer_bytes)
-        return _release_exchange(done.request_bytes, done.answer_bytes)
+        """After a withdrawal: nothing left to do here. The withdrawal's transaction queued the
+        release of every guarantee still securing the application
+        (`gateway.storage.guarantee_releases.queue_withdrawn`) and its commit woke the release
+        loop. Kept for the edges that still call it after a withdrawal."""
 
     def _may_act(self, signer_bin: str | None, declarant: str) -> bool:
         if signer_bin is None:
@@ -282,17 +259,6 @@ def _exchange(sent: bytes, received: bytes) -> list[Message]:
         out.append(Message("guarantee-check", "out", f"agency:{CUSTOMS}", "text/xml", sent))
     if received:
         out.append(Message("guarantee-answer", "in", f"agency:{CUSTOMS}", "text/xml", received))
-    return out
-
-
-def _release_exchange(sent: bytes, received: bytes) -> list[Message]:
-    out = []
-    if sent:
-        out.append(Message("guarantee-release", "out", f"agency:{CUSTOMS}", "text/xml", sent))
-    if received:
-        out.append(
-            Message("guarantee-release-answer", "in", f"agency:{CUSTOMS}", "text/xml", received)
-        )
     return out
 
 

@@ -1,7 +1,7 @@
 """What the payment service needs of storage and of the treasury, as small Protocols (issue 20).
 
-Storage implements `PaymentOrders` in gateway/storage/payments.py; tests/fakes/payments.py holds an
-in-memory one honouring the same contract. The treasury client (gateway/billing/treasury.py)
+Storage implements `PaymentOrders` in gateway/storage/payments.py (with its payment_* modules);
+tests/fakes/payments.py holds an in-memory one honouring the same contract. The treasury client (gateway/billing/treasury.py)
 implements `Treasury`. They live here, not in gateway/payments/, because the pure domain may not
 import storage and the trail `Message` is still gateway.storage.repository's. Reads return frozen
 views; each write the trail must record in the same transaction is one method taking the trail

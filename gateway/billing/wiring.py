@@ -8,18 +8,24 @@ import datetime as dt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 
+from adapters.base import GuaranteeReleaser
 from gateway.billing import guarantee_web, permit_web, web
 from gateway.billing.guarantees import Guarantees
 from gateway.billing.permit_ports import step_messages
 from gateway.billing.permits import PermitBook
+from gateway.billing.releases import ReleaseLoop
 from gateway.billing.service import Payments, released_decision_signer
 from gateway.billing.treasury import TreasuryClient
 from gateway.bootstrap import Services
 from gateway.config import Config
+from gateway.fanout.dispatch import worker_name
+from gateway.fanout.wakeup import GUARANTEES
+from gateway.storage.guarantee_releases import ReleaseStore
 from gateway.storage.guarantees import GuaranteeStore
 from gateway.storage.omc_money import StoredMoneyViews
 from gateway.storage.payments import PaymentStore
 from gateway.storage.permits import PermitStore
+from gateway.storage.wake import wakeups_for
 from gateway.trust.schemas import load_schema
 from wire.keys import load_certificate
 
@@ -88,6 +94,26 @@ def build_guarantees(config: Config, services: Services, payments: Payments) -> 
         representatives=services.representatives,
         clock=services.clock,
         max_bytes=config.max_body_bytes,
+    )
+
+
+def release_loop(services: Services) -> ReleaseLoop | None:
+    """The loop that asks customs to release the guarantees queued for release (issue 20), for
+    a process that runs dispatchers; None when customs' adapter releases no guarantees."""
+    customs = services.adapters.get("customs")
+    unwrap = getattr(customs, "guarantee_checker", None)  # the timed wrapper's inner adapter
+    releaser = unwrap() if unwrap is not None else customs
+    if not isinstance(releaser, GuaranteeReleaser):
+        return None
+    engine, config = services.store.engine, services.config
+    return ReleaseLoop(
+        ReleaseStore(engine, services.clock, services.store.fenced),
+        releaser,
+        services.clock,
+        wakeup=wakeups_for(engine)[GUARANTEES],
+        lease_s=config.lease_s,
+        retry_base_s=config.retry_base_s,
+        name=f"{worker_name()}:release",
     )
 
 

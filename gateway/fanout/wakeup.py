@@ -17,7 +17,8 @@ from collections.abc import Iterable
 OUTBOX = "nsw_outbox"  # deliveries to agencies: dispatchers
 NOTIFICATIONS = "nsw_notifications"  # decisions owed to traders: notifiers
 TRAIL = "nsw_trail"  # entries appended to the trail: the tree-head signer
-CHANNELS = (OUTBOX, NOTIFICATIONS, TRAIL)
+GUARANTEES = "nsw_guarantee_releases"  # guarantees customs should release: the release loop
+CHANNELS = (OUTBOX, NOTIFICATIONS, TRAIL, GUARANTEES)
 
 
 class Wakeup:

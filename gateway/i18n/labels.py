@@ -52,6 +52,9 @@ LABELS: dict[str, str] = {
     "agency-fee": N_("agency fee"), "held": N_("held"), "active": N_("active"),
     # a guarantee offered as security for payment (gateway.billing.guarantee_ports)
     "accepted": N_("accepted"), "discharged": N_("discharged"),
+    # a guarantee customs released: its state is "released", which for an application reads
+    # otherwise in kk and ru, so the payment pages show this label for it
+    "guarantee-released": N_("released by customs"),
 }  # fmt: skip
 
 

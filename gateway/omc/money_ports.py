@@ -47,8 +47,9 @@ class RefundLine:
 @dataclass(frozen=True)
 class GuaranteeLine:
     """One guarantee offered as security for an application's payment, and what became of it:
-    accepted (securing the release), refused (with customs' or the gateway's reason code), or
-    discharged (the order was paid since)."""
+    accepted (securing the release), refused (with customs' or the gateway's reason code),
+    discharged (the order was paid since), or released (customs answered the gateway's
+    ReleaseGuarantee, at `released_at`)."""
 
     application_id: str
     reference: str
@@ -56,9 +57,10 @@ class GuaranteeLine:
     amount_minor: int
     currency: str
     valid_until: dt.date
-    state: str  # accepted | refused | discharged
+    state: str  # accepted | refused | discharged | released
     reason_code: str | None
     offered_at: dt.datetime
+    released_at: dt.datetime | None = None
 
 
 class MoneyViews(Protocol):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.billing.guarantee_ports import GuaranteeConflict, Offer, RecordedGuarantee
+from gateway.storage.guarantee_releases import queue_release
 from gateway.storage.guarantee_steps import note_of
 from gateway.storage.models import ApplicationRow
 from gateway.storage.payment_models import GuaranteeRow
@@ -51,6 +52,19 @@ class GuaranteeStore(PaymentStore):
             s.add(_row(offer, "refused", code, detail, self.clock()))
             for m in messages:
                 self._add_message(s, offer.application_id, m)
+
+    def refuse_reserved(
+        self, offer: Offer, reason: str, detail: str, messages: Sequence[Message]
+    ) -> None:
+        with self.transaction() as s:
+            now = self.clock()
+            if s.get(ApplicationRow, offer.application_id) is None:  # pragma: no cover
+                raise AssertionError("an offer was checked for an application that is gone")
+            row = _row(offer, "refused", "not-needed", detail, now)
+            s.add(row)
+            s.flush()
+            self._add_messages(s, offer.application_id, messages)
+            queue_release(s, row, reason, now)
 
     def record(self, application_id: str, messages: Sequence[Message]) -> None:
         with self.transaction() as s:
@@ -102,4 +116,5 @@ def _recorded(r: GuaranteeRow) -> RecordedGuarantee:
         detail=r.detail,
         offered_at=utc(r.offered_at) or r.offered_at,
         discharged_at=utc(r.discharged_at),
+        released_at=utc(r.released_at),
     )

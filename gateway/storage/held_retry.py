@@ -29,17 +29,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.billing.permit_ports import step_messages
-from gateway.billing.ports import PaidApplication, ReleaseDecision
+from gateway.billing.ports import ReleaseDecision
 from gateway.decision.document import PaymentNote
 from gateway.errors import GatewayError
-from gateway.payments.order import canonical_json
-from gateway.storage.guarantee_steps import accepted_guarantee, note_of
+from gateway.storage.guarantee_steps import accepted_guarantee, discharge, note_of
 from gateway.storage.models import ApplicationRow
-from gateway.storage.notifications import enqueue_decision
 from gateway.storage.payment_models import GuaranteeRow, PaymentOrderRow
+from gateway.storage.payment_release import sign_release
 from gateway.storage.permit_models import PermitHoldRow
 from gateway.storage.permit_steps import release_day, write_off_in
-from gateway.storage.repository import Store, case_result
+from gateway.storage.repository import Store
 from gateway.trail.messages import Message
 
 BALANCE = "permit-balance-exceeded"
@@ -141,33 +140,11 @@ def _retry(
     if basis != "kept" and sign is not None:
         if basis == "paid" and guarantee is not None and guarantee.discharged_at is None:
             assert order is not None
-            _discharge(s, app, guarantee, order, now, store)  # secured, held, paid since
+            discharge(s, app, guarantee, order, now, store)  # secured, held, paid since
         paid = basis == "paid"
         _release(s, app, now, sign, order if paid else None,
                  guarantee if basis == "secured" or (paid and guarantee) else None, store)  # fmt: skip
     return True
-
-
-def _discharge(
-    s: Session,
-    app: ApplicationRow,
-    row: GuaranteeRow,
-    order: PaymentOrderRow,
-    now: dt.datetime,
-    store: Store,
-) -> None:
-    """A guarantee that secured a held application whose order was paid while it was held: it
-    is discharged as a settlement discharges it (`PaymentStore._discharge`), with its entry."""
-    row.discharged_at = now
-    value = {"applicationId": app.id, "guarantee": row.reference,
-             "guarantorBIN": row.guarantor_bin, "paidReference": order.reference,
-             "dischargedAt": now.isoformat()}  # fmt: skip
-    store._add_message(
-        s,
-        app.id,
-        Message("guarantee-discharged", "out", f"trader:{app.declarant_bin}",
-                "application/json", canonical_json(value)),
-    )  # fmt: skip
 
 
 def _release(
@@ -179,27 +156,8 @@ def _release(
     guarantee: GuaranteeRow | None,
     store: Store,
 ) -> None:
-    s.refresh(app, ["cases"])
     payment = (
         PaymentNote(order.reference, order.total_minor, order.currency, now) if order else None
     )
     note = note_of(guarantee) if guarantee is not None else None
-    xml = sign(
-        PaidApplication(
-            id=app.id,
-            declarant_bin=app.declarant_bin,
-            trader_reference=app.trader_reference,
-            application_sha256=app.body_sha256,
-            cases=tuple(case_result(c) for c in app.cases),
-            released_at=now,
-            payment=payment,
-            guarantee=note,
-        )
-    )
-    if payment is not None or note is not None:
-        app.released_at = now
-    app.verdict, app.decision_xml = "released", xml
-    store._add_message(
-        s, app.id, Message("decision", "out", f"trader:{app.declarant_bin}", "application/xml", xml)
-    )
-    enqueue_decision(s, app, xml, store.clock)
+    sign_release(s, app, now, sign, store, payment=payment, guarantee=note)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from gateway.billing.guarantee_ports import guarantee_state
 from gateway.omc.money_ports import GuaranteeLine, OrderLine, RefundLine
 from gateway.storage.models import ApplicationRow
 from gateway.storage.payment_models import GuaranteeRow, PaymentConfirmationRow, PaymentOrderRow
@@ -69,15 +70,10 @@ class StoredMoneyViews(Store):
                     amount_minor=r.amount_minor,
                     currency=r.currency,
                     valid_until=r.valid_until,
-                    state=(
-                        "refused"
-                        if r.outcome == "refused"
-                        else "discharged"
-                        if r.discharged_at
-                        else "accepted"
-                    ),
+                    state=guarantee_state(r.outcome, r.discharged_at, r.released_at),
                     reason_code=r.reason_code,
                     offered_at=utc(r.offered_at) or r.offered_at,
+                    released_at=utc(r.released_at),
                 )
                 for r in rows
             ]

@@ -1,7 +1,8 @@
 """Tables of payment orders, treasury confirmations and reconciliations (issue 20).
 
 Amounts are BIGINT minor units (1 KZT = 100 tiyn), never floats or NUMERIC with a fraction.
-Migration 0011 makes exactly these tables; 0019 lets a re-assessment supersede an order.
+Migration 0011 makes exactly these tables; 0019 lets a re-assessment supersede an order; 0018
+and 0020 make the guarantees and their queued releases at customs.
 """
 
 from __future__ import annotations
@@ -134,3 +135,31 @@ class GuaranteeRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     offered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     discharged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # When customs answered the gateway's ReleaseGuarantee: it holds no reservation (0020).
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class GuaranteeReleaseRow(Base):
+    """Customs' ReleaseGuarantee owed for one guarantee (migration 0020): written in the
+    transaction that made the guarantee unnecessary, claimed with a lease like an outbox row
+    (the same lease columns), retried with backoff until customs answers; kept once done."""
+
+    __tablename__ = "guarantee_releases"
+    __table_args__ = (Index("ix_guarantee_releases_ready", "done_at", "available_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # One release per guarantee: queuing it again changes nothing.
+    guarantee_id: Mapped[int] = mapped_column(ForeignKey("guarantees.id"), unique=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # withdrawn | not-needed (customs.xsd)
+    state: Mapped[str] = mapped_column(String(16))  # queued | answered | failed
+    answer: Mapped[str | None] = mapped_column(String(16))  # released | not-reserved
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    available_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)

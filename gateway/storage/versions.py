@@ -33,6 +33,7 @@ from gateway.lifecycle.ports import (
 from gateway.lifecycle.rules import Stage
 from gateway.notify import events as ev
 from gateway.storage import wake
+from gateway.storage.guarantee_releases import queue_withdrawn
 from gateway.storage.held_retry import retry_held
 from gateway.storage.models import (
     ApplicationRow,
@@ -206,6 +207,8 @@ class VersionStore(Store):
             credited = credit_back_in(s, app.id, step_messages, self)
             # Units given back: applications held for those permits' balance are tried again.
             retry_held(s, credited, self, self.release_decision)
+            # Guarantees customs reserved for it: their release is owed (issue 20).
+            queue_withdrawn(s, app.id, self.clock())
             self._decision(s, app, "withdrawn", xml)
             detail = {"reason": reason, "cancelling": list(cancelling)}
             enqueue_event(s, app.id, ev.WITHDRAWN, detail, self.clock)

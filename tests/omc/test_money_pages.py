@@ -53,17 +53,22 @@ def test_the_payments_page_shows_every_guarantee_and_its_state(
     for who in ("op", "aud"):
         page = client_as(who).get("/omc/payments").get_data(as_text=True)
         rows = dict(re.findall(r'<tr data-guarantee="([^"]+)">(.*?)</tr>', page, re.S))
-        assert set(rows) == {"KZ-BG-0020", "KZ-SR-0003", "KZ-BG-0001"}
+        assert set(rows) == {"KZ-BG-0020", "KZ-SR-0003", "KZ-BG-0001", "KZ-BG-0002"}
         assert "NSW-OMC-G1" in rows["KZ-BG-0001"] and "960340000158" in rows["KZ-BG-0001"]
         assert "811\u00a0000.00 KZT" in rows["KZ-BG-0001"] and "accepted" in rows["KZ-BG-0001"]
         assert "refused" in rows["KZ-BG-0020"] and "<code>expired</code>" in rows["KZ-BG-0020"]
         assert "discharged" in rows["KZ-SR-0003"]
+        released = rows["KZ-BG-0002"]  # customs answered the gateway's ReleaseGuarantee
+        assert "released by customs" in released and "<code>not-needed</code>" in released
+        assert "2026-12-07T06:05:00Z" in released  # when
     ru = client_as("op").get("/omc/payments", headers={"Accept-Language": "ru"})
     assert "Гарант" in ru.get_data(as_text=True) and "прекращена (оплачено)" in ru.get_data(
         as_text=True
     )
+    assert "освобождена таможней" in ru.get_data(as_text=True)
     kk = client_as("op").get("/omc/payments", headers={"Accept-Language": "kk"})
     assert "Кепілдік нөмірі" in kk.get_data(as_text=True)
+    assert "кеден босатты" in kk.get_data(as_text=True)
     # An agency officer sees no money, guarantees included.
     assert client_as("phy").get("/omc/payments").status_code == 403
 

@@ -1,4 +1,5 @@
-"""Migrations 0010, 0011 and 0016 make exactly the payment and permit models (both databases)."""
+"""Migrations 0010, 0011, 0016, 0018 and 0020 make exactly the payment, permit and guarantee models
+(both databases)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from gateway.storage.models import Base
 OURS = (
     "payment_orders", "payment_order_lines", "payment_reference_serials",
     "payment_confirmations", "reconciliations", "charges", "released_at",
-    "permits", "permit_write_offs", "permit_citations", "permit_holds",
+    "permits", "permit_write_offs", "permit_citations", "permit_holds", "guarantees",
+    "guarantee_releases",
 )  # fmt: skip
 
 

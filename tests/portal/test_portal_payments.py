@@ -143,15 +143,18 @@ def test_the_application_s_guarantees_are_shown_in_the_reader_s_language(
     page = text(steppe.get(path))
     rows = re.findall(r'<tr data-guarantee="([^"]+)">(.*?)</tr>', page)
     shown = {ref: " ".join(re.sub(r"<[^>]+>", " ", cells).split()) for ref, cells in rows}
-    assert set(shown) == {"KZ-BG-0020", "KZ-SR-0003", "KZ-BG-0001"}
+    assert set(shown) == {"KZ-BG-0020", "KZ-SR-0003", "KZ-BG-0001", "KZ-BG-0002"}
     assert shown["KZ-BG-0001"].startswith("KZ-BG-0001 960340000158 811,000.00 KZT 2027-01-06")
     assert "accepted" in shown["KZ-BG-0001"]
     assert "refused · expired" in shown["KZ-BG-0020"]
     assert "discharged" in shown["KZ-SR-0003"] and "991140000015" in shown["KZ-SR-0003"]
+    assert "released by customs · not-needed ·" in shown["KZ-BG-0002"]  # with when
     ru = words(steppe.get(path, headers={"Accept-Language": "ru"}))
     assert "Обеспечение (гарантии)" in ru and "Гарант" in ru and "принята" in ru
+    assert "освобождена таможней" in ru
     kk = words(steppe.get(path, headers={"Accept-Language": "kk"}))
     assert "Кепілгер" in kk and "қабылданды" in kk and "тоқтатылды (төленді)" in kk
+    assert "кеден босатты" in kk
 
 
 def test_another_companys_payment_is_not_found(

@@ -17,8 +17,7 @@ from gateway.i18n.catalogs import translations
 from gateway.i18n.cli import say_read
 from gateway.i18n.stored import Recalled, recall, say_stored
 from gateway.payments import reconcile, settlement
-from gateway.storage import payments as stored_payments
-from gateway.storage import permit_steps
+from gateway.storage import payment_orders, payment_settlement, payment_withdrawal, permit_steps
 from gateway.storage import permits as stored_permits
 from tests.unit.i18n.test_details import _words
 
@@ -114,7 +113,8 @@ def test_sentences_written_to_the_database_are_texts(
 def test_details_assigned_to_stored_rows_are_texts() -> None:
     assigned = [
         node
-        for node in ast.walk(ast.parse(inspect.getsource(stored_payments)))
+        for module in (payment_orders, payment_settlement, payment_withdrawal)
+        for node in ast.walk(ast.parse(inspect.getsource(module)))
         if isinstance(node, ast.Assign)
         and any(isinstance(t, ast.Attribute) and t.attr == "detail" for t in node.targets)
     ]
