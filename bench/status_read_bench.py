@@ -59,8 +59,9 @@ APP_NS = "{urn:kz:nsw:application:1}"
 QUIET_S = 3.0  # after the last decision, before the idle window: checkpoints and retries settle
 
 
-def start_servers(group: ProcessGroup, url: str, pki: DevPki) -> tuple[str, int]:
-    """The stand-in agencies and the gateway; returns the gateway's URL and pid."""
+def start_servers(group: ProcessGroup, url: str, pki: DevPki, gunicorn: bool) -> tuple[str, int]:
+    """The stand-in agencies and the gateway; returns the gateway's URL and pid (gunicorn's
+    master: its workers are its children)."""
     env = {
         "NSW_PKI_DIR": str(pki.directory),
         "NSW_DATABASE_URL": url,
@@ -74,8 +75,22 @@ def start_servers(group: ProcessGroup, url: str, pki: DevPki) -> tuple[str, int]
         )
     port = free_port()
     entry = str(Path(__file__).with_name("_named_threads.py"))
-    gateway = group.start("gateway", [entry, "serve", "--dev", "--port", str(port)], port, env)
+    serve = [entry, "serve", "--port", str(port)] + ([] if gunicorn else ["--dev"])
+    gateway = group.start("gateway", serve, port, env)
     return gateway, group.processes[-1].pid
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and its descendants (gunicorn's workers), from /proc/<pid>/task/*/children."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        for child in children:
+            found += family(int(child))
+    return found
 
 
 def lodge(url: str, corpus: list[bytes], database_url: str, timeout_s: float) -> list[str]:
@@ -106,6 +121,14 @@ def lodge(url: str, corpus: list[bytes], database_url: str, timeout_s: float) ->
     raise SystemExit(f"not every application was decided within {timeout_s:g} s")
 
 
+def _threads(pids: list[int]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for pid in pids:
+        for name, seconds in thread_cpu(pid).items():
+            found[name] = found.get(name, 0.0) + seconds
+    return found
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds (utime + stime) of each live thread of `pid`, summed by thread name."""
     found: dict[str, float] = {}
@@ -120,11 +143,13 @@ def thread_cpu(pid: int) -> dict[str, float]:
 
 
 def measure_idle(pid: int, seconds: float) -> tuple[float, list[tuple[str, float]]]:
-    """The share of one core `pid` used over `seconds` with no traffic, and by which threads."""
+    """The share of one core `pid` (and its children) used over `seconds` with no traffic, and
+    by which threads."""
     time.sleep(QUIET_S)
-    before_threads, before = thread_cpu(pid), cpu_seconds([pid])
+    pids = family(pid)
+    before_threads, before = _threads(pids), cpu_seconds(pids)
     time.sleep(seconds)
-    after_threads, after = thread_cpu(pid), cpu_seconds([pid])
+    after_threads, after = _threads(pids), cpu_seconds(pids)
     by_thread = [
         (name, (after_threads[name] - before_threads.get(name, 0.0)) / seconds)
         for name in after_threads
@@ -142,7 +167,8 @@ def signed_reads(
     with requests.Session() as session:
         r = session.get(f"{url}/api/v1/applications/{ids[0]}{suffix}", auth=auths[0], timeout=30)
         r.raise_for_status()  # warm: the first read of a key looks it up
-        before = cpu_seconds([pid])
+        pids = family(pid)
+        before = cpu_seconds(pids)
         for i in range(n):
             started = time.perf_counter()
             r = session.get(
@@ -153,7 +179,7 @@ def signed_reads(
             walls.append(time.perf_counter() - started)
             if r.status_code != 200:
                 raise SystemExit(f"GET {suffix or 'status'} answered {r.status_code}: {r.text}")
-        cpu = cpu_seconds([pid]) - before
+        cpu = cpu_seconds(pids) - before
     return cpu, percentiles_ms(walls)
 
 
@@ -186,7 +212,7 @@ def run(
     rows = []
     name = describe_url(database_url)
     try:
-        url, pid = start_servers(group, database_url, pki)
+        url, pid = start_servers(group, database_url, pki, args.gunicorn)
         ids = lodge(url, corpus, database_url, args.timeout)
         idle_rate = 0.0
         if args.idle:
@@ -231,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--may-wipe", metavar="NAME", help="a database it may wipe all the same")
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for decisions")
+    parser.add_argument(
+        "--gunicorn",
+        action="store_true",
+        help="`nsw serve` as deployed (gunicorn, NSW_WEB_WORKERS workers) instead of --dev",
+    )
     args = parser.parse_args(argv)
 
     pki = init_dev_pki(REPO_ROOT / "certs" / "dev")

@@ -124,11 +124,12 @@ class StoredNonceLedger:
             nonce=bindparam("nonce"),
             expires_at=bindparam("until", type_=expires.type),
         )
+        # RETURNING says whether a row was written (psycopg's rowcount is -1 here).
         self._record = insert.on_conflict_do_update(
             index_elements=["keyid", "nonce"],
             set_={"expires_at": insert.excluded.expires_at},
             where=RequestNonceRow.expires_at < bindparam("now", type_=expires.type),
-        )
+        ).returning(RequestNonceRow.keyid)
 
     def _purge_now(self, now: dt.datetime) -> bool:
         with self._lock:
@@ -145,6 +146,6 @@ class StoredNonceLedger:
                 if self._purge_now(now):
                     c.execute(delete(RequestNonceRow).where(RequestNonceRow.expires_at < now))
                 values = {"keyid": keyid, "nonce": nonce, "until": keep_until, "now": now}
-                return c.execute(self._record, values).rowcount == 1
+                return c.execute(self._record, values).first() is not None
         except IntegrityError:  # not expected with ON CONFLICT: refused all the same
             return False
