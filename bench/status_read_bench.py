@@ -1,11 +1,12 @@
 """What a trader's system does most: one RFC 9421-signed status read, and an idle gateway. Not a test.
 
-    .venv/bin/python bench/status_read_bench.py [-n N] [--apps A] [--idle S]
+    .venv/bin/python bench/status_read_bench.py [-n N] [--apps A] [--idle S] [--gunicorn]
         [--postgres URL [--may-wipe NAME]] [--no-sqlite]
 
 For each database (SQLite; PostgreSQL with --postgres) the bench starts the stand-in agencies and
-the gateway (`nsw serve --dev`, one process, 4 dispatcher threads, as `fanout_bench` does) on a
-fresh database, lodges A applications and waits until they are decided. Then:
+the gateway (`nsw serve --dev`, one process, 4 dispatcher threads, as `fanout_bench` does; with
+--gunicorn `nsw serve` as deployed, whose workers are counted with their master) on a fresh
+database, lodges A applications and waits until they are decided. Then:
 
 - with --idle S: nothing is sent for S seconds and the gateway process's CPU over them is read
   from /proc/<pid>/stat (all its threads), printed as a share of one core with the threads that

@@ -12,7 +12,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -43,7 +42,6 @@ from gateway.domain.views import (
     ApplicationPage,
     ApplicationStatus,
     CaseStatus,
-    NotificationStatus,
     ReasonView,
     SortKey,
 )
@@ -51,7 +49,6 @@ from gateway.fanout.ports import Claim as Claim
 from gateway.fanout.wakeup import OUTBOX as OUTBOX_CHANNEL
 from gateway.intake.ports import DuplicateReference as DuplicateReference
 from gateway.intake.ports import NewApplication as NewApplication
-from gateway.lifecycle.ports import PermitView, VersionView
 from gateway.storage import trail_log, wake
 from gateway.storage.db import (
     READ_ONLY,
@@ -74,9 +71,6 @@ from gateway.trail.messages import sha256_hex as sha256_hex
 from gateway.trail.ports import TrailEntry
 
 T = TypeVar("T")
-# A trader's gated read: (the declarant's BIN, None when there is no such application; what was
-# read, None unless the reader is the declarant).
-Gated = tuple[str | None, T | None]
 Leased = OutboxRow | NotificationRow  # rows claimed with a lease (Store._lease)
 APPLICATIONS, CASES, OUTBOX = (
     cast(Table, row.__table__) for row in (ApplicationRow, CaseRow, OutboxRow)
@@ -402,62 +396,6 @@ class Store:
         with unavailable_on_disconnect(), self._read_engine.begin() as connection:
             return read_application_status(connection, application_id, self.clock)
 
-    # A trader's reads (gateway.web.api): each in one transaction that only reads, its first
-    # statement the same whether the id exists, is the reader's, or is another company's; what
-    # follows it is read only when `reader_bin` is the declarant. The answer's first member is
-    # the declarant's BIN (None: no such application), for the caller's representative check.
-
-    def application_for(
-        self, application_id: str, reader_bin: str | None
-    ) -> Gated[ApplicationStatus]:
-        return self._gated(application_id, reader_bin, lambda _c, _row, app: app)
-
-    def trader_status(self, application_id: str, reader_bin: str | None) -> Gated[TraderStatus]:
-        """The application and everything its status read lists: cases, notifications, versions
-        and permit history."""
-        from gateway.storage.notifications import notifications_of
-        from gateway.storage.versions import history_of
-
-        def rest(connection: Connection, row: Row[Any], app: ApplicationStatus) -> TraderStatus:
-            # Versions are written from the first amendment on, permit history by an amendment
-            # or a withdrawal (gateway.storage.versions): a first version never withdrawn has
-            # none, and most reads are of such applications.
-            versions: list[VersionView] = []
-            permits: list[PermitView] = []
-            if row.version > 1 or row.withdrawn_at is not None:
-                versions, permits = history_of(connection, app.id)
-            return TraderStatus(app, notifications_of(connection, app.id), versions, permits)
-
-        return self._gated(application_id, reader_bin, rest)
-
-    def decision_for(
-        self, application_id: str, reader_bin: str | None
-    ) -> Gated[tuple[ApplicationStatus, bytes | None]]:
-        """The application and its signed decision (None until there is one)."""
-
-        def rest(
-            connection: Connection, _row: Row[Any], app: ApplicationStatus
-        ) -> tuple[ApplicationStatus, bytes | None]:
-            xml: bytes | None = connection.execute(_DECISION_OF, {"id": app.id}).scalar()
-            return app, xml
-
-        return self._gated(application_id, reader_bin, rest)
-
-    def _gated(
-        self,
-        application_id: str,
-        reader_bin: str | None,
-        rest: Callable[[Connection, Row[Any], ApplicationStatus], T],
-    ) -> Gated[T]:
-        with unavailable_on_disconnect(), self._read_engine.begin() as connection:
-            row = _application_row(connection, application_id)
-            if row is None:
-                return None, None
-            if reader_bin is None or row.declarant_bin != reader_bin:
-                return row.declarant_bin, None
-            app = _application_status(connection, row, self.clock)
-            return row.declarant_bin, rest(connection, row, app)
-
     def declarant_bin(self, application_id: str) -> str | None:
         """The declarant's BIN of an application, None if there is none: one indexed read, the same
         for a known and an unknown id, to decide who may read before anything else is loaded."""
@@ -505,16 +443,6 @@ class Store:
             )
 
 
-@dataclass(frozen=True)
-class TraderStatus:
-    """`Store.trader_status`: the application and what its status read lists with it."""
-
-    application: ApplicationStatus
-    notifications: list[NotificationStatus]
-    versions: list[VersionView]
-    permits: list[PermitView]
-
-
 _APPLICATION_COLUMNS = (
     ApplicationRow.id,
     ApplicationRow.declarant_bin,
@@ -555,7 +483,6 @@ _CASES_OF = (
     .where(CaseRow.application_id == bindparam("id"))
     .order_by(CaseRow.position)
 )
-_DECISION_OF = select(ApplicationRow.decision_xml).where(ApplicationRow.id == bindparam("id"))
 _DECLARANT_OF = select(ApplicationRow.declarant_bin).where(ApplicationRow.id == bindparam("id"))
 
 
@@ -564,16 +491,16 @@ def read_application_status(
 ) -> ApplicationStatus | None:
     """The application and its cases (in routing order) as `Store.application` returns them:
     two Core selects of the columns shown, never the stored body or decision (issue 17)."""
-    row = _application_row(connection, application_id)
-    return None if row is None else _application_status(connection, row, clock)
+    row = application_row(connection, application_id)
+    return None if row is None else application_status(connection, row, clock)
 
 
-def _application_row(connection: Connection, application_id: str) -> Row[Any] | None:
+def application_row(connection: Connection, application_id: str) -> Row[Any] | None:
     row = connection.execute(_APPLICATION_BY_ID, {"id": application_id}).first()
     return cast("Row[Any] | None", row)
 
 
-def _application_status(connection: Connection, row: Row[Any], clock: Clock) -> ApplicationStatus:
+def application_status(connection: Connection, row: Row[Any], clock: Clock) -> ApplicationStatus:
     cases = connection.execute(
         select(*_CASE_COLUMNS).where(CaseRow.application_id == row.id).order_by(CaseRow.position)
     )

@@ -127,13 +127,13 @@ def _readable(
 
 
 def _application(application_id: str) -> ApplicationStatus:
-    return _readable(application_id, services().store.application_for)
+    return _readable(application_id, services().trader_reads.application_for)
 
 
 @bp.get("/applications/<application_id>")
 def status(application_id: str) -> Response:
     # One transaction reads the application and everything its status lists (issue 17).
-    found = _readable(application_id, services().store.trader_status)
+    found = _readable(application_id, services().trader_reads.trader_status)
     app = found.application
     return jsonify(
         app.to_json()
@@ -231,7 +231,7 @@ def evidence(application_id: str) -> Response:
 
 @bp.get("/applications/<application_id>/decision")
 def decision(application_id: str) -> Response:
-    app, xml = _readable(application_id, services().store.decision_for)
+    app, xml = _readable(application_id, services().trader_reads.decision_for)
     if xml is None or app.status == "in_progress":  # an amendment is being checked again
         waiting = [
             c.agency for c in app.cases if c.state not in ("granted", "refused", "inspection")
