@@ -50,6 +50,7 @@ from gateway.storage.permits import PermitStore
 from gateway.storage.repository import FencedWrites
 from gateway.storage.representatives import StoredRepresentatives
 from gateway.storage.trader_keys import StoredNonceLedger, StoredTraderCertificates
+from gateway.storage.trader_reads import TraderReads
 from gateway.storage.trail import StoredTrail
 from gateway.storage.wake import PgListener, wakeups_for
 from gateway.trail.audit import Auditor
@@ -91,9 +92,11 @@ class Services:
     omc: OmcPorts = field(init=False)  # what the OMC reads and writes
     lifecycle: Lifecycle = field(init=False)  # amendment and withdrawal (issue 19)
     attachments: Attachments = field(init=False)  # supporting documents' bytes, once by digest
+    trader_reads: TraderReads = field(init=False)  # a trader's signed reads (issue 17)
 
     def __post_init__(self) -> None:
         self.adapters = timed(self.adapters, self.timings)
+        self.trader_reads = TraderReads(self.store.engine, self.clock, self.store.fenced)
         self.lifecycle = build_lifecycle(
             self.config, self.store.engine, self.clock, trust=self.trust,
             identity=self.identity, representatives=self.representatives, agencies=self.specs,

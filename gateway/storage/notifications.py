@@ -14,8 +14,8 @@ import datetime as dt
 import json
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.engine import Row
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
@@ -25,6 +25,7 @@ from gateway.i18n.text import Text
 from gateway.notify import events as ev
 from gateway.notify.ports import NotificationClaim as NotificationClaim
 from gateway.storage import wake
+from gateway.storage.db import unavailable_on_disconnect
 from gateway.storage.models import (
     ApplicationRow,
     CaseRow,
@@ -320,13 +321,8 @@ class NotificationStore(Store):
             return row.application_id
 
     def for_application(self, application_id: str) -> list[NotificationStatus]:
-        with self.reading() as s:
-            rows = s.scalars(
-                select(NotificationRow)
-                .where(NotificationRow.application_id == application_id)
-                .order_by(NotificationRow.id)
-            ).all()
-            return [_public(r) for r in rows]
+        with unavailable_on_disconnect(), self._read_engine.begin() as connection:
+            return notifications_of(connection, application_id)
 
     def listing(self, state: str | None = None, limit: int = 200) -> list[NotificationStatus]:
         with self.reading() as s:
@@ -336,7 +332,20 @@ class NotificationStore(Store):
             return [_public(r) for r in s.scalars(query)]
 
 
-def _public(row: NotificationRow) -> NotificationStatus:
+def notifications_of(connection: Connection, application_id: str) -> list[NotificationStatus]:
+    """An application's notifications, oldest first, read on `connection` (the trader's status
+    read takes them in the transaction that reads the application): a Core select, no ORM."""
+    return [_public(r) for r in connection.execute(_NOTIFICATIONS_OF, {"id": application_id})]
+
+
+_NOTIFICATIONS_OF = (
+    select(NOTIFICATIONS_TABLE)
+    .where(NOTIFICATIONS_TABLE.c.application_id == bindparam("id"))
+    .order_by(NOTIFICATIONS_TABLE.c.id)
+)  # built once: a trader's every status read runs it
+
+
+def _public(row: NotificationRow | Row[Any]) -> NotificationStatus:
     return NotificationStatus(
         id=row.id,
         application_id=row.application_id,

@@ -28,7 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -393,49 +393,14 @@ class Store:
     # --- reading --------------------------------------------------------------------------------
 
     def application(self, application_id: str) -> ApplicationStatus | None:
-        with self.reading() as s:
-            row = s.get(ApplicationRow, application_id)
-            if row is None:
-                return None
-            return ApplicationStatus(
-                id=row.id,
-                declarant_bin=row.declarant_bin,
-                trader_reference=row.trader_reference,
-                procedure=row.procedure,
-                status=row.status,
-                verdict=row.verdict,
-                received_at=iso(utc(row.received_at) or self.clock()),
-                decided_at=iso(d) if (d := utc(row.decided_at)) else None,
-                application_sha256=row.body_sha256,
-                signer=row.signer_subject,
-                routing=json.loads(row.routing),
-                request_id=row.request_id,
-                cases=tuple(
-                    CaseStatus(
-                        id=c.id,
-                        agency=c.agency,
-                        state=c.state,
-                        permit_number=c.permit_number,
-                        valid_until=c.valid_until,
-                        reasons=tuple(ReasonView(k, t) for k, t in json.loads(c.reasons)),
-                        conditions=tuple(json.loads(c.conditions)),
-                        inspection=c.inspection,
-                        extra=json.loads(c.extra),
-                        attempts=c.attempts,
-                        last_error=c.last_error,
-                        charges=tuple(json.loads(c.charges or "[]")),
-                    )
-                    for c in row.cases
-                ),
-            )
+        with unavailable_on_disconnect(), self._read_engine.begin() as connection:
+            return read_application_status(connection, application_id, self.clock)
 
     def declarant_bin(self, application_id: str) -> str | None:
         """The declarant's BIN of an application, None if there is none: one indexed read, the same
         for a known and an unknown id, to decide who may read before anything else is loaded."""
-        with self.reading() as s:
-            return s.execute(
-                select(ApplicationRow.declarant_bin).where(ApplicationRow.id == application_id)
-            ).scalar_one_or_none()
+        declarant: str | None = self.read_scalar(_DECLARANT_OF, {"id": application_id})
+        return declarant
 
     def applications_page(
         self,
@@ -476,3 +441,97 @@ class Store:
             return (
                 s.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.done_at.is_(None))) or 0
             )
+
+
+_APPLICATION_COLUMNS = (
+    ApplicationRow.id,
+    ApplicationRow.declarant_bin,
+    ApplicationRow.trader_reference,
+    ApplicationRow.procedure,
+    ApplicationRow.status,
+    ApplicationRow.verdict,
+    ApplicationRow.received_at,
+    ApplicationRow.decided_at,
+    ApplicationRow.body_sha256,
+    ApplicationRow.signer_subject,
+    ApplicationRow.routing,
+    ApplicationRow.request_id,
+    ApplicationRow.version,
+    ApplicationRow.withdrawn_at,
+)
+_CASE_COLUMNS = (
+    CaseRow.id,
+    CaseRow.agency,
+    CaseRow.state,
+    CaseRow.permit_number,
+    CaseRow.valid_until,
+    CaseRow.reasons,
+    CaseRow.conditions,
+    CaseRow.inspection,
+    CaseRow.extra,
+    CaseRow.attempts,
+    CaseRow.last_error,
+    CaseRow.charges,
+)
+
+
+# Built once: a trader's every read runs them, and building a select costs about as much as
+# running it on SQLite (issue 17).
+_APPLICATION_BY_ID = select(*_APPLICATION_COLUMNS).where(ApplicationRow.id == bindparam("id"))
+_CASES_OF = (
+    select(*_CASE_COLUMNS)
+    .where(CaseRow.application_id == bindparam("id"))
+    .order_by(CaseRow.position)
+)
+_DECLARANT_OF = select(ApplicationRow.declarant_bin).where(ApplicationRow.id == bindparam("id"))
+
+
+def read_application_status(
+    connection: Connection, application_id: str, clock: Clock
+) -> ApplicationStatus | None:
+    """The application and its cases (in routing order) as `Store.application` returns them:
+    two Core selects of the columns shown, never the stored body or decision (issue 17)."""
+    row = application_row(connection, application_id)
+    return None if row is None else application_status(connection, row, clock)
+
+
+def application_row(connection: Connection, application_id: str) -> Row[Any] | None:
+    row = connection.execute(_APPLICATION_BY_ID, {"id": application_id}).first()
+    return cast("Row[Any] | None", row)
+
+
+def application_status(connection: Connection, row: Row[Any], clock: Clock) -> ApplicationStatus:
+    cases = connection.execute(
+        select(*_CASE_COLUMNS).where(CaseRow.application_id == row.id).order_by(CaseRow.position)
+    )
+    return ApplicationStatus(
+        id=row.id,
+        declarant_bin=row.declarant_bin,
+        trader_reference=row.trader_reference,
+        procedure=row.procedure,
+        status=row.status,
+        verdict=row.verdict,
+        received_at=iso(utc(row.received_at) or clock()),
+        decided_at=iso(d) if (d := utc(row.decided_at)) else None,
+        application_sha256=row.body_sha256,
+        signer=row.signer_subject,
+        routing=json.loads(row.routing),
+        request_id=row.request_id,
+        cases=tuple(
+            CaseStatus(
+                id=c.id,
+                agency=c.agency,
+                state=c.state,
+                permit_number=c.permit_number,
+                valid_until=c.valid_until,
+                reasons=tuple(ReasonView(k, t) for k, t in json.loads(c.reasons)),
+                conditions=tuple(json.loads(c.conditions)),
+                inspection=c.inspection,
+                extra=json.loads(c.extra),
+                attempts=c.attempts,
+                last_error=c.last_error,
+                charges=tuple(json.loads(c.charges or "[]")),
+            )
+            for c in cases
+        ),
+    )

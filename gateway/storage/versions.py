@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.billing.permit_ports import step_messages
@@ -88,6 +89,49 @@ def _stage(s: Session, app: ApplicationRow) -> Stage:
     if _exited(s, app.id):
         return Stage.EXITED
     return Stage.DECIDED if app.status == "decided" else Stage.IN_PROGRESS
+
+
+_VERSIONS_OF = (
+    select(ApplicationVersionRow.__table__)
+    .where(ApplicationVersionRow.application_id == bindparam("id"))
+    .order_by(ApplicationVersionRow.version)
+)
+_PERMITS_OF = (
+    select(CasePermitRow.__table__)
+    .where(CasePermitRow.application_id == bindparam("id"))
+    .order_by(CasePermitRow.id)
+)
+
+
+def history_of(
+    connection: Connection, application_id: str
+) -> tuple[list[VersionView], list[PermitView]]:
+    """An application's versions and the permits its cases were granted or lost, oldest first,
+    read on `connection` (the trader's status read takes them with the application): Core
+    selects, no ORM."""
+    versions = [
+        VersionView(
+            r.version,
+            r.body_sha256,
+            iso(utc(r.received_at) or r.received_at),
+            r.signer_subject,
+            tuple(json.loads(r.changes)),
+            json.loads(r.affected),
+        )
+        for r in connection.execute(_VERSIONS_OF, {"id": application_id})
+    ]
+    permits = [
+        PermitView(
+            r.agency,
+            r.permit_number,
+            r.valid_until,
+            r.state,
+            r.version,
+            iso(utc(r.at) or r.at),
+        )
+        for r in connection.execute(_PERMITS_OF, {"id": application_id})
+    ]
+    return versions, permits
 
 
 class VersionStore(Store):
@@ -340,34 +384,4 @@ class VersionStore(Store):
 
     def history(self, application_id: str) -> tuple[list[VersionView], list[PermitView]]:
         with self.reading() as s:
-            versions = [
-                VersionView(
-                    r.version,
-                    r.body_sha256,
-                    iso(utc(r.received_at) or r.received_at),
-                    r.signer_subject,
-                    tuple(json.loads(r.changes)),
-                    json.loads(r.affected),
-                )
-                for r in s.scalars(
-                    select(ApplicationVersionRow)
-                    .where(ApplicationVersionRow.application_id == application_id)
-                    .order_by(ApplicationVersionRow.version)
-                )
-            ]
-            permits = [
-                PermitView(
-                    r.agency,
-                    r.permit_number,
-                    r.valid_until,
-                    r.state,
-                    r.version,
-                    iso(utc(r.at) or r.at),
-                )
-                for r in s.scalars(
-                    select(CasePermitRow)
-                    .where(CasePermitRow.application_id == application_id)
-                    .order_by(CasePermitRow.id)
-                )
-            ]
-            return versions, permits
+            return history_of(s.connection(), application_id)

@@ -125,7 +125,7 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
         # The one reader reads every lazily parsed part now, so a malformed certificate is
         # refused here and not half-way through the trust checks or signxml (a 500).
         try:
-            certs.append(certificates.certificate_from_base64(node.text or ""))
+            certs.append(_certificate(node.text or ""))
         except certificates.UnreadableCertificate as exc:
             raise UnreadableCertificate(
                 Text(
@@ -147,6 +147,15 @@ def _certificates_in(signature: etree._Element) -> list[x509.Certificate]:
                 )
             ) from exc
     return certs
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate(text: str) -> x509.Certificate:
+    """The certificate in a ds:X509Certificate's text, read whole once per distinct text: a
+    trader sends the same certificate (and its CA's) with every document, and reading one costs
+    more than the signature's cryptography (issue 17). A certificate object is immutable; a
+    refusal raises and is not remembered."""
+    return certificates.certificate_from_base64(text)
 
 
 def _leaf(certs: list[x509.Certificate]) -> x509.Certificate:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
@@ -42,6 +43,7 @@ bp.after_request(add_accept_signature)
 
 XML_TYPES = ("application/xml", "text/xml")
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def services() -> Services:
@@ -97,18 +99,23 @@ def submit() -> tuple[Response, int]:
     return response, 202 if accepted.created else 200
 
 
-def _readable(application_id: str) -> ApplicationStatus:
-    """The application, once the caller proved who they are (401) and may see it (404).
+def _readable(
+    application_id: str, read: Callable[[str, str | None], tuple[str | None, T | None]]
+) -> T:
+    """`read(application_id, reader_bin)`, once the caller proved who they are (401) and may
+    see it (404). The store reads everything in one transaction when the signer is the declarant
+    (issue 17); for anyone else it answers only the declarant, and a representative's read is
+    read again once the representation is checked.
 
     Another company's application answers exactly as an id that does not exist — same status,
-    problem type and sentence, after the same two reads (its declarant, the representative
-    look-up) — so a trader cannot learn which ids exist (issue 15, item 9)."""
+    problem type and sentence, after the same two reads (the gated read's first statement, the
+    representative look-up) — so a trader cannot learn which ids exist (issue 15, item 9)."""
     signer = require_trader()
     path_text(application_id, APPLICATION_ID, "application")
-    app = None
-    if may_act_for(signer, services().store.declarant_bin(application_id)):
-        app = services().store.application(application_id)
-    if app is None:
+    declarant, found = read(application_id, signer.bin)
+    if found is None and may_act_for(signer, declarant) and declarant is not None:
+        _, found = read(application_id, declarant)  # a representative's read
+    if found is None:
         raise NotFound(
             Text(
                 "There is no application %(id)s of your company or of a company you are "
@@ -116,22 +123,28 @@ def _readable(application_id: str) -> ApplicationStatus:
                 id=application_id,
             )
         )
-    return app
+    return found
+
+
+def _application(application_id: str) -> ApplicationStatus:
+    return _readable(application_id, services().trader_reads.application_for)
 
 
 @bp.get("/applications/<application_id>")
 def status(application_id: str) -> Response:
-    app = _readable(application_id)
-    notifications = services().notifications.for_application(application_id)
-    versions, permits = services().lifecycle.store.history(application_id)
+    # One transaction reads the application and everything its status lists (issue 17).
+    found = _readable(application_id, services().trader_reads.trader_status)
+    app = found.application
     return jsonify(
         app.to_json()
         | {
-            "notifications": [n.to_json() for n in notifications],
-            "versions": [v.to_json() for v in versions],  # issue 19: empty until amended
-            "permit_history": [p.to_json() for p in permits],
+            "notifications": [n.to_json() for n in found.notifications],
+            "versions": [v.to_json() for v in found.versions],  # issue 19: empty until amended
+            "permit_history": [p.to_json() for p in found.permits],
             # attachments, whether uploaded, and the agencies waiting for them
-            "documents": documents_json(application_id, [c.agency for c in app.cases]),
+            "documents": documents_json(
+                application_id, [c.agency for c in app.cases], app.application_sha256
+            ),
         }
     )
 
@@ -206,20 +219,19 @@ def amend(application_id: str) -> tuple[Response, int]:
 
 @bp.get("/applications/<application_id>/receipt")
 def receipt(application_id: str) -> Response:
-    app = _readable(application_id)
+    app = _application(application_id)
     return Response(signed_receipt(services().identity, app), mimetype="application/xml")
 
 
 @bp.get("/applications/<application_id>/evidence")
 def evidence(application_id: str) -> Response:
-    _readable(application_id)
+    _application(application_id)
     return jsonify(services().auditor.bundle(application_id))
 
 
 @bp.get("/applications/<application_id>/decision")
 def decision(application_id: str) -> Response:
-    app = _readable(application_id)
-    xml = services().store.decision_xml(application_id)
+    app, xml = _readable(application_id, services().trader_reads.decision_for)
     if xml is None or app.status == "in_progress":  # an amendment is being checked again
         waiting = [
             c.agency for c in app.cases if c.state not in ("granted", "refused", "inspection")

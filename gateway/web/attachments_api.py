@@ -15,6 +15,8 @@ digest), and changes nothing else.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -26,7 +28,7 @@ from gateway.lifecycle.attachments import MAX_ATTACHMENT_BYTES, Attachment
 from gateway.lifecycle.ports import LodgedApplication
 from gateway.lifecycle.uploads import citation, entry_for, judge_upload, refusal, signed_entries
 from gateway.limits import APPLICATION_ID, SHA256
-from gateway.trail.messages import Message
+from gateway.trail.messages import Message, sha256_hex
 from gateway.web.body import read_body
 from gateway.web.params import path_text
 from gateway.web.trader_auth import (
@@ -205,11 +207,50 @@ def accept(
     return entry, created
 
 
-def documents_json(application_id: str, agencies: list[str]) -> list[dict[str, object]]:
+class _EntriesByDigest:
+    """The signed attachment entries of an application's body, by the body's SHA-256: a pure
+    function of those bytes, so what was parsed once holds for as long as the bytes are the
+    application's. A status read then costs no body read and no XML parse, and no upload look-up
+    for the many applications that list no document (issue 17). Bounded (least recently used
+    goes first); thread-safe."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._found: OrderedDict[str, tuple[Attachment, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> tuple[Attachment, ...] | None:
+        with self._lock:
+            found = self._found.get(digest)
+            if found is not None:
+                self._found.move_to_end(digest)
+            return found
+
+    def put(self, digest: str, entries: tuple[Attachment, ...]) -> None:
+        with self._lock:
+            self._found[digest] = entries
+            self._found.move_to_end(digest)
+            while len(self._found) > self._size:
+                self._found.popitem(last=False)
+
+
+_entries = _EntriesByDigest()
+
+
+def documents_json(
+    application_id: str, agencies: list[str], body_sha256: str | None = None
+) -> list[dict[str, object]]:
     """The application's attachments, whether each is uploaded, and which of its `agencies` want
-    it (their cases wait until it is: gateway.fanout.documents)."""
-    lodged = services().attachments.lodged(application_id)
-    if lodged is None:
+    it (their cases wait until it is: gateway.fanout.documents). `body_sha256`, the digest of the
+    application's body as just read, lets an earlier parse of those bytes answer."""
+    entries = _entries.get(body_sha256) if body_sha256 else None
+    if entries is None:
+        lodged = services().attachments.lodged(application_id)
+        if lodged is None:
+            return []
+        entries = signed_entries(lodged)
+        _entries.put(sha256_hex(lodged.body), entries)  # the bytes read, whatever was asked
+    if not entries:
         return []
     uploaded = services().attachments.uploaded(application_id)
     specs = services().specs
@@ -220,5 +261,5 @@ def documents_json(application_id: str, agencies: list[str]) -> list[dict[str, o
                 a for a in agencies if a in specs and e.type.value in specs[a].wants_documents
             ]
         }
-        for e in signed_entries(lodged)
+        for e in entries
     ]
