@@ -2,7 +2,7 @@
 
 A gateway process builds a large, long-lived heap at start (WSDL and schema objects, XSLT, the
 message catalogs, SQLAlchemy's metadata, certificates): with CPython's defaults every full
-collection walks all of it again, 40–100 ms of one core holding the GIL, which lands on whatever
+collection walks all of it again, 40 to 100 ms of one core holding the GIL, which lands on whatever
 application is in flight (measured with `gc.callbacks` in `bench/fanout_bench.py`'s gateway).
 
 `settle_heap()` is called once by each serving process after it is built (gunicorn worker,

@@ -169,12 +169,6 @@ class Guarantees:
             raise error from conflict
         return Secured(application_id, offer.reference, outcome)
 
-    def release_withdrawn(self, application_id: str) -> None:
-        """After a withdrawal: nothing left to do here. The withdrawal's transaction queued the
-        release of every guarantee still securing the application
-        (`gateway.storage.guarantee_releases.queue_withdrawn`) and its commit woke the release
-        loop. Kept for the edges that still call it after a withdrawal."""
-
     def _may_act(self, signer_bin: str | None, declarant: str) -> bool:
         if signer_bin is None:
             return False

@@ -12,7 +12,7 @@ the API's body limit (413).
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from gateway.errors import GatewayError
@@ -78,9 +78,6 @@ def withdraw(application_id: str) -> WerkzeugResponse | tuple[str, int]:
         done = services().lifecycle.withdraw(application_id, body)
     except GatewayError as exc:
         return _refused(application_id, exc)
-    guarantees = current_app.extensions.get("nsw-guarantees")
-    if guarantees is not None:  # customs releases what secured it (issue 20)
-        guarantees.release_withdrawn(application_id)
     flash(
         gettext(
             "The application was withdrawn; asked to cancel their cases: %(agencies)s.",

@@ -159,20 +159,11 @@ def _signed_xml_body(wrong_type: Text, application_id: str) -> bytes:
     return read_body()
 
 
-def _release_guarantees(application_id: str) -> None:
-    """Customs releases the guarantees that secured a withdrawn application (issue 20; the
-    guarantee service, `gateway.billing.guarantees.Guarantees`, when the gateway has one)."""
-    guarantees = current_app.extensions.get("nsw-guarantees")
-    if guarantees is not None:
-        guarantees.release_withdrawn(application_id)
-
-
 @bp.post("/applications/<application_id>/withdrawal")
 def withdraw(application_id: str) -> Response:
     body = _signed_xml_body(Text("Send the signed withdrawal as application/xml."), application_id)
     done = services().lifecycle.withdraw(application_id, body)
     log.info("application %s withdrawn (request %s)", application_id, g.get("request_id"))
-    _release_guarantees(application_id)
     return jsonify(
         {
             "id": done.application_id,
