@@ -90,9 +90,10 @@ class _TimedAuditor:
     def integrate(self, wait: bool = True, max_batches: int | None = None) -> int:
         return self.auditor.integrate(wait, max_batches)
 
-    def issue_tree_head(self, integrate: bool = True) -> TreeHead:
-        head = self.auditor.issue_tree_head(integrate)
-        self.signed.append(time.perf_counter())
+    def sign_checkpoint(self) -> TreeHead | None:
+        head = self.auditor.sign_checkpoint()
+        if head is not None:
+            self.signed.append(time.perf_counter())
         return head
 
 
