@@ -45,8 +45,8 @@ _READ = (
     " UNION ALL SELECT 2, n.level, n.idx, n.hash"
     " FROM sz CROSS JOIN generate_series(0, 62) AS bit(level)"
     " JOIN trail_nodes AS n ON n.level = bit.level AND n.idx = (sz.size >> bit.level) - 1"
-    " WHERE (sz.size >> bit.level) & 1 = 1"
-)
+    " WHERE (sz.size >> bit.level) & 1 = 1 AND EXISTS (SELECT 1 FROM q)"
+)  # no frontier for an empty queue: a loop woken by its own last commit reads two index ends
 
 # The leader's lock, taken by the write's first CTE (MATERIALIZED: exactly once, before any row
 # is written, since every write joins it): queue for it, or give up at once.
