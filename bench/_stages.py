@@ -136,10 +136,13 @@ def install(path: str) -> None:
     # batch's first write statement to its commit (`StoredTrail._batch` returning).
     def place_pg(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         record("lead")
+        led = True  # also when it fails: a stale batch fails after taking the lock
         try:
-            return original(*args, **kwargs)
+            row = original(*args, **kwargs)
+            led = bool(row[0])  # False: another process's integrator held the lock
+            return row
         finally:
-            record("released")
+            record("released" if led else "not-led")
 
     def place_sqlite(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         record("lead")
@@ -279,6 +282,8 @@ def _locks(records: list[list[Any]]) -> str:
             integrations.append((t - started.pop(key)) * 1000)
         elif stage == "lead":
             leading.setdefault(key, rec)
+        elif stage == "not-led":
+            leading.pop(key, None)
         elif stage == "released" and key in leading:
             lead = leading.pop(key)
             held.append((t - lead[0]) * 1000)
