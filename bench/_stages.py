@@ -15,9 +15,10 @@ NSW_BENCH_STAGES. The gateway itself carries no tracing code; what is wrapped:
     decide/signed the decision is composed and signed (only the settle that decides)
     settled       OutboxStore.settle returned (committed); agency "" and a verdict when it decided
     integrate     the trail integrator's batch transaction starts / ends (no application)
-    lead          the integrator holds the leadership lock (PostgreSQL: an advisory lock) until
-                  its `integrated`: the one global lock; its time per application is the serial
-                  section that caps decisions/s whatever the number of processes
+    lead          the integrator takes the leader's lock (PostgreSQL: the advisory lock its batch's
+    released      write statement takes; SQLite: the write lock) / releases it: the one global
+                  lock; its time per application is the serial section that caps decisions/s
+                  whatever the number of processes
 
 `stage_report` (used by the bench) turns the records and the bench's own send and visible times
 into a per-stage breakdown of the critical path of each application.
@@ -129,13 +130,33 @@ def install(path: str) -> None:
     gateway.bootstrap.make_decider = document.make_decider  # imported by name there
     wrap(trail.StoredTrail, "integrate", integrate)
 
-    def take_leadership(original: Callable[..., Any], s: Any, wait: bool) -> Any:
-        taken = original(s, wait)
-        if taken:
-            record("lead")
-        return taken
+    # The leader's lock: on PostgreSQL the batch's one write statement takes it and its own
+    # commit, in the server, releases it (`trail_batch_pg.locked_write`: timed from sending it
+    # to reading its reply, an upper bound); on SQLite the write transaction's lock, from the
+    # batch's first write statement to its commit (`StoredTrail._batch` returning).
+    def place_pg(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        record("lead")
+        led = True  # also when it fails: a stale batch fails after taking the lock
+        try:
+            row = original(*args, **kwargs)
+            led = bool(row[0])  # False: another process's integrator held the lock
+            return row
+        finally:
+            record("released" if led else "not-led")
 
-    wrap(trail.trail_log, "take_leadership", take_leadership)
+    def place_sqlite(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        record("lead")
+        return original(*args, **kwargs)
+
+    def batch_sqlite(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        finally:
+            record("released")
+
+    wrap(trail.trail_batch_pg, "locked_write", place_pg)
+    wrap(trail.trail_log, "place_batch", place_sqlite)
+    wrap(trail.StoredTrail, "_batch", batch_sqlite)
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -257,15 +278,17 @@ def _locks(records: list[list[Any]]) -> str:
         t, stage, _app, _agency, key, _extra, *cpu = rec
         if stage == "integrate":
             started[key] = t
-        elif stage == "lead":
-            leading.setdefault(key, rec)
         elif stage == "integrated" and key in started:
             integrations.append((t - started.pop(key)) * 1000)
-            if key in leading:
-                lead = leading.pop(key)
-                held.append((t - lead[0]) * 1000)
-                if cpu and len(lead) > 6:
-                    held_cpu.append((cpu[0] - lead[6]) * 1000)
+        elif stage == "lead":
+            leading.setdefault(key, rec)
+        elif stage == "not-led":
+            leading.pop(key, None)
+        elif stage == "released" and key in leading:
+            lead = leading.pop(key)
+            held.append((t - lead[0]) * 1000)
+            if cpu and len(lead) > 6:
+                held_cpu.append((cpu[0] - lead[6]) * 1000)
     apps = len({app for _t, stage, app, *_ in records if stage == "intake"})
     parts = []
     if waits:
@@ -280,9 +303,9 @@ def _locks(records: list[list[Any]]) -> str:
         )
     if apps:
         parts.append(
-            f"  serial section (integrator leadership held): {sum(held) / apps:.1f} ms per "
+            f"  serial section (the leader's lock held): {sum(held) / apps:.2f} ms per "
             f"application ({sum(held):.0f} ms in {len(held)} rounds for {apps} applications); "
-            f"the holder's CPU meanwhile: {sum(held_cpu) / apps:.1f} ms per application"
+            f"the holder's CPU meanwhile: {sum(held_cpu) / apps:.2f} ms per application"
         )
     return "\n".join(parts)
 

@@ -21,7 +21,6 @@ from gateway.fanout.agencies import load_agency_specs
 from gateway.fanout.breakers import BreakerRule, Breakers, CachedBreakerStore
 from gateway.fanout.callbacks import CallbackService, agency_credentials
 from gateway.fanout.dispatch import (
-    DEFAULT_SLOTS,
     Dispatcher,
     DispatcherThreads,
     RetryPolicy,
@@ -29,6 +28,7 @@ from gateway.fanout.dispatch import (
     worker_name,
 )
 from gateway.fanout.routing import load_rules
+from gateway.fanout.slots import SLOTS_PER_DISPATCHER
 from gateway.fanout.wakeup import TRAIL
 from gateway.i18n.text import Text
 from gateway.intake.service import Intake
@@ -117,7 +117,7 @@ class Services:
         )
         self.breakers = Breakers(store, rule, self.clock)
 
-    def dispatcher(self, index: int = 0, slots: int = DEFAULT_SLOTS) -> Dispatcher:
+    def dispatcher(self, index: int = 0, slots: int = SLOTS_PER_DISPATCHER) -> Dispatcher:
         return Dispatcher(
             self.store,
             self.adapters,
@@ -154,10 +154,10 @@ class Services:
 
     def start_dispatchers(self, count: int) -> None:
         """Dispatching worth `count` dispatcher threads: one claiming loop with `count` x
-        DEFAULT_SLOTS delivery slots (so at most that many agency calls in flight, as `count`
-        threads of DEFAULT_SLOTS each had), one notifier thread for every two (at least one, so
-        a slow trader endpoint holds up only its own thread's deliveries), and the trail's
-        integrator, which sequences queued messages and signs checkpoints.
+        SLOTS_PER_DISPATCHER delivery slots (so at most that many agency calls in flight), one
+        notifier thread for every two (at least one, so a slow trader endpoint holds up only its
+        own thread's deliveries), and the trail's integrator, which sequences queued messages
+        and signs checkpoints.
 
         One claimer per process, not one per thread: a commit of new work wakes one loop, which
         claims an application's cases in one statement and sends them all at once, instead of
@@ -165,7 +165,7 @@ class Services:
         empty claim, and on PostgreSQL the NOTIFY echo woke them all a second time)."""
         runners: list[Runner] = []
         if count:
-            runners.append(self.dispatcher(0, slots=count * DEFAULT_SLOTS))
+            runners.append(self.dispatcher(0, slots=count * SLOTS_PER_DISPATCHER))
             runners += [self.notifier(i) for i in range(max(1, count // 2))]
             # Guarantees customs should release (issue 20). Imported here: the payment wiring
             # imports this module.
@@ -234,7 +234,7 @@ def _witnesses(config: Config) -> Witnesses | None:
 def pool_connections(config: Config) -> int:
     """How many database connections this process's threads can hold at once, which is what its
     pool keeps: one per web thread (a request's transaction); one per delivery slot
-    (`dispatcher_threads` x DEFAULT_SLOTS: each delivery settles in a transaction of its own
+    (`dispatcher_threads` x SLOTS_PER_DISPATCHER: each delivery settles in a transaction of its own
     while the others call their agencies); one each for the claiming loop, the notifier loops
     (one per two dispatcher threads) and the trail's integrator and checkpoint loops. The
     wake-up listener holds a connection of its own, outside the pool. Too small a pool made
@@ -242,7 +242,7 @@ def pool_connections(config: Config) -> int:
     only costs idle connections: size PostgreSQL's max_connections for every process's pool."""
     threads = config.dispatcher_threads
     loops = 1 + max(1, threads // 2) if threads else 0
-    return max(1, config.web_threads + threads * DEFAULT_SLOTS + loops + 2)
+    return max(1, config.web_threads + threads * SLOTS_PER_DISPATCHER + loops + 2)
 
 
 def build_services(

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from gateway.storage.trail import StoredTrail
 
 
 @contextmanager
@@ -42,3 +45,34 @@ def statements(
     with recorded(engine, keep) as seen:
         yield texts
         texts.extend(" ".join(sql.split()) for sql, _ in seen)
+
+
+@contextmanager
+def raw_recorded(trail: StoredTrail) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement (with its parameters) `trail` sends inside the block on its autocommit
+    DB-API cursors (the integrator's and the proofs' paths), which bypass SQLAlchemy's events."""
+    seen: list[tuple[str, Any]] = []
+    opened = trail._autocommit
+
+    @contextmanager
+    def recording() -> Iterator[Any]:
+        with opened() as cursor:
+            yield _RecordingCursor(cursor, seen)
+
+    trail._autocommit = recording  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        del trail._autocommit
+
+
+class _RecordingCursor:
+    def __init__(self, cursor: Any, seen: list[tuple[str, Any]]) -> None:
+        self.cursor, self.seen = cursor, seen
+
+    def execute(self, sql: str, parameters: Any = None) -> Any:
+        self.seen.append((sql, parameters))
+        return self.cursor.execute(sql, parameters)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)

@@ -15,6 +15,14 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
+# Delivery slots per dispatcher thread a process runs (`Services.start_dispatchers`), and so the
+# connections its pool keeps for them (`bootstrap.pool_connections`). An application fans out to
+# four or five agencies at once, so at 4 a worker of 4 threads (16 slots) ran out at 4
+# applications in flight: the rest waited for a slot while their agencies idled (issue 17:
+# intake -> first claim 0.5 s with one worker, 39 ms with two). A slot is a thread that mostly
+# waits for an agency; it holds a connection only while its delivery settles.
+SLOTS_PER_DISPATCHER = 8
+
 
 class DeliverySlots:
     """At most `size` pieces of work running at once, each in its own daemon thread."""

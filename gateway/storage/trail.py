@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
-from gateway.storage import trail_log, wake
+from gateway.storage import trail_batch_pg, trail_log, wake
 from gateway.storage.db import WRITE_LOCK_POLL_S, session_factory, unavailable_on_disconnect
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store, trail_entry
@@ -124,29 +124,26 @@ class StoredTrail:
             owed = wake.announce(session)
         self.store.wakeups.signal(owed)
 
-    def proof(self, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
-        """`compute` over the stored hashes of the first `size` entries, read in one statement
-        (`trail_log.prove`); None when the log is smaller.
-
-        On a pooled DB-API connection, without SQLAlchemy's execution layer and with no
-        transaction: one statement sees one snapshot by itself. PostgreSQL: in autocommit, so no
-        BEGIN and no ROLLBACK round trip around it; SQLite: the connection is in autocommit
-        already (`db.make_engine`), and a lone SELECT takes no write lock."""
+    @contextmanager
+    def _autocommit(self) -> Iterator[Any]:
+        """A DB-API cursor on a pooled connection, without SQLAlchemy's execution layer and in
+        autocommit: each statement is a transaction of its own, with no BEGIN or COMMIT round
+        trip around it (SQLite's connections are in autocommit already, `db.make_engine`, and a
+        lone SELECT takes no write lock). A lost connection is `DatabaseUnavailable`, as through
+        `Store.transaction`."""
         engine = self.store.engine
-        dialect = engine.dialect.name
+        postgres = engine.dialect.name == "postgresql"
         with unavailable_on_disconnect():
             raw = engine.raw_connection()
             try:
-                if dialect == "postgresql":
+                if postgres:
                     raw.driver_connection.autocommit = True  # type: ignore[union-attr]
                 cursor = raw.cursor()
                 try:
-                    return trail_log.prove(
-                        partial(trail_log.read_nodes_raw, cursor, dialect), size, compute
-                    )
+                    yield cursor
                 finally:
                     cursor.close()
-                    if dialect == "postgresql":
+                    if postgres:
                         raw.driver_connection.autocommit = False  # type: ignore[union-attr]
             except engine.dialect.loaded_dbapi.Error as exc:
                 # As SQLAlchemy would wrap it, so a lost connection is `DatabaseUnavailable`
@@ -159,6 +156,16 @@ class StoredTrail:
             finally:
                 raw.close()
 
+    def proof(self, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
+        """`compute` over the stored hashes of the first `size` entries, read in one statement
+        (`trail_log.prove`) on an autocommit cursor (one statement sees one snapshot by
+        itself); None when the log is smaller."""
+        dialect = self.store.engine.dialect.name
+        with self._autocommit() as cursor:
+            return trail_log.prove(
+                partial(trail_log.read_nodes_raw, cursor, dialect), size, compute
+            )
+
     def integrate(
         self, wait: bool = True, max_batches: int | None = None, batch: int = INTEGRATION_BATCH
     ) -> int:
@@ -167,27 +174,51 @@ class StoredTrail:
         (PostgreSQL) behind a running integrator, then integrate what it left; otherwise give up
         at once (0) when another holds it.
 
-        Looks first in a read-only snapshot, so an idle loop costs one index probe and never
-        takes the lock."""
-        with self.store.reading() as s:
-            if not trail_log.has_pending(s):
-                return 0
+        Each batch is read and hashed holding nothing, then written holding the leader's lock
+        for its write alone (`trail_batch_pg` on PostgreSQL: one statement; SQLite: the write
+        transaction); a batch read before another integrator's is read again. An idle loop
+        costs one read and never takes the lock."""
+        one_batch = (
+            self._batch_pg if self.store.engine.dialect.name == "postgresql" else self._batch
+        )
         total, batches = 0, 0
-        postgres = self.store.engine.dialect.name == "postgresql"
         while max_batches is None or batches < max_batches:
+            done = one_batch(wait, batch)
+            if done == trail_batch_pg.STALE:
+                continue  # another integrator went first: read what it left
+            if done == trail_batch_pg.NOT_LEADER:
+                break
             batches += 1
-            with self._leading() as s:
-                if not trail_log.take_leadership(s, wait):
-                    return total
-                # A checkpoint is owed: wake the signers. PostgreSQL: NOTIFY in the batch's own
-                # write, one round trip fewer while holding the lock.
-                done = trail_log.integrate(s, batch, notify=TRAIL if postgres else None)
-                if done:
-                    wake.owe(s, TRAIL, notified=postgres)
             total += done
             if done < batch:
                 break
         return total
+
+    def _batch_pg(self, wait: bool, limit: int) -> int:
+        with self._autocommit() as cursor:
+            read = trail_batch_pg.read_batch(cursor, limit)
+            if not read[1]:
+                return 0
+            updates, nodes = trail_log.plan_batch(read)
+            # The checkpoint signers are owed a look: other processes' by the NOTIFY the write
+            # sends itself (no round trip more under the lock), this one's after it.
+            done = trail_batch_pg.place_batch(cursor, updates, nodes, wait, notify=TRAIL)
+        if done > 0:
+            self.store.wakeups.signal({TRAIL})
+        return done
+
+    def _batch(self, _wait: bool, limit: int) -> int:
+        """SQLite: read and hash in a snapshot (no write lock), then write holding it."""
+        with self.store.reading() as s:
+            read = trail_log.read_batch(s, limit)
+        if not read[1]:
+            return 0
+        updates, nodes = trail_log.plan_batch(read)
+        with self._leading() as s:
+            if not trail_log.place_batch(s, read[0], updates, nodes):
+                return trail_batch_pg.STALE
+            wake.owe(s, TRAIL)  # a checkpoint is owed: wake the signers
+        return len(updates)
 
     def store_signed(self, head: TreeHead, checkpoint: StoredCheckpoint | None) -> TreeHead:
         """Both rows in one transaction of the integrator's (one commit: on SQLite each is a

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
-from gateway.storage import trail_batch_pg, wake
+from gateway.storage import wake
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
+from gateway.storage.trail_batch_pg import SEQUENCER_LOCK
 from gateway.trail.format import TreeHead, entry_bytes, precise, read_entry
 from gateway.trail.merkle import (
     HASH_SIZE,
@@ -39,9 +40,6 @@ from gateway.trail.merkle import (
 )
 from gateway.trail.messages import Message, sha256_hex
 
-MESSAGES = cast(Table, MessageRow.__table__)
-
-SEQUENCER_LOCK = 7270002  # the integrator's leader lock (PostgreSQL advisory lock key)
 MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: the integrator writes in bulk
 NODES = cast(Table, TrailNodeRow.__table__)
 T = TypeVar("T")
@@ -277,8 +275,9 @@ def has_pending(session: Session) -> bool:
 
 
 def take_leadership(session: Session, wait: bool) -> bool:
-    """Inside the integrator's transaction: become the one integrator until it ends. PostgreSQL:
-    a transaction-scoped advisory lock (`wait`: queue for it, else give up at once); SQLite: the
+    """Inside a transaction: become the one integrator until it ends. PostgreSQL: a
+    transaction-scoped advisory lock (`wait`: queue for it, else give up at once) — the batch
+    itself takes it inside its one write statement (`trail_batch_pg.place_batch`); SQLite: the
     write lock `BEGIN IMMEDIATE` already took. Business transactions never take it."""
     if session.get_bind().dialect.name != "postgresql":
         return True
@@ -293,44 +292,57 @@ def sequenced(pending: bytes, seq: int) -> bytes:
     return entry_bytes({**read_entry(pending), "seq": seq})
 
 
-def integrate(session: Session, limit: int, notify: str | None = None) -> int:
-    """Sequence up to `limit` queued messages, in insertion order, as entries size..size+k-1;
-    write their entries and every subtree hash they complete. Call with leadership taken
-    (`take_leadership`). Returns k (0: nothing waited). `notify` (PostgreSQL): a channel to
-    `pg_notify` in the batch's write, when it wrote something.
+def frontier_keys(size: int) -> list[tuple[int, int]]:
+    """The (level, idx) keys of the perfect subtrees a log of `size` ends with, one per bit set
+    in `size`: every left child that a batch appended to it needs from the old tree."""
+    return [(b, (size >> b) - 1) for b in range(size.bit_length()) if size >> b & 1]
 
-    Set-based. PostgreSQL: one statement reads the size, the queue and the old tree's frontier,
-    one writes (`trail_batch_pg`). SQLite (in-process, no round trips): the size, the queue, the
-    frontier hashes the new subtrees need as left children, then `_place`.
+
+Batch = tuple[int, list[tuple[int, bytes]], dict[tuple[int, int], bytes]]  # size, queue, frontier
+
+
+def read_batch(session: Session, limit: int) -> Batch:
+    """SQLite: the log's size, up to `limit` queued (id, pending entry) in insertion order, and
+    the old tree's frontier hashes (`frontier_keys`), read in `session`'s snapshot."""
+    size = log_size(session)
+    queued = [(row_id, pending) for row_id, pending in session.execute(_pending().limit(limit))]
+    return size, queued, fetch_nodes(session, frontier_keys(size)) if queued else {}
+
+
+def plan_batch(batch: Batch) -> tuple[list[dict[str, Any]], dict[tuple[int, int], bytes]]:
+    """What integrating a batch read by `read_batch` writes, computed holding no lock: the
+    queued rows' seqs (size, size+1, ... in insertion order) and entries, and {(level, idx):
+    hash} of every perfect subtree they complete — the leaves and their ancestors.
     RFC 9162 §2.1.1: each new perfect subtree is node_hash(left, right) of its halves."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    known: dict[tuple[int, int], bytes] | None = None
-    if postgres:
-        size, queued, known = trail_batch_pg.read_batch(session, limit)
-    else:
-        size = log_size(session)
-        queued = [(row_id, pending) for row_id, pending in session.execute(_pending().limit(limit))]
-    if not queued:
-        return 0
+    size, queued, known = batch
     updates = []
-    leaves: list[bytes] = []
+    new: dict[tuple[int, int], bytes] = {}
     for k, (row_id, pending) in enumerate(queued):
         entry = sequenced(pending, size + k)
         updates.append({"row_id": row_id, "seq": size + k, "entry": entry})
-        leaves.append(leaf_hash(entry))
-    nodes = _completed_nodes(session, size, leaves, known)
-    if postgres:
-        trail_batch_pg.write_batch(session, updates, nodes, notify)
-    else:
-        _place(session, updates, nodes)
-    return len(queued)
+        chain = perfect_subtrees_completed_by(size + k)
+        current = new[(0, chain[0].index)] = leaf_hash(entry)
+        for node in chain[1:]:
+            left_key = (node.level - 1, 2 * node.index)
+            # A left half older than the batch is a perfect subtree of the old tree: frontier.
+            left = new.get(left_key) or known[left_key]
+            current = new[(node.level, node.index)] = node_hash(left, current)
+    return updates, new
 
 
-def _place(
-    session: Session, updates: list[dict[str, Any]], nodes: dict[tuple[int, int], bytes]
-) -> None:
-    """SQLite: give the queued rows their seq and entry, and store the new subtree hashes (an
-    executemany of one prepared UPDATE and one multi-row INSERT; in-process, no round trips)."""
+def place_batch(
+    session: Session,
+    size: int,
+    updates: list[dict[str, Any]],
+    nodes: dict[tuple[int, int], bytes],
+) -> bool:
+    """SQLite, inside the integrator's write transaction: write a planned batch of a log of
+    `size` — its rows' seq and entry (an executemany of one prepared UPDATE) and the new
+    subtree hashes (one multi-row INSERT) — unless another integrator sequenced since it was
+    read (False: nothing written). The first statement takes the write lock; the look at the
+    size (the seq index's last key) is all it holds it for besides the writes."""
+    if log_size(session) != size:
+        return False
     m = MESSAGES.c
     session.execute(
         update(MESSAGES)
@@ -342,35 +354,7 @@ def _place(
         insert(NODES),
         [{"level": level, "idx": idx, "hash": digest} for (level, idx), digest in nodes.items()],
     )
-
-
-def _completed_nodes(
-    session: Session,
-    size: int,
-    leaves: list[bytes],
-    known: dict[tuple[int, int], bytes] | None = None,
-) -> dict[tuple[int, int], bytes]:
-    """{(level, idx): hash} of every perfect subtree completed by appending `leaves` to a log of
-    `size`: the leaves themselves and their ancestors. Left children older than the batch are
-    among `known` (the old tree's frontier) or, without it, fetched in one query (they are
-    perfect subtrees of the old tree: at most log2(size))."""
-    completed = [perfect_subtrees_completed_by(size + k) for k in range(len(leaves))]
-    older = [
-        (node.level - 1, 2 * node.index)
-        for chain in completed
-        for node in chain[1:]
-        if (2 * node.index + 1) << (node.level - 1) <= size  # the left half ends before the batch
-    ]
-    if known is None:
-        known = fetch_nodes(session, older) if older else {}
-    new: dict[tuple[int, int], bytes] = {}
-    for chain, leaf in zip(completed, leaves, strict=True):
-        current = new[(0, chain[0].index)] = leaf
-        for node in chain[1:]:
-            left_key = (node.level - 1, 2 * node.index)
-            left = new.get(left_key) or known[left_key]
-            current = new[(node.level, node.index)] = node_hash(left, current)
-    return new
+    return True
 
 
 def latest_tree_head(session: Session) -> TreeHead | None:

@@ -135,7 +135,7 @@ def test_an_applications_cases_are_in_flight_at_once(
 def test_one_commit_wakes_one_claimer_that_takes_every_case_at_once(
     gateway: Callable[..., RunningGateway], signed_sample: Callable[..., bytes]
 ) -> None:
-    # Worth two dispatcher threads (8 slots). Before, two loops of 4 woke and raced: one claimed
+    # Worth two dispatcher threads (16 slots). Before, two loops of 4 woke and raced: one claimed
     # four of the application's five cases, the other the fifth.
     gw = gateway(dispatcher_threads=2, poll_interval_s=NO_POLL)
     accepted = gw.client.submit(signed_sample("fresh-apples-import"))

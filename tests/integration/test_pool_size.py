@@ -8,11 +8,11 @@ import pytest
 
 from gateway.bootstrap import pool_connections
 from gateway.config import load_config
-from gateway.fanout.dispatch import DEFAULT_SLOTS
+from gateway.fanout.slots import SLOTS_PER_DISPATCHER
 from gateway.storage.db import make_engine
 
 
-@pytest.mark.parametrize(("dispatcher_threads", "web_threads"), [(4, 0), (2, 8), (0, 8), (8, 0)])
+@pytest.mark.parametrize(("dispatcher_threads", "web_threads"), [(4, 0), (2, 8), (0, 8), (3, 0)])
 def test_every_thread_slot_and_loop_can_hold_a_connection_at_once(
     database_url: str, dispatcher_threads: int, web_threads: int
 ) -> None:
@@ -21,7 +21,7 @@ def test_every_thread_slot_and_loop_can_hold_a_connection_at_once(
         dispatcher_threads=dispatcher_threads,
         web_threads=web_threads,
     )
-    holders = web_threads + dispatcher_threads * DEFAULT_SLOTS
+    holders = web_threads + dispatcher_threads * SLOTS_PER_DISPATCHER
     if dispatcher_threads:
         holders += 1 + max(1, dispatcher_threads // 2) + 2  # claimer, notifiers, trail loops
     engine = make_engine(database_url, pool_connections(config))

@@ -24,7 +24,7 @@ from gateway.trail.audit import Auditor, NotIntegrated
 from gateway.trail.format import read_entry
 from gateway.trail.merkle import inclusion_proof, leaf_hash, root_of, tree_root, verify_inclusion
 from gateway.trust.xmlsig import SigningIdentity
-from tests.sql_statements import statements
+from tests.sql_statements import raw_recorded, statements
 
 
 def _store(database_url: str) -> Store:
@@ -180,7 +180,7 @@ def test_a_bundle_of_queued_messages_says_so_and_entries_show_no_seq(
     store.engine.dispose()
 
 
-def test_a_postgresql_batch_is_lock_read_write_and_wakes_other_processes(
+def test_a_postgresql_batch_is_a_read_and_one_locked_write_and_wakes_other_processes(
     database_url: str,
 ) -> None:
     store = _store(database_url)
@@ -201,13 +201,17 @@ def test_a_postgresql_batch_is_lock_read_write_and_wakes_other_processes(
                 store._add_message(s, "APP", _note(n))
         assert heard[TRAIL].wait(seen, 10)  # the appends' own NOTIFY
         seen = heard[TRAIL].seen()
-        with statements(store.engine) as sent:
+        with statements(store.engine) as through_sqlalchemy, raw_recorded(trail) as raw:
             assert trail.integrate() == 5
-        # The queue check (a read-only snapshot, no lock), then the serial section: the lock,
-        # one read (size, queue, frontier), one write (seqs, entries, nodes, pg_notify).
-        assert len(sent) == 4, sent
+        sent = [sql for sql, _ in raw]
+        # No transaction around it (autocommit): one read holding nothing (size, queue,
+        # frontier), then the serial section in one statement: the lock, the seqs, entries and
+        # nodes, and pg_notify, released at its own commit.
+        assert through_sqlalchemy == []
+        assert len(sent) == 2, sent
+        assert "lock" not in sent[0]
         assert "pg_advisory_xact_lock" in sent[1]
-        assert "pg_notify" in sent[3]
+        assert "pg_notify" in sent[1]
         assert heard[TRAIL].wait(seen, 10)  # the checkpoint signers elsewhere are woken
     finally:
         listener.stop()

@@ -11,9 +11,11 @@ import pytest
 
 from adapters.base import AgencyAnswer, AgencyRequest
 from gateway.decision.rules import CaseState
+from gateway.fanout.agencies import standin_agencies
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
-from gateway.fanout.slots import DeliverySlots
+from gateway.fanout.slots import SLOTS_PER_DISPATCHER, DeliverySlots
+from gateway.resources import shipped
 from tests.fakes.adapters import ScriptedAdapter, answer
 from tests.fakes.clock import FakeClock
 from tests.fakes.store import InMemoryStore
@@ -129,3 +131,13 @@ def wait_until(done: Callable[[], bool], deadline_s: float = WAIT_S) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_one_dispatcher_threads_slots_send_an_application_to_every_agency_at_once() -> None:
+    """A process's slots are `SLOTS_PER_DISPATCHER` per dispatcher thread: one thread's worth
+    holds the whole fan-out of an application routed to every agency, and room for a second.
+    At 4 a worker's slots ran out at a few applications in flight and their cases waited for a
+    slot while the agencies idled (issue 17: intake -> first claim 0.5 s with one worker)."""
+    agencies = standin_agencies(shipped("mappings"))
+    assert len(agencies) >= 5
+    assert len(agencies) + 1 <= SLOTS_PER_DISPATCHER
