@@ -235,13 +235,14 @@ def pool_connections(config: Config) -> int:
     """How many database connections this process's threads can hold at once, which is what its
     pool keeps: one per web thread (a request's transaction); one per delivery slot
     (`dispatcher_threads` x SLOTS_PER_DISPATCHER: each delivery settles in a transaction of its own
-    while the others call their agencies); one each for the claiming loop, the notifier loops
-    (one per two dispatcher threads) and the trail's integrator and checkpoint loops. The
+    while the others call their agencies); one each for the claiming loop, the guarantee release
+    loop, the notifier loops (one per two dispatcher threads) and the trail's integrator and
+    checkpoint loops. The
     wake-up listener holds a connection of its own, outside the pool. Too small a pool made
     deliveries queue for a connection (PostgreSQL kept 10 whatever the slots), too large a one
     only costs idle connections: size PostgreSQL's max_connections for every process's pool."""
     threads = config.dispatcher_threads
-    loops = 1 + max(1, threads // 2) if threads else 0
+    loops = 2 + max(1, threads // 2) if threads else 0
     return max(1, config.web_threads + threads * SLOTS_PER_DISPATCHER + loops + 2)
 
 

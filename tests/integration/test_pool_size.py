@@ -23,7 +23,7 @@ def test_every_thread_slot_and_loop_can_hold_a_connection_at_once(
     )
     holders = web_threads + dispatcher_threads * SLOTS_PER_DISPATCHER
     if dispatcher_threads:
-        holders += 1 + max(1, dispatcher_threads // 2) + 2  # claimer, notifiers, trail loops
+        holders += 2 + max(1, dispatcher_threads // 2) + 2  # claimer, releases, notifiers, trail
     engine = make_engine(database_url, pool_connections(config))
     try:
         assert engine.pool.size() >= holders  # type: ignore[attr-defined]
