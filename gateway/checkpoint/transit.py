@@ -13,6 +13,7 @@ import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import shapely
@@ -79,6 +80,14 @@ class Corridor:
         return float(lat), float(lon)
 
 
+@lru_cache(maxsize=64)
+def corridor_of(spec: CorridorSpec) -> Corridor:
+    """The corridor of `spec`, built once per process: a Corridor is immutable and pyproj's
+    transformers are thread-safe (pyproj 3.1+), while building one's projections costs ~5 ms of
+    CPU, which every gateway built in one process (the test suite builds hundreds) paid again."""
+    return Corridor(spec)
+
+
 _FIELDS = ("id", "name", "entry_checkpoint", "exit_checkpoint", "width_km", "max_duration_hours",
            "max_stop_minutes", "max_speed_kmh", "waypoints")  # fmt: skip
 
@@ -131,7 +140,7 @@ def load_corridors(
                     id=spec.id,
                 )
             )
-        corridor = Corridor(spec)
+        corridor = corridor_of(spec)
         if checkpoints is not None:
             _check_ends(path, corridor, checkpoints)
         corridors[spec.id] = corridor

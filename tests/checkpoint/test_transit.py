@@ -133,3 +133,11 @@ def test_a_monitored_transit_from_nur_zholy_to_zhibek_zholy(
     kinds = [m.kind for m in cp.services.store.messages(application_id)]
     assert kinds.count("transit-alert") == 3 and "transit-closed" in kinds
     assert tracker.position("512KTC08", lat, lon).status_code == 404
+
+
+def test_every_gateway_of_a_process_shares_one_built_corridor() -> None:
+    # A corridor's projections are built once per process (transit.corridor_of): a second gateway
+    # reads the same files and gets the same immutable objects, not another ~5 ms of pyproj setup.
+    first = load_corridors(shipped("mappings") / "corridors")
+    second = load_corridors(shipped("mappings") / "corridors")
+    assert first and all(second[name] is corridor for name, corridor in first.items())
