@@ -28,12 +28,13 @@ from gateway.storage.migrate import upgrade
 from gateway.trust.xmlparse import parse_xml
 from gateway.trust.xmlsig import SigningIdentity, sign_enveloped
 from tests.log_state import forget_log_state
-from tests.polling import wait_until
+from tests.threads import join_stray
 
 pytest_plugins = ["tests.gateway_fixtures", "tests.browser"]
 
 SAMPLES = shipped("samples")
 DROPPERS = 4  # PostgreSQL test databases dropped at once (see MigratedTemplates)
+STRAY_THREADS_S = 5.0  # how long a test's teardown waits for the threads it started to end
 _real_connect = socket.socket.connect
 
 # Each of these runs for minutes in subprocesses of its own. xdist (--dist loadgroup) hands out
@@ -106,10 +107,8 @@ def _nothing_left_open() -> Iterator[None]:
         return [t for t in new if t.is_alive()]
 
     # A server's last request thread may still be finishing after its response was sent.
-    if stray():
-        with contextlib.suppress(AssertionError):
-            wait_until(lambda: not stray(), deadline_s=5)
-    assert not stray(), f"the test left these threads running: {[t.name for t in stray()]}"
+    left = join_stray(stray, STRAY_THREADS_S)
+    assert not left, f"the test left these threads running: {[t.name for t in left]}"
 
 
 @pytest.fixture(scope="session")
