@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
@@ -30,6 +30,8 @@ WRITE_LOCK_POLL_S = "nsw_write_lock_poll_s"
 HOLD_BACK_S = 1.0  # the longest a writer holds back for one that goes first
 BUSY_TIMEOUT_S = 30.0
 DEFAULT_CONNECTIONS = 10  # a pool for tools and tests; the gateway sizes its own
+# A PostgreSQL connection back from the pool after this long idle is pinged before it is lent.
+PING_AFTER_IDLE_S = 1.0
 
 
 def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
@@ -40,7 +42,8 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
     parsed = make_url(url)
     pool = {"pool_size": connections, "max_overflow": max(2, connections // 2)}
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True, **pool)
+        engine = create_engine(url, **pool)
+        _ping_after_idle(engine, PING_AFTER_IDLE_S)
         wake.track_backends(engine)  # so the listener can tell our own NOTIFY echoes
         return engine
     if parsed.database and parsed.database != ":memory:":
@@ -78,6 +81,36 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ping_after_idle(engine: Engine, idle_s: float) -> None:
+    """Lend a PostgreSQL connection unchecked when it was returned less than `idle_s` ago, and
+    ping it first otherwise (a dead one is replaced: SQLAlchemy's "pessimistic disconnect
+    handling" with the checkout event). `pool_pre_ping` pinged on every checkout: one more round
+    trip for each of the dozen transactions of an application, to guard against a server restart
+    between two transactions a millisecond apart. A connection that dies between its last use and
+    the next (idle for less than `idle_s`) fails that transaction as a disconnect: SQLAlchemy
+    then invalidates the whole pool, the request answers 503 with Retry-After
+    (`DatabaseUnavailable`) and loops retry, as for a connection lost mid-transaction."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _lent(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_s:
+            return  # just connected, or in use a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # the driver's own error for a dead connection, whatever it is
+            raise DisconnectionError() from exc
 
 
 class _Turnstile:
