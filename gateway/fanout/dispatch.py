@@ -101,7 +101,8 @@ class Dispatcher:
         self.name = name or worker_name()
         self.documents = documents  # supporting documents' bytes (None: entries only)
         self._next_sweep = 0.0
-        self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
+        # The last turn's `store.next_due()`, read on its own or in the turn's claim.
+        self._due: dt.datetime | None = None
         self.channel = OUTBOX  # the wake-up it waits on
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
 
@@ -115,14 +116,16 @@ class Dispatcher:
 
     def _claim(self, limit: int) -> tuple[int, list[Claim]]:
         """Claim up to `limit` ready rows: how many were claimed, and those to deliver now."""
-        # One cheap read first: an idle turn ends here, knowing when to look again.
-        self._due = self.store.next_due()
         if self._due is None or self._due > self.clock():
-            return 0, []
+            # The last turn saw nothing due by now: one cheap read first, so that an idle turn
+            # ends here, knowing when to look again. (When it saw a delivery due, read in its
+            # claim's transaction, the claim goes ahead without this read.)
+            self._due = self.store.next_due()
+            if self._due is None or self._due > self.clock():
+                return 0, []
         skipped = self.breakers.open_agencies()
-        claims = self.store.claim(
-            self.name, self.lease_s, limit=limit, skip_agencies=skipped, seen_ready=True
-        )
+        turn = self.store.claim_ready(self.name, self.lease_s, limit=limit, skip_agencies=skipped)
+        claims, self._due = turn.claims, turn.next_due
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
             self._due = None

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.decision.rules import CaseState
 from gateway.domain.views import AgencyStats, CaseSummary
-from gateway.fanout.ports import CaseUpdate, CaseView, Judge
+from gateway.fanout.ports import CaseUpdate, CaseView, ClaimTurn, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.i18n.text import Text
 from gateway.storage import wake
@@ -28,6 +28,7 @@ from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, owe_decision
 from gateway.storage.outbox_sql import (
+    Subscribed,
     any_ready,
     claim_deliveries,
     decision_inputs,
@@ -36,7 +37,7 @@ from gateway.storage.outbox_sql import (
     set_case,
 )
 from gateway.storage.permit_steps import record_granted_permit, release_without_payment
-from gateway.storage.repository import Claim, Decide, Message, Store, utc
+from gateway.storage.repository import Claim, Decide, Message, Store, next_due_query, utc
 from gateway.storage.versions import decision_in_force
 
 
@@ -70,6 +71,29 @@ class OutboxStore(Store):
                 skip_agencies=skip_agencies,
                 postgres=postgres,
             )
+
+    def claim_ready(
+        self,
+        worker: str,
+        lease_s: float,
+        limit: int = 1,
+        skip_agencies: frozenset[str] = frozenset(),
+    ) -> ClaimTurn:
+        """`claim` without a look first, and `next_due` read after it in the same transaction:
+        one transaction per turn where a look, a claim and the next turn's look were three."""
+        now = self.clock()
+        with self.statements() as connection:
+            claims = claim_deliveries(
+                connection,
+                worker=worker,
+                now=now,
+                lease_until=now + dt.timedelta(seconds=lease_s),
+                limit=limit,
+                skip_agencies=skip_agencies,
+                postgres=is_postgres(self.engine),
+            )
+            due = connection.execute(next_due_query(OutboxRow)).scalar()
+        return ClaimTurn(claims, utc(due))
 
     def _any_ready(self, now: dt.datetime) -> bool:
         return self.read_scalar(any_ready(), {"now": now}) is not None
@@ -161,7 +185,8 @@ class OutboxStore(Store):
         case_id, state = changed
         # An agency acknowledged a cancellation, or the application is withdrawn (issue 19):
         # nothing to decide; the answer and what the change owes are still recorded.
-        deciding = state is not CaseState.CANCELLED and not inputs.withdrawn
+        # (While a case is open there is no decision to compose: `decide` is not asked.)
+        deciding = state is not CaseState.CANCELLED and not inputs.withdrawn and inputs.decidable
         decided = None
         if deciding:
             replaces = decision_in_force(s, application_id, inputs.decision_xml)
@@ -169,7 +194,7 @@ class OutboxStore(Store):
         self._add_messages(s, application_id, messages)
         subject = inputs.subject
         declarant = (subject.declarant_bin, subject.trader_reference)
-        self._case_changed(s, inputs.case(case_id), state, declarant)
+        self._case_changed(s, inputs.case(case_id), state, declarant, inputs.registration)
         if decided is None:
             return None
         verdict, xml = decided
@@ -190,16 +215,22 @@ class OutboxStore(Store):
             application_id,
             Message("decision", "out", f"trader:{trader}", "application/xml", xml),
         )
-        owe_decision(s, application_id, trader, verdict, xml, self.clock)
+        owe_decision(s, application_id, trader, verdict, xml, self.clock, inputs.registration)
         return verdict
 
     def _case_changed(
-        self, s: Session, case: Row[Any], state: CaseState, declarant: tuple[str, str]
+        self,
+        s: Session,
+        case: Row[Any],
+        state: CaseState,
+        declarant: tuple[str, str],
+        registration: Subscribed | None,
     ) -> None:
         """What a case's change owes in its own transaction: the trader's progress events (the
-        ones it chose) and, for a grant with a permit block, the permit (issue 20). `case` is
-        the row the decision's read returned: the case is not read again."""
-        enqueue_case_events(s, case, self.clock, declarant)
+        ones it chose) and, for a grant with a permit block, the permit (issue 20). `case`,
+        `declarant` and `registration` are what the decision's read returned: nothing is read
+        again."""
+        enqueue_case_events(s, case, self.clock, declarant, registration)
         if state is CaseState.GRANTED:
             record_granted_permit(s, case, self)
 

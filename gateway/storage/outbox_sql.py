@@ -10,7 +10,11 @@ tables, not as ORM loads, refreshes and flushes (which were two thirds of the ga
 - a case is settled by one guarded UPDATE whose row count says whether it was still open;
 - the decision reads the application and its cases in one joined SELECT.
 
-Nothing here holds ORM objects, so nothing is re-read after it was written.
+Nothing here holds ORM objects, so nothing is re-read after it was written. The statements run
+on the session's connection (`Session.connection()`), not through `Session.execute`: the ORM's
+execution steps (autoflush, its compile and result stages) cost more CPU than such a statement.
+Each runs where nothing the session holds is pending, or where what is pending need not come
+first (the callers say which).
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, cast
+from functools import cache, cached_property
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,14 +41,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.decision.ports import DecisionSubject
-from gateway.decision.rules import CaseResult, CaseState
+from gateway.decision.rules import CaseResult, CaseState, decidable
 from gateway.fanout.ports import Claim
 from gateway.storage.db import utc
-from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
+from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow, TraderSubscriptionRow
 
 OUTBOX = cast(Table, OutboxRow.__table__)
 CASES = cast(Table, CaseRow.__table__)
 APPS = cast(Table, ApplicationRow.__table__)
+SUBSCRIPTIONS = cast(Table, TraderSubscriptionRow.__table__)
 JSON_COLUMNS = frozenset({"reasons", "conditions", "extra", "charges"})
 SETTLED = tuple(sorted(state.value for state in CaseState if state.settled))
 
@@ -225,7 +230,7 @@ def lock_application(s: Session, application_id: str, now: dt.datetime) -> None:
     """Lock the application's row until `s` ends: callbacks and dispatchers settling its cases
     queue here, so two settling its last two cases at once cannot both see "one still open"
     (PostgreSQL row lock; SQLite's write lock is held already)."""
-    s.execute(_LOCK_APPLICATION, {"app_id": application_id, "now": now})
+    s.connection().execute(_LOCK_APPLICATION, {"app_id": application_id, "now": now})
 
 
 @cache
@@ -259,16 +264,33 @@ def set_case(
         values[name] = json.dumps(value) if name in JSON_COLUMNS else value
     # (Parameter names end in "_": a bound name may not be a column's name in an UPDATE.)
     params = {f"{name}_": value for name, value in values.items()}
-    written = s.execute(_set_case(frozenset(values), only_if_open), {"case_id_": case_id, **params})
-    return bool(written.rowcount == 1)  # type: ignore[attr-defined]
+    written = s.connection().execute(
+        _set_case(frozenset(values), only_if_open), {"case_id_": case_id, **params}
+    )
+    return bool(written.rowcount == 1)
 
 
+# The declarant's registration for notifications comes along (NULL when it registered none):
+# a settled case's events and the decision each owed a read of it.
 _DECISION_INPUTS_QUERY = (
-    select(*_DECISION_INPUTS)
+    select(
+        *_DECISION_INPUTS,
+        SUBSCRIPTIONS.c.url.label("subscription_url"),
+        SUBSCRIPTIONS.c.events.label("subscription_events"),
+    )
     .join(APPS, APPS.c.id == CASES.c.application_id)
+    .outerjoin(SUBSCRIPTIONS, SUBSCRIPTIONS.c.bin == APPS.c.declarant_bin)
     .where(CASES.c.application_id == bindparam("app_id"))
     .order_by(CASES.c.position)
 )
+
+
+class Subscribed(NamedTuple):
+    """A trader's registration as its notifications read it (`gateway.storage.notifications`):
+    where to, and the events it chose."""
+
+    url: str
+    events: str | None
 
 
 @dataclass(frozen=True)
@@ -277,19 +299,30 @@ class DecisionInputs:
     and whether the application was withdrawn (issue 19: nothing more to decide then)."""
 
     subject: DecisionSubject
-    cases: list[CaseResult]
     withdrawn: bool
     decision_xml: bytes | None
     rows: list[Any]  # the cases as stored now (Core rows), with their ids and answer fields
+    registration: Subscribed | None  # where the declarant's notifications go, if anywhere
 
     def case(self, case_id: str) -> Any:
         return next(row for row in self.rows if row.id == case_id)
+
+    @property
+    def decidable(self) -> bool:
+        """Whether the cases make a decision now (`rules.decidable`): told from their states
+        alone, so that an application with a case still open costs no `cases` built."""
+        return decidable(CaseState(row.state) for row in self.rows)
+
+    @cached_property
+    def cases(self) -> list[CaseResult]:
+        """Every case as the decision reads it, in routing order."""
+        return [case_result(row) for row in self.rows]
 
 
 def decision_inputs(s: Session, application_id: str) -> DecisionInputs:
     """The application's facts and all its cases (routing order), in one SELECT. The subject's
     `replaces` is left for the caller (it needs one more count, only when a decision exists)."""
-    rows = s.execute(_DECISION_INPUTS_QUERY, {"app_id": application_id}).all()
+    rows = s.connection().execute(_DECISION_INPUTS_QUERY, {"app_id": application_id}).all()
     if not rows:
         raise LookupError(f"application {application_id} has no cases")
     first = rows[0]
@@ -302,10 +335,12 @@ def decision_inputs(s: Session, application_id: str) -> DecisionInputs:
     )
     return DecisionInputs(
         subject,
-        [case_result(r) for r in rows],
         first.withdrawn_at is not None,
         first.decision_xml,
         list(rows),
+        None
+        if first.subscription_url is None
+        else Subscribed(first.subscription_url, first.subscription_events),
     )
 
 
@@ -339,8 +374,9 @@ _RECORD_DECISION = (
 def record_decision(
     s: Session, application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
 ) -> None:
-    with s.no_autoflush:  # the trail messages pending in `s` go out together at commit
-        s.execute(
-            _RECORD_DECISION,
-            {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml},
-        )
+    # On the session's connection: no flush of what the session has pending (it goes out at
+    # commit), and none of the ORM's execution steps for a Core statement.
+    s.connection().execute(
+        _RECORD_DECISION,
+        {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml},
+    )

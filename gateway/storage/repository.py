@@ -96,7 +96,7 @@ def trail_entry(row: MessageRow) -> TrailEntry:
 
 
 @cache
-def _next_due_query(model: type[Leased]) -> Select[dt.datetime | None]:
+def next_due_query(model: type[Leased]) -> Select[dt.datetime | None]:
     """Built once per model (building it cost more than running it), over the table's columns:
     a statement over the mapped class goes through the ORM's compile and result steps."""
     t: Any = model.__table__
@@ -255,7 +255,7 @@ class Store:
         """When the earliest unfinished row of `model` may next be claimed (one read): when it
         becomes available, or when its lease runs out if it is leased (a killed worker's row comes
         back then). None: nothing is owed. The loops sleep until then instead of polling."""
-        query = _next_due_query(model) if not where else _next_due_query(model).where(*where)
+        query = next_due_query(model) if not where else next_due_query(model).where(*where)
         return utc(self.read_scalar(query))
 
     def _fence(

@@ -168,3 +168,31 @@ def test_retry_policy_bounds_the_delay(attempts: int) -> None:
         assert retry_at is not None
         bound = min(3.0, 2 ** (attempts - 1))
         assert bound / 2 <= (retry_at - now).total_seconds() <= bound
+
+
+class LookCountingStore(InMemoryStore):
+    """Counts the dispatcher's own looks (`next_due`), not those made inside a claim."""
+
+    looks = 0
+
+    def next_due(self) -> dt.datetime | None:
+        self.looks += 1
+        return super().next_due()
+
+
+def test_a_claim_that_saw_more_due_claims_again_without_a_look_of_its_own(
+    clock: FakeClock,
+) -> None:
+    store = LookCountingStore(clock)
+    lodge(store, "customs", "transport", "police")
+    adapters = [ScriptedAdapter(code, [answer()]) for code in ("customs", "transport", "police")]
+    worker = dispatcher(store, clock, *adapters)
+
+    while worker.run_once(batch=1):
+        pass
+
+    assert store.applications[APP].verdict == "released"
+    # One look when the work arrived and one once it was done; the turns between claimed on
+    # what their claim's transaction read (one look per turn made four).
+    assert store.looks == 2
+    assert worker.next_due() is None
