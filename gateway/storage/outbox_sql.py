@@ -33,6 +33,9 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
+    exists,
+    func,
     or_,
     select,
     update,
@@ -42,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, decidable
-from gateway.fanout.ports import Claim
+from gateway.fanout.ports import Claim, ClaimTurn
 from gateway.storage.db import utc
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow, TraderSubscriptionRow
 
@@ -104,6 +107,16 @@ def _ready() -> ColumnElement[bool]:
     return and_(_free(), OUTBOX.c.available_at <= NOW)
 
 
+def due_at(table: Any) -> ColumnElement[Any]:
+    """When a leased table's row (outbox, notifications) may next be claimed: when it becomes
+    available, or when its lease runs out if it is leased (a killed worker's row comes back)."""
+    t = table.c
+    return case((t.lease_until > t.available_at, t.lease_until), else_=t.available_at)
+
+
+NEXT_DUE = select(func.min(due_at(OUTBOX))).where(OUTBOX.c.done_at.is_(None))
+
+
 @cache
 def any_ready() -> Select[int]:
     """One ready delivery's id, if any (parameter: now)."""
@@ -149,17 +162,28 @@ def _claim(postgres: bool, skipping: bool) -> Executable:
     )
     if not postgres:
         return claimed
-    # One round trip: the UPDATE as a data-modifying CTE, joined to the case and application.
+    # One round trip: the UPDATE as a data-modifying CTE, joined to the case and application,
+    # with when the rows it did not take are next due. (The statement's sub-selects read the
+    # table as it was before the UPDATE: the rows taken are left out, their lease is known.)
     taken = claimed.cte("claimed")
+    others = OUTBOX.alias("others")
+    others_due = (
+        select(func.min(due_at(others)))
+        .where(others.c.done_at.is_(None), others.c.id.not_in(select(taken.c.id)))
+        .scalar_subquery()
+    )
     return (
-        select(taken, *_CLAIM_DETAILS)
+        select(taken, *_CLAIM_DETAILS, others_due.label("next_due"))
         .join(CASES, CASES.c.id == taken.c.case_id)
         .join(APPS, APPS.c.id == CASES.c.application_id)
     )
 
 
+# SQLite: after the UPDATE, in its transaction, so the rows taken count with their new lease.
 _CLAIMED_DETAILS = (
-    select(CASES.c.id.label("case_id"), *_CLAIM_DETAILS)
+    select(
+        CASES.c.id.label("case_id"), *_CLAIM_DETAILS, NEXT_DUE.scalar_subquery().label("next_due")
+    )
     .join(APPS, APPS.c.id == CASES.c.application_id)
     .where(CASES.c.id.in_(bindparam("case_ids", expanding=True)))
 )
@@ -174,9 +198,11 @@ def claim_deliveries(
     limit: int,
     skip_agencies: frozenset[str],
     postgres: bool,
-) -> list[Claim]:
-    """Inside transaction `s` (a Core connection will do): lease up to `limit` ready deliveries to `worker` until
-    `lease_until`, counting an attempt and a lease generation each, and return them as claims.
+) -> ClaimTurn:
+    """Inside transaction `s` (a Core connection will do): lease up to `limit` ready deliveries
+    to `worker` until `lease_until`, counting an attempt and a lease generation each, and return
+    them as claims, with when a delivery is next due after them (read in the claim's statements;
+    one more statement only when nothing was claimed).
 
     The guard (not done, available, no live lease) is in the UPDATE itself, so a row whose lease
     has not expired is never taken twice. PostgreSQL: candidates are locked `FOR UPDATE SKIP
@@ -193,12 +219,18 @@ def claim_deliveries(
     else:
         # SQLite's RETURNING names only the updated table: the details are one more SELECT.
         leased = {r.case_id: r._mapping for r in s.execute(statement, params)}
-        if not leased:
-            return []
-        rows = [
-            {**leased[d.case_id], **d._mapping}
-            for d in s.execute(_CLAIMED_DETAILS, {"case_ids": list(leased)})
-        ]
+        rows = (
+            [
+                {**leased[d.case_id], **d._mapping}
+                for d in s.execute(_CLAIMED_DETAILS, {"case_ids": list(leased)})
+            ]
+            if leased
+            else []
+        )
+    if not rows:
+        return ClaimTurn([], utc(s.execute(NEXT_DUE).scalar()))
+    others_due = utc(rows[0]["next_due"])
+    next_due = lease_until if others_due is None else min(others_due, lease_until)
     claims = [
         Claim(
             outbox_id=r["id"],
@@ -218,7 +250,7 @@ def claim_deliveries(
         )
         for r in rows
     ]
-    return sorted(claims, key=lambda c: c.outbox_id)
+    return ClaimTurn(sorted(claims, key=lambda c: c.outbox_id), next_due)
 
 
 _LOCK_APPLICATION = (
@@ -257,17 +289,102 @@ def set_case(
     """Write a case's state and answer fields in one UPDATE; JSON columns are encoded. With
     `only_if_open`, a case already settled (by a callback that overtook this answer) is left as
     it is. Returns whether the case was written."""
+    params = _case_values(case_id, state, fields, now)
+    written = s.connection().execute(_set_case(_columns(params), only_if_open), params)
+    return bool(written.rowcount == 1)
+
+
+def _case_values(
+    case_id: str, state: CaseState, fields: Mapping[str, object], now: dt.datetime
+) -> dict[str, object]:
+    """The parameters of `_set_case`: the case's id, its state and answer fields (JSON columns
+    encoded). Parameter names end in "_": a bound name may not be a column's name in an UPDATE."""
     values: dict[str, object] = {"state": state.value, "updated_at": now}
     for name, value in fields.items():
         if name not in CASES.c:
             raise KeyError(f"cases has no column {name}")
         values[name] = json.dumps(value) if name in JSON_COLUMNS else value
-    # (Parameter names end in "_": a bound name may not be a column's name in an UPDATE.)
-    params = {f"{name}_": value for name, value in values.items()}
-    written = s.connection().execute(
-        _set_case(frozenset(values), only_if_open), {"case_id_": case_id, **params}
+    return {"case_id_": case_id, **{f"{name}_": value for name, value in values.items()}}
+
+
+def _columns(params: Mapping[str, object]) -> frozenset[str]:
+    return frozenset(name[:-1] for name in params if name != "case_id_")
+
+
+@cache
+def _settle_pg(columns: frozenset[str]) -> Executable:
+    """PostgreSQL: `settle_case` as one statement. Each step runs only if the one before it
+    wrote (EXISTS on its CTE), so the locks are taken in the order of the three statements it
+    replaces — the delivery's row, the application's, the case's — and a later step never runs
+    ahead of an earlier one. Returns whether the fence held and whether the case was written."""
+    fenced = (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == bindparam("row_id"),
+            OUTBOX.c.claimed_by == bindparam("worker"),
+            OUTBOX.c.lease_generation == bindparam("generation"),
+        )
+        .values(lease_until=None, done_at=bindparam("now"))
+        .returning(OUTBOX.c.id)
+        .cte("fenced")
     )
-    return bool(written.rowcount == 1)
+    locked = (
+        update(APPS)
+        .where(APPS.c.id == bindparam("app_id"), exists(select(fenced.c.id)))
+        .values(updated_at=bindparam("now"))
+        .returning(APPS.c.id)
+        .cte("locked")
+    )
+    changed = (
+        update(CASES)
+        .where(
+            CASES.c.id == bindparam("case_id_"),
+            CASES.c.state.not_in(SETTLED),
+            exists(select(locked.c.id)),
+        )
+        .values({name: bindparam(f"{name}_") for name in sorted(columns)})
+        .returning(CASES.c.id)
+        .cte("changed")
+    )
+    return select(
+        exists(select(fenced.c.id)).label("fenced"),
+        exists(select(changed.c.id)).label("changed"),
+    )
+
+
+def settle_case(
+    s: Session,
+    claim: Claim,
+    *,
+    state: CaseState,
+    fields: Mapping[str, object],
+    now: dt.datetime,
+    postgres: bool,
+) -> tuple[bool, bool] | None:
+    """PostgreSQL, inside transaction `s` before any other write: the three first steps of
+    settling `claim` — the fenced release of its delivery (`Store._fence`), the application's
+    row lock (`lock_application`), the case written if still open (`set_case`) — in one
+    statement. Returns (the fence held, the case was written); None on SQLite, where the caller
+    makes the three statements (in-process, they cost no round trips)."""
+    if not postgres:
+        return None
+    params = _case_values(claim.case_id, state, fields, now)
+    row = (
+        s.connection()
+        .execute(
+            _settle_pg(_columns(params)),
+            {
+                **params,
+                "row_id": claim.outbox_id,
+                "worker": claim.worker,
+                "generation": claim.generation,
+                "app_id": claim.application_id,
+                "now": now,
+            },
+        )
+        .one()
+    )
+    return bool(row.fenced), bool(row.changed)
 
 
 # The declarant's registration for notifications comes along (NULL when it registered none):
