@@ -106,12 +106,17 @@ class Dispatcher:
         self.channel = OUTBOX  # the wake-up it waits on
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
 
-    def run_once(self, batch: int = DEFAULT_SLOTS) -> int:
-        """Claim up to `batch` rows, deliver them at once and return when all are done; returns
-        how many were claimed. (Tests and profiles drive a dispatcher this way; the threads of
-        `DispatcherThreads` turn `step`, which does not wait for the deliveries.)"""
+    def run_once(self, batch: int = DEFAULT_SLOTS, *, in_threads: bool = True) -> int:
+        """Claim up to `batch` rows, deliver them at once (or, not `in_threads`, one after another
+        in this thread) and return when all are done; returns how many were claimed. (Tests and
+        profiles drive a dispatcher this way; the threads of `DispatcherThreads` turn `step`,
+        which does not wait for the deliveries.)"""
         claimed, ready = self._claim(batch)
-        self._deliver_all(ready)
+        if in_threads:
+            self._deliver_all(ready)
+        else:
+            for claim in ready:
+                self.deliver(claim)
         return claimed
 
     def _claim(self, limit: int) -> tuple[int, list[Claim]]:

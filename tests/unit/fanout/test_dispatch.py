@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 
-from adapters.base import AgencyCallFailed, Outcome
+from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.decision.rules import CaseState
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
@@ -196,3 +197,26 @@ def test_a_claim_that_saw_more_due_claims_again_without_a_look_of_its_own(
     # what their claim's transaction read (one look per turn made four).
     assert store.looks == 2
     assert worker.next_due() is None
+
+
+class ThreadNotingAdapter(ScriptedAdapter):
+    """Notes the thread each request was sent from."""
+
+    threads: list[str]
+
+    def send(self, request: AgencyRequest) -> AgencyAnswer:
+        self.threads = [*getattr(self, "threads", []), threading.current_thread().name]
+        return super().send(request)
+
+
+def test_run_once_can_deliver_what_it_claimed_one_after_another_in_its_own_thread(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs", "health")
+    customs = ThreadNotingAdapter("customs", [answer()])
+    health = ThreadNotingAdapter("health", [answer()])
+
+    assert dispatcher(store, clock, customs, health).run_once(batch=2, in_threads=False) == 2
+
+    assert customs.threads == health.threads == [threading.current_thread().name]
+    assert store.applications[APP].verdict == "released"
