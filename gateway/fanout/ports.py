@@ -47,6 +47,14 @@ class ClaimTurn:
 class Outbox(Protocol):
     """Deliveries to agencies, claimed with a fenced lease by any number of dispatchers."""
 
+    @property
+    def looks_before_claiming(self) -> bool:
+        """Whether a claim that finds nothing costs more than a look (`next_due`): SQLite's
+        claim queues for the write lock, so a dispatcher looks first when it knows of nothing
+        due; PostgreSQL's claim is one statement that takes no lock when it finds nothing and
+        says when the next delivery is due itself, so a look would only add a transaction."""
+        ...
+
     def next_due(self) -> dt.datetime | None:
         """When a delivery may next be ready to claim; None when none is owed."""
         ...

@@ -43,6 +43,11 @@ from gateway.storage.versions import decision_in_force
 
 
 class OutboxStore(Store):
+    @property
+    def looks_before_claiming(self) -> bool:
+        """SQLite: yes, a claim takes the write lock (`Outbox.looks_before_claiming`)."""
+        return not is_postgres(self.engine)
+
     def claim(
         self,
         worker: str,

@@ -174,6 +174,8 @@ class InMemoryStore:
 
     # --- Outbox ----------------------------------------------------------------------------------
 
+    looks_before_claiming = True  # as on SQLite; a test may turn it off (PostgreSQL's way)
+
     def next_due(self) -> dt.datetime | None:
         return self._next_due()
 

@@ -199,6 +199,23 @@ def test_a_claim_that_saw_more_due_claims_again_without_a_look_of_its_own(
     assert worker.next_due() is None
 
 
+def test_a_store_whose_claims_say_when_next_is_due_is_never_looked_at_first(
+    clock: FakeClock,
+) -> None:
+    store = LookCountingStore(clock)
+    store.looks_before_claiming = False  # PostgreSQL's: an empty claim is a statement, no lock
+    lodge(store, "customs", "transport")
+    adapters = [ScriptedAdapter(code, [answer()]) for code in ("customs", "transport")]
+    worker = dispatcher(store, clock, *adapters)
+
+    while worker.run_once(batch=1):
+        pass
+
+    assert store.applications[APP].verdict == "released"
+    assert store.looks == 0  # each turn's claim said what a look would have
+    assert worker.next_due() is None
+
+
 class ThreadNotingAdapter(ScriptedAdapter):
     """Notes the thread each request was sent from."""
 
