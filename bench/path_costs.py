@@ -47,6 +47,7 @@ TIMED = (
     "gateway.fanout.dispatch:Dispatcher.run_once",
     "gateway.fanout.dispatch:Dispatcher._settled",
     "gateway.storage.outbox:OutboxStore.claim",
+    "gateway.storage.outbox:OutboxStore.claim_ready",
     "gateway.storage.outbox:OutboxStore.next_due",
     "gateway.storage.outbox:OutboxStore.settle",
     "gateway.storage.outbox:OutboxStore._compose",

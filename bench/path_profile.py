@@ -1,11 +1,13 @@
 """One application's path through the gateway, counted and profiled in one process. Not a test.
 
     .venv/bin/python bench/path_profile.py [-k K] [--postgres URL --may-wipe NAME] [--top N]
+        [--batch N]
 
 The stand-in agencies run as their own processes (as in fanout_bench); the gateway runs here,
 without dispatcher threads: each application is lodged through the Flask test client (POST
-/api/v1/applications, receipt included), then one dispatcher claims and delivers its cases one
-at a time in this thread, until it is decided. Reported per application, for intake and for
+/api/v1/applications, receipt included), then one dispatcher claims its cases (one per claim, or
+--batch N per claim as the dispatcher threads do) and delivers them one at a time in this thread,
+until it is decided. Reported per application, for intake and for
 dispatch apart: SQL statements, transactions, and this thread's CPU time; with --top N, also the
 N functions that took the most CPU (cProfile on thread CPU time, cumulative; it slows the run
 several-fold, so the CPU column is then the profiled one). Where fanout_bench says how far the
@@ -66,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         "--top", type=int, default=0, help="profile (CPU) and list the N costliest functions"
     )
     parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="cases taken per claim (default 1: one claim per case); the dispatcher threads take "
+        "all of an application's ready cases in one claim, as --batch 8 does. Delivered one "
+        "after another in this thread either way",
+    )
+    parser.add_argument(
         "--dump", metavar="FILE", help="with --top, also write the profile to FILE (pstats)"
     )
     args = parser.parse_args(argv)
@@ -107,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                 cpu["intake"] += time.thread_time() - t0
                 counting.label = label.replace("intake", "dispatch")
                 t0 = time.thread_time()
-                while dispatcher.run_once(batch=1):  # one at a time: all in this thread
+                # One at a time, all in this thread (so this thread's CPU is the path's).
+                while dispatcher.run_once(batch=args.batch, in_threads=False):
                     pass
                 cpu["dispatch"] += time.thread_time() - t0
 

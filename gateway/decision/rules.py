@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,12 +141,19 @@ class Decision:
         return sums
 
 
+def decidable(states: Iterable[CaseState]) -> bool:
+    """Whether cases in these states make a decision (`compose` gives one): every case that
+    takes part (not cancelled or cancelling) is settled, and there is at least one."""
+    taking_part = [state for state in states if not state.closed]
+    return bool(taking_part) and all(state.settled for state in taking_part)
+
+
 def compose(cases: Sequence[CaseResult]) -> Decision | None:
     """The decision for these cases, or None while any case is unsettled. Cancelled cases (an
     agency an amendment no longer routes to) take no part."""
-    cases = [c for c in cases if not c.state.closed]
-    if not cases or not all(c.state.settled for c in cases):
+    if not decidable(c.state for c in cases):
         return None
+    cases = [c for c in cases if not c.state.closed]
     states = {c.state for c in cases}
     if CaseState.REFUSED in states:
         verdict = Verdict.REFUSED

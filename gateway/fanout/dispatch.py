@@ -101,28 +101,37 @@ class Dispatcher:
         self.name = name or worker_name()
         self.documents = documents  # supporting documents' bytes (None: entries only)
         self._next_sweep = 0.0
-        self._due: dt.datetime | None = None  # the last turn's `store.next_due()`
+        # The last turn's `store.next_due()`, read on its own or in the turn's claim.
+        self._due: dt.datetime | None = None
         self.channel = OUTBOX  # the wake-up it waits on
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
 
-    def run_once(self, batch: int = DEFAULT_SLOTS) -> int:
-        """Claim up to `batch` rows, deliver them at once and return when all are done; returns
-        how many were claimed. (Tests and profiles drive a dispatcher this way; the threads of
-        `DispatcherThreads` turn `step`, which does not wait for the deliveries.)"""
+    def run_once(self, batch: int = DEFAULT_SLOTS, *, in_threads: bool = True) -> int:
+        """Claim up to `batch` rows, deliver them at once (or, not `in_threads`, one after another
+        in this thread) and return when all are done; returns how many were claimed. (Tests and
+        profiles drive a dispatcher this way; the threads of `DispatcherThreads` turn `step`,
+        which does not wait for the deliveries.)"""
         claimed, ready = self._claim(batch)
-        self._deliver_all(ready)
+        if in_threads:
+            self._deliver_all(ready)
+        else:
+            for claim in ready:
+                self.deliver(claim)
         return claimed
 
     def _claim(self, limit: int) -> tuple[int, list[Claim]]:
         """Claim up to `limit` ready rows: how many were claimed, and those to deliver now."""
-        # One cheap read first: an idle turn ends here, knowing when to look again.
-        self._due = self.store.next_due()
-        if self._due is None or self._due > self.clock():
-            return 0, []
+        if self.store.looks_before_claiming and (self._due is None or self._due > self.clock()):
+            # The last turn saw nothing due by now: one cheap read first, so that an idle turn
+            # ends here, knowing when to look again. (When it saw a delivery due, read in its
+            # claim's transaction, the claim goes ahead without this read; on PostgreSQL the
+            # claim always does, as it says when the next delivery is due itself.)
+            self._due = self.store.next_due()
+            if self._due is None or self._due > self.clock():
+                return 0, []
         skipped = self.breakers.open_agencies()
-        claims = self.store.claim(
-            self.name, self.lease_s, limit=limit, skip_agencies=skipped, seen_ready=True
-        )
+        turn = self.store.claim_ready(self.name, self.lease_s, limit=limit, skip_agencies=skipped)
+        claims, self._due = turn.claims, turn.next_due
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
             self._due = None

@@ -35,8 +35,25 @@ class Claim:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ClaimTurn:
+    """What one claiming turn took, and when a delivery may next be ready after it (`next_due`,
+    read in the claim's own transaction)."""
+
+    claims: list[Claim]
+    next_due: dt.datetime | None
+
+
 class Outbox(Protocol):
     """Deliveries to agencies, claimed with a fenced lease by any number of dispatchers."""
+
+    @property
+    def looks_before_claiming(self) -> bool:
+        """Whether a claim that finds nothing costs more than a look (`next_due`): SQLite's
+        claim queues for the write lock, so a dispatcher looks first when it knows of nothing
+        due; PostgreSQL's claim is one statement that takes no lock when it finds nothing and
+        says when the next delivery is due itself, so a look would only add a transaction."""
+        ...
 
     def next_due(self) -> dt.datetime | None:
         """When a delivery may next be ready to claim; None when none is owed."""
@@ -54,6 +71,19 @@ class Outbox(Protocol):
         """Take up to `limit` ready deliveries for `lease_s` seconds, counting an attempt, leaving
         alone those for `skip_agencies`. `seen_ready`: the caller has just read (`next_due`) that
         one is ready, so the store need not look before it claims."""
+        ...
+
+    def claim_ready(
+        self,
+        worker: str,
+        lease_s: float,
+        limit: int = 1,
+        skip_agencies: frozenset[str] = frozenset(),
+    ) -> ClaimTurn:
+        """`claim` for a caller that knows a delivery is ready (it just read `next_due`, or its
+        last turn's `next_due` said so), and, in the same transaction, `next_due` as it stands
+        after the claim: the caller's next turn needs no read of its own to know whether to
+        claim again or how long to sleep."""
         ...
 
     def defer(self, claim: Claim, until: dt.datetime) -> None:

@@ -11,6 +11,7 @@ finally failed row is kept with its outcome, for the trader's status and for ope
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 from typing import Any, cast
 
@@ -33,6 +34,7 @@ from gateway.storage.models import (
     NotificationRow,
     TraderSubscriptionRow,
 )
+from gateway.storage.outbox_sql import Subscribed
 from gateway.storage.repository import Message, Store, sha256_hex, utc
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -40,21 +42,37 @@ NOTIFICATIONS_TABLE = cast(Table, NotificationRow.__table__)
 SUBSCRIPTIONS_TABLE = cast(Table, TraderSubscriptionRow.__table__)
 
 
-def _subscription(s: Session, bin_: str) -> Row[str, str | None] | None:
-    """The trader's URL and chosen events. Neither this read nor the INSERT that may follow
-    (`_owe`) depends on the rows the transaction has pending, so neither flushes them: the
-    transaction's trail messages then go out together at commit instead of one INSERT each
-    ahead of every statement."""
-    table = SUBSCRIPTIONS_TABLE
+class NotRead(enum.Enum):
+    """The caller has not read the declarant's registration: the function reads it."""
+
+    NOT_READ = "not read"
+
+
+NOT_READ = NotRead.NOT_READ
+Registration = Subscribed | None | NotRead  # read already (None: not registered), or not read
+
+_SUBSCRIPTION = select(SUBSCRIPTIONS_TABLE.c.url, SUBSCRIPTIONS_TABLE.c.events).where(
+    SUBSCRIPTIONS_TABLE.c.bin == bindparam("bin")
+)  # built once: building the expression cost more than running it
+
+
+def _subscription(s: Session, bin_: str, known: Registration = NOT_READ) -> Subscribed | None:
+    """The trader's URL and chosen events (`known` when the caller read them already). Neither
+    this read nor the INSERT that may follow (`_owe`) depends on the rows the transaction has
+    pending, so neither flushes them: the transaction's trail messages then go out together at
+    commit instead of one INSERT each ahead of every statement."""
+    if known is not NOT_READ:
+        return known
     with s.no_autoflush:
-        return s.execute(select(table.c.url, table.c.events).where(table.c.bin == bin_)).first()
+        found = s.execute(_SUBSCRIPTION, {"bin": bin_}).first()
+    return None if found is None else Subscribed(found.url, found.events)
 
 
 def _owe(s: Session, **row: Any) -> None:
     """INSERT one notification row (see `_subscription` for why without a flush), and wake the
     notifier at commit."""
     with s.no_autoflush:
-        s.execute(insert(NOTIFICATIONS_TABLE).values(**row))
+        s.execute(insert(NOTIFICATIONS_TABLE), row)
     wake.owe(s, NOTIFICATIONS)
 
 
@@ -65,11 +83,18 @@ def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) 
 
 
 def owe_decision(
-    s: Session, application_id: str, bin_: str, verdict: str, xml: bytes, clock: Clock
+    s: Session,
+    application_id: str,
+    bin_: str,
+    verdict: str,
+    xml: bytes,
+    clock: Clock,
+    registration: Registration = NOT_READ,
 ) -> None:
-    """`enqueue_decision` without an ORM row: one read of the subscription, one INSERT if it
-    registered a URL and chose decisions."""
-    found = _subscription(s, bin_)
+    """`enqueue_decision` without an ORM row: one read of the subscription (none when the
+    caller passes the `registration` it read), one INSERT if it registered a URL and chose
+    decisions."""
+    found = _subscription(s, bin_, registration)
     if found is None or ev.DECISION not in ev.chosen(found.events):
         return
     url = found.url
@@ -95,17 +120,19 @@ def enqueue_event(
     detail: dict[str, Any],
     clock: Clock,
     declarant: tuple[str, str] | None = None,
+    registration: Registration = NOT_READ,
 ) -> None:
     """Inside the transaction of the change it tells: owe the declarant the progress event
     `event_type` (with `detail`), if it registered a URL and chose that type. `declarant` (its
-    BIN and the trader's reference), when the caller has read them already, spares a read."""
+    BIN and the trader's reference) and its `registration`, when the caller has read them
+    already, spare a read each."""
     if declarant is None:
         app = s.get(ApplicationRow, application_id)
         if app is None:
             return
         declarant = (app.declarant_bin, app.trader_reference)
     bin_, reference = declarant
-    subscription = _subscription(s, bin_)
+    subscription = _subscription(s, bin_, registration)
     if subscription is None or event_type not in ev.chosen(subscription.events):
         return
     now = clock()
@@ -131,9 +158,11 @@ def enqueue_case_events(
     case: CaseRow | Row[Any],
     clock: Clock,
     declarant: tuple[str, str] | None = None,
+    registration: Registration = NOT_READ,
 ) -> None:
     """A case was just changed (in `s`, not yet committed): the events it raises for the
-    trader — its agency's outcome, a document asked for — told as the case now stands."""
+    trader — its agency's outcome, a document asked for — told as the case now stands.
+    `declarant` and `registration` as for `enqueue_event`."""
     extra = _json(case.extra, {})
     extra = extra if isinstance(extra, dict) else {}
     fields = {
@@ -146,7 +175,7 @@ def enqueue_case_events(
     }
     for event_type in ev.case_event_types(case.state, extra):
         detail = ev.case_detail(case.id, case.agency, case.state, fields)
-        enqueue_event(s, case.application_id, event_type, detail, clock, declarant)
+        enqueue_event(s, case.application_id, event_type, detail, clock, declarant, registration)
 
 
 def _json(value: Any, default: Any) -> Any:

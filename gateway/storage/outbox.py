@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.decision.rules import CaseState
 from gateway.domain.views import AgencyStats, CaseSummary
-from gateway.fanout.ports import CaseUpdate, CaseView, Judge
+from gateway.fanout.ports import CaseUpdate, CaseView, ClaimTurn, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.i18n.text import Text
 from gateway.storage import wake
@@ -28,12 +28,14 @@ from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, owe_decision
 from gateway.storage.outbox_sql import (
+    Subscribed,
     any_ready,
     claim_deliveries,
     decision_inputs,
     lock_application,
     record_decision,
     set_case,
+    settle_case,
 )
 from gateway.storage.permit_steps import record_granted_permit, release_without_payment
 from gateway.storage.repository import Claim, Decide, Message, Store, utc
@@ -41,6 +43,11 @@ from gateway.storage.versions import decision_in_force
 
 
 class OutboxStore(Store):
+    @property
+    def looks_before_claiming(self) -> bool:
+        """SQLite: yes, a claim takes the write lock (`Outbox.looks_before_claiming`)."""
+        return not is_postgres(self.engine)
+
     def claim(
         self,
         worker: str,
@@ -69,6 +76,27 @@ class OutboxStore(Store):
                 limit=limit,
                 skip_agencies=skip_agencies,
                 postgres=postgres,
+            ).claims
+
+    def claim_ready(
+        self,
+        worker: str,
+        lease_s: float,
+        limit: int = 1,
+        skip_agencies: frozenset[str] = frozenset(),
+    ) -> ClaimTurn:
+        """`claim` without a look first, and `next_due` read with it, in its statements: one
+        transaction per turn where a look, a claim and the next turn's look were three."""
+        now = self.clock()
+        with self.statements() as connection:
+            return claim_deliveries(
+                connection,
+                worker=worker,
+                now=now,
+                lease_until=now + dt.timedelta(seconds=lease_s),
+                limit=limit,
+                skip_agencies=skip_agencies,
+                postgres=is_postgres(self.engine),
             )
 
     def _any_ready(self, now: dt.datetime) -> bool:
@@ -95,18 +123,34 @@ class OutboxStore(Store):
         is closed and the late answer kept in the trail only. A claim whose lease was taken over
         by another worker changes nothing (`Store._fence`); that worker records its own answer."""
         now = self.clock()
+        answered = {**fields, "attempts": claim.attempts, "last_error": None}
         with self.transaction() as s:
-            # Release the lease and close the delivery in one fenced UPDATE.
-            if not self._fence(
-                s, OutboxRow, claim.outbox_id, claim.worker, claim.generation, "outbox-settle",
-                done_at=now,
-            ):  # fmt: skip
-                return None
-            lock_application(s, claim.application_id, now)
-            answered = {**fields, "attempts": claim.attempts, "last_error": None}
-            if not set_case(
-                s, claim.case_id, state=state, fields=answered, now=now, only_if_open=True
-            ):
+            # Release the lease and close the delivery in one fenced UPDATE, lock the
+            # application, write the case if it is still open: three statements, or on
+            # PostgreSQL one (`settle_case`: one round trip instead of three).
+            done = settle_case(
+                s, claim, state=state, fields=answered, now=now,
+                postgres=is_postgres(self.engine),
+            )  # fmt: skip
+            if done is None:
+                if not self._fence(
+                    s, OutboxRow, claim.outbox_id, claim.worker, claim.generation,
+                    "outbox-settle", done_at=now,
+                ):  # fmt: skip
+                    return None
+                lock_application(s, claim.application_id, now)
+                written = set_case(
+                    s, claim.case_id, state=state, fields=answered, now=now, only_if_open=True
+                )
+            else:
+                fenced, written = done
+                if not fenced:
+                    kind = "outbox-settle"
+                    self._fenced_out(
+                        kind, OutboxRow, claim.outbox_id, claim.worker, claim.generation
+                    )
+                    return None
+            if not written:
                 # A callback settled the case meanwhile: the late answer joins the trail only.
                 self._add_messages(s, claim.application_id, messages)
                 return None
@@ -161,7 +205,8 @@ class OutboxStore(Store):
         case_id, state = changed
         # An agency acknowledged a cancellation, or the application is withdrawn (issue 19):
         # nothing to decide; the answer and what the change owes are still recorded.
-        deciding = state is not CaseState.CANCELLED and not inputs.withdrawn
+        # (While a case is open there is no decision to compose: `decide` is not asked.)
+        deciding = state is not CaseState.CANCELLED and not inputs.withdrawn and inputs.decidable
         decided = None
         if deciding:
             replaces = decision_in_force(s, application_id, inputs.decision_xml)
@@ -169,7 +214,7 @@ class OutboxStore(Store):
         self._add_messages(s, application_id, messages)
         subject = inputs.subject
         declarant = (subject.declarant_bin, subject.trader_reference)
-        self._case_changed(s, inputs.case(case_id), state, declarant)
+        self._case_changed(s, inputs.case(case_id), state, declarant, inputs.registration)
         if decided is None:
             return None
         verdict, xml = decided
@@ -190,16 +235,22 @@ class OutboxStore(Store):
             application_id,
             Message("decision", "out", f"trader:{trader}", "application/xml", xml),
         )
-        owe_decision(s, application_id, trader, verdict, xml, self.clock)
+        owe_decision(s, application_id, trader, verdict, xml, self.clock, inputs.registration)
         return verdict
 
     def _case_changed(
-        self, s: Session, case: Row[Any], state: CaseState, declarant: tuple[str, str]
+        self,
+        s: Session,
+        case: Row[Any],
+        state: CaseState,
+        declarant: tuple[str, str],
+        registration: Subscribed | None,
     ) -> None:
         """What a case's change owes in its own transaction: the trader's progress events (the
-        ones it chose) and, for a grant with a permit block, the permit (issue 20). `case` is
-        the row the decision's read returned: the case is not read again."""
-        enqueue_case_events(s, case, self.clock, declarant)
+        ones it chose) and, for a grant with a permit block, the permit (issue 20). `case`,
+        `declarant` and `registration` are what the decision's read returned: nothing is read
+        again."""
+        enqueue_case_events(s, case, self.clock, declarant, registration)
         if state is CaseState.GRANTED:
             record_granted_permit(s, case, self)
 

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
-    case,
     func,
     insert,
     or_,
@@ -64,6 +63,7 @@ from gateway.storage.db import (
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
 from gateway.storage.outbox_sql import case_result as case_result
+from gateway.storage.outbox_sql import due_at
 from gateway.storage.permit_citations import add_citations
 from gateway.storage.wake import wakeups_for
 from gateway.trail.messages import Message as Message
@@ -100,8 +100,7 @@ def _next_due_query(model: type[Leased]) -> Select[dt.datetime | None]:
     """Built once per model (building it cost more than running it), over the table's columns:
     a statement over the mapped class goes through the ORM's compile and result steps."""
     t: Any = model.__table__
-    due = case((t.c.lease_until > t.c.available_at, t.c.lease_until), else_=t.c.available_at)
-    return select(func.min(due)).where(t.c.done_at.is_(None))
+    return select(func.min(due_at(t))).where(t.c.done_at.is_(None))
 
 
 @cache
@@ -274,20 +273,28 @@ class Store:
         must write nothing, or it would clear that worker's live lease and the delivery would go
         out again. The UPDATE also locks the row for the rest of the transaction (PostgreSQL),
         so a new claim waits for this write or this write sees the new generation. `also` are
-        further columns the same UPDATE sets (a settled delivery's `done_at`)."""
-        released = s.execute(
+        further columns the same UPDATE sets (a settled delivery's `done_at`). Run on the
+        session's connection: being first, it has nothing pending to flush, and the ORM's
+        execution steps would cost more than the statement."""
+        released = s.connection().execute(
             _fence_statement(model, frozenset(also)),
             {"row_id": row_id, "worker": worker, "generation": generation, **also},
         )
-        if released.rowcount == 1:  # type: ignore[attr-defined]
+        if released.rowcount == 1:
             return True
+        self._fenced_out(kind, model, row_id, worker, generation)
+        return False
+
+    def _fenced_out(
+        self, kind: str, model: type[Leased], row_id: int, worker: str, generation: int
+    ) -> None:
+        """Count and log a late write the lease fence turned into a no-op (`_fence`)."""
         self.fenced.add(kind)
         log.warning(
             "%s of %s %d by %s (lease generation %d) ignored: its lease expired and the row was "
             "claimed again",
             kind, model.__tablename__, row_id, worker, generation,
         )  # fmt: skip
-        return False
 
     def _add_message(self, session: Session, application_id: str | None, m: Message) -> None:
         """Store a message byte-exact and append its entry to the trail, in `session`'s transaction

@@ -16,9 +16,9 @@ from typing import Any
 
 from gateway.clock import Clock, iso
 from gateway.decision.ports import Decide, DecisionSubject
-from gateway.decision.rules import CaseResult, CaseState
+from gateway.decision.rules import CaseResult, CaseState, decidable
 from gateway.domain.views import ApplicationStatus, CaseStatus, ReasonView
-from gateway.fanout.ports import CallbackCases, CaseView, Claim, Judge, Outbox
+from gateway.fanout.ports import CallbackCases, CaseView, Claim, ClaimTurn, Judge, Outbox
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.trail.messages import Message, sha256_hex
 
@@ -174,7 +174,12 @@ class InMemoryStore:
 
     # --- Outbox ----------------------------------------------------------------------------------
 
+    looks_before_claiming = True  # as on SQLite; a test may turn it off (PostgreSQL's way)
+
     def next_due(self) -> dt.datetime | None:
+        return self._next_due()
+
+    def _next_due(self) -> dt.datetime | None:
         with self._lock:
             due = [
                 d.lease_until
@@ -230,6 +235,17 @@ class InMemoryStore:
                     )
                 )
             return claims
+
+    def claim_ready(
+        self,
+        worker: str,
+        lease_s: float,
+        limit: int = 1,
+        skip_agencies: frozenset[str] = frozenset(),
+    ) -> ClaimTurn:
+        with self._lock:  # reentrant: the claim and the look as one step, as in one transaction
+            claims = self.claim(worker, lease_s, limit, skip_agencies, seen_ready=True)
+            return ClaimTurn(claims, self._next_due())
 
     def defer(self, claim: Claim, until: dt.datetime) -> None:
         with self._lock:
@@ -357,6 +373,8 @@ class InMemoryStore:
             (c for c in self.cases.values() if c.application_id == app.id),
             key=lambda c: c.position,
         )
+        if not decidable(c.state for c in cases):
+            return None  # as the database store: `decide` is not asked while a case is open
         subject = DecisionSubject(app.id, app.declarant_bin, app.trader_reference, app.body_sha256)
         decided = decide(subject, [c.result() for c in cases])
         if decided is None:

@@ -7,6 +7,7 @@ tests/sql_statements.py, never timed."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -46,8 +47,11 @@ def lodge(store: OutboxStore, *agencies: str) -> None:
 
 
 def writes_and_reads(statements: list[str], table: str) -> tuple[int, int]:
-    """(UPDATEs of `table`, SELECTs reading `table`) among `statements`."""
-    updates = sum(s.lstrip().upper().startswith(f"UPDATE {table.upper()}") for s in statements)
+    """(UPDATEs of `table`, SELECTs reading `table`) among `statements`; an UPDATE counts
+    inside a statement of several (PostgreSQL's data-modifying CTEs) too."""
+    updates = sum(
+        len(re.findall(rf"\bUPDATE {table}\b", s, flags=re.IGNORECASE)) for s in statements
+    )
     reads = sum(
         s.lstrip().upper().startswith("SELECT") and f" {table.upper()}" in s.upper()
         for s in statements
@@ -97,6 +101,11 @@ def test_settling_writes_the_case_once_and_never_reads_it_back(store: OutboxStor
     statements = [sql for sql, _ in seen]
     assert writes_and_reads(statements, "cases") == (1, 1)  # one write; one read to decide
     assert writes_and_reads(statements, "outbox") == (1, 0)  # the fence closes the delivery
+    assert writes_and_reads(statements, "applications") == (1, 1)  # locked; read to decide
+    if store.engine.dialect.name == "postgresql":
+        # The fence, the application's lock and the case's write are one round trip.
+        (combined,) = [sql for sql in statements if re.search(r"\bUPDATE\b", sql)]
+        assert combined.lstrip().startswith("WITH fenced AS")
     with recorded(store.engine) as seen:
         verdict = store.settle(
             second, state=CaseState.GRANTED, fields=answer, messages=[], decide=decide

@@ -16,7 +16,7 @@ from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, compose
 from gateway.domain.views import ApplicationStatus
 from gateway.errors import NotFound
-from gateway.fanout.ports import CallbackCases, CaseUpdate, CaseView, Outbox
+from gateway.fanout.ports import CallbackCases, CaseUpdate, CaseView, ClaimTurn, Outbox
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.storage.db import make_engine
 from gateway.storage.outbox import OutboxStore
@@ -110,6 +110,35 @@ def test_a_lease_is_held_until_it_runs_out_and_a_stale_claim_writes_nothing(
     assert app is not None and (app.status, app.verdict) == ("decided", "released")
     assert app.cases[0].permit_number == "C-1" and app.cases[0].attempts == 2
     assert s.next_due() is None
+
+
+def test_a_claim_turn_says_when_the_next_delivery_is_due(
+    store: tuple[Contract, FakeClock],
+) -> None:
+    s, _ = store
+    s.create_application(new(), [])
+    first = s.claim_ready("w1", 10.0, limit=1)
+    assert [c.agency for c in first.claims] == ["customs"]
+    assert first.next_due == START  # health is ready too: claim again at once
+    second = s.claim_ready("w1", 10.0, limit=1)
+    assert [c.agency for c in second.claims] == ["health"]
+    assert second.next_due == START + dt.timedelta(seconds=10)  # only the leases are owed
+    assert s.claim_ready("w2", 10.0, limit=1) == ClaimTurn([], second.next_due)
+    for claim in (*first.claims, *second.claims):
+        s.settle(claim, state=CaseState.GRANTED, fields={}, messages=[], decide=decide)
+    assert s.claim_ready("w1", 10.0).next_due is None
+
+
+def test_no_decision_is_composed_while_a_case_is_open(
+    store: tuple[Contract, FakeClock],
+) -> None:
+    s, _ = store
+    s.create_application(new(), [])
+    customs, health = sorted(s.claim("w1", 10.0, limit=2), key=lambda c: c.agency)
+    assert s.settle(customs, state=CaseState.GRANTED, fields={}, messages=[], decide=decide) is None
+    assert SUBJECTS == []  # health is open: `decide` was not asked
+    verdict = s.settle(health, state=CaseState.REFUSED, fields={}, messages=[], decide=decide)
+    assert verdict == "refused" and len(SUBJECTS) == 1
 
 
 def test_retry_escalate_and_the_deadline_sweep(store: tuple[Contract, FakeClock]) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 
-from adapters.base import AgencyCallFailed, Outcome
+from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.decision.rules import CaseState
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
@@ -168,3 +169,71 @@ def test_retry_policy_bounds_the_delay(attempts: int) -> None:
         assert retry_at is not None
         bound = min(3.0, 2 ** (attempts - 1))
         assert bound / 2 <= (retry_at - now).total_seconds() <= bound
+
+
+class LookCountingStore(InMemoryStore):
+    """Counts the dispatcher's own looks (`next_due`), not those made inside a claim."""
+
+    looks = 0
+
+    def next_due(self) -> dt.datetime | None:
+        self.looks += 1
+        return super().next_due()
+
+
+def test_a_claim_that_saw_more_due_claims_again_without_a_look_of_its_own(
+    clock: FakeClock,
+) -> None:
+    store = LookCountingStore(clock)
+    lodge(store, "customs", "transport", "police")
+    adapters = [ScriptedAdapter(code, [answer()]) for code in ("customs", "transport", "police")]
+    worker = dispatcher(store, clock, *adapters)
+
+    while worker.run_once(batch=1):
+        pass
+
+    assert store.applications[APP].verdict == "released"
+    # One look when the work arrived and one once it was done; the turns between claimed on
+    # what their claim's transaction read (one look per turn made four).
+    assert store.looks == 2
+    assert worker.next_due() is None
+
+
+def test_a_store_whose_claims_say_when_next_is_due_is_never_looked_at_first(
+    clock: FakeClock,
+) -> None:
+    store = LookCountingStore(clock)
+    store.looks_before_claiming = False  # PostgreSQL's: an empty claim is a statement, no lock
+    lodge(store, "customs", "transport")
+    adapters = [ScriptedAdapter(code, [answer()]) for code in ("customs", "transport")]
+    worker = dispatcher(store, clock, *adapters)
+
+    while worker.run_once(batch=1):
+        pass
+
+    assert store.applications[APP].verdict == "released"
+    assert store.looks == 0  # each turn's claim said what a look would have
+    assert worker.next_due() is None
+
+
+class ThreadNotingAdapter(ScriptedAdapter):
+    """Notes the thread each request was sent from."""
+
+    threads: list[str]
+
+    def send(self, request: AgencyRequest) -> AgencyAnswer:
+        self.threads = [*getattr(self, "threads", []), threading.current_thread().name]
+        return super().send(request)
+
+
+def test_run_once_can_deliver_what_it_claimed_one_after_another_in_its_own_thread(
+    store: InMemoryStore, clock: FakeClock
+) -> None:
+    lodge(store, "customs", "health")
+    customs = ThreadNotingAdapter("customs", [answer()])
+    health = ThreadNotingAdapter("health", [answer()])
+
+    assert dispatcher(store, clock, customs, health).run_once(batch=2, in_threads=False) == 2
+
+    assert customs.threads == health.threads == [threading.current_thread().name]
+    assert store.applications[APP].verdict == "released"
