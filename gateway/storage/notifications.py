@@ -34,8 +34,8 @@ from gateway.storage.models import (
     NotificationRow,
     TraderSubscriptionRow,
 )
-from gateway.storage.outbox_sql import Subscribed
 from gateway.storage.repository import Message, Store, sha256_hex, utc
+from gateway.storage.settle_sql import Subscribed
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 NOTIFICATIONS_TABLE = cast(Table, NotificationRow.__table__)

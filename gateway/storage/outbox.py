@@ -27,18 +27,17 @@ from gateway.storage import wake
 from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, owe_decision
-from gateway.storage.outbox_sql import (
+from gateway.storage.outbox_sql import any_ready, claim_deliveries
+from gateway.storage.permit_steps import record_granted_permit, release_without_payment
+from gateway.storage.repository import Claim, Decide, Message, Store, utc
+from gateway.storage.settle_sql import (
     Subscribed,
-    any_ready,
-    claim_deliveries,
     decision_inputs,
     lock_application,
     record_decision,
     set_case,
     settle_case,
 )
-from gateway.storage.permit_steps import record_granted_permit, release_without_payment
-from gateway.storage.repository import Claim, Decide, Message, Store, utc
 from gateway.storage.versions import decision_in_force
 
 

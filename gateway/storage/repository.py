@@ -62,9 +62,9 @@ from gateway.storage.db import (
     utc as utc,
 )
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
-from gateway.storage.outbox_sql import case_result as case_result
 from gateway.storage.outbox_sql import due_at
 from gateway.storage.permit_citations import add_citations
+from gateway.storage.settle_sql import case_result as case_result
 from gateway.storage.wake import wakeups_for
 from gateway.trail.messages import Message as Message
 from gateway.trail.messages import sha256_hex as sha256_hex
