@@ -62,20 +62,9 @@ class OutboxStore(Store):
         # a read-only transaction, so that it does not queue for the write lock to find nothing
         # (unless its caller just looked: `seen_ready`); PostgreSQL's SKIP LOCKED claim never
         # waits for a writer, so it goes straight in.
-        now = self.clock()
-        postgres = is_postgres(self.engine)
-        if not postgres and not seen_ready and not self._any_ready(now):
+        if not is_postgres(self.engine) and not seen_ready and not self._any_ready(self.clock()):
             return []
-        with self.statements() as connection:
-            return claim_deliveries(
-                connection,
-                worker=worker,
-                now=now,
-                lease_until=now + dt.timedelta(seconds=lease_s),
-                limit=limit,
-                skip_agencies=skip_agencies,
-                postgres=postgres,
-            ).claims
+        return self.claim_ready(worker, lease_s, limit, skip_agencies).claims
 
     def claim_ready(
         self,
