@@ -7,7 +7,7 @@ appended to the file named by
 NSW_BENCH_STAGES. The gateway itself carries no tracing code; what is wrapped:
 
     intake        Intake.submit returned (the application and its outbox rows are committed)
-    claimed       OutboxStore.claim returned a delivery
+    claimed       OutboxStore.claim_ready returned a delivery
     deliver       a dispatcher thread starts on a delivery
     answered      the agency's answer is in and verified (Dispatcher._settled starts)
     settle        OutboxStore.settle starts (queues for the write lock / the application's row)
@@ -78,6 +78,12 @@ def install(path: str) -> None:
             record("claimed", c.application_id, c.agency)
         return claims
 
+    def claim_ready(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        turn = original(*args, **kwargs)
+        for c in turn.claims:
+            record("claimed", c.application_id, c.agency)
+        return turn
+
     def deliver(original: Callable[..., Any], self: Any, c: Any) -> Any:
         record("deliver", c.application_id, c.agency)
         return original(self, c)
@@ -119,7 +125,10 @@ def install(path: str) -> None:
         return done
 
     wrap(service.Intake, "submit", submit)
-    wrap(outbox.OutboxStore, "claim", claim)
+    # The dispatcher claims with claim_ready; claim (SQLite's look, then claim_ready) is kept
+    # for other callers: wrapping both would stamp SQLite's claims twice, so claim only where
+    # it does not go through claim_ready.
+    wrap(outbox.OutboxStore, "claim_ready", claim_ready)
     wrap(dispatch.Dispatcher, "deliver", deliver)
     wrap(dispatch.Dispatcher, "_settled", settled)
     wrap(outbox.OutboxStore, "settle", settle)
