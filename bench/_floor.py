@@ -107,36 +107,14 @@ def agency_crypto(
     """(CPU seconds, calls) per application of each adapter crypto call, averaged over `reps`
     rounds of the corpus's samples, one of each (each sent to every agency its routing names):
     as called, and their cryptography alone."""
-    rules = load_rules(shipped("mappings") / "routing.toml")
     # The corpus cycles through the samples: its first len(samples) are one of each.
     samples = corpus[: len(list(shipped("samples").glob("*.xml")))]
+    needs = agencies_needed(samples)
     with ExitStack() as stack:
-        endpoints = {}
-        for code in standin_agencies(shipped("mappings")):
-            running = stack.enter_context(start_agency(code, pki_dir=pki.directory))
-            endpoints[code] = running.url
-        specs = load_agency_specs(shipped("mappings"), contracts_root(), endpoints)
-        adapters_by_code = {
-            code: build_adapter(
-                spec,
-                Credentials.from_files(
-                    pki.key_path("gateway"),
-                    pki.cert_path("gateway"),
-                    pki.cert_path(f"agency-{code}"),
-                    clock=lambda: dt.datetime.now(dt.UTC),
-                ),
-            )
-            for code, spec in specs.items()
-            if code in endpoints
-        }
-        needs = [
-            [r.agency for r in route(read_application(parse_xml(xml)), rules)] for xml in samples
-        ]
+        _specs, adapters_by_code = standin_adapters(stack, pki)
+        warm_up(adapters_by_code, samples, needs)
         spent: dict[str, list[float]] = defaultdict(list)
         pure: dict[str, list[Callable[[], float]]] = defaultdict(list)
-        for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):  # warm-up
-            for code in agencies:
-                adapters_by_code[code].send(AgencyRequest(f"FLOOR-W{n}-{code}", "FLOOR", xml))
         with _timed(spent, pure):
             for rep in range(reps):
                 for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):
@@ -153,6 +131,44 @@ def agency_crypto(
         for label, jobs in pure.items()
     }
     return as_called, alone
+
+
+def agencies_needed(samples: list[bytes]) -> list[list[str]]:
+    """For each signed application, the agencies its routing sends it to."""
+    rules = load_rules(shipped("mappings") / "routing.toml")
+    return [[r.agency for r in route(read_application(parse_xml(xml)), rules)] for xml in samples]
+
+
+def standin_adapters(stack: ExitStack, pki: DevPki) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start every stand-in agency in `stack` and build the gateway's adapter for each, as the
+    gateway builds them (its key and certificate, the agency's pinned certificate): (specs by
+    code, adapters by code)."""
+    endpoints = {
+        code: stack.enter_context(start_agency(code, pki_dir=pki.directory)).url
+        for code in standin_agencies(shipped("mappings"))
+    }
+    specs = load_agency_specs(shipped("mappings"), contracts_root(), endpoints)
+    adapters = {
+        code: build_adapter(
+            spec,
+            Credentials.from_files(
+                pki.key_path("gateway"),
+                pki.cert_path("gateway"),
+                pki.cert_path(f"agency-{code}"),
+                clock=lambda: dt.datetime.now(dt.UTC),
+            ),
+        )
+        for code, spec in specs.items()
+        if code in endpoints
+    }
+    return specs, adapters
+
+
+def warm_up(adapters: dict[str, Any], samples: list[bytes], needs: list[list[str]]) -> None:
+    """One round of the samples to every agency they need, untimed: connections, caches."""
+    for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):
+        for code in agencies:
+            adapters[code].send(AgencyRequest(f"WARM-{n}-{code}", "WARM", xml))
 
 
 Floor = dict[str, tuple[float, float]]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime as dt
 import logging
 import pstats
 import sys
@@ -26,19 +25,14 @@ from typing import Any
 
 import requests.sessions
 from _corpus import signed_corpus
+from _floor import agencies_needed, standin_adapters, warm_up
 from fanout_bench import REPO_ROOT
 
 import wire.httpsig
 import wire.wsse
-from adapters.base import AgencyRequest, Credentials
-from adapters.registry import build_adapter
-from gateway.domain.application import read_application
-from gateway.fanout.agencies import load_agency_specs, standin_agencies
-from gateway.fanout.routing import load_rules, route
+from adapters.base import AgencyRequest
 from gateway.pki.dev import init_dev_pki
-from gateway.resources import contracts_root, shipped
-from gateway.trust.xmlparse import parse_xml
-from simulators.server import start_agency
+from gateway.resources import shipped
 
 try:
     import adapters.http
@@ -82,29 +76,10 @@ def main(argv: list[str]) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
     samples = signed_corpus(pki, len(list(shipped("samples").glob("*.xml"))))
-    rules = load_rules(shipped("mappings") / "routing.toml")
-    needs = [[r.agency for r in route(read_application(parse_xml(x)), rules)] for x in samples]
+    needs = agencies_needed(samples)
     with ExitStack() as stack:
-        endpoints = {
-            code: stack.enter_context(start_agency(code, pki_dir=pki.directory)).url
-            for code in standin_agencies(shipped("mappings"))
-        }
-        specs = load_agency_specs(shipped("mappings"), contracts_root(), endpoints)
-        adapters = {
-            code: build_adapter(
-                spec,
-                Credentials.from_files(
-                    pki.key_path("gateway"),
-                    pki.cert_path("gateway"),
-                    pki.cert_path(f"agency-{code}"),
-                    clock=lambda: dt.datetime.now(dt.UTC),
-                ),
-            )
-            for code, spec in specs.items()
-        }
-        for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):  # warm-up
-            for code in agencies:
-                adapters[code].send(AgencyRequest(f"W-{n}-{code}", "BENCH", xml))
+        specs, adapters = standin_adapters(stack, pki)
+        warm_up(adapters, samples, needs)
         for owner, name in PARTS:
             setattr(owner, name, _wrap(f"{owner.__name__}.{name}", getattr(owner, name)))
         per_agency: defaultdict[str, float] = defaultdict(float)
