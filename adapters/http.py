@@ -32,7 +32,6 @@ from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
     HTTPError,
-    MaxRetryError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
@@ -148,15 +147,6 @@ class AgencyConnection:
 def _sending_error(exc: Exception) -> requests.RequestException:
     """The `requests` exception `HTTPAdapter.send` raises for what `urlopen` raised."""
     if isinstance(exc, ProtocolError | OSError):
-        return requests.ConnectionError(exc)
-    if isinstance(exc, MaxRetryError):  # not raised with retries=False; kept for completeness
-        reason = exc.reason
-        if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
-            return requests.ConnectTimeout(exc)
-        if isinstance(reason, Urllib3ProxyError):
-            return requests.exceptions.ProxyError(exc)
-        if isinstance(reason, Urllib3SSLError):
-            return requests.exceptions.SSLError(exc)
         return requests.ConnectionError(exc)
     if isinstance(exc, NewConnectionError | ClosedPoolError):
         return requests.ConnectionError(exc)

@@ -72,12 +72,6 @@ def install(path: str) -> None:
         record("intake", accepted.application_id)
         return accepted
 
-    def claim(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        claims = original(*args, **kwargs)
-        for c in claims:
-            record("claimed", c.application_id, c.agency)
-        return claims
-
     def claim_ready(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         turn = original(*args, **kwargs)
         for c in turn.claims:
@@ -125,9 +119,7 @@ def install(path: str) -> None:
         return done
 
     wrap(service.Intake, "submit", submit)
-    # The dispatcher claims with claim_ready; claim (SQLite's look, then claim_ready) is kept
-    # for other callers: wrapping both would stamp SQLite's claims twice, so claim only where
-    # it does not go through claim_ready.
+    # The dispatcher claims with claim_ready (`claim` is SQLite's look, then claim_ready).
     wrap(outbox.OutboxStore, "claim_ready", claim_ready)
     wrap(dispatch.Dispatcher, "deliver", deliver)
     wrap(dispatch.Dispatcher, "_settled", settled)
