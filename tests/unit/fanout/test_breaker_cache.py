@@ -2,6 +2,7 @@
 of the shared store a second; changes go to the shared store at once and show here at once."""
 
 import datetime as dt
+import threading
 
 from gateway.fanout.breakers import (
     CLOSED,
@@ -90,3 +91,49 @@ def test_the_half_open_probe_is_still_decided_by_the_shared_store() -> None:
     assert here["health"].allow("here:0")
     assert not there["health"].allow("there:0")  # its stale snapshot is overruled by the store
     assert shared.load("health").probe_owner == "here:0"
+
+
+class HeldStore(CountingStore):
+    """A shared store whose `load_all`, while `hold` is set, reads and then waits until the test
+    lets it go (a slow database): what it returns is as old as its start."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = threading.Event()
+        self.reading = threading.Event()
+        self.release = threading.Event()
+
+    def load_all(self) -> dict[str, BreakerRecord]:
+        read = super().load_all()
+        if self.hold.is_set():
+            self.reading.set()
+            assert self.release.wait(10)
+        return read
+
+
+def test_a_stale_snapshot_is_read_again_by_one_thread_while_the_others_use_it() -> None:
+    shared, ticks = HeldStore(), Ticks()
+    cache = CachedBreakerStore(shared, 1.0, ticks)
+    breakers = Breakers(cache, RULE, lambda: T0)
+    assert breakers.open_agencies() == frozenset()
+    there = Breakers(shared, RULE, lambda: T0)  # another process opens transport's breaker
+    there["transport"].record_failure("HTTP 503")
+    there["transport"].record_failure("HTTP 503")
+    ticks.now = 1.0
+    shared.hold.set()
+    refresher = threading.Thread(target=cache.load_all)
+    refresher.start()
+    try:
+        assert shared.reading.wait(10)  # it is reading the shared store again, slowly
+        # Meanwhile the other threads are answered at once from the last read ...
+        assert breakers.open_agencies() == frozenset()
+        assert breakers["transport"].allow("w2")
+        # ... and a change this process makes meanwhile is not undone by the older read.
+        shared.hold.clear()
+        breakers["customs"].record_failure("down")
+        breakers["customs"].record_failure("down")
+    finally:
+        shared.release.set()
+        refresher.join(10)
+    assert breakers.open_agencies() == frozenset({"transport", "customs"})
+    assert shared.reads == 2  # one first read, one read again: nobody else went to the store
