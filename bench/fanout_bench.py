@@ -46,6 +46,7 @@ from pathlib import Path
 import _stages as stages
 import requests
 from _corpus import signed_corpus
+from _cpu_share import CpuShare
 from _floor import crypto_floors
 from _support import (
     TICK,
@@ -58,6 +59,7 @@ from _support import (
     table,
 )
 from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.engine import make_url
 
 from devtools.processes import ProcessGroup, free_port
 from gateway.fanout.agencies import standin_agencies
@@ -235,6 +237,15 @@ def run_setup(
         url, pids = start_servers(group, setup, pki)
         count = len(standin_agencies(shipped("mappings")))
         agencies, gateway = pids[:count], pids[count:]
+        share = CpuShare(
+            {
+                "web": gateway[:1],
+                **{f"worker-{i}": [pid] for i, pid in enumerate(gateway[1:])},
+                "stand-ins": agencies,
+            },
+            None if database == "sqlite" else make_url(setup.database_url).database,
+        )
+        share.start()
         machine_before, own_before, started = machine_jiffies(), _own_cpu(), time.time()
         cpu_before, agencies_before = cpu_seconds(gateway), cpu_seconds(agencies)
         give_up = time.monotonic() + timeout_s
@@ -246,6 +257,7 @@ def run_setup(
         for app_id in ids:
             watcher.wait_for(app_id, give_up)
         finished = time.time()
+        share.stop()
         watcher.stop()
         cpu = cpu_seconds(gateway) - cpu_before
         agencies_cpu = cpu_seconds(agencies) - agencies_before
@@ -282,6 +294,7 @@ def run_setup(
         )
         / ((finished - started) * (os.cpu_count() or 1)),
         "verdicts": Counter(r.verdict for r in rows),
+        "cpu_share": share.report(),
         "stages": (
             stages.stage_report(stages.read(setup.stages), ids, visible)
             if setup.stages is not None
@@ -390,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{' | '.join(row)}   ({r['decided']}/{r['accepted']} decided of {k}: {verdicts})",
                 flush=True,
             )
+            print(r["cpu_share"], flush=True)
             if early := r["decided_at_early"]:
                 print(
                     f"  decided_at precedes the visible decision by p50 {early['p50']:.0f} ms, "
