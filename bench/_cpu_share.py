@@ -108,12 +108,18 @@ class CpuShare:
         shares["idle"] = max(0, total - busy) / total
         return shares
 
-    def report(self) -> str:
-        """One line: each group's share of the machine, and of one core where that says more."""
+    def report(self, applications: int = 0) -> str:
+        """One line: each group's share of the machine, of one core where that says more (a single
+        process), and with `applications` its CPU per application (which load elsewhere on the
+        machine skews much less than the shares)."""
+        assert self._start is not None and self._end is not None, "start() and stop() first"
+        seconds = (self._end.machine[1] - self._start.machine[1]) / TICK  # all cores' seconds
         parts = []
         for label, share in self.shares().items():
-            one_core = f" ({share * CORES:.0%} of a core)" if label in self._per_core() else ""
-            parts.append(f"{label} {share:.0%}{one_core}")
+            notes = [f"{share * CORES:.0%} of a core"] if label in self._per_core() else []
+            if applications and label not in ("others", "idle"):
+                notes.append(f"{share * seconds / applications * 1000:.1f} ms/app")
+            parts.append(f"{label} {share:.0%}" + (f" ({', '.join(notes)})" if notes else ""))
         return f"  CPU, % of the machine ({CORES} cores) over the run: " + ", ".join(parts)
 
     def _per_core(self) -> set[str]:
