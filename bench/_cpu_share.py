@@ -108,6 +108,38 @@ class CpuShare:
         shares["idle"] = max(0, total - busy) / total
         return shares
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """label -> CPU seconds over the run (the groups, "PostgreSQL", "bench client")."""
+        assert self._start is not None and self._end is not None, "start() and stop() first"
+        seconds = (self._end.machine[1] - self._start.machine[1]) / TICK  # all cores' seconds
+        return {
+            label: share * seconds
+            for label, share in self.shares().items()
+            if label not in ("others", "idle")
+        }
+
+    def capacity(self, applications: int, gil_bound: Sequence[str]) -> str:
+        """What this run's CPU per application allows, whatever the load on the machine: the
+        processes named in `gil_bound` (the workers, or the web process that dispatches) can each
+        use at most one core (their GIL), and everything this run started shares the machine's
+        cores. So N such processes decide at most N x 1000 / (their ms per application) a second,
+        and the machine at most cores x 1000 / (everyone's ms per application): a second worker
+        can raise throughput only as far as the smaller of the two allows."""
+        cpu = self.cpu_seconds()
+        n = max(1, len(gil_bound))
+        gil_ms = 1000 * sum(cpu[label] for label in gil_bound) / max(1, applications)
+        all_ms = 1000 * sum(cpu.values()) / max(1, applications)
+        per_process = 1000 / max(1e-9, gil_ms / n)  # one process's bound, apps/s
+        machine = CORES * 1000 / max(1e-9, all_ms)
+        two_vs_one = min(2 * per_process, machine) / min(per_process, machine)
+        return (
+            f"  capacity from CPU per application: each of {n} dispatching process(es) "
+            f"{gil_ms / n:.1f} ms/app, so <= {per_process:.1f} apps/s each (one core, its GIL); "
+            f"all {CORES} cores <= {machine:.1f} apps/s ({all_ms:.1f} ms/app for everything this "
+            f"run started, bench client included): a second such process can give at most "
+            f"{two_vs_one:.2f}x one on this machine"
+        )
+
     def report(self, applications: int = 0) -> str:
         """One line: each group's share of the machine, of one core where that says more (a single
         process), and with `applications` its CPU per application (which load elsewhere on the

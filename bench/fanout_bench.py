@@ -325,6 +325,9 @@ def run_setup(
         )
         / ((finished - started) * (os.cpu_count() or 1)),
         "verdicts": Counter(r.verdict for r in rows),
+        "capacity": share.capacity(
+            len(ids), [f"worker-{i}" for i in range(setup.workers)] or ["web"]
+        ),
         "cpu_share": share.report(len(ids))
         + f"; the watcher read {watcher.reads / max(1e-9, finished - started):.0f} times a second",
         "stages": (
@@ -436,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             print(r["cpu_share"], flush=True)
+            print(r["capacity"], flush=True)
             if early := r["decided_at_early"]:
                 print(
                     f"  decided_at precedes the visible decision by p50 {early['p50']:.0f} ms, "
