@@ -95,20 +95,31 @@ class IdempotentAnswers:
     """The first answer per idempotency key (the gateway's case id), kept in memory.
 
     `answer(key, make)` returns the stored answer for `key`, or calls `make()` once and stores it.
-    The lock is held while `make` runs, so two concurrent requests with the same key cannot both
-    create a permit.
+    A lock per key is held while `make` runs, so two concurrent requests with the same key cannot
+    both create a permit; requests for other keys go on meanwhile (one lock for all keys made
+    every case of every application wait for each answer being made in turn). If `make` raises,
+    nothing is stored and the next request for the key makes it again.
     """
 
     def __init__(self) -> None:
         self._answers: dict[str, bytes] = {}
-        self._lock = threading.Lock()
+        self._making: dict[str, threading.Lock] = {}  # key -> held while its answer is made
+        self._lock = threading.Lock()  # guards both dicts, never held while making
 
     def answer(self, key: str, make: Callable[[], bytes]) -> tuple[bytes, bool]:
         """(answer bytes, replayed?)"""
         with self._lock:
             if key in self._answers:
                 return self._answers[key], True
-            self._answers[key] = made = make()
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            with self._lock:
+                if key in self._answers:  # made by the request this one waited for
+                    return self._answers[key], True
+            made = make()
+            with self._lock:
+                self._answers[key] = made
+                self._making.pop(key, None)
             return made, False
 
 
