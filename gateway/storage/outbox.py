@@ -236,15 +236,25 @@ class OutboxStore(Store):
         if deciding:
             replaces = decision_in_force(s, application_id, inputs.decision_xml)
             decided = decide(replace(inputs.subject, replaces=replaces), inputs.cases)
-        self._add_messages(s, application_id, messages)
         subject = inputs.subject
         declarant = (subject.declarant_bin, subject.trader_reference)
+        # The trail's entries of this change, stored in one call: the answers, the permits they
+        # granted, then the decision.
+        trail = list(messages)
         for case_id, state in changed:
-            self._case_changed(s, inputs.case(case_id), state, declarant, inputs.registration)
+            granted = self._case_changed(
+                s, inputs.case(case_id), state, declarant, inputs.registration
+            )
+            if granted is not None:
+                trail.append(granted)
         if decided is None:
+            self._add_messages(s, application_id, trail)
             return None
         verdict, xml = decided
         if verdict == "released" and inputs.subject.released_at is None:  # nothing owed (#20)
+            # The release's write-off steps join the trail after the grants they draw on.
+            self._add_messages(s, application_id, trail)
+            trail = []
             refusal = release_without_payment(s, application_id, self)
             if refusal is not None:
                 # A cited permit could not be written off: the decision says held, and why
@@ -256,11 +266,8 @@ class OutboxStore(Store):
                 verdict, xml = decided
         record_decision(s, application_id, verdict=verdict, xml=xml, now=now)
         trader = inputs.subject.declarant_bin
-        self._add_message(
-            s,
-            application_id,
-            Message("decision", "out", f"trader:{trader}", "application/xml", xml),
-        )
+        trail.append(Message("decision", "out", f"trader:{trader}", "application/xml", xml))
+        self._add_messages(s, application_id, trail)
         owe_decision(s, application_id, trader, verdict, xml, self.clock, inputs.registration)
         return verdict
 
@@ -271,14 +278,15 @@ class OutboxStore(Store):
         state: CaseState,
         declarant: tuple[str, str],
         registration: Subscribed | None,
-    ) -> None:
+    ) -> Message | None:
         """What a case's change owes in its own transaction: the trader's progress events (the
-        ones it chose) and, for a grant with a permit block, the permit (issue 20). `case`,
-        `declarant` and `registration` are what the decision's read returned: nothing is read
-        again."""
+        ones it chose) and, for a grant with a permit block, the permit (issue 20), whose trail
+        entry is returned for the caller to store. `case`, `declarant` and `registration` are
+        what the decision's read returned: nothing is read again."""
         enqueue_case_events(s, case, self.clock, declarant, registration)
         if state is CaseState.GRANTED:
-            record_granted_permit(s, case, self)
+            return record_granted_permit(s, case, self)
+        return None
 
     def answer_case(self, case_id: str, judge: Judge, decide: Decide) -> str | None:
         """An agency's callback (`gateway.fanout.ports.CallbackCases`): under the application's
