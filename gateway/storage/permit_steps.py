@@ -11,9 +11,10 @@ import json
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Executable, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -132,26 +133,42 @@ def record_grant_in(
     return True
 
 
-def _insert(s: Session) -> Any:
-    return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+@cache
+def _insert_permit(postgres: bool) -> Executable:
+    insert = postgresql.insert if postgres else sqlite.insert
+    return (
+        insert(PERMITS)
+        .on_conflict_do_nothing(index_elements=["permit_id"])
+        .returning(PERMITS.c.permit_id)
+    )
+
+
+@cache
+def _insert_citation(postgres: bool) -> Executable:
+    insert = postgresql.insert if postgres else sqlite.insert
+    return insert(CITATIONS).on_conflict_do_nothing(index_elements=["application_id", "item_line"])
+
+
+def _postgres(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
 
 
 def insert_permit(s: Session, permit: Permit, granted_for: str | None, now: dt.datetime) -> bool:
     """One `INSERT ... ON CONFLICT DO NOTHING RETURNING`: whether `permit` was new. (What the ORM
     did in three steps: a get, an add and a flush.) What the session has pending is written
-    first, so that a permit added through the ORM in `s` is seen."""
+    first, so that a permit added through the ORM in `s` is seen. The statement is built once;
+    its values are parameters."""
     s.flush()
     inserted = s.connection().execute(
-        _insert(s)(PERMITS)
-        .values(
-            permit_id=permit.permit_id, agency=permit.agency, holder_bin=str(permit.holder),
-            hs_code=permit.hs_code.value, description=permit.description, unit=permit.unit,
-            granted=permit.granted.value, written_off=Decimal(0), valid_from=permit.valid_from,
-            valid_until=permit.valid_until, standing=permit.standing.value,
-            granted_for=granted_for, issued_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["permit_id"])
-        .returning(PERMITS.c.permit_id)
+        _insert_permit(_postgres(s)),
+        {
+            "permit_id": permit.permit_id, "agency": permit.agency,
+            "holder_bin": str(permit.holder), "hs_code": permit.hs_code.value,
+            "description": permit.description, "unit": permit.unit,
+            "granted": permit.granted.value, "written_off": Decimal(0),
+            "valid_from": permit.valid_from, "valid_until": permit.valid_until,
+            "standing": permit.standing.value, "granted_for": granted_for, "issued_at": now,
+        },
     )  # fmt: skip
     return inserted.first() is not None
 
@@ -160,13 +177,12 @@ def insert_citation(s: Session, application_id: str, cited: CitedPermit) -> None
     """The application's citation of a permit for one goods item, unless that item cites one
     already."""
     s.connection().execute(
-        _insert(s)(CITATIONS)
-        .values(
-            application_id=application_id, item_line=cited.item_line, agency=cited.agency,
-            permit_id=cited.permit_id, hs_code=cited.hs_code, quantity=cited.quantity,
-            unit=cited.unit,
-        )
-        .on_conflict_do_nothing(index_elements=["application_id", "item_line"])
+        _insert_citation(_postgres(s)),
+        {
+            "application_id": application_id, "item_line": cited.item_line,
+            "agency": cited.agency, "permit_id": cited.permit_id, "hs_code": cited.hs_code,
+            "quantity": cited.quantity, "unit": cited.unit,
+        },
     )  # fmt: skip
 
 
