@@ -14,9 +14,11 @@ from gateway.decision.rules import CaseState
 from gateway.errors import DatabaseUnavailable
 from gateway.fanout.ports import Answered, Claim
 from gateway.fanout.settling import SettleGroup, settle_together
+from tests.fakes.adapters import ScriptedAdapter, answer
 from tests.fakes.clock import FakeClock
 from tests.fakes.store import InMemoryStore
 from tests.unit.fanout.conftest import APP, decide, lodge
+from tests.unit.fanout.test_dispatch import dispatcher
 
 
 class GatedStore(InMemoryStore):
@@ -92,3 +94,26 @@ def test_a_lost_connection_fails_the_group_without_a_second_try(clock: FakeClock
     assert all(isinstance(r, DatabaseUnavailable) for r in recorded) and len(recorded) == 2
     with pytest.raises(DatabaseUnavailable, match="lost at commit"):
         SettleGroup(store, decide).settle(granted(claims[0]))
+
+
+class CountingStore(InMemoryStore):
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.groups: list[list[str]] = []
+
+    def settle_all(self, answers: Sequence[Answered], decide: Decide) -> list[str | None]:
+        self.groups.append(sorted(a.claim.agency for a in answers))
+        return super().settle_all(answers, decide)
+
+
+def test_a_turn_delivered_in_one_thread_records_its_answers_together(clock: FakeClock) -> None:
+    store = CountingStore(clock)
+    lodge(store, "customs", "health", "police")
+    adapters = [ScriptedAdapter(a, [answer()]) for a in ("customs", "health", "police")]
+    worker = dispatcher(store, clock, *adapters)
+    assert worker.run_once(batch=8, in_threads=False) == 3
+    assert store.groups == [["customs", "health", "police"]]
+    assert worker.run_once(batch=8, in_threads=False) == 0
+    assert store.groups == [["customs", "health", "police"]]  # an empty turn records nothing
+    app = store.application(APP)
+    assert app is not None and app.verdict == "released"
