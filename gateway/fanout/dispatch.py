@@ -127,12 +127,15 @@ class Dispatcher:
             for claim in ready:
                 self.deliver(claim)
         finally:
+            # Also when a later delivery raised: the answers in hand are recorded, not sent again.
             self._turn.held = None
-        if not held:
-            return claimed
-        recorded = settle_together(self.store, self.decide, [answer for answer, _ in held])
-        for (answer, outcome), verdict in zip(held, recorded, strict=True):
-            _log_settled(answer, outcome, verdict)
+            recorded = (
+                settle_together(self.store, self.decide, [answer for answer, _ in held])
+                if held
+                else []
+            )
+            for (answer, outcome), verdict in zip(held, recorded, strict=True):
+                _log_settled(answer, outcome, verdict)
         failed = [r for r in recorded if isinstance(r, Exception)]
         if failed:
             raise failed[0]

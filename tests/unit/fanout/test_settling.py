@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from adapters.base import AgencyCallFailed
 from gateway.decision.ports import Decide
 from gateway.decision.rules import CaseState
 from gateway.errors import DatabaseUnavailable
@@ -117,3 +118,23 @@ def test_a_turn_delivered_in_one_thread_records_its_answers_together(clock: Fake
     assert store.groups == [["customs", "health", "police"]]  # an empty turn records nothing
     app = store.application(APP)
     assert app is not None and app.verdict == "released"
+
+
+def test_answers_in_hand_are_recorded_when_a_later_delivery_of_the_turn_raises(
+    clock: FakeClock,
+) -> None:
+    store = CountingStore(clock)
+    lodge(store, "customs", "health")
+    customs = ScriptedAdapter("customs", [answer()])
+    health = ScriptedAdapter("health", [AgencyCallFailed("down")])
+    worker = dispatcher(store, clock, customs, health)
+
+    def reschedule_fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the store is gone")
+
+    # The second delivery (health, in claim order) fails, and its failure cannot be recorded.
+    store.reschedule = reschedule_fails  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="the store is gone"):
+        worker.run_once(batch=8, in_threads=False)
+    assert store.groups == [["customs"]]  # customs' answer was recorded, not left to its lease
+    assert store.cases[f"{APP}-customs"].state is CaseState.GRANTED
