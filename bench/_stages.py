@@ -86,11 +86,13 @@ def install(path: str) -> None:
         record("answered", c.application_id, c.agency)
         return original(self, c, *args)
 
-    def settle(original: Callable[..., Any], self: Any, c: Any, **kwargs: Any) -> Any:
-        record("settle", c.application_id, c.agency)
-        verdict = original(self, c, **kwargs)
-        record("settled", c.application_id, c.agency, verdict or "")
-        return verdict
+    def settle_all(original: Callable[..., Any], self: Any, answers: Any, *args: Any) -> Any:
+        for a in answers:
+            record("settle", a.claim.application_id, a.claim.agency)
+        verdicts = original(self, answers, *args)
+        for a, verdict in zip(answers, verdicts, strict=True):
+            record("settled", a.claim.application_id, a.claim.agency, verdict or "")
+        return verdicts
 
     def lock_application(original: Callable[..., Any], s: Any, app: str, now: Any) -> Any:
         result = original(s, app, now)
@@ -123,7 +125,7 @@ def install(path: str) -> None:
     wrap(outbox.OutboxStore, "claim_ready", claim_ready)
     wrap(dispatch.Dispatcher, "deliver", deliver)
     wrap(dispatch.Dispatcher, "_settled", settled)
-    wrap(outbox.OutboxStore, "settle", settle)
+    wrap(outbox.OutboxStore, "settle_all", settle_all)
     wrap(outbox, "lock_application", lock_application)
     wrap(document, "make_decider", make_decider)
     import gateway.bootstrap

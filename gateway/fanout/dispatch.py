@@ -32,7 +32,8 @@ from gateway.fanout.documents import (
     UploadedDocuments,
     documents_for,
 )
-from gateway.fanout.ports import Claim, Outbox
+from gateway.fanout.ports import Answered, Claim, Outbox
+from gateway.fanout.settling import Recorded, SettleGroup, settle_together
 from gateway.fanout.slots import DeliverySlots
 from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
 from gateway.observability.request_context import request_id_var
@@ -105,6 +106,9 @@ class Dispatcher:
         self._due: dt.datetime | None = None
         self.channel = OUTBOX  # the wake-up it waits on
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
+        self.settling = SettleGroup(store, decide)  # their answers, recorded together
+        # `run_once(in_threads=False)`: the answers of its turn, recorded together at its end.
+        self._turn = threading.local()
 
     def run_once(self, batch: int = DEFAULT_SLOTS, *, in_threads: bool = True) -> int:
         """Claim up to `batch` rows, deliver them at once (or, not `in_threads`, one after another
@@ -114,9 +118,27 @@ class Dispatcher:
         claimed, ready = self._claim(batch)
         if in_threads:
             self._deliver_all(ready)
-        else:
+            return claimed
+        # One after another, the answers held until all are in hand, then recorded together
+        # (as the threads' answers are when they arrive together: `SettleGroup`).
+        held: list[tuple[Answered, Outcome]] = []
+        self._turn.held = held
+        try:
             for claim in ready:
                 self.deliver(claim)
+        finally:
+            # Also when a later delivery raised: the answers in hand are recorded, not sent again.
+            self._turn.held = None
+            recorded = (
+                settle_together(self.store, self.decide, [answer for answer, _ in held])
+                if held
+                else []
+            )
+            for (answer, outcome), verdict in zip(held, recorded, strict=True):
+                _log_settled(answer, outcome, verdict)
+        failed = [r for r in recorded if isinstance(r, Exception)]
+        if failed:
+            raise failed[0]
         return claimed
 
     def _claim(self, limit: int) -> tuple[int, list[Claim]]:
@@ -302,16 +324,12 @@ class Dispatcher:
             return
         if claim.operation == "cancel":  # issue 19: the case keeps its permit, now cancelled
             fields = {"answer_sha256": fields["answer_sha256"]}
-        verdict = self.store.settle(
-            claim,
-            state=OUTCOME_STATE[answer.outcome],
-            fields=fields,
-            messages=messages,
-            decide=self.decide,
-        )
-        log.info("case %s: %s", claim.case_id, answer.outcome.value)
-        if verdict:
-            log.info("application %s decided: %s", claim.application_id, verdict)
+        answered = Answered(claim, OUTCOME_STATE[answer.outcome], fields, messages)
+        held = getattr(self._turn, "held", None)
+        if held is not None:  # `run_once` records its turn's answers together
+            held.append((answered, answer.outcome))
+            return
+        _log_settled(answered, answer.outcome, self.settling.settle(answered))
 
     def _failed(
         self, claim: Claim, error: str, messages: list[Message], *, escalate: bool = False
@@ -329,6 +347,15 @@ class Dispatcher:
             "escalated" if retry_at is None else f"retry at {retry_at:%H:%M:%S}",
         )
         self.store.reschedule(claim, error=error, retry_at=retry_at, messages=messages)
+
+
+def _log_settled(answered: Answered, outcome: Outcome, verdict: Recorded) -> None:
+    if isinstance(verdict, Exception):
+        return  # its caller raises it
+    claim = answered.claim
+    log.info("case %s: %s", claim.case_id, outcome.value)
+    if verdict:
+        log.info("application %s decided: %s", claim.application_id, verdict)
 
 
 def _msg(kind: str, direction: str, counterpart: str, claim: Claim, body: bytes) -> Message:

@@ -36,6 +36,17 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """An agency's answer to a claimed delivery, to be recorded (`Outbox.settle_all`): the case's
+    new state, its answer fields, and the request and answer for the trail."""
+
+    claim: Claim
+    state: CaseState
+    fields: Mapping[str, object]
+    messages: list[Message]
+
+
+@dataclass(frozen=True)
 class ClaimTurn:
     """What one claiming turn took, and when a delivery may next be ready after it (`next_due`,
     read in the claim's own transaction)."""
@@ -103,6 +114,15 @@ class Outbox(Protocol):
         is settled; the verdict when this call made one. A case settled meanwhile (a callback
         overtook the answer) is left as it is, `messages` kept in the trail only. A claim whose
         lease another worker took over changes nothing."""
+        ...
+
+    def settle_all(self, answers: Sequence[Answered], decide: Decide) -> list[str | None]:
+        """`settle` for each answer, in one transaction: each claim fenced on its own (one whose
+        lease another worker took over changes nothing, the others settle), the decision of each
+        application composed once, after all of its answers in the group (their messages first,
+        in the group's order). Returns, per answer, the verdict when the group made (or changed)
+        its application's decision, on the last answer of that application that changed a case.
+        An exception settles nothing: the caller decides what to try again."""
         ...
 
     def reschedule(

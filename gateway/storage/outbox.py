@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.decision.rules import CaseState
 from gateway.domain.views import AgencyStats, CaseSummary
-from gateway.fanout.ports import CaseUpdate, CaseView, ClaimTurn, Judge
+from gateway.fanout.ports import Answered, CaseUpdate, CaseView, ClaimTurn, Judge
 from gateway.fanout.wakeup import OUTBOX
 from gateway.i18n.text import Text
 from gateway.storage import wake
@@ -110,41 +110,72 @@ class OutboxStore(Store):
         settled meanwhile (it overtook this synchronous answer) is left as it is: the delivery
         is closed and the late answer kept in the trail only. A claim whose lease was taken over
         by another worker changes nothing (`Store._fence`); that worker records its own answer."""
+        return self.settle_all([Answered(claim, state, fields, messages)], decide)[0]
+
+    def settle_all(self, answers: Sequence[Answered], decide: Decide) -> list[str | None]:
+        """`settle` for several answers in one transaction (`Outbox.settle_all`): per
+        application, one decision read and one compose after all of its answers, and their
+        messages stored in one call. Applications are taken in the order of their ids, so that
+        two groups locking the same applications lock them in the same order."""
         now = self.clock()
-        answered = {**fields, "attempts": claim.attempts, "last_error": None}
+        verdicts: list[str | None] = [None] * len(answers)
+        by_application: dict[str, list[int]] = {}
+        for i, answer in enumerate(answers):
+            by_application.setdefault(answer.claim.application_id, []).append(i)
         with self.transaction() as s:
-            # Release the lease and close the delivery in one fenced UPDATE, lock the
-            # application, write the case if it is still open: three statements, or on
-            # PostgreSQL one (`settle_case`: one round trip instead of three).
-            done = settle_case(
-                s, claim, state=state, fields=answered, now=now,
-                postgres=is_postgres(self.engine),
-            )  # fmt: skip
-            if done is None:
-                if not self._fence(
-                    s, OutboxRow, claim.outbox_id, claim.worker, claim.generation,
-                    "outbox-settle", done_at=now,
-                ):  # fmt: skip
-                    return None
-                lock_application(s, claim.application_id, now)
-                written = set_case(
-                    s, claim.case_id, state=state, fields=answered, now=now, only_if_open=True
-                )
-            else:
-                fenced, written = done
-                if not fenced:
-                    kind = "outbox-settle"
-                    self._fenced_out(
-                        kind, OutboxRow, claim.outbox_id, claim.worker, claim.generation
-                    )
-                    return None
-            if not written:
-                # A callback settled the case meanwhile: the late answer joins the trail only.
-                self._add_messages(s, claim.application_id, messages)
+            for application_id in sorted(by_application):
+                changed: list[tuple[str, CaseState]] = []
+                messages: list[Message] = []
+                last = None
+                locked = False
+                for i in by_application[application_id]:
+                    answer = answers[i]
+                    written = self._close_delivery(s, answer, now, locked=locked)
+                    if written is None:  # fenced out: another worker records its own answer
+                        continue
+                    locked = True
+                    messages += answer.messages
+                    if written:
+                        changed.append((answer.claim.case_id, answer.state))
+                        last = i
+                if last is None:
+                    # Every case was settled meanwhile by a callback (or every claim fenced out):
+                    # the late answers join the trail only.
+                    self._add_messages(s, application_id, messages)
+                    continue
+                verdicts[last] = self._compose(s, application_id, messages, decide, now, changed)
+        return verdicts
+
+    def _close_delivery(
+        self, s: Session, answer: Answered, now: dt.datetime, *, locked: bool
+    ) -> bool | None:
+        """Inside `s`: release the claim's lease and close its delivery (fenced), lock the
+        application (unless `locked` already in `s`), and write the case if it is still open.
+        Returns whether the case was written; None when the claim was fenced out."""
+        claim = answer.claim
+        answered = {**answer.fields, "attempts": claim.attempts, "last_error": None}
+        # Three statements, or on PostgreSQL one (`settle_case`: one round trip for three).
+        done = settle_case(
+            s, claim, state=answer.state, fields=answered, now=now,
+            postgres=is_postgres(self.engine),
+        )  # fmt: skip
+        if done is None:
+            if not self._fence(
+                s, OutboxRow, claim.outbox_id, claim.worker, claim.generation,
+                "outbox-settle", done_at=now,
+            ):  # fmt: skip
                 return None
-            return self._compose(
-                s, claim.application_id, messages, decide, now, (claim.case_id, state)
+            if not locked:
+                lock_application(s, claim.application_id, now)
+            return set_case(
+                s, claim.case_id, state=answer.state, fields=answered, now=now, only_if_open=True
             )
+        fenced, written = done
+        if not fenced:
+            kind = "outbox-settle"
+            self._fenced_out(kind, OutboxRow, claim.outbox_id, claim.worker, claim.generation)
+            return None
+        return written
 
     def update_case(
         self,
@@ -170,7 +201,7 @@ class OutboxStore(Store):
         for loaded in list(s.identity_map.values()):
             if isinstance(loaded, CaseRow | ApplicationRow):
                 s.expire(loaded)
-        return self._compose(s, application_id, messages, decide, now, (case_id, state))
+        return self._compose(s, application_id, messages, decide, now, [(case_id, state)])
 
     def _compose(
         self,
@@ -179,10 +210,11 @@ class OutboxStore(Store):
         messages: Sequence[Message],
         decide: Decide,
         now: dt.datetime,
-        changed: tuple[str, CaseState],
+        changed: Sequence[tuple[str, CaseState]],
     ) -> str | None:
-        """Inside `s`, after a case changed: compose the decision from the application and its
-        cases (one read), store the messages, and record the decision when every case is settled.
+        """Inside `s`, after cases changed (`changed`: their ids and new states, in order):
+        compose the decision from the application and its cases (one read), store the messages,
+        and record the decision when every case is settled.
 
         The decision is composed and signed before the first message joins the trail: on
         PostgreSQL an append holds the trail's sequencer lock until the commit, and signing is
@@ -190,23 +222,39 @@ class OutboxStore(Store):
         writer to the trail waits. The trail's order is unchanged: the messages, then the
         decision (which cites the answers by the hashes stored with the cases, not the trail)."""
         inputs = decision_inputs(s, application_id)
-        case_id, state = changed
         # An agency acknowledged a cancellation, or the application is withdrawn (issue 19):
-        # nothing to decide; the answer and what the change owes are still recorded.
-        # (While a case is open there is no decision to compose: `decide` is not asked.)
-        deciding = state is not CaseState.CANCELLED and not inputs.withdrawn and inputs.decidable
+        # nothing to decide; the answer and what the change owes are still recorded. (While a
+        # case is open there is no decision to compose: `decide` is not asked.) Of several
+        # changes, any but a cancellation decides, as it would have settled one after another:
+        # a cancelled case takes no part in the decision, so it comes out the same.
+        deciding = (
+            any(state is not CaseState.CANCELLED for _, state in changed)
+            and not inputs.withdrawn
+            and inputs.decidable
+        )
         decided = None
         if deciding:
             replaces = decision_in_force(s, application_id, inputs.decision_xml)
             decided = decide(replace(inputs.subject, replaces=replaces), inputs.cases)
-        self._add_messages(s, application_id, messages)
         subject = inputs.subject
         declarant = (subject.declarant_bin, subject.trader_reference)
-        self._case_changed(s, inputs.case(case_id), state, declarant, inputs.registration)
+        # The trail's entries of this change, stored in one call: the answers, the permits they
+        # granted, then the decision.
+        trail = list(messages)
+        for case_id, state in changed:
+            granted = self._case_changed(
+                s, inputs.case(case_id), state, declarant, inputs.registration
+            )
+            if granted is not None:
+                trail.append(granted)
         if decided is None:
+            self._add_messages(s, application_id, trail)
             return None
         verdict, xml = decided
         if verdict == "released" and inputs.subject.released_at is None:  # nothing owed (#20)
+            # The release's write-off steps join the trail after the grants they draw on.
+            self._add_messages(s, application_id, trail)
+            trail = []
             refusal = release_without_payment(s, application_id, self)
             if refusal is not None:
                 # A cited permit could not be written off: the decision says held, and why
@@ -218,11 +266,8 @@ class OutboxStore(Store):
                 verdict, xml = decided
         record_decision(s, application_id, verdict=verdict, xml=xml, now=now)
         trader = inputs.subject.declarant_bin
-        self._add_message(
-            s,
-            application_id,
-            Message("decision", "out", f"trader:{trader}", "application/xml", xml),
-        )
+        trail.append(Message("decision", "out", f"trader:{trader}", "application/xml", xml))
+        self._add_messages(s, application_id, trail)
         owe_decision(s, application_id, trader, verdict, xml, self.clock, inputs.registration)
         return verdict
 
@@ -233,14 +278,15 @@ class OutboxStore(Store):
         state: CaseState,
         declarant: tuple[str, str],
         registration: Subscribed | None,
-    ) -> None:
+    ) -> Message | None:
         """What a case's change owes in its own transaction: the trader's progress events (the
-        ones it chose) and, for a grant with a permit block, the permit (issue 20). `case`,
-        `declarant` and `registration` are what the decision's read returned: nothing is read
-        again."""
+        ones it chose) and, for a grant with a permit block, the permit (issue 20), whose trail
+        entry is returned for the caller to store. `case`, `declarant` and `registration` are
+        what the decision's read returned: nothing is read again."""
         enqueue_case_events(s, case, self.clock, declarant, registration)
         if state is CaseState.GRANTED:
-            record_granted_permit(s, case, self)
+            return record_granted_permit(s, case, self)
+        return None
 
     def answer_case(self, case_id: str, judge: Judge, decide: Decide) -> str | None:
         """An agency's callback (`gateway.fanout.ports.CallbackCases`): under the application's

@@ -11,9 +11,11 @@ import json
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -29,7 +31,7 @@ from gateway.i18n.text import Text
 from gateway.intake.ports import CitedPermit
 from gateway.payments.permits import Permit, Quantity, Standing, WriteOff
 from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
-from gateway.storage.permit_citations import add_citations, citations_of
+from gateway.storage.permit_citations import citations_of
 from gateway.storage.permit_drawer import drawer_of
 from gateway.storage.permit_models import (
     PermitCitationRow,
@@ -41,6 +43,8 @@ from gateway.storage.repository import Store
 from gateway.trail.messages import Message
 
 log = logging.getLogger(__name__)
+PERMITS: Table = PermitRow.__table__  # type: ignore[assignment]
+CITATIONS: Table = PermitCitationRow.__table__  # type: ignore[assignment]
 # The day a permit is used on is the day in Kazakhstan (UTC+5), as for payments.
 KZ_TIME = dt.timezone(dt.timedelta(hours=5))
 
@@ -85,13 +89,14 @@ def release_without_payment(s: Session, application_id: str, store: Store) -> Ga
     return None
 
 
-def record_granted_permit(s: Session, case: CaseRow | Row[Any], store: Store) -> None:
-    """A case just granted with a permit block: store the permit (once), with its trail entry,
-    and the consignment it was granted for as that application's citation of it. A block the
-    gateway cannot read is logged and left out: the case stays granted."""
+def record_granted_permit(s: Session, case: CaseRow | Row[Any], store: Store) -> Message | None:
+    """A case just granted with a permit block: store the permit (once) and the consignment it
+    was granted for as that application's citation of it; returns the permit's trail entry
+    (`permit-granted`) for the caller to store, or None when the permit was stored before. A
+    block the gateway cannot read is logged and left out: the case stays granted."""
     extra = json.loads(case.extra or "{}")
     if not all(extra.get(name) for name in PERMIT_FIELDS):
-        return
+        return None
     try:
         permit = permit_from_grant(case.agency, extra, case.valid_until)
         # The consignment the permit was asked for draws on it too, at its application's release.
@@ -103,46 +108,82 @@ def record_granted_permit(s: Session, case: CaseRow | Row[Any], store: Store) ->
         )  # fmt: skip
     except (GatewayError, KeyError, ValueError, ArithmeticError) as exc:
         log.warning("case %s: the permit granted cannot be stored: %s", case.id, exc)
-        return
+        return None
+    if not insert_permit(s, permit, case.application_id, store.clock()):
+        return None
+    if own is not None:
+        insert_citation(s, case.application_id, own)
     value = {"permitId": permit.permit_id, "agency": permit.agency, "holder": str(permit.holder),
              "granted": str(permit.granted), "validUntil": permit.valid_until.isoformat(),
              "grantedFor": case.application_id}  # fmt: skip
-    message = Message(
+    return Message(
         "permit-granted", "in", f"agency:{case.agency}", "application/json",
         json.dumps(value, sort_keys=True, separators=(",", ":")).encode(), case_id=case.id,
     )  # fmt: skip
-    if not record_grant_in(s, permit, case.application_id, [message], store) or own is None:
-        return
-    if s.get(PermitCitationRow, (case.application_id, own.item_line)) is None:
-        add_citations(s, case.application_id, [own])
 
 
 def record_grant_in(
     s: Session, permit: Permit, granted_for: str | None, messages: Sequence[Message], store: Store
 ) -> bool:
-    if s.get(PermitRow, permit.permit_id) is not None:
+    """Inside `s`: store `permit` and `messages` with it, unless it was stored before (then
+    nothing is written and False returned)."""
+    if not insert_permit(s, permit, granted_for, store.clock()):
         return False
-    s.add(
-        PermitRow(
-            permit_id=permit.permit_id,
-            agency=permit.agency,
-            holder_bin=str(permit.holder),
-            hs_code=permit.hs_code.value,
-            description=permit.description,
-            unit=permit.unit,
-            granted=permit.granted.value,
-            written_off=Decimal(0),
-            valid_from=permit.valid_from,
-            valid_until=permit.valid_until,
-            standing=permit.standing.value,
-            granted_for=granted_for,
-            issued_at=store.clock(),
-        )
-    )
-    s.flush()
-    for m in messages:
-        store._add_message(s, granted_for, m)
+    store._add_messages(s, granted_for, messages)
     return True
+
+
+@cache
+def _insert_permit(postgres: bool) -> Executable:
+    insert = postgresql.insert if postgres else sqlite.insert
+    return (
+        insert(PERMITS)
+        .on_conflict_do_nothing(index_elements=["permit_id"])
+        .returning(PERMITS.c.permit_id)
+    )
+
+
+@cache
+def _insert_citation(postgres: bool) -> Executable:
+    insert = postgresql.insert if postgres else sqlite.insert
+    return insert(CITATIONS).on_conflict_do_nothing(index_elements=["application_id", "item_line"])
+
+
+def _postgres(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def insert_permit(s: Session, permit: Permit, granted_for: str | None, now: dt.datetime) -> bool:
+    """One `INSERT ... ON CONFLICT DO NOTHING RETURNING`: whether `permit` was new. (What the ORM
+    did in three steps: a get, an add and a flush.) What the session has pending is written
+    first, so that a permit added through the ORM in `s` is seen. The statement is built once;
+    its values are parameters."""
+    s.flush()
+    inserted = s.connection().execute(
+        _insert_permit(_postgres(s)),
+        {
+            "permit_id": permit.permit_id, "agency": permit.agency,
+            "holder_bin": str(permit.holder), "hs_code": permit.hs_code.value,
+            "description": permit.description, "unit": permit.unit,
+            "granted": permit.granted.value, "written_off": Decimal(0),
+            "valid_from": permit.valid_from, "valid_until": permit.valid_until,
+            "standing": permit.standing.value, "granted_for": granted_for, "issued_at": now,
+        },
+    )  # fmt: skip
+    return inserted.first() is not None
+
+
+def insert_citation(s: Session, application_id: str, cited: CitedPermit) -> None:
+    """The application's citation of a permit for one goods item, unless that item cites one
+    already."""
+    s.connection().execute(
+        _insert_citation(_postgres(s)),
+        {
+            "application_id": application_id, "item_line": cited.item_line,
+            "agency": cited.agency, "permit_id": cited.permit_id, "hs_code": cited.hs_code,
+            "quantity": cited.quantity, "unit": cited.unit,
+        },
+    )  # fmt: skip
 
 
 def write_off_in(

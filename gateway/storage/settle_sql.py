@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    literal_column,
     select,
     update,
 )
@@ -43,6 +44,10 @@ from gateway.storage.outbox_sql import (
     SUBSCRIPTIONS,
 )
 
+# A case still open: its state none of the settled ones, written into the statement as constants.
+# (A list of values becomes an expanding parameter, rendered again at every execution.)
+_STILL_OPEN = CASES.c.state.not_in([literal_column(f"'{state}'") for state in SETTLED])
+
 _LOCK_APPLICATION = (
     update(APPS).where(APPS.c.id == bindparam("app_id")).values(updated_at=bindparam("now"))
 )
@@ -59,7 +64,7 @@ def lock_application(s: Session, application_id: str, now: dt.datetime) -> None:
 def _set_case(columns: frozenset[str], only_if_open: bool) -> Executable:
     guard = [CASES.c.id == bindparam("case_id_")]
     if only_if_open:
-        guard.append(CASES.c.state.not_in(SETTLED))
+        guard.append(_STILL_OPEN)
     return (
         update(CASES)
         .where(and_(*guard))
@@ -129,7 +134,7 @@ def _settle_pg(columns: frozenset[str]) -> Executable:
         update(CASES)
         .where(
             CASES.c.id == bindparam("case_id_"),
-            CASES.c.state.not_in(SETTLED),
+            _STILL_OPEN,
             exists(select(locked.c.id)),
         )
         .values({name: bindparam(f"{name}_") for name in sorted(columns)})

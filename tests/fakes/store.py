@@ -18,7 +18,15 @@ from gateway.clock import Clock, iso
 from gateway.decision.ports import Decide, DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, decidable
 from gateway.domain.views import ApplicationStatus, CaseStatus, ReasonView
-from gateway.fanout.ports import CallbackCases, CaseView, Claim, ClaimTurn, Judge, Outbox
+from gateway.fanout.ports import (
+    Answered,
+    CallbackCases,
+    CaseView,
+    Claim,
+    ClaimTurn,
+    Judge,
+    Outbox,
+)
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.trail.messages import Message, sha256_hex
 
@@ -271,6 +279,16 @@ class InMemoryStore:
                 return None
             fields = {**fields, "attempts": claim.attempts, "last_error": None}
             return self._update_case(claim.case_id, state, fields, messages, decide)
+
+    def settle_all(self, answers: Sequence[Answered], decide: Decide) -> list[str | None]:
+        # One lock held for all: as one transaction, though a fake has no rollback to offer.
+        with self._lock:
+            return [
+                self.settle(
+                    a.claim, state=a.state, fields=a.fields, messages=a.messages, decide=decide
+                )
+                for a in answers
+            ]
 
     def reschedule(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,7 +17,14 @@ from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, compose
 from gateway.domain.views import ApplicationStatus
 from gateway.errors import NotFound
-from gateway.fanout.ports import CallbackCases, CaseUpdate, CaseView, ClaimTurn, Outbox
+from gateway.fanout.ports import (
+    Answered,
+    CallbackCases,
+    CaseUpdate,
+    CaseView,
+    ClaimTurn,
+    Outbox,
+)
 from gateway.intake.ports import Applications, DuplicateReference, NewApplication
 from gateway.storage.db import make_engine
 from gateway.storage.outbox import OutboxStore
@@ -139,6 +147,48 @@ def test_no_decision_is_composed_while_a_case_is_open(
     assert SUBJECTS == []  # health is open: `decide` was not asked
     verdict = s.settle(health, state=CaseState.REFUSED, fields={}, messages=[], decide=decide)
     assert verdict == "refused" and len(SUBJECTS) == 1
+
+
+def kinds(store: Contract, app_id: str) -> list[str]:
+    if isinstance(store, InMemoryStore):
+        return store.kinds(app_id)
+    assert isinstance(store, OutboxStore)
+    return [m.kind for m in store.messages(app_id)]
+
+
+def test_answers_settled_together_decide_once_and_a_fenced_claim_among_them_changes_nothing(
+    store: tuple[Contract, FakeClock],
+) -> None:
+    s, clock = store
+    s.create_application(replace(new("APP-2", b"<B/>", "customs"), trader_reference="REF-2"), [])
+    (stale,) = s.claim("w1", 10.0)
+    clock.advance(11)
+    s.create_application(new("APP-1", b"<A/>", "customs", "health"), [])
+    (retaken,) = s.claim("w2", 10.0)  # APP-2's, its lease having run out
+    customs, health = sorted(s.claim("w1", 10.0, limit=2), key=lambda c: c.agency)
+    assert (stale.application_id, retaken.application_id) == ("APP-2", "APP-2")
+
+    def answer(claim: Any, state: CaseState) -> Answered:
+        sent = Message("agency-request", "out", claim.agency, "text/xml", b"<Q/>")
+        got = Message("agency-answer", "in", claim.agency, "text/xml", b"<R/>")
+        return Answered(claim, state, {}, [sent, got])
+
+    verdicts = s.settle_all(
+        [
+            answer(customs, CaseState.GRANTED),
+            answer(stale, CaseState.REFUSED),
+            answer(health, CaseState.GRANTED),
+        ],
+        decide,
+    )
+    assert verdicts == [None, None, "released"]  # on the last answer of APP-1
+    assert [subject.application_id for subject in SUBJECTS] == ["APP-1"]  # composed once
+    assert kinds(s, "APP-1") == [
+        "agency-request", "agency-answer", "agency-request", "agency-answer", "decision",
+    ]  # fmt: skip
+    assert states(s, "APP-2") == {"customs": "queued"}  # w2's claim records its own answer
+    assert kinds(s, "APP-2") == []
+    assert s.settle_all([answer(retaken, CaseState.GRANTED)], decide) == ["released"]
 
 
 def test_retry_escalate_and_the_deadline_sweep(store: tuple[Contract, FakeClock]) -> None:

@@ -1,0 +1,78 @@
+"""Answers recorded together (`gateway.fanout.settling`) on SQLite and PostgreSQL: a failure of
+one answer in the group loses none of the others."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.decision.ports import DecisionSubject
+from gateway.decision.rules import CaseResult, CaseState, compose
+from gateway.fanout.ports import Answered, Claim
+from gateway.fanout.settling import settle_together
+from gateway.intake.ports import NewApplication
+from gateway.storage.db import make_engine
+from gateway.storage.outbox import OutboxStore
+from gateway.trail.messages import Message
+from tests.fakes.clock import FakeClock
+
+START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[OutboxStore]:
+    engine = make_engine(database_url)
+    yield OutboxStore(engine, FakeClock(START))
+    engine.dispose()
+
+
+def lodge(store: OutboxStore, app_id: str, *agencies: str) -> None:
+    store.create_application(
+        NewApplication(
+            id=app_id, declarant_bin="210540012341", trader_reference=f"REF-{app_id}",
+            procedure="import", body=b"<Application/>", signer_subject="CN=t",
+            signer_fingerprint="00" * 32, routing={a: [] for a in agencies},
+        ),
+        [],
+    )  # fmt: skip
+
+
+def decide(subject: DecisionSubject, cases: list[CaseResult]) -> tuple[str, bytes] | None:
+    if subject.application_id == "APP-2":
+        raise RuntimeError("the decision signer is down")
+    decision = compose(cases)
+    return None if decision is None else (decision.verdict.value, b"<Decision/>")
+
+
+def answered(claim: Claim, state: CaseState) -> Answered:
+    got = Message("agency-answer", "in", "agency", "text/xml", b"<R/>")
+    return Answered(claim, state, {}, [got])
+
+
+def test_an_answer_that_fails_fails_alone_and_the_others_are_recorded(
+    store: OutboxStore,
+) -> None:
+    lodge(store, "APP-1", "customs", "health")
+    lodge(store, "APP-2", "customs")
+    claims = sorted(store.claim("w1", 60.0, limit=3), key=lambda c: (c.application_id, c.agency))
+    assert [(c.application_id, c.agency) for c in claims] == [
+        ("APP-1", "customs"), ("APP-1", "health"), ("APP-2", "customs"),
+    ]  # fmt: skip
+    # APP-2's decision fails: the group's transaction rolls back, and each answer is then
+    # recorded on its own.
+    recorded = settle_together(
+        store, decide, [answered(c, CaseState.GRANTED) for c in (claims[2], *claims[:2])]
+    )
+    assert isinstance(recorded[0], RuntimeError)
+    assert recorded[1:] == [None, "released"]
+    one, two = store.application("APP-1"), store.application("APP-2")
+    assert one is not None and (one.status, one.verdict) == ("decided", "released")
+    assert [m.kind for m in store.messages("APP-1")] == [
+        "agency-answer", "agency-answer", "decision",
+    ]  # fmt: skip
+    # APP-2 has nothing of the failed answer: its delivery comes back when the lease runs out.
+    assert two is not None and [c.state for c in two.cases] == ["queued"]
+    assert store.messages("APP-2") == []
+    assert store.next_due() == START + dt.timedelta(seconds=60)
