@@ -164,6 +164,9 @@ class AgencyConnection:
             sock.settimeout(self._timeout_s)  # for each write and read from here on
             sock.sendall(head + body)  # one write: no Nagle wait between head and body
             answer = http1.read_answer(sock, max_bytes)
+        except http1.SlowBody as exc:
+            _discard(pool, conn)
+            raise requests.ReadTimeout(exc) from exc
         except (http1.BrokenBody, DecodeError) as exc:
             _discard(pool, conn)
             raise _reading_error(exc) from exc

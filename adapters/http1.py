@@ -49,6 +49,10 @@ class BrokenBody(ProtocolError):
     """The head was read, the body is not whole or not well framed."""
 
 
+class SlowBody(BrokenBody):
+    """The head was read, the body did not come within the read timeout."""
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -155,26 +159,13 @@ def read_answer(sock: socket.socket, max_bytes: int) -> Answer:
     if coding not in ("", "identity"):
         raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
     keep = version == 1 and "close" not in _tokens(headers.get("Connection", ""))
-    if status in (204, 304):
-        content, complete, framed = b"", True, True
-    elif "Transfer-Encoding" in headers:
-        if _tokens(headers["Transfer-Encoding"]) != ["chunked"]:
-            raise BrokenBody(f"unsupported transfer coding {headers['Transfer-Encoding']!r}")
-        content, complete = _chunked(reader, max_bytes)
-        framed = complete
-    elif "Content-Length" in headers:
-        length = _content_length(headers["Content-Length"])
-        content = reader.take(min(length, max_bytes + 1))
-        complete = length <= max_bytes
-        if complete and len(content) < length:
-            raise BrokenBody(
-                f"Connection broken: IncompleteRead({len(content)} bytes read, "
-                f"{length - len(content)} more expected)"
-            )
-        framed = complete
-    else:  # the body ends when the connection does (§6.3, item 8)
-        content = reader.take(max_bytes + 1)  # fewer only when the connection closed
-        complete, framed = len(content) <= max_bytes, False
+    # A socket failure here broke an answer already begun (urllib3's `_error_catcher`).
+    try:
+        content, complete, framed = _body(reader, status, headers, max_bytes)
+    except TimeoutError as exc:
+        raise SlowBody(f"Connection broken: {exc!r}", exc) from exc
+    except OSError as exc:
+        raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
     return Answer(
         status,
         reason,
@@ -183,6 +174,33 @@ def read_answer(sock: socket.socket, max_bytes: int) -> Answer:
         complete,
         reusable=keep and framed and not reader.left,
     )
+
+
+def _body(
+    reader: _Reader, status: int, headers: CaseInsensitiveDict[str], max_bytes: int
+) -> tuple[bytes, bool, bool]:
+    """(up to `max_bytes` + 1 of the body, whether it was whole within `max_bytes`, whether it
+    ended where its framing said, leaving the connection ready for another exchange)."""
+    if status in (204, 304):
+        return b"", True, True
+    if "Transfer-Encoding" in headers:
+        if _tokens(headers["Transfer-Encoding"]) != ["chunked"]:
+            raise BrokenBody(f"unsupported transfer coding {headers['Transfer-Encoding']!r}")
+        content, complete = _chunked(reader, max_bytes)
+        return content, complete, complete
+    if "Content-Length" in headers:
+        length = _content_length(headers["Content-Length"])
+        content = reader.take(min(length, max_bytes + 1))
+        complete = length <= max_bytes
+        if complete and len(content) < length:
+            raise BrokenBody(
+                f"Connection broken: IncompleteRead({len(content)} bytes read, "
+                f"{length - len(content)} more expected)"
+            )
+        return content, complete, complete
+    # The body ends when the connection does (§6.3, item 8).
+    content = reader.take(max_bytes + 1)  # fewer only when the connection closed
+    return content, len(content) <= max_bytes, False
 
 
 def _head(reader: _Reader) -> tuple[int, int, str, dict[str, str]]:
