@@ -143,6 +143,8 @@ class AgencyConnection:
         target = self._target(url)
         pool = target.pool
         given = {name.lower() for name in headers}
+        if given & _FRAMING:  # written here from the URL and the body, never twice
+            raise requests.exceptions.InvalidHeader(f"{sorted(given & _FRAMING)} are set here")
         fields = {name: value for name, value in _DEFAULTS.items() if name.lower() not in given}
         fields.update(headers)
         if target.proxy_headers:  # a forwarding proxy (no tunnel): its login goes on each request
@@ -187,6 +189,8 @@ class AgencyConnection:
             answer.status, answer.reason, answer.headers, answer.content, answer.complete
         )
 
+
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
 
 # Sent unless the caller gives them: the body is read as sent (its digest and signature are
 # over those bytes), and the User-Agent urllib3 sent before.

@@ -224,7 +224,15 @@ def test_the_request_is_written_as_given_with_host_and_length(
 
 @pytest.mark.parametrize(
     "headers",
-    [{"X-A": "1\r\nX-Smuggled: 1"}, {"X-A\r\nX-B": "1"}, {"Bad Name": "1"}, {"X": "a\x00"}],
+    [
+        {"X-A": "1\r\nX-Smuggled: 1"},
+        {"X-A\r\nX-B": "1"},
+        {"Bad Name": "1"},
+        {"X": "a\x00"},
+        {"content-length": "0"},
+        {"Transfer-Encoding": "chunked"},
+        {"HOST": "elsewhere"},
+    ],
 )
 def test_a_field_that_could_smuggle_another_is_never_sent(
     raw: Callable[..., _RawServer], headers: dict[str, str]
