@@ -38,6 +38,7 @@ MAX_HEAD = 65536  # a whole head (http.client: 64 KiB a line)
 MAX_FIELDS = 100  # http.client's _MAXHEADERS
 MAX_INTERIM = 10  # 1xx answers skipped before the final one
 _RECV = 65536
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _STATUS = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?")
@@ -95,8 +96,16 @@ class _Reader:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self.left = bytearray()
+        # TLS inside a TLS proxy tunnel reads through urllib3's SSLTransport, not a socket.
+        self._quickack = _QUICKACK if isinstance(sock, socket.socket) else None
 
     def _more(self) -> bool:
+        if self._quickack is not None:
+            # Acknowledge at once what arrives next (Linux leaves quick-ack mode on its own, so
+            # it is asked before each read): an agency that writes its head and its body
+            # separately, with Nagle's algorithm on, otherwise holds the body until our delayed
+            # ACK of the head, up to 40 ms a call.
+            self._sock.setsockopt(socket.IPPROTO_TCP, self._quickack, 1)
         data = self._sock.recv(_RECV)
         self.left += data
         return bool(data)

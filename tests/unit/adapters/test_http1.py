@@ -9,10 +9,12 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
 
+from adapters import http1
 from adapters.http import AgencyConnection
 
 
@@ -255,3 +257,31 @@ def test_a_body_cut_by_a_reset_is_a_chunked_encoding_error(raw: Callable[..., _R
 def test_a_body_that_stops_coming_is_a_read_timeout(raw: Callable[..., _RawServer]) -> None:
     with pytest.raises(requests.ReadTimeout):
         post(raw(CUT, then="hang"), timeout=0.3)
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="Linux only")
+def test_what_arrives_is_acknowledged_at_once_quickack_before_each_read() -> None:
+    # An agency that writes head and body separately with Nagle's algorithm on sends the body
+    # only when the head is acknowledged: a delayed ACK would hold every answer up to 40 ms.
+    class Recording(socket.socket):
+        events: list[str] = []
+
+        def setsockopt(self, *args: Any) -> None:
+            if args[:2] == (socket.IPPROTO_TCP, socket.TCP_QUICKACK) and args[2]:
+                self.events.append("quickack")
+            super().setsockopt(*args)
+
+        def recv(self, *args: Any) -> bytes:
+            self.events.append("recv")
+            return super().recv(*args)
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener, socket.create_connection(listener.getsockname()) as plain:
+        agency, _ = listener.accept()
+        with agency, Recording(fileno=plain.detach()) as client:
+            agency.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")
+            assert http1.read_answer(client, 100).content == b"body"
+    reads = Recording.events
+    assert "recv" in reads and all(
+        reads[i - 1] == "quickack" for i, event in enumerate(reads) if event == "recv"
+    )
