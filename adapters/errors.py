@@ -20,9 +20,9 @@ def transport_failure(code: str, exc: Exception, timeout_s: float) -> str:
         what = f"could not connect within {timeout_s:g} s"
     elif isinstance(exc, requests.Timeout):
         what = f"no answer within the timeout of {timeout_s:g} s"
-    elif isinstance(
-        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
-    ):
+    elif isinstance(exc, requests.exceptions.ContentDecodingError):
+        what = "the answer came in a content coding the gateway did not ask for"
+    elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
         what = "the connection broke before the whole answer arrived"
     elif isinstance(exc, requests.ConnectionError) and any(
         sign in str(exc) for sign in ("aborted", "RemoteDisconnected", "reset by peer")
