@@ -88,3 +88,18 @@ def test_a_stopped_server_answers_nothing_on_a_kept_connection(serving: ServingT
     serving.stop()
     with pytest.raises(requests.ConnectionError):
         session.get(f"{serving.url}/hello", timeout=5)
+
+
+def test_a_kept_connection_sends_without_waiting_for_acks() -> None:
+    """An answer's head and body are separate writes: on a kept connection Nagle's algorithm
+    would hold the body until the client's delayed ACK of the head (up to 40 ms each call)."""
+    server = KeepAliveServer("127.0.0.1", 0, _app())
+    with (
+        ServingThread(server, "keepalive-test"),
+        socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as sock,
+    ):
+        _exchange(sock, b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        with server._open_lock:
+            accepted = list(server._open)
+        assert accepted
+        assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in accepted)
