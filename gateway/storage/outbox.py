@@ -76,7 +76,8 @@ class OutboxStore(Store):
         """`claim` without a look first, and `next_due` read with it, in its statements: one
         transaction per turn where a look, a claim and the next turn's look were three."""
         now = self.clock()
-        with self.statements() as connection:
+        # PostgreSQL: one statement in autocommit; SQLite: two in one write transaction.
+        with self.single_statement() as connection:
             return claim_deliveries(
                 connection,
                 worker=worker,

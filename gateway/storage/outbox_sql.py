@@ -20,7 +20,8 @@ first (the callers say which).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, cast
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -57,8 +59,8 @@ _CLAIM_DETAILS = (
     CASES.c.agency,
     CASES.c.application_id,
     APPS.c.body,
-    APPS.c.received_at,
-    APPS.c.amended_at,  # issue 19: an amended application's deadlines count from the amendment
+    # Issue 19: an amended application's deadlines count from the amendment.
+    func.coalesce(APPS.c.amended_at, APPS.c.received_at).label("received_at"),
     APPS.c.request_id,
 )
 # What composing a decision reads: the application's facts and every case, in routing order.
@@ -158,30 +160,38 @@ def _claim(postgres: bool, skipping: bool) -> Executable:
     )
     if not postgres:
         return claimed
-    # One round trip: the UPDATE as a data-modifying CTE, joined to the case and application,
-    # with when the rows it did not take are next due. (The statement's sub-selects read the
-    # table as it was before the UPDATE: the rows taken are left out, their lease is known.)
+    # One round trip, whatever it takes: the UPDATE as a data-modifying CTE, joined to the case
+    # and application, beside when the rows it did not take are next due. That one-row "due"
+    # comes first and the claimed rows are joined to it (LEFT JOIN ... ON true), so a claim that
+    # takes nothing still says when to look again, without a second statement. (The statement's
+    # sub-selects read the table as it was before the UPDATE: the rows taken are left out, their
+    # lease is known.)
     taken = claimed.cte("claimed")
     others = OUTBOX.alias("others")
-    others_due = (
-        select(func.min(due_at(others)))
+    due = (
+        select(func.min(due_at(others)).label("next_due"))
         .where(others.c.done_at.is_(None), others.c.id.not_in(select(taken.c.id)))
-        .scalar_subquery()
+        .subquery("due")
     )
-    return (
-        select(taken, *_CLAIM_DETAILS, others_due.label("next_due"))
+    rows = (
+        select(taken, *_CLAIM_DETAILS)
         .join(CASES, CASES.c.id == taken.c.case_id)
         .join(APPS, APPS.c.id == CASES.c.application_id)
+        .subquery("taken")
     )
+    return select(due.c.next_due, rows).select_from(due.outerjoin(rows, true()))
 
 
 # SQLite: after the UPDATE, in its transaction, so the rows taken count with their new lease.
+# The case ids go in as one JSON array (`json_each`): a statement of fixed text, compiled once,
+# where an expanding IN was rendered again for every claim.
+_CASE_IDS = func.json_each(bindparam("case_ids")).table_valued("value")
 _CLAIMED_DETAILS = (
     select(
         CASES.c.id.label("case_id"), *_CLAIM_DETAILS, NEXT_DUE.scalar_subquery().label("next_due")
     )
     .join(APPS, APPS.c.id == CASES.c.application_id)
-    .where(CASES.c.id.in_(bindparam("case_ids", expanding=True)))
+    .where(CASES.c.id.in_(select(_CASE_IDS.c.value)))
 )
 
 
@@ -211,20 +221,18 @@ def claim_deliveries(
         params["skip"] = sorted(skip_agencies)
     statement = _claim(postgres, bool(skip_agencies))
     if postgres:
-        rows: list[Mapping[str, Any]] = [dict(r._mapping) for r in s.execute(statement, params)]
+        rows: Sequence[Mapping[Any, Any]] = s.execute(statement, params).mappings().all()
+        if rows[0]["id"] is None:  # the one row of "due", with nothing claimed beside it
+            return ClaimTurn([], utc(rows[0]["next_due"]))
     else:
         # SQLite's RETURNING names only the updated table: the details are one more SELECT.
         leased = {r.case_id: r._mapping for r in s.execute(statement, params)}
-        rows = (
-            [
-                {**leased[d.case_id], **d._mapping}
-                for d in s.execute(_CLAIMED_DETAILS, {"case_ids": list(leased)})
-            ]
-            if leased
-            else []
-        )
-    if not rows:
-        return ClaimTurn([], utc(s.execute(NEXT_DUE).scalar()))
+        if not leased:
+            return ClaimTurn([], utc(s.execute(NEXT_DUE).scalar()))
+        rows = [
+            {**leased[d.case_id], **d._mapping}
+            for d in s.execute(_CLAIMED_DETAILS, {"case_ids": json.dumps(list(leased))})
+        ]
     others_due = utc(rows[0]["next_due"])
     next_due = lease_until if others_due is None else min(others_due, lease_until)
     claims = [
@@ -235,7 +243,7 @@ def claim_deliveries(
             application_id=r["application_id"],
             application_body=r["body"],
             attempts=r["attempts"],
-            received_at=utc(r["amended_at"] or r["received_at"]) or now,
+            received_at=utc(r["received_at"]) or now,
             request_id=r["request_id"],
             worker=worker,
             generation=r["lease_generation"],

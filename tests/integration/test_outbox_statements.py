@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, compose
@@ -77,6 +79,31 @@ def test_a_claim_is_one_update(store: OutboxStore) -> None:
         claim, details = statements
         assert claim.startswith("UPDATE outbox") and "RETURNING" in claim
         assert details.startswith("SELECT") and "FROM cases JOIN applications" in details
+
+
+def test_a_claim_that_takes_nothing_still_says_when_to_look_again(store: OutboxStore) -> None:
+    lodge(store, "customs")
+    (claim,) = store.claim("w1", 60.0, seen_ready=True)
+    postgres = store.engine.dialect.name == "postgresql"
+    in_autocommit: list[bool] = []
+
+    def note(conn: Any, *_: Any) -> None:
+        in_autocommit.append(bool(getattr(conn.connection.driver_connection, "autocommit", 0)))
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        with recorded(store.engine) as seen:
+            turn = store.claim_ready("w2", 60.0, limit=8)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    assert turn.claims == []
+    assert turn.next_due == claim.lease_until  # the lease taken above runs out then
+    statements = [sql for sql, _ in seen if not sql.upper().startswith(("BEGIN", "COMMIT"))]
+    if postgres:
+        # One statement, a transaction by itself: no BEGIN or COMMIT round trip around it.
+        assert len(statements) == 1 and in_autocommit == [True]
+    else:
+        assert len(statements) == 2  # the UPDATE that took nothing, then the look at what is due
 
 
 def test_a_claim_takes_no_more_than_its_limit(store: OutboxStore) -> None:
