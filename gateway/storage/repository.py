@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
@@ -148,9 +148,6 @@ class Store:
         self._sessions = session_factory(engine)
         self._readers = read_session_factory(engine)
         self._read_engine = engine.execution_options(**{READ_ONLY: True})
-        self._autocommit_engine = (
-            engine.execution_options(isolation_level="AUTOCOMMIT") if is_postgres(engine) else None
-        )
         self.wakeups = wakeups_for(engine)
 
     @contextmanager
@@ -177,17 +174,38 @@ class Store:
             yield connection
 
     @contextmanager
-    def single_statement(self) -> Iterator[Connection]:
-        """For work that is one statement (the PostgreSQL claim), made every turn: a Core
-        connection in autocommit, where the statement is a transaction by itself, without the
-        BEGIN and COMMIT round trips around it (each cost the client about as much CPU as the
-        statement). SQLite: `statements` (a BEGIN IMMEDIATE is what takes its write lock)."""
-        if self._autocommit_engine is None:
-            with self.statements() as connection:
-                yield connection
-            return
-        with unavailable_on_disconnect(), self._autocommit_engine.begin() as connection:
-            yield connection
+    def autocommit(self) -> Iterator[Any]:
+        """A DB-API cursor on a pooled connection, without SQLAlchemy's execution layer and in
+        autocommit: each statement is a transaction of its own, with no BEGIN or COMMIT round
+        trip around it (SQLite's connections are in autocommit already, `db.make_engine`, and a
+        lone SELECT takes no write lock). For the few statements made all the time where
+        SQLAlchemy's execution steps cost more CPU than the statement: the trail's integrator
+        and proofs, PostgreSQL's claim. A lost connection is `DatabaseUnavailable`, as through
+        `transaction`, and the pool drops it."""
+        engine = self.engine
+        postgres = is_postgres(engine)
+        with unavailable_on_disconnect():
+            raw = engine.raw_connection()
+            try:
+                if postgres:
+                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+                cursor = raw.cursor()
+                try:
+                    yield cursor
+                finally:
+                    cursor.close()
+                    if postgres:
+                        raw.driver_connection.autocommit = False  # type: ignore[union-attr]
+            except engine.dialect.loaded_dbapi.Error as exc:
+                # As SQLAlchemy would wrap it, so a lost connection is `DatabaseUnavailable`
+                # and the pool drops the dead connection.
+                wrapped = DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error)
+                if engine.dialect.is_disconnect(exc, raw.dbapi_connection, None):
+                    wrapped.connection_invalidated = True
+                    raw.invalidate(exc)
+                raise wrapped from exc
+            finally:
+                raw.close()
 
     def read_scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         """One Core statement's scalar, in a transaction that only reads (`reading`), on a
