@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from gateway.storage.repository import Store
+
 if TYPE_CHECKING:
     from gateway.storage.trail import StoredTrail
 
@@ -48,22 +50,24 @@ def statements(
 
 
 @contextmanager
-def raw_recorded(trail: StoredTrail) -> Iterator[list[tuple[str, Any]]]:
-    """Every statement (with its parameters) `trail` sends inside the block on its autocommit
-    DB-API cursors (the integrator's and the proofs' paths), which bypass SQLAlchemy's events."""
+def raw_recorded(source: StoredTrail | Store) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement (with its parameters) `source` sends inside the block on its autocommit
+    DB-API cursors (`Store.autocommit`: the integrator's, the proofs' and PostgreSQL's claim),
+    which bypass SQLAlchemy's events."""
+    store: Store = source if isinstance(source, Store) else source.store
     seen: list[tuple[str, Any]] = []
-    opened = trail._autocommit
+    opened = store.autocommit
 
     @contextmanager
     def recording() -> Iterator[Any]:
         with opened() as cursor:
             yield _RecordingCursor(cursor, seen)
 
-    trail._autocommit = recording  # type: ignore[method-assign]
+    store.autocommit = recording  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        del trail._autocommit
+        del store.autocommit
 
 
 class _RecordingCursor:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import DatabaseUnavailable as DatabaseUnavailable
@@ -68,17 +68,22 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
     def _begin_immediate(conn: Any) -> None:
         # A reader (see `read_session_factory`) begins deferred: in WAL mode it reads a snapshot
         # without the write lock, so status polls and claim checks never queue behind writers.
+        # BEGIN goes straight to the driver's connection: through `exec_driver_sql` it cost as
+        # much CPU as a statement (execution context, events, result), for every transaction
+        # (issue 17). A failure is still SQLAlchemy's error (`_begin_failed`).
         options = conn.get_execution_options()
-        if options.get(READ_ONLY, False):
-            conn.exec_driver_sql("BEGIN")
-        elif options.get(WRITE_LOCK_POLL_S):
-            with turnstile.first():
-                _begin_immediate_polling(
-                    conn.connection.dbapi_connection, options[WRITE_LOCK_POLL_S]
-                )
-        else:
-            turnstile.let_first_pass()
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = conn.connection.dbapi_connection
+        try:
+            if options.get(READ_ONLY, False):
+                dbapi_connection.execute("BEGIN")
+            elif options.get(WRITE_LOCK_POLL_S):
+                with turnstile.first():
+                    _begin_immediate_polling(dbapi_connection, options[WRITE_LOCK_POLL_S])
+            else:
+                turnstile.let_first_pass()
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _begin_failed(engine, exc) from exc
 
     return engine
 
@@ -136,6 +141,13 @@ class _Turnstile:
         with self._changed:
             if self._waiting:
                 self._changed.wait_for(lambda: not self._waiting, HOLD_BACK_S)
+
+
+def _begin_failed(engine: Engine, exc: sqlite3.Error) -> StatementError:
+    """`exc`, met issuing BEGIN on the driver's connection, as SQLAlchemy wraps a statement's
+    error (an `OperationalError` for "database is locked"), so callers see what they saw when
+    BEGIN went through `exec_driver_sql`."""
+    return DBAPIError.instance("BEGIN", None, exc, engine.dialect.loaded_dbapi.Error)
 
 
 def _begin_immediate_polling(dbapi_connection: Any, poll_s: float) -> None:

@@ -27,7 +27,7 @@ from gateway.storage import wake
 from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, owe_decision
-from gateway.storage.outbox_sql import any_ready, claim_deliveries
+from gateway.storage.outbox_sql import any_ready, claim_deliveries, claim_deliveries_pg
 from gateway.storage.permit_steps import record_granted_permit, release_without_payment
 from gateway.storage.repository import Claim, Decide, Message, Store, utc
 from gateway.storage.settle_sql import (
@@ -76,16 +76,18 @@ class OutboxStore(Store):
         """`claim` without a look first, and `next_due` read with it, in its statements: one
         transaction per turn where a look, a claim and the next turn's look were three."""
         now = self.clock()
-        with self.statements() as connection:
+        lease_until = now + dt.timedelta(seconds=lease_s)
+        if is_postgres(self.engine):  # one statement, in autocommit
+            with self.autocommit() as cursor:
+                return claim_deliveries_pg(
+                    cursor, self.engine.dialect, worker=worker, now=now,
+                    lease_until=lease_until, limit=limit, skip_agencies=skip_agencies,
+                )  # fmt: skip
+        with self.statements() as connection:  # two statements, holding the write lock
             return claim_deliveries(
-                connection,
-                worker=worker,
-                now=now,
-                lease_until=now + dt.timedelta(seconds=lease_s),
-                limit=limit,
+                connection, worker=worker, now=now, lease_until=lease_until, limit=limit,
                 skip_agencies=skip_agencies,
-                postgres=is_postgres(self.engine),
-            )
+            )  # fmt: skip
 
     def _any_ready(self, now: dt.datetime) -> bool:
         return self.read_scalar(any_ready(), {"now": now}) is not None

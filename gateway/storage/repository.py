@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
@@ -76,6 +76,9 @@ APPLICATIONS, CASES, OUTBOX = (
     cast(Table, row.__table__) for row in (ApplicationRow, CaseRow, OutboxRow)
 )
 log = logging.getLogger(__name__)
+_INSERT_APPLICATION, _INSERT_CASES, _INSERT_OUTBOX = (
+    insert(table) for table in (APPLICATIONS, CASES, OUTBOX)
+)
 
 
 def trail_entry(row: MessageRow) -> TrailEntry:
@@ -169,6 +172,40 @@ class Store:
         no wake-up, where the session's set-up and tear-down would cost more than they do."""
         with unavailable_on_disconnect(), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Any]:
+        """A DB-API cursor on a pooled connection, without SQLAlchemy's execution layer and in
+        autocommit: each statement is a transaction of its own, with no BEGIN or COMMIT round
+        trip around it (SQLite's connections are in autocommit already, `db.make_engine`, and a
+        lone SELECT takes no write lock). For the few statements made all the time where
+        SQLAlchemy's execution steps cost more CPU than the statement: the trail's integrator
+        and proofs, PostgreSQL's claim. A lost connection is `DatabaseUnavailable`, as through
+        `transaction`, and the pool drops it."""
+        engine = self.engine
+        postgres = is_postgres(engine)
+        with unavailable_on_disconnect():
+            raw = engine.raw_connection()
+            try:
+                if postgres:
+                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+                cursor = raw.cursor()
+                try:
+                    yield cursor
+                finally:
+                    cursor.close()
+                    if postgres:
+                        raw.driver_connection.autocommit = False  # type: ignore[union-attr]
+            except engine.dialect.loaded_dbapi.Error as exc:
+                # As SQLAlchemy would wrap it, so a lost connection is `DatabaseUnavailable`
+                # and the pool drops the dead connection.
+                wrapped = DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error)
+                if engine.dialect.is_disconnect(exc, raw.dbapi_connection, None):
+                    wrapped.connection_invalidated = True
+                    raw.invalidate(exc)
+                raise wrapped from exc
+            finally:
+                raw.close()
 
     def read_scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         """One Core statement's scalar, in a transaction that only reads (`reading`), on a
@@ -327,10 +364,12 @@ class Store:
                 # Three INSERTs (the cases and the deliveries each one multi-row statement), then
                 # the trail. No look for a duplicate first: the unique (declarant, reference)
                 # constraint refuses one, and the handler below says which application it was.
-                # (Values as parameters, not `.values()`: a new statement per call would be
-                # built and its cache key computed each time.)
-                s.execute(
-                    insert(APPLICATIONS),
+                # (Statements built once, values as parameters: a statement built per call has
+                # its cache key computed each time. On the session's connection: nothing is
+                # pending before them, and the ORM's execution steps cost more than they do.)
+                connection = s.connection()
+                connection.execute(
+                    _INSERT_APPLICATION,
                     {
                         "id": new.id,
                         "declarant_bin": new.declarant_bin,
@@ -349,8 +388,8 @@ class Store:
                 )
                 case_ids = [f"{new.id}-{agency}" for agency in new.routing]
                 if case_ids:
-                    s.execute(
-                        insert(CASES),
+                    connection.execute(
+                        _INSERT_CASES,
                         [
                             {
                                 "id": case_id,
@@ -370,8 +409,8 @@ class Store:
                             )
                         ],
                     )
-                    s.execute(
-                        insert(OUTBOX),
+                    connection.execute(
+                        _INSERT_OUTBOX,
                         [
                             {"case_id": case_id, "available_at": now, "attempts": 0}
                             for case_id in case_ids

@@ -4,14 +4,13 @@ tables: `trail_log`'s functions bound to one session."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -124,37 +123,10 @@ class StoredTrail:
             owed = wake.announce(session)
         self.store.wakeups.signal(owed)
 
-    @contextmanager
-    def _autocommit(self) -> Iterator[Any]:
-        """A DB-API cursor on a pooled connection, without SQLAlchemy's execution layer and in
-        autocommit: each statement is a transaction of its own, with no BEGIN or COMMIT round
-        trip around it (SQLite's connections are in autocommit already, `db.make_engine`, and a
-        lone SELECT takes no write lock). A lost connection is `DatabaseUnavailable`, as through
-        `Store.transaction`."""
-        engine = self.store.engine
-        postgres = engine.dialect.name == "postgresql"
-        with unavailable_on_disconnect():
-            raw = engine.raw_connection()
-            try:
-                if postgres:
-                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
-                cursor = raw.cursor()
-                try:
-                    yield cursor
-                finally:
-                    cursor.close()
-                    if postgres:
-                        raw.driver_connection.autocommit = False  # type: ignore[union-attr]
-            except engine.dialect.loaded_dbapi.Error as exc:
-                # As SQLAlchemy would wrap it, so a lost connection is `DatabaseUnavailable`
-                # and the pool drops the dead connection.
-                wrapped = DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error)
-                if engine.dialect.is_disconnect(exc, raw.dbapi_connection, None):
-                    wrapped.connection_invalidated = True
-                    raw.invalidate(exc)
-                raise wrapped from exc
-            finally:
-                raw.close()
+    def _autocommit(self) -> AbstractContextManager[Any]:
+        """`Store.autocommit`: a DB-API cursor in autocommit (the integrator's and the proofs'
+        statements)."""
+        return self.store.autocommit()
 
     def proof(self, size: int, compute: Callable[[SubtreeHashes], T]) -> T | None:
         """`compute` over the stored hashes of the first `size` entries, read in one statement

@@ -42,6 +42,8 @@ from gateway.trail.messages import Message, sha256_hex
 
 MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: the integrator writes in bulk
 NODES = cast(Table, TrailNodeRow.__table__)
+# Built once: a statement built per call has its cache key computed again every time.
+_INSERT_MESSAGES = insert(MESSAGES)
 T = TypeVar("T")
 
 
@@ -214,12 +216,19 @@ def append_messages(
 ) -> None:
     """`append_message` for each of `messages`, in their order, as one Core INSERT (a multi-row
     statement on PostgreSQL, executemany on SQLite), written at once: the queue's order is
-    the order of appends, whatever the session still has pending. (Through the ORM each row
-    cost a unit-of-work flush and an INSERT ... RETURNING of its own, for an id nobody read.)"""
+    the order of appends. (Through the ORM each row cost a unit-of-work flush and an INSERT ...
+    RETURNING of its own, for an id nobody read.) What the session has pending is flushed first,
+    as `Session.execute` would, so an earlier ORM append (`queue_message`) and any row a message
+    refers to are written before; the INSERT itself runs on the session's connection, without
+    the ORM's execution steps, which cost more than the statement (issue 17)."""
     if not messages:
         return
     now = clock()
-    session.execute(insert(MESSAGES), [_queued(application_id, m, now) for m in messages])
+    time = precise(now)
+    session.flush()  # nothing to do (and no cost) when nothing is pending, as is usual
+    session.connection().execute(
+        _INSERT_MESSAGES, [_queued(application_id, m, now, time) for m in messages]
+    )
     wake.owe(session, TRAIL)  # the integrator sequences them once this commits
 
 
@@ -227,14 +236,18 @@ def queue_message(
     session: Session, application_id: str | None, message: Message, clock: Clock
 ) -> MessageRow:
     """`append_message` as an ORM row, for a caller that needs its insertion id (it flushes)."""
-    row = MessageRow(**_queued(application_id, message, clock()))
+    now = clock()
+    row = MessageRow(**_queued(application_id, message, now, precise(now)))
     session.add(row)
     wake.owe(session, TRAIL)  # the integrator sequences it once this commits
     return row
 
 
-def _queued(application_id: str | None, message: Message, now: dt.datetime) -> dict[str, Any]:
-    """The queue row of `message`: its bytes and digest, and its entry without a seq."""
+def _queued(
+    application_id: str | None, message: Message, now: dt.datetime, time: str
+) -> dict[str, Any]:
+    """The queue row of `message`: its bytes and digest, and its entry without a seq (`time`
+    is `now` as the entry says it, `precise(now)`)."""
     digest = sha256_hex(message.body)
     fields = {
         "kind": message.kind,
@@ -243,7 +256,7 @@ def _queued(application_id: str | None, message: Message, now: dt.datetime) -> d
         "application_id": application_id,
         "case_id": message.case_id,
         "content_type": message.content_type,
-        "time": precise(now),
+        "time": time,
         "signer": message.signer,
         "sha256": digest,
     }

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from gateway.fanout.wakeup import CHANNELS, Wakeups
@@ -94,8 +94,12 @@ def announce(s: Session) -> frozenset[str]:
     with those notified already, for the caller to signal in-process after the commit."""
     owed = frozenset(s.info.pop(_OWED, ()))
     if owed and s.get_bind().dialect.name == "postgresql":
-        for channel in sorted(owed):  # names are our constants, never outside input
-            s.execute(text(f"NOTIFY {channel}"))
+        # One statement for all the channels (intake owes two: a round trip each before), on
+        # the session's connection: the ORM's execution steps cost more than the statement.
+        # Channel names are our constants, never outside input.
+        s.connection().exec_driver_sql(
+            "SELECT " + ", ".join(f"pg_notify('{channel}', '')" for channel in sorted(owed))
+        )
     return owed | frozenset(s.info.pop(_SIGNAL_ONLY, ()))
 
 

@@ -18,7 +18,7 @@ from gateway.intake.ports import NewApplication
 from gateway.storage.db import make_engine
 from gateway.storage.outbox import OutboxStore
 from tests.fakes.clock import FakeClock
-from tests.sql_statements import recorded
+from tests.sql_statements import raw_recorded, recorded
 
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -62,7 +62,7 @@ def writes_and_reads(statements: list[str], table: str) -> tuple[int, int]:
 def test_a_claim_is_one_update(store: OutboxStore) -> None:
     lodge(store, "customs", "health", "police")
     postgres = store.engine.dialect.name == "postgresql"
-    with recorded(store.engine) as seen:
+    with recorded(store.engine) as seen, raw_recorded(store) as raw:
         claims = store.claim("w1", 60.0, limit=3, seen_ready=True)
     assert sorted(c.agency for c in claims) == ["customs", "health", "police"]
     assert {c.application_body for c in claims} == {b"<Application/>"}
@@ -70,13 +70,38 @@ def test_a_claim_is_one_update(store: OutboxStore) -> None:
     if postgres:
         # WITH ready AS MATERIALIZED (SELECT ... FOR UPDATE SKIP LOCKED), claimed AS (UPDATE
         # outbox ... WHERE id IN (SELECT id FROM ready) RETURNING ...) SELECT ... FROM claimed
-        # JOIN cases JOIN applications
-        (claim,) = statements
+        # JOIN cases JOIN applications, sent on a DB-API cursor in autocommit
+        assert statements == []
+        (claim,) = [sql for sql, _ in raw]
         assert "UPDATE outbox" in claim and "SKIP LOCKED" in claim and "RETURNING" in claim
     else:
+        assert raw == []
         claim, details = statements
         assert claim.startswith("UPDATE outbox") and "RETURNING" in claim
         assert details.startswith("SELECT") and "FROM cases JOIN applications" in details
+
+
+def test_a_claim_that_takes_nothing_still_says_when_to_look_again(store: OutboxStore) -> None:
+    lodge(store, "customs")
+    (claim,) = store.claim("w1", 60.0, seen_ready=True)
+    with recorded(store.engine) as seen, raw_recorded(store) as raw:
+        turn = store.claim_ready("w2", 60.0, limit=8)
+    assert turn.claims == []
+    assert turn.next_due == claim.lease_until  # the lease taken above runs out then
+    statements = [sql for sql, _ in seen if not sql.upper().startswith(("BEGIN", "COMMIT"))]
+    if store.engine.dialect.name == "postgresql":
+        # One statement, a transaction by itself: no BEGIN or COMMIT round trip around it.
+        assert statements == [] and len(raw) == 1
+    else:
+        assert len(statements) == 2  # the UPDATE that took nothing, then the look at what is due
+
+
+def test_a_claim_passes_over_the_agencies_it_is_told_to_skip(store: OutboxStore) -> None:
+    lodge(store, "customs", "health", "police")
+    taken = store.claim("w1", 60.0, limit=3, skip_agencies=frozenset({"customs", "police"}))
+    assert [c.agency for c in taken] == ["health"]
+    assert store.claim("w1", 60.0, limit=3, skip_agencies=frozenset({"customs", "police"})) == []
+    assert sorted(c.agency for c in store.claim("w1", 60.0, limit=3)) == ["customs", "police"]
 
 
 def test_a_claim_takes_no_more_than_its_limit(store: OutboxStore) -> None:

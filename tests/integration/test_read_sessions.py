@@ -3,13 +3,18 @@ transaction holds SQLite's write lock (WAL snapshot reads), and sees only commit
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+
+import pytest
+from sqlalchemy.exc import OperationalError
 
 from gateway.clock import system_clock
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.outbox import OutboxStore
 from tests.polling import wait_until
+from tests.sql_statements import recorded
 
 
 def test_reads_and_idle_claims_do_not_wait_for_a_writer(database_url: str) -> None:
@@ -44,4 +49,32 @@ def test_reads_and_idle_claims_do_not_wait_for_a_writer(database_url: str) -> No
         writer.join(10)
         if reading.is_alive() or reading.ident is not None:
             reading.join(10)
+        engine.dispose()
+
+
+def test_a_sqlite_writer_takes_the_write_lock_at_begin_without_a_statement_of_its_own(
+    database_url: str,
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("BEGIN IMMEDIATE is SQLite's; PostgreSQL writers lock rows, not the database")
+    engine = make_engine(database_url, connections=1)
+    upgrade(engine)
+    store = OutboxStore(engine, system_clock)
+    with engine.connect() as c:  # the pool's one connection gives up at once when locked
+        c.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+    holder = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    try:
+        with recorded(engine) as seen, store.transaction() as s:
+            s.connection()  # the transaction begins: BEGIN IMMEDIATE, the lock taken now
+            holder.execute("PRAGMA busy_timeout=0")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                holder.execute("BEGIN IMMEDIATE")
+        # BEGIN went to the driver directly, not through SQLAlchemy's execution steps.
+        assert seen == []
+        holder.execute("BEGIN IMMEDIATE")  # now another holds the lock: BEGIN fails as before,
+        with pytest.raises(OperationalError, match="locked"), store.transaction() as s:
+            s.connection()  # as SQLAlchemy's error, which the loops and web layer expect
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
         engine.dispose()

@@ -89,6 +89,21 @@ def test_an_append_is_queued_until_integrated(database_url: str) -> None:
     store.engine.dispose()
 
 
+def test_appends_join_the_queue_in_the_order_they_were_made(database_url: str) -> None:
+    # An ORM append still pending in the session goes before a later batch of appends, which
+    # is written on the session's connection (the queue's order is the trail's order).
+    store = _store(database_url)
+    with store.transaction() as s:
+        trail_log.queue_message(s, "APP", _note(1), store.clock)  # pending, not flushed
+        trail_log.append_messages(s, "APP", [_note(2), _note(3)], store.clock)
+        trail_log.append_message(s, "APP", _note(4), store.clock)
+    assert StoredTrail(store).integrate() == 4
+    with store.reading() as s:
+        bodies = s.scalars(select(MessageRow.body).order_by(MessageRow.seq)).all()
+    assert bodies == [b"m1", b"m2", b"m3", b"m4"]
+    store.engine.dispose()
+
+
 def test_concurrent_writers_and_integrators_give_a_contiguous_log(database_url: str) -> None:
     """Four writer threads and two integrator threads at once (two processes' loops): every
     message gets exactly one seq, the seqs are 0..n-1, and the stored tree is the RFC one."""

@@ -18,6 +18,7 @@ from gateway.storage.models import OutboxRow
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.wake import PgListener, wakeups_for
 from tests.polling import wait_until
+from tests.sql_statements import recorded
 from tests.storage_helpers import lodge
 
 
@@ -107,6 +108,31 @@ def test_another_processs_listener_is_woken_by_notify(
         seen = other[OUTBOX].seen()
         lodge(OutboxStore(engine, system_clock), "NSW-20261207-WAKE00003")
         assert other[OUTBOX].wait(seen, 10)
+    finally:
+        listener.stop()
+        other_engine.dispose()
+
+
+def test_a_transaction_owing_several_channels_notifies_them_in_one_statement(
+    engine: Engine,
+) -> None:
+    if not is_postgres(engine):
+        pytest.skip("SQLite has no notifications across processes (the loops poll there)")
+    other_engine = make_engine(engine.url.render_as_string(hide_password=False))
+    heard = Wakeups()
+    listener = PgListener(other_engine, heard, max_backoff_s=0.2)
+    listener.start()
+    try:
+        assert listener.connected.wait(10)
+        outbox, trail = heard[OUTBOX].seen(), heard[TRAIL].seen()
+        with recorded(engine) as seen, OutboxStore(engine, system_clock).transaction() as s:
+            wake.owe(s, OUTBOX)
+            wake.owe(s, TRAIL)
+        # One round trip for both (it was one NOTIFY each), and the other process hears both.
+        assert [sql for sql, _ in seen if "notify" in sql.lower()] == [
+            "SELECT pg_notify('nsw_outbox', ''), pg_notify('nsw_trail', '')"
+        ]
+        assert heard[OUTBOX].wait(outbox, 10) and heard[TRAIL].wait(trail, 10)
     finally:
         listener.stop()
         other_engine.dispose()
