@@ -508,9 +508,7 @@ def application_row(connection: Connection, application_id: str) -> Row[Any] | N
 
 
 def application_status(connection: Connection, row: Row[Any], clock: Clock) -> ApplicationStatus:
-    cases = connection.execute(
-        select(*_CASE_COLUMNS).where(CaseRow.application_id == row.id).order_by(CaseRow.position)
-    )
+    cases = connection.execute(_CASES_OF, {"id": row.id})
     return ApplicationStatus(
         id=row.id,
         declarant_bin=row.declarant_bin,
