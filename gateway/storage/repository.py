@@ -22,7 +22,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
-    insert,
     or_,
     select,
     update,
@@ -36,7 +35,6 @@ from gateway.clock import Clock, iso
 # The `X as X` imports re-export names other modules (checkpoint, OMC, tests) still import from
 # here; their homes are the ports of the services that use them.
 from gateway.decision.ports import Decide as Decide
-from gateway.decision.rules import CaseState
 from gateway.domain.views import (
     ApplicationPage,
     ApplicationStatus,
@@ -45,7 +43,6 @@ from gateway.domain.views import (
     SortKey,
 )
 from gateway.fanout.ports import Claim as Claim
-from gateway.fanout.wakeup import OUTBOX as OUTBOX_CHANNEL
 from gateway.intake.ports import DuplicateReference as DuplicateReference
 from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
@@ -61,6 +58,7 @@ from gateway.storage.db import (
 from gateway.storage.db import (
     utc as utc,
 )
+from gateway.storage.intake_sql import insert_application
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
 from gateway.storage.outbox_sql import due_at
 from gateway.storage.permit_citations import add_citations
@@ -76,9 +74,6 @@ APPLICATIONS, CASES, OUTBOX = (
     cast(Table, row.__table__) for row in (ApplicationRow, CaseRow, OutboxRow)
 )
 log = logging.getLogger(__name__)
-_INSERT_APPLICATION, _INSERT_CASES, _INSERT_OUTBOX = (
-    insert(table) for table in (APPLICATIONS, CASES, OUTBOX)
-)
 
 
 def trail_entry(row: MessageRow) -> TrailEntry:
@@ -361,62 +356,10 @@ class Store:
         now = self.clock()
         try:
             with self.transaction() as s:
-                # Three INSERTs (the cases and the deliveries each one multi-row statement), then
+                # The application, its cases and deliveries (one statement on PostgreSQL), then
                 # the trail. No look for a duplicate first: the unique (declarant, reference)
                 # constraint refuses one, and the handler below says which application it was.
-                # (Statements built once, values as parameters: a statement built per call has
-                # its cache key computed each time. On the session's connection: nothing is
-                # pending before them, and the ORM's execution steps cost more than they do.)
-                connection = s.connection()
-                connection.execute(
-                    _INSERT_APPLICATION,
-                    {
-                        "id": new.id,
-                        "declarant_bin": new.declarant_bin,
-                        "trader_reference": new.trader_reference,
-                        "procedure": new.procedure,
-                        "status": "in_progress",
-                        "received_at": now,
-                        "updated_at": now,
-                        "body": new.body,
-                        "body_sha256": sha256_hex(new.body),
-                        "signer_subject": new.signer_subject,
-                        "signer_fingerprint": new.signer_fingerprint,
-                        "routing": json.dumps(new.routing),
-                        "request_id": new.request_id,
-                    },
-                )
-                case_ids = [f"{new.id}-{agency}" for agency in new.routing]
-                if case_ids:
-                    connection.execute(
-                        _INSERT_CASES,
-                        [
-                            {
-                                "id": case_id,
-                                "application_id": new.id,
-                                "position": position,
-                                "agency": agency,
-                                "state": CaseState.QUEUED.value,
-                                "reasons": "[]",
-                                "conditions": "[]",
-                                "extra": "{}",
-                                "charges": "[]",
-                                "attempts": 0,
-                                "updated_at": now,
-                            }
-                            for position, (case_id, agency) in enumerate(
-                                zip(case_ids, new.routing, strict=True)
-                            )
-                        ],
-                    )
-                    connection.execute(
-                        _INSERT_OUTBOX,
-                        [
-                            {"case_id": case_id, "available_at": now, "attempts": 0}
-                            for case_id in case_ids
-                        ],
-                    )
-                    wake.owe(s, OUTBOX_CHANNEL)
+                insert_application(s, new, now)
                 add_citations(s, new.id, new.citations)  # issue 20: written off at release
                 self._add_messages(s, new.id, messages)
         except IntegrityError:
@@ -547,9 +490,7 @@ def application_row(connection: Connection, application_id: str) -> Row[Any] | N
 
 
 def application_status(connection: Connection, row: Row[Any], clock: Clock) -> ApplicationStatus:
-    cases = connection.execute(
-        select(*_CASE_COLUMNS).where(CaseRow.application_id == row.id).order_by(CaseRow.position)
-    )
+    cases = connection.execute(_CASES_OF, {"id": row.id})
     return ApplicationStatus(
         id=row.id,
         declarant_bin=row.declarant_bin,

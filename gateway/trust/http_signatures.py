@@ -37,6 +37,7 @@ from http_message_signatures import (
     algorithms,
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException, InvalidSignature
+from http_sf.compat import InnerList, Item
 
 from gateway.clock import Clock
 from gateway.limits import KEYID, NONCE, shown
@@ -252,6 +253,9 @@ def verify_request(
 ) -> SignedBy:
     """Verify the signature of `request` tagged `tag`, made with `key`, under the profile above.
     A signature with any other tag is not looked at."""
+    signed = _one_profile_signature(request, keyid, key, clock, body, tag)
+    if signed is not None:
+        return signed
     try:
         alg = _signed_params(request, keyid, tag).get("alg")
         verifier = _Verifier(
@@ -279,3 +283,81 @@ def _signed_params(request: RequestView, keyid: str, tag: Tag) -> dict[str, Any]
         if params.get("keyid") == keyid:
             return params
     raise SignatureRefused("no signature for this key")
+
+
+# What a trader's client sends for a read (`nsw status`, `sign_request` without a body): one
+# Signature-Input member and one Signature member, covering exactly these, unparameterised.
+_PROFILE_COVERED = ['"@method"', '"@path"', '"@query"']
+
+
+def _one_profile_signature(
+    request: RequestView, keyid: str, key: PublicKey, clock: Clock, body: bytes, tag: Tag
+) -> SignedBy | None:
+    """The signature of a bodiless request signed exactly as `sign_request` signs it, verified in
+    one pass; None for anything else (or anything that fails here), which `verify_request` then
+    gives to the library's whole verification for its verdict and its words.
+
+    The library's `verify(..., require_components=, body=)` parses both signature fields again
+    (`requested_keyid` has already parsed one), parses the required components and each covered
+    one to compare them, and looks at the body's digest: about half of a signed read's
+    verification (issue 17). Here the fields are parsed once with the library's own parser, the
+    covered components are compared as strings, and the one selected signature goes through the
+    library's own `_verify_one`: the same replay window (`_Verifier`), algorithm, parameter and
+    key checks, the same signature base and the same cryptographic check. It accepts only what
+    the whole verification accepts: every refusal of the library's selection step is a `None`
+    here (two members, labels that differ, another tag, a non-bytes signature, a parameter of the
+    wrong type), and a body or a Content-Digest field is never taken here."""
+    if body:
+        return None
+    inputs, signatures, digests = [], [], 0
+    for name, value in request.headers.items():
+        lowered = name.lower()
+        if lowered == "signature-input":
+            inputs.append(value)
+        elif lowered == "signature":
+            signatures.append(value)
+        elif lowered == "content-digest":
+            digests += 1
+    if digests or len(inputs) != 1 or len(signatures) != 1:
+        return None
+    try:
+        parsed_inputs = HTTPMessageVerifier._parse_signature_dictionary(inputs[0])
+        parsed_signatures = HTTPMessageVerifier._parse_signature_dictionary(signatures[0])
+    except Exception:  # malformed: the library's path says how
+        return None
+    if len(parsed_inputs) != 1 or parsed_inputs.keys() != parsed_signatures.keys():
+        return None
+    ((label, sig_input),) = parsed_inputs.items()
+    signature = parsed_signatures[label]
+    if not isinstance(sig_input, InnerList) or not isinstance(signature, Item):
+        return None
+    params = sig_input.params
+    if (
+        not isinstance(signature.value, bytes)
+        or params.get("tag") != tag
+        or params.get("keyid") != keyid
+        or [str(component) for component in sig_input] != _PROFILE_COVERED
+    ):
+        return None
+    alg = params.get("alg")
+    try:
+        check_params(dict(params))
+        # The library's own step for one selected signature (untyped, like the whole library).
+        verifier: Any = _Verifier(
+            algorithm_for(key, alg if isinstance(alg, str) else None), keyid, key, clock
+        )
+        result = verifier._verify_one(
+            label=label, sig_input=sig_input, signature=signature, message=request, max_age=MAX_AGE
+        )
+    except (
+        SignatureRefused,
+        InvalidSignature,
+        HTTPMessageSignaturesException,
+        ValueError,
+        TypeError,
+    ):
+        return None
+    created = result.parameters["created"]
+    if type(created) is not int or not isinstance(result.nonce, str):
+        return None
+    return SignedBy(keyid, result.nonce, dt.datetime.fromtimestamp(created, dt.UTC))

@@ -32,7 +32,8 @@ def lose_connection_on_insert(engine: Engine, times: int) -> Callable[[], int]:
     killed = [0]
 
     def kill(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if killed[0] >= times or not statement.startswith("INSERT INTO applications"):
+        # On PostgreSQL the application is inserted inside intake's one statement (a CTE).
+        if killed[0] >= times or "INSERT INTO applications" not in statement:
             return
         killed[0] += 1
         if is_postgres(engine):

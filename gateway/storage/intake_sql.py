@@ -1,0 +1,185 @@
+"""Intake's rows: the application, one case and one delivery per agency (issue 17: "intake
+inserts in one round trip").
+
+On PostgreSQL they are one statement: data-modifying CTEs insert the application, its cases
+(from arrays, joined to the application's RETURNING) and their deliveries (from the cases'
+RETURNING), and the statement itself sends the outbox wake-up (`pg_notify`, delivered at commit
+like NOTIFY). The foreign keys are checked at the end of the statement, when all three rows are
+there. On SQLite, where a CTE cannot insert, they are three statements on the same connection
+(cases and deliveries each one multi-row statement): an in-process call each, no round trip.
+
+Both write exactly the same rows; the caller's transaction holds them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import DateTime, Integer, String, Table, bindparam, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
+
+from gateway.decision.rules import CaseState
+from gateway.fanout.wakeup import OUTBOX as OUTBOX_CHANNEL
+from gateway.intake.ports import NewApplication
+from gateway.storage import wake
+from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
+from gateway.trail.messages import sha256_hex
+
+APPLICATIONS, CASES, OUTBOX = (
+    cast(Table, row.__table__) for row in (ApplicationRow, CaseRow, OutboxRow)
+)
+_INSERT_APPLICATION, _INSERT_CASES, _INSERT_OUTBOX = (
+    insert(table) for table in (APPLICATIONS, CASES, OUTBOX)
+)
+_APPLICATION_COLUMNS = (
+    "id",
+    "declarant_bin",
+    "trader_reference",
+    "procedure",
+    "status",
+    "received_at",
+    "updated_at",
+    "body",
+    "body_sha256",
+    "signer_subject",
+    "signer_fingerprint",
+    "routing",
+    "request_id",
+)  # the keys of `_application_values`
+# What a new case holds before its agency is asked (the columns without a default of their own).
+_NEW_CASE = {
+    "state": CaseState.QUEUED.value,
+    "reasons": "[]",
+    "conditions": "[]",
+    "extra": "{}",
+    "charges": "[]",
+    "attempts": 0,
+}
+
+
+def insert_application(s: Session, new: NewApplication, now: dt.datetime) -> None:
+    """Inside intake's transaction `s`: the application, its cases and their deliveries, and the
+    outbox's loops owed a wake-up once it commits. Raises the database's IntegrityError when the
+    declarant already used the trader reference (the unique constraint; nothing is looked up
+    first)."""
+    application = _application_values(new, now)
+    case_ids = [f"{new.id}-{agency}" for agency in new.routing]
+    # On the session's connection: nothing is pending before these statements, and the ORM's
+    # execution steps cost more than the statements do.
+    connection = s.connection()
+    if not case_ids:
+        connection.execute(_INSERT_APPLICATION, application)
+        return
+    if s.get_bind().dialect.name == "postgresql":
+        params = {f"new_{name}": value for name, value in application.items()}
+        params |= {"case_ids": case_ids, "agencies": list(new.routing), "now": now}
+        connection.execute(_one_statement(), params)
+        wake.owe(s, OUTBOX_CHANNEL, notified=True)
+        return
+    # Statements built once, values as parameters: a statement built per call has its cache key
+    # computed each time.
+    connection.execute(_INSERT_APPLICATION, application)
+    connection.execute(
+        _INSERT_CASES,
+        [
+            {"id": case_id, "application_id": new.id, "position": position, "agency": agency}
+            | _NEW_CASE
+            | {"updated_at": now}
+            for position, (case_id, agency) in enumerate(zip(case_ids, new.routing, strict=True))
+        ],
+    )
+    connection.execute(
+        _INSERT_OUTBOX,
+        [{"case_id": case_id, "available_at": now, "attempts": 0} for case_id in case_ids],
+    )
+    wake.owe(s, OUTBOX_CHANNEL)
+
+
+def _application_values(new: NewApplication, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": new.id,
+        "declarant_bin": new.declarant_bin,
+        "trader_reference": new.trader_reference,
+        "procedure": new.procedure,
+        "status": "in_progress",
+        "received_at": now,
+        "updated_at": now,
+        "body": new.body,
+        "body_sha256": sha256_hex(new.body),
+        "signer_subject": new.signer_subject,
+        "signer_fingerprint": new.signer_fingerprint,
+        "routing": json.dumps(new.routing),
+        "request_id": new.request_id,
+    }
+
+
+@cache
+def _one_statement() -> Executable:
+    """PostgreSQL: application, cases, deliveries and the wake-up in one statement, built once.
+    Parameters: the application's columns prefixed `new_`, `case_ids` and `agencies` (arrays, in routing order:
+    a case's position is its index) and `now`."""
+    now = bindparam("now", type_=DateTime(timezone=True))
+    column: Callable[[str], Any] = APPLICATIONS.c.__getitem__
+    # Named apart from every column: a bind parameter named as a column of the table an INSERT
+    # writes is that column's own parameter to SQLAlchemy.
+    values = {
+        name: bindparam(f"new_{name}", type_=column(name).type) for name in _APPLICATION_COLUMNS
+    }
+    values |= {name: literal(v) for name, v in _scalar_defaults(APPLICATIONS, values).items()}
+    app = insert(APPLICATIONS).values(values).returning(APPLICATIONS.c.id).cte("new_application")
+    routed = (
+        func.unnest(
+            bindparam("case_ids", type_=ARRAY(String)), bindparam("agencies", type_=ARRAY(String))
+        )
+        .table_valued("case_id", "agency", with_ordinality="ordinality")
+        .render_derived()
+    )
+    case_columns = ["id", "application_id", "position", "agency", *_NEW_CASE, "updated_at"]
+    case_defaults = _scalar_defaults(CASES, case_columns)
+    cases = (
+        insert(CASES)
+        .from_select(
+            [*case_columns, *case_defaults],
+            select(
+                routed.c.case_id,
+                app.c.id,
+                (routed.c.ordinality - 1).cast(Integer),
+                routed.c.agency,
+                *(literal(v) for v in _NEW_CASE.values()),
+                now,
+                *(literal(v) for v in case_defaults.values()),
+            ).select_from(app.join(routed, literal(True))),
+        )
+        .returning(CASES.c.id, CASES.c.position)
+        .cte("new_cases")
+    )
+    delivery_defaults = _scalar_defaults(OUTBOX, ["case_id", "available_at", "attempts"])
+    deliveries = insert(OUTBOX).from_select(
+        ["case_id", "available_at", "attempts", *delivery_defaults],
+        # In routing order, as the SQLite rows are: their ids order the claims of equal due time.
+        select(
+            cases.c.id, now, literal(0), *(literal(v) for v in delivery_defaults.values())
+        ).order_by(cases.c.position),
+    )
+    return select(func.pg_notify(OUTBOX_CHANNEL, "")).add_cte(
+        app, cases, deliveries.cte("new_deliveries")
+    )
+
+
+def _scalar_defaults(table: Table, given: Iterable[str]) -> dict[str, Any]:
+    """The columns of `table` not in `given` with a Python-side scalar default, and its value: an
+    INSERT that SQLAlchemy compiles fills them in with parameters named as the columns, which
+    would clash between the three INSERTs of one statement; written as literals instead."""
+    given = set(given)
+    return {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.name not in given and isinstance(c.default, ScalarElementColumnDefault)
+    }

@@ -1,0 +1,149 @@
+"""A trader's signed read (RFC 9421, no body) is verified in one pass, and that pass accepts
+nothing the library's whole verification refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from http_message_signatures import HTTPMessageVerifier
+
+from gateway.trust import http_signatures
+from gateway.trust.http_signatures import (
+    TRADER_TAG,
+    PrivateKey,
+    RequestView,
+    SignatureRefused,
+    sign_request,
+    verify_request,
+)
+
+NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+KEYID = "cd" * 32
+URLS = [
+    "http://127.0.0.1/api/v1/applications/NSW-20261207-A37A8EF537",
+    "http://127.0.0.1/api/v1/applications/NSW-20261207-A37A8EF537/decision",
+    "http://127.0.0.1/api/v1/applications?declarant=123456789012&state=decided&limit=5",
+    "http://gw.example:8443/api/v1/traders/123456789012/notification-url?x=%20a%2Fb",
+]
+KEYS: list[Callable[[], PrivateKey]] = [
+    lambda: ec.generate_private_key(ec.SECP256R1()),
+    lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+]
+
+
+def _signed_get(key: PrivateKey, url: str = URLS[0], now: dt.datetime = NOW) -> RequestView:
+    view = RequestView("GET", url, {"Accept": "application/json"})
+    sign_request(view, key, KEYID, tag=TRADER_TAG, now=now)
+    return view
+
+
+@pytest.mark.parametrize("make_key", KEYS, ids=["p256", "rsa"])
+@pytest.mark.parametrize("url", URLS)
+def test_a_signed_read_verifies_without_the_librarys_second_parse(
+    make_key: Callable[[], PrivateKey], url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = make_key()
+    view = _signed_get(key, url)
+
+    def whole(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the library's whole verification was run for a profile read")
+
+    monkeypatch.setattr(HTTPMessageVerifier, "verify", whole)
+    signed = verify_request(view, KEYID, key.public_key(), lambda: NOW, tag=TRADER_TAG)
+    assert signed.keyid == KEYID and signed.created == NOW
+    assert f'nonce="{signed.nonce}"' in view.headers["Signature-Input"]
+
+
+def _other_path(view: RequestView) -> RequestView:
+    return RequestView("GET", view.url + "/decision", view.headers)
+
+
+def _other_method(view: RequestView) -> RequestView:
+    return RequestView("DELETE", view.url, view.headers)
+
+
+def _other_query(view: RequestView) -> RequestView:
+    return RequestView("GET", view.url + "?declarant=999999999999", view.headers)
+
+
+def _headers(change: Callable[[dict[str, str]], None]) -> Callable[[RequestView], RequestView]:
+    def changed(view: RequestView) -> RequestView:
+        headers = dict(view.headers)
+        change(headers)
+        return RequestView(view.method, view.url, headers)
+
+    return changed
+
+
+def _replace(name: str, old: str, new: str) -> Callable[[RequestView], RequestView]:
+    return _headers(lambda h: h.__setitem__(name, h[name].replace(old, new, 1)))
+
+
+TAMPERED: dict[str, Callable[[RequestView], RequestView]] = {
+    "another path": _other_path,
+    "another method": _other_method,
+    "another query": _other_query,
+    "another nonce": _replace("Signature-Input", 'nonce="', 'nonce="x'),
+    "a later created": _replace("Signature-Input", "created=", "created=1"),
+    "an unknown parameter": _replace("Signature-Input", ";tag=", ';foo="1";tag='),
+    "alg of another key type": _replace("Signature-Input", ";tag=", ';alg="ed25519";tag='),
+    "another label on the signature": _replace("Signature", "nsw=", "other="),
+    "a second, duplicate label": _headers(
+        lambda h: h.__setitem__(
+            "Signature-Input", f"{h['Signature-Input']}, {h['Signature-Input']}"
+        )
+    ),
+    "fewer components": _replace("Signature-Input", ' "@query"', ""),
+    "a token, not bytes": _headers(lambda h: h.__setitem__("Signature", "nsw=abc")),
+    "a Content-Digest with no body": _headers(
+        lambda h: h.__setitem__(
+            "Content-Digest", "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERED.values(), ids=TAMPERED.keys())
+def test_a_changed_read_is_refused_by_both_passes(
+    tamper: Callable[[RequestView], RequestView],
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    view = tamper(_signed_get(key))
+    public = key.public_key()
+    assert (
+        http_signatures._one_profile_signature(view, KEYID, public, lambda: NOW, b"", TRADER_TAG)
+        is None
+    )
+    with pytest.raises(SignatureRefused):
+        verify_request(view, KEYID, public, lambda: NOW, tag=TRADER_TAG)
+
+
+@pytest.mark.parametrize(
+    ("signed_at", "why"),
+    [
+        (NOW - dt.timedelta(minutes=6), "older than"),
+        (NOW + dt.timedelta(minutes=1), "in the future"),
+    ],
+)
+def test_a_read_out_of_the_replay_window_is_refused(signed_at: dt.datetime, why: str) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    view = _signed_get(key, now=signed_at)
+    public = key.public_key()
+    assert (
+        http_signatures._one_profile_signature(view, KEYID, public, lambda: NOW, b"", TRADER_TAG)
+        is None
+    )
+    with pytest.raises(SignatureRefused, match=why):
+        verify_request(view, KEYID, public, lambda: NOW, tag=TRADER_TAG)
+
+
+def test_a_read_signed_with_another_key_or_keyid_is_refused() -> None:
+    key, other = (ec.generate_private_key(ec.SECP256R1()) for _ in range(2))
+    view = _signed_get(key)
+    with pytest.raises(SignatureRefused):
+        verify_request(view, KEYID, other.public_key(), lambda: NOW, tag=TRADER_TAG)
+    with pytest.raises(SignatureRefused):
+        verify_request(view, "ef" * 32, key.public_key(), lambda: NOW, tag=TRADER_TAG)
