@@ -150,7 +150,7 @@ class AgencyConnection:
         if target.proxy_headers:  # a forwarding proxy (no tunnel): its login goes on each request
             fields.update(target.proxy_headers)
         try:
-            head = http1.request_head("POST", target.request_target, target.host, fields, len(body))
+            exchange = http1.Exchange("POST", target.request_target, target.host, fields, body)
         except ValueError as exc:
             raise requests.exceptions.InvalidHeader(exc) from exc
         conn = None
@@ -164,8 +164,8 @@ class AgencyConnection:
                 conn.connect()
             sock = conn.sock
             sock.settimeout(self._timeout_s)  # for each write and read from here on
-            sock.sendall(head + body)  # one write: no Nagle wait between head and body
-            answer = http1.read_answer(sock, max_bytes)
+            sock.sendall(exchange.data)  # one write: no Nagle wait between head and body
+            answer = exchange.read_answer(sock, max_bytes)
         except http1.SlowBody as exc:
             _discard(pool, conn)
             raise requests.ReadTimeout(exc) from exc
