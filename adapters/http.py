@@ -8,10 +8,11 @@ session's settings into the request. An adapter posts exact, signed bytes to one
 endpoint, so the client here does only what that needs: the connection pool requests' own
 `HTTPAdapter` builds for the URL (the same TLS verification and proxy handling, including a proxy
 that needs authentication), a connection from it (urllib3 connects, tunnels and verifies), and
-one HTTP/1.1 exchange on that connection (`adapters.http1`). `urlopen` and `http.client` around
-it cost several times the exchange itself on a loopback call (per-field putheader checks, the
-`email` package's header parser, urllib3's response and header wrappers); the pool's
-`_get_conn`/`_put_conn`, `_prepare_proxy` and `_validate_conn` are what `urlopen` itself calls.
+one HTTP/1.1 exchange on that connection (`adapters.http1`, framed by h11). `urlopen` and
+`http.client` around it cost several times the exchange itself on a loopback call (per-field
+putheader checks, the `email` package's header parser, urllib3's response and header wrappers);
+the pool's `_get_conn`/`_put_conn`, `_prepare_proxy` and `_validate_conn` are what `urlopen`
+itself calls.
 
 What holds as before: proxy and CA bundle come from the environment, read once per endpoint
 (`adapters.environment`); one timeout for connecting and one for each read; no redirect is
