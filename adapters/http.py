@@ -8,10 +8,11 @@ session's settings into the request. An adapter posts exact, signed bytes to one
 endpoint, so the client here does only what that needs: the connection pool requests' own
 `HTTPAdapter` builds for the URL (the same TLS verification and proxy handling, including a proxy
 that needs authentication), a connection from it (urllib3 connects, tunnels and verifies), and
-one HTTP/1.1 exchange on that connection (`adapters.http1`). `urlopen` and `http.client` around
-it cost several times the exchange itself on a loopback call (per-field putheader checks, the
-`email` package's header parser, urllib3's response and header wrappers); the pool's
-`_get_conn`/`_put_conn`, `_prepare_proxy` and `_validate_conn` are what `urlopen` itself calls.
+one HTTP/1.1 exchange on that connection (`adapters.http1`, framed by h11). `urlopen` and
+`http.client` around it cost several times the exchange itself on a loopback call (per-field
+putheader checks, the `email` package's header parser, urllib3's response and header wrappers);
+the pool's `_get_conn`/`_put_conn`, `_prepare_proxy` and `_validate_conn` are what `urlopen`
+itself calls.
 
 What holds as before: proxy and CA bundle come from the environment, read once per endpoint
 (`adapters.environment`); one timeout for connecting and one for each read; no redirect is
@@ -150,7 +151,7 @@ class AgencyConnection:
         if target.proxy_headers:  # a forwarding proxy (no tunnel): its login goes on each request
             fields.update(target.proxy_headers)
         try:
-            head = http1.request_head("POST", target.request_target, target.host, fields, len(body))
+            exchange = http1.Exchange("POST", target.request_target, target.host, fields, body)
         except ValueError as exc:
             raise requests.exceptions.InvalidHeader(exc) from exc
         conn = None
@@ -164,8 +165,8 @@ class AgencyConnection:
                 conn.connect()
             sock = conn.sock
             sock.settimeout(self._timeout_s)  # for each write and read from here on
-            sock.sendall(head + body)  # one write: no Nagle wait between head and body
-            answer = http1.read_answer(sock, max_bytes)
+            sock.sendall(exchange.data)  # one write: no Nagle wait between head and body
+            answer = exchange.read_answer(sock, max_bytes)
         except http1.SlowBody as exc:
             _discard(pool, conn)
             raise requests.ReadTimeout(exc) from exc

@@ -1,36 +1,35 @@
-"""One HTTP/1.1 exchange on an open connection (RFC 9112): the request written as one buffer,
-the answer read with a strict, bounded reader.
+"""One HTTP/1.1 exchange on an open connection (RFC 9112), framed by h11.
 
 `http.client` (under urllib3) spent most of a loopback POST's CPU around it: putheader checks per
-field, the `email` package's header parser, urllib3's response and header-dict wrappers. An
-adapter posts one body with a few fields it made itself and reads one answer of known shape, so
-this reader does only what RFC 9112 asks of a client for that, with limits like `http.client`'s
-(a head of at most 64 KiB, where it allowed 64 KiB a line; at most 100 header fields), and checks
-it did not make:
+field, the `email` package's header parser, urllib3's response and header-dict wrappers. h11 (the
+state machine under httpcore) writes the request and frames the answer with what RFC 9112 asks
+of a client: it refuses a field name that is not a token, a value holding CR, LF or NUL,
+whitespace before a field's colon (§5.1), a bare CR (§2.2), several differing Content-Lengths
+(§6.3), a transfer coding other than chunked (§7), a 101 nothing asked for; it unfolds obs-fold
+(§5.2), tells interim answers (1xx) from the final one, frames the body by chunked, else
+Content-Length, else the connection closing (none for 204 and 304), and says when the connection
+may carry another exchange. On top of h11 this module keeps:
 
-- the status line must be `HTTP/1.0` or `HTTP/1.1`, a three-digit code and an optional reason;
-- a field name is a token followed directly by ":" (whitespace before the colon is refused,
-  §5.1); obs-fold is replaced by a space (§5.2); a bare CR is refused (§2.2);
-- interim answers (1xx but 101) are skipped; 101 is refused (nothing asked to switch);
-- the body is framed by `Transfer-Encoding: chunked` (§7.1; any other transfer coding is
-  refused), else by Content-Length (several differing values are refused, §6.3), else by the
-  connection closing; 204 and 304 have none;
+- heads (interim ones included) of at most 64 KiB together (h11's `max_incomplete_event_size`
+  while incomplete; `http.client` allowed 64 KiB a line) and at most 100 fields (`http.client`'s limit; h11 has none), at most 10 interim answers;
+- an answer in HTTP/1.x only (h11 reads any `HTTP/d.d`);
+- no more than `max_bytes` of the body: the rest is not read and the connection is not reused;
 - a `Content-Encoding` other than identity is refused: the request says `Accept-Encoding:
-  identity`, and the answer's digest and signature are over the bytes as sent.
+  identity`, and the answer's digest and signature are over the bytes as sent;
+- TCP_QUICKACK before each read (see `_Socket.recv`).
 
-No more than `max_bytes` of the body are kept; the rest is not read and the connection is not
-reused. Malformed answers raise the urllib3 exceptions urllib3 raised for them (`ProtocolError`),
-so the caller maps them to `requests` exceptions as before.
+Failures are raised as the urllib3 exceptions urllib3 raised for them: a head h11 refuses is a
+`ProtocolError("Connection aborted.", ...)`, a body it refuses or that is cut a `BrokenBody`, so
+the caller maps them to `requests` exceptions as before.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 import socket
 from dataclasses import dataclass
-from http.client import BadStatusLine, HTTPException, LineTooLong, RemoteDisconnected
+from http.client import HTTPException, RemoteDisconnected
 
+import h11
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import DecodeError, ProtocolError
 
@@ -39,11 +38,6 @@ MAX_FIELDS = 100  # http.client's _MAXHEADERS
 MAX_INTERIM = 10  # 1xx answers skipped before the final one
 _RECV = 65536
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
-
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_STATUS = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?")
-_HEAD_END = re.compile(rb"\n\r?\n")
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
 
 class BrokenBody(ProtocolError):
@@ -64,223 +58,142 @@ class Answer:
     reusable: bool  # the connection carries nothing more of this answer and may carry another
 
 
-def request_head(
-    method: str, target: str, host: str, headers: dict[str, str], length: int
-) -> bytes:
-    """The request line and fields, ending with the empty line. Refuses a field name that is
-    not a token and a value holding CR, LF or NUL (no field or request can be smuggled in)."""
-    for name in headers:
-        if not _token(name):
-            raise ValueError(f"invalid header name {name!r}")
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
-    lines.extend(f"{name}: {value}" for name, value in headers.items())
-    lines.append(f"Content-Length: {length}\r\n\r\n")
-    head = "\r\n".join(lines)
-    # Every CR and LF is one the lines were joined with: none came in a value, target or host.
-    if head.count("\n") != len(lines) + 1 or head.count("\r") != len(lines) + 1 or "\x00" in head:
-        raise ValueError("a header value, the target or the host holds CR, LF or NUL")
-    if target.count(" ") or method.count(" "):
-        raise ValueError(f"invalid request target {target!r}")
-    return head.encode("latin-1")
+class Exchange:
+    """One request and its answer, on a connection that carries nothing else meanwhile (a
+    kept-alive connection is reused only when the exchange before it left it idle)."""
+
+    def __init__(
+        self, method: str, target: str, host: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        """Frames the request (`data`, to be written whole): the request line, Host first, the
+        given fields, Content-Length, then `body`. Raises ValueError for a field name that is not
+        a token, a value holding CR, LF or NUL, or a method or target that could smuggle another
+        request."""
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+        fields = [("Host", host), *headers.items(), ("Content-Length", str(len(body)))]
+        try:
+            request = h11.Request(
+                method=method,
+                target=target.encode("latin-1"),
+                headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in fields],
+            )
+            head = self._h11.send(request)
+            rest = self._h11.send_with_data_passthrough(h11.Data(data=body))
+            end = self._h11.send(h11.EndOfMessage())
+        except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
+            raise ValueError(str(exc)) from exc
+        self.data = b"".join([head, *(rest or ()), end])
+
+    def read_answer(self, sock: socket.socket, max_bytes: int) -> Answer:
+        """Read the answer from `sock` (see the module docstring)."""
+        reader = _Socket(sock, self._h11)
+        # 1. The head: interim answers skipped, the final one checked.
+        try:
+            for _ in range(MAX_INTERIM + 1):
+                head = reader.next_event()
+                if not isinstance(head, h11.InformationalResponse):
+                    break
+            else:
+                raise HTTPException("too many interim answers")
+            if not isinstance(head, h11.Response):
+                raise HTTPException(f"an answer expected, not {head!r}")
+            # h11 refuses a head still incomplete beyond MAX_HEAD; one that completed in the
+            # read that crossed it is refused here (what h11 holds beyond the heads is body).
+            if reader.received - len(self._h11.trailing_data[0]) > MAX_HEAD:
+                raise HTTPException(f"an answer head over {MAX_HEAD} bytes")
+            if not head.http_version.startswith(b"1."):
+                raise HTTPException(f"an answer in HTTP/{head.http_version.decode()}")
+            if len(head.headers) > MAX_FIELDS:
+                raise HTTPException(f"got more than {MAX_FIELDS} headers")
+        except h11.RemoteProtocolError as exc:
+            if reader.received == 0:  # closed before any byte: a kept-alive connection it dropped
+                raise ProtocolError(
+                    "Connection aborted.",
+                    RemoteDisconnected("Remote end closed connection without response"),
+                ) from exc
+            raise ProtocolError("Connection aborted.", exc) from exc
+        except HTTPException as exc:
+            raise ProtocolError("Connection aborted.", exc) from exc
+        headers = _fields(head)
+        coding = headers.get("Content-Encoding", "identity").strip().lower()
+        if coding not in ("", "identity"):
+            raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
+        # 2. The body, up to max_bytes + 1. A socket failure here broke an answer already
+        # begun (urllib3's `_error_catcher`).
+        body = bytearray()
+        try:
+            while not isinstance(event := reader.next_event(), h11.EndOfMessage):
+                if not isinstance(event, h11.Data):
+                    raise BrokenBody(f"Connection broken: {event!r} in the body")
+                body += event.data
+                if len(body) > max_bytes:
+                    return self._answer(head, headers, body[:max_bytes], complete=False)
+        except h11.RemoteProtocolError as exc:
+            raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
+        except TimeoutError as exc:
+            raise SlowBody(f"Connection broken: {exc!r}", exc) from exc
+        except OSError as exc:
+            raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
+        return self._answer(head, headers, body, complete=True)
+
+    def _answer(
+        self,
+        head: h11.Response,
+        headers: CaseInsensitiveDict[str],
+        body: bytearray,
+        *,
+        complete: bool,
+    ) -> Answer:
+        # 3. Reused only when h11 says both sides are done (no close asked for, the body ended
+        # where its framing said) and nothing arrived beyond the answer.
+        idle = self._h11.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}
+        reusable = complete and idle and not self._h11.trailing_data[0]
+        return Answer(
+            head.status_code,
+            head.reason.decode("latin-1"),
+            headers,
+            bytes(body),
+            complete,
+            reusable,
+        )
 
 
-@functools.lru_cache(maxsize=256)
-def _token(name: str) -> bool:
-    """Whether `name` is a field name (RFC 9110 §5.1: a token); the few names used are kept."""
-    return _TOKEN.fullmatch(name.encode("latin-1", "replace")) is not None
+class _Socket:
+    """Feeds h11 from one socket; `received` counts the bytes read."""
 
-
-class _Reader:
-    """Bytes from one socket, buffered; `left` is what arrived beyond what was read."""
-
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, conn: h11.Connection) -> None:
         self._sock = sock
-        self.left = bytearray()
+        self._h11 = conn
+        self.received = 0
         # TLS inside a TLS proxy tunnel reads through urllib3's SSLTransport, not a socket.
         self._quickack = _QUICKACK if isinstance(sock, socket.socket) else None
 
-    def _more(self) -> bool:
+    def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
+        """The next event of the answer (never NEED_DATA: it reads until there is one)."""
+        while (event := self._h11.next_event()) is h11.NEED_DATA:
+            data = self.recv()
+            self.received += len(data)
+            self._h11.receive_data(data)  # b"": the connection closed
+        return event
+
+    def recv(self) -> bytes:
         if self._quickack is not None:
             # Acknowledge at once what arrives next (Linux leaves quick-ack mode on its own, so
             # it is asked before each read): an agency that writes its head and its body
             # separately, with Nagle's algorithm on, otherwise holds the body until our delayed
             # ACK of the head, up to 40 ms a call.
             self._sock.setsockopt(socket.IPPROTO_TCP, self._quickack, 1)
-        data = self._sock.recv(_RECV)
-        self.left += data
-        return bool(data)
-
-    def head(self) -> list[bytes] | None:
-        """The lines of the next head (status line and fields, line ends removed, CRLF or LF
-        alone, §2.2), or None if the connection closed before any byte of it."""
-        start = 0
-        while (end := _HEAD_END.search(self.left, start)) is None:
-            if len(self.left) > MAX_HEAD:
-                raise LineTooLong(f"an answer head over {MAX_HEAD} bytes")
-            start = max(0, len(self.left) - 3)
-            if not self._more():
-                if self.left:
-                    raise HTTPException("the answer's head is cut")
-                return None
-        if end.start() > MAX_HEAD:
-            raise LineTooLong(f"an answer head over {MAX_HEAD} bytes")
-        block = bytes(self.left[: end.start()]).removesuffix(b"\r").replace(b"\r\n", b"\n")
-        del self.left[: end.end()]
-        if b"\r" in block:
-            raise HTTPException("a bare CR in the answer's head")
-        return block.split(b"\n")
-
-    def line(self, limit: int) -> bytes | None:
-        """The next line without its line end, or None at end of input."""
-        start = 0
-        while (end := self.left.find(b"\n", start)) < 0:
-            if len(self.left) > limit:
-                raise BrokenBody("Connection broken: a chunk line is too long")
-            start = len(self.left)
-            if not self._more():
-                return None
-        line = bytes(self.left[:end]).removesuffix(b"\r")
-        del self.left[: end + 1]
-        return line
-
-    def take(self, n: int) -> bytes:
-        """Up to `n` bytes: fewer only when the connection closed."""
-        while len(self.left) < n and self._more():
-            pass
-        data = bytes(self.left[:n])
-        del self.left[:n]
-        return data
+        return self._sock.recv(_RECV)
 
 
-def read_answer(sock: socket.socket, max_bytes: int) -> Answer:
-    """Read one answer to a POST from `sock` (see the module docstring)."""
-    reader = _Reader(sock)
-    for _ in range(MAX_INTERIM + 1):
-        version, status, reason, fields = _head(reader)
-        if status == 101:
-            raise ProtocolError("Connection aborted.", BadStatusLine("101 Switching Protocols"))
-        if status >= 200:
-            break
-    else:
-        raise ProtocolError("Connection aborted.", HTTPException("too many interim answers"))
-    headers = CaseInsensitiveDict(fields)
-    coding = headers.get("Content-Encoding", "identity").strip().lower()
-    if coding not in ("", "identity"):
-        raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
-    keep = version == 1 and "close" not in _tokens(headers.get("Connection", ""))
-    # A socket failure here broke an answer already begun (urllib3's `_error_catcher`).
-    try:
-        content, complete, framed = _body(reader, status, headers, max_bytes)
-    except TimeoutError as exc:
-        raise SlowBody(f"Connection broken: {exc!r}", exc) from exc
-    except OSError as exc:
-        raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
-    return Answer(
-        status,
-        reason,
-        headers,
-        content[:max_bytes],
-        complete,
-        reusable=keep and framed and not reader.left,
-    )
-
-
-def _body(
-    reader: _Reader, status: int, headers: CaseInsensitiveDict[str], max_bytes: int
-) -> tuple[bytes, bool, bool]:
-    """(up to `max_bytes` + 1 of the body, whether it was whole within `max_bytes`, whether it
-    ended where its framing said, leaving the connection ready for another exchange)."""
-    if status in (204, 304):
-        return b"", True, True
-    if "Transfer-Encoding" in headers:
-        if _tokens(headers["Transfer-Encoding"]) != ["chunked"]:
-            raise BrokenBody(f"unsupported transfer coding {headers['Transfer-Encoding']!r}")
-        content, complete = _chunked(reader, max_bytes)
-        return content, complete, complete
-    if "Content-Length" in headers:
-        length = _content_length(headers["Content-Length"])
-        content = reader.take(min(length, max_bytes + 1))
-        complete = length <= max_bytes
-        if complete and len(content) < length:
-            raise BrokenBody(
-                f"Connection broken: IncompleteRead({len(content)} bytes read, "
-                f"{length - len(content)} more expected)"
-            )
-        return content, complete, complete
-    # The body ends when the connection does (§6.3, item 8).
-    content = reader.take(max_bytes + 1)  # fewer only when the connection closed
-    return content, len(content) <= max_bytes, False
-
-
-def _head(reader: _Reader) -> tuple[int, int, str, dict[str, str]]:
-    try:
-        lines = reader.head()
-    except HTTPException as exc:
-        raise ProtocolError("Connection aborted.", exc) from exc
-    if lines is None:
-        raise ProtocolError(
-            "Connection aborted.",
-            RemoteDisconnected("Remote end closed connection without response"),
-        )
-    found = _STATUS.fullmatch(lines[0])
-    if found is None:
-        raise ProtocolError("Connection aborted.", BadStatusLine(repr(lines[0][:80])))
-    if len(lines) > MAX_FIELDS + 1:
-        raise ProtocolError("Connection aborted.", HTTPException("got more than 100 headers"))
+def _fields(head: h11.Response) -> CaseInsensitiveDict[str]:
+    """The answer's fields, repeated ones joined with ", " (RFC 9110 §5.3) under the first
+    one's spelling, as requests joined them."""
     fields: dict[str, str] = {}
     spelled: dict[str, str] = {}  # lower-case name -> the first spelling seen
-    last: str | None = None
-    for raw in lines[1:]:
-        if raw[:1] in (b" ", b"\t"):  # obs-fold (§5.2): the value goes on, after a space
-            if last is None:
-                raise ProtocolError("Connection aborted.", HTTPException("a head starts folded"))
-            more = raw.strip(b" \t").decode("latin-1")
-            fields[last] = f"{fields[last]} {more}"
-            continue
-        name_bytes, colon, value_bytes = raw.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name_bytes):
-            raise ProtocolError("Connection aborted.", HTTPException(f"bad header {raw[:80]!r}"))
-        name, value = name_bytes.decode("ascii"), value_bytes.strip(b" \t").decode("latin-1")
-        # Repeated fields are joined with ", " (RFC 9110 §5.3) under the first one's spelling.
-        last = spelled.setdefault(name.lower(), name)
-        fields[last] = f"{fields[last]}, {value}" if last in fields else value
-    status_text = found.group(3) or b""
-    return int(found.group(1)), int(found.group(2)), status_text.decode("latin-1"), fields
-
-
-def _tokens(value: str) -> list[str]:
-    return [t.strip().lower() for t in value.split(",") if t.strip()]
-
-
-def _content_length(value: str) -> int:
-    values = {v.strip() for v in value.split(",")}
-    if len(values) != 1 or not (only := values.pop()).isdigit() or not only.isascii():
-        raise ProtocolError("Connection aborted.", HTTPException(f"bad Content-Length {value!r}"))
-    return int(only)
-
-
-def _chunked(reader: _Reader, max_bytes: int) -> tuple[bytes, bool]:
-    """The chunked body (§7.1), up to `max_bytes` + 1; (content, whether it ended in time)."""
-    body = bytearray()
-    while True:
-        line = reader.line(1024)
-        size = _CHUNK_SIZE.fullmatch(line) if line is not None else None
-        if size is None:
-            raise BrokenBody(f"Connection broken: invalid chunk length {line!r}")
-        n = int(size.group(1), 16)
-        if n == 0:
-            break
-        if len(body) + n > max_bytes:
-            body += reader.take(max_bytes + 1 - len(body))
-            return bytes(body), False
-        chunk = reader.take(n)
-        if len(chunk) < n or reader.line(2) != b"":
-            raise BrokenBody("Connection broken: a chunk is cut or not followed by CRLF")
-        body += chunk
-    for _ in range(MAX_FIELDS + 1):  # the trailer section, read and dropped (§7.1.2)
-        trailer = reader.line(MAX_HEAD)
-        if trailer is None:
-            raise BrokenBody("Connection broken: the chunked body has no end")
-        if not trailer:
-            return bytes(body), True
-    raise BrokenBody("Connection broken: more than 100 trailer fields")
+    for raw_name, raw_value in head.headers.raw_items():
+        name = raw_name.decode("ascii")
+        value = raw_value.decode("latin-1")
+        first = spelled.setdefault(name.lower(), name)
+        fields[first] = f"{fields[first]}, {value}" if first in fields else value
+    return CaseInsensitiveDict(fields)
