@@ -38,21 +38,6 @@ APPLICATIONS, CASES, OUTBOX = (
 _INSERT_APPLICATION, _INSERT_CASES, _INSERT_OUTBOX = (
     insert(table) for table in (APPLICATIONS, CASES, OUTBOX)
 )
-_APPLICATION_COLUMNS = (
-    "id",
-    "declarant_bin",
-    "trader_reference",
-    "procedure",
-    "status",
-    "received_at",
-    "updated_at",
-    "body",
-    "body_sha256",
-    "signer_subject",
-    "signer_fingerprint",
-    "routing",
-    "request_id",
-)  # the keys of `_application_values`
 # What a new case holds before its agency is asked (the columns without a default of their own).
 _NEW_CASE = {
     "state": CaseState.QUEUED.value,
@@ -80,7 +65,7 @@ def insert_application(s: Session, new: NewApplication, now: dt.datetime) -> Non
     if s.get_bind().dialect.name == "postgresql":
         params = {f"new_{name}": value for name, value in application.items()}
         params |= {"case_ids": case_ids, "agencies": list(new.routing), "now": now}
-        connection.execute(_one_statement(), params)
+        connection.execute(_one_statement(tuple(application)), params)
         wake.owe(s, OUTBOX_CHANNEL, notified=True)
         return
     # Statements built once, values as parameters: a statement built per call has its cache key
@@ -121,17 +106,16 @@ def _application_values(new: NewApplication, now: dt.datetime) -> dict[str, Any]
 
 
 @cache
-def _one_statement() -> Executable:
+def _one_statement(columns: tuple[str, ...]) -> Executable:
     """PostgreSQL: application, cases, deliveries and the wake-up in one statement, built once.
-    Parameters: the application's columns prefixed `new_`, `case_ids` and `agencies` (arrays, in routing order:
-    a case's position is its index) and `now`."""
+    Parameters: the application's `columns` (`_application_values`' keys) prefixed `new_`,
+    `case_ids` and `agencies` (arrays, in routing order: a case's position is its index) and
+    `now`."""
     now = bindparam("now", type_=DateTime(timezone=True))
     column: Callable[[str], Any] = APPLICATIONS.c.__getitem__
     # Named apart from every column: a bind parameter named as a column of the table an INSERT
     # writes is that column's own parameter to SQLAlchemy.
-    values = {
-        name: bindparam(f"new_{name}", type_=column(name).type) for name in _APPLICATION_COLUMNS
-    }
+    values = {name: bindparam(f"new_{name}", type_=column(name).type) for name in columns}
     values |= {name: literal(v) for name, v in _scalar_defaults(APPLICATIONS, values).items()}
     app = insert(APPLICATIONS).values(values).returning(APPLICATIONS.c.id).cte("new_application")
     routed = (
