@@ -14,7 +14,8 @@ connection stays open.
 
 `KeepAliveServer.close_connections()` ends the open connections (what `stop()` must do: a
 thread serving an idle connection would otherwise keep answering on it after the server stopped).
-An idle connection is also closed by the server after `IDLE_TIMEOUT_S`.
+An idle connection is also closed by the server after `IDLE_TIMEOUT_S`. The quiet socket is the
+server's own and closed with it (`server_close`), so nothing is left unclosed at exit.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import Any
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 IDLE_TIMEOUT_S = 60.0  # longer than any pause between a dispatcher's calls in a busy run
-_QUIET, _QUIET_PEER = socket.socketpair()  # nothing is ever written to _QUIET_PEER
 
 
 class _CountingInput:
@@ -64,7 +64,9 @@ class KeepAliveHandler(WSGIRequestHandler):
     def connection(self) -> socket.socket:
         # werkzeug's drain after an answer reads from this: on a kept connection, nothing.
         if self._answering and not self.close_connection and self._body_consumed():
-            return _QUIET
+            server: Any = self.server
+            quiet: socket.socket = server.quiet
+            return quiet
         return self._socket
 
     @connection.setter
@@ -126,7 +128,21 @@ class KeepAliveServer(ThreadedWSGIServer):
     def __init__(self, host: str, port: int, app: Any) -> None:
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
-        super().__init__(host, port, app, handler=KeepAliveHandler)
+        # What a kept connection's handler shows werkzeug's drain: nothing is ever written to its peer.
+        self.quiet, self._quiet_peer = socket.socketpair()
+        try:
+            super().__init__(host, port, app, handler=KeepAliveHandler)
+        except BaseException:
+            self._close_quiet()
+            raise
+
+    def _close_quiet(self) -> None:
+        self.quiet.close()
+        self._quiet_peer.close()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._close_quiet()
 
     def track(self, connection: socket.socket, *, add: bool) -> None:
         with self._open_lock:

@@ -4,6 +4,8 @@ the next bytes on it are surely the next request, and a stopped agency answers n
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -103,3 +105,23 @@ def test_a_kept_connection_sends_without_waiting_for_acks() -> None:
             accepted = list(server._open)
         assert accepted
         assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in accepted)
+
+
+def test_a_stand_in_process_leaves_no_socket_unclosed_at_exit() -> None:
+    """A stand-in started and stopped in its own process exits without "unclosed socket"
+    warnings (its quiet socket is the server's, closed with it, not the module's for ever)."""
+    script = (
+        "from simulators.keepalive import KeepAliveServer\n"
+        "from flask import Flask\n"
+        "server = KeepAliveServer('127.0.0.1', 0, Flask('exit-test'))\n"
+        "server.server_close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "unclosed" not in done.stderr, done.stderr
