@@ -69,14 +69,15 @@ class RecordedGuarantee:
 def guarantee_state(
     outcome: str, discharged_at: dt.datetime | None, released_at: dt.datetime | None
 ) -> str:
-    """released (customs answered the gateway's ReleaseGuarantee: it holds no reservation),
-    refused (by customs, or by the gateway after customs reserved it: then released later),
-    discharged (the order was paid since), or accepted (securing the release)."""
+    """discharged (the order was paid since; customs is then asked to free its reservation, and
+    `released_at` says when it did), released (customs answered the gateway's ReleaseGuarantee:
+    it holds no reservation), refused (by customs, or by the gateway after customs reserved it:
+    then released later), or accepted (securing the release)."""
+    if discharged_at is not None:
+        return "discharged"
     if released_at is not None:
         return "released"
-    if outcome == "refused":
-        return "refused"
-    return "discharged" if discharged_at else "accepted"
+    return "refused" if outcome == "refused" else "accepted"
 
 
 class GuaranteeConflict(Exception):

@@ -23,7 +23,7 @@ class ReleaseClaim:
     id: int
     application_id: str
     reference: str
-    reason: str  # withdrawn | not-needed (customs.xsd ReleaseGuarantee)
+    reason: str  # withdrawn | not-needed | discharged (customs.xsd ReleaseGuarantee)
     attempts: int
     worker: str
     generation: int

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.decision.document import GuaranteeNote
 from gateway.payments.order import canonical_json
+from gateway.storage.guarantee_releases import queue_release
 from gateway.storage.models import ApplicationRow
 from gateway.storage.payment_models import GuaranteeRow, PaymentOrderRow
 from gateway.storage.repository import Store, utc
@@ -47,8 +48,10 @@ def discharge(
     store: Store,
 ) -> None:
     """Inside the transaction that saw `order` paid in full: the guarantee that secured `app`
-    is discharged (`discharged_at`), with its `guarantee-discharged` trail entry. The caller
-    signs the decision that names it."""
+    is discharged (`discharged_at`), with its `guarantee-discharged` trail entry, and customs
+    is owed its ReleaseGuarantee (reason `discharged`): the reservation must not outlive the
+    debt, or the guarantee could never secure another application. The caller signs the
+    decision that names it."""
     row.discharged_at = now
     value = {"applicationId": app.id, "guarantee": row.reference,
              "guarantorBIN": row.guarantor_bin, "paidReference": order.reference,
@@ -59,3 +62,4 @@ def discharge(
         Message("guarantee-discharged", "out", f"trader:{app.declarant_bin}",
                 "application/json", canonical_json(value)),
     )  # fmt: skip
+    queue_release(s, row, "discharged", now)

@@ -152,7 +152,9 @@ class GuaranteeReleaseRow(Base):
     guarantee_id: Mapped[int] = mapped_column(ForeignKey("guarantees.id"), unique=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     reference: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(16))  # withdrawn | not-needed (customs.xsd)
+    reason: Mapped[str] = mapped_column(
+        String(16)
+    )  # withdrawn | not-needed | discharged (customs.xsd)
     state: Mapped[str] = mapped_column(String(16))  # queued | answered | failed
     answer: Mapped[str | None] = mapped_column(String(16))  # released | not-reserved
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

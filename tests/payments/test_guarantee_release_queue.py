@@ -18,6 +18,7 @@ from simulators.server import RunningAgency
 from simulators.treasury import ACCOUNT
 from tests.checkpoint.conftest import Checkpoint, MovableClock, fresh_plate
 from tests.gateway_fixtures import KeyringClient
+from tests.payments.settle import pay_in_full
 from tests.payments.test_guarantee import PLATE, _kinds, _post_offer, fresh, withdraw
 from tests.polling import wait_until
 
@@ -111,3 +112,37 @@ def test_a_release_queued_while_no_loop_runs_is_asked_by_the_next_loop(
     assert _state(cp, first) == [(reference, "released")]
     assert {"guarantee-release", "guarantee-release-answer"} <= set(_kinds(cp, first))
     assert loop.step() == 0  # answered: never asked again
+
+
+def test_a_guarantee_discharged_by_payment_is_freed_at_customs_and_secures_another(
+    gateway_at: Callable[..., tuple[str, Services, KeyringClient]],
+    own_agency: Callable[..., RunningAgency],
+    pki: DevPki,
+) -> None:
+    customs = own_agency("customs")
+    cp, first, reference = _secured(gateway_at, customs, pki)
+
+    # The order is paid: the guarantee is discharged, and customs is asked (reason
+    # "discharged") to free the reservation the paid debt no longer needs.
+    pay_in_full(cp.services, first)
+    done = wait_until(
+        lambda: (r := _release(cp.services, first)) is not None and r.done_at is not None and r,
+        what="customs to answer the release of the discharged guarantee",
+    )
+    assert (done.reason, done.state, done.answer) == ("discharged", "answered", "released")
+    offer = cp.client.guarantees(first)["guarantees"][0]
+    assert (offer["state"], offer["releasedAt"] is not None) == ("discharged", True)
+    assert b"<Reason>discharged</Reason>" in _release_request(cp, first)
+
+    # The same guarantee now secures another application (customs no longer holds it).
+    second = cp.lodge("fresh-apples-import", fresh_plate(PLATE))
+    taken = _post_offer(cp, second, reference)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["released"] is True
+
+
+def _release_request(cp: Checkpoint, application_id: str) -> bytes:
+    [request] = [
+        m.body for m in cp.services.store.messages(application_id) if m.kind == "guarantee-release"
+    ]
+    return request
