@@ -78,7 +78,7 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
                 dbapi_connection.execute("BEGIN")
             elif options.get(WRITE_LOCK_POLL_S):
                 with turnstile.first():
-                    _begin_immediate_polling(dbapi_connection, options[WRITE_LOCK_POLL_S])
+                    begin_immediate_polling(dbapi_connection, options[WRITE_LOCK_POLL_S])
             else:
                 turnstile.let_first_pass()
                 dbapi_connection.execute("BEGIN IMMEDIATE")
@@ -150,7 +150,7 @@ def _begin_failed(engine: Engine, exc: sqlite3.Error) -> StatementError:
     return DBAPIError.instance("BEGIN", None, exc, engine.dialect.loaded_dbapi.Error)
 
 
-def _begin_immediate_polling(dbapi_connection: Any, poll_s: float) -> None:
+def begin_immediate_polling(dbapi_connection: Any, poll_s: float) -> None:
     """BEGIN IMMEDIATE, retried every `poll_s` while another connection holds the write lock
     (for at most the busy timeout; then SQLite's own "database is locked")."""
     deadline = time.monotonic() + BUSY_TIMEOUT_S

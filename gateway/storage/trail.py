@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
-from gateway.storage import trail_batch_pg, trail_log, wake
+from gateway.storage import trail_batch_pg, trail_batch_sqlite, trail_log, wake
 from gateway.storage.db import WRITE_LOCK_POLL_S, session_factory, unavailable_on_disconnect
 from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
 from gateway.storage.repository import Store, trail_entry
@@ -180,17 +180,17 @@ class StoredTrail:
         return done
 
     def _batch(self, _wait: bool, limit: int) -> int:
-        """SQLite: read and hash in a snapshot (no write lock), then write holding it."""
-        with self.store.reading() as s:
-            read = trail_log.read_batch(s, limit)
-        if not read[1]:
-            return 0
-        updates, nodes = trail_log.plan_batch(read)
-        with self._leading() as s:
-            if not trail_log.place_batch(s, read[0], updates, nodes):
-                return trail_batch_pg.STALE
-            wake.owe(s, TRAIL)  # a checkpoint is owed: wake the signers
-        return len(updates)
+        """SQLite (`trail_batch_sqlite`): read and hash in a snapshot (no write lock), then
+        write holding it, on the driver's connection."""
+        with self._autocommit() as cursor:
+            read = trail_batch_sqlite.read_batch(cursor, limit)
+            if not read[1]:
+                return 0
+            updates, nodes = trail_log.plan_batch(read)
+            done = trail_batch_sqlite.place_batch(cursor, read[0], updates, nodes, LEADER_POLL_S)
+        if done > 0:
+            self.store.wakeups.signal({TRAIL})  # a checkpoint is owed: wake the signers
+        return done
 
     def store_signed(self, head: TreeHead, checkpoint: StoredCheckpoint | None) -> TreeHead:
         """Both rows in one transaction of the integrator's (one commit: on SQLite each is a

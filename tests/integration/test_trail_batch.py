@@ -20,13 +20,16 @@ from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
 from gateway.storage.trail import StoredTrail
+from gateway.trail.format import entry_bytes, read_entry
 from gateway.trail.merkle import leaf_hash, root_of, tree_root
+
+NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 
 
 def _store(database_url: str) -> Store:
     engine = make_engine(database_url)
     upgrade(engine)
-    return Store(engine, lambda: dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
+    return Store(engine, lambda: NOW)
 
 
 def _queue(store: Store, count: int, start: int = 0) -> None:
@@ -103,3 +106,37 @@ def test_the_leader_lock_is_free_while_a_batch_is_hashed(
     assert taken.is_set()
     assert trail.integrate() + done == (5 if store.engine.dialect.name == "sqlite" else 4)
     store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "note", "counterpart": "test", "signer": None},
+        # Values holding what the splice looks for, escaped as JSON escapes them.
+        {"kind": 'a,"sha256":"x', "counterpart": '\\",\\"sha256\\":\\"', "signer": "\\"},
+        {"kind": ',"seq":1', "counterpart": "ÄÖ ¿\u2028 \U0001f600", "signer": '"}{'},
+        {"kind": "", "counterpart": "", "signer": ""},
+    ],
+)
+def test_a_queued_entry_is_sequenced_as_its_decoded_fields_would_be(fields: dict[str, Any]) -> None:
+    """`sequenced` splices the seq into the queued entry's bytes: exactly the entry that
+    decoding, adding the seq and encoding again would give (what the auditors' tools read),
+    whatever the values hold."""
+    queued = trail_log._queued(
+        "APP-1",
+        Message(
+            fields["kind"], "in", fields["counterpart"], "text/plain", b"m", signer=fields["signer"]
+        ),
+        NOW,
+        "2026-11-23T00:00:00.000000Z",
+    )["entry"]
+    for seq in (0, 7, 10**12):
+        spliced = trail_log.sequenced(queued, seq)
+        assert spliced == entry_bytes({**read_entry(queued), "seq": seq})
+        assert read_entry(spliced)["seq"] == seq
+
+
+def test_an_entry_not_of_the_queues_shape_is_sequenced_by_decoding() -> None:
+    """An entry already carrying a seq (not one the queue holds) gets it replaced, not doubled."""
+    entry = entry_bytes({"kind": "note", "seq": 3, "sha256": "ab"})
+    assert trail_log.sequenced(entry, 9) == entry_bytes({"kind": "note", "seq": 9, "sha256": "ab"})
