@@ -10,18 +10,17 @@ and result wrapping cost several times the statements themselves (issue 17: the 
    the log's size, the queue and the old tree's frontier in one statement, so in one snapshot,
    taking no write lock;
 2. the caller sequences and hashes (`trail_log.plan_batch`), holding nothing;
-3. `place_batch`: BEGIN IMMEDIATE (polled, so the integrator is not queued behind business
-   writers by SQLite's busy handler), a look at the size — unchanged, or another integrator
+3. `place_batch`: BEGIN IMMEDIATE (`db.begin_first`: polled while this process's writers hold
+   back, so the integrator is not queued behind them by SQLite's busy handler), a look at the size — unchanged, or another integrator
    went first and nothing is written (`STALE`) — the seqs and entries, the new subtree hashes,
    COMMIT. A failure rolls back: the queue is left as it was for the next round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.storage.db import begin_immediate_polling
 from gateway.storage.trail_batch_pg import STALE
 
 # One statement, one snapshot: size, up to `limit` queued entries in insertion order and, when
@@ -67,13 +66,13 @@ def place_batch(
     size: int,
     updates: Sequence[dict[str, Any]],
     nodes: dict[tuple[int, int], bytes],
-    poll_s: float,
+    begin: Callable[[Any], None],
 ) -> int:
     """Write a batch planned on a log of `size` in one write transaction on `cursor`'s
-    connection (in autocommit: BEGIN and COMMIT are ours). Returns how many rows were placed,
+    connection (in autocommit: `begin` takes the write lock, COMMIT is ours). Returns how many rows were placed,
     or `STALE` when another integrator sequenced since the read (nothing written)."""
     connection = cursor.connection
-    begin_immediate_polling(connection, poll_s)
+    begin(connection)
     try:
         cursor.execute(_SIZE, ())
         if cursor.fetchone()[0] != size:
@@ -82,7 +81,7 @@ def place_batch(
         cursor.executemany(_PLACE, [(u["seq"], u["entry"], u["row_id"]) for u in updates])
         # Fewer rows than read cannot be: rows leave the queue only by a batch, which would
         # have grown the size looked at above, under this same write lock.
-        placed = cursor.rowcount
+        placed = int(cursor.rowcount)
         if placed != len(updates):
             raise AssertionError(f"{placed} of {len(updates)} queued messages placed")
         cursor.executemany(_STORE, [(level, idx, h) for (level, idx), h in nodes.items()])

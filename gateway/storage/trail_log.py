@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Table,
+    bindparam,
     func,
     insert,
     select,
@@ -186,10 +187,21 @@ def with_stored_hashes(session: Session, compute: Callable[[SubtreeHashes], T]) 
     return compute(prefetched(session, [compute]))
 
 
+# Built once and run on the session's connection (Core): the checkpoint loop reads these every
+# round, and building the statement, its cache key and the ORM's loading cost more than the read.
+_LOG_SIZE = select(func.max(MESSAGES.c.seq))
+_HEADS = cast(Table, TreeHeadRow.__table__)
+_CHECKPOINTS = cast(Table, CheckpointRow.__table__)
+_LATEST_HEAD = select(_HEADS).order_by(_HEADS.c.size.desc()).limit(1)
+_HEAD_AT = select(_HEADS).where(_HEADS.c.size == bindparam("size"))
+_LATEST_CHECKPOINT = select(_CHECKPOINTS).order_by(_CHECKPOINTS.c.size.desc()).limit(1)
+_CHECKPOINT_AT = select(_CHECKPOINTS).where(_CHECKPOINTS.c.size == bindparam("size"))
+
+
 def log_size(session: Session) -> int:
     """The integrated log's size: its entries are 0..size-1, contiguous by construction (only
     the integrator assigns seq, each batch from the size it reads under the leader's lock)."""
-    last = session.scalar(select(func.max(MessageRow.seq)))
+    last = session.connection().execute(_LOG_SIZE).scalar()
     return 0 if last is None else int(last) + 1
 
 
@@ -328,14 +340,16 @@ def plan_batch(batch: Batch) -> tuple[list[dict[str, Any]], dict[tuple[int, int]
     return updates, new
 
 
-def latest_tree_head(session: Session) -> TreeHead | None:
-    row = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.size.desc()).limit(1)).first()
+def _head(row: Any) -> TreeHead | None:
     return None if row is None else TreeHead(row.size, row.root, row.issued_at, row.signature)
+
+
+def latest_tree_head(session: Session) -> TreeHead | None:
+    return _head(session.connection().execute(_LATEST_HEAD).first())
 
 
 def tree_head_at(session: Session, size: int) -> TreeHead | None:
-    row = session.get(TreeHeadRow, size)
-    return None if row is None else TreeHead(row.size, row.root, row.issued_at, row.signature)
+    return _head(session.connection().execute(_HEAD_AT, {"size": size}).first())
 
 
 def entries_between(session: Session, start: int, end: int) -> list[bytes]:
@@ -350,11 +364,11 @@ def entries_between(session: Session, start: int, end: int) -> list[bytes]:
     return [entry for _, entry in rows]
 
 
-def latest_checkpoint(session: Session) -> CheckpointRow | None:
-    return session.scalars(
-        select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)
-    ).first()
+def latest_checkpoint(session: Session) -> Any:
+    """The latest trail_checkpoints row (size, root, note, signed_at), or None."""
+    return session.connection().execute(_LATEST_CHECKPOINT).first()
 
 
-def checkpoint_at(session: Session, size: int) -> CheckpointRow | None:
-    return session.get(CheckpointRow, size)
+def checkpoint_at(session: Session, size: int) -> Any:
+    """The trail_checkpoints row of `size` (size, root, note, signed_at), or None."""
+    return session.connection().execute(_CHECKPOINT_AT, {"size": size}).first()

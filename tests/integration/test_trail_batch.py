@@ -20,8 +20,9 @@ from gateway.storage.migrate import upgrade
 from gateway.storage.models import MessageRow
 from gateway.storage.repository import Message, Store
 from gateway.storage.trail import StoredTrail
-from gateway.trail.format import entry_bytes, read_entry
+from gateway.trail.format import TreeHead, entry_bytes, read_entry
 from gateway.trail.merkle import leaf_hash, root_of, tree_root
+from gateway.trail.ports import StoredCheckpoint
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 
@@ -140,3 +141,24 @@ def test_an_entry_not_of_the_queues_shape_is_sequenced_by_decoding() -> None:
     """An entry already carrying a seq (not one the queue holds) gets it replaced, not doubled."""
     entry = entry_bytes({"kind": "note", "seq": 3, "sha256": "ab"})
     assert trail_log.sequenced(entry, 9) == entry_bytes({"kind": "note", "seq": 9, "sha256": "ab"})
+
+
+def test_a_head_and_checkpoint_stored_first_by_another_process_stand(database_url: str) -> None:
+    """Two checkpoint loops sign the same size: the rows stored first stay, and the second
+    store returns the head that stands, not its own."""
+    store = _store(database_url)
+    first, second = StoredTrail(store), StoredTrail(store)
+    mine = TreeHead(4, b"r" * 32, "2026-11-23T00:00:00Z", b"first")
+    assert first.store_signed(mine, StoredCheckpoint(4, b"r" * 32, "note 1", "t1")) == mine
+    theirs = TreeHead(4, b"r" * 32, "2026-11-23T00:00:01Z", b"second")
+    assert second.store_signed(theirs, StoredCheckpoint(4, b"r" * 32, "note 2", "t2")) == mine
+    assert second.store_signed(theirs, None) == mine
+    later = TreeHead(5, b"s" * 32, "2026-11-23T00:00:02Z", b"later")
+    assert second.store_signed(later, None) == later  # a head without a checkpoint (no signer)
+    with second.reading() as log_:
+        assert log_.latest_tree_head() == later
+        assert log_.tree_head_at(4) == mine
+        assert log_.checkpoint_at(4) == StoredCheckpoint(4, b"r" * 32, "note 1", "t1")
+        assert log_.latest_checkpoint() == log_.checkpoint_at(4)
+        assert log_.checkpoint_at(5) is None
+    store.engine.dispose()
