@@ -8,7 +8,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +159,10 @@ def begin_first(engine: Engine, dbapi_connection: Any, poll_s: float) -> None:
     """SQLite: BEGIN IMMEDIATE on a driver connection of `engine`'s pool (in autocommit: the
     caller commits), as a transaction with `WRITE_LOCK_POLL_S` begins: polling for the write
     lock every `poll_s` while this process's other writers hold back (the trail's integrator
-    and checkpoint store on their DB-API cursors)."""
-    with _turnstiles[engine].first():
+    and checkpoint store on their DB-API cursors). An engine not made by `make_engine` has no
+    turnstile: the lock is polled for all the same."""
+    turnstile = _turnstiles.get(engine)
+    with turnstile.first() if turnstile is not None else nullcontext():
         _begin_immediate_polling(dbapi_connection, poll_s)
 
 
