@@ -38,7 +38,7 @@ from gateway.trail.merkle import (
 )
 from gateway.trail.messages import Message, sha256_hex
 
-MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: the integrator writes in bulk
+MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: appends go in bulk
 # Built once: a statement built per call has its cache key computed again every time.
 _INSERT_MESSAGES = insert(MESSAGES)
 T = TypeVar("T")
