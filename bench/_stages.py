@@ -158,7 +158,7 @@ def install(path: str) -> None:
             record("released")
 
     wrap(trail.trail_batch_pg, "locked_write", place_pg)
-    wrap(trail.trail_log, "place_batch", place_sqlite)
+    wrap(trail.trail_batch_sqlite, "place_batch", place_sqlite)
     wrap(trail.StoredTrail, "_batch", batch_sqlite)
 
 

@@ -6,8 +6,9 @@ import datetime as dt
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cursor.close()
 
-    turnstile = _Turnstile()
+    turnstile = _turnstiles[engine] = _Turnstile()
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
@@ -143,11 +144,26 @@ class _Turnstile:
                 self._changed.wait_for(lambda: not self._waiting, HOLD_BACK_S)
 
 
+# Each SQLite engine's turnstile (`make_engine`), for `begin_first`.
+_turnstiles: weakref.WeakKeyDictionary[Engine, _Turnstile] = weakref.WeakKeyDictionary()
+
+
 def _begin_failed(engine: Engine, exc: sqlite3.Error) -> StatementError:
     """`exc`, met issuing BEGIN on the driver's connection, as SQLAlchemy wraps a statement's
     error (an `OperationalError` for "database is locked"), so callers see what they saw when
     BEGIN went through `exec_driver_sql`."""
     return DBAPIError.instance("BEGIN", None, exc, engine.dialect.loaded_dbapi.Error)
+
+
+def begin_first(engine: Engine, dbapi_connection: Any, poll_s: float) -> None:
+    """SQLite: BEGIN IMMEDIATE on a driver connection of `engine`'s pool (in autocommit: the
+    caller commits), as a transaction with `WRITE_LOCK_POLL_S` begins: polling for the write
+    lock every `poll_s` while this process's other writers hold back (the trail's integrator
+    and checkpoint store on their DB-API cursors). An engine not made by `make_engine` has no
+    turnstile: the lock is polled for all the same."""
+    turnstile = _turnstiles.get(engine)
+    with turnstile.first() if turnstile is not None else nullcontext():
+        _begin_immediate_polling(dbapi_connection, poll_s)
 
 
 def _begin_immediate_polling(dbapi_connection: Any, poll_s: float) -> None:

@@ -9,15 +9,13 @@ from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
-from gateway.storage import trail_batch_pg, trail_log, wake
-from gateway.storage.db import WRITE_LOCK_POLL_S, session_factory, unavailable_on_disconnect
-from gateway.storage.models import CheckpointRow, MessageRow, TreeHeadRow
+from gateway.storage import trail_batch_pg, trail_batch_sqlite, trail_heads, trail_log
+from gateway.storage.db import begin_first
+from gateway.storage.models import MessageRow
 from gateway.storage.repository import Store, trail_entry
 from gateway.trail.format import TreeHead
 from gateway.trail.merkle import SubtreeHashes
@@ -32,7 +30,7 @@ INTEGRATION_BATCH = 250
 LEADER_POLL_S = 0.002  # SQLite: how often the integrator tries for the write lock while it waits
 
 
-def _checkpoint(row: CheckpointRow | None) -> StoredCheckpoint | None:
+def _checkpoint(row: Any) -> StoredCheckpoint | None:
     if row is None:
         return None
     return StoredCheckpoint(row.size, row.root, row.note, row.signed_at)
@@ -97,12 +95,10 @@ class StoredTrail:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # The integrator's transactions. On SQLite they take the write lock ahead of business
-        # writers (`db.WRITE_LOCK_POLL_S`): it holds it briefly, and a checkpoint waits for it.
-        engine = store.engine
-        if engine.dialect.name == "sqlite":
-            engine = engine.execution_options(**{WRITE_LOCK_POLL_S: LEADER_POLL_S})
-        self._leader_sessions = session_factory(engine)
+        # The integrator's write transactions on SQLite (on its DB-API cursors): they take the
+        # write lock ahead of business writers (`db.begin_first`); it holds it briefly, and a
+        # checkpoint waits for it.
+        self._begin = partial(begin_first, store.engine, poll_s=LEADER_POLL_S)
 
     @contextmanager
     def writing(self) -> Iterator[SessionTrailView]:
@@ -113,15 +109,6 @@ class StoredTrail:
     def reading(self) -> Iterator[SessionTrailView]:
         with self.store.reading() as s:
             yield SessionTrailView(s, self.store.clock)
-
-    @contextmanager
-    def _leading(self) -> Iterator[Session]:
-        """`Store.transaction`, with the integrator's way of taking SQLite's write lock (also
-        for storing checkpoints and tree heads: busy writers delayed them by seconds)."""
-        with unavailable_on_disconnect(), self._leader_sessions.begin() as session:
-            yield session
-            owed = wake.announce(session)
-        self.store.wakeups.signal(owed)
 
     def _autocommit(self) -> AbstractContextManager[Any]:
         """`Store.autocommit`: a DB-API cursor in autocommit (the integrator's and the proofs'
@@ -180,46 +167,24 @@ class StoredTrail:
         return done
 
     def _batch(self, _wait: bool, limit: int) -> int:
-        """SQLite: read and hash in a snapshot (no write lock), then write holding it."""
-        with self.store.reading() as s:
-            read = trail_log.read_batch(s, limit)
-        if not read[1]:
-            return 0
-        updates, nodes = trail_log.plan_batch(read)
-        with self._leading() as s:
-            if not trail_log.place_batch(s, read[0], updates, nodes):
-                return trail_batch_pg.STALE
-            wake.owe(s, TRAIL)  # a checkpoint is owed: wake the signers
-        return len(updates)
+        """SQLite (`trail_batch_sqlite`): read and hash in a snapshot (no write lock), then
+        write holding it, on the driver's connection."""
+        with self._autocommit() as cursor:
+            read = trail_batch_sqlite.read_batch(cursor, limit)
+            if not read[1]:
+                return 0
+            updates, nodes = trail_log.plan_batch(read)
+            done = trail_batch_sqlite.place_batch(cursor, read[0], updates, nodes, self._begin)
+        if done > 0:
+            self.store.wakeups.signal({TRAIL})  # a checkpoint is owed: wake the signers
+        return done
 
     def store_signed(self, head: TreeHead, checkpoint: StoredCheckpoint | None) -> TreeHead:
         """Both rows in one transaction of the integrator's (one commit: on SQLite each is a
-        sync of the log file, which a loaded disk makes slow); a row of that size stored first
-        by another process stands (ON CONFLICT DO NOTHING), and the head that stands is
-        returned."""
-        insert = pg_insert if self.store.engine.dialect.name == "postgresql" else sqlite_insert
-        with self._leading() as s:
-            if checkpoint is not None:
-                s.execute(
-                    insert(CheckpointRow)
-                    .values(
-                        size=checkpoint.size,
-                        root=checkpoint.root,
-                        note=checkpoint.note,
-                        signed_at=checkpoint.signed_at,
-                    )
-                    .on_conflict_do_nothing()
-                )
-            s.execute(
-                insert(TreeHeadRow)
-                .values(
-                    size=head.size,
-                    root=head.root,
-                    issued_at=head.issued_at,
-                    signature=head.signature,
-                )
-                .on_conflict_do_nothing()
+        sync of the log file, which a loaded disk makes slow), on its autocommit cursor
+        (`trail_heads`); a row of that size stored first by another process stands, and the
+        head that stands is returned."""
+        with self._autocommit() as cursor:
+            return trail_heads.store_signed(
+                cursor, self.store.engine.dialect.name, head, checkpoint, self._begin
             )
-            stands = trail_log.tree_head_at(s, head.size)
-        assert stands is not None
-        return stands

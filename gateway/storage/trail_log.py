@@ -15,13 +15,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
-    Select,
     Table,
     bindparam,
     func,
     insert,
     select,
-    update,
 )
 from sqlalchemy.orm import Session
 
@@ -30,7 +28,7 @@ from gateway.fanout.wakeup import TRAIL
 from gateway.storage import wake
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
 from gateway.storage.trail_batch_pg import SEQUENCER_LOCK
-from gateway.trail.format import TreeHead, entry_bytes, precise, read_entry
+from gateway.trail.format import ENTRY_PREFIX, TreeHead, entry_bytes, precise, read_entry
 from gateway.trail.merkle import (
     HASH_SIZE,
     SubtreeHashes,
@@ -40,8 +38,7 @@ from gateway.trail.merkle import (
 )
 from gateway.trail.messages import Message, sha256_hex
 
-MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: the integrator writes in bulk
-NODES = cast(Table, TrailNodeRow.__table__)
+MESSAGES = cast(Table, MessageRow.__table__)  # Core, not the ORM: appends go in bulk
 # Built once: a statement built per call has its cache key computed again every time.
 _INSERT_MESSAGES = insert(MESSAGES)
 T = TypeVar("T")
@@ -190,10 +187,21 @@ def with_stored_hashes(session: Session, compute: Callable[[SubtreeHashes], T]) 
     return compute(prefetched(session, [compute]))
 
 
+# Built once and run on the session's connection (Core): the checkpoint loop reads these every
+# round, and building the statement, its cache key and the ORM's loading cost more than the read.
+_LOG_SIZE = select(func.max(MESSAGES.c.seq))
+_HEADS = cast(Table, TreeHeadRow.__table__)
+_CHECKPOINTS = cast(Table, CheckpointRow.__table__)
+_LATEST_HEAD = select(_HEADS).order_by(_HEADS.c.size.desc()).limit(1)
+_HEAD_AT = select(_HEADS).where(_HEADS.c.size == bindparam("size"))
+_LATEST_CHECKPOINT = select(_CHECKPOINTS).order_by(_CHECKPOINTS.c.size.desc()).limit(1)
+_CHECKPOINT_AT = select(_CHECKPOINTS).where(_CHECKPOINTS.c.size == bindparam("size"))
+
+
 def log_size(session: Session) -> int:
     """The integrated log's size: its entries are 0..size-1, contiguous by construction (only
     the integrator assigns seq, each batch from the size it reads under the leader's lock)."""
-    last = session.scalar(select(func.max(MessageRow.seq)))
+    last = session.connection().execute(_LOG_SIZE).scalar()
     return 0 if last is None else int(last) + 1
 
 
@@ -276,17 +284,6 @@ def _queued(
     }
 
 
-def _pending() -> Select[int, bytes]:
-    m = MessageRow.__table__.c
-    return select(m.id, m.entry).where(m.seq.is_(None)).order_by(m.id)
-
-
-def has_pending(session: Session) -> bool:
-    """Whether any committed message waits for its seq (one look-up in the partial index)."""
-    m = MessageRow.__table__.c
-    return session.scalar(select(m.id).where(m.seq.is_(None)).limit(1)) is not None
-
-
 def take_leadership(session: Session, wait: bool) -> bool:
     """Inside a transaction: become the one integrator until it ends. PostgreSQL: a
     transaction-scoped advisory lock (`wait`: queue for it, else give up at once) — the batch
@@ -300,31 +297,31 @@ def take_leadership(session: Session, wait: bool) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(SEQUENCER_LOCK))))
 
 
+# A queued entry is canonical JSON (`entry_bytes`: keys sorted, no spaces) of fields without a
+# seq, among them "kind" and "sha256", between which "seq" sorts. Inside a JSON string every '"'
+# is escaped, so '"' after ',' is always the structure's: the first `,"sha256":"` is the key.
+_SHA256_KEY = b',"sha256":"'
+_SEQ_KEY = b',"seq":'
+
+
 def sequenced(pending: bytes, seq: int) -> bytes:
-    """The leaf input of a queued entry once it has `seq`: its fixed fields plus the seq."""
-    return entry_bytes({**read_entry(pending), "seq": seq})
-
-
-def frontier_keys(size: int) -> list[tuple[int, int]]:
-    """The (level, idx) keys of the perfect subtrees a log of `size` ends with, one per bit set
-    in `size`: every left child that a batch appended to it needs from the old tree."""
-    return [(b, (size >> b) - 1) for b in range(size.bit_length()) if size >> b & 1]
+    """The leaf input of a queued entry once it has `seq`: its fixed fields plus the seq,
+    exactly `entry_bytes({**read_entry(pending), "seq": seq})`. The seq is spliced in before
+    the "sha256" key, the place sorting gives it, instead of decoding and encoding the JSON
+    (most of the integrator's own Python per entry); an entry not of the queue's shape takes
+    the decoding path (tests/unit/storage/test_trail_sequenced.py compares the two)."""
+    at = pending.find(_SHA256_KEY)
+    if at < 0 or not pending.startswith(ENTRY_PREFIX) or _SEQ_KEY in pending:
+        return entry_bytes({**read_entry(pending), "seq": seq})
+    return b'%s,"seq":%d%s' % (pending[:at], seq, pending[at:])
 
 
 Batch = tuple[int, list[tuple[int, bytes]], dict[tuple[int, int], bytes]]  # size, queue, frontier
 
 
-def read_batch(session: Session, limit: int) -> Batch:
-    """SQLite: the log's size, up to `limit` queued (id, pending entry) in insertion order, and
-    the old tree's frontier hashes (`frontier_keys`), read in `session`'s snapshot."""
-    size = log_size(session)
-    queued = [(row_id, pending) for row_id, pending in session.execute(_pending().limit(limit))]
-    return size, queued, fetch_nodes(session, frontier_keys(size)) if queued else {}
-
-
 def plan_batch(batch: Batch) -> tuple[list[dict[str, Any]], dict[tuple[int, int], bytes]]:
-    """What integrating a batch read by `read_batch` writes, computed holding no lock: the
-    queued rows' seqs (size, size+1, ... in insertion order) and entries, and {(level, idx):
+    """What integrating a batch read by `read_batch` (trail_batch_pg, trail_batch_sqlite)
+    writes, computed holding no lock: the queued rows' seqs (size, size+1, ... in insertion order) and entries, and {(level, idx):
     hash} of every perfect subtree they complete — the leaves and their ancestors.
     RFC 9162 §2.1.1: each new perfect subtree is node_hash(left, right) of its halves."""
     size, queued, known = batch
@@ -343,41 +340,16 @@ def plan_batch(batch: Batch) -> tuple[list[dict[str, Any]], dict[tuple[int, int]
     return updates, new
 
 
-def place_batch(
-    session: Session,
-    size: int,
-    updates: list[dict[str, Any]],
-    nodes: dict[tuple[int, int], bytes],
-) -> bool:
-    """SQLite, inside the integrator's write transaction: write a planned batch of a log of
-    `size` — its rows' seq and entry (an executemany of one prepared UPDATE) and the new
-    subtree hashes (one multi-row INSERT) — unless another integrator sequenced since it was
-    read (False: nothing written). The first statement takes the write lock; the look at the
-    size (the seq index's last key) is all it holds it for besides the writes."""
-    if log_size(session) != size:
-        return False
-    m = MESSAGES.c
-    session.execute(
-        update(MESSAGES)
-        .where(m.id == bindparam("row_id"))
-        .values(seq=bindparam("seq"), entry=bindparam("entry")),
-        updates,
-    )
-    session.execute(
-        insert(NODES),
-        [{"level": level, "idx": idx, "hash": digest} for (level, idx), digest in nodes.items()],
-    )
-    return True
+def _head(row: Any) -> TreeHead | None:
+    return None if row is None else TreeHead(row.size, row.root, row.issued_at, row.signature)
 
 
 def latest_tree_head(session: Session) -> TreeHead | None:
-    row = session.scalars(select(TreeHeadRow).order_by(TreeHeadRow.size.desc()).limit(1)).first()
-    return None if row is None else TreeHead(row.size, row.root, row.issued_at, row.signature)
+    return _head(session.connection().execute(_LATEST_HEAD).first())
 
 
 def tree_head_at(session: Session, size: int) -> TreeHead | None:
-    row = session.get(TreeHeadRow, size)
-    return None if row is None else TreeHead(row.size, row.root, row.issued_at, row.signature)
+    return _head(session.connection().execute(_HEAD_AT, {"size": size}).first())
 
 
 def entries_between(session: Session, start: int, end: int) -> list[bytes]:
@@ -392,11 +364,11 @@ def entries_between(session: Session, start: int, end: int) -> list[bytes]:
     return [entry for _, entry in rows]
 
 
-def latest_checkpoint(session: Session) -> CheckpointRow | None:
-    return session.scalars(
-        select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)
-    ).first()
+def latest_checkpoint(session: Session) -> Any:
+    """The latest trail_checkpoints row (size, root, note, signed_at), or None."""
+    return session.connection().execute(_LATEST_CHECKPOINT).first()
 
 
-def checkpoint_at(session: Session, size: int) -> CheckpointRow | None:
-    return session.get(CheckpointRow, size)
+def checkpoint_at(session: Session, size: int) -> Any:
+    """The trail_checkpoints row of `size` (size, root, note, signed_at), or None."""
+    return session.connection().execute(_CHECKPOINT_AT, {"size": size}).first()

@@ -80,16 +80,25 @@ class Auditor:
         sequence what is queued, so the head covers every message committed before the call."""
         if integrate:
             self.integrate()
-        if self.log_signer is None:
-            return self._issue(None)
-        with self.log_signer.locked():
-            return self._issue(self.log_signer)
+        head = self._signed(empty=True)
+        assert head is not None  # an empty log's head is signed too
+        return head
 
-    def _issue(self, signer: LogSigner | None) -> TreeHead:
+    def _signed(self, empty: bool) -> TreeHead | None:
+        """`_issue` holding the log signer's lock (if any)."""
+        if self.log_signer is None:
+            return self._issue(None, empty)
+        with self.log_signer.locked():
+            return self._issue(self.log_signer, empty)
+
+    def _issue(self, signer: LogSigner | None, empty: bool) -> TreeHead | None:
+        """The head for the log's size (None for an empty log unless `empty`)."""
         # A snapshot is enough: only the integrator writes the log, and the size and the stored
         # hashes read here agree in it (SQLite: no write lock, so busy writers do not delay it).
         with self.trail.reading() as log_:
             size = log_.log_size()
+            if size == 0 and not empty:
+                return None
             latest = log_.latest_tree_head()
             have_checkpoint = signer is None or log_.checkpoint_at(size) is not None
             if latest is not None and latest.size == size and have_checkpoint:
@@ -200,9 +209,7 @@ class Auditor:
         None while the log is empty. A new gateway's loop would otherwise sign size 0 first, and
         an auditor who took that as the first tree it saw could ask for no consistency proof
         from it (proofs start at size 1)."""
-        if self._log_size() == 0:
-            return None
-        return self.issue_tree_head(integrate=False)
+        return self._signed(empty=False)  # the size read with the rest: no look of its own
 
     def _log_size(self) -> int:
         with self.trail.reading() as log_:

@@ -3,7 +3,7 @@
 SQLite's busy handler backs off (sleeps growing to 100 ms), so a writer that loops retakes the
 lock before a waiter that has slept a while: the integrator, which holds the lock for a moment,
 waited seconds behind writers, and so did the checkpoints. It now polls for the lock, and the
-process's writers hold back meanwhile (`gateway.storage.db.WRITE_LOCK_POLL_S`). Counted in writer
+process's writers hold back meanwhile (`gateway.storage.db.begin_first`). Counted in writer
 transactions, not in time.
 """
 

@@ -127,8 +127,8 @@ def test_node_lookups_of_appends_and_proofs_search_the_primary_key(
         auditor.integrate()  # seq 23 completes [16, 24): reads the left children, in one query
         inclusion = auditor.inclusion(5, 24)
         consistency = auditor.consistency(7, 24)
-    # The integrator's: through SQLAlchemy on SQLite, on its autocommit cursor on PostgreSQL
-    # (where its read takes the queue from messages too; the proofs' are counted below).
+    # The integrator's, on its autocommit cursor (its one read takes the queue from messages
+    # too; the proofs' are counted below).
     statements += [(sql, p) for sql, p in raw if _reads_nodes(sql) and "messages" in sql]
     assert len(statements) == 1
     assert len(proof_statements) == 2  # one statement per proof, size check included
