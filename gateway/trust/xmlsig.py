@@ -34,6 +34,7 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from gateway.errors import BadSignature, UnreadableCertificate
 from gateway.i18n import Text
 from gateway.i18n.library import library_words
+from gateway.trust import enveloped
 from gateway.trust.certificates import TrustedSigner, TrustStore
 from wire import certificates
 
@@ -86,6 +87,11 @@ class SigningIdentity:
         """Parsed once: loading a PEM RSA key validates it (~40 ms), far more than a signature."""
         return serialization.load_pem_private_key(self.key_pem, password=None)
 
+    @functools.cached_property
+    def certificate_texts(self) -> tuple[str, ...]:
+        """The chain as ds:X509Certificate texts, made once."""
+        return enveloped.certificate_texts(self.chain_pem)
+
 
 def sign_enveloped(document: etree._Element, identity: SigningIdentity) -> bytes:
     """Sign `document` in place of a copy and return the signed bytes (UTF-8, with declaration)."""
@@ -96,11 +102,23 @@ def sign_enveloped(document: etree._Element, identity: SigningIdentity) -> bytes
         method = SignatureMethod.ECDSA_SHA256
     else:
         raise ValueError("Only RSA and ECDSA keys can sign single-window documents.")
+    if enveloped.writes_as_signxml(document):  # the same bytes, without signxml's re-parses
+        return enveloped.sign_root(document, key, identity.certificate_texts)
+    return _signxml_enveloped(document, identity, method)
+
+
+def _signxml_enveloped(
+    document: etree._Element, identity: SigningIdentity, method: SignatureMethod
+) -> bytes:
+    """signxml's enveloped signature: for documents `enveloped.sign_root` does not sign, and the
+    reference its bytes are compared with in tests."""
     signer = XMLSigner(
         signature_algorithm=method,
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=EXC_C14N,
     )
+    key = identity.private_key
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
     signed = signer.sign(
         document,
         key=key,
