@@ -123,6 +123,19 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / TICK
 
 
+def family(pid: int) -> list[int]:
+    """`pid` and its descendants (gunicorn's workers), from /proc/<pid>/task/*/children."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        for child in children:
+            found += family(int(child))
+    return found
+
+
 def machine_jiffies() -> tuple[int, int]:
     """(busy, total) clock ticks of all cores since boot, from the first line of /proc/stat."""
     ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

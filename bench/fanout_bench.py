@@ -4,8 +4,11 @@
 
 For each database (SQLite; PostgreSQL with --postgres) and each agency latency (--latencies), the
 bench starts the stand-in agencies of agencies.toml (`python -m simulators CODE --latency-s S`), the gateway
-(`python -m gateway.cli.main serve`, N dispatcher threads; or 0 there and M `nsw worker` processes with
-N threads each) on a fresh database, all on 127.0.0.1, and stops them all afterwards.
+(`python -m gateway.cli.main serve --dev`, N dispatcher threads; or 0 there and M `nsw worker` processes
+with N threads each) on a fresh database, all on 127.0.0.1, and stops them all afterwards. With
+--gunicorn the gateway is `nsw serve` as a ministry runs it (gunicorn's threaded workers,
+--web-workers of them, default 1 so that one process dispatches as with --dev); the master and its
+workers are counted together.
 
 Before anything is timed it signs a corpus of K applications (the samples/ with a new
 TraderReference per copy, each signed by its declarant's dev certificate) and measures the crypto
@@ -55,6 +58,7 @@ from _support import (
     TICK,
     cpu_seconds,
     describe_url,
+    family,
     fresh_database,
     machine_jiffies,
     percentiles_ms,
@@ -85,13 +89,17 @@ class Setup:
     workers: int  # `nsw worker` processes; 0: the threads run in the web process
     may_wipe: str | None = None  # a PostgreSQL database without 'bench' in its name it may wipe
     stages: Path | None = None  # record stage timestamps here (bench/_stages.py)
+    web_workers: int = 0  # gunicorn workers (`nsw serve`); 0: Werkzeug's server (`serve --dev`)
 
 
 # --- the processes ------------------------------------------------------------------------------
 
 
-def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, list[int]]:
-    """Agencies, gateway (and workers); returns the gateway URL and every pid, agencies first."""
+def start_servers(
+    group: ProcessGroup, setup: Setup, pki: DevPki
+) -> tuple[str, list[int], list[int], list[list[int]]]:
+    """Agencies, gateway (and workers); returns the gateway URL, the agencies' pids, the web
+    server's pids (gunicorn's master and workers) and each `nsw worker`'s pid."""
     env = {
         "NSW_PKI_DIR": str(pki.directory),
         "NSW_DATABASE_URL": setup.database_url,
@@ -103,18 +111,28 @@ def start_servers(group: ProcessGroup, setup: Setup, pki: DevPki) -> tuple[str, 
         env[f"NSW_AGENCY_{code.upper()}_URL"] = group.start(
             code, args, port, {"NSW_PKI_DIR": str(pki.directory)}
         )
+    agencies = [p.pid for p in group.processes]
     port = free_port()
-    # --dev: one process, as the published figures were measured; its CPU time is read from its
-    # pid, and gunicorn's workers would be children that this does not see.
+    # --dev by default: one process, as the published figures were measured. With --gunicorn,
+    # `nsw serve` as deployed: the master and the workers it forks, all counted as "web".
     entry = ["-m", "gateway.cli.main"]
     if setup.stages is not None:  # the same gateway, with a few functions wrapped to stamp times
         setup.stages.unlink(missing_ok=True)
         env[stages.ENV] = str(setup.stages)
         entry = [str(Path(__file__).with_name("_stages.py"))]
-    url = group.start("gateway", [*entry, "serve", "--dev", "--port", str(port)], port, env)
+    serve = [*entry, "serve", "--port", str(port)]
+    if setup.web_workers:
+        env["NSW_WEB_WORKERS"] = str(setup.web_workers)
+    else:
+        serve.append("--dev")
+    url = group.start("gateway", serve, port, env)
+    # Only a gunicorn worker answers the readiness probe: once it answered, its worker exists.
+    web = family(group.processes[-1].pid)
+    if len(web) != 1 + setup.web_workers:
+        raise SystemExit(f"the web server runs {len(web)} processes, not {1 + setup.web_workers}")
     for i in range(setup.workers):
         start_worker(group, f"worker-{i}", setup.threads, env, entry)
-    return url, [p.pid for p in group.processes]
+    return url, agencies, web, [[p.pid] for p in group.processes[len(agencies) + 1 :]]
 
 
 # --- the timed phase ----------------------------------------------------------------------------
@@ -265,13 +283,12 @@ def run_setup(
     database = "sqlite" if setup.database_url.startswith("sqlite") else "postgres"
     group = ProcessGroup(WORKDIR / "logs" / f"{database}-{setup.latency_s:g}s-{setup.workers}w")
     try:
-        url, pids = start_servers(group, setup, pki)
-        count = len(standin_agencies(shipped("mappings")))
-        agencies, gateway = pids[:count], pids[count:]
+        url, agencies, web, workers = start_servers(group, setup, pki)
+        gateway = web + [pid for pids in workers for pid in pids]
         share = CpuShare(
             {
-                "web": gateway[:1],
-                **{f"worker-{i}": [pid] for i, pid in enumerate(gateway[1:])},
+                "web": web,
+                **{f"worker-{i}": pids for i, pids in enumerate(workers)},
                 "stand-ins": agencies,
             },
             None if database == "sqlite" else make_url(setup.database_url).database,
@@ -377,6 +394,20 @@ def main(argv: list[str] | None = None) -> int:
         help="stamp each stage of each application in the gateway (bench/_stages.py) and print "
         "where the latency goes",
     )
+    parser.add_argument(
+        "--gunicorn",
+        action="store_true",
+        help="`nsw serve` as deployed (gunicorn's threaded workers) instead of `serve --dev` "
+        "(Werkzeug, a thread per connection); the default stays --dev, as the published "
+        "figures were measured",
+    )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=1,
+        help="with --gunicorn, its workers (NSW_WEB_WORKERS; deployed default 2): 1 keeps one "
+        "process dispatching, as --dev does",
+    )
     parser.add_argument("--quick", action="store_true", help="K=24, C=4: about 20-30 s on SQLite")
     parser.add_argument(
         "--timeout", type=float, default=240, help="seconds to wait for decisions per configuration"
@@ -416,7 +447,15 @@ def main(argv: list[str] | None = None) -> int:
             database = "sqlite" if url.startswith("sqlite") else "postgres"
             name = f"stages-{database}-{latency:g}s-{args.workers}w.jsonl"
             trace = WORKDIR / name if args.stages else None
-            setup = Setup(url, latency, args.threads, args.workers, args.may_wipe, trace)
+            setup = Setup(
+                url,
+                latency,
+                args.threads,
+                args.workers,
+                args.may_wipe,
+                trace,
+                args.web_workers if args.gunicorn else 0,
+            )
             r = run_setup(setup, pki, corpus, c, args.timeout, not args.burst)
             wait = r["wait"] or dict.fromkeys(("p50", "p95", "p99"), float("nan"))
             row = [
@@ -449,7 +488,13 @@ def main(argv: list[str] | None = None) -> int:
             if r["stages"]:
                 print(r["stages"], flush=True)
     mode = "burst, then drained" if args.burst else f"closed loop: {c} applications in flight"
-    print(f"\nK={k} applications, C={c} client threads ({mode}), {os.cpu_count()} cores")
+    server = (
+        f"gunicorn, {args.web_workers} worker(s)" if args.gunicorn else "serve --dev (Werkzeug)"
+    )
+    print(
+        f"\nK={k} applications, C={c} client threads ({mode}), {os.cpu_count()} cores, "
+        f"web server: {server}"
+    )
     print(
         f"crypto floor: {floor_s * 1000:.1f} ms CPU per application as called, "
         f"{pure_s * 1000:.1f} ms pure"

@@ -40,7 +40,15 @@ from pathlib import Path
 
 import requests
 from _corpus import _traders, signed_corpus
-from _support import TICK, cpu_seconds, describe_url, fresh_database, percentiles_ms, table
+from _support import (
+    TICK,
+    cpu_seconds,
+    describe_url,
+    family,
+    fresh_database,
+    percentiles_ms,
+    table,
+)
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import create_engine, select
 
@@ -85,19 +93,6 @@ def start_servers(group: ProcessGroup, url: str, pki: DevPki, gunicorn: bool) ->
     serve = [entry, "serve", "--port", str(port)] + ([] if gunicorn else ["--dev"])
     gateway = group.start("gateway", serve, port, env)
     return gateway, group.processes[-1].pid
-
-
-def family(pid: int) -> list[int]:
-    """`pid` and its descendants (gunicorn's workers), from /proc/<pid>/task/*/children."""
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            children = (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue
-        for child in children:
-            found += family(int(child))
-    return found
 
 
 def lodge(url: str, corpus: list[bytes], database_url: str, timeout_s: float) -> list[str]:

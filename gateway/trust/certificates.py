@@ -30,6 +30,7 @@ remembered.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import logging
 import os
@@ -174,7 +175,7 @@ class TrustStore:
 
         # A verdict reached before stands while no CRL changed and its times hold (see above).
         crl_files = self._current_crl_files()
-        digests = tuple(c.fingerprint(hashes.SHA256()) for c in (leaf, *extra_chain))
+        digests = tuple(_sha256(c) for c in (leaf, *extra_chain))
         key = (digests, usage, tuple(f.digest for f in crl_files))
         known = self._verdicts.get(key)
         if known is not None and known.valid_from <= now <= known.valid_until:
@@ -400,6 +401,14 @@ class TrustStore:
 
 
 _REMEMBERED = 1024
+
+
+@functools.lru_cache(maxsize=4096)
+def _sha256(cert: x509.Certificate) -> bytes:
+    """A certificate's SHA-256 fingerprint, once per certificate: the same objects come back with
+    every document (`xmlsig._certificate`'s cache) and `fingerprint` encodes the certificate
+    again each time (issue 17: fingerprints computed once)."""
+    return cert.fingerprint(hashes.SHA256())
 
 
 def _remember(memo: dict[_K, _V], key: _K, value: _V, lock: threading.Lock) -> None:

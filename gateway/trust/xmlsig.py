@@ -29,12 +29,14 @@ from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 from signxml.signer import XMLSigner
-from signxml.verifier import SignatureConfiguration, XMLVerifier
+from signxml.verifier import SignatureConfiguration
 
 from gateway.errors import BadSignature, UnreadableCertificate
 from gateway.i18n import Text
 from gateway.i18n.library import library_words
+from gateway.trust import enveloped
 from gateway.trust.certificates import TrustedSigner, TrustStore
+from gateway.trust.signxml_verifier import Verifier
 from wire import certificates
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -64,6 +66,8 @@ ALLOWED_SIGNATURE_METHODS = frozenset(
 ALLOWED_DIGESTS = frozenset(
     {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
 )
+_ALLOWED_URIS = frozenset(m.value for m in ALLOWED_SIGNATURE_METHODS)
+_ECDSA_URIS = frozenset(u for u in _ALLOWED_URIS if "ecdsa" in u)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ class SigningIdentity:
         """Parsed once: loading a PEM RSA key validates it (~40 ms), far more than a signature."""
         return serialization.load_pem_private_key(self.key_pem, password=None)
 
+    @functools.cached_property
+    def certificate_texts(self) -> tuple[str, ...]:
+        """The chain as ds:X509Certificate texts, made once."""
+        return enveloped.certificate_texts(self.chain_pem)
+
 
 def sign_enveloped(document: etree._Element, identity: SigningIdentity) -> bytes:
     """Sign `document` in place of a copy and return the signed bytes (UTF-8, with declaration)."""
@@ -96,11 +105,23 @@ def sign_enveloped(document: etree._Element, identity: SigningIdentity) -> bytes
         method = SignatureMethod.ECDSA_SHA256
     else:
         raise ValueError("Only RSA and ECDSA keys can sign single-window documents.")
+    if enveloped.writes_as_signxml(document):  # the same bytes, without signxml's re-parses
+        return enveloped.sign_root(document, key, identity.certificate_texts)
+    return _signxml_enveloped(document, identity, method)
+
+
+def _signxml_enveloped(
+    document: etree._Element, identity: SigningIdentity, method: SignatureMethod
+) -> bytes:
+    """signxml's enveloped signature: for documents `enveloped.sign_root` does not sign, and the
+    reference its bytes are compared with in tests."""
     signer = XMLSigner(
         signature_algorithm=method,
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=EXC_C14N,
     )
+    key = identity.private_key
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
     signed = signer.sign(
         document,
         key=key,
@@ -173,7 +194,10 @@ def _leaf(certs: list[x509.Certificate]) -> x509.Certificate:
     return leaves[0]
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_ca(cert: x509.Certificate) -> bool:
+    """Remembered per certificate (the same objects come back from `_certificate`'s cache):
+    reading an extension walks them all in Python."""
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
@@ -224,10 +248,8 @@ def verify_enveloped(
     # than signxml's "key value does not match specified signature algorithm".
     method = signature.find(f"{{{DS_NS}}}SignedInfo/{{{DS_NS}}}SignatureMethod")
     algorithm = method.get("Algorithm", "") if method is not None else ""
-    if algorithm in {m.value for m in ALLOWED_SIGNATURE_METHODS}:
-        ec_signature = algorithm in {
-            m.value for m in ALLOWED_SIGNATURE_METHODS if "ecdsa" in m.value
-        }
+    if algorithm in _ALLOWED_URIS:
+        ec_signature = algorithm in _ECDSA_URIS
         if ec_signature != isinstance(signer.certificate.public_key(), ec.EllipticCurvePublicKey):
             raise BadSignature(WRONG_KEY)
     config = SignatureConfiguration(
@@ -239,7 +261,7 @@ def verify_enveloped(
         verification_time=now,
     )
     try:
-        result: Any = XMLVerifier().verify(root, x509_cert=signer.certificate, expect_config=config)
+        result: Any = Verifier().verify(root, x509_cert=signer.certificate, expect_config=config)
     # Say which of the two failures it is: signxml's own words ("Signature verification failed")
     # only repeat the title, and a trader who signed with the wrong key learns nothing from them.
     except InvalidDigest as exc:
@@ -268,7 +290,10 @@ def verify_enveloped(
     # Step 4: what the signature covers is the document as received, less the signature (and
     # comments, which C14N drops): so the stored bytes, which agencies get, say what was signed.
     signed = result.signed_xml
-    if signed is None or _c14n(signed) != _c14n(_without(root, signature)):
+    received = _c14n(_without(root, signature))
+    # The bytes whose digest verified are those of the document as received: that is the check.
+    # Otherwise (a reference canonicalized another way) what they parse to is compared.
+    if signed is None or (result.signed_data != received and _c14n(signed) != received):
         raise BadSignature(
             Text('The signature does not cover the whole document (Reference URI must be "").')
         )

@@ -10,13 +10,20 @@ from collections.abc import Callable
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
 from lxml import etree
+from signxml.signer import XMLSigner
 from werkzeug.test import TestResponse
 
+from gateway.clock import system_clock
+from gateway.errors import BadSignature
 from gateway.pki.dev import DevPki
 from gateway.pki.profiles import PARTIES, issue_certificate, new_key
+from gateway.trust.certificates import TrustStore
+from gateway.trust.xmlparse import parse_xml
+from gateway.trust.xmlsig import verify_enveloped
 from tests.responses import json_of
 from tests.security.conftest import XML, problem_code
 from tests.security.forge import (
@@ -181,3 +188,29 @@ def test_replay_returns_the_original_and_fans_out_once(
     assert json_of(again)["id"] == json_of(first)["id"]
     store = client.application.extensions["nsw"].store
     assert store.count_open_outbox() == len(json_of(first)["agencies"])
+
+
+def test_a_reference_canonicalized_inclusively_is_checked_on_what_it_parses_to(
+    unsigned: Callable[..., etree._Element],
+    steppe: tuple[rsa.RSAPrivateKey, list[x509.Certificate]],
+    trust: TrustStore,
+) -> None:
+    """Some signing tools canonicalize the reference with inclusive C14N: the digested bytes then
+    keep a namespace declaration nothing uses, which the gateway's exclusive C14N of the document
+    drops. The document as received is still what was signed, so it is accepted (as before the
+    digested bytes were compared first); changed afterwards, it is not."""
+    key, certs = steppe
+    root = unsigned()
+    root.set("marker", "signed")
+    wider = etree.Element(root.tag, nsmap={**root.nsmap, "unused": "urn:unused"})
+    wider.attrib.update(root.attrib)
+    wider.extend(list(root))
+    signer = XMLSigner(c14n_algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
+    pems = [c.public_bytes(serialization.Encoding.PEM).decode() for c in certs]
+    signed = parse_xml(etree.tostring(signer.sign(wider, key=key, cert=pems)))
+    verified = verify_enveloped(signed, trust, now=system_clock())
+    assert verified.signed.get("marker") == "signed"
+
+    signed.set("marker", "changed")
+    with pytest.raises(BadSignature):
+        verify_enveloped(signed, trust, now=system_clock())
