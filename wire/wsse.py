@@ -12,6 +12,9 @@ the gateway's request signature, with a wsu:Id among the signature's references.
 `confirms=` (the SignatureValue the gateway sent) refuses an answer whose *signed* confirmation is
 missing or names another request, so a recorded, still fresh answer cannot be played back.
 
+Signatures are made here as signxml's detached signer makes them, byte for byte, without its
+re-parse of the envelope (`_signature`); signxml is the verifier of record.
+
 Verification pins the sender: the token must be byte-equal to the certificate configured for that
 party; a certificate that merely chains to a CA is not enough. signxml checks the cryptography; this
 module checks what signxml does not: *what* was signed (the Body and the Timestamp actually in the
@@ -24,6 +27,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,17 +35,12 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml.algorithms import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConstructionMethod,
-    SignatureMethod,
-)
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
-from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -57,7 +56,7 @@ EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 WSU_ID = f"{{{WSU}}}Id"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
-_signxml: Any = (XMLSigner, XMLVerifier)  # signxml's annotations are partial: call through Any
+_signxml: Any = XMLVerifier  # signxml's annotations are partial: call through Any
 
 
 class UntrustedMessage(ValueError):
@@ -116,21 +115,49 @@ def sign_envelope(
     etree.SubElement(
         reference, f"{{{WSSE}}}Reference", {"URI": f"#{token_id}", "ValueType": X509V3}
     )
-    signer = _signxml[0](
-        method=SignatureConstructionMethod.detached,
-        signature_algorithm=SignatureMethod.RSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=EXC_C14N,
-    )
-    signature = signer.sign(
-        envelope,
-        key=key,
-        reference_uri=[f"#{body_id}", f"#{ts_id}"],
-        key_info=key_info,
-        id_attribute="Id",
-    )
+    signature = _signature(((f"#{body_id}", body), (f"#{ts_id}", timestamp)), key, key_info)
     security.append(signature)
     return envelope
+
+
+def _signature(
+    references: tuple[tuple[str, etree._Element], ...],
+    key: rsa.RSAPrivateKey,
+    key_info: etree._Element,
+) -> etree._Element:
+    """The ds:Signature over `references` (URI, element) that signxml's detached `XMLSigner`
+    (RSA-SHA256, SHA-256, exclusive c14n as the one transform) makes with this `key_info`, byte
+    for byte (a test holds them equal): SignedInfo with one Reference per element, each
+    DigestValue over the element's exclusive c14n (XML-DSig §4.4.3, Exc-C14N §3), and the
+    SignatureValue over SignedInfo's. signxml first serialises and re-parses the whole envelope
+    and each referenced element, then finds each again by an XPath over every attribute: the
+    elements are in hand here, and exclusive c14n of an element in place is that of its copy."""
+    signature = etree.Element(_DS_SIGNATURE, nsmap={"ds": DS})
+    signed_info = etree.SubElement(signature, f"{{{DS}}}SignedInfo", nsmap={"ds": DS})
+    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N.value)
+    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=_RSA_SHA256)
+    for uri, element in references:
+        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI=uri)
+        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
+        etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=EXC_C14N.value)
+        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=_SHA256)
+        digest = hashlib.sha256(_exc_c14n(element)).digest()
+        etree.SubElement(reference, f"{{{DS}}}DigestValue").text = base64.b64encode(digest).decode()
+    value = etree.SubElement(signature, f"{{{DS}}}SignatureValue")
+    signature.append(key_info)
+    signed = key.sign(_exc_c14n(signed_info), padding.PKCS1v15(), hashes.SHA256())
+    value.text = base64.b64encode(signed).decode()
+    return signature
+
+
+def _exc_c14n(element: etree._Element) -> bytes:
+    canonical: bytes = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+    return canonical
+
+
+_DS_SIGNATURE = f"{{{DS}}}Signature"
+_RSA_SHA256 = SignatureMethod.RSA_SHA256.value
+_SHA256 = DigestAlgorithm.SHA256.value
 
 
 @functools.lru_cache(maxsize=64)
@@ -209,7 +236,7 @@ def verify_envelope(
         verification_time=now,
     )
     try:
-        results = _signxml[1]().verify(
+        results = _signxml().verify(
             envelope, x509_cert=pinned, id_attribute="Id", expect_config=config
         )
     # UnsupportedAlgorithm: signxml loads a KeyValue/DEREncodedKeyValue of the message, if any,
