@@ -243,20 +243,25 @@ class _Verifier(HTTPMessageVerifier):
         self._now, self._skew = now, skew
 
     def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
-        params = sig_input.params
-        if type(params.get("created")) is not int:
-            raise InvalidSignature('the signature has no integer "created" parameter')
-        created = dt.datetime.fromtimestamp(params["created"], dt.UTC)
-        if created > self._now + self._skew:
-            raise InvalidSignature("the signature was created in the future")
-        if created < self._now - self._skew - MAX_AGE:
-            raise InvalidSignature("the signature is too old")
-        if "expires" in params:
-            expires = params["expires"]
-            if type(expires) is not int or dt.datetime.fromtimestamp(expires, dt.UTC) <= (
-                self._now - self._skew
-            ):
-                raise InvalidSignature("the signature has expired")
+        refused = _outside_window(sig_input.params, self._now, self._skew)
+        if refused:
+            raise InvalidSignature(refused)
+
+
+def _outside_window(params: Mapping[str, Any], now: dt.datetime, skew: dt.timedelta) -> str | None:
+    """Why `created`/`expires` put a signature outside the window, or None: created within
+    `skew` of now and at most `MAX_AGE` old, `expires` (if any) an integer not passed. Compared
+    as integers, so that no value, however large, is an error other than a refusal."""
+    created, expires = params.get("created"), params.get("expires")
+    if type(created) is not int:
+        return 'the signature has no integer "created" parameter'
+    if created > (now + skew).timestamp():
+        return "the signature was created in the future"
+    if created < (now - skew - MAX_AGE).timestamp():
+        return "the signature is too old"
+    if "expires" in params and (type(expires) is not int or expires <= (now - skew).timestamp()):
+        return "the signature has expired"
+    return None
 
 
 @dataclass(frozen=True)
@@ -380,17 +385,14 @@ def _verify_profile(
         return None
     signature_params, params = read
     # Step 2: the parameters (`_Verifier.validate_created_and_expires`, `_verify_one`).
-    created, expires = params.get("created"), params.get("expires", 0)
+    created = params.get("created")
     if (
         not params.keys() <= _PARAMETERS
         or any(not isinstance(params.get(n, ""), str) for n in ("alg", "keyid", "nonce", "tag"))
         or type(created) is not int
-        or type(expires) is not int
         or params["keyid"] != key_id(pinned)
         or params.get("alg", ALGORITHM.algorithm_id) != ALGORITHM.algorithm_id
-        or created > (now + skew).timestamp()
-        or created < (now - skew - MAX_AGE).timestamp()
-        or ("expires" in params and expires <= (now - skew).timestamp())
+        or _outside_window(params, now, skew)
     ):
         return None
     # Step 3: the digest signed is the body's (RFC 9530).

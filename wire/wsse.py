@@ -16,7 +16,9 @@ Signatures are made here as signxml's detached signer makes them, byte for byte,
 re-parse of the envelope (`_signature`); signxml is the verifier of record.
 
 Verification pins the sender: the token must be byte-equal to the certificate configured for that
-party; a certificate that merely chains to a CA is not enough. signxml checks the cryptography; this
+party; a certificate that merely chains to a CA is not enough. The cryptography is checked in one
+pass by `wire.dsig` for a signature of exactly the profile's shape, by signxml otherwise (and for
+every refusal's words); this
 module checks what signxml does not: *what* was signed (the Body and the Timestamp actually in the
 envelope), the key reference and the freshness. signxml verifiers keep per-call state, so one is
 made per call; `WsSecurity` is safe to share between dispatcher threads.

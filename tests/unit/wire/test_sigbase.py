@@ -210,6 +210,17 @@ def _string_created(keys: Keys, sent: Any) -> Any:
     return signed(keys, view, params, base)
 
 
+def _far_future_created(keys: Keys, sent: Any) -> Any:
+    # Past any year a datetime can hold: refused like any future signature, not a ValueError.
+    view, prepared = prepared_answer(keys, sent)
+    created = f";created={int(NOW.timestamp())}"
+    far = ";created=999999999999999"
+    params = prepared.signature_params.replace(created, far)
+    return signed(
+        keys, view, params, prepared.signature_base.replace(created.encode(), far.encode())
+    )
+
+
 def _integer_nonce(keys: Keys, sent: Any) -> Any:
     view, prepared = prepared_answer(keys, sent, nonce="7")
     params = prepared.signature_params.replace(';nonce="7"', ";nonce=7")
@@ -226,6 +237,7 @@ def _for_another_request(keys: Keys, sent: Any) -> Any:
     [
         (_stale, "too old"),
         (_future, "in the future"),
+        (_far_future_created, "in the future"),
         (_expired, "expired"),
         (_other_keyid, "resolve verification key"),
         (_other_alg, "Unexpected algorithm"),
