@@ -12,15 +12,15 @@ the gateway's request signature, with a wsu:Id among the signature's references.
 `confirms=` (the SignatureValue the gateway sent) refuses an answer whose *signed* confirmation is
 missing or names another request, so a recorded, still fresh answer cannot be played back.
 
-Signatures are made here as signxml's detached signer makes them, byte for byte, without its
-re-parse of the envelope (`_signature`); signxml is the verifier of record.
+Signatures are made by `wire.dsig.sign`, byte for byte as signxml's detached signer made them,
+without its re-parse of the envelope.
 
 Verification pins the sender: the token must be byte-equal to the certificate configured for that
 party; a certificate that merely chains to a CA is not enough. The cryptography is checked in one
-pass by `wire.dsig` for a signature of exactly the profile's shape, by signxml otherwise (and for
-every refusal's words); this
-module checks what signxml does not: *what* was signed (the Body and the Timestamp actually in the
-envelope), the key reference and the freshness. signxml verifiers keep per-call state, so one is
+pass by `wire.dsig.verify` for a signature of exactly the profile's shape, by signxml otherwise
+(signxml gives every refusal and its words). This module checks what neither does: *what* was
+signed (the Body and the Timestamp actually in the envelope), the key reference and the
+freshness. signxml verifiers keep per-call state, so one is
 made per call; `WsSecurity` is safe to share between dispatcher threads.
 """
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,8 +36,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
@@ -119,44 +117,9 @@ def sign_envelope(
     etree.SubElement(
         reference, f"{{{WSSE}}}Reference", {"URI": f"#{token_id}", "ValueType": X509V3}
     )
-    signature = _signature(((f"#{body_id}", body), (f"#{ts_id}", timestamp)), key, key_info)
+    signature = dsig.sign(((f"#{body_id}", body), (f"#{ts_id}", timestamp)), key, key_info)
     security.append(signature)
     return envelope
-
-
-def _signature(
-    references: tuple[tuple[str, etree._Element], ...],
-    key: rsa.RSAPrivateKey,
-    key_info: etree._Element,
-) -> etree._Element:
-    """The ds:Signature over `references` (URI, element) that signxml's detached `XMLSigner`
-    (RSA-SHA256, SHA-256, exclusive c14n as the one transform) makes with this `key_info`, byte
-    for byte (a test holds them equal): SignedInfo with one Reference per element, each
-    DigestValue over the element's exclusive c14n (XML-DSig §4.4.3, Exc-C14N §3), and the
-    SignatureValue over SignedInfo's. signxml first serialises and re-parses the whole envelope
-    and each referenced element, then finds each again by an XPath over every attribute: the
-    elements are in hand here, and exclusive c14n of an element in place is that of its copy."""
-    signature = etree.Element(_DS_SIGNATURE, nsmap={"ds": DS})
-    signed_info = etree.SubElement(signature, f"{{{DS}}}SignedInfo", nsmap={"ds": DS})
-    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N.value)
-    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=_RSA_SHA256)
-    for uri, element in references:
-        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI=uri)
-        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
-        etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=EXC_C14N.value)
-        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=_SHA256)
-        digest = hashlib.sha256(dsig.canonical(element)).digest()
-        etree.SubElement(reference, f"{{{DS}}}DigestValue").text = base64.b64encode(digest).decode()
-    value = etree.SubElement(signature, f"{{{DS}}}SignatureValue")
-    signature.append(key_info)
-    signed = key.sign(dsig.canonical(signed_info), padding.PKCS1v15(), hashes.SHA256())
-    value.text = base64.b64encode(signed).decode()
-    return signature
-
-
-_DS_SIGNATURE = f"{{{DS}}}Signature"
-_RSA_SHA256 = SignatureMethod.RSA_SHA256.value
-_SHA256 = DigestAlgorithm.SHA256.value
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,4 +1,4 @@
-"""The WS-Security signer (wire/wsse.py `_signature`): it writes, byte for byte, the signature
+"""The WS-Security signer (`wire.dsig.sign`, used by wire/wsse.py): it writes, byte for byte, the signature
 signxml's detached signer writes for the same envelope, key and KeyInfo, and signxml verifies it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
 from signxml.signer import XMLSigner
 
-from wire import wsse
+from wire import dsig, wsse
 from wire.keys import load_certificate, load_rsa_key
 from wire.wsse import SOAP11, sign_envelope, verify_envelope
 
@@ -66,10 +66,10 @@ def test_the_signature_is_the_one_signxml_makes(
     def signed(signature: Any) -> etree._Element:
         counter = itertools.count()  # the same wsu:Ids both times
         monkeypatch.setattr("wire.wsse.secrets.token_hex", lambda n: f"{next(counter):016x}")
-        monkeypatch.setattr("wire.wsse._signature", signature)
+        monkeypatch.setattr("wire.dsig.sign", signature)
         return sign_envelope(etree.fromstring(ENVELOPES[name].encode()), *keys, now=NOW)
 
-    ours = signed(wsse._signature)
+    ours = signed(dsig.sign)
     theirs = signed(signxml_signature)
     assert etree.tostring(ours) == etree.tostring(theirs)
     # And signxml, the verifier of record, believes it as it is sent.
