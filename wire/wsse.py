@@ -12,10 +12,15 @@ the gateway's request signature, with a wsu:Id among the signature's references.
 `confirms=` (the SignatureValue the gateway sent) refuses an answer whose *signed* confirmation is
 missing or names another request, so a recorded, still fresh answer cannot be played back.
 
+Signatures are made by `wire.dsig.sign`, byte for byte as signxml's detached signer made them,
+without its re-parse of the envelope.
+
 Verification pins the sender: the token must be byte-equal to the certificate configured for that
-party; a certificate that merely chains to a CA is not enough. signxml checks the cryptography; this
-module checks what signxml does not: *what* was signed (the Body and the Timestamp actually in the
-envelope), the key reference and the freshness. signxml verifiers keep per-call state, so one is
+party; a certificate that merely chains to a CA is not enough. The cryptography is checked in one
+pass by `wire.dsig.verify` for a signature of exactly the profile's shape, by signxml otherwise
+(signxml gives every refusal and its words). This module checks what neither does: *what* was
+signed (the Body and the Timestamp actually in the envelope), the key reference and the
+freshness. signxml verifiers keep per-call state, so one is
 made per call; `WsSecurity` is safe to share between dispatcher threads.
 """
 
@@ -34,15 +39,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml.algorithms import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConstructionMethod,
-    SignatureMethod,
-)
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
-from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from wire import dsig
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -57,7 +58,7 @@ EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 WSU_ID = f"{{{WSU}}}Id"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
-_signxml: Any = (XMLSigner, XMLVerifier)  # signxml's annotations are partial: call through Any
+_signxml: Any = XMLVerifier  # signxml's annotations are partial: call through Any
 
 
 class UntrustedMessage(ValueError):
@@ -116,19 +117,7 @@ def sign_envelope(
     etree.SubElement(
         reference, f"{{{WSSE}}}Reference", {"URI": f"#{token_id}", "ValueType": X509V3}
     )
-    signer = _signxml[0](
-        method=SignatureConstructionMethod.detached,
-        signature_algorithm=SignatureMethod.RSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=EXC_C14N,
-    )
-    signature = signer.sign(
-        envelope,
-        key=key,
-        reference_uri=[f"#{body_id}", f"#{ts_id}"],
-        key_info=key_info,
-        id_attribute="Id",
-    )
+    signature = dsig.sign(((f"#{body_id}", body), (f"#{ts_id}", timestamp)), key, key_info)
     security.append(signature)
     return envelope
 
@@ -198,30 +187,11 @@ def verify_envelope(
     if len(references) != 1 or references[0].get("URI") != f"#{token.get(WSU_ID)}":
         raise UntrustedMessage("the signature's KeyInfo does not reference the security token")
 
-    # Step 4: the signature, with the pinned certificate, under the algorithm policy (a fresh
-    # verifier per call: signxml keeps per-call state on it).
-    config = SignatureConfiguration(
-        require_x509=True,
-        location=f"./{{{SOAP11}}}Header/{{{WSSE}}}Security/",
-        expect_references=True,
-        signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
-        digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
-        verification_time=now,
-    )
-    try:
-        results = _signxml[1]().verify(
-            envelope, x509_cert=pinned, id_attribute="Id", expect_config=config
-        )
-    # UnsupportedAlgorithm: signxml loads a KeyValue/DEREncodedKeyValue of the message, if any,
-    # to compare it with the pinned key; an unknown key type is "does not verify", not a 500.
-    except (SignXMLException, UnsupportedAlgorithm, ValueError, TypeError, etree.LxmlError) as exc:
-        raise UntrustedMessage(f"the signature does not verify: {exc}") from exc
-    signed_info = results[0].signature_xml.find(f"{{{DS}}}SignedInfo")
-    _check_c14n(signed_info)
-    signed = {
-        ref.get("URI", ""): result.signed_xml
-        for ref, result in zip(signed_info.findall(f"{{{DS}}}Reference"), results, strict=True)
-    }
+    # Step 4: the signature, with the pinned certificate, under the algorithm policy: in one
+    # pass when it is exactly of the profile's shape (`wire.dsig`), else by signxml.
+    signed = dsig.verify(envelope, signatures[0], pinned, now)
+    if signed is None:
+        signed = _verified_by_signxml(envelope, pinned, now)
 
     # Step 5: what was signed: the envelope's own Body and the Timestamp in the Security header
     # (signxml refuses an Id that resolves to two elements, so these are the ones read later).
@@ -245,6 +215,35 @@ def verify_envelope(
     if confirms is not None:
         _check_confirmation(security, signed, confirms)
     return VerifiedEnvelope(signed_body, created, expires, pinned)
+
+
+def _verified_by_signxml(
+    envelope: etree._Element, pinned: x509.Certificate, now: dt.datetime
+) -> dict[str, etree._Element]:
+    """URI → signed element, as signxml verifies the envelope's signature (a fresh verifier per
+    call: signxml keeps per-call state on it), or `UntrustedMessage` in signxml's words."""
+    config = SignatureConfiguration(
+        require_x509=True,
+        location=f"./{{{SOAP11}}}Header/{{{WSSE}}}Security/",
+        expect_references=True,
+        signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
+        digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+        verification_time=now,
+    )
+    try:
+        results = _signxml().verify(
+            envelope, x509_cert=pinned, id_attribute="Id", expect_config=config
+        )
+    # UnsupportedAlgorithm: signxml loads a KeyValue/DEREncodedKeyValue of the message, if any,
+    # to compare it with the pinned key; an unknown key type is "does not verify", not a 500.
+    except (SignXMLException, UnsupportedAlgorithm, ValueError, TypeError, etree.LxmlError) as exc:
+        raise UntrustedMessage(f"the signature does not verify: {exc}") from exc
+    signed_info = results[0].signature_xml.find(f"{{{DS}}}SignedInfo")
+    _check_c14n(signed_info)
+    return {
+        ref.get("URI", ""): result.signed_xml
+        for ref, result in zip(signed_info.findall(f"{{{DS}}}Reference"), results, strict=True)
+    }
 
 
 def _check_confirmation(

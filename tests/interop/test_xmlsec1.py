@@ -9,8 +9,6 @@ Without xmlsec1 these tests skip on a developer's machine and fail in CI (CI=tru
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -34,16 +32,6 @@ ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 @pytest.fixture
 def client(app_factory: Callable[..., Flask]) -> FlaskClient:
     return app_factory().test_client()
-
-
-@pytest.fixture(scope="session")
-def xmlsec1() -> str:
-    path = shutil.which("xmlsec1")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("xmlsec1 is required in CI (apt-get install xmlsec1; .ci/run installs it)")
-        pytest.skip("xmlsec1 is not installed (apt-get install xmlsec1) — interop not checked")
-    return path
 
 
 def template(source: bytes, method: str, key_info: str = "X509Data") -> bytes:
