@@ -27,11 +27,12 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from lxml import etree
 
 from wire.xmlparse import parser
@@ -40,6 +41,8 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 _ALGORITHM = {"Algorithm"}
@@ -52,6 +55,47 @@ def canonical(element: etree._Element) -> bytes:
     return data
 
 
+Key = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def signature(
+    references: Sequence[tuple[str, tuple[str, ...], bytes]],
+    key: Key,
+    parent: etree._Element | None = None,
+) -> etree._Element:
+    """A ds:Signature (a child of `parent` when given) as signxml's `XMLSigner` writes it:
+    SignedInfo with exclusive c14n, RSA-SHA256 or ECDSA-SHA256 as `key` is, one Reference per
+    (URI, its Transform algorithms, SHA-256 digest of what it covers) (XML-DSig 1.1 §4.4), then
+    the SignatureValue over SignedInfo's exclusive c14n (ECDSA: r || s, RFC 4050 §3.3). The
+    caller appends KeyInfo. The gateway's two signatures are made here: the WS-Security profile's
+    detached one (`sign`) and the enveloped one of its documents (`gateway.trust.enveloped`)."""
+    nsmap = {"ds": DS}
+    if parent is None:
+        made = etree.Element(f"{{{DS}}}Signature", nsmap=nsmap)
+    else:
+        made = etree.SubElement(parent, f"{{{DS}}}Signature", nsmap=nsmap)
+    signed_info = etree.SubElement(made, f"{{{DS}}}SignedInfo", nsmap=nsmap)
+    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N)
+    method = RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else ECDSA_SHA256
+    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=method)
+    for uri, algorithms, digest in references:
+        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI=uri)
+        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
+        for algorithm in algorithms:
+            etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=algorithm)
+        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
+        etree.SubElement(reference, f"{{{DS}}}DigestValue").text = base64.b64encode(digest).decode()
+    to_sign = canonical(signed_info)
+    if isinstance(key, rsa.RSAPrivateKey):
+        value = key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        r, s = utils.decode_dss_signature(key.sign(to_sign, ec.ECDSA(hashes.SHA256())))
+        size = (key.key_size + 7) // 8
+        value = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    etree.SubElement(made, f"{{{DS}}}SignatureValue").text = base64.b64encode(value).decode()
+    return made
+
+
 def sign(
     references: tuple[tuple[str, etree._Element], ...],
     key: rsa.RSAPrivateKey,
@@ -59,27 +103,19 @@ def sign(
 ) -> etree._Element:
     """The ds:Signature over `references` (URI, element) that signxml's detached `XMLSigner`
     (RSA-SHA256, SHA-256, exclusive c14n as the one transform) makes with this `key_info`, byte
-    for byte (a test holds them equal): SignedInfo with one Reference per element, each
-    DigestValue over the element's exclusive c14n (XML-DSig §4.4.3, Exc-C14N §3), and the
-    SignatureValue over SignedInfo's. signxml first serialises and re-parses the whole envelope
+    for byte (a test holds them equal): each DigestValue over the element's exclusive c14n
+    (XML-DSig §4.4.3, Exc-C14N §3). signxml first serialises and re-parses the whole envelope
     and each referenced element, then finds each again by an XPath over every attribute: the
     elements are in hand here, and exclusive c14n of an element in place is that of its copy."""
-    signature = etree.Element(f"{{{DS}}}Signature", nsmap={"ds": DS})
-    signed_info = etree.SubElement(signature, f"{{{DS}}}SignedInfo", nsmap={"ds": DS})
-    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N)
-    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=RSA_SHA256)
-    for uri, element in references:
-        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI=uri)
-        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
-        etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=EXC_C14N)
-        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
-        digest = hashlib.sha256(canonical(element)).digest()
-        etree.SubElement(reference, f"{{{DS}}}DigestValue").text = base64.b64encode(digest).decode()
-    value = etree.SubElement(signature, f"{{{DS}}}SignatureValue")
-    signature.append(key_info)
-    signed = key.sign(canonical(signed_info), padding.PKCS1v15(), hashes.SHA256())
-    value.text = base64.b64encode(signed).decode()
-    return signature
+    made = signature(
+        [
+            (uri, (EXC_C14N,), hashlib.sha256(canonical(element)).digest())
+            for uri, element in references
+        ],
+        key,
+    )
+    made.append(key_info)
+    return made
 
 
 def verify(
