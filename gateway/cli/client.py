@@ -25,10 +25,13 @@ from gateway.trust.xmlsig import SigningIdentity
 class ApiProblem(Exception):
     """The gateway answered with a problem document."""
 
-    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+    def __init__(
+        self, status: int, problem: dict[str, Any], retry_after_s: float | None = None
+    ) -> None:
         super().__init__(f"{status} {problem.get('title')}: {problem.get('detail')}")
         self.status = status
         self.problem = problem
+        self.retry_after_s = retry_after_s  # the answer's Retry-After, in seconds, if it had one
 
 
 class TraderSignatureAuth(requests.auth.AuthBase):
@@ -81,7 +84,7 @@ class GatewayClient:
                 problem = response.json()
             except ValueError:
                 problem = {"title": response.reason, "detail": response.text[:200]}
-            raise ApiProblem(response.status_code, problem)
+            raise ApiProblem(response.status_code, problem, _retry_after(response))
         return response
 
     def submit(self, signed_xml: bytes) -> dict[str, Any]:
@@ -225,10 +228,26 @@ class GatewayClient:
         give_up = time.monotonic() + deadline_s
         delay = 0.05
         while True:
-            xml = self.decision(application_id)
+            pause = delay
+            try:
+                xml = self.decision(application_id)
+            except ApiProblem as busy:
+                # 503 with Retry-After (a database connection lost, the gateway recovering): a
+                # passing condition, asked again after the time it gives, while the deadline allows.
+                if busy.status != 503 or time.monotonic() > give_up:
+                    raise
+                xml, pause = None, min(busy.retry_after_s or delay, 5.0)
             if xml is not None:
                 return xml
             if time.monotonic() > give_up:
                 raise TimeoutError(f"no decision for {application_id} within {deadline_s:.0f} s")
-            time.sleep(delay)
+            time.sleep(max(0.0, min(pause, give_up - time.monotonic())))
             delay = min(delay * 1.5, 0.5)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Retry-After in seconds (RFC 9110 §10.2.3), when given as a number; None otherwise."""
+    try:
+        return max(0.0, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None
