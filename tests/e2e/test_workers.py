@@ -65,7 +65,9 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
         **{f"NSW_AGENCY_{code.upper()}_URL": url for code, url in slow_agencies.items()},
     }
     log = (tmp_path / "workers.log").open("wb")
-    victim, survivor = start_worker(env, log), start_worker(env, log)
+    # The victim starts alone and the survivor once the victim holds a lease: started together,
+    # on a loaded machine the survivor could boot first and claim every case before the victim.
+    victim, survivor = start_worker(env, log), None
     try:
         ids = [
             gw.client.submit(
@@ -94,6 +96,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
                 break
             time.sleep(0.02)
         assert holding is not None, "the victim never claimed a delivery"
+        survivor = start_worker(env, log)
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
 
@@ -115,7 +118,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
             assert sorted(int(p.rsplit("-", 1)[1]) for p in permits) == list(range(1, APPS + 1))
     finally:
         for worker in (victim, survivor):
-            if worker.poll() is None:
+            if worker is not None and worker.poll() is None:
                 worker.terminate()
                 worker.wait(10)
         log.close()
