@@ -89,6 +89,7 @@ class Dispatcher:
         name: str | None = None,
         documents: UploadedDocuments | None = None,
         slots: int = DEFAULT_SLOTS,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -104,6 +105,10 @@ class Dispatcher:
         self._next_sweep = 0.0
         # The last turn's `store.next_due()`, read on its own or in the turn's claim.
         self._due: dt.datetime | None = None
+        # The wake-up of new outbox work in this process (`store` signals it after a commit)
+        # and its count seen just before the last claim, until the turn after it (`_claim`).
+        self._wakeup = wakeup
+        self._seen_at_claim: int | None = None
         self.channel = OUTBOX  # the wake-up it waits on
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
         self.settling = SettleGroup(store, decide)  # their answers, recorded together
@@ -143,6 +148,19 @@ class Dispatcher:
 
     def _claim(self, limit: int) -> tuple[int, list[Claim]]:
         """Claim up to `limit` ready rows: how many were claimed, and those to deliver now."""
+        seen_at_claim, self._seen_at_claim = self._seen_at_claim, None
+        if (
+            seen_at_claim is not None
+            and self._wakeup is not None
+            and self._wakeup.seen() == seen_at_claim
+            and (self._due is None or self._due > self.clock())
+        ):
+            # The turn right after a claim (the loop turns again at once when it claimed): the
+            # claim's own statement said when the next delivery is due, and nothing was
+            # committed here since (it would have signalled the wake-up), so a look now could
+            # only find what that claim saw. This turn ends without a statement; the next one,
+            # after the wait, looks again (work another process wrote, on SQLite, too).
+            return 0, []
         if self.store.looks_before_claiming and (self._due is None or self._due > self.clock()):
             # The last turn saw nothing due by now: one cheap read first, so that an idle turn
             # ends here, knowing when to look again. (When it saw a delivery due, read in its
@@ -152,8 +170,11 @@ class Dispatcher:
             if self._due is None or self._due > self.clock():
                 return 0, []
         skipped = self.breakers.open_agencies()
+        seen = None if self._wakeup is None else self._wakeup.seen()  # before the claim looks
         turn = self.store.claim_ready(self.name, self.lease_s, limit=limit, skip_agencies=skipped)
         claims, self._due = turn.claims, turn.next_due
+        if claims:
+            self._seen_at_claim = seen
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
             self._due = None

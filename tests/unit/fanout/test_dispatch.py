@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,8 @@ from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.decision.rules import CaseState
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
-from gateway.fanout.ports import Outbox
+from gateway.fanout.ports import ClaimTurn, Outbox
+from gateway.fanout.wakeup import Wakeup
 from tests.fakes.adapters import ScriptedAdapter, answer
 from tests.fakes.clock import FakeClock
 from tests.fakes.store import InMemoryStore
@@ -19,7 +21,11 @@ from tests.unit.fanout.conftest import APP, decide, lodge
 
 
 def dispatcher(
-    store: Outbox, clock: FakeClock, *adapters: ScriptedAdapter, max_attempts: int = 3
+    store: Outbox,
+    clock: FakeClock,
+    *adapters: ScriptedAdapter,
+    max_attempts: int = 3,
+    wakeup: Wakeup | None = None,
 ) -> Dispatcher:
     return Dispatcher(
         store,
@@ -31,6 +37,7 @@ def dispatcher(
         breakers=Breakers(MemoryBreakerStore(), BreakerRule(failure_threshold=100), clock),
         deadline_s=3600.0,
         name="test-worker",
+        wakeup=wakeup,
     )
 
 
@@ -214,6 +221,51 @@ def test_a_store_whose_claims_say_when_next_is_due_is_never_looked_at_first(
     assert store.applications[APP].verdict == "released"
     assert store.looks == 0  # each turn's claim said what a look would have
     assert worker.next_due() is None
+
+
+class ClaimCountingStore(LookCountingStore):
+    """Counts the claims too (each a write transaction on SQLite, a statement on PostgreSQL)."""
+
+    claims = 0
+
+    def claim_ready(self, *args: Any, **kwargs: Any) -> ClaimTurn:
+        self.claims += 1
+        return super().claim_ready(*args, **kwargs)
+
+
+@pytest.mark.parametrize("looks_first", [True, False], ids=["sqlite-like", "postgresql-like"])
+def test_the_turn_right_after_a_claim_trusts_it_unless_work_was_signalled_since(
+    clock: FakeClock, looks_first: bool
+) -> None:
+    store = ClaimCountingStore(clock)
+    store.looks_before_claiming = looks_first
+    wakeup = Wakeup()
+    lodge(store, "customs", "transport")
+    adapters = [ScriptedAdapter(code, [answer()] * 3) for code in ("customs", "transport")]
+    # As bootstrap builds it: with the wake-up the store signals after committing new work.
+    worker = dispatcher(store, clock, *adapters, wakeup=wakeup)
+    first = (store.looks, store.claims)
+
+    assert worker.run_once() == 2
+    assert store.applications[APP].verdict == "released"
+    # Right after it, nothing was signalled: what the claim said holds, and no statement is made.
+    assert worker.run_once() == 0
+    assert (store.looks, store.claims) == (first[0] + looks_first, first[1] + 1)
+    # The turn after that (after the loop's wait) looks again: work of another process, say.
+    assert worker.run_once() == 0
+    assert (store.looks, store.claims) == (
+        first[0] + 2 * looks_first,
+        first[1] + 1 + (not looks_first),
+    )
+
+    # Work committed between the claim and the next turn signals the wake-up: that turn looks.
+    lodge(store, "customs", "transport", app_id="NSW-20261123-0000000002")
+    wakeup.signal()
+    assert worker.run_once() == 2
+    lodge(store, "customs", "transport", app_id="NSW-20261123-0000000003")
+    wakeup.signal()
+    assert worker.run_once() == 2  # right after a claim, but signalled since: it claims
+    assert store.applications["NSW-20261123-0000000003"].verdict == "released"
 
 
 class ThreadNotingAdapter(ScriptedAdapter):
