@@ -234,37 +234,41 @@ class ClaimCountingStore(LookCountingStore):
 
 
 @pytest.mark.parametrize("looks_first", [True, False], ids=["sqlite-like", "postgresql-like"])
-def test_the_turn_right_after_a_claim_trusts_it_unless_work_was_signalled_since(
+def test_a_signal_of_new_work_and_a_claim_just_made_spare_the_turns_a_statement(
     clock: FakeClock, looks_first: bool
 ) -> None:
     store = ClaimCountingStore(clock)
     store.looks_before_claiming = looks_first
     wakeup = Wakeup()
-    lodge(store, "customs", "transport")
     adapters = [ScriptedAdapter(code, [answer()] * 3) for code in ("customs", "transport")]
     # As bootstrap builds it: with the wake-up the store signals after committing new work.
     worker = dispatcher(store, clock, *adapters, wakeup=wakeup)
-    first = (store.looks, store.claims)
 
-    assert worker.run_once() == 2
+    def turn() -> tuple[int, int, int]:
+        looks, claims = store.looks, store.claims
+        claimed = worker.run_once()
+        return claimed, store.looks - looks, store.claims - claims
+
+    # Nothing signalled yet: SQLite's way looks before it claims, PostgreSQL's claims.
+    assert turn() == (0, looks_first, not looks_first)
+    lodge(store, "customs", "transport")
+    wakeup.signal()  # as the store does after committing the application
+    # Work was signalled since the last turn: it claims without looking first.
+    assert turn() == (2, 0, 1)
     assert store.applications[APP].verdict == "released"
-    # Right after it, nothing was signalled: what the claim said holds, and no statement is made.
-    assert worker.run_once() == 0
-    assert (store.looks, store.claims) == (first[0] + looks_first, first[1] + 1)
+    # Right after a claim, with nothing signalled since, the claim's own statement said when
+    # the next delivery is due: no statement.
+    assert turn() == (0, 0, 0)
     # The turn after that (after the loop's wait) looks again: work of another process, say.
-    assert worker.run_once() == 0
-    assert (store.looks, store.claims) == (
-        first[0] + 2 * looks_first,
-        first[1] + 1 + (not looks_first),
-    )
+    assert turn() == (0, looks_first, not looks_first)
 
-    # Work committed between the claim and the next turn signals the wake-up: that turn looks.
+    # New work signalled between a claim and the turn right after it: that turn claims it.
     lodge(store, "customs", "transport", app_id="NSW-20261123-0000000002")
     wakeup.signal()
-    assert worker.run_once() == 2
+    assert turn() == (2, 0, 1)
     lodge(store, "customs", "transport", app_id="NSW-20261123-0000000003")
     wakeup.signal()
-    assert worker.run_once() == 2  # right after a claim, but signalled since: it claims
+    assert turn() == (2, 0, 1)
     assert store.applications["NSW-20261123-0000000003"].verdict == "released"
 
 
