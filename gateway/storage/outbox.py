@@ -37,6 +37,7 @@ from gateway.storage.settle_sql import (
     lock_application,
     record_decision,
     set_case,
+    settle_case,
 )
 from gateway.storage.versions import decision_in_force
 
@@ -158,7 +159,18 @@ class OutboxStore(Store):
         """Inside `s`: release each answer's lease and close its delivery (fenced), lock the
         application, and write each fenced answer's case if it is still open, for all of them
         at once (`settle_group_sql.close_group`: one statement on PostgreSQL, three on SQLite).
-        Per answer: whether its case was written, or None when its claim was fenced out."""
+        Per answer: whether its case was written, or None when its claim was fenced out.
+
+        An answer alone (as most are when agencies answer one after another), or two on SQLite,
+        takes the plain statements of `_close_delivery`, answer by answer: for so few rows they
+        cost less CPU than the set-based ones (on SQLite, whose statements make no round trip,
+        the set-based ones pay from three answers on)."""
+        if len(answers) < (2 if postgres else 3):
+            written: list[bool | None] = []
+            for answer in answers:
+                locked = any(w is not None for w in written)
+                written.append(self._close_delivery(s, answer, now, locked=locked))
+            return written
         closed = close_group(
             s, application_id,
             [(a.claim, a.state, {**a.fields, "attempts": a.claim.attempts, "last_error": None})
@@ -175,6 +187,36 @@ class OutboxStore(Store):
             self._fenced_out(kind, OutboxRow, claim.outbox_id, claim.worker, claim.generation)
             result.append(None)
         return result
+
+    def _close_delivery(
+        self, s: Session, answer: Answered, now: dt.datetime, *, locked: bool
+    ) -> bool | None:
+        """`_close_deliveries` for one answer: three statements (two when the application is
+        `locked` in `s` already), or on PostgreSQL one (`settle_case`: one round trip for
+        three)."""
+        claim = answer.claim
+        answered = {**answer.fields, "attempts": claim.attempts, "last_error": None}
+        done = settle_case(
+            s, claim, state=answer.state, fields=answered, now=now,
+            postgres=is_postgres(self.engine),
+        )  # fmt: skip
+        if done is None:
+            if not self._fence(
+                s, OutboxRow, claim.outbox_id, claim.worker, claim.generation,
+                "outbox-settle", done_at=now,
+            ):  # fmt: skip
+                return None
+            if not locked:
+                lock_application(s, claim.application_id, now)
+            return set_case(
+                s, claim.case_id, state=answer.state, fields=answered, now=now, only_if_open=True
+            )
+        fenced, written = done
+        if not fenced:
+            kind = "outbox-settle"
+            self._fenced_out(kind, OutboxRow, claim.outbox_id, claim.worker, claim.generation)
+            return None
+        return written
 
     def update_case(
         self,

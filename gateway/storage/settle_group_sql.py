@@ -123,7 +123,7 @@ def _close(
 ) -> Closed:
     columns = group[0].columns
     if postgres:
-        params = {**_arrays(group, columns), "app_id": application_id, "now": now}
+        params = {"claims": _claims_json(group), "app_id": application_id, "now": now}
         row = s.connection().execute(_close_pg(columns), params).one()
         return Closed(frozenset(row.fenced or ()), frozenset(row.changed or ()))
     connection = s.connection()
@@ -151,23 +151,19 @@ _DONE_AT = OUTBOX.c.done_at.type
 
 @cache
 def _close_pg(columns: tuple[str, ...]) -> TextClause:
-    """PostgreSQL's one statement (`close_group`); parameters: the claims' columns as arrays
-    (row_ids, workers, generations, case_ids, then one per case column), app_id and now."""
+    """PostgreSQL's one statement (`close_group`); parameters: claims (`_claims_json`), app_id
+    and now. The answers go in as one JSON parameter, typed by the server: a dozen array
+    parameters cost the client more to adapt than the statement's round trip."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    typed = [
-        (name, CASES.c[name].type.compile(dialect=dialect)) for name in columns
-    ]  # fmt: skip
-    unnest = ", ".join(
-        ["CAST(:row_ids AS BIGINT[])", "CAST(:workers AS TEXT[])",
-         "CAST(:generations AS INTEGER[])", "CAST(:case_ids AS TEXT[])"]
-        + [f"CAST(:v_{name} AS {kind}[])" for name, kind in typed]
-    )  # fmt: skip
-    names = ", ".join(["row_id", "worker", "generation", "case_id", *columns])
+    record = ", ".join(
+        ["row_id BIGINT", "worker TEXT", "generation INTEGER", "case_id TEXT"]
+        + [f"{name} {CASES.c[name].type.compile(dialect=dialect)}" for name in columns]
+    )
     sets = ", ".join([f"{name} = claims.{name}" for name in columns] + ["updated_at = :now"])
     # Only the table's own column names and the settled states are formatted in (`_case_values`
     # refuses any other name); every value is a bound parameter.
     sql = f"""WITH claims AS MATERIALIZED (
-    SELECT * FROM unnest({unnest}) AS claims({names})
+    SELECT * FROM jsonb_to_recordset(CAST(:claims AS JSONB)) AS claims({record})
 ), fenced AS (
     UPDATE outbox SET lease_until = NULL, done_at = :now
     FROM claims
@@ -189,16 +185,19 @@ SELECT (SELECT array_agg(id) FROM fenced) AS fenced,
     return text(sql).bindparams(bindparam("now", type_=_DONE_AT))
 
 
-def _arrays(group: Sequence[GroupSettle], columns: tuple[str, ...]) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "row_ids": [g.claim.outbox_id for g in group],
-        "workers": [g.claim.worker for g in group],
-        "generations": [g.claim.generation for g in group],
-        "case_ids": [g.claim.case_id for g in group],
-    }
-    for name in columns:
-        params[f"v_{name}"] = [g.values[f"{name}_"] for g in group]
-    return params
+def _claims_json(group: Sequence[GroupSettle]) -> str:
+    """The group as PostgreSQL's statement reads it: a JSON array of one object per answer,
+    its claim and the case's new values by column name."""
+    return json.dumps(
+        [
+            {
+                "row_id": g.claim.outbox_id, "worker": g.claim.worker,
+                "generation": g.claim.generation, "case_id": g.claim.case_id,
+                **{name: g.values[f"{name}_"] for name in g.columns},
+            }
+            for g in group
+        ]
+    )  # fmt: skip
 
 
 # SQLite: the claims as [[outbox id, worker, generation], ...]. The id's IN lets the primary key

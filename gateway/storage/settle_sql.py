@@ -1,8 +1,9 @@
 """Settling a case and recording the decision in SQLAlchemy Core (issue 17 item 2): the
 statements `OutboxStore.settle` runs once a delivery has its answer.
 
-- a case is settled by one guarded UPDATE whose row count says whether it was still open (the
-  answers a dispatcher records together are settled set-based: `settle_group_sql`);
+- a case is settled by one guarded UPDATE whose row count says whether it was still open (on
+  PostgreSQL one statement also releases the delivery's lease and locks the application row;
+  several answers recorded together are settled set-based: `settle_group_sql`);
 - the decision reads the application, its cases and the trader's subscription in one joined
   SELECT, and is recorded by one UPDATE.
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Executable,
     and_,
     bindparam,
+    exists,
     literal_column,
     select,
     update,
@@ -31,12 +33,14 @@ from sqlalchemy.orm import Session
 
 from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, decidable
+from gateway.fanout.ports import Claim
 from gateway.storage.db import utc
 from gateway.storage.outbox_sql import (
     _DECISION_INPUTS,
     APPS,
     CASES,
     JSON_COLUMNS,
+    OUTBOX,
     SETTLED,
     SUBSCRIPTIONS,
 )
@@ -101,6 +105,82 @@ def _case_values(
 
 def _columns(params: Mapping[str, object]) -> frozenset[str]:
     return frozenset(name[:-1] for name in params if name != "case_id_")
+
+
+@cache
+def _settle_pg(columns: frozenset[str]) -> Executable:
+    """PostgreSQL: `settle_case` as one statement. Each step runs only if the one before it
+    wrote (EXISTS on its CTE), so the locks are taken in the order of the three statements it
+    replaces — the delivery's row, the application's, the case's — and a later step never runs
+    ahead of an earlier one. Returns whether the fence held and whether the case was written."""
+    fenced = (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == bindparam("row_id"),
+            OUTBOX.c.claimed_by == bindparam("worker"),
+            OUTBOX.c.lease_generation == bindparam("generation"),
+        )
+        .values(lease_until=None, done_at=bindparam("now"))
+        .returning(OUTBOX.c.id)
+        .cte("fenced")
+    )
+    locked = (
+        update(APPS)
+        .where(APPS.c.id == bindparam("app_id"), exists(select(fenced.c.id)))
+        .values(updated_at=bindparam("now"))
+        .returning(APPS.c.id)
+        .cte("locked")
+    )
+    changed = (
+        update(CASES)
+        .where(
+            CASES.c.id == bindparam("case_id_"),
+            _STILL_OPEN,
+            exists(select(locked.c.id)),
+        )
+        .values({name: bindparam(f"{name}_") for name in sorted(columns)})
+        .returning(CASES.c.id)
+        .cte("changed")
+    )
+    return select(
+        exists(select(fenced.c.id)).label("fenced"),
+        exists(select(changed.c.id)).label("changed"),
+    )
+
+
+def settle_case(
+    s: Session,
+    claim: Claim,
+    *,
+    state: CaseState,
+    fields: Mapping[str, object],
+    now: dt.datetime,
+    postgres: bool,
+) -> tuple[bool, bool] | None:
+    """PostgreSQL, inside transaction `s` before any other write: the three first steps of
+    settling `claim` — the fenced release of its delivery (`Store._fence`), the application's
+    row lock (`lock_application`), the case written if still open (`set_case`) — in one
+    statement. Returns (the fence held, the case was written); None on SQLite, where the caller
+    makes the three statements (in-process, they cost no round trips)."""
+    if not postgres:
+        return None
+    params = _case_values(claim.case_id, state, fields, now)
+    row = (
+        s.connection()
+        .execute(
+            _settle_pg(_columns(params)),
+            {
+                **params,
+                "row_id": claim.outbox_id,
+                "worker": claim.worker,
+                "generation": claim.generation,
+                "app_id": claim.application_id,
+                "now": now,
+            },
+        )
+        .one()
+    )
+    return bool(row.fenced), bool(row.changed)
 
 
 # The declarant's registration for notifications comes along (NULL when it registered none):

@@ -130,7 +130,7 @@ def test_settling_writes_the_case_once_and_never_reads_it_back(store: OutboxStor
     if store.engine.dialect.name == "postgresql":
         # The fence, the application's lock and the case's write are one round trip.
         (combined,) = [sql for sql in statements if re.search(r"\bUPDATE\b", sql)]
-        assert combined.lstrip().startswith("WITH claims AS")
+        assert combined.lstrip().startswith("WITH fenced AS")
     with recorded(store.engine) as seen:
         verdict = store.settle(
             second, state=CaseState.GRANTED, fields=answer, messages=[], decide=decide
