@@ -30,7 +30,7 @@ from gateway.storage.notifications import enqueue_case_events, owe_decision
 from gateway.storage.outbox_sql import any_ready, claim_deliveries, claim_deliveries_pg
 from gateway.storage.permit_steps import record_granted_permit, release_without_payment
 from gateway.storage.repository import Claim, Decide, Message, Store, utc
-from gateway.storage.settle_group_sql import close_group
+from gateway.storage.settle_group_sql import close_group, groupable
 from gateway.storage.settle_sql import (
     Subscribed,
     decision_inputs,
@@ -164,8 +164,9 @@ class OutboxStore(Store):
         An answer alone (as most are when agencies answer one after another), or two on SQLite,
         takes the plain statements of `_close_delivery`, answer by answer: for so few rows they
         cost less CPU than the set-based ones (on SQLite, whose statements make no round trip,
-        the set-based ones pay from three answers on)."""
-        if len(answers) < (2 if postgres else 3):
+        the set-based ones pay from three answers on). So does a group with a value the
+        set-based statements do not carry (`settle_group_sql.groupable`)."""
+        if len(answers) < (2 if postgres else 3) or not all(groupable(a.fields) for a in answers):
             written: list[bool | None] = []
             for answer in answers:
                 locked = any(w is not None for w in written)

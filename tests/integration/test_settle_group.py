@@ -144,3 +144,20 @@ def test_answers_for_one_case_in_one_group_are_written_in_order(store: OutboxSto
     assert [(c.agency, c.state, c.permit_number) for c in status.cases] == [
         ("customs", "granted", "P-2"), ("health", "granted", "P-3"),
     ]  # fmt: skip
+
+
+def test_a_group_with_a_value_its_json_would_not_carry_is_settled_answer_by_answer(
+    store: OutboxStore,
+) -> None:
+    lodge(store, "APP-1", "customs", "health", "police")
+    claims = sorted(store.claim("w1", 60.0, limit=3), key=lambda c: c.agency)
+    odd = {"permit_number": 1.5}  # not text: stored as the column's type makes it
+    with recorded(store.engine) as seen:
+        verdicts = store.settle_all(
+            [Answered(c, CaseState.GRANTED, odd, []) for c in claims], decide
+        )
+    assert verdicts == [None, None, "released"]
+    status = store.application("APP-1")
+    assert status is not None
+    assert [c.permit_number for c in status.cases] == ["1.5"] * 3
+    assert not any("json" in sql.lower() for sql, _ in seen)
