@@ -50,7 +50,7 @@ TIMED = (
     "gateway.storage.outbox:OutboxStore.claim_ready",
     "gateway.storage.outbox:OutboxStore.next_due",
     "gateway.storage.outbox:OutboxStore.settle_all",
-    "gateway.storage.outbox:OutboxStore._close_delivery",
+    "gateway.storage.outbox:OutboxStore._close_deliveries",
     "gateway.storage.outbox:OutboxStore._compose",
     "gateway.storage.outbox:OutboxStore._case_changed",
     "gateway.storage.repository:Store.create_application",

@@ -29,7 +29,7 @@ from gateway.fanout.dispatch import (
 )
 from gateway.fanout.routing import load_rules
 from gateway.fanout.slots import SLOTS_PER_DISPATCHER
-from gateway.fanout.wakeup import TRAIL
+from gateway.fanout.wakeup import OUTBOX, TRAIL
 from gateway.i18n.text import Text
 from gateway.intake.service import Intake
 from gateway.lifecycle.ports import Attachments
@@ -133,6 +133,7 @@ class Services:
             name=worker_name(index),
             documents=self.attachments,
             slots=slots,
+            wakeup=wakeups_for(self.store.engine)[OUTBOX],  # what the store signals at commit
         )
 
     def url_policy(self) -> UrlPolicy:

@@ -89,6 +89,7 @@ class Dispatcher:
         name: str | None = None,
         documents: UploadedDocuments | None = None,
         slots: int = DEFAULT_SLOTS,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -104,6 +105,11 @@ class Dispatcher:
         self._next_sweep = 0.0
         # The last turn's `store.next_due()`, read on its own or in the turn's claim.
         self._due: dt.datetime | None = None
+        # The wake-up of new outbox work in this process (`store` signals it after a commit),
+        # its count at the start of the last turn, and whether that turn claimed (`_claim`).
+        self._wakeup = wakeup
+        self._seen: int | None = None
+        self._after_claim = False
         self.channel = OUTBOX  # the wake-up it waits on
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
         self.settling = SettleGroup(store, decide)  # their answers, recorded together
@@ -143,17 +149,34 @@ class Dispatcher:
 
     def _claim(self, limit: int) -> tuple[int, list[Claim]]:
         """Claim up to `limit` ready rows: how many were claimed, and those to deliver now."""
-        if self.store.looks_before_claiming and (self._due is None or self._due > self.clock()):
+        # The wake-up's count before anything is read this turn: a commit of new work after it
+        # signals it again, so the next turn knows whether anything was written since.
+        seen = None if self._wakeup is None else self._wakeup.seen()
+        last_seen, self._seen = self._seen, seen
+        after_claim, self._after_claim = self._after_claim, False
+        known = seen is not None and last_seen is not None
+        signalled = known and seen != last_seen
+        nothing_due = self._due is None or self._due > self.clock()
+        if after_claim and known and not signalled and nothing_due:
+            # The turn right after a claim (the loop turns again at once when it claimed): the
+            # claim's own statement said when the next delivery is due, and nothing was
+            # committed here since (it would have signalled the wake-up), so a look now could
+            # only find what that claim saw. This turn ends without a statement; the next one,
+            # after the loop's wait, looks again (work another process wrote, on SQLite, too).
+            return 0, []
+        if self.store.looks_before_claiming and nothing_due and not signalled:
             # The last turn saw nothing due by now: one cheap read first, so that an idle turn
             # ends here, knowing when to look again. (When it saw a delivery due, read in its
-            # claim's transaction, the claim goes ahead without this read; on PostgreSQL the
-            # claim always does, as it says when the next delivery is due itself.)
+            # claim's transaction, the claim goes ahead without this read; so it does when new
+            # work was signalled since, as the claim says when the next delivery is due itself;
+            # on PostgreSQL the claim always does.)
             self._due = self.store.next_due()
             if self._due is None or self._due > self.clock():
                 return 0, []
         skipped = self.breakers.open_agencies()
         turn = self.store.claim_ready(self.name, self.lease_s, limit=limit, skip_agencies=skipped)
         claims, self._due = turn.claims, turn.next_due
+        self._after_claim = bool(claims)
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
             self._due = None

@@ -2,7 +2,8 @@
 statements `OutboxStore.settle` runs once a delivery has its answer.
 
 - a case is settled by one guarded UPDATE whose row count says whether it was still open (on
-  PostgreSQL one statement also releases the delivery's lease and locks the application row);
+  PostgreSQL one statement also releases the delivery's lease and locks the application row;
+  several answers recorded together are settled set-based: `settle_group_sql`);
 - the decision reads the application, its cases and the trader's subscription in one joined
   SELECT, and is recorded by one UPDATE.
 

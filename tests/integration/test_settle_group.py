@@ -4,6 +4,7 @@ one answer in the group loses none of the others."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,7 @@ from gateway.storage.db import make_engine
 from gateway.storage.outbox import OutboxStore
 from gateway.trail.messages import Message
 from tests.fakes.clock import FakeClock
+from tests.sql_statements import recorded
 
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -76,3 +78,86 @@ def test_an_answer_that_fails_fails_alone_and_the_others_are_recorded(
     assert two is not None and [c.state for c in two.cases] == ["queued"]
     assert store.messages("APP-2") == []
     assert store.next_due() == START + dt.timedelta(seconds=60)
+
+
+def test_a_group_is_fenced_claim_by_claim_and_closed_in_a_few_statements(
+    store: OutboxStore,
+) -> None:
+    lodge(store, "APP-1", "customs", "health", "police")
+    claims = sorted(store.claim("w1", 60.0, limit=3), key=lambda c: c.agency)
+    health = claims[1]
+    # w1's lease on health runs out and w2 takes the delivery: w1's answer for it is fenced out.
+    assert isinstance(store.clock, FakeClock)
+    store.clock.advance(61)
+    (taken,) = store.claim("w2", 60.0, skip_agencies=frozenset({"customs", "police"}))
+    assert taken.outbox_id == health.outbox_id
+    fields = {"permit_number": "P-1", "reasons": [], "conditions": []}
+    with recorded(store.engine) as seen:
+        verdicts = store.settle_all(
+            [
+                Answered(c, CaseState.GRANTED, fields, [Message("agency-answer", "in", "a",
+                                                                "text/xml", b"<R/>")])
+                for c in claims
+            ],
+            decide,
+        )  # fmt: skip
+    assert verdicts == [None, None, None]  # health is still w2's to answer: no decision yet
+    status = store.application("APP-1")
+    assert status is not None
+    assert [(c.agency, c.state, c.permit_number) for c in status.cases] == [
+        ("customs", "granted", "P-1"), ("health", "queued", None), ("police", "granted", "P-1"),
+    ]  # fmt: skip
+    assert store.fenced.counts() == {"outbox-settle": 1}
+    assert [m.kind for m in store.messages("APP-1")] == ["agency-answer", "agency-answer"]
+    # The group's fences, the application's lock and its cases' writes: one statement on
+    # PostgreSQL, three on SQLite, however many answers (from three on SQLite; from two on
+    # PostgreSQL).
+    writes = [sql for sql, _ in seen if re.match(r"\s*(WITH|UPDATE)\b", sql)]
+    if store.engine.dialect.name == "postgresql":
+        assert len(writes) == 1
+    else:
+        assert [re.match(r"\s*UPDATE (\w+)", sql).group(1) for sql in writes] == [  # type: ignore[union-attr]
+            "outbox", "applications", "cases",
+        ]  # fmt: skip
+    # w2's live claim is untouched: its answer settles the case and decides.
+    assert store.settle_all([Answered(taken, CaseState.GRANTED, fields, [])], decide) == [
+        "released"
+    ]
+    assert store.fenced.counts() == {"outbox-settle": 1}
+
+
+def test_answers_for_one_case_in_one_group_are_written_in_order(store: OutboxStore) -> None:
+    lodge(store, "APP-1", "customs", "health")
+    customs, health = sorted(store.claim("w1", 60.0, limit=2), key=lambda c: c.agency)
+    # The same claim answered twice in one group (pending, then granted): as one after another.
+    verdicts = store.settle_all(
+        [
+            Answered(customs, CaseState.PENDING, {}, []),
+            Answered(customs, CaseState.GRANTED, {"permit_number": "P-2"}, []),
+            Answered(health, CaseState.GRANTED, {"permit_number": "P-3"}, []),
+        ],
+        decide,
+    )
+    assert verdicts == [None, None, "released"]
+    status = store.application("APP-1")
+    assert status is not None
+    assert [(c.agency, c.state, c.permit_number) for c in status.cases] == [
+        ("customs", "granted", "P-2"), ("health", "granted", "P-3"),
+    ]  # fmt: skip
+
+
+def test_a_group_with_a_value_its_json_would_not_carry_is_settled_answer_by_answer(
+    store: OutboxStore,
+) -> None:
+    lodge(store, "APP-1", "customs", "health", "police")
+    claims = sorted(store.claim("w1", 60.0, limit=3), key=lambda c: c.agency)
+    odd = {"permit_number": 1.5}  # not text: stored as the column's type makes it
+    with recorded(store.engine) as seen:
+        verdicts = store.settle_all(
+            [Answered(c, CaseState.GRANTED, odd, []) for c in claims], decide
+        )
+    assert verdicts == [None, None, "released"]
+    status = store.application("APP-1")
+    assert status is not None
+    assert [c.permit_number for c in status.cases] == ["1.5"] * 3
+    assert not any("json" in sql.lower() for sql, _ in seen)

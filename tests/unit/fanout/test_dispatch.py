@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,8 @@ from adapters.base import AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.decision.rules import CaseState
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
-from gateway.fanout.ports import Outbox
+from gateway.fanout.ports import ClaimTurn, Outbox
+from gateway.fanout.wakeup import Wakeup
 from tests.fakes.adapters import ScriptedAdapter, answer
 from tests.fakes.clock import FakeClock
 from tests.fakes.store import InMemoryStore
@@ -19,7 +21,11 @@ from tests.unit.fanout.conftest import APP, decide, lodge
 
 
 def dispatcher(
-    store: Outbox, clock: FakeClock, *adapters: ScriptedAdapter, max_attempts: int = 3
+    store: Outbox,
+    clock: FakeClock,
+    *adapters: ScriptedAdapter,
+    max_attempts: int = 3,
+    wakeup: Wakeup | None = None,
 ) -> Dispatcher:
     return Dispatcher(
         store,
@@ -31,6 +37,7 @@ def dispatcher(
         breakers=Breakers(MemoryBreakerStore(), BreakerRule(failure_threshold=100), clock),
         deadline_s=3600.0,
         name="test-worker",
+        wakeup=wakeup,
     )
 
 
@@ -214,6 +221,55 @@ def test_a_store_whose_claims_say_when_next_is_due_is_never_looked_at_first(
     assert store.applications[APP].verdict == "released"
     assert store.looks == 0  # each turn's claim said what a look would have
     assert worker.next_due() is None
+
+
+class ClaimCountingStore(LookCountingStore):
+    """Counts the claims too (each a write transaction on SQLite, a statement on PostgreSQL)."""
+
+    claims = 0
+
+    def claim_ready(self, *args: Any, **kwargs: Any) -> ClaimTurn:
+        self.claims += 1
+        return super().claim_ready(*args, **kwargs)
+
+
+@pytest.mark.parametrize("looks_first", [True, False], ids=["sqlite-like", "postgresql-like"])
+def test_a_signal_of_new_work_and_a_claim_just_made_spare_the_turns_a_statement(
+    clock: FakeClock, looks_first: bool
+) -> None:
+    store = ClaimCountingStore(clock)
+    store.looks_before_claiming = looks_first
+    wakeup = Wakeup()
+    adapters = [ScriptedAdapter(code, [answer()] * 3) for code in ("customs", "transport")]
+    # As bootstrap builds it: with the wake-up the store signals after committing new work.
+    worker = dispatcher(store, clock, *adapters, wakeup=wakeup)
+
+    def turn() -> tuple[int, int, int]:
+        looks, claims = store.looks, store.claims
+        claimed = worker.run_once()
+        return claimed, store.looks - looks, store.claims - claims
+
+    # Nothing signalled yet: SQLite's way looks before it claims, PostgreSQL's claims.
+    assert turn() == (0, looks_first, not looks_first)
+    lodge(store, "customs", "transport")
+    wakeup.signal()  # as the store does after committing the application
+    # Work was signalled since the last turn: it claims without looking first.
+    assert turn() == (2, 0, 1)
+    assert store.applications[APP].verdict == "released"
+    # Right after a claim, with nothing signalled since, the claim's own statement said when
+    # the next delivery is due: no statement.
+    assert turn() == (0, 0, 0)
+    # The turn after that (after the loop's wait) looks again: work of another process, say.
+    assert turn() == (0, looks_first, not looks_first)
+
+    # New work signalled between a claim and the turn right after it: that turn claims it.
+    lodge(store, "customs", "transport", app_id="NSW-20261123-0000000002")
+    wakeup.signal()
+    assert turn() == (2, 0, 1)
+    lodge(store, "customs", "transport", app_id="NSW-20261123-0000000003")
+    wakeup.signal()
+    assert turn() == (2, 0, 1)
+    assert store.applications["NSW-20261123-0000000003"].verdict == "released"
 
 
 class ThreadNotingAdapter(ScriptedAdapter):

@@ -1,0 +1,97 @@
+"""Closing claimed deliveries, alone: the CPU `OutboxStore` spends releasing each answered
+claim's lease (fenced), locking the application and writing its case, per application. Not a
+test.
+
+    .venv/bin/python bench/close_costs.py [-n N] [--group G] [--postgres URL --may-wipe NAME]
+
+N applications of four cases each are lodged and all their deliveries claimed; then each
+application's answers are closed in groups of G (as the dispatcher's settle group records the
+answers it has in hand together: 1 when agencies answer one after another, up to all of an
+application's cases when they answer at once), each group in its own transaction, and this
+thread's CPU time inside `_close_deliveries` is reported per application (the transaction's
+BEGIN is taken before the clock starts). Run it for a base and a branch back to back (same
+venv, `PYTHONPATH` of each) to compare the statements that close a group, nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from _support import fresh_database
+from fanout_bench import REPO_ROOT
+
+from gateway.decision.rules import CaseState
+from gateway.fanout.ports import Answered
+from gateway.intake.ports import NewApplication
+from gateway.storage.db import is_postgres
+from gateway.storage.outbox import OutboxStore
+
+AGENCIES = ("customs", "health", "police", "transport")
+FIELDS = {
+    "permit_number": "P-1", "valid_until": None, "reasons": [], "conditions": [],
+    "inspection": None, "extra": {}, "charges": [], "answer_sha256": "ab" * 32,
+}  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=300, help="applications (four cases each)")
+    parser.add_argument("--group", type=int, default=8, help="answers closed together")
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--may-wipe", metavar="NAME", help="see fanout_bench --may-wipe")
+    args = parser.parse_args(argv)
+    workdir = REPO_ROOT / "var" / "bench" / "close"
+    workdir.mkdir(parents=True, exist_ok=True)
+    engine = fresh_database(args.postgres or f"sqlite:///{workdir / 'nsw.db'}", args.may_wipe)
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    store = OutboxStore(engine, lambda: now)
+    for i in range(args.n):
+        new = NewApplication(
+            id=f"APP-{i}", declarant_bin="210540012341", trader_reference=f"REF-{i}",
+            procedure="import", body=b"<Application/>", signer_subject="CN=bench",
+            signer_fingerprint="00" * 32, routing={agency: [] for agency in AGENCIES},
+        )  # fmt: skip
+        store.create_application(new, [])
+    by_application: dict[str, list[Answered]] = {}
+    for claim in store.claim("bench", 600.0, limit=len(AGENCIES) * args.n):
+        answer = Answered(claim, CaseState.GRANTED, FIELDS, [])
+        by_application.setdefault(claim.application_id, []).append(answer)
+    postgres = is_postgres(engine)
+    close = getattr(store, "_close_deliveries", None) or _one_by_one(store)
+    spent = 0.0
+    for application_id, answers in by_application.items():
+        for start in range(0, len(answers), args.group):
+            with store.transaction() as s:
+                s.connection()  # BEGIN, outside the clock
+                began = time.thread_time()
+                close(s, application_id, answers[start : start + args.group], now, postgres)
+                spent += time.thread_time() - began
+    database = "PostgreSQL" if postgres else "SQLite"
+    print(
+        f"{database}, {args.n} applications of {len(AGENCIES)} cases, groups of {args.group}: "
+        f"closing {spent / args.n * 1000:.3f} ms CPU per application"
+    )
+    engine.dispose()
+    return 0
+
+
+def _one_by_one(store: OutboxStore) -> Callable[..., object]:
+    """Before `_close_deliveries` (c9f18ae and earlier): `_close_delivery` per answer, the
+    application locked by the first."""
+
+    def close(s: Any, _app: str, answers: list[Answered], now: dt.datetime, _pg: bool) -> None:
+        for i, answer in enumerate(answers):
+            store._close_delivery(s, answer, now, locked=i > 0)  # type: ignore[call-arg]
+
+    return close
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
