@@ -25,7 +25,7 @@ Both statements are fixed texts with array parameters (prepared by the server af
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from psycopg import errors
@@ -89,9 +89,18 @@ def read_batch(
     """On an autocommit DB-API cursor: (log size, up to `limit` queued (id, pending entry) in
     insertion order, the stored frontier hashes of the log {(level, idx): hash}), in one
     statement, taking no lock."""
-    size, queued, frontier = 0, [], {}
     cursor.execute(_READ, {"limit": limit})
-    for kind, a, b, data in cursor.fetchall():
+    return batch_of(cursor.fetchall())
+
+
+def batch_of(
+    rows: Iterable[Sequence[Any]],
+) -> tuple[int, list[tuple[int, bytes]], dict[tuple[int, int], bytes]]:
+    """The batch a read's rows (kind, a, b, data) say: kind 0 the log's size (a), 1 a queued
+    (id a, pending entry data), 2 a frontier hash (level a, idx b, hash data). SQLite's read
+    (`trail_batch_sqlite.READ`) gives the same rows."""
+    size, queued, frontier = 0, [], {}
+    for kind, a, b, data in rows:
         if kind == _SIZE:
             size = int(a)
         elif kind == _QUEUED:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.storage.trail_batch_pg import STALE
+from gateway.storage.trail_batch_pg import STALE, batch_of
 
 # One statement, one snapshot: size, up to `limit` queued entries in insertion order and, when
 # any is queued, the frontier of the old tree (one primary-key search per bit set in size; the
@@ -48,17 +48,8 @@ def read_batch(
 ) -> tuple[int, list[tuple[int, bytes]], dict[tuple[int, int], bytes]]:
     """(log size, up to `limit` queued (id, pending entry) in insertion order, the stored
     frontier hashes {(level, idx): hash}), in one statement on an autocommit cursor."""
-    size, queued, frontier = 0, [], {}
     cursor.execute(READ, (limit,))
-    for kind, a, b, data in cursor.fetchall():
-        if kind == 0:
-            size = int(a)
-        elif kind == 1:
-            queued.append((int(a), bytes(data)))
-        else:
-            frontier[(int(a), int(b))] = bytes(data)
-    queued.sort()  # UNION ALL keeps no order
-    return size, queued, frontier
+    return batch_of(cursor.fetchall())
 
 
 def place_batch(
