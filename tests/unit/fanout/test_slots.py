@@ -141,3 +141,48 @@ def test_one_dispatcher_threads_slots_send_an_application_to_every_agency_at_onc
     agencies = standin_agencies(shipped("mappings"))
     assert len(agencies) >= 5
     assert len(agencies) + 1 <= SLOTS_PER_DISPATCHER
+
+
+def test_a_slots_thread_carries_one_delivery_after_another_and_ends_when_idle() -> None:
+    """Deliveries one after another run on the same thread (none started per delivery), each
+    named as the delivery it runs; with nothing more to do the thread ends by itself."""
+    slots = DeliverySlots(4)
+    ran: list[tuple[threading.Thread, str]] = []
+    for n in range(6):
+        done = threading.Event()
+
+        def work(n: int = n, done: threading.Event = done) -> None:
+            me = threading.current_thread()
+            ran.append((me, me.name))
+            done.set()
+
+        assert slots.run(work, f"delivery-{n}")
+        assert done.wait(WAIT_S)
+        assert wait_until(lambda: slots.busy == 0)
+    assert [name for _, name in ran] == [f"delivery-{n}" for n in range(6)]
+    thread = ran[0][0]
+    assert all(t is thread for t, _ in ran)
+    thread.join(WAIT_S)  # idle: it ends by itself, without close
+    assert not thread.is_alive()
+    assert slots.close(WAIT_S)
+
+
+def test_deliveries_at_once_each_get_a_thread_and_close_ends_them_all() -> None:
+    slots = DeliverySlots(3)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+    names: set[str] = set()
+
+    def held() -> None:
+        names.add(threading.current_thread().name)
+        started.release()
+        release.wait(WAIT_S)
+
+    for n in range(3):
+        assert slots.run(held, f"held-{n}")
+    for _ in range(3):
+        assert started.acquire(timeout=WAIT_S)  # all three in flight at once
+    assert names == {"held-0", "held-1", "held-2"}
+    release.set()
+    assert slots.close(WAIT_S)
+    assert not any(t.name.startswith("held-") for t in threading.enumerate() if t.is_alive())
