@@ -1,8 +1,9 @@
 """HTTP Message Signatures (RFC 9421): traders reading their applications, checkpoint devices
 reporting their readings.
 
-Built on the `http-message-signatures` package (the pyauth implementation of RFC 9421); this module
-holds the gateway's profile of it, used by both sides:
+Built on the `http-message-signatures` package (the pyauth implementation of RFC 9421), with a
+trader's read verified in one pass over `wire.sigbase`; this module holds the gateway's profile of
+it (its parameter rules in `http_signature_params`), used by both sides:
 
 - covered components: "@method", "@path" and "@query" (RFC 9421 §2.2), plus "content-digest"
   (RFC 9530) whenever a request has a body; "@authority" and "@target-uri" are not required, so a
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -40,7 +41,11 @@ from http_message_signatures import (
 from http_message_signatures.exceptions import HTTPMessageSignaturesException, InvalidSignature
 
 from gateway.clock import Clock
-from gateway.limits import KEYID, NONCE, shown
+from gateway.trust.http_signature_params import CLOCK_SKEW as CLOCK_SKEW
+from gateway.trust.http_signature_params import MAX_AGE as MAX_AGE
+from gateway.trust.http_signature_params import SignatureRefused as SignatureRefused
+from gateway.trust.http_signature_params import check_params as check_params
+from gateway.trust.http_signature_params import outside_window
 from wire import sigbase
 
 Tag = Literal["nsw-trader", "nsw-device"]
@@ -49,8 +54,6 @@ DEVICE_TAG: Tag = "nsw-device"  # a checkpoint device or tracker (gateway.checkp
 TAGS: tuple[Tag, ...] = (TRADER_TAG, DEVICE_TAG)
 LABEL = "nsw"
 COVERED = ("@method", "@path", "@query")
-MAX_AGE = dt.timedelta(minutes=5)
-CLOCK_SKEW = dt.timedelta(seconds=30)
 LIFETIME = dt.timedelta(seconds=60)  # what our own client puts in `expires`
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -65,10 +68,6 @@ _BY_ID: dict[str, type[HTTPSignatureAlgorithm]] = {
         algorithms.ED25519,
     )
 }
-
-
-class SignatureRefused(Exception):
-    """The request's signature is missing, malformed, or does not verify under the profile."""
 
 
 def algorithm_for(key: object, alg: str | None = None) -> type[HTTPSignatureAlgorithm]:
@@ -179,58 +178,6 @@ def requested_keyid(headers: Iterable[tuple[str, str]], tag: Tag) -> str:
     return keyid
 
 
-def check_params(params: dict[str, Any]) -> None:
-    """Refuse parameters that no signature of ours can carry, before any key is looked up or any
-    nonce stored: `keyid` is a SHA-256 fingerprint in hex (TraderCertificateRow.fingerprint and
-    RequestNonceRow.keyid are String(64)), `nonce` is 1-128 visible ASCII characters
-    (RequestNonceRow.nonce is String(128)), `created` and `expires` are non-negative integers
-    (RFC 9421 §2.3) with `expires` not before `created`."""
-    keyid = params.get("keyid")
-    if not isinstance(keyid, str) or not KEYID.matches(keyid):
-        raise SignatureRefused(
-            f'"keyid" must be the SHA-256 fingerprint of your certificate as 64 lowercase hex '
-            f"digits, not {shown(str(keyid))}"
-        )
-    nonce = params.get("nonce")
-    if nonce is not None and (not isinstance(nonce, str) or not NONCE.matches(nonce)):
-        raise SignatureRefused(
-            f'"nonce" must be a string of 1 to {NONCE.max_length} visible ASCII characters '
-            f"(a fresh random one per request), not {shown(str(nonce))}"
-        )
-    for name in ("created", "expires"):
-        value = params.get(name)
-        if value is not None and (type(value) is not int or value < 0):
-            raise SignatureRefused(f'"{name}" must be a non-negative integer (RFC 9421 §2.3)')
-    created, expires = params.get("created"), params.get("expires")
-    if isinstance(created, int) and isinstance(expires, int) and expires < created:
-        raise SignatureRefused('"expires" is before "created"')
-
-
-# The last second a datetime can hold (9999-12-31T23:59:59Z): a later `expires` is refused as out
-# of range, as it always was, but by comparing integers, so that no value is an error (a 500).
-_LAST_SECOND = 253402300799
-
-
-def _outside_window(params: Mapping[str, Any], now: dt.datetime) -> str | None:
-    """Why `created`/`expires` put a signature outside the replay window, or None: both present
-    integers, `created` at most `MAX_AGE` old and at most `CLOCK_SKEW` ahead, `expires` not
-    passed and not beyond year 9999 (RFC 9421 §2.3, §7.2.2). Compared as integers."""
-    created, expires = params.get("created"), params.get("expires")
-    for name, value in (("created", created), ("expires", expires)):
-        if type(value) is not int:
-            return f'"{name}" must be an integer (RFC 9421 §2.3)'
-        if not 0 <= value <= _LAST_SECOND:
-            return f'"{name}" is out of range'
-    assert isinstance(created, int) and isinstance(expires, int)
-    if created > (now + CLOCK_SKEW).timestamp():
-        return '"created" is in the future; check your clock'
-    if created < (now - MAX_AGE).timestamp():
-        return f'"created" is older than {int(MAX_AGE.total_seconds())} s'
-    if expires < (now - CLOCK_SKEW).timestamp():
-        return 'the signature has expired ("expires" has passed)'
-    return None
-
-
 class _Verifier(HTTPMessageVerifier):
     """The library's verifier with our clock and replay window instead of its own."""
 
@@ -248,7 +195,7 @@ class _Verifier(HTTPMessageVerifier):
         for name in ("created", "expires", "nonce"):
             if name not in params:
                 raise InvalidSignature(f'the signature has no "{name}" parameter')
-        refused = _outside_window(params, self._clock())
+        refused = outside_window(params, self._clock())
         if refused:
             raise InvalidSignature(refused)
 
@@ -335,7 +282,7 @@ def _one_profile_signature(
         or params.get("tag") != tag
         or params.get("keyid") != keyid
         or not isinstance(nonce, str)
-        or _outside_window(params, clock())
+        or outside_window(params, clock())
     ):
         return None
     try:
