@@ -32,6 +32,12 @@ _BYTES = re.compile(r":((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 _SHA256_DIGEST = re.compile(r"sha-256=:([A-Za-z0-9+/]{43}=):")
 _SIMPLE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(/[A-Za-z0-9._~/-]*)?")
 _METHOD = re.compile(r"[A-Z]+")
+# RFC 3986 §3.3/§3.4 characters of a path and a query, or a percent escape; no userinfo, no
+# fragment, a plain host: the URLs whose `@path` and `@query` are their own text.
+_URL_CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
+_PLAIN_URL = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(/{_URL_CHAR}*)?(?:\?((?:{_URL_CHAR}|\?)*))?"
+)
 
 
 def components_list(components: Sequence[str]) -> str:
@@ -131,6 +137,16 @@ def target_uri(url: str) -> str | None:
     if found is None:
         return None
     return url if found[1] else url + "/"
+
+
+def path_and_query(url: str) -> tuple[str, str] | None:
+    """`@path` and `@query` (RFC 9421 §2.2.6, §2.2.7) of an absolute URL as sent (encoded, with
+    a plain host, no userinfo or fragment), as the library resolves them: the path ("/" if
+    empty) and "?" with the query ("?" if none); None for any other URL."""
+    found = _PLAIN_URL.fullmatch(url)
+    if found is None:
+        return None
+    return found[1] or "/", "?" + (found[2] or "")
 
 
 def method(value: object) -> str | None:

@@ -1,8 +1,9 @@
 """HTTP Message Signatures (RFC 9421): traders reading their applications, checkpoint devices
 reporting their readings.
 
-Built on the `http-message-signatures` package (the pyauth implementation of RFC 9421); this module
-holds the gateway's profile of it, used by both sides:
+Built on the `http-message-signatures` package (the pyauth implementation of RFC 9421), with a
+trader's read verified in one pass over `wire.sigbase`; this module holds the gateway's profile of
+it (its parameter rules in `http_signature_params`), used by both sides:
 
 - covered components: "@method", "@path" and "@query" (RFC 9421 §2.2), plus "content-digest"
   (RFC 9530) whenever a request has a body; "@authority" and "@target-uri" are not required, so a
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import http_sf
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from http_message_signatures import (
     HTTPMessageSigner,
@@ -37,10 +39,14 @@ from http_message_signatures import (
     algorithms,
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException, InvalidSignature
-from http_sf.compat import InnerList, Item
 
 from gateway.clock import Clock
-from gateway.limits import KEYID, NONCE, shown
+from gateway.trust.http_signature_params import CLOCK_SKEW as CLOCK_SKEW
+from gateway.trust.http_signature_params import MAX_AGE as MAX_AGE
+from gateway.trust.http_signature_params import SignatureRefused as SignatureRefused
+from gateway.trust.http_signature_params import check_params as check_params
+from gateway.trust.http_signature_params import outside_window
+from wire import sigbase
 
 Tag = Literal["nsw-trader", "nsw-device"]
 TRADER_TAG: Tag = "nsw-trader"  # a trader reading its applications (gateway.web.trader_auth)
@@ -48,8 +54,6 @@ DEVICE_TAG: Tag = "nsw-device"  # a checkpoint device or tracker (gateway.checkp
 TAGS: tuple[Tag, ...] = (TRADER_TAG, DEVICE_TAG)
 LABEL = "nsw"
 COVERED = ("@method", "@path", "@query")
-MAX_AGE = dt.timedelta(minutes=5)
-CLOCK_SKEW = dt.timedelta(seconds=30)
 LIFETIME = dt.timedelta(seconds=60)  # what our own client puts in `expires`
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -64,10 +68,6 @@ _BY_ID: dict[str, type[HTTPSignatureAlgorithm]] = {
         algorithms.ED25519,
     )
 }
-
-
-class SignatureRefused(Exception):
-    """The request's signature is missing, malformed, or does not verify under the profile."""
 
 
 def algorithm_for(key: object, alg: str | None = None) -> type[HTTPSignatureAlgorithm]:
@@ -178,42 +178,6 @@ def requested_keyid(headers: Iterable[tuple[str, str]], tag: Tag) -> str:
     return keyid
 
 
-def check_params(params: dict[str, Any]) -> None:
-    """Refuse parameters that no signature of ours can carry, before any key is looked up or any
-    nonce stored: `keyid` is a SHA-256 fingerprint in hex (TraderCertificateRow.fingerprint and
-    RequestNonceRow.keyid are String(64)), `nonce` is 1-128 visible ASCII characters
-    (RequestNonceRow.nonce is String(128)), `created` and `expires` are non-negative integers
-    (RFC 9421 §2.3) with `expires` not before `created`."""
-    keyid = params.get("keyid")
-    if not isinstance(keyid, str) or not KEYID.matches(keyid):
-        raise SignatureRefused(
-            f'"keyid" must be the SHA-256 fingerprint of your certificate as 64 lowercase hex '
-            f"digits, not {shown(str(keyid))}"
-        )
-    nonce = params.get("nonce")
-    if nonce is not None and (not isinstance(nonce, str) or not NONCE.matches(nonce)):
-        raise SignatureRefused(
-            f'"nonce" must be a string of 1 to {NONCE.max_length} visible ASCII characters '
-            f"(a fresh random one per request), not {shown(str(nonce))}"
-        )
-    for name in ("created", "expires"):
-        value = params.get(name)
-        if value is not None and (type(value) is not int or value < 0):
-            raise SignatureRefused(f'"{name}" must be a non-negative integer (RFC 9421 §2.3)')
-    created, expires = params.get("created"), params.get("expires")
-    if isinstance(created, int) and isinstance(expires, int) and expires < created:
-        raise SignatureRefused('"expires" is before "created"')
-
-
-def _timestamp(value: object, name: str) -> dt.datetime:
-    if type(value) is not int:
-        raise InvalidSignature(f'"{name}" must be an integer (RFC 9421 §2.3)')
-    try:
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise InvalidSignature(f'"{name}" is out of range') from exc
-
-
 class _Verifier(HTTPMessageVerifier):
     """The library's verifier with our clock and replay window instead of its own."""
 
@@ -227,19 +191,13 @@ class _Verifier(HTTPMessageVerifier):
         self._clock = clock
 
     def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
-        now = self._clock()
         params = sig_input.params
         for name in ("created", "expires", "nonce"):
             if name not in params:
                 raise InvalidSignature(f'the signature has no "{name}" parameter')
-        created = _timestamp(params["created"], "created")
-        expires = _timestamp(params["expires"], "expires")
-        if created > now + CLOCK_SKEW:
-            raise InvalidSignature('"created" is in the future; check your clock')
-        if created < now - MAX_AGE:
-            raise InvalidSignature(f'"created" is older than {int(MAX_AGE.total_seconds())} s')
-        if expires < now - CLOCK_SKEW:
-            raise InvalidSignature('the signature has expired ("expires" has passed)')
+        refused = outside_window(params, self._clock())
+        if refused:
+            raise InvalidSignature(refused)
 
 
 def verify_request(
@@ -286,78 +244,64 @@ def _signed_params(request: RequestView, keyid: str, tag: Tag) -> dict[str, Any]
 
 
 # What a trader's client sends for a read (`nsw status`, `sign_request` without a body): one
-# Signature-Input member and one Signature member, covering exactly these, unparameterised.
-_PROFILE_COVERED = ['"@method"', '"@path"', '"@query"']
+# "nsw" Signature-Input member and one Signature member, covering exactly these, unparameterised.
+_PROFILE_LIST = sigbase.components_list(COVERED)
+_FIELDS = frozenset({"signature-input", "signature", "content-digest"})
+_PARAMETERS = frozenset({"alg", "created", "expires", "keyid", "nonce", "tag"})
 
 
 def _one_profile_signature(
     request: RequestView, keyid: str, key: PublicKey, clock: Clock, body: bytes, tag: Tag
 ) -> SignedBy | None:
     """The signature of a bodiless request signed exactly as `sign_request` signs it, verified in
-    one pass; None for anything else (or anything that fails here), which `verify_request` then
-    gives to the library's whole verification for its verdict and its words.
-
-    The library's `verify(..., require_components=, body=)` parses both signature fields again
-    (`requested_keyid` has already parsed one), parses the required components and each covered
-    one to compare them, and looks at the body's digest: about half of a signed read's
-    verification (issue 17). Here the fields are parsed once with the library's own parser, the
-    covered components are compared as strings, and the one selected signature goes through the
-    library's own `_verify_one`: the same replay window (`_Verifier`), algorithm, parameter and
-    key checks, the same signature base and the same cryptographic check. It accepts only what
-    the whole verification accepts: every refusal of the library's selection step is a `None`
-    here (two members, labels that differ, another tag, a non-bytes signature, a parameter of the
-    wrong type), and a body or a Content-Digest field is never taken here."""
+    one pass over `wire.sigbase`'s strict patterns; None for anything else (or anything that
+    fails here), which `verify_request` then gives to the library's whole verification for its
+    verdict and its words. The checks are the library's and `_Verifier`'s for this shape
+    (tests/unit/trust/test_http_signature_reads.py holds each): a body or a Content-Digest field
+    is never taken here."""
+    # Step 1: one "nsw" member in each field, covering exactly "@method" "@path" "@query".
     if body:
         return None
-    inputs, signatures, digests = [], [], 0
-    for name, value in request.headers.items():
-        lowered = name.lower()
-        if lowered == "signature-input":
-            inputs.append(value)
-        elif lowered == "signature":
-            signatures.append(value)
-        elif lowered == "content-digest":
-            digests += 1
-    if digests or len(inputs) != 1 or len(signatures) != 1:
+    lines = sigbase.fields(request.headers, _FIELDS)
+    if lines is None or "content-digest" in lines:
         return None
-    try:
-        parsed_inputs = HTTPMessageVerifier._parse_signature_dictionary(inputs[0])
-        parsed_signatures = HTTPMessageVerifier._parse_signature_dictionary(signatures[0])
-    except Exception:  # malformed: the library's path says how
+    inputs, signatures = lines.get("signature-input", ()), lines.get("signature", ())
+    if len(inputs) != 1 or len(signatures) != 1:
         return None
-    if len(parsed_inputs) != 1 or parsed_inputs.keys() != parsed_signatures.keys():
+    read = sigbase.read_params(inputs[0], LABEL, _PROFILE_LIST)
+    signature = sigbase.read_signature(signatures[0], LABEL)
+    if read is None or signature is None:
         return None
-    ((label, sig_input),) = parsed_inputs.items()
-    signature = parsed_signatures[label]
-    if not isinstance(sig_input, InnerList) or not isinstance(signature, Item):
-        return None
-    params = sig_input.params
+    signature_params, params = read
+    # Step 2: the parameters: only RFC 9421 §2.3's, with their types; ours (tag, keyid, the
+    # profile's bounds, the key's algorithm); `created`/`expires` in the window; a nonce.
+    alg, nonce = params.get("alg"), params.get("nonce")
     if (
-        not isinstance(signature.value, bytes)
+        not params.keys() <= _PARAMETERS
+        or any(not isinstance(params.get(n, ""), str) for n in ("alg", "keyid", "nonce", "tag"))
         or params.get("tag") != tag
         or params.get("keyid") != keyid
-        or [str(component) for component in sig_input] != _PROFILE_COVERED
+        or not isinstance(nonce, str)
+        or outside_window(params, clock())
     ):
         return None
-    alg = params.get("alg")
     try:
-        check_params(dict(params))
-        # The library's own step for one selected signature (untyped, like the whole library).
-        verifier: Any = _Verifier(
-            algorithm_for(key, alg if isinstance(alg, str) else None), keyid, key, clock
-        )
-        result = verifier._verify_one(
-            label=label, sig_input=sig_input, signature=signature, message=request, max_age=MAX_AGE
-        )
-    except (
-        SignatureRefused,
-        InvalidSignature,
-        HTTPMessageSignaturesException,
-        ValueError,
-        TypeError,
-    ):
+        check_params(params)
+        algorithm = algorithm_for(key, alg if isinstance(alg, str) else None)
+    except SignatureRefused:
         return None
-    created = result.parameters["created"]
-    if type(created) is not int or not isinstance(result.nonce, str):
+    # Step 3: the signature base (RFC 9421 §2.5) and the signature over it with the key.
+    method, target = sigbase.method(request.method), sigbase.path_and_query(request.url)
+    if method is None or target is None:
         return None
-    return SignedBy(keyid, result.nonce, dt.datetime.fromtimestamp(created, dt.UTC))
+    values = [('"@method"', method), ('"@path"', target[0]), ('"@query"', target[1])]
+    signed = sigbase.base(values, signature_params)
+    if signed is None:
+        return None
+    try:
+        algorithm(public_key=key).verify(signature=signature, message=signed)
+    except (CryptoInvalidSignature, HTTPMessageSignaturesException, ValueError, TypeError):
+        return None
+    created = params["created"]
+    assert isinstance(created, int)  # `_outside_window` held it
+    return SignedBy(keyid, nonce, dt.datetime.fromtimestamp(created, dt.UTC))

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from http_message_signatures import (
     HTTPMessageSigner,
     HTTPMessageVerifier,
+    HTTPSignatureComponentResolver,
     MappingKeyResolver,
     algorithms,
 )
@@ -310,3 +311,35 @@ def test_a_canonical_signature_input_is_read_whole() -> None:
 )
 def test_signatures_outside_the_pattern_are_left_to_the_library(field: str) -> None:
     assert sigbase.read_signature(field, "nsw") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/api/v1/applications/NSW-20261207-A37A8EF537",
+        "https://gw.example:8443",
+        "http://gw/?",
+        "http://gw/a/b;c=d?x=%20a%2Fb&y=?/:@&z=~!$'()*+,",
+        "http://gw/%7e?q=%41",
+    ],
+)
+def test_path_and_query_are_the_librarys(url: str) -> None:
+    resolver: Any = HTTPSignatureComponentResolver  # untyped, like the whole library
+    resolver = resolver(HttpMessage({}, "GET", url).view())
+    assert sigbase.path_and_query(url) == (resolver.get_path(), resolver.get_query())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://gw/a%2",  # a broken escape (the library refuses it)
+        "http://gw/a b",  # an unencoded space (the library refuses it)
+        "http://u@gw/a",  # userinfo
+        "http://gw/a?b#f",  # a fragment
+        "http://[::1]/a",  # an IP literal
+        "ftp://gw/a",
+        "http://gw/é",
+    ],
+)
+def test_urls_outside_the_path_pattern_are_left_to_the_library(url: str) -> None:
+    assert sigbase.path_and_query(url) is None
