@@ -118,26 +118,36 @@ class CpuShare:
             if label not in ("others", "idle")
         }
 
-    def capacity(self, applications: int, gil_bound: Sequence[str]) -> str:
+    def capacity(
+        self, applications: int, gil_bound: Sequence[str], measured: float | None = None
+    ) -> str:
         """What this run's CPU per application allows, whatever the load on the machine: the
         processes named in `gil_bound` (the workers, or the web process that dispatches) can each
         use at most one core (their GIL), and everything this run started shares the machine's
         cores. So N such processes decide at most N x 1000 / (their ms per application) a second,
-        and the machine at most cores x 1000 / (everyone's ms per application): a second worker
-        can raise throughput only as far as the smaller of the two allows."""
+        and the machine at most cores x 1000 / (everyone's ms per application). With `measured`
+        (the decisions a second this run made) the headroom is taken from it: a process held
+        back by something other than CPU (its delivery slots, the agencies' latency) leaves room
+        that a second one can use up to the machine's bound."""
         cpu = self.cpu_seconds()
         n = max(1, len(gil_bound))
         gil_ms = 1000 * sum(cpu[label] for label in gil_bound) / max(1, applications)
         all_ms = 1000 * sum(cpu.values()) / max(1, applications)
         per_process = 1000 / max(1e-9, gil_ms / n)  # one process's bound, apps/s
         machine = CORES * 1000 / max(1e-9, all_ms)
-        two_vs_one = min(2 * per_process, machine) / min(per_process, machine)
-        return (
+        line = (
             f"  capacity from CPU per application: each of {n} dispatching process(es) "
             f"{gil_ms / n:.1f} ms/app, so <= {per_process:.1f} apps/s each (one core, its GIL); "
             f"all {CORES} cores <= {machine:.1f} apps/s ({all_ms:.1f} ms/app for everything this "
-            f"run started, bench client included): a second such process can give at most "
-            f"{two_vs_one:.2f}x one on this machine"
+            f"run started, bench client included)"
+        )
+        if measured is None or measured <= 0:
+            two_vs_one = min(2 * per_process, machine) / min(per_process, machine)
+            return f"{line}: a second such process can give at most {two_vs_one:.2f}x one"
+        more = min((n + 1) * per_process, machine) / measured
+        return (
+            f"{line}: against the {measured:.1f} decisions/s measured, one more such process "
+            f"can give at most {more:.2f}x"
         )
 
     def report(self, applications: int = 0) -> str:

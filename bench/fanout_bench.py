@@ -343,7 +343,9 @@ def run_setup(
         / ((finished - started) * (os.cpu_count() or 1)),
         "verdicts": Counter(r.verdict for r in rows),
         "capacity": share.capacity(
-            len(ids), [f"worker-{i}" for i in range(setup.workers)] or ["web"]
+            len(ids),
+            [f"worker-{i}" for i in range(setup.workers)] or ["web"],
+            len(waits) / (last - started),
         ),
         "cpu_share": share.report(len(ids))
         + f"; the watcher read {watcher.reads / max(1e-9, finished - started):.0f} times a second",
