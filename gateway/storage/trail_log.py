@@ -309,7 +309,9 @@ def sequenced(pending: bytes, seq: int) -> bytes:
     exactly `entry_bytes({**read_entry(pending), "seq": seq})`. The seq is spliced in before
     the "sha256" key, the place sorting gives it, instead of decoding and encoding the JSON
     (most of the integrator's own Python per entry); an entry not of the queue's shape takes
-    the decoding path (tests/unit/storage/test_trail_sequenced.py compares the two)."""
+    the decoding path (tests/integration/test_trail_batch.py compares the two). Right only while
+    no field of `_queued` sorts between "seq" and "sha256" (a "service" would): such a field
+    needs the decoding path."""
     at = pending.find(_SHA256_KEY)
     if at < 0 or not pending.startswith(ENTRY_PREFIX) or _SEQ_KEY in pending:
         return entry_bytes({**read_entry(pending), "seq": seq})
