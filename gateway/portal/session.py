@@ -21,8 +21,22 @@ def is_portal(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
+# The page's live refresh: requests made beside the page's own, with the cookie the page had
+# when they started (its body, fetched on each event of its stream, and the stream itself).
+LIVE_ENDPOINTS = frozenset({"portal.application_body", "portal.events"})
+
+
 class _PortalCookie(SecureCookieSessionInterface):
     salt = "nsw-portal-session"
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        # A signed-in session is permanent, so Flask sends the cookie again with every answer.
+        # A live refresh that started before a page consumed a flash message would then put
+        # the message back in the cookie, and the next page showed it again beside its own.
+        # The live refresh changes nothing in the session: it sends the cookie only if it did.
+        if request.endpoint in LIVE_ENDPOINTS:
+            return session.modified
+        return super().should_set_cookie(app, session)
 
     def get_cookie_name(self, app: Flask) -> str:
         return COOKIE

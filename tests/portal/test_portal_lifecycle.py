@@ -192,3 +192,28 @@ def test_while_an_amendment_is_checked_again_no_decision_is_offered(
     refused = steppe.get(f"{page}/decision.xml")  # the API's answer: not made yet
     assert refused.status_code == 409
     assert "urn:kz:nsw:problem:decision-not-ready" in text(refused)
+
+
+def test_the_live_refresh_with_the_pages_old_cookie_does_not_bring_a_shown_message_back(
+    portal_app: Flask, trader_client: Client, signed_sample: Callable[..., bytes], pki: Any
+) -> None:
+    """The page's body is fetched again on every event of its stream, with the cookie the page
+    had then: one fetched after the withdrawal's message was shown, but sent before, must not
+    put the message back (it showed again beside the next one)."""
+    lodged = lodge(portal_app, signed_sample)
+    steppe = trader_client("trader-steppe")
+    page = f"/portal/applications/{lodged['id']}"
+    body = withdrawal(identity(pki, "trader-steppe"), lodged["id"], "no-longer-shipping")
+    assert upload(steppe, lodged["id"], "withdrawal", body).status_code == 302
+    holding = steppe.get_cookie("nsw_portal", path="/portal")
+    assert holding is not None  # the cookie that carries the message to the page
+
+    late = portal_app.test_client()  # the live refresh, sent with that cookie
+    late.environ_base.update(steppe.environ_base)  # the same browser: the same certificate
+    late.set_cookie("nsw_portal", holding.value, path="/portal")
+    shown = steppe.get(page)
+    assert "The application was withdrawn" in text(shown)
+    refreshed = late.get(f"{page}/body")
+    assert refreshed.status_code == 200
+    assert not [c for c in refreshed.headers.getlist("Set-Cookie") if c.startswith("nsw_portal=")]
+    assert "The application was withdrawn" not in text(steppe.get(page))
