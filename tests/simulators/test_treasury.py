@@ -104,6 +104,9 @@ def test_the_same_instruction_again_is_the_same_payment_and_no_second_callback(
     side = gateway_side(treasury)
     first = side.pay(REF, 100_00)
     wait_until(receiver.received, 10, "the first callback")
+    # The sender records a delivery once the receiver has answered it, a moment after the
+    # receiver has it: counted from then, a second callback would show.
+    wait_until(lambda: len(treasury.callbacks.sent) == 1, 10, "the first callback recorded")
     again = side.pay(REF, 100_00)
     assert (first.status, again.status) == (201, 200)
     assert again.json() == first.json() and again.verified is not None
