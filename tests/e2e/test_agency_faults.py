@@ -304,7 +304,9 @@ def test_callback_then_a_reset_answer_settles_the_case_once(
     case = case_of(client, application_id, code)
     assert case["state"] == "granted" and case["last_error"] is None
     assert FIRST_PERMIT.match(case["permit_number"]), case["permit_number"]
-    (delivery,) = agency.callbacks.sent
+    # The stand-in records its callback once the gateway's answer is back, a moment after the
+    # gateway has committed what the callback brought.
+    (delivery,) = wait_until(lambda: agency.callbacks.sent, what="the callback recorded")
     assert delivery.status == 200
     (callback,) = trail(services, application_id, case["id"], "callback")
     # A REST callback is kept whole (wire.exchange record); its body holds the answer.
