@@ -3,35 +3,14 @@ writes, and each check of an answer refuses what it exists to refuse."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver
 
+from tests.unit.wire.conftest import BODY, NOW, SKEW, Keys
 from wire import httpsig
 from wire.httpsig import HttpMessage, UntrustedHttpMessage
-from wire.keys import load_certificate, load_rsa_key
-
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-SKEW = dt.timedelta(minutes=2)
-BODY = b'{"caseId":"c","status":"granted"}'
-
-Keys = tuple[rsa.RSAPrivateKey, x509.Certificate]
-
-
-@pytest.fixture
-def gateway_keys(pki: Any) -> Keys:
-    d = pki.directory
-    return load_rsa_key(d / "gateway.key"), load_certificate(d / "gateway.pem")
-
-
-@pytest.fixture
-def agency_keys(pki: Any) -> Keys:
-    d = pki.directory
-    return load_rsa_key(d / "agency-health.key"), load_certificate(d / "agency-health.pem")
 
 
 def request(keys: Keys) -> HttpMessage:

@@ -18,27 +18,9 @@ from http_message_signatures import (
     algorithms,
 )
 
+from tests.unit.wire.conftest import BODY, NOW, SKEW, Keys
 from wire import httpsig, sigbase
 from wire.httpsig import HttpMessage, UntrustedHttpMessage
-from wire.keys import load_certificate, load_rsa_key
-
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-SKEW = dt.timedelta(minutes=2)
-BODY = b'{"caseId":"c","status":"granted"}'
-
-Keys = tuple[rsa.RSAPrivateKey, x509.Certificate]
-
-
-@pytest.fixture
-def gateway_keys(pki: Any) -> Keys:
-    d = pki.directory
-    return load_rsa_key(d / "gateway.key"), load_certificate(d / "gateway.pem")
-
-
-@pytest.fixture
-def agency_keys(pki: Any) -> Keys:
-    d = pki.directory
-    return load_rsa_key(d / "agency-health.key"), load_certificate(d / "agency-health.pem")
 
 
 def request(keys: Keys, url: str = "http://127.0.0.1:9/cases", body: bytes = b'{"a":1}') -> Any:
