@@ -22,12 +22,6 @@ from gateway.i18n.text import Text
 from gateway.storage import wake
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
-# Execution option (SQLite): this transaction takes the write lock first. SQLite's busy handler
-# backs off (sleeps growing to 100 ms), so writers that loop retake the lock before a waiter that
-# has slept a while: the trail's integrator, which holds the lock for a moment per batch, waited
-# seconds behind busy writers, and the checkpoints with it (issue 17). Such a transaction polls
-# for the lock every this many seconds, and this process's other writers hold back meanwhile.
-WRITE_LOCK_POLL_S = "nsw_write_lock_poll_s"
 HOLD_BACK_S = 1.0  # the longest a writer holds back for one that goes first
 BUSY_TIMEOUT_S = 30.0
 DEFAULT_CONNECTIONS = 10  # a pool for tools and tests; the gateway sizes its own
@@ -77,9 +71,6 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
         try:
             if options.get(READ_ONLY, False):
                 dbapi_connection.execute("BEGIN")
-            elif options.get(WRITE_LOCK_POLL_S):
-                with turnstile.first():
-                    _begin_immediate_polling(dbapi_connection, options[WRITE_LOCK_POLL_S])
             else:
                 turnstile.let_first_pass()
                 dbapi_connection.execute("BEGIN IMMEDIATE")
@@ -157,10 +148,13 @@ def _begin_failed(engine: Engine, exc: sqlite3.Error) -> StatementError:
 
 def begin_first(engine: Engine, dbapi_connection: Any, poll_s: float) -> None:
     """SQLite: BEGIN IMMEDIATE on a driver connection of `engine`'s pool (in autocommit: the
-    caller commits), as a transaction with `WRITE_LOCK_POLL_S` begins: polling for the write
-    lock every `poll_s` while this process's other writers hold back (the trail's integrator
-    and checkpoint store on their DB-API cursors). An engine not made by `make_engine` has no
-    turnstile: the lock is polled for all the same."""
+    caller commits), taking the write lock first: polling for it every `poll_s` while this
+    process's other writers hold back (the trail's integrator and checkpoint store on their
+    DB-API cursors). SQLite's busy handler backs off (sleeps growing to 100 ms), so writers that
+    loop retake the lock before a waiter that has slept a while: the integrator, which holds the
+    lock for a moment per batch, waited seconds behind busy writers, and the checkpoints with it
+    (issue 17). An engine not made by `make_engine` has no turnstile: the lock is polled for all
+    the same."""
     turnstile = _turnstiles.get(engine)
     with turnstile.first() if turnstile is not None else nullcontext():
         _begin_immediate_polling(dbapi_connection, poll_s)
