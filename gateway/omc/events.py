@@ -17,6 +17,7 @@ from flask import Response
 from gateway.omc.auth import requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.roles import Perm
+from gateway.portal.session import live_refresh
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Services
@@ -58,6 +59,7 @@ def stream(svc: Services, poll_s: float = POLL_S, lifetime_s: float = STREAM_S) 
 
 
 @bp.get("/events")
+@live_refresh
 @requires(Perm.VIEW_AGENCIES)
 def events() -> Response:
     response = Response(stream(services()), mimetype="text/event-stream")

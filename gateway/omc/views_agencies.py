@@ -10,6 +10,7 @@ from gateway.omc.auth import accounts, officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.health import agency_health, escalated_cases
 from gateway.omc.roles import Perm
+from gateway.portal.session import live_refresh
 
 
 def _context() -> dict[str, object]:
@@ -32,6 +33,7 @@ def agencies() -> str:
 
 
 @bp.get("/agencies/body")
+@live_refresh
 @requires(Perm.VIEW_AGENCIES)
 def agencies_body() -> str:
     return render_template("omc/_agencies_body.html", **_context())

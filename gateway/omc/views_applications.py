@@ -16,6 +16,7 @@ from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.errors import RoleForbidden
 from gateway.omc.roles import Perm
+from gateway.portal.session import live_refresh
 from gateway.trail.format import read_entry
 from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.web.attachments_api import documents_json
@@ -59,6 +60,7 @@ def applications() -> str:
 
 
 @bp.get("/applications/rows")
+@live_refresh
 @requires(Perm.VIEW_OPS)
 def application_rows() -> str:
     filters = queries.Filters.from_args(request.args)
@@ -89,6 +91,7 @@ def application(application_id: str) -> str:
 
 
 @bp.get("/applications/<application_id>/body")
+@live_refresh
 @requires(Perm.VIEW_OPS)
 def application_body(application_id: str) -> str:
     return render_template("omc/_application_body.html", **_detail(application_id))

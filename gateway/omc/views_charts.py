@@ -8,6 +8,7 @@ from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.charts import chart_data
 from gateway.omc.roles import Perm
+from gateway.portal.session import live_refresh
 
 
 @bp.get("/charts")
@@ -17,6 +18,7 @@ def charts() -> str:
 
 
 @bp.get("/charts/data.json")
+@live_refresh
 @requires(Perm.VIEW_OPS)
 def charts_data() -> Response:
     return jsonify(chart_data(services(), officer().agency))

@@ -8,6 +8,7 @@ from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.floor import checkpoint_floor, movements
 from gateway.omc.roles import Perm
+from gateway.portal.session import live_refresh
 
 
 @bp.get("/checkpoints")
@@ -17,6 +18,7 @@ def checkpoints() -> str:
 
 
 @bp.get("/checkpoints/body")
+@live_refresh
 @requires(Perm.VIEW_OPS)
 def checkpoints_body() -> str:
     return render_template(
@@ -31,6 +33,7 @@ def movements_page() -> str:
 
 
 @bp.get("/movements/body")
+@live_refresh
 @requires(Perm.VIEW_OPS)
 def movements_body() -> str:
     return render_template("omc/_movements_body.html", m=movements(services()))

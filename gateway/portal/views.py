@@ -20,6 +20,7 @@ from gateway.limits import APPLICATION_ID
 from gateway.portal import live
 from gateway.portal.auth import services, trader
 from gateway.portal.blueprint import bp
+from gateway.portal.session import live_refresh
 from gateway.web import application_list
 from gateway.web.attachments_api import documents_json
 from gateway.web.params import path_text
@@ -120,12 +121,14 @@ def application(application_id: str) -> str:
 
 
 @bp.get("/applications/<application_id>/body")
+@live_refresh
 def application_body(application_id: str) -> str:
     """The part of the page that the live stream refreshes."""
     return render_template("portal/_application_body.html", **detail(application_id))
 
 
 @bp.get("/applications/<application_id>/events")
+@live_refresh
 def events(application_id: str) -> Response:
     readable(application_id)
     response = Response(live.stream(services(), application_id), mimetype="text/event-stream")
