@@ -117,7 +117,12 @@ def test_an_endpoint_that_keeps_failing_ends_failed_and_an_operator_sends_it_aga
     assert requests.post(retry, timeout=10).status_code == 401
     assert requests.post(retry, headers=OPERATOR, timeout=10).json()["state"] == "pending"
     wait_until(lambda: endpoint.of(accepted["id"]), what="the retried notification arrives")
-    assert notifications(gw, accepted["id"])[0]["state"] == "delivered"
+    # The gateway records the delivery once the endpoint has answered, a moment after the
+    # endpoint has it.
+    wait_until(
+        lambda: notifications(gw, accepted["id"])[0]["state"] == "delivered",
+        what="the retried notification recorded delivered",
+    )
     again = requests.post(retry, headers=OPERATOR, timeout=10)
     assert again.status_code == 409
     assert again.json()["type"] == "urn:kz:nsw:problem:notification-not-retryable"
