@@ -18,6 +18,14 @@ may carry another exchange. On top of h11 this module keeps:
   identity`, and the answer's digest and signature are over the bytes as sent;
 - TCP_QUICKACK before each read (see `_Socket.recv`).
 
+The usual answer is read without h11 (`_simple_head`): a head that arrived whole in the first
+read, of a shape h11 accepts and reads the same way (`HTTP/1.1`, a final status that has a body,
+fields of visible ASCII, lines ended by CRLF, one all-digit Content-Length no larger than
+`max_bytes`, no Transfer-Encoding), and its body. h11's state machine, `normalize_and_validate`
+and events were half of an agency call's HTTP CPU. Anything else (and a body cut by the agency
+closing) goes to h11 with every byte read so far, so what h11 refuses is still refused, in the
+same words; only an answer h11 would read gives the same answer the short way.
+
 Failures are raised as the urllib3 exceptions urllib3 raised for them: a head h11 refuses is a
 `ProtocolError("Connection aborted.", ...)`, a body it refuses or that is cut a `BrokenBody`, so
 the caller maps them to `requests` exceptions as before.
@@ -25,6 +33,7 @@ the caller maps them to `requests` exceptions as before.
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
 from http.client import HTTPException, RemoteDisconnected
@@ -58,6 +67,16 @@ class Answer:
     reusable: bool  # the connection carries nothing more of this answer and may carry another
 
 
+@dataclass(frozen=True)
+class _Head:
+    """A final answer's head, read by h11 or by `_simple_head`."""
+
+    status: int
+    reason: bytes
+    http_version: bytes
+    fields: list[tuple[bytes, bytes]]  # as sent: names as spelled, values without OWS
+
+
 class Exchange:
     """One request and its answer, on a connection that carries nothing else meanwhile (a
     kept-alive connection is reused only when the exchange before it left it idle)."""
@@ -83,10 +102,16 @@ class Exchange:
         except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
             raise ValueError(str(exc)) from exc
         self.data = b"".join([head, *(rest or ()), end])
+        # The short way only where h11 would frame the answer by its fields (not a HEAD or a
+        # CONNECT); `kept_alive`: the request asked for no close (h11's client state).
+        self._simple = method == "POST"
+        self._kept_alive = self._h11.our_state is h11.DONE
 
     def read_answer(self, sock: socket.socket, max_bytes: int) -> Answer:
         """Read the answer from `sock` (see the module docstring)."""
         reader = _Socket(sock, self._h11)
+        if self._simple and (answer := self._read_simple(reader, max_bytes)) is not None:
+            return answer
         # 1. The head: interim answers skipped, the final one checked.
         try:
             for _ in range(MAX_INTERIM + 1):
@@ -101,10 +126,10 @@ class Exchange:
             # read that crossed it is refused here (what h11 holds beyond the heads is body).
             if reader.received - len(self._h11.trailing_data[0]) > MAX_HEAD:
                 raise HTTPException(f"an answer head over {MAX_HEAD} bytes")
-            if not head.http_version.startswith(b"1."):
-                raise HTTPException(f"an answer in HTTP/{head.http_version.decode()}")
-            if len(head.headers) > MAX_FIELDS:
-                raise HTTPException(f"got more than {MAX_FIELDS} headers")
+            final = _Head(
+                head.status_code, head.reason, head.http_version, list(head.headers.raw_items())
+            )
+            headers = _checked(final)
         except h11.RemoteProtocolError as exc:
             if reader.received == 0:  # closed before any byte: a kept-alive connection it dropped
                 raise ProtocolError(
@@ -114,10 +139,6 @@ class Exchange:
             raise ProtocolError("Connection aborted.", exc) from exc
         except HTTPException as exc:
             raise ProtocolError("Connection aborted.", exc) from exc
-        headers = _fields(head)
-        coding = headers.get("Content-Encoding", "identity").strip().lower()
-        if coding not in ("", "identity"):
-            raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
         # 2. The body, up to max_bytes + 1. A socket failure here broke an answer already
         # begun (urllib3's `_error_catcher`).
         body = bytearray()
@@ -127,18 +148,16 @@ class Exchange:
                     raise BrokenBody(f"Connection broken: {event!r} in the body")
                 body += event.data
                 if len(body) > max_bytes:
-                    return self._answer(head, headers, body[:max_bytes], complete=False)
+                    return self._answer(final, headers, body[:max_bytes], complete=False)
         except h11.RemoteProtocolError as exc:
             raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
-        except TimeoutError as exc:
-            raise SlowBody(f"Connection broken: {exc!r}", exc) from exc
         except OSError as exc:
-            raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
-        return self._answer(head, headers, body, complete=True)
+            raise _broken(exc) from exc
+        return self._answer(final, headers, body, complete=True)
 
     def _answer(
         self,
-        head: h11.Response,
+        head: _Head,
         headers: CaseInsensitiveDict[str],
         body: bytearray,
         *,
@@ -149,13 +168,35 @@ class Exchange:
         idle = self._h11.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}
         reusable = complete and idle and not self._h11.trailing_data[0]
         return Answer(
-            head.status_code,
-            head.reason.decode("latin-1"),
-            headers,
-            bytes(body),
-            complete,
-            reusable,
+            head.status, head.reason.decode("latin-1"), headers, bytes(body), complete, reusable
         )
+
+    def _read_simple(self, reader: _Socket, max_bytes: int) -> Answer | None:
+        """The answer read the short way (module docstring), or None when h11 is to read it:
+        then h11 has been given every byte read (and the close, if the agency closed)."""
+        received = bytearray(reader.read())
+        simple = _simple_head(received, max_bytes)
+        if simple is None:
+            self._h11.receive_data(bytes(received))
+            return None
+        head, end, length, kept_alive = simple
+        try:
+            headers = _checked(head)
+        except HTTPException as exc:
+            raise ProtocolError("Connection aborted.", exc) from exc
+        while len(received) < end + length:
+            try:
+                more = reader.read()
+            except OSError as exc:
+                raise _broken(exc) from exc
+            if not more:  # cut short: h11 words it
+                self._h11.receive_data(bytes(received))
+                self._h11.receive_data(b"")
+                return None
+            received += more
+        reusable = kept_alive and self._kept_alive and len(received) == end + length
+        content = bytes(received[end : end + length])
+        return Answer(head.status, head.reason.decode("latin-1"), headers, content, True, reusable)
 
 
 class _Socket:
@@ -171,10 +212,14 @@ class _Socket:
     def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         """The next event of the answer (never NEED_DATA: it reads until there is one)."""
         while (event := self._h11.next_event()) is h11.NEED_DATA:
-            data = self.recv()
-            self.received += len(data)
-            self._h11.receive_data(data)  # b"": the connection closed
+            self._h11.receive_data(self.read())  # b"": the connection closed
         return event
+
+    def read(self) -> bytes:
+        """What arrives next (b"": the connection closed), counted in `received`."""
+        data = self.recv()
+        self.received += len(data)
+        return data
 
     def recv(self) -> bytes:
         if self._quickack is not None:
@@ -186,12 +231,76 @@ class _Socket:
         return self._sock.recv(_RECV)
 
 
-def _fields(head: h11.Response) -> CaseInsensitiveDict[str]:
+def _broken(exc: OSError) -> BrokenBody:
+    """A socket failure while reading a body already begun (urllib3's `_error_catcher`)."""
+    if isinstance(exc, TimeoutError):
+        return SlowBody(f"Connection broken: {exc!r}", exc)
+    return BrokenBody(f"Connection broken: {exc!r}", exc)
+
+
+def _checked(head: _Head) -> CaseInsensitiveDict[str]:
+    """The final head's fields, once it is an answer we read: HTTP/1.x, at most MAX_FIELDS
+    fields (else HTTPException), no content coding (else DecodeError)."""
+    if not head.http_version.startswith(b"1."):
+        raise HTTPException(f"an answer in HTTP/{head.http_version.decode()}")
+    if len(head.fields) > MAX_FIELDS:
+        raise HTTPException(f"got more than {MAX_FIELDS} headers")
+    headers = _fields(head.fields)
+    coding = headers.get("Content-Encoding", "identity").strip().lower()
+    if coding not in ("", "identity"):
+        raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
+    return headers
+
+
+# A head h11 reads the same way (h11/_abnf.py, narrowed): its status line (a final status of
+# 2xx-5xx, a reason phrase of visible ASCII, space and tab), then fields whose value is visible
+# ASCII with space or tab inside (h11 takes OWS around a value off, as the groups here do), every
+# line ended by CRLF, then the empty line. No CR or LF inside a line, no obs-fold (a line cannot
+# start with space), so the first blank line h11 looks for (`\n\r?\n`) is this head's end.
+_FIELD = (
+    rb"([-!#$%&'*+.^_`|~0-9a-zA-Z]+)"  # the name: a token
+    rb":[ \t]*((?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?)[ \t]*\r\n"  # OWS value OWS CRLF
+)
+_SIMPLE_HEAD = re.compile(
+    rb"HTTP/1\.1 ([2-5][0-9][0-9]) ([\t\x20-\x7e]*)\r\n((?:" + _FIELD + rb")*)\r\n"
+)
+_SIMPLE_FIELD = re.compile(_FIELD)
+
+
+def _simple_head(data: bytearray, max_bytes: int) -> tuple[_Head, int, int, bool] | None:
+    """(head, where the body starts, its Content-Length, whether the agency keeps the connection
+    alive) when `data` begins with a head that `_SIMPLE_HEAD` matches and whose body h11 frames
+    by one all-digit Content-Length of at most `max_bytes`; else None (h11 reads it)."""
+    match = _SIMPLE_HEAD.match(data)
+    if match is None:
+        return None
+    status = int(match[1])
+    if status in (204, 304):  # no body whatever the fields say (RFC 9112 §6.3)
+        return None
+    fields = _SIMPLE_FIELD.findall(match[3])
+    length: int | None = None
+    kept_alive = True
+    for name, value in fields:
+        lower = name.lower()
+        if lower == b"content-length":
+            if length is not None or not value.isdigit() or len(value) > 20:
+                return None
+            length = int(value)
+        elif lower == b"transfer-encoding":
+            return None
+        elif lower == b"connection":  # h11's `_keep_alive`
+            kept_alive &= b"close" not in [token.strip() for token in value.lower().split(b",")]
+    if length is None or length > max_bytes:
+        return None
+    return _Head(status, match[2], b"1.1", fields), match.end(), length, kept_alive
+
+
+def _fields(raw: list[tuple[bytes, bytes]]) -> CaseInsensitiveDict[str]:
     """The answer's fields, repeated ones joined with ", " (RFC 9110 §5.3) under the first
     one's spelling, as requests joined them."""
     fields: dict[str, str] = {}
     spelled: dict[str, str] = {}  # lower-case name -> the first spelling seen
-    for raw_name, raw_value in head.headers.raw_items():
+    for raw_name, raw_value in raw:
         name = raw_name.decode("ascii")
         value = raw_value.decode("latin-1")
         first = spelled.setdefault(name.lower(), name)
