@@ -272,7 +272,7 @@ def _simple_head(data: bytearray, max_bytes: int) -> tuple[_Head, int, int, bool
     alive) when `data` begins with a head that `_SIMPLE_HEAD` matches and whose body h11 frames
     by one all-digit Content-Length of at most `max_bytes`; else None (h11 reads it)."""
     match = _SIMPLE_HEAD.match(data)
-    if match is None:
+    if match is None or match.end() > MAX_HEAD:
         return None
     status = int(match[1])
     if status in (204, 304):  # no body whatever the fields say (RFC 9112 §6.3)
@@ -283,7 +283,7 @@ def _simple_head(data: bytearray, max_bytes: int) -> tuple[_Head, int, int, bool
     for name, value in fields:
         lower = name.lower()
         if lower == b"content-length":
-            if length is not None or not value.isdigit() or len(value) > 20:
+            if length is not None or not value.isdigit():
                 return None
             length = int(value)
         elif lower == b"transfer-encoding":
