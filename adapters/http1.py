@@ -18,13 +18,13 @@ may carry another exchange. On top of h11 this module keeps:
   identity`, and the answer's digest and signature are over the bytes as sent;
 - TCP_QUICKACK before each read (see `_Socket.recv`).
 
-The usual answer is read without h11 (`_simple_head`): a head that arrived whole in the first
-read, of a shape h11 accepts and reads the same way (`HTTP/1.1`, a final status that has a body,
-fields of visible ASCII, lines ended by CRLF, one all-digit Content-Length no larger than
-`max_bytes`, no Transfer-Encoding), and its body. h11's state machine, `normalize_and_validate`
-and events were half of an agency call's HTTP CPU. Anything else (and a body cut by the agency
-closing) goes to h11 with every byte read so far, so what h11 refuses is still refused, in the
-same words; only an answer h11 would read gives the same answer the short way.
+The usual request is written and its answer read without h11 (`adapters.http1_simple`): a
+request whose fields h11 would write as they are, and an answer whose head arrived whole in the
+first read, of a shape h11 reads the same way (`HTTP/1.1`, a final status that has a body, fields
+of visible ASCII, lines ended by CRLF, one all-digit Content-Length no larger than `max_bytes`, no
+Transfer-Encoding), and its body. Anything else (and a body cut by the agency closing) goes to
+h11, given the request and every byte read so far, so what h11 refuses is still refused, in the
+same words.
 
 Failures are raised as the urllib3 exceptions urllib3 raised for them: a head h11 refuses is a
 `ProtocolError("Connection aborted.", ...)`, a body it refuses or that is cut a `BrokenBody`, so
@@ -33,7 +33,6 @@ the caller maps them to `requests` exceptions as before.
 
 from __future__ import annotations
 
-import re
 import socket
 from dataclasses import dataclass
 from http.client import HTTPException, RemoteDisconnected
@@ -41,6 +40,8 @@ from http.client import HTTPException, RemoteDisconnected
 import h11
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import DecodeError, ProtocolError
+
+from adapters.http1_simple import Head, closes, simple_head, simple_request
 
 MAX_HEAD = 65536  # a whole head (http.client: 64 KiB a line)
 MAX_FIELDS = 100  # http.client's _MAXHEADERS
@@ -67,16 +68,6 @@ class Answer:
     reusable: bool  # the connection carries nothing more of this answer and may carry another
 
 
-@dataclass(frozen=True)
-class _Head:
-    """A final answer's head, read by h11 or by `_simple_head`."""
-
-    status: int
-    reason: bytes
-    http_version: bytes
-    fields: list[tuple[bytes, bytes]]  # as sent: names as spelled, values without OWS
-
-
 class Exchange:
     """One request and its answer, on a connection that carries nothing else meanwhile (a
     kept-alive connection is reused only when the exchange before it left it idle)."""
@@ -88,8 +79,20 @@ class Exchange:
         given fields, Content-Length, then `body`. Raises ValueError for a field name that is not
         a token, a value holding CR, LF or NUL, or a method or target that could smuggle another
         request."""
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         fields = [("Host", host), *headers.items(), ("Content-Length", str(len(body)))]
+        self._request = (method, target, fields, body)
+        self._h11: h11.Connection | None = None
+        # The short way only where h11 would frame the answer by its fields (not a HEAD or a
+        # CONNECT); `kept_alive`: the request asked for no close (h11's `_keep_alive`).
+        self._simple = method == "POST"
+        self._kept_alive = not any(n.lower() == "connection" and closes(v) for n, v in fields)
+        head = simple_request(target, fields) if self._simple else None
+        self.data = self._sent_by_h11() if head is None else head + body
+
+    def _sent_by_h11(self) -> bytes:
+        """The request framed by h11, whose state machine then reads the answer."""
+        method, target, fields, body = self._request
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         try:
             request = h11.Request(
                 method=method,
@@ -101,17 +104,22 @@ class Exchange:
             end = self._h11.send(h11.EndOfMessage())
         except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
             raise ValueError(str(exc)) from exc
-        self.data = b"".join([head, *(rest or ()), end])
-        # The short way only where h11 would frame the answer by its fields (not a HEAD or a
-        # CONNECT); `kept_alive`: the request asked for no close (h11's client state).
-        self._simple = method == "POST"
-        self._kept_alive = self._h11.our_state is h11.DONE
+        return b"".join([head, *(rest or ()), end])
+
+    def _connection(self) -> h11.Connection:
+        """h11's state machine, having sent the request (written the short way: framed again,
+        the bytes already written)."""
+        if self._h11 is None:
+            self._sent_by_h11()
+        assert self._h11 is not None
+        return self._h11
 
     def read_answer(self, sock: socket.socket, max_bytes: int) -> Answer:
         """Read the answer from `sock` (see the module docstring)."""
-        reader = _Socket(sock, self._h11)
+        reader = _Socket(sock)
         if self._simple and (answer := self._read_simple(reader, max_bytes)) is not None:
             return answer
+        conn = reader.conn = self._connection()
         # 1. The head: interim answers skipped, the final one checked.
         try:
             for _ in range(MAX_INTERIM + 1):
@@ -124,9 +132,9 @@ class Exchange:
                 raise HTTPException(f"an answer expected, not {head!r}")
             # h11 refuses a head still incomplete beyond MAX_HEAD; one that completed in the
             # read that crossed it is refused here (what h11 holds beyond the heads is body).
-            if reader.received - len(self._h11.trailing_data[0]) > MAX_HEAD:
+            if reader.received - len(conn.trailing_data[0]) > MAX_HEAD:
                 raise HTTPException(f"an answer head over {MAX_HEAD} bytes")
-            final = _Head(
+            final = Head(
                 head.status_code, head.reason, head.http_version, list(head.headers.raw_items())
             )
             headers = _checked(final)
@@ -157,7 +165,7 @@ class Exchange:
 
     def _answer(
         self,
-        head: _Head,
+        head: Head,
         headers: CaseInsensitiveDict[str],
         body: bytearray,
         *,
@@ -165,8 +173,9 @@ class Exchange:
     ) -> Answer:
         # 3. Reused only when h11 says both sides are done (no close asked for, the body ended
         # where its framing said) and nothing arrived beyond the answer.
-        idle = self._h11.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}
-        reusable = complete and idle and not self._h11.trailing_data[0]
+        conn = self._connection()
+        idle = conn.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}
+        reusable = complete and idle and not conn.trailing_data[0]
         return Answer(
             head.status, head.reason.decode("latin-1"), headers, bytes(body), complete, reusable
         )
@@ -175,9 +184,9 @@ class Exchange:
         """The answer read the short way (module docstring), or None when h11 is to read it:
         then h11 has been given every byte read (and the close, if the agency closed)."""
         received = bytearray(reader.read())
-        simple = _simple_head(received, max_bytes)
-        if simple is None:
-            self._h11.receive_data(bytes(received))
+        simple = simple_head(received, max_bytes)
+        if simple is None or simple[1] > MAX_HEAD:
+            self._connection().receive_data(bytes(received))
             return None
         head, end, length, kept_alive = simple
         try:
@@ -190,8 +199,8 @@ class Exchange:
             except OSError as exc:
                 raise _broken(exc) from exc
             if not more:  # cut short: h11 words it
-                self._h11.receive_data(bytes(received))
-                self._h11.receive_data(b"")
+                self._connection().receive_data(bytes(received))
+                self._connection().receive_data(b"")
                 return None
             received += more
         reusable = kept_alive and self._kept_alive and len(received) == end + length
@@ -202,17 +211,18 @@ class Exchange:
 class _Socket:
     """Feeds h11 from one socket; `received` counts the bytes read."""
 
-    def __init__(self, sock: socket.socket, conn: h11.Connection) -> None:
+    conn: h11.Connection  # set once h11 is to read the answer
+
+    def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._h11 = conn
         self.received = 0
         # TLS inside a TLS proxy tunnel reads through urllib3's SSLTransport, not a socket.
         self._quickack = _QUICKACK if isinstance(sock, socket.socket) else None
 
     def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         """The next event of the answer (never NEED_DATA: it reads until there is one)."""
-        while (event := self._h11.next_event()) is h11.NEED_DATA:
-            self._h11.receive_data(self.read())  # b"": the connection closed
+        while (event := self.conn.next_event()) is h11.NEED_DATA:
+            self.conn.receive_data(self.read())  # b"": the connection closed
         return event
 
     def read(self) -> bytes:
@@ -238,7 +248,7 @@ def _broken(exc: OSError) -> BrokenBody:
     return BrokenBody(f"Connection broken: {exc!r}", exc)
 
 
-def _checked(head: _Head) -> CaseInsensitiveDict[str]:
+def _checked(head: Head) -> CaseInsensitiveDict[str]:
     """The final head's fields, once it is an answer we read: HTTP/1.x, at most MAX_FIELDS
     fields (else HTTPException), no content coding (else DecodeError)."""
     if not head.http_version.startswith(b"1."):
@@ -250,49 +260,6 @@ def _checked(head: _Head) -> CaseInsensitiveDict[str]:
     if coding not in ("", "identity"):
         raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
     return headers
-
-
-# A head h11 reads the same way (h11/_abnf.py, narrowed): its status line (a final status of
-# 2xx-5xx, a reason phrase of visible ASCII, space and tab), then fields whose value is visible
-# ASCII with space or tab inside (h11 takes OWS around a value off, as the groups here do), every
-# line ended by CRLF, then the empty line. No CR or LF inside a line, no obs-fold (a line cannot
-# start with space), so the first blank line h11 looks for (`\n\r?\n`) is this head's end.
-_FIELD = (
-    rb"([-!#$%&'*+.^_`|~0-9a-zA-Z]+)"  # the name: a token
-    rb":[ \t]*((?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?)[ \t]*\r\n"  # OWS value OWS CRLF
-)
-_SIMPLE_HEAD = re.compile(
-    rb"HTTP/1\.1 ([2-5][0-9][0-9]) ([\t\x20-\x7e]*)\r\n((?:" + _FIELD + rb")*)\r\n"
-)
-_SIMPLE_FIELD = re.compile(_FIELD)
-
-
-def _simple_head(data: bytearray, max_bytes: int) -> tuple[_Head, int, int, bool] | None:
-    """(head, where the body starts, its Content-Length, whether the agency keeps the connection
-    alive) when `data` begins with a head that `_SIMPLE_HEAD` matches and whose body h11 frames
-    by one all-digit Content-Length of at most `max_bytes`; else None (h11 reads it)."""
-    match = _SIMPLE_HEAD.match(data)
-    if match is None or match.end() > MAX_HEAD:
-        return None
-    status = int(match[1])
-    if status in (204, 304):  # no body whatever the fields say (RFC 9112 §6.3)
-        return None
-    fields = _SIMPLE_FIELD.findall(match[3])
-    length: int | None = None
-    kept_alive = True
-    for name, value in fields:
-        lower = name.lower()
-        if lower == b"content-length":
-            if length is not None or not value.isdigit():
-                return None
-            length = int(value)
-        elif lower == b"transfer-encoding":
-            return None
-        elif lower == b"connection":  # h11's `_keep_alive`
-            kept_alive &= b"close" not in [token.strip() for token in value.lower().split(b",")]
-    if length is None or length > max_bytes:
-        return None
-    return _Head(status, match[2], b"1.1", fields), match.end(), length, kept_alive
 
 
 def _fields(raw: list[tuple[bytes, bytes]]) -> CaseInsensitiveDict[str]:

@@ -1,7 +1,9 @@
-"""The short way of reading an agency's answer (adapters/http1.py, `_simple_head`) is held equal
-to h11's: for well-formed and hostile answers, arriving whole or in pieces, ended by a close, a
-reset or a timeout, the answer read (or the error raised, with its words) is the one h11's path
-gives. Where the short way does not apply, h11 reads the answer from every byte read."""
+"""The short way of writing a request and reading an agency's answer (adapters/http1_simple.py)
+is held equal to h11's: for well-formed and hostile fields the bytes written (or the refusal,
+with its words), and for well-formed and hostile answers, arriving whole or in pieces, ended by
+a close, a reset or a timeout, the answer read (or the error raised, with its words) are the ones
+h11 gives. Where the short way does not apply, h11 writes the request and reads the answer from
+every byte read."""
 
 from __future__ import annotations
 
@@ -12,6 +14,13 @@ import h11
 import pytest
 
 from adapters import http1
+
+
+def _general(m: pytest.MonkeyPatch) -> None:
+    """h11 for everything: the request framed and the answer read as before the short way."""
+    m.setattr(http1, "simple_request", lambda target, fields: None)
+    m.setattr(http1.Exchange, "_read_simple", lambda self, reader, max_bytes: None)
+
 
 BODY = b'{"caseId":"C-1","status":"approved"}'
 FIELDS = (
@@ -58,7 +67,7 @@ def both(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
     ) -> tuple[object, ...]:
         short = _read(chunks, end, max_bytes)
         with monkeypatch.context() as m:
-            m.setattr(http1.Exchange, "_read_simple", lambda self, reader, max_bytes: None)
+            _general(m)
             general = _read(chunks, end, max_bytes)
         assert short == general
         return short
@@ -186,6 +195,7 @@ def test_the_usual_answer_is_read_without_h11_and_as_h11_reads_it(
         ("POST", {"Connection": "close"}, BODY, False),
         ("HEAD", {}, b"", False),  # what came after the head is not this answer's
         ("PUT", {}, BODY, True),
+        ("POST", {"Upgrade": "h2c", "Connection": "upgrade"}, BODY, True),  # not switched
     ],
 )
 def test_what_the_request_asked_for_is_heeded_both_ways(
@@ -200,7 +210,7 @@ def test_what_the_request_asked_for_is_heeded_both_ways(
     for short in (True, False):
         with monkeypatch.context() as m:
             if not short:
-                m.setattr(http1.Exchange, "_read_simple", lambda self, reader, max_bytes: None)
+                _general(m)
             exchange = http1.Exchange(method, "/", "agency", headers, b"")
             answer = exchange.read_answer(_Chunks([ANSWER], b""), 1000)  # type: ignore[arg-type]
         assert (answer.content, answer.reusable) == (content, reusable)
@@ -223,3 +233,77 @@ def test_mutated_answers_are_read_as_h11_reads_them(both: Callable[..., object])
                 del data[at]
         cut = rng.randrange(1, len(data))
         both([bytes(data)] if rng.random() < 0.5 else [bytes(data[:cut]), bytes(data[cut:])])
+
+
+SIGNED = {
+    "User-Agent": "python-urllib3/2.2.3",
+    "Accept-Encoding": "identity",
+    "Content-Type": "application/json",
+    "Accept": "application/json, application/problem+json",
+    "Idempotency-Key": "C-1-3f2a",
+    "Content-Digest": "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+    "Signature-Input": 'sig1=("@method" "@target-uri");created=1765137600;keyid="gw"',
+    "Signature": "sig1=:" + "B" * 344 + ":",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers"),
+    [
+        ("POST", "/cases", SIGNED),
+        ("POST", "https://agency.example:8443/cases?x=1", {}),
+        ("GET", "/cases", SIGNED),
+        ("PO ST", "/cases", {}),
+        ("POST", "/ca ses", {}),
+        ("POST", "/cases\r\nX: 1", {}),
+        ("POST", "", {}),
+        ("POST", "/caf\xe9", {}),
+        ("POST", "/\u20ac", {}),
+        ("POST", "/cases", {"X-A": "1\r\nX-Smuggled: 1"}),
+        ("POST", "/cases", {"X-A": "1\nX-Smuggled: 1"}),
+        ("POST", "/cases", {"X-A\r\nX-B": "1"}),
+        ("POST", "/cases", {"X-A\nX-B": "1"}),
+        ("POST", "/cases", {"Bad Name": "1"}),
+        ("POST", "/cases", {"X:": "1"}),
+        ("POST", "/cases", {"": "1"}),
+        ("POST", "/cases", {"X-\xe9": "1"}),
+        ("POST", "/cases", {"X": "a\x00"}),
+        ("POST", "/cases", {"X": "a\rb"}),
+        ("POST", "/cases", {"X": "a\x0bb"}),
+        ("POST", "/cases", {"X": "a\x01b\x7f"}),
+        ("POST", "/cases", {"X": " a"}),
+        ("POST", "/cases", {"X": "a\t"}),
+        ("POST", "/cases", {"X": "", "Y": "a \t b"}),
+        ("POST", "/cases", {"X": "caf\xe9"}),
+        ("POST", "/cases", {"X": "\u20ac"}),
+        ("POST", "/cases", {"content-length": "0"}),
+        ("POST", "/cases", {"Content-Length": "2"}),
+        ("POST", "/cases", {"Transfer-Encoding": "chunked"}),
+        ("POST", "/cases", {"Transfer-Encoding": "gzip"}),
+        ("POST", "/cases", {"HOST": "elsewhere"}),
+        ("POST", "/cases", {"Connection": "close"}),
+        ("POST", "/cases", {"Connection": "Keep-Alive, Close"}),
+        ("POST", "/cases", {"Upgrade": "h2c", "Connection": "upgrade"}),
+        ("POST", "/cases", {"Expect": "100-continue"}),
+    ],
+)
+def test_every_request_is_written_as_h11_writes_it(
+    monkeypatch: pytest.MonkeyPatch, method: str, target: str, headers: dict[str, str]
+) -> None:
+    def framed() -> object:
+        try:
+            return http1.Exchange(method, target, "agency:8443", headers, b"{}").data
+        except ValueError as exc:
+            return ("ValueError", str(exc))
+
+    short = framed()
+    with monkeypatch.context() as m:
+        _general(m)
+        assert short == framed()
+
+
+def test_the_usual_request_is_written_without_h11(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(h11, "Connection", None)  # any use of h11 fails
+    exchange = http1.Exchange("POST", "/cases", "agency", SIGNED, b"{}")
+    assert exchange.data.startswith(b"POST /cases HTTP/1.1\r\nHost: agency\r\n")
+    assert exchange.read_answer(_Chunks([ANSWER], b""), 1000).content == BODY  # type: ignore[arg-type]
