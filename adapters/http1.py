@@ -18,6 +18,14 @@ may carry another exchange. On top of h11 this module keeps:
   identity`, and the answer's digest and signature are over the bytes as sent;
 - TCP_QUICKACK before each read (see `_Socket.recv`).
 
+The usual request is written and its answer read without h11 (`adapters.http1_simple`): a
+request whose fields h11 would write as they are, and an answer whose head arrived whole in the
+first read, of a shape h11 reads the same way (`HTTP/1.1`, a final status that has a body, fields
+of visible ASCII, lines ended by CRLF, one all-digit Content-Length no larger than `max_bytes`, no
+Transfer-Encoding), and its body. Anything else (and a body cut by the agency closing) goes to
+h11, given the request and every byte read so far, so what h11 refuses is still refused, in the
+same words.
+
 Failures are raised as the urllib3 exceptions urllib3 raised for them: a head h11 refuses is a
 `ProtocolError("Connection aborted.", ...)`, a body it refuses or that is cut a `BrokenBody`, so
 the caller maps them to `requests` exceptions as before.
@@ -32,6 +40,8 @@ from http.client import HTTPException, RemoteDisconnected
 import h11
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import DecodeError, ProtocolError
+
+from adapters.http1_simple import Head, closes, simple_head, simple_request
 
 MAX_HEAD = 65536  # a whole head (http.client: 64 KiB a line)
 MAX_FIELDS = 100  # http.client's _MAXHEADERS
@@ -69,8 +79,20 @@ class Exchange:
         given fields, Content-Length, then `body`. Raises ValueError for a field name that is not
         a token, a value holding CR, LF or NUL, or a method or target that could smuggle another
         request."""
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         fields = [("Host", host), *headers.items(), ("Content-Length", str(len(body)))]
+        self._request = (method, target, fields, body)
+        self._h11: h11.Connection | None = None
+        # The short way only where h11 would frame the answer by its fields (not a HEAD or a
+        # CONNECT); `kept_alive`: the request asked for no close (h11's `_keep_alive`).
+        self._simple = method == "POST"
+        self._kept_alive = not any(n.lower() == "connection" and closes(v) for n, v in fields)
+        head = simple_request(target, fields) if self._simple else None
+        self.data = self._sent_by_h11() if head is None else head + body
+
+    def _sent_by_h11(self) -> bytes:
+        """The request framed by h11, whose state machine then reads the answer."""
+        method, target, fields, body = self._request
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         try:
             request = h11.Request(
                 method=method,
@@ -82,11 +104,22 @@ class Exchange:
             end = self._h11.send(h11.EndOfMessage())
         except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
             raise ValueError(str(exc)) from exc
-        self.data = b"".join([head, *(rest or ()), end])
+        return b"".join([head, *(rest or ()), end])
+
+    def _connection(self) -> h11.Connection:
+        """h11's state machine, having sent the request (written the short way: framed again,
+        the bytes already written)."""
+        if self._h11 is None:
+            self._sent_by_h11()
+        assert self._h11 is not None
+        return self._h11
 
     def read_answer(self, sock: socket.socket, max_bytes: int) -> Answer:
         """Read the answer from `sock` (see the module docstring)."""
-        reader = _Socket(sock, self._h11)
+        reader = _Socket(sock)
+        if self._simple and (answer := self._read_simple(reader, max_bytes)) is not None:
+            return answer
+        conn = reader.conn = self._connection()
         # 1. The head: interim answers skipped, the final one checked.
         try:
             for _ in range(MAX_INTERIM + 1):
@@ -99,12 +132,12 @@ class Exchange:
                 raise HTTPException(f"an answer expected, not {head!r}")
             # h11 refuses a head still incomplete beyond MAX_HEAD; one that completed in the
             # read that crossed it is refused here (what h11 holds beyond the heads is body).
-            if reader.received - len(self._h11.trailing_data[0]) > MAX_HEAD:
+            if reader.received - len(conn.trailing_data[0]) > MAX_HEAD:
                 raise HTTPException(f"an answer head over {MAX_HEAD} bytes")
-            if not head.http_version.startswith(b"1."):
-                raise HTTPException(f"an answer in HTTP/{head.http_version.decode()}")
-            if len(head.headers) > MAX_FIELDS:
-                raise HTTPException(f"got more than {MAX_FIELDS} headers")
+            final = Head(
+                head.status_code, head.reason, head.http_version, list(head.headers.raw_items())
+            )
+            headers = _checked(final)
         except h11.RemoteProtocolError as exc:
             if reader.received == 0:  # closed before any byte: a kept-alive connection it dropped
                 raise ProtocolError(
@@ -114,10 +147,6 @@ class Exchange:
             raise ProtocolError("Connection aborted.", exc) from exc
         except HTTPException as exc:
             raise ProtocolError("Connection aborted.", exc) from exc
-        headers = _fields(head)
-        coding = headers.get("Content-Encoding", "identity").strip().lower()
-        if coding not in ("", "identity"):
-            raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
         # 2. The body, up to max_bytes + 1. A socket failure here broke an answer already
         # begun (urllib3's `_error_catcher`).
         body = bytearray()
@@ -127,18 +156,16 @@ class Exchange:
                     raise BrokenBody(f"Connection broken: {event!r} in the body")
                 body += event.data
                 if len(body) > max_bytes:
-                    return self._answer(head, headers, body[:max_bytes], complete=False)
+                    return self._answer(final, headers, body[:max_bytes], complete=False)
         except h11.RemoteProtocolError as exc:
             raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
-        except TimeoutError as exc:
-            raise SlowBody(f"Connection broken: {exc!r}", exc) from exc
         except OSError as exc:
-            raise BrokenBody(f"Connection broken: {exc!r}", exc) from exc
-        return self._answer(head, headers, body, complete=True)
+            raise _broken(exc) from exc
+        return self._answer(final, headers, body, complete=True)
 
     def _answer(
         self,
-        head: h11.Response,
+        head: Head,
         headers: CaseInsensitiveDict[str],
         body: bytearray,
         *,
@@ -146,35 +173,63 @@ class Exchange:
     ) -> Answer:
         # 3. Reused only when h11 says both sides are done (no close asked for, the body ended
         # where its framing said) and nothing arrived beyond the answer.
-        idle = self._h11.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}
-        reusable = complete and idle and not self._h11.trailing_data[0]
+        conn = self._connection()
+        idle = conn.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}
+        reusable = complete and idle and not conn.trailing_data[0]
         return Answer(
-            head.status_code,
-            head.reason.decode("latin-1"),
-            headers,
-            bytes(body),
-            complete,
-            reusable,
+            head.status, head.reason.decode("latin-1"), headers, bytes(body), complete, reusable
         )
+
+    def _read_simple(self, reader: _Socket, max_bytes: int) -> Answer | None:
+        """The answer read the short way (module docstring), or None when h11 is to read it:
+        then h11 has been given every byte read (and the close, if the agency closed)."""
+        received = bytearray(reader.read())
+        simple = simple_head(received, max_bytes)
+        if simple is None or simple[1] > MAX_HEAD:
+            self._connection().receive_data(bytes(received))
+            return None
+        head, end, length, kept_alive = simple
+        try:
+            headers = _checked(head)
+        except HTTPException as exc:
+            raise ProtocolError("Connection aborted.", exc) from exc
+        while len(received) < end + length:
+            try:
+                more = reader.read()
+            except OSError as exc:
+                raise _broken(exc) from exc
+            if not more:  # cut short: h11 words it
+                self._connection().receive_data(bytes(received))
+                self._connection().receive_data(b"")
+                return None
+            received += more
+        reusable = kept_alive and self._kept_alive and len(received) == end + length
+        content = bytes(received[end : end + length])
+        return Answer(head.status, head.reason.decode("latin-1"), headers, content, True, reusable)
 
 
 class _Socket:
     """Feeds h11 from one socket; `received` counts the bytes read."""
 
-    def __init__(self, sock: socket.socket, conn: h11.Connection) -> None:
+    conn: h11.Connection  # set once h11 is to read the answer
+
+    def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._h11 = conn
         self.received = 0
         # TLS inside a TLS proxy tunnel reads through urllib3's SSLTransport, not a socket.
         self._quickack = _QUICKACK if isinstance(sock, socket.socket) else None
 
     def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         """The next event of the answer (never NEED_DATA: it reads until there is one)."""
-        while (event := self._h11.next_event()) is h11.NEED_DATA:
-            data = self.recv()
-            self.received += len(data)
-            self._h11.receive_data(data)  # b"": the connection closed
+        while (event := self.conn.next_event()) is h11.NEED_DATA:
+            self.conn.receive_data(self.read())  # b"": the connection closed
         return event
+
+    def read(self) -> bytes:
+        """What arrives next (b"": the connection closed), counted in `received`."""
+        data = self.recv()
+        self.received += len(data)
+        return data
 
     def recv(self) -> bytes:
         if self._quickack is not None:
@@ -186,12 +241,33 @@ class _Socket:
         return self._sock.recv(_RECV)
 
 
-def _fields(head: h11.Response) -> CaseInsensitiveDict[str]:
+def _broken(exc: OSError) -> BrokenBody:
+    """A socket failure while reading a body already begun (urllib3's `_error_catcher`)."""
+    if isinstance(exc, TimeoutError):
+        return SlowBody(f"Connection broken: {exc!r}", exc)
+    return BrokenBody(f"Connection broken: {exc!r}", exc)
+
+
+def _checked(head: Head) -> CaseInsensitiveDict[str]:
+    """The final head's fields, once it is an answer we read: HTTP/1.x, at most MAX_FIELDS
+    fields (else HTTPException), no content coding (else DecodeError)."""
+    if not head.http_version.startswith(b"1."):
+        raise HTTPException(f"an answer in HTTP/{head.http_version.decode()}")
+    if len(head.fields) > MAX_FIELDS:
+        raise HTTPException(f"got more than {MAX_FIELDS} headers")
+    headers = _fields(head.fields)
+    coding = headers.get("Content-Encoding", "identity").strip().lower()
+    if coding not in ("", "identity"):
+        raise DecodeError(f"the answer is encoded ({coding}); identity was asked for")
+    return headers
+
+
+def _fields(raw: list[tuple[bytes, bytes]]) -> CaseInsensitiveDict[str]:
     """The answer's fields, repeated ones joined with ", " (RFC 9110 §5.3) under the first
     one's spelling, as requests joined them."""
     fields: dict[str, str] = {}
     spelled: dict[str, str] = {}  # lower-case name -> the first spelling seen
-    for raw_name, raw_value in head.headers.raw_items():
+    for raw_name, raw_value in raw:
         name = raw_name.decode("ascii")
         value = raw_value.decode("latin-1")
         first = spelled.setdefault(name.lower(), name)
