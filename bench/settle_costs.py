@@ -17,8 +17,8 @@ for a base and a branch back to back (same venv, `PYTHONPATH` of each).
 from __future__ import annotations
 
 import argparse
-import json
 import datetime as dt
+import json
 import sys
 import time
 

@@ -13,6 +13,7 @@ from gateway.storage import trail_log
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.repository import Message, Store
+from gateway.trail.format import precise
 
 MESSAGES = trail_log.MESSAGES
 # Awkward values: no case, no signer, an empty body, bytes that are not UTF-8, text that is not
@@ -53,7 +54,7 @@ def test_an_append_writes_the_rows_the_core_insert_writes(database_url: str) -> 
             appended = _rows(store)
             with store.transaction() as s:
                 s.execute(delete(MESSAGES))
-                queued = [trail_log._queued(application_id, m, now, trail_log.precise(now))
+                queued = [trail_log._queued(application_id, m, now, precise(now))
                           for m in AWKWARD]  # fmt: skip
                 s.connection().execute(insert(MESSAGES), queued)
             through_core = _rows(store)
