@@ -1,0 +1,118 @@
+"""Settling answers, alone: the CPU `OutboxStore.settle_all` spends per application in storage —
+closing the deliveries, reading the decision's inputs, the trader's events, the permits, the
+decision's row, the trail's queue and the notification, and the transaction around them — with a
+decider that signs nothing (its cost is the decision module's, not storage's). Not a test.
+
+    .venv/bin/python bench/settle_costs.py [-n N] [--group G] [--subscribed] [--postgres URL --may-wipe NAME]
+
+N applications of four cases each are lodged and all their deliveries claimed; then each
+application's answers are settled in groups of G (as the dispatcher's settle group records the
+answers it has in hand together), each group one `settle_all`, with two trail messages of 2 kB
+per answer as an agency exchange has. This thread's CPU time inside `settle_all` is reported per
+application, and the statements and transactions it made. `--subscribed`: the declarant
+registered a URL for every event (a notification row per case and one for the decision). Run it
+for a base and a branch back to back (same venv, `PYTHONPATH` of each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+
+from _support import fresh_database
+from fanout_bench import REPO_ROOT
+from sqlalchemy import event, insert
+
+from gateway.decision.rules import CaseState
+from gateway.fanout.ports import Answered
+from gateway.intake.ports import NewApplication
+from gateway.notify.events import EVENT_TYPES
+from gateway.storage.db import is_postgres
+from gateway.storage.models import TraderSubscriptionRow
+from gateway.storage.outbox import OutboxStore
+from gateway.trail.messages import Message
+
+AGENCIES = ("customs", "health", "police", "transport")
+BIN = "210540012341"
+FIELDS = {
+    "permit_number": "P-1", "valid_until": None, "reasons": [], "conditions": [],
+    "inspection": None, "extra": {}, "charges": [], "answer_sha256": "ab" * 32,
+}  # fmt: skip
+
+
+def _decide(subject: object, cases: object) -> tuple[str, bytes]:
+    return "granted", b"<Decision>" + b"x" * 3000 + b"</Decision>"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=300, help="applications (four cases each)")
+    parser.add_argument("--group", type=int, default=4, help="answers settled together")
+    parser.add_argument("--subscribed", action="store_true", help="the trader chose every event")
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--may-wipe", metavar="NAME", help="see fanout_bench --may-wipe")
+    args = parser.parse_args(argv)
+    workdir = REPO_ROOT / "var" / "bench" / "settle"
+    workdir.mkdir(parents=True, exist_ok=True)
+    engine = fresh_database(args.postgres or f"sqlite:///{workdir / 'nsw.db'}", args.may_wipe)
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    store = OutboxStore(engine, lambda: now)
+    if args.subscribed:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(TraderSubscriptionRow.__table__),  # type: ignore[arg-type]
+                {"bin": BIN, "url": "https://127.0.0.1/hook", "events": json.dumps(EVENT_TYPES),
+                 "registered_by": "00" * 32, "registered_at": now},
+            )  # fmt: skip
+    for i in range(args.n):
+        new = NewApplication(
+            id=f"APP-{i}", declarant_bin=BIN, trader_reference=f"REF-{i}",
+            procedure="import", body=b"<Application/>", signer_subject="CN=bench",
+            signer_fingerprint="00" * 32, routing={agency: [] for agency in AGENCIES},
+        )  # fmt: skip
+        store.create_application(new, [])
+    by_application: dict[str, list[Answered]] = {}
+    for claim in store.claim("bench", 600.0, limit=len(AGENCIES) * args.n):
+        messages = [
+            Message(kind, way, f"agency:{claim.agency}", "application/xml",
+                    f"<{kind} case='{claim.case_id}'>".encode() + b"y" * 2000, case_id=claim.case_id)
+            for kind, way in (("request", "out"), ("answer", "in"))
+        ]  # fmt: skip
+        answer = Answered(claim, CaseState.GRANTED, FIELDS, messages)
+        by_application.setdefault(claim.application_id, []).append(answer)
+    statements = transactions = 0
+
+    def _count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    def _began(*_args: object) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(engine, "before_cursor_execute", _count)
+    event.listen(engine, "begin", _began)
+    spent = 0.0
+    for answers in by_application.values():
+        for start in range(0, len(answers), args.group):
+            began = time.thread_time()
+            store.settle_all(answers[start : start + args.group], _decide)
+            spent += time.thread_time() - began
+    database = "PostgreSQL" if is_postgres(engine) else "SQLite"
+    print(
+        f"{database}, {args.n} applications of {len(AGENCIES)} cases, groups of {args.group}"
+        f"{', subscribed' if args.subscribed else ''}: settling {spent / args.n * 1000:.3f} ms "
+        f"CPU per application; {statements / args.n:.1f} statements (SQLAlchemy's) in "
+        f"{transactions / args.n:.1f} transactions"
+    )
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
