@@ -28,7 +28,12 @@ from simulators.security import (
 )
 from wire import httpsig
 
-CREATED = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+def created() -> dt.datetime:
+    """When a test signs: now, in whole seconds (the answers must still be fresh to verify)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 URL = "http://127.0.0.1:8123/permits"
 JSON = {"Content-Type": "application/json"}
 
@@ -42,7 +47,9 @@ def gateway_request(pki: DevPki, url: str = URL, body: bytes = b'{"caseId":"C-1"
     """A request as the gateway signs it (wire.httpsig), seen by the stand-in."""
     gateway = AgencyKeys.load("transport", pki.directory)  # any RSA key; the cert below names it
     sent = types.SimpleNamespace(headers=dict(JSON), method="POST", url=url)  # as requests has it
-    httpsig.sign(sent, body, gateway.key, gateway.cert, now=CREATED, components=REQUEST_COMPONENTS)
+    httpsig.sign(
+        sent, body, gateway.key, gateway.cert, now=created(), components=REQUEST_COMPONENTS
+    )
     return Message(sent.headers, method="POST", url=url)
 
 
@@ -51,8 +58,9 @@ def both_ways(
 ) -> tuple[Message, Message]:
     """`message` signed by `sign_http` and by the library alone, at the same time."""
     ours, theirs = copy.deepcopy(message), copy.deepcopy(message)
-    sign_http(ours, body, keys.key, keys.cert, components, CREATED)
-    sign_with_library(theirs, body, keys.key, keys.cert, components, CREATED)
+    at = created()
+    sign_http(ours, body, keys.key, keys.cert, components, at)
+    sign_with_library(theirs, body, keys.key, keys.cert, components, at)
     return ours, theirs
 
 
@@ -76,9 +84,10 @@ def test_an_answer_is_signed_in_one_pass_as_the_library_signs_it(
     answer = Message({"Content-Type": content_type}, status_code=status, request=request)
     body = '{"caseId":"C-1","status":"granted","reference":"É-1"}'.encode()
     theirs = copy.deepcopy(answer)
-    sign_with_library(theirs, body, keys.key, keys.cert, RESPONSE_COMPONENTS, CREATED)
+    at = created()
+    sign_with_library(theirs, body, keys.key, keys.cert, RESPONSE_COMPONENTS, at)
     monkeypatch.setattr(security, "HTTPMessageSigner", _NoLibrary)
-    sign_http(answer, body, keys.key, keys.cert, RESPONSE_COMPONENTS, CREATED)
+    sign_http(answer, body, keys.key, keys.cert, RESPONSE_COMPONENTS, at)
     assert list(answer.headers.items()) == list(theirs.headers.items())
     monkeypatch.undo()
     verify_http(answer, body, keys.cert, RESPONSE_COMPONENTS)  # and the library accepts it
@@ -89,9 +98,10 @@ def test_a_callback_is_signed_in_one_pass_as_the_library_signs_it(
 ) -> None:
     callback = Message(dict(JSON), method="POST", url="http://127.0.0.1:9/agency-answers/rest")
     theirs = copy.deepcopy(callback)
-    sign_with_library(theirs, b"{}", keys.key, keys.cert, REQUEST_COMPONENTS, CREATED)
+    at = created()
+    sign_with_library(theirs, b"{}", keys.key, keys.cert, REQUEST_COMPONENTS, at)
     monkeypatch.setattr(security, "HTTPMessageSigner", _NoLibrary)
-    sign_http(callback, b"{}", keys.key, keys.cert, REQUEST_COMPONENTS, CREATED)
+    sign_http(callback, b"{}", keys.key, keys.cert, REQUEST_COMPONENTS, at)
     assert list(callback.headers.items()) == list(theirs.headers.items())
 
 
