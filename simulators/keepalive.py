@@ -9,8 +9,10 @@ connection per dispatcher thread instead of opening one per call.
 
 werkzeug also reads away, after every answer, whatever else the client has sent (it can, since it
 always closes): on a kept connection that would swallow the client's next request. While an answer
-is made, the handler therefore shows werkzeug a socket with nothing to read (`_QUIET`) whenever the
-connection stays open.
+is made, the handler therefore shows werkzeug's drain, whenever the connection stays open, the
+server's quiet socket (always readable: it holds one byte nobody reads) and an empty stream to
+read from it. The drain then ends at once: a socket with nothing to read would make it wait its
+10 ms timeout after every answer, and a client's next request on the connection with it.
 
 `KeepAliveServer.close_connections()` ends the open connections (what `stop()` must do: a
 thread serving an idle connection would otherwise keep answering on it after the server stopped).
@@ -21,6 +23,7 @@ server's own and closed with it (`server_close`), so nothing is left unclosed at
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
 import threading
 from typing import Any
@@ -60,10 +63,16 @@ class KeepAliveHandler(WSGIRequestHandler):
     _answering = False
     _socket: socket.socket
 
+    _stream: Any
+
+    def _draining(self) -> bool:
+        """Whether werkzeug's drain after an answer must find nothing: a kept connection."""
+        return self._answering and not self.close_connection and self._body_consumed()
+
     @property
     def connection(self) -> socket.socket:
-        # werkzeug's drain after an answer reads from this: on a kept connection, nothing.
-        if self._answering and not self.close_connection and self._body_consumed():
+        # werkzeug's drain waits for this to be readable: on a kept connection, at once.
+        if self._draining():
             server: Any = self.server
             quiet: socket.socket = server.quiet
             return quiet
@@ -72,6 +81,15 @@ class KeepAliveHandler(WSGIRequestHandler):
     @connection.setter
     def connection(self, value: socket.socket) -> None:
         self._socket = value
+
+    @property
+    def rfile(self) -> Any:
+        # ... and then reads this: on a kept connection, nothing (the next request stays).
+        return io.BytesIO() if self._draining() else self._stream
+
+    @rfile.setter
+    def rfile(self, value: Any) -> None:
+        self._stream = value
 
     def setup(self) -> None:
         super().setup()
@@ -128,8 +146,9 @@ class KeepAliveServer(ThreadedWSGIServer):
     def __init__(self, host: str, port: int, app: Any) -> None:
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
-        # What a kept connection's handler shows werkzeug's drain: nothing is ever written to its peer.
+        # What a kept connection's handler shows werkzeug's drain: readable, never read.
         self.quiet, self._quiet_peer = socket.socketpair()
+        self._quiet_peer.sendall(b"-")  # never read: `quiet` is readable for good
         try:
             super().__init__(host, port, app, handler=KeepAliveHandler)
         except BaseException:

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import secrets
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml.algorithms import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConstructionMethod,
-    SignatureMethod,
-)
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
-from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from wire import dsig
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -37,9 +34,17 @@ X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-pro
 BASE64 = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 )
-EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 WSU_ID = f"{{{WSU}}}Id"
 SKEW = dt.timedelta(minutes=2)
+
+
+# What a request's signature must be (signxml's configuration is frozen: one serves every call).
+_EXPECTED = SignatureConfiguration(
+    location=f"./{{{SOAP11}}}Header/{{{WSSE}}}Security/",
+    expect_references=True,
+    signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
+    digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+)
 
 
 class SecurityFault(Exception):
@@ -65,7 +70,7 @@ def sign(
         f"{{{WSSE}}}BinarySecurityToken",
         {"EncodingType": BASE64, "ValueType": X509V3, WSU_ID: token_id},
     )
-    token.text = base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    token.text = base64.b64encode(_der(cert)).decode()
     timestamp = etree.SubElement(security, f"{{{WSU}}}Timestamp", {WSU_ID: ts_id})
     etree.SubElement(timestamp, f"{{{WSU}}}Created").text = f"{now:%Y-%m-%dT%H:%M:%SZ}"
     expires = now + dt.timedelta(minutes=5)
@@ -73,33 +78,31 @@ def sign(
     body = envelope.find(f"{{{SOAP11}}}Body")
     assert body is not None
     body.set(WSU_ID, body_id)
-    references = [f"#{body_id}", f"#{ts_id}"]
+    signed = [(f"#{body_id}", body), (f"#{ts_id}", timestamp)]
     if confirm is not None:
         sc_id = f"SC-{secrets.token_hex(8)}"
-        etree.SubElement(
+        confirmation = etree.SubElement(
             security,
             f"{{{WSSE11}}}SignatureConfirmation",
             {WSU_ID: sc_id, "Value": confirm},
             nsmap={"wsse11": WSSE11},
         )
-        references.append(f"#{sc_id}")
+        signed.append((f"#{sc_id}", confirmation))
     key_info = etree.Element(f"{{{DS}}}KeyInfo", nsmap={"ds": DS})
     ref = etree.SubElement(key_info, f"{{{WSSE}}}SecurityTokenReference")
     etree.SubElement(ref, f"{{{WSSE}}}Reference", {"URI": f"#{token_id}", "ValueType": X509V3})
-    signature = XMLSigner(
-        method=SignatureConstructionMethod.detached,
-        signature_algorithm=SignatureMethod.RSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=EXC_C14N,
-    ).sign(
-        envelope,
-        key=key,
-        reference_uri=references,
-        key_info=key_info,
-        id_attribute="Id",
-    )
+    # The detached signature signxml's XMLSigner makes (RSA-SHA256, SHA-256, exclusive c14n),
+    # byte for byte, without its re-parses of the envelope and each reference (a test holds
+    # them equal). Verification below stays signxml's: independent of the gateway's code.
+    signature = dsig.sign(tuple(signed), key, key_info)
     security.append(signature)
     return envelope
+
+
+@functools.lru_cache(maxsize=64)
+def _der(cert: x509.Certificate) -> bytes:
+    """A certificate's DER, once per certificate (sent or compared on every call)."""
+    return cert.public_bytes(Encoding.DER)
 
 
 def signature_value(envelope: etree._Element) -> str:
@@ -124,17 +127,11 @@ def verify(envelope: etree._Element, pinned: x509.Certificate) -> etree._Element
         presented = base64.b64decode("".join((token.text or "").split()), validate=True)
     except ValueError as exc:
         raise SecurityFault("the security token is not base64") from exc
-    if presented != pinned.public_bytes(Encoding.DER):
+    if presented != _der(pinned):
         raise SecurityFault("the request is not signed with the gateway's certificate")
-    config = SignatureConfiguration(
-        location=f"./{{{SOAP11}}}Header/{{{WSSE}}}Security/",
-        expect_references=True,
-        signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
-        digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
-    )
     try:
         results: Any = XMLVerifier().verify(
-            envelope, x509_cert=pinned, id_attribute="Id", expect_config=config
+            envelope, x509_cert=pinned, id_attribute="Id", expect_config=_EXPECTED
         )
     except (SignXMLException, ValueError, etree.LxmlError) as exc:
         raise SecurityFault(f"the signature does not verify: {exc}") from exc

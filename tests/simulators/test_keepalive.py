@@ -3,13 +3,17 @@ the next bytes on it are surely the next request, and a stopped agency answers n
 
 from __future__ import annotations
 
+import selectors
 import socket
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
+import werkzeug.serving
 from flask import Flask, request
 
 from simulators.keepalive import KeepAliveServer
@@ -125,3 +129,38 @@ def test_a_stand_in_process_leaves_no_socket_unclosed_at_exit() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "unclosed" not in done.stderr, done.stderr
+
+
+def test_a_kept_connection_is_ready_for_the_next_request_when_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """werkzeug's drain after each answer waits for more bytes on the connection; on a kept
+    connection it must find its end at once, not wait out its timeout (10 ms before the next
+    request on the connection is read), and must not read the next request either."""
+    waited_out: list[float | None] = []
+
+    class Recording(selectors.DefaultSelector):
+        def select(self, timeout: float | None = None) -> list[Any]:
+            ready: list[Any] = super().select(timeout)
+            if not ready:
+                waited_out.append(timeout)
+            return ready
+
+    monkeypatch.setattr(
+        werkzeug.serving,
+        "selectors",
+        types.SimpleNamespace(DefaultSelector=Recording, EVENT_READ=selectors.EVENT_READ),
+    )
+    server = KeepAliveServer("127.0.0.1", 0, _app())
+    with (
+        ServingThread(server, "keepalive-test"),
+        socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as sock,
+    ):
+        for raw in (
+            b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        ) * 2:
+            answer = _exchange(sock, raw)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert b"connection: close" not in answer.lower()
+    assert waited_out == []
