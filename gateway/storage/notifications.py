@@ -26,6 +26,7 @@ from gateway.i18n.text import Text
 from gateway.notify import events as ev
 from gateway.notify.ports import NotificationClaim as NotificationClaim
 from gateway.storage import wake
+from gateway.storage.core_tx import Tx, orm_of
 from gateway.storage.db import unavailable_on_disconnect
 from gateway.storage.models import (
     ApplicationRow,
@@ -57,7 +58,7 @@ _SUBSCRIPTION = select(SUBSCRIPTIONS_TABLE.c.url, SUBSCRIPTIONS_TABLE.c.events).
 )  # built once: building the expression cost more than running it
 
 
-def _subscription(s: Session, bin_: str, known: Registration = NOT_READ) -> Subscribed | None:
+def _subscription(s: Tx, bin_: str, known: Registration = NOT_READ) -> Subscribed | None:
     """The trader's URL and chosen events (`known` when the caller read them already). Neither
     this read nor the INSERT that may follow (`_owe`) depends on the rows the transaction has
     pending, so neither flushes them: the transaction's trail messages then go out together at
@@ -69,7 +70,7 @@ def _subscription(s: Session, bin_: str, known: Registration = NOT_READ) -> Subs
     return None if found is None else Subscribed(found.url, found.events)
 
 
-def _owe(s: Session, **row: Any) -> None:
+def _owe(s: Tx, **row: Any) -> None:
     """INSERT one notification row (see `_subscription` for why without a flush), and wake the
     notifier at commit. The statement is built once and run on the session's connection: built
     per row and run through the ORM, it was a quarter of a settle's CPU for a trader who chose
@@ -85,7 +86,7 @@ def enqueue_decision(s: Session, app: ApplicationRow, xml: bytes, clock: Clock) 
 
 
 def owe_decision(
-    s: Session,
+    s: Tx,
     application_id: str,
     bin_: str,
     verdict: str,
@@ -116,7 +117,7 @@ def owe_decision(
 
 
 def enqueue_event(
-    s: Session,
+    s: Tx,
     application_id: str,
     event_type: str,
     detail: dict[str, Any],
@@ -129,7 +130,7 @@ def enqueue_event(
     BIN and the trader's reference) and its `registration`, when the caller has read them
     already, spare a read each."""
     if declarant is None:
-        app = s.get(ApplicationRow, application_id)
+        app = orm_of(s).get(ApplicationRow, application_id)
         if app is None:
             return
         declarant = (app.declarant_bin, app.trader_reference)
@@ -156,7 +157,7 @@ def enqueue_event(
 
 
 def enqueue_case_events(
-    s: Session,
+    s: Tx,
     case: CaseRow | Row[Any],
     clock: Clock,
     declarant: tuple[str, str] | None = None,

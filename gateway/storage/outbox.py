@@ -24,6 +24,7 @@ from gateway.fanout.ports import Answered, CaseUpdate, CaseView, ClaimTurn, Judg
 from gateway.fanout.wakeup import OUTBOX
 from gateway.i18n.text import Text
 from gateway.storage import wake
+from gateway.storage.core_tx import Tx, orm_of
 from gateway.storage.db import is_postgres
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, owe_decision
@@ -126,7 +127,7 @@ class OutboxStore(Store):
         for i, answer in enumerate(answers):
             by_application.setdefault(answer.claim.application_id, []).append(i)
         postgres = is_postgres(self.engine)
-        with self.transaction() as s:
+        with self.core_transaction() as s:
             for application_id in sorted(by_application):
                 mine = [answers[i] for i in by_application[application_id]]
                 written = self._close_deliveries(s, application_id, mine, now, postgres)
@@ -150,7 +151,7 @@ class OutboxStore(Store):
 
     def _close_deliveries(
         self,
-        s: Session,
+        s: Tx,
         application_id: str,
         answers: Sequence[Answered],
         now: dt.datetime,
@@ -190,7 +191,7 @@ class OutboxStore(Store):
         return result
 
     def _close_delivery(
-        self, s: Session, answer: Answered, now: dt.datetime, *, locked: bool
+        self, s: Tx, answer: Answered, now: dt.datetime, *, locked: bool
     ) -> bool | None:
         """`_close_deliveries` for one answer: three statements (two when the application is
         `locked` in `s` already), or on PostgreSQL one (`settle_case`: one round trip for
@@ -247,7 +248,7 @@ class OutboxStore(Store):
 
     def _compose(
         self,
-        s: Session,
+        s: Tx,
         application_id: str,
         messages: Sequence[Message],
         decide: Decide,
@@ -297,7 +298,7 @@ class OutboxStore(Store):
             # The release's write-off steps join the trail after the grants they draw on.
             self._add_messages(s, application_id, trail)
             trail = []
-            refusal = release_without_payment(s, application_id, self)
+            refusal = release_without_payment(orm_of(s), application_id, self)
             if refusal is not None:
                 # A cited permit could not be written off: the decision says held, and why
                 # (signed again; rare, so the sequencer lock's wait is accepted here).
@@ -315,7 +316,7 @@ class OutboxStore(Store):
 
     def _case_changed(
         self,
-        s: Session,
+        s: Tx,
         case: Row[Any],
         state: CaseState,
         declarant: tuple[str, str],

@@ -30,6 +30,7 @@ from gateway.errors import GatewayError, NotFound
 from gateway.i18n.text import Text
 from gateway.intake.ports import CitedPermit
 from gateway.payments.permits import Permit, Quantity, Standing, WriteOff
+from gateway.storage.core_tx import Tx
 from gateway.storage.models import ApplicationRow, CaseRow, CheckpointVisitRow
 from gateway.storage.permit_citations import citations_of
 from gateway.storage.permit_drawer import drawer_of
@@ -89,7 +90,7 @@ def release_without_payment(s: Session, application_id: str, store: Store) -> Ga
     return None
 
 
-def record_granted_permit(s: Session, case: CaseRow | Row[Any], store: Store) -> Message | None:
+def record_granted_permit(s: Tx, case: CaseRow | Row[Any], store: Store) -> Message | None:
     """A case just granted with a permit block: store the permit (once) and the consignment it
     was granted for as that application's citation of it; returns the permit's trail entry
     (`permit-granted`) for the caller to store, or None when the permit was stored before. A
@@ -149,11 +150,11 @@ def _insert_citation(postgres: bool) -> Executable:
     return insert(CITATIONS).on_conflict_do_nothing(index_elements=["application_id", "item_line"])
 
 
-def _postgres(s: Session) -> bool:
-    return s.get_bind().dialect.name == "postgresql"
+def _postgres(s: Tx) -> bool:
+    return s.connection().dialect.name == "postgresql"
 
 
-def insert_permit(s: Session, permit: Permit, granted_for: str | None, now: dt.datetime) -> bool:
+def insert_permit(s: Tx, permit: Permit, granted_for: str | None, now: dt.datetime) -> bool:
     """One `INSERT ... ON CONFLICT DO NOTHING RETURNING`: whether `permit` was new. (What the ORM
     did in three steps: a get, an add and a flush.) What the session has pending is written
     first, so that a permit added through the ORM in `s` is seen. The statement is built once;
@@ -173,7 +174,7 @@ def insert_permit(s: Session, permit: Permit, granted_for: str | None, now: dt.d
     return inserted.first() is not None
 
 
-def insert_citation(s: Session, application_id: str, cited: CitedPermit) -> None:
+def insert_citation(s: Tx, application_id: str, cited: CitedPermit) -> None:
     """The application's citation of a permit for one goods item, unless that item cites one
     already."""
     s.connection().execute(

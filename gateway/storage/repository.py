@@ -46,6 +46,7 @@ from gateway.fanout.ports import Claim as Claim
 from gateway.intake.ports import DuplicateReference as DuplicateReference
 from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
+from gateway.storage.core_tx import CoreTx, Tx
 from gateway.storage.db import (
     READ_ONLY,
     DatabaseUnavailable,
@@ -152,6 +153,21 @@ class Store:
         with unavailable_on_disconnect(), self._sessions.begin() as session:
             yield session
             owed = wake.announce(session)
+        self.wakeups.signal(owed)
+
+    @contextmanager
+    def core_transaction(self) -> Iterator[CoreTx]:
+        """`transaction` on a Core connection (`core_tx.CoreTx`), for a path of Core and driver
+        statements that owes wake-ups and may need the ORM for a rare step (settling): the
+        session's set-up and tear-down are paid only by the transactions that use it."""
+        with unavailable_on_disconnect(), self.engine.begin() as connection:
+            tx = CoreTx(connection)
+            try:
+                yield tx
+                tx.flush()
+                owed = wake.announce(tx)
+            finally:
+                tx.close()
         self.wakeups.signal(owed)
 
     @contextmanager
@@ -291,7 +307,7 @@ class Store:
 
     def _fence(
         self,
-        s: Session,
+        s: Tx,
         model: type[Leased],
         row_id: int,
         worker: str,
@@ -334,7 +350,7 @@ class Store:
         trail_log.append_message(session, application_id, m, self.clock)
 
     def _add_messages(
-        self, session: Session, application_id: str | None, messages: Sequence[Message]
+        self, session: Tx, application_id: str | None, messages: Sequence[Message]
     ) -> None:
         """`_add_message` for each of `messages`, in order, in one statement."""
         trail_log.append_messages(session, application_id, messages, self.clock)

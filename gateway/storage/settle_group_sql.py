@@ -36,10 +36,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
 
 from gateway.decision.rules import CaseState
 from gateway.fanout.ports import Claim
+from gateway.storage.core_tx import Tx
 from gateway.storage.outbox_sql import CASES, JSON_COLUMNS, OUTBOX, SETTLED
 from gateway.storage.settle_sql import _case_values, lock_application
 
@@ -82,7 +82,7 @@ class Closed(NamedTuple):
 
 
 def close_group(
-    s: Session,
+    s: Tx,
     application_id: str,
     answers: Sequence[tuple[Claim, CaseState, Mapping[str, object]]],
     now: dt.datetime,
@@ -125,7 +125,7 @@ def _runs(group: Sequence[GroupSettle]) -> list[list[GroupSettle]]:
 
 
 def _close(
-    s: Session,
+    s: Tx,
     application_id: str,
     group: Sequence[GroupSettle],
     now: dt.datetime,

@@ -29,11 +29,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
 
 from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, decidable
 from gateway.fanout.ports import Claim
+from gateway.storage.core_tx import Tx
 from gateway.storage.db import utc
 from gateway.storage.outbox_sql import (
     _DECISION_INPUTS,
@@ -54,7 +54,7 @@ _LOCK_APPLICATION = (
 )
 
 
-def lock_application(s: Session, application_id: str, now: dt.datetime) -> None:
+def lock_application(s: Tx, application_id: str, now: dt.datetime) -> None:
     """Lock the application's row until `s` ends: callbacks and dispatchers settling its cases
     queue here, so two settling its last two cases at once cannot both see "one still open"
     (PostgreSQL row lock; SQLite's write lock is held already)."""
@@ -74,7 +74,7 @@ def _set_case(columns: frozenset[str], only_if_open: bool) -> Executable:
 
 
 def set_case(
-    s: Session,
+    s: Tx,
     case_id: str,
     *,
     state: CaseState,
@@ -149,7 +149,7 @@ def _settle_pg(columns: frozenset[str]) -> Executable:
 
 
 def settle_case(
-    s: Session,
+    s: Tx,
     claim: Claim,
     *,
     state: CaseState,
@@ -232,7 +232,7 @@ class DecisionInputs:
         return [case_result(row) for row in self.rows]
 
 
-def decision_inputs(s: Session, application_id: str) -> DecisionInputs:
+def decision_inputs(s: Tx, application_id: str) -> DecisionInputs:
     """The application's facts and all its cases (routing order), in one SELECT. The subject's
     `replaces` is left for the caller (it needs one more count, only when a decision exists)."""
     rows = s.connection().execute(_DECISION_INPUTS_QUERY, {"app_id": application_id}).all()
@@ -285,7 +285,7 @@ _RECORD_DECISION = (
 
 
 def record_decision(
-    s: Session, application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
+    s: Tx, application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
 ) -> None:
     # On the session's connection: no flush of what the session has pending (it goes out at
     # commit), and none of the ORM's execution steps for a Core statement.

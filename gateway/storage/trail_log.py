@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
 from gateway.storage import wake
+from gateway.storage.core_tx import Tx
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
 from gateway.storage.trail_batch_pg import SEQUENCER_LOCK
 from gateway.trail.format import ENTRY_PREFIX, TreeHead, entry_bytes, precise, read_entry
@@ -217,7 +218,7 @@ def append_message(
 
 
 def append_messages(
-    session: Session, application_id: str | None, messages: Sequence[Message], clock: Clock
+    session: Tx, application_id: str | None, messages: Sequence[Message], clock: Clock
 ) -> None:
     """`append_message` for each of `messages`, in their order, in one statement written at
     once: the queue's order is the order of appends. (Through the ORM each row cost a

@@ -34,6 +34,7 @@ from gateway.lifecycle.ports import (
 from gateway.lifecycle.rules import Stage
 from gateway.notify import events as ev
 from gateway.storage import wake
+from gateway.storage.core_tx import Tx
 from gateway.storage.guarantee_releases import queue_withdrawn
 from gateway.storage.held_retry import retry_held
 from gateway.storage.models import (
@@ -56,15 +57,14 @@ def current_decision(s: Session, app: ApplicationRow) -> DecisionRef | None:
     return decision_in_force(s, app.id, app.decision_xml)
 
 
-def decision_in_force(
-    s: Session, application_id: str, decision_xml: bytes | None
-) -> DecisionRef | None:
+def decision_in_force(s: Tx, application_id: str, decision_xml: bytes | None) -> DecisionRef | None:
     """The decision in force, as the next one names it: its version is how many decisions the
     trail holds for the application (every decision ever signed is there), its SHA-256 that of
     the stored bytes. None before the first decision."""
     if decision_xml is None:
         return None
-    count = s.scalar(
+    s.flush()  # a decision the ORM has pending counts (as `Session.scalar` would see it)
+    count = s.connection().scalar(
         select(func.count(MessageRow.id)).where(
             MessageRow.application_id == application_id, MessageRow.kind == "decision"
         )

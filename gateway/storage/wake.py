@@ -24,13 +24,13 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session
 
 from gateway.fanout.wakeup import CHANNELS, Wakeups
+from gateway.storage.core_tx import Tx
 
 log = logging.getLogger(__name__)
-_OWED = "nsw_wake_owed"  # Session.info key: channels this transaction must wake at commit
-_SIGNAL_ONLY = "nsw_wake_notified"  # Session.info key: channels NOTIFYed by a statement already
+_OWED = "nsw_wake_owed"  # Tx.info key: channels this transaction must wake at commit
+_SIGNAL_ONLY = "nsw_wake_notified"  # Tx.info key: channels NOTIFYed by a statement already
 _PID = "nsw_backend_pid"  # connection record's info key: its server process id
 
 
@@ -82,18 +82,18 @@ def own_backends(engine: Engine) -> frozenset[int]:
     return _backends.get(engine, frozenset())
 
 
-def owe(s: Session, channel: str, notified: bool = False) -> None:
+def owe(s: Tx, channel: str, notified: bool = False) -> None:
     """Inside transaction `s`: wake `channel`'s loops once it commits. `notified`: a statement
     of the transaction sent the PostgreSQL `pg_notify` itself (saving the NOTIFY's round trip,
     where it counts: under the integrator's lock), so only this process is left to wake."""
     s.info.setdefault(_SIGNAL_ONLY if notified else _OWED, set()).add(channel)
 
 
-def announce(s: Session) -> frozenset[str]:
+def announce(s: Tx) -> frozenset[str]:
     """Last thing inside transaction `s`: NOTIFY the owed channels (PostgreSQL) and return them,
     with those notified already, for the caller to signal in-process after the commit."""
     owed = frozenset(s.info.pop(_OWED, ()))
-    if owed and s.get_bind().dialect.name == "postgresql":
+    if owed and s.connection().dialect.name == "postgresql":
         # One statement for all the channels (intake owes two: a round trip each before), on
         # the session's connection: the ORM's execution steps cost more than the statement.
         # Channel names are our constants, never outside input.
