@@ -22,20 +22,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _claimed import AGENCIES, claimed_answers
 from _support import fresh_database
 from fanout_bench import REPO_ROOT
 
-from gateway.decision.rules import CaseState
 from gateway.fanout.ports import Answered
-from gateway.intake.ports import NewApplication
 from gateway.storage.db import is_postgres
 from gateway.storage.outbox import OutboxStore
-
-AGENCIES = ("customs", "health", "police", "transport")
-FIELDS = {
-    "permit_number": "P-1", "valid_until": None, "reasons": [], "conditions": [],
-    "inspection": None, "extra": {}, "charges": [], "answer_sha256": "ab" * 32,
-}  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -52,17 +45,7 @@ def main(argv: list[str]) -> int:
     engine = fresh_database(args.postgres or f"sqlite:///{workdir / 'nsw.db'}", args.may_wipe)
     now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
     store = OutboxStore(engine, lambda: now)
-    for i in range(args.n):
-        new = NewApplication(
-            id=f"APP-{i}", declarant_bin="210540012341", trader_reference=f"REF-{i}",
-            procedure="import", body=b"<Application/>", signer_subject="CN=bench",
-            signer_fingerprint="00" * 32, routing={agency: [] for agency in AGENCIES},
-        )  # fmt: skip
-        store.create_application(new, [])
-    by_application: dict[str, list[Answered]] = {}
-    for claim in store.claim("bench", 600.0, limit=len(AGENCIES) * args.n):
-        answer = Answered(claim, CaseState.GRANTED, FIELDS, [])
-        by_application.setdefault(claim.application_id, []).append(answer)
+    by_application = claimed_answers(store, args.n)
     postgres = is_postgres(engine)
     close = getattr(store, "_close_deliveries", None) or _one_by_one(store)
     spent = 0.0

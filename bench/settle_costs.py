@@ -22,29 +22,30 @@ import json
 import sys
 import time
 
+from _claimed import AGENCIES, BIN, claimed_answers
 from _support import fresh_database
 from fanout_bench import REPO_ROOT
 from sqlalchemy import event, insert
 
-from gateway.decision.rules import CaseState
-from gateway.fanout.ports import Answered
-from gateway.intake.ports import NewApplication
+from gateway.fanout.ports import Claim
 from gateway.notify.events import EVENT_TYPES
 from gateway.storage.db import is_postgres
 from gateway.storage.models import TraderSubscriptionRow
 from gateway.storage.outbox import OutboxStore
 from gateway.trail.messages import Message
 
-AGENCIES = ("customs", "health", "police", "transport")
-BIN = "210540012341"
-FIELDS = {
-    "permit_number": "P-1", "valid_until": None, "reasons": [], "conditions": [],
-    "inspection": None, "extra": {}, "charges": [], "answer_sha256": "ab" * 32,
-}  # fmt: skip
-
 
 def _decide(subject: object, cases: object) -> tuple[str, bytes]:
     return "granted", b"<Decision>" + b"x" * 3000 + b"</Decision>"
+
+
+def _exchange(claim: Claim) -> list[Message]:
+    """The two trail messages of 2 kB of an agency exchange."""
+    return [
+        Message(kind, way, f"agency:{claim.agency}", "application/xml",
+                f"<{kind} case='{claim.case_id}'>".encode() + b"y" * 2000, case_id=claim.case_id)
+        for kind, way in (("request", "out"), ("answer", "in"))
+    ]  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
@@ -69,22 +70,7 @@ def main(argv: list[str]) -> int:
                 {"bin": BIN, "url": "https://127.0.0.1/hook", "events": json.dumps(EVENT_TYPES),
                  "registered_by": "00" * 32, "registered_at": now},
             )  # fmt: skip
-    for i in range(args.n):
-        new = NewApplication(
-            id=f"APP-{i}", declarant_bin=BIN, trader_reference=f"REF-{i}",
-            procedure="import", body=b"<Application/>", signer_subject="CN=bench",
-            signer_fingerprint="00" * 32, routing={agency: [] for agency in AGENCIES},
-        )  # fmt: skip
-        store.create_application(new, [])
-    by_application: dict[str, list[Answered]] = {}
-    for claim in store.claim("bench", 600.0, limit=len(AGENCIES) * args.n):
-        messages = [
-            Message(kind, way, f"agency:{claim.agency}", "application/xml",
-                    f"<{kind} case='{claim.case_id}'>".encode() + b"y" * 2000, case_id=claim.case_id)
-            for kind, way in (("request", "out"), ("answer", "in"))
-        ]  # fmt: skip
-        answer = Answered(claim, CaseState.GRANTED, FIELDS, messages)
-        by_application.setdefault(claim.application_id, []).append(answer)
+    by_application = claimed_answers(store, args.n, _exchange)
     statements = transactions = 0
 
     def _count(*_args: object) -> None:
