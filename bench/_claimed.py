@@ -4,7 +4,12 @@ answer (granted) ready, grouped by application."""
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 from collections.abc import Callable
+
+from _support import fresh_database
+from fanout_bench import REPO_ROOT
 
 from gateway.decision.rules import CaseState
 from gateway.fanout.ports import Answered, Claim
@@ -12,12 +17,29 @@ from gateway.intake.ports import NewApplication
 from gateway.storage.outbox import OutboxStore
 from gateway.trail.messages import Message
 
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # the store's clock, stopped
 AGENCIES = ("customs", "health", "police", "transport")
 BIN = "210540012341"
 FIELDS = {
     "permit_number": "P-1", "valid_until": None, "reasons": [], "conditions": [],
     "inspection": None, "extra": {}, "charges": [], "answer_sha256": "ab" * 32,
 }  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options both benches take: how many applications, and which database."""
+    parser.add_argument("-n", type=int, default=300, help="applications (four cases each)")
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--may-wipe", metavar="NAME", help="see fanout_bench --may-wipe")
+
+
+def fresh_store(args: argparse.Namespace, name: str) -> OutboxStore:
+    """An outbox on a fresh database (`--postgres`, else SQLite under var/bench/NAME), its
+    clock stopped at NOW."""
+    workdir = REPO_ROOT / "var" / "bench" / name
+    workdir.mkdir(parents=True, exist_ok=True)
+    engine = fresh_database(args.postgres or f"sqlite:///{workdir / 'nsw.db'}", args.may_wipe)
+    return OutboxStore(engine, lambda: NOW)
 
 
 def claimed_answers(

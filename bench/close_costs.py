@@ -22,9 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _claimed import AGENCIES, claimed_answers
-from _support import fresh_database
-from fanout_bench import REPO_ROOT
+from _claimed import AGENCIES, NOW, add_arguments, claimed_answers, fresh_store
 
 from gateway.fanout.ports import Answered
 from gateway.storage.db import is_postgres
@@ -35,16 +33,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("-n", type=int, default=300, help="applications (four cases each)")
+    add_arguments(parser)
     parser.add_argument("--group", type=int, default=8, help="answers closed together")
-    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--may-wipe", metavar="NAME", help="see fanout_bench --may-wipe")
     args = parser.parse_args(argv)
-    workdir = REPO_ROOT / "var" / "bench" / "close"
-    workdir.mkdir(parents=True, exist_ok=True)
-    engine = fresh_database(args.postgres or f"sqlite:///{workdir / 'nsw.db'}", args.may_wipe)
-    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-    store = OutboxStore(engine, lambda: now)
+    store = fresh_store(args, "close")
+    engine = store.engine
     by_application = claimed_answers(store, args.n)
     postgres = is_postgres(engine)
     close = getattr(store, "_close_deliveries", None) or _one_by_one(store)
@@ -54,7 +47,7 @@ def main(argv: list[str]) -> int:
             with store.transaction() as s:
                 s.connection()  # BEGIN, outside the clock
                 began = time.thread_time()
-                close(s, application_id, answers[start : start + args.group], now, postgres)
+                close(s, application_id, answers[start : start + args.group], NOW, postgres)
                 spent += time.thread_time() - began
     database = "PostgreSQL" if postgres else "SQLite"
     print(

@@ -17,21 +17,17 @@ for a base and a branch back to back (same venv, `PYTHONPATH` of each).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import time
 
-from _claimed import AGENCIES, BIN, claimed_answers
-from _support import fresh_database
-from fanout_bench import REPO_ROOT
+from _claimed import AGENCIES, BIN, NOW, add_arguments, claimed_answers, fresh_store
 from sqlalchemy import event, insert
 
 from gateway.fanout.ports import Claim
 from gateway.notify.events import EVENT_TYPES
 from gateway.storage.db import is_postgres
 from gateway.storage.models import TraderSubscriptionRow
-from gateway.storage.outbox import OutboxStore
 from gateway.trail.messages import Message
 
 
@@ -52,23 +48,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("-n", type=int, default=300, help="applications (four cases each)")
+    add_arguments(parser)
     parser.add_argument("--group", type=int, default=4, help="answers settled together")
     parser.add_argument("--subscribed", action="store_true", help="the trader chose every event")
-    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--may-wipe", metavar="NAME", help="see fanout_bench --may-wipe")
     args = parser.parse_args(argv)
-    workdir = REPO_ROOT / "var" / "bench" / "settle"
-    workdir.mkdir(parents=True, exist_ok=True)
-    engine = fresh_database(args.postgres or f"sqlite:///{workdir / 'nsw.db'}", args.may_wipe)
-    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-    store = OutboxStore(engine, lambda: now)
+    store = fresh_store(args, "settle")
+    engine = store.engine
     if args.subscribed:
         with engine.begin() as connection:
             connection.execute(
                 insert(TraderSubscriptionRow.__table__),  # type: ignore[arg-type]
                 {"bin": BIN, "url": "https://127.0.0.1/hook", "events": json.dumps(EVENT_TYPES),
-                 "registered_by": "00" * 32, "registered_at": now},
+                 "registered_by": "00" * 32, "registered_at": NOW},
             )  # fmt: skip
     by_application = claimed_answers(store, args.n, _exchange)
     statements = transactions = 0
