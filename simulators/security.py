@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from http_message_signatures import (
     HTTPMessageSignaturesException,
@@ -201,21 +201,16 @@ def _sign_profile(
             ('"content-digest"', digest),
             *answered,
         ]
-    params = sigbase.params_line(
-        listed,
-        (
-            ("created", int(created.timestamp())),
-            ("keyid", kid),
-            ("alg", algorithms.RSA_V1_5_SHA256.algorithm_id),
-        ),
+    params = (
+        ("created", int(created.timestamp())),
+        ("keyid", kid),
+        ("alg", algorithms.RSA_V1_5_SHA256.algorithm_id),
     )
-    signed = params and sigbase.base(values, params)
-    if not params or not signed:
+    signed = sigbase.signature_fields(LABEL, listed, params, values, key)
+    if signed is None:
         return False
-    signature = key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
     message.headers["Content-Digest"] = digest
-    message.headers["Signature-Input"] = f"{LABEL}={params}"
-    message.headers["Signature"] = f"{LABEL}={sigbase.byte_sequence(signature)}"
+    message.headers["Signature-Input"], message.headers["Signature"] = signed
     return True
 
 

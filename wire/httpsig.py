@@ -181,7 +181,8 @@ def _sign_request(
     if len(lines.get("content-type", ())) != 1:
         return False
     digest = sigbase.content_digest(body)
-    params = sigbase.params_line(
+    signed = sigbase.signature_fields(
+        LABEL,
         _REQUEST_LIST,
         (
             ("created", int(now.timestamp())),
@@ -189,23 +190,18 @@ def _sign_request(
             ("alg", ALGORITHM.algorithm_id),
             ("nonce", nonce),
         ),
-    )
-    signed = params and sigbase.base(
         (
             ('"@method"', method),
             ('"@target-uri"', uri),
             ('"content-type"', lines["content-type"][0]),
             ('"content-digest"', digest),
         ),
-        params,
+        key,
     )
-    if not params or not signed:
+    if signed is None:
         return False
-    signature = key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
     message.headers["Content-Digest"] = digest
-    _set_signature_fields(
-        message, f"{LABEL}={params}", f"{LABEL}={sigbase.byte_sequence(signature)}"
-    )
+    _set_signature_fields(message, *signed)
     return True
 
 

@@ -24,6 +24,9 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 # An RFC 8941 String with no escapes needed (§3.3.3: printable ASCII but '"' and '\').
 _PLAIN_STRING = r"[\x20\x21\x23-\x5b\x5d-\x7e]*"
 _PARAM = re.compile(rf';([a-z][a-z0-9_.*-]*)=(?:(0|[1-9][0-9]{{0,14}})|"({_PLAIN_STRING})")')
@@ -106,6 +109,24 @@ def read_signature(field: str, label: str) -> bytes | None:
         return None
     value = base64.b64decode(found[1], validate=True)
     return value if base64.b64encode(value).decode("ascii") == found[1] else None
+
+
+def signature_fields(
+    label: str,
+    components: str,
+    params: Iterable[tuple[str, int | str]],
+    values: Sequence[tuple[str, str]],
+    key: rsa.RSAPrivateKey,
+) -> tuple[str, str] | None:
+    """Signature-Input and Signature for (component, value) pairs covered by `components` (from
+    `components_list`) with `params`, signed by `key` (RSA PKCS#1 v1.5, SHA-256) under `label`;
+    None when a parameter or value is outside the patterns here (the library then signs)."""
+    line = params_line(components, params)
+    signed = line and base(values, line)
+    if not line or not signed:
+        return None
+    signature = key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+    return f"{label}={line}", f"{label}={byte_sequence(signature)}"
 
 
 def byte_sequence(value: bytes) -> str:
