@@ -46,7 +46,8 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 _ALGORITHM = {"Algorithm"}
-_BY_ID = etree.XPath("//*[@*[local-name() = 'Id'] = $id]")
+# Every attribute named Id, whatever its namespace: where signxml looks for `#id`.
+_ID_ATTRIBUTES = etree.XPath("//@*[local-name() = 'Id']")
 
 
 def canonical(element: etree._Element) -> bytes:
@@ -140,14 +141,13 @@ def verify(
     except binascii.Error:
         return None
     # Step 2: each reference resolves to one element whose canonical digest is the one signed.
+    by_id = _by_id(envelope)
     canonical_by_uri: dict[str, bytes] = {}
     for uri, digest_value in references:
-        found = _BY_ID(envelope, id=uri[1:])
-        if not isinstance(found, list) or len(found) != 1 or uri in canonical_by_uri:
+        found = by_id.get(uri[1:], [])
+        if len(found) != 1 or uri in canonical_by_uri:
             return None
-        element = found[0]
-        assert isinstance(element, etree._Element)
-        data = canonical(element)
+        data = canonical(found[0])
         try:
             expected = base64.b64decode("".join(digest_value.split()), validate=True)
         except binascii.Error:
@@ -165,6 +165,24 @@ def verify(
         return {uri: etree.fromstring(data, parser()) for uri, data in canonical_by_uri.items()}
     except etree.XMLSyntaxError:
         return None
+
+
+def _by_id(envelope: etree._Element) -> dict[str, list[etree._Element]]:
+    """Id value → the elements carrying it in an attribute named Id (any namespace), each once,
+    in document order: what `//*[@*[local-name() = 'Id'] = $id]` finds for each id, from one
+    walk of the document instead of one per reference."""
+    found = _ID_ATTRIBUTES(envelope)
+    assert isinstance(found, list)
+    index: dict[str, list[etree._Element]] = {}
+    for attribute in found:
+        assert isinstance(attribute, etree._ElementUnicodeResult)
+        element = attribute.getparent()
+        assert element is not None
+        elements = index.setdefault(str(attribute), [])
+        # An element's attributes come together: two Ids of one value name it once.
+        if not elements or elements[-1] is not element:
+            elements.append(element)
+    return index
 
 
 @functools.lru_cache(maxsize=64)
