@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import datetime as dt
 import functools
 import hashlib
 import hmac
+import threading
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -70,22 +72,16 @@ def signature(
     the SignatureValue over SignedInfo's exclusive c14n (ECDSA: r || s, RFC 4050 §3.3). The
     caller appends KeyInfo. The gateway's two signatures are made here: the WS-Security profile's
     detached one (`sign`) and the enveloped one of its documents (`gateway.trust.enveloped`)."""
-    nsmap = {"ds": DS}
-    if parent is None:
-        made = etree.Element(f"{{{DS}}}Signature", nsmap=nsmap)
-    else:
-        made = etree.SubElement(parent, f"{{{DS}}}Signature", nsmap=nsmap)
-    signed_info = etree.SubElement(made, f"{{{DS}}}SignedInfo", nsmap=nsmap)
-    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N)
     method = RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else ECDSA_SHA256
-    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=method)
-    for uri, algorithms, digest in references:
-        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI=uri)
-        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
-        for algorithm in algorithms:
-            etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=algorithm)
-        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
-        etree.SubElement(reference, f"{{{DS}}}DigestValue").text = base64.b64encode(digest).decode()
+    shape = tuple(algorithms for _, algorithms, _ in references)
+    if parent is None:
+        made = copy.deepcopy(_template(method, shape))
+    else:
+        made = _skeleton(method, shape, parent)
+    signed_info = made[0]
+    for reference, (uri, _, digest) in zip(signed_info[2:], references, strict=True):
+        reference.set("URI", uri)
+        reference[-1].text = base64.b64encode(digest).decode()
     to_sign = canonical(signed_info)
     if isinstance(key, rsa.RSAPrivateKey):
         value = key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
@@ -95,6 +91,45 @@ def signature(
         value = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     etree.SubElement(made, f"{{{DS}}}SignatureValue").text = base64.b64encode(value).decode()
     return made
+
+
+def _skeleton(
+    method: str, shape: tuple[tuple[str, ...], ...], parent: etree._Element | None
+) -> etree._Element:
+    """A ds:Signature (a child of `parent` when given) with its SignedInfo: `method`, and one
+    Reference per entry of `shape` (its Transform algorithms) with an empty URI and DigestValue."""
+    nsmap = {"ds": DS}
+    if parent is None:
+        made = etree.Element(f"{{{DS}}}Signature", nsmap=nsmap)
+    else:
+        made = etree.SubElement(parent, f"{{{DS}}}Signature", nsmap=nsmap)
+    signed_info = etree.SubElement(made, f"{{{DS}}}SignedInfo", nsmap=nsmap)
+    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N)
+    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=method)
+    for algorithms in shape:
+        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI="")
+        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
+        for algorithm in algorithms:
+            etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=algorithm)
+        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
+        etree.SubElement(reference, f"{{{DS}}}DigestValue")
+    return made
+
+
+# Skeletons by (method, shape), one set per thread: a detached signature is a copy of one (one
+# call into libxml2 instead of ~14 element creations, ~40 us a WS-Security signature). Per
+# thread, so no tree is ever read by two threads at once.
+_skeletons = threading.local()
+
+
+def _template(method: str, shape: tuple[tuple[str, ...], ...]) -> etree._Element:
+    made: dict[tuple[str, tuple[tuple[str, ...], ...]], etree._Element] = (
+        _skeletons.__dict__.setdefault("by_shape", {})
+    )
+    key = (method, shape)
+    if key not in made:
+        made[key] = _skeleton(method, shape, None)
+    return made[key]
 
 
 def sign(

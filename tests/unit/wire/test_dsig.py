@@ -269,3 +269,20 @@ def test_an_element_naming_one_id_in_two_attributes_is_one_element_as_for_signxm
     assert {uri: etree.tostring(e) for uri, e in by_signxml.items()} == {
         uri: etree.tostring(e) for uri, e in found.items()
     }
+
+
+def test_each_detached_signature_is_its_own_and_as_one_built_in_place(keys: Any) -> None:
+    # Detached signatures are copies of one skeleton per shape: signing again must neither
+    # change an earlier signature nor differ from the signature built element by element.
+    digests = [hashlib.sha256(bytes([n])).digest() for n in range(3)]
+    first = dsig.signature([("#a", (dsig.EXC_C14N,), digests[0])], keys[0])
+    made = etree.tostring(first)
+    second = dsig.signature([("#b", (dsig.EXC_C14N,), digests[1])], keys[0])
+    assert second is not first and etree.tostring(first) == made
+    for references in (
+        [("#b", (dsig.EXC_C14N,), digests[1])],
+        [("", (dsig.ENVELOPED, dsig.EXC_C14N), digests[2]), ("#c", (dsig.EXC_C14N,), digests[0])],
+    ):
+        parent = etree.Element("Document")
+        dsig.signature(references, keys[0], parent)
+        assert etree.tostring(dsig.signature(references, keys[0])) == etree.tostring(parent[0])
