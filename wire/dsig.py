@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import datetime as dt
 import functools
 import hashlib
 import hmac
+import threading
 from collections.abc import Sequence
 
 from cryptography import x509
@@ -46,7 +48,8 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 _ALGORITHM = {"Algorithm"}
-_BY_ID = etree.XPath("//*[@*[local-name() = 'Id'] = $id]")
+# Every attribute named Id, whatever its namespace: where signxml looks for `#id`.
+_ID_ATTRIBUTES = etree.XPath("//@*[local-name() = 'Id']")
 
 
 def canonical(element: etree._Element) -> bytes:
@@ -69,22 +72,16 @@ def signature(
     the SignatureValue over SignedInfo's exclusive c14n (ECDSA: r || s, RFC 4050 §3.3). The
     caller appends KeyInfo. The gateway's two signatures are made here: the WS-Security profile's
     detached one (`sign`) and the enveloped one of its documents (`gateway.trust.enveloped`)."""
-    nsmap = {"ds": DS}
-    if parent is None:
-        made = etree.Element(f"{{{DS}}}Signature", nsmap=nsmap)
-    else:
-        made = etree.SubElement(parent, f"{{{DS}}}Signature", nsmap=nsmap)
-    signed_info = etree.SubElement(made, f"{{{DS}}}SignedInfo", nsmap=nsmap)
-    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N)
     method = RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else ECDSA_SHA256
-    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=method)
-    for uri, algorithms, digest in references:
-        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI=uri)
-        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
-        for algorithm in algorithms:
-            etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=algorithm)
-        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
-        etree.SubElement(reference, f"{{{DS}}}DigestValue").text = base64.b64encode(digest).decode()
+    shape = tuple(algorithms for _, algorithms, _ in references)
+    if parent is None:
+        made = copy.deepcopy(_template(method, shape))
+    else:
+        made = _skeleton(method, shape, parent)
+    signed_info = made[0]
+    for reference, (uri, _, digest) in zip(signed_info[2:], references, strict=True):
+        reference.set("URI", uri)
+        reference[-1].text = base64.b64encode(digest).decode()
     to_sign = canonical(signed_info)
     if isinstance(key, rsa.RSAPrivateKey):
         value = key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
@@ -94,6 +91,45 @@ def signature(
         value = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     etree.SubElement(made, f"{{{DS}}}SignatureValue").text = base64.b64encode(value).decode()
     return made
+
+
+def _skeleton(
+    method: str, shape: tuple[tuple[str, ...], ...], parent: etree._Element | None
+) -> etree._Element:
+    """A ds:Signature (a child of `parent` when given) with its SignedInfo: `method`, and one
+    Reference per entry of `shape` (its Transform algorithms) with an empty URI and DigestValue."""
+    nsmap = {"ds": DS}
+    if parent is None:
+        made = etree.Element(f"{{{DS}}}Signature", nsmap=nsmap)
+    else:
+        made = etree.SubElement(parent, f"{{{DS}}}Signature", nsmap=nsmap)
+    signed_info = etree.SubElement(made, f"{{{DS}}}SignedInfo", nsmap=nsmap)
+    etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=EXC_C14N)
+    etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=method)
+    for algorithms in shape:
+        reference = etree.SubElement(signed_info, f"{{{DS}}}Reference", URI="")
+        transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
+        for algorithm in algorithms:
+            etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=algorithm)
+        etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
+        etree.SubElement(reference, f"{{{DS}}}DigestValue")
+    return made
+
+
+# Skeletons by (method, shape), one set per thread: a detached signature is a copy of one (one
+# call into libxml2 instead of ~14 element creations, ~40 us a WS-Security signature). Per
+# thread, so no tree is ever read by two threads at once.
+_skeletons = threading.local()
+
+
+def _template(method: str, shape: tuple[tuple[str, ...], ...]) -> etree._Element:
+    made: dict[tuple[str, tuple[tuple[str, ...], ...]], etree._Element] = (
+        _skeletons.__dict__.setdefault("by_shape", {})
+    )
+    key = (method, shape)
+    if key not in made:
+        made[key] = _skeleton(method, shape, None)
+    return made[key]
 
 
 def sign(
@@ -140,14 +176,13 @@ def verify(
     except binascii.Error:
         return None
     # Step 2: each reference resolves to one element whose canonical digest is the one signed.
+    by_id = _by_id(envelope)
     canonical_by_uri: dict[str, bytes] = {}
     for uri, digest_value in references:
-        found = _BY_ID(envelope, id=uri[1:])
-        if not isinstance(found, list) or len(found) != 1 or uri in canonical_by_uri:
+        found = by_id.get(uri[1:], [])
+        if len(found) != 1 or uri in canonical_by_uri:
             return None
-        element = found[0]
-        assert isinstance(element, etree._Element)
-        data = canonical(element)
+        data = canonical(found[0])
         try:
             expected = base64.b64decode("".join(digest_value.split()), validate=True)
         except binascii.Error:
@@ -165,6 +200,24 @@ def verify(
         return {uri: etree.fromstring(data, parser()) for uri, data in canonical_by_uri.items()}
     except etree.XMLSyntaxError:
         return None
+
+
+def _by_id(envelope: etree._Element) -> dict[str, list[etree._Element]]:
+    """Id value → the elements carrying it in an attribute named Id (any namespace), each once,
+    in document order: what `//*[@*[local-name() = 'Id'] = $id]` finds for each id, from one
+    walk of the document instead of one per reference."""
+    found = _ID_ATTRIBUTES(envelope)
+    assert isinstance(found, list)
+    index: dict[str, list[etree._Element]] = {}
+    for attribute in found:
+        assert isinstance(attribute, etree._ElementUnicodeResult)
+        element = attribute.getparent()
+        assert element is not None
+        elements = index.setdefault(str(attribute), [])
+        # An element's attributes come together: two Ids of one value name it once.
+        if not elements or elements[-1] is not element:
+            elements.append(element)
+    return index
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,16 @@ from lxml import etree
 
 from wire import dsig
 from wire.keys import load_certificate, load_rsa_key
-from wire.wsse import DS, SOAP11, WSSE, WSU, WSU_ID, UntrustedMessage, sign_envelope
+from wire.wsse import (
+    DS,
+    SOAP11,
+    WSSE,
+    WSU,
+    WSU_ID,
+    UntrustedMessage,
+    _verified_by_signxml,
+    sign_envelope,
+)
 from wire.wsse import verify_envelope as wsse_verify
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)  # in cert validity
@@ -126,6 +136,15 @@ def _duplicate_body_id(root: etree._Element, key: Any) -> None:
     security.append(copy)
 
 
+def _duplicate_id_after_body(root: etree._Element, key: Any) -> None:
+    # The same, with the copy after the signed Body in document order: the first element of
+    # that Id is the genuine one, and still the Id names two elements.
+    _, _, body = parts(root)
+    copy = etree.fromstring(etree.tostring(body))
+    copy.find("{urn:a}Answer/{urn:a}Status").text = "refused"
+    root.append(copy)
+
+
 def _foreign_id_attribute(root: etree._Element, key: Any) -> None:
     # signxml resolves `#id` through any attribute named Id, whatever its namespace.
     security, _, body = parts(root)
@@ -200,6 +219,7 @@ def _same_reference_twice(root: etree._Element, key: Any) -> None:
         (_object_in_signature, None),
         (_key_value, True),
         (_duplicate_body_id, True),
+        (_duplicate_id_after_body, True),
         (_foreign_id_attribute, True),
         (_changed_body, True),
         (_changed_timestamp, True),
@@ -227,3 +247,42 @@ def test_a_certificate_outside_its_validity_is_left_to_signxml(keys: Any) -> Non
     assert one_pass(root, keys, now=late) is None
     with pytest.raises(UntrustedMessage, match="expired"):
         wsse_verify(root, keys[1], now=late, skew=SKEW)
+
+
+def test_an_element_naming_one_id_in_two_attributes_is_one_element_as_for_signxml(
+    keys: Any,
+) -> None:
+    # signxml resolves `#id` to the elements with *an* attribute named Id of that value: a Body
+    # that carries its Id as wsu:Id and as a foreign Id is one element, not two.
+    root = signed(keys)
+    _, signature, body = parts(root)
+    body.set("{urn:x}Id", str(body.get(WSU_ID)))
+    digest = signature.find(f".//{{{DS}}}Reference[@URI='#{body.get(WSU_ID)}']/{{{DS}}}DigestValue")
+    assert digest is not None
+    digest.text = base64.b64encode(hashlib.sha256(dsig.canonical(body)).digest()).decode()
+    resign(root, keys[0])
+    found = one_pass(root, keys)
+    assert found is not None
+    signed_body = found[f"#{body.get(WSU_ID)}"]
+    assert signed_body.findtext("{urn:a}Answer/{urn:a}Status") == "granted"
+    by_signxml = _verified_by_signxml(root, keys[1], NOW)
+    assert {uri: etree.tostring(e) for uri, e in by_signxml.items()} == {
+        uri: etree.tostring(e) for uri, e in found.items()
+    }
+
+
+def test_each_detached_signature_is_its_own_and_as_one_built_in_place(keys: Any) -> None:
+    # Detached signatures are copies of one skeleton per shape: signing again must neither
+    # change an earlier signature nor differ from the signature built element by element.
+    digests = [hashlib.sha256(bytes([n])).digest() for n in range(3)]
+    first = dsig.signature([("#a", (dsig.EXC_C14N,), digests[0])], keys[0])
+    made = etree.tostring(first)
+    second = dsig.signature([("#b", (dsig.EXC_C14N,), digests[1])], keys[0])
+    assert second is not first and etree.tostring(first) == made
+    for references in (
+        [("#b", (dsig.EXC_C14N,), digests[1])],
+        [("", (dsig.ENVELOPED, dsig.EXC_C14N), digests[2]), ("#c", (dsig.EXC_C14N,), digests[0])],
+    ):
+        parent = etree.Element("Document")
+        dsig.signature(references, keys[0], parent)
+        assert etree.tostring(dsig.signature(references, keys[0])) == etree.tostring(parent[0])
