@@ -16,6 +16,8 @@ have to second-guess. The file is read and every XPath compiled once, when the a
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -25,6 +27,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.errors import MappingFailed
+from wire.xmlparse import parse_untrusted
 
 JsonValue = Any  # what json.dumps accepts
 _TYPES = ("string", "integer", "number")
@@ -130,9 +133,58 @@ def _typed(text: str, f: _Field) -> JsonValue:
         number = Decimal(text)
     except InvalidOperation as exc:
         raise MappingFailed(f"field {f.name!r}: {text!r} is not a number") from exc
+    if not number.is_finite():  # NaN, Infinity: no JSON number (json.dumps would write NaN)
+        raise MappingFailed(f"field {f.name!r}: {text!r} is not a number")
     if f.kind == "integer":
         if number != number.to_integral_value():
             raise MappingFailed(f"field {f.name!r}: {text!r} is not an integer")
         return int(number)
     # JSON numbers: integral values stay integers, so 41800 is sent as 41800, not 41800.0.
     return int(number) if number == number.to_integral_value() else float(number)
+
+
+class ParsedApplications:
+    """The last `size` applications parsed (`parse_untrusted`), shared by the JSON agencies'
+    adapters: an application goes to up to four of them, each of which parsed it again (a third
+    of a REST call's CPU outside cryptography).
+
+    An entry is found only for the very same bytes, so what a mapping reads is what a parse of
+    its own would give; bytes the parser refuses are refused on every call (never kept), and
+    so are documents over `max_bytes` (parsed each time: what is kept stays small, whatever
+    anyone sends). One lock per entry: a tree is read by one thread at a time (the dispatcher
+    sends an application's cases from several threads at once), and no element leaves
+    `render`."""
+
+    def __init__(self, size: int = 4, max_bytes: int = 256 * 1024) -> None:
+        self._size, self._max_bytes = size, max_bytes
+        self._lock = threading.Lock()
+        self._trees: OrderedDict[bytes, _Parsed] = OrderedDict()
+
+    def render(
+        self, mapping: JsonMapping, data: bytes, params: Mapping[str, str | None]
+    ) -> JsonValue:
+        """`mapping.render(parse_untrusted(data), params)`; raises what either raises."""
+        if len(data) > self._max_bytes:
+            return mapping.render(parse_untrusted(data), params)
+        parsed = self._tree(data)
+        with parsed.lock:
+            return mapping.render(parsed.root, params)
+
+    def _tree(self, data: bytes) -> _Parsed:
+        with self._lock:  # held while parsing: threads sending one application parse it once
+            found = self._trees.get(data)
+            if found is not None:
+                self._trees.move_to_end(data)
+                return found
+            found = self._trees[data] = _Parsed(parse_untrusted(data))
+            if len(self._trees) > self._size:
+                self._trees.popitem(last=False)
+            return found
+
+
+@dataclass
+class _Parsed:
+    """One application's tree and the lock held while it is read."""
+
+    root: etree._Element
+    lock: threading.Lock = field(default_factory=threading.Lock)
