@@ -161,9 +161,8 @@ class RestAdapter:
                 request_bytes=request_record,
             ) from exc
         answer_bytes = response.content
-        answer_record = exchange.record(
-            httpsig.header_items(response.headers), answer_bytes, status=response.status_code
-        )
+        # The fields as received (repeated ones already joined by `adapters.http1`).
+        answer_record = exchange.record(response.headers, answer_bytes, status=response.status_code)
 
         def failed(reason: str, retryable: bool = True) -> AgencyCallFailed:
             return AgencyCallFailed(
