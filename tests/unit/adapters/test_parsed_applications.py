@@ -1,7 +1,8 @@
 """The JSON request mappings read through `ParsedApplications` (one parse per application, shared
-by the JSON agencies' adapters and their threads) give what `JsonMapping.render` over the
-application's own parse gives: the same body, or the same refusal, whatever the application
-holds, and whichever application was read before."""
+by the JSON agencies' adapters and their threads) and by one combined XPath give what each
+field's own XPath over the application's own parse gives (`JsonMapping(combine=False)`): the
+same body, or the same refusal, whatever the application holds, and whichever application was
+read before."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ LEAF_VARIANTS: dict[str, Callable[[bytes, bytes], bytes]] = {
     "spaces": lambda n, v: b"<%s>  %s \n</%s>" % (n, v, n),
     "blank": lambda n, v: b"<%s> </%s>" % (n, n),
     "nested copy first": lambda n, v: b"<Wrap><%s>6</%s></Wrap><%s>%s</%s>" % (n, n, n, v, n),
+    # The combined XPath's separator (U+E000) inside a value.
+    "separator inside": lambda n, v: b"<%s>%s\xee\x80\x80%s</%s>" % (n, v[:2], v[2:], n),
 }
 
 # Whole-document changes: a parent repeated (the path's first match under its second copy), the
@@ -94,10 +97,11 @@ def outcome(render: Callable[..., Any], *args: Any) -> tuple[str, Any]:
 
 @pytest.mark.parametrize("path", MAPPINGS, ids=lambda p: p.parent.name)
 def test_the_same_body_or_refusal_as_the_mapping_over_its_own_parse(path: Path) -> None:
-    mapping = JsonMapping(path)
+    mapping, field_by_field = JsonMapping(path), JsonMapping(path, combine=False)
     seen = 0
     for name, data in documents():
-        expected = outcome(mapping.render, parse_untrusted(data), PARAMS)
+        expected = outcome(field_by_field.render, parse_untrusted(data), PARAMS)
+        assert outcome(mapping.render, parse_untrusted(data), PARAMS) == expected, name
         # A fresh cache (a miss) and the same bytes again (a hit), as copies of the bytes.
         applications = ParsedApplications()
         for _ in range(2):
@@ -192,6 +196,20 @@ def test_a_prefix_the_mapping_does_not_declare_is_the_xpath_s_error(tmp_path: Pa
         mapping.render(parse_untrusted(data), PARAMS)
     with pytest.raises(etree.XPathEvalError, match="Undefined namespace prefix"):
         ParsedApplications().render(mapping, data, PARAMS)
+
+
+def test_a_missing_field_is_refused_before_a_later_xpath_errs(tmp_path: Path) -> None:
+    """Field by field, the first field's refusal comes before the second's error: the
+    combined XPath's error does not overtake it."""
+    path = tmp_path / "request.json"
+    path.write_text(
+        '{"operation": "x", "namespaces": {"a": "urn:kz:nsw:application:1"},'
+        ' "body": {"missing": "/a:Application/a:Nothing", "bad": "/b:Application"}}'
+    )
+    data = SAMPLES[0].read_bytes()
+    for mapping in (JsonMapping(path), JsonMapping(path, combine=False)):
+        with pytest.raises(MappingFailed, match="required field 'missing'"):
+            mapping.render(parse_untrusted(data), PARAMS)
 
 
 @pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-Infinity", b"sNaN"])
