@@ -34,9 +34,12 @@ from adapters.base import (
 )
 from adapters.errors import MalformedAnswer, MappingFailed, transport_failure
 from adapters.http import AgencyConnection
-from adapters.json_mapping import JsonMapping
+from adapters.json_mapping import JsonMapping, ParsedApplications
 from wire import exchange, httpsig
-from wire.xmlparse import XmlRefused, parse_untrusted
+from wire.xmlparse import XmlRefused
+
+# One per process: the JSON agencies of an application read one parse of it.
+APPLICATIONS = ParsedApplications()
 
 MAX_ANSWER_BYTES = 1024 * 1024
 
@@ -48,8 +51,14 @@ class RestAdapter:
     dispatcher threads (`adapters.http`).
     """
 
-    def __init__(self, spec: AgencySpec, credentials: Credentials) -> None:
+    def __init__(
+        self,
+        spec: AgencySpec,
+        credentials: Credentials,
+        applications: ParsedApplications = APPLICATIONS,
+    ) -> None:
         self.spec = spec
+        self._applications = applications
         self._credentials = credentials
         self._http = AgencyConnection(spec.endpoint, spec.timeout_s)
         self._mapping = JsonMapping(spec.mapping_dir / "request.json")
@@ -67,8 +76,9 @@ class RestAdapter:
                 "applicationId": request.application_id,
                 "reason": request.reason or "withdrawn",
             }, self._path_for("cancelCase", self.cancel_path)
-        body = self._mapping.render(
-            parse_untrusted(request.application_xml),
+        body = self._applications.render(
+            self._mapping,
+            request.application_xml,
             {
                 "case_id": request.case_id,
                 "application_id": request.application_id,
@@ -151,9 +161,8 @@ class RestAdapter:
                 request_bytes=request_record,
             ) from exc
         answer_bytes = response.content
-        answer_record = exchange.record(
-            httpsig.header_items(response.headers), answer_bytes, status=response.status_code
-        )
+        # The fields as received (repeated ones already joined by `adapters.http1`).
+        answer_record = exchange.record(response.headers, answer_bytes, status=response.status_code)
 
         def failed(reason: str, retryable: bool = True) -> AgencyCallFailed:
             return AgencyCallFailed(

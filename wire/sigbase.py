@@ -180,7 +180,11 @@ def fields(headers: object, names: frozenset[str]) -> dict[str, list[str]] | Non
     trimmed as RFC 9421 §2.1 says; None when one holds a line break (obsolete folding or worse:
     the library reads that)."""
     found: dict[str, list[str]] = {}
-    for name, value in headers.items():  # type: ignore[attr-defined]
+    # requests' CaseInsensitiveDict (an agency's answer) holds the names lowered already; its
+    # items() would look each one up again.
+    lower_items = getattr(headers, "lower_items", None)
+    items = lower_items() if lower_items is not None else headers.items()  # type: ignore[attr-defined]
+    for name, value in items:
         lowered = name.lower()
         if lowered in names:
             if "\r" in value or "\n" in value:
