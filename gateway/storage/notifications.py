@@ -166,6 +166,10 @@ def enqueue_case_events(
     """A case was just changed (in `s`, not yet committed): the events it raises for the
     trader — its agency's outcome, a document asked for — told as the case now stands.
     `declarant` and `registration` as for `enqueue_event`."""
+    if registration is None:
+        # The caller read that the declarant registered no URL: no event is owed, and none of
+        # the case's JSON is decoded to say so (four times per application on the settle path).
+        return
     extra = _json(case.extra, {})
     extra = extra if isinstance(extra, dict) else {}
     fields = {

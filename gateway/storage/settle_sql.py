@@ -99,8 +99,24 @@ def _case_values(
     for name, value in fields.items():
         if name not in CASES.c:
             raise KeyError(f"cases has no column {name}")
-        values[name] = json.dumps(value) if name in JSON_COLUMNS else value
+        values[name] = _encoded(value) if name in JSON_COLUMNS else value
     return {"case_id_": case_id, **{f"{name}_": value for name, value in values.items()}}
+
+
+def _encoded(value: object) -> str:
+    """A JSON column's text: `json.dumps`, but for the usual empty list or object (most answers
+    carry no reasons, conditions, charges or extra), whose text is known."""
+    if not value:
+        if type(value) in (list, tuple):
+            return "[]"
+        if type(value) is dict:
+            return "{}"
+    return json.dumps(value)
+
+
+def _listed(text: str) -> list[Any]:
+    """A JSON list column's value: `json.loads`, but for the usual "[]", without a parse."""
+    return [] if text == "[]" else json.loads(text)
 
 
 def _columns(params: Mapping[str, object]) -> frozenset[str]:
@@ -264,11 +280,11 @@ def case_result(row: Any) -> CaseResult:
         state=CaseState(row.state),
         permit_number=row.permit_number,
         valid_until=row.valid_until,
-        reasons=tuple((code, text) for code, text in json.loads(row.reasons)),
-        conditions=tuple(json.loads(row.conditions)),
+        reasons=tuple((code, text) for code, text in _listed(row.reasons)),
+        conditions=tuple(_listed(row.conditions)),
         inspection=row.inspection,
         answer_sha256=row.answer_sha256,
-        charges=tuple(json.loads(row.charges or "[]")),
+        charges=tuple(_listed(row.charges or "[]")),
     )
 
 

@@ -268,13 +268,15 @@ _PER_MESSAGE = (
 # PostgreSQL: one array per column of `_PER_MESSAGE`; the rows in the arrays' order (ORDER BY
 # the ordinality: ids follow it, as for SQLAlchemy's own multi-row INSERTs); and the NOTIFY of
 # the integrator's channel (`TRAIL`: delivered at commit, never for a rollback; a data-modifying
-# WITH runs whether or not it is read).
+# WITH runs whether or not it is read). The arrays go in binary (`%b`): as text, psycopg escapes
+# each element in Python, and two arrays of 2 kB bodies and entries cost it ~0.3 ms of CPU per
+# append, in binary ~0.03 ms; the server reads the same values (`test_trail_append.py`).
 _APPEND_PG = (
     "WITH queued AS (INSERT INTO messages (application_id, created_at, case_id, kind,"
     " direction, counterpart, content_type, body, sha256, signer, entry)"
     " SELECT %s, %s, case_id, kind, direction, counterpart, content_type, body, sha256,"
-    " signer, entry FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-    " %s::bytea[], %s::text[], %s::text[], %s::bytea[]) WITH ORDINALITY"
+    " signer, entry FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::bytea[], %b::text[], %b::text[], %b::bytea[]) WITH ORDINALITY"
     " AS m(case_id, kind, direction, counterpart, content_type, body, sha256, signer, entry, n)"
     " ORDER BY n) SELECT pg_notify('nsw_trail', '')"
 )

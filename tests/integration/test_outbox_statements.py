@@ -11,12 +11,15 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
 from gateway.decision.ports import DecisionSubject
 from gateway.decision.rules import CaseResult, CaseState, compose
+from gateway.fanout.ports import Answered
 from gateway.intake.ports import NewApplication
 from gateway.storage.db import make_engine
 from gateway.storage.outbox import OutboxStore
+from gateway.storage.outbox_sql import CASES
 from tests.fakes.clock import FakeClock
 from tests.sql_statements import raw_recorded, recorded
 
@@ -155,3 +158,51 @@ def test_a_late_answer_leaves_a_settled_case_as_it_is(store: OutboxStore) -> Non
     after = store.application("APP-1")
     assert after is not None and after.cases[0].state == "refused"
     assert after.cases[0].permit_number is None
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one by one", "in a group"])
+def test_answer_fields_are_stored_as_json_and_decided_as_answered(
+    store: OutboxStore, together: bool
+) -> None:
+    """Empty and non-empty JSON fields (the usual answer carries empty ones) are stored as
+    `json.dumps` writes them, and the decision reads back what each agency answered."""
+    lodge(store, "customs", "health", "police")
+    claims = sorted(store.claim("w1", 60.0, limit=3), key=lambda c: c.agency)
+    answers: list[dict[str, object]] = [
+        {"reasons": [], "conditions": (), "extra": {}, "charges": []},
+        {"reasons": [["R1", "Ünit"]], "conditions": ["keep cold"], "extra": {"channel": "green"},
+         "charges": [{"kind": "fee", "amount": 500}]},
+        {"reasons": [], "conditions": [], "extra": {}},  # charges not answered: left as stored
+    ]  # fmt: skip
+    seen: list[list[CaseResult]] = []
+
+    def keep(subject: DecisionSubject, cases: list[CaseResult]) -> tuple[str, bytes] | None:
+        seen.append(cases)
+        return decide(subject, cases)
+
+    settled = [
+        Answered(claim, CaseState.GRANTED, fields, [])
+        for claim, fields in zip(claims, answers, strict=True)
+    ]
+    if together:
+        store.settle_all(settled, keep)
+    else:
+        for answer in settled:
+            store.settle_all([answer], keep)
+    with store.engine.connect() as connection:
+        stored = connection.execute(
+            select(CASES.c.reasons, CASES.c.conditions, CASES.c.extra, CASES.c.charges)
+            .order_by(CASES.c.agency)
+        ).all()  # fmt: skip
+    assert [tuple(row) for row in stored] == [
+        ("[]", "[]", "{}", "[]"),
+        ('[["R1", "\\u00dcnit"]]', '["keep cold"]', '{"channel": "green"}',
+         '[{"kind": "fee", "amount": 500}]'),
+        ("[]", "[]", "{}", "[]"),
+    ]  # fmt: skip
+    decided = seen[-1]
+    assert [(c.agency, c.reasons, c.conditions, c.charges) for c in decided] == [
+        ("customs", (), (), ()),
+        ("health", (("R1", "Ünit"),), ("keep cold",), ({"kind": "fee", "amount": 500},)),
+        ("police", (), (), ()),
+    ]

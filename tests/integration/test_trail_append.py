@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from gateway.storage import trail_log
 from gateway.storage.db import make_engine
@@ -64,3 +65,36 @@ def test_an_append_writes_the_rows_the_core_insert_writes(database_url: str) -> 
             assert appended == through_core
     finally:
         engine.dispose()
+
+
+def test_an_append_refuses_what_the_core_insert_refuses(database_url: str) -> None:
+    """A NUL in a text column: PostgreSQL's text cannot hold it, and the append (its arrays sent
+    in binary) refuses it as the Core INSERT (sent as text) does; SQLite stores it both ways."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    now = dt.datetime(2026, 11, 23, 9, 30, 15, tzinfo=dt.UTC)
+    store = Store(engine, lambda: now)
+    nul = [Message("answer", "in", "agency:customs", "text/plain", b"x", signer="CN=a\x00b")]
+    outcomes: list[tuple[str, object]] = []
+    try:
+        for append in (
+            lambda s: trail_log.append_messages(s, "APP-1", nul, store.clock),
+            lambda s: s.connection().execute(
+                insert(MESSAGES), [trail_log._queued("APP-1", nul[0], now, precise(now))]
+            ),
+        ):
+            try:
+                with store.transaction() as s:
+                    append(s)
+            except DBAPIError as refused:
+                outcomes.append(("refused", type(refused).__name__))
+            else:
+                outcomes.append(("stored", [row["signer"] for row in _rows(store)]))
+                with store.transaction() as s:
+                    s.execute(delete(MESSAGES))
+    finally:
+        engine.dispose()
+    if engine.dialect.name == "postgresql":
+        assert outcomes == [("refused", "DataError")] * 2
+    else:
+        assert outcomes == [("stored", ["CN=a\x00b"])] * 2
