@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -88,45 +89,42 @@ def insert_application(s: Tx, new: NewApplication, now: dt.datetime) -> None:
 def _run_driver_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """`connection.execute(insert(table), rows)` for rows of the same keys, as the driver's
     statement: the SQL SQLAlchemy compiles for them, each value as SQLAlchemy binds it."""
-    sql, order = _driver_insert(table, tuple(rows[0]), connection.dialect)
-    values = [tuple(value(row) for value in order) for row in rows]
+    sql, defaults, values_of, processors = _driver_insert(table, tuple(rows[0]), connection.dialect)
+    values = []
+    for row in rows:
+        bound = list(values_of(defaults | row))
+        for index, process in processors:
+            bound[index] = process(bound[index])
+        values.append(tuple(bound))
     connection.exec_driver_sql(sql, values[0] if len(values) == 1 else values)
 
 
 @functools.cache
 def _driver_insert(
     table: Table, keys: tuple[str, ...], dialect: Dialect
-) -> tuple[str, tuple[Callable[[dict[str, Any]], Any], ...]]:
+) -> tuple[
+    str, dict[str, Any], Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...]
+]:
     """The INSERT of `keys` into `table` as SQLAlchemy compiles it for `dialect` (a positional
-    paramstyle), and per parameter, in order, what it binds for a row: the row's value for a
-    column given, else the column's Python-side scalar default (as SQLAlchemy fills it in), each
-    through the column type's bind processor (SQLite stores a datetime as text of its own)."""
+    paramstyle); the Python-side scalar defaults the compiler added parameters for (SQLAlchemy
+    fills them in); what reads a row's parameters in their order; and the column types' bind
+    processors by position (SQLite stores a datetime as text of its own)."""
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-    assert compiled.positiontup is not None, "a positional paramstyle"
-    order = []
-    for name in compiled.positiontup:
+    names = compiled.positiontup
+    assert names is not None and len(names) > 1, "a positional paramstyle, several columns"
+    defaults = {}
+    processors = []
+    for index, name in enumerate(names):
         column = table.c[name]
-        process = column.type.dialect_impl(dialect).bind_processor(dialect) or _same
-        if name in keys:
-            order.append(functools.partial(_bound, name, process))
-        else:  # a column the compiler added for its Python-side default
+        if name not in keys:  # a column the compiler added for its Python-side default
             default = column.default
             if not isinstance(default, ScalarElementColumnDefault):
                 raise ValueError(f"{table.name}.{name}: only scalar defaults are filled in")
-            order.append(functools.partial(_constant, process(default.arg)))
-    return compiled.string, tuple(order)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _bound(name: str, process: Callable[[Any], Any], row: dict[str, Any]) -> Any:
-    return process(row[name])
-
-
-def _constant(value: Any, row: dict[str, Any]) -> Any:
-    return value
+            defaults[name] = default.arg
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((index, process))
+    return compiled.string, defaults, operator.itemgetter(*names), tuple(processors)
 
 
 def _application_values(new: NewApplication, now: dt.datetime) -> dict[str, Any]:
