@@ -14,14 +14,15 @@ Both write exactly the same rows; the caller's transaction holds them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import operator
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Integer, String, Table, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -29,15 +30,14 @@ from gateway.decision.rules import CaseState
 from gateway.fanout.wakeup import OUTBOX as OUTBOX_CHANNEL
 from gateway.intake.ports import NewApplication
 from gateway.storage import wake
+from gateway.storage.core_tx import Tx
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.trail.messages import sha256_hex
 
 APPLICATIONS, CASES, OUTBOX = (
     cast(Table, row.__table__) for row in (ApplicationRow, CaseRow, OutboxRow)
 )
-_INSERT_APPLICATION, _INSERT_CASES, _INSERT_OUTBOX = (
-    insert(table) for table in (APPLICATIONS, CASES, OUTBOX)
-)
+_INSERT_APPLICATION = insert(APPLICATIONS)
 # What a new case holds before its agency is asked (the columns without a default of their own).
 _NEW_CASE = {
     "state": CaseState.QUEUED.value,
@@ -49,30 +49,32 @@ _NEW_CASE = {
 }
 
 
-def insert_application(s: Session, new: NewApplication, now: dt.datetime) -> None:
+def insert_application(s: Tx, new: NewApplication, now: dt.datetime) -> None:
     """Inside intake's transaction `s`: the application, its cases and their deliveries, and the
     outbox's loops owed a wake-up once it commits. Raises the database's IntegrityError when the
     declarant already used the trader reference (the unique constraint; nothing is looked up
     first)."""
     application = _application_values(new, now)
     case_ids = [f"{new.id}-{agency}" for agency in new.routing]
-    # On the session's connection: nothing is pending before these statements, and the ORM's
+    # On the transaction's connection: nothing is pending before these statements, and the ORM's
     # execution steps cost more than the statements do.
     connection = s.connection()
     if not case_ids:
         connection.execute(_INSERT_APPLICATION, application)
         return
-    if s.get_bind().dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         params = {f"new_{name}": value for name, value in application.items()}
         params |= {"case_ids": case_ids, "agencies": list(new.routing), "now": now}
         connection.execute(_one_statement(tuple(application)), params)
         wake.owe(s, OUTBOX_CHANNEL, notified=True)
         return
-    # Statements built once, values as parameters: a statement built per call has its cache key
-    # computed each time.
-    connection.execute(_INSERT_APPLICATION, application)
-    connection.execute(
-        _INSERT_CASES,
+    # SQLite: the three Core INSERTs as the driver's statements (`_driver_insert`): the same SQL
+    # and the same bound values, without SQLAlchemy's per-execution compile steps, which cost
+    # more than SQLite's in-process inserts (issue 17).
+    run = functools.partial(_run_driver_insert, connection)
+    run(APPLICATIONS, [application])
+    run(
+        CASES,
         [
             {"id": case_id, "application_id": new.id, "position": position, "agency": agency}
             | _NEW_CASE
@@ -80,11 +82,49 @@ def insert_application(s: Session, new: NewApplication, now: dt.datetime) -> Non
             for position, (case_id, agency) in enumerate(zip(case_ids, new.routing, strict=True))
         ],
     )
-    connection.execute(
-        _INSERT_OUTBOX,
-        [{"case_id": case_id, "available_at": now, "attempts": 0} for case_id in case_ids],
-    )
+    run(OUTBOX, [{"case_id": case_id, "available_at": now, "attempts": 0} for case_id in case_ids])
     wake.owe(s, OUTBOX_CHANNEL)
+
+
+def _run_driver_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """`connection.execute(insert(table), rows)` for rows of the same keys, as the driver's
+    statement: the SQL SQLAlchemy compiles for them, each value as SQLAlchemy binds it."""
+    sql, defaults, values_of, processors = _driver_insert(table, tuple(rows[0]), connection.dialect)
+    values = []
+    for row in rows:
+        bound = list(values_of(defaults | row))
+        for index, process in processors:
+            bound[index] = process(bound[index])
+        values.append(tuple(bound))
+    connection.exec_driver_sql(sql, values[0] if len(values) == 1 else values)
+
+
+@functools.cache
+def _driver_insert(
+    table: Table, keys: tuple[str, ...], dialect: Dialect
+) -> tuple[
+    str, dict[str, Any], Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...]
+]:
+    """The INSERT of `keys` into `table` as SQLAlchemy compiles it for `dialect` (a positional
+    paramstyle); the Python-side scalar defaults the compiler added parameters for (SQLAlchemy
+    fills them in); what reads a row's parameters in their order; and the column types' bind
+    processors by position (SQLite stores a datetime as text of its own)."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    names = compiled.positiontup
+    assert names is not None and len(names) > 1, "a positional paramstyle, several columns"
+    defaults = {}
+    processors = []
+    for index, name in enumerate(names):
+        column = table.c[name]
+        if name not in keys:  # a column the compiler added for its Python-side default
+            default = column.default
+            if not isinstance(default, ScalarElementColumnDefault):
+                raise ValueError(f"{table.name}.{name}: only scalar defaults are filled in")
+            defaults[name] = default.arg
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((index, process))
+    return compiled.string, defaults, operator.itemgetter(*names), tuple(processors)
 
 
 def _application_values(new: NewApplication, now: dt.datetime) -> dict[str, Any]:
@@ -105,7 +145,7 @@ def _application_values(new: NewApplication, now: dt.datetime) -> dict[str, Any]
     }
 
 
-@cache
+@functools.cache
 def _one_statement(columns: tuple[str, ...]) -> Executable:
     """PostgreSQL: application, cases, deliveries and the wake-up in one statement, built once.
     Parameters: the application's `columns` (`_application_values`' keys) prefixed `new_`,

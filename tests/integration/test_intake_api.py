@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -37,6 +37,11 @@ def test_accepted_application_gets_202_cases_and_outbox(
     assert body["id"].startswith("NSW-")
     assert body["agencies"] == ["customs", "transport", "police", "phytosanitary", "health"]
     assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
+    with client.application.test_request_context():  # each link is where its route is
+        assert body["links"] == {
+            name: url_for(f"api.{name}", application_id=body["id"])
+            for name in ("status", "decision", "receipt", "evidence")
+        }
     steppe = identity(pki, "trader-steppe")
     path = body["links"]["status"]
     status = json_of(client.get(path, headers=signature_headers(steppe, path)))

@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from gateway.fanout.wakeup import OUTBOX as OUTBOX_CHANNEL
 from gateway.intake.ports import DuplicateReference, NewApplication
+from gateway.storage import intake_sql
 from gateway.storage.db import make_engine
 from gateway.storage.models import CaseRow, OutboxRow
 from gateway.storage.outbox import OutboxStore
@@ -102,3 +103,60 @@ def test_a_used_reference_writes_nothing_and_names_the_first(store: OutboxStore)
     with store.engine.connect() as c:
         assert c.execute(select(CaseRow.id).where(CaseRow.application_id != "APP-1")).all() == []
         assert len(c.execute(select(OutboxRow.id)).all()) == len(AGENCIES)
+
+
+def _raw_rows(store: OutboxStore) -> dict[str, list[tuple[object, ...]]]:
+    """Every column of the three tables as the database holds it (no type conversion on the
+    way out: SQLite's datetime text shows), in insertion order; the deliveries' ids left out."""
+    tables = intake_sql.APPLICATIONS, intake_sql.CASES, intake_sql.OUTBOX
+    rows = {}
+    with store.engine.connect() as c:
+        for table in tables:
+            columns = ", ".join(
+                col.name for col in table.c if table.name != "outbox" or col.name != "id"
+            )
+            rows[table.name] = [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                for row in c.exec_driver_sql(f"SELECT {columns} FROM {table.name} ORDER BY id")
+            ]
+    return rows
+
+
+def test_the_rows_are_those_the_core_inserts_write(database_url: str) -> None:
+    """The statements intake writes with (one CTE on PostgreSQL, the driver's INSERTs on SQLite)
+    store what the Core INSERTs of the same values store: every column, byte for byte, with
+    awkward values (a time with microseconds, text that is not ASCII, quotes and a backslash,
+    a body that is not UTF-8, no request id) and cases in routing order."""
+    now = dt.datetime(2026, 12, 7, 9, 0, 0, 123456, tzinfo=dt.UTC)
+    engine = make_engine(database_url)
+    store = OutboxStore(engine, FakeClock(now))
+    new = NewApplication(
+        id="APP-9", declarant_bin="210540012341", trader_reference="Ссылка 'q\\\"",
+        procedure="transit", body=b"\x00\xff<a>\xc3\xbc</a>'", signer_subject='CN="Таможня", O=x\\',
+        signer_fingerprint="ab" * 32,
+        routing={a: [{"rule": "é", "why": "w\"", "item": n}] for n, a in enumerate(AGENCIES)},
+    )  # fmt: skip
+    try:
+        store.create_application(new, [])
+        written = _raw_rows(store)
+        with engine.begin() as c:  # the same rows again, through SQLAlchemy's Core INSERTs
+            for table in (intake_sql.OUTBOX, intake_sql.CASES, intake_sql.APPLICATIONS):
+                c.execute(delete(table))
+            c.execute(insert(intake_sql.APPLICATIONS), intake_sql._application_values(new, now))
+            c.execute(
+                insert(intake_sql.CASES),
+                [
+                    {"id": f"APP-9-{a}", "application_id": "APP-9", "position": n, "agency": a}
+                    | intake_sql._NEW_CASE
+                    | {"updated_at": now}
+                    for n, a in enumerate(AGENCIES)
+                ],
+            )
+            c.execute(
+                insert(intake_sql.OUTBOX),
+                [{"case_id": f"APP-9-{a}", "available_at": now, "attempts": 0} for a in AGENCIES],
+            )
+        assert written == _raw_rows(store)
+        assert len(written["cases"]) == len(written["outbox"]) == len(AGENCIES)
+    finally:
+        engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from gateway.domain.application import NS, _find, _iterfind
+from gateway.domain.application import NS, _children, _find, _iterfind
 from gateway.trust.xmlparse import parse_xml
 from tests.conftest import SAMPLES
 
@@ -47,6 +47,9 @@ def test_the_child_walk_finds_what_elementpath_finds(root: etree._Element) -> No
         for path in PATHS:
             assert _find(node, path) is node.find(path, NSMAP), (node.tag, path)
             assert list(_iterfind(node, path)) == list(node.iterfind(path, NSMAP)), (node, path)
+            if "/" not in path:  # what read_application looks one-step names up in
+                tag = f"{{{NS}}}{path.removeprefix('a:')}"
+                assert _children(node).get(tag) is node.find(path, NSMAP), (node.tag, path)
 
 
 def test_the_awkward_document_exercises_the_cases() -> None:
@@ -55,3 +58,4 @@ def test_the_awkward_document_exercises_the_cases() -> None:
     assert getattr(_find(root, "a:Vehicle/a:Plate"), "text", None) == "123ABC02"
     assert [e.text for e in _iterfind(root, "a:Documents/a:Document/a:Type")] == ["a", "b", "c"]
     assert _find(root, "a:Missing/a:Plate") is None
+    assert _children(root)[f"{{{NS}}}Mode"].text == "road"  # the first, not the last
