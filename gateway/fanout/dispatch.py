@@ -385,15 +385,20 @@ class Dispatcher:
         recorded = settle_together(self.store, self.decide, [answer for answer, _ in taken])
         failed: Exception | None = None
         for (answer, outcome), verdict in zip(taken, recorded, strict=True):
-            _log_settled(answer, outcome, verdict)
-            if not isinstance(verdict, Exception):
-                continue
-            if answer is mine:
+            # A turn may hold cases of several applications: each line under its own request id.
+            token = request_id_var.set(answer.claim.request_id or "-")
+            try:
+                _log_settled(answer, outcome, verdict)
+                if isinstance(verdict, Exception) and answer is not mine:
+                    log.error(
+                        "case %s: recording the answer failed",
+                        answer.claim.case_id,
+                        exc_info=verdict,
+                    )
+            finally:
+                request_id_var.reset(token)
+            if isinstance(verdict, Exception) and answer is mine:
                 failed = verdict
-            else:
-                log.error(
-                    "case %s: recording the answer failed", answer.claim.case_id, exc_info=verdict
-                )
         if failed is not None:
             raise failed
 

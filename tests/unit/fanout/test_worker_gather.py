@@ -4,6 +4,7 @@ slow or failed sibling for longer than the gather wait."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import pytest
@@ -12,6 +13,8 @@ from adapters.base import AgencyCallFailed
 from gateway.decision.ports import Decide
 from gateway.decision.rules import CaseState
 from gateway.fanout.ports import Answered
+from gateway.intake.ports import NewApplication
+from gateway.observability.request_context import request_id_var
 from tests.fakes.adapters import ScriptedAdapter, answer
 from tests.fakes.clock import FakeClock
 from tests.fakes.store import InMemoryStore
@@ -92,3 +95,45 @@ def test_a_failed_sibling_does_not_hold_the_answers_back(
     assert counting.groups == [2]
     assert counting.cases[f"{APP}-customs"].state is CaseState.QUEUED  # to be tried again
     assert "connection refused" in (counting.cases[f"{APP}-customs"].last_error or "")
+
+
+class RequestIds(logging.Handler):
+    """The dispatcher's log lines with the request id they were written under."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.getMessage(), request_id_var.get()))
+
+
+def test_each_answers_log_line_carries_its_own_applications_request_id(
+    counting: CountingStore, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    second = "NSW-20261123-0000000002"
+    for app_id, request_id in ((APP, "req-first-app"), (second, "req-second-app")):
+        counting.create_application(
+            NewApplication(
+                id=app_id, declarant_bin="210540012341", trader_reference=f"REF-{app_id}",
+                procedure="import", body=b"<Application/>", signer_subject="CN=test",
+                signer_fingerprint="00" * 32, routing={"customs": []}, request_id=request_id,
+            ),
+            [],
+        )  # fmt: skip
+    customs = ScriptedAdapter("customs", [answer(), answer()])
+    worker = dispatcher(counting, clock, customs, slots=8)
+    heard = RequestIds()
+    dispatch_log = logging.getLogger("gateway.fanout.dispatch")
+    caplog.set_level(logging.INFO, logger=dispatch_log.name)
+    dispatch_log.addHandler(heard)
+    try:
+        assert worker.step() == 2  # both applications' cases in one turn
+        worker.finish(WAIT_S)
+    finally:
+        dispatch_log.removeHandler(heard)
+    assert counting.groups == [2]
+    assert sorted(line for line in heard.lines if line[0].startswith("case ")) == [
+        (f"case {APP}-customs: granted", "req-first-app"),
+        (f"case {second}-customs: granted", "req-second-app"),
+    ]
