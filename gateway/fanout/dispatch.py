@@ -36,6 +36,7 @@ from gateway.fanout.ports import Answered, Claim, Outbox
 from gateway.fanout.settling import Recorded, SettleGroup, settle_together
 from gateway.fanout.slots import DeliverySlots
 from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
+from gateway.fanout.worker_gather import GATHER_S, Gather
 from gateway.observability.request_context import request_id_var
 from gateway.trail.messages import Message
 
@@ -112,6 +113,7 @@ class Dispatcher:
         self._after_claim = False
         self.channel = OUTBOX  # the wake-up it waits on
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
+        self.gather_s = GATHER_S  # how long a turn's first answer waits for the others
         self.settling = SettleGroup(store, decide)  # their answers, recorded together
         # `run_once(in_threads=False)`: the answers of its turn, recorded together at its end.
         self._turn = threading.local()
@@ -238,8 +240,17 @@ class Dispatcher:
         if not free:
             return 0  # closing
         claimed, ready = self._claim(free)
+        # Several deliveries of one turn: their answers are recorded together (`Gather`).
+        gather = Gather(len(ready), self.gather_s) if len(ready) > 1 else None
         for claim in ready:
-            self.slots.run(partial(self.deliver, claim), f"{self.name}:{claim.agency}")
+            started = False
+            try:
+                started = self.slots.run(
+                    partial(self.deliver, claim, gather), f"{self.name}:{claim.agency}"
+                )
+            finally:
+                if not started and gather is not None:
+                    gather.ended()  # closing, or no thread: its siblings do not wait for it
         return claimed
 
     def finish(self, timeout_s: float) -> None:
@@ -261,13 +272,19 @@ class Dispatcher:
             log.warning("case %s escalated: no answer within %.0f s", case_id, self.deadline_s)
         return escalated
 
-    def deliver(self, claim: Claim) -> None:
+    def deliver(self, claim: Claim, gather: Gather | None = None) -> None:
+        """Send `claim` and record what happened; with `gather`, its answer is recorded with
+        those of the other deliveries of its turn (`worker_gather`)."""
         # Log lines of this delivery carry the request id the application arrived with.
         token = request_id_var.set(claim.request_id or "-")
+        self._turn.gather = gather
         try:
             self._deliver(claim)
         finally:
+            self._turn.gather = None
             request_id_var.reset(token)
+            if gather is not None:
+                gather.ended()
 
     def _deliver(self, claim: Claim) -> None:
         adapter = self.adapters.get(claim.agency)
@@ -352,7 +369,38 @@ class Dispatcher:
         if held is not None:  # `run_once` records its turn's answers together
             held.append((answered, answer.outcome))
             return
+        gather: Gather | None = getattr(self._turn, "gather", None)
+        if gather is not None:
+            taken = gather.handed_in((answered, answer.outcome))
+            if taken is None:
+                return  # the turn's first answer records it, with its own
+            if len(taken) > 1:
+                self._record_together(taken, answered)
+                return
         _log_settled(answered, answer.outcome, self.settling.settle(answered))
+
+    def _record_together(self, taken: list[tuple[Answered, Outcome]], mine: Answered) -> None:
+        """Record the answers of a turn in one transaction; raises what recording `mine`
+        raised, and logs what recording each of the others raised (their threads have ended)."""
+        recorded = settle_together(self.store, self.decide, [answer for answer, _ in taken])
+        failed: Exception | None = None
+        for (answer, outcome), verdict in zip(taken, recorded, strict=True):
+            # A turn may hold cases of several applications: each line under its own request id.
+            token = request_id_var.set(answer.claim.request_id or "-")
+            try:
+                _log_settled(answer, outcome, verdict)
+                if isinstance(verdict, Exception) and answer is not mine:
+                    log.error(
+                        "case %s: recording the answer failed",
+                        answer.claim.case_id,
+                        exc_info=verdict,
+                    )
+            finally:
+                request_id_var.reset(token)
+            if isinstance(verdict, Exception) and answer is mine:
+                failed = verdict
+        if failed is not None:
+            raise failed
 
     def _failed(
         self, claim: Claim, error: str, messages: list[Message], *, escalate: bool = False

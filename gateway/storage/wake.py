@@ -119,7 +119,8 @@ class PgListener:
         # Writing a byte to _poke ends the select() at once, so stop() never waits for a timeout.
         self._poke, self._poked = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name="pg-listener", daemon=True)
-        self.connected = threading.Event()  # set while LISTENing (for tests and readiness)
+        # Set while LISTENing (for tests and readiness), after the catch-up signal of a connect.
+        self.connected = threading.Event()
 
     def start(self) -> None:
         self._thread.start()
@@ -149,8 +150,10 @@ class PgListener:
                     if lost:
                         log.warning("wake-up listener: connected to the database again")
                     backoff, lost = 0.5, False
-                    self.connected.set()
                     self.wakeups.signal_all()  # whatever was sent while we were not listening
+                    # Set after that signal, never before: whoever waits for `connected` (tests,
+                    # readiness) and then for a wake-up is woken by a NOTIFY, not by this signal.
+                    self.connected.set()
                     self._listen(conn)
             except psycopg.Error as exc:
                 self.connected.clear()

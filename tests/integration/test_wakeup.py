@@ -4,13 +4,13 @@ PostgreSQL (a listener with its own engine and connection stands for another pro
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, text
 
 from gateway.clock import system_clock
-from gateway.fanout.wakeup import OUTBOX, TRAIL, Wakeup, Wakeups
+from gateway.fanout.wakeup import GUARANTEES, OUTBOX, TRAIL, Wakeup, Wakeups
 from gateway.storage import wake
 from gateway.storage.db import is_postgres, make_engine
 from gateway.storage.migrate import upgrade
@@ -83,9 +83,9 @@ def test_another_processs_listener_is_woken_by_notify(
     listener.start()
     try:
         assert listener.connected.wait(10)
-        seen = other[OUTBOX].seen()
-        lodge(OutboxStore(engine, system_clock), "NSW-20261207-WAKE00002")
-        assert other[OUTBOX].wait(seen, 10)
+        _woken_by_notify_alone(
+            other, lambda: lodge(OutboxStore(engine, system_clock), "NSW-20261207-WAKE00002")
+        )
 
         # Its connection is killed: one log line, a reconnect, and it hears NOTIFY again.
         with caplog.at_level(logging.WARNING, logger="gateway.storage.wake"):
@@ -105,12 +105,23 @@ def test_another_processs_listener_is_woken_by_notify(
             wait_until(listener.connected.is_set, 10, "the listener reconnected")
         lost = [r for r in caplog.records if "connection lost" in r.getMessage()]
         assert len(lost) == 1
-        seen = other[OUTBOX].seen()
-        lodge(OutboxStore(engine, system_clock), "NSW-20261207-WAKE00003")
-        assert other[OUTBOX].wait(seen, 10)
+        _woken_by_notify_alone(
+            other, lambda: lodge(OutboxStore(engine, system_clock), "NSW-20261207-WAKE00003")
+        )
     finally:
         listener.stop()
         other_engine.dispose()
+
+
+def _woken_by_notify_alone(other: Wakeups, commit: Callable[[], None]) -> None:
+    """`commit` (work for the dispatchers) wakes `other`'s outbox loops, and nothing else woke
+    them: the listener's catch-up signal after a (re)connect signals every channel, so had it come
+    after `connected` was set, it would have satisfied the outbox's wait by itself and the
+    guarantee channel, which nothing here NOTIFYs, would have moved too."""
+    outbox, canary = other[OUTBOX].seen(), other[GUARANTEES].seen()
+    commit()
+    assert other[OUTBOX].wait(outbox, 10)
+    assert not other[GUARANTEES].wait(canary, 0), "woken by the listener's catch-up signal"
 
 
 def test_a_transaction_owing_several_channels_notifies_them_in_one_statement(
