@@ -380,9 +380,11 @@ class Dispatcher:
         _log_settled(answered, answer.outcome, self.settling.settle(answered))
 
     def _record_together(self, taken: list[tuple[Answered, Outcome]], mine: Answered) -> None:
-        """Record the answers of a turn in one transaction; raises what recording `mine`
-        raised, and logs what recording each of the others raised (their threads have ended)."""
-        recorded = settle_together(self.store, self.decide, [answer for answer, _ in taken])
+        """Record the answers of a turn together, in the dispatcher's settle group (with any
+        answers waiting there: never two settle transactions of one dispatcher at once); raises
+        what recording `mine` raised, and logs what recording each of the others raised (their
+        threads have ended)."""
+        recorded = self.settling.settle_many([answer for answer, _ in taken])
         failed: Exception | None = None
         for (answer, outcome), verdict in zip(taken, recorded, strict=True):
             # A turn may hold cases of several applications: each line under its own request id.

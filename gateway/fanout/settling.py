@@ -86,13 +86,22 @@ class SettleGroup:
     def settle(self, answer: Answered) -> str | None:
         """Record `answer` (with those of other threads waiting then) and return its verdict;
         raises what recording it raised."""
-        mine = _Waiting(answer)
+        (recorded,) = self.settle_many([answer])
+        if isinstance(recorded, Exception):
+            raise recorded
+        return recorded
+
+    def settle_many(self, answers: Sequence[Answered]) -> list[Recorded]:
+        """Record `answers` (a turn's, gathered by one thread) in the group as `settle` records
+        one, so that a dispatcher never has two settle transactions of its own at once; returns
+        each one's verdict or exception. All of them join the same group."""
+        mine = [_Waiting(answer) for answer in answers]
         with self._changed:
-            self._waiting.append(mine)
-            while self._recording and not mine.done:
+            self._waiting.extend(mine)
+            while self._recording and not mine[0].done:
                 self._changed.wait()
-            if mine.done:  # another thread recorded it in its group
-                return mine.result()
+            if mine[0].done:  # another thread recorded them in its group
+                return [waiting.recorded for waiting in mine]
             self._recording = True
             group, self._waiting = self._waiting, []
         try:
@@ -109,4 +118,4 @@ class SettleGroup:
                     waiting.done = True
                 self._recording = False
                 self._changed.notify_all()  # the done return; one of the others records next
-        return mine.result()
+        return [waiting.recorded for waiting in mine]

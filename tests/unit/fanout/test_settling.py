@@ -74,6 +74,37 @@ def test_answers_arriving_while_a_group_is_recorded_are_recorded_together_next(
     assert app is not None and app.verdict == "released"
 
 
+def test_a_gathered_turn_joins_the_group_and_never_settles_beside_it(clock: FakeClock) -> None:
+    # A turn's answers gathered by one thread (`settle_many`) wait while the dispatcher's group
+    # is being recorded and are then recorded with whatever else waits: one dispatcher never has
+    # two settle transactions at once (each costs a decision read and a commit).
+    store = GatedStore(clock)
+    lodge(store, "customs", "health", "police", "transport")
+    claims = {c.agency: c for c in store.claim("w1", 60.0, limit=4)}
+    group = SettleGroup(store, decide)
+    gathered: list[object] = []
+    first = threading.Thread(target=group.settle, args=(granted(claims["customs"]),))
+    first.start()
+    assert store.entered.wait(10)
+    turn = threading.Thread(
+        target=lambda: gathered.extend(
+            group.settle_many([granted(claims["health"]), granted(claims["police"])])
+        )
+    )
+    late = threading.Thread(target=group.settle, args=(granted(claims["transport"]),))
+    turn.start()
+    late.start()
+    deadline = time.monotonic() + 10
+    while group.waiting < 3:
+        assert time.monotonic() < deadline, "the gathered answers never queued"
+        time.sleep(0.005)
+    store.go.set()
+    for t in (first, turn, late):
+        t.join(10)
+    assert store.groups == [["customs"], ["health", "police", "transport"]]
+    assert len(gathered) == 2 and not any(isinstance(v, Exception) for v in gathered)
+
+
 class LostStore(InMemoryStore):
     def __init__(self, clock: FakeClock) -> None:
         super().__init__(clock)
