@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import secrets
 import sys
 import threading
 import time
@@ -104,6 +105,8 @@ def start_servers(
         "NSW_PKI_DIR": str(pki.directory),
         "NSW_DATABASE_URL": setup.database_url,
         "NSW_DISPATCHER_THREADS": str(0 if setup.workers else setup.threads),
+        # As deployed (the OMC and the portal need it): requests then open sessions as there.
+        "NSW_SECRET_KEY": secrets.token_urlsafe(32),
     }
     for code in standin_agencies(shipped("mappings")):
         port = free_port()

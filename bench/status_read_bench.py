@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -81,6 +82,8 @@ def start_servers(group: ProcessGroup, url: str, pki: DevPki, gunicorn: bool) ->
         "NSW_PKI_DIR": str(pki.directory),
         "NSW_DATABASE_URL": url,
         "NSW_DISPATCHER_THREADS": "4",
+        # As deployed (the OMC and the portal need it): requests then open sessions as there.
+        "NSW_SECRET_KEY": secrets.token_urlsafe(32),
     }
     for code in standin_agencies(shipped("mappings")):
         port = free_port()

@@ -17,7 +17,7 @@ from flask import Response
 from gateway.omc.auth import requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.roles import Perm
-from gateway.portal.session import live_refresh
+from gateway.web.live_refresh import live_refresh
 
 if TYPE_CHECKING:
     from gateway.bootstrap import Services

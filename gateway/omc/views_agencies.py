@@ -10,7 +10,7 @@ from gateway.omc.auth import accounts, officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.health import agency_health, escalated_cases
 from gateway.omc.roles import Perm
-from gateway.portal.session import live_refresh
+from gateway.web.live_refresh import live_refresh
 
 
 def _context() -> dict[str, object]:

@@ -16,10 +16,10 @@ from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.errors import RoleForbidden
 from gateway.omc.roles import Perm
-from gateway.portal.session import live_refresh
 from gateway.trail.format import read_entry
 from gateway.trail.merkle import MerkleProofError, leaf_hash, verify_inclusion
 from gateway.web.attachments_api import documents_json
+from gateway.web.live_refresh import live_refresh
 from gateway.web.params import path_text
 
 

@@ -8,7 +8,7 @@ from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.charts import chart_data
 from gateway.omc.roles import Perm
-from gateway.portal.session import live_refresh
+from gateway.web.live_refresh import live_refresh
 
 
 @bp.get("/charts")

@@ -8,7 +8,7 @@ from gateway.omc.auth import officer, requires, services
 from gateway.omc.blueprint import bp
 from gateway.omc.floor import checkpoint_floor, movements
 from gateway.omc.roles import Perm
-from gateway.portal.session import live_refresh
+from gateway.web.live_refresh import live_refresh
 
 
 @bp.get("/checkpoints")

@@ -20,9 +20,9 @@ from gateway.limits import APPLICATION_ID
 from gateway.portal import live
 from gateway.portal.auth import services, trader
 from gateway.portal.blueprint import bp
-from gateway.portal.session import live_refresh
 from gateway.web import application_list
 from gateway.web.attachments_api import documents_json
+from gateway.web.live_refresh import live_refresh
 from gateway.web.params import path_text
 
 SETTLED = ("granted", "refused", "inspection")
