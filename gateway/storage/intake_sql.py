@@ -16,13 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import operator
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Integer, String, Table, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -31,6 +29,7 @@ from gateway.fanout.wakeup import OUTBOX as OUTBOX_CHANNEL
 from gateway.intake.ports import NewApplication
 from gateway.storage import wake
 from gateway.storage.core_tx import Tx
+from gateway.storage.driver_insert import insert_rows
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.trail.messages import sha256_hex
 
@@ -68,10 +67,8 @@ def insert_application(s: Tx, new: NewApplication, now: dt.datetime) -> None:
         connection.execute(_one_statement(tuple(application)), params)
         wake.owe(s, OUTBOX_CHANNEL, notified=True)
         return
-    # SQLite: the three Core INSERTs as the driver's statements (`_driver_insert`): the same SQL
-    # and the same bound values, without SQLAlchemy's per-execution compile steps, which cost
-    # more than SQLite's in-process inserts (issue 17).
-    run = functools.partial(_run_driver_insert, connection)
+    # SQLite: the three Core INSERTs as the driver's statements (`insert_rows`).
+    run = functools.partial(insert_rows, connection)
     run(APPLICATIONS, [application])
     run(
         CASES,
@@ -84,47 +81,6 @@ def insert_application(s: Tx, new: NewApplication, now: dt.datetime) -> None:
     )
     run(OUTBOX, [{"case_id": case_id, "available_at": now, "attempts": 0} for case_id in case_ids])
     wake.owe(s, OUTBOX_CHANNEL)
-
-
-def _run_driver_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """`connection.execute(insert(table), rows)` for rows of the same keys, as the driver's
-    statement: the SQL SQLAlchemy compiles for them, each value as SQLAlchemy binds it."""
-    sql, defaults, values_of, processors = _driver_insert(table, tuple(rows[0]), connection.dialect)
-    values = []
-    for row in rows:
-        bound = list(values_of(defaults | row))
-        for index, process in processors:
-            bound[index] = process(bound[index])
-        values.append(tuple(bound))
-    connection.exec_driver_sql(sql, values[0] if len(values) == 1 else values)
-
-
-@functools.cache
-def _driver_insert(
-    table: Table, keys: tuple[str, ...], dialect: Dialect
-) -> tuple[
-    str, dict[str, Any], Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...]
-]:
-    """The INSERT of `keys` into `table` as SQLAlchemy compiles it for `dialect` (a positional
-    paramstyle); the Python-side scalar defaults the compiler added parameters for (SQLAlchemy
-    fills them in); what reads a row's parameters in their order; and the column types' bind
-    processors by position (SQLite stores a datetime as text of its own)."""
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-    names = compiled.positiontup
-    assert names is not None and len(names) > 1, "a positional paramstyle, several columns"
-    defaults = {}
-    processors = []
-    for index, name in enumerate(names):
-        column = table.c[name]
-        if name not in keys:  # a column the compiler added for its Python-side default
-            default = column.default
-            if not isinstance(default, ScalarElementColumnDefault):
-                raise ValueError(f"{table.name}.{name}: only scalar defaults are filled in")
-            defaults[name] = default.arg
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((index, process))
-    return compiled.string, defaults, operator.itemgetter(*names), tuple(processors)
 
 
 def _application_values(new: NewApplication, now: dt.datetime) -> dict[str, Any]:

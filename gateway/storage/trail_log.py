@@ -26,6 +26,7 @@ from gateway.clock import Clock
 from gateway.fanout.wakeup import TRAIL
 from gateway.storage import wake
 from gateway.storage.core_tx import Tx
+from gateway.storage.driver_insert import insert_rows
 from gateway.storage.models import CheckpointRow, MessageRow, TrailNodeRow, TreeHeadRow
 from gateway.storage.trail_batch_pg import SEQUENCER_LOCK
 from gateway.trail.format import ENTRY_PREFIX, TreeHead, entry_bytes, precise, read_entry
@@ -226,13 +227,13 @@ def append_messages(
     session has pending is flushed first, as `Session.execute` would, so an earlier ORM append
     (`queue_message`) and any row a message refers to are written before.
 
-    The statement is the driver's text (`_APPEND`), run on the session's connection without
-    SQLAlchemy's compile and parameter steps: on PostgreSQL one INSERT over one array per
-    column, whatever the number of rows, that also sends the integrator's NOTIFY (the Core
-    INSERT of several rows went out as psycopg's pipelined executemany, ~0.4 ms of CPU per
-    call, and the NOTIFY was one more round trip at commit); on SQLite an executemany of
-    the same row values SQLAlchemy would bind (issue 17). `tests/integration/test_trail_log.py`
-    holds its rows equal to the Core INSERT's."""
+    The statement is run on the session's connection as the driver's, without SQLAlchemy's
+    per-execution compile and parameter steps: on PostgreSQL one INSERT over one array per
+    column (`_APPEND_PG`), whatever the number of rows, that also sends the integrator's NOTIFY
+    (the Core INSERT of several rows went out as psycopg's pipelined executemany, ~0.4 ms of CPU
+    per call, and the NOTIFY was one more round trip at commit); on SQLite the Core INSERT as
+    the driver's executemany (`driver_insert.insert_rows`; issue 17).
+    `tests/integration/test_trail_append.py` holds its rows equal to the Core INSERT's."""
     if not messages:
         return
     now = clock()
@@ -248,19 +249,12 @@ def append_messages(
         )
         wake.owe(session, TRAIL, notified=True)  # the statement sent the NOTIFY
         return
-    # `created_at` as SQLAlchemy binds it (SQLite stores a datetime as text of its own format).
-    column_type = MESSAGES.c.created_at.type
-    bind = column_type.dialect_impl(dialect).bind_processor(dialect)
-    created_at = now if bind is None else bind(now)
-    connection.exec_driver_sql(
-        _APPEND_SQLITE,
-        [(application_id, *(row[name] for name in _PER_MESSAGE), created_at) for row in rows],
-    )
+    insert_rows(connection, MESSAGES, rows)
     wake.owe(session, TRAIL)  # the integrator sequences them once this commits
 
 
 # A queued row's columns that differ from message to message (application_id and created_at
-# are the same for all the messages of an append), in the order of the statements' parameters.
+# are the same for all the messages of an append), in the order of `_APPEND_PG`'s arrays.
 _PER_MESSAGE = (
     "case_id", "kind", "direction", "counterpart", "content_type", "body", "sha256", "signer",
     "entry",
@@ -279,10 +273,6 @@ _APPEND_PG = (
     " %b::bytea[], %b::text[], %b::text[], %b::bytea[]) WITH ORDINALITY"
     " AS m(case_id, kind, direction, counterpart, content_type, body, sha256, signer, entry, n)"
     " ORDER BY n) SELECT pg_notify('nsw_trail', '')"
-)
-_APPEND_SQLITE = (
-    "INSERT INTO messages (application_id, case_id, kind, direction, counterpart, content_type,"
-    " body, sha256, signer, entry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
