@@ -4,7 +4,6 @@ arrives alone is recorded at once; a lost connection is never followed by a seco
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 
 import pytest
@@ -18,6 +17,7 @@ from gateway.fanout.settling import SettleGroup, settle_together
 from tests.fakes.adapters import ScriptedAdapter, answer
 from tests.fakes.clock import FakeClock
 from tests.fakes.store import InMemoryStore
+from tests.polling import wait_until
 from tests.unit.fanout.conftest import APP, decide, lodge
 from tests.unit.fanout.test_dispatch import dispatcher
 
@@ -60,10 +60,7 @@ def test_answers_arriving_while_a_group_is_recorded_are_recorded_together_next(
     others = [threading.Thread(target=settle, args=(a,)) for a in ("health", "police")]
     for t in others:
         t.start()
-    deadline = time.monotonic() + 10
-    while group.waiting < 2:
-        assert time.monotonic() < deadline, "the other answers never queued"
-        time.sleep(0.005)
+    wait_until(lambda: group.waiting >= 2, 10, "the other answers queued")
     store.go.set()
     for t in (first, *others):
         t.join(10)
@@ -94,10 +91,7 @@ def test_a_gathered_turn_joins_the_group_and_never_settles_beside_it(clock: Fake
     late = threading.Thread(target=group.settle, args=(granted(claims["transport"]),))
     turn.start()
     late.start()
-    deadline = time.monotonic() + 10
-    while group.waiting < 3:
-        assert time.monotonic() < deadline, "the gathered answers never queued"
-        time.sleep(0.005)
+    wait_until(lambda: group.waiting >= 3, 10, "the gathered answers queued")
     store.go.set()
     for t in (first, turn, late):
         t.join(10)
