@@ -115,8 +115,6 @@ class Dispatcher:
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
         self.gather_s = GATHER_S  # how long a turn's first answer waits for the others
         self.settling = SettleGroup(store, decide)  # their answers, recorded together
-        # `run_once(in_threads=False)`: the answers of its turn, recorded together at its end.
-        self._turn = threading.local()
 
     def run_once(self, batch: int = DEFAULT_SLOTS, *, in_threads: bool = True) -> int:
         """Claim up to `batch` rows, deliver them at once (or, not `in_threads`, one after another
@@ -130,13 +128,11 @@ class Dispatcher:
         # One after another, the answers held until all are in hand, then recorded together
         # (as the threads' answers are when they arrive together: `SettleGroup`).
         held: list[tuple[Answered, Outcome]] = []
-        self._turn.held = held
         try:
             for claim in ready:
-                self.deliver(claim)
+                self.deliver(claim, held=held)
         finally:
             # Also when a later delivery raised: the answers in hand are recorded, not sent again.
-            self._turn.held = None
             recorded = (
                 settle_together(self.store, self.decide, [answer for answer, _ in held])
                 if held
@@ -182,12 +178,13 @@ class Dispatcher:
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
             self._due = None
-        ready = []
+        ready: list[Claim] = []
+        now = self.clock()  # one read for all the turn's claims
         for claim in claims:
-            if self._lease_too_short(claim):
+            if self._lease_too_short(claim, now):
                 # The claim is older than its lease can cover a call: a call now could still be
                 # running when another worker takes the row and sends it again. Put it back.
-                self.store.defer(claim, self.clock())
+                self.store.defer(claim, now)
                 continue
             ready.append(claim)
         return len(claims), ready
@@ -218,12 +215,12 @@ class Dispatcher:
         if errors:
             raise errors[0]
 
-    def _lease_too_short(self, claim: Claim) -> bool:
+    def _lease_too_short(self, claim: Claim, now: dt.datetime) -> bool:
         """Whether the claim's lease runs out before a call to its agency could time out."""
         adapter = self.adapters.get(claim.agency)
         if claim.lease_until is None or adapter is None:
             return False
-        left = (claim.lease_until - self.clock()).total_seconds()
+        left = (claim.lease_until - now).total_seconds()
         return left < adapter.spec.timeout_s
 
     def step(self) -> int:
@@ -272,21 +269,31 @@ class Dispatcher:
             log.warning("case %s escalated: no answer within %.0f s", case_id, self.deadline_s)
         return escalated
 
-    def deliver(self, claim: Claim, gather: Gather | None = None) -> None:
+    def deliver(
+        self,
+        claim: Claim,
+        gather: Gather | None = None,
+        *,
+        held: list[tuple[Answered, Outcome]] | None = None,
+    ) -> None:
         """Send `claim` and record what happened; with `gather`, its answer is recorded with
-        those of the other deliveries of its turn (`worker_gather`)."""
+        those of the other deliveries of its turn (`worker_gather`); with `held`, its answer is
+        only added there, for the caller to record (`run_once`)."""
         # Log lines of this delivery carry the request id the application arrived with.
         token = request_id_var.set(claim.request_id or "-")
-        self._turn.gather = gather
         try:
-            self._deliver(claim)
+            self._deliver(claim, gather, held)
         finally:
-            self._turn.gather = None
             request_id_var.reset(token)
             if gather is not None:
                 gather.ended()
 
-    def _deliver(self, claim: Claim) -> None:
+    def _deliver(
+        self,
+        claim: Claim,
+        gather: Gather | None,
+        held: list[tuple[Answered, Outcome]] | None,
+    ) -> None:
         adapter = self.adapters.get(claim.agency)
         counterpart = f"agency:{claim.agency}"
         if adapter is None or not adapter.spec.endpoint:
@@ -350,9 +357,16 @@ class Dispatcher:
             self._failed(claim, f"internal error in the {claim.agency} adapter: {exc!r}", [])
             return
         breaker.record_success()
-        self._settled(claim, answer, counterpart)
+        self._settled(claim, answer, counterpart, gather, held)
 
-    def _settled(self, claim: Claim, answer: AgencyAnswer, counterpart: str) -> None:
+    def _settled(
+        self,
+        claim: Claim,
+        answer: AgencyAnswer,
+        counterpart: str,
+        gather: Gather | None,
+        held: list[tuple[Answered, Outcome]] | None,
+    ) -> None:
         fields = answer_fields(answer)
         messages = [
             _msg("agency-request", "out", counterpart, claim, answer.request_bytes),
@@ -365,11 +379,9 @@ class Dispatcher:
         if claim.operation == "cancel":  # issue 19: the case keeps its permit, now cancelled
             fields = {"answer_sha256": fields["answer_sha256"]}
         answered = Answered(claim, OUTCOME_STATE[answer.outcome], fields, messages)
-        held = getattr(self._turn, "held", None)
         if held is not None:  # `run_once` records its turn's answers together
             held.append((answered, answer.outcome))
             return
-        gather: Gather | None = getattr(self._turn, "gather", None)
         if gather is not None:
             taken = gather.handed_in((answered, answer.outcome))
             if taken is None:
