@@ -20,13 +20,8 @@ from gateway.errors import ConfigurationError
 from gateway.fanout.agencies import load_agency_specs
 from gateway.fanout.breakers import BreakerRule, Breakers, CachedBreakerStore
 from gateway.fanout.callbacks import CallbackService, agency_credentials
-from gateway.fanout.dispatch import (
-    Dispatcher,
-    DispatcherThreads,
-    RetryPolicy,
-    Runner,
-    worker_name,
-)
+from gateway.fanout.dispatch import Dispatcher, RetryPolicy, worker_name
+from gateway.fanout.loops import DispatcherThreads, Runner
 from gateway.fanout.routing import load_rules
 from gateway.fanout.slots import SLOTS_PER_DISPATCHER
 from gateway.fanout.wakeup import OUTBOX, TRAIL

@@ -1,7 +1,7 @@
 """The release loop (issue 20): asks customs to release each guarantee queued for release
 (`ReleaseQueue`), retrying with backoff until customs answers.
 
-Run by the dispatcher threads (`gateway.fanout.dispatch.Runner`: `step`, `next_due`, `finish`) on
+Run by the dispatcher threads (`gateway.fanout.loops.Runner`: `step`, `next_due`, `finish`) on
 its own wake-up channel, so a commit that queues a release wakes it at once; an idle turn reads
 nothing until a wake-up, a known due time, or the safety-net look (work queued by another process
 on SQLite, which sends no wake-ups across processes). Each attempt's exchange with customs is in

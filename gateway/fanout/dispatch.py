@@ -14,16 +14,14 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyCallFailed, AgencyRequest, Outcome
 from gateway.clock import Clock
 from gateway.decision.ports import Decide
 from gateway.decision.rules import CaseState
-from gateway.errors import DatabaseUnavailable
 from gateway.fanout.breakers import Breakers
 from gateway.fanout.callbacks import answer_fields, callback_url
 from gateway.fanout.documents import (
@@ -35,7 +33,7 @@ from gateway.fanout.documents import (
 from gateway.fanout.ports import Answered, Claim, Outbox
 from gateway.fanout.settling import Recorded, SettleGroup, settle_together
 from gateway.fanout.slots import DeliverySlots
-from gateway.fanout.wakeup import OUTBOX, Wakeup, Wakeups
+from gateway.fanout.wakeup import OUTBOX, Wakeup
 from gateway.fanout.worker_gather import GATHER_S, Gather
 from gateway.observability.request_context import request_id_var
 from gateway.trail.messages import Message
@@ -115,8 +113,6 @@ class Dispatcher:
         self.slots = DeliverySlots(slots)  # the deliveries it has in flight (`step`)
         self.gather_s = GATHER_S  # how long a turn's first answer waits for the others
         self.settling = SettleGroup(store, decide)  # their answers, recorded together
-        # `run_once(in_threads=False)`: the answers of its turn, recorded together at its end.
-        self._turn = threading.local()
 
     def run_once(self, batch: int = DEFAULT_SLOTS, *, in_threads: bool = True) -> int:
         """Claim up to `batch` rows, deliver them at once (or, not `in_threads`, one after another
@@ -130,13 +126,11 @@ class Dispatcher:
         # One after another, the answers held until all are in hand, then recorded together
         # (as the threads' answers are when they arrive together: `SettleGroup`).
         held: list[tuple[Answered, Outcome]] = []
-        self._turn.held = held
         try:
             for claim in ready:
-                self.deliver(claim)
+                self.deliver(claim, held=held)
         finally:
             # Also when a later delivery raised: the answers in hand are recorded, not sent again.
-            self._turn.held = None
             recorded = (
                 settle_together(self.store, self.decide, [answer for answer, _ in held])
                 if held
@@ -182,12 +176,13 @@ class Dispatcher:
         if not claims and skipped:
             # What is ready waits for an open breaker: look again at the safety-net poll.
             self._due = None
-        ready = []
+        ready: list[Claim] = []
+        now = self.clock()  # one read for all the turn's claims
         for claim in claims:
-            if self._lease_too_short(claim):
+            if self._lease_too_short(claim, now):
                 # The claim is older than its lease can cover a call: a call now could still be
                 # running when another worker takes the row and sends it again. Put it back.
-                self.store.defer(claim, self.clock())
+                self.store.defer(claim, now)
                 continue
             ready.append(claim)
         return len(claims), ready
@@ -218,12 +213,12 @@ class Dispatcher:
         if errors:
             raise errors[0]
 
-    def _lease_too_short(self, claim: Claim) -> bool:
+    def _lease_too_short(self, claim: Claim, now: dt.datetime) -> bool:
         """Whether the claim's lease runs out before a call to its agency could time out."""
         adapter = self.adapters.get(claim.agency)
         if claim.lease_until is None or adapter is None:
             return False
-        left = (claim.lease_until - self.clock()).total_seconds()
+        left = (claim.lease_until - now).total_seconds()
         return left < adapter.spec.timeout_s
 
     def step(self) -> int:
@@ -272,21 +267,31 @@ class Dispatcher:
             log.warning("case %s escalated: no answer within %.0f s", case_id, self.deadline_s)
         return escalated
 
-    def deliver(self, claim: Claim, gather: Gather | None = None) -> None:
+    def deliver(
+        self,
+        claim: Claim,
+        gather: Gather | None = None,
+        *,
+        held: list[tuple[Answered, Outcome]] | None = None,
+    ) -> None:
         """Send `claim` and record what happened; with `gather`, its answer is recorded with
-        those of the other deliveries of its turn (`worker_gather`)."""
+        those of the other deliveries of its turn (`worker_gather`); with `held`, its answer is
+        only added there, for the caller to record (`run_once`)."""
         # Log lines of this delivery carry the request id the application arrived with.
         token = request_id_var.set(claim.request_id or "-")
-        self._turn.gather = gather
         try:
-            self._deliver(claim)
+            self._deliver(claim, gather, held)
         finally:
-            self._turn.gather = None
             request_id_var.reset(token)
             if gather is not None:
                 gather.ended()
 
-    def _deliver(self, claim: Claim) -> None:
+    def _deliver(
+        self,
+        claim: Claim,
+        gather: Gather | None,
+        held: list[tuple[Answered, Outcome]] | None,
+    ) -> None:
         adapter = self.adapters.get(claim.agency)
         counterpart = f"agency:{claim.agency}"
         if adapter is None or not adapter.spec.endpoint:
@@ -350,9 +355,16 @@ class Dispatcher:
             self._failed(claim, f"internal error in the {claim.agency} adapter: {exc!r}", [])
             return
         breaker.record_success()
-        self._settled(claim, answer, counterpart)
+        self._settled(claim, answer, counterpart, gather, held)
 
-    def _settled(self, claim: Claim, answer: AgencyAnswer, counterpart: str) -> None:
+    def _settled(
+        self,
+        claim: Claim,
+        answer: AgencyAnswer,
+        counterpart: str,
+        gather: Gather | None,
+        held: list[tuple[Answered, Outcome]] | None,
+    ) -> None:
         fields = answer_fields(answer)
         messages = [
             _msg("agency-request", "out", counterpart, claim, answer.request_bytes),
@@ -365,11 +377,9 @@ class Dispatcher:
         if claim.operation == "cancel":  # issue 19: the case keeps its permit, now cancelled
             fields = {"answer_sha256": fields["answer_sha256"]}
         answered = Answered(claim, OUTCOME_STATE[answer.outcome], fields, messages)
-        held = getattr(self._turn, "held", None)
         if held is not None:  # `run_once` records its turn's answers together
             held.append((answered, answer.outcome))
             return
-        gather: Gather | None = getattr(self._turn, "gather", None)
         if gather is not None:
             taken = gather.handed_in((answered, answer.outcome))
             if taken is None:
@@ -434,94 +444,3 @@ def _log_settled(answered: Answered, outcome: Outcome, verdict: Recorded) -> Non
 def _msg(kind: str, direction: str, counterpart: str, claim: Claim, body: bytes) -> Message:
     content_type = "application/json" if body[:1] in (b"{", b"[") else "application/xml"
     return Message(kind, direction, counterpart, content_type, body, case_id=claim.case_id)
-
-
-class Runner(Protocol):
-    """What the threads run: a dispatcher, or a trader notifier. `step` does one turn and says
-    how much it handled; nothing handled, the thread waits on its `channel`'s wake-up until
-    `next_due()` or the safety-net poll, whichever comes first."""
-
-    name: str
-    channel: str
-    clock: Clock
-
-    def step(self) -> int: ...
-
-    def next_due(self) -> dt.datetime | None: ...
-
-    def finish(self, timeout_s: float) -> None:
-        """After the loop stopped: wait up to `timeout_s` for work it started in the
-        background."""
-
-
-MIN_WAIT_S = 0.05  # a due time already past yet nothing claimed (a race): do not spin on it
-
-
-def idle_wait_s(runner: Runner, poll_s: float) -> float:
-    """How long an idle runner may sleep: until its next due row, at most the safety-net poll
-    (work written by another process on SQLite, breakers closing, the deadline sweep)."""
-    due = runner.next_due()
-    if due is None:
-        return poll_s
-    return min(poll_s, max(MIN_WAIT_S, (due - runner.clock()).total_seconds()))
-
-
-def poll(
-    runner: Runner, stop: threading.Event, poll_s: float, wakeup: Wakeup | None = None
-) -> None:
-    """Run `runner` until `stop` is set: turn while it finds work, else sleep on `wakeup` (a
-    commit of new work ends the sleep) until its next due time or at most `poll_s`."""
-    wakeup = wakeup or Wakeup()
-    while not stop.is_set():
-        seen = wakeup.seen()  # before looking: a commit while we look wakes the wait below
-        try:
-            handled = runner.step()
-            wait_s = 0.0 if handled else idle_wait_s(runner, poll_s)
-        except Exception as exc:
-            if isinstance(exc, DatabaseUnavailable):
-                # A database restart or a killed backend: the next turn gets a fresh connection,
-                # and a claim whose write was lost comes back when its lease runs out.
-                log.warning(
-                    "%s: database connection lost (%s); carrying on",
-                    runner.name,
-                    exc.reason,
-                )
-            else:
-                log.exception("%s: claiming failed", runner.name)
-            wait_s = poll_s
-        if wait_s > 0:
-            wakeup.wait(seen, wait_s)
-
-
-class DispatcherThreads:
-    """Dispatcher and notifier threads in a process (the embedded default and `nsw worker`)."""
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._runners: list[Runner] = []
-        self._wakeups: Wakeups | None = None
-
-    def start(self, dispatchers: Sequence[Runner], poll_s: float, wakeups: Wakeups) -> None:
-        self._wakeups = wakeups
-        self._runners += dispatchers
-        for d in dispatchers:
-            t = threading.Thread(
-                target=poll,
-                args=(d, self._stop, poll_s, wakeups[d.channel]),
-                name=d.name,
-                daemon=True,
-            )
-            t.start()
-            self._threads.append(t)
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._wakeups is not None:
-            self._wakeups.signal_all()  # end the waits now
-        for runner in self._runners:  # ends a wait for a free slot; deliveries run to their end
-            runner.finish(timeout_s)
-        for t in self._threads:
-            t.join(timeout_s)
-        self._threads.clear()
-        self._runners.clear()

@@ -7,15 +7,17 @@ the cases queued behind it, and at most `size` calls are in flight per dispatche
 sits waiting for a thread while its lease runs down.
 
 The threads are kept between deliveries (starting one cost about a millisecond of CPU per
-application, issue 17): a thread that finishes takes the next waiting delivery, one that finds
-none waits up to `IDLE_S` for one and then ends, so an idle dispatcher keeps no threads.
+application, issue 17): a thread that finishes waits up to `IDLE_S` for its next delivery and
+then ends, so an idle dispatcher keeps no threads. A delivery is handed straight to a waiting
+thread, which is woken through a lock of its own: one wake-up per delivery, and the woken thread
+does not then queue for the lock the dispatcher thread still holds (a Condition's notify woke it
+only to wait again, for the lock).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,18 @@ SLOTS_PER_DISPATCHER = 8
 IDLE_S = 0.5  # how long a slot's thread waits for the next delivery before it ends
 
 
+class _Parked:
+    """A slot's thread waiting for its next piece: `wake` is held until `run` hands it one
+    (`piece`) or `close` ends the wait (`piece` stays None)."""
+
+    __slots__ = ("piece", "wake")
+
+    def __init__(self) -> None:
+        self.piece: tuple[Callable[[], None], str] | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
+
+
 class DeliverySlots:
     """At most `size` pieces of work running at once, on daemon threads of its own."""
 
@@ -37,13 +51,10 @@ class DeliverySlots:
         if size < 1:
             raise ValueError("a dispatcher needs at least one delivery slot")
         self.size = size
-        lock = threading.Lock()
-        self._changed = threading.Condition(lock)  # a slot freed, or closing
-        self._ready = threading.Condition(lock)  # work queued for the waiting threads
-        self._queue: deque[tuple[Callable[[], None], str]] = deque()
-        self._busy = 0  # pieces accepted and not finished (queued or running)
-        self._threads = 0  # threads alive, running or waiting for work
-        self._waiting = 0  # of those, the ones waiting in `_next`
+        self._changed = threading.Condition(threading.Lock())  # a slot freed, or closing
+        self._parked: list[_Parked] = []  # threads waiting for a piece, the latest last
+        self._busy = 0  # pieces accepted and not finished
+        self._threads = 0  # threads alive, running or parked
         self._closing = False
 
     def wait_free(self, timeout_s: float | None = None) -> int:
@@ -62,29 +73,30 @@ class DeliverySlots:
             if self._closing:
                 return False
             self._busy += 1
-            self._queue.append((work, name))
-            # A waiting thread counts until it has taken a piece: one more piece than there are
-            # waiting threads needs a thread of its own.
-            if len(self._queue) <= self._waiting:
-                self._ready.notify()
-                return True
-            self._threads += 1
+            if self._parked:
+                # The piece goes straight to a parked thread, woken through its own lock after
+                # this one is let go: one wake-up, and the thread needs no lock to start on it.
+                parked = self._parked.pop()
+                parked.piece = (work, name)
+            else:
+                parked = None
+                self._threads += 1
+        if parked is not None:
+            parked.wake.release()
+            return True
         try:
-            threading.Thread(target=self._serve, name=name, daemon=True).start()
-        except BaseException:  # no thread: unless another took the piece, its slot is free again
+            threading.Thread(target=self._serve, args=(work, name), name=name, daemon=True).start()
+        except BaseException:  # no thread: its slot is free again
             with self._changed:
                 self._threads -= 1
-                if (work, name) not in self._queue:
-                    return True  # a thread that finished its own piece runs it
-                self._queue.remove((work, name))
                 self._busy -= 1
                 self._changed.notify_all()
             raise
         return True
 
-    def _serve(self) -> None:
+    def _serve(self, work: Callable[[], None], name: str) -> None:
         me = threading.current_thread()
-        piece = self._next(finished=False)
+        piece: tuple[Callable[[], None], str] | None = (work, name)
         while piece is not None:
             work, me.name = piece
             try:
@@ -97,23 +109,29 @@ class DeliverySlots:
                     self._threads -= 1
                     self._changed.notify_all()
                 raise
-            piece = self._next(finished=True)
+            piece = self._next()
 
-    def _next(self, *, finished: bool) -> tuple[Callable[[], None], str] | None:
-        """The next queued piece (after freeing the slot of the one `finished`), waiting up to
-        IDLE_S for one; None when the thread is to end (nothing came, or closing with nothing
-        queued). One hold of the lock, so a thread between two pieces still counts as waiting
-        for the next and `run` starts no thread it does not need."""
+    def _next(self) -> tuple[Callable[[], None], str] | None:
+        """After a piece: free its slot and park until `run` hands this thread the next piece,
+        at most IDLE_S; None when the thread is to end (nothing came, or closing). The slot is
+        freed and the thread parked in one hold of the lock, so a thread between two pieces
+        already counts as waiting for the next and `run` starts no thread it does not need."""
         with self._changed:
-            if finished:
-                self._busy -= 1
-                self._changed.notify_all()
-            if not self._queue and not self._closing:
-                self._waiting += 1
-                self._ready.wait_for(lambda: self._queue or self._closing, IDLE_S)
-                self._waiting -= 1
-            if self._queue:
-                return self._queue.popleft()
+            self._busy -= 1
+            self._changed.notify_all()  # a `wait_free` or `close`, if any, looks again
+            if self._closing:
+                self._threads -= 1
+                return None
+            parked = _Parked()
+            self._parked.append(parked)
+        woken = parked.wake.acquire(timeout=IDLE_S)
+        if woken and parked.piece is not None:
+            return parked.piece  # handed over before the wake: no lock needed to read it
+        with self._changed:
+            if parked.piece is not None:  # handed over as the wait ran out: run it
+                return parked.piece
+            if not woken and not self._closing:  # nothing came (`close` took it off itself)
+                self._parked.remove(parked)
             self._threads -= 1
             self._changed.notify_all()
             return None
@@ -124,10 +142,13 @@ class DeliverySlots:
             return self._busy
 
     def close(self, timeout_s: float) -> bool:
-        """Take no more work: end any `wait_free`, then wait up to `timeout_s` for the work in
-        flight to finish and the threads to end; False if some is still running."""
+        """Take no more work: end any `wait_free` and the parked threads' waits, then wait up to
+        `timeout_s` for the work in flight to finish and the threads to end; False if some is
+        still running."""
         with self._changed:
             self._closing = True
+            for parked in self._parked:
+                parked.wake.release()  # its piece stays None: the thread ends
+            self._parked.clear()
             self._changed.notify_all()
-            self._ready.notify_all()
             return self._changed.wait_for(lambda: self._busy == 0 and not self._threads, timeout_s)

@@ -26,12 +26,17 @@ Handed = tuple[Answered, Outcome]  # an answer as recorded, with the agency's ou
 
 
 class Gather:
-    """The deliveries of one turn: `handed_in` per answer, `ended` once per delivery."""
+    """The deliveries of one turn: `handed_in` per answer, `ended` once per delivery.
+
+    Only the first answer's thread ever waits, and it is woken once, by the delivery that
+    leaves it the only one running (not by every delivery that ends): an application of five
+    agencies that all answer at once costs one wake-up here, not four (issue 17)."""
 
     def __init__(self, deliveries: int, wait_s: float = GATHER_S) -> None:
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._running = deliveries  # deliveries not yet ended
         self._held: list[Handed] | None = []  # None once the first answer's thread took them
+        self._first: threading.Lock | None = None  # held while the first answer waits
         self.wait_s = wait_s
 
     def handed_in(self, answer: Handed) -> list[Handed] | None:
@@ -39,20 +44,31 @@ class Gather:
         this thread is to record (its own alone when the turn's answers were taken already;
         every answer handed in, after waiting for the others, when it is the first); None when
         the first answer's thread records it."""
-        with self._changed:
+        with self._lock:
             if self._held is None:
                 return [answer]  # too late for the turn's group
             self._held.append(answer)
             if len(self._held) > 1:
                 return None
             # The first: wait until this delivery is the only one still running.
-            self._changed.wait_for(lambda: self._running <= 1, self.wait_s)
+            if self._running > 1:
+                first = self._first = threading.Lock()
+                first.acquire()
+            else:
+                first = None
+        if first is not None:
+            first.acquire(timeout=self.wait_s)  # released by `ended` (or the wait runs out)
+        with self._lock:
             taken, self._held = self._held, None
+            self._first = None
             return taken
 
     def ended(self) -> None:
         """Called once by each delivery's thread when it is done (also when it failed or was
         never started), after `handed_in`."""
-        with self._changed:
+        with self._lock:
             self._running -= 1
-            self._changed.notify_all()
+            if self._running > 1 or self._first is None:
+                return
+            first, self._first = self._first, None  # wake it once
+        first.release()

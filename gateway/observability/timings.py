@@ -48,7 +48,9 @@ class AgencyTimings:
 
     def observe(self, agency: str, seconds: float, ok: bool) -> None:
         with self._lock:
-            entry = self._agencies.setdefault(agency, _Agency())
+            entry = self._agencies.get(agency)
+            if entry is None:  # not `setdefault`: that would build an entry for every call
+                entry = self._agencies[agency] = _Agency()
             entry.samples.append((time.monotonic(), seconds, ok))
             entry.calls += 1
             entry.errors += 0 if ok else 1

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.clock import system_clock
-from gateway.fanout.dispatch import poll
+from gateway.fanout.loops import poll
 from gateway.fanout.wakeup import OUTBOX
 from gateway.storage.db import DatabaseUnavailable, is_postgres, make_engine
 from gateway.storage.models import ApplicationRow

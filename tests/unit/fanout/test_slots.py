@@ -11,6 +11,7 @@ import pytest
 
 from adapters.base import AgencyAnswer, AgencyRequest
 from gateway.decision.rules import CaseState
+from gateway.fanout import slots as slots_module
 from gateway.fanout.agencies import standin_agencies
 from gateway.fanout.breakers import BreakerRule, Breakers, MemoryBreakerStore
 from gateway.fanout.dispatch import Dispatcher, RetryPolicy
@@ -186,3 +187,27 @@ def test_deliveries_at_once_each_get_a_thread_and_close_ends_them_all() -> None:
     release.set()
     assert slots.close(WAIT_S)
     assert not any(t.name.startswith("held-") for t in threading.enumerate() if t.is_alive())
+
+
+def test_close_ends_the_wait_of_a_thread_waiting_for_its_next_delivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thread that finished its delivery waits for the next one; `close` wakes it to end
+    rather than leaving it to its idle timeout (here longer than the close may wait)."""
+    monkeypatch.setattr(slots_module, "IDLE_S", 3600.0)
+    slots = DeliverySlots(2)
+    ran: list[threading.Thread] = []
+    for n in range(2):
+        done = threading.Event()
+
+        def work(done: threading.Event = done) -> None:
+            ran.append(threading.current_thread())
+            done.set()
+
+        assert slots.run(work, f"delivery-{n}")
+        assert done.wait(WAIT_S)
+        assert wait_until(lambda: slots.busy == 0)
+    assert ran[0] is ran[1]  # the waiting thread took the second delivery
+    assert slots.close(WAIT_S)
+    ran[0].join(WAIT_S)
+    assert not ran[0].is_alive()
