@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from gateway.storage.repository import Store
+from gateway.storage.trader_keys import StoredNonceLedger
 
 if TYPE_CHECKING:
     from gateway.storage.trail import StoredTrail
@@ -50,11 +51,15 @@ def statements(
 
 
 @contextmanager
-def raw_recorded(source: StoredTrail | Store) -> Iterator[list[tuple[str, Any]]]:
+def raw_recorded(
+    source: StoredTrail | Store | StoredNonceLedger,
+) -> Iterator[list[tuple[str, Any]]]:
     """Every statement (with its parameters) `source` sends inside the block on its autocommit
-    DB-API cursors (`Store.autocommit`: the integrator's, the proofs' and PostgreSQL's claim),
-    which bypass SQLAlchemy's events."""
-    store: Store = source if isinstance(source, Store) else source.store
+    DB-API cursors (`Store.autocommit`: the integrator's, the proofs' and PostgreSQL's claim and
+    trader reads; `StoredNonceLedger.autocommit`), which bypass SQLAlchemy's events."""
+    store: Store | StoredNonceLedger = (
+        source if isinstance(source, Store | StoredNonceLedger) else source.store
+    )
     seen: list[tuple[str, Any]] = []
     opened = store.autocommit
 

@@ -10,8 +10,8 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock, iso
@@ -46,6 +46,7 @@ from gateway.fanout.ports import Claim as Claim
 from gateway.intake.ports import DuplicateReference as DuplicateReference
 from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
+from gateway.storage.autocommit import autocommit_cursor
 from gateway.storage.core_tx import CoreTx, Tx, orm_of
 from gateway.storage.db import (
     READ_ONLY,
@@ -184,39 +185,11 @@ class Store:
         with unavailable_on_disconnect(), self.engine.begin() as connection:
             yield connection
 
-    @contextmanager
-    def autocommit(self) -> Iterator[Any]:
-        """A DB-API cursor on a pooled connection, without SQLAlchemy's execution layer and in
-        autocommit: each statement is a transaction of its own, with no BEGIN or COMMIT round
-        trip around it (SQLite's connections are in autocommit already, `db.make_engine`, and a
-        lone SELECT takes no write lock). For the few statements made all the time where
-        SQLAlchemy's execution steps cost more CPU than the statement: the trail's integrator
-        and proofs, PostgreSQL's claim. A lost connection is `DatabaseUnavailable`, as through
-        `transaction`, and the pool drops it."""
-        engine = self.engine
-        postgres = is_postgres(engine)
-        with unavailable_on_disconnect():
-            raw = engine.raw_connection()
-            try:
-                if postgres:
-                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
-                cursor = raw.cursor()
-                try:
-                    yield cursor
-                finally:
-                    cursor.close()
-                    if postgres:
-                        raw.driver_connection.autocommit = False  # type: ignore[union-attr]
-            except engine.dialect.loaded_dbapi.Error as exc:
-                # As SQLAlchemy would wrap it, so a lost connection is `DatabaseUnavailable`
-                # and the pool drops the dead connection.
-                wrapped = DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error)
-                if engine.dialect.is_disconnect(exc, raw.dbapi_connection, None):
-                    wrapped.connection_invalidated = True
-                    raw.invalidate(exc)
-                raise wrapped from exc
-            finally:
-                raw.close()
+    def autocommit(self) -> AbstractContextManager[Any]:
+        """A DB-API cursor in autocommit, without SQLAlchemy's execution layer
+        (`gateway.storage.autocommit`): the trail's integrator and proofs, PostgreSQL's claim
+        and a trader's signed reads there."""
+        return autocommit_cursor(self.engine)
 
     def read_scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         """One Core statement's scalar, in a transaction that only reads (`reading`), on a
@@ -452,7 +425,7 @@ class Store:
             )
 
 
-_APPLICATION_COLUMNS = (
+APPLICATION_COLUMNS = (
     ApplicationRow.id,
     ApplicationRow.declarant_bin,
     ApplicationRow.trader_reference,
@@ -468,7 +441,7 @@ _APPLICATION_COLUMNS = (
     ApplicationRow.version,
     ApplicationRow.withdrawn_at,
 )
-_CASE_COLUMNS = (
+CASE_COLUMNS = (
     CaseRow.id,
     CaseRow.agency,
     CaseRow.state,
@@ -486,9 +459,9 @@ _CASE_COLUMNS = (
 
 # Built once: a trader's every read runs them, and building a select costs about as much as
 # running it on SQLite (issue 17).
-_APPLICATION_BY_ID = select(*_APPLICATION_COLUMNS).where(ApplicationRow.id == bindparam("id"))
+_APPLICATION_BY_ID = select(*APPLICATION_COLUMNS).where(ApplicationRow.id == bindparam("id"))
 _CASES_OF = (
-    select(*_CASE_COLUMNS)
+    select(*CASE_COLUMNS)
     .where(CaseRow.application_id == bindparam("id"))
     .order_by(CaseRow.position)
 )
@@ -511,6 +484,11 @@ def application_row(connection: Connection, application_id: str) -> Row[Any] | N
 
 def application_status(connection: Connection, row: Row[Any], clock: Clock) -> ApplicationStatus:
     cases = connection.execute(_CASES_OF, {"id": row.id})
+    return status_of(row, (case_status(c) for c in cases), clock)
+
+
+def status_of(row: Row[Any], cases: Iterable[CaseStatus], clock: Clock) -> ApplicationStatus:
+    """The application of `row` (its `APPLICATION_COLUMNS`, first and in order) with `cases`."""
     return ApplicationStatus(
         id=row.id,
         declarant_bin=row.declarant_bin,
@@ -524,21 +502,26 @@ def application_status(connection: Connection, row: Row[Any], clock: Clock) -> A
         signer=row.signer_subject,
         routing=json.loads(row.routing),
         request_id=row.request_id,
-        cases=tuple(
-            CaseStatus(
-                id=c.id,
-                agency=c.agency,
-                state=c.state,
-                permit_number=c.permit_number,
-                valid_until=c.valid_until,
-                reasons=tuple(ReasonView(k, t) for k, t in json.loads(c.reasons)),
-                conditions=tuple(json.loads(c.conditions)),
-                inspection=c.inspection,
-                extra=json.loads(c.extra),
-                attempts=c.attempts,
-                last_error=c.last_error,
-                charges=tuple(json.loads(c.charges or "[]")),
-            )
-            for c in cases
-        ),
+        cases=tuple(cases),
+    )
+
+
+def case_status(values: Sequence[Any]) -> CaseStatus:
+    """A case from the values of `CASE_COLUMNS`, in their order (a row of `_CASES_OF`, or the
+    tail of a row that selected them after other columns)."""
+    (id_, agency, state, permit_number, valid_until, reasons, conditions, inspection, extra,
+     attempts, last_error, charges) = values  # fmt: skip
+    return CaseStatus(
+        id=id_,
+        agency=agency,
+        state=state,
+        permit_number=permit_number,
+        valid_until=valid_until,
+        reasons=tuple(ReasonView(k, t) for k, t in json.loads(reasons)),
+        conditions=tuple(json.loads(conditions)),
+        inspection=inspection,
+        extra=json.loads(extra),
+        attempts=attempts,
+        last_error=last_error,
+        charges=tuple(json.loads(charges or "[]")),
     )

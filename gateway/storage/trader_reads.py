@@ -1,5 +1,8 @@
-"""What a trader's signed reads take from the database (gateway.web.api; issue 17): each read in
-one transaction that only reads, of the columns shown, with statements built once.
+"""What a trader's signed reads take from the database (gateway.web.api; issue 17): each read is
+one statement, built once, that joins the application's columns shown with its cases' (and, for
+the decision, the signed document); notifications, versions and permit history are read after
+it only where the application has them. On SQLite in a transaction that only reads; on
+PostgreSQL without one (see `TraderReads.__init__`).
 
 The first statement is the same whether the id exists, is the reader's, or is another
 company's; what follows it is read only when `reader_bin` is the declarant. Every answer is a
@@ -10,24 +13,60 @@ made again with the declarant's BIN once the representation is checked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import Engine, Select, bindparam, exists, select
+from sqlalchemy.engine import Connection
 
-from gateway.domain.views import ApplicationStatus, NotificationStatus
+from gateway.clock import Clock
+from gateway.domain.views import ApplicationStatus, CaseStatus, NotificationStatus
 from gateway.lifecycle.ports import PermitView, VersionView
-from gateway.storage.db import unavailable_on_disconnect
-from gateway.storage.models import ApplicationRow
-from gateway.storage.notifications import notifications_of
-from gateway.storage.repository import Store, application_row, application_status
+from gateway.storage.autocommit import driver_sql
+from gateway.storage.db import is_postgres, unavailable_on_disconnect
+from gateway.storage.models import ApplicationRow, CaseRow
+from gateway.storage.notifications import NOTIFICATIONS_TABLE, notifications_of
+from gateway.storage.repository import (
+    APPLICATION_COLUMNS,
+    CASE_COLUMNS,
+    FencedWrites,
+    Store,
+    case_status,
+    status_of,
+)
 from gateway.storage.versions import history_of
 
 T = TypeVar("T")
 Gated = tuple[str | None, T | None]
-_DECISION_OF = select(ApplicationRow.decision_xml).where(ApplicationRow.id == bindparam("id"))
+AnySelect = Select[*tuple[Any, ...]]
+More = Callable[[], Connection]  # the connection for what a read takes after its first statement
+
+
+def _with_cases(*extra: Any) -> AnySelect:
+    """The application's columns, then `extra`, then its cases' (`CASE_COLUMNS`, always last):
+    a row per case in routing order, or one row whose case columns are NULL if it has none."""
+    statement: AnySelect = (
+        select(*APPLICATION_COLUMNS, *extra, *CASE_COLUMNS)
+        .select_from(
+            ApplicationRow.__table__.outerjoin(
+                CaseRow.__table__, CaseRow.application_id == ApplicationRow.id
+            )
+        )
+        .where(ApplicationRow.id == bindparam("id"))
+        .order_by(CaseRow.position)
+    )
+    return statement
+
+
+_CASES_AT = -len(CASE_COLUMNS)
+_APPLICATION = _with_cases()
+# Whether the status read must read notifications too (only where the trader registered a URL).
+_STATUS = _with_cases(
+    exists().where(NOTIFICATIONS_TABLE.c.application_id == ApplicationRow.id).label("notified")
+)
+_DECISION = _with_cases(ApplicationRow.decision_xml)
 
 
 @dataclass(frozen=True)
@@ -41,26 +80,43 @@ class TraderStatus:
 
 
 class TraderReads(Store):
+    def __init__(self, engine: Engine, clock: Clock, fenced: FencedWrites | None = None) -> None:
+        super().__init__(engine, clock, fenced)
+        # PostgreSQL: the read is one statement on an autocommit DB-API cursor
+        # (`Store.autocommit`), and what follows it (rare: notifications, history) runs without
+        # a transaction too. Under READ COMMITTED each statement is its own snapshot whether or
+        # not a transaction surrounds them, so BEGIN and COMMIT were two round trips for
+        # nothing, and SQLAlchemy's execution steps cost more CPU than the statement (issue
+        # 17). SQLite: a deferred transaction that only reads: one snapshot, no lock.
+        self._postgres = is_postgres(engine)
+        self._autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+
     def application_for(
         self, application_id: str, reader_bin: str | None
     ) -> Gated[ApplicationStatus]:
-        return self._gated(application_id, reader_bin, lambda _c, _row, app: app)
+        return self._gated(application_id, reader_bin, _APPLICATION, lambda _more, _row, app: app)
 
     def trader_status(self, application_id: str, reader_bin: str | None) -> Gated[TraderStatus]:
         """The application and everything its status read lists: cases, notifications, versions
         and permit history."""
 
-        def rest(connection: Connection, row: Row[Any], app: ApplicationStatus) -> TraderStatus:
+        def rest(more: More, row: Any, app: ApplicationStatus) -> TraderStatus:
             # Versions are written from the first amendment on, permit history by an amendment
-            # or a withdrawal (gateway.storage.versions): a first version never withdrawn has
-            # none, and most reads are of such applications.
+            # or a withdrawal (gateway.storage.versions), notifications where the trader
+            # registered a URL: most reads are of applications with none of them.
             versions: list[VersionView] = []
             permits: list[PermitView] = []
-            if row.version > 1 or row.withdrawn_at is not None:
-                versions, permits = history_of(connection, app.id)
-            return TraderStatus(app, notifications_of(connection, app.id), versions, permits)
+            notifications: list[NotificationStatus] = []
+            history = row.version > 1 or row.withdrawn_at is not None
+            if history or row.notified:
+                connection = more()
+                if history:
+                    versions, permits = history_of(connection, app.id)
+                if row.notified:
+                    notifications = notifications_of(connection, app.id)
+            return TraderStatus(app, notifications, versions, permits)
 
-        return self._gated(application_id, reader_bin, rest)
+        return self._gated(application_id, reader_bin, _STATUS, rest)
 
     def decision_for(
         self, application_id: str, reader_bin: str | None
@@ -68,24 +124,50 @@ class TraderReads(Store):
         """The application and its signed decision (None until there is one)."""
 
         def rest(
-            connection: Connection, _row: Row[Any], app: ApplicationStatus
+            _more: More, row: Any, app: ApplicationStatus
         ) -> tuple[ApplicationStatus, bytes | None]:
-            xml: bytes | None = connection.execute(_DECISION_OF, {"id": app.id}).scalar()
-            return app, xml
+            return app, None if row.decision_xml is None else bytes(row.decision_xml)
 
-        return self._gated(application_id, reader_bin, rest)
+        return self._gated(application_id, reader_bin, _DECISION, rest)
 
     def _gated(
         self,
         application_id: str,
         reader_bin: str | None,
-        rest: Callable[[Connection, Row[Any], ApplicationStatus], T],
+        statement: AnySelect,
+        rest: Callable[[More, Any, ApplicationStatus], T],
     ) -> Gated[T]:
-        with unavailable_on_disconnect(), self._read_engine.begin() as connection:
-            row = application_row(connection, application_id)
-            if row is None:
+        """`statement`'s rows for `application_id`, gated by `reader_bin`, and `rest` of them;
+        `rest` reads anything more on the connection its first argument returns."""
+        with ExitStack() as stack:
+            stack.enter_context(unavailable_on_disconnect())
+            more: More
+            if self._postgres:
+                sql, row_of = driver_sql(statement, self.engine.dialect)
+                with self.autocommit() as cursor:
+                    cursor.execute(sql, {"id": application_id})
+                    rows: Sequence[Any] = [row_of(*r) for r in cursor.fetchall()]
+
+                def more() -> Connection:
+                    return stack.enter_context(self._autocommit_engine.connect())
+
+            else:
+                connection = stack.enter_context(self._read_engine.begin())
+                rows = connection.execute(statement, {"id": application_id}).all()
+
+                def more() -> Connection:
+                    return connection
+
+            if not rows:
                 return None, None
+            row = rows[0]
             if reader_bin is None or row.declarant_bin != reader_bin:
                 return row.declarant_bin, None
-            app = application_status(connection, row, self.clock)
-            return row.declarant_bin, rest(connection, row, app)
+            app = status_of(row, _cases(rows), self.clock)
+            return row.declarant_bin, rest(more, row, app)
+
+
+def _cases(rows: Sequence[Any]) -> Iterator[CaseStatus]:
+    if rows[0][_CASES_AT] is None:  # the outer join found no case
+        return iter(())
+    return (case_status(r[_CASES_AT:]) for r in rows)

@@ -170,11 +170,49 @@ def _tagged_params(headers: Iterable[tuple[str, str]], tag: Tag) -> list[dict[st
 def requested_keyid(headers: Iterable[tuple[str, str]], tag: Tag) -> str:
     """The keyid of the request's signature tagged `tag` (before anything is verified), once its
     parameters are within the profile's bounds (`check_params`)."""
-    tagged = _tagged_params(headers, tag)
+    items = list(headers)
+    found = _profile_keyid(items, tag)
+    if found is not None:
+        return found
+    tagged = _tagged_params(items, tag)
     if len(tagged) != 1 or not isinstance(tagged[0].get("keyid"), str):
         raise SignatureRefused(f'exactly one signature with tag="{tag}" and a keyid is required')
     check_params(tagged[0])
     keyid: str = tagged[0]["keyid"]
+    return keyid
+
+
+class _Items:
+    """Header lines as `sigbase.fields` reads them (anything with `items()`)."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+
+    def items(self) -> list[tuple[str, str]]:
+        return self._items
+
+
+def _profile_keyid(items: list[tuple[str, str]], tag: Tag) -> str | None:
+    """`requested_keyid` for a Signature-Input of one field line holding one "nsw" member as
+    `sign_request` writes it, read with `wire.sigbase`'s strict patterns instead of a whole
+    Structured Fields parse (issue 17: a trader's every read); None for anything else, or
+    anything refused, which the whole parse then reads and words. What this accepts, the whole
+    parse reads as the same single member (tests/unit/trust/test_http_signature_reads.py)."""
+    lines = sigbase.fields(_Items(items), _SIGNATURE_INPUT)
+    inputs = None if lines is None else lines.get("signature-input", ())
+    if inputs is None or len(inputs) != 1:
+        return None
+    read = sigbase.read_params(inputs[0], LABEL, _PROFILE_LIST)
+    if read is None:
+        return None
+    params = read[1]
+    keyid = params.get("keyid")
+    if params.get("tag") != tag or not isinstance(keyid, str):
+        return None
+    try:
+        check_params(params)
+    except SignatureRefused:
+        return None
     return keyid
 
 
@@ -247,6 +285,7 @@ def _signed_params(request: RequestView, keyid: str, tag: Tag) -> dict[str, Any]
 # "nsw" Signature-Input member and one Signature member, covering exactly these, unparameterised.
 _PROFILE_LIST = sigbase.components_list(COVERED)
 _FIELDS = frozenset({"signature-input", "signature", "content-digest"})
+_SIGNATURE_INPUT = frozenset({"signature-input"})
 _PARAMETERS = frozenset({"alg", "created", "expires", "keyid", "nonce", "tag"})
 
 

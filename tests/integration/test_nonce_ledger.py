@@ -5,11 +5,15 @@ rows are purged at most once per `PURGE_EVERY` (issue 17: no DELETE in every req
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
 
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.trader_keys import StoredNonceLedger
-from tests.sql_statements import statements
+from tests.sql_statements import raw_recorded, statements
 
 KEY = "a" * 64
 T0 = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
@@ -32,6 +36,16 @@ def test_a_nonce_is_refused_in_its_window_and_accepted_after_it(database_url: st
         engine.dispose()
 
 
+@contextmanager
+def sent(engine: Engine, ledger: StoredNonceLedger) -> Iterator[list[str]]:
+    """The statements the ledger sends inside the block: through SQLAlchemy (SQLite) and on its
+    autocommit DB-API cursor (PostgreSQL)."""
+    texts: list[str] = []
+    with statements(engine) as through_sqlalchemy, raw_recorded(ledger) as raw:
+        yield texts
+    texts.extend(through_sqlalchemy + [" ".join(sql.split()) for sql, _ in raw])
+
+
 def test_expired_nonces_are_purged_once_a_while_not_with_every_request(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
@@ -39,13 +53,13 @@ def test_expired_nonces_are_purged_once_a_while_not_with_every_request(database_
     ledger = StoredNonceLedger(engine, lambda: now[0])
     until = T0 + dt.timedelta(minutes=5)
     try:
-        with statements(engine) as first:
+        with sent(engine, ledger) as first:
             assert ledger.first_use(KEY, "n-1", until)
-        with statements(engine) as next_ones:
+        with sent(engine, ledger) as next_ones:
             for i in range(2, 5):
                 assert ledger.first_use(KEY, f"n-{i}", until)
         now[0] = T0 + StoredNonceLedger.PURGE_EVERY
-        with statements(engine) as later:
+        with sent(engine, ledger) as later:
             assert ledger.first_use(KEY, "n-5", until)
     finally:
         engine.dispose()

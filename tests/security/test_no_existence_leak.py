@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from gateway.pki.dev import DevPki
 from tests.responses import json_of
 from tests.security.conftest import XML
-from tests.sql_statements import statements
+from tests.sql_statements import raw_recorded, statements
 from tests.trader_requests import identity, signature_headers
 
 READS = ["", "/decision", "/receipt", "/evidence"]
@@ -33,9 +33,12 @@ def ids(client: FlaskClient, signed_sample: Any) -> tuple[str, str]:
 def read(client: FlaskClient, pki: DevPki, path: str) -> tuple[int, dict[str, Any], list[str]]:
     altyn = identity(pki, "trader-altyn")
     headers = signature_headers(altyn, path)
-    with statements(client.application.extensions["nsw"].store.engine) as seen:
+    services = client.application.extensions["nsw"]
+    # On PostgreSQL the read's statement goes on a DB-API cursor (`Store.autocommit`), past
+    # SQLAlchemy's events: recorded there too.
+    with statements(services.store.engine) as seen, raw_recorded(services.trader_reads) as raw:
         answer = client.get(path, headers=headers)
-    return answer.status_code, json_of(answer), seen
+    return answer.status_code, json_of(answer), seen + [" ".join(sql.split()) for sql, _ in raw]
 
 
 @pytest.mark.parametrize("suffix", READS)

@@ -1,7 +1,8 @@
 """What one signed trader read asks of the database (issue 17): the nonce in one statement, the
-registered key from the process's memory once read, and the application with what its status
-lists in one transaction that reads only the columns shown — no stored body, no history of an
-application never amended or withdrawn. Counted in statements, never timed."""
+registered key from the process's memory once read, and the application with its cases in one
+statement that reads only the columns shown — no stored body, no history of an application never
+amended or withdrawn, no notifications where none were made. Counted in statements, never
+timed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from gateway.pki.dev import DevPki
 from tests.responses import json_of
 from tests.security.conftest import XML
-from tests.sql_statements import statements
+from tests.sql_statements import raw_recorded, statements
 from tests.trader_requests import identity, signature_headers
 
 BODY = re.compile(r"applications\.body\b(?!_)")  # the stored bytes, not body_sha256
@@ -31,9 +32,15 @@ def lodged(client: FlaskClient, signed_sample: Callable[..., bytes]) -> str:
 
 def _read(client: FlaskClient, pki: DevPki, path: str) -> list[str]:
     steppe = identity(pki, "trader-steppe")
-    with statements(client.application.extensions["nsw"].store.engine) as seen:
+    services = client.application.extensions["nsw"]
+    with (
+        statements(services.store.engine) as seen,
+        raw_recorded(services.trader_reads) as reads,  # PostgreSQL: on DB-API cursors
+        raw_recorded(services.nonces) as nonces,
+    ):
         answer = client.get(path, headers=signature_headers(steppe, path))
     assert answer.status_code == 200, answer.data[:300]
+    seen += [" ".join(sql.split()) for sql, _ in reads + nonces]
     return [s for s in seen if s != "SELECT 1"]  # PostgreSQL's pool pre-ping
 
 
@@ -49,5 +56,6 @@ def test_a_second_signed_read_costs_one_nonce_statement_and_one_gated_read(
     nonces = [s for s in again if "request_nonces" in s]
     assert len(nonces) == 1 and nonces[0].startswith("INSERT INTO request_nonces")  # no purge
     assert len([s for s in again if "FROM applications" in s]) == 1  # declarant and row at once
+    assert len(again) == 2  # the nonce and that read: cases joined, no notifications made
     assert not [s for s in again if BODY.search(s)]  # neither the stored body nor a re-parse
     assert not [s for s in again if "application_versions" in s or "case_permits" in s]

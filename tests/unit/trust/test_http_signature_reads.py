@@ -7,6 +7,7 @@ import datetime as dt
 from base64 import b64encode
 from collections.abc import Callable
 
+import http_sf
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from http_message_signatures import HTTPMessageVerifier
@@ -235,3 +236,51 @@ def _refused_by_both_passes(view: RequestView, public: ec.EllipticCurvePublicKey
     with pytest.raises(SignatureRefused):
         requested_keyid(view.headers.items(), TRADER_TAG)
         verify_request(view, KEYID, public, lambda: NOW, tag=TRADER_TAG)
+
+
+def _keyid_or_why(view: RequestView) -> str:
+    try:
+        return "keyid " + requested_keyid(view.headers.items(), TRADER_TAG)
+    except SignatureRefused as exc:
+        return f"refused: {exc}"
+
+
+def _variants() -> dict[str, RequestView]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    lines = Headers(_signed_get(key).headers)
+    lines.add("Signature-Input", lines["Signature-Input"])
+    return {
+        "as signed": _signed_get(key),
+        "as signed, another url": _signed_get(key, URLS[3]),
+        "good parameters": _signed_as(GOOD, key),
+        "a second field line": RequestView("GET", URLS[0], lines),
+        "no Signature-Input": RequestView("GET", URLS[0], {"Signature": "nsw=:AA==:"}),
+        "folded": _headers(lambda h: h.__setitem__("Signature-Input", "nsw=(\r\n )"))(
+            _signed_get(key)
+        ),
+        "keyid a number": _signed_as(GOOD.replace(f'keyid="{KEYID}"', "keyid=7"), key),
+        "a huge keyid": _signed_as(GOOD.replace(KEYID, "a" * 5000), key),
+        **{f"tampered: {n}": tamper(_signed_get(key)) for n, tamper in TAMPERED.items()},
+        **{f"odd: {n}": _signed_as(p, key) for n, p in SIGNED_BUT_REFUSED.items()},
+    }
+
+
+def test_the_keyid_is_read_as_the_whole_parse_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`requested_keyid` reads a profile read's Signature-Input with `wire.sigbase`'s patterns
+    and everything else with the whole Structured Fields parse: for each variant it answers the
+    same keyid, or refuses in the same words, as the whole parse alone; and the profile read
+    never reaches the whole parse."""
+    variants = _variants()
+    quick = {name: _keyid_or_why(view) for name, view in variants.items()}
+    monkeypatch.setattr(http_signatures, "_profile_keyid", lambda *_: None)
+    whole = {name: _keyid_or_why(view) for name, view in variants.items()}
+    assert quick == whole
+    assert whole["as signed"] == f"keyid {KEYID}"
+    assert whole["odd: the device tag"].startswith("refused")
+    monkeypatch.undo()
+
+    def no_whole_parse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the whole Structured Fields parse was run for a profile read")
+
+    monkeypatch.setattr(http_sf, "parse", no_whole_parse)
+    assert _keyid_or_why(variants["as signed"]) == f"keyid {KEYID}"
