@@ -48,10 +48,10 @@ from gateway.intake.ports import NewApplication as NewApplication
 from gateway.storage import trail_log, wake
 from gateway.storage.core_tx import CoreTx, Tx, orm_of
 from gateway.storage.db import (
-    READ_ONLY,
     DatabaseUnavailable,
     disconnect_reason,
     is_postgres,
+    read_engine,
     read_session_factory,
     session_factory,
     unavailable_on_disconnect,
@@ -143,7 +143,7 @@ class Store:
         self.fenced = fenced or FencedWrites()
         self._sessions = session_factory(engine)
         self._readers = read_session_factory(engine)
-        self._read_engine = engine.execution_options(**{READ_ONLY: True})
+        self._read_engine = read_engine(engine)
         self.wakeups = wakeups_for(engine)
 
     @contextmanager
