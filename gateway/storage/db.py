@@ -162,6 +162,15 @@ def begin_first(engine: Engine, dbapi_connection: Any, poll_s: float) -> None:
         _begin_immediate_polling(dbapi_connection, poll_s)
 
 
+def let_writers_first(engine: Engine) -> None:
+    """Hold back, as `engine`'s write transactions do at BEGIN, while a writer that goes first
+    (`begin_first`) waits for SQLite's write lock: for a write transaction begun on the driver's
+    connection (`driver_sql.sqlite_write`). Nothing to wait for on other engines."""
+    turnstile = _turnstiles.get(engine)
+    if turnstile is not None:
+        turnstile.let_first_pass()
+
+
 def _begin_immediate_polling(dbapi_connection: Any, poll_s: float) -> None:
     """BEGIN IMMEDIATE, retried every `poll_s` while another connection holds the write lock
     (for at most the busy timeout; then SQLite's own "database is locked")."""

@@ -1,0 +1,100 @@
+"""A Core statement run on a DB-API cursor: the SQL SQLAlchemy compiles for it (once per
+statement and dialect), its parameters bound and its rows read as SQLAlchemy binds and reads
+them, without SQLAlchemy's execution steps (an execution context, a result object and the
+compiled-cache look-up for each statement: ten times the CPU of a short SQLite statement,
+issue 17). For statements made on every application on a `Store.autocommit` cursor: SQLite's
+claim (`outbox_sql.claim_deliveries`). Tests hold the rows and parameters equal to
+`Connection.execute`'s (`tests/integration/test_driver_sql.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+from gateway.storage.db import let_writers_first
+
+Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A statement as the driver takes it (a positional paramstyle: SQLite's)."""
+
+    sql: str
+    names: tuple[str, ...]  # the parameters, in the order the SQL takes them (repeated if so)
+    fixed: Mapping[str, Any]  # the values the statement fixes itself (a `+ 1`, an OFFSET 0)
+    binds: Processors  # the bind processors of the parameters, by position
+    columns: tuple[str, ...]  # the names of its columns, in order
+    results: Processors  # the result processors of its columns, by position
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The driver's parameters for `values` (by name), each bound as SQLAlchemy binds it."""
+        merged = {**self.fixed, **values}
+        bound = [merged[name] for name in self.names]
+        for index, process in self.binds:
+            bound[index] = process(bound[index])
+        return tuple(bound)
+
+    def rows(self, cursor: Any, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run it on `cursor` with `values`; its rows, by column name, each value read as
+        SQLAlchemy reads it (SQLite's datetimes are text until then)."""
+        cursor.execute(self.sql, self.parameters(values))
+        rows = []
+        for raw in cursor.fetchall():
+            row = list(raw)
+            for index, process in self.results:
+                row[index] = process(row[index])
+            rows.append(dict(zip(self.columns, row, strict=True)))
+        return rows
+
+
+@functools.cache
+def driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
+    """`statement` compiled for `dialect` (a positional paramstyle, no expanding parameters),
+    with the processors SQLAlchemy's own execution applies to it."""
+    compiled: Any = statement.compile(dialect=dialect)
+    if compiled.positiontup is None or "POSTCOMPILE" in compiled.string:
+        raise ValueError(
+            "a statement of fixed text in a positional paramstyle: no expanding parameters"
+        )
+    names = tuple(compiled.positiontup)
+    bind_processors = compiled._bind_processors  # what SQLAlchemy applies, per parameter name
+    columns = compiled._result_columns  # (key, name, objects, type) of each column, in order
+    results = []
+    for index, column in enumerate(columns):
+        process = column.type._cached_result_processor(dialect, None)
+        if process is not None:
+            results.append((index, process))
+    return DriverStatement(
+        sql=compiled.string,
+        names=names,
+        fixed={k: v for k, v in compiled.params.items() if v is not None},
+        binds=tuple(
+            (i, bind_processors[name]) for i, name in enumerate(names) if name in bind_processors
+        ),
+        columns=tuple(column.keyname for column in columns),
+        results=tuple(results),
+    )
+
+
+@contextmanager
+def sqlite_write(engine: Engine, cursor: Any) -> Iterator[None]:
+    """SQLite: a write transaction on `cursor` (a `Store.autocommit` one), as the engine's own
+    transactions begin (BEGIN IMMEDIATE, after the writers that go first) and end (COMMIT, or
+    ROLLBACK when the block raises)."""
+    let_writers_first(engine)
+    cursor.execute("BEGIN IMMEDIATE", ())
+    try:
+        yield
+    except BaseException:
+        cursor.execute("ROLLBACK", ())
+        raise
+    cursor.execute("COMMIT", ())
