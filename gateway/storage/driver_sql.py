@@ -1,10 +1,11 @@
 """A Core statement run on a DB-API cursor: the SQL SQLAlchemy compiles for it (once per
 statement and dialect), its parameters bound and its rows read as SQLAlchemy binds and reads
 them, without SQLAlchemy's execution steps (an execution context, a result object and the
-compiled-cache look-up for each statement: ten times the CPU of a short SQLite statement,
-issue 17). For statements made on every application on a `Store.autocommit` cursor: SQLite's
-claim (`outbox_sql.claim_deliveries`). Tests hold the rows and parameters equal to
-`Connection.execute`'s (`tests/integration/test_driver_sql.py`).
+compiled-cache look-up for each statement: ten times the CPU of a short SQLite statement, and
+as much as psycopg's own on PostgreSQL, issue 17). For statements made on every application on
+a `Store.autocommit` cursor: the claim (`outbox_sql.claim_deliveries`, `claim_deliveries_pg`).
+Tests hold the SQL, parameters and rows equal to `Connection.execute`'s on both databases
+(`tests/integration/test_driver_sql.py`).
 """
 
 from __future__ import annotations
@@ -26,22 +27,25 @@ Processors = tuple[tuple[int, Callable[[Any], Any]], ...]
 
 @dataclass(frozen=True)
 class DriverStatement:
-    """A statement as the driver takes it (a positional paramstyle: SQLite's)."""
+    """A statement as the driver takes it: SQLite's positional parameters (`?`), or psycopg's
+    named ones (`%(name)s`)."""
 
     sql: str
-    names: tuple[str, ...]  # the parameters, in the order the SQL takes them (repeated if so)
+    positional: bool
+    names: tuple[str, ...]  # the parameters: in the order the SQL takes them if positional
     fixed: Mapping[str, Any]  # the values the statement fixes itself (a `+ 1`, an OFFSET 0)
-    binds: Processors  # the bind processors of the parameters, by position
+    binds: Mapping[str, Callable[[Any], Any]]  # the parameters' bind processors, by name
     columns: tuple[str, ...]  # the names of its columns, in order
     results: Processors  # the result processors of its columns, by position
 
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for `values` (by name), each bound as SQLAlchemy binds it."""
         merged = {**self.fixed, **values}
-        bound = [merged[name] for name in self.names]
-        for index, process in self.binds:
-            bound[index] = process(bound[index])
-        return tuple(bound)
+        bound = {}
+        for name in self.names:  # a KeyError for a parameter not given
+            process = self.binds.get(name)
+            bound[name] = merged[name] if process is None else process(merged[name])
+        return tuple(bound[name] for name in self.names) if self.positional else bound
 
     def rows(self, cursor: Any, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run it on `cursor` with `values`; its rows, by column name, each value read as
@@ -58,15 +62,12 @@ class DriverStatement:
 
 @functools.cache
 def driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
-    """`statement` compiled for `dialect` (a positional paramstyle, no expanding parameters),
-    with the processors SQLAlchemy's own execution applies to it."""
+    """`statement` compiled for `dialect` (a text that is fixed: no expanding parameters), with
+    the processors SQLAlchemy's own execution applies to it."""
     compiled: Any = statement.compile(dialect=dialect)
-    if compiled.positiontup is None or "POSTCOMPILE" in compiled.string:
-        raise ValueError(
-            "a statement of fixed text in a positional paramstyle: no expanding parameters"
-        )
-    names = tuple(compiled.positiontup)
-    bind_processors = compiled._bind_processors  # what SQLAlchemy applies, per parameter name
+    if "POSTCOMPILE" in compiled.string:
+        raise ValueError("a statement of fixed text: no expanding parameters")
+    positional = compiled.positiontup is not None
     columns = compiled._result_columns  # (key, name, objects, type) of each column, in order
     results = []
     for index, column in enumerate(columns):
@@ -75,11 +76,10 @@ def driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatem
             results.append((index, process))
     return DriverStatement(
         sql=compiled.string,
-        names=names,
+        positional=positional,
+        names=tuple(compiled.positiontup if positional else compiled.params),
         fixed={k: v for k, v in compiled.params.items() if v is not None},
-        binds=tuple(
-            (i, bind_processors[name]) for i, name in enumerate(names) if name in bind_processors
-        ),
+        binds=dict(compiled._bind_processors),  # what SQLAlchemy applies, per parameter
         columns=tuple(column.keyname for column in columns),
         results=tuple(results),
     )

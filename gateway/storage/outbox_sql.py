@@ -135,7 +135,7 @@ def _claim(postgres: bool, skipping: bool) -> Executable:
     ready = select(OUTBOX.c.id).where(_ready())
     if skipping:
         # The agencies as one parameter, so the statement's text is fixed (it is sent as
-        # rendered once, `_pg_claim`, `driver_statement`): PostgreSQL's an array, SQLite's a
+        # rendered once, `driver_statement`): PostgreSQL's an array, SQLite's a
         # JSON array (`json_each`).
         skipped = (
             CASES.c.agency == any_(bindparam("skip", type_=ARRAY(String)))
@@ -192,15 +192,6 @@ def _claim(postgres: bool, skipping: bool) -> Executable:
         .subquery("taken")
     )
     return select(due.c.next_due, rows).select_from(due.outerjoin(rows, true()))
-
-
-@cache
-def _pg_claim(dialect: Dialect, skipping: bool) -> tuple[str, dict[str, Any], tuple[str, ...]]:
-    """PostgreSQL's claim as the driver takes it, rendered once: its SQL text, the parameters
-    the statement fixes itself (the `+ 1`s), and the names of its columns in order."""
-    statement: Any = _claim(True, skipping)
-    compiled = statement.compile(dialect=dialect)
-    return compiled.string, dict(compiled.params), tuple(statement.selected_columns.keys())
 
 
 # SQLite: after the UPDATE, in its transaction, so the rows taken count with their new lease.
@@ -267,9 +258,8 @@ def claim_deliveries_pg(
     round trip, and SQLAlchemy's execution steps cost the client twice what the statement does
     (issue 17). Candidates are locked `FOR UPDATE SKIP LOCKED` in its first CTE, so concurrent
     claimers take different rows without waiting; the guard is in its UPDATE, as on SQLite."""
-    sql, fixed, names = _pg_claim(dialect, bool(skip_agencies))
-    cursor.execute(sql, {**fixed, **_params(worker, now, lease_until, limit, skip_agencies)})
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    statement = driver_statement(_claim(True, bool(skip_agencies)), dialect)
+    rows = statement.rows(cursor, _params(worker, now, lease_until, limit, skip_agencies))
     if rows[0]["id"] is None:  # the one row of "due", with nothing claimed beside it
         return ClaimTurn([], utc(rows[0]["next_due"]))
     return _turn(rows, worker, now, lease_until)
