@@ -60,10 +60,12 @@ class DriverStatement:
         return rows
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)
 def driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
     """`statement` compiled for `dialect` (a text that is fixed: no expanding parameters), with
-    the processors SQLAlchemy's own execution applies to it."""
+    the processors SQLAlchemy's own execution applies to it. Kept by the statement object's
+    identity: for statements built once (module constants, cached builders); one built per call
+    is compiled again each time (bounded: it is not kept for long)."""
     compiled: Any = statement.compile(dialect=dialect)
     if "POSTCOMPILE" in compiled.string:
         raise ValueError("a statement of fixed text: no expanding parameters")

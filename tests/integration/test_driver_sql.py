@@ -19,7 +19,8 @@ from gateway.intake.ports import NewApplication
 from gateway.storage.db import make_engine
 from gateway.storage.driver_sql import driver_statement
 from gateway.storage.outbox import OutboxStore
-from gateway.storage.outbox_sql import _CLAIMED_DETAILS, APPS, CASES, NEXT_DUE, _claim
+from gateway.storage.outbox_sql import _CLAIMED_DETAILS, APPS, CASES, NEXT_DUE, _claim, any_ready
+from gateway.storage.repository import _DECLARANT_OF
 from tests.fakes.clock import FakeClock
 from tests.sql_statements import recorded
 
@@ -130,3 +131,29 @@ def test_a_claim_that_fails_after_its_update_takes_nothing_and_frees_the_lock(
     claims = store.claim_ready("w2", 60.0, limit=8).claims
     # Every delivery, each attempted once more than before w1's claim (w0 took two of them).
     assert sorted(c.attempts for c in claims) == [1, 1, 1, 1, 1, 2, 2]
+
+
+def test_a_read_scalar_is_what_sqlalchemy_reads(store: OutboxStore) -> None:
+    """`Store.read_scalar` on a DB-API cursor reads what `Connection.execute(...).scalar()`
+    does: a datetime (SQLite's text read as SQLAlchemy reads it), a string, an id, and None for
+    no row or a NULL."""
+    later = START + dt.timedelta(hours=1)
+    looks: list[tuple[Any, dict[str, Any]]] = [
+        (NEXT_DUE, {}),
+        (_DECLARANT_OF, {"id": "APP-1"}),
+        (_DECLARANT_OF, {"id": "APP-'; DROP TABLE applications; --"}),
+        (any_ready(), {"now": later}),
+        (any_ready(), {"now": START - dt.timedelta(days=1)}),
+        (select(APPS.c.amended_at).where(APPS.c.id == bindparam("id")), {"id": "APP-0"}),
+        (select(APPS.c.body).where(APPS.c.id == bindparam("id")), {"id": "APP-1"}),
+    ]
+    seen = []
+    for statement, values in looks:
+        with store.engine.connect() as c:
+            expected = c.execute(statement, values).scalar()
+        got = store.read_scalar(statement, values)
+        assert (type(got), got) == (type(expected), expected)
+        seen.append(got)
+    assert isinstance(seen[0], dt.datetime) and isinstance(seen[3], int)
+    assert seen[1] == "210540012341"
+    assert seen[2] is None and seen[4] is None and seen[5] is None
