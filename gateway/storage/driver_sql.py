@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 
 from gateway.storage.db import let_writers_first
@@ -49,8 +49,17 @@ class DriverStatement:
 
     def rows(self, cursor: Any, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run it on `cursor` with `values`; its rows, by column name, each value read as
-        SQLAlchemy reads it (SQLite's datetimes are text until then)."""
-        cursor.execute(self.sql, self.parameters(values))
+        SQLAlchemy reads it (SQLite's datetimes are text until then); none for a statement
+        that returns no rows (an UPDATE without RETURNING: its `cursor.rowcount` says more)."""
+        return self.read(cursor, self.parameters(values))
+
+    def read(
+        self, cursor: Any, parameters: tuple[Any, ...] | dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """`rows`, given the driver's parameters (`parameters`)."""
+        cursor.execute(self.sql, parameters)
+        if cursor.description is None:
+            return []
         rows = []
         for raw in cursor.fetchall():
             row = list(raw)
@@ -69,6 +78,8 @@ def driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatem
     compiled: Any = statement.compile(dialect=dialect)
     if "POSTCOMPILE" in compiled.string:
         raise ValueError("a statement of fixed text: no expanding parameters")
+    if compiled.insert_prefetch or compiled.update_prefetch:  # SQLAlchemy computes them per row
+        raise ValueError("no Python-side column defaults: give every column a value")
     positional = compiled.positiontup is not None
     columns = compiled._result_columns  # (key, name, objects, type) of each column, in order
     results = []
@@ -85,6 +96,29 @@ def driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatem
         columns=tuple(column.keyname for column in columns),
         results=tuple(results),
     )
+
+
+def run_in(
+    connection: Connection, statement: ClauseElement, values: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """`statement` with `values` on `connection`'s DB-API connection, inside the transaction
+    `connection` is in (a `Store.core_transaction`'s, a session's `connection()`): its rows
+    (`DriverStatement.rows`) and its row count. A driver error is raised as SQLAlchemy raises
+    it for `Connection.execute` (its exception classes, the statement and parameters in the
+    message, a lost connection invalidated), by SQLAlchemy's own handler."""
+    if not connection.in_transaction():
+        raise RuntimeError("run_in: the connection is not in a transaction")
+    sent = driver_statement(statement, connection.dialect)
+    parameters = sent.parameters(values)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        rows = sent.read(cursor, parameters)
+        return rows, cursor.rowcount
+    except connection.dialect.loaded_dbapi.Error as exc:
+        connection._handle_dbapi_exception(exc, sent.sql, parameters, cursor, None)
+        raise  # not reached: the handler raises
+    finally:
+        cursor.close()
 
 
 @contextmanager

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 import gateway.storage.outbox_sql as outbox_sql
 from gateway.intake.ports import NewApplication
-from gateway.storage.db import make_engine
-from gateway.storage.driver_sql import driver_statement
+from gateway.storage.db import make_engine, utc
+from gateway.storage.driver_sql import driver_statement, run_in
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.outbox_sql import _CLAIMED_DETAILS, APPS, CASES, NEXT_DUE, _claim, any_ready
 from gateway.storage.repository import _DECLARANT_OF
@@ -157,3 +158,56 @@ def test_a_read_scalar_is_what_sqlalchemy_reads(store: OutboxStore) -> None:
     assert isinstance(seen[0], dt.datetime) and isinstance(seen[3], int)
     assert seen[1] == "210540012341"
     assert seen[2] is None and seen[4] is None and seen[5] is None
+
+
+def test_a_statement_run_in_a_transaction_does_what_sqlalchemy_does(store: OutboxStore) -> None:
+    """`run_in`, inside a transaction: the rows and row count of `Connection.execute`; a write
+    that is rolled back with the transaction; and the same error, class and message, for a
+    statement the database refuses."""
+    touch = (
+        update(CASES)
+        .where(CASES.c.application_id == bindparam("app"))
+        .values(updated_at=bindparam("at"))
+    )
+    read = select(CASES.c.id, CASES.c.updated_at).where(CASES.c.application_id == bindparam("app"))
+    orphan = (  # a case of no application: the foreign key refuses it
+        update(CASES).where(CASES.c.id == bindparam("case")).values(application_id="NOPE")
+    )
+    later = START + dt.timedelta(minutes=5, microseconds=7)
+    results = []
+    for run in (
+        lambda c, statement, values: _through_execute(c, statement, values),
+        lambda c, statement, values: run_in(c, statement, values),
+    ):
+        with store.engine.connect() as c:
+            tx = c.begin()
+            touched = run(c, touch, {"app": "APP-0", "at": later})
+            rows = run(c, read, {"app": "APP-0"})
+            tx.rollback()
+            with c.begin(), pytest.raises(IntegrityError) as refused:
+                run(c, orphan, {"case": "APP-0-customs"})
+            with c.begin():
+                unchanged = run(c, read, {"app": "APP-0"})
+        results.append((touched, typed(rows[0]), str(refused.value), typed(unchanged[0])))
+    assert results[0] == results[1]
+    touched, rows, _, unchanged = results[1]
+    assert touched == ([], 3) and len(rows) == 3 and rows != unchanged
+    assert {utc(row["updated_at"][1]) for row in rows} == {later}
+
+
+def _through_execute(c: Any, statement: Any, values: dict[str, Any]) -> Any:
+    result = c.execute(statement, values)
+    return ([dict(r._mapping) for r in result] if result.returns_rows else []), result.rowcount
+
+
+def test_a_statement_with_python_side_defaults_is_refused(store: OutboxStore) -> None:
+    with pytest.raises(ValueError, match="Python-side column defaults"):
+        driver_statement(  # SQLAlchemy fills in reasons, conditions, ... per row
+            insert(CASES).values(id="C", application_id="APP-0", position=9, agency="x"),
+            store.engine.dialect,
+        )
+
+
+def test_run_in_wants_a_transaction(store: OutboxStore) -> None:
+    with store.engine.connect() as c, pytest.raises(RuntimeError, match="not in a transaction"):
+        run_in(c, NEXT_DUE, {})
