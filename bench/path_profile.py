@@ -62,7 +62,8 @@ class Counting:
 
     def count_raw(self) -> None:
         """Count the statements this thread sends on `Store.autocommit`'s DB-API cursors too
-        (PostgreSQL's claim), which bypass SQLAlchemy's events: each is a transaction of its own."""
+        (the claims, the loops' looks), which bypass SQLAlchemy's events: each is a transaction
+        of its own, unless the cursor began one (SQLite's claim: BEGIN IMMEDIATE ... COMMIT)."""
         opened, counting, path = Store.autocommit, self, threading.current_thread()
 
         @contextmanager
@@ -76,11 +77,20 @@ class Counting:
 class _Counted:
     def __init__(self, cursor: Any, counting: Counting) -> None:
         self.cursor, self.counting = cursor, counting
+        self.in_transaction = False
 
-    def execute(self, *args: Any) -> Any:
-        self.counting.statements[self.counting.label] += 1
-        self.counting.transactions[self.counting.label] += 1
-        return self.cursor.execute(*args)
+    def execute(self, sql: str, *args: Any) -> Any:
+        verb = sql.split(None, 1)[0].upper()
+        if verb == "BEGIN":
+            self.in_transaction = True
+            self.counting.transactions[self.counting.label] += 1
+        elif verb in ("COMMIT", "ROLLBACK"):
+            self.in_transaction = False
+        else:
+            self.counting.statements[self.counting.label] += 1
+            if not self.in_transaction:
+                self.counting.transactions[self.counting.label] += 1
+        return self.cursor.execute(sql, *args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.cursor, name)

@@ -81,7 +81,9 @@ class _RecordingCursor:
 
     def execute(self, sql: str, parameters: Any = None) -> Any:
         self.seen.append((sql, parameters))
-        return self.cursor.execute(sql, parameters)
+        return (
+            self.cursor.execute(sql) if parameters is None else self.cursor.execute(sql, parameters)
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.cursor, name)

@@ -22,6 +22,7 @@ from gateway.i18n.text import Text
 from gateway.storage import wake
 
 READ_ONLY = "nsw_read_only"  # execution option: this connection's transactions only read
+_READER = "nsw_reader"  # on a pooled connection's info: the transaction beginning only reads
 HOLD_BACK_S = 1.0  # the longest a writer holds back for one that goes first
 BUSY_TIMEOUT_S = 30.0
 DEFAULT_CONNECTIONS = 10  # a pool for tools and tests; the gateway sizes its own
@@ -59,17 +60,17 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
 
     turnstile = _turnstiles[engine] = _Turnstile()
 
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(conn: Any) -> None:
-        # A reader (see `read_session_factory`) begins deferred: in WAL mode it reads a snapshot
-        # without the write lock, so status polls and claim checks never queue behind writers.
-        # BEGIN goes straight to the driver's connection: through `exec_driver_sql` it cost as
-        # much CPU as a statement (execution context, events, result), for every transaction
-        # (issue 17). A failure is still SQLAlchemy's error (`_begin_failed`).
-        options = conn.get_execution_options()
-        dbapi_connection = conn.connection.dbapi_connection
+    def _begin_immediate(fairy: Any) -> None:
+        # The dialect's own BEGIN step, not a "begin" event: one connection event on the engine
+        # turns on SQLAlchemy's event dispatch for every statement, commit and rollback on it
+        # (about 6 µs a statement and 7 µs a transaction, issue 17). A reader (`read_engine`)
+        # begins deferred: in WAL mode it reads a snapshot without the write lock, so status
+        # polls and claim checks never queue behind writers. BEGIN goes straight to the driver's
+        # connection: through `exec_driver_sql` it cost as much CPU as a statement. A failure is
+        # still SQLAlchemy's error (`_begin_failed`).
+        dbapi_connection = fairy.dbapi_connection
         try:
-            if options.get(READ_ONLY, False):
+            if fairy.info.pop(_READER, False):
                 dbapi_connection.execute("BEGIN")
             else:
                 turnstile.let_first_pass()
@@ -77,6 +78,7 @@ def make_engine(url: str, connections: int = DEFAULT_CONNECTIONS) -> Engine:
         except sqlite3.Error as exc:
             raise _begin_failed(engine, exc) from exc
 
+    engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign,assignment]
     return engine
 
 
@@ -160,6 +162,15 @@ def begin_first(engine: Engine, dbapi_connection: Any, poll_s: float) -> None:
         _begin_immediate_polling(dbapi_connection, poll_s)
 
 
+def let_writers_first(engine: Engine) -> None:
+    """Hold back, as `engine`'s write transactions do at BEGIN, while a writer that goes first
+    (`begin_first`) waits for SQLite's write lock: for a write transaction begun on the driver's
+    connection (`driver_sql.sqlite_write`). Nothing to wait for on other engines."""
+    turnstile = _turnstiles.get(engine)
+    if turnstile is not None:
+        turnstile.let_first_pass()
+
+
 def _begin_immediate_polling(dbapi_connection: Any, poll_s: float) -> None:
     """BEGIN IMMEDIATE, retried every `poll_s` while another connection holds the write lock
     (for at most the busy timeout; then SQLite's own "database is locked")."""
@@ -231,9 +242,23 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def read_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that only read. On SQLite they take no write lock (plain BEGIN); on PostgreSQL
-    they are ordinary transactions. Writing in one is a bug (SQLite would refuse it when busy)."""
-    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    """Sessions that only read (on `read_engine`). Writing in one is a bug (SQLite would refuse
+    it when busy)."""
+    return sessionmaker(read_engine(engine), expire_on_commit=False)
+
+
+def read_engine(engine: Engine) -> Engine:
+    """`engine` for transactions that only read: on SQLite they take no write lock (plain
+    BEGIN); on PostgreSQL they are ordinary transactions. Only its connections dispatch
+    SQLAlchemy's events (the "begin" that marks a reader); the writers' stay without."""
+    reader = engine.execution_options(**{READ_ONLY: True})
+    if engine in _turnstiles:  # SQLite's, from `make_engine`: its BEGIN reads the mark
+        event.listen(reader, "begin", _mark_reader)
+    return reader
+
+
+def _mark_reader(conn: Any) -> None:
+    conn.connection.info[_READER] = True  # taken off by the BEGIN that follows at once
 
 
 def utc(moment: dt.datetime | None) -> dt.datetime | None:

@@ -26,6 +26,7 @@ from gateway.i18n.text import Text
 from gateway.storage import wake
 from gateway.storage.core_tx import Tx, orm_of
 from gateway.storage.db import is_postgres
+from gateway.storage.driver_sql import sqlite_write
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow
 from gateway.storage.notifications import enqueue_case_events, owe_decision
 from gateway.storage.outbox_sql import any_ready, claim_deliveries, claim_deliveries_pg
@@ -85,10 +86,10 @@ class OutboxStore(Store):
                     cursor, self.engine.dialect, worker=worker, now=now,
                     lease_until=lease_until, limit=limit, skip_agencies=skip_agencies,
                 )  # fmt: skip
-        with self.statements() as connection:  # two statements, holding the write lock
-            return claim_deliveries(
-                connection, worker=worker, now=now, lease_until=lease_until, limit=limit,
-                skip_agencies=skip_agencies,
+        with self.autocommit() as cursor, sqlite_write(self.engine, cursor):
+            return claim_deliveries(  # two statements, holding the write lock
+                cursor, self.engine.dialect, worker=worker, now=now, lease_until=lease_until,
+                limit=limit, skip_agencies=skip_agencies,
             )  # fmt: skip
 
     def _any_ready(self, now: dt.datetime) -> bool:

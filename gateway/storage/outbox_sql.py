@@ -42,12 +42,12 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Dialect
 
 from gateway.decision.rules import CaseState
 from gateway.fanout.ports import Claim, ClaimTurn
 from gateway.storage.db import utc
+from gateway.storage.driver_sql import driver_statement
 from gateway.storage.models import ApplicationRow, CaseRow, OutboxRow, TraderSubscriptionRow
 
 OUTBOX = cast(Table, OutboxRow.__table__)
@@ -118,6 +118,11 @@ def due_at(table: Any) -> ColumnElement[Any]:
 NEXT_DUE = select(func.min(due_at(OUTBOX))).where(OUTBOX.c.done_at.is_(None))
 
 
+def _json_values(name: str) -> Any:
+    """SQLite: the values of parameter `name`, a JSON array, as a one-column table."""
+    return func.json_each(bindparam(name)).table_valued("value").c.value
+
+
 @cache
 def any_ready() -> Select[int]:
     """One ready delivery's id, if any (parameter: now)."""
@@ -129,12 +134,13 @@ def _claim(postgres: bool, skipping: bool) -> Executable:
     """The claim (parameters: now, limit, worker, lease_until; skip: agencies, if `skipping`)."""
     ready = select(OUTBOX.c.id).where(_ready())
     if skipping:
-        # PostgreSQL: the agencies as one array parameter, so the statement's text is fixed
-        # (it is sent as rendered once, `_pg_claim`); SQLite: an expanding IN.
+        # The agencies as one parameter, so the statement's text is fixed (it is sent as
+        # rendered once, `driver_statement`): PostgreSQL's an array, SQLite's a
+        # JSON array (`json_each`).
         skipped = (
             CASES.c.agency == any_(bindparam("skip", type_=ARRAY(String)))
             if postgres
-            else CASES.c.agency.in_(bindparam("skip", expanding=True))
+            else CASES.c.agency.in_(select(_json_values("skip")))
         )
         ready = ready.where(OUTBOX.c.case_id.not_in(select(CASES.c.id).where(skipped)))
     ready = ready.order_by(OUTBOX.c.available_at, OUTBOX.c.id).limit(bindparam("limit"))
@@ -188,30 +194,21 @@ def _claim(postgres: bool, skipping: bool) -> Executable:
     return select(due.c.next_due, rows).select_from(due.outerjoin(rows, true()))
 
 
-@cache
-def _pg_claim(dialect: Dialect, skipping: bool) -> tuple[str, dict[str, Any], tuple[str, ...]]:
-    """PostgreSQL's claim as the driver takes it, rendered once: its SQL text, the parameters
-    the statement fixes itself (the `+ 1`s), and the names of its columns in order."""
-    statement: Any = _claim(True, skipping)
-    compiled = statement.compile(dialect=dialect)
-    return compiled.string, dict(compiled.params), tuple(statement.selected_columns.keys())
-
-
 # SQLite: after the UPDATE, in its transaction, so the rows taken count with their new lease.
 # The case ids go in as one JSON array (`json_each`): a statement of fixed text, compiled once,
 # where an expanding IN was rendered again for every claim.
-_CASE_IDS = func.json_each(bindparam("case_ids")).table_valued("value")
 _CLAIMED_DETAILS = (
     select(
         CASES.c.id.label("case_id"), *_CLAIM_DETAILS, NEXT_DUE.scalar_subquery().label("next_due")
     )
     .join(APPS, APPS.c.id == CASES.c.application_id)
-    .where(CASES.c.id.in_(select(_CASE_IDS.c.value)))
+    .where(CASES.c.id.in_(select(_json_values("case_ids"))))
 )
 
 
 def claim_deliveries(
-    s: Session | Connection,
+    cursor: Any,
+    dialect: Dialect,
     *,
     worker: str,
     now: dt.datetime,
@@ -219,23 +216,29 @@ def claim_deliveries(
     limit: int,
     skip_agencies: frozenset[str],
 ) -> ClaimTurn:
-    """SQLite, inside transaction `s` (a Core connection will do): lease up to `limit` ready
-    deliveries to `worker` until `lease_until`, counting an attempt and a lease generation each,
-    and return them as claims, with when a delivery is next due after them (read in the claim's
-    statements; one more statement only when nothing was claimed).
+    """SQLite, on a DB-API `cursor` in a write transaction (`driver_sql.sqlite_write`: it holds
+    the database write lock from BEGIN IMMEDIATE): lease up to `limit` ready deliveries to
+    `worker` until `lease_until`, counting an attempt and a lease generation each, and return
+    them as claims, with when a delivery is next due after them (read in the claim's statements;
+    one more statement only when nothing was claimed). The statements go to the driver as
+    SQLAlchemy compiles them (`driver_statement`): its execution steps cost the claim several
+    times what SQLite does (issue 17).
 
     The guard (not done, available, no live lease) is in the UPDATE itself, so a row whose lease
-    has not expired is never taken twice; the transaction holds the database write lock (BEGIN
-    IMMEDIATE)."""
+    has not expired is never taken twice."""
     params = _params(worker, now, lease_until, limit, skip_agencies)
-    statement = _claim(False, bool(skip_agencies))
+    if skip_agencies:
+        params["skip"] = json.dumps(params["skip"])
+    statement = driver_statement(_claim(False, bool(skip_agencies)), dialect)
     # SQLite's RETURNING names only the updated table: the details are one more SELECT.
-    leased = {r.case_id: r._mapping for r in s.execute(statement, params)}
+    leased = {r["case_id"]: r for r in statement.rows(cursor, params)}
     if not leased:
-        return ClaimTurn([], utc(s.execute(NEXT_DUE).scalar()))
+        (due,) = driver_statement(NEXT_DUE, dialect).rows(cursor, {})
+        return ClaimTurn([], utc(next(iter(due.values()))))
+    details = driver_statement(_CLAIMED_DETAILS, dialect)
     rows = [
-        {**leased[d.case_id], **d._mapping}
-        for d in s.execute(_CLAIMED_DETAILS, {"case_ids": json.dumps(list(leased))})
+        {**leased[d["case_id"]], **d}
+        for d in details.rows(cursor, {"case_ids": json.dumps(list(leased))})
     ]
     return _turn(rows, worker, now, lease_until)
 
@@ -255,9 +258,8 @@ def claim_deliveries_pg(
     round trip, and SQLAlchemy's execution steps cost the client twice what the statement does
     (issue 17). Candidates are locked `FOR UPDATE SKIP LOCKED` in its first CTE, so concurrent
     claimers take different rows without waiting; the guard is in its UPDATE, as on SQLite."""
-    sql, fixed, names = _pg_claim(dialect, bool(skip_agencies))
-    cursor.execute(sql, {**fixed, **_params(worker, now, lease_until, limit, skip_agencies)})
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    statement = driver_statement(_claim(True, bool(skip_agencies)), dialect)
+    rows = statement.rows(cursor, _params(worker, now, lease_until, limit, skip_agencies))
     if rows[0]["id"] is None:  # the one row of "due", with nothing claimed beside it
         return ClaimTurn([], utc(rows[0]["next_due"]))
     return _turn(rows, worker, now, lease_until)

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
 
 from gateway.clock import Clock, iso
 
@@ -49,10 +50,10 @@ from gateway.storage import trail_log, wake
 from gateway.storage.autocommit import autocommit_cursor
 from gateway.storage.core_tx import CoreTx, Tx, orm_of
 from gateway.storage.db import (
-    READ_ONLY,
     DatabaseUnavailable,
     disconnect_reason,
     is_postgres,
+    read_engine,
     read_session_factory,
     session_factory,
     unavailable_on_disconnect,
@@ -60,6 +61,7 @@ from gateway.storage.db import (
 from gateway.storage.db import (
     utc as utc,
 )
+from gateway.storage.driver_sql import driver_statement
 from gateway.storage.intake_sql import insert_application
 from gateway.storage.models import ApplicationRow, CaseRow, MessageRow, NotificationRow, OutboxRow
 from gateway.storage.outbox_sql import due_at
@@ -144,7 +146,7 @@ class Store:
         self.fenced = fenced or FencedWrites()
         self._sessions = session_factory(engine)
         self._readers = read_session_factory(engine)
-        self._read_engine = engine.execution_options(**{READ_ONLY: True})
+        self._read_engine = read_engine(engine)
         self.wakeups = wakeups_for(engine)
 
     @contextmanager
@@ -192,11 +194,15 @@ class Store:
         return autocommit_cursor(self.engine)
 
     def read_scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
-        """One Core statement's scalar, in a transaction that only reads (`reading`), on a
-        connection without an ORM session: for the loops' one-statement looks, made every turn,
-        where the session's own set-up and tear-down cost more than the statement."""
-        with unavailable_on_disconnect(), self._read_engine.begin() as connection:
-            return connection.execute(statement, params or {}).scalar()
+        """One statement's scalar (its first row's first column; None without a row), read on
+        an `autocommit` cursor: a lone SELECT is a transaction by itself, so it needs no BEGIN
+        or COMMIT (PostgreSQL: two round trips), takes no write lock on SQLite, and is sent as
+        compiled once (`driver_sql.driver_statement`) without SQLAlchemy's execution steps.
+        For the loops' one-statement looks, made every turn, and the readers' access checks."""
+        sent = driver_statement(cast(ClauseElement, statement), self.engine.dialect)
+        with self.autocommit() as cursor:
+            rows = sent.rows(cursor, params or {})
+        return next(iter(rows[0].values())) if rows else None
 
     def retry_once_on_disconnect(self, work: Callable[[], T], what: str) -> T:
         """`work()`, and once more on a fresh connection if the database connection was lost.

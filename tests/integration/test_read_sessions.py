@@ -13,6 +13,7 @@ from gateway.clock import system_clock
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from gateway.storage.outbox import OutboxStore
+from gateway.storage.outbox_sql import any_ready
 from tests.polling import wait_until
 from tests.sql_statements import recorded
 
@@ -77,4 +78,43 @@ def test_a_sqlite_writer_takes_the_write_lock_at_begin_without_a_statement_of_it
         holder.execute("ROLLBACK")
     finally:
         holder.close()
+        engine.dispose()
+
+
+def test_a_sqlite_writer_after_a_reader_on_the_same_connection_takes_the_write_lock(
+    database_url: str,
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("BEGIN IMMEDIATE is SQLite's; PostgreSQL writers lock rows, not the database")
+    engine = make_engine(database_url, connections=1)  # the reader's connection is the writer's
+    upgrade(engine)
+    store = OutboxStore(engine, system_clock)
+    holder = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    holder.execute("PRAGMA busy_timeout=0")
+    try:
+        for _ in range(2):
+            with store.reading() as s:  # deferred: another may take the write lock meanwhile
+                assert s.connection().exec_driver_sql("SELECT 1").scalar() == 1
+                holder.execute("BEGIN IMMEDIATE")
+                holder.execute("ROLLBACK")
+            assert store.read_scalar(any_ready(), {"now": system_clock()}) is None
+            with store.transaction() as s:  # the same connection, now the write lock's
+                s.connection()
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    holder.execute("BEGIN IMMEDIATE")
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def test_a_sqlite_engine_dispatches_no_sqlalchemy_events_to_its_writers(database_url: str) -> None:
+    """Its BEGIN IMMEDIATE is the dialect's BEGIN, not a "begin" listener: one connection event
+    on the engine makes SQLAlchemy dispatch events around every statement and commit of every
+    transaction (issue 17). Only the readers' engine listens (to begin deferred)."""
+    engine = make_engine(database_url)
+    try:
+        assert not engine._has_events
+        OutboxStore(engine, system_clock)  # its readers' engine listens on its own
+        assert not engine._has_events
+    finally:
         engine.dispose()
