@@ -10,16 +10,12 @@ and on PostgreSQL a trader's signed read and its nonce. A lost connection is
 
 from __future__ import annotations
 
-import functools
-from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import ClauseElement
 
 from gateway.storage.db import is_postgres, unavailable_on_disconnect
 
@@ -50,19 +46,3 @@ def autocommit_cursor(engine: Engine) -> Iterator[Any]:
             raise wrapped from exc
         finally:
             raw.close()
-
-
-@functools.cache
-def driver_sql(statement: ClauseElement, dialect: Dialect) -> tuple[str, type[tuple[Any, ...]]]:
-    """`statement` as PostgreSQL's driver takes it, compiled once (named parameters, `%(name)s`),
-    and a named tuple of its result columns (keys as SQLAlchemy gives them: a second `id` is
-    `id_1`). Only for statements whose columns need no result processing on this dialect (on
-    PostgreSQL the driver's own types are what SQLAlchemy hands back for ours)."""
-    assert dialect.name == "postgresql", "SQLite's driver returns text where SQLAlchemy parses"
-    compiled: Any = statement.compile(dialect=dialect)
-    found = compiled.statement
-    columns = getattr(found, "selected_columns", None)
-    if columns is None:  # an INSERT ... RETURNING, a DELETE
-        columns = found.exported_columns
-    keys = tuple(columns.keys())
-    return compiled.string, namedtuple("DriverRow", keys)

@@ -11,6 +11,7 @@ Tests hold the SQL, parameters and rows equal to `Connection.execute`'s on both 
 from __future__ import annotations
 
 import functools
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,6 +58,20 @@ class DriverStatement:
         self, cursor: Any, parameters: tuple[Any, ...] | dict[str, Any]
     ) -> list[dict[str, Any]]:
         """`rows`, given the driver's parameters (`parameters`)."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self._read(cursor, parameters)]
+
+    def records(self, cursor: Any, values: Mapping[str, Any]) -> list[Any]:
+        """`rows` as named tuples (`record_type`): read by position or by column name."""
+        record = self.record_type
+        return [record(*row) for row in self._read(cursor, self.parameters(values))]
+
+    @functools.cached_property
+    def record_type(self) -> type[tuple[Any, ...]]:
+        """A named tuple of its columns (names as SQLAlchemy keys them: a second `id` is
+        `id_1`)."""
+        return namedtuple("Record", self.columns)
+
+    def _read(self, cursor: Any, parameters: tuple[Any, ...] | dict[str, Any]) -> list[list[Any]]:
         cursor.execute(self.sql, parameters)
         if cursor.description is None:
             return []
@@ -65,7 +80,7 @@ class DriverStatement:
             row = list(raw)
             for index, process in self.results:
                 row[index] = process(row[index])
-            rows.append(dict(zip(self.columns, row, strict=True)))
+            rows.append(row)
         return rows
 
 

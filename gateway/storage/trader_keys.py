@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from cryptography import x509
@@ -15,13 +15,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import Clock
-from gateway.storage.autocommit import autocommit_cursor, driver_sql
+from gateway.storage.autocommit import autocommit_cursor
 from gateway.storage.db import (
     is_postgres,
     read_session_factory,
     session_factory,
     unavailable_on_disconnect,
 )
+from gateway.storage.driver_sql import driver_statement, sqlite_write
 from gateway.storage.models import RequestNonceRow, TraderCertificateRow
 from gateway.trust.certificates import TrustedSigner
 from gateway.trust.trader_keys import RegisteredCertificate
@@ -142,6 +143,9 @@ class StoredNonceLedger:
         """`gateway.storage.autocommit.autocommit_cursor` on the ledger's engine."""
         return autocommit_cursor(self._engine)
 
+    def _write(self, cursor: Any) -> AbstractContextManager[None]:
+        return nullcontext() if self._postgres else sqlite_write(self._engine, cursor)
+
     def _purge_now(self, now: dt.datetime) -> bool:
         with self._lock:
             if self._purge_due is not None and now < self._purge_due:
@@ -154,24 +158,16 @@ class StoredNonceLedger:
         now = self._clock()
         values = {"keyid": keyid, "nonce": nonce, "until": keep_until, "now": now}
         purge = self._purge_now(now)
+        # One statement (two when the purge is due) on an autocommit DB-API cursor, compiled
+        # once (`driver_sql`): on PostgreSQL each commits by itself, without the BEGIN and COMMIT
+        # round trips, and SQLAlchemy's execution steps cost more CPU than the INSERT (issue
+        # 17); on SQLite in a write transaction begun as the engine's are (`sqlite_write`). The
+        # nonce is durable before the read it guards is answered.
+        dialect = self._engine.dialect
         try:
-            if self._postgres:
-                # Each statement commits by itself on an autocommit DB-API cursor: BEGIN and
-                # COMMIT were two more round trips for every signed read, and SQLAlchemy's
-                # execution steps cost more CPU than the INSERT (issue 17). The nonce is
-                # durable before the read it guards is answered, as in a transaction.
-                dialect = self._engine.dialect
-                with self.autocommit() as cursor:
-                    if purge:
-                        cursor.execute(driver_sql(self._purge, dialect)[0], {"now": now})
-                    cursor.execute(driver_sql(self._record, dialect)[0], values)
-                    return cursor.fetchone() is not None
-            # SQLite: `BEGIN IMMEDIATE` is how it takes the write lock; a statement's own
-            # implicit transaction would take it too, but the turnstile and busy handling are
-            # the engine's (`db.make_engine`).
-            with unavailable_on_disconnect(), self._engine.begin() as c:
+            with self.autocommit() as cursor, self._write(cursor):
                 if purge:
-                    c.execute(self._purge, {"now": now})
-                return c.execute(self._record, values).first() is not None
+                    driver_statement(self._purge, dialect).rows(cursor, {"now": now})
+                return bool(driver_statement(self._record, dialect).rows(cursor, values))
         except IntegrityError:  # not expected with ON CONFLICT: refused all the same
             return False

@@ -1,8 +1,8 @@
 """What a trader's signed reads take from the database (gateway.web.api; issue 17): each read is
 one statement, built once, that joins the application's columns shown with its cases' (and, for
-the decision, the signed document); notifications, versions and permit history are read after
-it only where the application has them. On SQLite in a transaction that only reads; on
-PostgreSQL without one (see `TraderReads.__init__`).
+the decision, the signed document), sent without a transaction around it (see `TraderReads`);
+notifications, versions and permit history are read after it only where the application has
+them.
 
 The first statement is the same whether the id exists, is the reader's, or is another
 company's; what follows it is read only when `reader_bin` is the declarant. Every answer is a
@@ -18,20 +18,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, bindparam, exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.engine import Connection
 
-from gateway.clock import Clock
 from gateway.domain.views import ApplicationStatus, CaseStatus, NotificationStatus
 from gateway.lifecycle.ports import PermitView, VersionView
-from gateway.storage.autocommit import driver_sql
-from gateway.storage.db import is_postgres, unavailable_on_disconnect
+from gateway.storage.db import unavailable_on_disconnect
+from gateway.storage.driver_sql import driver_statement
 from gateway.storage.models import ApplicationRow, CaseRow
 from gateway.storage.notifications import NOTIFICATIONS_TABLE, notifications_of
 from gateway.storage.repository import (
     APPLICATION_COLUMNS,
     CASE_COLUMNS,
-    FencedWrites,
     Store,
     case_status,
     status_of,
@@ -80,16 +78,13 @@ class TraderStatus:
 
 
 class TraderReads(Store):
-    def __init__(self, engine: Engine, clock: Clock, fenced: FencedWrites | None = None) -> None:
-        super().__init__(engine, clock, fenced)
-        # PostgreSQL: the read is one statement on an autocommit DB-API cursor
-        # (`Store.autocommit`), and what follows it (rare: notifications, history) runs without
-        # a transaction too. Under READ COMMITTED each statement is its own snapshot whether or
-        # not a transaction surrounds them, so BEGIN and COMMIT were two round trips for
-        # nothing, and SQLAlchemy's execution steps cost more CPU than the statement (issue
-        # 17). SQLite: a deferred transaction that only reads: one snapshot, no lock.
-        self._postgres = is_postgres(engine)
-        self._autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    """Each read's first statement goes on an autocommit DB-API cursor (`Store.autocommit`),
+    compiled once and read with SQLAlchemy's own processors (`driver_sql`): a lone SELECT is its
+    own snapshot, so it needs no BEGIN and COMMIT (on PostgreSQL two round trips), and
+    SQLAlchemy's execution steps cost more CPU than the statement (issue 17). What a read takes
+    after it (rare: notifications, history) is read in a transaction that only reads, a snapshot
+    of its own: PostgreSQL's READ COMMITTED gave each statement its own inside one transaction
+    anyway."""
 
     def application_for(
         self, application_id: str, reader_bin: str | None
@@ -141,22 +136,12 @@ class TraderReads(Store):
         `rest` reads anything more on the connection its first argument returns."""
         with ExitStack() as stack:
             stack.enter_context(unavailable_on_disconnect())
-            more: More
-            if self._postgres:
-                sql, row_of = driver_sql(statement, self.engine.dialect)
-                with self.autocommit() as cursor:
-                    cursor.execute(sql, {"id": application_id})
-                    rows: Sequence[Any] = [row_of(*r) for r in cursor.fetchall()]
+            sent = driver_statement(statement, self.engine.dialect)
+            with self.autocommit() as cursor:
+                rows = sent.records(cursor, {"id": application_id})
 
-                def more() -> Connection:
-                    return stack.enter_context(self._autocommit_engine.connect())
-
-            else:
-                connection = stack.enter_context(self._read_engine.begin())
-                rows = connection.execute(statement, {"id": application_id}).all()
-
-                def more() -> Connection:
-                    return connection
+            def more() -> Connection:
+                return stack.enter_context(self._read_engine.begin())
 
             if not rows:
                 return None, None
