@@ -37,10 +37,11 @@ from gateway.storage.settle_sql import (
     Subscribed,
     decision_inputs,
     lock_application,
-    record_decision,
+    record_decision_step,
     set_case,
     settle_case,
 )
+from gateway.storage.trail_log import append_messages
 from gateway.storage.versions import decision_in_force
 
 
@@ -308,10 +309,11 @@ class OutboxStore(Store):
                 )
                 decided = decide(held, inputs.cases) or decided
                 verdict, xml = decided
-        record_decision(s, application_id, verdict=verdict, xml=xml, now=now)
         trader = inputs.subject.declarant_bin
         trail.append(Message("decision", "out", f"trader:{trader}", "application/xml", xml))
-        self._add_messages(s, application_id, trail)
+        # The decision recorded, then the trail's entries: on PostgreSQL in one statement.
+        decision = record_decision_step(application_id, verdict=verdict, xml=xml, now=now)
+        append_messages(s, application_id, trail, self.clock, step=decision)
         owe_decision(s, application_id, trader, verdict, xml, self.clock, inputs.registration)
         return verdict
 

@@ -44,6 +44,7 @@ from gateway.storage.outbox_sql import (
     SETTLED,
     SUBSCRIPTIONS,
 )
+from gateway.storage.trail_log import Step
 
 # A case still open: its state none of the settled ones, written into the statement as constants.
 # (A list of values becomes an expanding parameter, rendered again at every execution.)
@@ -308,4 +309,27 @@ def record_decision(
     s.connection().execute(
         _RECORD_DECISION,
         {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml},
+    )
+
+
+# `_RECORD_DECISION` as a WITH item of the trail's append on PostgreSQL (`record_decision_step`);
+# the decision's bytes go in binary (`%b`), as the append's bodies do.
+_RECORD_DECISION_PG = (
+    "decided AS (UPDATE applications SET status = 'decided', verdict = %s, decided_at = %s,"
+    " decision_xml = %b WHERE applications.id = %s)"
+)
+
+
+def record_decision_step(
+    application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
+) -> Step:
+    """`record_decision` as a step of the trail's append (`trail_log.append_messages`): on
+    PostgreSQL in the append's statement, one round trip for the two; elsewhere the same
+    statement as `record_decision`. `tests/integration/test_settle_statements.py` holds the
+    rows equal to `record_decision`'s."""
+    params = {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml}
+    return Step(
+        _RECORD_DECISION_PG,
+        (verdict, now, xml, application_id),
+        lambda connection: connection.execute(_RECORD_DECISION, params),
     )
