@@ -6,8 +6,11 @@ test.
 
 The stand-in agencies run in this process on 127.0.0.1 (their work is in their own threads, so
 it is not in these figures); each sample application is sent to every agency its routing names,
-N rounds after a warm-up. With --top K, cProfile (thread CPU) lists the K costliest functions of
-the adapter calls; it slows code made of many small calls, so read its shares, not its times.
+N rounds after a warm-up round. Every round sends fresh applications (their own
+TraderReference, so their own bytes and signatures): no cache keyed on an application
+(`ParsedApplications`) finds one a previous round left, as in the gateway. With --top K,
+cProfile (thread CPU) lists the K costliest functions of the adapter calls; it slows code made
+of many small calls, so read its shares, not its times.
 """
 
 from __future__ import annotations
@@ -75,17 +78,19 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     pki = init_dev_pki(REPO_ROOT / "certs" / "dev")
-    samples = signed_corpus(pki, len(list(shipped("samples").glob("*.xml"))))
-    needs = agencies_needed(samples)
+    per_round = len(list(shipped("samples").glob("*.xml")))
+    corpus = signed_corpus(pki, per_round * (args.n + 1))
+    rounds = [corpus[r * per_round : (r + 1) * per_round] for r in range(args.n + 1)]
+    needs = agencies_needed(rounds[0])  # the samples in turn: every round routes alike
     with ExitStack() as stack:
         specs, adapters = standin_adapters(stack, pki)
-        warm_up(adapters, samples, needs)
+        warm_up(adapters, rounds[0], needs)
         for owner, name in PARTS:
             setattr(owner, name, _wrap(f"{owner.__name__}.{name}", getattr(owner, name)))
         per_agency: defaultdict[str, float] = defaultdict(float)
         sent: Counter[str] = Counter()
         profile = cProfile.Profile(time.thread_time) if args.top else None
-        for rep in range(args.n):
+        for rep, samples in enumerate(rounds[1:]):
             for n, (xml, agencies) in enumerate(zip(samples, needs, strict=True)):
                 for code in agencies:
                     if args.only and code != args.only:

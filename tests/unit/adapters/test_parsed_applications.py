@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,106 @@ def test_a_number_that_is_no_json_number_is_refused(value: bytes) -> None:
     data = re.sub(rb"<Axles>[^<]*</Axles>", b"<Axles>" + value + b"</Axles>", data)
     with pytest.raises(MappingFailed, match=r"'axles': .* is not a number"):
         mapping.render(parse_untrusted(data), PARAMS)
+
+
+class _Parses:
+    """Counts the parses `ParsedApplications` makes (each a call of `parse_untrusted`)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        monkeypatch.setattr("adapters.json_mapping.parse_untrusted", self)
+
+    def __call__(self, data: bytes) -> etree._Element:
+        self.count += 1
+        return parse_untrusted(data)
+
+
+@pytest.mark.parametrize(("over", "parses"), [(0, 1), (1, 3)], ids=["at the cap", "over it"])
+def test_an_application_over_the_cap_is_parsed_each_time_and_not_kept(
+    monkeypatch: pytest.MonkeyPatch, over: int, parses: int
+) -> None:
+    """At `max_bytes` an application is parsed once and kept; one byte over, it is parsed on
+    every call and never kept (what the cache holds stays small, whatever anyone sends)."""
+    mapping = JsonMapping(MAPPINGS[2])
+    data = (ROOT / "samples" / "overweight-machinery-transit.xml").read_bytes()
+    applications = ParsedApplications(max_bytes=len(data) - over)
+    parsed = _Parses(monkeypatch)
+    for _ in range(3):
+        assert applications.render(mapping, data, PARAMS)["vehicle"]["plate"] == "512KTC08"
+    assert parsed.count == parses
+
+
+def test_the_default_cap_is_256_kib(monkeypatch: pytest.MonkeyPatch) -> None:
+    mapping = JsonMapping(MAPPINGS[2])
+    data = (ROOT / "samples" / "overweight-machinery-transit.xml").read_bytes()
+    end = data.rindex(b"</")
+    parsed = _Parses(monkeypatch)
+    for size, parses in [(256 * 1024, 1), (256 * 1024 + 1, 2)]:
+        padded = data[:end] + b" " * (size - len(data)) + data[end:]
+        assert len(padded) == size
+        applications = ParsedApplications()
+        before = parsed.count
+        for _ in range(2):
+            applications.render(mapping, padded, PARAMS)
+        assert parsed.count - before == parses, size
+
+
+class _Reader:
+    """A mapping whose `render` notes how many threads are inside it at once, per tree."""
+
+    def __init__(self, pause: float, meet: threading.Barrier | None = None) -> None:
+        self._pause, self._meet = pause, meet
+        self._lock = threading.Lock()
+        self._inside: dict[int, int] = {}
+        self.most: dict[int, int] = {}
+
+    def render(self, root: etree._Element, params: object) -> str:
+        with self._lock:
+            self._inside[id(root)] = self._inside.get(id(root), 0) + 1
+            self.most[id(root)] = max(self.most.get(id(root), 0), self._inside[id(root)])
+        if self._meet is not None:
+            self._meet.wait(timeout=10)  # broken (raises) unless all arrive: no global lock
+        time.sleep(self._pause)
+        with self._lock:
+            self._inside[id(root)] -= 1
+        return str(root.tag)
+
+
+def _run_at_once(count: int, work: Callable[[int], object]) -> None:
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            work(n)
+        except BaseException as exc:  # reported on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_one_application_s_tree_is_read_by_one_thread_at_a_time() -> None:
+    applications = ParsedApplications()
+    reader = _Reader(pause=0.02)
+    data = (ROOT / "samples" / "overweight-machinery-transit.xml").read_bytes()
+    mapping: Any = reader
+    _run_at_once(4, lambda n: [applications.render(mapping, data, PARAMS) for _ in range(3)])
+    assert list(reader.most.values()) == [1]
+
+
+def test_different_applications_are_read_at_the_same_time() -> None:
+    """The lock is the entry's, not the cache's: two applications' trees are read at once
+    (each reader waits inside `render` until the other has come in)."""
+    applications = ParsedApplications()
+    reader = _Reader(pause=0, meet=threading.Barrier(2))
+    data = (ROOT / "samples" / "overweight-machinery-transit.xml").read_bytes()
+    apps = [data, data.replace(b"512KTC08", b"PLATE1")]
+    mapping: Any = reader
+    _run_at_once(2, lambda n: applications.render(mapping, apps[n], PARAMS))
+    assert sorted(reader.most.values()) == [1, 1]
