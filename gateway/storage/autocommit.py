@@ -3,8 +3,9 @@
 Each statement is a transaction of its own, with no BEGIN or COMMIT round trip around it
 (SQLite's connections are in autocommit already, `db.make_engine`, and a lone SELECT takes no
 write lock). For the few statements made all the time where SQLAlchemy's execution steps cost
-more CPU than the statement (issue 17): the trail's integrator and proofs, PostgreSQL's claim,
-and on PostgreSQL a trader's signed read and its nonce. A lost connection is
+more CPU than the statement (issue 17): the trail's integrator and proofs, the claims and the
+loops' one-statement looks (`driver_sql`), a trader's signed read and its nonce. A lost
+connection is
 `DatabaseUnavailable`, as through a transaction, and the pool drops it.
 """
 
