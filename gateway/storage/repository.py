@@ -179,18 +179,10 @@ class Store:
         with unavailable_on_disconnect(), self._readers.begin() as session:
             yield session
 
-    @contextmanager
-    def statements(self) -> Iterator[Connection]:
-        """A write transaction (as `transaction`) on a Core connection, without an ORM session:
-        for a few Core statements made every turn (the claim) that write no trail message and owe
-        no wake-up, where the session's set-up and tear-down would cost more than they do."""
-        with unavailable_on_disconnect(), self.engine.begin() as connection:
-            yield connection
-
     def autocommit(self) -> AbstractContextManager[Any]:
         """A DB-API cursor in autocommit, without SQLAlchemy's execution layer
-        (`gateway.storage.autocommit`): the trail's integrator and proofs, PostgreSQL's claim
-        and a trader's signed reads there."""
+        (`gateway.storage.autocommit`): the trail's integrator and proofs, the claims, the
+        loops' one-statement looks, a trader's signed reads and nonces."""
         return autocommit_cursor(self.engine)
 
     def read_scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
