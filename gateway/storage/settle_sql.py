@@ -324,12 +324,11 @@ def record_decision_step(
     application_id: str, *, verdict: str, xml: bytes, now: dt.datetime
 ) -> Step:
     """`record_decision` as a step of the trail's append (`trail_log.append_messages`): on
-    PostgreSQL in the append's statement, one round trip for the two; elsewhere the same
-    statement as `record_decision`. `tests/integration/test_settle_statements.py` holds the
-    rows equal to `record_decision`'s."""
-    params = {"app_id": application_id, "verdict": verdict, "now": now, "xml": xml}
+    PostgreSQL in the append's statement, one round trip for the two; elsewhere
+    `record_decision` itself. `tests/integration/test_settle_statements.py` holds the rows equal
+    to `record_decision`'s."""
     return Step(
         _RECORD_DECISION_PG,
         (verdict, now, xml, application_id),
-        lambda connection: connection.execute(_RECORD_DECISION, params),
+        lambda s: record_decision(s, application_id, verdict=verdict, xml=xml, now=now),
     )

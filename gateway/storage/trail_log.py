@@ -20,7 +20,6 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -222,12 +221,12 @@ def append_message(
 class Step(NamedTuple):
     """A write of the append's transaction that goes out with it (`append_messages`): on
     PostgreSQL `sql`, one data-modifying WITH item (psycopg placeholders, `params` in their
-    order), sent in the append's statement; elsewhere `run` on the connection, before the
+    order), sent in the append's statement; elsewhere `run` in the transaction, before the
     append, as its own statement."""
 
     sql: str
     params: tuple[Any, ...]
-    run: Callable[[Connection], object]
+    run: Callable[[Tx], object]
 
 
 def append_messages(
@@ -259,7 +258,7 @@ def append_messages(
     if not messages:
         if step is not None:
             session.flush()
-            step.run(session.connection())
+            step.run(session)
         return
     now = clock()
     session.flush()  # nothing to do (and no cost) when nothing is pending, as is usual
@@ -278,7 +277,7 @@ def append_messages(
         wake.owe(session, TRAIL, notified=True)  # the statement sent the NOTIFY
         return
     if step is not None:
-        step.run(connection)
+        step.run(session)
     insert_rows(connection, MESSAGES, rows)
     wake.owe(session, TRAIL)  # the integrator sequences them once this commits
 
