@@ -2,8 +2,9 @@
 statement and dialect), its parameters bound and its rows read as SQLAlchemy binds and reads
 them, without SQLAlchemy's execution steps (an execution context, a result object and the
 compiled-cache look-up for each statement: ten times the CPU of a short SQLite statement, and
-as much as psycopg's own on PostgreSQL, issue 17). For statements made on every application on
-a `Store.autocommit` cursor: the claim (`outbox_sql.claim_deliveries`, `claim_deliveries_pg`).
+as much as psycopg's own on PostgreSQL, issue 17). For statements made on every application or
+every read on a `Store.autocommit` cursor: the claims (`outbox_sql.claim_deliveries`,
+`claim_deliveries_pg`), `Store.read_scalar`, a trader's signed read and its nonce.
 Tests hold the SQL, parameters and rows equal to `Connection.execute`'s on both databases
 (`tests/integration/test_driver_sql.py`).
 """
